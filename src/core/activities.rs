@@ -1,0 +1,384 @@
+//! Activities: add/upsert (create or update by id), read, full and partial
+//! update, soft/hard delete and restore.
+
+use std::collections::HashSet;
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use super::error::{Error, Result};
+use super::feeds::resolve_feeds;
+use super::model::{Activity, Custom, Feed, Fid, Location};
+use super::time::Timestamp;
+use super::users;
+use super::{new_id, patch, Actor, Ctx};
+
+pub const MAX_FEEDS: usize = 25;
+pub const MAX_BATCH: usize = 100;
+
+/// `ActivityRequest` / `AddActivityRequest`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct NewActivity {
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(rename = "type", default)]
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub feeds: Option<Vec<String>>,
+    #[serde(default)]
+    pub text: Option<String>,
+    #[serde(default)]
+    pub attachments: Option<Vec<Value>>,
+    #[serde(default)]
+    pub custom: Option<Custom>,
+    #[serde(default)]
+    pub visibility: Option<String>,
+    #[serde(default)]
+    pub visibility_tag: Option<String>,
+    #[serde(default)]
+    pub location: Option<Location>,
+    #[serde(default)]
+    pub expires_at: Option<Timestamp>,
+    #[serde(default)]
+    pub mentioned_user_ids: Option<Vec<String>>,
+    #[serde(default)]
+    pub parent_id: Option<String>,
+    #[serde(default)]
+    pub poll_id: Option<String>,
+    #[serde(default)]
+    pub search_data: Option<Custom>,
+    #[serde(default)]
+    pub filter_tags: Option<Vec<String>>,
+    #[serde(default)]
+    pub interest_tags: Option<Vec<String>>,
+    #[serde(default)]
+    pub collection_refs: Option<Vec<String>>,
+    #[serde(default)]
+    pub restrict_replies: Option<String>,
+    #[serde(default)]
+    pub user_id: Option<String>,
+    #[serde(default)]
+    pub create_users: Option<bool>,
+}
+
+/// `UpdateActivityRequest`: a full replacement of the editable content.
+#[derive(Debug, Clone, Deserialize, Default)]
+pub struct ActivityUpdate {
+    #[serde(default)]
+    pub feeds: Option<Vec<String>>,
+    #[serde(default)]
+    pub text: Option<String>,
+    #[serde(default)]
+    pub attachments: Option<Vec<Value>>,
+    #[serde(default)]
+    pub custom: Option<Custom>,
+    #[serde(default)]
+    pub visibility: Option<String>,
+    #[serde(default)]
+    pub visibility_tag: Option<String>,
+    #[serde(default)]
+    pub location: Option<Location>,
+    #[serde(default)]
+    pub expires_at: Option<Timestamp>,
+    #[serde(default)]
+    pub mentioned_user_ids: Option<Vec<String>>,
+    #[serde(default)]
+    pub poll_id: Option<String>,
+    #[serde(default)]
+    pub search_data: Option<Custom>,
+    #[serde(default)]
+    pub filter_tags: Option<Vec<String>>,
+    #[serde(default)]
+    pub interest_tags: Option<Vec<String>>,
+    #[serde(default)]
+    pub collection_refs: Option<Vec<String>>,
+    #[serde(default)]
+    pub restrict_replies: Option<String>,
+    #[serde(default)]
+    pub user_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+pub struct ActivityPatch {
+    #[serde(default)]
+    pub set: Option<Map<String, Value>>,
+    #[serde(default)]
+    pub unset: Option<Vec<String>>,
+    #[serde(default)]
+    pub user_id: Option<String>,
+}
+
+const SETTABLE: &[&str] = &[
+    "text", "attachments", "custom", "visibility", "visibility_tag", "restrict_replies", "location",
+    "expires_at", "filter_tags", "interest_tags", "poll_id", "feeds", "mentioned_user_ids", "search_data",
+];
+const UNSETTABLE: &[&str] = &[
+    "custom", "visibility_tag", "location", "expires_at", "filter_tags", "interest_tags", "attachments",
+    "poll_id", "mentioned_user_ids", "search_data",
+];
+
+fn parse_feeds(feeds: &[String]) -> Result<Vec<Fid>> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::with_capacity(feeds.len());
+    for f in feeds {
+        let fid = Fid::parse(f).map_err(|e| Error::field("feeds", e.message))?;
+        if seen.insert(fid.clone()) {
+            out.push(fid);
+        }
+    }
+    Ok(out)
+}
+
+/// The rules every stored activity obeys, however it was written.
+fn validate(a: &Activity) -> Result<()> {
+    if a.kind.is_empty() {
+        return Err(Error::field("type", "type is a required field"));
+    }
+    if a.kind.chars().count() > 255 {
+        return Err(Error::field("type", "type must be at most 255 characters"));
+    }
+    if a.id.is_empty() || a.id.len() > 255 {
+        return Err(Error::field("id", "id must be between 1 and 255 characters"));
+    }
+    if a.feeds.is_empty() {
+        return Err(Error::field("feeds", "feeds must contain at least one feed"));
+    }
+    if a.feeds.len() > MAX_FEEDS {
+        return Err(Error::field("feeds", format!("an activity can be added to at most {MAX_FEEDS} feeds, got {}", a.feeds.len())));
+    }
+    match a.visibility.as_str() {
+        "public" | "private" => {}
+        "tag" if a.visibility_tag.as_ref().is_some_and(|t| !t.is_empty()) => {}
+        "tag" => return Err(Error::field("visibility_tag", "visibility_tag is required when visibility is tag")),
+        other => return Err(Error::field("visibility", format!("visibility must be public, private or tag, got {other:?}"))),
+    }
+    if a.visibility_tag.as_ref().is_some_and(|t| t.chars().count() > 32) {
+        return Err(Error::field("visibility_tag", "visibility_tag must be at most 32 characters"));
+    }
+    if !["everyone", "people_i_follow", "nobody"].contains(&a.restrict_replies.as_str()) {
+        return Err(Error::field("restrict_replies", "restrict_replies must be everyone, people_i_follow or nobody"));
+    }
+    if a.mentioned_user_ids.len() > 25 {
+        return Err(Error::field("mentioned_user_ids", "at most 25 mentioned users"));
+    }
+    if a.filter_tags.len() > 50 {
+        return Err(Error::field("filter_tags", "at most 50 filter tags"));
+    }
+    if let Some(l) = &a.location {
+        l.validate()?;
+    }
+    Ok(())
+}
+
+fn build(req: NewActivity, user_id: String, existing: Option<&Activity>, now: Timestamp) -> Result<Activity> {
+    let feeds = parse_feeds(&req.feeds.unwrap_or_default())?;
+    let activity = Activity {
+        id: req.id.filter(|i| !i.is_empty()).unwrap_or_else(new_id),
+        kind: req.kind.unwrap_or_default(),
+        user_id,
+        feeds,
+        text: req.text,
+        attachments: req.attachments.unwrap_or_default(),
+        custom: req.custom.unwrap_or_default(),
+        visibility: req.visibility.unwrap_or_else(|| "public".into()),
+        visibility_tag: req.visibility_tag,
+        location: req.location,
+        expires_at: req.expires_at,
+        mentioned_user_ids: req.mentioned_user_ids.unwrap_or_default(),
+        parent_id: req.parent_id.filter(|p| !p.is_empty()),
+        poll_id: req.poll_id.filter(|p| !p.is_empty()),
+        search_data: req.search_data.unwrap_or_default(),
+        filter_tags: req.filter_tags.unwrap_or_default(),
+        interest_tags: req.interest_tags.unwrap_or_default(),
+        collection_refs: req.collection_refs.unwrap_or_default(),
+        restrict_replies: req.restrict_replies.unwrap_or_else(|| "everyone".into()),
+        created_at: existing.map_or(now, |e| e.created_at),
+        updated_at: now,
+        edited_at: existing.map(|_| now),
+        deleted_at: None,
+    };
+    validate(&activity)?;
+    Ok(activity)
+}
+
+/// Feeds that must exist before the activities can be linked to them, and
+/// the permission check for user tokens: a user posts to feeds they own or
+/// to `public` ones.
+async fn feeds_to_create(ctx: &Ctx, actor: &Actor, activities: &[Activity]) -> Result<Vec<Feed>> {
+    let fids: Vec<Fid> = activities
+        .iter()
+        .flat_map(|a| a.feeds.iter().cloned())
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let owner = match actor {
+        Actor::User(me) => Some(me.as_str()),
+        Actor::Server => None,
+    };
+    let (existing, mut missing) = resolve_feeds(ctx, &fids, owner).await?;
+    if let Actor::User(me) = actor {
+        if let Some(f) = existing.iter().find(|f| &f.created_by != me && f.visibility != "public") {
+            return Err(Error::not_allowed(format!("user {me} cannot add activities to feed {}", f.fid)));
+        }
+    }
+    // Server-side, a feed created implicitly belongs to the activity's author.
+    if owner.is_none() {
+        for feed in &mut missing {
+            if let Some(a) = activities.iter().find(|a| a.feeds.contains(&feed.fid)) {
+                feed.created_by = a.user_id.clone();
+            }
+        }
+    }
+    Ok(missing)
+}
+
+async fn check_parents(ctx: &Ctx, activities: &[Activity]) -> Result<()> {
+    let parents: Vec<String> = activities.iter().filter_map(|a| a.parent_id.clone()).collect();
+    if parents.is_empty() {
+        return Ok(());
+    }
+    let found = ctx.store.get_activities(&parents).await?;
+    match parents.iter().find(|p| !found.iter().any(|a| &a.id == *p && a.deleted_at.is_none())) {
+        Some(p) => Err(Error::field("parent_id", format!("parent activity {p} does not exist"))),
+        None => Ok(()),
+    }
+}
+
+/// Adds (or, for an existing id, updates) activities in one transaction.
+pub async fn upsert_activities(ctx: &Ctx, actor: &Actor, reqs: Vec<NewActivity>, create_users: bool) -> Result<Vec<Activity>> {
+    if reqs.is_empty() || reqs.len() > MAX_BATCH {
+        return Err(Error::field("activities", format!("activities must contain between 1 and {MAX_BATCH} items")));
+    }
+    if reqs.iter().any(|r| r.kind.as_deref().unwrap_or("").is_empty()) {
+        return Err(Error::field("type", "type is a required field"));
+    }
+    if reqs.iter().any(|r| r.feeds.as_ref().is_none_or(|f| f.is_empty())) {
+        return Err(Error::field("feeds", "feeds is a required field and must contain at least one feed"));
+    }
+    let ids: Vec<String> = reqs.iter().filter_map(|r| r.id.clone()).collect();
+    let existing = ctx.store.get_activities(&ids).await?;
+    let now = Timestamp::now();
+    let mut activities = Vec::with_capacity(reqs.len());
+    for req in reqs {
+        let author = actor.acting_user(req.user_id.as_deref())?;
+        let old = req.id.as_ref().and_then(|id| existing.iter().find(|a| &a.id == id));
+        if let (Actor::User(me), Some(old)) = (actor, old) {
+            if &old.user_id != me {
+                return Err(Error::not_allowed(format!("activity {} belongs to another user", old.id)));
+            }
+        }
+        activities.push(build(req, author, old, now)?);
+    }
+    let authors: Vec<String> = activities.iter().map(|a| a.user_id.clone()).collect();
+    users::ensure_users(ctx, &authors, create_users && actor.is_server()).await?;
+    check_parents(ctx, &activities).await?;
+    let new_feeds = feeds_to_create(ctx, actor, &activities).await?;
+    ctx.store.save_activities(&activities, &new_feeds).await?;
+    Ok(activities)
+}
+
+pub async fn add_activity(ctx: &Ctx, actor: &Actor, mut req: NewActivity) -> Result<Activity> {
+    let create_users = req.create_users.take().unwrap_or(false);
+    if req.kind.as_deref().unwrap_or("").is_empty() {
+        return Err(Error::field("type", "type is a required field"));
+    }
+    let mut out = upsert_activities(ctx, actor, vec![req], create_users).await?;
+    out.pop().ok_or_else(|| Error::internal("upsert returned no activity"))
+}
+
+/// A live activity; soft-deleted ones are not found.
+pub async fn get_activity(ctx: &Ctx, id: &str) -> Result<Activity> {
+    match ctx.store.get_activities(&[id.to_string()]).await?.pop() {
+        Some(a) if a.deleted_at.is_none() => Ok(a),
+        _ => Err(Error::not_found("activity", id)),
+    }
+}
+
+fn check_author(actor: &Actor, activity: &Activity) -> Result<()> {
+    match actor {
+        Actor::User(me) if me != &activity.user_id => {
+            Err(Error::not_allowed(format!("activity {} belongs to another user", activity.id)))
+        }
+        _ => Ok(()),
+    }
+}
+
+async fn save_edit(ctx: &Ctx, actor: &Actor, mut activity: Activity) -> Result<Activity> {
+    validate(&activity)?;
+    let now = Timestamp::now();
+    activity.updated_at = now;
+    activity.edited_at = Some(now);
+    let new_feeds = feeds_to_create(ctx, actor, std::slice::from_ref(&activity)).await?;
+    ctx.store.save_activities(std::slice::from_ref(&activity), &new_feeds).await?;
+    Ok(activity)
+}
+
+pub async fn update_activity(ctx: &Ctx, actor: &Actor, id: &str, req: ActivityUpdate) -> Result<Activity> {
+    let old = get_activity(ctx, id).await?;
+    check_author(actor, &old)?;
+    let feeds = match req.feeds {
+        Some(f) => parse_feeds(&f)?,
+        None => old.feeds.clone(),
+    };
+    let activity = Activity {
+        feeds,
+        text: req.text,
+        attachments: req.attachments.unwrap_or_default(),
+        custom: req.custom.unwrap_or_default(),
+        visibility: req.visibility.unwrap_or_else(|| "public".into()),
+        visibility_tag: req.visibility_tag,
+        location: req.location,
+        expires_at: req.expires_at,
+        mentioned_user_ids: req.mentioned_user_ids.unwrap_or_default(),
+        poll_id: req.poll_id,
+        search_data: req.search_data.unwrap_or_default(),
+        filter_tags: req.filter_tags.unwrap_or_default(),
+        interest_tags: req.interest_tags.unwrap_or_default(),
+        collection_refs: req.collection_refs.unwrap_or_default(),
+        restrict_replies: req.restrict_replies.unwrap_or_else(|| "everyone".into()),
+        ..old
+    };
+    save_edit(ctx, actor, activity).await
+}
+
+pub async fn update_activity_partial(ctx: &Ctx, actor: &Actor, id: &str, req: ActivityPatch) -> Result<Activity> {
+    let set = req.set.unwrap_or_default();
+    let unset = req.unset.unwrap_or_default();
+    if set.is_empty() && unset.is_empty() {
+        return Err(Error::input("set or unset must name at least one field"));
+    }
+    let old = get_activity(ctx, id).await?;
+    check_author(actor, &old)?;
+    let Value::Object(mut doc) = serde_json::to_value(&old).map_err(Error::internal)? else {
+        return Err(Error::internal("activity did not serialize to an object"));
+    };
+    patch::apply(&mut doc, &set, &unset, SETTABLE, UNSETTABLE)?;
+    let activity: Activity =
+        serde_json::from_value(Value::Object(doc)).map_err(|e| Error::input(format!("invalid value in set: {e}")))?;
+    save_edit(ctx, actor, activity).await
+}
+
+pub async fn delete_activity(ctx: &Ctx, actor: &Actor, id: &str, hard: bool) -> Result<()> {
+    let activity = match ctx.store.get_activities(&[id.to_string()]).await?.pop() {
+        Some(a) if hard || a.deleted_at.is_none() => a,
+        _ => return Err(Error::not_found("activity", id)),
+    };
+    check_author(actor, &activity)?;
+    if hard {
+        ctx.store.purge_activity(id).await
+    } else {
+        ctx.store.set_activity_deleted(id, Some(Timestamp::now())).await
+    }
+}
+
+pub async fn restore_activity(ctx: &Ctx, actor: &Actor, id: &str) -> Result<Activity> {
+    let mut activity = match ctx.store.get_activities(&[id.to_string()]).await?.pop() {
+        Some(a) if a.deleted_at.is_some() => a,
+        Some(_) => return Err(Error::input(format!("activity {id} is not deleted"))),
+        None => return Err(Error::not_found("activity", id)),
+    };
+    check_author(actor, &activity)?;
+    ctx.store.set_activity_deleted(id, None).await?;
+    activity.deleted_at = None;
+    Ok(activity)
+}

@@ -1,0 +1,202 @@
+//! Feed groups: the configuration every feed of a group shares. The built-in
+//! groups exist in every app and can be updated but not recreated.
+
+use serde::Deserialize;
+
+use super::error::{Error, Result};
+use super::model::{validate_id, ActivitySelector, FeedGroup, FeedGroupConfig};
+use super::time::Timestamp;
+use super::Ctx;
+
+pub const VISIBILITIES: &[&str] = &["public", "visible", "followers", "members", "private"];
+const SELECTOR_TYPES: &[&str] = &["popular", "proximity", "following", "current_feed", "query", "interest", "follow_suggestion"];
+
+#[derive(Debug, Deserialize)]
+pub struct CreateFeedGroup {
+    pub id: String,
+    #[serde(flatten)]
+    pub config: FeedGroupConfig,
+}
+
+fn selector(kind: &str) -> ActivitySelector {
+    ActivitySelector { kind: kind.to_string(), ..Default::default() }
+}
+
+/// The groups every app starts with (reference: domain.md §2.2).
+pub fn built_in_groups(now: Timestamp) -> Vec<FeedGroup> {
+    use serde_json::json;
+    let group = |id: &str, config: FeedGroupConfig| FeedGroup {
+        id: id.to_string(),
+        config: FeedGroupConfig { default_visibility: Some("visible".into()), ..config },
+        created_at: now,
+        updated_at: now,
+        deleted_at: None,
+    };
+    let stories = json!({"track_watched": true, "skip_watched": false});
+    vec![
+        group("user", FeedGroupConfig { activity_selectors: Some(vec![selector("current_feed")]), ..Default::default() }),
+        group("timeline", FeedGroupConfig { activity_selectors: Some(vec![selector("following")]), ..Default::default() }),
+        group(
+            "foryou",
+            FeedGroupConfig {
+                activity_selectors: Some(vec![selector("following"), selector("popular")]),
+                ranking: Some(json!({"type": "expression", "score": "decay_linear(time) * (1 + popularity)"})),
+                ..Default::default()
+            },
+        ),
+        group(
+            "notification",
+            FeedGroupConfig {
+                activity_selectors: Some(vec![selector("current_feed")]),
+                aggregation: Some(json!({"format": "{{ type }}-{{ time.strftime(\"%Y-%m-%d\") }}"})),
+                notification: Some(json!({"track_seen": true, "track_read": true})),
+                ..Default::default()
+            },
+        ),
+        group(
+            "story",
+            FeedGroupConfig {
+                activity_selectors: Some(vec![selector("current_feed")]),
+                stories: Some(stories.clone()),
+                ..Default::default()
+            },
+        ),
+        group(
+            "stories",
+            FeedGroupConfig {
+                activity_selectors: Some(vec![selector("following")]),
+                aggregation: Some(json!({"format": "{{ user_id }}"})),
+                stories: Some(stories),
+                ..Default::default()
+            },
+        ),
+    ]
+}
+
+pub async fn install_built_in_groups(ctx: &Ctx) -> Result<()> {
+    for group in built_in_groups(Timestamp::now()) {
+        ctx.store.insert_feed_group(&group).await?;
+    }
+    Ok(())
+}
+
+fn one_of(field: &str, value: Option<&str>, allowed: &[&str]) -> Result<()> {
+    match value {
+        Some(v) if !allowed.contains(&v) => {
+            Err(Error::field(field, format!("{field} must be one of {}, got {v:?}", allowed.join(", "))))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn validate(config: &FeedGroupConfig) -> Result<()> {
+    one_of("default_visibility", config.default_visibility.as_deref(), VISIBILITIES)?;
+    for s in config.activity_selectors.iter().flatten() {
+        one_of("activity_selectors.type", Some(&s.kind), SELECTOR_TYPES)?;
+    }
+    if config.activity_processors.as_ref().is_some_and(|p| p.len() > 10) {
+        return Err(Error::field("activity_processors", "at most 10 activity processors"));
+    }
+    let field_str = |v: &Option<serde_json::Value>, key: &str| -> Option<String> {
+        v.as_ref().and_then(|v| v.get(key)).and_then(|v| v.as_str()).map(str::to_string)
+    };
+    one_of("aggregation.activities_sort", field_str(&config.aggregation, "activities_sort").as_deref(), &["created_at_asc", "created_at_desc"])?;
+    one_of("aggregation.score_strategy", field_str(&config.aggregation, "score_strategy").as_deref(), &["sum", "max", "avg"])?;
+    if config.ranking.is_some() {
+        match field_str(&config.ranking, "type") {
+            Some(t) => one_of("ranking.type", Some(&t), &["expression", "interest", "recency"])?,
+            None => return Err(Error::field("ranking.type", "ranking.type is a required field")),
+        }
+    }
+    let shaped = config.aggregation.is_some() || config.notification.is_some() || config.stories.is_some();
+    if config.activity_filter.is_some() && shaped {
+        return Err(Error::field(
+            "activity_filter",
+            "activity_filter cannot be combined with aggregation, notification or stories configuration",
+        ));
+    }
+    Ok(())
+}
+
+pub async fn create_feed_group(ctx: &Ctx, req: CreateFeedGroup) -> Result<FeedGroup> {
+    validate_id("feed group id", &req.id)?;
+    validate(&req.config)?;
+    let now = Timestamp::now();
+    let group = FeedGroup { id: req.id, config: with_defaults(req.config), created_at: now, updated_at: now, deleted_at: None };
+    if !ctx.store.insert_feed_group(&group).await? {
+        return Err(Error::field("id", format!("feed group {} already exists", group.id)));
+    }
+    Ok(group)
+}
+
+fn with_defaults(mut config: FeedGroupConfig) -> FeedGroupConfig {
+    config.default_visibility.get_or_insert_with(|| "visible".into());
+    config
+}
+
+pub async fn get_feed_group(ctx: &Ctx, id: &str, include_soft_deleted: bool) -> Result<FeedGroup> {
+    match ctx.store.get_feed_group(id).await? {
+        Some(g) if g.deleted_at.is_none() || include_soft_deleted => Ok(g),
+        _ => Err(Error::not_found("feed group", id)),
+    }
+}
+
+/// A live group, for operations that need one to exist (adding to a feed).
+pub async fn live_group(ctx: &Ctx, id: &str) -> Result<FeedGroup> {
+    match ctx.store.get_feed_group(id).await? {
+        Some(g) if g.deleted_at.is_none() => Ok(g),
+        _ => Err(Error::input(format!("feed group {id} does not exist"))),
+    }
+}
+
+pub async fn get_or_create_feed_group(ctx: &Ctx, id: &str, config: FeedGroupConfig) -> Result<(FeedGroup, bool)> {
+    if let Some(g) = ctx.store.get_feed_group(id).await? {
+        if g.deleted_at.is_none() {
+            return Ok((g, false));
+        }
+    }
+    match create_feed_group(ctx, CreateFeedGroup { id: id.to_string(), config }).await {
+        Ok(g) => Ok((g, true)),
+        // Lost a race with a concurrent create: return the winner's group.
+        Err(e) if e.code == super::error::Code::InputError => match ctx.store.get_feed_group(id).await? {
+            Some(g) if g.deleted_at.is_none() => Ok((g, false)),
+            _ => Err(e),
+        },
+        Err(e) => Err(e),
+    }
+}
+
+/// Full replacement: omitted sections are cleared.
+pub async fn update_feed_group(ctx: &Ctx, id: &str, config: FeedGroupConfig) -> Result<FeedGroup> {
+    validate(&config)?;
+    let mut group = get_feed_group(ctx, id, false).await?;
+    group.config = with_defaults(config);
+    group.updated_at = Timestamp::now();
+    ctx.store.put_feed_group(&group).await?;
+    Ok(group)
+}
+
+pub async fn delete_feed_group(ctx: &Ctx, id: &str, hard: bool) -> Result<()> {
+    let mut group = get_feed_group(ctx, id, hard).await?;
+    if hard {
+        ctx.store.purge_feed_group(id).await?;
+    } else {
+        group.deleted_at = Some(Timestamp::now());
+        ctx.store.put_feed_group(&group).await?;
+    }
+    Ok(())
+}
+
+pub async fn restore_feed_group(ctx: &Ctx, id: &str) -> Result<FeedGroup> {
+    let mut group = get_feed_group(ctx, id, true).await?;
+    if group.deleted_at.take().is_some() {
+        group.updated_at = Timestamp::now();
+        ctx.store.put_feed_group(&group).await?;
+    }
+    Ok(group)
+}
+
+pub async fn list_feed_groups(ctx: &Ctx, include_soft_deleted: bool) -> Result<Vec<FeedGroup>> {
+    let groups = ctx.store.list_feed_groups().await?;
+    Ok(groups.into_iter().filter(|g| include_soft_deleted || g.deleted_at.is_none()).collect())
+}

@@ -1,0 +1,338 @@
+//! Feeds: get-or-create with a first page of activities and follows, update,
+//! delete (async task), and the implicit creation other operations rely on.
+
+use std::collections::{HashMap, HashSet};
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::cursor;
+use super::error::{Error, Result};
+use super::feed_groups::{live_group, VISIBILITIES};
+use super::follows::{self, FollowPage};
+use super::model::{Activity, Custom, Feed, Fid, Location, TaskWork};
+use super::time::Timestamp;
+use super::users::{self, UserInput};
+use super::{page_limit, tasks, Actor, Ctx};
+use crate::store::{FeedPosition, FeedSlice};
+
+/// `FeedInput`: what a feed is created with.
+#[derive(Debug, Clone, Deserialize, Default)]
+pub struct FeedInput {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub custom: Option<Custom>,
+    #[serde(default)]
+    pub visibility: Option<String>,
+    #[serde(default)]
+    pub filter_tags: Option<Vec<String>>,
+    #[serde(default)]
+    pub location: Option<Location>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+pub struct Pager {
+    #[serde(default)]
+    pub limit: Option<i64>,
+    #[serde(default)]
+    pub next: Option<String>,
+    #[serde(default)]
+    pub prev: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+pub struct EnrichmentOptions {
+    #[serde(default)]
+    pub skip_followers: Option<bool>,
+    #[serde(default)]
+    pub skip_following: Option<bool>,
+    #[serde(default)]
+    pub skip_activity: Option<bool>,
+    #[serde(default)]
+    pub skip_all: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct GetOrCreateFeed {
+    #[serde(default)]
+    pub data: Option<FeedInput>,
+    #[serde(default)]
+    pub limit: Option<i64>,
+    #[serde(default)]
+    pub next: Option<String>,
+    #[serde(default)]
+    pub prev: Option<String>,
+    #[serde(default)]
+    pub filter: Option<Value>,
+    #[serde(default)]
+    pub followers_pagination: Option<Pager>,
+    #[serde(default)]
+    pub following_pagination: Option<Pager>,
+    #[serde(default)]
+    pub enrichment_options: Option<EnrichmentOptions>,
+    #[serde(default)]
+    pub user_id: Option<String>,
+    #[serde(default)]
+    pub user: Option<UserInput>,
+}
+
+pub struct FeedRead {
+    pub feed: Feed,
+    pub created: bool,
+    pub activities: Vec<Activity>,
+    pub next: Option<String>,
+    pub prev: Option<String>,
+    pub followers: FollowPage,
+    pub following: FollowPage,
+}
+
+fn validate_input(input: &FeedInput) -> Result<()> {
+    if input.name.as_ref().is_some_and(|n| n.chars().count() > 255) {
+        return Err(Error::field("name", "name must be at most 255 characters"));
+    }
+    if input.description.as_ref().is_some_and(|d| d.chars().count() > 1000) {
+        return Err(Error::field("description", "description must be at most 1000 characters"));
+    }
+    if let Some(v) = input.visibility.as_deref() {
+        if !VISIBILITIES.contains(&v) {
+            return Err(Error::field("visibility", format!("visibility must be one of {}", VISIBILITIES.join(", "))));
+        }
+    }
+    if let Some(l) = &input.location {
+        l.validate()?;
+    }
+    Ok(())
+}
+
+/// A feed as an operation would create it; the caller decides whether to store it.
+pub fn new_feed(fid: &Fid, default_visibility: &str, owner: &str, input: FeedInput, now: Timestamp) -> Feed {
+    Feed {
+        fid: fid.clone(),
+        name: input.name.unwrap_or_default(),
+        description: input.description.unwrap_or_default(),
+        custom: input.custom,
+        visibility: input.visibility.unwrap_or_else(|| default_visibility.to_string()),
+        filter_tags: input.filter_tags.unwrap_or_default(),
+        location: input.location,
+        created_by: owner.to_string(),
+        created_at: now,
+        updated_at: now,
+        deleted_at: None,
+    }
+}
+
+/// Loads the live feeds among `fids` and builds (unsaved) the missing ones,
+/// owned by `owner` or, when `None`, by the user the feed id names.
+pub async fn resolve_feeds(ctx: &Ctx, fids: &[Fid], owner: Option<&str>) -> Result<(Vec<Feed>, Vec<Feed>)> {
+    let mut groups = HashMap::new();
+    for group in fids.iter().map(|f| f.group.as_str()).collect::<HashSet<_>>() {
+        groups.insert(group.to_string(), live_group(ctx, group).await?);
+    }
+    let found = ctx.store.get_feeds(fids).await?;
+    let now = Timestamp::now();
+    let (mut existing, mut missing) = (Vec::new(), Vec::new());
+    for fid in fids {
+        match found.iter().find(|f| &f.fid == fid && f.deleted_at.is_none()) {
+            Some(feed) => existing.push(feed.clone()),
+            None => {
+                let visibility = groups
+                    .get(&fid.group)
+                    .and_then(|g| g.config.default_visibility.clone())
+                    .unwrap_or_else(|| "visible".into());
+                missing.push(new_feed(fid, &visibility, owner.unwrap_or(&fid.id), FeedInput::default(), now));
+            }
+        }
+    }
+    Ok((existing, missing))
+}
+
+pub async fn get_live_feed(ctx: &Ctx, fid: &Fid) -> Result<Feed> {
+    match ctx.store.get_feeds(std::slice::from_ref(fid)).await?.pop() {
+        Some(f) if f.deleted_at.is_none() => Ok(f),
+        _ => Err(Error::not_found("feed", &fid.to_string())),
+    }
+}
+
+pub async fn get_or_create_feed(ctx: &Ctx, actor: &Actor, fid: Fid, req: GetOrCreateFeed) -> Result<FeedRead> {
+    if req.filter.as_ref().is_some_and(|f| f.as_object().is_some_and(|m| !m.is_empty())) {
+        return Err(Error::field("filter", "filtering a feed read is not supported by this server yet"));
+    }
+    let limit = page_limit(req.limit)?;
+    let (next, prev) = super::one_direction(&req.next, &req.prev)?;
+    if let Some(data) = &req.data {
+        validate_input(data)?;
+    }
+    if let (Actor::Server, Some(user)) = (actor, req.user.clone()) {
+        users::upsert_users(ctx, vec![user]).await?;
+    }
+    let body_user = req.user_id.clone().or_else(|| req.user.as_ref().map(|u| u.id.clone()));
+
+    let existing = ctx.store.get_feeds(std::slice::from_ref(&fid)).await?.pop().filter(|f| f.deleted_at.is_none());
+    let (feed, created) = match existing {
+        Some(feed) => (feed, false),
+        None => {
+            let group = super::feed_groups::get_feed_group(ctx, &fid.group, false).await?;
+            let owner = actor.acting_user(body_user.as_deref())?;
+            users::ensure_users(ctx, std::slice::from_ref(&owner), false).await?;
+            let visibility = group.config.default_visibility.unwrap_or_else(|| "visible".into());
+            let feed = new_feed(&fid, &visibility, &owner, req.data.unwrap_or_default(), Timestamp::now());
+            // A concurrent creator may win; then we read theirs.
+            if ctx.store.insert_feed(&feed).await? {
+                (feed, true)
+            } else {
+                match ctx.store.get_feeds(std::slice::from_ref(&fid)).await?.pop() {
+                    Some(f) if f.deleted_at.is_none() => (f, false),
+                    _ => {
+                        ctx.store.put_feed(&feed).await?;
+                        (feed, true)
+                    }
+                }
+            }
+        }
+    };
+
+    let options = req.enrichment_options.unwrap_or_default();
+    let skip_all = options.skip_all.unwrap_or(false);
+    let (activities, next, prev) = if skip_all || options.skip_activity.unwrap_or(false) {
+        (Vec::new(), None, None)
+    } else {
+        read_page(ctx, &fid, limit, next, prev).await?
+    };
+    let followers = match req.followers_pagination {
+        Some(p) => follows::page_of(ctx, follows::Side::Followers, &fid, &p).await?,
+        None if skip_all || options.skip_followers.unwrap_or(false) => FollowPage::default(),
+        None => follows::page_of(ctx, follows::Side::Followers, &fid, &Pager::default()).await?,
+    };
+    let following = match req.following_pagination {
+        Some(p) => follows::page_of(ctx, follows::Side::Following, &fid, &p).await?,
+        None if skip_all || options.skip_following.unwrap_or(false) => FollowPage::default(),
+        None => follows::page_of(ctx, follows::Side::Following, &fid, &Pager::default()).await?,
+    };
+    Ok(FeedRead { feed, created, activities, next, prev, followers, following })
+}
+
+/// One keyset page of a feed, newest first. `next` walks to older items,
+/// `prev` back to newer ones; each is returned only when that side has more.
+pub async fn read_page(
+    ctx: &Ctx,
+    fid: &Fid,
+    limit: usize,
+    next: Option<&str>,
+    prev: Option<&str>,
+) -> Result<(Vec<Activity>, Option<String>, Option<String>)> {
+    let position = |c: &str| -> Result<FeedPosition> {
+        let (created_at, activity_id) = cursor::decode_position(c)?;
+        Ok(FeedPosition { created_at, activity_id })
+    };
+    let slice = match (next, prev) {
+        (Some(c), _) => FeedSlice::Older(position(c)?),
+        (_, Some(c)) => FeedSlice::Newer(position(c)?),
+        _ => FeedSlice::Start,
+    };
+    let mut items = ctx.store.feed_activities(fid, &slice, limit + 1, Timestamp::now()).await?;
+    let more = items.len() > limit;
+    items.truncate(limit);
+    let (more_older, more_newer) = match slice {
+        FeedSlice::Start => (more, false),
+        FeedSlice::Older(_) => (more, true),
+        FeedSlice::Newer(_) => {
+            items.reverse();
+            (true, more)
+        }
+    };
+    let next = match items.last() {
+        Some(a) if more_older => Some(cursor::encode_position(a.created_at, &a.id)),
+        _ => None,
+    };
+    let prev = match items.first() {
+        Some(a) if more_newer => Some(cursor::encode_position(a.created_at, &a.id)),
+        _ => None,
+    };
+    Ok((items, next, prev))
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct UpdateFeed {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub custom: Option<Custom>,
+    #[serde(default)]
+    pub filter_tags: Option<Vec<String>>,
+    #[serde(default)]
+    pub location: Option<Location>,
+    #[serde(default)]
+    pub clear_location: Option<bool>,
+    #[serde(default)]
+    pub created_by_id: Option<String>,
+}
+
+/// Changes only the fields given; ownership moves only server-side.
+pub async fn update_feed(ctx: &Ctx, actor: &Actor, fid: &Fid, req: UpdateFeed) -> Result<Feed> {
+    let mut feed = get_live_feed(ctx, fid).await?;
+    if let Actor::User(me) = actor {
+        if &feed.created_by != me {
+            return Err(Error::not_allowed(format!("only the owner can update feed {fid}")));
+        }
+    }
+    validate_input(&FeedInput {
+        name: req.name.clone(),
+        description: req.description.clone(),
+        location: req.location.clone(),
+        ..Default::default()
+    })?;
+    if let Some(owner) = req.created_by_id.filter(|o| !o.is_empty()) {
+        actor.require_server()?;
+        users::ensure_users(ctx, std::slice::from_ref(&owner), false).await?;
+        feed.created_by = owner;
+    }
+    if let Some(v) = req.name {
+        feed.name = v;
+    }
+    if let Some(v) = req.description {
+        feed.description = v;
+    }
+    if let Some(v) = req.custom {
+        feed.custom = Some(v);
+    }
+    if let Some(v) = req.filter_tags {
+        feed.filter_tags = v;
+    }
+    if let Some(v) = req.location {
+        feed.location = Some(v);
+    }
+    if req.clear_location.unwrap_or(false) {
+        feed.location = None;
+    }
+    feed.updated_at = Timestamp::now();
+    ctx.store.put_feed(&feed).await?;
+    Ok(feed)
+}
+
+/// Marks the feed deleted at once (reads stop seeing it) and queues the task
+/// that purges it when `hard`.
+pub async fn delete_feed(ctx: &Ctx, actor: &Actor, fid: &Fid, hard: bool) -> Result<String> {
+    let mut feed = get_live_feed(ctx, fid).await?;
+    if let Actor::User(me) = actor {
+        if &feed.created_by != me {
+            return Err(Error::not_allowed(format!("only the owner can delete feed {fid}")));
+        }
+    }
+    let now = Timestamp::now();
+    feed.deleted_at = Some(now);
+    feed.updated_at = now;
+    ctx.store.put_feed(&feed).await?;
+    tasks::enqueue(ctx, TaskWork::DeleteFeed { fid: fid.clone(), hard }).await
+}
+
+pub async fn run_delete_feed(ctx: &Ctx, fid: &Fid, hard: bool) -> Result<Value> {
+    if hard {
+        ctx.store.purge_feed(fid).await?;
+    }
+    Ok(serde_json::json!({ "deleted_feed": fid.to_string(), "hard_delete": hard }))
+}

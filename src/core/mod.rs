@@ -1,0 +1,156 @@
+//! The domain core: rules of feeds, activities, follows, users and tasks.
+//! It knows nothing of HTTP and nothing of SQL — it talks to `dyn Store`.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use tokio::sync::Notify;
+
+use crate::store::Store;
+use error::{Error, Result};
+use model::{Activity, Feed, FeedCounts, Fid, Follow, User};
+use time::Timestamp;
+
+pub mod activities;
+pub mod cursor;
+pub mod error;
+pub mod feed_groups;
+pub mod feeds;
+pub mod follows;
+pub mod model;
+pub mod patch;
+pub mod tasks;
+pub mod time;
+pub mod users;
+
+/// Everything a core operation needs; built once in `main` and shared.
+#[derive(Clone)]
+pub struct Ctx {
+    pub store: Arc<dyn Store>,
+    /// Wakes the task runner when work is queued.
+    pub task_signal: Arc<Notify>,
+}
+
+impl Ctx {
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Ctx { store, task_signal: Arc::new(Notify::new()) }
+    }
+}
+
+/// Who is calling: a server-side token may act for anyone; a user token acts
+/// as that user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    Server,
+    User(String),
+}
+
+impl Actor {
+    pub fn is_server(&self) -> bool {
+        matches!(self, Actor::Server)
+    }
+
+    /// The user a write is attributed to: the token's user, or server-side the
+    /// `user_id` the body names (required).
+    pub fn acting_user(&self, body_user_id: Option<&str>) -> Result<String> {
+        match (self, body_user_id.filter(|s| !s.is_empty())) {
+            (Actor::User(me), _) => Ok(me.clone()),
+            (Actor::Server, Some(id)) => Ok(id.to_string()),
+            (Actor::Server, None) => Err(Error::field("user_id", "user_id is a required field for server-side requests")),
+        }
+    }
+
+    /// Server-only operations reject user tokens.
+    pub fn require_server(&self) -> Result<()> {
+        match self {
+            Actor::Server => Ok(()),
+            Actor::User(_) => Err(Error::not_allowed("this endpoint is server-side only: use a server token")),
+        }
+    }
+}
+
+pub const DEFAULT_LIMIT: usize = 25;
+pub const MAX_LIMIT: usize = 100;
+
+/// `0`/absent → the default page size; above 100 is an input error.
+pub fn page_limit(limit: Option<i64>) -> Result<usize> {
+    match limit {
+        None | Some(0) => Ok(DEFAULT_LIMIT),
+        Some(n) if (1..=MAX_LIMIT as i64).contains(&n) => Ok(n as usize),
+        Some(n) => Err(Error::field("limit", format!("limit must be between 0 and {MAX_LIMIT}, got {n}"))),
+    }
+}
+
+pub fn one_direction<'a>(next: &'a Option<String>, prev: &'a Option<String>) -> Result<(Option<&'a str>, Option<&'a str>)> {
+    let next = next.as_deref().filter(|s| !s.is_empty());
+    let prev = prev.as_deref().filter(|s| !s.is_empty());
+    if next.is_some() && prev.is_some() {
+        return Err(Error::input("pass either next or prev, not both"));
+    }
+    Ok((next, prev))
+}
+
+/// Users, feeds and parent activities referenced by a response, loaded in
+/// batches so building a page costs a fixed number of queries however many
+/// items it has.
+#[derive(Default)]
+pub struct Lookup {
+    pub users: HashMap<String, User>,
+    pub feeds: HashMap<Fid, (Feed, FeedCounts)>,
+    pub parents: HashMap<String, Activity>,
+}
+
+impl Lookup {
+    /// Everything the given activities and follows refer to, plus `fids`.
+    pub async fn load(ctx: &Ctx, activities: &[Activity], follows: &[Follow], fids: &[Fid]) -> Result<Lookup> {
+        let parent_ids: Vec<String> = activities
+            .iter()
+            .filter_map(|a| a.parent_id.clone())
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        let parents: HashMap<String, Activity> = ctx
+            .store
+            .get_activities(&parent_ids)
+            .await?
+            .into_iter()
+            .filter(|a| a.deleted_at.is_none())
+            .map(|a| (a.id.clone(), a))
+            .collect();
+
+        let mut user_ids: HashSet<String> = HashSet::new();
+        let mut feed_ids: HashSet<Fid> = fids.iter().cloned().collect();
+        for a in activities.iter().chain(parents.values()) {
+            user_ids.insert(a.user_id.clone());
+            user_ids.extend(a.mentioned_user_ids.iter().cloned());
+            if let [only] = a.feeds.as_slice() {
+                feed_ids.insert(only.clone());
+            }
+        }
+        for f in follows {
+            feed_ids.insert(f.source.clone());
+            feed_ids.insert(f.target.clone());
+        }
+        let feed_ids: Vec<Fid> = feed_ids.into_iter().collect();
+        let feeds = ctx.store.get_feeds(&feed_ids).await?;
+        let mut counts = ctx.store.feed_counts(&feed_ids, Timestamp::now()).await?;
+        user_ids.extend(feeds.iter().map(|f| f.created_by.clone()));
+        let user_ids: Vec<String> = user_ids.into_iter().collect();
+        let users = ctx.store.get_users(&user_ids).await?;
+        Ok(Lookup {
+            users: users.into_iter().map(|u| (u.id.clone(), u)).collect(),
+            feeds: feeds
+                .into_iter()
+                .map(|f| {
+                    let c = counts.remove(&f.fid).unwrap_or_default();
+                    (f.fid.clone(), (f, c))
+                })
+                .collect(),
+            parents,
+        })
+    }
+}
+
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}

@@ -1,0 +1,316 @@
+//! Domain records. They are plain data: the store persists them (as JSON
+//! documents beside indexed columns) and `wire` turns them into responses.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::error::{Error, Result};
+use super::time::Timestamp;
+
+pub type Custom = Map<String, Value>;
+
+/// A fully-qualified feed id, `group:id`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Fid {
+    pub group: String,
+    pub id: String,
+}
+
+impl Fid {
+    pub fn new(group: &str, id: &str) -> Result<Self> {
+        validate_id("feed group", group)?;
+        validate_id("feed id", id)?;
+        Ok(Fid { group: group.to_string(), id: id.to_string() })
+    }
+
+    pub fn parse(text: &str) -> Result<Self> {
+        match text.split_once(':') {
+            Some((group, id)) if !id.contains(':') => Fid::new(group, id),
+            _ => Err(Error::input(format!("invalid feed id {text:?}: expected \"group:id\""))),
+        }
+    }
+}
+
+impl std::fmt::Display for Fid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.group, self.id)
+    }
+}
+
+impl TryFrom<String> for Fid {
+    type Error = Error;
+    fn try_from(s: String) -> Result<Self> {
+        Fid::parse(&s)
+    }
+}
+
+impl From<Fid> for String {
+    fn from(f: Fid) -> String {
+        f.to_string()
+    }
+}
+
+/// Ids are 1..=255 characters of letters, digits and `_-@.!` — the set
+/// Stream documents for user, feed and group ids.
+pub fn validate_id(what: &str, id: &str) -> Result<()> {
+    let ok = !id.is_empty()
+        && id.len() <= 255
+        && id.chars().all(|c| c.is_alphanumeric() || "_-@.!".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::input(format!(
+            "{what} {id:?} is invalid: use 1 to 255 letters, digits or _-@.!"
+        )))
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Location {
+    pub lat: f64,
+    pub lng: f64,
+}
+
+impl Location {
+    pub fn validate(&self) -> Result<()> {
+        if (-90.0..=90.0).contains(&self.lat) && (-180.0..=180.0).contains(&self.lng) {
+            Ok(())
+        } else {
+            Err(Error::field("location", "location lat must be in [-90, 90] and lng in [-180, 180]"))
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+pub struct User {
+    pub id: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub image: Option<String>,
+    pub role: String,
+    #[serde(default)]
+    pub language: String,
+    #[serde(default)]
+    pub teams: Vec<String>,
+    #[serde(default)]
+    pub teams_role: Option<Map<String, Value>>,
+    #[serde(default)]
+    pub invisible: bool,
+    #[serde(default)]
+    pub privacy_settings: Option<Value>,
+    #[serde(default)]
+    pub custom: Custom,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    #[serde(default)]
+    pub deactivated_at: Option<Timestamp>,
+    #[serde(default)]
+    pub deleted_at: Option<Timestamp>,
+    #[serde(default)]
+    pub revoke_tokens_issued_before: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+pub struct ActivitySelector {
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cutoff_time: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cutoff_window: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_popularity: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub params: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sort: Option<Value>,
+}
+
+/// Feed-group configuration. Sections this version stores but does not act
+/// on yet (ranking, aggregation, notification…) are kept verbatim so clients
+/// read back what they wrote.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+pub struct FeedGroupConfig {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_visibility: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activity_selectors: Option<Vec<ActivitySelector>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activity_processors: Option<Vec<Value>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activity_filter: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aggregation: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notification: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub push_notification: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ranking: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stories: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom: Option<Custom>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FeedGroup {
+    pub id: String,
+    pub config: FeedGroupConfig,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    #[serde(default)]
+    pub deleted_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Feed {
+    pub fid: Fid,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub custom: Option<Custom>,
+    pub visibility: String,
+    #[serde(default)]
+    pub filter_tags: Vec<String>,
+    #[serde(default)]
+    pub location: Option<Location>,
+    pub created_by: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    #[serde(default)]
+    pub deleted_at: Option<Timestamp>,
+}
+
+/// Exact per-feed counters, computed by the store from indexed rows.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FeedCounts {
+    pub activity_count: i64,
+    pub follower_count: i64,
+    pub following_count: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Activity {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub user_id: String,
+    pub feeds: Vec<Fid>,
+    #[serde(default)]
+    pub text: Option<String>,
+    #[serde(default)]
+    pub attachments: Vec<Value>,
+    #[serde(default)]
+    pub custom: Custom,
+    pub visibility: String,
+    #[serde(default)]
+    pub visibility_tag: Option<String>,
+    #[serde(default)]
+    pub location: Option<Location>,
+    #[serde(default)]
+    pub expires_at: Option<Timestamp>,
+    #[serde(default)]
+    pub mentioned_user_ids: Vec<String>,
+    #[serde(default)]
+    pub parent_id: Option<String>,
+    #[serde(default)]
+    pub poll_id: Option<String>,
+    #[serde(default)]
+    pub search_data: Custom,
+    #[serde(default)]
+    pub filter_tags: Vec<String>,
+    #[serde(default)]
+    pub interest_tags: Vec<String>,
+    #[serde(default)]
+    pub collection_refs: Vec<String>,
+    pub restrict_replies: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    #[serde(default)]
+    pub edited_at: Option<Timestamp>,
+    #[serde(default)]
+    pub deleted_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Follow {
+    pub source: Fid,
+    pub target: Fid,
+    pub status: String,
+    #[serde(default)]
+    pub custom: Option<Custom>,
+    pub push_preference: String,
+    pub follower_role: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    #[serde(default)]
+    pub request_accepted_at: Option<Timestamp>,
+    #[serde(default)]
+    pub request_rejected_at: Option<Timestamp>,
+}
+
+pub const FOLLOW_ACCEPTED: &str = "accepted";
+pub const FOLLOW_PENDING: &str = "pending";
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TaskError {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub description: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskStatus {
+    Pending,
+    Running,
+    Completed,
+    Failed,
+}
+
+impl TaskStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskStatus::Pending => "pending",
+            TaskStatus::Running => "running",
+            TaskStatus::Completed => "completed",
+            TaskStatus::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "running" => TaskStatus::Running,
+            "completed" => TaskStatus::Completed,
+            "failed" => TaskStatus::Failed,
+            _ => TaskStatus::Pending,
+        }
+    }
+}
+
+/// Work that outlives a request. The payload says what to do, so a task
+/// that was running when the process died can simply be run again.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum TaskWork {
+    DeleteFeed { fid: Fid, hard: bool },
+    DeleteUsers { user_ids: Vec<String>, hard: bool },
+}
+
+#[derive(Debug, Clone)]
+pub struct Task {
+    pub id: String,
+    pub work: TaskWork,
+    pub status: TaskStatus,
+    pub result: Option<Value>,
+    pub error: Option<TaskError>,
+    pub attempts: i64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}

@@ -1,0 +1,93 @@
+//! Durable background tasks. A task row is written before the request that
+//! asked for it returns, so an acknowledged task is never lost: tasks left
+//! running by a crash are requeued at start and run again (every task body
+//! is idempotent).
+
+use std::time::Duration;
+
+use crate::shutdown::Shutdown;
+
+use super::error::{Error, Result};
+use super::model::{Task, TaskError, TaskStatus, TaskWork};
+use super::time::Timestamp;
+use super::{feeds, new_id, users, Ctx};
+
+/// After this many attempts a task that keeps dying is marked failed.
+const MAX_ATTEMPTS: i64 = 3;
+
+pub async fn enqueue(ctx: &Ctx, work: TaskWork) -> Result<String> {
+    let now = Timestamp::now();
+    let task = Task {
+        id: new_id(),
+        work,
+        status: TaskStatus::Pending,
+        result: None,
+        error: None,
+        attempts: 0,
+        created_at: now,
+        updated_at: now,
+    };
+    ctx.store.insert_task(&task).await?;
+    ctx.task_signal.notify_one();
+    Ok(task.id)
+}
+
+pub async fn get_task(ctx: &Ctx, id: &str) -> Result<Task> {
+    ctx.store.get_task(id).await?.ok_or_else(|| Error::not_found("task", id))
+}
+
+async fn execute(ctx: &Ctx, work: &TaskWork) -> Result<serde_json::Value> {
+    match work {
+        TaskWork::DeleteFeed { fid, hard } => feeds::run_delete_feed(ctx, fid, *hard).await,
+        TaskWork::DeleteUsers { user_ids, hard } => users::run_delete_users(ctx, user_ids, *hard).await,
+    }
+}
+
+/// Runs queued tasks until `shutdown` fires. One runner per process; claiming
+/// is atomic in the store, so several processes never run the same task.
+pub async fn run_worker(ctx: Ctx, shutdown: Shutdown) {
+    match ctx.store.requeue_running_tasks().await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(tasks = n, "requeued tasks interrupted by a restart"),
+        Err(e) => tracing::error!(error = %e, "could not requeue interrupted tasks"),
+    }
+    loop {
+        if shutdown.is_triggered() {
+            return;
+        }
+        match ctx.store.claim_task().await {
+            Ok(Some(task)) => run_one(&ctx, task).await,
+            Ok(None) => {
+                tokio::select! {
+                    _ = ctx.task_signal.notified() => {}
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    _ = shutdown.wait() => return,
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "claiming a task failed");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+}
+
+async fn run_one(ctx: &Ctx, task: Task) {
+    let outcome = if task.attempts > MAX_ATTEMPTS {
+        Err(Error::internal("task was interrupted too many times"))
+    } else {
+        execute(ctx, &task.work).await
+    };
+    let finished = match outcome {
+        Ok(result) => ctx.store.finish_task(&task.id, TaskStatus::Completed, Some(result), None).await,
+        Err(e) => {
+            tracing::warn!(task = %task.id, error = %e, "task failed");
+            let error = TaskError { kind: format!("{:?}", e.code), description: e.message };
+            ctx.store.finish_task(&task.id, TaskStatus::Failed, None, Some(error)).await
+        }
+    };
+    if let Err(e) = finished {
+        tracing::error!(task = %task.id, error = %e, "could not record task outcome");
+    }
+}
+

@@ -1,0 +1,119 @@
+//! Stream's authentication: `api_key` in the query string, an HS256 JWT in
+//! `Authorization` signed with the app secret. A token without `user_id` is
+//! a server token (the Python SDK signs `{}`, Go/PHP `{"server": true}`).
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{decode, Algorithm, DecodingKey, Validation};
+use serde::Deserialize;
+
+use super::error::ApiError;
+use super::AppState;
+use crate::core::error::{Code, Error};
+use crate::core::time::Timestamp;
+use crate::core::Actor;
+
+/// Clock skew tolerated for `exp`, `nbf` and `iat`.
+const LEEWAY_SECONDS: u64 = 5;
+
+pub struct Credentials {
+    pub api_key: String,
+    key: DecodingKey,
+    validation: Validation,
+}
+
+impl Credentials {
+    pub fn new(api_key: String, api_secret: &str) -> Self {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.required_spec_claims.clear();
+        validation.validate_exp = true;
+        validation.validate_nbf = true;
+        validation.validate_aud = false;
+        validation.leeway = LEEWAY_SECONDS;
+        Credentials { api_key, key: DecodingKey::from_secret(api_secret.as_bytes()), validation }
+    }
+
+    pub fn verify(&self, token: &str) -> Result<Actor, Error> {
+        #[derive(Deserialize)]
+        struct Claims {
+            #[serde(default)]
+            user_id: Option<serde_json::Value>,
+            #[serde(default)]
+            iat: Option<serde_json::Value>,
+        }
+        let data = decode::<Claims>(token, &self.key, &self.validation).map_err(|e| {
+            let (code, what) = match e.kind() {
+                ErrorKind::ExpiredSignature => (Code::TokenExpired, "token is expired"),
+                ErrorKind::ImmatureSignature => (Code::TokenNotValidYet, "token is not valid yet"),
+                ErrorKind::InvalidSignature => (Code::TokenSignatureInvalid, "token signature is invalid"),
+                ErrorKind::InvalidAlgorithm => (Code::AuthFailed, "token must be signed with HS256"),
+                _ => (Code::AuthFailed, "token is malformed"),
+            };
+            Error::new(code, format!("{what}: check the Authorization header"))
+        })?;
+        if let Some(iat) = data.claims.iat.as_ref().and_then(serde_json::Value::as_f64) {
+            let now = Timestamp::now().0 as f64 / 1e9;
+            if iat > now + LEEWAY_SECONDS as f64 {
+                return Err(Error::new(Code::TokenUsedBeforeIssued, "token was issued in the future (iat)"));
+            }
+        }
+        match data.claims.user_id {
+            None | Some(serde_json::Value::Null) => Ok(Actor::Server),
+            Some(serde_json::Value::String(id)) if !id.is_empty() => Ok(Actor::User(id)),
+            Some(_) => Err(Error::new(Code::AuthFailed, "token user_id must be a non-empty string")),
+        }
+    }
+}
+
+/// The authenticated caller of a request.
+pub struct Auth(pub Actor);
+
+fn api_key_of(parts: &Parts) -> Option<String> {
+    let query = parts.uri.query()?;
+    form_urlencoded_pairs(query).find(|(k, _)| k == "api_key").map(|(_, v)| v)
+}
+
+fn form_urlencoded_pairs(query: &str) -> impl Iterator<Item = (String, String)> + '_ {
+    serde_urlencoded::from_str::<Vec<(String, String)>>(query).unwrap_or_default().into_iter()
+}
+
+impl FromRequestParts<AppState> for Auth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        match api_key_of(parts) {
+            Some(key) if key == state.credentials.api_key => {}
+            Some(_) => return Err(Error::new(Code::InvalidApiKey, "api_key not valid").into()),
+            None => return Err(Error::new(Code::InvalidApiKey, "api_key is missing from the query string").into()),
+        }
+        let auth_type = parts.headers.get("stream-auth-type").and_then(|v| v.to_str().ok()).unwrap_or("jwt");
+        if auth_type.eq_ignore_ascii_case("anonymous") {
+            return Err(Error::not_allowed("anonymous users cannot use this endpoint").into());
+        }
+        if !auth_type.eq_ignore_ascii_case("jwt") {
+            return Err(Error::new(Code::AuthFailed, format!("unknown stream-auth-type {auth_type:?}")).into());
+        }
+        let token = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.strip_prefix("Bearer ").unwrap_or(v).trim())
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| Error::new(Code::AuthFailed, "Authorization header with a JWT is missing"))?;
+        Ok(Auth(state.credentials.verify(token)?))
+    }
+}
+
+/// An authenticated caller that must hold a server-side token.
+pub struct ServerAuth;
+
+impl FromRequestParts<AppState> for ServerAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let Auth(actor) = Auth::from_request_parts(parts, state).await?;
+        actor.require_server()?;
+        Ok(ServerAuth)
+    }
+}

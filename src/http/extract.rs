@@ -1,0 +1,80 @@
+//! Extractors whose rejections are `APIError`s: bodies, query strings and
+//! path segments. Unknown JSON fields are ignored, as on Stream.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+
+use super::error::ApiError;
+use crate::core::error::{Code, Error};
+
+/// A JSON body. An empty body reads as `{}` (several SDK calls send none).
+pub struct WireJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for WireJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                Error::new(Code::PayloadTooBig, format!("request body is larger than {} bytes", super::MAX_BODY_BYTES))
+            } else {
+                Error::input(format!("could not read request body: {rejection}"))
+            }
+        })?;
+        let body: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}" } else { &bytes };
+        parse_json(body).map(WireJson).map_err(ApiError)
+    }
+}
+
+pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
+    let de = &mut serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let text = inner.to_string();
+        // serde says "missing field `type` at line 1 column 20"; Stream says
+        // "type is a required field".
+        if let Some(field) = text.strip_prefix("missing field `").and_then(|r| r.split('`').next()) {
+            let full = if path == "." { field.to_string() } else { format!("{path}.{field}") };
+            return Error::field(&full, format!("{full} is a required field"));
+        }
+        if inner.is_syntax() || inner.is_eof() {
+            return Error::input(format!("invalid json data: {text}"));
+        }
+        let reason = text.split(" at line ").next().unwrap_or(&text);
+        if path == "." {
+            Error::input(format!("invalid request body: {reason}"))
+        } else {
+            Error::field(&path, format!("{path}: {reason}"))
+        }
+    })
+}
+
+/// Query-string parameters (SDKs send booleans as `true`/`false`).
+pub struct WireQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for WireQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        serde_urlencoded::from_str(parts.uri.query().unwrap_or(""))
+            .map(WireQuery)
+            .map_err(|e| ApiError(Error::input(format!("invalid query parameters: {e}"))))
+    }
+}
+
+/// Path segments, percent-decoded once.
+pub struct WirePath<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for WirePath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Path(v)| WirePath(v))
+            .map_err(|e| ApiError(Error::input(format!("invalid path: {e}"))))
+    }
+}

@@ -1,0 +1,121 @@
+use axum::extract::State;
+use serde::{Deserialize, Serialize};
+
+use crate::core::activities::{self, ActivityPatch, ActivityUpdate, NewActivity};
+use crate::core::model::Activity;
+use crate::core::{Ctx, Lookup};
+use crate::http::auth::Auth;
+use crate::http::error::ApiResult;
+use crate::http::extract::{WireJson, WirePath, WireQuery};
+use crate::http::reply::{Empty, Reply};
+use crate::http::AppState;
+use crate::wire::ActivityResponse;
+
+#[derive(Serialize)]
+pub struct ActivityBody {
+    activity: ActivityResponse,
+}
+
+async fn activity_body(ctx: &Ctx, activity: Activity) -> ApiResult<Reply<ActivityBody>> {
+    let lookup = Lookup::load(ctx, std::slice::from_ref(&activity), &[], &[]).await?;
+    Ok(Reply(ActivityBody { activity: lookup.activity(&activity, None) }))
+}
+
+#[derive(Serialize)]
+pub struct AddActivityResponse {
+    activity: ActivityResponse,
+    mention_notifications_created: i64,
+}
+
+/// AddActivity — `POST /api/v2/feeds/activities` (an existing id updates).
+pub async fn add_activity(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    WireJson(req): WireJson<NewActivity>,
+) -> ApiResult<Reply<AddActivityResponse>> {
+    let activity = activities::add_activity(&state.ctx, &actor, req).await?;
+    let lookup = Lookup::load(&state.ctx, std::slice::from_ref(&activity), &[], &[]).await?;
+    Ok(Reply(AddActivityResponse { activity: lookup.activity(&activity, None), mention_notifications_created: 0 }))
+}
+
+#[derive(Deserialize)]
+pub struct UpsertActivitiesRequest {
+    activities: Vec<NewActivity>,
+    #[serde(default)]
+    create_users: bool,
+}
+
+#[derive(Serialize)]
+pub struct UpsertActivitiesResponse {
+    activities: Vec<ActivityResponse>,
+    mention_notifications_created: i64,
+}
+
+/// UpsertActivities — `POST /api/v2/feeds/activities/batch`.
+pub async fn upsert_activities(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    WireJson(req): WireJson<UpsertActivitiesRequest>,
+) -> ApiResult<Reply<UpsertActivitiesResponse>> {
+    let saved = activities::upsert_activities(&state.ctx, &actor, req.activities, req.create_users).await?;
+    let lookup = Lookup::load(&state.ctx, &saved, &[], &[]).await?;
+    Ok(Reply(UpsertActivitiesResponse {
+        activities: saved.iter().map(|a| lookup.activity(a, None)).collect(),
+        mention_notifications_created: 0,
+    }))
+}
+
+/// GetActivity — `GET /api/v2/feeds/activities/{id}`.
+pub async fn get_activity(
+    State(state): State<AppState>,
+    Auth(_): Auth,
+    WirePath(id): WirePath<String>,
+) -> ApiResult<Reply<ActivityBody>> {
+    activity_body(&state.ctx, activities::get_activity(&state.ctx, &id).await?).await
+}
+
+/// UpdateActivity — `PUT /api/v2/feeds/activities/{id}` (full replacement).
+pub async fn update_activity(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    WirePath(id): WirePath<String>,
+    WireJson(req): WireJson<ActivityUpdate>,
+) -> ApiResult<Reply<ActivityBody>> {
+    activity_body(&state.ctx, activities::update_activity(&state.ctx, &actor, &id, req).await?).await
+}
+
+/// UpdateActivityPartial — `PATCH /api/v2/feeds/activities/{id}`.
+pub async fn update_activity_partial(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    WirePath(id): WirePath<String>,
+    WireJson(req): WireJson<ActivityPatch>,
+) -> ApiResult<Reply<ActivityBody>> {
+    activity_body(&state.ctx, activities::update_activity_partial(&state.ctx, &actor, &id, req).await?).await
+}
+
+#[derive(Deserialize, Default)]
+pub struct DeleteActivityParams {
+    #[serde(default)]
+    hard_delete: bool,
+}
+
+/// DeleteActivity — `DELETE /api/v2/feeds/activities/{id}`.
+pub async fn delete_activity(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    WirePath(id): WirePath<String>,
+    WireQuery(q): WireQuery<DeleteActivityParams>,
+) -> ApiResult<Reply<Empty>> {
+    activities::delete_activity(&state.ctx, &actor, &id, q.hard_delete).await?;
+    Ok(Reply(Empty {}))
+}
+
+/// RestoreActivity — `POST /api/v2/feeds/activities/{id}/restore`.
+pub async fn restore_activity(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    WirePath(id): WirePath<String>,
+) -> ApiResult<Reply<ActivityBody>> {
+    activity_body(&state.ctx, activities::restore_activity(&state.ctx, &actor, &id).await?).await
+}

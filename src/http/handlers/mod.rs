@@ -1,0 +1,9 @@
+//! Thin handlers, one module per resource: extract, call one core function,
+//! convert to the wire shape. Each doc comment names the Stream operation.
+
+pub mod activities;
+pub mod feed_groups;
+pub mod feeds;
+pub mod follows;
+pub mod tasks;
+pub mod users;

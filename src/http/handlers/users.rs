@@ -1,0 +1,118 @@
+use std::collections::BTreeMap;
+
+use axum::extract::State;
+use serde::{Deserialize, Serialize};
+
+use crate::core::error::Error;
+use crate::core::users::{self, DeleteUsers, QueryUsers, UserInput, UserPatch};
+use crate::core::Actor;
+use crate::http::auth::{Auth, ServerAuth};
+use crate::http::error::ApiResult;
+use crate::http::extract::{parse_json, WireJson, WireQuery};
+use crate::http::reply::Reply;
+use crate::http::AppState;
+use crate::wire::FullUserResponse;
+
+#[derive(Deserialize)]
+pub struct UpdateUsersRequest {
+    users: BTreeMap<String, UserInput>,
+}
+
+#[derive(Serialize)]
+pub struct UpdateUsersResponse {
+    users: BTreeMap<String, FullUserResponse>,
+    membership_deletion_task_id: String,
+}
+
+/// A user token may only write its own user.
+fn check_self(actor: &Actor, ids: impl IntoIterator<Item = String>) -> Result<(), Error> {
+    if let Actor::User(me) = actor {
+        if let Some(other) = ids.into_iter().find(|id| id != me) {
+            return Err(Error::not_allowed(format!("user {me} cannot update user {other}")));
+        }
+    }
+    Ok(())
+}
+
+fn users_response(users: Vec<crate::core::model::User>) -> UpdateUsersResponse {
+    UpdateUsersResponse {
+        users: users.iter().map(|u| (u.id.clone(), u.into())).collect(),
+        membership_deletion_task_id: String::new(),
+    }
+}
+
+/// UpdateUsers — `POST /api/v2/users` (upsert; a full replacement per user).
+pub async fn update_users(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    WireJson(req): WireJson<UpdateUsersRequest>,
+) -> ApiResult<Reply<UpdateUsersResponse>> {
+    check_self(&actor, req.users.keys().cloned())?;
+    let mut inputs = Vec::with_capacity(req.users.len());
+    for (key, mut user) in req.users {
+        if user.id.is_empty() {
+            user.id = key.clone();
+        }
+        if user.id != key {
+            return Err(Error::field("users", format!("user key {key:?} does not match its id {:?}", user.id)).into());
+        }
+        inputs.push(user);
+    }
+    let users = users::upsert_users(&state.ctx, inputs).await?;
+    Ok(Reply(users_response(users)))
+}
+
+#[derive(Deserialize)]
+pub struct UpdateUsersPartialRequest {
+    users: Vec<UserPatch>,
+}
+
+/// UpdateUsersPartial — `PATCH /api/v2/users`.
+pub async fn update_users_partial(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    WireJson(req): WireJson<UpdateUsersPartialRequest>,
+) -> ApiResult<Reply<UpdateUsersResponse>> {
+    check_self(&actor, req.users.iter().map(|u| u.id.clone()))?;
+    let users = users::update_users_partial(&state.ctx, req.users).await?;
+    Ok(Reply(users_response(users)))
+}
+
+#[derive(Deserialize)]
+pub struct QueryUsersParams {
+    payload: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct QueryUsersResponse {
+    users: Vec<FullUserResponse>,
+}
+
+/// QueryUsers — `GET /api/v2/users?payload={json}`.
+pub async fn query_users(
+    State(state): State<AppState>,
+    Auth(_): Auth,
+    WireQuery(params): WireQuery<QueryUsersParams>,
+) -> ApiResult<Reply<QueryUsersResponse>> {
+    let query: QueryUsers = match params.payload.as_deref() {
+        Some(p) if !p.is_empty() => parse_json(p.as_bytes())?,
+        _ => QueryUsers::default(),
+    };
+    let users = users::query_users(&state.ctx, query).await?;
+    Ok(Reply(QueryUsersResponse { users: users.iter().map(Into::into).collect() }))
+}
+
+#[derive(Serialize)]
+pub struct TaskStarted {
+    pub task_id: String,
+}
+
+/// DeleteUsers — `POST /api/v2/users/delete` (async; returns a task).
+pub async fn delete_users(
+    State(state): State<AppState>,
+    _: ServerAuth,
+    WireJson(req): WireJson<DeleteUsers>,
+) -> ApiResult<Reply<TaskStarted>> {
+    let task_id = users::delete_users(&state.ctx, req).await?;
+    Ok(Reply(TaskStarted { task_id }))
+}

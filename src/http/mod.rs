@@ -1,0 +1,115 @@
+//! The HTTP edge: one route table, one layer stack, `serve` used by `main`
+//! and by the tests alike.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::core::error::{Code, Error};
+use crate::core::Ctx;
+use auth::Credentials;
+use error::ApiError;
+use reply::{Operation, OPERATION};
+
+pub mod auth;
+pub mod error;
+pub mod extract;
+pub mod handlers;
+pub mod reply;
+
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub ctx: Ctx,
+    pub credentials: Arc<Credentials>,
+}
+
+/// Declares every operation once: name (the spec's operationId), method,
+/// path, success status, handler. `routes` and `OPERATIONS` both come from
+/// this list, so the route table and the spec check cannot drift apart.
+macro_rules! operations {
+    ($( $name:ident: $method:ident $path:literal => $status:literal $handler:path; )*) => {
+        /// `(operationId, method, path, success status)` for every route.
+        pub const OPERATIONS: &[(&str, &str, &str, u16)] = &[
+            $( (stringify!($name), stringify!($method), $path, $status), )*
+        ];
+
+        fn routes(router: Router<AppState>) -> Router<AppState> {
+            router
+            $( .route($path, axum::routing::$method($handler).layer(middleware::from_fn(
+                |req: Request, next: Next| in_operation(stringify!($name), $status, req, next),
+            ))) )*
+        }
+    };
+}
+
+use handlers::{activities, feed_groups, feeds, follows, tasks, users};
+
+operations! {
+    UpdateUsers: post "/api/v2/users" => 201 users::update_users;
+    UpdateUsersPartial: patch "/api/v2/users" => 200 users::update_users_partial;
+    QueryUsers: get "/api/v2/users" => 200 users::query_users;
+    DeleteUsers: post "/api/v2/users/delete" => 201 users::delete_users;
+    GetTask: get "/api/v2/tasks/{id}" => 200 tasks::get_task;
+
+    ListFeedGroups: get "/api/v2/feeds/feed_groups" => 200 feed_groups::list_feed_groups;
+    CreateFeedGroup: post "/api/v2/feeds/feed_groups" => 201 feed_groups::create_feed_group;
+    GetFeedGroup: get "/api/v2/feeds/feed_groups/{group}" => 200 feed_groups::get_feed_group;
+    GetOrCreateFeedGroup: post "/api/v2/feeds/feed_groups/{group}" => 201 feed_groups::get_or_create_feed_group;
+    UpdateFeedGroup: put "/api/v2/feeds/feed_groups/{group}" => 201 feed_groups::update_feed_group;
+    DeleteFeedGroup: delete "/api/v2/feeds/feed_groups/{group}" => 200 feed_groups::delete_feed_group;
+    RestoreFeedGroup: post "/api/v2/feeds/feed_groups/{group}/restore" => 201 feed_groups::restore_feed_group;
+
+    GetOrCreateFeed: post "/api/v2/feeds/feed_groups/{group}/feeds/{feed}" => 201 feeds::get_or_create_feed;
+    UpdateFeed: put "/api/v2/feeds/feed_groups/{group}/feeds/{feed}" => 201 feeds::update_feed;
+    DeleteFeed: delete "/api/v2/feeds/feed_groups/{group}/feeds/{feed}" => 200 feeds::delete_feed;
+
+    AddActivity: post "/api/v2/feeds/activities" => 201 activities::add_activity;
+    UpsertActivities: post "/api/v2/feeds/activities/batch" => 201 activities::upsert_activities;
+    GetActivity: get "/api/v2/feeds/activities/{id}" => 200 activities::get_activity;
+    UpdateActivity: put "/api/v2/feeds/activities/{id}" => 201 activities::update_activity;
+    UpdateActivityPartial: patch "/api/v2/feeds/activities/{id}" => 200 activities::update_activity_partial;
+    DeleteActivity: delete "/api/v2/feeds/activities/{id}" => 200 activities::delete_activity;
+    RestoreActivity: post "/api/v2/feeds/activities/{id}/restore" => 201 activities::restore_activity;
+
+    Follow: post "/api/v2/feeds/follows" => 201 follows::follow;
+    QueryFollows: post "/api/v2/feeds/follows/query" => 201 follows::query_follows;
+    Unfollow: delete "/api/v2/feeds/follows/{source}/{target}" => 200 follows::unfollow;
+}
+
+async fn in_operation(name: &'static str, status: u16, req: Request, next: Next) -> Response {
+    OPERATION.scope(Operation { name, status, started: Instant::now() }, next.run(req)).await
+}
+
+async fn health() -> impl IntoResponse {
+    axum::Json(serde_json::json!({ "status": "ok" }))
+}
+
+async fn unknown_route(req: Request) -> ApiError {
+    Error::new(Code::RouteNotFound, format!("{} {} is not a known endpoint", req.method(), req.uri().path())).into()
+}
+
+async fn wrong_method(req: Request) -> ApiError {
+    Error::new(Code::MethodNotAllowed, format!("method {} is not allowed on {}", req.method(), req.uri().path())).into()
+}
+
+pub fn build_app(state: AppState) -> Router {
+    routes(Router::new())
+        .route("/health", get(health))
+        .fallback(unknown_route)
+        .method_not_allowed_fallback(wrong_method)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(CompressionLayer::new())
+        .layer(TraceLayer::new_for_http())
+        .layer(CatchPanicLayer::custom(|_| ApiError(Error::internal("handler panicked")).into_response()))
+        .with_state(state)
+}

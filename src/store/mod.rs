@@ -1,0 +1,141 @@
+//! The storage interface. Every method is one unit of work in domain terms and
+//! is atomic inside the backend: transactions never cross this boundary, which
+//! keeps the trait object-safe and every backend honest.
+//!
+//! SQL lives only below this module; the domain core never sees it.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+
+use crate::core::error::Result;
+use crate::core::model::{
+    Activity, Feed, FeedCounts, FeedGroup, Fid, Follow, Task, TaskError, TaskStatus, User,
+};
+use crate::core::time::Timestamp;
+
+pub mod sqlite;
+
+/// A keyset position in a feed: `(created_at, activity_id)` of an edge item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedPosition {
+    pub created_at: Timestamp,
+    pub activity_id: String,
+}
+
+/// Which slice of a feed to read. Rows come back in the direction of travel:
+/// newest first for `Older`/`Start`, oldest first for `Newer`.
+#[derive(Debug, Clone)]
+pub enum FeedSlice {
+    Start,
+    Older(FeedPosition),
+    Newer(FeedPosition),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserSortField {
+    Id,
+    Name,
+    Role,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct UserQuery {
+    /// `None` = every user.
+    pub ids: Option<Vec<String>>,
+    /// `(field, descending)`, applied in order.
+    pub sort: Vec<(UserSortField, bool)>,
+    pub include_deleted: bool,
+    pub limit: usize,
+    pub offset: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FollowSortField {
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct FollowQuery {
+    pub sources: Option<Vec<Fid>>,
+    pub targets: Option<Vec<Fid>>,
+    pub status: Option<String>,
+    pub sort: Vec<(FollowSortField, bool)>,
+    pub limit: usize,
+    pub offset: usize,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    // users
+    async fn upsert_users(&self, users: &[User]) -> Result<()>;
+    async fn get_users(&self, ids: &[String]) -> Result<Vec<User>>;
+    async fn query_users(&self, query: &UserQuery) -> Result<Vec<User>>;
+    /// Hard-deletes the user rows (soft deletion is an `upsert_users`).
+    async fn purge_users(&self, ids: &[String]) -> Result<()>;
+
+    // tasks
+    async fn insert_task(&self, task: &Task) -> Result<()>;
+    async fn get_task(&self, id: &str) -> Result<Option<Task>>;
+    /// Atomically moves the oldest pending task to running and returns it.
+    async fn claim_task(&self) -> Result<Option<Task>>;
+    async fn finish_task(
+        &self,
+        id: &str,
+        status: TaskStatus,
+        result: Option<serde_json::Value>,
+        error: Option<TaskError>,
+    ) -> Result<()>;
+    /// At start-up: tasks left running by a dead process go back to pending.
+    async fn requeue_running_tasks(&self) -> Result<usize>;
+
+    // feed groups (soft-deleted ones included; the core filters)
+    async fn get_feed_group(&self, id: &str) -> Result<Option<FeedGroup>>;
+    async fn list_feed_groups(&self) -> Result<Vec<FeedGroup>>;
+    /// Inserts unless the id exists; returns whether it was inserted.
+    async fn insert_feed_group(&self, group: &FeedGroup) -> Result<bool>;
+    async fn put_feed_group(&self, group: &FeedGroup) -> Result<()>;
+    async fn purge_feed_group(&self, id: &str) -> Result<bool>;
+
+    // feeds
+    async fn get_feeds(&self, fids: &[Fid]) -> Result<Vec<Feed>>;
+    /// Inserts unless the fid exists; returns whether it was inserted.
+    async fn insert_feed(&self, feed: &Feed) -> Result<bool>;
+    async fn put_feed(&self, feed: &Feed) -> Result<()>;
+    async fn feed_counts(&self, fids: &[Fid], now: Timestamp) -> Result<HashMap<Fid, FeedCounts>>;
+    /// Removes the feed, every follow from or to it and its timeline entries.
+    async fn purge_feed(&self, fid: &Fid) -> Result<()>;
+
+    // activities
+    /// Writes the activities (insert or replace), creates the missing feeds
+    /// given, links each activity to its feeds and fans it out to the feeds
+    /// that follow them — all in one transaction.
+    async fn save_activities(&self, activities: &[Activity], new_feeds: &[Feed]) -> Result<()>;
+    /// Activities by id, soft-deleted ones included, in no particular order.
+    async fn get_activities(&self, ids: &[String]) -> Result<Vec<Activity>>;
+    async fn set_activity_deleted(&self, id: &str, deleted_at: Option<Timestamp>) -> Result<()>;
+    /// Removes the activity and every feed entry pointing at it.
+    async fn purge_activity(&self, id: &str) -> Result<()>;
+    /// Up to `limit` live (not deleted, not expired) activities of one feed.
+    async fn feed_activities(
+        &self,
+        fid: &Fid,
+        slice: &FeedSlice,
+        limit: usize,
+        now: Timestamp,
+    ) -> Result<Vec<Activity>>;
+
+    // follows
+    /// Inserts the follow (false if it exists), creating the missing feeds
+    /// given, and when accepted copies up to `copy_limit` of the target's
+    /// newest activities into the source feed — one transaction.
+    async fn insert_follow(&self, follow: &Follow, copy_limit: usize, new_feeds: &[Feed]) -> Result<bool>;
+    /// Deletes the follow; unless `keep_history`, removes from the source
+    /// feed the activities that reached it only through this follow.
+    async fn delete_follow(&self, source: &Fid, target: &Fid, keep_history: bool) -> Result<Option<Follow>>;
+    async fn get_follow(&self, source: &Fid, target: &Fid) -> Result<Option<Follow>>;
+    async fn query_follows(&self, query: &FollowQuery) -> Result<Vec<Follow>>;
+}

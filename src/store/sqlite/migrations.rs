@@ -1,0 +1,77 @@
+//! Versioned schema for the SQLite store. `PRAGMA user_version` records how
+//! many steps ran; a step is never edited once released — add a new one.
+//!
+//! Records are JSON documents (`doc`) beside the columns that queries filter,
+//! sort or join on, so new optional fields need no migration.
+
+pub const STEPS: &[&str] = &[r#"
+CREATE TABLE users (
+    id TEXT PRIMARY KEY,
+    name TEXT,
+    role TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    deleted_at INTEGER,
+    doc TEXT NOT NULL
+);
+CREATE INDEX users_created_at ON users (created_at);
+
+CREATE TABLE feed_groups (
+    id TEXT PRIMARY KEY,
+    doc TEXT NOT NULL
+);
+
+CREATE TABLE feeds (
+    fid TEXT PRIMARY KEY,
+    group_id TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    doc TEXT NOT NULL
+);
+
+CREATE TABLE activities (
+    id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    deleted_at INTEGER,
+    expires_at INTEGER,
+    doc TEXT NOT NULL
+);
+CREATE INDEX activities_user ON activities (user_id, created_at);
+
+-- One row per (feed, activity): `direct` = the activity names this feed in
+-- its `feeds`; otherwise it arrived by fan-out through a follow.
+CREATE TABLE feed_entries (
+    fid TEXT NOT NULL,
+    activity_id TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    direct INTEGER NOT NULL,
+    PRIMARY KEY (fid, activity_id)
+) WITHOUT ROWID;
+CREATE INDEX feed_entries_page ON feed_entries (fid, created_at DESC, activity_id DESC);
+CREATE INDEX feed_entries_activity ON feed_entries (activity_id);
+
+CREATE TABLE follows (
+    source TEXT NOT NULL,
+    target TEXT NOT NULL,
+    status TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    doc TEXT NOT NULL,
+    PRIMARY KEY (source, target)
+) WITHOUT ROWID;
+CREATE INDEX follows_target ON follows (target, status);
+CREATE INDEX follows_created_at ON follows (created_at);
+
+CREATE TABLE tasks (
+    id TEXT PRIMARY KEY,
+    status TEXT NOT NULL,
+    work TEXT NOT NULL,
+    result TEXT,
+    error TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+CREATE INDEX tasks_queue ON tasks (status, created_at);
+"#];

@@ -1,0 +1,734 @@
+//! SQLite store: one writer connection (SQLite serialises writers anyway) and
+//! a few reader connections, WAL mode, every call on the blocking pool.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Transaction};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::{
+    FeedSlice, FollowQuery, FollowSortField, Store, UserQuery, UserSortField,
+};
+use crate::core::error::{Error, Result};
+use crate::core::model::{
+    Activity, Feed, FeedCounts, FeedGroup, Fid, Follow, Task, TaskError, TaskStatus, TaskWork,
+    User, FOLLOW_ACCEPTED,
+};
+use crate::core::time::Timestamp;
+
+mod migrations;
+
+const READERS: usize = 4;
+
+pub struct SqliteStore {
+    writer: Arc<Mutex<Connection>>,
+    readers: Arc<Vec<Mutex<Connection>>>,
+    next_reader: AtomicUsize,
+}
+
+fn db_err(e: rusqlite::Error) -> Error {
+    Error::internal(format!("sqlite: {e}"))
+}
+
+fn to_doc<T: Serialize>(value: &T) -> Result<String> {
+    serde_json::to_string(value).map_err(Error::internal)
+}
+
+fn from_doc<T: DeserializeOwned>(doc: &str) -> Result<T> {
+    serde_json::from_str(doc).map_err(|e| Error::internal(format!("corrupt stored record: {e}")))
+}
+
+fn open(path: &Path) -> Result<Connection> {
+    let conn = Connection::open(path).map_err(db_err)?;
+    // synchronous=FULL: an acknowledged write survives power loss, not only
+    // a process crash. busy_timeout covers a second process on the file.
+    conn.execute_batch(
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000;
+         PRAGMA foreign_keys=ON; PRAGMA cache_size=-16000;",
+    )
+    .map_err(db_err)?;
+    Ok(conn)
+}
+
+fn migrate(conn: &mut Connection) -> Result<()> {
+    let version: usize = conn
+        .query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))
+        .map_err(db_err)? as usize;
+    for (i, step) in migrations::STEPS.iter().enumerate().skip(version) {
+        let tx = conn.transaction().map_err(db_err)?;
+        tx.execute_batch(step).map_err(db_err)?;
+        tx.execute_batch(&format!("PRAGMA user_version = {}", i + 1)).map_err(db_err)?;
+        tx.commit().map_err(db_err)?;
+    }
+    Ok(())
+}
+
+/// `?,?,?` for an IN list of `n` values.
+fn placeholders(n: usize) -> String {
+    vec!["?"; n].join(",")
+}
+
+impl SqliteStore {
+    pub fn open(dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::internal(format!("cannot create data dir {}: {e}", dir.display())))?;
+        let path = dir.join("tributary.sqlite3");
+        let mut writer = open(&path)?;
+        migrate(&mut writer)?;
+        let readers = (0..READERS).map(|_| open(&path).map(Mutex::new)).collect::<Result<Vec<_>>>()?;
+        Ok(SqliteStore {
+            writer: Arc::new(Mutex::new(writer)),
+            readers: Arc::new(readers),
+            next_reader: AtomicUsize::new(0),
+        })
+    }
+
+    async fn write<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction) -> Result<T> + Send + 'static,
+    {
+        let writer = self.writer.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = writer.lock().map_err(|_| Error::internal("sqlite writer poisoned"))?;
+            let tx = conn.transaction().map_err(db_err)?;
+            let out = f(&tx)?;
+            tx.commit().map_err(db_err)?;
+            Ok(out)
+        })
+        .await
+        .map_err(Error::internal)?
+    }
+
+    async fn read<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        let readers = self.readers.clone();
+        let slot = self.next_reader.fetch_add(1, Ordering::Relaxed) % readers.len();
+        tokio::task::spawn_blocking(move || {
+            let conn = readers[slot].lock().map_err(|_| Error::internal("sqlite reader poisoned"))?;
+            f(&conn)
+        })
+        .await
+        .map_err(Error::internal)?
+    }
+}
+
+/// Reads the `doc` column of every row a query returns.
+fn docs<T: DeserializeOwned>(conn: &Connection, sql: &str, values: Vec<SqlValue>) -> Result<Vec<T>> {
+    let mut stmt = conn.prepare_cached(sql).map_err(db_err)?;
+    let rows = stmt
+        .query_map(params_from_iter(values), |r| r.get::<_, String>(0))
+        .map_err(db_err)?;
+    let mut out = Vec::new();
+    for row in rows {
+        out.push(from_doc(&row.map_err(db_err)?)?);
+    }
+    Ok(out)
+}
+
+fn text_values<'a>(items: impl IntoIterator<Item = &'a str>) -> Vec<SqlValue> {
+    items.into_iter().map(|s| SqlValue::Text(s.to_string())).collect()
+}
+
+fn insert_feed_tx(tx: &Transaction, feed: &Feed) -> Result<bool> {
+    let n = tx
+        .prepare_cached(
+            "INSERT INTO feeds (fid, group_id, created_by, created_at, doc) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (fid) DO NOTHING",
+        )
+        .map_err(db_err)?
+        .execute(params![
+            feed.fid.to_string(),
+            feed.fid.group,
+            feed.created_by,
+            feed.created_at.0,
+            to_doc(feed)?
+        ])
+        .map_err(db_err)?;
+    Ok(n > 0)
+}
+
+fn save_activity_tx(tx: &Transaction, a: &Activity) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO activities (id, user_id, created_at, deleted_at, expires_at, doc)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (id) DO UPDATE SET user_id = excluded.user_id, created_at = excluded.created_at,
+            deleted_at = excluded.deleted_at, expires_at = excluded.expires_at, doc = excluded.doc",
+    )
+    .map_err(db_err)?
+    .execute(params![
+        a.id,
+        a.user_id,
+        a.created_at.0,
+        a.deleted_at.map(|t| t.0),
+        a.expires_at.map(|t| t.0),
+        to_doc(a)?
+    ])
+    .map_err(db_err)?;
+    // Re-link from scratch: the feed list may have changed on update.
+    tx.prepare_cached("DELETE FROM feed_entries WHERE activity_id = ?1")
+        .map_err(db_err)?
+        .execute(params![a.id])
+        .map_err(db_err)?;
+    let mut direct = tx
+        .prepare_cached(
+            "INSERT INTO feed_entries (fid, activity_id, created_at, direct) VALUES (?1, ?2, ?3, 1)
+             ON CONFLICT (fid, activity_id) DO UPDATE SET direct = 1",
+        )
+        .map_err(db_err)?;
+    // Fan-out on write: one statement per origin feed copies the entry into
+    // every accepted follower feed.
+    let mut fan_out = tx
+        .prepare_cached(
+            "INSERT INTO feed_entries (fid, activity_id, created_at, direct)
+             SELECT source, ?2, ?3, 0 FROM follows WHERE target = ?1 AND status = 'accepted'
+             ON CONFLICT (fid, activity_id) DO NOTHING",
+        )
+        .map_err(db_err)?;
+    for fid in &a.feeds {
+        let fid = fid.to_string();
+        direct.execute(params![fid, a.id, a.created_at.0]).map_err(db_err)?;
+        fan_out.execute(params![fid, a.id, a.created_at.0]).map_err(db_err)?;
+    }
+    Ok(())
+}
+
+fn task_from_row(r: &rusqlite::Row) -> rusqlite::Result<(String, String, String, Option<String>, Option<String>, i64, i64, i64)> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?))
+}
+
+type TaskRow = (String, String, String, Option<String>, Option<String>, i64, i64, i64);
+
+fn task_from_parts(row: TaskRow) -> Result<Task> {
+    let (id, status, work, result, error, attempts, created_at, updated_at) = row;
+    Ok(Task {
+        id,
+        status: TaskStatus::parse(&status),
+        work: from_doc::<TaskWork>(&work)?,
+        result: result.map(|r| from_doc(&r)).transpose()?,
+        error: error.map(|e| from_doc(&e)).transpose()?,
+        attempts,
+        created_at: Timestamp(created_at),
+        updated_at: Timestamp(updated_at),
+    })
+}
+
+const TASK_COLUMNS: &str = "id, status, work, result, error, attempts, created_at, updated_at";
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn upsert_users(&self, users: &[User]) -> Result<()> {
+        let users = users.to_vec();
+        self.write(move |tx| {
+            let mut stmt = tx
+                .prepare_cached(
+                    "INSERT INTO users (id, name, role, created_at, updated_at, deleted_at, doc)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                     ON CONFLICT (id) DO UPDATE SET name = excluded.name, role = excluded.role,
+                        updated_at = excluded.updated_at, deleted_at = excluded.deleted_at, doc = excluded.doc",
+                )
+                .map_err(db_err)?;
+            for u in &users {
+                stmt.execute(params![
+                    u.id,
+                    u.name,
+                    u.role,
+                    u.created_at.0,
+                    u.updated_at.0,
+                    u.deleted_at.map(|t| t.0),
+                    to_doc(u)?
+                ])
+                .map_err(db_err)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn get_users(&self, ids: &[String]) -> Result<Vec<User>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let values = text_values(ids.iter().map(String::as_str));
+        self.read(move |conn| {
+            let sql = format!("SELECT doc FROM users WHERE id IN ({})", placeholders(values.len()));
+            docs(conn, &sql, values)
+        })
+        .await
+    }
+
+    async fn query_users(&self, q: &UserQuery) -> Result<Vec<User>> {
+        let q = q.clone();
+        self.read(move |conn| {
+            let mut sql = String::from("SELECT doc FROM users WHERE 1=1");
+            let mut values = Vec::new();
+            if let Some(ids) = &q.ids {
+                if ids.is_empty() {
+                    return Ok(Vec::new());
+                }
+                sql.push_str(&format!(" AND id IN ({})", placeholders(ids.len())));
+                values.extend(text_values(ids.iter().map(String::as_str)));
+            }
+            if !q.include_deleted {
+                sql.push_str(" AND deleted_at IS NULL");
+            }
+            let mut order: Vec<String> = q
+                .sort
+                .iter()
+                .map(|(field, desc)| {
+                    let column = match field {
+                        UserSortField::Id => "id",
+                        UserSortField::Name => "name",
+                        UserSortField::Role => "role",
+                        UserSortField::CreatedAt => "created_at",
+                        UserSortField::UpdatedAt => "updated_at",
+                    };
+                    format!("{column} {}", if *desc { "DESC" } else { "ASC" })
+                })
+                .collect();
+            order.push("id ASC".into());
+            sql.push_str(&format!(" ORDER BY {} LIMIT ? OFFSET ?", order.join(", ")));
+            values.push(SqlValue::Integer(q.limit as i64));
+            values.push(SqlValue::Integer(q.offset as i64));
+            docs(conn, &sql, values)
+        })
+        .await
+    }
+
+    async fn purge_users(&self, ids: &[String]) -> Result<()> {
+        let values = text_values(ids.iter().map(String::as_str));
+        self.write(move |tx| {
+            let sql = format!("DELETE FROM users WHERE id IN ({})", placeholders(values.len()));
+            tx.execute(&sql, params_from_iter(values)).map_err(db_err)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn insert_task(&self, task: &Task) -> Result<()> {
+        let task = task.clone();
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT INTO tasks (id, status, work, result, error, attempts, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, NULL, NULL, 0, ?4, ?5)",
+                params![task.id, task.status.as_str(), to_doc(&task.work)?, task.created_at.0, task.updated_at.0],
+            )
+            .map_err(db_err)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn get_task(&self, id: &str) -> Result<Option<Task>> {
+        let id = id.to_string();
+        self.read(move |conn| {
+            let row = conn
+                .query_row(&format!("SELECT {TASK_COLUMNS} FROM tasks WHERE id = ?1"), params![id], task_from_row)
+                .optional()
+                .map_err(db_err)?;
+            row.map(task_from_parts).transpose()
+        })
+        .await
+    }
+
+    async fn claim_task(&self) -> Result<Option<Task>> {
+        self.write(move |tx| {
+            let row = tx
+                .query_row(
+                    &format!(
+                        "UPDATE tasks SET status = 'running', attempts = attempts + 1, updated_at = ?1
+                         WHERE id = (SELECT id FROM tasks WHERE status = 'pending' ORDER BY created_at LIMIT 1)
+                         RETURNING {TASK_COLUMNS}"
+                    ),
+                    params![Timestamp::now().0],
+                    task_from_row,
+                )
+                .optional()
+                .map_err(db_err)?;
+            row.map(task_from_parts).transpose()
+        })
+        .await
+    }
+
+    async fn finish_task(
+        &self,
+        id: &str,
+        status: TaskStatus,
+        result: Option<serde_json::Value>,
+        error: Option<TaskError>,
+    ) -> Result<()> {
+        let id = id.to_string();
+        self.write(move |tx| {
+            tx.execute(
+                "UPDATE tasks SET status = ?2, result = ?3, error = ?4, updated_at = ?5 WHERE id = ?1",
+                params![
+                    id,
+                    status.as_str(),
+                    result.map(|r| r.to_string()),
+                    error.map(|e| to_doc(&e)).transpose()?,
+                    Timestamp::now().0
+                ],
+            )
+            .map_err(db_err)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn requeue_running_tasks(&self) -> Result<usize> {
+        self.write(move |tx| {
+            tx.execute("UPDATE tasks SET status = 'pending' WHERE status = 'running'", [])
+                .map_err(db_err)
+        })
+        .await
+    }
+
+    async fn get_feed_group(&self, id: &str) -> Result<Option<FeedGroup>> {
+        let id = id.to_string();
+        self.read(move |conn| {
+            Ok(docs(conn, "SELECT doc FROM feed_groups WHERE id = ?", vec![SqlValue::Text(id)])?.pop())
+        })
+        .await
+    }
+
+    async fn list_feed_groups(&self) -> Result<Vec<FeedGroup>> {
+        self.read(move |conn| docs(conn, "SELECT doc FROM feed_groups ORDER BY id", vec![])).await
+    }
+
+    async fn insert_feed_group(&self, group: &FeedGroup) -> Result<bool> {
+        let (id, doc) = (group.id.clone(), to_doc(group)?);
+        self.write(move |tx| {
+            let n = tx
+                .execute(
+                    "INSERT INTO feed_groups (id, doc) VALUES (?1, ?2) ON CONFLICT (id) DO NOTHING",
+                    params![id, doc],
+                )
+                .map_err(db_err)?;
+            Ok(n > 0)
+        })
+        .await
+    }
+
+    async fn put_feed_group(&self, group: &FeedGroup) -> Result<()> {
+        let (id, doc) = (group.id.clone(), to_doc(group)?);
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT INTO feed_groups (id, doc) VALUES (?1, ?2) ON CONFLICT (id) DO UPDATE SET doc = excluded.doc",
+                params![id, doc],
+            )
+            .map_err(db_err)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn purge_feed_group(&self, id: &str) -> Result<bool> {
+        let id = id.to_string();
+        self.write(move |tx| {
+            Ok(tx.execute("DELETE FROM feed_groups WHERE id = ?1", params![id]).map_err(db_err)? > 0)
+        })
+        .await
+    }
+
+    async fn get_feeds(&self, fids: &[Fid]) -> Result<Vec<Feed>> {
+        if fids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let values: Vec<SqlValue> = fids.iter().map(|f| SqlValue::Text(f.to_string())).collect();
+        self.read(move |conn| {
+            let sql = format!("SELECT doc FROM feeds WHERE fid IN ({})", placeholders(values.len()));
+            docs(conn, &sql, values)
+        })
+        .await
+    }
+
+    async fn insert_feed(&self, feed: &Feed) -> Result<bool> {
+        let feed = feed.clone();
+        self.write(move |tx| insert_feed_tx(tx, &feed)).await
+    }
+
+    async fn put_feed(&self, feed: &Feed) -> Result<()> {
+        let feed = feed.clone();
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT INTO feeds (fid, group_id, created_by, created_at, doc) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (fid) DO UPDATE SET created_by = excluded.created_by, doc = excluded.doc",
+                params![feed.fid.to_string(), feed.fid.group, feed.created_by, feed.created_at.0, to_doc(&feed)?],
+            )
+            .map_err(db_err)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn feed_counts(&self, fids: &[Fid], now: Timestamp) -> Result<HashMap<Fid, FeedCounts>> {
+        let fids = fids.to_vec();
+        self.read(move |conn| {
+            let mut out: HashMap<Fid, FeedCounts> =
+                fids.iter().map(|f| (f.clone(), FeedCounts::default())).collect();
+            if fids.is_empty() {
+                return Ok(out);
+            }
+            let by_name: HashMap<String, Fid> = fids.iter().map(|f| (f.to_string(), f.clone())).collect();
+            let list = placeholders(fids.len());
+            let queries = [
+                (
+                    format!(
+                        "SELECT e.fid, COUNT(*) FROM feed_entries e JOIN activities a ON a.id = e.activity_id
+                         WHERE e.fid IN ({list}) AND a.deleted_at IS NULL
+                           AND (a.expires_at IS NULL OR a.expires_at > ?) GROUP BY e.fid"
+                    ),
+                    0,
+                ),
+                (
+                    format!("SELECT target, COUNT(*) FROM follows WHERE target IN ({list}) AND status = 'accepted' GROUP BY target"),
+                    1,
+                ),
+                (
+                    format!("SELECT source, COUNT(*) FROM follows WHERE source IN ({list}) AND status = 'accepted' GROUP BY source"),
+                    2,
+                ),
+            ];
+            for (sql, which) in queries {
+                let mut values = text_values(by_name.keys().map(String::as_str));
+                if which == 0 {
+                    values.push(SqlValue::Integer(now.0));
+                }
+                let mut stmt = conn.prepare_cached(&sql).map_err(db_err)?;
+                let rows = stmt
+                    .query_map(params_from_iter(values), |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+                    .map_err(db_err)?;
+                for row in rows {
+                    let (fid, n) = row.map_err(db_err)?;
+                    if let Some(counts) = by_name.get(&fid).and_then(|f| out.get_mut(f)) {
+                        match which {
+                            0 => counts.activity_count = n,
+                            1 => counts.follower_count = n,
+                            _ => counts.following_count = n,
+                        }
+                    }
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn purge_feed(&self, fid: &Fid) -> Result<()> {
+        let fid = fid.to_string();
+        self.write(move |tx| {
+            tx.execute("DELETE FROM feed_entries WHERE fid = ?1", params![fid]).map_err(db_err)?;
+            tx.execute("DELETE FROM follows WHERE source = ?1 OR target = ?1", params![fid]).map_err(db_err)?;
+            tx.execute("DELETE FROM feeds WHERE fid = ?1", params![fid]).map_err(db_err)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn save_activities(&self, activities: &[Activity], new_feeds: &[Feed]) -> Result<()> {
+        let (activities, new_feeds) = (activities.to_vec(), new_feeds.to_vec());
+        self.write(move |tx| {
+            for feed in &new_feeds {
+                insert_feed_tx(tx, feed)?;
+            }
+            for a in &activities {
+                save_activity_tx(tx, a)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn get_activities(&self, ids: &[String]) -> Result<Vec<Activity>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let values = text_values(ids.iter().map(String::as_str));
+        self.read(move |conn| {
+            let sql = format!("SELECT doc FROM activities WHERE id IN ({})", placeholders(values.len()));
+            docs(conn, &sql, values)
+        })
+        .await
+    }
+
+    async fn set_activity_deleted(&self, id: &str, deleted_at: Option<Timestamp>) -> Result<()> {
+        let id = id.to_string();
+        self.write(move |tx| {
+            let doc: Option<String> = tx
+                .query_row("SELECT doc FROM activities WHERE id = ?1", params![id], |r| r.get(0))
+                .optional()
+                .map_err(db_err)?;
+            let Some(doc) = doc else { return Err(Error::not_found("activity", &id)) };
+            let mut activity: Activity = from_doc(&doc)?;
+            activity.deleted_at = deleted_at;
+            tx.execute(
+                "UPDATE activities SET deleted_at = ?2, doc = ?3 WHERE id = ?1",
+                params![id, deleted_at.map(|t| t.0), to_doc(&activity)?],
+            )
+            .map_err(db_err)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn purge_activity(&self, id: &str) -> Result<()> {
+        let id = id.to_string();
+        self.write(move |tx| {
+            tx.execute("DELETE FROM feed_entries WHERE activity_id = ?1", params![id]).map_err(db_err)?;
+            tx.execute("DELETE FROM activities WHERE id = ?1", params![id]).map_err(db_err)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn feed_activities(
+        &self,
+        fid: &Fid,
+        slice: &FeedSlice,
+        limit: usize,
+        now: Timestamp,
+    ) -> Result<Vec<Activity>> {
+        let (fid, slice) = (fid.to_string(), slice.clone());
+        self.read(move |conn| {
+            let (cond, order, position) = match &slice {
+                FeedSlice::Start => ("", "DESC", None),
+                FeedSlice::Older(p) => ("AND (e.created_at, e.activity_id) < (?4, ?5)", "DESC", Some(p)),
+                FeedSlice::Newer(p) => ("AND (e.created_at, e.activity_id) > (?4, ?5)", "ASC", Some(p)),
+            };
+            let sql = format!(
+                "SELECT a.doc FROM feed_entries e JOIN activities a ON a.id = e.activity_id
+                 WHERE e.fid = ?1 {cond} AND a.deleted_at IS NULL AND (a.expires_at IS NULL OR a.expires_at > ?2)
+                 ORDER BY e.created_at {order}, e.activity_id {order} LIMIT ?3"
+            );
+            let mut values = vec![
+                SqlValue::Text(fid),
+                SqlValue::Integer(now.0),
+                SqlValue::Integer(limit as i64),
+            ];
+            if let Some(p) = position {
+                values.push(SqlValue::Integer(p.created_at.0));
+                values.push(SqlValue::Text(p.activity_id.clone()));
+            }
+            docs(conn, &sql, values)
+        })
+        .await
+    }
+
+    async fn insert_follow(&self, follow: &Follow, copy_limit: usize, new_feeds: &[Feed]) -> Result<bool> {
+        let (follow, new_feeds) = (follow.clone(), new_feeds.to_vec());
+        self.write(move |tx| {
+            for feed in &new_feeds {
+                insert_feed_tx(tx, feed)?;
+            }
+            let (source, target) = (follow.source.to_string(), follow.target.to_string());
+            let n = tx
+                .execute(
+                    "INSERT INTO follows (source, target, status, created_at, updated_at, doc)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (source, target) DO NOTHING",
+                    params![source, target, follow.status, follow.created_at.0, follow.updated_at.0, to_doc(&follow)?],
+                )
+                .map_err(db_err)?;
+            if n == 0 {
+                return Ok(false);
+            }
+            if follow.status == FOLLOW_ACCEPTED && copy_limit > 0 {
+                tx.execute(
+                    "INSERT INTO feed_entries (fid, activity_id, created_at, direct)
+                     SELECT ?1, activity_id, created_at, 0 FROM feed_entries
+                     WHERE fid = ?2 AND direct = 1 ORDER BY created_at DESC, activity_id DESC LIMIT ?3
+                     ON CONFLICT (fid, activity_id) DO NOTHING",
+                    params![source, target, copy_limit as i64],
+                )
+                .map_err(db_err)?;
+            }
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn delete_follow(&self, source: &Fid, target: &Fid, keep_history: bool) -> Result<Option<Follow>> {
+        let (source, target) = (source.to_string(), target.to_string());
+        self.write(move |tx| {
+            let doc: Option<String> = tx
+                .query_row(
+                    "DELETE FROM follows WHERE source = ?1 AND target = ?2 RETURNING doc",
+                    params![source, target],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(db_err)?;
+            let Some(doc) = doc else { return Ok(None) };
+            if !keep_history {
+                // Keep what still reaches the source directly or through
+                // another follow.
+                tx.execute(
+                    "DELETE FROM feed_entries WHERE fid = ?1 AND direct = 0
+                       AND activity_id IN (SELECT activity_id FROM feed_entries WHERE fid = ?2 AND direct = 1)
+                       AND NOT EXISTS (
+                           SELECT 1 FROM feed_entries e JOIN follows f ON f.target = e.fid
+                           WHERE e.activity_id = feed_entries.activity_id AND e.direct = 1
+                             AND f.source = ?1 AND f.status = 'accepted')",
+                    params![source, target],
+                )
+                .map_err(db_err)?;
+            }
+            Ok(Some(from_doc(&doc)?))
+        })
+        .await
+    }
+
+    async fn get_follow(&self, source: &Fid, target: &Fid) -> Result<Option<Follow>> {
+        let values = vec![SqlValue::Text(source.to_string()), SqlValue::Text(target.to_string())];
+        self.read(move |conn| {
+            Ok(docs(conn, "SELECT doc FROM follows WHERE source = ? AND target = ?", values)?.pop())
+        })
+        .await
+    }
+
+    async fn query_follows(&self, q: &FollowQuery) -> Result<Vec<Follow>> {
+        let q = q.clone();
+        self.read(move |conn| {
+            let mut sql = String::from("SELECT doc FROM follows WHERE 1=1");
+            let mut values = Vec::new();
+            for (column, fids) in [("source", &q.sources), ("target", &q.targets)] {
+                if let Some(fids) = fids {
+                    if fids.is_empty() {
+                        return Ok(Vec::new());
+                    }
+                    sql.push_str(&format!(" AND {column} IN ({})", placeholders(fids.len())));
+                    values.extend(fids.iter().map(|f| SqlValue::Text(f.to_string())));
+                }
+            }
+            if let Some(status) = &q.status {
+                sql.push_str(" AND status = ?");
+                values.push(SqlValue::Text(status.clone()));
+            }
+            let mut order: Vec<String> = q
+                .sort
+                .iter()
+                .map(|(field, desc)| {
+                    let column = match field {
+                        FollowSortField::CreatedAt => "created_at",
+                        FollowSortField::UpdatedAt => "updated_at",
+                    };
+                    format!("{column} {}", if *desc { "DESC" } else { "ASC" })
+                })
+                .collect();
+            order.push("source ASC, target ASC".into());
+            sql.push_str(&format!(" ORDER BY {} LIMIT ? OFFSET ?", order.join(", ")));
+            values.push(SqlValue::Integer(q.limit as i64));
+            values.push(SqlValue::Integer(q.offset as i64));
+            docs(conn, &sql, values)
+        })
+        .await
+    }
+}

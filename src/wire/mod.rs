@@ -1,0 +1,394 @@
+//! Stream's JSON response shapes, named as the OpenAPI spec names them, and
+//! the conversions from domain records. Required fields are always emitted
+//! (`[]`, `{}`, `0`, `false`); optional ones are omitted when unset;
+//! timestamps are integer nanoseconds.
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::core::model::{
+    Activity, ActivitySelector, Custom, Feed, FeedCounts, FeedGroup, Fid, Follow, Location, Task, TaskError, User,
+};
+use crate::core::time::Timestamp;
+use crate::core::Lookup;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct UserResponse {
+    pub id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    pub role: String,
+    pub language: String,
+    pub teams: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub teams_role: Option<Map<String, Value>>,
+    pub invisible: bool,
+    pub banned: bool,
+    pub shadow_banned: bool,
+    pub online: bool,
+    pub blocked_user_ids: Vec<String>,
+    pub custom: Custom,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub privacy_settings: Option<Value>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deactivated_at: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deleted_at: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revoke_tokens_issued_before: Option<Timestamp>,
+}
+
+impl From<&User> for UserResponse {
+    fn from(u: &User) -> Self {
+        UserResponse {
+            id: u.id.clone(),
+            name: u.name.clone(),
+            image: u.image.clone(),
+            role: u.role.clone(),
+            language: u.language.clone(),
+            teams: u.teams.clone(),
+            teams_role: u.teams_role.clone(),
+            invisible: u.invisible,
+            banned: false,
+            shadow_banned: false,
+            online: false,
+            blocked_user_ids: Vec::new(),
+            custom: u.custom.clone(),
+            privacy_settings: u.privacy_settings.clone(),
+            created_at: u.created_at,
+            updated_at: u.updated_at,
+            deactivated_at: u.deactivated_at,
+            deleted_at: u.deleted_at,
+            revoke_tokens_issued_before: u.revoke_tokens_issued_before,
+        }
+    }
+}
+
+/// `FullUserResponse`: the user plus the chat-era counters the spec requires.
+#[derive(Debug, Serialize)]
+pub struct FullUserResponse {
+    #[serde(flatten)]
+    pub user: UserResponse,
+    pub channel_mutes: Vec<Value>,
+    pub devices: Vec<Value>,
+    pub mutes: Vec<Value>,
+    pub total_unread_count: i64,
+    pub unread_channels: i64,
+    pub unread_count: i64,
+    pub unread_threads: i64,
+}
+
+impl From<&User> for FullUserResponse {
+    fn from(u: &User) -> Self {
+        FullUserResponse {
+            user: u.into(),
+            channel_mutes: Vec::new(),
+            devices: Vec::new(),
+            mutes: Vec::new(),
+            total_unread_count: 0,
+            unread_channels: 0,
+            unread_count: 0,
+            unread_threads: 0,
+        }
+    }
+}
+
+impl Lookup {
+    /// The referenced user, or a bare stand-in when the user row is gone
+    /// (hard-deleted users still author old activities).
+    pub fn user(&self, id: &str) -> UserResponse {
+        match self.users.get(id) {
+            Some(u) => u.into(),
+            None => (&User { id: id.to_string(), role: "user".into(), ..Default::default() }).into(),
+        }
+    }
+
+    pub fn feed(&self, fid: &Fid) -> Option<FeedResponse> {
+        self.feeds.get(fid).map(|(feed, counts)| FeedResponse::new(feed, counts, self.user(&feed.created_by)))
+    }
+
+    /// A feed that may have been purged still renders, with zero counts.
+    fn feed_or_stub(&self, fid: &Fid) -> FeedResponse {
+        self.feed(fid).unwrap_or_else(|| {
+            let stub = Feed {
+                fid: fid.clone(),
+                name: String::new(),
+                description: String::new(),
+                custom: None,
+                visibility: "visible".into(),
+                filter_tags: Vec::new(),
+                location: None,
+                created_by: fid.id.clone(),
+                created_at: Timestamp(0),
+                updated_at: Timestamp(0),
+                deleted_at: None,
+            };
+            FeedResponse::new(&stub, &FeedCounts::default(), self.user(&fid.id))
+        })
+    }
+
+    pub fn activity(&self, a: &Activity, current_feed: Option<&Fid>) -> ActivityResponse {
+        ActivityResponse::new(a, self, current_feed)
+    }
+
+    pub fn follow(&self, f: &Follow) -> FollowResponse {
+        FollowResponse {
+            source_feed: self.feed_or_stub(&f.source),
+            target_feed: self.feed_or_stub(&f.target),
+            status: f.status.clone(),
+            custom: f.custom.clone(),
+            follower_role: f.follower_role.clone(),
+            push_preference: f.push_preference.clone(),
+            created_at: f.created_at,
+            updated_at: f.updated_at,
+            request_accepted_at: f.request_accepted_at,
+            request_rejected_at: f.request_rejected_at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FeedResponse {
+    pub feed: String,
+    pub group_id: String,
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub custom: Option<Custom>,
+    pub visibility: String,
+    pub filter_tags: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
+    pub created_by: UserResponse,
+    pub activity_count: i64,
+    pub follower_count: i64,
+    pub following_count: i64,
+    pub member_count: i64,
+    pub pin_count: i64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deleted_at: Option<Timestamp>,
+}
+
+impl FeedResponse {
+    pub fn new(feed: &Feed, counts: &FeedCounts, created_by: UserResponse) -> Self {
+        FeedResponse {
+            feed: feed.fid.to_string(),
+            group_id: feed.fid.group.clone(),
+            id: feed.fid.id.clone(),
+            name: feed.name.clone(),
+            description: feed.description.clone(),
+            custom: feed.custom.clone(),
+            visibility: feed.visibility.clone(),
+            filter_tags: feed.filter_tags.clone(),
+            location: feed.location.clone(),
+            created_by,
+            activity_count: counts.activity_count,
+            follower_count: counts.follower_count,
+            following_count: counts.following_count,
+            member_count: 0,
+            pin_count: 0,
+            created_at: feed.created_at,
+            updated_at: feed.updated_at,
+            deleted_at: feed.deleted_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct ActivityResponse {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub user: UserResponse,
+    pub feeds: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    pub attachments: Vec<Value>,
+    pub custom: Custom,
+    pub visibility: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub visibility_tag: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<Timestamp>,
+    pub mentioned_users: Vec<UserResponse>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent: Option<Box<ActivityResponse>>,
+    pub search_data: Custom,
+    pub filter_tags: Vec<String>,
+    pub interest_tags: Vec<String>,
+    pub collections: Map<String, Value>,
+    pub restrict_replies: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_feed: Option<FeedResponse>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub edited_at: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deleted_at: Option<Timestamp>,
+    // Social state. Reactions, comments and bookmarks arrive with their own
+    // issues; until then these are the true (empty) values, not stand-ins.
+    pub reaction_count: i64,
+    pub reaction_groups: Map<String, Value>,
+    pub latest_reactions: Vec<Value>,
+    pub own_reactions: Vec<Value>,
+    pub comment_count: i64,
+    pub comments: Vec<Value>,
+    pub bookmark_count: i64,
+    pub own_bookmarks: Vec<Value>,
+    pub share_count: i64,
+    pub popularity: i64,
+    pub score: f64,
+    pub hidden: bool,
+    pub preview: bool,
+}
+
+impl ActivityResponse {
+    fn new(a: &Activity, lookup: &Lookup, current_feed: Option<&Fid>) -> Self {
+        let current = current_feed.or(if a.feeds.len() == 1 { a.feeds.first() } else { None });
+        ActivityResponse {
+            id: a.id.clone(),
+            kind: a.kind.clone(),
+            user: lookup.user(&a.user_id),
+            feeds: a.feeds.iter().map(Fid::to_string).collect(),
+            text: a.text.clone(),
+            attachments: a.attachments.clone(),
+            custom: a.custom.clone(),
+            visibility: a.visibility.clone(),
+            visibility_tag: a.visibility_tag.clone(),
+            location: a.location.clone(),
+            expires_at: a.expires_at,
+            mentioned_users: a.mentioned_user_ids.iter().map(|id| lookup.user(id)).collect(),
+            // One level deep: a parent's own parent is not expanded.
+            parent: a
+                .parent_id
+                .as_ref()
+                .and_then(|id| lookup.parents.get(id))
+                .map(|p| Box::new(ActivityResponse::new(&Activity { parent_id: None, ..p.clone() }, lookup, None))),
+            search_data: a.search_data.clone(),
+            filter_tags: a.filter_tags.clone(),
+            interest_tags: a.interest_tags.clone(),
+            collections: Map::new(),
+            restrict_replies: a.restrict_replies.clone(),
+            current_feed: current.and_then(|f| lookup.feed(f)),
+            created_at: a.created_at,
+            updated_at: a.updated_at,
+            edited_at: a.edited_at,
+            deleted_at: a.deleted_at,
+            reaction_count: 0,
+            reaction_groups: Map::new(),
+            latest_reactions: Vec::new(),
+            own_reactions: Vec::new(),
+            comment_count: 0,
+            comments: Vec::new(),
+            bookmark_count: 0,
+            own_bookmarks: Vec::new(),
+            share_count: 0,
+            popularity: 0,
+            score: 0.0,
+            hidden: false,
+            preview: false,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct FollowResponse {
+    pub source_feed: FeedResponse,
+    pub target_feed: FeedResponse,
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub custom: Option<Custom>,
+    pub follower_role: String,
+    pub push_preference: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_accepted_at: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_rejected_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FeedGroupResponse {
+    pub id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default_visibility: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub activity_selectors: Option<Vec<ActivitySelector>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub activity_processors: Option<Vec<Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub activity_filter: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aggregation: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notification: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub push_notification: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ranking: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stories: Option<Value>,
+    pub custom: Custom,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deleted_at: Option<Timestamp>,
+}
+
+impl From<&FeedGroup> for FeedGroupResponse {
+    fn from(g: &FeedGroup) -> Self {
+        let c = g.config.clone();
+        FeedGroupResponse {
+            id: g.id.clone(),
+            default_visibility: c.default_visibility,
+            activity_selectors: c.activity_selectors,
+            activity_processors: c.activity_processors,
+            activity_filter: c.activity_filter,
+            aggregation: c.aggregation,
+            notification: c.notification,
+            push_notification: c.push_notification,
+            ranking: c.ranking,
+            stories: c.stories,
+            custom: c.custom.unwrap_or_default(),
+            created_at: g.created_at,
+            updated_at: g.updated_at,
+            deleted_at: g.deleted_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct GetTaskResponse {
+    pub task_id: String,
+    pub status: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<TaskError>,
+}
+
+impl From<Task> for GetTaskResponse {
+    fn from(t: Task) -> Self {
+        GetTaskResponse {
+            task_id: t.id,
+            status: t.status.as_str().to_string(),
+            created_at: t.created_at,
+            updated_at: t.updated_at,
+            result: t.result,
+            error: t.error,
+        }
+    }
+}

@@ -1,1 +1,121 @@
-fn main() {}
+//! The first numbers (issue 2): a 25-activity timeline page for a user who
+//! follows 100 feeds, and `add_activity` to a feed with 10,000 followers.
+//! Fan-out is synchronous, so the add latency *is* the time until every
+//! follower timeline shows the activity (asserted after the run).
+//!
+//! Runs the domain core over the real SQLite store (no HTTP):
+//! `cargo bench --bench feeds`.
+
+use std::sync::Arc;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use tokio::runtime::Runtime;
+
+use tributary::core::activities::{self, NewActivity};
+use tributary::core::feeds::{self, new_feed, FeedInput};
+use tributary::core::follows::{self, FollowCmd};
+use tributary::core::model::{Fid, Follow, FOLLOW_ACCEPTED};
+use tributary::core::time::Timestamp;
+use tributary::core::users::{self, UserInput};
+use tributary::core::{feed_groups, Actor, Ctx, Lookup};
+use tributary::store::sqlite::SqliteStore;
+
+fn user(id: &str) -> UserInput {
+    serde_json::from_value(serde_json::json!({ "id": id })).expect("user input")
+}
+
+fn post(author: &str, text: &str) -> NewActivity {
+    serde_json::from_value(serde_json::json!({
+        "type": "post", "feeds": [format!("user:{author}")], "text": text, "user_id": author,
+    }))
+    .expect("activity input")
+}
+
+async fn setup(dir: &std::path::Path) -> Ctx {
+    let ctx = Ctx::new(Arc::new(SqliteStore::open(dir).expect("open store")));
+    feed_groups::install_built_in_groups(&ctx).await.expect("groups");
+    ctx
+}
+
+fn timeline_read(c: &mut Criterion) {
+    let rt = Runtime::new().expect("runtime");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ctx = rt.block_on(async {
+        let ctx = setup(dir.path()).await;
+        let mut ids: Vec<String> = (0..100).map(|i| format!("author{i}")).collect();
+        ids.push("reader".into());
+        for chunk in ids.chunks(100) {
+            users::upsert_users(&ctx, chunk.iter().map(|i| user(i)).collect()).await.expect("users");
+        }
+        for i in 0..100 {
+            let author = format!("author{i}");
+            let batch = (0..30).map(|n| post(&author, &format!("post {n}"))).collect();
+            activities::upsert_activities(&ctx, &Actor::Server, batch, false).await.expect("posts");
+            let cmd: FollowCmd = serde_json::from_value(
+                serde_json::json!({"source": "timeline:reader", "target": format!("user:{author}")}),
+            )
+            .expect("follow");
+            follows::follow(&ctx, &Actor::Server, cmd).await.expect("follow");
+        }
+        ctx
+    });
+    let fid = Fid::new("timeline", "reader").expect("fid");
+    c.bench_function("timeline page of 25 (following 100 feeds, 3000 entries), enriched + JSON", |b| {
+        b.to_async(&rt).iter(|| async {
+            let (page, _, _) = feeds::read_page(&ctx, &fid, 25, None, None).await.expect("page");
+            let lookup = Lookup::load(&ctx, &page, &[], std::slice::from_ref(&fid)).await.expect("lookup");
+            let body: Vec<_> = page.iter().map(|a| lookup.activity(a, Some(&fid))).collect();
+            assert_eq!(body.len(), 25);
+            serde_json::to_vec(&body).expect("json")
+        })
+    });
+}
+
+fn fan_out(c: &mut Criterion) {
+    const FOLLOWERS: usize = 10_000;
+    let rt = Runtime::new().expect("runtime");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ctx = rt.block_on(async {
+        let ctx = setup(dir.path()).await;
+        users::upsert_users(&ctx, vec![user("celebrity")]).await.expect("user");
+        let target = Fid::new("user", "celebrity").expect("fid");
+        let now = Timestamp::now();
+        let mut new_feeds = vec![new_feed(&target, "visible", "celebrity", FeedInput::default(), now)];
+        let follows: Vec<Follow> = (0..FOLLOWERS)
+            .map(|i| {
+                let source = Fid::new("timeline", &format!("fan{i}")).expect("fid");
+                new_feeds.push(new_feed(&source, "visible", &format!("fan{i}"), FeedInput::default(), now));
+                Follow {
+                    source,
+                    target: target.clone(),
+                    status: FOLLOW_ACCEPTED.into(),
+                    custom: None,
+                    push_preference: "all".into(),
+                    follower_role: "user".into(),
+                    created_at: now,
+                    updated_at: now,
+                    request_accepted_at: None,
+                    request_rejected_at: None,
+                }
+            })
+            .collect();
+        ctx.store.insert_follows(&follows, 0, &new_feeds).await.expect("follows");
+        ctx
+    });
+    let mut group = c.benchmark_group("fan-out");
+    group.sample_size(10);
+    group.bench_function("add_activity to a feed with 10,000 followers (visible in all timelines)", |b| {
+        b.to_async(&rt).iter(|| async {
+            activities::add_activity(&ctx, &Actor::Server, post("celebrity", "hello fans")).await.expect("add")
+        })
+    });
+    group.finish();
+    rt.block_on(async {
+        let last = Fid::new("timeline", &format!("fan{}", FOLLOWERS - 1)).expect("fid");
+        let (page, _, _) = feeds::read_page(&ctx, &last, 1, None, None).await.expect("page");
+        assert_eq!(page.first().map(|a| a.user_id.as_str()), Some("celebrity"), "fan-out reached the last follower");
+    });
+}
+
+criterion_group!(benches, timeline_read, fan_out);
+criterion_main!(benches);

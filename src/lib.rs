@@ -32,7 +32,10 @@ pub async fn serve(
 ) -> Result<(), BoxError> {
     if let Some(url) = config.database_url.as_deref().filter(|u| !u.is_empty()) {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            return Err("the PostgreSQL store is not available in this build yet; unset TRIBUTARY_DATABASE_URL to use SQLite".into());
+            return Err(
+                "the PostgreSQL store is not available in this build yet; unset TRIBUTARY_DATABASE_URL to use SQLite"
+                    .into(),
+            );
         }
         return Err(format!("unsupported TRIBUTARY_DATABASE_URL {url:?}: expected postgres://…").into());
     }

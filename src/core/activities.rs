@@ -109,12 +109,32 @@ pub struct ActivityPatch {
 }
 
 const SETTABLE: &[&str] = &[
-    "text", "attachments", "custom", "visibility", "visibility_tag", "restrict_replies", "location",
-    "expires_at", "filter_tags", "interest_tags", "poll_id", "feeds", "mentioned_user_ids", "search_data",
+    "text",
+    "attachments",
+    "custom",
+    "visibility",
+    "visibility_tag",
+    "restrict_replies",
+    "location",
+    "expires_at",
+    "filter_tags",
+    "interest_tags",
+    "poll_id",
+    "feeds",
+    "mentioned_user_ids",
+    "search_data",
 ];
 const UNSETTABLE: &[&str] = &[
-    "custom", "visibility_tag", "location", "expires_at", "filter_tags", "interest_tags", "attachments",
-    "poll_id", "mentioned_user_ids", "search_data",
+    "custom",
+    "visibility_tag",
+    "location",
+    "expires_at",
+    "filter_tags",
+    "interest_tags",
+    "attachments",
+    "poll_id",
+    "mentioned_user_ids",
+    "search_data",
 ];
 
 fn parse_feeds(feeds: &[String]) -> Result<Vec<Fid>> {
@@ -144,13 +164,18 @@ fn validate(a: &Activity) -> Result<()> {
         return Err(Error::field("feeds", "feeds must contain at least one feed"));
     }
     if a.feeds.len() > MAX_FEEDS {
-        return Err(Error::field("feeds", format!("an activity can be added to at most {MAX_FEEDS} feeds, got {}", a.feeds.len())));
+        return Err(Error::field(
+            "feeds",
+            format!("an activity can be added to at most {MAX_FEEDS} feeds, got {}", a.feeds.len()),
+        ));
     }
     match a.visibility.as_str() {
         "public" | "private" => {}
         "tag" if a.visibility_tag.as_ref().is_some_and(|t| !t.is_empty()) => {}
         "tag" => return Err(Error::field("visibility_tag", "visibility_tag is required when visibility is tag")),
-        other => return Err(Error::field("visibility", format!("visibility must be public, private or tag, got {other:?}"))),
+        other => {
+            return Err(Error::field("visibility", format!("visibility must be public, private or tag, got {other:?}")))
+        }
     }
     if a.visibility_tag.as_ref().is_some_and(|t| t.chars().count() > 32) {
         return Err(Error::field("visibility_tag", "visibility_tag must be at most 32 characters"));
@@ -205,12 +230,8 @@ fn build(req: NewActivity, user_id: String, existing: Option<&Activity>, now: Ti
 /// the permission check for user tokens: a user posts to feeds they own or
 /// to `public` ones.
 async fn feeds_to_create(ctx: &Ctx, actor: &Actor, activities: &[Activity]) -> Result<Vec<Feed>> {
-    let fids: Vec<Fid> = activities
-        .iter()
-        .flat_map(|a| a.feeds.iter().cloned())
-        .collect::<HashSet<_>>()
-        .into_iter()
-        .collect();
+    let fids: Vec<Fid> =
+        activities.iter().flat_map(|a| a.feeds.iter().cloned()).collect::<HashSet<_>>().into_iter().collect();
     let owner = match actor {
         Actor::User(me) => Some(me.as_str()),
         Actor::Server => None,
@@ -245,7 +266,12 @@ async fn check_parents(ctx: &Ctx, activities: &[Activity]) -> Result<()> {
 }
 
 /// Adds (or, for an existing id, updates) activities in one transaction.
-pub async fn upsert_activities(ctx: &Ctx, actor: &Actor, reqs: Vec<NewActivity>, create_users: bool) -> Result<Vec<Activity>> {
+pub async fn upsert_activities(
+    ctx: &Ctx,
+    actor: &Actor,
+    reqs: Vec<NewActivity>,
+    create_users: bool,
+) -> Result<Vec<Activity>> {
     if reqs.is_empty() || reqs.len() > MAX_BATCH {
         return Err(Error::field("activities", format!("activities must contain between 1 and {MAX_BATCH} items")));
     }

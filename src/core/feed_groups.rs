@@ -9,7 +9,8 @@ use super::time::Timestamp;
 use super::Ctx;
 
 pub const VISIBILITIES: &[&str] = &["public", "visible", "followers", "members", "private"];
-const SELECTOR_TYPES: &[&str] = &["popular", "proximity", "following", "current_feed", "query", "interest", "follow_suggestion"];
+const SELECTOR_TYPES: &[&str] =
+    &["popular", "proximity", "following", "current_feed", "query", "interest", "follow_suggestion"];
 
 #[derive(Debug, Deserialize)]
 pub struct CreateFeedGroup {
@@ -34,8 +35,14 @@ pub fn built_in_groups(now: Timestamp) -> Vec<FeedGroup> {
     };
     let stories = json!({"track_watched": true, "skip_watched": false});
     vec![
-        group("user", FeedGroupConfig { activity_selectors: Some(vec![selector("current_feed")]), ..Default::default() }),
-        group("timeline", FeedGroupConfig { activity_selectors: Some(vec![selector("following")]), ..Default::default() }),
+        group(
+            "user",
+            FeedGroupConfig { activity_selectors: Some(vec![selector("current_feed")]), ..Default::default() },
+        ),
+        group(
+            "timeline",
+            FeedGroupConfig { activity_selectors: Some(vec![selector("following")]), ..Default::default() },
+        ),
         group(
             "foryou",
             FeedGroupConfig {
@@ -100,8 +107,16 @@ fn validate(config: &FeedGroupConfig) -> Result<()> {
     let field_str = |v: &Option<serde_json::Value>, key: &str| -> Option<String> {
         v.as_ref().and_then(|v| v.get(key)).and_then(|v| v.as_str()).map(str::to_string)
     };
-    one_of("aggregation.activities_sort", field_str(&config.aggregation, "activities_sort").as_deref(), &["created_at_asc", "created_at_desc"])?;
-    one_of("aggregation.score_strategy", field_str(&config.aggregation, "score_strategy").as_deref(), &["sum", "max", "avg"])?;
+    one_of(
+        "aggregation.activities_sort",
+        field_str(&config.aggregation, "activities_sort").as_deref(),
+        &["created_at_asc", "created_at_desc"],
+    )?;
+    one_of(
+        "aggregation.score_strategy",
+        field_str(&config.aggregation, "score_strategy").as_deref(),
+        &["sum", "max", "avg"],
+    )?;
     if config.ranking.is_some() {
         match field_str(&config.ranking, "type") {
             Some(t) => one_of("ranking.type", Some(&t), &["expression", "interest", "recency"])?,
@@ -122,7 +137,8 @@ pub async fn create_feed_group(ctx: &Ctx, req: CreateFeedGroup) -> Result<FeedGr
     validate_id("feed group id", &req.id)?;
     validate(&req.config)?;
     let now = Timestamp::now();
-    let group = FeedGroup { id: req.id, config: with_defaults(req.config), created_at: now, updated_at: now, deleted_at: None };
+    let group =
+        FeedGroup { id: req.id, config: with_defaults(req.config), created_at: now, updated_at: now, deleted_at: None };
     if !ctx.store.insert_feed_group(&group).await? {
         return Err(Error::field("id", format!("feed group {} already exists", group.id)));
     }

@@ -51,7 +51,10 @@ pub async fn follow(ctx: &Ctx, actor: &Actor, cmd: FollowCmd) -> Result<Follow> 
         None => DEFAULT_COPY_LIMIT,
         Some(n) if (0..=MAX_COPY_LIMIT).contains(&n) => n as usize,
         Some(n) => {
-            return Err(Error::field("activity_copy_limit", format!("activity_copy_limit must be between 0 and {MAX_COPY_LIMIT}, got {n}")))
+            return Err(Error::field(
+                "activity_copy_limit",
+                format!("activity_copy_limit must be between 0 and {MAX_COPY_LIMIT}, got {n}"),
+            ))
         }
     };
     let push_preference = cmd.push_preference.unwrap_or_else(|| "all".into());
@@ -70,7 +73,9 @@ pub async fn follow(ctx: &Ctx, actor: &Actor, cmd: FollowCmd) -> Result<Follow> 
     if let Actor::User(me) = actor {
         let source_feed = existing.iter().chain(&missing).find(|f| f.fid == source);
         if source_feed.is_some_and(|f| &f.created_by != me) {
-            return Err(Error::not_allowed(format!("user {me} cannot follow from feed {source}, which they do not own")));
+            return Err(Error::not_allowed(format!(
+                "user {me} cannot follow from feed {source}, which they do not own"
+            )));
         }
     }
     let owners: Vec<String> = missing.iter().map(|f| f.created_by.clone()).collect();
@@ -96,7 +101,8 @@ pub async fn follow(ctx: &Ctx, actor: &Actor, cmd: FollowCmd) -> Result<Follow> 
         request_accepted_at: None,
         request_rejected_at: None,
     };
-    if !ctx.store.insert_follow(&follow, copy_limit, &missing).await? {
+    let inserted = ctx.store.insert_follows(std::slice::from_ref(&follow), copy_limit, &missing).await?;
+    if inserted != [true] {
         return Err(Error::input(format!("{} already follows {}", follow.source, follow.target)));
     }
     Ok(follow)
@@ -143,7 +149,9 @@ fn fid_condition(field: &str, cond: &Value) -> Result<Vec<Fid>> {
         Value::Object(ops) if ops.len() == 1 => match ops.iter().next() {
             Some((op, v)) if op == "$eq" => Ok(vec![parse(v)?]),
             Some((op, Value::Array(items))) if op == "$in" => items.iter().map(parse).collect(),
-            Some((op, _)) => Err(Error::field(field, format!("unsupported operator {op:?} for {field}; use $eq or $in"))),
+            Some((op, _)) => {
+                Err(Error::field(field, format!("unsupported operator {op:?} for {field}; use $eq or $in")))
+            }
             None => Err(Error::field(field, "empty filter")),
         },
         _ => Err(Error::field(field, format!("invalid {field} filter"))),
@@ -167,7 +175,12 @@ pub async fn query_follows(ctx: &Ctx, q: QueryFollows) -> Result<FollowPage> {
                 };
                 query.status = Some(status);
             }
-            other => return Err(Error::field(other, format!("cannot filter follows by {other:?}; use source_feed, target_feed or status"))),
+            other => {
+                return Err(Error::field(
+                    other,
+                    format!("cannot filter follows by {other:?}; use source_feed, target_feed or status"),
+                ))
+            }
         }
     }
     for s in q.sort.unwrap_or_default() {
@@ -204,7 +217,12 @@ pub async fn page_of(ctx: &Ctx, side: Side, fid: &Fid, pager: &Pager) -> Result<
     offset_page(ctx, query, pager.next.clone(), pager.prev.clone()).await
 }
 
-async fn offset_page(ctx: &Ctx, mut query: FollowQuery, next: Option<String>, prev: Option<String>) -> Result<FollowPage> {
+async fn offset_page(
+    ctx: &Ctx,
+    mut query: FollowQuery,
+    next: Option<String>,
+    prev: Option<String>,
+) -> Result<FollowPage> {
     let limit = query.limit;
     let (next, prev) = one_direction(&next, &prev)?;
     query.offset = match (next, prev) {

@@ -56,7 +56,9 @@ impl Actor {
         match (self, body_user_id.filter(|s| !s.is_empty())) {
             (Actor::User(me), _) => Ok(me.clone()),
             (Actor::Server, Some(id)) => Ok(id.to_string()),
-            (Actor::Server, None) => Err(Error::field("user_id", "user_id is a required field for server-side requests")),
+            (Actor::Server, None) => {
+                Err(Error::field("user_id", "user_id is a required field for server-side requests"))
+            }
         }
     }
 
@@ -81,7 +83,10 @@ pub fn page_limit(limit: Option<i64>) -> Result<usize> {
     }
 }
 
-pub fn one_direction<'a>(next: &'a Option<String>, prev: &'a Option<String>) -> Result<(Option<&'a str>, Option<&'a str>)> {
+pub fn one_direction<'a>(
+    next: &'a Option<String>,
+    prev: &'a Option<String>,
+) -> Result<(Option<&'a str>, Option<&'a str>)> {
     let next = next.as_deref().filter(|s| !s.is_empty());
     let prev = prev.as_deref().filter(|s| !s.is_empty());
     if next.is_some() && prev.is_some() {
@@ -103,12 +108,8 @@ pub struct Lookup {
 impl Lookup {
     /// Everything the given activities and follows refer to, plus `fids`.
     pub async fn load(ctx: &Ctx, activities: &[Activity], follows: &[Follow], fids: &[Fid]) -> Result<Lookup> {
-        let parent_ids: Vec<String> = activities
-            .iter()
-            .filter_map(|a| a.parent_id.clone())
-            .collect::<HashSet<_>>()
-            .into_iter()
-            .collect();
+        let parent_ids: Vec<String> =
+            activities.iter().filter_map(|a| a.parent_id.clone()).collect::<HashSet<_>>().into_iter().collect();
         let parents: HashMap<String, Activity> = ctx
             .store
             .get_activities(&parent_ids)

@@ -54,15 +54,11 @@ impl From<Fid> for String {
 /// Ids are 1..=255 characters of letters, digits and `_-@.!` — the set
 /// Stream documents for user, feed and group ids.
 pub fn validate_id(what: &str, id: &str) -> Result<()> {
-    let ok = !id.is_empty()
-        && id.len() <= 255
-        && id.chars().all(|c| c.is_alphanumeric() || "_-@.!".contains(c));
+    let ok = !id.is_empty() && id.len() <= 255 && id.chars().all(|c| c.is_alphanumeric() || "_-@.!".contains(c));
     if ok {
         Ok(())
     } else {
-        Err(Error::input(format!(
-            "{what} {id:?} is invalid: use 1 to 255 letters, digits or _-@.!"
-        )))
+        Err(Error::input(format!("{what} {id:?} is invalid: use 1 to 255 letters, digits or _-@.!")))
     }
 }
 

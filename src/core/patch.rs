@@ -32,10 +32,7 @@ fn check(path: &str, allowed: &[&str], verb: &str) -> Result<()> {
         return Err(Error::input(format!("invalid field path {path:?}")));
     }
     if !allowed.contains(&top) {
-        return Err(Error::field(
-            path,
-            format!("field {path:?} cannot be {verb}: it is reserved or unknown"),
-        ));
+        return Err(Error::field(path, format!("field {path:?} cannot be {verb}: it is reserved or unknown")));
     }
     if path.contains('.') && top != "custom" {
         return Err(Error::field(path, format!("dotted paths are only supported inside custom, got {path:?}")));
@@ -87,7 +84,10 @@ mod tests {
         let mut doc = obj(json!({"text": "a", "custom": {"keep": 1, "color": "red"}}));
         apply(&mut doc, &obj(json!({"custom.color": "blue", "custom.deep.x": 2})), &[], &["text", "custom"], &[])
             .unwrap();
-        assert_eq!(Value::Object(doc.clone()), json!({"text": "a", "custom": {"keep": 1, "color": "blue", "deep": {"x": 2}}}));
+        assert_eq!(
+            Value::Object(doc.clone()),
+            json!({"text": "a", "custom": {"keep": 1, "color": "blue", "deep": {"x": 2}}})
+        );
         apply(&mut doc, &obj(json!({"custom": {"only": true}})), &[], &["custom"], &[]).unwrap();
         assert_eq!(doc["custom"], json!({"only": true}));
     }

@@ -90,4 +90,3 @@ async fn run_one(ctx: &Ctx, task: Task) {
         tracing::error!(task = %task.id, error = %e, "could not record task outcome");
     }
 }
-

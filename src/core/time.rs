@@ -49,8 +49,9 @@ impl<'de> Deserialize<'de> for Timestamp {
         match Raw::deserialize(d)? {
             Raw::Int(n) => Ok(Timestamp(n)),
             Raw::Float(f) => Ok(Timestamp(f as i64)),
-            Raw::Text(s) => Timestamp::parse(&s)
-                .ok_or_else(|| serde::de::Error::custom(format!("invalid timestamp {s:?}"))),
+            Raw::Text(s) => {
+                Timestamp::parse(&s).ok_or_else(|| serde::de::Error::custom(format!("invalid timestamp {s:?}")))
+            }
         }
     }
 }

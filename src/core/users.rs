@@ -88,7 +88,8 @@ pub async fn upsert_users(ctx: &Ctx, inputs: Vec<UserInput>) -> Result<Vec<User>
 
 /// Fields a partial update may set at top level; every other key is custom
 /// data, as on Stream.
-const USER_FIELDS: &[&str] = &["name", "image", "role", "language", "teams", "teams_role", "invisible", "privacy_settings"];
+const USER_FIELDS: &[&str] =
+    &["name", "image", "role", "language", "teams", "teams_role", "invisible", "privacy_settings"];
 
 pub async fn update_users_partial(ctx: &Ctx, patches: Vec<UserPatch>) -> Result<Vec<User>> {
     if patches.is_empty() {
@@ -112,12 +113,14 @@ pub async fn update_users_partial(ctx: &Ctx, patches: Vec<UserPatch>) -> Result<
             if top == "id" || top == "created_at" || top == "updated_at" {
                 return Err(Error::field(&key, format!("field {key:?} cannot be changed")));
             }
-            let path = if USER_FIELDS.contains(&top.as_str()) || top == "custom" { key } else { format!("custom.{key}") };
+            let path =
+                if USER_FIELDS.contains(&top.as_str()) || top == "custom" { key } else { format!("custom.{key}") };
             super::patch::set_path(&mut doc, &path, value);
         }
         for key in patch.unset.unwrap_or_default() {
             let top = key.split('.').next().unwrap_or(&key).to_string();
-            let path = if USER_FIELDS.contains(&top.as_str()) || top == "custom" { key } else { format!("custom.{key}") };
+            let path =
+                if USER_FIELDS.contains(&top.as_str()) || top == "custom" { key } else { format!("custom.{key}") };
             super::patch::unset_path(&mut doc, &path);
         }
         doc.entry("role").or_insert_with(|| Value::String("user".into()));

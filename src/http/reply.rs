@@ -42,9 +42,7 @@ struct WithDuration<'a, T> {
 
 impl<T: Serialize> IntoResponse for Reply<T> {
     fn into_response(self) -> Response {
-        let status = current_operation()
-            .and_then(|op| StatusCode::from_u16(op.status).ok())
-            .unwrap_or(StatusCode::OK);
+        let status = current_operation().and_then(|op| StatusCode::from_u16(op.status).ok()).unwrap_or(StatusCode::OK);
         (status, Json(WithDuration { body: &self.0, duration: duration() })).into_response()
     }
 }

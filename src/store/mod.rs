@@ -9,9 +9,7 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 
 use crate::core::error::Result;
-use crate::core::model::{
-    Activity, Feed, FeedCounts, FeedGroup, Fid, Follow, Task, TaskError, TaskStatus, User,
-};
+use crate::core::model::{Activity, Feed, FeedCounts, FeedGroup, Fid, Follow, Task, TaskError, TaskStatus, User};
 use crate::core::time::Timestamp;
 
 pub mod sqlite;
@@ -129,10 +127,11 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<Activity>>;
 
     // follows
-    /// Inserts the follow (false if it exists), creating the missing feeds
-    /// given, and when accepted copies up to `copy_limit` of the target's
-    /// newest activities into the source feed — one transaction.
-    async fn insert_follow(&self, follow: &Follow, copy_limit: usize, new_feeds: &[Feed]) -> Result<bool>;
+    /// Inserts the follows (each `false` in the result already existed),
+    /// creating the missing feeds given; every new accepted follow copies up
+    /// to `copy_limit` of its target's newest activities into its source
+    /// feed — one transaction.
+    async fn insert_follows(&self, follows: &[Follow], copy_limit: usize, new_feeds: &[Feed]) -> Result<Vec<bool>>;
     /// Deletes the follow; unless `keep_history`, removes from the source
     /// feed the activities that reached it only through this follow.
     async fn delete_follow(&self, source: &Fid, target: &Fid, keep_history: bool) -> Result<Option<Follow>>;

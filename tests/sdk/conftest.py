@@ -17,6 +17,7 @@ import jwt
 import pytest
 
 import getstream
+from getstream.models import UserRequest
 
 import specval
 from sdkhelpers import make_client, uid
@@ -24,8 +25,21 @@ from sdkhelpers import make_client, uid
 REPO = Path(__file__).resolve().parent.parent.parent
 DEFAULT_BIN = REPO / "target" / "debug" / "tributary"
 
+SERVER_LOG = None  # kept after the run for post-mortems
+
 API_KEY = "tributary-sdk-key"
-API_SECRET = "sdk-secret-" + secrets.token_hex(16)
+API_SECRET = "sdk-secret-" + secrets.token_hex(32)
+
+
+def _die_with_parent():  # pragma: no cover - runs in the child before exec
+    """Linux: SIGTERM the server if the pytest process dies without cleanup."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except Exception:
+        pass
 
 
 def _free_port() -> int:
@@ -68,11 +82,11 @@ def server():
     )
     if os.environ.get("TRIBUTARY_SDK_DATABASE_URL"):
         env["TRIBUTARY_DATABASE_URL"] = os.environ["TRIBUTARY_SDK_DATABASE_URL"]
-    log_path = Path(data_dir) / "server.log"
+    log_path = Path(tempfile.gettempdir()) / "tributary-sdk-server.log"
     log = open(log_path, "wb")
     proc = subprocess.Popen(
         [str(binary), "serve"], env=env, stdout=log, stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent,
     )
     srv = Server(f"http://127.0.0.1:{port}", API_KEY, API_SECRET, log_path)
     deadline = time.monotonic() + 30
@@ -99,6 +113,8 @@ def server():
             f"(exit code {proc.returncode}). Server log tail:\n{tail}",
             pytrace=False,
         )
+    global SERVER_LOG
+    SERVER_LOG = log_path
     yield srv
     proc.terminate()
     try:
@@ -161,7 +177,7 @@ def make_users(client):
         for n in names:
             i = uid(n)
             ids.append(i)
-            users[i] = getstream.models.UserRequest(id=i, name=n, **fields)
+            users[i] = UserRequest(id=i, name=n, **fields)
         client.update_users(users=users)
         return ids if len(ids) != 1 else ids[0]
 
@@ -197,5 +213,24 @@ def pytest_runtest_call(item):
     outcome.force_exception(pytest.fail.Exception(msg, pytrace=False))
 
 
+def pytest_configure(config):
+    # the suite signs deliberately weak/foreign tokens
+    config.addinivalue_line("filterwarnings", "ignore::jwt.warnings.InsecureKeyLengthWarning")
+
+
 def pytest_sessionstart(session):
     specval.get_spec()
+
+
+def pytest_terminal_summary(terminalreporter):
+    if specval.get_spec() is not None:
+        terminalreporter.write_line(
+            f"spec validation: {specval.CHECKED['count']} responses checked against "
+            f"{specval.spec_path()}"
+        )
+    if SERVER_LOG is not None:
+        terminalreporter.write_line(f"server log: {SERVER_LOG}")
+    if specval.get_spec() is None:
+        terminalreporter.write_line(
+            "spec validation: SKIPPED (feeds-serverside-api.json not found; set TRIBUTARY_SPEC)"
+        )

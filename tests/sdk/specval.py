@@ -33,6 +33,8 @@ REPO = HERE.parent.parent
 
 # Violations recorded since the current test started (see conftest.py).
 VIOLATIONS: List[str] = []
+# Number of responses validated in this session (reported at the end).
+CHECKED = {"count": 0}
 
 _KEEP = ("type", "required", "enum")
 
@@ -250,6 +252,7 @@ class ValidatingTransport(httpx.BaseTransport):
         spec = get_spec()
         if spec is not None:
             response.read()
+            CHECKED["count"] += 1
             raw_path = request.url.raw_path.decode("ascii").split("?", 1)[0]
             VIOLATIONS.extend(
                 spec.check(request.method, raw_path, response.status_code, response.content)

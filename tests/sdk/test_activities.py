@@ -90,6 +90,31 @@ def test_add_activity_defaults(client, author):
     assert a.expires_at is None
 
 
+@pytest.mark.parametrize("text_in,ns_out", [
+    ("2031-05-06T07:08:09Z", EXPIRES_NS),
+    ("2031-05-06T07:08:09+00:00", EXPIRES_NS),
+    ("2031-05-06T09:08:09+02:00", EXPIRES_NS),
+    ("2031-05-06T07:08:09", EXPIRES_NS),  # naive Python isoformat(): UTC
+    ("2031-05-06T07:08:09.123Z", EXPIRES_NS + 123_000_000),
+])
+def test_expires_at_accepts_rfc3339_variants(client, author, text_in, ns_out):
+    resp = _add(client, author, text="exp", expires_at=text_in)
+    assert raw(resp)["activity"]["expires_at"] == ns_out
+    got = client.feeds.get_activity(id=resp.data.activity.id)
+    assert raw(got)["activity"]["expires_at"] == ns_out
+
+
+def test_add_activity_rejects_garbage_expires_at(client, author):
+    with api_error(400, 4):
+        _add(client, author, expires_at="next tuesday")
+
+
+def test_update_activity_expires_at_datetime(client, author):
+    a = _add(client, author, text="x").data.activity
+    resp = client.feeds.update_activity(id=a.id, user_id=author, text="x", expires_at=EXPIRES)
+    assert raw(resp)["activity"]["expires_at"] == EXPIRES_NS
+
+
 def test_add_activity_keeps_client_id_and_existing_id_updates(client, author):
     aid = uid("act")
     first = _add(client, author, id=aid, text="v1").data.activity
@@ -116,6 +141,16 @@ def test_add_activity_feed_count_limits(client, author):
         _add(client, author, feeds=[])
     ok = _add(client, author, feeds=[fid("user", uid("f")) for _ in range(25)]).data.activity
     assert len(ok.feeds) == 25
+
+
+def test_add_activity_create_users_creates_author(client):
+    ghost = uid("newuser")
+    a = client.feeds.add_activity(type="post", feeds=[fid("user", ghost)], user_id=ghost,
+                                  text="hi", create_users=True).data.activity
+    assert a.user.id == ghost
+    from getstream.models import QueryUsersPayload
+    users = client.query_users(payload=QueryUsersPayload(filter_conditions={"id": ghost})).data.users
+    assert [u.id for u in users] == [ghost]
 
 
 def test_add_activity_requires_type(client, author):

@@ -7,7 +7,7 @@ import jwt
 import pytest
 
 from sdkhelpers import make_client
-from sdkhelpers import api_error, assert_http_error, fid, raw, uid
+from sdkhelpers import api_error, assert_http_error, fid, uid
 
 
 def _token(secret, claims=None, alg="HS256"):
@@ -47,6 +47,34 @@ def test_user_token_can_read_own_feed(server, client, user_client, make_users):
     feed = resp.data.feed
     assert feed.feed == fid("user", alice)
     assert feed.created_by.id == alice
+
+
+def test_user_token_acts_as_token_user(client, user_client, make_users):
+    alice, bob = make_users("alice", "bob")
+    ua, ub = user_client(alice), user_client(bob)
+    ua.feeds.feed("user", alice).get_or_create()
+    ub.feeds.feed("timeline", bob).get_or_create()
+    f = ub.feeds.follow(source=fid("timeline", bob), target=fid("user", alice)).data.follow
+    assert f.status == "accepted"
+    a = ua.feeds.add_activity(type="post", feeds=[fid("user", alice)], text="mine").data.activity
+    assert a.user.id == alice
+    tl = ub.feeds.feed("timeline", bob).get_or_create().data.activities
+    assert [x.id for x in tl] == [a.id]
+
+
+def test_unknown_and_null_request_fields_are_ignored(server, http, server_token, make_users):
+    alice = make_users("alice")
+    r = http.post(
+        "/api/v2/feeds/activities",
+        params={"api_key": server.api_key},
+        headers={**_auth(server_token), "Content-Type": "application/json"},
+        content=json.dumps({
+            "type": "post", "feeds": [fid("user", alice)], "user_id": alice,
+            "text": None, "some_future_field": {"x": 1},
+        }),
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["activity"]["user"]["id"] == alice
 
 
 # --- 401 --------------------------------------------------------------------

@@ -61,6 +61,12 @@ def test_get_or_create_feed_limit_over_100_is_400(client, make_users):
         client.feeds.feed("user", uid("f")).get_or_create(user_id=owner, limit=101)
 
 
+def test_get_or_create_feed_garbage_cursor_is_400(client, make_users):
+    owner = make_users("owner")
+    with api_error(400, 4):
+        client.feeds.feed("user", owner).get_or_create(user_id=owner, next="garbage!!")
+
+
 def test_feed_activities_newest_first(client, make_users):
     owner = make_users("owner")
     feed = client.feeds.feed("user", owner)

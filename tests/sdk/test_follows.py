@@ -1,8 +1,8 @@
 """Follows: follow, unfollow, query_follows, and activity fan-out."""
 
-from getstream.models import SortParamRequest
+from getstream.models import ActivityRequest, SortParamRequest
 
-from sdkhelpers import activity_ids, api_error, assert_recent_ns, fid, raw, uid
+from sdkhelpers import activity_ids, api_error, assert_recent_ns, fid, raw
 
 
 def _pair(client, make_users):
@@ -102,6 +102,38 @@ def test_follow_activity_copy_limit_zero_copies_nothing(client, make_users):
     assert activity_ids(_timeline(client, bob)) == [new], "later activities still fan out"
 
 
+def test_fanned_out_activity_tracks_updates_and_deletes(client, make_users):
+    alice, bob = _pair(client, make_users)
+    client.feeds.follow(source=fid("timeline", bob), target=fid("user", alice))
+    aid = _post(client, alice, "draft")
+    client.feeds.update_activity_partial(id=aid, user_id=alice, set={"text": "final"})
+    tl = _timeline(client, bob).data.activities
+    assert [(a.id, a.text) for a in tl] == [(aid, "final")]
+    client.feeds.delete_activity(id=aid)
+    assert activity_ids(_timeline(client, bob)) == []
+    client.feeds.restore_activity(id=aid, user_id=alice)
+    assert activity_ids(_timeline(client, bob)) == [aid]
+
+
+def test_follow_copies_at_most_1000_by_default(client, make_users):
+    alice, bob = _pair(client, make_users)
+    f = fid("user", alice)
+    for batch in range(11):  # 1010 activities in alice's feed
+        client.feeds.upsert_activities(activities=[
+            ActivityRequest(type="post", feeds=[f], user_id=alice, text=f"b{batch}-{i}")
+            for i in range(100 if batch < 10 else 10)
+        ])
+    client.feeds.follow(source=fid("timeline", bob), target=f)
+    seen, nxt = [], None
+    for _ in range(20):
+        resp = _timeline(client, bob, limit=100, next=nxt)
+        seen += activity_ids(resp)
+        nxt = raw(resp).get("next")
+        if not nxt:
+            break
+    assert len(seen) == len(set(seen)) == 1000
+
+
 def test_unfollow_removes_activities(client, make_users):
     alice, bob = _pair(client, make_users)
     client.feeds.follow(source=fid("timeline", bob), target=fid("user", alice))
@@ -197,6 +229,10 @@ def test_query_follows_sort_and_pagination(client, make_users):
     b2 = raw(p2)
     assert [f.target_feed.feed for f in p2.data.follows] == expected[2:]
     assert "next" not in b2
+    assert isinstance(b2.get("prev"), str) and b2["prev"]
+    back = client.feeds.query_follows(filter={"source_feed": src}, sort=sort, limit=2,
+                                      prev=b2["prev"])
+    assert [f.target_feed.feed for f in back.data.follows] == expected[:2]
 
 
 def test_query_follows_limit_over_100_is_400(client):
@@ -207,3 +243,14 @@ def test_query_follows_limit_over_100_is_400(client):
 def test_query_follows_unknown_filter_field_is_400(client):
     with api_error(400, 4):
         client.feeds.query_follows(filter={"no_such_field": "x"})
+
+
+def test_query_follows_unknown_sort_field_is_400(client):
+    with api_error(400, 4):
+        client.feeds.query_follows(filter={"source_feed": "timeline:x"},
+                                   sort=[SortParamRequest(field="no_such_field", direction=1)])
+
+
+def test_query_follows_garbage_cursor_is_400(client):
+    with api_error(400, 4):
+        client.feeds.query_follows(filter={"source_feed": "timeline:x"}, next="garbage!!")

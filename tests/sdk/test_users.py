@@ -117,6 +117,16 @@ def test_query_users_limit_over_100_is_400(client):
         _query(client, filter_conditions={}, limit=101)
 
 
+def test_query_users_offset_over_1000_is_400(client):
+    with api_error(400, 4):
+        _query(client, filter_conditions={}, offset=1001)
+
+
+def test_query_users_unknown_sort_field_is_400(client):
+    with api_error(400, 4):
+        _query(client, filter_conditions={}, sort=[SortParamRequest(field="no_such_field", direction=1)])
+
+
 def test_query_users_bad_filter_operator_is_400(client):
     with api_error(400, 4):
         _query(client, filter_conditions={"id": {"$bogus": "x"}})

@@ -51,7 +51,9 @@ pub async fn get_or_create_feed(
     let follows: Vec<_> = read.followers.follows.iter().chain(&read.following.follows).cloned().collect();
     let lookup = Lookup::load(&state.ctx, &read.activities, &follows, std::slice::from_ref(&fid)).await?;
     Ok(Reply(GetOrCreateFeedResponse {
-        feed: lookup.feed(&fid).unwrap_or_else(|| FeedResponse::new(&read.feed, &Default::default(), lookup.user(&read.feed.created_by))),
+        feed: lookup
+            .feed(&fid)
+            .unwrap_or_else(|| FeedResponse::new(&read.feed, &Default::default(), lookup.user(&read.feed.created_by))),
         created: read.created,
         activities: read.activities.iter().map(|a| lookup.activity(a, Some(&fid))).collect(),
         aggregated_activities: Vec::new(),
@@ -82,7 +84,9 @@ pub async fn update_feed(
     let fid = Fid::new(&group, &id)?;
     let feed = feeds::update_feed(&state.ctx, &actor, &fid, req).await?;
     let lookup = Lookup::load(&state.ctx, &[], &[], std::slice::from_ref(&fid)).await?;
-    let feed = lookup.feed(&fid).unwrap_or_else(|| FeedResponse::new(&feed, &Default::default(), lookup.user(&feed.created_by)));
+    let feed = lookup
+        .feed(&fid)
+        .unwrap_or_else(|| FeedResponse::new(&feed, &Default::default(), lookup.user(&feed.created_by)));
     Ok(Reply(FeedBody { feed }))
 }
 

@@ -40,15 +40,17 @@ CREATE TABLE activities (
 CREATE INDEX activities_user ON activities (user_id, created_at);
 
 -- One row per (feed, activity): `direct` = the activity names this feed in
--- its `feeds`; otherwise it arrived by fan-out through a follow.
+-- its `feeds`; otherwise it arrived by fan-out through a follow. An
+-- activity's created_at never changes, so the primary key is both the
+-- uniqueness of (feed, activity) and the feed's page order: one b-tree per
+-- fan-out insert instead of two.
 CREATE TABLE feed_entries (
     fid TEXT NOT NULL,
-    activity_id TEXT NOT NULL,
     created_at INTEGER NOT NULL,
+    activity_id TEXT NOT NULL,
     direct INTEGER NOT NULL,
-    PRIMARY KEY (fid, activity_id)
+    PRIMARY KEY (fid, created_at, activity_id)
 ) WITHOUT ROWID;
-CREATE INDEX feed_entries_page ON feed_entries (fid, created_at DESC, activity_id DESC);
 CREATE INDEX feed_entries_activity ON feed_entries (activity_id);
 
 CREATE TABLE follows (

@@ -12,13 +12,10 @@ use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Transact
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::{
-    FeedSlice, FollowQuery, FollowSortField, Store, UserQuery, UserSortField,
-};
+use super::{FeedSlice, FollowQuery, FollowSortField, Store, UserQuery, UserSortField};
 use crate::core::error::{Error, Result};
 use crate::core::model::{
-    Activity, Feed, FeedCounts, FeedGroup, Fid, Follow, Task, TaskError, TaskStatus, TaskWork,
-    User, FOLLOW_ACCEPTED,
+    Activity, Feed, FeedCounts, FeedGroup, Fid, Follow, Task, TaskError, TaskStatus, TaskWork, User, FOLLOW_ACCEPTED,
 };
 use crate::core::time::Timestamp;
 
@@ -50,16 +47,15 @@ fn open(path: &Path) -> Result<Connection> {
     // a process crash. busy_timeout covers a second process on the file.
     conn.execute_batch(
         "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000;
-         PRAGMA foreign_keys=ON; PRAGMA cache_size=-16000;",
+         PRAGMA foreign_keys=ON; PRAGMA cache_size=-65536; PRAGMA mmap_size=268435456;
+         PRAGMA temp_store=MEMORY;",
     )
     .map_err(db_err)?;
     Ok(conn)
 }
 
 fn migrate(conn: &mut Connection) -> Result<()> {
-    let version: usize = conn
-        .query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))
-        .map_err(db_err)? as usize;
+    let version: usize = conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0)).map_err(db_err)? as usize;
     for (i, step) in migrations::STEPS.iter().enumerate().skip(version) {
         let tx = conn.transaction().map_err(db_err)?;
         tx.execute_batch(step).map_err(db_err)?;
@@ -125,9 +121,7 @@ impl SqliteStore {
 /// Reads the `doc` column of every row a query returns.
 fn docs<T: DeserializeOwned>(conn: &Connection, sql: &str, values: Vec<SqlValue>) -> Result<Vec<T>> {
     let mut stmt = conn.prepare_cached(sql).map_err(db_err)?;
-    let rows = stmt
-        .query_map(params_from_iter(values), |r| r.get::<_, String>(0))
-        .map_err(db_err)?;
+    let rows = stmt.query_map(params_from_iter(values), |r| r.get::<_, String>(0)).map_err(db_err)?;
     let mut out = Vec::new();
     for row in rows {
         out.push(from_doc(&row.map_err(db_err)?)?);
@@ -146,67 +140,86 @@ fn insert_feed_tx(tx: &Transaction, feed: &Feed) -> Result<bool> {
              ON CONFLICT (fid) DO NOTHING",
         )
         .map_err(db_err)?
-        .execute(params![
-            feed.fid.to_string(),
-            feed.fid.group,
-            feed.created_by,
-            feed.created_at.0,
-            to_doc(feed)?
-        ])
+        .execute(params![feed.fid.to_string(), feed.fid.group, feed.created_by, feed.created_at.0, to_doc(feed)?])
         .map_err(db_err)?;
     Ok(n > 0)
 }
 
+/// Writes one activity and keeps its feed entries in step with its feed
+/// list. Only the difference is applied on update, so entries that exist for
+/// other reasons (history kept on unfollow, the copy limit of a follow) are
+/// left as they are.
 fn save_activity_tx(tx: &Transaction, a: &Activity) -> Result<()> {
+    let old: Option<Activity> = tx
+        .prepare_cached("SELECT doc FROM activities WHERE id = ?1")
+        .map_err(db_err)?
+        .query_row(params![a.id], |r| r.get::<_, String>(0))
+        .optional()
+        .map_err(db_err)?
+        .map(|doc| from_doc(&doc))
+        .transpose()?;
     tx.prepare_cached(
         "INSERT INTO activities (id, user_id, created_at, deleted_at, expires_at, doc)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-         ON CONFLICT (id) DO UPDATE SET user_id = excluded.user_id, created_at = excluded.created_at,
-            deleted_at = excluded.deleted_at, expires_at = excluded.expires_at, doc = excluded.doc",
+         ON CONFLICT (id) DO UPDATE SET user_id = excluded.user_id, deleted_at = excluded.deleted_at,
+            expires_at = excluded.expires_at, doc = excluded.doc",
     )
     .map_err(db_err)?
-    .execute(params![
-        a.id,
-        a.user_id,
-        a.created_at.0,
-        a.deleted_at.map(|t| t.0),
-        a.expires_at.map(|t| t.0),
-        to_doc(a)?
-    ])
+    .execute(params![a.id, a.user_id, a.created_at.0, a.deleted_at.map(|t| t.0), a.expires_at.map(|t| t.0), to_doc(a)?])
     .map_err(db_err)?;
-    // Re-link from scratch: the feed list may have changed on update.
-    tx.prepare_cached("DELETE FROM feed_entries WHERE activity_id = ?1")
-        .map_err(db_err)?
-        .execute(params![a.id])
-        .map_err(db_err)?;
+    let old_feeds = old.map(|o| o.feeds).unwrap_or_default();
+    let added = a.feeds.iter().filter(|f| !old_feeds.contains(f));
+    let removed: Vec<&Fid> = old_feeds.iter().filter(|f| !a.feeds.contains(f)).collect();
+
     let mut direct = tx
         .prepare_cached(
-            "INSERT INTO feed_entries (fid, activity_id, created_at, direct) VALUES (?1, ?2, ?3, 1)
-             ON CONFLICT (fid, activity_id) DO UPDATE SET direct = 1",
+            "INSERT INTO feed_entries (fid, created_at, activity_id, direct) VALUES (?1, ?2, ?3, 1)
+             ON CONFLICT DO UPDATE SET direct = 1",
         )
         .map_err(db_err)?;
     // Fan-out on write: one statement per origin feed copies the entry into
     // every accepted follower feed.
     let mut fan_out = tx
         .prepare_cached(
-            "INSERT INTO feed_entries (fid, activity_id, created_at, direct)
+            "INSERT INTO feed_entries (fid, created_at, activity_id, direct)
              SELECT source, ?2, ?3, 0 FROM follows WHERE target = ?1 AND status = 'accepted'
-             ON CONFLICT (fid, activity_id) DO NOTHING",
+             ON CONFLICT DO NOTHING",
         )
         .map_err(db_err)?;
-    for fid in &a.feeds {
+    for fid in added {
         let fid = fid.to_string();
-        direct.execute(params![fid, a.id, a.created_at.0]).map_err(db_err)?;
-        fan_out.execute(params![fid, a.id, a.created_at.0]).map_err(db_err)?;
+        direct.execute(params![fid, a.created_at.0, a.id]).map_err(db_err)?;
+        fan_out.execute(params![fid, a.created_at.0, a.id]).map_err(db_err)?;
+    }
+    if removed.is_empty() {
+        return Ok(());
+    }
+    // The activity leaves a feed: drop it there and in the follower feeds that
+    // received it only through that feed.
+    let remaining: Vec<String> = a.feeds.iter().map(Fid::to_string).collect();
+    let keep = placeholders(remaining.len());
+    for fid in removed {
+        let fid = fid.to_string();
+        tx.execute("DELETE FROM feed_entries WHERE fid = ?1 AND activity_id = ?2", params![fid, a.id])
+            .map_err(db_err)?;
+        let sql = format!(
+            "DELETE FROM feed_entries WHERE activity_id = ? AND direct = 0
+               AND fid IN (SELECT source FROM follows WHERE target = ?)
+               AND NOT EXISTS (SELECT 1 FROM follows f WHERE f.source = feed_entries.fid
+                               AND f.status = 'accepted' AND f.target IN ({keep}))"
+        );
+        let mut values = text_values([a.id.as_str(), fid.as_str()]);
+        values.extend(text_values(remaining.iter().map(String::as_str)));
+        tx.execute(&sql, params_from_iter(values)).map_err(db_err)?;
     }
     Ok(())
 }
 
-fn task_from_row(r: &rusqlite::Row) -> rusqlite::Result<(String, String, String, Option<String>, Option<String>, i64, i64, i64)> {
+type TaskRow = (String, String, String, Option<String>, Option<String>, i64, i64, i64);
+
+fn task_from_row(r: &rusqlite::Row) -> rusqlite::Result<TaskRow> {
     Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?))
 }
-
-type TaskRow = (String, String, String, Option<String>, Option<String>, i64, i64, i64);
 
 fn task_from_parts(row: TaskRow) -> Result<Task> {
     let (id, status, work, result, error, attempts, created_at, updated_at) = row;
@@ -386,8 +399,7 @@ impl Store for SqliteStore {
 
     async fn requeue_running_tasks(&self) -> Result<usize> {
         self.write(move |tx| {
-            tx.execute("UPDATE tasks SET status = 'pending' WHERE status = 'running'", [])
-                .map_err(db_err)
+            tx.execute("UPDATE tasks SET status = 'pending' WHERE status = 'running'", []).map_err(db_err)
         })
         .await
     }
@@ -433,10 +445,8 @@ impl Store for SqliteStore {
 
     async fn purge_feed_group(&self, id: &str) -> Result<bool> {
         let id = id.to_string();
-        self.write(move |tx| {
-            Ok(tx.execute("DELETE FROM feed_groups WHERE id = ?1", params![id]).map_err(db_err)? > 0)
-        })
-        .await
+        self.write(move |tx| Ok(tx.execute("DELETE FROM feed_groups WHERE id = ?1", params![id]).map_err(db_err)? > 0))
+            .await
     }
 
     async fn get_feeds(&self, fids: &[Fid]) -> Result<Vec<Feed>> {
@@ -609,11 +619,7 @@ impl Store for SqliteStore {
                  WHERE e.fid = ?1 {cond} AND a.deleted_at IS NULL AND (a.expires_at IS NULL OR a.expires_at > ?2)
                  ORDER BY e.created_at {order}, e.activity_id {order} LIMIT ?3"
             );
-            let mut values = vec![
-                SqlValue::Text(fid),
-                SqlValue::Integer(now.0),
-                SqlValue::Integer(limit as i64),
-            ];
+            let mut values = vec![SqlValue::Text(fid), SqlValue::Integer(now.0), SqlValue::Integer(limit as i64)];
             if let Some(p) = position {
                 values.push(SqlValue::Integer(p.created_at.0));
                 values.push(SqlValue::Text(p.activity_id.clone()));
@@ -623,34 +629,45 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn insert_follow(&self, follow: &Follow, copy_limit: usize, new_feeds: &[Feed]) -> Result<bool> {
-        let (follow, new_feeds) = (follow.clone(), new_feeds.to_vec());
+    async fn insert_follows(&self, follows: &[Follow], copy_limit: usize, new_feeds: &[Feed]) -> Result<Vec<bool>> {
+        let (follows, new_feeds) = (follows.to_vec(), new_feeds.to_vec());
         self.write(move |tx| {
             for feed in &new_feeds {
                 insert_feed_tx(tx, feed)?;
             }
-            let (source, target) = (follow.source.to_string(), follow.target.to_string());
-            let n = tx
-                .execute(
+            let mut insert = tx
+                .prepare_cached(
                     "INSERT INTO follows (source, target, status, created_at, updated_at, doc)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (source, target) DO NOTHING",
-                    params![source, target, follow.status, follow.created_at.0, follow.updated_at.0, to_doc(&follow)?],
                 )
                 .map_err(db_err)?;
-            if n == 0 {
-                return Ok(false);
-            }
-            if follow.status == FOLLOW_ACCEPTED && copy_limit > 0 {
-                tx.execute(
-                    "INSERT INTO feed_entries (fid, activity_id, created_at, direct)
-                     SELECT ?1, activity_id, created_at, 0 FROM feed_entries
+            let mut copy = tx
+                .prepare_cached(
+                    "INSERT INTO feed_entries (fid, created_at, activity_id, direct)
+                     SELECT ?1, created_at, activity_id, 0 FROM feed_entries
                      WHERE fid = ?2 AND direct = 1 ORDER BY created_at DESC, activity_id DESC LIMIT ?3
-                     ON CONFLICT (fid, activity_id) DO NOTHING",
-                    params![source, target, copy_limit as i64],
+                     ON CONFLICT DO NOTHING",
                 )
                 .map_err(db_err)?;
+            let mut inserted = Vec::with_capacity(follows.len());
+            for follow in &follows {
+                let (source, target) = (follow.source.to_string(), follow.target.to_string());
+                let n = insert
+                    .execute(params![
+                        source,
+                        target,
+                        follow.status,
+                        follow.created_at.0,
+                        follow.updated_at.0,
+                        to_doc(follow)?
+                    ])
+                    .map_err(db_err)?;
+                if n > 0 && follow.status == FOLLOW_ACCEPTED && copy_limit > 0 {
+                    copy.execute(params![source, target, copy_limit as i64]).map_err(db_err)?;
+                }
+                inserted.push(n > 0);
             }
-            Ok(true)
+            Ok(inserted)
         })
         .await
     }
@@ -688,10 +705,8 @@ impl Store for SqliteStore {
 
     async fn get_follow(&self, source: &Fid, target: &Fid) -> Result<Option<Follow>> {
         let values = vec![SqlValue::Text(source.to_string()), SqlValue::Text(target.to_string())];
-        self.read(move |conn| {
-            Ok(docs(conn, "SELECT doc FROM follows WHERE source = ? AND target = ?", values)?.pop())
-        })
-        .await
+        self.read(move |conn| Ok(docs(conn, "SELECT doc FROM follows WHERE source = ? AND target = ?", values)?.pop()))
+            .await
     }
 
     async fn query_follows(&self, q: &FollowQuery) -> Result<Vec<Follow>> {

@@ -1,0 +1,11 @@
+//! Integration tests that drive Tributary over HTTP: the server runs
+//! in-process on an ephemeral port (see `support`), except for the
+//! durability test, which kills the built binary with SIGKILL.
+//!
+//! Run with `cargo test --test it`.
+
+mod auth;
+mod durability;
+mod errors;
+mod store;
+mod support;

@@ -1,0 +1,277 @@
+//! Shared test support: an in-process server on an ephemeral port, JWT
+//! helpers and a small JSON client that speaks Stream's auth conventions.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use jsonwebtoken::{encode, EncodingKey, Header};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use tempfile::TempDir;
+use tokio::net::TcpListener;
+use tributary::config::ServeConfig;
+use tributary::shutdown::Shutdown;
+
+pub const API_KEY: &str = "itkey";
+pub const API_SECRET: &str = "it-secret-that-is-long-enough-for-hs256-0123456789";
+
+/// A server running inside the test's runtime, stopped when dropped.
+pub struct TestServer {
+    pub base: String,
+    shutdown: Shutdown,
+    _dir: TempDir,
+}
+
+impl TestServer {
+    pub async fn spawn() -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
+        let addr = listener.local_addr().expect("local addr");
+        let config = ServeConfig {
+            addr,
+            data_dir: dir.path().to_path_buf(),
+            database_url: None,
+            api_key: Some(API_KEY.to_string()),
+            api_secret: Some(API_SECRET.to_string()),
+        };
+        let shutdown = Shutdown::default();
+        let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+        let stop = shutdown.clone();
+        tokio::spawn(async move {
+            let result = tributary::serve(config, listener, stop, move |_, _| {
+                let _ = ready_tx.send(());
+            })
+            .await;
+            if let Err(e) = result {
+                eprintln!("test server stopped with an error: {e}");
+            }
+        });
+        tokio::time::timeout(Duration::from_secs(20), ready_rx)
+            .await
+            .expect("server did not become ready within 20 s")
+            .expect("server failed to start (see stderr)");
+        TestServer { base: format!("http://{addr}"), shutdown, _dir: dir }
+    }
+
+    /// A client authenticated with a server token.
+    pub fn server(&self) -> Client {
+        Client::new(&self.base).with_token(server_token())
+    }
+
+    /// A client authenticated as `user_id`.
+    pub fn user(&self, user_id: &str) -> Client {
+        Client::new(&self.base).with_token(user_token(user_id))
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.shutdown.trigger();
+    }
+}
+
+pub fn now_secs() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).expect("clock after epoch").as_secs() as i64
+}
+
+/// HS256 JWT over arbitrary claims, signed with the test secret.
+pub fn token(claims: &Value) -> String {
+    token_with(Header::default(), claims, API_SECRET)
+}
+
+pub fn token_with(header: Header, claims: &Value, secret: &str) -> String {
+    encode(&header, claims, &EncodingKey::from_secret(secret.as_bytes())).expect("sign jwt")
+}
+
+/// What the Python SDK signs for server-side calls: an empty claim set.
+pub fn server_token() -> String {
+    token(&json!({}))
+}
+
+pub fn user_token(user_id: &str) -> String {
+    token(&json!({ "user_id": user_id }))
+}
+
+/// A JSON client adding `?api_key=…`, `stream-auth-type: jwt` and
+/// `Authorization: <token>` to every request.
+#[derive(Clone)]
+pub struct Client {
+    base: String,
+    http: reqwest::Client,
+    api_key: Option<String>,
+    token: Option<String>,
+}
+
+impl Client {
+    pub fn new(base: &str) -> Client {
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("http client");
+        Client { base: base.trim_end_matches('/').to_string(), http, api_key: Some(API_KEY.to_string()), token: None }
+    }
+
+    pub fn with_token(mut self, token: impl Into<String>) -> Client {
+        self.token = Some(token.into());
+        self
+    }
+
+    pub fn without_token(mut self) -> Client {
+        self.token = None;
+        self
+    }
+
+    pub fn with_api_key(mut self, key: Option<&str>) -> Client {
+        self.api_key = key.map(str::to_string);
+        self
+    }
+
+    fn url(&self, path: &str) -> String {
+        let mut url = format!("{}{path}", self.base);
+        if let Some(key) = &self.api_key {
+            url.push(if path.contains('?') { '&' } else { '?' });
+            url.push_str("api_key=");
+            url.push_str(key);
+        }
+        url
+    }
+
+    /// Sends one request; transport errors are returned, not panicked on.
+    pub async fn try_send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<(StatusCode, Value), reqwest::Error> {
+        let mut req = self.http.request(method.clone(), self.url(path)).header("stream-auth-type", "jwt");
+        if let Some(token) = &self.token {
+            req = req.header("Authorization", token);
+        }
+        if let Some(body) = body {
+            req = req.header("Content-Type", "application/json").body(body);
+        }
+        let resp = req.send().await?;
+        let status = resp.status();
+        let bytes = resp.bytes().await?;
+        let value: Value = serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+            panic!(
+                "{method} {path} → {status}: body is not JSON ({e}): {:?}",
+                String::from_utf8_lossy(&bytes[..bytes.len().min(500)])
+            )
+        });
+        if status.is_success() {
+            assert!(
+                value.get("duration").is_some_and(Value::is_string),
+                "{method} {path} → {status}: success body lacks a string `duration`: {value}"
+            );
+        }
+        Ok((status, value))
+    }
+
+    pub async fn send(&self, method: Method, path: &str, body: Option<Vec<u8>>) -> (StatusCode, Value) {
+        let m = method.clone();
+        self.try_send(method, path, body).await.unwrap_or_else(|e| panic!("{m} {path}: transport error: {e}"))
+    }
+
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
+        self.send(Method::GET, path, None).await
+    }
+
+    pub async fn delete(&self, path: &str) -> (StatusCode, Value) {
+        self.send(Method::DELETE, path, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> (StatusCode, Value) {
+        self.send(Method::POST, path, Some(body.to_string().into_bytes())).await
+    }
+
+    pub async fn put(&self, path: &str, body: &Value) -> (StatusCode, Value) {
+        self.send(Method::PUT, path, Some(body.to_string().into_bytes())).await
+    }
+
+    pub async fn patch(&self, path: &str, body: &Value) -> (StatusCode, Value) {
+        self.send(Method::PATCH, path, Some(body.to_string().into_bytes())).await
+    }
+
+    pub async fn post_raw(&self, path: &str, body: impl Into<Vec<u8>>) -> (StatusCode, Value) {
+        self.send(Method::POST, path, Some(body.into())).await
+    }
+
+    // ---- domain shortcuts (server token expected) ----
+
+    pub async fn create_users(&self, ids: &[&str]) {
+        let users: serde_json::Map<String, Value> =
+            ids.iter().map(|id| (id.to_string(), json!({ "id": id }))).collect();
+        let (status, body) = self.post("/api/v2/users", &json!({ "users": users })).await;
+        assert_eq!(status, StatusCode::CREATED, "create users {ids:?}: {body}");
+    }
+
+    /// Adds an activity server-side and returns the `activity` object.
+    pub async fn add_activity(&self, user_id: &str, feeds: &[&str], extra: Value) -> Value {
+        let mut body = json!({ "type": "post", "feeds": feeds, "user_id": user_id });
+        if let Value::Object(extra) = extra {
+            body.as_object_mut().expect("object").extend(extra);
+        }
+        let (status, resp) = self.post("/api/v2/feeds/activities", &body).await;
+        assert_eq!(status, StatusCode::CREATED, "add_activity {body}: {resp}");
+        resp["activity"].clone()
+    }
+
+    pub async fn follow(&self, source: &str, target: &str, extra: Value) -> Value {
+        let mut body = json!({ "source": source, "target": target });
+        if let Value::Object(extra) = extra {
+            body.as_object_mut().expect("object").extend(extra);
+        }
+        let (status, resp) = self.post("/api/v2/feeds/follows", &body).await;
+        assert_eq!(status, StatusCode::CREATED, "follow {body}: {resp}");
+        resp
+    }
+
+    /// One page of a feed read (`GetOrCreateFeed`) as `user_id`.
+    pub async fn read_feed(&self, fid: &str, user_id: &str, mut params: Value) -> Value {
+        let (group, id) = fid.split_once(':').expect("group:id");
+        params["user_id"] = json!(user_id);
+        let (status, body) = self.post(&format!("/api/v2/feeds/feed_groups/{group}/feeds/{id}"), &params).await;
+        assert_eq!(status, StatusCode::CREATED, "read {fid} {params}: {body}");
+        body
+    }
+
+    /// The ids of the first page (up to 100) of a feed, in order.
+    pub async fn feed_ids(&self, fid: &str, user_id: &str) -> Vec<String> {
+        ids_of(&self.read_feed(fid, user_id, json!({ "limit": 100 })).await)
+    }
+}
+
+/// The activity ids of a feed-read response, in order.
+pub fn ids_of(read: &Value) -> Vec<String> {
+    read["activities"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no activities array in {read}"))
+        .iter()
+        .map(|a| a["id"].as_str().expect("activity id").to_string())
+        .collect()
+}
+
+/// Checks a Stream `APIError` body: all six required keys with the right
+/// values (`details` must be `[]`).
+#[track_caller]
+pub fn assert_api_error(body: &Value, status: StatusCode, code: i64) {
+    let obj = body.as_object().unwrap_or_else(|| panic!("error body is not an object: {body}"));
+    for key in ["code", "message", "StatusCode", "duration", "more_info", "details"] {
+        assert!(obj.contains_key(key), "APIError lacks `{key}`: {body}");
+    }
+    assert_eq!(body["code"].as_i64(), Some(code), "APIError code: {body}");
+    assert_eq!(body["StatusCode"].as_u64(), Some(status.as_u16() as u64), "APIError StatusCode: {body}");
+    assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "APIError message: {body}");
+    assert!(body["duration"].is_string(), "APIError duration must be a string: {body}");
+    assert!(body["more_info"].is_string(), "APIError more_info must be a string: {body}");
+    assert_eq!(body["details"], json!([]), "APIError details must be []: {body}");
+}
+
+/// `assert_api_error` plus the HTTP status itself.
+#[track_caller]
+pub fn assert_error(resp: &(StatusCode, Value), status: StatusCode, code: i64) {
+    assert_eq!(resp.0, status, "HTTP status (body {})", resp.1);
+    assert_api_error(&resp.1, status, code);
+}
+
+/// Whether a JSON value is an integer (not a float, not a string).
+pub fn is_integer(v: &Value) -> bool {
+    v.is_i64() || v.is_u64()
+}

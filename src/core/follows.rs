@@ -41,7 +41,16 @@ pub struct FollowPage {
     pub prev: Option<String>,
 }
 
+/// Follow: creating a follow that exists is an input error.
 pub async fn follow(ctx: &Ctx, actor: &Actor, cmd: FollowCmd) -> Result<Follow> {
+    match get_or_create_follow(ctx, actor, cmd).await? {
+        (follow, true) => Ok(follow),
+        (follow, false) => Err(Error::input(format!("{} already follows {}", follow.source, follow.target))),
+    }
+}
+
+/// GetOrCreateFollow: an existing follow is returned unchanged with `false`.
+pub async fn get_or_create_follow(ctx: &Ctx, actor: &Actor, cmd: FollowCmd) -> Result<(Follow, bool)> {
     let source = Fid::parse(&cmd.source).map_err(|e| Error::field("source", e.message))?;
     let target = Fid::parse(&cmd.target).map_err(|e| Error::field("target", e.message))?;
     if source == target {
@@ -102,10 +111,11 @@ pub async fn follow(ctx: &Ctx, actor: &Actor, cmd: FollowCmd) -> Result<Follow> 
         request_rejected_at: None,
     };
     let inserted = ctx.store.insert_follows(std::slice::from_ref(&follow), copy_limit, &missing).await?;
-    if inserted != [true] {
-        return Err(Error::input(format!("{} already follows {}", follow.source, follow.target)));
+    if inserted == [true] {
+        return Ok((follow, true));
     }
-    Ok(follow)
+    let existing = ctx.store.get_follow(&follow.source, &follow.target).await?;
+    Ok((existing.ok_or_else(|| Error::internal("follow vanished after a conflicting insert"))?, false))
 }
 
 pub async fn unfollow(ctx: &Ctx, actor: &Actor, source: &str, target: &str, keep_history: bool) -> Result<Follow> {

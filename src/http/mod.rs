@@ -11,7 +11,8 @@ use axum::routing::get;
 use axum::Router;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tracing::Level;
 
 use crate::core::error::{Code, Error};
 use crate::core::Ctx;
@@ -82,6 +83,7 @@ operations! {
     RestoreActivity: post "/api/v2/feeds/activities/{id}/restore" => 201 activities::restore_activity;
 
     Follow: post "/api/v2/feeds/follows" => 201 follows::follow;
+    GetOrCreateFollow: post "/api/v2/feeds/follows/upsert" => 201 follows::get_or_create_follow;
     QueryFollows: post "/api/v2/feeds/follows/query" => 201 follows::query_follows;
     Unfollow: delete "/api/v2/feeds/follows/{source}/{target}" => 200 follows::unfollow;
 }
@@ -109,7 +111,11 @@ pub fn build_app(state: AppState) -> Router {
         .method_not_allowed_fallback(wrong_method)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(CompressionLayer::new())
-        .layer(TraceLayer::new_for_http())
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
         .layer(CatchPanicLayer::custom(|_| ApiError(Error::internal("handler panicked")).into_response()))
         .with_state(state)
 }

@@ -27,6 +27,24 @@ pub async fn follow(
     Ok(Reply(SingleFollowResponse { follow: lookup.follow(&follow), notification_created: false }))
 }
 
+#[derive(Serialize)]
+pub struct GetOrCreateFollowResponse {
+    follow: FollowResponse,
+    created: bool,
+    notification_created: bool,
+}
+
+/// GetOrCreateFollow — `POST /api/v2/feeds/follows/upsert`.
+pub async fn get_or_create_follow(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    WireJson(req): WireJson<FollowCmd>,
+) -> ApiResult<Reply<GetOrCreateFollowResponse>> {
+    let (follow, created) = follows::get_or_create_follow(&state.ctx, &actor, req).await?;
+    let lookup = Lookup::load(&state.ctx, &[], std::slice::from_ref(&follow), &[]).await?;
+    Ok(Reply(GetOrCreateFollowResponse { follow: lookup.follow(&follow), created, notification_created: false }))
+}
+
 #[derive(Deserialize, Default)]
 pub struct UnfollowParams {
     #[serde(default)]

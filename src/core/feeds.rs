@@ -68,6 +68,10 @@ pub struct GetOrCreateFeed {
     #[serde(default)]
     pub filter: Option<Value>,
     #[serde(default)]
+    pub id_around: Option<String>,
+    #[serde(default)]
+    pub view: Option<String>,
+    #[serde(default)]
     pub followers_pagination: Option<Pager>,
     #[serde(default)]
     pub following_pagination: Option<Pager>,
@@ -159,6 +163,13 @@ pub async fn get_live_feed(ctx: &Ctx, fid: &Fid) -> Result<Feed> {
 pub async fn get_or_create_feed(ctx: &Ctx, actor: &Actor, fid: Fid, req: GetOrCreateFeed) -> Result<FeedRead> {
     if req.filter.as_ref().is_some_and(|f| f.as_object().is_some_and(|m| !m.is_empty())) {
         return Err(Error::field("filter", "filtering a feed read is not supported by this server yet"));
+    }
+    // Refuse rather than ignore: either would change which activities come back.
+    if req.id_around.as_deref().is_some_and(|s| !s.is_empty()) {
+        return Err(Error::field("id_around", "id_around is not supported by this server yet"));
+    }
+    if req.view.as_deref().is_some_and(|s| !s.is_empty()) {
+        return Err(Error::field("view", "feed views are not supported by this server yet"));
     }
     let limit = page_limit(req.limit)?;
     let (next, prev) = super::one_direction(&req.next, &req.prev)?;

@@ -101,3 +101,74 @@ def make_client(server, **auth) -> getstream.Stream:
         request_timeout=15.0,
         **auth,
     )
+
+
+def _read_http_response(sock):
+    """Minimal HTTP/1.1 response reader: (status, headers, body) or raises OSError/EOFError."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise EOFError("connection closed before a full response head")
+        data += chunk
+    head, rest = data.split(b"\r\n\r\n", 1)
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    headers = {}
+    for line in lines[1:]:
+        k, _, v = line.partition(":")
+        headers[k.strip().lower()] = v.strip()
+    if "content-length" in headers:
+        n = int(headers["content-length"])
+        while len(rest) < n:
+            chunk = sock.recv(65536)
+            if not chunk:
+                raise EOFError("connection closed inside the body")
+            rest += chunk
+    elif headers.get("transfer-encoding", "").lower() == "chunked":
+        while not rest.endswith(b"0\r\n\r\n"):
+            chunk = sock.recv(65536)
+            if not chunk:
+                raise EOFError("connection closed inside a chunked body")
+            rest += chunk
+    return status, headers, rest
+
+
+def keep_alive_probe(server, token, method, path, body: bytes, body_delay: float = 0.02):
+    """Send one request whose body arrives `body_delay` s after its head (as
+    httpx does with separate writes under load), read the response, and then
+    try a second request on the same connection.
+
+    Returns (status, headers, outcome) where outcome is "reused" when the
+    follow-up GET /health got an answer, "announced-close" when the first
+    response carried `Connection: close`, or a description of the failure.
+    """
+    import socket
+
+    host, port = server.base_url.rsplit("//", 1)[1].split(":")
+    sock = socket.create_connection((host, int(port)), timeout=5)
+    try:
+        head = (
+            f"{method} {path}?api_key={server.api_key} HTTP/1.1\r\nHost: {host}\r\n"
+            f"Authorization: {token}\r\nstream-auth-type: jwt\r\nAccept-Encoding: gzip\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        ).encode()
+        sock.sendall(head)
+        time.sleep(body_delay)
+        try:
+            sock.sendall(body)
+        except OSError:
+            pass  # the server may already have answered; read the response anyway
+        status, headers, _ = _read_http_response(sock)
+        if "close" in headers.get("connection", "").lower():
+            return status, headers, "announced-close"
+        try:
+            sock.sendall(f"GET /health HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+            s2, _, _ = _read_http_response(sock)
+            return status, headers, "reused" if s2 == 200 else f"follow-up got {s2}"
+        except (OSError, EOFError) as e:
+            return status, headers, (
+                f"connection closed without `Connection: close` ({type(e).__name__})"
+            )
+    finally:
+        sock.close()

@@ -7,7 +7,7 @@ import jwt
 import pytest
 
 from sdkhelpers import make_client
-from sdkhelpers import api_error, assert_http_error, fid, uid
+from sdkhelpers import api_error, assert_http_error, fid, keep_alive_probe, uid
 
 
 def _token(secret, claims=None, alg="HS256"):
@@ -244,3 +244,46 @@ def test_error_envelope_has_all_required_fields(server, http, server_token):
     for key in ("code", "message", "StatusCode", "duration", "more_info", "details"):
         assert key in body, f"APIError lacks {key}: {body}"
     assert body["details"] == []
+
+
+# --- connection reuse ----------------------------------------------------------
+# The SDK keeps a pool of keep-alive connections. A server that answers
+# before reading the request body and then drops the connection without
+# announcing `Connection: close` makes the SDK's next call on that pooled
+# connection fail with "Server disconnected without sending a response".
+
+
+def _probe_cases(client, make_users):
+    author = make_users("author")
+    live = client.feeds.add_activity(type="post", feeds=[fid("user", author)], user_id=author,
+                                     text="x").data.activity
+    body = json.dumps({"user_id": author}).encode()
+    return [
+        # restore_activity: the SDK always sends a JSON body
+        ("POST", f"/api/v2/feeds/activities/{uid('missing')}/restore", body),
+        ("POST", f"/api/v2/feeds/activities/{live.id}/restore", body),
+        # control: a handler that parses its body
+        ("POST", "/api/v2/feeds/activities", json.dumps(
+            {"type": "post", "feeds": [], "user_id": author}).encode()),
+    ]
+
+
+def test_keep_alive_connection_survives_late_request_body(server, client, server_token,
+                                                          make_users):
+    failures = []
+    for method, path, body in _probe_cases(client, make_users):
+        for _ in range(6):
+            status, _, outcome = keep_alive_probe(server, server_token, method, path, body)
+            if outcome not in ("reused", "announced-close"):
+                failures.append(f"{method} {path} -> {status}: {outcome}")
+                break
+    assert not failures, "\n".join(failures)
+
+
+def test_oversized_body_response_announces_close(server, server_token):
+    body = json.dumps({"type": "post", "feeds": ["user:big"], "user_id": "big",
+                       "text": "x" * (2 * 1024 * 1024)}).encode()
+    status, headers, outcome = keep_alive_probe(
+        server, server_token, "POST", "/api/v2/feeds/activities", body, body_delay=0)
+    assert status == 413
+    assert outcome in ("reused", "announced-close"), outcome

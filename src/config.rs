@@ -1,9 +1,13 @@
 //! Configuration: every option is a `--flag` with a `TRIBUTARY_*` env var.
 //! When no key/secret is given, a pair is generated on first start and kept
-//! in the data dir so restarts keep working with the same SDK settings.
+//! in the database (and, for SQLite, exported to the data dir) so restarts
+//! and sibling instances keep working with the same SDK settings.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+
+use crate::core::error::Error;
+use crate::store::Store;
 
 use rand::distr::{Alphanumeric, SampleString};
 use serde::{Deserialize, Serialize};
@@ -34,39 +38,40 @@ pub struct AppCredentials {
 }
 
 const CREDENTIALS_FILE: &str = "credentials.json";
+const CREDENTIALS_SETTING: &str = "app_credentials";
 
-/// Explicit settings win; otherwise the stored pair; otherwise a new pair,
-/// written to the data dir (mode 0600) before use. Returns whether it was
-/// generated now.
-pub fn resolve_credentials(config: &ServeConfig) -> std::io::Result<(AppCredentials, bool)> {
-    let path = config.data_dir.join(CREDENTIALS_FILE);
-    let stored: Option<AppCredentials> =
-        std::fs::read(&path).ok().and_then(|bytes| serde_json::from_slice(&bytes).ok());
-    let mut generated = false;
-    let mut creds = stored.unwrap_or_else(|| {
-        generated = true;
-        AppCredentials {
-            api_key: Alphanumeric.sample_string(&mut rand::rng(), 12).to_lowercase(),
-            api_secret: Alphanumeric.sample_string(&mut rand::rng(), 48),
-        }
-    });
+/// Explicit settings win. Otherwise the pair stored in the database is used,
+/// created on the very first start — every process over one database shares
+/// it. Returns whether the pair was generated now.
+pub async fn resolve_credentials(config: &ServeConfig, store: &dyn Store) -> Result<(AppCredentials, bool), Error> {
+    let candidate = AppCredentials {
+        api_key: Alphanumeric.sample_string(&mut rand::rng(), 12).to_lowercase(),
+        api_secret: Alphanumeric.sample_string(&mut rand::rng(), 48),
+    };
+    let (mut creds, generated) = if config.api_key.is_some() && config.api_secret.is_some() {
+        (candidate, false)
+    } else {
+        let proposed = serde_json::to_value(&candidate).map_err(Error::internal)?;
+        let stored = store.setting_or_insert(CREDENTIALS_SETTING, &proposed).await?;
+        let generated = stored == proposed;
+        (serde_json::from_value(stored).map_err(Error::internal)?, generated)
+    };
     if let Some(key) = &config.api_key {
         creds.api_key = key.clone();
     }
     if let Some(secret) = &config.api_secret {
         creds.api_secret = secret.clone();
     }
-    let generated = generated && config.api_key.is_none() && config.api_secret.is_none();
-    if generated {
-        write_private(&config.data_dir, &path, &serde_json::to_vec_pretty(&creds)?)?;
-    }
     Ok((creds, generated))
 }
 
-fn write_private(dir: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+/// A copy of the credentials in the data dir (mode 0600), for tools and the
+/// README quick start to read.
+pub fn export_credentials(dir: &Path, creds: &AppCredentials) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
+    let path = dir.join(CREDENTIALS_FILE);
     let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes)?;
+    std::fs::write(&tmp, serde_json::to_vec_pretty(creds)?)?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

@@ -30,20 +30,28 @@ pub async fn serve(
     shutdown: Shutdown,
     on_ready: impl FnOnce(&AppCredentials, bool),
 ) -> Result<(), BoxError> {
-    if let Some(url) = config.database_url.as_deref().filter(|u| !u.is_empty()) {
-        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            return Err(
-                "the PostgreSQL store is not available in this build yet; unset TRIBUTARY_DATABASE_URL to use SQLite"
-                    .into(),
-            );
+    let database_url = config.database_url.as_deref().filter(|u| !u.is_empty());
+    let store: Arc<dyn store::Store> = match database_url {
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            Arc::new(store::postgres::PostgresStore::connect(url).await?)
         }
-        return Err(format!("unsupported TRIBUTARY_DATABASE_URL {url:?}: expected postgres://…").into());
+        Some(url) => {
+            return Err(format!(
+                "unsupported TRIBUTARY_DATABASE_URL {url:?}: expected postgres://… (or unset for SQLite)"
+            )
+            .into())
+        }
+        None => {
+            let data_dir = config.data_dir.clone();
+            Arc::new(tokio::task::spawn_blocking(move || store::sqlite::SqliteStore::open(&data_dir)).await??)
+        }
+    };
+    let (credentials, generated) = config::resolve_credentials(&config, store.as_ref()).await?;
+    if database_url.is_none() && config.api_key.is_none() && config.api_secret.is_none() {
+        config::export_credentials(&config.data_dir, &credentials)?;
     }
-    let data_dir = config.data_dir.clone();
-    let store = tokio::task::spawn_blocking(move || store::sqlite::SqliteStore::open(&data_dir)).await??;
-    let (credentials, generated) = config::resolve_credentials(&config)?;
 
-    let ctx = core::Ctx::new(Arc::new(store));
+    let ctx = core::Ctx::new(store);
     core::feed_groups::install_built_in_groups(&ctx).await?;
     let worker = tokio::spawn(core::tasks::run_worker(ctx.clone(), shutdown.clone()));
 

@@ -1,7 +1,7 @@
 //! Durable background tasks. A task row is written before the request that
-//! asked for it returns, so an acknowledged task is never lost: tasks left
-//! running by a crash are requeued at start and run again (every task body
-//! is idempotent).
+//! asked for it returns, so an acknowledged task is never lost. Workers claim
+//! tasks under a lease; a task whose worker died is claimed again when the
+//! lease lapses and run again (every task body is idempotent).
 
 use std::time::Duration;
 
@@ -14,6 +14,9 @@ use super::{feeds, new_id, users, Ctx};
 
 /// After this many attempts a task that keeps dying is marked failed.
 const MAX_ATTEMPTS: i64 = 3;
+/// How long a claimed task belongs to its worker. Task bodies finish well
+/// within it; a task whose worker died is taken over once it lapses.
+const LEASE_SECONDS: i64 = 60;
 
 pub async fn enqueue(ctx: &Ctx, work: TaskWork) -> Result<String> {
     let now = Timestamp::now();
@@ -46,16 +49,12 @@ async fn execute(ctx: &Ctx, work: &TaskWork) -> Result<serde_json::Value> {
 /// Runs queued tasks until `shutdown` fires. One runner per process; claiming
 /// is atomic in the store, so several processes never run the same task.
 pub async fn run_worker(ctx: Ctx, shutdown: Shutdown) {
-    match ctx.store.requeue_running_tasks().await {
-        Ok(0) => {}
-        Ok(n) => tracing::info!(tasks = n, "requeued tasks interrupted by a restart"),
-        Err(e) => tracing::error!(error = %e, "could not requeue interrupted tasks"),
-    }
     loop {
         if shutdown.is_triggered() {
             return;
         }
-        match ctx.store.claim_task().await {
+        let now = Timestamp::now();
+        match ctx.store.claim_task(now, now.plus_seconds(LEASE_SECONDS)).await {
             Ok(Some(task)) => run_one(&ctx, task).await,
             Ok(None) => {
                 tokio::select! {

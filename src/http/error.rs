@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
@@ -59,7 +59,13 @@ impl IntoResponse for ApiError {
             unrecoverable: matches!(code, Code::InputError | Code::NotAllowed | Code::NotFound),
         };
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if code == Code::PayloadTooBig {
+            // The rest of the body is never read, so the connection cannot be
+            // reused; say so instead of letting the client find out.
+            response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
+        response
     }
 }
 

@@ -89,7 +89,27 @@ operations! {
 }
 
 async fn in_operation(name: &'static str, status: u16, req: Request, next: Next) -> Response {
-    OPERATION.scope(Operation { name, status, started: Instant::now() }, next.run(req)).await
+    OPERATION.scope(Operation { name, status, started: Instant::now() }, buffer_body(req, next)).await
+}
+
+/// Reads the whole request body before the handler runs, also for handlers
+/// that take none: a reply sent before the body was read would leave the
+/// connection unusable, and SDKs send `{}` even where nothing is expected.
+async fn buffer_body(req: Request, next: Next) -> Response {
+    let (parts, body) = req.into_parts();
+    match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+        Ok(bytes) => next.run(Request::from_parts(parts, axum::body::Body::from(bytes))).await,
+        Err(e) => {
+            let too_big =
+                std::error::Error::source(&e).is_some_and(|cause| cause.is::<http_body_util::LengthLimitError>());
+            let error = if too_big {
+                Error::new(Code::PayloadTooBig, format!("request body is larger than {MAX_BODY_BYTES} bytes"))
+            } else {
+                Error::input(format!("could not read request body: {e}"))
+            };
+            ApiError(error).into_response()
+        }
+    }
 }
 
 async fn health() -> impl IntoResponse {

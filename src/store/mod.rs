@@ -12,6 +12,7 @@ use crate::core::error::Result;
 use crate::core::model::{Activity, Feed, FeedCounts, FeedGroup, Fid, Follow, Task, TaskError, TaskStatus, User};
 use crate::core::time::Timestamp;
 
+pub mod postgres;
 pub mod sqlite;
 
 /// A keyset position in a feed: `(created_at, activity_id)` of an edge item.
@@ -78,8 +79,11 @@ pub trait Store: Send + Sync + 'static {
     // tasks
     async fn insert_task(&self, task: &Task) -> Result<()>;
     async fn get_task(&self, id: &str) -> Result<Option<Task>>;
-    /// Atomically moves the oldest pending task to running and returns it.
-    async fn claim_task(&self) -> Result<Option<Task>>;
+    /// Atomically claims the oldest runnable task — pending, or running with
+    /// an expired lease (its worker died) — marks it running until
+    /// `lease_until` and returns it. Several processes never claim the same
+    /// task while its lease holds.
+    async fn claim_task(&self, now: Timestamp, lease_until: Timestamp) -> Result<Option<Task>>;
     async fn finish_task(
         &self,
         id: &str,
@@ -87,8 +91,11 @@ pub trait Store: Send + Sync + 'static {
         result: Option<serde_json::Value>,
         error: Option<TaskError>,
     ) -> Result<()>;
-    /// At start-up: tasks left running by a dead process go back to pending.
-    async fn requeue_running_tasks(&self) -> Result<usize>;
+
+    // app settings shared by every process on the store
+    /// Returns the stored value for `key`, storing `value` first when there is
+    /// none — atomically, so concurrent first starts agree on one value.
+    async fn setting_or_insert(&self, key: &str, value: &serde_json::Value) -> Result<serde_json::Value>;
 
     // feed groups (soft-deleted ones included; the core filters)
     async fn get_feed_group(&self, id: &str) -> Result<Option<FeedGroup>>;

@@ -3,15 +3,6 @@ and fail any test whose responses violate the OpenAPI spec (see specval.py)."""
 
 from __future__ import annotations
 
-import os
-import secrets
-import shutil
-import socket
-import subprocess
-import tempfile
-import time
-from pathlib import Path
-
 import httpx
 import jwt
 import pytest
@@ -21,109 +12,18 @@ from getstream.models import UserRequest
 
 import specval
 from sdkhelpers import make_client, uid
+from tributary_server import start_server
 
-REPO = Path(__file__).resolve().parent.parent.parent
-DEFAULT_BIN = REPO / "target" / "debug" / "tributary"
-
-SERVER_LOG = None  # kept after the run for post-mortems
-
-API_KEY = "tributary-sdk-key"
-API_SECRET = "sdk-secret-" + secrets.token_hex(32)
-
-
-def _die_with_parent():  # pragma: no cover - runs in the child before exec
-    """Linux: SIGTERM the server if the pytest process dies without cleanup."""
-    try:
-        import ctypes
-        import signal
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except Exception:
-        pass
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    def __init__(self, base_url: str, api_key: str, api_secret: str, log_path: Path):
-        self.base_url = base_url
-        self.api_key = api_key
-        self.api_secret = api_secret
-        self.log_path = log_path
-
-    def log_tail(self, n: int = 40) -> str:
-        try:
-            lines = self.log_path.read_text(errors="replace").splitlines()
-        except OSError:
-            return ""
-        return "\n".join(lines[-n:])
+SERVER_LOG = None  # the session server's log, kept when something failed
 
 
 @pytest.fixture(scope="session")
 def server():
-    binary = Path(os.environ.get("TRIBUTARY_BIN", str(DEFAULT_BIN)))
-    if not binary.is_file():
-        pytest.fail(
-            f"server binary not found at {binary}; run `cargo build` or set TRIBUTARY_BIN",
-            pytrace=False,
-        )
-    data_dir = tempfile.mkdtemp(prefix="tributary-sdk-")
-    port = _free_port()
-    env = dict(os.environ)
-    env.update(
-        TRIBUTARY_ADDR=f"127.0.0.1:{port}",
-        TRIBUTARY_DATA_DIR=data_dir,
-        TRIBUTARY_API_KEY=API_KEY,
-        TRIBUTARY_API_SECRET=API_SECRET,
-    )
-    if os.environ.get("TRIBUTARY_SDK_DATABASE_URL"):
-        env["TRIBUTARY_DATABASE_URL"] = os.environ["TRIBUTARY_SDK_DATABASE_URL"]
-    log_path = Path(tempfile.gettempdir()) / "tributary-sdk-server.log"
-    log = open(log_path, "wb")
-    proc = subprocess.Popen(
-        [str(binary), "serve"], env=env, stdout=log, stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent,
-    )
-    srv = Server(f"http://127.0.0.1:{port}", API_KEY, API_SECRET, log_path)
-    deadline = time.monotonic() + 30
-    ready = False
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            break
-        try:
-            r = httpx.get(f"{srv.base_url}/health", timeout=1.0)
-            if r.status_code == 200:
-                ready = True
-                break
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.05)
-    if not ready:
-        proc.kill()
-        proc.wait()
-        log.close()
-        tail = srv.log_tail()
-        shutil.rmtree(data_dir, ignore_errors=True)
-        pytest.fail(
-            f"tributary did not answer GET /health with 200 within 30 s "
-            f"(exit code {proc.returncode}). Server log tail:\n{tail}",
-            pytrace=False,
-        )
     global SERVER_LOG
-    SERVER_LOG = log_path
+    srv, stop = start_server()
+    SERVER_LOG = srv.log_path
     yield srv
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-    log.close()
-    shutil.rmtree(data_dir, ignore_errors=True)
+    stop()
 
 
 @pytest.fixture(scope="session")
@@ -229,7 +129,10 @@ def pytest_terminal_summary(terminalreporter):
             f"{specval.spec_path()}"
         )
     if SERVER_LOG is not None:
-        terminalreporter.write_line(f"server log: {SERVER_LOG}")
+        if terminalreporter.stats.get("failed") or terminalreporter.stats.get("error"):
+            terminalreporter.write_line(f"server log: {SERVER_LOG}")
+        else:
+            SERVER_LOG.unlink(missing_ok=True)
     if specval.get_spec() is None:
         terminalreporter.write_line(
             "spec validation: SKIPPED (feeds-serverside-api.json not found; set TRIBUTARY_SPEC)"

@@ -4,7 +4,8 @@
 //! Records are JSON documents (`doc`) beside the columns that queries filter,
 //! sort or join on, so new optional fields need no migration.
 
-pub const STEPS: &[&str] = &[r#"
+pub const STEPS: &[&str] = &[
+    r#"
 CREATE TABLE users (
     id TEXT PRIMARY KEY,
     name TEXT,
@@ -76,4 +77,14 @@ CREATE TABLE tasks (
     updated_at INTEGER NOT NULL
 );
 CREATE INDEX tasks_queue ON tasks (status, created_at);
-"#];
+"#,
+    // Task leases let several workers share one queue: a claim holds a task
+    // until `lease_until`, after which another worker may take it over.
+    r#"
+ALTER TABLE tasks ADD COLUMN lease_until INTEGER;
+CREATE TABLE settings (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"#,
+];

@@ -162,7 +162,7 @@ fn save_activity_tx(tx: &Transaction, a: &Activity) -> Result<()> {
         "INSERT INTO activities (id, user_id, created_at, deleted_at, expires_at, doc)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)
          ON CONFLICT (id) DO UPDATE SET user_id = excluded.user_id, deleted_at = excluded.deleted_at,
-            expires_at = excluded.expires_at, doc = excluded.doc",
+            expires_at = excluded.expires_at, doc = json_set(excluded.doc, '$.created_at', activities.created_at)",
     )
     .map_err(db_err)?
     .execute(params![a.id, a.user_id, a.created_at.0, a.deleted_at.map(|t| t.0), a.expires_at.map(|t| t.0), to_doc(a)?])
@@ -353,16 +353,18 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn claim_task(&self) -> Result<Option<Task>> {
+    async fn claim_task(&self, now: Timestamp, lease_until: Timestamp) -> Result<Option<Task>> {
         self.write(move |tx| {
             let row = tx
                 .query_row(
                     &format!(
-                        "UPDATE tasks SET status = 'running', attempts = attempts + 1, updated_at = ?1
-                         WHERE id = (SELECT id FROM tasks WHERE status = 'pending' ORDER BY created_at LIMIT 1)
+                        "UPDATE tasks SET status = 'running', attempts = attempts + 1, updated_at = ?1, lease_until = ?2
+                         WHERE id = (SELECT id FROM tasks
+                                     WHERE status = 'pending' OR (status = 'running' AND lease_until < ?1)
+                                     ORDER BY created_at LIMIT 1)
                          RETURNING {TASK_COLUMNS}"
                     ),
-                    params![Timestamp::now().0],
+                    params![now.0, lease_until.0],
                     task_from_row,
                 )
                 .optional()
@@ -397,9 +399,18 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn requeue_running_tasks(&self) -> Result<usize> {
+    async fn setting_or_insert(&self, key: &str, value: &serde_json::Value) -> Result<serde_json::Value> {
+        let (key, value) = (key.to_string(), value.to_string());
         self.write(move |tx| {
-            tx.execute("UPDATE tasks SET status = 'pending' WHERE status = 'running'", []).map_err(db_err)
+            tx.execute(
+                "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO NOTHING",
+                params![key, value],
+            )
+            .map_err(db_err)?;
+            let stored: String = tx
+                .query_row("SELECT value FROM settings WHERE key = ?1", params![key], |r| r.get(0))
+                .map_err(db_err)?;
+            from_doc(&stored)
         })
         .await
     }

@@ -1,0 +1,80 @@
+//! Versioned schema for the PostgreSQL store, recorded in
+//! `tributary_migrations`. A step is never edited once released — add one.
+//! Records are JSONB documents beside the columns queries use, mirroring the
+//! SQLite store so both behave the same.
+
+pub const STEPS: &[&str] = &[r#"
+CREATE TABLE users (
+    id TEXT PRIMARY KEY,
+    name TEXT,
+    role TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    deleted_at BIGINT,
+    doc JSONB NOT NULL
+);
+CREATE INDEX users_created_at ON users (created_at);
+
+CREATE TABLE feed_groups (
+    id TEXT PRIMARY KEY,
+    doc JSONB NOT NULL
+);
+
+CREATE TABLE feeds (
+    fid TEXT PRIMARY KEY,
+    group_id TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    doc JSONB NOT NULL
+);
+
+CREATE TABLE activities (
+    id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    deleted_at BIGINT,
+    expires_at BIGINT,
+    doc JSONB NOT NULL
+);
+CREATE INDEX activities_user ON activities (user_id, created_at);
+
+-- See the SQLite schema: the primary key is the page order of a feed.
+CREATE TABLE feed_entries (
+    fid TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    activity_id TEXT NOT NULL,
+    direct BOOLEAN NOT NULL,
+    PRIMARY KEY (fid, created_at, activity_id)
+);
+CREATE INDEX feed_entries_activity ON feed_entries (activity_id);
+
+CREATE TABLE follows (
+    source TEXT NOT NULL,
+    target TEXT NOT NULL,
+    status TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    doc JSONB NOT NULL,
+    PRIMARY KEY (source, target)
+);
+CREATE INDEX follows_target ON follows (target, status);
+CREATE INDEX follows_created_at ON follows (created_at);
+
+CREATE TABLE tasks (
+    id TEXT PRIMARY KEY,
+    status TEXT NOT NULL,
+    work JSONB NOT NULL,
+    result JSONB,
+    error JSONB,
+    attempts BIGINT NOT NULL DEFAULT 0,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    lease_until BIGINT
+);
+CREATE INDEX tasks_queue ON tasks (status, created_at);
+
+CREATE TABLE settings (
+    key TEXT PRIMARY KEY,
+    value JSONB NOT NULL
+);
+"#];

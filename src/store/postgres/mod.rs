@@ -1,0 +1,673 @@
+//! PostgreSQL store: a deadpool connection pool over tokio-postgres. The
+//! same operations as the SQLite store, one transaction each; the places
+//! where concurrent writers from several processes meet are called out.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{NoTls, Row};
+
+use super::{FeedSlice, FollowQuery, FollowSortField, Store, UserQuery, UserSortField};
+use crate::core::error::{Error, Result};
+use crate::core::model::{
+    Activity, Feed, FeedCounts, FeedGroup, Fid, Follow, Task, TaskError, TaskStatus, TaskWork, User, FOLLOW_ACCEPTED,
+};
+use crate::core::time::Timestamp;
+
+mod migrations;
+
+const POOL_SIZE: usize = 16;
+/// Serialises schema migrations when several instances start at once.
+const MIGRATION_LOCK: i64 = 0x7472_6962_7574_6172;
+
+pub struct PostgresStore {
+    pool: Pool,
+}
+
+fn db_err(e: impl std::fmt::Display) -> Error {
+    Error::internal(format!("postgres: {e}"))
+}
+
+fn to_doc<T: Serialize>(value: &T) -> Result<String> {
+    serde_json::to_string(value).map_err(Error::internal)
+}
+
+fn from_doc<T: DeserializeOwned>(doc: &str) -> Result<T> {
+    serde_json::from_str(doc).map_err(|e| Error::internal(format!("corrupt stored record: {e}")))
+}
+
+fn docs<T: DeserializeOwned>(rows: &[Row]) -> Result<Vec<T>> {
+    rows.iter().map(|r| from_doc(r.get::<_, &str>(0))).collect()
+}
+
+type Param = Box<dyn ToSql + Sync + Send>;
+
+/// Dynamic SQL with numbered parameters (`$1`, `$2`…).
+#[derive(Default)]
+struct Sql {
+    text: String,
+    params: Vec<Param>,
+}
+
+impl Sql {
+    fn new(text: &str) -> Self {
+        Sql { text: text.to_string(), params: Vec::new() }
+    }
+
+    /// Appends `text` with every `{}` replaced by the next parameter.
+    fn push(&mut self, text: &str, values: Vec<Param>) -> &mut Self {
+        let mut parts = text.split("{}");
+        if let Some(first) = parts.next() {
+            self.text.push_str(first);
+        }
+        let mut values = values.into_iter();
+        for part in parts {
+            if let Some(v) = values.next() {
+                self.params.push(v);
+                self.text.push_str(&format!("${}", self.params.len()));
+            }
+            self.text.push_str(part);
+        }
+        self
+    }
+
+    fn refs(&self) -> Vec<&(dyn ToSql + Sync)> {
+        self.params.iter().map(|p| p.as_ref() as &(dyn ToSql + Sync)).collect()
+    }
+}
+
+fn fid_strings(fids: &[Fid]) -> Vec<String> {
+    fids.iter().map(Fid::to_string).collect()
+}
+
+impl PostgresStore {
+    pub async fn connect(url: &str) -> Result<Self> {
+        let config: tokio_postgres::Config =
+            url.parse().map_err(|e| Error::internal(format!("invalid TRIBUTARY_DATABASE_URL: {e}")))?;
+        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let pool = Pool::builder(manager).max_size(POOL_SIZE).build().map_err(db_err)?;
+        let store = PostgresStore { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        let mut client = self.pool.get().await.map_err(db_err)?;
+        let tx = client.transaction().await.map_err(db_err)?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).await.map_err(db_err)?;
+        tx.batch_execute(
+            "CREATE TABLE IF NOT EXISTS tributary_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+        )
+        .await
+        .map_err(db_err)?;
+        let done: i64 = tx
+            .query_one("SELECT COALESCE(MAX(version), 0) FROM tributary_migrations", &[])
+            .await
+            .map_err(db_err)?
+            .get(0);
+        for (i, step) in migrations::STEPS.iter().enumerate().skip(done as usize) {
+            tx.batch_execute(step).await.map_err(db_err)?;
+            tx.execute(
+                "INSERT INTO tributary_migrations (version, applied_at) VALUES ($1, $2)",
+                &[&(i as i64 + 1), &Timestamp::now().0],
+            )
+            .await
+            .map_err(db_err)?;
+        }
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn client(&self) -> Result<deadpool_postgres::Object> {
+        self.pool.get().await.map_err(db_err)
+    }
+
+    async fn query_docs<T: DeserializeOwned>(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<T>> {
+        let client = self.client().await?;
+        let rows = client.query(sql, params).await.map_err(db_err)?;
+        docs(&rows)
+    }
+}
+
+async fn insert_feed_tx(tx: &impl GenericClient, feed: &Feed) -> Result<bool> {
+    let n = tx
+        .execute(
+            "INSERT INTO feeds (fid, group_id, created_by, created_at, doc) VALUES ($1, $2, $3, $4, $5::text::jsonb)
+             ON CONFLICT (fid) DO NOTHING",
+            &[&feed.fid.to_string(), &feed.fid.group, &feed.created_by, &feed.created_at.0, &to_doc(feed)?],
+        )
+        .await
+        .map_err(db_err)?;
+    Ok(n > 0)
+}
+
+/// See the SQLite twin: writes one activity and applies only the difference
+/// of its feed list to the feed entries.
+async fn save_activity_tx(tx: &impl GenericClient, a: &Activity) -> Result<()> {
+    // Concurrent upserts of one id serialise here, so each sees the feed
+    // list the previous one committed.
+    tx.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", &[&a.id]).await.map_err(db_err)?;
+    let old = tx.query_opt("SELECT doc::text FROM activities WHERE id = $1", &[&a.id]).await.map_err(db_err)?;
+    let old: Option<Activity> = old.map(|r| from_doc(r.get::<_, &str>(0))).transpose()?;
+    let row = tx
+        .query_one(
+            "INSERT INTO activities (id, user_id, created_at, deleted_at, expires_at, doc)
+             VALUES ($1, $2, $3, $4, $5, $6::text::jsonb)
+             ON CONFLICT (id) DO UPDATE SET user_id = excluded.user_id, deleted_at = excluded.deleted_at,
+                expires_at = excluded.expires_at,
+                doc = jsonb_set(excluded.doc, '{created_at}', to_jsonb(activities.created_at))
+             RETURNING created_at",
+            &[&a.id, &a.user_id, &a.created_at.0, &a.deleted_at.map(|t| t.0), &a.expires_at.map(|t| t.0), &to_doc(a)?],
+        )
+        .await
+        .map_err(db_err)?;
+    let created_at: i64 = row.get(0);
+    let old_feeds = old.map(|o| o.feeds).unwrap_or_default();
+    let added: Vec<String> = a.feeds.iter().filter(|f| !old_feeds.contains(f)).map(Fid::to_string).collect();
+    let removed: Vec<String> = old_feeds.iter().filter(|f| !a.feeds.contains(f)).map(Fid::to_string).collect();
+    if !added.is_empty() {
+        tx.execute(
+            "INSERT INTO feed_entries (fid, created_at, activity_id, direct)
+             SELECT f, $2, $3, TRUE FROM unnest($1::text[]) AS f
+             ON CONFLICT (fid, created_at, activity_id) DO UPDATE SET direct = TRUE",
+            &[&added, &created_at, &a.id],
+        )
+        .await
+        .map_err(db_err)?;
+        // Fan-out on write, one statement for every origin feed.
+        tx.execute(
+            "INSERT INTO feed_entries (fid, created_at, activity_id, direct)
+             SELECT source, $2, $3, FALSE FROM follows WHERE target = ANY($1) AND status = 'accepted'
+             ON CONFLICT DO NOTHING",
+            &[&added, &created_at, &a.id],
+        )
+        .await
+        .map_err(db_err)?;
+    }
+    if !removed.is_empty() {
+        let remaining = fid_strings(&a.feeds);
+        tx.execute("DELETE FROM feed_entries WHERE fid = ANY($1) AND activity_id = $2", &[&removed, &a.id])
+            .await
+            .map_err(db_err)?;
+        tx.execute(
+            "DELETE FROM feed_entries e WHERE e.activity_id = $1 AND NOT e.direct
+               AND e.fid IN (SELECT source FROM follows WHERE target = ANY($2))
+               AND NOT EXISTS (SELECT 1 FROM follows f WHERE f.source = e.fid
+                               AND f.status = 'accepted' AND f.target = ANY($3))",
+            &[&a.id, &removed, &remaining],
+        )
+        .await
+        .map_err(db_err)?;
+    }
+    Ok(())
+}
+
+const TASK_COLUMNS: &str = "id, status, work::text, result::text, error::text, attempts, created_at, updated_at";
+
+fn task_from_row(r: &Row) -> Result<Task> {
+    Ok(Task {
+        id: r.get(0),
+        status: TaskStatus::parse(r.get::<_, &str>(1)),
+        work: from_doc::<TaskWork>(r.get::<_, &str>(2))?,
+        result: r.get::<_, Option<&str>>(3).map(from_doc).transpose()?,
+        error: r.get::<_, Option<&str>>(4).map(from_doc).transpose()?,
+        attempts: r.get(5),
+        created_at: Timestamp(r.get(6)),
+        updated_at: Timestamp(r.get(7)),
+    })
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    async fn upsert_users(&self, users: &[User]) -> Result<()> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db_err)?;
+        let stmt = tx
+            .prepare(
+                "INSERT INTO users (id, name, role, created_at, updated_at, deleted_at, doc)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7::text::jsonb)
+                 ON CONFLICT (id) DO UPDATE SET name = excluded.name, role = excluded.role,
+                    updated_at = excluded.updated_at, deleted_at = excluded.deleted_at, doc = excluded.doc",
+            )
+            .await
+            .map_err(db_err)?;
+        for u in users {
+            tx.execute(
+                &stmt,
+                &[&u.id, &u.name, &u.role, &u.created_at.0, &u.updated_at.0, &u.deleted_at.map(|t| t.0), &to_doc(u)?],
+            )
+            .await
+            .map_err(db_err)?;
+        }
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn get_users(&self, ids: &[String]) -> Result<Vec<User>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.query_docs("SELECT doc::text FROM users WHERE id = ANY($1)", &[&ids]).await
+    }
+
+    async fn query_users(&self, q: &UserQuery) -> Result<Vec<User>> {
+        let mut sql = Sql::new("SELECT doc::text FROM users WHERE TRUE");
+        if let Some(ids) = &q.ids {
+            if ids.is_empty() {
+                return Ok(Vec::new());
+            }
+            sql.push(" AND id = ANY({})", vec![Box::new(ids.clone())]);
+        }
+        if !q.include_deleted {
+            sql.push(" AND deleted_at IS NULL", vec![]);
+        }
+        let mut order: Vec<String> = q
+            .sort
+            .iter()
+            .map(|(field, desc)| {
+                let column = match field {
+                    UserSortField::Id => "id",
+                    UserSortField::Name => "name",
+                    UserSortField::Role => "role",
+                    UserSortField::CreatedAt => "created_at",
+                    UserSortField::UpdatedAt => "updated_at",
+                };
+                // SQLite sorts NULL first ascending; match it.
+                format!("{column} {}", if *desc { "DESC NULLS LAST" } else { "ASC NULLS FIRST" })
+            })
+            .collect();
+        order.push("id ASC".into());
+        sql.push(
+            &format!(" ORDER BY {} LIMIT {{}} OFFSET {{}}", order.join(", ")),
+            vec![Box::new(q.limit as i64), Box::new(q.offset as i64)],
+        );
+        self.query_docs(&sql.text, &sql.refs()).await
+    }
+
+    async fn purge_users(&self, ids: &[String]) -> Result<()> {
+        let client = self.client().await?;
+        client.execute("DELETE FROM users WHERE id = ANY($1)", &[&ids]).await.map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn insert_task(&self, task: &Task) -> Result<()> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "INSERT INTO tasks (id, status, work, attempts, created_at, updated_at)
+                 VALUES ($1, $2, $3::text::jsonb, 0, $4, $5)",
+                &[&task.id, &task.status.as_str(), &to_doc(&task.work)?, &task.created_at.0, &task.updated_at.0],
+            )
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn get_task(&self, id: &str) -> Result<Option<Task>> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt(&format!("SELECT {TASK_COLUMNS} FROM tasks WHERE id = $1"), &[&id])
+            .await
+            .map_err(db_err)?;
+        row.as_ref().map(task_from_row).transpose()
+    }
+
+    async fn claim_task(&self, now: Timestamp, lease_until: Timestamp) -> Result<Option<Task>> {
+        let client = self.client().await?;
+        // SKIP LOCKED: workers in other processes pass over a row another
+        // worker is claiming instead of waiting for it or claiming it twice.
+        let row = client
+            .query_opt(
+                &format!(
+                    "UPDATE tasks SET status = 'running', attempts = attempts + 1, updated_at = $1, lease_until = $2
+                     WHERE id = (SELECT id FROM tasks
+                                 WHERE status = 'pending' OR (status = 'running' AND lease_until < $1)
+                                 ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED)
+                     RETURNING {TASK_COLUMNS}"
+                ),
+                &[&now.0, &lease_until.0],
+            )
+            .await
+            .map_err(db_err)?;
+        row.as_ref().map(task_from_row).transpose()
+    }
+
+    async fn finish_task(
+        &self,
+        id: &str,
+        status: TaskStatus,
+        result: Option<serde_json::Value>,
+        error: Option<TaskError>,
+    ) -> Result<()> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "UPDATE tasks SET status = $2, result = $3::text::jsonb, error = $4::text::jsonb, updated_at = $5
+                 WHERE id = $1",
+                &[
+                    &id,
+                    &status.as_str(),
+                    &result.map(|r| r.to_string()),
+                    &error.map(|e| to_doc(&e)).transpose()?,
+                    &Timestamp::now().0,
+                ],
+            )
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn setting_or_insert(&self, key: &str, value: &serde_json::Value) -> Result<serde_json::Value> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "INSERT INTO settings (key, value) VALUES ($1, $2::text::jsonb) ON CONFLICT (key) DO NOTHING",
+                &[&key, &value.to_string()],
+            )
+            .await
+            .map_err(db_err)?;
+        let row = client.query_one("SELECT value::text FROM settings WHERE key = $1", &[&key]).await.map_err(db_err)?;
+        from_doc(row.get::<_, &str>(0))
+    }
+
+    async fn get_feed_group(&self, id: &str) -> Result<Option<FeedGroup>> {
+        Ok(self.query_docs("SELECT doc::text FROM feed_groups WHERE id = $1", &[&id]).await?.pop())
+    }
+
+    async fn list_feed_groups(&self) -> Result<Vec<FeedGroup>> {
+        self.query_docs("SELECT doc::text FROM feed_groups ORDER BY id", &[]).await
+    }
+
+    async fn insert_feed_group(&self, group: &FeedGroup) -> Result<bool> {
+        let client = self.client().await?;
+        let n = client
+            .execute(
+                "INSERT INTO feed_groups (id, doc) VALUES ($1, $2::text::jsonb) ON CONFLICT (id) DO NOTHING",
+                &[&group.id, &to_doc(group)?],
+            )
+            .await
+            .map_err(db_err)?;
+        Ok(n > 0)
+    }
+
+    async fn put_feed_group(&self, group: &FeedGroup) -> Result<()> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "INSERT INTO feed_groups (id, doc) VALUES ($1, $2::text::jsonb)
+                 ON CONFLICT (id) DO UPDATE SET doc = excluded.doc",
+                &[&group.id, &to_doc(group)?],
+            )
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn purge_feed_group(&self, id: &str) -> Result<bool> {
+        let client = self.client().await?;
+        Ok(client.execute("DELETE FROM feed_groups WHERE id = $1", &[&id]).await.map_err(db_err)? > 0)
+    }
+
+    async fn get_feeds(&self, fids: &[Fid]) -> Result<Vec<Feed>> {
+        if fids.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.query_docs("SELECT doc::text FROM feeds WHERE fid = ANY($1)", &[&fid_strings(fids)]).await
+    }
+
+    async fn insert_feed(&self, feed: &Feed) -> Result<bool> {
+        let client = self.client().await?;
+        insert_feed_tx(&client, feed).await
+    }
+
+    async fn put_feed(&self, feed: &Feed) -> Result<()> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "INSERT INTO feeds (fid, group_id, created_by, created_at, doc) VALUES ($1, $2, $3, $4, $5::text::jsonb)
+                 ON CONFLICT (fid) DO UPDATE SET created_by = excluded.created_by, doc = excluded.doc",
+                &[&feed.fid.to_string(), &feed.fid.group, &feed.created_by, &feed.created_at.0, &to_doc(feed)?],
+            )
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn feed_counts(&self, fids: &[Fid], now: Timestamp) -> Result<HashMap<Fid, FeedCounts>> {
+        let mut out: HashMap<Fid, FeedCounts> = fids.iter().map(|f| (f.clone(), FeedCounts::default())).collect();
+        if fids.is_empty() {
+            return Ok(out);
+        }
+        let by_name: HashMap<String, Fid> = fids.iter().map(|f| (f.to_string(), f.clone())).collect();
+        let names: Vec<String> = by_name.keys().cloned().collect();
+        let client = self.client().await?;
+        let activity_rows = client
+            .query(
+                "SELECT e.fid, COUNT(*) FROM feed_entries e JOIN activities a ON a.id = e.activity_id
+                 WHERE e.fid = ANY($1) AND a.deleted_at IS NULL AND (a.expires_at IS NULL OR a.expires_at > $2)
+                 GROUP BY e.fid",
+                &[&names, &now.0],
+            )
+            .await
+            .map_err(db_err)?;
+        let follower_rows = client
+            .query(
+                "SELECT target, COUNT(*) FROM follows WHERE target = ANY($1) AND status = 'accepted' GROUP BY target",
+                &[&names],
+            )
+            .await
+            .map_err(db_err)?;
+        let following_rows = client
+            .query(
+                "SELECT source, COUNT(*) FROM follows WHERE source = ANY($1) AND status = 'accepted' GROUP BY source",
+                &[&names],
+            )
+            .await
+            .map_err(db_err)?;
+        for (rows, which) in [(activity_rows, 0), (follower_rows, 1), (following_rows, 2)] {
+            for row in rows {
+                let (fid, n): (&str, i64) = (row.get(0), row.get(1));
+                if let Some(counts) = by_name.get(fid).and_then(|f| out.get_mut(f)) {
+                    match which {
+                        0 => counts.activity_count = n,
+                        1 => counts.follower_count = n,
+                        _ => counts.following_count = n,
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    async fn purge_feed(&self, fid: &Fid) -> Result<()> {
+        let fid = fid.to_string();
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db_err)?;
+        tx.execute("DELETE FROM feed_entries WHERE fid = $1", &[&fid]).await.map_err(db_err)?;
+        tx.execute("DELETE FROM follows WHERE source = $1 OR target = $1", &[&fid]).await.map_err(db_err)?;
+        tx.execute("DELETE FROM feeds WHERE fid = $1", &[&fid]).await.map_err(db_err)?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn save_activities(&self, activities: &[Activity], new_feeds: &[Feed]) -> Result<()> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db_err)?;
+        for feed in new_feeds {
+            insert_feed_tx(&tx, feed).await?;
+        }
+        for a in activities {
+            save_activity_tx(&tx, a).await?;
+        }
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn get_activities(&self, ids: &[String]) -> Result<Vec<Activity>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.query_docs("SELECT doc::text FROM activities WHERE id = ANY($1)", &[&ids]).await
+    }
+
+    async fn set_activity_deleted(&self, id: &str, deleted_at: Option<Timestamp>) -> Result<()> {
+        let client = self.client().await?;
+        let deleted = deleted_at.map(|t| t.0);
+        let n = client
+            .execute(
+                "UPDATE activities SET deleted_at = $2,
+                    doc = jsonb_set(doc, '{deleted_at}', COALESCE(to_jsonb($2::bigint), 'null'::jsonb))
+                 WHERE id = $1",
+                &[&id, &deleted],
+            )
+            .await
+            .map_err(db_err)?;
+        if n == 0 {
+            return Err(Error::not_found("activity", id));
+        }
+        Ok(())
+    }
+
+    async fn purge_activity(&self, id: &str) -> Result<()> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db_err)?;
+        tx.execute("DELETE FROM feed_entries WHERE activity_id = $1", &[&id]).await.map_err(db_err)?;
+        tx.execute("DELETE FROM activities WHERE id = $1", &[&id]).await.map_err(db_err)?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn feed_activities(
+        &self,
+        fid: &Fid,
+        slice: &FeedSlice,
+        limit: usize,
+        now: Timestamp,
+    ) -> Result<Vec<Activity>> {
+        let (cond, order, position) = match slice {
+            FeedSlice::Start => ("", "DESC", None),
+            FeedSlice::Older(p) => ("AND (e.created_at, e.activity_id) < ($4, $5)", "DESC", Some(p)),
+            FeedSlice::Newer(p) => ("AND (e.created_at, e.activity_id) > ($4, $5)", "ASC", Some(p)),
+        };
+        let sql = format!(
+            "SELECT a.doc::text FROM feed_entries e JOIN activities a ON a.id = e.activity_id
+             WHERE e.fid = $1 {cond} AND a.deleted_at IS NULL AND (a.expires_at IS NULL OR a.expires_at > $2)
+             ORDER BY e.created_at {order}, e.activity_id {order} LIMIT $3"
+        );
+        let fid = fid.to_string();
+        let limit = limit as i64;
+        match position {
+            None => self.query_docs(&sql, &[&fid, &now.0, &limit]).await,
+            Some(p) => self.query_docs(&sql, &[&fid, &now.0, &limit, &p.created_at.0, &p.activity_id]).await,
+        }
+    }
+
+    async fn insert_follows(&self, follows: &[Follow], copy_limit: usize, new_feeds: &[Feed]) -> Result<Vec<bool>> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db_err)?;
+        for feed in new_feeds {
+            insert_feed_tx(&tx, feed).await?;
+        }
+        let insert = tx
+            .prepare(
+                "INSERT INTO follows (source, target, status, created_at, updated_at, doc)
+                 VALUES ($1, $2, $3, $4, $5, $6::text::jsonb) ON CONFLICT (source, target) DO NOTHING",
+            )
+            .await
+            .map_err(db_err)?;
+        let copy = tx
+            .prepare(
+                "INSERT INTO feed_entries (fid, created_at, activity_id, direct)
+                 SELECT $1, created_at, activity_id, FALSE FROM feed_entries
+                 WHERE fid = $2 AND direct ORDER BY created_at DESC, activity_id DESC LIMIT $3
+                 ON CONFLICT DO NOTHING",
+            )
+            .await
+            .map_err(db_err)?;
+        let mut inserted = Vec::with_capacity(follows.len());
+        for follow in follows {
+            let (source, target) = (follow.source.to_string(), follow.target.to_string());
+            let n = tx
+                .execute(
+                    &insert,
+                    &[&source, &target, &follow.status, &follow.created_at.0, &follow.updated_at.0, &to_doc(follow)?],
+                )
+                .await
+                .map_err(db_err)?;
+            if n > 0 && follow.status == FOLLOW_ACCEPTED && copy_limit > 0 {
+                tx.execute(&copy, &[&source, &target, &(copy_limit as i64)]).await.map_err(db_err)?;
+            }
+            inserted.push(n > 0);
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(inserted)
+    }
+
+    async fn delete_follow(&self, source: &Fid, target: &Fid, keep_history: bool) -> Result<Option<Follow>> {
+        let (source, target) = (source.to_string(), target.to_string());
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db_err)?;
+        let row = tx
+            .query_opt("DELETE FROM follows WHERE source = $1 AND target = $2 RETURNING doc::text", &[&source, &target])
+            .await
+            .map_err(db_err)?;
+        let Some(row) = row else { return Ok(None) };
+        let follow: Follow = from_doc(row.get::<_, &str>(0))?;
+        if !keep_history {
+            tx.execute(
+                "DELETE FROM feed_entries x WHERE x.fid = $1 AND NOT x.direct
+                   AND x.activity_id IN (SELECT activity_id FROM feed_entries WHERE fid = $2 AND direct)
+                   AND NOT EXISTS (
+                       SELECT 1 FROM feed_entries e JOIN follows f ON f.target = e.fid
+                       WHERE e.activity_id = x.activity_id AND e.direct
+                         AND f.source = $1 AND f.status = 'accepted')",
+                &[&source, &target],
+            )
+            .await
+            .map_err(db_err)?;
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(Some(follow))
+    }
+
+    async fn get_follow(&self, source: &Fid, target: &Fid) -> Result<Option<Follow>> {
+        Ok(self
+            .query_docs(
+                "SELECT doc::text FROM follows WHERE source = $1 AND target = $2",
+                &[&source.to_string(), &target.to_string()],
+            )
+            .await?
+            .pop())
+    }
+
+    async fn query_follows(&self, q: &FollowQuery) -> Result<Vec<Follow>> {
+        let mut sql = Sql::new("SELECT doc::text FROM follows WHERE TRUE");
+        for (column, fids) in [("source", &q.sources), ("target", &q.targets)] {
+            if let Some(fids) = fids {
+                if fids.is_empty() {
+                    return Ok(Vec::new());
+                }
+                sql.push(&format!(" AND {column} = ANY({{}})"), vec![Box::new(fid_strings(fids))]);
+            }
+        }
+        if let Some(status) = &q.status {
+            sql.push(" AND status = {}", vec![Box::new(status.clone())]);
+        }
+        let mut order: Vec<String> = q
+            .sort
+            .iter()
+            .map(|(field, desc)| {
+                let column = match field {
+                    FollowSortField::CreatedAt => "created_at",
+                    FollowSortField::UpdatedAt => "updated_at",
+                };
+                format!("{column} {}", if *desc { "DESC" } else { "ASC" })
+            })
+            .collect();
+        order.push("source ASC, target ASC".into());
+        sql.push(
+            &format!(" ORDER BY {} LIMIT {{}} OFFSET {{}}", order.join(", ")),
+            vec![Box::new(q.limit as i64), Box::new(q.offset as i64)],
+        );
+        self.query_docs(&sql.text, &sql.refs()).await
+    }
+}

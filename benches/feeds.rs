@@ -63,7 +63,8 @@ fn timeline_read(c: &mut Criterion) {
     c.bench_function("timeline page of 25 (following 100 feeds, 3000 entries), enriched + JSON", |b| {
         b.to_async(&rt).iter(|| async {
             let (page, _, _) = feeds::read_page(&ctx, &fid, 25, None, None).await.expect("page");
-            let lookup = Lookup::load(&ctx, &page, &[], std::slice::from_ref(&fid)).await.expect("lookup");
+            let lookup =
+                Lookup::load(&ctx, &page, &[], std::slice::from_ref(&fid), Some("reader")).await.expect("lookup");
             let body: Vec<_> = page.iter().map(|a| lookup.activity(a, Some(&fid))).collect();
             assert_eq!(body.len(), 25);
             serde_json::to_vec(&body).expect("json")

@@ -8,7 +8,7 @@ use tokio::sync::Notify;
 
 use crate::store::Store;
 use error::{Error, Result};
-use model::{Activity, Feed, FeedCounts, Fid, Follow, User};
+use model::{Activity, Feed, FeedCounts, Fid, Follow, ReactionSummary, User};
 use time::Timestamp;
 
 pub mod activities;
@@ -19,6 +19,7 @@ pub mod feeds;
 pub mod follows;
 pub mod model;
 pub mod patch;
+pub mod reactions;
 pub mod tasks;
 pub mod time;
 pub mod users;
@@ -59,6 +60,15 @@ impl Actor {
             (Actor::Server, None) => {
                 Err(Error::field("user_id", "user_id is a required field for server-side requests"))
             }
+        }
+    }
+
+    /// Whose `own_*` fields a response shows: the token's user, or
+    /// server-side the user the request names.
+    pub fn viewer<'a>(&'a self, named: Option<&'a str>) -> Option<&'a str> {
+        match self {
+            Actor::User(me) => Some(me),
+            Actor::Server => named.filter(|s| !s.is_empty()),
         }
     }
 
@@ -103,11 +113,19 @@ pub struct Lookup {
     pub users: HashMap<String, User>,
     pub feeds: HashMap<Fid, (Feed, FeedCounts)>,
     pub parents: HashMap<String, Activity>,
+    pub reactions: HashMap<String, ReactionSummary>,
 }
 
 impl Lookup {
-    /// Everything the given activities and follows refer to, plus `fids`.
-    pub async fn load(ctx: &Ctx, activities: &[Activity], follows: &[Follow], fids: &[Fid]) -> Result<Lookup> {
+    /// Everything the given activities and follows refer to, plus `fids`;
+    /// `own_reactions` are those of `viewer`.
+    pub async fn load(
+        ctx: &Ctx,
+        activities: &[Activity],
+        follows: &[Follow],
+        fids: &[Fid],
+        viewer: Option<&str>,
+    ) -> Result<Lookup> {
         let parent_ids: Vec<String> =
             activities.iter().filter_map(|a| a.parent_id.clone()).collect::<HashSet<_>>().into_iter().collect();
         let parents: HashMap<String, Activity> = ctx
@@ -119,7 +137,13 @@ impl Lookup {
             .map(|a| (a.id.clone(), a))
             .collect();
 
+        let activity_ids: Vec<String> = activities.iter().chain(parents.values()).map(|a| a.id.clone()).collect();
+        let reactions = ctx.store.reaction_summaries(&activity_ids, viewer).await?;
+
         let mut user_ids: HashSet<String> = HashSet::new();
+        for summary in reactions.values() {
+            user_ids.extend(summary.latest.iter().chain(&summary.own).map(|r| r.user_id.clone()));
+        }
         let mut feed_ids: HashSet<Fid> = fids.iter().cloned().collect();
         for a in activities.iter().chain(parents.values()) {
             user_ids.insert(a.user_id.clone());
@@ -148,6 +172,7 @@ impl Lookup {
                 })
                 .collect(),
             parents,
+            reactions,
         })
     }
 }

@@ -310,3 +310,43 @@ pub struct Task {
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
+
+/// One user's reaction of one type on an activity; (activity, user, type)
+/// is unique.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Reaction {
+    pub activity_id: String,
+    pub user_id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub custom: Option<Custom>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReactionGroup {
+    pub count: i64,
+    pub first_reaction_at: Timestamp,
+    pub last_reaction_at: Timestamp,
+}
+
+/// The reaction state an activity response carries, for one viewer.
+#[derive(Debug, Clone, Default)]
+pub struct ReactionSummary {
+    pub groups: std::collections::BTreeMap<String, ReactionGroup>,
+    /// Newest first, at most `LATEST_REACTIONS`.
+    pub latest: Vec<Reaction>,
+    /// The viewer's own reactions.
+    pub own: Vec<Reaction>,
+}
+
+impl ReactionSummary {
+    pub fn count(&self) -> i64 {
+        self.groups.values().map(|g| g.count).sum()
+    }
+}
+
+/// How many recent reactions an activity response embeds.
+pub const LATEST_REACTIONS: usize = 15;

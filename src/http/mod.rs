@@ -53,7 +53,7 @@ macro_rules! operations {
     };
 }
 
-use handlers::{activities, feed_groups, feeds, follows, tasks, users};
+use handlers::{activities, feed_groups, feeds, follows, reactions, tasks, users};
 
 operations! {
     UpdateUsers: post "/api/v2/users" => 201 users::update_users;
@@ -81,6 +81,10 @@ operations! {
     UpdateActivityPartial: patch "/api/v2/feeds/activities/{id}" => 200 activities::update_activity_partial;
     DeleteActivity: delete "/api/v2/feeds/activities/{id}" => 200 activities::delete_activity;
     RestoreActivity: post "/api/v2/feeds/activities/{id}/restore" => 201 activities::restore_activity;
+
+    AddActivityReaction: post "/api/v2/feeds/activities/{id}/reactions" => 201 reactions::add_activity_reaction;
+    QueryActivityReactions: post "/api/v2/feeds/activities/{id}/reactions/query" => 201 reactions::query_activity_reactions;
+    DeleteActivityReaction: delete "/api/v2/feeds/activities/{id}/reactions/{kind}" => 200 reactions::delete_activity_reaction;
 
     Follow: post "/api/v2/feeds/follows" => 201 follows::follow;
     GetOrCreateFollow: post "/api/v2/feeds/follows/upsert" => 201 follows::get_or_create_follow;

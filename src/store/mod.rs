@@ -9,7 +9,9 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 
 use crate::core::error::Result;
-use crate::core::model::{Activity, Feed, FeedCounts, FeedGroup, Fid, Follow, Task, TaskError, TaskStatus, User};
+use crate::core::model::{
+    Activity, Feed, FeedCounts, FeedGroup, Fid, Follow, Reaction, ReactionSummary, Task, TaskError, TaskStatus, User,
+};
 use crate::core::time::Timestamp;
 
 pub mod postgres;
@@ -144,4 +146,31 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_follow(&self, source: &Fid, target: &Fid, keep_history: bool) -> Result<Option<Follow>>;
     async fn get_follow(&self, source: &Fid, target: &Fid) -> Result<Option<Follow>>;
     async fn query_follows(&self, query: &FollowQuery) -> Result<Vec<Follow>>;
+
+    // reactions
+    /// Stores the reaction, replacing the user's reaction of the same type;
+    /// with `exclusive` the user's other reactions on the activity are removed
+    /// first. Returns the reactions that were replaced or removed. Concurrent
+    /// calls for one (activity, user) are serialised.
+    async fn put_reaction(&self, reaction: &Reaction, exclusive: bool) -> Result<Vec<Reaction>>;
+    async fn delete_reaction(&self, activity_id: &str, user_id: &str, kind: &str) -> Result<Option<Reaction>>;
+    /// Reaction groups, the newest reactions and `viewer`'s own reactions for
+    /// each activity, in a fixed number of queries.
+    async fn reaction_summaries(
+        &self,
+        activity_ids: &[String],
+        viewer: Option<&str>,
+    ) -> Result<HashMap<String, ReactionSummary>>;
+    async fn query_reactions(&self, query: &ReactionQuery) -> Result<Vec<Reaction>>;
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ReactionQuery {
+    pub activity_id: String,
+    pub kind: Option<String>,
+    pub user_id: Option<String>,
+    /// Newest first unless false.
+    pub newest_first: bool,
+    pub limit: usize,
+    pub offset: usize,
 }

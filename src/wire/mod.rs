@@ -3,11 +3,14 @@
 //! (`[]`, `{}`, `0`, `false`); optional ones are omitted when unset;
 //! timestamps are integer nanoseconds.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::core::model::{
-    Activity, ActivitySelector, Custom, Feed, FeedCounts, FeedGroup, Fid, Follow, Location, Task, TaskError, User,
+    Activity, ActivitySelector, Custom, Feed, FeedCounts, FeedGroup, Fid, Follow, Location, Reaction, ReactionGroup,
+    Task, TaskError, User,
 };
 use crate::core::time::Timestamp;
 use crate::core::Lookup;
@@ -135,6 +138,17 @@ impl Lookup {
         ActivityResponse::new(a, self, current_feed)
     }
 
+    pub fn reaction(&self, r: &Reaction) -> FeedsReactionResponse {
+        FeedsReactionResponse {
+            activity_id: r.activity_id.clone(),
+            kind: r.kind.clone(),
+            user: self.user(&r.user_id),
+            custom: r.custom.clone(),
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+
     pub fn follow(&self, f: &Follow) -> FollowResponse {
         FollowResponse {
             source_feed: self.feed_or_stub(&f.source),
@@ -235,12 +249,12 @@ pub struct ActivityResponse {
     pub edited_at: Option<Timestamp>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deleted_at: Option<Timestamp>,
-    // Social state. Reactions, comments and bookmarks arrive with their own
-    // issues; until then these are the true (empty) values, not stand-ins.
     pub reaction_count: i64,
-    pub reaction_groups: Map<String, Value>,
-    pub latest_reactions: Vec<Value>,
-    pub own_reactions: Vec<Value>,
+    pub reaction_groups: BTreeMap<String, ReactionGroupResponse>,
+    pub latest_reactions: Vec<FeedsReactionResponse>,
+    pub own_reactions: Vec<FeedsReactionResponse>,
+    // Comments and bookmarks arrive with their own issue; until then these
+    // are the true (empty) values, not stand-ins.
     pub comment_count: i64,
     pub comments: Vec<Value>,
     pub bookmark_count: i64,
@@ -255,6 +269,8 @@ pub struct ActivityResponse {
 impl ActivityResponse {
     fn new(a: &Activity, lookup: &Lookup, current_feed: Option<&Fid>) -> Self {
         let current = current_feed.or(if a.feeds.len() == 1 { a.feeds.first() } else { None });
+        let reactions = lookup.reactions.get(&a.id);
+        let reaction_count = reactions.map_or(0, |r| r.count());
         ActivityResponse {
             id: a.id.clone(),
             kind: a.kind.clone(),
@@ -284,19 +300,53 @@ impl ActivityResponse {
             updated_at: a.updated_at,
             edited_at: a.edited_at,
             deleted_at: a.deleted_at,
-            reaction_count: 0,
-            reaction_groups: Map::new(),
-            latest_reactions: Vec::new(),
-            own_reactions: Vec::new(),
+            reaction_count,
+            reaction_groups: reactions
+                .map(|r| r.groups.iter().map(|(kind, g)| (kind.clone(), g.into())).collect())
+                .unwrap_or_default(),
+            latest_reactions: reactions
+                .map(|r| r.latest.iter().map(|x| lookup.reaction(x)).collect())
+                .unwrap_or_default(),
+            own_reactions: reactions.map(|r| r.own.iter().map(|x| lookup.reaction(x)).collect()).unwrap_or_default(),
             comment_count: 0,
             comments: Vec::new(),
             bookmark_count: 0,
             own_bookmarks: Vec::new(),
             share_count: 0,
-            popularity: 0,
+            // reactions + 2·comments + 3·bookmarks + 3·shares; only reactions exist yet.
+            popularity: reaction_count,
             score: 0.0,
             hidden: false,
             preview: false,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct FeedsReactionResponse {
+    pub activity_id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub user: UserResponse,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub custom: Option<Custom>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ReactionGroupResponse {
+    pub count: i64,
+    pub first_reaction_at: Timestamp,
+    pub last_reaction_at: Timestamp,
+}
+
+impl From<&ReactionGroup> for ReactionGroupResponse {
+    fn from(g: &ReactionGroup) -> Self {
+        ReactionGroupResponse {
+            count: g.count,
+            first_reaction_at: g.first_reaction_at,
+            last_reaction_at: g.last_reaction_at,
         }
     }
 }

@@ -16,9 +16,15 @@ pub struct ActivityBody {
     activity: ActivityResponse,
 }
 
-async fn activity_body(ctx: &Ctx, activity: Activity) -> ApiResult<Reply<ActivityBody>> {
-    let lookup = Lookup::load(ctx, std::slice::from_ref(&activity), &[], &[]).await?;
+async fn activity_body(ctx: &Ctx, activity: Activity, viewer: Option<&str>) -> ApiResult<Reply<ActivityBody>> {
+    let lookup = Lookup::load(ctx, std::slice::from_ref(&activity), &[], &[], viewer).await?;
     Ok(Reply(ActivityBody { activity: lookup.activity(&activity, None) }))
+}
+
+#[derive(Deserialize, Default)]
+pub struct UserIdParam {
+    #[serde(default)]
+    user_id: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -34,7 +40,8 @@ pub async fn add_activity(
     WireJson(req): WireJson<NewActivity>,
 ) -> ApiResult<Reply<AddActivityResponse>> {
     let activity = activities::add_activity(&state.ctx, &actor, req).await?;
-    let lookup = Lookup::load(&state.ctx, std::slice::from_ref(&activity), &[], &[]).await?;
+    let viewer = Some(activity.user_id.as_str());
+    let lookup = Lookup::load(&state.ctx, std::slice::from_ref(&activity), &[], &[], viewer).await?;
     Ok(Reply(AddActivityResponse { activity: lookup.activity(&activity, None), mention_notifications_created: 0 }))
 }
 
@@ -58,7 +65,7 @@ pub async fn upsert_activities(
     WireJson(req): WireJson<UpsertActivitiesRequest>,
 ) -> ApiResult<Reply<UpsertActivitiesResponse>> {
     let saved = activities::upsert_activities(&state.ctx, &actor, req.activities, req.create_users).await?;
-    let lookup = Lookup::load(&state.ctx, &saved, &[], &[]).await?;
+    let lookup = Lookup::load(&state.ctx, &saved, &[], &[], actor.viewer(None)).await?;
     Ok(Reply(UpsertActivitiesResponse {
         activities: saved.iter().map(|a| lookup.activity(a, None)).collect(),
         mention_notifications_created: 0,
@@ -68,10 +75,12 @@ pub async fn upsert_activities(
 /// GetActivity — `GET /api/v2/feeds/activities/{id}`.
 pub async fn get_activity(
     State(state): State<AppState>,
-    Auth(_): Auth,
+    Auth(actor): Auth,
     WirePath(id): WirePath<String>,
+    WireQuery(q): WireQuery<UserIdParam>,
 ) -> ApiResult<Reply<ActivityBody>> {
-    activity_body(&state.ctx, activities::get_activity(&state.ctx, &id).await?).await
+    let activity = activities::get_activity(&state.ctx, &id).await?;
+    activity_body(&state.ctx, activity, actor.viewer(q.user_id.as_deref())).await
 }
 
 /// UpdateActivity — `PUT /api/v2/feeds/activities/{id}` (full replacement).
@@ -81,7 +90,9 @@ pub async fn update_activity(
     WirePath(id): WirePath<String>,
     WireJson(req): WireJson<ActivityUpdate>,
 ) -> ApiResult<Reply<ActivityBody>> {
-    activity_body(&state.ctx, activities::update_activity(&state.ctx, &actor, &id, req).await?).await
+    let activity = activities::update_activity(&state.ctx, &actor, &id, req).await?;
+    let viewer = Some(activity.user_id.as_str());
+    activity_body(&state.ctx, activity.clone(), viewer).await
 }
 
 /// UpdateActivityPartial — `PATCH /api/v2/feeds/activities/{id}`.
@@ -91,7 +102,9 @@ pub async fn update_activity_partial(
     WirePath(id): WirePath<String>,
     WireJson(req): WireJson<ActivityPatch>,
 ) -> ApiResult<Reply<ActivityBody>> {
-    activity_body(&state.ctx, activities::update_activity_partial(&state.ctx, &actor, &id, req).await?).await
+    let activity = activities::update_activity_partial(&state.ctx, &actor, &id, req).await?;
+    let viewer = Some(activity.user_id.as_str());
+    activity_body(&state.ctx, activity.clone(), viewer).await
 }
 
 #[derive(Deserialize, Default)]
@@ -117,5 +130,7 @@ pub async fn restore_activity(
     Auth(actor): Auth,
     WirePath(id): WirePath<String>,
 ) -> ApiResult<Reply<ActivityBody>> {
-    activity_body(&state.ctx, activities::restore_activity(&state.ctx, &actor, &id).await?).await
+    let activity = activities::restore_activity(&state.ctx, &actor, &id).await?;
+    let viewer = Some(activity.user_id.as_str());
+    activity_body(&state.ctx, activity.clone(), viewer).await
 }

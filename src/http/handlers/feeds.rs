@@ -47,9 +47,11 @@ pub async fn get_or_create_feed(
     WireJson(req): WireJson<GetOrCreateFeed>,
 ) -> ApiResult<Reply<GetOrCreateFeedResponse>> {
     let fid = Fid::new(&group, &id)?;
+    let named = req.user_id.clone().or_else(|| req.user.as_ref().map(|u| u.id.clone()));
     let read = feeds::get_or_create_feed(&state.ctx, &actor, fid.clone(), req).await?;
     let follows: Vec<_> = read.followers.follows.iter().chain(&read.following.follows).cloned().collect();
-    let lookup = Lookup::load(&state.ctx, &read.activities, &follows, std::slice::from_ref(&fid)).await?;
+    let viewer = actor.viewer(named.as_deref());
+    let lookup = Lookup::load(&state.ctx, &read.activities, &follows, std::slice::from_ref(&fid), viewer).await?;
     Ok(Reply(GetOrCreateFeedResponse {
         feed: lookup
             .feed(&fid)
@@ -83,7 +85,7 @@ pub async fn update_feed(
 ) -> ApiResult<Reply<FeedBody>> {
     let fid = Fid::new(&group, &id)?;
     let feed = feeds::update_feed(&state.ctx, &actor, &fid, req).await?;
-    let lookup = Lookup::load(&state.ctx, &[], &[], std::slice::from_ref(&fid)).await?;
+    let lookup = Lookup::load(&state.ctx, &[], &[], std::slice::from_ref(&fid), None).await?;
     let feed = lookup
         .feed(&fid)
         .unwrap_or_else(|| FeedResponse::new(&feed, &Default::default(), lookup.user(&feed.created_by)));

@@ -23,7 +23,7 @@ pub async fn follow(
     WireJson(req): WireJson<FollowCmd>,
 ) -> ApiResult<Reply<SingleFollowResponse>> {
     let follow = follows::follow(&state.ctx, &actor, req).await?;
-    let lookup = Lookup::load(&state.ctx, &[], std::slice::from_ref(&follow), &[]).await?;
+    let lookup = Lookup::load(&state.ctx, &[], std::slice::from_ref(&follow), &[], None).await?;
     Ok(Reply(SingleFollowResponse { follow: lookup.follow(&follow), notification_created: false }))
 }
 
@@ -41,7 +41,7 @@ pub async fn get_or_create_follow(
     WireJson(req): WireJson<FollowCmd>,
 ) -> ApiResult<Reply<GetOrCreateFollowResponse>> {
     let (follow, created) = follows::get_or_create_follow(&state.ctx, &actor, req).await?;
-    let lookup = Lookup::load(&state.ctx, &[], std::slice::from_ref(&follow), &[]).await?;
+    let lookup = Lookup::load(&state.ctx, &[], std::slice::from_ref(&follow), &[], None).await?;
     Ok(Reply(GetOrCreateFollowResponse { follow: lookup.follow(&follow), created, notification_created: false }))
 }
 
@@ -64,7 +64,7 @@ pub async fn unfollow(
     WireQuery(q): WireQuery<UnfollowParams>,
 ) -> ApiResult<Reply<UnfollowResponse>> {
     let follow = follows::unfollow(&state.ctx, &actor, &source, &target, q.keep_history).await?;
-    let lookup = Lookup::load(&state.ctx, &[], std::slice::from_ref(&follow), &[]).await?;
+    let lookup = Lookup::load(&state.ctx, &[], std::slice::from_ref(&follow), &[], None).await?;
     Ok(Reply(UnfollowResponse { follow: lookup.follow(&follow) }))
 }
 
@@ -84,7 +84,7 @@ pub async fn query_follows(
     WireJson(req): WireJson<QueryFollows>,
 ) -> ApiResult<Reply<QueryFollowsResponse>> {
     let page = follows::query_follows(&state.ctx, req).await?;
-    let lookup = Lookup::load(&state.ctx, &[], &page.follows, &[]).await?;
+    let lookup = Lookup::load(&state.ctx, &[], &page.follows, &[], None).await?;
     Ok(Reply(QueryFollowsResponse {
         follows: page.follows.iter().map(|f| lookup.follow(f)).collect(),
         next: page.next,

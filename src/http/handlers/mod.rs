@@ -5,5 +5,6 @@ pub mod activities;
 pub mod feed_groups;
 pub mod feeds;
 pub mod follows;
+pub mod reactions;
 pub mod tasks;
 pub mod users;

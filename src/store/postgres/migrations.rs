@@ -3,7 +3,8 @@
 //! Records are JSONB documents beside the columns queries use, mirroring the
 //! SQLite store so both behave the same.
 
-pub const STEPS: &[&str] = &[r#"
+pub const STEPS: &[&str] = &[
+    r#"
 CREATE TABLE users (
     id TEXT PRIMARY KEY,
     name TEXT,
@@ -77,4 +78,17 @@ CREATE TABLE settings (
     key TEXT PRIMARY KEY,
     value JSONB NOT NULL
 );
-"#];
+"#,
+    r#"
+CREATE TABLE reactions (
+    activity_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    type TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    doc JSONB NOT NULL,
+    PRIMARY KEY (activity_id, user_id, type)
+);
+CREATE INDEX reactions_recent ON reactions (activity_id, created_at DESC);
+"#,
+];

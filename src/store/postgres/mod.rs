@@ -11,10 +11,11 @@ use serde::Serialize;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{NoTls, Row};
 
-use super::{FeedSlice, FollowQuery, FollowSortField, Store, UserQuery, UserSortField};
+use super::{FeedSlice, FollowQuery, FollowSortField, ReactionQuery, Store, UserQuery, UserSortField};
 use crate::core::error::{Error, Result};
 use crate::core::model::{
-    Activity, Feed, FeedCounts, FeedGroup, Fid, Follow, Task, TaskError, TaskStatus, TaskWork, User, FOLLOW_ACCEPTED,
+    Activity, Feed, FeedCounts, FeedGroup, Fid, Follow, Reaction, ReactionGroup, ReactionSummary, Task, TaskError,
+    TaskStatus, TaskWork, User, FOLLOW_ACCEPTED, LATEST_REACTIONS,
 };
 use crate::core::time::Timestamp;
 
@@ -532,6 +533,7 @@ impl Store for PostgresStore {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db_err)?;
         tx.execute("DELETE FROM feed_entries WHERE activity_id = $1", &[&id]).await.map_err(db_err)?;
+        tx.execute("DELETE FROM reactions WHERE activity_id = $1", &[&id]).await.map_err(db_err)?;
         tx.execute("DELETE FROM activities WHERE id = $1", &[&id]).await.map_err(db_err)?;
         tx.commit().await.map_err(db_err)
     }
@@ -666,6 +668,132 @@ impl Store for PostgresStore {
         order.push("source ASC, target ASC".into());
         sql.push(
             &format!(" ORDER BY {} LIMIT {{}} OFFSET {{}}", order.join(", ")),
+            vec![Box::new(q.limit as i64), Box::new(q.offset as i64)],
+        );
+        self.query_docs(&sql.text, &sql.refs()).await
+    }
+
+    async fn put_reaction(&self, reaction: &Reaction, exclusive: bool) -> Result<Vec<Reaction>> {
+        let (activity, user, kind) = (&reaction.activity_id, &reaction.user_id, &reaction.kind);
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db_err)?;
+        // One (activity, user) at a time: two concurrent exclusive reactions
+        // must not both survive.
+        tx.execute("SELECT pg_advisory_xact_lock(hashtextextended($1 || chr(31) || $2, 1))", &[activity, user])
+            .await
+            .map_err(db_err)?;
+        let mut gone: Vec<Reaction> = Vec::new();
+        if exclusive {
+            let rows = tx
+                .query(
+                    "DELETE FROM reactions WHERE activity_id = $1 AND user_id = $2 AND type <> $3 RETURNING doc::text",
+                    &[activity, user, kind],
+                )
+                .await
+                .map_err(db_err)?;
+            gone.extend(docs::<Reaction>(&rows)?);
+        }
+        let old = tx
+            .query(
+                "SELECT doc::text FROM reactions WHERE activity_id = $1 AND user_id = $2 AND type = $3",
+                &[activity, user, kind],
+            )
+            .await
+            .map_err(db_err)?;
+        gone.extend(docs::<Reaction>(&old)?);
+        tx.execute(
+            "INSERT INTO reactions (activity_id, user_id, type, created_at, updated_at, doc)
+             VALUES ($1, $2, $3, $4, $5, $6::text::jsonb)
+             ON CONFLICT (activity_id, user_id, type) DO UPDATE SET updated_at = excluded.updated_at,
+                doc = jsonb_set(excluded.doc, '{created_at}', to_jsonb(reactions.created_at))",
+            &[activity, user, kind, &reaction.created_at.0, &reaction.updated_at.0, &to_doc(reaction)?],
+        )
+        .await
+        .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(gone)
+    }
+
+    async fn delete_reaction(&self, activity_id: &str, user_id: &str, kind: &str) -> Result<Option<Reaction>> {
+        Ok(self
+            .query_docs(
+                "DELETE FROM reactions WHERE activity_id = $1 AND user_id = $2 AND type = $3 RETURNING doc::text",
+                &[&activity_id, &user_id, &kind],
+            )
+            .await?
+            .pop())
+    }
+
+    async fn reaction_summaries(
+        &self,
+        activity_ids: &[String],
+        viewer: Option<&str>,
+    ) -> Result<HashMap<String, ReactionSummary>> {
+        let mut out: HashMap<String, ReactionSummary> = HashMap::new();
+        if activity_ids.is_empty() {
+            return Ok(out);
+        }
+        let ids = activity_ids.to_vec();
+        let client = self.client().await?;
+        let groups = client
+            .query(
+                "SELECT activity_id, type, COUNT(*), MIN(created_at), MAX(created_at) FROM reactions
+                 WHERE activity_id = ANY($1) GROUP BY activity_id, type",
+                &[&ids],
+            )
+            .await
+            .map_err(db_err)?;
+        for row in groups {
+            out.entry(row.get(0)).or_default().groups.insert(
+                row.get(1),
+                ReactionGroup {
+                    count: row.get(2),
+                    first_reaction_at: Timestamp(row.get(3)),
+                    last_reaction_at: Timestamp(row.get(4)),
+                },
+            );
+        }
+        // LATERAL: an index range per activity, however many reactions it has.
+        let latest = client
+            .query(
+                "SELECT r.doc::text FROM unnest($1::text[]) AS a(id) CROSS JOIN LATERAL (
+                     SELECT doc FROM reactions WHERE activity_id = a.id
+                     ORDER BY created_at DESC, user_id, type LIMIT $2) r",
+                &[&ids, &(LATEST_REACTIONS as i64)],
+            )
+            .await
+            .map_err(db_err)?;
+        for r in docs::<Reaction>(&latest)? {
+            out.entry(r.activity_id.clone()).or_default().latest.push(r);
+        }
+        if let Some(viewer) = viewer {
+            let own = client
+                .query(
+                    "SELECT doc::text FROM reactions WHERE activity_id = ANY($1) AND user_id = $2
+                     ORDER BY created_at DESC",
+                    &[&ids, &viewer],
+                )
+                .await
+                .map_err(db_err)?;
+            for r in docs::<Reaction>(&own)? {
+                out.entry(r.activity_id.clone()).or_default().own.push(r);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn query_reactions(&self, q: &ReactionQuery) -> Result<Vec<Reaction>> {
+        let mut sql = Sql::default();
+        sql.push("SELECT doc::text FROM reactions WHERE activity_id = {}", vec![Box::new(q.activity_id.clone())]);
+        if let Some(kind) = &q.kind {
+            sql.push(" AND type = {}", vec![Box::new(kind.clone())]);
+        }
+        if let Some(user) = &q.user_id {
+            sql.push(" AND user_id = {}", vec![Box::new(user.clone())]);
+        }
+        let dir = if q.newest_first { "DESC" } else { "ASC" };
+        sql.push(
+            &format!(" ORDER BY created_at {dir}, user_id, type LIMIT {{}} OFFSET {{}}"),
             vec![Box::new(q.limit as i64), Box::new(q.offset as i64)],
         );
         self.query_docs(&sql.text, &sql.refs()).await

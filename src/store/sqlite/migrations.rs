@@ -87,4 +87,16 @@ CREATE TABLE settings (
     value TEXT NOT NULL
 );
 "#,
+    r#"
+CREATE TABLE reactions (
+    activity_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    type TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    doc TEXT NOT NULL,
+    PRIMARY KEY (activity_id, user_id, type)
+) WITHOUT ROWID;
+CREATE INDEX reactions_recent ON reactions (activity_id, created_at DESC);
+"#,
 ];

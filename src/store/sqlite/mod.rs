@@ -12,10 +12,11 @@ use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Transact
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::{FeedSlice, FollowQuery, FollowSortField, Store, UserQuery, UserSortField};
+use super::{FeedSlice, FollowQuery, FollowSortField, ReactionQuery, Store, UserQuery, UserSortField};
 use crate::core::error::{Error, Result};
 use crate::core::model::{
-    Activity, Feed, FeedCounts, FeedGroup, Fid, Follow, Task, TaskError, TaskStatus, TaskWork, User, FOLLOW_ACCEPTED,
+    Activity, Feed, FeedCounts, FeedGroup, Fid, Follow, Reaction, ReactionGroup, ReactionSummary, Task, TaskError,
+    TaskStatus, TaskWork, User, FOLLOW_ACCEPTED, LATEST_REACTIONS,
 };
 use crate::core::time::Timestamp;
 
@@ -605,6 +606,7 @@ impl Store for SqliteStore {
         let id = id.to_string();
         self.write(move |tx| {
             tx.execute("DELETE FROM feed_entries WHERE activity_id = ?1", params![id]).map_err(db_err)?;
+            tx.execute("DELETE FROM reactions WHERE activity_id = ?1", params![id]).map_err(db_err)?;
             tx.execute("DELETE FROM activities WHERE id = ?1", params![id]).map_err(db_err)?;
             Ok(())
         })
@@ -751,6 +753,152 @@ impl Store for SqliteStore {
                 .collect();
             order.push("source ASC, target ASC".into());
             sql.push_str(&format!(" ORDER BY {} LIMIT ? OFFSET ?", order.join(", ")));
+            values.push(SqlValue::Integer(q.limit as i64));
+            values.push(SqlValue::Integer(q.offset as i64));
+            docs(conn, &sql, values)
+        })
+        .await
+    }
+
+    async fn put_reaction(&self, reaction: &Reaction, exclusive: bool) -> Result<Vec<Reaction>> {
+        let reaction = reaction.clone();
+        self.write(move |tx| {
+            let (activity, user, kind) = (&reaction.activity_id, &reaction.user_id, &reaction.kind);
+            let mut gone: Vec<Reaction> = Vec::new();
+            if exclusive {
+                let mut stmt = tx
+                    .prepare_cached(
+                        "DELETE FROM reactions WHERE activity_id = ?1 AND user_id = ?2 AND type != ?3 RETURNING doc",
+                    )
+                    .map_err(db_err)?;
+                let rows = stmt.query_map(params![activity, user, kind], |r| r.get::<_, String>(0)).map_err(db_err)?;
+                for row in rows {
+                    gone.push(from_doc(&row.map_err(db_err)?)?);
+                }
+            }
+            let old: Option<String> = tx
+                .query_row(
+                    "SELECT doc FROM reactions WHERE activity_id = ?1 AND user_id = ?2 AND type = ?3",
+                    params![activity, user, kind],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(db_err)?;
+            if let Some(old) = old {
+                gone.push(from_doc(&old)?);
+            }
+            tx.prepare_cached(
+                "INSERT INTO reactions (activity_id, user_id, type, created_at, updated_at, doc)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (activity_id, user_id, type) DO UPDATE SET updated_at = excluded.updated_at,
+                    doc = json_set(excluded.doc, '$.created_at', reactions.created_at)",
+            )
+            .map_err(db_err)?
+            .execute(params![activity, user, kind, reaction.created_at.0, reaction.updated_at.0, to_doc(&reaction)?])
+            .map_err(db_err)?;
+            Ok(gone)
+        })
+        .await
+    }
+
+    async fn delete_reaction(&self, activity_id: &str, user_id: &str, kind: &str) -> Result<Option<Reaction>> {
+        let (activity_id, user_id, kind) = (activity_id.to_string(), user_id.to_string(), kind.to_string());
+        self.write(move |tx| {
+            let doc: Option<String> = tx
+                .query_row(
+                    "DELETE FROM reactions WHERE activity_id = ?1 AND user_id = ?2 AND type = ?3 RETURNING doc",
+                    params![activity_id, user_id, kind],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(db_err)?;
+            doc.map(|d| from_doc(&d)).transpose()
+        })
+        .await
+    }
+
+    async fn reaction_summaries(
+        &self,
+        activity_ids: &[String],
+        viewer: Option<&str>,
+    ) -> Result<HashMap<String, ReactionSummary>> {
+        let (ids, viewer) = (activity_ids.to_vec(), viewer.map(str::to_string));
+        self.read(move |conn| {
+            let mut out: HashMap<String, ReactionSummary> = HashMap::new();
+            if ids.is_empty() {
+                return Ok(out);
+            }
+            let list = placeholders(ids.len());
+            let values = || text_values(ids.iter().map(String::as_str));
+            let mut stmt = conn
+                .prepare_cached(&format!(
+                    "SELECT activity_id, type, COUNT(*), MIN(created_at), MAX(created_at) FROM reactions
+                     WHERE activity_id IN ({list}) GROUP BY activity_id, type"
+                ))
+                .map_err(db_err)?;
+            let rows = stmt
+                .query_map(params_from_iter(values()), |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get(3)?, r.get(4)?))
+                })
+                .map_err(db_err)?;
+            for row in rows {
+                let (activity, kind, count, first, last) = row.map_err(db_err)?;
+                out.entry(activity).or_default().groups.insert(
+                    kind,
+                    ReactionGroup { count, first_reaction_at: Timestamp(first), last_reaction_at: Timestamp(last) },
+                );
+            }
+            let latest: Vec<Reaction> = docs(
+                conn,
+                &format!(
+                    "SELECT doc FROM (SELECT doc, ROW_NUMBER() OVER (PARTITION BY activity_id
+                                      ORDER BY created_at DESC, user_id, type) AS n
+                                      FROM reactions WHERE activity_id IN ({list}))
+                     WHERE n <= {LATEST_REACTIONS}"
+                ),
+                values(),
+            )?;
+            for r in latest {
+                out.entry(r.activity_id.clone()).or_default().latest.push(r);
+            }
+            if let Some(viewer) = viewer {
+                let mut v = values();
+                v.push(SqlValue::Text(viewer));
+                let own: Vec<Reaction> = docs(
+                    conn,
+                    &format!(
+                        "SELECT doc FROM reactions WHERE activity_id IN ({list}) AND user_id = ?
+                         ORDER BY created_at DESC"
+                    ),
+                    v,
+                )?;
+                for r in own {
+                    out.entry(r.activity_id.clone()).or_default().own.push(r);
+                }
+            }
+            for summary in out.values_mut() {
+                summary.latest.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn query_reactions(&self, q: &ReactionQuery) -> Result<Vec<Reaction>> {
+        let q = q.clone();
+        self.read(move |conn| {
+            let mut sql = String::from("SELECT doc FROM reactions WHERE activity_id = ?");
+            let mut values = vec![SqlValue::Text(q.activity_id.clone())];
+            if let Some(kind) = &q.kind {
+                sql.push_str(" AND type = ?");
+                values.push(SqlValue::Text(kind.clone()));
+            }
+            if let Some(user) = &q.user_id {
+                sql.push_str(" AND user_id = ?");
+                values.push(SqlValue::Text(user.clone()));
+            }
+            let dir = if q.newest_first { "DESC" } else { "ASC" };
+            sql.push_str(&format!(" ORDER BY created_at {dir}, user_id, type LIMIT ? OFFSET ?"));
             values.push(SqlValue::Integer(q.limit as i64));
             values.push(SqlValue::Integer(q.offset as i64));
             docs(conn, &sql, values)

@@ -758,7 +758,8 @@ impl Store for PostgresStore {
             .query(
                 "SELECT r.doc::text FROM unnest($1::text[]) AS a(id) CROSS JOIN LATERAL (
                      SELECT doc FROM reactions WHERE activity_id = a.id
-                     ORDER BY created_at DESC, user_id, type LIMIT $2) r",
+                     ORDER BY created_at DESC, user_id, type LIMIT $2) r
+                 ORDER BY r.doc->'created_at' DESC",
                 &[&ids, &(LATEST_REACTIONS as i64)],
             )
             .await

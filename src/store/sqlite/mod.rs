@@ -851,10 +851,10 @@ impl Store for SqliteStore {
             let latest: Vec<Reaction> = docs(
                 conn,
                 &format!(
-                    "SELECT doc FROM (SELECT doc, ROW_NUMBER() OVER (PARTITION BY activity_id
+                    "SELECT doc FROM (SELECT doc, created_at, ROW_NUMBER() OVER (PARTITION BY activity_id
                                       ORDER BY created_at DESC, user_id, type) AS n
                                       FROM reactions WHERE activity_id IN ({list}))
-                     WHERE n <= {LATEST_REACTIONS}"
+                     WHERE n <= {LATEST_REACTIONS} ORDER BY created_at DESC"
                 ),
                 values(),
             )?;
@@ -875,9 +875,6 @@ impl Store for SqliteStore {
                 for r in own {
                     out.entry(r.activity_id.clone()).or_default().own.push(r);
                 }
-            }
-            for summary in out.values_mut() {
-                summary.latest.sort_by(|a, b| b.created_at.cmp(&a.created_at));
             }
             Ok(out)
         })

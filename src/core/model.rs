@@ -235,6 +235,18 @@ pub struct Activity {
     pub deleted_at: Option<Timestamp>,
 }
 
+impl Activity {
+    /// Until when the activity shows in feed reads, as the store keeps it on
+    /// every feed entry: `None` = forever; a deleted activity is hidden (0).
+    pub fn visible_until(&self) -> Option<i64> {
+        if self.deleted_at.is_some() {
+            Some(0)
+        } else {
+            self.expires_at.map(|t| t.0)
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Follow {
     pub source: Fid,

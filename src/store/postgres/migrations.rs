@@ -91,4 +91,10 @@ CREATE TABLE reactions (
 );
 CREATE INDEX reactions_recent ON reactions (activity_id, created_at DESC);
 "#,
+    // See the SQLite twin: entries carry their activity's visibility window.
+    r#"
+ALTER TABLE feed_entries ADD COLUMN visible_until BIGINT;
+UPDATE feed_entries e SET visible_until = CASE WHEN a.deleted_at IS NOT NULL THEN 0 ELSE a.expires_at END
+FROM activities a WHERE a.id = e.activity_id;
+"#,
 ];

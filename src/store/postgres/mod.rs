@@ -126,9 +126,12 @@ impl PostgresStore {
         self.pool.get().await.map_err(db_err)
     }
 
+    /// Runs a query whose first column is a JSON document. Statements are
+    /// prepared once per pooled connection, saving a round trip per query.
     async fn query_docs<T: DeserializeOwned>(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<T>> {
         let client = self.client().await?;
-        let rows = client.query(sql, params).await.map_err(db_err)?;
+        let stmt = client.prepare_cached(sql).await.map_err(db_err)?;
+        let rows = client.query(&stmt, params).await.map_err(db_err)?;
         docs(&rows)
     }
 }
@@ -166,24 +169,30 @@ async fn save_activity_tx(tx: &impl GenericClient, a: &Activity) -> Result<()> {
         .await
         .map_err(db_err)?;
     let created_at: i64 = row.get(0);
+    let visible_until = a.visible_until();
+    if old.as_ref().is_some_and(|o| o.visible_until() != visible_until) {
+        tx.execute("UPDATE feed_entries SET visible_until = $2 WHERE activity_id = $1", &[&a.id, &visible_until])
+            .await
+            .map_err(db_err)?;
+    }
     let old_feeds = old.map(|o| o.feeds).unwrap_or_default();
     let added: Vec<String> = a.feeds.iter().filter(|f| !old_feeds.contains(f)).map(Fid::to_string).collect();
     let removed: Vec<String> = old_feeds.iter().filter(|f| !a.feeds.contains(f)).map(Fid::to_string).collect();
     if !added.is_empty() {
         tx.execute(
-            "INSERT INTO feed_entries (fid, created_at, activity_id, direct)
-             SELECT f, $2, $3, TRUE FROM unnest($1::text[]) AS f
+            "INSERT INTO feed_entries (fid, created_at, activity_id, direct, visible_until)
+             SELECT f, $2, $3, TRUE, $4 FROM unnest($1::text[]) AS f
              ON CONFLICT (fid, created_at, activity_id) DO UPDATE SET direct = TRUE",
-            &[&added, &created_at, &a.id],
+            &[&added, &created_at, &a.id, &visible_until],
         )
         .await
         .map_err(db_err)?;
         // Fan-out on write, one statement for every origin feed.
         tx.execute(
-            "INSERT INTO feed_entries (fid, created_at, activity_id, direct)
-             SELECT source, $2, $3, FALSE FROM follows WHERE target = ANY($1) AND status = 'accepted'
+            "INSERT INTO feed_entries (fid, created_at, activity_id, direct, visible_until)
+             SELECT source, $2, $3, FALSE, $4 FROM follows WHERE target = ANY($1) AND status = 'accepted'
              ON CONFLICT DO NOTHING",
-            &[&added, &created_at, &a.id],
+            &[&added, &created_at, &a.id, &visible_until],
         )
         .await
         .map_err(db_err)?;
@@ -444,38 +453,25 @@ impl Store for PostgresStore {
         let by_name: HashMap<String, Fid> = fids.iter().map(|f| (f.to_string(), f.clone())).collect();
         let names: Vec<String> = by_name.keys().cloned().collect();
         let client = self.client().await?;
-        let activity_rows = client
-            .query(
-                "SELECT e.fid, COUNT(*) FROM feed_entries e JOIN activities a ON a.id = e.activity_id
-                 WHERE e.fid = ANY($1) AND a.deleted_at IS NULL AND (a.expires_at IS NULL OR a.expires_at > $2)
-                 GROUP BY e.fid",
-                &[&names, &now.0],
+        let stmt = client
+            .prepare_cached(
+                "SELECT 0, fid, COUNT(*) FROM feed_entries
+                 WHERE fid = ANY($1) AND (visible_until IS NULL OR visible_until > $2) GROUP BY fid
+                 UNION ALL
+                 SELECT 1, target, COUNT(*) FROM follows WHERE target = ANY($1) AND status = 'accepted' GROUP BY target
+                 UNION ALL
+                 SELECT 2, source, COUNT(*) FROM follows WHERE source = ANY($1) AND status = 'accepted' GROUP BY source",
             )
             .await
             .map_err(db_err)?;
-        let follower_rows = client
-            .query(
-                "SELECT target, COUNT(*) FROM follows WHERE target = ANY($1) AND status = 'accepted' GROUP BY target",
-                &[&names],
-            )
-            .await
-            .map_err(db_err)?;
-        let following_rows = client
-            .query(
-                "SELECT source, COUNT(*) FROM follows WHERE source = ANY($1) AND status = 'accepted' GROUP BY source",
-                &[&names],
-            )
-            .await
-            .map_err(db_err)?;
-        for (rows, which) in [(activity_rows, 0), (follower_rows, 1), (following_rows, 2)] {
-            for row in rows {
-                let (fid, n): (&str, i64) = (row.get(0), row.get(1));
-                if let Some(counts) = by_name.get(fid).and_then(|f| out.get_mut(f)) {
-                    match which {
-                        0 => counts.activity_count = n,
-                        1 => counts.follower_count = n,
-                        _ => counts.following_count = n,
-                    }
+        let rows = client.query(&stmt, &[&names, &now.0]).await.map_err(db_err)?;
+        for row in rows {
+            let (which, fid, n): (i32, &str, i64) = (row.get(0), row.get(1), row.get(2));
+            if let Some(counts) = by_name.get(fid).and_then(|f| out.get_mut(f)) {
+                match which {
+                    0 => counts.activity_count = n,
+                    1 => counts.follower_count = n,
+                    _ => counts.following_count = n,
                 }
             }
         }
@@ -512,21 +508,27 @@ impl Store for PostgresStore {
     }
 
     async fn set_activity_deleted(&self, id: &str, deleted_at: Option<Timestamp>) -> Result<()> {
-        let client = self.client().await?;
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db_err)?;
         let deleted = deleted_at.map(|t| t.0);
-        let n = client
-            .execute(
+        let row = tx
+            .query_opt(
                 "UPDATE activities SET deleted_at = $2,
                     doc = jsonb_set(doc, '{deleted_at}', COALESCE(to_jsonb($2::bigint), 'null'::jsonb))
-                 WHERE id = $1",
+                 WHERE id = $1 RETURNING doc::text",
                 &[&id, &deleted],
             )
             .await
             .map_err(db_err)?;
-        if n == 0 {
-            return Err(Error::not_found("activity", id));
-        }
-        Ok(())
+        let Some(row) = row else { return Err(Error::not_found("activity", id)) };
+        let activity: Activity = from_doc(row.get::<_, &str>(0))?;
+        tx.execute(
+            "UPDATE feed_entries SET visible_until = $2 WHERE activity_id = $1",
+            &[&id, &activity.visible_until()],
+        )
+        .await
+        .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)
     }
 
     async fn purge_activity(&self, id: &str) -> Result<()> {
@@ -552,7 +554,7 @@ impl Store for PostgresStore {
         };
         let sql = format!(
             "SELECT a.doc::text FROM feed_entries e JOIN activities a ON a.id = e.activity_id
-             WHERE e.fid = $1 {cond} AND a.deleted_at IS NULL AND (a.expires_at IS NULL OR a.expires_at > $2)
+             WHERE e.fid = $1 {cond} AND (e.visible_until IS NULL OR e.visible_until > $2)
              ORDER BY e.created_at {order}, e.activity_id {order} LIMIT $3"
         );
         let fid = fid.to_string();
@@ -578,8 +580,8 @@ impl Store for PostgresStore {
             .map_err(db_err)?;
         let copy = tx
             .prepare(
-                "INSERT INTO feed_entries (fid, created_at, activity_id, direct)
-                 SELECT $1, created_at, activity_id, FALSE FROM feed_entries
+                "INSERT INTO feed_entries (fid, created_at, activity_id, direct, visible_until)
+                 SELECT $1, created_at, activity_id, FALSE, visible_until FROM feed_entries
                  WHERE fid = $2 AND direct ORDER BY created_at DESC, activity_id DESC LIMIT $3
                  ON CONFLICT DO NOTHING",
             )
@@ -735,14 +737,14 @@ impl Store for PostgresStore {
         }
         let ids = activity_ids.to_vec();
         let client = self.client().await?;
-        let groups = client
-            .query(
+        let stmt = client
+            .prepare_cached(
                 "SELECT activity_id, type, COUNT(*), MIN(created_at), MAX(created_at) FROM reactions
                  WHERE activity_id = ANY($1) GROUP BY activity_id, type",
-                &[&ids],
             )
             .await
             .map_err(db_err)?;
+        let groups = client.query(&stmt, &[&ids]).await.map_err(db_err)?;
         for row in groups {
             out.entry(row.get(0)).or_default().groups.insert(
                 row.get(1),
@@ -754,28 +756,28 @@ impl Store for PostgresStore {
             );
         }
         // LATERAL: an index range per activity, however many reactions it has.
-        let latest = client
-            .query(
+        let stmt = client
+            .prepare_cached(
                 "SELECT r.doc::text FROM unnest($1::text[]) AS a(id) CROSS JOIN LATERAL (
                      SELECT doc FROM reactions WHERE activity_id = a.id
                      ORDER BY created_at DESC, user_id, type LIMIT $2) r
                  ORDER BY r.doc->'created_at' DESC",
-                &[&ids, &(LATEST_REACTIONS as i64)],
             )
             .await
             .map_err(db_err)?;
+        let latest = client.query(&stmt, &[&ids, &(LATEST_REACTIONS as i64)]).await.map_err(db_err)?;
         for r in docs::<Reaction>(&latest)? {
             out.entry(r.activity_id.clone()).or_default().latest.push(r);
         }
         if let Some(viewer) = viewer {
-            let own = client
-                .query(
+            let stmt = client
+                .prepare_cached(
                     "SELECT doc::text FROM reactions WHERE activity_id = ANY($1) AND user_id = $2
                      ORDER BY created_at DESC",
-                    &[&ids, &viewer],
                 )
                 .await
                 .map_err(db_err)?;
+            let own = client.query(&stmt, &[&ids, &viewer]).await.map_err(db_err)?;
             for r in docs::<Reaction>(&own)? {
                 out.entry(r.activity_id.clone()).or_default().own.push(r);
             }

@@ -99,4 +99,13 @@ CREATE TABLE reactions (
 ) WITHOUT ROWID;
 CREATE INDEX reactions_recent ON reactions (activity_id, created_at DESC);
 "#,
+    // Feed entries carry their activity's visibility window, so feed reads
+    // and activity counts are range scans of one table, with no join to
+    // filter out deleted or expired activities.
+    r#"
+ALTER TABLE feed_entries ADD COLUMN visible_until INTEGER;
+UPDATE feed_entries SET visible_until = (
+    SELECT CASE WHEN a.deleted_at IS NOT NULL THEN 0 ELSE a.expires_at END
+    FROM activities a WHERE a.id = feed_entries.activity_id);
+"#,
 ];

@@ -168,13 +168,20 @@ fn save_activity_tx(tx: &Transaction, a: &Activity) -> Result<()> {
     .map_err(db_err)?
     .execute(params![a.id, a.user_id, a.created_at.0, a.deleted_at.map(|t| t.0), a.expires_at.map(|t| t.0), to_doc(a)?])
     .map_err(db_err)?;
+    let visible_until = a.visible_until();
+    if old.as_ref().is_some_and(|o| o.visible_until() != visible_until) {
+        tx.prepare_cached("UPDATE feed_entries SET visible_until = ?2 WHERE activity_id = ?1")
+            .map_err(db_err)?
+            .execute(params![a.id, visible_until])
+            .map_err(db_err)?;
+    }
     let old_feeds = old.map(|o| o.feeds).unwrap_or_default();
     let added = a.feeds.iter().filter(|f| !old_feeds.contains(f));
     let removed: Vec<&Fid> = old_feeds.iter().filter(|f| !a.feeds.contains(f)).collect();
 
     let mut direct = tx
         .prepare_cached(
-            "INSERT INTO feed_entries (fid, created_at, activity_id, direct) VALUES (?1, ?2, ?3, 1)
+            "INSERT INTO feed_entries (fid, created_at, activity_id, direct, visible_until) VALUES (?1, ?2, ?3, 1, ?4)
              ON CONFLICT DO UPDATE SET direct = 1",
         )
         .map_err(db_err)?;
@@ -182,15 +189,15 @@ fn save_activity_tx(tx: &Transaction, a: &Activity) -> Result<()> {
     // every accepted follower feed.
     let mut fan_out = tx
         .prepare_cached(
-            "INSERT INTO feed_entries (fid, created_at, activity_id, direct)
-             SELECT source, ?2, ?3, 0 FROM follows WHERE target = ?1 AND status = 'accepted'
+            "INSERT INTO feed_entries (fid, created_at, activity_id, direct, visible_until)
+             SELECT source, ?2, ?3, 0, ?4 FROM follows WHERE target = ?1 AND status = 'accepted'
              ON CONFLICT DO NOTHING",
         )
         .map_err(db_err)?;
     for fid in added {
         let fid = fid.to_string();
-        direct.execute(params![fid, a.created_at.0, a.id]).map_err(db_err)?;
-        fan_out.execute(params![fid, a.created_at.0, a.id]).map_err(db_err)?;
+        direct.execute(params![fid, a.created_at.0, a.id, visible_until]).map_err(db_err)?;
+        fan_out.execute(params![fid, a.created_at.0, a.id, visible_until]).map_err(db_err)?;
     }
     if removed.is_empty() {
         return Ok(());
@@ -505,9 +512,8 @@ impl Store for SqliteStore {
             let queries = [
                 (
                     format!(
-                        "SELECT e.fid, COUNT(*) FROM feed_entries e JOIN activities a ON a.id = e.activity_id
-                         WHERE e.fid IN ({list}) AND a.deleted_at IS NULL
-                           AND (a.expires_at IS NULL OR a.expires_at > ?) GROUP BY e.fid"
+                        "SELECT fid, COUNT(*) FROM feed_entries
+                         WHERE fid IN ({list}) AND (visible_until IS NULL OR visible_until > ?) GROUP BY fid"
                     ),
                     0,
                 ),
@@ -597,6 +603,11 @@ impl Store for SqliteStore {
                 params![id, deleted_at.map(|t| t.0), to_doc(&activity)?],
             )
             .map_err(db_err)?;
+            tx.execute(
+                "UPDATE feed_entries SET visible_until = ?2 WHERE activity_id = ?1",
+                params![id, activity.visible_until()],
+            )
+            .map_err(db_err)?;
             Ok(())
         })
         .await
@@ -629,7 +640,7 @@ impl Store for SqliteStore {
             };
             let sql = format!(
                 "SELECT a.doc FROM feed_entries e JOIN activities a ON a.id = e.activity_id
-                 WHERE e.fid = ?1 {cond} AND a.deleted_at IS NULL AND (a.expires_at IS NULL OR a.expires_at > ?2)
+                 WHERE e.fid = ?1 {cond} AND (e.visible_until IS NULL OR e.visible_until > ?2)
                  ORDER BY e.created_at {order}, e.activity_id {order} LIMIT ?3"
             );
             let mut values = vec![SqlValue::Text(fid), SqlValue::Integer(now.0), SqlValue::Integer(limit as i64)];
@@ -656,8 +667,8 @@ impl Store for SqliteStore {
                 .map_err(db_err)?;
             let mut copy = tx
                 .prepare_cached(
-                    "INSERT INTO feed_entries (fid, created_at, activity_id, direct)
-                     SELECT ?1, created_at, activity_id, 0 FROM feed_entries
+                    "INSERT INTO feed_entries (fid, created_at, activity_id, direct, visible_until)
+                     SELECT ?1, created_at, activity_id, 0, visible_until FROM feed_entries
                      WHERE fid = ?2 AND direct = 1 ORDER BY created_at DESC, activity_id DESC LIMIT ?3
                      ON CONFLICT DO NOTHING",
                 )

@@ -16,54 +16,24 @@ use super::{new_id, patch, Actor, Ctx};
 pub const MAX_FEEDS: usize = 25;
 pub const MAX_BATCH: usize = 100;
 
-/// `ActivityRequest` / `AddActivityRequest`.
-#[derive(Debug, Clone, Deserialize)]
+/// An activity as a client sends it: `ActivityRequest` / `AddActivityRequest`
+/// and, for a full update, `UpdateActivityRequest` — whose schema lacks `id`,
+/// `type`, `parent_id` and `create_users`, so an update ignores them like any
+/// unknown field. Absent content fields mean "empty": a full update clears
+/// what it does not send.
+#[derive(Debug, Clone, Deserialize, Default)]
 pub struct NewActivity {
     #[serde(default)]
     pub id: Option<String>,
     #[serde(rename = "type", default)]
     pub kind: Option<String>,
     #[serde(default)]
-    pub feeds: Option<Vec<String>>,
-    #[serde(default)]
-    pub text: Option<String>,
-    #[serde(default)]
-    pub attachments: Option<Vec<Value>>,
-    #[serde(default)]
-    pub custom: Option<Custom>,
-    #[serde(default)]
-    pub visibility: Option<String>,
-    #[serde(default)]
-    pub visibility_tag: Option<String>,
-    #[serde(default)]
-    pub location: Option<Location>,
-    #[serde(default)]
-    pub expires_at: Option<Timestamp>,
-    #[serde(default)]
-    pub mentioned_user_ids: Option<Vec<String>>,
-    #[serde(default)]
     pub parent_id: Option<String>,
-    #[serde(default)]
-    pub poll_id: Option<String>,
-    #[serde(default)]
-    pub search_data: Option<Custom>,
-    #[serde(default)]
-    pub filter_tags: Option<Vec<String>>,
-    #[serde(default)]
-    pub interest_tags: Option<Vec<String>>,
-    #[serde(default)]
-    pub collection_refs: Option<Vec<String>>,
-    #[serde(default)]
-    pub restrict_replies: Option<String>,
     #[serde(default)]
     pub user_id: Option<String>,
     #[serde(default)]
     pub create_users: Option<bool>,
-}
-
-/// `UpdateActivityRequest`: a full replacement of the editable content.
-#[derive(Debug, Clone, Deserialize, Default)]
-pub struct ActivityUpdate {
+    /// Absent on update = keep the activity's feeds.
     #[serde(default)]
     pub feeds: Option<Vec<String>>,
     #[serde(default)]
@@ -94,8 +64,33 @@ pub struct ActivityUpdate {
     pub collection_refs: Option<Vec<String>>,
     #[serde(default)]
     pub restrict_replies: Option<String>,
-    #[serde(default)]
-    pub user_id: Option<String>,
+}
+
+/// `UpdateActivityRequest`; see `NewActivity`.
+pub type ActivityUpdate = NewActivity;
+
+impl NewActivity {
+    /// Replaces `a`'s editable content with this one.
+    fn apply_content(self, a: &mut Activity) -> Result<()> {
+        if let Some(feeds) = self.feeds {
+            a.feeds = parse_feeds(&feeds)?;
+        }
+        a.text = self.text;
+        a.attachments = self.attachments.unwrap_or_default();
+        a.custom = self.custom.unwrap_or_default();
+        a.visibility = self.visibility.unwrap_or_else(|| "public".into());
+        a.visibility_tag = self.visibility_tag;
+        a.location = self.location;
+        a.expires_at = self.expires_at;
+        a.mentioned_user_ids = self.mentioned_user_ids.unwrap_or_default();
+        a.poll_id = self.poll_id.filter(|p| !p.is_empty());
+        a.search_data = self.search_data.unwrap_or_default();
+        a.filter_tags = self.filter_tags.unwrap_or_default();
+        a.interest_tags = self.interest_tags.unwrap_or_default();
+        a.collection_refs = self.collection_refs.unwrap_or_default();
+        a.restrict_replies = self.restrict_replies.unwrap_or_else(|| "everyone".into());
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -196,32 +191,32 @@ fn validate(a: &Activity) -> Result<()> {
 }
 
 fn build(req: NewActivity, user_id: String, existing: Option<&Activity>, now: Timestamp) -> Result<Activity> {
-    let feeds = parse_feeds(&req.feeds.unwrap_or_default())?;
-    let activity = Activity {
-        id: req.id.filter(|i| !i.is_empty()).unwrap_or_else(new_id),
-        kind: req.kind.unwrap_or_default(),
+    let mut activity = Activity {
+        id: req.id.clone().filter(|i| !i.is_empty()).unwrap_or_else(new_id),
+        kind: req.kind.clone().unwrap_or_default(),
         user_id,
-        feeds,
-        text: req.text,
-        attachments: req.attachments.unwrap_or_default(),
-        custom: req.custom.unwrap_or_default(),
-        visibility: req.visibility.unwrap_or_else(|| "public".into()),
-        visibility_tag: req.visibility_tag,
-        location: req.location,
-        expires_at: req.expires_at,
-        mentioned_user_ids: req.mentioned_user_ids.unwrap_or_default(),
-        parent_id: req.parent_id.filter(|p| !p.is_empty()),
-        poll_id: req.poll_id.filter(|p| !p.is_empty()),
-        search_data: req.search_data.unwrap_or_default(),
-        filter_tags: req.filter_tags.unwrap_or_default(),
-        interest_tags: req.interest_tags.unwrap_or_default(),
-        collection_refs: req.collection_refs.unwrap_or_default(),
-        restrict_replies: req.restrict_replies.unwrap_or_else(|| "everyone".into()),
+        feeds: Vec::new(),
+        text: None,
+        attachments: Vec::new(),
+        custom: Custom::new(),
+        visibility: String::new(),
+        visibility_tag: None,
+        location: None,
+        expires_at: None,
+        mentioned_user_ids: Vec::new(),
+        parent_id: req.parent_id.clone().filter(|p| !p.is_empty()),
+        poll_id: None,
+        search_data: Custom::new(),
+        filter_tags: Vec::new(),
+        interest_tags: Vec::new(),
+        collection_refs: Vec::new(),
+        restrict_replies: String::new(),
         created_at: existing.map_or(now, |e| e.created_at),
         updated_at: now,
         edited_at: existing.map(|_| now),
         deleted_at: None,
     };
+    req.apply_content(&mut activity)?;
     validate(&activity)?;
     Ok(activity)
 }
@@ -340,30 +335,9 @@ async fn save_edit(ctx: &Ctx, actor: &Actor, mut activity: Activity) -> Result<A
 }
 
 pub async fn update_activity(ctx: &Ctx, actor: &Actor, id: &str, req: ActivityUpdate) -> Result<Activity> {
-    let old = get_activity(ctx, id).await?;
-    check_author(actor, &old)?;
-    let feeds = match req.feeds {
-        Some(f) => parse_feeds(&f)?,
-        None => old.feeds.clone(),
-    };
-    let activity = Activity {
-        feeds,
-        text: req.text,
-        attachments: req.attachments.unwrap_or_default(),
-        custom: req.custom.unwrap_or_default(),
-        visibility: req.visibility.unwrap_or_else(|| "public".into()),
-        visibility_tag: req.visibility_tag,
-        location: req.location,
-        expires_at: req.expires_at,
-        mentioned_user_ids: req.mentioned_user_ids.unwrap_or_default(),
-        poll_id: req.poll_id,
-        search_data: req.search_data.unwrap_or_default(),
-        filter_tags: req.filter_tags.unwrap_or_default(),
-        interest_tags: req.interest_tags.unwrap_or_default(),
-        collection_refs: req.collection_refs.unwrap_or_default(),
-        restrict_replies: req.restrict_replies.unwrap_or_else(|| "everyone".into()),
-        ..old
-    };
+    let mut activity = get_activity(ctx, id).await?;
+    check_author(actor, &activity)?;
+    req.apply_content(&mut activity)?;
     save_edit(ctx, actor, activity).await
 }
 

@@ -37,6 +37,54 @@ pub fn decode_offset(cursor: &str) -> Result<usize> {
     }
 }
 
+/// One page of an offset-paged list, with the cursors that lead on.
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<String>,
+    pub prev: Option<String>,
+}
+
+impl<T> Default for Page<T> {
+    fn default() -> Self {
+        Page { items: Vec::new(), next: None, prev: None }
+    }
+}
+
+/// Where an offset page starts, read from the request's `next`/`prev`.
+#[derive(Debug, Clone, Copy)]
+pub struct OffsetWindow {
+    pub offset: usize,
+    pub limit: usize,
+}
+
+impl OffsetWindow {
+    pub fn new(limit: usize, next: Option<&str>, prev: Option<&str>) -> Result<Self> {
+        let offset = match (next, prev) {
+            (Some(_), Some(_)) => return Err(Error::input("pass either next or prev, not both")),
+            (Some(c), None) => decode_offset(c)?,
+            (None, Some(c)) => decode_offset(c)?.saturating_sub(limit),
+            (None, None) => 0,
+        };
+        Ok(OffsetWindow { offset, limit })
+    }
+
+    /// Rows to ask the store for: one more than a page shows whether another
+    /// page follows.
+    pub fn fetch(&self) -> usize {
+        self.limit + 1
+    }
+
+    pub fn page<T>(&self, mut rows: Vec<T>) -> Page<T> {
+        let more = rows.len() > self.limit;
+        rows.truncate(self.limit);
+        Page {
+            items: rows,
+            next: more.then(|| encode_offset(self.offset + self.limit)),
+            prev: (self.offset > 0).then(|| encode_offset(self.offset)),
+        }
+    }
+}
+
 fn decode(cursor: &str) -> Result<String> {
     let bytes = URL_SAFE_NO_PAD.decode(cursor.trim_end_matches('=')).map_err(|_| invalid())?;
     String::from_utf8(bytes).map_err(|_| invalid())
@@ -49,6 +97,22 @@ fn invalid() -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn offset_windows_page_both_ways() {
+        let first = OffsetWindow::new(2, None, None).unwrap();
+        let page = first.page(vec![1, 2, 3]);
+        assert_eq!((page.items, page.prev.is_none()), (vec![1, 2], true));
+        let next = page.next.unwrap();
+        let second = OffsetWindow::new(2, Some(&next), None).unwrap();
+        assert_eq!(second.offset, 2);
+        let page = second.page(vec![3]);
+        assert!(page.next.is_none());
+        let back = OffsetWindow::new(2, None, page.prev.as_deref()).unwrap();
+        assert_eq!(back.offset, 0);
+        assert!(OffsetWindow::new(2, Some(&next), Some(&next)).is_err());
+        assert!(OffsetWindow::new(2, Some("garbage"), None).is_err());
+    }
 
     #[test]
     fn cursors_round_trip_and_reject_garbage() {

@@ -5,7 +5,7 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::cursor;
+use super::cursor::{OffsetWindow, Page};
 use super::error::{Error, Result};
 use super::feeds::{get_live_feed, resolve_feeds, Pager};
 use super::model::{Custom, Fid, Follow, FOLLOW_ACCEPTED, FOLLOW_PENDING};
@@ -34,12 +34,7 @@ pub struct FollowCmd {
     pub create_users: Option<bool>,
 }
 
-#[derive(Default)]
-pub struct FollowPage {
-    pub follows: Vec<Follow>,
-    pub next: Option<String>,
-    pub prev: Option<String>,
-}
+pub type FollowPage = Page<Follow>;
 
 /// Follow: creating a follow that exists is an input error.
 pub async fn follow(ctx: &Ctx, actor: &Actor, cmd: FollowCmd) -> Result<Follow> {
@@ -233,20 +228,9 @@ async fn offset_page(
     next: Option<String>,
     prev: Option<String>,
 ) -> Result<FollowPage> {
-    let limit = query.limit;
     let (next, prev) = one_direction(&next, &prev)?;
-    query.offset = match (next, prev) {
-        (Some(c), _) => cursor::decode_offset(c)?,
-        (_, Some(c)) => cursor::decode_offset(c)?.saturating_sub(limit),
-        _ => 0,
-    };
-    query.limit = limit + 1;
-    let mut follows = ctx.store.query_follows(&query).await?;
-    let more = follows.len() > limit;
-    follows.truncate(limit);
-    Ok(FollowPage {
-        next: more.then(|| cursor::encode_offset(query.offset + limit)),
-        prev: (query.offset > 0).then(|| cursor::encode_offset(query.offset)),
-        follows,
-    })
+    let window = OffsetWindow::new(query.limit, next, prev)?;
+    query.offset = window.offset;
+    query.limit = window.fetch();
+    Ok(window.page(ctx.store.query_follows(&query).await?))
 }

@@ -5,11 +5,12 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::activities::get_activity;
+use super::cursor::{OffsetWindow, Page};
 use super::error::{Error, Result};
 use super::model::{Activity, Custom, Reaction};
 use super::time::Timestamp;
 use super::users::{self, SortParam};
-use super::{cursor, one_direction, page_limit, Actor, Ctx};
+use super::{one_direction, page_limit, Actor, Ctx};
 use crate::store::ReactionQuery;
 
 #[derive(Debug, Deserialize)]
@@ -92,11 +93,7 @@ pub struct QueryReactions {
     pub prev: Option<String>,
 }
 
-pub struct ReactionPage {
-    pub reactions: Vec<Reaction>,
-    pub next: Option<String>,
-    pub prev: Option<String>,
-}
+pub type ReactionPage = Page<Reaction>;
 
 fn string_condition(field: &str, cond: &Value) -> Result<String> {
     match cond {
@@ -133,18 +130,8 @@ pub async fn query_activity_reactions(ctx: &Ctx, activity_id: &str, q: QueryReac
         }
     }
     let (next, prev) = one_direction(&q.next, &q.prev)?;
-    query.offset = match (next, prev) {
-        (Some(c), _) => cursor::decode_offset(c)?,
-        (_, Some(c)) => cursor::decode_offset(c)?.saturating_sub(limit),
-        _ => 0,
-    };
-    query.limit = limit + 1;
-    let mut reactions = ctx.store.query_reactions(&query).await?;
-    let more = reactions.len() > limit;
-    reactions.truncate(limit);
-    Ok(ReactionPage {
-        next: more.then(|| cursor::encode_offset(query.offset + limit)),
-        prev: (query.offset > 0).then(|| cursor::encode_offset(query.offset)),
-        reactions,
-    })
+    let window = OffsetWindow::new(limit, next, prev)?;
+    query.offset = window.offset;
+    query.limit = window.fetch();
+    Ok(window.page(ctx.store.query_reactions(&query).await?))
 }

@@ -49,7 +49,7 @@ pub async fn get_or_create_feed(
     let fid = Fid::new(&group, &id)?;
     let named = req.user_id.clone().or_else(|| req.user.as_ref().map(|u| u.id.clone()));
     let read = feeds::get_or_create_feed(&state.ctx, &actor, fid.clone(), req).await?;
-    let follows: Vec<_> = read.followers.follows.iter().chain(&read.following.follows).cloned().collect();
+    let follows: Vec<_> = read.followers.items.iter().chain(&read.following.items).cloned().collect();
     let viewer = actor.viewer(named.as_deref());
     let lookup = Lookup::load(&state.ctx, &read.activities, &follows, std::slice::from_ref(&fid), viewer).await?;
     Ok(Reply(GetOrCreateFeedResponse {
@@ -60,8 +60,8 @@ pub async fn get_or_create_feed(
         activities: read.activities.iter().map(|a| lookup.activity(a, Some(&fid))).collect(),
         aggregated_activities: Vec::new(),
         pinned_activities: Vec::new(),
-        followers: read.followers.follows.iter().map(|f| lookup.follow(f)).collect(),
-        following: read.following.follows.iter().map(|f| lookup.follow(f)).collect(),
+        followers: read.followers.items.iter().map(|f| lookup.follow(f)).collect(),
+        following: read.following.items.iter().map(|f| lookup.follow(f)).collect(),
         members: Vec::new(),
         followers_pagination: PagerResponse { next: read.followers.next, prev: read.followers.prev },
         following_pagination: PagerResponse { next: read.following.next, prev: read.following.prev },

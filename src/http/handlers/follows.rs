@@ -84,9 +84,9 @@ pub async fn query_follows(
     WireJson(req): WireJson<QueryFollows>,
 ) -> ApiResult<Reply<QueryFollowsResponse>> {
     let page = follows::query_follows(&state.ctx, req).await?;
-    let lookup = Lookup::load(&state.ctx, &[], &page.follows, &[], None).await?;
+    let lookup = Lookup::load(&state.ctx, &[], &page.items, &[], None).await?;
     Ok(Reply(QueryFollowsResponse {
-        follows: page.follows.iter().map(|f| lookup.follow(f)).collect(),
+        follows: page.items.iter().map(|f| lookup.follow(f)).collect(),
         next: page.next,
         prev: page.prev,
     }))

@@ -81,10 +81,10 @@ pub async fn query_activity_reactions(
 ) -> ApiResult<Reply<QueryActivityReactionsResponse>> {
     let page = reactions::query_activity_reactions(&state.ctx, &activity_id, req).await?;
     let mut lookup = Lookup::default();
-    let ids: Vec<String> = page.reactions.iter().map(|r| r.user_id.clone()).collect();
+    let ids: Vec<String> = page.items.iter().map(|r| r.user_id.clone()).collect();
     lookup.users = state.ctx.store.get_users(&ids).await?.into_iter().map(|u| (u.id.clone(), u)).collect();
     Ok(Reply(QueryActivityReactionsResponse {
-        reactions: page.reactions.iter().map(|r| lookup.reaction(r)).collect(),
+        reactions: page.items.iter().map(|r| lookup.reaction(r)).collect(),
         next: page.next,
         prev: page.prev,
     }))

@@ -16,6 +16,7 @@ pub mod cursor;
 pub mod error;
 pub mod feed_groups;
 pub mod feeds;
+pub mod filter;
 pub mod follows;
 pub mod model;
 pub mod patch;

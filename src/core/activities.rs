@@ -364,10 +364,30 @@ pub async fn delete_activity(ctx: &Ctx, actor: &Actor, id: &str, hard: bool) -> 
         _ => return Err(Error::not_found("activity", id)),
     };
     check_author(actor, &activity)?;
+    let ids = [activity.id];
     if hard {
-        ctx.store.purge_activity(id).await
+        ctx.store.purge_activities(&ids).await?;
     } else {
-        ctx.store.set_activity_deleted(id, Some(Timestamp::now())).await
+        ctx.store.set_activities_deleted(&ids, Some(Timestamp::now())).await?;
+    }
+    Ok(())
+}
+
+/// DeleteActivities: 1..100 ids at once; unknown (or, for a soft delete,
+/// already deleted) ids are skipped. Returns the ids deleted.
+pub async fn delete_activities(ctx: &Ctx, actor: &Actor, ids: Vec<String>, hard: bool) -> Result<Vec<String>> {
+    if ids.is_empty() || ids.len() > MAX_BATCH {
+        return Err(Error::field("ids", format!("ids must contain between 1 and {MAX_BATCH} activity ids")));
+    }
+    let found = ctx.store.get_activities(&ids).await?;
+    let targets: Vec<String> = found.iter().filter(|a| hard || a.deleted_at.is_none()).map(|a| a.id.clone()).collect();
+    for a in found.iter().filter(|a| targets.contains(&a.id)) {
+        check_author(actor, a)?;
+    }
+    if hard {
+        ctx.store.purge_activities(&targets).await
+    } else {
+        ctx.store.set_activities_deleted(&targets, Some(Timestamp::now())).await
     }
 }
 
@@ -378,7 +398,85 @@ pub async fn restore_activity(ctx: &Ctx, actor: &Actor, id: &str) -> Result<Acti
         None => return Err(Error::not_found("activity", id)),
     };
     check_author(actor, &activity)?;
-    ctx.store.set_activity_deleted(id, None).await?;
+    ctx.store.set_activities_deleted(std::slice::from_ref(&activity.id), None).await?;
     activity.deleted_at = None;
     Ok(activity)
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ActivityChange {
+    pub activity_id: String,
+    #[serde(default)]
+    pub set: Option<Map<String, Value>>,
+    #[serde(default)]
+    pub unset: Option<Vec<String>>,
+}
+
+/// UpdateActivitiesPartialBatch (server-side): a validation error fails the
+/// whole batch; changes to unknown or deleted activities, and changes that
+/// change nothing, are skipped. The rest is written in one transaction.
+pub async fn update_activities_partial_batch(ctx: &Ctx, changes: Vec<ActivityChange>) -> Result<Vec<Activity>> {
+    const BATCH_SET: &[&str] = &[
+        "text",
+        "attachments",
+        "custom",
+        "visibility",
+        "visibility_tag",
+        "restrict_replies",
+        "location",
+        "expires_at",
+        "filter_tags",
+        "interest_tags",
+        "poll_id",
+        "feeds",
+        "mentioned_user_ids",
+    ];
+    const BATCH_UNSET: &[&str] = &[
+        "custom",
+        "location",
+        "expires_at",
+        "filter_tags",
+        "interest_tags",
+        "attachments",
+        "poll_id",
+        "mentioned_user_ids",
+    ];
+    if changes.is_empty() || changes.len() > MAX_BATCH {
+        return Err(Error::field("changes", format!("changes must contain between 1 and {MAX_BATCH} items")));
+    }
+    let ids: Vec<String> = changes.iter().map(|c| c.activity_id.clone()).collect();
+    let found = ctx.store.get_activities(&ids).await?;
+    let now = Timestamp::now();
+    let mut updated: Vec<Activity> = Vec::new();
+    for change in changes {
+        let set = change.set.unwrap_or_default();
+        let unset = change.unset.unwrap_or_default();
+        let Some(old) = found.iter().find(|a| a.id == change.activity_id && a.deleted_at.is_none()) else {
+            // Still validate, so a bad field fails the batch either way.
+            patch::apply(&mut Map::new(), &set, &unset, BATCH_SET, BATCH_UNSET)?;
+            continue;
+        };
+        // A later change to the same activity builds on the earlier one.
+        let base = updated.iter().find(|a| a.id == old.id).unwrap_or(old);
+        let Value::Object(mut doc) = serde_json::to_value(base).map_err(Error::internal)? else {
+            return Err(Error::internal("activity did not serialize to an object"));
+        };
+        let before = doc.clone();
+        patch::apply(&mut doc, &set, &unset, BATCH_SET, BATCH_UNSET)?;
+        if doc == before {
+            continue;
+        }
+        let mut activity: Activity = serde_json::from_value(Value::Object(doc))
+            .map_err(|e| Error::input(format!("invalid value in set for activity {}: {e}", change.activity_id)))?;
+        validate(&activity)?;
+        activity.updated_at = now;
+        activity.edited_at = Some(now);
+        updated.retain(|a| a.id != activity.id);
+        updated.push(activity);
+    }
+    if !updated.is_empty() {
+        let new_feeds = feeds_to_create(ctx, &Actor::Server, &updated).await?;
+        ctx.store.save_activities(&updated, &new_feeds).await?;
+    }
+    Ok(updated)
 }

@@ -76,6 +76,8 @@ operations! {
 
     AddActivity: post "/api/v2/feeds/activities" => 201 activities::add_activity;
     UpsertActivities: post "/api/v2/feeds/activities/batch" => 201 activities::upsert_activities;
+    UpdateActivitiesPartialBatch: patch "/api/v2/feeds/activities/batch/partial" => 200 activities::update_activities_partial_batch;
+    DeleteActivities: post "/api/v2/feeds/activities/delete" => 201 activities::delete_activities;
     GetActivity: get "/api/v2/feeds/activities/{id}" => 200 activities::get_activity;
     UpdateActivity: put "/api/v2/feeds/activities/{id}" => 201 activities::update_activity;
     UpdateActivityPartial: patch "/api/v2/feeds/activities/{id}" => 200 activities::update_activity_partial;

@@ -123,9 +123,12 @@ pub trait Store: Send + Sync + 'static {
     async fn save_activities(&self, activities: &[Activity], new_feeds: &[Feed]) -> Result<()>;
     /// Activities by id, soft-deleted ones included, in no particular order.
     async fn get_activities(&self, ids: &[String]) -> Result<Vec<Activity>>;
-    async fn set_activity_deleted(&self, id: &str, deleted_at: Option<Timestamp>) -> Result<()>;
-    /// Removes the activity and every feed entry pointing at it.
-    async fn purge_activity(&self, id: &str) -> Result<()>;
+    /// Sets (or with `None` clears) `deleted_at` on the activities that exist
+    /// and hides (shows) them in every feed; returns the ids it changed.
+    async fn set_activities_deleted(&self, ids: &[String], deleted_at: Option<Timestamp>) -> Result<Vec<String>>;
+    /// Removes the activities, their reactions and every feed entry pointing
+    /// at them; returns the ids that existed.
+    async fn purge_activities(&self, ids: &[String]) -> Result<Vec<String>>;
     /// Up to `limit` live (not deleted, not expired) activities of one feed.
     async fn feed_activities(
         &self,

@@ -1,10 +1,10 @@
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
 
-use crate::core::activities::{self, ActivityPatch, ActivityUpdate, NewActivity};
+use crate::core::activities::{self, ActivityChange, ActivityPatch, ActivityUpdate, NewActivity};
 use crate::core::model::Activity;
 use crate::core::{Ctx, Lookup};
-use crate::http::auth::Auth;
+use crate::http::auth::{Auth, ServerAuth};
 use crate::http::error::ApiResult;
 use crate::http::extract::{WireJson, WirePath, WireQuery};
 use crate::http::reply::{Empty, Reply};
@@ -133,4 +133,49 @@ pub async fn restore_activity(
     let activity = activities::restore_activity(&state.ctx, &actor, &id).await?;
     let viewer = Some(activity.user_id.as_str());
     activity_body(&state.ctx, activity.clone(), viewer).await
+}
+
+#[derive(Deserialize)]
+pub struct DeleteActivitiesRequest {
+    ids: Vec<String>,
+    #[serde(default)]
+    hard_delete: bool,
+}
+
+#[derive(Serialize)]
+pub struct DeleteActivitiesResponse {
+    deleted_ids: Vec<String>,
+}
+
+/// DeleteActivities — `POST /api/v2/feeds/activities/delete`.
+pub async fn delete_activities(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    WireJson(req): WireJson<DeleteActivitiesRequest>,
+) -> ApiResult<Reply<DeleteActivitiesResponse>> {
+    let deleted_ids = activities::delete_activities(&state.ctx, &actor, req.ids, req.hard_delete).await?;
+    Ok(Reply(DeleteActivitiesResponse { deleted_ids }))
+}
+
+#[derive(Deserialize)]
+pub struct UpdateActivitiesPartialBatchRequest {
+    changes: Vec<ActivityChange>,
+}
+
+#[derive(Serialize)]
+pub struct UpdateActivitiesPartialBatchResponse {
+    activities: Vec<ActivityResponse>,
+}
+
+/// UpdateActivitiesPartialBatch — `PATCH /api/v2/feeds/activities/batch/partial` (server-side).
+pub async fn update_activities_partial_batch(
+    State(state): State<AppState>,
+    _: ServerAuth,
+    WireJson(req): WireJson<UpdateActivitiesPartialBatchRequest>,
+) -> ApiResult<Reply<UpdateActivitiesPartialBatchResponse>> {
+    let updated = activities::update_activities_partial_batch(&state.ctx, req.changes).await?;
+    let lookup = Lookup::load(&state.ctx, &updated, &[], &[], None).await?;
+    Ok(Reply(UpdateActivitiesPartialBatchResponse {
+        activities: updated.iter().map(|a| lookup.activity(a, None)).collect(),
+    }))
 }

@@ -507,37 +507,40 @@ impl Store for PostgresStore {
         self.query_docs("SELECT doc::text FROM activities WHERE id = ANY($1)", &[&ids]).await
     }
 
-    async fn set_activity_deleted(&self, id: &str, deleted_at: Option<Timestamp>) -> Result<()> {
+    async fn set_activities_deleted(&self, ids: &[String], deleted_at: Option<Timestamp>) -> Result<Vec<String>> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db_err)?;
         let deleted = deleted_at.map(|t| t.0);
-        let row = tx
-            .query_opt(
+        let rows = tx
+            .query(
                 "UPDATE activities SET deleted_at = $2,
                     doc = jsonb_set(doc, '{deleted_at}', COALESCE(to_jsonb($2::bigint), 'null'::jsonb))
-                 WHERE id = $1 RETURNING doc::text",
-                &[&id, &deleted],
+                 WHERE id = ANY($1) RETURNING id",
+                &[&ids, &deleted],
             )
             .await
             .map_err(db_err)?;
-        let Some(row) = row else { return Err(Error::not_found("activity", id)) };
-        let activity: Activity = from_doc(row.get::<_, &str>(0))?;
+        let changed: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+        // Deleted: hidden everywhere; restored: visible until it expires.
         tx.execute(
-            "UPDATE feed_entries SET visible_until = $2 WHERE activity_id = $1",
-            &[&id, &activity.visible_until()],
+            "UPDATE feed_entries e SET visible_until = CASE WHEN a.deleted_at IS NOT NULL THEN 0 ELSE a.expires_at END
+             FROM activities a WHERE a.id = e.activity_id AND a.id = ANY($1)",
+            &[&changed],
         )
         .await
         .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)
+        tx.commit().await.map_err(db_err)?;
+        Ok(changed)
     }
 
-    async fn purge_activity(&self, id: &str) -> Result<()> {
+    async fn purge_activities(&self, ids: &[String]) -> Result<Vec<String>> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db_err)?;
-        tx.execute("DELETE FROM feed_entries WHERE activity_id = $1", &[&id]).await.map_err(db_err)?;
-        tx.execute("DELETE FROM reactions WHERE activity_id = $1", &[&id]).await.map_err(db_err)?;
-        tx.execute("DELETE FROM activities WHERE id = $1", &[&id]).await.map_err(db_err)?;
-        tx.commit().await.map_err(db_err)
+        tx.execute("DELETE FROM feed_entries WHERE activity_id = ANY($1)", &[&ids]).await.map_err(db_err)?;
+        tx.execute("DELETE FROM reactions WHERE activity_id = ANY($1)", &[&ids]).await.map_err(db_err)?;
+        let rows = tx.query("DELETE FROM activities WHERE id = ANY($1) RETURNING id", &[&ids]).await.map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
     }
 
     async fn feed_activities(

@@ -588,38 +588,47 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn set_activity_deleted(&self, id: &str, deleted_at: Option<Timestamp>) -> Result<()> {
-        let id = id.to_string();
+    async fn set_activities_deleted(&self, ids: &[String], deleted_at: Option<Timestamp>) -> Result<Vec<String>> {
+        let ids = ids.to_vec();
         self.write(move |tx| {
-            let doc: Option<String> = tx
-                .query_row("SELECT doc FROM activities WHERE id = ?1", params![id], |r| r.get(0))
-                .optional()
-                .map_err(db_err)?;
-            let Some(doc) = doc else { return Err(Error::not_found("activity", &id)) };
-            let mut activity: Activity = from_doc(&doc)?;
-            activity.deleted_at = deleted_at;
-            tx.execute(
-                "UPDATE activities SET deleted_at = ?2, doc = ?3 WHERE id = ?1",
-                params![id, deleted_at.map(|t| t.0), to_doc(&activity)?],
-            )
-            .map_err(db_err)?;
-            tx.execute(
-                "UPDATE feed_entries SET visible_until = ?2 WHERE activity_id = ?1",
-                params![id, activity.visible_until()],
-            )
-            .map_err(db_err)?;
-            Ok(())
+            let mut changed = Vec::new();
+            for id in &ids {
+                let doc: Option<String> = tx
+                    .prepare_cached("SELECT doc FROM activities WHERE id = ?1")
+                    .map_err(db_err)?
+                    .query_row(params![id], |r| r.get(0))
+                    .optional()
+                    .map_err(db_err)?;
+                let Some(doc) = doc else { continue };
+                let mut activity: Activity = from_doc(&doc)?;
+                activity.deleted_at = deleted_at;
+                tx.prepare_cached("UPDATE activities SET deleted_at = ?2, doc = ?3 WHERE id = ?1")
+                    .map_err(db_err)?
+                    .execute(params![id, deleted_at.map(|t| t.0), to_doc(&activity)?])
+                    .map_err(db_err)?;
+                tx.prepare_cached("UPDATE feed_entries SET visible_until = ?2 WHERE activity_id = ?1")
+                    .map_err(db_err)?
+                    .execute(params![id, activity.visible_until()])
+                    .map_err(db_err)?;
+                changed.push(id.clone());
+            }
+            Ok(changed)
         })
         .await
     }
 
-    async fn purge_activity(&self, id: &str) -> Result<()> {
-        let id = id.to_string();
+    async fn purge_activities(&self, ids: &[String]) -> Result<Vec<String>> {
+        let ids = ids.to_vec();
         self.write(move |tx| {
-            tx.execute("DELETE FROM feed_entries WHERE activity_id = ?1", params![id]).map_err(db_err)?;
-            tx.execute("DELETE FROM reactions WHERE activity_id = ?1", params![id]).map_err(db_err)?;
-            tx.execute("DELETE FROM activities WHERE id = ?1", params![id]).map_err(db_err)?;
-            Ok(())
+            let mut purged = Vec::new();
+            for id in &ids {
+                tx.execute("DELETE FROM feed_entries WHERE activity_id = ?1", params![id]).map_err(db_err)?;
+                tx.execute("DELETE FROM reactions WHERE activity_id = ?1", params![id]).map_err(db_err)?;
+                if tx.execute("DELETE FROM activities WHERE id = ?1", params![id]).map_err(db_err)? > 0 {
+                    purged.push(id.clone());
+                }
+            }
+            Ok(purged)
         })
         .await
     }

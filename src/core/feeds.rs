@@ -11,6 +11,7 @@ use super::error::{Error, Result};
 use super::feed_groups::{live_group, VISIBILITIES};
 use super::follows::{self, FollowPage};
 use super::model::{Activity, Custom, Feed, Fid, Location, TaskWork};
+use super::pins::{feed_pins, PinnedPage};
 use super::time::Timestamp;
 use super::users::{self, UserInput};
 use super::{page_limit, tasks, Actor, Ctx};
@@ -53,6 +54,8 @@ pub struct EnrichmentOptions {
     pub skip_activity: Option<bool>,
     #[serde(default)]
     pub skip_all: Option<bool>,
+    #[serde(default)]
+    pub skip_pins: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -87,6 +90,7 @@ pub struct FeedRead {
     pub feed: Feed,
     pub created: bool,
     pub activities: Vec<Activity>,
+    pub pinned: Option<PinnedPage>,
     pub next: Option<String>,
     pub prev: Option<String>,
     pub followers: FollowPage,
@@ -212,6 +216,7 @@ pub async fn get_or_create_feed(ctx: &Ctx, actor: &Actor, fid: Fid, req: GetOrCr
     } else {
         read_page(ctx, &fid, limit, next, prev).await?
     };
+    let pinned = if skip_all || options.skip_pins.unwrap_or(false) { None } else { Some(feed_pins(ctx, &fid).await?) };
     let followers = match req.followers_pagination {
         Some(p) => follows::page_of(ctx, follows::Side::Followers, &fid, &p).await?,
         None if skip_all || options.skip_followers.unwrap_or(false) => FollowPage::default(),
@@ -222,7 +227,7 @@ pub async fn get_or_create_feed(ctx: &Ctx, actor: &Actor, fid: Fid, req: GetOrCr
         None if skip_all || options.skip_following.unwrap_or(false) => FollowPage::default(),
         None => follows::page_of(ctx, follows::Side::Following, &fid, &Pager::default()).await?,
     };
-    Ok(FeedRead { feed, created, activities, next, prev, followers, following })
+    Ok(FeedRead { feed, created, activities, pinned, next, prev, followers, following })
 }
 
 /// One keyset page of a feed, newest first. `next` walks to older items,

@@ -20,6 +20,7 @@ pub mod filter;
 pub mod follows;
 pub mod model;
 pub mod patch;
+pub mod pins;
 pub mod reactions;
 pub mod tasks;
 pub mod time;
@@ -127,6 +128,18 @@ impl Lookup {
         fids: &[Fid],
         viewer: Option<&str>,
     ) -> Result<Lookup> {
+        Self::load_with_users(ctx, activities, follows, fids, &[], viewer).await
+    }
+
+    /// `load`, plus users referenced outside activities and follows.
+    pub async fn load_with_users(
+        ctx: &Ctx,
+        activities: &[Activity],
+        follows: &[Follow],
+        fids: &[Fid],
+        extra_users: &[String],
+        viewer: Option<&str>,
+    ) -> Result<Lookup> {
         let parent_ids: Vec<String> =
             activities.iter().filter_map(|a| a.parent_id.clone()).collect::<HashSet<_>>().into_iter().collect();
         let parents: HashMap<String, Activity> = ctx
@@ -157,6 +170,7 @@ impl Lookup {
             feed_ids.insert(f.source.clone());
             feed_ids.insert(f.target.clone());
         }
+        user_ids.extend(extra_users.iter().cloned());
         let feed_ids: Vec<Fid> = feed_ids.into_iter().collect();
         let feeds = ctx.store.get_feeds(&feed_ids).await?;
         let mut counts = ctx.store.feed_counts(&feed_ids, Timestamp::now()).await?;

@@ -190,6 +190,7 @@ pub struct FeedCounts {
     pub activity_count: i64,
     pub follower_count: i64,
     pub following_count: i64,
+    pub pin_count: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -362,3 +363,13 @@ impl ReactionSummary {
 
 /// How many recent reactions an activity response embeds.
 pub const LATEST_REACTIONS: usize = 15;
+
+/// An activity pinned to the top of one feed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Pin {
+    pub fid: Fid,
+    pub activity_id: String,
+    pub user_id: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}

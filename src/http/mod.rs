@@ -53,7 +53,7 @@ macro_rules! operations {
     };
 }
 
-use handlers::{activities, feed_groups, feeds, follows, reactions, tasks, users};
+use handlers::{activities, feed_groups, feeds, follows, pins, reactions, tasks, users};
 
 operations! {
     UpdateUsers: post "/api/v2/users" => 201 users::update_users;
@@ -73,6 +73,9 @@ operations! {
     GetOrCreateFeed: post "/api/v2/feeds/feed_groups/{group}/feeds/{feed}" => 201 feeds::get_or_create_feed;
     UpdateFeed: put "/api/v2/feeds/feed_groups/{group}/feeds/{feed}" => 201 feeds::update_feed;
     DeleteFeed: delete "/api/v2/feeds/feed_groups/{group}/feeds/{feed}" => 200 feeds::delete_feed;
+    PinActivity: post "/api/v2/feeds/feed_groups/{group}/feeds/{feed}/activities/{activity}/pin" => 201 pins::pin_activity;
+    UnpinActivity: delete "/api/v2/feeds/feed_groups/{group}/feeds/{feed}/activities/{activity}/pin" => 200 pins::unpin_activity;
+    QueryPinnedActivities: post "/api/v2/feeds/feed_groups/{group}/feeds/{feed}/pinned_activities/query" => 201 pins::query_pinned_activities;
 
     AddActivity: post "/api/v2/feeds/activities" => 201 activities::add_activity;
     UpsertActivities: post "/api/v2/feeds/activities/batch" => 201 activities::upsert_activities;

@@ -10,7 +10,8 @@ use async_trait::async_trait;
 
 use crate::core::error::Result;
 use crate::core::model::{
-    Activity, Feed, FeedCounts, FeedGroup, Fid, Follow, Reaction, ReactionSummary, Task, TaskError, TaskStatus, User,
+    Activity, Feed, FeedCounts, FeedGroup, Fid, Follow, Pin, Reaction, ReactionSummary, Task, TaskError, TaskStatus,
+    User,
 };
 use crate::core::time::Timestamp;
 
@@ -165,6 +166,21 @@ pub trait Store: Send + Sync + 'static {
         viewer: Option<&str>,
     ) -> Result<HashMap<String, ReactionSummary>>;
     async fn query_reactions(&self, query: &ReactionQuery) -> Result<Vec<Reaction>>;
+
+    // pins
+    /// Pins the activity to the feed; returns the pin as stored (an existing
+    /// pin is kept unchanged).
+    async fn insert_pin(&self, pin: &Pin) -> Result<Pin>;
+    async fn delete_pin(&self, fid: &Fid, activity_id: &str) -> Result<Option<Pin>>;
+    async fn query_pins(&self, query: &PinQuery) -> Result<Vec<Pin>>;
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct PinQuery {
+    pub fid: Option<Fid>,
+    pub newest_first: bool,
+    pub limit: usize,
+    pub offset: usize,
 }
 
 #[derive(Debug, Clone, Default)]

@@ -12,6 +12,7 @@ use crate::core::model::{
     Activity, ActivitySelector, Custom, Feed, FeedCounts, FeedGroup, Fid, Follow, Location, Reaction, ReactionGroup,
     Task, TaskError, User,
 };
+use crate::core::pins::PinnedPage;
 use crate::core::time::Timestamp;
 use crate::core::Lookup;
 
@@ -149,6 +150,24 @@ impl Lookup {
         }
     }
 
+    /// Pins whose activity is gone (deleted meanwhile) are left out.
+    pub fn pins(&self, page: &PinnedPage) -> Vec<ActivityPinResponse> {
+        page.pins
+            .items
+            .iter()
+            .filter_map(|p| {
+                let activity = page.activities.get(&p.activity_id)?;
+                Some(ActivityPinResponse {
+                    activity: self.activity(activity, Some(&p.fid)),
+                    feed: p.fid.to_string(),
+                    user: self.user(&p.user_id),
+                    created_at: p.created_at,
+                    updated_at: p.updated_at,
+                })
+            })
+            .collect()
+    }
+
     pub fn follow(&self, f: &Follow) -> FollowResponse {
         FollowResponse {
             source_feed: self.feed_or_stub(&f.source),
@@ -207,7 +226,7 @@ impl FeedResponse {
             follower_count: counts.follower_count,
             following_count: counts.following_count,
             member_count: 0,
-            pin_count: 0,
+            pin_count: counts.pin_count,
             created_at: feed.created_at,
             updated_at: feed.updated_at,
             deleted_at: feed.deleted_at,
@@ -349,6 +368,15 @@ impl From<&ReactionGroup> for ReactionGroupResponse {
             last_reaction_at: g.last_reaction_at,
         }
     }
+}
+
+#[derive(Debug, Serialize)]
+pub struct ActivityPinResponse {
+    pub activity: ActivityResponse,
+    pub feed: String,
+    pub user: UserResponse,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
 }
 
 #[derive(Debug, Serialize)]

@@ -10,7 +10,7 @@ use crate::http::extract::{WireJson, WirePath, WireQuery};
 use crate::http::handlers::users::TaskStarted;
 use crate::http::reply::Reply;
 use crate::http::AppState;
-use crate::wire::{ActivityResponse, FeedResponse, FollowResponse};
+use crate::wire::{ActivityPinResponse, ActivityResponse, FeedResponse, FollowResponse};
 
 #[derive(Serialize)]
 pub struct PagerResponse {
@@ -26,7 +26,7 @@ pub struct GetOrCreateFeedResponse {
     created: bool,
     activities: Vec<ActivityResponse>,
     aggregated_activities: Vec<serde_json::Value>,
-    pinned_activities: Vec<serde_json::Value>,
+    pinned_activities: Vec<ActivityPinResponse>,
     followers: Vec<FollowResponse>,
     following: Vec<FollowResponse>,
     members: Vec<serde_json::Value>,
@@ -51,7 +51,14 @@ pub async fn get_or_create_feed(
     let read = feeds::get_or_create_feed(&state.ctx, &actor, fid.clone(), req).await?;
     let follows: Vec<_> = read.followers.items.iter().chain(&read.following.items).cloned().collect();
     let viewer = actor.viewer(named.as_deref());
-    let lookup = Lookup::load(&state.ctx, &read.activities, &follows, std::slice::from_ref(&fid), viewer).await?;
+    let mut activities = read.activities.clone();
+    let mut pin_users = Vec::new();
+    if let Some(pinned) = &read.pinned {
+        activities.extend(pinned.activities.values().cloned());
+        pin_users.extend(pinned.pins.items.iter().map(|p| p.user_id.clone()));
+    }
+    let fids = std::slice::from_ref(&fid);
+    let lookup = Lookup::load_with_users(&state.ctx, &activities, &follows, fids, &pin_users, viewer).await?;
     Ok(Reply(GetOrCreateFeedResponse {
         feed: lookup
             .feed(&fid)
@@ -59,7 +66,7 @@ pub async fn get_or_create_feed(
         created: read.created,
         activities: read.activities.iter().map(|a| lookup.activity(a, Some(&fid))).collect(),
         aggregated_activities: Vec::new(),
-        pinned_activities: Vec::new(),
+        pinned_activities: read.pinned.as_ref().map(|p| lookup.pins(p)).unwrap_or_default(),
         followers: read.followers.items.iter().map(|f| lookup.follow(f)).collect(),
         following: read.following.items.iter().map(|f| lookup.follow(f)).collect(),
         members: Vec::new(),

@@ -5,6 +5,7 @@ pub mod activities;
 pub mod feed_groups;
 pub mod feeds;
 pub mod follows;
+pub mod pins;
 pub mod reactions;
 pub mod tasks;
 pub mod users;

@@ -97,4 +97,15 @@ ALTER TABLE feed_entries ADD COLUMN visible_until BIGINT;
 UPDATE feed_entries e SET visible_until = CASE WHEN a.deleted_at IS NOT NULL THEN 0 ELSE a.expires_at END
 FROM activities a WHERE a.id = e.activity_id;
 "#,
+    r#"
+CREATE TABLE pins (
+    fid TEXT NOT NULL,
+    activity_id TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    doc JSONB NOT NULL,
+    PRIMARY KEY (fid, activity_id)
+);
+CREATE INDEX pins_recent ON pins (fid, created_at DESC);
+CREATE INDEX pins_activity ON pins (activity_id);
+"#,
 ];

@@ -11,10 +11,10 @@ use serde::Serialize;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{NoTls, Row};
 
-use super::{FeedSlice, FollowQuery, FollowSortField, ReactionQuery, Store, UserQuery, UserSortField};
+use super::{FeedSlice, FollowQuery, FollowSortField, PinQuery, ReactionQuery, Store, UserQuery, UserSortField};
 use crate::core::error::{Error, Result};
 use crate::core::model::{
-    Activity, Feed, FeedCounts, FeedGroup, Fid, Follow, Reaction, ReactionGroup, ReactionSummary, Task, TaskError,
+    Activity, Feed, FeedCounts, FeedGroup, Fid, Follow, Pin, Reaction, ReactionGroup, ReactionSummary, Task, TaskError,
     TaskStatus, TaskWork, User, FOLLOW_ACCEPTED, LATEST_REACTIONS,
 };
 use crate::core::time::Timestamp;
@@ -460,7 +460,9 @@ impl Store for PostgresStore {
                  UNION ALL
                  SELECT 1, target, COUNT(*) FROM follows WHERE target = ANY($1) AND status = 'accepted' GROUP BY target
                  UNION ALL
-                 SELECT 2, source, COUNT(*) FROM follows WHERE source = ANY($1) AND status = 'accepted' GROUP BY source",
+                 SELECT 2, source, COUNT(*) FROM follows WHERE source = ANY($1) AND status = 'accepted' GROUP BY source
+                 UNION ALL
+                 SELECT 3, fid, COUNT(*) FROM pins WHERE fid = ANY($1) GROUP BY fid",
             )
             .await
             .map_err(db_err)?;
@@ -471,7 +473,8 @@ impl Store for PostgresStore {
                 match which {
                     0 => counts.activity_count = n,
                     1 => counts.follower_count = n,
-                    _ => counts.following_count = n,
+                    2 => counts.following_count = n,
+                    _ => counts.pin_count = n,
                 }
             }
         }
@@ -483,6 +486,7 @@ impl Store for PostgresStore {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db_err)?;
         tx.execute("DELETE FROM feed_entries WHERE fid = $1", &[&fid]).await.map_err(db_err)?;
+        tx.execute("DELETE FROM pins WHERE fid = $1", &[&fid]).await.map_err(db_err)?;
         tx.execute("DELETE FROM follows WHERE source = $1 OR target = $1", &[&fid]).await.map_err(db_err)?;
         tx.execute("DELETE FROM feeds WHERE fid = $1", &[&fid]).await.map_err(db_err)?;
         tx.commit().await.map_err(db_err)
@@ -538,6 +542,7 @@ impl Store for PostgresStore {
         let tx = client.transaction().await.map_err(db_err)?;
         tx.execute("DELETE FROM feed_entries WHERE activity_id = ANY($1)", &[&ids]).await.map_err(db_err)?;
         tx.execute("DELETE FROM reactions WHERE activity_id = ANY($1)", &[&ids]).await.map_err(db_err)?;
+        tx.execute("DELETE FROM pins WHERE activity_id = ANY($1)", &[&ids]).await.map_err(db_err)?;
         let rows = tx.query("DELETE FROM activities WHERE id = ANY($1) RETURNING id", &[&ids]).await.map_err(db_err)?;
         tx.commit().await.map_err(db_err)?;
         Ok(rows.iter().map(|r| r.get(0)).collect())
@@ -800,6 +805,49 @@ impl Store for PostgresStore {
         let dir = if q.newest_first { "DESC" } else { "ASC" };
         sql.push(
             &format!(" ORDER BY created_at {dir}, user_id, type LIMIT {{}} OFFSET {{}}"),
+            vec![Box::new(q.limit as i64), Box::new(q.offset as i64)],
+        );
+        self.query_docs(&sql.text, &sql.refs()).await
+    }
+
+    async fn insert_pin(&self, pin: &Pin) -> Result<Pin> {
+        let client = self.client().await?;
+        let fid = pin.fid.to_string();
+        client
+            .execute(
+                "INSERT INTO pins (fid, activity_id, created_at, doc) VALUES ($1, $2, $3, $4::text::jsonb)
+                 ON CONFLICT (fid, activity_id) DO NOTHING",
+                &[&fid, &pin.activity_id, &pin.created_at.0, &to_doc(pin)?],
+            )
+            .await
+            .map_err(db_err)?;
+        let row = client
+            .query_one("SELECT doc::text FROM pins WHERE fid = $1 AND activity_id = $2", &[&fid, &pin.activity_id])
+            .await
+            .map_err(db_err)?;
+        from_doc(row.get::<_, &str>(0))
+    }
+
+    async fn delete_pin(&self, fid: &Fid, activity_id: &str) -> Result<Option<Pin>> {
+        Ok(self
+            .query_docs(
+                "DELETE FROM pins WHERE fid = $1 AND activity_id = $2 RETURNING doc::text",
+                &[&fid.to_string(), &activity_id],
+            )
+            .await?
+            .pop())
+    }
+
+    async fn query_pins(&self, q: &PinQuery) -> Result<Vec<Pin>> {
+        let mut sql = Sql::new(
+            "SELECT p.doc::text FROM pins p JOIN activities a ON a.id = p.activity_id WHERE a.deleted_at IS NULL",
+        );
+        if let Some(fid) = &q.fid {
+            sql.push(" AND p.fid = {}", vec![Box::new(fid.to_string())]);
+        }
+        let dir = if q.newest_first { "DESC" } else { "ASC" };
+        sql.push(
+            &format!(" ORDER BY p.created_at {dir}, p.activity_id {dir} LIMIT {{}} OFFSET {{}}"),
             vec![Box::new(q.limit as i64), Box::new(q.offset as i64)],
         );
         self.query_docs(&sql.text, &sql.refs()).await

@@ -108,4 +108,15 @@ UPDATE feed_entries SET visible_until = (
     SELECT CASE WHEN a.deleted_at IS NOT NULL THEN 0 ELSE a.expires_at END
     FROM activities a WHERE a.id = feed_entries.activity_id);
 "#,
+    r#"
+CREATE TABLE pins (
+    fid TEXT NOT NULL,
+    activity_id TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    doc TEXT NOT NULL,
+    PRIMARY KEY (fid, activity_id)
+) WITHOUT ROWID;
+CREATE INDEX pins_recent ON pins (fid, created_at DESC);
+CREATE INDEX pins_activity ON pins (activity_id);
+"#,
 ];

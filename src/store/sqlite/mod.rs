@@ -12,10 +12,10 @@ use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Transact
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::{FeedSlice, FollowQuery, FollowSortField, ReactionQuery, Store, UserQuery, UserSortField};
+use super::{FeedSlice, FollowQuery, FollowSortField, PinQuery, ReactionQuery, Store, UserQuery, UserSortField};
 use crate::core::error::{Error, Result};
 use crate::core::model::{
-    Activity, Feed, FeedCounts, FeedGroup, Fid, Follow, Reaction, ReactionGroup, ReactionSummary, Task, TaskError,
+    Activity, Feed, FeedCounts, FeedGroup, Fid, Follow, Pin, Reaction, ReactionGroup, ReactionSummary, Task, TaskError,
     TaskStatus, TaskWork, User, FOLLOW_ACCEPTED, LATEST_REACTIONS,
 };
 use crate::core::time::Timestamp;
@@ -525,6 +525,7 @@ impl Store for SqliteStore {
                     format!("SELECT source, COUNT(*) FROM follows WHERE source IN ({list}) AND status = 'accepted' GROUP BY source"),
                     2,
                 ),
+                (format!("SELECT fid, COUNT(*) FROM pins WHERE fid IN ({list}) GROUP BY fid"), 3),
             ];
             for (sql, which) in queries {
                 let mut values = text_values(by_name.keys().map(String::as_str));
@@ -541,7 +542,8 @@ impl Store for SqliteStore {
                         match which {
                             0 => counts.activity_count = n,
                             1 => counts.follower_count = n,
-                            _ => counts.following_count = n,
+                            2 => counts.following_count = n,
+                            _ => counts.pin_count = n,
                         }
                     }
                 }
@@ -555,6 +557,7 @@ impl Store for SqliteStore {
         let fid = fid.to_string();
         self.write(move |tx| {
             tx.execute("DELETE FROM feed_entries WHERE fid = ?1", params![fid]).map_err(db_err)?;
+            tx.execute("DELETE FROM pins WHERE fid = ?1", params![fid]).map_err(db_err)?;
             tx.execute("DELETE FROM follows WHERE source = ?1 OR target = ?1", params![fid]).map_err(db_err)?;
             tx.execute("DELETE FROM feeds WHERE fid = ?1", params![fid]).map_err(db_err)?;
             Ok(())
@@ -624,6 +627,7 @@ impl Store for SqliteStore {
             for id in &ids {
                 tx.execute("DELETE FROM feed_entries WHERE activity_id = ?1", params![id]).map_err(db_err)?;
                 tx.execute("DELETE FROM reactions WHERE activity_id = ?1", params![id]).map_err(db_err)?;
+                tx.execute("DELETE FROM pins WHERE activity_id = ?1", params![id]).map_err(db_err)?;
                 if tx.execute("DELETE FROM activities WHERE id = ?1", params![id]).map_err(db_err)? > 0 {
                     purged.push(id.clone());
                 }
@@ -916,6 +920,64 @@ impl Store for SqliteStore {
             }
             let dir = if q.newest_first { "DESC" } else { "ASC" };
             sql.push_str(&format!(" ORDER BY created_at {dir}, user_id, type LIMIT ? OFFSET ?"));
+            values.push(SqlValue::Integer(q.limit as i64));
+            values.push(SqlValue::Integer(q.offset as i64));
+            docs(conn, &sql, values)
+        })
+        .await
+    }
+
+    async fn insert_pin(&self, pin: &Pin) -> Result<Pin> {
+        let pin = pin.clone();
+        self.write(move |tx| {
+            let fid = pin.fid.to_string();
+            tx.execute(
+                "INSERT INTO pins (fid, activity_id, created_at, doc) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (fid, activity_id) DO NOTHING",
+                params![fid, pin.activity_id, pin.created_at.0, to_doc(&pin)?],
+            )
+            .map_err(db_err)?;
+            let doc: String = tx
+                .query_row(
+                    "SELECT doc FROM pins WHERE fid = ?1 AND activity_id = ?2",
+                    params![fid, pin.activity_id],
+                    |r| r.get(0),
+                )
+                .map_err(db_err)?;
+            from_doc(&doc)
+        })
+        .await
+    }
+
+    async fn delete_pin(&self, fid: &Fid, activity_id: &str) -> Result<Option<Pin>> {
+        let (fid, activity_id) = (fid.to_string(), activity_id.to_string());
+        self.write(move |tx| {
+            let doc: Option<String> = tx
+                .query_row(
+                    "DELETE FROM pins WHERE fid = ?1 AND activity_id = ?2 RETURNING doc",
+                    params![fid, activity_id],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(db_err)?;
+            doc.map(|d| from_doc(&d)).transpose()
+        })
+        .await
+    }
+
+    async fn query_pins(&self, q: &PinQuery) -> Result<Vec<Pin>> {
+        let q = q.clone();
+        self.read(move |conn| {
+            let mut sql = String::from(
+                "SELECT p.doc FROM pins p JOIN activities a ON a.id = p.activity_id WHERE a.deleted_at IS NULL",
+            );
+            let mut values = Vec::new();
+            if let Some(fid) = &q.fid {
+                sql.push_str(" AND p.fid = ?");
+                values.push(SqlValue::Text(fid.to_string()));
+            }
+            let dir = if q.newest_first { "DESC" } else { "ASC" };
+            sql.push_str(&format!(" ORDER BY p.created_at {dir}, p.activity_id {dir} LIMIT ? OFFSET ?"));
             values.push(SqlValue::Integer(q.limit as i64));
             values.push(SqlValue::Integer(q.offset as i64));
             docs(conn, &sql, values)

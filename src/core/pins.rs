@@ -1,0 +1,116 @@
+//! Pins: activities held at the top of a feed by its owner.
+
+use std::collections::HashMap;
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use super::activities::get_activity;
+use super::cursor::{OffsetWindow, Page};
+use super::error::{Error, Result};
+use super::feeds::get_live_feed;
+use super::model::{Activity, Fid, Pin};
+use super::time::Timestamp;
+use super::users::SortParam;
+use super::{one_direction, page_limit, Actor, Ctx};
+use crate::store::PinQuery;
+
+/// How many pins a feed read embeds in `pinned_activities`.
+pub const PINS_PER_READ: usize = 10;
+
+async fn check_owner(ctx: &Ctx, actor: &Actor, fid: &Fid) -> Result<()> {
+    let feed = get_live_feed(ctx, fid).await?;
+    match actor {
+        Actor::User(me) if &feed.created_by != me => {
+            Err(Error::not_allowed(format!("only the owner of feed {fid} can pin or unpin activities")))
+        }
+        _ => Ok(()),
+    }
+}
+
+pub async fn pin_activity(
+    ctx: &Ctx,
+    actor: &Actor,
+    fid: &Fid,
+    activity_id: &str,
+    user_id: Option<&str>,
+) -> Result<(Pin, Activity)> {
+    let user_id = actor.acting_user(user_id)?;
+    check_owner(ctx, actor, fid).await?;
+    let activity = get_activity(ctx, activity_id).await?;
+    if !activity.feeds.contains(fid) {
+        return Err(Error::field("activity_id", format!("activity {activity_id} is not in feed {fid}")));
+    }
+    let now = Timestamp::now();
+    let pin = Pin { fid: fid.clone(), activity_id: activity.id.clone(), user_id, created_at: now, updated_at: now };
+    Ok((ctx.store.insert_pin(&pin).await?, activity))
+}
+
+pub async fn unpin_activity(ctx: &Ctx, actor: &Actor, fid: &Fid, activity_id: &str) -> Result<(Pin, Activity)> {
+    check_owner(ctx, actor, fid).await?;
+    let activity = get_activity(ctx, activity_id).await?;
+    let pin = ctx
+        .store
+        .delete_pin(fid, activity_id)
+        .await?
+        .ok_or_else(|| Error::not_found("pin", &format!("{activity_id} in {fid}")))?;
+    Ok((pin, activity))
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct QueryPins {
+    #[serde(default)]
+    pub filter: Option<Map<String, Value>>,
+    #[serde(default)]
+    pub sort: Option<Vec<SortParam>>,
+    #[serde(default)]
+    pub limit: Option<i64>,
+    #[serde(default)]
+    pub next: Option<String>,
+    #[serde(default)]
+    pub prev: Option<String>,
+}
+
+/// Pins of a feed with their (live) activities, newest pin first.
+pub struct PinnedPage {
+    pub pins: Page<Pin>,
+    pub activities: HashMap<String, Activity>,
+}
+
+pub async fn query_pinned_activities(ctx: &Ctx, fid: &Fid, q: QueryPins) -> Result<PinnedPage> {
+    get_live_feed(ctx, fid).await?;
+    if q.filter.as_ref().is_some_and(|f| !f.is_empty()) {
+        return Err(Error::field("filter", "filtering pinned activities is not supported by this server yet"));
+    }
+    let mut newest_first = true;
+    for s in q.sort.unwrap_or_default() {
+        match s.field.as_deref().unwrap_or("") {
+            "created_at" => newest_first = s.direction.unwrap_or(-1) < 0,
+            other => return Err(Error::field("sort", format!("cannot sort pins by {other:?}; use created_at"))),
+        }
+    }
+    let (next, prev) = one_direction(&q.next, &q.prev)?;
+    let window = OffsetWindow::new(page_limit(q.limit)?, next, prev)?;
+    let query = PinQuery { fid: Some(fid.clone()), newest_first, limit: window.fetch(), offset: window.offset };
+    with_activities(ctx, window.page(ctx.store.query_pins(&query).await?)).await
+}
+
+/// The newest pins of a feed, for a feed read.
+pub async fn feed_pins(ctx: &Ctx, fid: &Fid) -> Result<PinnedPage> {
+    let query = PinQuery { fid: Some(fid.clone()), newest_first: true, limit: PINS_PER_READ, offset: 0 };
+    let pins = Page { items: ctx.store.query_pins(&query).await?, next: None, prev: None };
+    with_activities(ctx, pins).await
+}
+
+async fn with_activities(ctx: &Ctx, pins: Page<Pin>) -> Result<PinnedPage> {
+    let ids: Vec<String> = pins.items.iter().map(|p| p.activity_id.clone()).collect();
+    let activities = ctx
+        .store
+        .get_activities(&ids)
+        .await?
+        .into_iter()
+        .filter(|a| a.deleted_at.is_none())
+        .map(|a| (a.id.clone(), a))
+        .collect();
+    Ok(PinnedPage { pins, activities })
+}

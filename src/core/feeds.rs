@@ -214,7 +214,7 @@ pub async fn get_or_create_feed(ctx: &Ctx, actor: &Actor, fid: Fid, req: GetOrCr
     let (activities, next, prev) = if skip_all || options.skip_activity.unwrap_or(false) {
         (Vec::new(), None, None)
     } else {
-        read_page(ctx, &fid, limit, next, prev).await?
+        read_page(ctx, &fid, limit, next, prev, actor.viewer(body_user.as_deref())).await?
     };
     let pinned = if skip_all || options.skip_pins.unwrap_or(false) { None } else { Some(feed_pins(ctx, &fid).await?) };
     let followers = match req.followers_pagination {
@@ -238,6 +238,7 @@ pub async fn read_page(
     limit: usize,
     next: Option<&str>,
     prev: Option<&str>,
+    reader: Option<&str>,
 ) -> Result<(Vec<Activity>, Option<String>, Option<String>)> {
     let position = |c: &str| -> Result<FeedPosition> {
         let (created_at, activity_id) = cursor::decode_position(c)?;
@@ -248,7 +249,7 @@ pub async fn read_page(
         (_, Some(c)) => FeedSlice::Newer(position(c)?),
         _ => FeedSlice::Start,
     };
-    let mut items = ctx.store.feed_activities(fid, &slice, limit + 1, Timestamp::now()).await?;
+    let mut items = ctx.store.feed_activities(fid, &slice, limit + 1, Timestamp::now(), reader).await?;
     let more = items.len() > limit;
     items.truncate(limit);
     let (more_older, more_newer) = match slice {

@@ -1,7 +1,7 @@
 //! The domain core: rules of feeds, activities, follows, users and tasks.
 //! It knows nothing of HTTP and nothing of SQL — it talks to `dyn Store`.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use tokio::sync::Notify;
@@ -15,6 +15,7 @@ pub mod activities;
 pub mod cursor;
 pub mod error;
 pub mod feed_groups;
+pub mod feedback;
 pub mod feeds;
 pub mod filter;
 pub mod follows;
@@ -116,6 +117,9 @@ pub struct Lookup {
     pub feeds: HashMap<Fid, (Feed, FeedCounts)>,
     pub parents: HashMap<String, Activity>,
     pub reactions: HashMap<String, ReactionSummary>,
+    /// Activities the viewer has hidden.
+    pub hidden: HashSet<String>,
+    pub metrics: HashMap<String, BTreeMap<String, i64>>,
 }
 
 impl Lookup {
@@ -153,6 +157,11 @@ impl Lookup {
 
         let activity_ids: Vec<String> = activities.iter().chain(parents.values()).map(|a| a.id.clone()).collect();
         let reactions = ctx.store.reaction_summaries(&activity_ids, viewer).await?;
+        let metrics = ctx.store.activity_metrics(&activity_ids).await?;
+        let hidden = match viewer {
+            Some(viewer) => ctx.store.hidden_activities(viewer, &activity_ids).await?,
+            None => HashSet::new(),
+        };
 
         let mut user_ids: HashSet<String> = HashSet::new();
         for summary in reactions.values() {
@@ -188,6 +197,8 @@ impl Lookup {
                 .collect(),
             parents,
             reactions,
+            hidden,
+            metrics,
         })
     }
 }

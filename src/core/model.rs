@@ -373,3 +373,25 @@ pub struct Pin {
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
+
+/// One user's feedback on one activity; `None` leaves a flag unchanged.
+#[derive(Debug, Clone, Default)]
+pub struct Feedback {
+    pub hide: Option<bool>,
+    pub show_more: Option<bool>,
+    pub show_less: Option<bool>,
+}
+
+/// One metric increment asked for by one user.
+#[derive(Debug, Clone)]
+pub struct MetricEvent {
+    pub activity_id: String,
+    pub metric: String,
+    pub delta: i64,
+    pub user_id: String,
+}
+
+/// Per user, activity and metric, the sum of |delta| counted per window;
+/// events beyond it are answered `allowed: false`.
+pub const METRIC_EVENTS_PER_WINDOW: i64 = 10;
+pub const METRIC_WINDOW_SECONDS: i64 = 60;

@@ -4,14 +4,14 @@
 //!
 //! SQL lives only below this module; the domain core never sees it.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use async_trait::async_trait;
 
 use crate::core::error::Result;
 use crate::core::model::{
-    Activity, Feed, FeedCounts, FeedGroup, Fid, Follow, Pin, Reaction, ReactionSummary, Task, TaskError, TaskStatus,
-    User,
+    Activity, Feed, FeedCounts, FeedGroup, Feedback, Fid, Follow, MetricEvent, Pin, Reaction, ReactionSummary, Task,
+    TaskError, TaskStatus, User,
 };
 use crate::core::time::Timestamp;
 
@@ -130,14 +130,26 @@ pub trait Store: Send + Sync + 'static {
     /// Removes the activities, their reactions and every feed entry pointing
     /// at them; returns the ids that existed.
     async fn purge_activities(&self, ids: &[String]) -> Result<Vec<String>>;
-    /// Up to `limit` live (not deleted, not expired) activities of one feed.
+    /// Up to `limit` live (not deleted, not expired) activities of one feed,
+    /// without those `reader` has hidden.
     async fn feed_activities(
         &self,
         fid: &Fid,
         slice: &FeedSlice,
         limit: usize,
         now: Timestamp,
+        reader: Option<&str>,
     ) -> Result<Vec<Activity>>;
+
+    // feedback and metrics
+    async fn set_feedback(&self, user_id: &str, activity_id: &str, feedback: &Feedback, now: Timestamp) -> Result<()>;
+    /// Which of `activity_ids` the user has hidden.
+    async fn hidden_activities(&self, user_id: &str, activity_ids: &[String]) -> Result<HashSet<String>>;
+    /// Applies the events that are within their user's quota (see
+    /// `METRIC_EVENTS_PER_WINDOW`), atomically; returns, per event, whether
+    /// it was counted.
+    async fn add_metrics(&self, events: &[MetricEvent], now: Timestamp) -> Result<Vec<bool>>;
+    async fn activity_metrics(&self, activity_ids: &[String]) -> Result<HashMap<String, BTreeMap<String, i64>>>;
 
     // follows
     /// Inserts the follows (each `false` in the result already existed),

@@ -283,6 +283,8 @@ pub struct ActivityResponse {
     pub score: f64,
     pub hidden: bool,
     pub preview: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<BTreeMap<String, i64>>,
 }
 
 impl ActivityResponse {
@@ -335,8 +337,9 @@ impl ActivityResponse {
             // reactions + 2·comments + 3·bookmarks + 3·shares; only reactions exist yet.
             popularity: reaction_count,
             score: 0.0,
-            hidden: false,
+            hidden: lookup.hidden.contains(&a.id),
             preview: false,
+            metrics: lookup.metrics.get(&a.id).cloned(),
         }
     }
 }

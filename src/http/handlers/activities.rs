@@ -2,6 +2,7 @@ use axum::extract::State;
 use serde::{Deserialize, Serialize};
 
 use crate::core::activities::{self, ActivityChange, ActivityPatch, ActivityUpdate, NewActivity};
+use crate::core::feedback::{self, ActivityFeedback, MetricResult, TrackMetrics};
 use crate::core::model::Activity;
 use crate::core::{Ctx, Lookup};
 use crate::http::auth::{Auth, ServerAuth};
@@ -178,4 +179,35 @@ pub async fn update_activities_partial_batch(
     Ok(Reply(UpdateActivitiesPartialBatchResponse {
         activities: updated.iter().map(|a| lookup.activity(a, None)).collect(),
     }))
+}
+
+#[derive(Serialize)]
+pub struct ActivityFeedbackResponse {
+    activity_id: String,
+}
+
+/// ActivityFeedback — `POST /api/v2/feeds/activities/{activity_id}/feedback`.
+pub async fn activity_feedback(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    WirePath(activity_id): WirePath<String>,
+    WireJson(req): WireJson<ActivityFeedback>,
+) -> ApiResult<Reply<ActivityFeedbackResponse>> {
+    feedback::activity_feedback(&state.ctx, &actor, &activity_id, req).await?;
+    Ok(Reply(ActivityFeedbackResponse { activity_id }))
+}
+
+#[derive(Serialize)]
+pub struct TrackActivityMetricsResponse {
+    results: Vec<MetricResult>,
+}
+
+/// TrackActivityMetrics — `POST /api/v2/feeds/activities/metrics/track`.
+pub async fn track_activity_metrics(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    WireJson(req): WireJson<TrackMetrics>,
+) -> ApiResult<Reply<TrackActivityMetricsResponse>> {
+    let results = feedback::track_activity_metrics(&state.ctx, &actor, req).await?;
+    Ok(Reply(TrackActivityMetricsResponse { results }))
 }

@@ -108,4 +108,30 @@ CREATE TABLE pins (
 CREATE INDEX pins_recent ON pins (fid, created_at DESC);
 CREATE INDEX pins_activity ON pins (activity_id);
 "#,
+    r#"
+CREATE TABLE activity_feedback (
+    user_id TEXT NOT NULL,
+    activity_id TEXT NOT NULL,
+    hide BOOLEAN NOT NULL DEFAULT FALSE,
+    show_more BOOLEAN NOT NULL DEFAULT FALSE,
+    show_less BOOLEAN NOT NULL DEFAULT FALSE,
+    updated_at BIGINT NOT NULL,
+    PRIMARY KEY (user_id, activity_id)
+);
+CREATE TABLE activity_metrics (
+    activity_id TEXT NOT NULL,
+    metric TEXT NOT NULL,
+    value BIGINT NOT NULL,
+    PRIMARY KEY (activity_id, metric)
+);
+CREATE TABLE metric_quota (
+    user_id TEXT NOT NULL,
+    activity_id TEXT NOT NULL,
+    metric TEXT NOT NULL,
+    window_start BIGINT NOT NULL,
+    used BIGINT NOT NULL,
+    last_allowed BOOLEAN NOT NULL,
+    PRIMARY KEY (user_id, activity_id, metric)
+);
+"#,
 ];

@@ -2,7 +2,7 @@
 //! same operations as the SQLite store, one transaction each; the places
 //! where concurrent writers from several processes meet are called out.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use async_trait::async_trait;
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod};
@@ -14,8 +14,9 @@ use tokio_postgres::{NoTls, Row};
 use super::{FeedSlice, FollowQuery, FollowSortField, PinQuery, ReactionQuery, Store, UserQuery, UserSortField};
 use crate::core::error::{Error, Result};
 use crate::core::model::{
-    Activity, Feed, FeedCounts, FeedGroup, Fid, Follow, Pin, Reaction, ReactionGroup, ReactionSummary, Task, TaskError,
-    TaskStatus, TaskWork, User, FOLLOW_ACCEPTED, LATEST_REACTIONS,
+    Activity, Feed, FeedCounts, FeedGroup, Feedback, Fid, Follow, MetricEvent, Pin, Reaction, ReactionGroup,
+    ReactionSummary, Task, TaskError, TaskStatus, TaskWork, User, FOLLOW_ACCEPTED, LATEST_REACTIONS,
+    METRIC_EVENTS_PER_WINDOW, METRIC_WINDOW_SECONDS,
 };
 use crate::core::time::Timestamp;
 
@@ -543,6 +544,9 @@ impl Store for PostgresStore {
         tx.execute("DELETE FROM feed_entries WHERE activity_id = ANY($1)", &[&ids]).await.map_err(db_err)?;
         tx.execute("DELETE FROM reactions WHERE activity_id = ANY($1)", &[&ids]).await.map_err(db_err)?;
         tx.execute("DELETE FROM pins WHERE activity_id = ANY($1)", &[&ids]).await.map_err(db_err)?;
+        tx.execute("DELETE FROM activity_feedback WHERE activity_id = ANY($1)", &[&ids]).await.map_err(db_err)?;
+        tx.execute("DELETE FROM activity_metrics WHERE activity_id = ANY($1)", &[&ids]).await.map_err(db_err)?;
+        tx.execute("DELETE FROM metric_quota WHERE activity_id = ANY($1)", &[&ids]).await.map_err(db_err)?;
         let rows = tx.query("DELETE FROM activities WHERE id = ANY($1) RETURNING id", &[&ids]).await.map_err(db_err)?;
         tx.commit().await.map_err(db_err)?;
         Ok(rows.iter().map(|r| r.get(0)).collect())
@@ -554,22 +558,25 @@ impl Store for PostgresStore {
         slice: &FeedSlice,
         limit: usize,
         now: Timestamp,
+        reader: Option<&str>,
     ) -> Result<Vec<Activity>> {
         let (cond, order, position) = match slice {
             FeedSlice::Start => ("", "DESC", None),
-            FeedSlice::Older(p) => ("AND (e.created_at, e.activity_id) < ($4, $5)", "DESC", Some(p)),
-            FeedSlice::Newer(p) => ("AND (e.created_at, e.activity_id) > ($4, $5)", "ASC", Some(p)),
+            FeedSlice::Older(p) => ("AND (e.created_at, e.activity_id) < ($5, $6)", "DESC", Some(p)),
+            FeedSlice::Newer(p) => ("AND (e.created_at, e.activity_id) > ($5, $6)", "ASC", Some(p)),
         };
         let sql = format!(
             "SELECT a.doc::text FROM feed_entries e JOIN activities a ON a.id = e.activity_id
              WHERE e.fid = $1 {cond} AND (e.visible_until IS NULL OR e.visible_until > $2)
+               AND NOT EXISTS (SELECT 1 FROM activity_feedback h
+                               WHERE h.user_id = $4 AND h.activity_id = e.activity_id AND h.hide)
              ORDER BY e.created_at {order}, e.activity_id {order} LIMIT $3"
         );
         let fid = fid.to_string();
         let limit = limit as i64;
         match position {
-            None => self.query_docs(&sql, &[&fid, &now.0, &limit]).await,
-            Some(p) => self.query_docs(&sql, &[&fid, &now.0, &limit, &p.created_at.0, &p.activity_id]).await,
+            None => self.query_docs(&sql, &[&fid, &now.0, &limit, &reader]).await,
+            Some(p) => self.query_docs(&sql, &[&fid, &now.0, &limit, &reader, &p.created_at.0, &p.activity_id]).await,
         }
     }
 
@@ -851,5 +858,95 @@ impl Store for PostgresStore {
             vec![Box::new(q.limit as i64), Box::new(q.offset as i64)],
         );
         self.query_docs(&sql.text, &sql.refs()).await
+    }
+
+    async fn set_feedback(&self, user_id: &str, activity_id: &str, feedback: &Feedback, now: Timestamp) -> Result<()> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "INSERT INTO activity_feedback AS f (user_id, activity_id, hide, show_more, show_less, updated_at)
+                 VALUES ($1, $2, COALESCE($3, FALSE), COALESCE($4, FALSE), COALESCE($5, FALSE), $6)
+                 ON CONFLICT (user_id, activity_id) DO UPDATE SET
+                    hide = COALESCE($3, f.hide), show_more = COALESCE($4, f.show_more),
+                    show_less = COALESCE($5, f.show_less), updated_at = $6",
+                &[&user_id, &activity_id, &feedback.hide, &feedback.show_more, &feedback.show_less, &now.0],
+            )
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn hidden_activities(&self, user_id: &str, activity_ids: &[String]) -> Result<HashSet<String>> {
+        if activity_ids.is_empty() {
+            return Ok(HashSet::new());
+        }
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(
+                "SELECT activity_id FROM activity_feedback WHERE user_id = $1 AND hide AND activity_id = ANY($2)",
+            )
+            .await
+            .map_err(db_err)?;
+        let rows = client.query(&stmt, &[&user_id, &activity_ids]).await.map_err(db_err)?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    async fn add_metrics(&self, events: &[MetricEvent], now: Timestamp) -> Result<Vec<bool>> {
+        let window_start = now.0 - now.0.rem_euclid(METRIC_WINDOW_SECONDS * 1_000_000_000);
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db_err)?;
+        // The quota row is the lock: concurrent events of one user on one
+        // (activity, metric) count one after the other; every right-hand side
+        // reads the old row, so check and increment are one statement.
+        let quota_sql = format!(
+            "INSERT INTO metric_quota AS q (user_id, activity_id, metric, window_start, used, last_allowed)
+                     VALUES ($1, $2, $3, $4, CASE WHEN $5::bigint <= {limit} THEN $5::bigint ELSE 0 END, $5::bigint <= {limit})
+                     ON CONFLICT (user_id, activity_id, metric) DO UPDATE SET
+                        last_allowed = (CASE WHEN q.window_start = $4 THEN q.used ELSE 0 END) + $5::bigint <= {limit},
+                        used = (CASE WHEN q.window_start = $4 THEN q.used ELSE 0 END)
+                            + (CASE WHEN (CASE WHEN q.window_start = $4 THEN q.used ELSE 0 END) + $5::bigint <= {limit}
+                                    THEN $5::bigint ELSE 0 END),
+                        window_start = $4
+                     RETURNING last_allowed",
+            limit = METRIC_EVENTS_PER_WINDOW
+        );
+        let quota = tx.prepare(&quota_sql).await.map_err(db_err)?;
+        let bump = tx
+            .prepare(
+                "INSERT INTO activity_metrics AS m (activity_id, metric, value) VALUES ($1, $2, $3)
+                 ON CONFLICT (activity_id, metric) DO UPDATE SET value = m.value + $3",
+            )
+            .await
+            .map_err(db_err)?;
+        let mut allowed = Vec::with_capacity(events.len());
+        for e in events {
+            let ok: bool = tx
+                .query_one(&quota, &[&e.user_id, &e.activity_id, &e.metric, &window_start, &e.delta.saturating_abs()])
+                .await
+                .map_err(db_err)?
+                .get(0);
+            if ok {
+                tx.execute(&bump, &[&e.activity_id, &e.metric, &e.delta]).await.map_err(db_err)?;
+            }
+            allowed.push(ok);
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(allowed)
+    }
+
+    async fn activity_metrics(&self, activity_ids: &[String]) -> Result<HashMap<String, BTreeMap<String, i64>>> {
+        if activity_ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached("SELECT activity_id, metric, value FROM activity_metrics WHERE activity_id = ANY($1)")
+            .await
+            .map_err(db_err)?;
+        let mut out: HashMap<String, BTreeMap<String, i64>> = HashMap::new();
+        for row in client.query(&stmt, &[&activity_ids]).await.map_err(db_err)? {
+            out.entry(row.get(0)).or_default().insert(row.get(1), row.get(2));
+        }
+        Ok(out)
     }
 }

@@ -119,4 +119,30 @@ CREATE TABLE pins (
 CREATE INDEX pins_recent ON pins (fid, created_at DESC);
 CREATE INDEX pins_activity ON pins (activity_id);
 "#,
+    r#"
+CREATE TABLE activity_feedback (
+    user_id TEXT NOT NULL,
+    activity_id TEXT NOT NULL,
+    hide INTEGER NOT NULL DEFAULT 0,
+    show_more INTEGER NOT NULL DEFAULT 0,
+    show_less INTEGER NOT NULL DEFAULT 0,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (user_id, activity_id)
+) WITHOUT ROWID;
+CREATE TABLE activity_metrics (
+    activity_id TEXT NOT NULL,
+    metric TEXT NOT NULL,
+    value INTEGER NOT NULL,
+    PRIMARY KEY (activity_id, metric)
+) WITHOUT ROWID;
+CREATE TABLE metric_quota (
+    user_id TEXT NOT NULL,
+    activity_id TEXT NOT NULL,
+    metric TEXT NOT NULL,
+    window_start INTEGER NOT NULL,
+    used INTEGER NOT NULL,
+    last_allowed INTEGER NOT NULL,
+    PRIMARY KEY (user_id, activity_id, metric)
+) WITHOUT ROWID;
+"#,
 ];

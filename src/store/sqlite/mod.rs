@@ -1,7 +1,7 @@
 //! SQLite store: one writer connection (SQLite serialises writers anyway) and
 //! a few reader connections, WAL mode, every call on the blocking pool.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -15,8 +15,9 @@ use serde::Serialize;
 use super::{FeedSlice, FollowQuery, FollowSortField, PinQuery, ReactionQuery, Store, UserQuery, UserSortField};
 use crate::core::error::{Error, Result};
 use crate::core::model::{
-    Activity, Feed, FeedCounts, FeedGroup, Fid, Follow, Pin, Reaction, ReactionGroup, ReactionSummary, Task, TaskError,
-    TaskStatus, TaskWork, User, FOLLOW_ACCEPTED, LATEST_REACTIONS,
+    Activity, Feed, FeedCounts, FeedGroup, Feedback, Fid, Follow, MetricEvent, Pin, Reaction, ReactionGroup,
+    ReactionSummary, Task, TaskError, TaskStatus, TaskWork, User, FOLLOW_ACCEPTED, LATEST_REACTIONS,
+    METRIC_EVENTS_PER_WINDOW, METRIC_WINDOW_SECONDS,
 };
 use crate::core::time::Timestamp;
 
@@ -628,6 +629,9 @@ impl Store for SqliteStore {
                 tx.execute("DELETE FROM feed_entries WHERE activity_id = ?1", params![id]).map_err(db_err)?;
                 tx.execute("DELETE FROM reactions WHERE activity_id = ?1", params![id]).map_err(db_err)?;
                 tx.execute("DELETE FROM pins WHERE activity_id = ?1", params![id]).map_err(db_err)?;
+                tx.execute("DELETE FROM activity_feedback WHERE activity_id = ?1", params![id]).map_err(db_err)?;
+                tx.execute("DELETE FROM activity_metrics WHERE activity_id = ?1", params![id]).map_err(db_err)?;
+                tx.execute("DELETE FROM metric_quota WHERE activity_id = ?1", params![id]).map_err(db_err)?;
                 if tx.execute("DELETE FROM activities WHERE id = ?1", params![id]).map_err(db_err)? > 0 {
                     purged.push(id.clone());
                 }
@@ -643,20 +647,28 @@ impl Store for SqliteStore {
         slice: &FeedSlice,
         limit: usize,
         now: Timestamp,
+        reader: Option<&str>,
     ) -> Result<Vec<Activity>> {
-        let (fid, slice) = (fid.to_string(), slice.clone());
+        let (fid, slice, reader) = (fid.to_string(), slice.clone(), reader.map(str::to_string));
         self.read(move |conn| {
             let (cond, order, position) = match &slice {
                 FeedSlice::Start => ("", "DESC", None),
-                FeedSlice::Older(p) => ("AND (e.created_at, e.activity_id) < (?4, ?5)", "DESC", Some(p)),
-                FeedSlice::Newer(p) => ("AND (e.created_at, e.activity_id) > (?4, ?5)", "ASC", Some(p)),
+                FeedSlice::Older(p) => ("AND (e.created_at, e.activity_id) < (?5, ?6)", "DESC", Some(p)),
+                FeedSlice::Newer(p) => ("AND (e.created_at, e.activity_id) > (?5, ?6)", "ASC", Some(p)),
             };
             let sql = format!(
                 "SELECT a.doc FROM feed_entries e JOIN activities a ON a.id = e.activity_id
                  WHERE e.fid = ?1 {cond} AND (e.visible_until IS NULL OR e.visible_until > ?2)
+                   AND NOT EXISTS (SELECT 1 FROM activity_feedback h
+                                   WHERE h.user_id = ?4 AND h.activity_id = e.activity_id AND h.hide = 1)
                  ORDER BY e.created_at {order}, e.activity_id {order} LIMIT ?3"
             );
-            let mut values = vec![SqlValue::Text(fid), SqlValue::Integer(now.0), SqlValue::Integer(limit as i64)];
+            let mut values = vec![
+                SqlValue::Text(fid),
+                SqlValue::Integer(now.0),
+                SqlValue::Integer(limit as i64),
+                reader.map_or(SqlValue::Null, SqlValue::Text),
+            ];
             if let Some(p) = position {
                 values.push(SqlValue::Integer(p.created_at.0));
                 values.push(SqlValue::Text(p.activity_id.clone()));
@@ -981,6 +993,110 @@ impl Store for SqliteStore {
             values.push(SqlValue::Integer(q.limit as i64));
             values.push(SqlValue::Integer(q.offset as i64));
             docs(conn, &sql, values)
+        })
+        .await
+    }
+
+    async fn set_feedback(&self, user_id: &str, activity_id: &str, feedback: &Feedback, now: Timestamp) -> Result<()> {
+        let (user_id, activity_id, f) = (user_id.to_string(), activity_id.to_string(), feedback.clone());
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT INTO activity_feedback (user_id, activity_id, hide, show_more, show_less, updated_at)
+                 VALUES (?1, ?2, COALESCE(?3, 0), COALESCE(?4, 0), COALESCE(?5, 0), ?6)
+                 ON CONFLICT (user_id, activity_id) DO UPDATE SET
+                    hide = COALESCE(?3, hide), show_more = COALESCE(?4, show_more),
+                    show_less = COALESCE(?5, show_less), updated_at = ?6",
+                params![user_id, activity_id, f.hide, f.show_more, f.show_less, now.0],
+            )
+            .map_err(db_err)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn hidden_activities(&self, user_id: &str, activity_ids: &[String]) -> Result<HashSet<String>> {
+        if activity_ids.is_empty() {
+            return Ok(HashSet::new());
+        }
+        let mut values = vec![SqlValue::Text(user_id.to_string())];
+        values.extend(text_values(activity_ids.iter().map(String::as_str)));
+        self.read(move |conn| {
+            let sql = format!(
+                "SELECT activity_id FROM activity_feedback WHERE user_id = ? AND hide = 1 AND activity_id IN ({})",
+                placeholders(values.len() - 1)
+            );
+            let mut stmt = conn.prepare_cached(&sql).map_err(db_err)?;
+            let rows = stmt.query_map(params_from_iter(values), |r| r.get::<_, String>(0)).map_err(db_err)?;
+            rows.collect::<rusqlite::Result<HashSet<_>>>().map_err(db_err)
+        })
+        .await
+    }
+
+    async fn add_metrics(&self, events: &[MetricEvent], now: Timestamp) -> Result<Vec<bool>> {
+        let events = events.to_vec();
+        self.write(move |tx| {
+            let window_start = now.0 - now.0.rem_euclid(METRIC_WINDOW_SECONDS * 1_000_000_000);
+            // Every right-hand side reads the old row, so the quota check and
+            // the increment are one atomic statement. |delta| is what counts.
+            let quota_sql = format!(
+                "INSERT INTO metric_quota AS q (user_id, activity_id, metric, window_start, used, last_allowed)
+                     VALUES (?1, ?2, ?3, ?4, CASE WHEN ?5 <= {limit} THEN ?5 ELSE 0 END, ?5 <= {limit})
+                     ON CONFLICT (user_id, activity_id, metric) DO UPDATE SET
+                        last_allowed = (CASE WHEN q.window_start = ?4 THEN q.used ELSE 0 END) + ?5 <= {limit},
+                        used = (CASE WHEN q.window_start = ?4 THEN q.used ELSE 0 END)
+                            + (CASE WHEN (CASE WHEN q.window_start = ?4 THEN q.used ELSE 0 END) + ?5 <= {limit}
+                                    THEN ?5 ELSE 0 END),
+                        window_start = ?4
+                     RETURNING last_allowed",
+                limit = METRIC_EVENTS_PER_WINDOW
+            );
+            let mut quota = tx.prepare_cached(&quota_sql).map_err(db_err)?;
+            let mut bump = tx
+                .prepare_cached(
+                    "INSERT INTO activity_metrics (activity_id, metric, value) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (activity_id, metric) DO UPDATE SET value = value + ?3",
+                )
+                .map_err(db_err)?;
+            let mut allowed = Vec::with_capacity(events.len());
+            for e in &events {
+                let ok: bool = quota
+                    .query_row(
+                        params![e.user_id, e.activity_id, e.metric, window_start, e.delta.saturating_abs()],
+                        |r| r.get(0),
+                    )
+                    .map_err(db_err)?;
+                if ok {
+                    bump.execute(params![e.activity_id, e.metric, e.delta]).map_err(db_err)?;
+                }
+                allowed.push(ok);
+            }
+            Ok(allowed)
+        })
+        .await
+    }
+
+    async fn activity_metrics(&self, activity_ids: &[String]) -> Result<HashMap<String, BTreeMap<String, i64>>> {
+        if activity_ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let values = text_values(activity_ids.iter().map(String::as_str));
+        self.read(move |conn| {
+            let sql = format!(
+                "SELECT activity_id, metric, value FROM activity_metrics WHERE activity_id IN ({})",
+                placeholders(values.len())
+            );
+            let mut stmt = conn.prepare_cached(&sql).map_err(db_err)?;
+            let rows = stmt
+                .query_map(params_from_iter(values), |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?))
+                })
+                .map_err(db_err)?;
+            let mut out: HashMap<String, BTreeMap<String, i64>> = HashMap::new();
+            for row in rows {
+                let (activity, metric, value) = row.map_err(db_err)?;
+                out.entry(activity).or_default().insert(metric, value);
+            }
+            Ok(out)
         })
         .await
     }

@@ -6,6 +6,7 @@ use std::collections::HashSet;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use super::cursor::{OffsetWindow, Page};
 use super::error::{Error, Result};
 use super::feeds::resolve_feeds;
 use super::model::{Activity, Custom, Feed, Fid, Location};
@@ -479,4 +480,19 @@ pub async fn update_activities_partial_batch(ctx: &Ctx, changes: Vec<ActivityCha
         ctx.store.save_activities(&updated, &new_feeds).await?;
     }
     Ok(updated)
+}
+
+/// QueryActivityShares: the live activities that reshare or reply to
+/// `activity_id`, newest first.
+pub async fn activity_shares(
+    ctx: &Ctx,
+    activity_id: &str,
+    limit: Option<i64>,
+    next: &Option<String>,
+    prev: &Option<String>,
+) -> Result<Page<Activity>> {
+    get_activity(ctx, activity_id).await?;
+    let (next, prev) = super::one_direction(next, prev)?;
+    let window = OffsetWindow::new(super::page_limit(limit)?, next, prev)?;
+    Ok(window.page(ctx.store.activity_shares(activity_id, window.fetch(), window.offset).await?))
 }

@@ -120,6 +120,7 @@ pub struct Lookup {
     /// Activities the viewer has hidden.
     pub hidden: HashSet<String>,
     pub metrics: HashMap<String, BTreeMap<String, i64>>,
+    pub share_counts: HashMap<String, i64>,
 }
 
 impl Lookup {
@@ -133,6 +134,12 @@ impl Lookup {
         viewer: Option<&str>,
     ) -> Result<Lookup> {
         Self::load_with_users(ctx, activities, follows, fids, &[], viewer).await
+    }
+
+    /// Only the given users (for lists of reactions, shares…).
+    pub async fn users(ctx: &Ctx, ids: &[String]) -> Result<Lookup> {
+        let users = ctx.store.get_users(ids).await?;
+        Ok(Lookup { users: users.into_iter().map(|u| (u.id.clone(), u)).collect(), ..Default::default() })
     }
 
     /// `load`, plus users referenced outside activities and follows.
@@ -158,6 +165,7 @@ impl Lookup {
         let activity_ids: Vec<String> = activities.iter().chain(parents.values()).map(|a| a.id.clone()).collect();
         let reactions = ctx.store.reaction_summaries(&activity_ids, viewer).await?;
         let metrics = ctx.store.activity_metrics(&activity_ids).await?;
+        let share_counts = ctx.store.share_counts(&activity_ids).await?;
         let hidden = match viewer {
             Some(viewer) => ctx.store.hidden_activities(viewer, &activity_ids).await?,
             None => HashSet::new(),
@@ -199,6 +207,7 @@ impl Lookup {
             reactions,
             hidden,
             metrics,
+            share_counts,
         })
     }
 }

@@ -83,6 +83,7 @@ operations! {
     DeleteActivities: post "/api/v2/feeds/activities/delete" => 201 activities::delete_activities;
     TrackActivityMetrics: post "/api/v2/feeds/activities/metrics/track" => 201 activities::track_activity_metrics;
     ActivityFeedback: post "/api/v2/feeds/activities/{id}/feedback" => 201 activities::activity_feedback;
+    QueryActivityShares: get "/api/v2/feeds/activities/{id}/shares" => 200 activities::query_activity_shares;
     GetActivity: get "/api/v2/feeds/activities/{id}" => 200 activities::get_activity;
     UpdateActivity: put "/api/v2/feeds/activities/{id}" => 201 activities::update_activity;
     UpdateActivityPartial: patch "/api/v2/feeds/activities/{id}" => 200 activities::update_activity_partial;

@@ -141,6 +141,11 @@ pub trait Store: Send + Sync + 'static {
         reader: Option<&str>,
     ) -> Result<Vec<Activity>>;
 
+    /// Live activities whose parent is `parent_id`, newest first.
+    async fn activity_shares(&self, parent_id: &str, limit: usize, offset: usize) -> Result<Vec<Activity>>;
+    /// Number of live activities pointing at each of `activity_ids`.
+    async fn share_counts(&self, activity_ids: &[String]) -> Result<HashMap<String, i64>>;
+
     // feedback and metrics
     async fn set_feedback(&self, user_id: &str, activity_id: &str, feedback: &Feedback, now: Timestamp) -> Result<()>;
     /// Which of `activity_ids` the user has hidden.

@@ -292,6 +292,7 @@ impl ActivityResponse {
         let current = current_feed.or(if a.feeds.len() == 1 { a.feeds.first() } else { None });
         let reactions = lookup.reactions.get(&a.id);
         let reaction_count = reactions.map_or(0, |r| r.count());
+        let share_count = lookup.share_counts.get(&a.id).copied().unwrap_or(0);
         ActivityResponse {
             id: a.id.clone(),
             kind: a.kind.clone(),
@@ -333,9 +334,10 @@ impl ActivityResponse {
             comments: Vec::new(),
             bookmark_count: 0,
             own_bookmarks: Vec::new(),
-            share_count: 0,
-            // reactions + 2·comments + 3·bookmarks + 3·shares; only reactions exist yet.
-            popularity: reaction_count,
+            share_count,
+            // reactions + 2·comments + 3·bookmarks + 3·shares (comments and
+            // bookmarks arrive with their issue).
+            popularity: reaction_count + 3 * share_count,
             score: 0.0,
             hidden: lookup.hidden.contains(&a.id),
             preview: false,
@@ -371,6 +373,13 @@ impl From<&ReactionGroup> for ReactionGroupResponse {
             last_reaction_at: g.last_reaction_at,
         }
     }
+}
+
+#[derive(Debug, Serialize)]
+pub struct ShareResponse {
+    pub activity_id: String,
+    pub user: UserResponse,
+    pub created_at: Timestamp,
 }
 
 #[derive(Debug, Serialize)]

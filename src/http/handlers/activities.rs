@@ -10,7 +10,7 @@ use crate::http::error::ApiResult;
 use crate::http::extract::{WireJson, WirePath, WireQuery};
 use crate::http::reply::{Empty, Reply};
 use crate::http::AppState;
-use crate::wire::ActivityResponse;
+use crate::wire::{ActivityResponse, ShareResponse};
 
 #[derive(Serialize)]
 pub struct ActivityBody {
@@ -210,4 +210,48 @@ pub async fn track_activity_metrics(
 ) -> ApiResult<Reply<TrackActivityMetricsResponse>> {
     let results = feedback::track_activity_metrics(&state.ctx, &actor, req).await?;
     Ok(Reply(TrackActivityMetricsResponse { results }))
+}
+
+#[derive(Deserialize, Default)]
+pub struct SharesParams {
+    #[serde(default)]
+    limit: Option<i64>,
+    #[serde(default)]
+    next: Option<String>,
+    #[serde(default)]
+    prev: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct QueryActivitySharesResponse {
+    shares: Vec<ShareResponse>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    prev: Option<String>,
+}
+
+/// QueryActivityShares — `GET /api/v2/feeds/activities/{activity_id}/shares`.
+pub async fn query_activity_shares(
+    State(state): State<AppState>,
+    Auth(_): Auth,
+    WirePath(id): WirePath<String>,
+    WireQuery(q): WireQuery<SharesParams>,
+) -> ApiResult<Reply<QueryActivitySharesResponse>> {
+    let page = activities::activity_shares(&state.ctx, &id, q.limit, &q.next, &q.prev).await?;
+    let users: Vec<String> = page.items.iter().map(|a| a.user_id.clone()).collect();
+    let lookup = Lookup::users(&state.ctx, &users).await?;
+    Ok(Reply(QueryActivitySharesResponse {
+        shares: page
+            .items
+            .iter()
+            .map(|a| ShareResponse {
+                activity_id: a.id.clone(),
+                user: lookup.user(&a.user_id),
+                created_at: a.created_at,
+            })
+            .collect(),
+        next: page.next,
+        prev: page.prev,
+    }))
 }

@@ -80,9 +80,8 @@ pub async fn query_activity_reactions(
     WireJson(req): WireJson<QueryReactions>,
 ) -> ApiResult<Reply<QueryActivityReactionsResponse>> {
     let page = reactions::query_activity_reactions(&state.ctx, &activity_id, req).await?;
-    let mut lookup = Lookup::default();
     let ids: Vec<String> = page.items.iter().map(|r| r.user_id.clone()).collect();
-    lookup.users = state.ctx.store.get_users(&ids).await?.into_iter().map(|u| (u.id.clone(), u)).collect();
+    let lookup = Lookup::users(&state.ctx, &ids).await?;
     Ok(Reply(QueryActivityReactionsResponse {
         reactions: page.items.iter().map(|r| lookup.reaction(r)).collect(),
         next: page.next,

@@ -134,4 +134,9 @@ CREATE TABLE metric_quota (
     PRIMARY KEY (user_id, activity_id, metric)
 );
 "#,
+    r#"
+ALTER TABLE activities ADD COLUMN parent_id TEXT;
+UPDATE activities SET parent_id = doc->>'parent_id';
+CREATE INDEX activities_parent ON activities (parent_id, created_at) WHERE parent_id IS NOT NULL;
+"#,
 ];

@@ -159,13 +159,21 @@ async fn save_activity_tx(tx: &impl GenericClient, a: &Activity) -> Result<()> {
     let old: Option<Activity> = old.map(|r| from_doc(r.get::<_, &str>(0))).transpose()?;
     let row = tx
         .query_one(
-            "INSERT INTO activities (id, user_id, created_at, deleted_at, expires_at, doc)
-             VALUES ($1, $2, $3, $4, $5, $6::text::jsonb)
+            "INSERT INTO activities (id, user_id, created_at, deleted_at, expires_at, doc, parent_id)
+             VALUES ($1, $2, $3, $4, $5, $6::text::jsonb, $7)
              ON CONFLICT (id) DO UPDATE SET user_id = excluded.user_id, deleted_at = excluded.deleted_at,
                 expires_at = excluded.expires_at,
                 doc = jsonb_set(excluded.doc, '{created_at}', to_jsonb(activities.created_at))
              RETURNING created_at",
-            &[&a.id, &a.user_id, &a.created_at.0, &a.deleted_at.map(|t| t.0), &a.expires_at.map(|t| t.0), &to_doc(a)?],
+            &[
+                &a.id,
+                &a.user_id,
+                &a.created_at.0,
+                &a.deleted_at.map(|t| t.0),
+                &a.expires_at.map(|t| t.0),
+                &to_doc(a)?,
+                &a.parent_id,
+            ],
         )
         .await
         .map_err(db_err)?;
@@ -578,6 +586,31 @@ impl Store for PostgresStore {
             None => self.query_docs(&sql, &[&fid, &now.0, &limit, &reader]).await,
             Some(p) => self.query_docs(&sql, &[&fid, &now.0, &limit, &reader, &p.created_at.0, &p.activity_id]).await,
         }
+    }
+
+    async fn activity_shares(&self, parent_id: &str, limit: usize, offset: usize) -> Result<Vec<Activity>> {
+        self.query_docs(
+            "SELECT doc::text FROM activities WHERE parent_id = $1 AND deleted_at IS NULL
+             ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3",
+            &[&parent_id, &(limit as i64), &(offset as i64)],
+        )
+        .await
+    }
+
+    async fn share_counts(&self, activity_ids: &[String]) -> Result<HashMap<String, i64>> {
+        if activity_ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(
+                "SELECT parent_id, COUNT(*) FROM activities WHERE parent_id = ANY($1) AND deleted_at IS NULL
+                 GROUP BY parent_id",
+            )
+            .await
+            .map_err(db_err)?;
+        let rows = client.query(&stmt, &[&activity_ids]).await.map_err(db_err)?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
     async fn insert_follows(&self, follows: &[Follow], copy_limit: usize, new_feeds: &[Feed]) -> Result<Vec<bool>> {

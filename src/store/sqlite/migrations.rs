@@ -145,4 +145,10 @@ CREATE TABLE metric_quota (
     PRIMARY KEY (user_id, activity_id, metric)
 ) WITHOUT ROWID;
 "#,
+    // Reshares and replies point at their parent; counted per parent.
+    r#"
+ALTER TABLE activities ADD COLUMN parent_id TEXT;
+UPDATE activities SET parent_id = json_extract(doc, '$.parent_id');
+CREATE INDEX activities_parent ON activities (parent_id, created_at) WHERE parent_id IS NOT NULL;
+"#,
 ];

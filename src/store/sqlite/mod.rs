@@ -161,13 +161,21 @@ fn save_activity_tx(tx: &Transaction, a: &Activity) -> Result<()> {
         .map(|doc| from_doc(&doc))
         .transpose()?;
     tx.prepare_cached(
-        "INSERT INTO activities (id, user_id, created_at, deleted_at, expires_at, doc)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+        "INSERT INTO activities (id, user_id, created_at, deleted_at, expires_at, doc, parent_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
          ON CONFLICT (id) DO UPDATE SET user_id = excluded.user_id, deleted_at = excluded.deleted_at,
             expires_at = excluded.expires_at, doc = json_set(excluded.doc, '$.created_at', activities.created_at)",
     )
     .map_err(db_err)?
-    .execute(params![a.id, a.user_id, a.created_at.0, a.deleted_at.map(|t| t.0), a.expires_at.map(|t| t.0), to_doc(a)?])
+    .execute(params![
+        a.id,
+        a.user_id,
+        a.created_at.0,
+        a.deleted_at.map(|t| t.0),
+        a.expires_at.map(|t| t.0),
+        to_doc(a)?,
+        a.parent_id
+    ])
     .map_err(db_err)?;
     let visible_until = a.visible_until();
     if old.as_ref().is_some_and(|o| o.visible_until() != visible_until) {
@@ -674,6 +682,43 @@ impl Store for SqliteStore {
                 values.push(SqlValue::Text(p.activity_id.clone()));
             }
             docs(conn, &sql, values)
+        })
+        .await
+    }
+
+    async fn activity_shares(&self, parent_id: &str, limit: usize, offset: usize) -> Result<Vec<Activity>> {
+        let values = vec![
+            SqlValue::Text(parent_id.to_string()),
+            SqlValue::Integer(limit as i64),
+            SqlValue::Integer(offset as i64),
+        ];
+        self.read(move |conn| {
+            docs(
+                conn,
+                "SELECT doc FROM activities WHERE parent_id = ? AND deleted_at IS NULL
+                 ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
+                values,
+            )
+        })
+        .await
+    }
+
+    async fn share_counts(&self, activity_ids: &[String]) -> Result<HashMap<String, i64>> {
+        if activity_ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let values = text_values(activity_ids.iter().map(String::as_str));
+        self.read(move |conn| {
+            let sql = format!(
+                "SELECT parent_id, COUNT(*) FROM activities WHERE parent_id IN ({}) AND deleted_at IS NULL
+                 GROUP BY parent_id",
+                placeholders(values.len())
+            );
+            let mut stmt = conn.prepare_cached(&sql).map_err(db_err)?;
+            let rows = stmt
+                .query_map(params_from_iter(values), |r| Ok((r.get::<_, String>(0)?, r.get(1)?)))
+                .map_err(db_err)?;
+            rows.collect::<rusqlite::Result<HashMap<_, _>>>().map_err(db_err)
         })
         .await
     }

@@ -316,6 +316,21 @@ pub async fn get_activity(ctx: &Ctx, id: &str) -> Result<Activity> {
     }
 }
 
+/// GetActivity for a caller: a user token does not see other users'
+/// private or expired activities (they are "not found", not "forbidden", so
+/// their existence does not leak).
+pub async fn read_activity(ctx: &Ctx, actor: &Actor, id: &str) -> Result<Activity> {
+    let activity = get_activity(ctx, id).await?;
+    if let Actor::User(me) = actor {
+        let expired = activity.expires_at.is_some_and(|t| t <= Timestamp::now());
+        let private = activity.private_to().is_some();
+        if (expired || private) && &activity.user_id != me {
+            return Err(Error::not_found("activity", id));
+        }
+    }
+    Ok(activity)
+}
+
 fn check_author(actor: &Actor, activity: &Activity) -> Result<()> {
     match actor {
         Actor::User(me) if me != &activity.user_id => {

@@ -15,7 +15,7 @@ use super::pins::{feed_pins, PinnedPage};
 use super::time::Timestamp;
 use super::users::{self, UserInput};
 use super::{page_limit, tasks, Actor, Ctx};
-use crate::store::{FeedPosition, FeedSlice};
+use crate::store::{FeedPosition, FeedSlice, Reader};
 
 /// `FeedInput`: what a feed is created with.
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -214,7 +214,7 @@ pub async fn get_or_create_feed(ctx: &Ctx, actor: &Actor, fid: Fid, req: GetOrCr
     let (activities, next, prev) = if skip_all || options.skip_activity.unwrap_or(false) {
         (Vec::new(), None, None)
     } else {
-        read_page(ctx, &fid, limit, next, prev, actor.viewer(body_user.as_deref())).await?
+        read_page(ctx, &fid, limit, next, prev, &actor.reader(body_user.as_deref())).await?
     };
     let pinned = if skip_all || options.skip_pins.unwrap_or(false) { None } else { Some(feed_pins(ctx, &fid).await?) };
     let followers = match req.followers_pagination {
@@ -238,7 +238,7 @@ pub async fn read_page(
     limit: usize,
     next: Option<&str>,
     prev: Option<&str>,
-    reader: Option<&str>,
+    reader: &Reader,
 ) -> Result<(Vec<Activity>, Option<String>, Option<String>)> {
     let position = |c: &str| -> Result<FeedPosition> {
         let (created_at, activity_id) = cursor::decode_position(c)?;

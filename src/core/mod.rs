@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use tokio::sync::Notify;
 
-use crate::store::Store;
+use crate::store::{Reader, Store};
 use error::{Error, Result};
 use model::{Activity, Feed, FeedCounts, Fid, Follow, ReactionSummary, User};
 use time::Timestamp;
@@ -75,6 +75,12 @@ impl Actor {
         }
     }
 
+    /// The perspective of a read: own state of the viewer, permission rules
+    /// for user tokens only.
+    pub fn reader(&self, named: Option<&str>) -> Reader {
+        Reader { viewer: self.viewer(named).map(str::to_string), restricted: !self.is_server() }
+    }
+
     /// Server-only operations reject user tokens.
     pub fn require_server(&self) -> Result<()> {
         match self {
@@ -121,19 +127,22 @@ pub struct Lookup {
     pub hidden: HashSet<String>,
     pub metrics: HashMap<String, BTreeMap<String, i64>>,
     pub share_counts: HashMap<String, i64>,
+    /// The user-token reader permission rules apply to, if any.
+    pub restricted_to: Option<String>,
 }
 
 impl Lookup {
     /// Everything the given activities and follows refer to, plus `fids`;
-    /// `own_reactions` are those of `viewer`.
+    /// `own_*` fields are those of the reader's viewer, and a restricted
+    /// reader gets `tag`-visibility content as previews.
     pub async fn load(
         ctx: &Ctx,
         activities: &[Activity],
         follows: &[Follow],
         fids: &[Fid],
-        viewer: Option<&str>,
+        reader: &Reader,
     ) -> Result<Lookup> {
-        Self::load_with_users(ctx, activities, follows, fids, &[], viewer).await
+        Self::load_with_users(ctx, activities, follows, fids, &[], reader).await
     }
 
     /// Only the given users (for lists of reactions, shares…).
@@ -149,8 +158,9 @@ impl Lookup {
         follows: &[Follow],
         fids: &[Fid],
         extra_users: &[String],
-        viewer: Option<&str>,
+        reader: &Reader,
     ) -> Result<Lookup> {
+        let viewer = reader.viewer.as_deref();
         let parent_ids: Vec<String> =
             activities.iter().filter_map(|a| a.parent_id.clone()).collect::<HashSet<_>>().into_iter().collect();
         let parents: HashMap<String, Activity> = ctx
@@ -208,6 +218,7 @@ impl Lookup {
             hidden,
             metrics,
             share_counts,
+            restricted_to: reader.restricted.then(|| reader.viewer.clone()).flatten(),
         })
     }
 }

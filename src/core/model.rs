@@ -237,6 +237,12 @@ pub struct Activity {
 }
 
 impl Activity {
+    /// For a `private` activity, the only user (its author) who may see it
+    /// through a user token.
+    pub fn private_to(&self) -> Option<&str> {
+        (self.visibility == "private").then_some(self.user_id.as_str())
+    }
+
     /// Until when the activity shows in feed reads, as the store keeps it on
     /// every feed entry: `None` = forever; a deleted activity is hidden (0).
     pub fn visible_until(&self) -> Option<i64> {

@@ -34,6 +34,14 @@ pub enum FeedSlice {
     Newer(FeedPosition),
 }
 
+/// Whose perspective a read takes: `viewer` for per-user state (hidden
+/// activities), `restricted` when permission rules apply (user tokens).
+#[derive(Debug, Clone, Default)]
+pub struct Reader {
+    pub viewer: Option<String>,
+    pub restricted: bool,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UserSortField {
     Id,
@@ -131,14 +139,15 @@ pub trait Store: Send + Sync + 'static {
     /// at them; returns the ids that existed.
     async fn purge_activities(&self, ids: &[String]) -> Result<Vec<String>>;
     /// Up to `limit` live (not deleted, not expired) activities of one feed,
-    /// without those `reader` has hidden.
+    /// without those `reader.viewer` has hidden and, when `reader.restricted`,
+    /// without other users' private activities.
     async fn feed_activities(
         &self,
         fid: &Fid,
         slice: &FeedSlice,
         limit: usize,
         now: Timestamp,
-        reader: Option<&str>,
+        reader: &Reader,
     ) -> Result<Vec<Activity>>;
 
     /// Live activities whose parent is `parent_id`, newest first.

@@ -289,6 +289,24 @@ pub struct ActivityResponse {
 
 impl ActivityResponse {
     fn new(a: &Activity, lookup: &Lookup, current_feed: Option<&Fid>) -> Self {
+        // "Premium preview": a tag-restricted activity reaches other user-token
+        // readers without its content. Membership levels that unlock tags
+        // arrive with feed members.
+        let preview = a.visibility == "tag" && lookup.restricted_to.as_ref().is_some_and(|me| me != &a.user_id);
+        if preview {
+            let stripped = Activity {
+                text: None,
+                attachments: Vec::new(),
+                custom: Map::new(),
+                search_data: Map::new(),
+                ..a.clone()
+            };
+            return ActivityResponse { preview: true, ..ActivityResponse::full(&stripped, lookup, current_feed) };
+        }
+        ActivityResponse::full(a, lookup, current_feed)
+    }
+
+    fn full(a: &Activity, lookup: &Lookup, current_feed: Option<&Fid>) -> Self {
         let current = current_feed.or(if a.feeds.len() == 1 { a.feeds.first() } else { None });
         let reactions = lookup.reactions.get(&a.id);
         let reaction_count = reactions.map_or(0, |r| r.count());

@@ -10,6 +10,7 @@ use crate::http::error::ApiResult;
 use crate::http::extract::{WireJson, WirePath, WireQuery};
 use crate::http::reply::{Empty, Reply};
 use crate::http::AppState;
+use crate::store::Reader;
 use crate::wire::{ActivityResponse, ShareResponse};
 
 #[derive(Serialize)]
@@ -17,8 +18,8 @@ pub struct ActivityBody {
     activity: ActivityResponse,
 }
 
-async fn activity_body(ctx: &Ctx, activity: Activity, viewer: Option<&str>) -> ApiResult<Reply<ActivityBody>> {
-    let lookup = Lookup::load(ctx, std::slice::from_ref(&activity), &[], &[], viewer).await?;
+async fn activity_body(ctx: &Ctx, activity: Activity, reader: &Reader) -> ApiResult<Reply<ActivityBody>> {
+    let lookup = Lookup::load(ctx, std::slice::from_ref(&activity), &[], &[], reader).await?;
     Ok(Reply(ActivityBody { activity: lookup.activity(&activity, None) }))
 }
 
@@ -41,8 +42,8 @@ pub async fn add_activity(
     WireJson(req): WireJson<NewActivity>,
 ) -> ApiResult<Reply<AddActivityResponse>> {
     let activity = activities::add_activity(&state.ctx, &actor, req).await?;
-    let viewer = Some(activity.user_id.as_str());
-    let lookup = Lookup::load(&state.ctx, std::slice::from_ref(&activity), &[], &[], viewer).await?;
+    let reader = actor.reader(Some(&activity.user_id));
+    let lookup = Lookup::load(&state.ctx, std::slice::from_ref(&activity), &[], &[], &reader).await?;
     Ok(Reply(AddActivityResponse { activity: lookup.activity(&activity, None), mention_notifications_created: 0 }))
 }
 
@@ -66,7 +67,7 @@ pub async fn upsert_activities(
     WireJson(req): WireJson<UpsertActivitiesRequest>,
 ) -> ApiResult<Reply<UpsertActivitiesResponse>> {
     let saved = activities::upsert_activities(&state.ctx, &actor, req.activities, req.create_users).await?;
-    let lookup = Lookup::load(&state.ctx, &saved, &[], &[], actor.viewer(None)).await?;
+    let lookup = Lookup::load(&state.ctx, &saved, &[], &[], &actor.reader(None)).await?;
     Ok(Reply(UpsertActivitiesResponse {
         activities: saved.iter().map(|a| lookup.activity(a, None)).collect(),
         mention_notifications_created: 0,
@@ -80,8 +81,8 @@ pub async fn get_activity(
     WirePath(id): WirePath<String>,
     WireQuery(q): WireQuery<UserIdParam>,
 ) -> ApiResult<Reply<ActivityBody>> {
-    let activity = activities::get_activity(&state.ctx, &id).await?;
-    activity_body(&state.ctx, activity, actor.viewer(q.user_id.as_deref())).await
+    let activity = activities::read_activity(&state.ctx, &actor, &id).await?;
+    activity_body(&state.ctx, activity, &actor.reader(q.user_id.as_deref())).await
 }
 
 /// UpdateActivity — `PUT /api/v2/feeds/activities/{id}` (full replacement).
@@ -92,8 +93,8 @@ pub async fn update_activity(
     WireJson(req): WireJson<ActivityUpdate>,
 ) -> ApiResult<Reply<ActivityBody>> {
     let activity = activities::update_activity(&state.ctx, &actor, &id, req).await?;
-    let viewer = Some(activity.user_id.as_str());
-    activity_body(&state.ctx, activity.clone(), viewer).await
+    let reader = actor.reader(Some(&activity.user_id));
+    activity_body(&state.ctx, activity.clone(), &reader).await
 }
 
 /// UpdateActivityPartial — `PATCH /api/v2/feeds/activities/{id}`.
@@ -104,8 +105,8 @@ pub async fn update_activity_partial(
     WireJson(req): WireJson<ActivityPatch>,
 ) -> ApiResult<Reply<ActivityBody>> {
     let activity = activities::update_activity_partial(&state.ctx, &actor, &id, req).await?;
-    let viewer = Some(activity.user_id.as_str());
-    activity_body(&state.ctx, activity.clone(), viewer).await
+    let reader = actor.reader(Some(&activity.user_id));
+    activity_body(&state.ctx, activity.clone(), &reader).await
 }
 
 #[derive(Deserialize, Default)]
@@ -132,8 +133,8 @@ pub async fn restore_activity(
     WirePath(id): WirePath<String>,
 ) -> ApiResult<Reply<ActivityBody>> {
     let activity = activities::restore_activity(&state.ctx, &actor, &id).await?;
-    let viewer = Some(activity.user_id.as_str());
-    activity_body(&state.ctx, activity.clone(), viewer).await
+    let reader = actor.reader(Some(&activity.user_id));
+    activity_body(&state.ctx, activity.clone(), &reader).await
 }
 
 #[derive(Deserialize)]
@@ -175,7 +176,7 @@ pub async fn update_activities_partial_batch(
     WireJson(req): WireJson<UpdateActivitiesPartialBatchRequest>,
 ) -> ApiResult<Reply<UpdateActivitiesPartialBatchResponse>> {
     let updated = activities::update_activities_partial_batch(&state.ctx, req.changes).await?;
-    let lookup = Lookup::load(&state.ctx, &updated, &[], &[], None).await?;
+    let lookup = Lookup::load(&state.ctx, &updated, &[], &[], &Reader::default()).await?;
     Ok(Reply(UpdateActivitiesPartialBatchResponse {
         activities: updated.iter().map(|a| lookup.activity(a, None)).collect(),
     }))

@@ -10,6 +10,7 @@ use crate::http::extract::{WireJson, WirePath, WireQuery};
 use crate::http::handlers::users::TaskStarted;
 use crate::http::reply::Reply;
 use crate::http::AppState;
+use crate::store::Reader;
 use crate::wire::{ActivityPinResponse, ActivityResponse, FeedResponse, FollowResponse};
 
 #[derive(Serialize)]
@@ -50,7 +51,7 @@ pub async fn get_or_create_feed(
     let named = req.user_id.clone().or_else(|| req.user.as_ref().map(|u| u.id.clone()));
     let read = feeds::get_or_create_feed(&state.ctx, &actor, fid.clone(), req).await?;
     let follows: Vec<_> = read.followers.items.iter().chain(&read.following.items).cloned().collect();
-    let viewer = actor.viewer(named.as_deref());
+    let reader = actor.reader(named.as_deref());
     let mut activities = read.activities.clone();
     let mut pin_users = Vec::new();
     if let Some(pinned) = &read.pinned {
@@ -58,7 +59,7 @@ pub async fn get_or_create_feed(
         pin_users.extend(pinned.pins.items.iter().map(|p| p.user_id.clone()));
     }
     let fids = std::slice::from_ref(&fid);
-    let lookup = Lookup::load_with_users(&state.ctx, &activities, &follows, fids, &pin_users, viewer).await?;
+    let lookup = Lookup::load_with_users(&state.ctx, &activities, &follows, fids, &pin_users, &reader).await?;
     Ok(Reply(GetOrCreateFeedResponse {
         feed: lookup
             .feed(&fid)
@@ -92,7 +93,7 @@ pub async fn update_feed(
 ) -> ApiResult<Reply<FeedBody>> {
     let fid = Fid::new(&group, &id)?;
     let feed = feeds::update_feed(&state.ctx, &actor, &fid, req).await?;
-    let lookup = Lookup::load(&state.ctx, &[], &[], std::slice::from_ref(&fid), None).await?;
+    let lookup = Lookup::load(&state.ctx, &[], &[], std::slice::from_ref(&fid), &Reader::default()).await?;
     let feed = lookup
         .feed(&fid)
         .unwrap_or_else(|| FeedResponse::new(&feed, &Default::default(), lookup.user(&feed.created_by)));

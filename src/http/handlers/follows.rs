@@ -8,6 +8,7 @@ use crate::http::error::ApiResult;
 use crate::http::extract::{WireJson, WirePath, WireQuery};
 use crate::http::reply::Reply;
 use crate::http::AppState;
+use crate::store::Reader;
 use crate::wire::FollowResponse;
 
 #[derive(Serialize)]
@@ -23,7 +24,7 @@ pub async fn follow(
     WireJson(req): WireJson<FollowCmd>,
 ) -> ApiResult<Reply<SingleFollowResponse>> {
     let follow = follows::follow(&state.ctx, &actor, req).await?;
-    let lookup = Lookup::load(&state.ctx, &[], std::slice::from_ref(&follow), &[], None).await?;
+    let lookup = Lookup::load(&state.ctx, &[], std::slice::from_ref(&follow), &[], &Reader::default()).await?;
     Ok(Reply(SingleFollowResponse { follow: lookup.follow(&follow), notification_created: false }))
 }
 
@@ -41,7 +42,7 @@ pub async fn get_or_create_follow(
     WireJson(req): WireJson<FollowCmd>,
 ) -> ApiResult<Reply<GetOrCreateFollowResponse>> {
     let (follow, created) = follows::get_or_create_follow(&state.ctx, &actor, req).await?;
-    let lookup = Lookup::load(&state.ctx, &[], std::slice::from_ref(&follow), &[], None).await?;
+    let lookup = Lookup::load(&state.ctx, &[], std::slice::from_ref(&follow), &[], &Reader::default()).await?;
     Ok(Reply(GetOrCreateFollowResponse { follow: lookup.follow(&follow), created, notification_created: false }))
 }
 
@@ -64,7 +65,7 @@ pub async fn unfollow(
     WireQuery(q): WireQuery<UnfollowParams>,
 ) -> ApiResult<Reply<UnfollowResponse>> {
     let follow = follows::unfollow(&state.ctx, &actor, &source, &target, q.keep_history).await?;
-    let lookup = Lookup::load(&state.ctx, &[], std::slice::from_ref(&follow), &[], None).await?;
+    let lookup = Lookup::load(&state.ctx, &[], std::slice::from_ref(&follow), &[], &Reader::default()).await?;
     Ok(Reply(UnfollowResponse { follow: lookup.follow(&follow) }))
 }
 
@@ -84,7 +85,7 @@ pub async fn query_follows(
     WireJson(req): WireJson<QueryFollows>,
 ) -> ApiResult<Reply<QueryFollowsResponse>> {
     let page = follows::query_follows(&state.ctx, req).await?;
-    let lookup = Lookup::load(&state.ctx, &[], &page.items, &[], None).await?;
+    let lookup = Lookup::load(&state.ctx, &[], &page.items, &[], &Reader::default()).await?;
     Ok(Reply(QueryFollowsResponse {
         follows: page.items.iter().map(|f| lookup.follow(f)).collect(),
         next: page.next,

@@ -35,7 +35,8 @@ pub async fn pin_activity(
 ) -> ApiResult<Reply<PinActivityResponse>> {
     let fid = Fid::new(&group, &id)?;
     let (pin, activity) = pins::pin_activity(&state.ctx, &actor, &fid, &activity_id, req.user_id.as_deref()).await?;
-    let lookup = Lookup::load(&state.ctx, std::slice::from_ref(&activity), &[], &[], Some(&pin.user_id)).await?;
+    let lookup =
+        Lookup::load(&state.ctx, std::slice::from_ref(&activity), &[], &[], &actor.reader(Some(&pin.user_id))).await?;
     Ok(Reply(PinActivityResponse {
         activity: lookup.activity(&activity, Some(&fid)),
         feed: fid.to_string(),
@@ -59,7 +60,8 @@ pub async fn unpin_activity(
 ) -> ApiResult<Reply<UnpinActivityResponse>> {
     let fid = Fid::new(&group, &id)?;
     let (pin, activity) = pins::unpin_activity(&state.ctx, &actor, &fid, &activity_id).await?;
-    let lookup = Lookup::load(&state.ctx, std::slice::from_ref(&activity), &[], &[], Some(&pin.user_id)).await?;
+    let lookup =
+        Lookup::load(&state.ctx, std::slice::from_ref(&activity), &[], &[], &actor.reader(Some(&pin.user_id))).await?;
     Ok(Reply(UnpinActivityResponse {
         activity: lookup.activity(&activity, Some(&fid)),
         feed: fid.to_string(),
@@ -87,7 +89,7 @@ pub async fn query_pinned_activities(
     let page = pins::query_pinned_activities(&state.ctx, &fid, req).await?;
     let activities: Vec<_> = page.activities.values().cloned().collect();
     let pin_users: Vec<String> = page.pins.items.iter().map(|p| p.user_id.clone()).collect();
-    let lookup = Lookup::load_with_users(&state.ctx, &activities, &[], &[], &pin_users, actor.viewer(None)).await?;
+    let lookup = Lookup::load_with_users(&state.ctx, &activities, &[], &[], &pin_users, &actor.reader(None)).await?;
     Ok(Reply(QueryPinnedActivitiesResponse {
         pinned_activities: lookup.pins(&page),
         next: page.pins.next.clone(),

@@ -26,7 +26,9 @@ pub async fn add_activity_reaction(
     WireJson(req): WireJson<AddReaction>,
 ) -> ApiResult<Reply<AddReactionResponse>> {
     let (activity, reaction) = reactions::add_activity_reaction(&state.ctx, &actor, &activity_id, req).await?;
-    let lookup = Lookup::load(&state.ctx, std::slice::from_ref(&activity), &[], &[], Some(&reaction.user_id)).await?;
+    let lookup =
+        Lookup::load(&state.ctx, std::slice::from_ref(&activity), &[], &[], &actor.reader(Some(&reaction.user_id)))
+            .await?;
     Ok(Reply(AddReactionResponse {
         activity: lookup.activity(&activity, None),
         reaction: lookup.reaction(&reaction),
@@ -56,7 +58,9 @@ pub async fn delete_activity_reaction(
 ) -> ApiResult<Reply<DeleteActivityReactionResponse>> {
     let (activity, reaction) =
         reactions::delete_activity_reaction(&state.ctx, &actor, &activity_id, &kind, q.user_id.as_deref()).await?;
-    let lookup = Lookup::load(&state.ctx, std::slice::from_ref(&activity), &[], &[], Some(&reaction.user_id)).await?;
+    let lookup =
+        Lookup::load(&state.ctx, std::slice::from_ref(&activity), &[], &[], &actor.reader(Some(&reaction.user_id)))
+            .await?;
     Ok(Reply(DeleteActivityReactionResponse {
         activity: lookup.activity(&activity, None),
         reaction: lookup.reaction(&reaction),

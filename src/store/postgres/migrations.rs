@@ -139,4 +139,11 @@ ALTER TABLE activities ADD COLUMN parent_id TEXT;
 UPDATE activities SET parent_id = doc->>'parent_id';
 CREATE INDEX activities_parent ON activities (parent_id, created_at) WHERE parent_id IS NOT NULL;
 "#,
+    // Private activities carry their author on every feed entry, so user
+    // reads filter them in the index scan.
+    r#"
+ALTER TABLE feed_entries ADD COLUMN private_to TEXT;
+UPDATE feed_entries SET private_to = (SELECT a.user_id FROM activities a
+    WHERE a.id = feed_entries.activity_id AND a.doc->>'visibility' = 'private');
+"#,
 ];

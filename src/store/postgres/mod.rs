@@ -11,7 +11,9 @@ use serde::Serialize;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{NoTls, Row};
 
-use super::{FeedSlice, FollowQuery, FollowSortField, PinQuery, ReactionQuery, Store, UserQuery, UserSortField};
+use super::{
+    FeedSlice, FollowQuery, FollowSortField, PinQuery, ReactionQuery, Reader, Store, UserQuery, UserSortField,
+};
 use crate::core::error::{Error, Result};
 use crate::core::model::{
     Activity, Feed, FeedCounts, FeedGroup, Feedback, Fid, Follow, MetricEvent, Pin, Reaction, ReactionGroup,
@@ -178,30 +180,33 @@ async fn save_activity_tx(tx: &impl GenericClient, a: &Activity) -> Result<()> {
         .await
         .map_err(db_err)?;
     let created_at: i64 = row.get(0);
-    let visible_until = a.visible_until();
-    if old.as_ref().is_some_and(|o| o.visible_until() != visible_until) {
-        tx.execute("UPDATE feed_entries SET visible_until = $2 WHERE activity_id = $1", &[&a.id, &visible_until])
-            .await
-            .map_err(db_err)?;
+    let (visible_until, private_to) = (a.visible_until(), a.private_to());
+    if old.as_ref().is_some_and(|o| o.visible_until() != visible_until || o.private_to() != private_to) {
+        tx.execute(
+            "UPDATE feed_entries SET visible_until = $2, private_to = $3 WHERE activity_id = $1",
+            &[&a.id, &visible_until, &private_to],
+        )
+        .await
+        .map_err(db_err)?;
     }
     let old_feeds = old.map(|o| o.feeds).unwrap_or_default();
     let added: Vec<String> = a.feeds.iter().filter(|f| !old_feeds.contains(f)).map(Fid::to_string).collect();
     let removed: Vec<String> = old_feeds.iter().filter(|f| !a.feeds.contains(f)).map(Fid::to_string).collect();
     if !added.is_empty() {
         tx.execute(
-            "INSERT INTO feed_entries (fid, created_at, activity_id, direct, visible_until)
-             SELECT f, $2, $3, TRUE, $4 FROM unnest($1::text[]) AS f
+            "INSERT INTO feed_entries (fid, created_at, activity_id, direct, visible_until, private_to)
+             SELECT f, $2, $3, TRUE, $4, $5 FROM unnest($1::text[]) AS f
              ON CONFLICT (fid, created_at, activity_id) DO UPDATE SET direct = TRUE",
-            &[&added, &created_at, &a.id, &visible_until],
+            &[&added, &created_at, &a.id, &visible_until, &private_to],
         )
         .await
         .map_err(db_err)?;
         // Fan-out on write, one statement for every origin feed.
         tx.execute(
-            "INSERT INTO feed_entries (fid, created_at, activity_id, direct, visible_until)
-             SELECT source, $2, $3, FALSE, $4 FROM follows WHERE target = ANY($1) AND status = 'accepted'
+            "INSERT INTO feed_entries (fid, created_at, activity_id, direct, visible_until, private_to)
+             SELECT source, $2, $3, FALSE, $4, $5 FROM follows WHERE target = ANY($1) AND status = 'accepted'
              ON CONFLICT DO NOTHING",
-            &[&added, &created_at, &a.id, &visible_until],
+            &[&added, &created_at, &a.id, &visible_until, &private_to],
         )
         .await
         .map_err(db_err)?;
@@ -566,25 +571,30 @@ impl Store for PostgresStore {
         slice: &FeedSlice,
         limit: usize,
         now: Timestamp,
-        reader: Option<&str>,
+        reader: &Reader,
     ) -> Result<Vec<Activity>> {
         let (cond, order, position) = match slice {
             FeedSlice::Start => ("", "DESC", None),
-            FeedSlice::Older(p) => ("AND (e.created_at, e.activity_id) < ($5, $6)", "DESC", Some(p)),
-            FeedSlice::Newer(p) => ("AND (e.created_at, e.activity_id) > ($5, $6)", "ASC", Some(p)),
+            FeedSlice::Older(p) => ("AND (e.created_at, e.activity_id) < ($6, $7)", "DESC", Some(p)),
+            FeedSlice::Newer(p) => ("AND (e.created_at, e.activity_id) > ($6, $7)", "ASC", Some(p)),
         };
         let sql = format!(
             "SELECT a.doc::text FROM feed_entries e JOIN activities a ON a.id = e.activity_id
              WHERE e.fid = $1 {cond} AND (e.visible_until IS NULL OR e.visible_until > $2)
+               AND (NOT $5 OR e.private_to IS NULL OR e.private_to = $4)
                AND NOT EXISTS (SELECT 1 FROM activity_feedback h
                                WHERE h.user_id = $4 AND h.activity_id = e.activity_id AND h.hide)
              ORDER BY e.created_at {order}, e.activity_id {order} LIMIT $3"
         );
         let fid = fid.to_string();
         let limit = limit as i64;
+        let (viewer, restricted) = (&reader.viewer, &reader.restricted);
         match position {
-            None => self.query_docs(&sql, &[&fid, &now.0, &limit, &reader]).await,
-            Some(p) => self.query_docs(&sql, &[&fid, &now.0, &limit, &reader, &p.created_at.0, &p.activity_id]).await,
+            None => self.query_docs(&sql, &[&fid, &now.0, &limit, viewer, restricted]).await,
+            Some(p) => {
+                self.query_docs(&sql, &[&fid, &now.0, &limit, viewer, restricted, &p.created_at.0, &p.activity_id])
+                    .await
+            }
         }
     }
 
@@ -628,8 +638,8 @@ impl Store for PostgresStore {
             .map_err(db_err)?;
         let copy = tx
             .prepare(
-                "INSERT INTO feed_entries (fid, created_at, activity_id, direct, visible_until)
-                 SELECT $1, created_at, activity_id, FALSE, visible_until FROM feed_entries
+                "INSERT INTO feed_entries (fid, created_at, activity_id, direct, visible_until, private_to)
+                 SELECT $1, created_at, activity_id, FALSE, visible_until, private_to FROM feed_entries
                  WHERE fid = $2 AND direct ORDER BY created_at DESC, activity_id DESC LIMIT $3
                  ON CONFLICT DO NOTHING",
             )

@@ -12,7 +12,9 @@ use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Transact
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::{FeedSlice, FollowQuery, FollowSortField, PinQuery, ReactionQuery, Store, UserQuery, UserSortField};
+use super::{
+    FeedSlice, FollowQuery, FollowSortField, PinQuery, ReactionQuery, Reader, Store, UserQuery, UserSortField,
+};
 use crate::core::error::{Error, Result};
 use crate::core::model::{
     Activity, Feed, FeedCounts, FeedGroup, Feedback, Fid, Follow, MetricEvent, Pin, Reaction, ReactionGroup,
@@ -177,11 +179,11 @@ fn save_activity_tx(tx: &Transaction, a: &Activity) -> Result<()> {
         a.parent_id
     ])
     .map_err(db_err)?;
-    let visible_until = a.visible_until();
-    if old.as_ref().is_some_and(|o| o.visible_until() != visible_until) {
-        tx.prepare_cached("UPDATE feed_entries SET visible_until = ?2 WHERE activity_id = ?1")
+    let (visible_until, private_to) = (a.visible_until(), a.private_to());
+    if old.as_ref().is_some_and(|o| o.visible_until() != visible_until || o.private_to() != private_to) {
+        tx.prepare_cached("UPDATE feed_entries SET visible_until = ?2, private_to = ?3 WHERE activity_id = ?1")
             .map_err(db_err)?
-            .execute(params![a.id, visible_until])
+            .execute(params![a.id, visible_until, private_to])
             .map_err(db_err)?;
     }
     let old_feeds = old.map(|o| o.feeds).unwrap_or_default();
@@ -190,7 +192,8 @@ fn save_activity_tx(tx: &Transaction, a: &Activity) -> Result<()> {
 
     let mut direct = tx
         .prepare_cached(
-            "INSERT INTO feed_entries (fid, created_at, activity_id, direct, visible_until) VALUES (?1, ?2, ?3, 1, ?4)
+            "INSERT INTO feed_entries (fid, created_at, activity_id, direct, visible_until, private_to)
+             VALUES (?1, ?2, ?3, 1, ?4, ?5)
              ON CONFLICT DO UPDATE SET direct = 1",
         )
         .map_err(db_err)?;
@@ -198,15 +201,15 @@ fn save_activity_tx(tx: &Transaction, a: &Activity) -> Result<()> {
     // every accepted follower feed.
     let mut fan_out = tx
         .prepare_cached(
-            "INSERT INTO feed_entries (fid, created_at, activity_id, direct, visible_until)
-             SELECT source, ?2, ?3, 0, ?4 FROM follows WHERE target = ?1 AND status = 'accepted'
+            "INSERT INTO feed_entries (fid, created_at, activity_id, direct, visible_until, private_to)
+             SELECT source, ?2, ?3, 0, ?4, ?5 FROM follows WHERE target = ?1 AND status = 'accepted'
              ON CONFLICT DO NOTHING",
         )
         .map_err(db_err)?;
     for fid in added {
         let fid = fid.to_string();
-        direct.execute(params![fid, a.created_at.0, a.id, visible_until]).map_err(db_err)?;
-        fan_out.execute(params![fid, a.created_at.0, a.id, visible_until]).map_err(db_err)?;
+        direct.execute(params![fid, a.created_at.0, a.id, visible_until, private_to]).map_err(db_err)?;
+        fan_out.execute(params![fid, a.created_at.0, a.id, visible_until, private_to]).map_err(db_err)?;
     }
     if removed.is_empty() {
         return Ok(());
@@ -655,18 +658,19 @@ impl Store for SqliteStore {
         slice: &FeedSlice,
         limit: usize,
         now: Timestamp,
-        reader: Option<&str>,
+        reader: &Reader,
     ) -> Result<Vec<Activity>> {
-        let (fid, slice, reader) = (fid.to_string(), slice.clone(), reader.map(str::to_string));
+        let (fid, slice, reader) = (fid.to_string(), slice.clone(), reader.clone());
         self.read(move |conn| {
             let (cond, order, position) = match &slice {
                 FeedSlice::Start => ("", "DESC", None),
-                FeedSlice::Older(p) => ("AND (e.created_at, e.activity_id) < (?5, ?6)", "DESC", Some(p)),
-                FeedSlice::Newer(p) => ("AND (e.created_at, e.activity_id) > (?5, ?6)", "ASC", Some(p)),
+                FeedSlice::Older(p) => ("AND (e.created_at, e.activity_id) < (?6, ?7)", "DESC", Some(p)),
+                FeedSlice::Newer(p) => ("AND (e.created_at, e.activity_id) > (?6, ?7)", "ASC", Some(p)),
             };
             let sql = format!(
                 "SELECT a.doc FROM feed_entries e JOIN activities a ON a.id = e.activity_id
                  WHERE e.fid = ?1 {cond} AND (e.visible_until IS NULL OR e.visible_until > ?2)
+                   AND (?5 = 0 OR e.private_to IS NULL OR e.private_to = ?4)
                    AND NOT EXISTS (SELECT 1 FROM activity_feedback h
                                    WHERE h.user_id = ?4 AND h.activity_id = e.activity_id AND h.hide = 1)
                  ORDER BY e.created_at {order}, e.activity_id {order} LIMIT ?3"
@@ -675,7 +679,8 @@ impl Store for SqliteStore {
                 SqlValue::Text(fid),
                 SqlValue::Integer(now.0),
                 SqlValue::Integer(limit as i64),
-                reader.map_or(SqlValue::Null, SqlValue::Text),
+                reader.viewer.map_or(SqlValue::Null, SqlValue::Text),
+                SqlValue::Integer(i64::from(reader.restricted)),
             ];
             if let Some(p) = position {
                 values.push(SqlValue::Integer(p.created_at.0));
@@ -737,8 +742,8 @@ impl Store for SqliteStore {
                 .map_err(db_err)?;
             let mut copy = tx
                 .prepare_cached(
-                    "INSERT INTO feed_entries (fid, created_at, activity_id, direct, visible_until)
-                     SELECT ?1, created_at, activity_id, 0, visible_until FROM feed_entries
+                    "INSERT INTO feed_entries (fid, created_at, activity_id, direct, visible_until, private_to)
+                     SELECT ?1, created_at, activity_id, 0, visible_until, private_to FROM feed_entries
                      WHERE fid = ?2 AND direct = 1 ORDER BY created_at DESC, activity_id DESC LIMIT ?3
                      ON CONFLICT DO NOTHING",
                 )

@@ -34,6 +34,10 @@ pub struct NewActivity {
     pub user_id: Option<String>,
     #[serde(default)]
     pub create_users: Option<bool>,
+    /// Put a `mention` notification into each newly mentioned user's
+    /// `notification` feed.
+    #[serde(default)]
+    pub create_notification_activity: Option<bool>,
     /// Absent on update = keep the activity's feeds.
     #[serde(default)]
     pub feeds: Option<Vec<String>>,
@@ -211,6 +215,7 @@ fn build(req: NewActivity, user_id: String, existing: Option<&Activity>, now: Ti
         filter_tags: Vec::new(),
         interest_tags: Vec::new(),
         collection_refs: Vec::new(),
+        notification_context: None,
         restrict_replies: String::new(),
         created_at: existing.map_or(now, |e| e.created_at),
         updated_at: now,
@@ -262,12 +267,20 @@ async fn check_parents(ctx: &Ctx, activities: &[Activity]) -> Result<()> {
 }
 
 /// Adds (or, for an existing id, updates) activities in one transaction.
+/// What an add or upsert wrote.
+pub struct Upserted {
+    pub activities: Vec<Activity>,
+    pub mention_notifications_created: i64,
+}
+
+/// Adds (or, for an existing id, updates) activities, with the mention
+/// notifications they ask for, in one transaction.
 pub async fn upsert_activities(
     ctx: &Ctx,
     actor: &Actor,
     reqs: Vec<NewActivity>,
     create_users: bool,
-) -> Result<Vec<Activity>> {
+) -> Result<Upserted> {
     if reqs.is_empty() || reqs.len() > MAX_BATCH {
         return Err(Error::field("activities", format!("activities must contain between 1 and {MAX_BATCH} items")));
     }
@@ -281,6 +294,7 @@ pub async fn upsert_activities(
     let existing = ctx.store.get_activities(&ids).await?;
     let now = Timestamp::now();
     let mut activities = Vec::with_capacity(reqs.len());
+    let mut notify = Vec::new();
     for req in reqs {
         let author = actor.acting_user(req.user_id.as_deref())?;
         let old = req.id.as_ref().and_then(|id| existing.iter().find(|a| &a.id == id));
@@ -289,23 +303,96 @@ pub async fn upsert_activities(
                 return Err(Error::not_allowed(format!("activity {} belongs to another user", old.id)));
             }
         }
-        activities.push(build(req, author, old, now)?);
+        let wants_notifications = req.create_notification_activity.unwrap_or(false);
+        let activity = build(req, author, old, now)?;
+        if wants_notifications {
+            let already: &[String] = old.map_or(&[], |o| &o.mentioned_user_ids);
+            notify.extend(mention_notifications(&activity, already, now));
+        }
+        activities.push(activity);
     }
     let authors: Vec<String> = activities.iter().map(|a| a.user_id.clone()).collect();
     users::ensure_users(ctx, &authors, create_users && actor.is_server()).await?;
     check_parents(ctx, &activities).await?;
-    let new_feeds = feeds_to_create(ctx, actor, &activities).await?;
-    ctx.store.save_activities(&activities, &new_feeds).await?;
-    Ok(activities)
+    let mut new_feeds = feeds_to_create(ctx, actor, &activities).await?;
+    let mentioned = notify.len() as i64;
+    if !notify.is_empty() {
+        // Notification feeds belong to the notified user, whoever writes.
+        let fids: Vec<Fid> = notify.iter().flat_map(|n| n.feeds.clone()).collect();
+        new_feeds.extend(resolve_feeds(ctx, &fids, None).await?.1);
+    }
+    let mut all = activities.clone();
+    all.extend(notify);
+    ctx.store.save_activities(&all, &new_feeds).await?;
+    Ok(Upserted { activities, mention_notifications_created: mentioned })
 }
 
-pub async fn add_activity(ctx: &Ctx, actor: &Actor, mut req: NewActivity) -> Result<Activity> {
+/// What a mention notification points at; absent text stays absent.
+fn mention_context(activity: &Activity) -> Value {
+    let mut target = serde_json::json!({
+        "id": activity.id,
+        "type": activity.kind,
+        "user_id": activity.user_id,
+        "attachments": activity.attachments,
+    });
+    if let (Some(text), Some(map)) = (&activity.text, target.as_object_mut()) {
+        map.insert("text".into(), Value::String(text.clone()));
+    }
+    serde_json::json!({
+        "trigger": {"type": "mention", "text": format!("{} mentioned you", activity.user_id)},
+        "target": target,
+    })
+}
+
+/// One `mention` notification per user newly mentioned in `activity` (not
+/// the author, not those in `already`).
+fn mention_notifications(activity: &Activity, already: &[String], now: Timestamp) -> Vec<Activity> {
+    activity
+        .mentioned_user_ids
+        .iter()
+        .filter(|m| *m != &activity.user_id && !already.contains(m))
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .filter_map(|m| {
+            let fid = Fid::new("notification", m).ok()?;
+            Some(Activity {
+                id: new_id(),
+                kind: "mention".into(),
+                user_id: activity.user_id.clone(),
+                feeds: vec![fid],
+                text: activity.text.clone(),
+                attachments: Vec::new(),
+                custom: Custom::new(),
+                visibility: "public".into(),
+                visibility_tag: None,
+                location: None,
+                expires_at: None,
+                mentioned_user_ids: vec![m.clone()],
+                parent_id: None,
+                poll_id: None,
+                search_data: Custom::new(),
+                filter_tags: Vec::new(),
+                interest_tags: Vec::new(),
+                collection_refs: Vec::new(),
+                notification_context: Some(mention_context(activity)),
+                restrict_replies: "everyone".into(),
+                created_at: now,
+                updated_at: now,
+                edited_at: None,
+                deleted_at: None,
+            })
+        })
+        .collect()
+}
+
+pub async fn add_activity(ctx: &Ctx, actor: &Actor, mut req: NewActivity) -> Result<Upserted> {
     let create_users = req.create_users.take().unwrap_or(false);
     if req.kind.as_deref().unwrap_or("").is_empty() {
         return Err(Error::field("type", "type is a required field"));
     }
     let mut out = upsert_activities(ctx, actor, vec![req], create_users).await?;
-    out.pop().ok_or_else(|| Error::internal("upsert returned no activity"))
+    let activity = out.activities.pop().ok_or_else(|| Error::internal("upsert returned no activity"))?;
+    Ok(Upserted { activities: vec![activity], ..out })
 }
 
 /// A live activity; soft-deleted ones are not found.

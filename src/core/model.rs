@@ -227,6 +227,9 @@ pub struct Activity {
     pub interest_tags: Vec<String>,
     #[serde(default)]
     pub collection_refs: Vec<String>,
+    /// On notification activities: what triggered them and what they are about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notification_context: Option<serde_json::Value>,
     pub restrict_replies: String,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,

@@ -285,6 +285,8 @@ pub struct ActivityResponse {
     pub preview: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub metrics: Option<BTreeMap<String, i64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notification_context: Option<Value>,
 }
 
 impl ActivityResponse {
@@ -360,6 +362,7 @@ impl ActivityResponse {
             hidden: lookup.hidden.contains(&a.id),
             preview: false,
             metrics: lookup.metrics.get(&a.id).cloned(),
+            notification_context: a.notification_context.clone(),
         }
     }
 }

@@ -41,10 +41,14 @@ pub async fn add_activity(
     Auth(actor): Auth,
     WireJson(req): WireJson<NewActivity>,
 ) -> ApiResult<Reply<AddActivityResponse>> {
-    let activity = activities::add_activity(&state.ctx, &actor, req).await?;
-    let reader = actor.reader(Some(&activity.user_id));
-    let lookup = Lookup::load(&state.ctx, std::slice::from_ref(&activity), &[], &[], &reader).await?;
-    Ok(Reply(AddActivityResponse { activity: lookup.activity(&activity, None), mention_notifications_created: 0 }))
+    let added = activities::add_activity(&state.ctx, &actor, req).await?;
+    let reader = actor.reader(added.activities.first().map(|a| a.user_id.as_str()));
+    let lookup = Lookup::load(&state.ctx, &added.activities, &[], &[], &reader).await?;
+    let activity = added.activities.first().map(|a| lookup.activity(a, None));
+    Ok(Reply(AddActivityResponse {
+        activity: activity.ok_or_else(|| crate::core::error::Error::internal("add returned no activity"))?,
+        mention_notifications_created: added.mention_notifications_created,
+    }))
 }
 
 #[derive(Deserialize)]
@@ -67,10 +71,10 @@ pub async fn upsert_activities(
     WireJson(req): WireJson<UpsertActivitiesRequest>,
 ) -> ApiResult<Reply<UpsertActivitiesResponse>> {
     let saved = activities::upsert_activities(&state.ctx, &actor, req.activities, req.create_users).await?;
-    let lookup = Lookup::load(&state.ctx, &saved, &[], &[], &actor.reader(None)).await?;
+    let lookup = Lookup::load(&state.ctx, &saved.activities, &[], &[], &actor.reader(None)).await?;
     Ok(Reply(UpsertActivitiesResponse {
-        activities: saved.iter().map(|a| lookup.activity(a, None)).collect(),
-        mention_notifications_created: 0,
+        activities: saved.activities.iter().map(|a| lookup.activity(a, None)).collect(),
+        mention_notifications_created: saved.mention_notifications_created,
     }))
 }
 

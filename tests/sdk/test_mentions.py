@@ -1,0 +1,43 @@
+"""Mentions: mentioned_users enrichment and, with create_notification_activity,
+a `mention` notification in each mentioned user's notification feed."""
+
+from sdkhelpers import raw
+
+
+def test_mentions_create_notifications(client, make_users):
+    alice, bob, carol = make_users("alice", "bob", "carol")
+    resp = raw(client.feeds.add_activity(
+        type="post", feeds=[f"user:{alice}"], text="hi @bob @carol", user_id=alice,
+        mentioned_user_ids=[bob, carol, alice], create_notification_activity=True))
+    assert resp["mention_notifications_created"] == 2
+    activity = resp["activity"]
+    assert [u["id"] for u in activity["mentioned_users"]] == [bob, carol, alice]
+    assert activity["mentioned_users"][0]["name"] == "bob"
+
+    notes = raw(client.feeds.feed("notification", bob).get_or_create(user_id=bob))
+    assert notes["feed"]["created_by"]["id"] == bob
+    items = notes["activities"] or [a for g in notes["aggregated_activities"] for a in g["activities"]]
+    assert len(items) == 1
+    note = items[0]
+    assert note["type"] == "mention" and note["user"]["id"] == alice
+    assert note["notification_context"]["trigger"]["type"] == "mention"
+    assert note["notification_context"]["target"]["id"] == activity["id"]
+    assert raw(client.feeds.feed("notification", alice).get_or_create(user_id=alice))["activities"] == []
+
+
+def test_mentions_without_the_flag_notify_nobody(client, make_users):
+    alice, bob = make_users("alice", "bob")
+    resp = raw(client.feeds.add_activity(
+        type="post", feeds=[f"user:{alice}"], text="hi", user_id=alice, mentioned_user_ids=[bob]))
+    assert resp.get("mention_notifications_created", 0) == 0
+    assert raw(client.feeds.feed("notification", bob).get_or_create(user_id=bob))["activities"] == []
+
+
+def test_re_adding_with_more_mentions_notifies_only_the_new_ones(client, make_users):
+    alice, bob, carol = make_users("alice", "bob", "carol")
+    first = client.feeds.add_activity(type="post", feeds=[f"user:{alice}"], user_id=alice, mentioned_user_ids=[bob],
+                                      create_notification_activity=True).data.activity
+    again = raw(client.feeds.add_activity(id=first.id, type="post", feeds=[f"user:{alice}"], user_id=alice,
+                                          mentioned_user_ids=[bob, carol], create_notification_activity=True))
+    assert again["mention_notifications_created"] == 1
+    assert len(raw(client.feeds.feed("notification", bob).get_or_create(user_id=bob))["activities"]) == 1

@@ -7,6 +7,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
+pub use rusqlite::trace::TraceEvent;
+use rusqlite::trace::TraceEventCodes;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Transaction};
 use serde::de::DeserializeOwned;
@@ -87,6 +89,19 @@ impl SqliteStore {
             readers: Arc::new(readers),
             next_reader: AtomicUsize::new(0),
         })
+    }
+
+    /// Calls `hook` with the text of every statement any connection runs —
+    /// for diagnostics, and for tests that bound how many queries a request
+    /// costs.
+    pub fn trace_statements(&self, hook: Option<fn(TraceEvent<'_>)>) -> Result<()> {
+        let poisoned = || Error::internal("sqlite connection poisoned");
+        let events = TraceEventCodes::SQLITE_TRACE_STMT;
+        self.writer.lock().map_err(|_| poisoned())?.trace_v2(events, hook);
+        for reader in self.readers.iter() {
+            reader.lock().map_err(|_| poisoned())?.trace_v2(events, hook);
+        }
+        Ok(())
     }
 
     async fn write<T, F>(&self, f: F) -> Result<T>

@@ -1,0 +1,122 @@
+//! Enrichment without N+1: reading a feed page costs the same number of SQL
+//! statements for 1 activity as for 25, whatever each activity carries
+//! (authors, mentions, parents, reactions, metrics).
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::Request;
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+use tributary::core::{feed_groups, Ctx};
+use tributary::http::{auth::Credentials, build_app, AppState};
+use tributary::store::sqlite::{SqliteStore, TraceEvent};
+
+static STATEMENTS: AtomicUsize = AtomicUsize::new(0);
+
+fn count(_: TraceEvent<'_>) {
+    STATEMENTS.fetch_add(1, Ordering::SeqCst);
+}
+
+const SECRET: &str = "enrichment-secret";
+
+async fn call(app: &axum::Router, method: &str, path: &str, body: Value) -> Value {
+    let token = jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &json!({}),
+        &jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes()),
+    )
+    .expect("token");
+    let request = Request::builder()
+        .method(method)
+        .uri(format!("{path}?api_key=key"))
+        .header("stream-auth-type", "jwt")
+        .header("authorization", token)
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_string()))
+        .expect("request");
+    let response = app.clone().oneshot(request).await.expect("response");
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.expect("body");
+    let value: Value = serde_json::from_slice(&bytes).expect("json");
+    assert!(status.is_success(), "{method} {path} -> {status}: {value}");
+    value
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_feed_page_costs_the_same_statements_for_1_and_25_activities() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Arc::new(SqliteStore::open(dir.path()).expect("store"));
+    let ctx = Ctx::new(store.clone());
+    feed_groups::install_built_in_groups(&ctx).await.expect("groups");
+    let app = build_app(AppState { ctx, credentials: Arc::new(Credentials::new("key".into(), SECRET)) });
+
+    let mut users = serde_json::Map::new();
+    for id in (0..30).map(|i| format!("author{i}")).chain(["reader".to_string()]) {
+        users.insert(id.clone(), json!({ "id": id, "name": id }));
+    }
+    call(&app, "POST", "/api/v2/users", json!({ "users": users })).await;
+    let first = call(
+        &app,
+        "POST",
+        "/api/v2/feeds/activities",
+        json!({"type": "post", "feeds": ["user:author0"], "text": "root", "user_id": "author0"}),
+    )
+    .await;
+    let root = first["activity"]["id"].as_str().expect("id").to_string();
+    for i in 0..30 {
+        let author = format!("author{i}");
+        call(
+            &app,
+            "POST",
+            "/api/v2/feeds/follows",
+            json!({"source": "timeline:reader", "target": format!("user:{author}")}),
+        )
+        .await;
+        let added = call(
+            &app,
+            "POST",
+            "/api/v2/feeds/activities",
+            json!({
+                "type": "post", "feeds": [format!("user:{author}")], "text": format!("post {i}"), "user_id": author,
+                "parent_id": root, "mentioned_user_ids": [format!("author{}", (i + 1) % 30), "reader"],
+            }),
+        )
+        .await;
+        let id = added["activity"]["id"].as_str().expect("id").to_string();
+        for (reactor, kind) in [("reader", "like"), ("author0", "love"), (author.as_str(), "wow")] {
+            let path = format!("/api/v2/feeds/activities/{id}/reactions");
+            call(&app, "POST", &path, json!({"type": kind, "user_id": reactor})).await;
+        }
+        let events = json!({"user_id": "reader", "events": [{"activity_id": id, "metric": "views"}]});
+        call(&app, "POST", "/api/v2/feeds/activities/metrics/track", events).await;
+    }
+
+    let mut costs = Vec::new();
+    for limit in [1, 25] {
+        store.trace_statements(Some(count)).expect("trace");
+        STATEMENTS.store(0, Ordering::SeqCst);
+        let page = call(
+            &app,
+            "POST",
+            "/api/v2/feeds/feed_groups/timeline/feeds/reader",
+            json!({"limit": limit, "user_id": "reader"}),
+        )
+        .await;
+        let statements = STATEMENTS.load(Ordering::SeqCst);
+        store.trace_statements(None).expect("untrace");
+        let activities = page["activities"].as_array().expect("activities");
+        assert_eq!(activities.len(), limit);
+        let a = &activities[0];
+        assert_eq!(a["parent"]["id"], root.as_str());
+        assert_eq!(a["reaction_count"], 3);
+        assert_eq!(a["own_reactions"][0]["type"], "like");
+        assert_eq!(a["mentioned_users"].as_array().map(Vec::len), Some(2));
+        assert_eq!(a["metrics"]["views"], 1);
+        eprintln!("feed page of {limit}: {statements} SQL statements");
+        costs.push(statements);
+    }
+    assert_eq!(costs[0], costs[1], "statements for a page of 1 vs 25 activities");
+}

@@ -186,6 +186,12 @@ fn validate(a: &Activity) -> Result<()> {
     if a.mentioned_user_ids.len() > 25 {
         return Err(Error::field("mentioned_user_ids", "at most 25 mentioned users"));
     }
+    if a.collection_refs.len() > 100 {
+        return Err(Error::field("collection_refs", "at most 100 collection refs"));
+    }
+    for reference in &a.collection_refs {
+        super::collections::parse_ref(reference)?;
+    }
     if a.filter_tags.len() > 50 {
         return Err(Error::field("filter_tags", "at most 50 filter tags"));
     }

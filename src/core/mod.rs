@@ -8,10 +8,11 @@ use tokio::sync::Notify;
 
 use crate::store::{Reader, Store};
 use error::{Error, Result};
-use model::{Activity, Feed, FeedCounts, Fid, Follow, ReactionSummary, User};
+use model::{Activity, Collection, Feed, FeedCounts, Fid, Follow, ReactionSummary, User};
 use time::Timestamp;
 
 pub mod activities;
+pub mod collections;
 pub mod cursor;
 pub mod error;
 pub mod feed_groups;
@@ -129,6 +130,8 @@ pub struct Lookup {
     pub share_counts: HashMap<String, i64>,
     /// The user-token reader permission rules apply to, if any.
     pub restricted_to: Option<String>,
+    /// Collections the activities reference, by `name:id`.
+    pub collections: HashMap<String, Collection>,
 }
 
 impl Lookup {
@@ -176,6 +179,15 @@ impl Lookup {
         let reactions = ctx.store.reaction_summaries(&activity_ids, viewer).await?;
         let metrics = ctx.store.activity_metrics(&activity_ids).await?;
         let share_counts = ctx.store.share_counts(&activity_ids).await?;
+        let refs: Vec<(String, String)> = activities
+            .iter()
+            .chain(parents.values())
+            .flat_map(|a| a.collection_refs.iter())
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .filter_map(|r| collections::parse_ref(r).ok())
+            .collect();
+        let collections = ctx.store.get_collections(&refs).await?.into_iter().map(|c| (c.reference(), c)).collect();
         let hidden = match viewer {
             Some(viewer) => ctx.store.hidden_activities(viewer, &activity_ids).await?,
             None => HashSet::new(),
@@ -219,6 +231,7 @@ impl Lookup {
             metrics,
             share_counts,
             restricted_to: reader.restricted.then(|| reader.viewer.clone()).flatten(),
+            collections,
         })
     }
 }

@@ -404,3 +404,21 @@ pub struct MetricEvent {
 /// events beyond it are answered `allowed: false`.
 pub const METRIC_EVENTS_PER_WINDOW: i64 = 10;
 pub const METRIC_WINDOW_SECONDS: i64 = 60;
+
+/// A shared data object (`name:id`) that activities reference by ref.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Collection {
+    pub name: String,
+    pub id: String,
+    pub custom: Custom,
+    #[serde(default)]
+    pub user_id: Option<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl Collection {
+    pub fn reference(&self) -> String {
+        format!("{}:{}", self.name, self.id)
+    }
+}

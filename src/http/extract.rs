@@ -78,3 +78,22 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for WirePat
             .map_err(|e| ApiError(Error::input(format!("invalid path: {e}"))))
     }
 }
+
+/// A comma-joined list parameter. The Python SDK percent-encodes each
+/// element before joining (and the whole value again), so after the usual
+/// query decoding elements may still hold `%XX`: decode those once more.
+pub fn comma_list(value: Option<&str>) -> Vec<String> {
+    value
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            if s.contains('%') {
+                percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned()
+            } else {
+                s.to_string()
+            }
+        })
+        .collect()
+}

@@ -53,7 +53,7 @@ macro_rules! operations {
     };
 }
 
-use handlers::{activities, feed_groups, feeds, follows, pins, reactions, tasks, users};
+use handlers::{activities, collections, feed_groups, feeds, follows, pins, reactions, tasks, users};
 
 operations! {
     UpdateUsers: post "/api/v2/users" => 201 users::update_users;
@@ -93,6 +93,13 @@ operations! {
     AddActivityReaction: post "/api/v2/feeds/activities/{id}/reactions" => 201 reactions::add_activity_reaction;
     QueryActivityReactions: post "/api/v2/feeds/activities/{id}/reactions/query" => 201 reactions::query_activity_reactions;
     DeleteActivityReaction: delete "/api/v2/feeds/activities/{id}/reactions/{kind}" => 200 reactions::delete_activity_reaction;
+
+    CreateCollections: post "/api/v2/feeds/collections" => 201 collections::create_collections;
+    UpsertCollections: put "/api/v2/feeds/collections" => 201 collections::upsert_collections;
+    UpdateCollections: patch "/api/v2/feeds/collections" => 200 collections::update_collections;
+    ReadCollections: get "/api/v2/feeds/collections" => 200 collections::read_collections;
+    DeleteCollections: delete "/api/v2/feeds/collections" => 200 collections::delete_collections;
+    QueryCollections: post "/api/v2/feeds/collections/query" => 201 collections::query_collections;
 
     Follow: post "/api/v2/feeds/follows" => 201 follows::follow;
     GetOrCreateFollow: post "/api/v2/feeds/follows/upsert" => 201 follows::get_or_create_follow;

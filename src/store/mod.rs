@@ -10,8 +10,8 @@ use async_trait::async_trait;
 
 use crate::core::error::Result;
 use crate::core::model::{
-    Activity, Feed, FeedCounts, FeedGroup, Feedback, Fid, Follow, MetricEvent, Pin, Reaction, ReactionSummary, Task,
-    TaskError, TaskStatus, User,
+    Activity, Collection, Feed, FeedCounts, FeedGroup, Feedback, Fid, Follow, MetricEvent, Pin, Reaction,
+    ReactionSummary, Task, TaskError, TaskStatus, User,
 };
 use crate::core::time::Timestamp;
 
@@ -192,6 +192,18 @@ pub trait Store: Send + Sync + 'static {
         viewer: Option<&str>,
     ) -> Result<HashMap<String, ReactionSummary>>;
     async fn query_reactions(&self, query: &ReactionQuery) -> Result<Vec<Reaction>>;
+
+    // collections, keyed by (name, id)
+    /// Inserts all of them, or none when one exists already: returns the
+    /// ref of the first existing one in that case.
+    async fn insert_collections(&self, collections: &[Collection]) -> Result<Option<String>>;
+    /// Inserts the new ones; existing ones only get the new `custom`.
+    async fn upsert_collections(&self, collections: &[Collection]) -> Result<Vec<Collection>>;
+    async fn get_collections(&self, refs: &[(String, String)]) -> Result<Vec<Collection>>;
+    /// Deletes those that exist; returns them.
+    async fn delete_collections(&self, refs: &[(String, String)]) -> Result<Vec<Collection>>;
+    /// Collections, newest first, optionally of one owner.
+    async fn list_collections(&self, user_id: Option<&str>, limit: usize, offset: usize) -> Result<Vec<Collection>>;
 
     // pins
     /// Pins the activity to the feed; returns the pin as stored (an existing

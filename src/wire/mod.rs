@@ -9,8 +9,8 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::core::model::{
-    Activity, ActivitySelector, Custom, Feed, FeedCounts, FeedGroup, Fid, Follow, Location, Reaction, ReactionGroup,
-    Task, TaskError, User,
+    Activity, ActivitySelector, Collection, Custom, Feed, FeedCounts, FeedGroup, Fid, Follow, Location, Reaction,
+    ReactionGroup, Task, TaskError, User,
 };
 use crate::core::pins::PinnedPage;
 use crate::core::time::Timestamp;
@@ -258,7 +258,7 @@ pub struct ActivityResponse {
     pub search_data: Custom,
     pub filter_tags: Vec<String>,
     pub interest_tags: Vec<String>,
-    pub collections: Map<String, Value>,
+    pub collections: BTreeMap<String, EnrichedCollectionResponse>,
     pub restrict_replies: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub current_feed: Option<FeedResponse>,
@@ -335,7 +335,11 @@ impl ActivityResponse {
             search_data: a.search_data.clone(),
             filter_tags: a.filter_tags.clone(),
             interest_tags: a.interest_tags.clone(),
-            collections: Map::new(),
+            collections: a
+                .collection_refs
+                .iter()
+                .map(|r| (r.clone(), enriched_collection(r, lookup.collections.get(r))))
+                .collect(),
             restrict_replies: a.restrict_replies.clone(),
             current_feed: current.and_then(|f| lookup.feed(f)),
             created_at: a.created_at,
@@ -392,6 +396,58 @@ impl From<&ReactionGroup> for ReactionGroupResponse {
             count: g.count,
             first_reaction_at: g.first_reaction_at,
             last_reaction_at: g.last_reaction_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct CollectionResponse {
+    pub id: String,
+    pub name: String,
+    pub custom: Custom,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl From<&Collection> for CollectionResponse {
+    fn from(c: &Collection) -> Self {
+        CollectionResponse {
+            id: c.id.clone(),
+            name: c.name.clone(),
+            custom: c.custom.clone(),
+            user_id: c.user_id.clone(),
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+        }
+    }
+}
+
+/// A referenced collection as an activity carries it: live data, or
+/// `status: notfound` when the collection is gone.
+#[derive(Debug, Serialize)]
+pub struct EnrichedCollectionResponse {
+    #[serde(flatten)]
+    pub collection: Option<CollectionResponse>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub status: &'static str,
+}
+
+fn enriched_collection(reference: &str, found: Option<&Collection>) -> EnrichedCollectionResponse {
+    match found {
+        Some(c) => EnrichedCollectionResponse { collection: Some(c.into()), id: None, name: None, status: "ok" },
+        None => {
+            let (name, id) = reference.split_once(':').unwrap_or((reference, ""));
+            EnrichedCollectionResponse {
+                collection: None,
+                id: Some(id.to_string()),
+                name: Some(name.to_string()),
+                status: "notfound",
+            }
         }
     }
 }

@@ -2,6 +2,7 @@
 //! convert to the wire shape. Each doc comment names the Stream operation.
 
 pub mod activities;
+pub mod collections;
 pub mod feed_groups;
 pub mod feeds;
 pub mod follows;

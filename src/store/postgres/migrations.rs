@@ -146,4 +146,17 @@ ALTER TABLE feed_entries ADD COLUMN private_to TEXT;
 UPDATE feed_entries SET private_to = (SELECT a.user_id FROM activities a
     WHERE a.id = feed_entries.activity_id AND a.doc->>'visibility' = 'private');
 "#,
+    r#"
+CREATE TABLE collections (
+    name TEXT NOT NULL,
+    id TEXT NOT NULL,
+    user_id TEXT,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    doc JSONB NOT NULL,
+    PRIMARY KEY (name, id)
+);
+CREATE INDEX collections_recent ON collections (created_at);
+CREATE INDEX collections_owner ON collections (user_id, created_at);
+"#,
 ];

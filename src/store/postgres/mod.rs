@@ -16,8 +16,8 @@ use super::{
 };
 use crate::core::error::{Error, Result};
 use crate::core::model::{
-    Activity, Feed, FeedCounts, FeedGroup, Feedback, Fid, Follow, MetricEvent, Pin, Reaction, ReactionGroup,
-    ReactionSummary, Task, TaskError, TaskStatus, TaskWork, User, FOLLOW_ACCEPTED, LATEST_REACTIONS,
+    Activity, Collection, Feed, FeedCounts, FeedGroup, Feedback, Fid, Follow, MetricEvent, Pin, Reaction,
+    ReactionGroup, ReactionSummary, Task, TaskError, TaskStatus, TaskWork, User, FOLLOW_ACCEPTED, LATEST_REACTIONS,
     METRIC_EVENTS_PER_WINDOW, METRIC_WINDOW_SECONDS,
 };
 use crate::core::time::Timestamp;
@@ -991,5 +991,87 @@ impl Store for PostgresStore {
             out.entry(row.get(0)).or_default().insert(row.get(1), row.get(2));
         }
         Ok(out)
+    }
+
+    async fn insert_collections(&self, collections: &[Collection]) -> Result<Option<String>> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db_err)?;
+        let insert = tx
+            .prepare(
+                "INSERT INTO collections (name, id, user_id, created_at, updated_at, doc)
+                 VALUES ($1, $2, $3, $4, $5, $6::text::jsonb) ON CONFLICT (name, id) DO NOTHING",
+            )
+            .await
+            .map_err(db_err)?;
+        for c in collections {
+            let n = tx
+                .execute(&insert, &[&c.name, &c.id, &c.user_id, &c.created_at.0, &c.updated_at.0, &to_doc(c)?])
+                .await
+                .map_err(db_err)?;
+            if n == 0 {
+                // Dropping the transaction rolls back the ones inserted so far.
+                return Ok(Some(c.reference()));
+            }
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(None)
+    }
+
+    async fn upsert_collections(&self, collections: &[Collection]) -> Result<Vec<Collection>> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db_err)?;
+        let upsert = tx
+            .prepare(
+                "INSERT INTO collections AS c (name, id, user_id, created_at, updated_at, doc)
+                 VALUES ($1, $2, $3, $4, $5, $6::text::jsonb)
+                 ON CONFLICT (name, id) DO UPDATE SET updated_at = excluded.updated_at,
+                    doc = jsonb_set(jsonb_set(c.doc, '{custom}', excluded.doc->'custom'),
+                                    '{updated_at}', to_jsonb(excluded.updated_at))
+                 RETURNING doc::text",
+            )
+            .await
+            .map_err(db_err)?;
+        let mut out = Vec::with_capacity(collections.len());
+        for c in collections {
+            let row = tx
+                .query_one(&upsert, &[&c.name, &c.id, &c.user_id, &c.created_at.0, &c.updated_at.0, &to_doc(c)?])
+                .await
+                .map_err(db_err)?;
+            out.push(from_doc(row.get::<_, &str>(0))?);
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(out)
+    }
+
+    async fn get_collections(&self, refs: &[(String, String)]) -> Result<Vec<Collection>> {
+        if refs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (names, ids): (Vec<String>, Vec<String>) = refs.iter().cloned().unzip();
+        self.query_docs(
+            "SELECT c.doc::text FROM collections c JOIN unnest($1::text[], $2::text[]) AS r(name, id)
+             ON c.name = r.name AND c.id = r.id",
+            &[&names, &ids],
+        )
+        .await
+    }
+
+    async fn delete_collections(&self, refs: &[(String, String)]) -> Result<Vec<Collection>> {
+        let (names, ids): (Vec<String>, Vec<String>) = refs.iter().cloned().unzip();
+        self.query_docs(
+            "DELETE FROM collections c USING unnest($1::text[], $2::text[]) AS r(name, id)
+             WHERE c.name = r.name AND c.id = r.id RETURNING c.doc::text",
+            &[&names, &ids],
+        )
+        .await
+    }
+
+    async fn list_collections(&self, user_id: Option<&str>, limit: usize, offset: usize) -> Result<Vec<Collection>> {
+        self.query_docs(
+            "SELECT doc::text FROM collections WHERE ($1::text IS NULL OR user_id = $1)
+             ORDER BY created_at DESC, name, id LIMIT $2 OFFSET $3",
+            &[&user_id, &(limit as i64), &(offset as i64)],
+        )
+        .await
     }
 }

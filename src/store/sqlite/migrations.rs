@@ -158,4 +158,17 @@ ALTER TABLE feed_entries ADD COLUMN private_to TEXT;
 UPDATE feed_entries SET private_to = (SELECT a.user_id FROM activities a
     WHERE a.id = feed_entries.activity_id AND json_extract(a.doc, '$.visibility') = 'private');
 "#,
+    r#"
+CREATE TABLE collections (
+    name TEXT NOT NULL,
+    id TEXT NOT NULL,
+    user_id TEXT,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    doc TEXT NOT NULL,
+    PRIMARY KEY (name, id)
+) WITHOUT ROWID;
+CREATE INDEX collections_recent ON collections (created_at);
+CREATE INDEX collections_owner ON collections (user_id, created_at);
+"#,
 ];

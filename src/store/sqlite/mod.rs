@@ -19,8 +19,8 @@ use super::{
 };
 use crate::core::error::{Error, Result};
 use crate::core::model::{
-    Activity, Feed, FeedCounts, FeedGroup, Feedback, Fid, Follow, MetricEvent, Pin, Reaction, ReactionGroup,
-    ReactionSummary, Task, TaskError, TaskStatus, TaskWork, User, FOLLOW_ACCEPTED, LATEST_REACTIONS,
+    Activity, Collection, Feed, FeedCounts, FeedGroup, Feedback, Fid, Follow, MetricEvent, Pin, Reaction,
+    ReactionGroup, ReactionSummary, Task, TaskError, TaskStatus, TaskWork, User, FOLLOW_ACCEPTED, LATEST_REACTIONS,
     METRIC_EVENTS_PER_WINDOW, METRIC_WINDOW_SECONDS,
 };
 use crate::core::time::Timestamp;
@@ -1162,6 +1162,103 @@ impl Store for SqliteStore {
                 out.entry(activity).or_default().insert(metric, value);
             }
             Ok(out)
+        })
+        .await
+    }
+
+    async fn insert_collections(&self, collections: &[Collection]) -> Result<Option<String>> {
+        let collections = collections.to_vec();
+        self.write(move |tx| {
+            let mut exists = tx.prepare_cached("SELECT 1 FROM collections WHERE name = ?1 AND id = ?2").map_err(db_err)?;
+            for c in &collections {
+                if exists.exists(params![c.name, c.id]).map_err(db_err)? {
+                    return Ok(Some(c.reference()));
+                }
+            }
+            let mut insert = tx
+                .prepare_cached(
+                    "INSERT INTO collections (name, id, user_id, created_at, updated_at, doc) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )
+                .map_err(db_err)?;
+            for c in &collections {
+                insert
+                    .execute(params![c.name, c.id, c.user_id, c.created_at.0, c.updated_at.0, to_doc(c)?])
+                    .map_err(db_err)?;
+            }
+            Ok(None)
+        })
+        .await
+    }
+
+    async fn upsert_collections(&self, collections: &[Collection]) -> Result<Vec<Collection>> {
+        let collections = collections.to_vec();
+        self.write(move |tx| {
+            let mut upsert = tx
+                .prepare_cached(
+                    "INSERT INTO collections (name, id, user_id, created_at, updated_at, doc) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                     ON CONFLICT (name, id) DO UPDATE SET updated_at = excluded.updated_at,
+                        doc = json_set(collections.doc, '$.custom', json(json_extract(excluded.doc, '$.custom')),
+                                       '$.updated_at', excluded.updated_at)
+                     RETURNING doc",
+                )
+                .map_err(db_err)?;
+            let mut out = Vec::with_capacity(collections.len());
+            for c in &collections {
+                let doc: String = upsert
+                    .query_row(params![c.name, c.id, c.user_id, c.created_at.0, c.updated_at.0, to_doc(c)?], |r| r.get(0))
+                    .map_err(db_err)?;
+                out.push(from_doc(&doc)?);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn get_collections(&self, refs: &[(String, String)]) -> Result<Vec<Collection>> {
+        if refs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let values: Vec<SqlValue> =
+            refs.iter().flat_map(|(n, i)| [SqlValue::Text(n.clone()), SqlValue::Text(i.clone())]).collect();
+        self.read(move |conn| {
+            let pairs = vec!["(?, ?)"; values.len() / 2].join(", ");
+            docs(conn, &format!("SELECT doc FROM collections WHERE (name, id) IN (VALUES {pairs})"), values)
+        })
+        .await
+    }
+
+    async fn delete_collections(&self, refs: &[(String, String)]) -> Result<Vec<Collection>> {
+        let refs = refs.to_vec();
+        self.write(move |tx| {
+            let mut delete = tx
+                .prepare_cached("DELETE FROM collections WHERE name = ?1 AND id = ?2 RETURNING doc")
+                .map_err(db_err)?;
+            let mut out = Vec::new();
+            for (name, id) in &refs {
+                if let Some(doc) =
+                    delete.query_row(params![name, id], |r| r.get::<_, String>(0)).optional().map_err(db_err)?
+                {
+                    out.push(from_doc(&doc)?);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn list_collections(&self, user_id: Option<&str>, limit: usize, offset: usize) -> Result<Vec<Collection>> {
+        let values = vec![
+            user_id.map_or(SqlValue::Null, |u| SqlValue::Text(u.to_string())),
+            SqlValue::Integer(limit as i64),
+            SqlValue::Integer(offset as i64),
+        ];
+        self.read(move |conn| {
+            docs(
+                conn,
+                "SELECT doc FROM collections WHERE (?1 IS NULL OR user_id = ?1)
+                 ORDER BY created_at DESC, name, id LIMIT ?2 OFFSET ?3",
+                values,
+            )
         })
         .await
     }

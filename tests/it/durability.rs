@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::support::{server_token, Client, API_KEY, API_SECRET};
+use crate::support::{server_token, Client, TestDatabase, API_KEY, API_SECRET};
 
 const WORKERS: usize = 8;
 const BURST: Duration = Duration::from_millis(300);
@@ -21,14 +21,18 @@ fn free_port() -> u16 {
     StdListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port()
 }
 
-fn start(port: u16, data_dir: &Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_tributary"))
+fn start(port: u16, data_dir: &Path, database_url: Option<&str>) -> Child {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tributary"));
+    match database_url {
+        Some(url) => command.env("TRIBUTARY_DATABASE_URL", url),
+        None => command.env_remove("TRIBUTARY_DATABASE_URL"),
+    };
+    command
         .arg("serve")
         .env("TRIBUTARY_ADDR", format!("127.0.0.1:{port}"))
         .env("TRIBUTARY_DATA_DIR", data_dir)
         .env("TRIBUTARY_API_KEY", API_KEY)
         .env("TRIBUTARY_API_SECRET", API_SECRET)
-        .env_remove("TRIBUTARY_DATABASE_URL")
         .env("RUST_LOG", "warn")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -67,11 +71,12 @@ async fn wait_healthy(server: &mut Server, base: &str) {
 #[tokio::test(flavor = "multi_thread")]
 async fn sigkill_during_add_activity_burst_loses_no_acknowledged_activity() {
     let dir = tempfile::tempdir().expect("temp dir");
+    let db = TestDatabase::new().await;
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let api = Client::new(&base).with_token(server_token());
 
-    let mut server = Server(start(port, dir.path()));
+    let mut server = Server(start(port, dir.path(), db.url.as_deref()));
     wait_healthy(&mut server, &base).await;
     let (status, body) = api.post("/api/v2/users", &json!({ "users": { "alice": { "id": "alice" } } })).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
@@ -122,7 +127,7 @@ async fn sigkill_during_add_activity_burst_loses_no_acknowledged_activity() {
     assert!(!acked.is_empty(), "the burst acknowledged nothing before the kill");
 
     // Restart on the same data dir and port.
-    let mut server = Server(start(port, dir.path()));
+    let mut server = Server(start(port, dir.path(), db.url.as_deref()));
     wait_healthy(&mut server, &base).await;
 
     // Everything in user:alice, page by page.

@@ -1,6 +1,7 @@
 //! Shared test support: an in-process server on an ephemeral port, JWT
 //! helpers and a small JSON client that speaks Stream's auth conventions.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use jsonwebtoken::{encode, EncodingKey, Header};
@@ -14,22 +15,72 @@ use tributary::shutdown::Shutdown;
 pub const API_KEY: &str = "itkey";
 pub const API_SECRET: &str = "it-secret-that-is-long-enough-for-hs256-0123456789";
 
+/// Which store the tests run on: SQLite in each server's temp dir, or with
+/// `TRIBUTARY_TEST_STORE=postgres` a fresh schema per server in the
+/// database `TRIBUTARY_TEST_DATABASE_URL` names (dropped afterwards).
+pub struct TestDatabase {
+    pub url: Option<String>,
+    schema: Option<(String, String)>,
+}
+
+pub fn postgres_mode() -> bool {
+    std::env::var("TRIBUTARY_TEST_STORE").as_deref() == Ok("postgres")
+}
+
+impl TestDatabase {
+    pub async fn new() -> TestDatabase {
+        if !postgres_mode() {
+            return TestDatabase { url: None, schema: None };
+        }
+        let base = std::env::var("TRIBUTARY_TEST_DATABASE_URL")
+            .expect("TRIBUTARY_TEST_STORE=postgres needs TRIBUTARY_TEST_DATABASE_URL");
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+        let schema = format!("it_{}_{}_{nanos}", std::process::id(), NEXT.fetch_add(1, Ordering::SeqCst));
+        let (client, connection) =
+            tokio_postgres::connect(&base, tokio_postgres::NoTls).await.expect("connect postgres");
+        tokio::spawn(connection);
+        client.batch_execute(&format!("CREATE SCHEMA {schema}")).await.expect("create schema");
+        let sep = if base.contains('?') { '&' } else { '?' };
+        let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
+        TestDatabase { url: Some(url), schema: Some((base, schema)) }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let Some((base, schema)) = self.schema.take() else { return };
+        // Drop runs inside the test's runtime: clean up on a thread of its own.
+        let cleanup = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            runtime.block_on(async {
+                let (client, connection) = tokio_postgres::connect(&base, tokio_postgres::NoTls).await.ok()?;
+                tokio::spawn(connection);
+                client.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).await.ok()
+            })
+        });
+        let _ = cleanup.join();
+    }
+}
+
 /// A server running inside the test's runtime, stopped when dropped.
 pub struct TestServer {
     pub base: String,
     shutdown: Shutdown,
     _dir: TempDir,
+    _db: TestDatabase,
 }
 
 impl TestServer {
     pub async fn spawn() -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
+        let db = TestDatabase::new().await;
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local addr");
         let config = ServeConfig {
             addr,
             data_dir: dir.path().to_path_buf(),
-            database_url: None,
+            database_url: db.url.clone(),
             api_key: Some(API_KEY.to_string()),
             api_secret: Some(API_SECRET.to_string()),
         };
@@ -49,7 +100,7 @@ impl TestServer {
             .await
             .expect("server did not become ready within 20 s")
             .expect("server failed to start (see stderr)");
-        TestServer { base: format!("http://{addr}"), shutdown, _dir: dir }
+        TestServer { base: format!("http://{addr}"), shutdown, _dir: dir, _db: db }
     }
 
     /// A client authenticated with a server token.
@@ -66,6 +117,8 @@ impl TestServer {
 impl Drop for TestServer {
     fn drop(&mut self) {
         self.shutdown.trigger();
+        // Let the server finish its in-flight work before the schema goes.
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 

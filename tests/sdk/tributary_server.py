@@ -57,6 +57,13 @@ _CONTROLLED_ENV = ("TRIBUTARY_ADDR", "TRIBUTARY_DATA_DIR", "TRIBUTARY_API_KEY",
                    "TRIBUTARY_API_SECRET", "TRIBUTARY_DATABASE_URL")
 
 
+def _psql(url: str, sql: str) -> None:
+    """Runs one statement on PostgreSQL with the psql client (each SDK run
+    lives in a schema of its own)."""
+    subprocess.run(["psql", url, "-q", "-v", "ON_ERROR_STOP=1", "-c", sql], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
 def start_server(credentials: bool = True, database_url: bool = True):
     """Start `tributary serve` on a free port with a fresh data dir.
 
@@ -76,8 +83,13 @@ def start_server(credentials: bool = True, database_url: bool = True):
     env.update(TRIBUTARY_ADDR=f"127.0.0.1:{port}", TRIBUTARY_DATA_DIR=data_dir)
     if credentials:
         env.update(TRIBUTARY_API_KEY=API_KEY, TRIBUTARY_API_SECRET=API_SECRET)
+    schema = None
     if database_url and os.environ.get("TRIBUTARY_SDK_DATABASE_URL"):
-        env["TRIBUTARY_DATABASE_URL"] = os.environ["TRIBUTARY_SDK_DATABASE_URL"]
+        base = os.environ["TRIBUTARY_SDK_DATABASE_URL"]
+        schema = f"sdk_{os.getpid()}_{secrets.token_hex(4)}"
+        _psql(base, f"CREATE SCHEMA {schema}")
+        sep = "&" if "?" in base else "?"
+        env["TRIBUTARY_DATABASE_URL"] = f"{base}{sep}options=-c%20search_path%3D{schema}"
     fd, log_name = tempfile.mkstemp(prefix="tributary-sdk-server-", suffix=".log")
     log_path = Path(log_name)
     log = os.fdopen(fd, "wb")
@@ -99,6 +111,8 @@ def start_server(credentials: bool = True, database_url: bool = True):
                 proc.wait()
         log.close()
         shutil.rmtree(data_dir, ignore_errors=True)
+        if schema:
+            _psql(os.environ["TRIBUTARY_SDK_DATABASE_URL"], f"DROP SCHEMA IF EXISTS {schema} CASCADE")
 
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and proc.poll() is None:

@@ -329,7 +329,8 @@ pub async fn upsert_activities(
     }
     let mut all = activities.clone();
     all.extend(notify);
-    ctx.store.save_activities(&all, &new_feeds).await?;
+    let stored = ctx.store.save_activities(&all, &new_feeds).await?;
+    keep_stored_created_at(&mut activities, &stored);
     Ok(Upserted { activities, mention_notifications_created: mentioned })
 }
 
@@ -348,6 +349,17 @@ fn mention_context(activity: &Activity) -> Value {
         "trigger": {"type": "mention", "text": format!("{} mentioned you", activity.user_id)},
         "target": target,
     })
+}
+
+/// A concurrent writer may have created an activity first: report the
+/// `created_at` the store kept, and treat the write as the edit it was.
+fn keep_stored_created_at(activities: &mut [Activity], stored: &[Timestamp]) {
+    for (a, created_at) in activities.iter_mut().zip(stored) {
+        if a.created_at != *created_at {
+            a.created_at = *created_at;
+            a.edited_at.get_or_insert(a.updated_at);
+        }
+    }
 }
 
 /// One `mention` notification per user newly mentioned in `activity` (not

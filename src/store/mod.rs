@@ -128,8 +128,10 @@ pub trait Store: Send + Sync + 'static {
     // activities
     /// Writes the activities (insert or replace), creates the missing feeds
     /// given, links each activity to its feeds and fans it out to the feeds
-    /// that follow them — all in one transaction.
-    async fn save_activities(&self, activities: &[Activity], new_feeds: &[Feed]) -> Result<()>;
+    /// that follow them — all in one transaction. Returns each activity's
+    /// stored `created_at`: an activity that a concurrent writer created
+    /// first keeps that writer's.
+    async fn save_activities(&self, activities: &[Activity], new_feeds: &[Feed]) -> Result<Vec<Timestamp>>;
     /// Activities by id, soft-deleted ones included, in no particular order.
     async fn get_activities(&self, ids: &[String]) -> Result<Vec<Activity>>;
     /// Sets (or with `None` clears) `deleted_at` on the activities that exist

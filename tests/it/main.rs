@@ -5,7 +5,9 @@
 //! Run with `cargo test --test it`.
 
 mod auth;
+mod concurrency;
 mod durability;
 mod errors;
+mod instances;
 mod store;
 mod support;

@@ -153,7 +153,7 @@ async fn insert_feed_tx(tx: &impl GenericClient, feed: &Feed) -> Result<bool> {
 
 /// See the SQLite twin: writes one activity and applies only the difference
 /// of its feed list to the feed entries.
-async fn save_activity_tx(tx: &impl GenericClient, a: &Activity) -> Result<()> {
+async fn save_activity_tx(tx: &impl GenericClient, a: &Activity) -> Result<Timestamp> {
     // Concurrent upserts of one id serialise here, so each sees the feed
     // list the previous one committed.
     tx.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", &[&a.id]).await.map_err(db_err)?;
@@ -226,7 +226,7 @@ async fn save_activity_tx(tx: &impl GenericClient, a: &Activity) -> Result<()> {
         .await
         .map_err(db_err)?;
     }
-    Ok(())
+    Ok(Timestamp(created_at))
 }
 
 const TASK_COLUMNS: &str = "id, status, work::text, result::text, error::text, attempts, created_at, updated_at";
@@ -506,16 +506,18 @@ impl Store for PostgresStore {
         tx.commit().await.map_err(db_err)
     }
 
-    async fn save_activities(&self, activities: &[Activity], new_feeds: &[Feed]) -> Result<()> {
+    async fn save_activities(&self, activities: &[Activity], new_feeds: &[Feed]) -> Result<Vec<Timestamp>> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db_err)?;
         for feed in new_feeds {
             insert_feed_tx(&tx, feed).await?;
         }
+        let mut created = Vec::with_capacity(activities.len());
         for a in activities {
-            save_activity_tx(&tx, a).await?;
+            created.push(save_activity_tx(&tx, a).await?);
         }
-        tx.commit().await.map_err(db_err)
+        tx.commit().await.map_err(db_err)?;
+        Ok(created)
     }
 
     async fn get_activities(&self, ids: &[String]) -> Result<Vec<Activity>> {

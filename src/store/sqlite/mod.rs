@@ -168,7 +168,7 @@ fn insert_feed_tx(tx: &Transaction, feed: &Feed) -> Result<bool> {
 /// list. Only the difference is applied on update, so entries that exist for
 /// other reasons (history kept on unfollow, the copy limit of a follow) are
 /// left as they are.
-fn save_activity_tx(tx: &Transaction, a: &Activity) -> Result<()> {
+fn save_activity_tx(tx: &Transaction, a: &Activity) -> Result<Timestamp> {
     let old: Option<Activity> = tx
         .prepare_cached("SELECT doc FROM activities WHERE id = ?1")
         .map_err(db_err)?
@@ -194,6 +194,7 @@ fn save_activity_tx(tx: &Transaction, a: &Activity) -> Result<()> {
         a.parent_id
     ])
     .map_err(db_err)?;
+    let created_at = old.as_ref().map_or(a.created_at, |o| o.created_at);
     let (visible_until, private_to) = (a.visible_until(), a.private_to());
     if old.as_ref().is_some_and(|o| o.visible_until() != visible_until || o.private_to() != private_to) {
         tx.prepare_cached("UPDATE feed_entries SET visible_until = ?2, private_to = ?3 WHERE activity_id = ?1")
@@ -223,11 +224,11 @@ fn save_activity_tx(tx: &Transaction, a: &Activity) -> Result<()> {
         .map_err(db_err)?;
     for fid in added {
         let fid = fid.to_string();
-        direct.execute(params![fid, a.created_at.0, a.id, visible_until, private_to]).map_err(db_err)?;
-        fan_out.execute(params![fid, a.created_at.0, a.id, visible_until, private_to]).map_err(db_err)?;
+        direct.execute(params![fid, created_at.0, a.id, visible_until, private_to]).map_err(db_err)?;
+        fan_out.execute(params![fid, created_at.0, a.id, visible_until, private_to]).map_err(db_err)?;
     }
     if removed.is_empty() {
-        return Ok(());
+        return Ok(created_at);
     }
     // The activity leaves a feed: drop it there and in the follower feeds that
     // received it only through that feed.
@@ -247,7 +248,7 @@ fn save_activity_tx(tx: &Transaction, a: &Activity) -> Result<()> {
         values.extend(text_values(remaining.iter().map(String::as_str)));
         tx.execute(&sql, params_from_iter(values)).map_err(db_err)?;
     }
-    Ok(())
+    Ok(created_at)
 }
 
 type TaskRow = (String, String, String, Option<String>, Option<String>, i64, i64, i64);
@@ -592,16 +593,13 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn save_activities(&self, activities: &[Activity], new_feeds: &[Feed]) -> Result<()> {
+    async fn save_activities(&self, activities: &[Activity], new_feeds: &[Feed]) -> Result<Vec<Timestamp>> {
         let (activities, new_feeds) = (activities.to_vec(), new_feeds.to_vec());
         self.write(move |tx| {
             for feed in &new_feeds {
                 insert_feed_tx(tx, feed)?;
             }
-            for a in &activities {
-                save_activity_tx(tx, a)?;
-            }
-            Ok(())
+            activities.iter().map(|a| save_activity_tx(tx, a)).collect()
         })
         .await
     }

@@ -612,7 +612,6 @@ pub async fn activity_shares(
     prev: &Option<String>,
 ) -> Result<Page<Activity>> {
     get_activity(ctx, activity_id).await?;
-    let (next, prev) = super::one_direction(next, prev)?;
-    let window = OffsetWindow::new(super::page_limit(limit)?, next, prev)?;
+    let window = OffsetWindow::from_request(limit, next, prev)?;
     Ok(window.page(ctx.store.activity_shares(activity_id, window.fetch(), window.offset).await?))
 }

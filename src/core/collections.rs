@@ -7,7 +7,7 @@ use super::cursor::{OffsetWindow, Page};
 use super::error::{Error, Result};
 use super::model::{Collection, Custom};
 use super::time::Timestamp;
-use super::{new_id, one_direction, page_limit, Actor, Ctx};
+use super::{new_id, Actor, Ctx};
 
 pub const MAX_COLLECTIONS: usize = 100;
 
@@ -164,7 +164,6 @@ pub async fn query_collections(ctx: &Ctx, actor: &Actor, q: QueryCollections) ->
             _ => return Err(Error::field(&key, format!("filtering collections by {key:?} is not supported yet"))),
         }
     }
-    let (next, prev) = one_direction(&q.next, &q.prev)?;
-    let window = OffsetWindow::new(page_limit(q.limit)?, next, prev)?;
+    let window = OffsetWindow::from_request(q.limit, &q.next, &q.prev)?;
     Ok(window.page(ctx.store.list_collections(owner.as_deref(), window.fetch(), window.offset).await?))
 }

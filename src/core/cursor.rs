@@ -58,6 +58,12 @@ pub struct OffsetWindow {
 }
 
 impl OffsetWindow {
+    /// The window a request's `limit`, `next` and `prev` describe.
+    pub fn from_request(limit: Option<i64>, next: &Option<String>, prev: &Option<String>) -> Result<Self> {
+        let (next, prev) = super::one_direction(next, prev)?;
+        OffsetWindow::new(super::page_limit(limit)?, next, prev)
+    }
+
     pub fn new(limit: usize, next: Option<&str>, prev: Option<&str>) -> Result<Self> {
         let offset = match (next, prev) {
             (Some(_), Some(_)) => return Err(Error::input("pass either next or prev, not both")),

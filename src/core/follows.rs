@@ -3,15 +3,15 @@
 //! docs/architecture.md for why).
 
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::cursor::{OffsetWindow, Page};
 use super::error::{Error, Result};
 use super::feeds::{get_live_feed, resolve_feeds, Pager};
 use super::model::{Custom, Fid, Follow, FOLLOW_ACCEPTED, FOLLOW_PENDING};
 use super::time::Timestamp;
-use super::users::{self, SortParam};
-use super::{one_direction, page_limit, Actor, Ctx};
+use super::users;
+use super::{page_limit, Actor, Ctx, QueryRequest};
 use crate::store::{FollowQuery, FollowSortField};
 
 /// Activities copied on a new follow when the request names no limit.
@@ -128,20 +128,6 @@ pub async fn unfollow(ctx: &Ctx, actor: &Actor, source: &str, target: &str, keep
         .ok_or_else(|| Error::not_found("follow", &format!("{source} -> {target}")))
 }
 
-#[derive(Debug, Deserialize, Default)]
-pub struct QueryFollows {
-    #[serde(default)]
-    pub filter: Option<Map<String, Value>>,
-    #[serde(default)]
-    pub sort: Option<Vec<SortParam>>,
-    #[serde(default)]
-    pub limit: Option<i64>,
-    #[serde(default)]
-    pub next: Option<String>,
-    #[serde(default)]
-    pub prev: Option<String>,
-}
-
 /// `"a:b"`, `{"$eq": "a:b"}` or `{"$in": [...]}` → feed ids.
 fn fid_condition(field: &str, cond: &Value) -> Result<Vec<Fid>> {
     let parse = |v: &Value| -> Result<Fid> {
@@ -163,7 +149,7 @@ fn fid_condition(field: &str, cond: &Value) -> Result<Vec<Fid>> {
     }
 }
 
-pub async fn query_follows(ctx: &Ctx, q: QueryFollows) -> Result<FollowPage> {
+pub async fn query_follows(ctx: &Ctx, q: QueryRequest) -> Result<FollowPage> {
     let mut query = FollowQuery { limit: page_limit(q.limit)?, ..Default::default() };
     for (key, cond) in q.filter.unwrap_or_default() {
         match key.as_str() {
@@ -228,8 +214,7 @@ async fn offset_page(
     next: Option<String>,
     prev: Option<String>,
 ) -> Result<FollowPage> {
-    let (next, prev) = one_direction(&next, &prev)?;
-    let window = OffsetWindow::new(query.limit, next, prev)?;
+    let window = OffsetWindow::from_request(Some(query.limit as i64), &next, &prev)?;
     query.offset = window.offset;
     query.limit = window.fetch();
     Ok(window.page(ctx.store.query_follows(&query).await?))

@@ -236,6 +236,31 @@ impl Lookup {
     }
 }
 
+/// The body every query endpoint takes: a filter, a sort, a page size and
+/// cursors.
+#[derive(Debug, Clone, serde::Deserialize, Default)]
+pub struct QueryRequest {
+    #[serde(default)]
+    pub filter: Option<serde_json::Map<String, serde_json::Value>>,
+    #[serde(default)]
+    pub sort: Option<Vec<SortParam>>,
+    #[serde(default)]
+    pub limit: Option<i64>,
+    #[serde(default)]
+    pub next: Option<String>,
+    #[serde(default)]
+    pub prev: Option<String>,
+}
+
+/// `SortParamRequest`: `direction` 1 ascending, -1 descending.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct SortParam {
+    #[serde(default)]
+    pub field: Option<String>,
+    #[serde(default)]
+    pub direction: Option<i64>,
+}
+
 pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }

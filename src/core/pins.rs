@@ -2,17 +2,13 @@
 
 use std::collections::HashMap;
 
-use serde::Deserialize;
-use serde_json::{Map, Value};
-
 use super::activities::get_activity;
 use super::cursor::{OffsetWindow, Page};
 use super::error::{Error, Result};
 use super::feeds::get_live_feed;
 use super::model::{Activity, Fid, Pin};
 use super::time::Timestamp;
-use super::users::SortParam;
-use super::{one_direction, page_limit, Actor, Ctx};
+use super::{Actor, Ctx, QueryRequest};
 use crate::store::PinQuery;
 
 /// How many pins a feed read embeds in `pinned_activities`.
@@ -57,27 +53,13 @@ pub async fn unpin_activity(ctx: &Ctx, actor: &Actor, fid: &Fid, activity_id: &s
     Ok((pin, activity))
 }
 
-#[derive(Debug, Deserialize, Default)]
-pub struct QueryPins {
-    #[serde(default)]
-    pub filter: Option<Map<String, Value>>,
-    #[serde(default)]
-    pub sort: Option<Vec<SortParam>>,
-    #[serde(default)]
-    pub limit: Option<i64>,
-    #[serde(default)]
-    pub next: Option<String>,
-    #[serde(default)]
-    pub prev: Option<String>,
-}
-
 /// Pins of a feed with their (live) activities, newest pin first.
 pub struct PinnedPage {
     pub pins: Page<Pin>,
     pub activities: HashMap<String, Activity>,
 }
 
-pub async fn query_pinned_activities(ctx: &Ctx, fid: &Fid, q: QueryPins) -> Result<PinnedPage> {
+pub async fn query_pinned_activities(ctx: &Ctx, fid: &Fid, q: QueryRequest) -> Result<PinnedPage> {
     get_live_feed(ctx, fid).await?;
     if q.filter.as_ref().is_some_and(|f| !f.is_empty()) {
         return Err(Error::field("filter", "filtering pinned activities is not supported by this server yet"));
@@ -89,8 +71,7 @@ pub async fn query_pinned_activities(ctx: &Ctx, fid: &Fid, q: QueryPins) -> Resu
             other => return Err(Error::field("sort", format!("cannot sort pins by {other:?}; use created_at"))),
         }
     }
-    let (next, prev) = one_direction(&q.next, &q.prev)?;
-    let window = OffsetWindow::new(page_limit(q.limit)?, next, prev)?;
+    let window = OffsetWindow::from_request(q.limit, &q.next, &q.prev)?;
     let query = PinQuery { fid: Some(fid.clone()), newest_first, limit: window.fetch(), offset: window.offset };
     with_activities(ctx, window.page(ctx.store.query_pins(&query).await?)).await
 }

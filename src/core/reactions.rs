@@ -2,15 +2,15 @@
 //! keeps a single reaction per user on the activity.
 
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::activities::get_activity;
 use super::cursor::{OffsetWindow, Page};
 use super::error::{Error, Result};
 use super::model::{Activity, Custom, Reaction};
 use super::time::Timestamp;
-use super::users::{self, SortParam};
-use super::{one_direction, page_limit, Actor, Ctx};
+use super::users;
+use super::{Actor, Ctx, QueryRequest};
 use crate::store::ReactionQuery;
 
 #[derive(Debug, Deserialize)]
@@ -79,20 +79,6 @@ pub async fn delete_activity_reaction(
     Ok((activity, reaction))
 }
 
-#[derive(Debug, Deserialize, Default)]
-pub struct QueryReactions {
-    #[serde(default)]
-    pub filter: Option<Map<String, Value>>,
-    #[serde(default)]
-    pub sort: Option<Vec<SortParam>>,
-    #[serde(default)]
-    pub limit: Option<i64>,
-    #[serde(default)]
-    pub next: Option<String>,
-    #[serde(default)]
-    pub prev: Option<String>,
-}
-
 pub type ReactionPage = Page<Reaction>;
 
 fn string_condition(field: &str, cond: &Value) -> Result<String> {
@@ -106,9 +92,9 @@ fn string_condition(field: &str, cond: &Value) -> Result<String> {
     }
 }
 
-pub async fn query_activity_reactions(ctx: &Ctx, activity_id: &str, q: QueryReactions) -> Result<ReactionPage> {
+pub async fn query_activity_reactions(ctx: &Ctx, activity_id: &str, q: QueryRequest) -> Result<ReactionPage> {
     get_activity(ctx, activity_id).await?;
-    let limit = page_limit(q.limit)?;
+    let window = OffsetWindow::from_request(q.limit, &q.next, &q.prev)?;
     let mut query = ReactionQuery { activity_id: activity_id.to_string(), newest_first: true, ..Default::default() };
     for (key, cond) in q.filter.unwrap_or_default() {
         match key.as_str() {
@@ -129,8 +115,6 @@ pub async fn query_activity_reactions(ctx: &Ctx, activity_id: &str, q: QueryReac
             other => return Err(Error::field("sort", format!("cannot sort reactions by {other:?}"))),
         }
     }
-    let (next, prev) = one_direction(&q.next, &q.prev)?;
-    let window = OffsetWindow::new(limit, next, prev)?;
     query.offset = window.offset;
     query.limit = window.fetch();
     Ok(window.page(ctx.store.query_reactions(&query).await?))

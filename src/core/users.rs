@@ -8,11 +8,11 @@ use serde_json::{Map, Value};
 use super::error::{Error, Result};
 use super::model::{validate_id, Custom, TaskWork, User};
 use super::time::Timestamp;
-use super::{tasks, Ctx};
+use super::{tasks, Ctx, SortParam};
 use crate::store::{UserQuery, UserSortField};
 
 /// `UserRequest`: a full replacement of the user's data.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Default)]
 pub struct UserInput {
     pub id: String,
     #[serde(default)]
@@ -149,14 +149,6 @@ pub struct QueryUsers {
     pub include_deactivated_users: Option<bool>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-pub struct SortParam {
-    #[serde(default)]
-    pub field: Option<String>,
-    #[serde(default)]
-    pub direction: Option<i64>,
-}
-
 pub async fn query_users(ctx: &Ctx, q: QueryUsers) -> Result<Vec<User>> {
     let mut query = UserQuery { limit: super::page_limit(q.limit)?, ..Default::default() };
     let offset = q.offset.unwrap_or(0);
@@ -267,20 +259,6 @@ pub async fn ensure_users(ctx: &Ctx, ids: &[String], create: bool) -> Result<()>
             missing[0]
         )));
     }
-    let inputs = missing
-        .into_iter()
-        .map(|id| UserInput {
-            id,
-            name: None,
-            image: None,
-            role: None,
-            language: None,
-            teams: None,
-            teams_role: None,
-            invisible: None,
-            privacy_settings: None,
-            custom: None,
-        })
-        .collect();
+    let inputs = missing.into_iter().map(|id| UserInput { id, ..Default::default() }).collect();
     upsert_users(ctx, inputs).await.map(|_| ())
 }

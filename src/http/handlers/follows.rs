@@ -1,8 +1,9 @@
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
 
-use crate::core::follows::{self, FollowCmd, QueryFollows};
+use crate::core::follows::{self, FollowCmd};
 use crate::core::Lookup;
+use crate::core::QueryRequest;
 use crate::http::auth::Auth;
 use crate::http::error::ApiResult;
 use crate::http::extract::{WireJson, WirePath, WireQuery};
@@ -82,7 +83,7 @@ pub struct QueryFollowsResponse {
 pub async fn query_follows(
     State(state): State<AppState>,
     Auth(_): Auth,
-    WireJson(req): WireJson<QueryFollows>,
+    WireJson(req): WireJson<QueryRequest>,
 ) -> ApiResult<Reply<QueryFollowsResponse>> {
     let page = follows::query_follows(&state.ctx, req).await?;
     let lookup = Lookup::load(&state.ctx, &[], &page.items, &[], &Reader::default()).await?;

@@ -2,9 +2,10 @@ use axum::extract::State;
 use serde::{Deserialize, Serialize};
 
 use crate::core::model::Fid;
-use crate::core::pins::{self, QueryPins};
+use crate::core::pins;
 use crate::core::time::Timestamp;
 use crate::core::Lookup;
+use crate::core::QueryRequest;
 use crate::http::auth::Auth;
 use crate::http::error::ApiResult;
 use crate::http::extract::{WireJson, WirePath};
@@ -83,7 +84,7 @@ pub async fn query_pinned_activities(
     State(state): State<AppState>,
     Auth(actor): Auth,
     WirePath((group, id)): WirePath<(String, String)>,
-    WireJson(req): WireJson<QueryPins>,
+    WireJson(req): WireJson<QueryRequest>,
 ) -> ApiResult<Reply<QueryPinnedActivitiesResponse>> {
     let fid = Fid::new(&group, &id)?;
     let page = pins::query_pinned_activities(&state.ctx, &fid, req).await?;

@@ -1,8 +1,9 @@
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
 
-use crate::core::reactions::{self, AddReaction, QueryReactions};
+use crate::core::reactions::{self, AddReaction};
 use crate::core::Lookup;
+use crate::core::QueryRequest;
 use crate::http::auth::Auth;
 use crate::http::error::ApiResult;
 use crate::http::extract::{WireJson, WirePath, WireQuery};
@@ -81,7 +82,7 @@ pub async fn query_activity_reactions(
     State(state): State<AppState>,
     Auth(_): Auth,
     WirePath(activity_id): WirePath<String>,
-    WireJson(req): WireJson<QueryReactions>,
+    WireJson(req): WireJson<QueryRequest>,
 ) -> ApiResult<Reply<QueryActivityReactionsResponse>> {
     let page = reactions::query_activity_reactions(&state.ctx, &activity_id, req).await?;
     let ids: Vec<String> = page.items.iter().map(|r| r.user_id.clone()).collect();

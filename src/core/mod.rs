@@ -8,7 +8,7 @@ use tokio::sync::Notify;
 
 use crate::store::{Reader, Store};
 use error::{Error, Result};
-use model::{Activity, Collection, Feed, FeedCounts, Fid, Follow, ReactionSummary, User};
+use model::{Activity, Collection, Feed, FeedCounts, Fid, Follow, Poll, PollTally, ReactionSummary, User};
 use time::Timestamp;
 
 pub mod activities;
@@ -23,6 +23,7 @@ pub mod follows;
 pub mod model;
 pub mod patch;
 pub mod pins;
+pub mod polls;
 pub mod reactions;
 pub mod tasks;
 pub mod time;
@@ -132,6 +133,7 @@ pub struct Lookup {
     pub restricted_to: Option<String>,
     /// Collections the activities reference, by `name:id`.
     pub collections: HashMap<String, Collection>,
+    pub polls: HashMap<String, (Poll, PollTally)>,
 }
 
 impl Lookup {
@@ -193,7 +195,17 @@ impl Lookup {
             None => HashSet::new(),
         };
 
+        let poll_ids: Vec<String> = activities
+            .iter()
+            .chain(parents.values())
+            .filter_map(|a| a.poll_id.clone())
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        let polls = Self::load_polls(ctx, &poll_ids, viewer).await?;
+
         let mut user_ids: HashSet<String> = HashSet::new();
+        user_ids.extend(Self::poll_users(&polls));
         for summary in reactions.values() {
             user_ids.extend(summary.latest.iter().chain(&summary.own).map(|r| r.user_id.clone()));
         }
@@ -232,6 +244,40 @@ impl Lookup {
             share_counts,
             restricted_to: reader.restricted.then(|| reader.viewer.clone()).flatten(),
             collections,
+            polls,
+        })
+    }
+
+    /// Polls with their tallies (for `viewer`'s own votes) and the users they
+    /// show, for the poll endpoints.
+    pub async fn for_polls(ctx: &Ctx, poll_ids: &[String], viewer: Option<&str>) -> Result<Lookup> {
+        let polls = Self::load_polls(ctx, poll_ids, viewer).await?;
+        let users: Vec<String> = Self::poll_users(&polls).collect();
+        let mut lookup = Lookup::users(ctx, &users).await?;
+        lookup.polls = polls;
+        Ok(lookup)
+    }
+
+    async fn load_polls(
+        ctx: &Ctx,
+        poll_ids: &[String],
+        viewer: Option<&str>,
+    ) -> Result<HashMap<String, (Poll, PollTally)>> {
+        let polls = ctx.store.get_polls(poll_ids).await?;
+        let mut tallies = ctx.store.poll_tallies(poll_ids, viewer).await?;
+        Ok(polls
+            .into_iter()
+            .map(|p| {
+                let tally = tallies.remove(&p.id).unwrap_or_default();
+                (p.id.clone(), (p, tally))
+            })
+            .collect())
+    }
+
+    fn poll_users(polls: &HashMap<String, (Poll, PollTally)>) -> impl Iterator<Item = String> + '_ {
+        polls.values().flat_map(|(poll, tally)| {
+            let votes = tally.latest_by_option.values().flatten().chain(&tally.latest_answers).chain(&tally.own);
+            std::iter::once(poll.created_by_id.clone()).chain(votes.map(|v| v.user_id.clone()))
         })
     }
 }

@@ -422,3 +422,80 @@ impl Collection {
         format!("{}:{}", self.name, self.id)
     }
 }
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PollOption {
+    pub id: String,
+    pub text: String,
+    #[serde(default)]
+    pub custom: Custom,
+}
+
+/// An app-level poll; activities carry one through `poll_id`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Poll {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub options: Vec<PollOption>,
+    /// `public` or `anonymous` (voters hidden in responses).
+    pub voting_visibility: String,
+    #[serde(default)]
+    pub enforce_unique_vote: bool,
+    #[serde(default)]
+    pub max_votes_allowed: Option<i64>,
+    #[serde(default)]
+    pub allow_answers: bool,
+    #[serde(default)]
+    pub allow_user_suggested_options: bool,
+    #[serde(default)]
+    pub is_closed: bool,
+    #[serde(default)]
+    pub custom: Custom,
+    pub created_by_id: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// A vote for an option, or (with `is_answer`) a free-text answer.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PollVote {
+    pub id: String,
+    pub poll_id: String,
+    #[serde(default)]
+    pub activity_id: Option<String>,
+    #[serde(default)]
+    pub option_id: String,
+    #[serde(default)]
+    pub answer_text: Option<String>,
+    #[serde(default)]
+    pub is_answer: bool,
+    pub user_id: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// The vote state a poll response carries, for one viewer.
+#[derive(Debug, Clone, Default)]
+pub struct PollTally {
+    pub vote_count: i64,
+    pub answers_count: i64,
+    pub counts_by_option: std::collections::BTreeMap<String, i64>,
+    /// Newest first, at most `LATEST_VOTES` per option.
+    pub latest_by_option: std::collections::BTreeMap<String, Vec<PollVote>>,
+    pub latest_answers: Vec<PollVote>,
+    pub own: Vec<PollVote>,
+}
+
+pub const LATEST_VOTES: usize = 10;
+
+/// What casting a vote did.
+#[derive(Debug, Clone)]
+pub enum VoteOutcome {
+    /// Stored; `replaced` are the user's votes it displaced.
+    Cast { vote: PollVote, replaced: Vec<PollVote> },
+    /// The user already has `max_votes_allowed` votes.
+    TooManyVotes,
+}

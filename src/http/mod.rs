@@ -53,7 +53,7 @@ macro_rules! operations {
     };
 }
 
-use handlers::{activities, collections, feed_groups, feeds, follows, pins, reactions, tasks, users};
+use handlers::{activities, collections, feed_groups, feeds, follows, pins, polls, reactions, tasks, users};
 
 operations! {
     UpdateUsers: post "/api/v2/users" => 201 users::update_users;
@@ -61,6 +61,18 @@ operations! {
     QueryUsers: get "/api/v2/users" => 200 users::query_users;
     DeleteUsers: post "/api/v2/users/delete" => 201 users::delete_users;
     GetTask: get "/api/v2/tasks/{id}" => 200 tasks::get_task;
+
+    CreatePoll: post "/api/v2/polls" => 201 polls::create_poll;
+    UpdatePoll: put "/api/v2/polls" => 201 polls::update_poll;
+    QueryPolls: post "/api/v2/polls/query" => 201 polls::query_polls;
+    GetPoll: get "/api/v2/polls/{poll}" => 200 polls::get_poll;
+    UpdatePollPartial: patch "/api/v2/polls/{poll}" => 200 polls::update_poll_partial;
+    DeletePoll: delete "/api/v2/polls/{poll}" => 200 polls::delete_poll;
+    CreatePollOption: post "/api/v2/polls/{poll}/options" => 201 polls::create_poll_option;
+    UpdatePollOption: put "/api/v2/polls/{poll}/options" => 201 polls::update_poll_option;
+    GetPollOption: get "/api/v2/polls/{poll}/options/{option}" => 200 polls::get_poll_option;
+    DeletePollOption: delete "/api/v2/polls/{poll}/options/{option}" => 200 polls::delete_poll_option;
+    QueryPollVotes: post "/api/v2/polls/{poll}/votes" => 201 polls::query_poll_votes;
 
     ListFeedGroups: get "/api/v2/feeds/feed_groups" => 200 feed_groups::list_feed_groups;
     CreateFeedGroup: post "/api/v2/feeds/feed_groups" => 201 feed_groups::create_feed_group;
@@ -84,6 +96,8 @@ operations! {
     TrackActivityMetrics: post "/api/v2/feeds/activities/metrics/track" => 201 activities::track_activity_metrics;
     ActivityFeedback: post "/api/v2/feeds/activities/{id}/feedback" => 201 activities::activity_feedback;
     QueryActivityShares: get "/api/v2/feeds/activities/{id}/shares" => 200 activities::query_activity_shares;
+    CastPollVote: post "/api/v2/feeds/activities/{id}/polls/{poll}/vote" => 201 polls::cast_poll_vote;
+    DeletePollVote: delete "/api/v2/feeds/activities/{id}/polls/{poll}/vote/{vote}" => 200 polls::delete_poll_vote;
     GetActivity: get "/api/v2/feeds/activities/{id}" => 200 activities::get_activity;
     UpdateActivity: put "/api/v2/feeds/activities/{id}" => 201 activities::update_activity;
     UpdateActivityPartial: patch "/api/v2/feeds/activities/{id}" => 200 activities::update_activity_partial;

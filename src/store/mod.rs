@@ -10,8 +10,8 @@ use async_trait::async_trait;
 
 use crate::core::error::Result;
 use crate::core::model::{
-    Activity, Collection, Feed, FeedCounts, FeedGroup, Feedback, Fid, Follow, MetricEvent, Pin, Reaction,
-    ReactionSummary, Task, TaskError, TaskStatus, User,
+    Activity, Collection, Feed, FeedCounts, FeedGroup, Feedback, Fid, Follow, MetricEvent, Pin, Poll, PollTally,
+    PollVote, Reaction, ReactionSummary, Task, TaskError, TaskStatus, User, VoteOutcome,
 };
 use crate::core::time::Timestamp;
 
@@ -206,6 +206,25 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_collections(&self, refs: &[(String, String)]) -> Result<Vec<Collection>>;
     /// Collections, newest first, optionally of one owner.
     async fn list_collections(&self, user_id: Option<&str>, limit: usize, offset: usize) -> Result<Vec<Collection>>;
+
+    // polls and votes
+    /// Inserts unless the id exists; returns whether it was inserted.
+    async fn insert_poll(&self, poll: &Poll) -> Result<bool>;
+    /// Replaces the poll; votes for `removed_options` go with them.
+    async fn put_poll(&self, poll: &Poll, removed_options: &[String]) -> Result<()>;
+    async fn get_polls(&self, ids: &[String]) -> Result<Vec<Poll>>;
+    /// Deletes the poll and its votes; returns whether it existed.
+    async fn delete_poll(&self, id: &str) -> Result<bool>;
+    async fn list_polls(&self, limit: usize, offset: usize) -> Result<Vec<Poll>>;
+    /// Casts the vote atomically for its (poll, user): an answer replaces the
+    /// user's answer; an option vote replaces the user's option votes when
+    /// `exclusive`, is a no-op when that option is already voted, and is
+    /// refused beyond `max_votes`.
+    async fn cast_vote(&self, vote: &PollVote, exclusive: bool, max_votes: Option<i64>) -> Result<VoteOutcome>;
+    /// Deletes the vote — only if `voter` cast it, when given.
+    async fn delete_vote(&self, poll_id: &str, vote_id: &str, voter: Option<&str>) -> Result<Option<PollVote>>;
+    async fn poll_tallies(&self, poll_ids: &[String], viewer: Option<&str>) -> Result<HashMap<String, PollTally>>;
+    async fn list_votes(&self, poll_id: &str, limit: usize, offset: usize) -> Result<Vec<PollVote>>;
 
     // pins
     /// Pins the activity to the feed; returns the pin as stored (an existing

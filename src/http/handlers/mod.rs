@@ -7,6 +7,7 @@ pub mod feed_groups;
 pub mod feeds;
 pub mod follows;
 pub mod pins;
+pub mod polls;
 pub mod reactions;
 pub mod tasks;
 pub mod users;

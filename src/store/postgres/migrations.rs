@@ -159,4 +159,23 @@ CREATE TABLE collections (
 CREATE INDEX collections_recent ON collections (created_at);
 CREATE INDEX collections_owner ON collections (user_id, created_at);
 "#,
+    r#"
+CREATE TABLE polls (
+    id TEXT PRIMARY KEY,
+    created_at BIGINT NOT NULL,
+    doc JSONB NOT NULL
+);
+CREATE INDEX polls_recent ON polls (created_at);
+CREATE TABLE poll_votes (
+    id TEXT PRIMARY KEY,
+    poll_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    option_id TEXT NOT NULL,
+    is_answer BOOLEAN NOT NULL,
+    created_at BIGINT NOT NULL,
+    doc JSONB NOT NULL
+);
+CREATE INDEX poll_votes_user ON poll_votes (poll_id, user_id);
+CREATE INDEX poll_votes_recent ON poll_votes (poll_id, option_id, created_at);
+"#,
 ];

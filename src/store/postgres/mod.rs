@@ -16,9 +16,9 @@ use super::{
 };
 use crate::core::error::{Error, Result};
 use crate::core::model::{
-    Activity, Collection, Feed, FeedCounts, FeedGroup, Feedback, Fid, Follow, MetricEvent, Pin, Reaction,
-    ReactionGroup, ReactionSummary, Task, TaskError, TaskStatus, TaskWork, User, FOLLOW_ACCEPTED, LATEST_REACTIONS,
-    METRIC_EVENTS_PER_WINDOW, METRIC_WINDOW_SECONDS,
+    Activity, Collection, Feed, FeedCounts, FeedGroup, Feedback, Fid, Follow, MetricEvent, Pin, Poll, PollTally,
+    PollVote, Reaction, ReactionGroup, ReactionSummary, Task, TaskError, TaskStatus, TaskWork, User, VoteOutcome,
+    FOLLOW_ACCEPTED, LATEST_REACTIONS, LATEST_VOTES, METRIC_EVENTS_PER_WINDOW, METRIC_WINDOW_SECONDS,
 };
 use crate::core::time::Timestamp;
 
@@ -1073,6 +1073,181 @@ impl Store for PostgresStore {
             "SELECT doc::text FROM collections WHERE ($1::text IS NULL OR user_id = $1)
              ORDER BY created_at DESC, name, id LIMIT $2 OFFSET $3",
             &[&user_id, &(limit as i64), &(offset as i64)],
+        )
+        .await
+    }
+
+    async fn insert_poll(&self, poll: &Poll) -> Result<bool> {
+        let client = self.client().await?;
+        let n = client
+            .execute(
+                "INSERT INTO polls (id, created_at, doc) VALUES ($1, $2, $3::text::jsonb) ON CONFLICT (id) DO NOTHING",
+                &[&poll.id, &poll.created_at.0, &to_doc(poll)?],
+            )
+            .await
+            .map_err(db_err)?;
+        Ok(n > 0)
+    }
+
+    async fn put_poll(&self, poll: &Poll, removed_options: &[String]) -> Result<()> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db_err)?;
+        tx.execute("UPDATE polls SET doc = $2::text::jsonb WHERE id = $1", &[&poll.id, &to_doc(poll)?])
+            .await
+            .map_err(db_err)?;
+        tx.execute("DELETE FROM poll_votes WHERE poll_id = $1 AND option_id = ANY($2)", &[&poll.id, &removed_options])
+            .await
+            .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn get_polls(&self, ids: &[String]) -> Result<Vec<Poll>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.query_docs("SELECT doc::text FROM polls WHERE id = ANY($1)", &[&ids]).await
+    }
+
+    async fn delete_poll(&self, id: &str) -> Result<bool> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db_err)?;
+        tx.execute("DELETE FROM poll_votes WHERE poll_id = $1", &[&id]).await.map_err(db_err)?;
+        let n = tx.execute("DELETE FROM polls WHERE id = $1", &[&id]).await.map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(n > 0)
+    }
+
+    async fn list_polls(&self, limit: usize, offset: usize) -> Result<Vec<Poll>> {
+        self.query_docs(
+            "SELECT doc::text FROM polls ORDER BY created_at DESC, id LIMIT $1 OFFSET $2",
+            &[&(limit as i64), &(offset as i64)],
+        )
+        .await
+    }
+
+    async fn cast_vote(&self, vote: &PollVote, exclusive: bool, max_votes: Option<i64>) -> Result<VoteOutcome> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db_err)?;
+        // One (poll, user) at a time, so limits and replacements hold under
+        // concurrent votes.
+        tx.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended($1 || chr(31) || $2, 2))",
+            &[&vote.poll_id, &vote.user_id],
+        )
+        .await
+        .map_err(db_err)?;
+        let rows = tx
+            .query(
+                "SELECT doc::text FROM poll_votes WHERE poll_id = $1 AND user_id = $2 AND is_answer = $3
+                 ORDER BY created_at",
+                &[&vote.poll_id, &vote.user_id, &vote.is_answer],
+            )
+            .await
+            .map_err(db_err)?;
+        let existing: Vec<PollVote> = docs(&rows)?;
+        let replaced: Vec<PollVote> = if vote.is_answer || exclusive {
+            existing
+        } else {
+            if let Some(same) = existing.iter().find(|v| v.option_id == vote.option_id) {
+                return Ok(VoteOutcome::Cast { vote: same.clone(), replaced: Vec::new() });
+            }
+            if max_votes.is_some_and(|max| existing.len() as i64 >= max) {
+                return Ok(VoteOutcome::TooManyVotes);
+            }
+            Vec::new()
+        };
+        let gone: Vec<String> = replaced.iter().map(|v| v.id.clone()).collect();
+        tx.execute("DELETE FROM poll_votes WHERE id = ANY($1)", &[&gone]).await.map_err(db_err)?;
+        tx.execute(
+            "INSERT INTO poll_votes (id, poll_id, user_id, option_id, is_answer, created_at, doc)
+             VALUES ($1, $2, $3, $4, $5, $6, $7::text::jsonb)",
+            &[
+                &vote.id,
+                &vote.poll_id,
+                &vote.user_id,
+                &vote.option_id,
+                &vote.is_answer,
+                &vote.created_at.0,
+                &to_doc(vote)?,
+            ],
+        )
+        .await
+        .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(VoteOutcome::Cast { vote: vote.clone(), replaced })
+    }
+
+    async fn delete_vote(&self, poll_id: &str, vote_id: &str, voter: Option<&str>) -> Result<Option<PollVote>> {
+        Ok(self
+            .query_docs(
+                "DELETE FROM poll_votes WHERE poll_id = $1 AND id = $2 AND ($3::text IS NULL OR user_id = $3)
+                 RETURNING doc::text",
+                &[&poll_id, &vote_id, &voter],
+            )
+            .await?
+            .pop())
+    }
+
+    async fn poll_tallies(&self, poll_ids: &[String], viewer: Option<&str>) -> Result<HashMap<String, PollTally>> {
+        let mut out: HashMap<String, PollTally> = HashMap::new();
+        if poll_ids.is_empty() {
+            return Ok(out);
+        }
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(
+                "SELECT poll_id, option_id, is_answer, COUNT(*) FROM poll_votes WHERE poll_id = ANY($1)
+                 GROUP BY poll_id, option_id, is_answer",
+            )
+            .await
+            .map_err(db_err)?;
+        for row in client.query(&stmt, &[&poll_ids]).await.map_err(db_err)? {
+            let tally = out.entry(row.get(0)).or_default();
+            let n: i64 = row.get(3);
+            if row.get::<_, bool>(2) {
+                tally.answers_count += n;
+            } else {
+                tally.vote_count += n;
+                tally.counts_by_option.insert(row.get(1), n);
+            }
+        }
+        let stmt = client
+            .prepare_cached(
+                "SELECT doc::text FROM (
+                     SELECT doc, created_at, ROW_NUMBER() OVER (PARTITION BY poll_id, option_id, is_answer
+                                                                ORDER BY created_at DESC, id) AS n
+                     FROM poll_votes WHERE poll_id = ANY($1)) v
+                 WHERE n <= $2 ORDER BY created_at DESC",
+            )
+            .await
+            .map_err(db_err)?;
+        let latest = client.query(&stmt, &[&poll_ids, &(LATEST_VOTES as i64)]).await.map_err(db_err)?;
+        for v in docs::<PollVote>(&latest)? {
+            let tally = out.entry(v.poll_id.clone()).or_default();
+            if v.is_answer {
+                tally.latest_answers.push(v);
+            } else {
+                tally.latest_by_option.entry(v.option_id.clone()).or_default().push(v);
+            }
+        }
+        if let Some(viewer) = viewer {
+            let stmt = client
+                .prepare_cached(
+                    "SELECT doc::text FROM poll_votes WHERE poll_id = ANY($1) AND user_id = $2 ORDER BY created_at DESC",
+                )
+                .await
+                .map_err(db_err)?;
+            for vote in docs::<PollVote>(&client.query(&stmt, &[&poll_ids, &viewer]).await.map_err(db_err)?)? {
+                out.entry(vote.poll_id.clone()).or_default().own.push(vote);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn list_votes(&self, poll_id: &str, limit: usize, offset: usize) -> Result<Vec<PollVote>> {
+        self.query_docs(
+            "SELECT doc::text FROM poll_votes WHERE poll_id = $1 ORDER BY created_at DESC, id LIMIT $2 OFFSET $3",
+            &[&poll_id, &(limit as i64), &(offset as i64)],
         )
         .await
     }

@@ -19,9 +19,9 @@ use super::{
 };
 use crate::core::error::{Error, Result};
 use crate::core::model::{
-    Activity, Collection, Feed, FeedCounts, FeedGroup, Feedback, Fid, Follow, MetricEvent, Pin, Reaction,
-    ReactionGroup, ReactionSummary, Task, TaskError, TaskStatus, TaskWork, User, FOLLOW_ACCEPTED, LATEST_REACTIONS,
-    METRIC_EVENTS_PER_WINDOW, METRIC_WINDOW_SECONDS,
+    Activity, Collection, Feed, FeedCounts, FeedGroup, Feedback, Fid, Follow, MetricEvent, Pin, Poll, PollTally,
+    PollVote, Reaction, ReactionGroup, ReactionSummary, Task, TaskError, TaskStatus, TaskWork, User, VoteOutcome,
+    FOLLOW_ACCEPTED, LATEST_REACTIONS, LATEST_VOTES, METRIC_EVENTS_PER_WINDOW, METRIC_WINDOW_SECONDS,
 };
 use crate::core::time::Timestamp;
 
@@ -1255,6 +1255,205 @@ impl Store for SqliteStore {
                 conn,
                 "SELECT doc FROM collections WHERE (?1 IS NULL OR user_id = ?1)
                  ORDER BY created_at DESC, name, id LIMIT ?2 OFFSET ?3",
+                values,
+            )
+        })
+        .await
+    }
+
+    async fn insert_poll(&self, poll: &Poll) -> Result<bool> {
+        let (id, created_at, doc) = (poll.id.clone(), poll.created_at.0, to_doc(poll)?);
+        self.write(move |tx| {
+            let n = tx
+                .execute(
+                    "INSERT INTO polls (id, created_at, doc) VALUES (?1, ?2, ?3) ON CONFLICT (id) DO NOTHING",
+                    params![id, created_at, doc],
+                )
+                .map_err(db_err)?;
+            Ok(n > 0)
+        })
+        .await
+    }
+
+    async fn put_poll(&self, poll: &Poll, removed_options: &[String]) -> Result<()> {
+        let (id, doc, removed) = (poll.id.clone(), to_doc(poll)?, removed_options.to_vec());
+        self.write(move |tx| {
+            tx.execute("UPDATE polls SET doc = ?2 WHERE id = ?1", params![id, doc]).map_err(db_err)?;
+            for option in &removed {
+                tx.execute("DELETE FROM poll_votes WHERE poll_id = ?1 AND option_id = ?2", params![id, option])
+                    .map_err(db_err)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn get_polls(&self, ids: &[String]) -> Result<Vec<Poll>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let values = text_values(ids.iter().map(String::as_str));
+        self.read(move |conn| {
+            docs(conn, &format!("SELECT doc FROM polls WHERE id IN ({})", placeholders(values.len())), values)
+        })
+        .await
+    }
+
+    async fn delete_poll(&self, id: &str) -> Result<bool> {
+        let id = id.to_string();
+        self.write(move |tx| {
+            tx.execute("DELETE FROM poll_votes WHERE poll_id = ?1", params![id]).map_err(db_err)?;
+            Ok(tx.execute("DELETE FROM polls WHERE id = ?1", params![id]).map_err(db_err)? > 0)
+        })
+        .await
+    }
+
+    async fn list_polls(&self, limit: usize, offset: usize) -> Result<Vec<Poll>> {
+        let values = vec![SqlValue::Integer(limit as i64), SqlValue::Integer(offset as i64)];
+        self.read(move |conn| docs(conn, "SELECT doc FROM polls ORDER BY created_at DESC, id LIMIT ? OFFSET ?", values))
+            .await
+    }
+
+    async fn cast_vote(&self, vote: &PollVote, exclusive: bool, max_votes: Option<i64>) -> Result<VoteOutcome> {
+        let vote = vote.clone();
+        self.write(move |tx| {
+            let mine = |tx: &Transaction, answers: bool| -> Result<Vec<PollVote>> {
+                let mut stmt = tx
+                    .prepare_cached(
+                        "SELECT doc FROM poll_votes WHERE poll_id = ?1 AND user_id = ?2 AND is_answer = ?3
+                         ORDER BY created_at",
+                    )
+                    .map_err(db_err)?;
+                let rows = stmt
+                    .query_map(params![vote.poll_id, vote.user_id, answers], |r| r.get::<_, String>(0))
+                    .map_err(db_err)?;
+                rows.map(|r| from_doc(&r.map_err(db_err)?)).collect()
+            };
+            let existing = mine(tx, vote.is_answer)?;
+            let replaced: Vec<PollVote> = if vote.is_answer || exclusive {
+                existing
+            } else {
+                if let Some(same) = existing.iter().find(|v| v.option_id == vote.option_id) {
+                    return Ok(VoteOutcome::Cast { vote: same.clone(), replaced: Vec::new() });
+                }
+                if max_votes.is_some_and(|max| existing.len() as i64 >= max) {
+                    return Ok(VoteOutcome::TooManyVotes);
+                }
+                Vec::new()
+            };
+            for old in &replaced {
+                tx.execute("DELETE FROM poll_votes WHERE id = ?1", params![old.id]).map_err(db_err)?;
+            }
+            tx.execute(
+                "INSERT INTO poll_votes (id, poll_id, user_id, option_id, is_answer, created_at, doc)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    vote.id,
+                    vote.poll_id,
+                    vote.user_id,
+                    vote.option_id,
+                    vote.is_answer,
+                    vote.created_at.0,
+                    to_doc(&vote)?
+                ],
+            )
+            .map_err(db_err)?;
+            Ok(VoteOutcome::Cast { vote, replaced })
+        })
+        .await
+    }
+
+    async fn delete_vote(&self, poll_id: &str, vote_id: &str, voter: Option<&str>) -> Result<Option<PollVote>> {
+        let (poll_id, vote_id, voter) = (poll_id.to_string(), vote_id.to_string(), voter.map(str::to_string));
+        self.write(move |tx| {
+            let doc: Option<String> = tx
+                .query_row(
+                    "DELETE FROM poll_votes WHERE poll_id = ?1 AND id = ?2 AND (?3 IS NULL OR user_id = ?3) RETURNING doc",
+                    params![poll_id, vote_id, voter],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(db_err)?;
+            doc.map(|d| from_doc(&d)).transpose()
+        })
+        .await
+    }
+
+    async fn poll_tallies(&self, poll_ids: &[String], viewer: Option<&str>) -> Result<HashMap<String, PollTally>> {
+        let (ids, viewer) = (poll_ids.to_vec(), viewer.map(str::to_string));
+        self.read(move |conn| {
+            let mut out: HashMap<String, PollTally> = HashMap::new();
+            if ids.is_empty() {
+                return Ok(out);
+            }
+            let list = placeholders(ids.len());
+            let values = || text_values(ids.iter().map(String::as_str));
+            let mut stmt = conn
+                .prepare_cached(&format!(
+                    "SELECT poll_id, option_id, is_answer, COUNT(*) FROM poll_votes WHERE poll_id IN ({list})
+                     GROUP BY poll_id, option_id, is_answer"
+                ))
+                .map_err(db_err)?;
+            let rows = stmt
+                .query_map(params_from_iter(values()), |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, bool>(2)?, r.get::<_, i64>(3)?))
+                })
+                .map_err(db_err)?;
+            for row in rows {
+                let (poll, option, is_answer, n) = row.map_err(db_err)?;
+                let tally = out.entry(poll).or_default();
+                if is_answer {
+                    tally.answers_count += n;
+                } else {
+                    tally.vote_count += n;
+                    tally.counts_by_option.insert(option, n);
+                }
+            }
+            let latest: Vec<PollVote> = docs(
+                conn,
+                &format!(
+                    "SELECT doc FROM (SELECT doc, created_at, ROW_NUMBER() OVER (PARTITION BY poll_id, option_id, is_answer
+                                      ORDER BY created_at DESC, id) AS n
+                                      FROM poll_votes WHERE poll_id IN ({list}))
+                     WHERE n <= {LATEST_VOTES} ORDER BY created_at DESC"
+                ),
+                values(),
+            )?;
+            for v in latest {
+                let tally = out.entry(v.poll_id.clone()).or_default();
+                if v.is_answer {
+                    tally.latest_answers.push(v);
+                } else {
+                    tally.latest_by_option.entry(v.option_id.clone()).or_default().push(v);
+                }
+            }
+            if let Some(viewer) = viewer {
+                let mut v = values();
+                v.push(SqlValue::Text(viewer));
+                let own: Vec<PollVote> = docs(
+                    conn,
+                    &format!("SELECT doc FROM poll_votes WHERE poll_id IN ({list}) AND user_id = ? ORDER BY created_at DESC"),
+                    v,
+                )?;
+                for vote in own {
+                    out.entry(vote.poll_id.clone()).or_default().own.push(vote);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn list_votes(&self, poll_id: &str, limit: usize, offset: usize) -> Result<Vec<PollVote>> {
+        let values = vec![
+            SqlValue::Text(poll_id.to_string()),
+            SqlValue::Integer(limit as i64),
+            SqlValue::Integer(offset as i64),
+        ];
+        self.read(move |conn| {
+            docs(
+                conn,
+                "SELECT doc FROM poll_votes WHERE poll_id = ? ORDER BY created_at DESC, id LIMIT ? OFFSET ?",
                 values,
             )
         })

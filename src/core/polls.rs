@@ -1,0 +1,350 @@
+//! Polls (app-level objects activities carry through `poll_id`) and votes.
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use super::activities::get_activity;
+use super::cursor::{OffsetWindow, Page};
+use super::error::{Error, Result};
+use super::model::{Custom, Poll, PollOption, PollVote, VoteOutcome};
+use super::time::Timestamp;
+use super::{new_id, patch, users, Actor, Ctx, QueryRequest};
+
+pub const MAX_OPTIONS: usize = 100;
+pub const MAX_VOTES_ALLOWED: i64 = 10;
+
+#[derive(Debug, Clone, Deserialize, Default)]
+pub struct PollOptionInput {
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub text: Option<String>,
+    #[serde(default)]
+    pub custom: Option<Custom>,
+    #[serde(default)]
+    pub user_id: Option<String>,
+}
+
+/// `CreatePollRequest` / `UpdatePollRequest` (a full replacement).
+#[derive(Debug, Clone, Deserialize, Default)]
+pub struct PollInput {
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub options: Option<Vec<PollOptionInput>>,
+    #[serde(default)]
+    pub voting_visibility: Option<String>,
+    #[serde(default)]
+    pub enforce_unique_vote: Option<bool>,
+    #[serde(default)]
+    pub max_votes_allowed: Option<i64>,
+    #[serde(default)]
+    pub allow_answers: Option<bool>,
+    #[serde(default)]
+    pub allow_user_suggested_options: Option<bool>,
+    #[serde(default)]
+    pub is_closed: Option<bool>,
+    #[serde(default)]
+    pub custom: Option<Custom>,
+    #[serde(default)]
+    pub user_id: Option<String>,
+}
+
+/// The rules every stored poll obeys.
+fn validate(poll: &Poll) -> Result<()> {
+    if poll.name.trim().is_empty() {
+        return Err(Error::field("name", "name is a required field"));
+    }
+    if poll.options.len() > MAX_OPTIONS {
+        return Err(Error::field("options", format!("a poll has at most {MAX_OPTIONS} options")));
+    }
+    for (i, option) in poll.options.iter().enumerate() {
+        if option.text.trim().is_empty() {
+            return Err(Error::field("options", "every option needs a text"));
+        }
+        if poll.options[..i].iter().any(|o| o.text == option.text) {
+            return Err(Error::field("options", format!("option {:?} appears twice", option.text)));
+        }
+    }
+    if poll.max_votes_allowed.is_some_and(|m| !(1..=MAX_VOTES_ALLOWED).contains(&m)) {
+        return Err(Error::field("max_votes_allowed", format!("max_votes_allowed must be 1 to {MAX_VOTES_ALLOWED}")));
+    }
+    if !["public", "anonymous"].contains(&poll.voting_visibility.as_str()) {
+        return Err(Error::field("voting_visibility", "voting_visibility must be public or anonymous"));
+    }
+    Ok(())
+}
+
+/// Builds the poll `input` describes; options keep the ids they name.
+fn build(input: PollInput, id: String, created_by_id: String, created_at: Timestamp) -> Result<Poll> {
+    let poll = Poll {
+        id,
+        name: input.name.unwrap_or_default(),
+        description: input.description.unwrap_or_default(),
+        options: input
+            .options
+            .unwrap_or_default()
+            .into_iter()
+            .map(|o| PollOption {
+                id: o.id.filter(|i| !i.is_empty()).unwrap_or_else(new_id),
+                text: o.text.unwrap_or_default(),
+                custom: o.custom.unwrap_or_default(),
+            })
+            .collect(),
+        voting_visibility: input.voting_visibility.unwrap_or_else(|| "public".into()),
+        enforce_unique_vote: input.enforce_unique_vote.unwrap_or(false),
+        max_votes_allowed: input.max_votes_allowed,
+        allow_answers: input.allow_answers.unwrap_or(false),
+        allow_user_suggested_options: input.allow_user_suggested_options.unwrap_or(false),
+        is_closed: input.is_closed.unwrap_or(false),
+        custom: input.custom.unwrap_or_default(),
+        created_by_id,
+        created_at,
+        updated_at: Timestamp::now(),
+    };
+    validate(&poll)?;
+    Ok(poll)
+}
+
+pub async fn create_poll(ctx: &Ctx, actor: &Actor, input: PollInput) -> Result<Poll> {
+    let creator = actor.acting_user(input.user_id.as_deref())?;
+    users::ensure_users(ctx, std::slice::from_ref(&creator), false).await?;
+    let id = input.id.clone().filter(|i| !i.is_empty()).unwrap_or_else(new_id);
+    let poll = build(input, id, creator, Timestamp::now())?;
+    if !ctx.store.insert_poll(&poll).await? {
+        return Err(Error::field("id", format!("poll {} already exists", poll.id)));
+    }
+    Ok(poll)
+}
+
+pub async fn get_poll(ctx: &Ctx, id: &str) -> Result<Poll> {
+    ctx.store.get_polls(&[id.to_string()]).await?.pop().ok_or_else(|| Error::not_found("poll", id))
+}
+
+/// Only the creator changes a poll through a user token.
+async fn owned_poll(ctx: &Ctx, actor: &Actor, id: &str) -> Result<Poll> {
+    let poll = get_poll(ctx, id).await?;
+    match actor {
+        Actor::User(me) if me != &poll.created_by_id => {
+            Err(Error::not_allowed(format!("poll {id} belongs to another user")))
+        }
+        _ => Ok(poll),
+    }
+}
+
+fn removed_options(old: &Poll, new: &Poll) -> Vec<String> {
+    old.options.iter().filter(|o| !new.options.iter().any(|n| n.id == o.id)).map(|o| o.id.clone()).collect()
+}
+
+/// UpdatePoll: replaces the poll; votes for options it drops are deleted.
+pub async fn update_poll(ctx: &Ctx, actor: &Actor, input: PollInput) -> Result<Poll> {
+    let id = input.id.clone().filter(|i| !i.is_empty()).ok_or_else(|| Error::field("id", "id is a required field"))?;
+    let old = owned_poll(ctx, actor, &id).await?;
+    let poll = build(input, id, old.created_by_id.clone(), old.created_at)?;
+    ctx.store.put_poll(&poll, &removed_options(&old, &poll)).await?;
+    Ok(poll)
+}
+
+const SETTABLE: &[&str] = &[
+    "name",
+    "description",
+    "voting_visibility",
+    "enforce_unique_vote",
+    "max_votes_allowed",
+    "allow_answers",
+    "allow_user_suggested_options",
+    "is_closed",
+    "custom",
+];
+const UNSETTABLE: &[&str] = &["description", "max_votes_allowed", "custom"];
+
+pub async fn update_poll_partial(
+    ctx: &Ctx,
+    actor: &Actor,
+    id: &str,
+    set: Map<String, Value>,
+    unset: Vec<String>,
+) -> Result<Poll> {
+    let old = owned_poll(ctx, actor, id).await?;
+    let Value::Object(mut doc) = serde_json::to_value(&old).map_err(Error::internal)? else {
+        return Err(Error::internal("poll did not serialize to an object"));
+    };
+    patch::apply(&mut doc, &set, &unset, SETTABLE, UNSETTABLE)?;
+    let mut poll: Poll =
+        serde_json::from_value(Value::Object(doc)).map_err(|e| Error::input(format!("invalid value in set: {e}")))?;
+    poll.updated_at = Timestamp::now();
+    validate(&poll)?;
+    ctx.store.put_poll(&poll, &[]).await?;
+    Ok(poll)
+}
+
+pub async fn delete_poll(ctx: &Ctx, actor: &Actor, id: &str) -> Result<()> {
+    owned_poll(ctx, actor, id).await?;
+    ctx.store.delete_poll(id).await?;
+    Ok(())
+}
+
+/// QueryPolls, newest first. Filters arrive with the shared filter language.
+pub async fn query_polls(ctx: &Ctx, q: QueryRequest) -> Result<Page<Poll>> {
+    if q.filter.as_ref().is_some_and(|f| !f.is_empty()) {
+        return Err(Error::field("filter", "filtering polls is not supported by this server yet"));
+    }
+    let window = OffsetWindow::from_request(q.limit, &q.next, &q.prev)?;
+    Ok(window.page(ctx.store.list_polls(window.fetch(), window.offset).await?))
+}
+
+/// Adds an option: the creator, or anyone when the poll allows suggestions.
+pub async fn create_poll_option(ctx: &Ctx, actor: &Actor, poll_id: &str, input: PollOptionInput) -> Result<PollOption> {
+    let mut poll = get_poll(ctx, poll_id).await?;
+    if let Actor::User(me) = actor {
+        if me != &poll.created_by_id && !poll.allow_user_suggested_options {
+            return Err(Error::not_allowed(format!("poll {poll_id} does not take suggested options")));
+        }
+    }
+    let option =
+        PollOption { id: new_id(), text: input.text.unwrap_or_default(), custom: input.custom.unwrap_or_default() };
+    poll.options.push(option.clone());
+    poll.updated_at = Timestamp::now();
+    validate(&poll)?;
+    ctx.store.put_poll(&poll, &[]).await?;
+    Ok(option)
+}
+
+pub async fn update_poll_option(ctx: &Ctx, actor: &Actor, poll_id: &str, input: PollOptionInput) -> Result<PollOption> {
+    let mut poll = owned_poll(ctx, actor, poll_id).await?;
+    let id = input.id.unwrap_or_default();
+    let option = poll.options.iter_mut().find(|o| o.id == id).ok_or_else(|| Error::not_found("poll option", &id))?;
+    option.text = input.text.unwrap_or_default();
+    option.custom = input.custom.unwrap_or_default();
+    let updated = option.clone();
+    poll.updated_at = Timestamp::now();
+    validate(&poll)?;
+    ctx.store.put_poll(&poll, &[]).await?;
+    Ok(updated)
+}
+
+pub async fn delete_poll_option(ctx: &Ctx, actor: &Actor, poll_id: &str, option_id: &str) -> Result<()> {
+    let mut poll = owned_poll(ctx, actor, poll_id).await?;
+    let before = poll.options.len();
+    poll.options.retain(|o| o.id != option_id);
+    if poll.options.len() == before {
+        return Err(Error::not_found("poll option", option_id));
+    }
+    poll.updated_at = Timestamp::now();
+    ctx.store.put_poll(&poll, &[option_id.to_string()]).await
+}
+
+pub async fn get_poll_option(ctx: &Ctx, poll_id: &str, option_id: &str) -> Result<PollOption> {
+    let poll = get_poll(ctx, poll_id).await?;
+    poll.options.into_iter().find(|o| o.id == option_id).ok_or_else(|| Error::not_found("poll option", option_id))
+}
+
+pub async fn query_poll_votes(ctx: &Ctx, poll_id: &str, q: QueryRequest) -> Result<Page<PollVote>> {
+    get_poll(ctx, poll_id).await?;
+    if q.filter.as_ref().is_some_and(|f| !f.is_empty()) {
+        return Err(Error::field("filter", "filtering votes is not supported by this server yet"));
+    }
+    let window = OffsetWindow::from_request(q.limit, &q.next, &q.prev)?;
+    Ok(window.page(ctx.store.list_votes(poll_id, window.fetch(), window.offset).await?))
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct VoteData {
+    #[serde(default)]
+    pub option_id: Option<String>,
+    #[serde(default)]
+    pub answer_text: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct CastVote {
+    #[serde(default)]
+    pub vote: Option<VoteData>,
+    #[serde(default)]
+    pub user_id: Option<String>,
+}
+
+/// A poll as an activity carries it: the activity must name this poll.
+async fn activity_poll(ctx: &Ctx, activity_id: &str, poll_id: &str) -> Result<Poll> {
+    let activity = get_activity(ctx, activity_id).await?;
+    if activity.poll_id.as_deref() != Some(poll_id) {
+        return Err(Error::field("poll_id", format!("activity {activity_id} does not carry poll {poll_id}")));
+    }
+    get_poll(ctx, poll_id).await
+}
+
+pub async fn cast_poll_vote(
+    ctx: &Ctx,
+    actor: &Actor,
+    activity_id: &str,
+    poll_id: &str,
+    req: CastVote,
+) -> Result<(PollVote, Poll)> {
+    let user_id = actor.acting_user(req.user_id.as_deref())?;
+    users::ensure_users(ctx, std::slice::from_ref(&user_id), false).await?;
+    let poll = activity_poll(ctx, activity_id, poll_id).await?;
+    if poll.is_closed {
+        return Err(Error::input(format!("poll {poll_id} is closed")));
+    }
+    let data = req.vote.unwrap_or_default();
+    let now = Timestamp::now();
+    let mut vote = PollVote {
+        id: new_id(),
+        poll_id: poll.id.clone(),
+        activity_id: Some(activity_id.to_string()),
+        option_id: String::new(),
+        answer_text: None,
+        is_answer: false,
+        user_id,
+        created_at: now,
+        updated_at: now,
+    };
+    match (data.option_id.filter(|o| !o.is_empty()), data.answer_text.filter(|a| !a.trim().is_empty())) {
+        (Some(option), None) => {
+            if !poll.options.iter().any(|o| o.id == option) {
+                return Err(Error::field("option_id", format!("poll {poll_id} has no option {option}")));
+            }
+            vote.option_id = option;
+        }
+        (None, Some(answer)) => {
+            if !poll.allow_answers {
+                return Err(Error::field("answer_text", format!("poll {poll_id} does not allow answers")));
+            }
+            vote.answer_text = Some(answer);
+            vote.is_answer = true;
+        }
+        _ => return Err(Error::field("vote", "a vote names exactly one of option_id or answer_text")),
+    }
+    match ctx.store.cast_vote(&vote, poll.enforce_unique_vote, poll.max_votes_allowed).await? {
+        VoteOutcome::Cast { vote, .. } => Ok((vote, poll)),
+        VoteOutcome::TooManyVotes => Err(Error::input(format!(
+            "user {} already cast the {} votes poll {poll_id} allows",
+            vote.user_id,
+            poll.max_votes_allowed.unwrap_or_default()
+        ))),
+    }
+}
+
+pub async fn delete_poll_vote(
+    ctx: &Ctx,
+    actor: &Actor,
+    activity_id: &str,
+    poll_id: &str,
+    vote_id: &str,
+    user_id: Option<&str>,
+) -> Result<(PollVote, Poll)> {
+    // A user token removes only its own votes; server-side, `user_id` (if
+    // given) must be the voter.
+    let voter = match actor {
+        Actor::User(me) => Some(me.as_str()),
+        Actor::Server => user_id.filter(|u| !u.is_empty()),
+    };
+    let poll = activity_poll(ctx, activity_id, poll_id).await?;
+    let vote =
+        ctx.store.delete_vote(poll_id, vote_id, voter).await?.ok_or_else(|| Error::not_found("vote", vote_id))?;
+    Ok((vote, poll))
+}

@@ -615,3 +615,74 @@ pub async fn activity_shares(
     let window = OffsetWindow::from_request(limit, next, prev)?;
     Ok(window.page(ctx.store.activity_shares(activity_id, window.fetch(), window.offset).await?))
 }
+
+/// `QueryActivitiesRequest`.
+#[derive(Debug, Deserialize, Default)]
+pub struct QueryActivities {
+    #[serde(default)]
+    pub filter: Option<Map<String, Value>>,
+    #[serde(default)]
+    pub sort: Option<Vec<super::SortParam>>,
+    #[serde(default)]
+    pub limit: Option<i64>,
+    #[serde(default)]
+    pub next: Option<String>,
+    #[serde(default)]
+    pub prev: Option<String>,
+    #[serde(default)]
+    pub include_expired_activities: Option<bool>,
+    #[serde(default)]
+    pub include_soft_deleted_activities: Option<bool>,
+    #[serde(default)]
+    pub user_id: Option<String>,
+}
+
+/// QueryActivities: a filtered search across all activities, newest first
+/// by default, with keyset cursors that stay correct while rows arrive.
+/// User tokens see other users' private activities as not existing and
+/// cannot include expired or deleted ones.
+pub async fn query_activities(
+    ctx: &Ctx,
+    actor: &Actor,
+    q: QueryActivities,
+) -> Result<(Vec<Activity>, Option<String>, Option<String>)> {
+    let filter = super::filter::parse(&q.filter.unwrap_or_default(), super::filter::ACTIVITY_FIELDS)?;
+    let mut newest_first = true;
+    for s in q.sort.unwrap_or_default() {
+        match s.field.as_deref().unwrap_or("") {
+            "created_at" => newest_first = s.direction.unwrap_or(1) < 0,
+            other => {
+                return Err(Error::field("sort", format!("cannot sort activities by {other:?}; sortable: created_at")))
+            }
+        }
+    }
+    let limit = super::page_limit(q.limit)?;
+    let (next, prev) = super::one_direction(&q.next, &q.prev)?;
+    let cursor = next.or(prev).map(super::cursor::decode_position).transpose()?;
+    let reader = actor.reader(q.user_id.as_deref());
+    let query = crate::store::ActivityQuery {
+        filter,
+        newest_first,
+        position: cursor.map(|(created_at, activity_id)| crate::store::FeedPosition { created_at, activity_id }),
+        backwards: prev.is_some(),
+        limit: limit + 1,
+        now: Timestamp::now(),
+        include_expired: actor.is_server() && q.include_expired_activities.unwrap_or(false),
+        include_deleted: actor.is_server() && q.include_soft_deleted_activities.unwrap_or(false),
+        reader,
+    };
+    let mut items = ctx.store.query_activities(&query).await?;
+    let more = items.len() > limit;
+    items.truncate(limit);
+    let (more_after, more_before) = if query.backwards {
+        items.reverse();
+        (true, more)
+    } else {
+        (more, query.position.is_some())
+    };
+    let edge = |a: Option<&Activity>, more: bool| {
+        a.filter(|_| more).map(|a| super::cursor::encode_position(a.created_at, &a.id))
+    };
+    let (next, prev) = (edge(items.last(), more_after), edge(items.first(), more_before));
+    Ok((items, next, prev))
+}

@@ -93,6 +93,7 @@ operations! {
     UpsertActivities: post "/api/v2/feeds/activities/batch" => 201 activities::upsert_activities;
     UpdateActivitiesPartialBatch: patch "/api/v2/feeds/activities/batch/partial" => 200 activities::update_activities_partial_batch;
     DeleteActivities: post "/api/v2/feeds/activities/delete" => 201 activities::delete_activities;
+    QueryActivities: post "/api/v2/feeds/activities/query" => 201 activities::query_activities;
     TrackActivityMetrics: post "/api/v2/feeds/activities/metrics/track" => 201 activities::track_activity_metrics;
     ActivityFeedback: post "/api/v2/feeds/activities/{id}/feedback" => 201 activities::activity_feedback;
     QueryActivityShares: get "/api/v2/feeds/activities/{id}/shares" => 200 activities::query_activity_shares;

@@ -16,6 +16,7 @@ use crate::core::model::{
 use crate::core::time::Timestamp;
 
 pub mod postgres;
+pub mod sql;
 pub mod sqlite;
 
 /// A keyset position in a feed: `(created_at, activity_id)` of an edge item.
@@ -32,6 +33,22 @@ pub enum FeedSlice {
     Start,
     Older(FeedPosition),
     Newer(FeedPosition),
+}
+
+/// A QueryActivities request as the stores run it. Rows come back in the
+/// direction of travel: the sort order, or its reverse when `backwards`.
+#[derive(Debug, Clone)]
+pub struct ActivityQuery {
+    pub filter: crate::core::filter::Filter,
+    pub newest_first: bool,
+    /// The keyset position to continue from, exclusive.
+    pub position: Option<FeedPosition>,
+    pub backwards: bool,
+    pub limit: usize,
+    pub now: Timestamp,
+    pub include_expired: bool,
+    pub include_deleted: bool,
+    pub reader: Reader,
 }
 
 /// Whose perspective a read takes: `viewer` for per-user state (hidden
@@ -137,6 +154,7 @@ pub trait Store: Send + Sync + 'static {
     /// Sets (or with `None` clears) `deleted_at` on the activities that exist
     /// and hides (shows) them in every feed; returns the ids it changed.
     async fn set_activities_deleted(&self, ids: &[String], deleted_at: Option<Timestamp>) -> Result<Vec<String>>;
+    async fn query_activities(&self, query: &ActivityQuery) -> Result<Vec<Activity>>;
     /// Removes the activities, their reactions and every feed entry pointing
     /// at them; returns the ids that existed.
     async fn purge_activities(&self, ids: &[String]) -> Result<Vec<String>>;

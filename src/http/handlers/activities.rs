@@ -1,7 +1,7 @@
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
 
-use crate::core::activities::{self, ActivityChange, ActivityPatch, ActivityUpdate, NewActivity};
+use crate::core::activities::{self, ActivityChange, ActivityPatch, ActivityUpdate, NewActivity, QueryActivities};
 use crate::core::feedback::{self, ActivityFeedback, MetricResult, TrackMetrics};
 use crate::core::model::Activity;
 use crate::core::{Ctx, Lookup};
@@ -258,5 +258,30 @@ pub async fn query_activity_shares(
             .collect(),
         next: page.next,
         prev: page.prev,
+    }))
+}
+
+#[derive(Serialize)]
+pub struct QueryActivitiesResponse {
+    activities: Vec<ActivityResponse>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    prev: Option<String>,
+}
+
+/// QueryActivities — `POST /api/v2/feeds/activities/query`.
+pub async fn query_activities(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    WireJson(req): WireJson<QueryActivities>,
+) -> ApiResult<Reply<QueryActivitiesResponse>> {
+    let reader = actor.reader(req.user_id.as_deref());
+    let (found, next, prev) = activities::query_activities(&state.ctx, &actor, req).await?;
+    let lookup = Lookup::load(&state.ctx, &found, &[], &[], &reader).await?;
+    Ok(Reply(QueryActivitiesResponse {
+        activities: found.iter().map(|a| lookup.activity(a, None)).collect(),
+        next,
+        prev,
     }))
 }

@@ -178,4 +178,8 @@ CREATE TABLE poll_votes (
 CREATE INDEX poll_votes_user ON poll_votes (poll_id, user_id);
 CREATE INDEX poll_votes_recent ON poll_votes (poll_id, option_id, created_at);
 "#,
+    // QueryActivities walks activities in created_at order.
+    r#"
+CREATE INDEX activities_created ON activities (created_at, id);
+"#,
 ];

@@ -12,7 +12,8 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::{NoTls, Row};
 
 use super::{
-    FeedSlice, FollowQuery, FollowSortField, PinQuery, ReactionQuery, Reader, Store, UserQuery, UserSortField,
+    ActivityQuery, FeedSlice, FollowQuery, FollowSortField, PinQuery, ReactionQuery, Reader, Store, UserQuery,
+    UserSortField,
 };
 use crate::core::error::{Error, Result};
 use crate::core::model::{
@@ -21,6 +22,7 @@ use crate::core::model::{
     FOLLOW_ACCEPTED, LATEST_REACTIONS, LATEST_VOTES, METRIC_EVENTS_PER_WINDOW, METRIC_WINDOW_SECONDS,
 };
 use crate::core::time::Timestamp;
+use crate::store::sql::SqlParam;
 
 mod migrations;
 
@@ -551,6 +553,24 @@ impl Store for PostgresStore {
         .map_err(db_err)?;
         tx.commit().await.map_err(db_err)?;
         Ok(changed)
+    }
+
+    async fn query_activities(&self, query: &ActivityQuery) -> Result<Vec<Activity>> {
+        let (sql, params) = super::sql::activity_query(super::sql::Dialect::Postgres, query)?;
+        let mut bound = Sql { text: sql, params: Vec::new() };
+        for p in params {
+            bound.params.push(match p {
+                SqlParam::Text(t) => Box::new(t),
+                SqlParam::Int(i) => Box::new(i),
+                SqlParam::Real(r) => Box::new(r),
+                SqlParam::Bool(b) => Box::new(b),
+                SqlParam::Texts(list) => Box::new(list),
+            });
+        }
+        // Filters vary without bound, so their statements are not cached.
+        let client = self.client().await?;
+        let rows = client.query(&bound.text, &bound.refs()).await.map_err(db_err)?;
+        docs(&rows)
     }
 
     async fn purge_activities(&self, ids: &[String]) -> Result<Vec<String>> {

@@ -15,7 +15,8 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::{
-    FeedSlice, FollowQuery, FollowSortField, PinQuery, ReactionQuery, Reader, Store, UserQuery, UserSortField,
+    ActivityQuery, FeedSlice, FollowQuery, FollowSortField, PinQuery, ReactionQuery, Reader, Store, UserQuery,
+    UserSortField,
 };
 use crate::core::error::{Error, Result};
 use crate::core::model::{
@@ -24,6 +25,7 @@ use crate::core::model::{
     FOLLOW_ACCEPTED, LATEST_REACTIONS, LATEST_VOTES, METRIC_EVENTS_PER_WINDOW, METRIC_WINDOW_SECONDS,
 };
 use crate::core::time::Timestamp;
+use crate::store::sql::SqlParam;
 
 mod migrations;
 
@@ -643,6 +645,21 @@ impl Store for SqliteStore {
             Ok(changed)
         })
         .await
+    }
+
+    async fn query_activities(&self, query: &ActivityQuery) -> Result<Vec<Activity>> {
+        let (sql, params) = super::sql::activity_query(super::sql::Dialect::Sqlite, query)?;
+        let values = params
+            .into_iter()
+            .map(|p| match p {
+                SqlParam::Text(t) => Ok(SqlValue::Text(t)),
+                SqlParam::Int(i) => Ok(SqlValue::Integer(i)),
+                SqlParam::Real(r) => Ok(SqlValue::Real(r)),
+                SqlParam::Bool(b) => Ok(SqlValue::Integer(i64::from(b))),
+                SqlParam::Texts(_) => Err(Error::internal("list parameter in SQLite SQL")),
+            })
+            .collect::<Result<Vec<_>>>()?;
+        self.read(move |conn| docs(conn, &sql, values)).await
     }
 
     async fn purge_activities(&self, ids: &[String]) -> Result<Vec<String>> {

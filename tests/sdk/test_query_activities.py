@@ -1,0 +1,138 @@
+"""query_activities: each filter operator on each supported field (expected
+ids, not just statuses), sort, cursors that stay correct while activities
+are added, visibility for user tokens, and bad filters named in the 400."""
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from sdkhelpers import api_error, uid
+
+
+@pytest.fixture
+def corpus(client, make_users):
+    alice, bob = make_users("alice", "bob")
+    tag = uid("tag")  # unique per test run so other tests' activities never match
+    add = lambda author, **kw: client.feeds.add_activity(
+        feeds=[f"user:{author}"], user_id=author, **kw).data.activity
+    a = add(alice, type="post", text="Hello brave new world", filter_tags=[tag, "red"],
+            custom={"n": 1, "color": "blue", "nested": {"k": "x"}}, interest_tags=["cats"],
+            location={"lat": 52.37, "lng": 4.89})
+    b = add(alice, type="photo", text="Sunset over the sea", filter_tags=[tag, "blue"], custom={"n": 5})
+    c = add(bob, type="post", text="hello again", filter_tags=[tag], custom={"n": 10, "color": "red"},
+            expires_at=(datetime.now(timezone.utc) + timedelta(days=1)).isoformat())
+    return {"alice": alice, "bob": bob, "tag": tag, "a": a.id, "b": b.id, "c": c.id, "a_obj": a}
+
+
+def ids(client, flt, **kw):
+    return [x.id for x in client.feeds.query_activities(filter=flt, limit=100, **kw).data.activities]
+
+
+def test_filter_operators(client, corpus):
+    t, a, b, c = corpus["tag"], corpus["a"], corpus["b"], corpus["c"]
+    scoped = lambda f: {"$and": [{"filter_tags": {"$contains": t}}, f]}
+    cases = [
+        ({}, [c, b, a]),
+        ({"id": a}, [a]),
+        ({"id": {"$in": [a, c]}}, [c, a]),
+        ({"user_id": corpus["bob"]}, [c]),
+        ({"user_id": {"$in": [corpus["alice"]]}}, [b, a]),
+        ({"activity_type": "photo"}, [b]),
+        ({"activity_type": {"$in": ["post"]}}, [c, a]),
+        ({"feed": f"user:{corpus['bob']}"}, [c]),
+        ({"feed": {"$in": [f"user:{corpus['alice']}"]}}, [b, a]),
+        ({"created_at": {"$gte": (corpus["a_obj"].created_at - timedelta(milliseconds=1)).isoformat()}}, [c, b, a]),
+        ({"created_at": {"$lt": "2000-01-01T00:00:00Z"}}, []),
+        ({"expires_at": {"$exists": True}}, [c]),
+        ({"expires_at": {"$exists": False}}, [b, a]),
+        ({"filter_tags": [t, "red"]}, [a]),
+        ({"filter_tags": {"$in": ["red", "blue"]}}, [b, a]),
+        ({"interest_tags": {"$contains": "cats"}}, [a]),
+        ({"custom.n": {"$gte": 5}}, [c, b]),
+        ({"custom.n": {"$lt": 5}}, [a]),
+        ({"custom.n": 10}, [c]),
+        ({"custom.color": {"$in": ["blue", "red"]}}, [c, a]),
+        ({"custom.nested.k": "x"}, [a]),
+        ({"custom.color": {"$exists": False}}, [b]),
+        ({"text": {"$q": "HELLO"}}, [c, a]),
+        ({"text": {"$q": "brave world"}}, [a]),
+        ({"text": {"$autocomplete": "sun"}}, [b]),
+        ({"text": "hello again"}, [c]),
+        ({"within_bounds": {"ne_lat": 53, "ne_lng": 5, "sw_lat": 52, "sw_lng": 4}}, [a]),
+        ({"$or": [{"activity_type": "photo"}, {"user_id": corpus["bob"]}]}, [c, b]),
+        ({"hidden": False}, [c, b, a]),
+    ]
+    for flt, expected in cases:
+        assert ids(client, scoped(flt)) == expected, flt
+
+
+def test_sort_and_cursors_stay_correct_while_adding(client, make_users):
+    author = make_users("author")
+    tag = uid("page")
+    made = [client.feeds.add_activity(type="post", feeds=[f"user:{author}"], user_id=author,
+                                      filter_tags=[tag]).data.activity.id for _ in range(30)]
+    flt = {"filter_tags": {"$contains": tag}}
+    oldest_first = [x.id for x in client.feeds.query_activities(
+        filter=flt, limit=100, sort=[{"field": "created_at", "direction": 1}]).data.activities]
+    assert oldest_first == made
+    seen, nxt = [], None
+    while True:
+        page = client.feeds.query_activities(filter=flt, limit=7, next=nxt)
+        seen += [x.id for x in page.data.activities]
+        # new activities arriving meanwhile must not shift the pages
+        client.feeds.add_activity(type="post", feeds=[f"user:{author}"], user_id=author, filter_tags=[tag])
+        nxt = page.data.next
+        if not nxt:
+            break
+    assert seen == list(reversed(made))
+
+    first = client.feeds.query_activities(filter=flt, limit=5)
+    second = client.feeds.query_activities(filter=flt, limit=5, next=first.data.next)
+    back = client.feeds.query_activities(filter=flt, limit=5, prev=second.data.prev)
+    assert [x.id for x in back.data.activities] == [x.id for x in first.data.activities]
+    assert back.data.prev is None and first.data.prev is None
+
+
+def test_user_tokens_do_not_see_others_private_activities(client, make_users, user_client):
+    alice, bob = make_users("alice", "bob")
+    tag = uid("priv")
+    secret = client.feeds.add_activity(type="post", feeds=[f"user:{alice}"], user_id=alice, filter_tags=[tag],
+                                       visibility="private").data.activity
+    flt = {"filter_tags": {"$contains": tag}}
+    assert [x.id for x in user_client(bob).feeds.query_activities(filter=flt).data.activities] == []
+    assert [x.id for x in user_client(alice).feeds.query_activities(filter=flt).data.activities] == [secret.id]
+    assert [x.id for x in client.feeds.query_activities(filter=flt).data.activities] == [secret.id]
+
+
+def test_deleted_and_expired_need_flags(client, make_users):
+    alice = make_users("alice")
+    tag = uid("life")
+    gone = client.feeds.add_activity(type="post", feeds=[f"user:{alice}"], user_id=alice, filter_tags=[tag]).data.activity
+    client.feeds.delete_activity(id=gone.id)
+    old = client.feeds.add_activity(type="post", feeds=[f"user:{alice}"], user_id=alice, filter_tags=[tag],
+                                    expires_at=(datetime.now(timezone.utc) - timedelta(minutes=1)).isoformat()).data.activity
+    flt = {"filter_tags": {"$contains": tag}}
+    assert ids(client, flt) == []
+    assert ids(client, flt, include_soft_deleted_activities=True) == [gone.id]
+    assert ids(client, flt, include_expired_activities=True) == [old.id]
+
+
+@pytest.mark.parametrize("flt, named", [
+    ({"color": "red"}, "color"),
+    ({"user_id": {"$gt": "a"}}, "user_id"),
+    ({"$nor": [{"id": "x"}]}, "$nor"),
+    ({"created_at": {"$gt": "yesterday"}}, "created_at"),
+    ({"popularity": {"$gt": 1}}, "popularity"),
+    ({"custom": {"a": 1}}, "custom"),
+])
+def test_bad_filters_are_400_naming_the_problem(client, flt, named):
+    with api_error(400, 4) as e:
+        client.feeds.query_activities(filter=flt)
+    assert named in e.value.message
+
+
+def test_bad_sort_and_cursor(client):
+    with api_error(400, 4):
+        client.feeds.query_activities(sort=[{"field": "popularity", "direction": -1}])
+    with api_error(400, 4):
+        client.feeds.query_activities(next="garbage")

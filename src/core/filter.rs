@@ -381,7 +381,7 @@ mod tests {
         fn value(next: &mut dyn FnMut() -> u64, keys: &[&str], depth: u32) -> Value {
             match next() % if depth > 3 { 5 } else { 7 } {
                 0 => Value::Null,
-                1 => json!(next() % 2 == 0),
+                1 => json!(next().is_multiple_of(2)),
                 2 => json!((next() % 1000) as i64 - 500),
                 3 => json!(keys[(next() % keys.len() as u64) as usize]),
                 4 => json!("2025-07-30T12:00:00Z"),

@@ -165,9 +165,11 @@ pub async fn get_live_feed(ctx: &Ctx, fid: &Fid) -> Result<Feed> {
 }
 
 pub async fn get_or_create_feed(ctx: &Ctx, actor: &Actor, fid: Fid, req: GetOrCreateFeed) -> Result<FeedRead> {
-    if req.filter.as_ref().is_some_and(|f| f.as_object().is_some_and(|m| !m.is_empty())) {
-        return Err(Error::field("filter", "filtering a feed read is not supported by this server yet"));
-    }
+    let filter = match &req.filter {
+        Some(Value::Object(f)) if !f.is_empty() => Some(super::filter::parse(f, super::filter::ACTIVITY_FIELDS)?),
+        Some(Value::Object(_)) | Some(Value::Null) | None => None,
+        Some(_) => return Err(Error::field("filter", "filter must be an object")),
+    };
     // Refuse rather than ignore: either would change which activities come back.
     if req.id_around.as_deref().is_some_and(|s| !s.is_empty()) {
         return Err(Error::field("id_around", "id_around is not supported by this server yet"));
@@ -214,7 +216,7 @@ pub async fn get_or_create_feed(ctx: &Ctx, actor: &Actor, fid: Fid, req: GetOrCr
     let (activities, next, prev) = if skip_all || options.skip_activity.unwrap_or(false) {
         (Vec::new(), None, None)
     } else {
-        read_page(ctx, &fid, limit, next, prev, &actor.reader(body_user.as_deref())).await?
+        read_page(ctx, &fid, limit, next, prev, &actor.reader(body_user.as_deref()), filter.as_ref()).await?
     };
     let pinned = if skip_all || options.skip_pins.unwrap_or(false) { None } else { Some(feed_pins(ctx, &fid).await?) };
     let followers = match req.followers_pagination {
@@ -239,6 +241,7 @@ pub async fn read_page(
     next: Option<&str>,
     prev: Option<&str>,
     reader: &Reader,
+    filter: Option<&super::filter::Filter>,
 ) -> Result<(Vec<Activity>, Option<String>, Option<String>)> {
     let position = |c: &str| -> Result<FeedPosition> {
         let (created_at, activity_id) = cursor::decode_position(c)?;
@@ -249,7 +252,7 @@ pub async fn read_page(
         (_, Some(c)) => FeedSlice::Newer(position(c)?),
         _ => FeedSlice::Start,
     };
-    let mut items = ctx.store.feed_activities(fid, &slice, limit + 1, Timestamp::now(), reader).await?;
+    let mut items = ctx.store.feed_activities(fid, &slice, limit + 1, Timestamp::now(), reader, filter).await?;
     let more = items.len() > limit;
     items.truncate(limit);
     let (more_older, more_newer) = match slice {

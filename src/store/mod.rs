@@ -160,7 +160,7 @@ pub trait Store: Send + Sync + 'static {
     async fn purge_activities(&self, ids: &[String]) -> Result<Vec<String>>;
     /// Up to `limit` live (not deleted, not expired) activities of one feed,
     /// without those `reader.viewer` has hidden and, when `reader.restricted`,
-    /// without other users' private activities.
+    /// without other users' private activities; narrowed by `filter`.
     async fn feed_activities(
         &self,
         fid: &Fid,
@@ -168,6 +168,7 @@ pub trait Store: Send + Sync + 'static {
         limit: usize,
         now: Timestamp,
         reader: &Reader,
+        filter: Option<&crate::core::filter::Filter>,
     ) -> Result<Vec<Activity>>;
 
     /// Live activities whose parent is `parent_id`, newest first.

@@ -7,7 +7,9 @@ use serde_json::Value;
 
 use crate::core::error::{Error, Result};
 use crate::core::filter::{self, Condition, Field, Filter, Op, Operand};
-use crate::store::ActivityQuery;
+use crate::core::model::Fid;
+use crate::core::time::Timestamp;
+use crate::store::{ActivityQuery, FeedSlice, Reader};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {
@@ -332,6 +334,57 @@ pub fn activity_query(dialect: Dialect, q: &ActivityQuery) -> Result<(String, Ve
     let doc = if dialect == Dialect::Postgres { "a.doc::text" } else { "a.doc" };
     let sql = format!(
         "SELECT {doc} FROM activities a WHERE {} ORDER BY a.created_at {order}, a.id {order} LIMIT {limit}",
+        clauses.join(" AND ")
+    );
+    Ok((sql, b.params))
+}
+
+/// One keyset page of a feed: entries in page order, joined to their live
+/// activities, without what the reader may not or will not see, narrowed by
+/// an optional activity filter.
+pub fn feed_page(
+    dialect: Dialect,
+    fid: &Fid,
+    slice: &FeedSlice,
+    limit: usize,
+    now: Timestamp,
+    reader: &Reader,
+    filter: Option<&Filter>,
+) -> Result<(String, Vec<SqlParam>)> {
+    let mut b = SqlBuilder::new(dialect);
+    let mut clauses = vec![
+        format!("e.fid = {}", b.bind(SqlParam::Text(fid.to_string()))),
+        format!("(e.visible_until IS NULL OR e.visible_until > {})", b.bind(SqlParam::Int(now.0))),
+    ];
+    let viewer = reader.viewer.as_deref();
+    if reader.restricted {
+        let me = b.bind(SqlParam::Text(viewer.unwrap_or_default().to_string()));
+        clauses.push(format!("(e.private_to IS NULL OR e.private_to = {me})"));
+    }
+    if let Some(viewer) = viewer {
+        let (user, yes) = (b.bind(SqlParam::Text(viewer.to_string())), b.truth(true));
+        clauses.push(format!(
+            "NOT EXISTS (SELECT 1 FROM activity_feedback h
+                         WHERE h.user_id = {user} AND h.activity_id = e.activity_id AND h.hide = {yes})"
+        ));
+    }
+    let (order, position) = match slice {
+        FeedSlice::Start => ("DESC", None),
+        FeedSlice::Older(p) => ("DESC", Some((p, "<"))),
+        FeedSlice::Newer(p) => ("ASC", Some((p, ">"))),
+    };
+    if let Some((p, cmp)) = position {
+        let (t, id) = (b.bind(SqlParam::Int(p.created_at.0)), b.bind(SqlParam::Text(p.activity_id.clone())));
+        clauses.push(format!("(e.created_at, e.activity_id) {cmp} ({t}, {id})"));
+    }
+    if let Some(filter) = filter {
+        clauses.push(b.activity_filter(filter, viewer)?);
+    }
+    let limit = b.bind(SqlParam::Int(limit as i64));
+    let doc = if dialect == Dialect::Postgres { "a.doc::text" } else { "a.doc" };
+    let sql = format!(
+        "SELECT {doc} FROM feed_entries e JOIN activities a ON a.id = e.activity_id WHERE {}
+         ORDER BY e.created_at {order}, e.activity_id {order} LIMIT {limit}",
         clauses.join(" AND ")
     );
     Ok((sql, b.params))

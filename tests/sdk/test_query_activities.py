@@ -136,3 +136,18 @@ def test_bad_sort_and_cursor(client):
         client.feeds.query_activities(sort=[{"field": "popularity", "direction": -1}])
     with api_error(400, 4):
         client.feeds.query_activities(next="garbage")
+
+
+def test_feed_read_filter(client, make_users):
+    alice, bob = make_users("alice", "bob")
+    client.feeds.follow(source=f"timeline:{bob}", target=f"user:{alice}")
+    add = lambda **kw: client.feeds.add_activity(feeds=[f"user:{alice}"], user_id=alice, **kw).data.activity
+    photo = add(type="photo", filter_tags=["sea"])
+    add(type="post", filter_tags=["sea"])
+    add(type="photo", filter_tags=["city"])
+    timeline = client.feeds.feed("timeline", bob)
+    got = timeline.get_or_create(user_id=bob, filter={"activity_type": "photo", "filter_tags": ["sea"]})
+    assert [a.id for a in got.data.activities] == [photo.id]
+    assert len(timeline.get_or_create(user_id=bob).data.activities) == 3
+    with api_error(400, 4):
+        timeline.get_or_create(user_id=bob, filter={"colour": "red"})

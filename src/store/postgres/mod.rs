@@ -22,7 +22,7 @@ use crate::core::model::{
     FOLLOW_ACCEPTED, LATEST_REACTIONS, LATEST_VOTES, METRIC_EVENTS_PER_WINDOW, METRIC_WINDOW_SECONDS,
 };
 use crate::core::time::Timestamp;
-use crate::store::sql::SqlParam;
+use crate::store::sql::{Dialect, SqlParam};
 
 mod migrations;
 
@@ -84,6 +84,21 @@ impl Sql {
     fn refs(&self) -> Vec<&(dyn ToSql + Sync)> {
         self.params.iter().map(|p| p.as_ref() as &(dyn ToSql + Sync)).collect()
     }
+}
+
+fn pg_params(params: Vec<SqlParam>) -> Vec<Param> {
+    params
+        .into_iter()
+        .map(|p| -> Param {
+            match p {
+                SqlParam::Text(t) => Box::new(t),
+                SqlParam::Int(i) => Box::new(i),
+                SqlParam::Real(r) => Box::new(r),
+                SqlParam::Bool(b) => Box::new(b),
+                SqlParam::Texts(list) => Box::new(list),
+            }
+        })
+        .collect()
 }
 
 fn fid_strings(fids: &[Fid]) -> Vec<String> {
@@ -556,17 +571,8 @@ impl Store for PostgresStore {
     }
 
     async fn query_activities(&self, query: &ActivityQuery) -> Result<Vec<Activity>> {
-        let (sql, params) = super::sql::activity_query(super::sql::Dialect::Postgres, query)?;
-        let mut bound = Sql { text: sql, params: Vec::new() };
-        for p in params {
-            bound.params.push(match p {
-                SqlParam::Text(t) => Box::new(t),
-                SqlParam::Int(i) => Box::new(i),
-                SqlParam::Real(r) => Box::new(r),
-                SqlParam::Bool(b) => Box::new(b),
-                SqlParam::Texts(list) => Box::new(list),
-            });
-        }
+        let (sql, params) = super::sql::activity_query(Dialect::Postgres, query)?;
+        let bound = Sql { text: sql, params: pg_params(params) };
         // Filters vary without bound, so their statements are not cached.
         let client = self.client().await?;
         let rows = client.query(&bound.text, &bound.refs()).await.map_err(db_err)?;
@@ -594,30 +600,16 @@ impl Store for PostgresStore {
         limit: usize,
         now: Timestamp,
         reader: &Reader,
+        filter: Option<&crate::core::filter::Filter>,
     ) -> Result<Vec<Activity>> {
-        let (cond, order, position) = match slice {
-            FeedSlice::Start => ("", "DESC", None),
-            FeedSlice::Older(p) => ("AND (e.created_at, e.activity_id) < ($6, $7)", "DESC", Some(p)),
-            FeedSlice::Newer(p) => ("AND (e.created_at, e.activity_id) > ($6, $7)", "ASC", Some(p)),
-        };
-        let sql = format!(
-            "SELECT a.doc::text FROM feed_entries e JOIN activities a ON a.id = e.activity_id
-             WHERE e.fid = $1 {cond} AND (e.visible_until IS NULL OR e.visible_until > $2)
-               AND (NOT $5 OR e.private_to IS NULL OR e.private_to = $4)
-               AND NOT EXISTS (SELECT 1 FROM activity_feedback h
-                               WHERE h.user_id = $4 AND h.activity_id = e.activity_id AND h.hide)
-             ORDER BY e.created_at {order}, e.activity_id {order} LIMIT $3"
-        );
-        let fid = fid.to_string();
-        let limit = limit as i64;
-        let (viewer, restricted) = (&reader.viewer, &reader.restricted);
-        match position {
-            None => self.query_docs(&sql, &[&fid, &now.0, &limit, viewer, restricted]).await,
-            Some(p) => {
-                self.query_docs(&sql, &[&fid, &now.0, &limit, viewer, restricted, &p.created_at.0, &p.activity_id])
-                    .await
-            }
+        let (sql, params) = super::sql::feed_page(Dialect::Postgres, fid, slice, limit, now, reader, filter)?;
+        let bound = Sql { text: sql, params: pg_params(params) };
+        // The unfiltered read is the hot path: its few shapes are cached.
+        if filter.is_none() {
+            return self.query_docs(&bound.text, &bound.refs()).await;
         }
+        let client = self.client().await?;
+        docs(&client.query(&bound.text, &bound.refs()).await.map_err(db_err)?)
     }
 
     async fn activity_shares(&self, parent_id: &str, limit: usize, offset: usize) -> Result<Vec<Activity>> {

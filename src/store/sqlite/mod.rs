@@ -25,7 +25,7 @@ use crate::core::model::{
     FOLLOW_ACCEPTED, LATEST_REACTIONS, LATEST_VOTES, METRIC_EVENTS_PER_WINDOW, METRIC_WINDOW_SECONDS,
 };
 use crate::core::time::Timestamp;
-use crate::store::sql::SqlParam;
+use crate::store::sql::{Dialect, SqlParam};
 
 mod migrations;
 
@@ -148,6 +148,21 @@ fn docs<T: DeserializeOwned>(conn: &Connection, sql: &str, values: Vec<SqlValue>
         out.push(from_doc(&row.map_err(db_err)?)?);
     }
     Ok(out)
+}
+
+/// Shared-SQL parameters as SQLite values (lists never reach SQLite: the
+/// builder expands them).
+fn sqlite_values(params: Vec<SqlParam>) -> Result<Vec<SqlValue>> {
+    params
+        .into_iter()
+        .map(|p| match p {
+            SqlParam::Text(t) => Ok(SqlValue::Text(t)),
+            SqlParam::Int(i) => Ok(SqlValue::Integer(i)),
+            SqlParam::Real(r) => Ok(SqlValue::Real(r)),
+            SqlParam::Bool(b) => Ok(SqlValue::Integer(i64::from(b))),
+            SqlParam::Texts(_) => Err(Error::internal("list parameter in SQLite SQL")),
+        })
+        .collect()
 }
 
 fn text_values<'a>(items: impl IntoIterator<Item = &'a str>) -> Vec<SqlValue> {
@@ -648,17 +663,8 @@ impl Store for SqliteStore {
     }
 
     async fn query_activities(&self, query: &ActivityQuery) -> Result<Vec<Activity>> {
-        let (sql, params) = super::sql::activity_query(super::sql::Dialect::Sqlite, query)?;
-        let values = params
-            .into_iter()
-            .map(|p| match p {
-                SqlParam::Text(t) => Ok(SqlValue::Text(t)),
-                SqlParam::Int(i) => Ok(SqlValue::Integer(i)),
-                SqlParam::Real(r) => Ok(SqlValue::Real(r)),
-                SqlParam::Bool(b) => Ok(SqlValue::Integer(i64::from(b))),
-                SqlParam::Texts(_) => Err(Error::internal("list parameter in SQLite SQL")),
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let (sql, params) = super::sql::activity_query(Dialect::Sqlite, query)?;
+        let values = sqlite_values(params)?;
         self.read(move |conn| docs(conn, &sql, values)).await
     }
 
@@ -689,36 +695,11 @@ impl Store for SqliteStore {
         limit: usize,
         now: Timestamp,
         reader: &Reader,
+        filter: Option<&crate::core::filter::Filter>,
     ) -> Result<Vec<Activity>> {
-        let (fid, slice, reader) = (fid.to_string(), slice.clone(), reader.clone());
-        self.read(move |conn| {
-            let (cond, order, position) = match &slice {
-                FeedSlice::Start => ("", "DESC", None),
-                FeedSlice::Older(p) => ("AND (e.created_at, e.activity_id) < (?6, ?7)", "DESC", Some(p)),
-                FeedSlice::Newer(p) => ("AND (e.created_at, e.activity_id) > (?6, ?7)", "ASC", Some(p)),
-            };
-            let sql = format!(
-                "SELECT a.doc FROM feed_entries e JOIN activities a ON a.id = e.activity_id
-                 WHERE e.fid = ?1 {cond} AND (e.visible_until IS NULL OR e.visible_until > ?2)
-                   AND (?5 = 0 OR e.private_to IS NULL OR e.private_to = ?4)
-                   AND NOT EXISTS (SELECT 1 FROM activity_feedback h
-                                   WHERE h.user_id = ?4 AND h.activity_id = e.activity_id AND h.hide = 1)
-                 ORDER BY e.created_at {order}, e.activity_id {order} LIMIT ?3"
-            );
-            let mut values = vec![
-                SqlValue::Text(fid),
-                SqlValue::Integer(now.0),
-                SqlValue::Integer(limit as i64),
-                reader.viewer.map_or(SqlValue::Null, SqlValue::Text),
-                SqlValue::Integer(i64::from(reader.restricted)),
-            ];
-            if let Some(p) = position {
-                values.push(SqlValue::Integer(p.created_at.0));
-                values.push(SqlValue::Text(p.activity_id.clone()));
-            }
-            docs(conn, &sql, values)
-        })
-        .await
+        let (sql, params) = super::sql::feed_page(Dialect::Sqlite, fid, slice, limit, now, reader, filter)?;
+        let values = sqlite_values(params)?;
+        self.read(move |conn| docs(conn, &sql, values)).await
     }
 
     async fn activity_shares(&self, parent_id: &str, limit: usize, offset: usize) -> Result<Vec<Activity>> {

@@ -537,31 +537,11 @@ pub struct ActivityChange {
 /// whole batch; changes to unknown or deleted activities, and changes that
 /// change nothing, are skipped. The rest is written in one transaction.
 pub async fn update_activities_partial_batch(ctx: &Ctx, changes: Vec<ActivityChange>) -> Result<Vec<Activity>> {
-    const BATCH_SET: &[&str] = &[
-        "text",
-        "attachments",
-        "custom",
-        "visibility",
-        "visibility_tag",
-        "restrict_replies",
-        "location",
-        "expires_at",
-        "filter_tags",
-        "interest_tags",
-        "poll_id",
-        "feeds",
-        "mentioned_user_ids",
-    ];
-    const BATCH_UNSET: &[&str] = &[
-        "custom",
-        "location",
-        "expires_at",
-        "filter_tags",
-        "interest_tags",
-        "attachments",
-        "poll_id",
-        "mentioned_user_ids",
-    ];
+    // The batch form takes the single-update fields but `search_data`, and
+    // cannot unset `visibility_tag`.
+    let batch_set: Vec<&str> = SETTABLE.iter().copied().filter(|f| *f != "search_data").collect();
+    let batch_unset: Vec<&str> =
+        UNSETTABLE.iter().copied().filter(|f| !["search_data", "visibility_tag"].contains(f)).collect();
     if changes.is_empty() || changes.len() > MAX_BATCH {
         return Err(Error::field("changes", format!("changes must contain between 1 and {MAX_BATCH} items")));
     }
@@ -574,7 +554,7 @@ pub async fn update_activities_partial_batch(ctx: &Ctx, changes: Vec<ActivityCha
         let unset = change.unset.unwrap_or_default();
         let Some(old) = found.iter().find(|a| a.id == change.activity_id && a.deleted_at.is_none()) else {
             // Still validate, so a bad field fails the batch either way.
-            patch::apply(&mut Map::new(), &set, &unset, BATCH_SET, BATCH_UNSET)?;
+            patch::apply(&mut Map::new(), &set, &unset, &batch_set, &batch_unset)?;
             continue;
         };
         // A later change to the same activity builds on the earlier one.
@@ -583,7 +563,7 @@ pub async fn update_activities_partial_batch(ctx: &Ctx, changes: Vec<ActivityCha
             return Err(Error::internal("activity did not serialize to an object"));
         };
         let before = doc.clone();
-        patch::apply(&mut doc, &set, &unset, BATCH_SET, BATCH_UNSET)?;
+        patch::apply(&mut doc, &set, &unset, &batch_set, &batch_unset)?;
         if doc == before {
             continue;
         }

@@ -106,6 +106,24 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// The documents of `table` whose `column` is one of `keys`.
+    async fn docs_by_key<T: DeserializeOwned + Send + 'static>(
+        &self,
+        table: &'static str,
+        column: &'static str,
+        keys: &[String],
+    ) -> Result<Vec<T>> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let values = text_values(keys.iter().map(String::as_str));
+        self.read(move |conn| {
+            let sql = format!("SELECT doc FROM {table} WHERE {column} IN ({})", placeholders(values.len()));
+            docs(conn, &sql, values)
+        })
+        .await
+    }
+
     async fn write<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
@@ -321,15 +339,7 @@ impl Store for SqliteStore {
     }
 
     async fn get_users(&self, ids: &[String]) -> Result<Vec<User>> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let values = text_values(ids.iter().map(String::as_str));
-        self.read(move |conn| {
-            let sql = format!("SELECT doc FROM users WHERE id IN ({})", placeholders(values.len()));
-            docs(conn, &sql, values)
-        })
-        .await
+        self.docs_by_key("users", "id", ids).await
     }
 
     async fn query_users(&self, q: &UserQuery) -> Result<Vec<User>> {
@@ -514,15 +524,7 @@ impl Store for SqliteStore {
     }
 
     async fn get_feeds(&self, fids: &[Fid]) -> Result<Vec<Feed>> {
-        if fids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let values: Vec<SqlValue> = fids.iter().map(|f| SqlValue::Text(f.to_string())).collect();
-        self.read(move |conn| {
-            let sql = format!("SELECT doc FROM feeds WHERE fid IN ({})", placeholders(values.len()));
-            docs(conn, &sql, values)
-        })
-        .await
+        self.docs_by_key("feeds", "fid", &fids.iter().map(Fid::to_string).collect::<Vec<_>>()).await
     }
 
     async fn insert_feed(&self, feed: &Feed) -> Result<bool> {
@@ -622,15 +624,7 @@ impl Store for SqliteStore {
     }
 
     async fn get_activities(&self, ids: &[String]) -> Result<Vec<Activity>> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let values = text_values(ids.iter().map(String::as_str));
-        self.read(move |conn| {
-            let sql = format!("SELECT doc FROM activities WHERE id IN ({})", placeholders(values.len()));
-            docs(conn, &sql, values)
-        })
-        .await
+        self.docs_by_key("activities", "id", ids).await
     }
 
     async fn set_activities_deleted(&self, ids: &[String], deleted_at: Option<Timestamp>) -> Result<Vec<String>> {
@@ -1287,14 +1281,7 @@ impl Store for SqliteStore {
     }
 
     async fn get_polls(&self, ids: &[String]) -> Result<Vec<Poll>> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let values = text_values(ids.iter().map(String::as_str));
-        self.read(move |conn| {
-            docs(conn, &format!("SELECT doc FROM polls WHERE id IN ({})", placeholders(values.len())), values)
-        })
-        .await
+        self.docs_by_key("polls", "id", ids).await
     }
 
     async fn delete_poll(&self, id: &str) -> Result<bool> {

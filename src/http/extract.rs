@@ -29,6 +29,11 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for WireJson<T> {
 }
 
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
+    // PostgreSQL cannot store NUL in text or jsonb; refuse it up front on
+    // every store alike rather than fail the write later.
+    if body.windows(6).any(|w| w == b"\\u0000") {
+        return Err(Error::input("strings must not contain the NUL character (\\u0000)"));
+    }
     let de = &mut serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();

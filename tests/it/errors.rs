@@ -214,3 +214,12 @@ async fn unknown_request_fields_are_ignored() {
     let read = api.read_feed("user:a", "a", json!({ "not_a_real_option": 1 })).await;
     assert_eq!(ids_of(&read), vec![resp["activity"]["id"].as_str().unwrap_or_default().to_string()]);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn nul_characters_in_strings_are_400_not_500() {
+    let srv = TestServer::spawn().await;
+    srv.server().create_users(&["a"]).await;
+    let body = br#"{"type": "post", "feeds": ["user:a"], "user_id": "a", "text": "bad\u0000byte"}"#.to_vec();
+    let resp = srv.server().post_raw("/api/v2/feeds/activities", body).await;
+    assert_error(&resp, StatusCode::BAD_REQUEST, 4);
+}

@@ -9,5 +9,6 @@ mod concurrency;
 mod durability;
 mod errors;
 mod instances;
+mod queries;
 mod store;
 mod support;

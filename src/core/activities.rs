@@ -38,6 +38,10 @@ pub struct NewActivity {
     /// `notification` feed.
     #[serde(default)]
     pub create_notification_activity: Option<bool>,
+    /// On update: notify newly mentioned users, withdraw the notifications of
+    /// users no longer mentioned.
+    #[serde(default)]
+    pub handle_mention_notifications: Option<bool>,
     /// Absent on update = keep the activity's feeds.
     #[serde(default)]
     pub feeds: Option<Vec<String>>,
@@ -67,6 +71,10 @@ pub struct NewActivity {
     pub interest_tags: Option<Vec<String>>,
     #[serde(default)]
     pub collection_refs: Option<Vec<String>>,
+    /// Collections written along with the activity; their refs join
+    /// `collection_refs`.
+    #[serde(default)]
+    pub collections: Option<Vec<super::collections::CollectionInput>>,
     #[serde(default)]
     pub restrict_replies: Option<String>,
 }
@@ -100,6 +108,8 @@ impl NewActivity {
 
 #[derive(Debug, Clone, Deserialize, Default)]
 pub struct ActivityPatch {
+    #[serde(default)]
+    pub handle_mention_notifications: Option<bool>,
     #[serde(default)]
     pub set: Option<Map<String, Value>>,
     #[serde(default)]
@@ -301,7 +311,12 @@ pub async fn upsert_activities(
     let now = Timestamp::now();
     let mut activities = Vec::with_capacity(reqs.len());
     let mut notify = Vec::new();
-    for req in reqs {
+    let mut inline_collections = Vec::new();
+    for mut req in reqs {
+        let inline = match req.collections.take() {
+            Some(c) if !c.is_empty() => super::collections::build(actor, c)?,
+            _ => Vec::new(),
+        };
         let author = actor.acting_user(req.user_id.as_deref())?;
         let old = req.id.as_ref().and_then(|id| existing.iter().find(|a| &a.id == id));
         if let (Actor::User(me), Some(old)) = (actor, old) {
@@ -310,7 +325,15 @@ pub async fn upsert_activities(
             }
         }
         let wants_notifications = req.create_notification_activity.unwrap_or(false);
-        let activity = build(req, author, old, now)?;
+        let mut activity = build(req, author, old, now)?;
+        for c in &inline {
+            let reference = c.reference();
+            if !activity.collection_refs.contains(&reference) {
+                activity.collection_refs.push(reference);
+            }
+        }
+        validate(&activity)?;
+        inline_collections.extend(inline);
         if wants_notifications {
             let already: &[String] = old.map_or(&[], |o| &o.mentioned_user_ids);
             notify.extend(mention_notifications(&activity, already, now));
@@ -327,6 +350,7 @@ pub async fn upsert_activities(
         let fids: Vec<Fid> = notify.iter().flat_map(|n| n.feeds.clone()).collect();
         new_feeds.extend(resolve_feeds(ctx, &fids, None).await?.1);
     }
+    super::collections::upsert_inline(ctx, actor, &inline_collections).await?;
     let mut all = activities.clone();
     all.extend(notify);
     let stored = ctx.store.save_activities(&all, &new_feeds).await?;
@@ -362,6 +386,13 @@ fn keep_stored_created_at(activities: &mut [Activity], stored: &[Timestamp]) {
     }
 }
 
+/// The id of the notification telling `user` about a mention in
+/// `activity_id`: derived, so it can be found again to withdraw it.
+fn mention_notification_id(activity_id: &str, user: &str) -> String {
+    uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, format!("mention\u{1f}{activity_id}\u{1f}{user}").as_bytes())
+        .to_string()
+}
+
 /// One `mention` notification per user newly mentioned in `activity` (not
 /// the author, not those in `already`).
 fn mention_notifications(activity: &Activity, already: &[String], now: Timestamp) -> Vec<Activity> {
@@ -374,7 +405,7 @@ fn mention_notifications(activity: &Activity, already: &[String], now: Timestamp
         .filter_map(|m| {
             let fid = Fid::new("notification", m).ok()?;
             Some(Activity {
-                id: new_id(),
+                id: mention_notification_id(&activity.id, m),
                 kind: "mention".into(),
                 user_id: activity.user_id.clone(),
                 feeds: vec![fid],
@@ -445,21 +476,47 @@ fn check_author(actor: &Actor, activity: &Activity) -> Result<()> {
     }
 }
 
-async fn save_edit(ctx: &Ctx, actor: &Actor, mut activity: Activity) -> Result<Activity> {
+/// Saves an edited activity. With `previous_mentions` (the mentions before
+/// the edit, when mention notifications are handled) newly mentioned users
+/// are notified and the notifications of dropped ones are withdrawn — in the
+/// same transaction as the edit.
+async fn save_edit(
+    ctx: &Ctx,
+    actor: &Actor,
+    mut activity: Activity,
+    previous_mentions: Option<&[String]>,
+) -> Result<Activity> {
     validate(&activity)?;
     let now = Timestamp::now();
     activity.updated_at = now;
     activity.edited_at = Some(now);
-    let new_feeds = feeds_to_create(ctx, actor, std::slice::from_ref(&activity)).await?;
-    ctx.store.save_activities(std::slice::from_ref(&activity), &new_feeds).await?;
+    let mut new_feeds = feeds_to_create(ctx, actor, std::slice::from_ref(&activity)).await?;
+    let mut all = vec![activity.clone()];
+    if let Some(previous) = previous_mentions {
+        let added = mention_notifications(&activity, previous, now);
+        let fids: Vec<Fid> = added.iter().flat_map(|n| n.feeds.clone()).collect();
+        new_feeds.extend(resolve_feeds(ctx, &fids, None).await?.1);
+        all.extend(added);
+        let dropped: Vec<String> = previous
+            .iter()
+            .filter(|m| !activity.mentioned_user_ids.contains(m))
+            .map(|m| mention_notification_id(&activity.id, m))
+            .collect();
+        all.extend(ctx.store.get_activities(&dropped).await?.into_iter().map(|mut n| {
+            n.deleted_at = Some(now);
+            n
+        }));
+    }
+    ctx.store.save_activities(&all, &new_feeds).await?;
     Ok(activity)
 }
 
 pub async fn update_activity(ctx: &Ctx, actor: &Actor, id: &str, req: ActivityUpdate) -> Result<Activity> {
     let mut activity = get_activity(ctx, id).await?;
     check_author(actor, &activity)?;
+    let previous = req.handle_mention_notifications.unwrap_or(false).then(|| activity.mentioned_user_ids.clone());
     req.apply_content(&mut activity)?;
-    save_edit(ctx, actor, activity).await
+    save_edit(ctx, actor, activity, previous.as_deref()).await
 }
 
 pub async fn update_activity_partial(ctx: &Ctx, actor: &Actor, id: &str, req: ActivityPatch) -> Result<Activity> {
@@ -476,7 +533,8 @@ pub async fn update_activity_partial(ctx: &Ctx, actor: &Actor, id: &str, req: Ac
     patch::apply(&mut doc, &set, &unset, SETTABLE, UNSETTABLE)?;
     let activity: Activity =
         serde_json::from_value(Value::Object(doc)).map_err(|e| Error::input(format!("invalid value in set: {e}")))?;
-    save_edit(ctx, actor, activity).await
+    let previous = req.handle_mention_notifications.unwrap_or(false).then_some(old.mentioned_user_ids.as_slice());
+    save_edit(ctx, actor, activity, previous).await
 }
 
 pub async fn delete_activity(ctx: &Ctx, actor: &Actor, id: &str, hard: bool) -> Result<()> {

@@ -39,7 +39,7 @@ pub fn parse_ref(reference: &str) -> Result<(String, String)> {
     }
 }
 
-fn build(actor: &Actor, inputs: Vec<CollectionInput>) -> Result<Vec<Collection>> {
+pub(crate) fn build(actor: &Actor, inputs: Vec<CollectionInput>) -> Result<Vec<Collection>> {
     if inputs.is_empty() || inputs.len() > MAX_COLLECTIONS {
         return Err(Error::field("collections", format!("collections must contain 1 to {MAX_COLLECTIONS} items")));
     }
@@ -69,6 +69,24 @@ pub async fn create_collections(ctx: &Ctx, actor: &Actor, inputs: Vec<Collection
         Some(existing) => Err(Error::field("collections", format!("collection {existing} already exists"))),
         None => Ok(collections),
     }
+}
+
+/// Collections written inline with activities: created, or — if the caller
+/// may — updated; a user token cannot touch another user's collection.
+pub async fn upsert_inline(ctx: &Ctx, actor: &Actor, collections: &[Collection]) -> Result<()> {
+    if collections.is_empty() {
+        return Ok(());
+    }
+    if actor.is_server() {
+        ctx.store.upsert_collections(collections).await?;
+        return Ok(());
+    }
+    let refs: Vec<(String, String)> = collections.iter().map(|c| (c.name.clone(), c.id.clone())).collect();
+    for existing in ctx.store.get_collections(&refs).await? {
+        check_owner(actor, &existing)?;
+    }
+    ctx.store.upsert_collections(collections).await?;
+    Ok(())
 }
 
 /// UpsertCollections (server-side): existing collections get the new custom.

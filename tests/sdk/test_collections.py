@@ -63,3 +63,20 @@ def test_collection_bad_input(client):
         client.feeds.update_collections(collections=[UpdateCollectionRequest(name=name, id="nope", custom={"a": 1})])
     with api_error(400, 4):
         client.feeds.read_collections(collection_refs=["no-colon"])
+
+
+def test_inline_collections_on_add_activity(client, make_users):
+    alice = make_users("alice")
+    name = uid("inline")
+    activity = raw(client.feeds.add_activity(
+        type="post", feeds=[f"user:{alice}"], user_id=alice,
+        collections=[CollectionRequest(name=name, id="one", custom={"v": 1})]))["activity"]
+    assert activity["collections"][f"{name}:one"]["custom"] == {"v": 1}
+    assert activity["collections"][f"{name}:one"]["status"] == "ok"
+    # Re-sent inline, the collection is updated, not duplicated.
+    client.feeds.add_activity(type="post", feeds=[f"user:{alice}"], user_id=alice,
+                              collections=[CollectionRequest(name=name, id="one", custom={"v": 2})])
+    assert client.feeds.read_collections(collection_refs=[f"{name}:one"]).data.collections[0].custom == {"v": 2}
+    with api_error(400, 4):
+        client.feeds.add_activity(type="post", feeds=[f"user:{alice}"], user_id=alice,
+                                  collections=[CollectionRequest(name=name, id="two", custom={})])

@@ -41,3 +41,29 @@ def test_re_adding_with_more_mentions_notifies_only_the_new_ones(client, make_us
                                           mentioned_user_ids=[bob, carol], create_notification_activity=True))
     assert again["mention_notifications_created"] == 1
     assert len(raw(client.feeds.feed("notification", bob).get_or_create(user_id=bob))["activities"]) == 1
+
+
+def _notes(client, user):
+    return [a["notification_context"]["target"]["id"]
+            for a in raw(client.feeds.feed("notification", user).get_or_create(user_id=user))["activities"]]
+
+
+def test_updates_handle_mention_notifications(client, make_users):
+    alice, bob, carol = make_users("alice", "bob", "carol")
+    post = client.feeds.add_activity(type="post", feeds=[f"user:{alice}"], user_id=alice, text="hi",
+                                     mentioned_user_ids=[bob], create_notification_activity=True).data.activity
+    assert _notes(client, bob) == [post.id]
+    # Full update: carol is new (notified), bob is dropped (withdrawn).
+    client.feeds.update_activity(id=post.id, user_id=alice, text="hi carol", mentioned_user_ids=[carol],
+                                 handle_mention_notifications=True)
+    assert _notes(client, bob) == []
+    assert _notes(client, carol) == [post.id]
+    # Partial update without the flag leaves notifications alone.
+    client.feeds.update_activity_partial(id=post.id, user_id=alice, set={"mentioned_user_ids": [bob]})
+    assert _notes(client, carol) == [post.id] and _notes(client, bob) == []
+    # With the flag: bob is back, carol withdrawn.
+    client.feeds.update_activity_partial(id=post.id, user_id=alice, set={"mentioned_user_ids": [bob, carol]},
+                                         handle_mention_notifications=True)
+    client.feeds.update_activity_partial(id=post.id, user_id=alice, set={"mentioned_user_ids": [bob]},
+                                         handle_mention_notifications=True)
+    assert _notes(client, carol) == []

@@ -82,6 +82,7 @@ pub enum Operand {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     Str,
+    Num,
     Date,
     Bool,
     Tags,
@@ -102,8 +103,8 @@ const RANGE_EXISTS: &[Op] = &[Op::Eq, Op::Gt, Op::Gte, Op::Lt, Op::Lte, Op::Exis
 const TAGS: &[Op] = &[Op::Eq, Op::In, Op::Contains];
 
 /// QueryActivities and the feed-read filter. Operators the stores cannot
-/// answer yet (`near`, `popularity`, `search_data`, JSON `$contains`) are
-/// left out, so they are refused by name instead of silently ignored.
+/// answer yet (`near`, `search_data`, JSON `$contains`) are left out, so
+/// they are refused by name instead of silently ignored.
 pub const ACTIVITY_FIELDS: &[FieldSpec] = &[
     FieldSpec { name: "id", kind: Kind::Str, ops: EQ_IN },
     FieldSpec { name: "user_id", kind: Kind::Str, ops: EQ_IN },
@@ -120,6 +121,7 @@ pub const ACTIVITY_FIELDS: &[FieldSpec] = &[
     },
     FieldSpec { name: "text", kind: Kind::Text, ops: &[Op::Eq, Op::Q, Op::Autocomplete] },
     FieldSpec { name: "hidden", kind: Kind::Bool, ops: &[Op::Eq] },
+    FieldSpec { name: "popularity", kind: Kind::Num, ops: RANGE },
     FieldSpec { name: "within_bounds", kind: Kind::Bounds, ops: &[Op::Eq] },
 ];
 
@@ -247,6 +249,7 @@ fn operand_for(key: &str, kind: Kind, op: Op, v: &Value) -> Result<Operand> {
         (Kind::Bool, _) => {
             Operand::Bool(v.as_bool().ok_or_else(|| Error::field(key, format!("{key} takes a boolean")))?)
         }
+        (Kind::Num, _) => Operand::Num(v.as_f64().ok_or_else(|| Error::field(key, format!("{key} takes a number")))?),
         (Kind::Tags, Op::Contains) => Operand::Str(string(key, v)?),
         (Kind::Tags, _) => Operand::Strs(strings(key, v)?),
         (Kind::Object, Op::In) => {
@@ -346,7 +349,8 @@ mod tests {
             (json!({"$and": []}), "$and"),
             (json!({"feed": "no-colon"}), "feed"),
             (json!({"within_bounds": {"ne_lat": 1}}), "within_bounds"),
-            (json!({"popularity": {"$gt": 1}}), "popularity"),
+            (json!({"popularity": {"$gt": "many"}}), "popularity"),
+            (json!({"popularity": {"$in": [1]}}), "popularity"),
         ];
         for (filter, needle) in cases {
             let err = p(filter.clone()).expect_err(&filter.to_string());

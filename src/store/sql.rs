@@ -266,6 +266,21 @@ impl SqlBuilder {
                 let inner = self.bind(SqlParam::Text(format!("% {prefix}%")));
                 format!("({text} LIKE {start} OR {text} LIKE {inner})")
             }
+            (Field::Named("popularity"), op, Operand::Num(n)) => {
+                // The same sum the response's `popularity` shows: reactions
+                // plus three per live share, from indexed counts.
+                let threshold = self.bind(SqlParam::Real(*n));
+                let threshold = match self.dialect {
+                    Dialect::Sqlite => threshold,
+                    Dialect::Postgres => format!("{threshold}::float8"),
+                };
+                format!(
+                    "((SELECT COUNT(*) FROM reactions r WHERE r.activity_id = a.id)
+                      + 3 * (SELECT COUNT(*) FROM activities s WHERE s.parent_id = a.id AND s.deleted_at IS NULL)) {} {}",
+                    Self::compare(op),
+                    threshold
+                )
+            }
             (Field::Named("hidden"), Op::Eq, Operand::Bool(hidden)) => {
                 let Some(viewer) = viewer else { return Ok(self.truth(!hidden).into()) };
                 let user = self.bind(SqlParam::Text(viewer.to_string()));

@@ -122,7 +122,7 @@ def test_deleted_and_expired_need_flags(client, make_users):
     ({"user_id": {"$gt": "a"}}, "user_id"),
     ({"$nor": [{"id": "x"}]}, "$nor"),
     ({"created_at": {"$gt": "yesterday"}}, "created_at"),
-    ({"popularity": {"$gt": 1}}, "popularity"),
+    ({"popularity": {"$gt": "lots"}}, "popularity"),
     ({"custom": {"a": 1}}, "custom"),
 ])
 def test_bad_filters_are_400_naming_the_problem(client, flt, named):
@@ -151,3 +151,18 @@ def test_feed_read_filter(client, make_users):
     assert len(timeline.get_or_create(user_id=bob).data.activities) == 3
     with api_error(400, 4):
         timeline.get_or_create(user_id=bob, filter={"colour": "red"})
+
+
+def test_popularity_filter_counts_reactions_and_shares(client, make_users):
+    alice, bob, carol = make_users("alice", "bob", "carol")
+    tag = uid("pop")
+    add = lambda **kw: client.feeds.add_activity(type="post", feeds=[f"user:{alice}"], user_id=alice,
+                                                 filter_tags=[tag], **kw).data.activity
+    quiet, liked, shared = add(), add(), add()
+    for user in (bob, carol):
+        client.feeds.add_activity_reaction(activity_id=liked.id, type="like", user_id=user)
+    client.feeds.add_activity(type="share", feeds=[f"user:{bob}"], user_id=bob, parent_id=shared.id)
+    scoped = lambda f: {"$and": [{"filter_tags": {"$contains": tag}}, f]}
+    assert ids(client, scoped({"popularity": {"$gte": 2}})) == [shared.id, liked.id]
+    assert ids(client, scoped({"popularity": {"$gt": 2}})) == [shared.id]
+    assert ids(client, scoped({"popularity": 0})) == [quiet.id]

@@ -343,7 +343,7 @@ pub fn activity_query(dialect: Dialect, q: &ActivityQuery) -> Result<(String, Ve
     let mut position = None;
     if let Some(p) = &q.position {
         let (t, id) = (b.bind(SqlParam::Int(p.created_at.0)), b.bind(SqlParam::Text(p.activity_id.clone())));
-        position = Some(format!("(created_at, id) {} ({t}, {id})", if descending { "<" } else { ">" }));
+        position = Some(format!("{} ({t}, {id})", if descending { "<" } else { ">" }));
     }
     let order = if descending { "DESC" } else { "ASC" };
     let limit = b.bind(SqlParam::Int(q.limit as i64));
@@ -351,7 +351,7 @@ pub fn activity_query(dialect: Dialect, q: &ActivityQuery) -> Result<(String, Ve
         // SQLite walks the (created_at, id) index in order and stops at the
         // limit on its own.
         Dialect::Sqlite => {
-            clauses.extend(position.map(|p| format!("a.{p}")));
+            clauses.extend(position.map(|p| format!("(a.created_at, a.id) {p}")));
             format!(
                 "SELECT a.doc FROM activities a WHERE {} ORDER BY a.created_at {order}, a.id {order} LIMIT {limit}",
                 clauses.join(" AND ")
@@ -361,7 +361,7 @@ pub fn activity_query(dialect: Dialect, q: &ActivityQuery) -> Result<(String, Ve
         // whole table; `OFFSET 0` keeps the ordered index scan as a subquery
         // the filter reads from until the limit is reached.
         Dialect::Postgres => {
-            let start = position.map(|p| format!("WHERE {p}")).unwrap_or_default();
+            let start = position.map(|p| format!("WHERE (created_at, id) {p}")).unwrap_or_default();
             format!(
                 "SELECT a.doc::text FROM (SELECT * FROM activities {start}
                      ORDER BY created_at {order}, id {order} OFFSET 0) a

@@ -7,7 +7,7 @@ use super::cursor::{OffsetWindow, Page};
 use super::error::{Error, Result};
 use super::model::{Collection, Custom};
 use super::time::Timestamp;
-use super::{new_id, Actor, Ctx};
+use super::{new_id, Actor, Ctx, QueryRequest};
 
 pub const MAX_COLLECTIONS: usize = 100;
 
@@ -155,23 +155,12 @@ pub async fn delete_collections(ctx: &Ctx, actor: &Actor, refs: &[String]) -> Re
     ctx.store.delete_collections(&pairs).await
 }
 
-#[derive(Debug, Deserialize, Default)]
-pub struct QueryCollections {
-    #[serde(default)]
-    pub filter: Option<serde_json::Map<String, serde_json::Value>>,
-    #[serde(default)]
-    pub limit: Option<i64>,
-    #[serde(default)]
-    pub next: Option<String>,
-    #[serde(default)]
-    pub prev: Option<String>,
-    #[serde(default)]
-    pub user_id: Option<String>,
-}
-
 /// QueryCollections, newest first; a user token sees its own collections.
 /// Filters beyond `user_id` arrive with the shared filter language.
-pub async fn query_collections(ctx: &Ctx, actor: &Actor, q: QueryCollections) -> Result<Page<Collection>> {
+pub async fn query_collections(ctx: &Ctx, actor: &Actor, q: QueryRequest) -> Result<Page<Collection>> {
+    if q.sort.as_ref().is_some_and(|s| !s.is_empty()) {
+        return Err(Error::field("sort", "collections come newest first; sorting them is not supported yet"));
+    }
     let mut owner = match actor {
         Actor::User(me) => Some(me.clone()),
         Actor::Server => None,

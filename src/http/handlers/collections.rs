@@ -1,8 +1,9 @@
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
 
-use crate::core::collections::{self, CollectionInput, QueryCollections};
+use crate::core::collections::{self, CollectionInput};
 use crate::core::model::Collection;
+use crate::core::QueryRequest;
 use crate::http::auth::{Auth, ServerAuth};
 use crate::http::error::ApiResult;
 use crate::http::extract::{comma_list, WireJson, WireQuery};
@@ -86,7 +87,7 @@ pub async fn delete_collections(
 pub async fn query_collections(
     State(state): State<AppState>,
     Auth(actor): Auth,
-    WireJson(req): WireJson<QueryCollections>,
+    WireJson(req): WireJson<QueryRequest>,
 ) -> ApiResult<Reply<CollectionsResponse>> {
     let page = collections::query_collections(&state.ctx, &actor, req).await?;
     Ok(Reply(CollectionsResponse { next: page.next.clone(), prev: page.prev.clone(), ..listed(&page.items) }))

@@ -183,6 +183,13 @@ fn sqlite_values(params: Vec<SqlParam>) -> Result<Vec<SqlValue>> {
         .collect()
 }
 
+/// Runs a `… RETURNING doc` statement that touches at most one row and
+/// decodes the document it returned, if any.
+fn returned_doc<T: DeserializeOwned>(tx: &Transaction, sql: &str, params: impl rusqlite::Params) -> Result<Option<T>> {
+    let doc: Option<String> = tx.query_row(sql, params, |r| r.get(0)).optional().map_err(db_err)?;
+    doc.map(|d| from_doc(&d)).transpose()
+}
+
 fn text_values<'a>(items: impl IntoIterator<Item = &'a str>) -> Vec<SqlValue> {
     items.into_iter().map(|s| SqlValue::Text(s.to_string())).collect()
 }
@@ -895,15 +902,11 @@ impl Store for SqliteStore {
     async fn delete_reaction(&self, activity_id: &str, user_id: &str, kind: &str) -> Result<Option<Reaction>> {
         let (activity_id, user_id, kind) = (activity_id.to_string(), user_id.to_string(), kind.to_string());
         self.write(move |tx| {
-            let doc: Option<String> = tx
-                .query_row(
-                    "DELETE FROM reactions WHERE activity_id = ?1 AND user_id = ?2 AND type = ?3 RETURNING doc",
-                    params![activity_id, user_id, kind],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(db_err)?;
-            doc.map(|d| from_doc(&d)).transpose()
+            returned_doc(
+                tx,
+                "DELETE FROM reactions WHERE activity_id = ?1 AND user_id = ?2 AND type = ?3 RETURNING doc",
+                params![activity_id, user_id, kind],
+            )
         })
         .await
     }
@@ -1019,15 +1022,11 @@ impl Store for SqliteStore {
     async fn delete_pin(&self, fid: &Fid, activity_id: &str) -> Result<Option<Pin>> {
         let (fid, activity_id) = (fid.to_string(), activity_id.to_string());
         self.write(move |tx| {
-            let doc: Option<String> = tx
-                .query_row(
-                    "DELETE FROM pins WHERE fid = ?1 AND activity_id = ?2 RETURNING doc",
-                    params![fid, activity_id],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(db_err)?;
-            doc.map(|d| from_doc(&d)).transpose()
+            returned_doc(
+                tx,
+                "DELETE FROM pins WHERE fid = ?1 AND activity_id = ?2 RETURNING doc",
+                params![fid, activity_id],
+            )
         })
         .await
     }
@@ -1351,15 +1350,11 @@ impl Store for SqliteStore {
     async fn delete_vote(&self, poll_id: &str, vote_id: &str, voter: Option<&str>) -> Result<Option<PollVote>> {
         let (poll_id, vote_id, voter) = (poll_id.to_string(), vote_id.to_string(), voter.map(str::to_string));
         self.write(move |tx| {
-            let doc: Option<String> = tx
-                .query_row(
-                    "DELETE FROM poll_votes WHERE poll_id = ?1 AND id = ?2 AND (?3 IS NULL OR user_id = ?3) RETURNING doc",
-                    params![poll_id, vote_id, voter],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(db_err)?;
-            doc.map(|d| from_doc(&d)).transpose()
+            returned_doc(
+                tx,
+                "DELETE FROM poll_votes WHERE poll_id = ?1 AND id = ?2 AND (?3 IS NULL OR user_id = ?3) RETURNING doc",
+                params![poll_id, vote_id, voter],
+            )
         })
         .await
     }

@@ -1,7 +1,8 @@
 //! `query_activities` with a 3-clause filter over 1,000,000 activities
 //! (issue 4's bench): p50 and p99 over repeated queries, on SQLite, and on
-//! PostgreSQL too when `TRIBUTARY_BENCH_PG=1` and `TRIBUTARY_TEST_DATABASE_URL`
-//! are set (loading a million rows there takes minutes).
+//! PostgreSQL too when `TRIBUTARY_BENCH_PG=1` (or only there with
+//! `TRIBUTARY_BENCH_PG=only`) and `TRIBUTARY_TEST_DATABASE_URL` are set
+//! (loading a million rows there takes minutes).
 //!
 //! `cargo bench --bench query` (set `TRIBUTARY_BENCH_ROWS` for another size).
 
@@ -124,11 +125,12 @@ fn main() {
     let rt = Runtime::new().expect("runtime");
     let dir = tempfile::tempdir().expect("tempdir");
     rt.block_on(async {
-        let sqlite: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path()).expect("sqlite"));
-        run("sqlite", sqlite, rows).await;
-        if let (Ok("1"), Ok(url)) =
-            (std::env::var("TRIBUTARY_BENCH_PG").as_deref(), std::env::var("TRIBUTARY_TEST_DATABASE_URL"))
-        {
+        let pg = std::env::var("TRIBUTARY_BENCH_PG").unwrap_or_default();
+        if pg != "only" {
+            let sqlite: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path()).expect("sqlite"));
+            run("sqlite", sqlite, rows).await;
+        }
+        if let (true, Ok(url)) = (pg == "1" || pg == "only", std::env::var("TRIBUTARY_TEST_DATABASE_URL")) {
             let schema = format!("bench_q_{}", std::process::id());
             let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.expect("connect");
             tokio::spawn(conn);

@@ -684,39 +684,45 @@ pub async fn query_activities(
     actor: &Actor,
     q: QueryActivities,
 ) -> Result<(Vec<Activity>, Option<String>, Option<String>)> {
-    let filter = super::filter::parse(&q.filter.unwrap_or_default(), super::filter::ACTIVITY_FIELDS)?;
-    let mut newest_first = true;
-    for s in q.sort.unwrap_or_default() {
-        match s.field.as_deref().unwrap_or("") {
-            "created_at" => newest_first = s.direction.unwrap_or(1) < 0,
-            other => {
-                return Err(Error::field("sort", format!("cannot sort activities by {other:?}; sortable: created_at")))
-            }
-        }
-    }
+    use super::filter::{self, ACTIVITY_FIELDS, ACTIVITY_SORT};
+    use crate::store::{ActivityOrder, ActivityQuery, FeedPosition};
+    let filter = filter::parse_optional(q.filter.as_ref(), ACTIVITY_FIELDS)?;
+    let sort = filter::parse_sort(q.sort.as_deref(), ACTIVITY_SORT, ("created_at", true))?;
     let limit = super::page_limit(q.limit)?;
     let (next, prev) = super::one_direction(&q.next, &q.prev)?;
-    let cursor = next.or(prev).map(super::cursor::decode_position).transpose()?;
-    let reader = actor.reader(q.user_id.as_deref());
-    let query = crate::store::ActivityQuery {
+    let mut query = ActivityQuery {
         filter,
-        newest_first,
-        position: cursor.map(|(created_at, activity_id)| crate::store::FeedPosition { created_at, activity_id }),
-        backwards: prev.is_some(),
+        order: ActivityOrder::Created { newest_first: true, position: None, backwards: false },
         limit: limit + 1,
         now: Timestamp::now(),
         include_expired: actor.is_server() && q.include_expired_activities.unwrap_or(false),
         include_deleted: actor.is_server() && q.include_soft_deleted_activities.unwrap_or(false),
-        reader,
+        reader: actor.reader(q.user_id.as_deref()),
+    };
+    // Sorted by time, pages are keyset positions that hold while activities
+    // arrive; a popularity sort changes under the reader anyway, so offsets.
+    if sort[0].0 != "created_at" {
+        let window = super::cursor::OffsetWindow::new(limit, next, prev)?;
+        query.order = ActivityOrder::Sorted { sort, offset: window.offset };
+        query.limit = window.fetch();
+        let page = window.page(ctx.store.query_activities(&query).await?);
+        return Ok((page.items, page.next, page.prev));
+    }
+    let position = next.or(prev).map(super::cursor::decode_position).transpose()?;
+    let (newest_first, backwards, continuing) = (sort[0].1, prev.is_some(), position.is_some());
+    query.order = ActivityOrder::Created {
+        newest_first,
+        position: position.map(|(created_at, activity_id)| FeedPosition { created_at, activity_id }),
+        backwards,
     };
     let mut items = ctx.store.query_activities(&query).await?;
     let more = items.len() > limit;
     items.truncate(limit);
-    let (more_after, more_before) = if query.backwards {
+    let (more_after, more_before) = if backwards {
         items.reverse();
         (true, more)
     } else {
-        (more, query.position.is_some())
+        (more, continuing)
     };
     let edge = |a: Option<&Activity>, more: bool| {
         a.filter(|_| more).map(|a| super::cursor::encode_position(a.created_at, &a.id))

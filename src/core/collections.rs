@@ -3,8 +3,9 @@
 
 use serde::Deserialize;
 
-use super::cursor::{OffsetWindow, Page};
+use super::cursor::Page;
 use super::error::{Error, Result};
+use super::filter::{self, Filter};
 use super::model::{Collection, Custom};
 use super::time::Timestamp;
 use super::{new_id, Actor, Ctx, QueryRequest};
@@ -155,22 +156,12 @@ pub async fn delete_collections(ctx: &Ctx, actor: &Actor, refs: &[String]) -> Re
     ctx.store.delete_collections(&pairs).await
 }
 
-/// QueryCollections, newest first; a user token sees its own collections.
-/// Filters beyond `user_id` arrive with the shared filter language.
+/// QueryCollections, newest first unless sorted; a user token sees its own
+/// collections.
 pub async fn query_collections(ctx: &Ctx, actor: &Actor, q: QueryRequest) -> Result<Page<Collection>> {
-    if q.sort.as_ref().is_some_and(|s| !s.is_empty()) {
-        return Err(Error::field("sort", "collections come newest first; sorting them is not supported yet"));
+    let (mut query, window) = q.list(filter::COLLECTION_FIELDS, filter::COLLECTION_SORT, ("created_at", true))?;
+    if let Actor::User(me) = actor {
+        query.filter = query.filter.and(Filter::eq("user_id", me.clone()));
     }
-    let mut owner = match actor {
-        Actor::User(me) => Some(me.clone()),
-        Actor::Server => None,
-    };
-    for (key, value) in q.filter.unwrap_or_default() {
-        match (key.as_str(), &value) {
-            ("user_id", serde_json::Value::String(u)) if actor.is_server() => owner = Some(u.clone()),
-            _ => return Err(Error::field(&key, format!("filtering collections by {key:?} is not supported yet"))),
-        }
-    }
-    let window = OffsetWindow::from_request(q.limit, &q.next, &q.prev)?;
-    Ok(window.page(ctx.store.list_collections(owner.as_deref(), window.fetch(), window.offset).await?))
+    Ok(window.page(ctx.store.query_collections(&query).await?))
 }

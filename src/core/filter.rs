@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 
 use super::error::{Error, Result};
 use super::time::Timestamp;
+use super::SortParam;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Filter {
@@ -15,18 +16,43 @@ pub enum Filter {
     Cond(Condition),
 }
 
+impl Filter {
+    /// `self AND other`, flattening an `And` on the left.
+    pub fn and(self, other: Filter) -> Filter {
+        match self {
+            Filter::And(mut parts) => {
+                parts.push(other);
+                Filter::And(parts)
+            }
+            f => Filter::And(vec![f, other]),
+        }
+    }
+
+    /// `field == value` for a string field the caller scopes by.
+    pub fn eq(field: &'static str, value: impl Into<String>) -> Filter {
+        Filter::Cond(Condition {
+            field: Field::Named(field),
+            kind: Kind::Str,
+            op: Op::Eq,
+            value: Operand::Str(value.into()),
+        })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Condition {
     pub field: Field,
+    pub kind: Kind,
     pub op: Op,
     pub value: Operand,
 }
 
-/// A filterable field; `Custom` is a dotted path below `custom`.
+/// A filterable field; `Json` is a JSON object field (`custom`,
+/// `search_data`) or a dotted path below it (`path` empty = the object).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Field {
     Named(&'static str),
-    Custom(Vec<String>),
+    Json { root: &'static str, path: Vec<String> },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,6 +65,7 @@ pub enum Op {
     Lte,
     Exists,
     Contains,
+    PathExists,
     Q,
     Autocomplete,
 }
@@ -54,10 +81,27 @@ impl Op {
             "$lte" => Op::Lte,
             "$exists" => Op::Exists,
             "$contains" => Op::Contains,
+            "$path_exists" => Op::PathExists,
             "$q" => Op::Q,
             "$autocomplete" => Op::Autocomplete,
             other => return Err(Error::field("filter", format!("unknown or unsupported operator {other:?}"))),
         })
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Op::Eq => "$eq",
+            Op::In => "$in",
+            Op::Gt => "$gt",
+            Op::Gte => "$gte",
+            Op::Lt => "$lt",
+            Op::Lte => "$lte",
+            Op::Exists => "$exists",
+            Op::Contains => "$contains",
+            Op::PathExists => "$path_exists",
+            Op::Q => "$q",
+            Op::Autocomplete => "$autocomplete",
+        }
     }
 }
 
@@ -68,7 +112,8 @@ pub enum Operand {
     Bool(bool),
     Time(Timestamp),
     Strs(Vec<String>),
-    /// Any JSON scalar, for `custom` paths whose type the data decides.
+    /// Any JSON value: a scalar for `custom` paths whose type the data
+    /// decides, or the document a `$contains` looks for.
     Json(Value),
     JsonList(Vec<Value>),
     Bounds {
@@ -76,6 +121,11 @@ pub enum Operand {
         ne_lng: f64,
         sw_lat: f64,
         sw_lng: f64,
+    },
+    Near {
+        lat: f64,
+        lng: f64,
+        km: f64,
     },
 }
 
@@ -89,6 +139,7 @@ pub enum Kind {
     Object,
     Text,
     Bounds,
+    Near,
 }
 
 pub struct FieldSpec {
@@ -97,44 +148,140 @@ pub struct FieldSpec {
     pub ops: &'static [Op],
 }
 
+const fn spec(name: &'static str, kind: Kind, ops: &'static [Op]) -> FieldSpec {
+    FieldSpec { name, kind, ops }
+}
+
+const EQ: &[Op] = &[Op::Eq];
 const EQ_IN: &[Op] = &[Op::Eq, Op::In];
+const EQ_IN_EXISTS: &[Op] = &[Op::Eq, Op::In, Op::Exists];
 const RANGE: &[Op] = &[Op::Eq, Op::Gt, Op::Gte, Op::Lt, Op::Lte];
 const RANGE_EXISTS: &[Op] = &[Op::Eq, Op::Gt, Op::Gte, Op::Lt, Op::Lte, Op::Exists];
 const TAGS: &[Op] = &[Op::Eq, Op::In, Op::Contains];
-
-/// QueryActivities and the feed-read filter. Operators the stores cannot
-/// answer yet (`near`, `search_data`, JSON `$contains`) are left out, so
-/// they are refused by name instead of silently ignored.
-pub const ACTIVITY_FIELDS: &[FieldSpec] = &[
-    FieldSpec { name: "id", kind: Kind::Str, ops: EQ_IN },
-    FieldSpec { name: "user_id", kind: Kind::Str, ops: EQ_IN },
-    FieldSpec { name: "activity_type", kind: Kind::Str, ops: EQ_IN },
-    FieldSpec { name: "feed", kind: Kind::Str, ops: EQ_IN },
-    FieldSpec { name: "created_at", kind: Kind::Date, ops: RANGE },
-    FieldSpec { name: "expires_at", kind: Kind::Date, ops: RANGE_EXISTS },
-    FieldSpec { name: "filter_tags", kind: Kind::Tags, ops: TAGS },
-    FieldSpec { name: "interest_tags", kind: Kind::Tags, ops: TAGS },
-    FieldSpec {
-        name: "custom",
-        kind: Kind::Object,
-        ops: &[Op::Eq, Op::In, Op::Gt, Op::Gte, Op::Lt, Op::Lte, Op::Exists],
-    },
-    FieldSpec { name: "text", kind: Kind::Text, ops: &[Op::Eq, Op::Q, Op::Autocomplete] },
-    FieldSpec { name: "hidden", kind: Kind::Bool, ops: &[Op::Eq] },
-    FieldSpec { name: "popularity", kind: Kind::Num, ops: RANGE },
-    FieldSpec { name: "within_bounds", kind: Kind::Bounds, ops: &[Op::Eq] },
+const OBJECT: &[Op] = &[Op::Eq, Op::In, Op::Gt, Op::Gte, Op::Lt, Op::Lte, Op::Exists, Op::Contains, Op::PathExists];
+const OBJECT_TEXT: &[Op] = &[
+    Op::Eq,
+    Op::In,
+    Op::Gt,
+    Op::Gte,
+    Op::Lt,
+    Op::Lte,
+    Op::Exists,
+    Op::Contains,
+    Op::PathExists,
+    Op::Q,
+    Op::Autocomplete,
 ];
 
-pub const ACTIVITY_SORT: &[&str] = &["created_at"];
+/// QueryActivities and the feed-read filter.
+pub const ACTIVITY_FIELDS: &[FieldSpec] = &[
+    spec("id", Kind::Str, EQ_IN),
+    spec("user_id", Kind::Str, EQ_IN),
+    spec("activity_type", Kind::Str, EQ_IN),
+    spec("feed", Kind::Str, EQ_IN),
+    spec("created_at", Kind::Date, RANGE),
+    spec("expires_at", Kind::Date, RANGE_EXISTS),
+    spec("filter_tags", Kind::Tags, TAGS),
+    spec("interest_tags", Kind::Tags, TAGS),
+    spec("custom", Kind::Object, OBJECT),
+    spec("search_data", Kind::Object, &[Op::Contains, Op::In, Op::PathExists]),
+    spec("text", Kind::Text, &[Op::Eq, Op::Q, Op::Autocomplete]),
+    spec("hidden", Kind::Bool, EQ),
+    spec("popularity", Kind::Num, RANGE),
+    spec("within_bounds", Kind::Bounds, EQ),
+    spec("near", Kind::Near, EQ),
+];
+pub const ACTIVITY_SORT: &[&str] = &["created_at", "popularity"];
+
+pub const POLL_FIELDS: &[FieldSpec] = &[
+    spec("id", Kind::Str, EQ_IN),
+    spec("name", Kind::Str, EQ_IN),
+    spec("created_by_id", Kind::Str, EQ_IN),
+    spec("voting_visibility", Kind::Str, EQ),
+    spec("allow_answers", Kind::Bool, EQ),
+    spec("allow_user_suggested_options", Kind::Bool, EQ),
+    spec("is_closed", Kind::Bool, EQ),
+    spec("max_votes_allowed", Kind::Num, RANGE_EXISTS),
+    spec("custom", Kind::Object, OBJECT_TEXT),
+    spec("created_at", Kind::Date, RANGE),
+    spec("updated_at", Kind::Date, RANGE),
+];
+pub const POLL_SORT: &[&str] = &["id", "name", "created_at", "updated_at", "is_closed"];
+
+pub const VOTE_FIELDS: &[FieldSpec] = &[
+    spec("id", Kind::Str, EQ_IN),
+    spec("poll_id", Kind::Str, EQ_IN),
+    spec("user_id", Kind::Str, EQ_IN),
+    spec("option_id", Kind::Str, EQ_IN_EXISTS),
+    spec("is_answer", Kind::Bool, EQ),
+    spec("created_at", Kind::Date, RANGE),
+    spec("updated_at", Kind::Date, RANGE),
+];
+pub const VOTE_SORT: &[&str] = &["id", "created_at", "updated_at"];
+
+pub const PIN_FIELDS: &[FieldSpec] = &[
+    spec("activity_id", Kind::Str, EQ_IN),
+    spec("fid", Kind::Str, EQ_IN),
+    spec("user_id", Kind::Str, EQ_IN),
+    spec("created_at", Kind::Date, RANGE),
+    spec("updated_at", Kind::Date, RANGE),
+];
+pub const PIN_SORT: &[&str] = &["created_at"];
+
+pub const COLLECTION_FIELDS: &[FieldSpec] = &[
+    spec("id", Kind::Str, EQ_IN),
+    spec("name", Kind::Str, EQ_IN),
+    spec("user_id", Kind::Str, EQ_IN),
+    spec("custom", Kind::Object, OBJECT_TEXT),
+    spec("created_at", Kind::Date, RANGE),
+    spec("updated_at", Kind::Date, RANGE),
+];
+pub const COLLECTION_SORT: &[&str] = &["created_at", "updated_at"];
 
 /// Bounds on what one filter may ask for.
 const MAX_DEPTH: usize = 5;
 const MAX_CONDITIONS: usize = 100;
+const MAX_SORT: usize = 5;
+
+/// Parses an optional `filter` against the endpoint's allow-list; absent or
+/// `{}` matches all.
+pub fn parse_optional(filter: Option<&Map<String, Value>>, fields: &[FieldSpec]) -> Result<Filter> {
+    match filter {
+        Some(f) => parse(f, fields),
+        None => Ok(Filter::And(Vec::new())),
+    }
+}
 
 /// Parses `filter` against the endpoint's allow-list. `{}` matches all.
 pub fn parse(filter: &Map<String, Value>, fields: &[FieldSpec]) -> Result<Filter> {
     let mut budget = MAX_CONDITIONS;
     parse_object(filter, fields, 0, &mut budget)
+}
+
+/// A `sort` list checked against the endpoint's sortable fields, as
+/// `(field, descending)`; `default` when the request has none. A missing
+/// `direction` is ascending, as the spec documents.
+pub fn parse_sort(
+    sort: Option<&[SortParam]>,
+    allowed: &[&'static str],
+    default: (&'static str, bool),
+) -> Result<Vec<(&'static str, bool)>> {
+    let sort = sort.unwrap_or_default();
+    if sort.is_empty() {
+        return Ok(vec![default]);
+    }
+    if sort.len() > MAX_SORT {
+        return Err(Error::field("sort", format!("sort takes at most {MAX_SORT} fields")));
+    }
+    sort.iter()
+        .map(|s| {
+            let name = s.field.as_deref().unwrap_or("");
+            let field = allowed.iter().find(|f| **f == name).ok_or_else(|| {
+                Error::field("sort", format!("cannot sort by {name:?}; sortable fields: {}", allowed.join(", ")))
+            })?;
+            Ok((*field, s.direction.unwrap_or(1) < 0))
+        })
+        .collect()
 }
 
 fn parse_object(obj: &Map<String, Value>, fields: &[FieldSpec], depth: usize, budget: &mut usize) -> Result<Filter> {
@@ -167,6 +314,15 @@ fn parse_object(obj: &Map<String, Value>, fields: &[FieldSpec], depth: usize, bu
     Ok(if all.len() == 1 { all.remove(0) } else { Filter::And(all) })
 }
 
+/// A dotted path below a JSON field, each segment a plain key.
+fn json_path(key: &str, path: &str) -> Result<Vec<String>> {
+    let parts: Vec<String> = path.split('.').map(str::to_string).collect();
+    if parts.iter().any(|p| p.is_empty() || !p.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-')) {
+        return Err(Error::field(key, format!("invalid path {key:?}")));
+    }
+    Ok(parts)
+}
+
 fn parse_field(key: &str, value: &Value, fields: &[FieldSpec], budget: &mut usize) -> Result<Vec<Filter>> {
     let (root, path) = match key.split_once('.') {
         Some((root, path)) => (root, Some(path)),
@@ -177,16 +333,8 @@ fn parse_field(key: &str, value: &Value, fields: &[FieldSpec], budget: &mut usiz
         Error::field(key, format!("cannot filter by {key:?}; filterable fields: {}", names.join(", ")))
     })?;
     let field = match (spec.kind, path) {
-        (Kind::Object, Some(path)) => {
-            let parts: Vec<String> = path.split('.').map(str::to_string).collect();
-            if parts.iter().any(|p| p.is_empty() || !p.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-')) {
-                return Err(Error::field(key, format!("invalid path {key:?}")));
-            }
-            Field::Custom(parts)
-        }
-        (Kind::Object, None) => {
-            return Err(Error::field(key, format!("filter {key} by a dotted path such as {key}.name")));
-        }
+        (Kind::Object, Some(path)) => Field::Json { root: spec.name, path: json_path(key, path)? },
+        (Kind::Object, None) => Field::Json { root: spec.name, path: Vec::new() },
         (_, Some(_)) => return Err(Error::field(key, format!("{root} has no nested fields"))),
         (_, None) => Field::Named(spec.name),
     };
@@ -200,13 +348,12 @@ fn parse_field(key: &str, value: &Value, fields: &[FieldSpec], budget: &mut usiz
     let mut out = Vec::with_capacity(ops.len());
     for (op, operand) in ops {
         if !spec.ops.contains(&op) {
-            return Err(Error::field(key, format!("operator {op:?} is not supported for {key}")));
+            return Err(Error::field(key, format!("operator {} is not supported for {key}", op.name())));
         }
         *budget = budget
             .checked_sub(1)
             .ok_or_else(|| Error::field("filter", format!("a filter has at most {MAX_CONDITIONS} conditions")))?;
-        let value = operand_for(key, spec.kind, op, operand)?;
-        out.push(Filter::Cond(Condition { field: field.clone(), op, value }));
+        out.push(Filter::Cond(condition(key, &field, spec.kind, op, operand)?));
     }
     Ok(out)
 }
@@ -216,24 +363,58 @@ fn string(key: &str, v: &Value) -> Result<String> {
 }
 
 fn strings(key: &str, v: &Value) -> Result<Vec<String>> {
+    list(key, v)?.iter().map(|i| string(key, i)).collect()
+}
+
+fn list<'v>(key: &str, v: &'v Value) -> Result<&'v Vec<Value>> {
     let items = v.as_array().ok_or_else(|| Error::field(key, format!("{key} takes a list")))?;
     if items.len() > 100 {
         return Err(Error::field(key, format!("{key} lists at most 100 values")));
     }
-    items.iter().map(|i| string(key, i)).collect()
+    Ok(items)
 }
 
 fn number(key: &str, v: &Value, name: &str) -> Result<f64> {
-    v.get(name).and_then(Value::as_f64).ok_or_else(|| Error::field(key, format!("{key} needs a number {name}")))
+    v.get(name)
+        .and_then(Value::as_f64)
+        .filter(|n| n.is_finite())
+        .ok_or_else(|| Error::field(key, format!("{key} needs a number {name}")))
 }
 
-fn operand_for(key: &str, kind: Kind, op: Op, v: &Value) -> Result<Operand> {
-    Ok(match (kind, op) {
+fn search_text(key: &str, op: Op, v: &Value) -> Result<Operand> {
+    let s = string(key, v)?;
+    if op != Op::Eq && words(&s).is_empty() {
+        return Err(Error::field(key, format!("{key} search needs some words")));
+    }
+    Ok(Operand::Str(s))
+}
+
+/// Keys of a `$contains` document end up in JSON paths; they are plain
+/// text, so no quoting tricks reach the store.
+fn containable(key: &str, v: &Value, depth: usize) -> Result<()> {
+    if depth > 8 {
+        return Err(Error::field(key, format!("{key} $contains nests at most 8 levels")));
+    }
+    match v {
+        Value::Object(o) => o.iter().try_for_each(|(k, v)| {
+            if k.is_empty() || k.chars().any(|c| c == '"' || c == '\\' || c.is_control()) {
+                return Err(Error::field(key, format!("{key} $contains has an invalid key {k:?}")));
+            }
+            containable(key, v, depth + 1)
+        }),
+        Value::Array(items) => items.iter().try_for_each(|v| containable(key, v, depth + 1)),
+        _ => Ok(()),
+    }
+}
+
+fn condition(key: &str, field: &Field, kind: Kind, op: Op, v: &Value) -> Result<Condition> {
+    let at_root = matches!(field, Field::Json { path, .. } if path.is_empty());
+    let value = match (kind, op) {
         (_, Op::Exists) => Operand::Bool(v.as_bool().ok_or_else(|| Error::field(key, "$exists takes true or false"))?),
         (Kind::Str, Op::In) => Operand::Strs(strings(key, v)?),
         (Kind::Str, _) => {
             let s = string(key, v)?;
-            if key == "feed" {
+            if key == "feed" || key == "fid" {
                 super::model::Fid::parse(&s).map_err(|e| Error::field(key, e.message))?;
             }
             Operand::Str(s)
@@ -249,16 +430,45 @@ fn operand_for(key: &str, kind: Kind, op: Op, v: &Value) -> Result<Operand> {
         (Kind::Bool, _) => {
             Operand::Bool(v.as_bool().ok_or_else(|| Error::field(key, format!("{key} takes a boolean")))?)
         }
-        (Kind::Num, _) => Operand::Num(v.as_f64().ok_or_else(|| Error::field(key, format!("{key} takes a number")))?),
+        (Kind::Num, _) => Operand::Num(
+            v.as_f64().filter(|n| n.is_finite()).ok_or_else(|| Error::field(key, format!("{key} takes a number")))?,
+        ),
         (Kind::Tags, Op::Contains) => Operand::Str(string(key, v)?),
         (Kind::Tags, _) => Operand::Strs(strings(key, v)?),
+        (Kind::Object, Op::PathExists) => {
+            if !at_root {
+                return Err(Error::field(key, format!("$path_exists applies to {key} itself, with a dotted path")));
+            }
+            let Field::Json { root, .. } = field else { unreachable!("object kinds have JSON fields") };
+            let path = json_path(key, &string(key, v)?)?;
+            return Ok(Condition { field: Field::Json { root, path }, kind, op, value: Operand::Bool(true) });
+        }
+        (Kind::Object, Op::Contains) => {
+            if at_root && !v.is_object() {
+                return Err(Error::field(key, format!("{key} $contains takes an object")));
+            }
+            containable(key, v, 0)?;
+            Operand::Json(v.clone())
+        }
+        (Kind::Object, Op::In) if at_root => {
+            let items = list(key, v)?;
+            if !items.iter().all(Value::is_object) {
+                return Err(Error::field(key, format!("{key} $in takes a list of objects")));
+            }
+            items.iter().try_for_each(|i| containable(key, i, 0))?;
+            Operand::JsonList(items.clone())
+        }
+        (Kind::Object, _) if at_root => {
+            return Err(Error::field(key, format!("filter {key} by a dotted path such as {key}.name")));
+        }
         (Kind::Object, Op::In) => {
-            let items = v.as_array().ok_or_else(|| Error::field(key, format!("{key} $in takes a list")))?;
+            let items = list(key, v)?;
             if items.iter().any(|i| i.is_object() || i.is_array()) {
                 return Err(Error::field(key, format!("{key} $in takes a list of scalars")));
             }
             Operand::JsonList(items.clone())
         }
+        (Kind::Object, Op::Q | Op::Autocomplete) => search_text(key, op, v)?,
         (Kind::Object, _) if v.is_object() || v.is_array() || v.is_null() => {
             return Err(Error::field(key, format!("{key} compares with a string, number or boolean")))
         }
@@ -267,34 +477,44 @@ fn operand_for(key: &str, kind: Kind, op: Op, v: &Value) -> Result<Operand> {
             return Err(Error::field(key, format!("{key} ranges take numbers or strings")))
         }
         (Kind::Object, _) => Operand::Json(v.clone()),
-        (Kind::Text, _) => {
-            let s = string(key, v)?;
-            if op != Op::Eq && s.trim().is_empty() {
-                return Err(Error::field(key, format!("{key} search needs some text")));
-            }
-            Operand::Str(s)
-        }
+        (Kind::Text, _) => search_text(key, op, v)?,
         (Kind::Bounds, _) => {
-            let b = Operand::Bounds {
-                ne_lat: number(key, v, "ne_lat")?,
-                ne_lng: number(key, v, "ne_lng")?,
-                sw_lat: number(key, v, "sw_lat")?,
-                sw_lng: number(key, v, "sw_lng")?,
-            };
-            if let Operand::Bounds { ne_lat, sw_lat, .. } = b {
-                if !(-90.0..=90.0).contains(&ne_lat) || !(-90.0..=90.0).contains(&sw_lat) || sw_lat > ne_lat {
-                    return Err(Error::field(key, "within_bounds needs sw_lat <= ne_lat, both in [-90, 90]"));
-                }
+            let (ne_lat, ne_lng) = (number(key, v, "ne_lat")?, number(key, v, "ne_lng")?);
+            let (sw_lat, sw_lng) = (number(key, v, "sw_lat")?, number(key, v, "sw_lng")?);
+            if !(-90.0..=90.0).contains(&ne_lat) || !(-90.0..=90.0).contains(&sw_lat) || sw_lat > ne_lat {
+                return Err(Error::field(key, "within_bounds needs sw_lat <= ne_lat, both in [-90, 90]"));
             }
-            b
+            Operand::Bounds { ne_lat, ne_lng, sw_lat, sw_lng }
         }
-    })
+        (Kind::Near, _) => {
+            let (lat, lng, km) = (number(key, v, "lat")?, number(key, v, "lng")?, number(key, v, "distance")?);
+            if !(-90.0..=90.0).contains(&lat) || !(-180.0..=180.0).contains(&lng) || km < 0.0 {
+                return Err(Error::field(
+                    key,
+                    "near needs lat in [-90, 90], lng in [-180, 180] and distance >= 0 (km)",
+                ));
+            }
+            Operand::Near { lat, lng, km }
+        }
+    };
+    Ok(Condition { field: field.clone(), kind, op, value })
 }
 
 /// The words of a `$q` search: lowercase, split on anything not alphanumeric.
 pub fn words(text: &str) -> Vec<String> {
     text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect()
 }
+
+/// Great-circle distance in kilometres (haversine, mean Earth radius). The
+/// stores compute the same formula in SQL for `near`.
+pub fn distance_km(lat1: f64, lng1: f64, lat2: f64, lng2: f64) -> f64 {
+    let (p1, p2) = (lat1.to_radians(), lat2.to_radians());
+    let (dp, dl) = ((lat2 - lat1).to_radians(), (lng2 - lng1).to_radians());
+    let h = (dp / 2.0).sin().powi(2) + p1.cos() * p2.cos() * (dl / 2.0).sin().powi(2);
+    2.0 * EARTH_RADIUS_KM * h.sqrt().min(1.0).asin()
+}
+
+pub const EARTH_RADIUS_KM: f64 = 6371.0;
 
 #[cfg(test)]
 mod tests {
@@ -305,8 +525,8 @@ mod tests {
         parse(v.as_object().expect("object"), ACTIVITY_FIELDS)
     }
 
-    fn cond(field: Field, op: Op, value: Operand) -> Filter {
-        Filter::Cond(Condition { field, op, value })
+    fn cond(field: Field, kind: Kind, op: Op, value: Operand) -> Filter {
+        Filter::Cond(Condition { field, kind, op, value })
     }
 
     #[test]
@@ -314,24 +534,74 @@ mod tests {
         assert_eq!(p(json!({})).unwrap(), Filter::And(vec![]));
         assert_eq!(
             p(json!({"activity_type": "post"})).unwrap(),
-            cond(Field::Named("activity_type"), Op::Eq, Operand::Str("post".into()))
+            cond(Field::Named("activity_type"), Kind::Str, Op::Eq, Operand::Str("post".into()))
         );
         assert_eq!(
             p(json!({"created_at": {"$gte": "2025-07-30T12:00:00Z"}})).unwrap(),
-            cond(Field::Named("created_at"), Op::Gte, Operand::Time(Timestamp(1_753_876_800_000_000_000)))
+            cond(Field::Named("created_at"), Kind::Date, Op::Gte, Operand::Time(Timestamp(1_753_876_800_000_000_000)))
         );
         assert_eq!(
             p(json!({"custom.priority": {"$gte": 3}})).unwrap(),
-            cond(Field::Custom(vec!["priority".into()]), Op::Gte, Operand::Json(json!(3)))
+            cond(
+                Field::Json { root: "custom", path: vec!["priority".into()] },
+                Kind::Object,
+                Op::Gte,
+                Operand::Json(json!(3))
+            )
         );
         assert_eq!(
             p(json!({"filter_tags": ["a", "b"]})).unwrap(),
-            cond(Field::Named("filter_tags"), Op::Eq, Operand::Strs(vec!["a".into(), "b".into()]))
+            cond(Field::Named("filter_tags"), Kind::Tags, Op::Eq, Operand::Strs(vec!["a".into(), "b".into()]))
         );
         let f = p(json!({"$or": [{"user_id": "a"}, {"$and": [{"text": {"$q": "hi"}}, {"hidden": false}]}]})).unwrap();
         assert!(matches!(f, Filter::Or(ref parts) if parts.len() == 2));
         let two = p(json!({"created_at": {"$gt": "2025-01-01T00:00:00Z", "$lt": "2026-01-01T00:00:00Z"}})).unwrap();
         assert!(matches!(two, Filter::And(ref parts) if parts.len() == 2));
+        assert_eq!(
+            p(json!({"search_data": {"$path_exists": "campaign.id"}})).unwrap(),
+            cond(
+                Field::Json { root: "search_data", path: vec!["campaign".into(), "id".into()] },
+                Kind::Object,
+                Op::PathExists,
+                Operand::Bool(true)
+            )
+        );
+        assert_eq!(
+            p(json!({"custom": {"$contains": {"a": [1]}}})).unwrap(),
+            cond(
+                Field::Json { root: "custom", path: vec![] },
+                Kind::Object,
+                Op::Contains,
+                Operand::Json(json!({"a": [1]}))
+            )
+        );
+        assert_eq!(
+            p(json!({"near": {"$eq": {"lat": 52.0, "lng": 4.5, "distance": 10}}})).unwrap(),
+            cond(Field::Named("near"), Kind::Near, Op::Eq, Operand::Near { lat: 52.0, lng: 4.5, km: 10.0 })
+        );
+    }
+
+    #[test]
+    fn sorts_are_checked_and_default_ascending() {
+        let s = |v: Value| serde_json::from_value::<Vec<SortParam>>(v).unwrap();
+        let parsed = parse_sort(
+            Some(&s(json!([{"field": "popularity", "direction": -1}, {"field": "created_at"}]))),
+            ACTIVITY_SORT,
+            ("created_at", true),
+        );
+        assert_eq!(parsed.unwrap(), vec![("popularity", true), ("created_at", false)]);
+        assert_eq!(parse_sort(None, ACTIVITY_SORT, ("created_at", true)).unwrap(), vec![("created_at", true)]);
+        assert!(parse_sort(Some(&s(json!([{"field": "color"}]))), ACTIVITY_SORT, ("created_at", true)).is_err());
+        let six = s(Value::Array(vec![json!({"field": "created_at"}); 6]));
+        assert!(parse_sort(Some(&six), ACTIVITY_SORT, ("created_at", true)).is_err());
+    }
+
+    #[test]
+    fn haversine_distances() {
+        // Amsterdam to Rotterdam is about 57 km.
+        let d = distance_km(52.3676, 4.9041, 51.9244, 4.4777);
+        assert!((d - 57.0).abs() < 2.0, "{d}");
+        assert_eq!(distance_km(10.0, 10.0, 10.0, 10.0), 0.0);
     }
 
     #[test]
@@ -351,6 +621,15 @@ mod tests {
             (json!({"within_bounds": {"ne_lat": 1}}), "within_bounds"),
             (json!({"popularity": {"$gt": "many"}}), "popularity"),
             (json!({"popularity": {"$in": [1]}}), "popularity"),
+            (json!({"custom": {"$contains": [1]}}), "custom"),
+            (json!({"custom": {"$contains": {"a\"b": 1}}}), "custom"),
+            (json!({"custom.a": {"$path_exists": "b"}}), "custom.a"),
+            (json!({"search_data": {"$path_exists": "a..b"}}), "search_data"),
+            (json!({"search_data": {"$in": [1, 2]}}), "search_data"),
+            (json!({"search_data.a": {"$gt": 1}}), "search_data.a"),
+            (json!({"near": {"lat": 1, "lng": 2}}), "near"),
+            (json!({"near": {"lat": 91, "lng": 2, "distance": 1}}), "near"),
+            (json!({"text": {"$q": "?!"}}), "text"),
         ];
         for (filter, needle) in cases {
             let err = p(filter.clone()).expect_err(&filter.to_string());
@@ -381,7 +660,25 @@ mod tests {
             state ^= state << 17;
             state
         };
-        let keys = ["id", "user_id", "custom.a", "filter_tags", "text", "$and", "$or", "$in", "$q", "x", "created_at"];
+        let keys = [
+            "id",
+            "user_id",
+            "custom.a",
+            "custom",
+            "search_data",
+            "filter_tags",
+            "text",
+            "near",
+            "lat",
+            "$and",
+            "$or",
+            "$in",
+            "$q",
+            "$contains",
+            "$path_exists",
+            "x",
+            "created_at",
+        ];
         fn value(next: &mut dyn FnMut() -> u64, keys: &[&str], depth: u32) -> Value {
             match next() % if depth > 3 { 5 } else { 7 } {
                 0 => Value::Null,

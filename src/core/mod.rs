@@ -298,6 +298,27 @@ pub struct QueryRequest {
     pub prev: Option<String>,
 }
 
+impl QueryRequest {
+    /// The store query this request asks for, checked against the
+    /// endpoint's filterable and sortable fields, and the offset window its
+    /// cursors describe.
+    pub fn list(
+        &self,
+        fields: &[filter::FieldSpec],
+        sortable: &[&'static str],
+        default_sort: (&'static str, bool),
+    ) -> error::Result<(crate::store::ListQuery, cursor::OffsetWindow)> {
+        let window = cursor::OffsetWindow::from_request(self.limit, &self.next, &self.prev)?;
+        let query = crate::store::ListQuery {
+            filter: filter::parse_optional(self.filter.as_ref(), fields)?,
+            sort: filter::parse_sort(self.sort.as_deref(), sortable, default_sort)?,
+            limit: window.fetch(),
+            offset: window.offset,
+        };
+        Ok((query, window))
+    }
+}
+
 /// `SortParamRequest`: `direction` 1 ascending, -1 descending.
 #[derive(Debug, Clone, serde::Deserialize)]
 pub struct SortParam {

@@ -3,13 +3,14 @@
 use std::collections::HashMap;
 
 use super::activities::get_activity;
-use super::cursor::{OffsetWindow, Page};
+use super::cursor::Page;
 use super::error::{Error, Result};
 use super::feeds::get_live_feed;
+use super::filter::{self, Filter};
 use super::model::{Activity, Fid, Pin};
 use super::time::Timestamp;
 use super::{Actor, Ctx, QueryRequest};
-use crate::store::PinQuery;
+use crate::store::ListQuery;
 
 /// How many pins a feed read embeds in `pinned_activities`.
 pub const PINS_PER_READ: usize = 10;
@@ -61,24 +62,19 @@ pub struct PinnedPage {
 
 pub async fn query_pinned_activities(ctx: &Ctx, fid: &Fid, q: QueryRequest) -> Result<PinnedPage> {
     get_live_feed(ctx, fid).await?;
-    if q.filter.as_ref().is_some_and(|f| !f.is_empty()) {
-        return Err(Error::field("filter", "filtering pinned activities is not supported by this server yet"));
-    }
-    let mut newest_first = true;
-    for s in q.sort.unwrap_or_default() {
-        match s.field.as_deref().unwrap_or("") {
-            "created_at" => newest_first = s.direction.unwrap_or(-1) < 0,
-            other => return Err(Error::field("sort", format!("cannot sort pins by {other:?}; use created_at"))),
-        }
-    }
-    let window = OffsetWindow::from_request(q.limit, &q.next, &q.prev)?;
-    let query = PinQuery { fid: Some(fid.clone()), newest_first, limit: window.fetch(), offset: window.offset };
+    let (mut query, window) = q.list(filter::PIN_FIELDS, filter::PIN_SORT, ("created_at", true))?;
+    query.filter = query.filter.and(Filter::eq("fid", fid.to_string()));
     with_activities(ctx, window.page(ctx.store.query_pins(&query).await?)).await
 }
 
 /// The newest pins of a feed, for a feed read.
 pub async fn feed_pins(ctx: &Ctx, fid: &Fid) -> Result<PinnedPage> {
-    let query = PinQuery { fid: Some(fid.clone()), newest_first: true, limit: PINS_PER_READ, offset: 0 };
+    let query = ListQuery {
+        filter: Filter::eq("fid", fid.to_string()),
+        sort: vec![("created_at", true)],
+        limit: PINS_PER_READ,
+        offset: 0,
+    };
     let pins = Page { items: ctx.store.query_pins(&query).await?, next: None, prev: None };
     with_activities(ctx, pins).await
 }

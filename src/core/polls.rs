@@ -4,8 +4,9 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::activities::get_activity;
-use super::cursor::{OffsetWindow, Page};
+use super::cursor::Page;
 use super::error::{Error, Result};
+use super::filter::{self, Filter};
 use super::model::{Custom, Poll, PollOption, PollVote, VoteOutcome};
 use super::time::Timestamp;
 use super::{new_id, patch, users, Actor, Ctx, QueryRequest};
@@ -188,13 +189,10 @@ pub async fn delete_poll(ctx: &Ctx, actor: &Actor, id: &str) -> Result<()> {
     Ok(())
 }
 
-/// QueryPolls, newest first. Filters arrive with the shared filter language.
+/// QueryPolls, newest first unless sorted.
 pub async fn query_polls(ctx: &Ctx, q: QueryRequest) -> Result<Page<Poll>> {
-    if q.filter.as_ref().is_some_and(|f| !f.is_empty()) {
-        return Err(Error::field("filter", "filtering polls is not supported by this server yet"));
-    }
-    let window = OffsetWindow::from_request(q.limit, &q.next, &q.prev)?;
-    Ok(window.page(ctx.store.list_polls(window.fetch(), window.offset).await?))
+    let (query, window) = q.list(filter::POLL_FIELDS, filter::POLL_SORT, ("created_at", true))?;
+    Ok(window.page(ctx.store.query_polls(&query).await?))
 }
 
 /// Adds an option: the creator, or anyone when the poll allows suggestions.
@@ -245,11 +243,9 @@ pub async fn get_poll_option(ctx: &Ctx, poll_id: &str, option_id: &str) -> Resul
 
 pub async fn query_poll_votes(ctx: &Ctx, poll_id: &str, q: QueryRequest) -> Result<Page<PollVote>> {
     get_poll(ctx, poll_id).await?;
-    if q.filter.as_ref().is_some_and(|f| !f.is_empty()) {
-        return Err(Error::field("filter", "filtering votes is not supported by this server yet"));
-    }
-    let window = OffsetWindow::from_request(q.limit, &q.next, &q.prev)?;
-    Ok(window.page(ctx.store.list_votes(poll_id, window.fetch(), window.offset).await?))
+    let (mut query, window) = q.list(filter::VOTE_FIELDS, filter::VOTE_SORT, ("created_at", true))?;
+    query.filter = query.filter.and(Filter::eq("poll_id", poll_id));
+    Ok(window.page(ctx.store.query_votes(&query).await?))
 }
 
 #[derive(Debug, Deserialize, Default)]

@@ -40,15 +40,32 @@ pub enum FeedSlice {
 #[derive(Debug, Clone)]
 pub struct ActivityQuery {
     pub filter: crate::core::filter::Filter,
-    pub newest_first: bool,
-    /// The keyset position to continue from, exclusive.
-    pub position: Option<FeedPosition>,
-    pub backwards: bool,
+    pub order: ActivityOrder,
     pub limit: usize,
     pub now: Timestamp,
     pub include_expired: bool,
     pub include_deleted: bool,
     pub reader: Reader,
+}
+
+#[derive(Debug, Clone)]
+pub enum ActivityOrder {
+    /// Keyset pages over `(created_at, id)`, continuing after `position`
+    /// (exclusive); `backwards` reads towards the start.
+    Created { newest_first: bool, position: Option<FeedPosition>, backwards: bool },
+    /// Offset pages over a sort led by a computed key (`popularity`), as
+    /// `(field, descending)`.
+    Sorted { sort: Vec<(&'static str, bool)>, offset: usize },
+}
+
+/// A filtered, sorted, offset-paged list query; the filter was checked
+/// against the endpoint's allow-list, the sort holds `(field, descending)`.
+#[derive(Debug, Clone)]
+pub struct ListQuery {
+    pub filter: crate::core::filter::Filter,
+    pub sort: Vec<(&'static str, bool)>,
+    pub limit: usize,
+    pub offset: usize,
 }
 
 /// Whose perspective a read takes: `viewer` for per-user state (hidden
@@ -223,8 +240,7 @@ pub trait Store: Send + Sync + 'static {
     async fn get_collections(&self, refs: &[(String, String)]) -> Result<Vec<Collection>>;
     /// Deletes those that exist; returns them.
     async fn delete_collections(&self, refs: &[(String, String)]) -> Result<Vec<Collection>>;
-    /// Collections, newest first, optionally of one owner.
-    async fn list_collections(&self, user_id: Option<&str>, limit: usize, offset: usize) -> Result<Vec<Collection>>;
+    async fn query_collections(&self, query: &ListQuery) -> Result<Vec<Collection>>;
 
     // polls and votes
     /// Inserts unless the id exists; returns whether it was inserted.
@@ -234,7 +250,7 @@ pub trait Store: Send + Sync + 'static {
     async fn get_polls(&self, ids: &[String]) -> Result<Vec<Poll>>;
     /// Deletes the poll and its votes; returns whether it existed.
     async fn delete_poll(&self, id: &str) -> Result<bool>;
-    async fn list_polls(&self, limit: usize, offset: usize) -> Result<Vec<Poll>>;
+    async fn query_polls(&self, query: &ListQuery) -> Result<Vec<Poll>>;
     /// Casts the vote atomically for its (poll, user): an answer replaces the
     /// user's answer; an option vote replaces the user's option votes when
     /// `exclusive`, is a no-op when that option is already voted, and is
@@ -243,22 +259,15 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes the vote — only if `voter` cast it, when given.
     async fn delete_vote(&self, poll_id: &str, vote_id: &str, voter: Option<&str>) -> Result<Option<PollVote>>;
     async fn poll_tallies(&self, poll_ids: &[String], viewer: Option<&str>) -> Result<HashMap<String, PollTally>>;
-    async fn list_votes(&self, poll_id: &str, limit: usize, offset: usize) -> Result<Vec<PollVote>>;
+    async fn query_votes(&self, query: &ListQuery) -> Result<Vec<PollVote>>;
 
     // pins
     /// Pins the activity to the feed; returns the pin as stored (an existing
     /// pin is kept unchanged).
     async fn insert_pin(&self, pin: &Pin) -> Result<Pin>;
     async fn delete_pin(&self, fid: &Fid, activity_id: &str) -> Result<Option<Pin>>;
-    async fn query_pins(&self, query: &PinQuery) -> Result<Vec<Pin>>;
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct PinQuery {
-    pub fid: Option<Fid>,
-    pub newest_first: bool,
-    pub limit: usize,
-    pub offset: usize,
+    /// Pins of live activities.
+    async fn query_pins(&self, query: &ListQuery) -> Result<Vec<Pin>>;
 }
 
 #[derive(Debug, Clone, Default)]

@@ -1,15 +1,16 @@
 //! SQL both stores share: the translation of a query filter (`core::filter`)
-//! into a WHERE clause over `activities a`, with every value bound as a
-//! parameter. The two dialects differ only in JSON access, placeholders,
-//! list parameters and booleans, which `Dialect` spells out.
+//! into a WHERE clause, with every value bound as a parameter, for each
+//! table a query endpoint reads. The two dialects differ only in JSON
+//! access, placeholders, list parameters and booleans, which `Dialect`
+//! spells out.
 
 use serde_json::Value;
 
 use crate::core::error::{Error, Result};
-use crate::core::filter::{self, Condition, Field, Filter, Op, Operand};
+use crate::core::filter::{self, Condition, Field, Filter, Kind, Op, Operand};
 use crate::core::model::Fid;
 use crate::core::time::Timestamp;
-use crate::store::{ActivityQuery, FeedSlice, Reader};
+use crate::store::{ActivityOrder, ActivityQuery, FeedSlice, ListQuery, Reader};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {
@@ -28,23 +29,149 @@ pub enum SqlParam {
     Texts(Vec<String>),
 }
 
+/// How a filterable or sortable field is read from a row.
+#[derive(Debug, Clone, Copy)]
+pub enum Col {
+    /// A column, alias-qualified.
+    Column(&'static str),
+    /// Top-level fields of the row's JSON document, by type.
+    DocText(&'static str),
+    DocInt(&'static str),
+    DocNum(&'static str),
+    DocBool(&'static str),
+    /// A JSON array or object of the document (tags, `custom`, …).
+    Doc(&'static str),
+    /// Computed per table (activity `feed`, `popularity`, …).
+    Special,
+}
+
+/// A table as a query endpoint sees it: its fields, the document it
+/// returns and the columns that make every order total.
+pub struct Table {
+    pub from: &'static str,
+    pub doc: &'static str,
+    /// Rows outside it never match (for example pins of deleted activities).
+    pub scope: Option<&'static str>,
+    pub fields: &'static [(&'static str, Col)],
+    pub tiebreak: &'static [&'static str],
+}
+
+pub const ACTIVITIES: Table = Table {
+    from: "activities a",
+    doc: "a.doc",
+    scope: None,
+    fields: &[
+        ("id", Col::Column("a.id")),
+        ("user_id", Col::Column("a.user_id")),
+        ("activity_type", Col::DocText("type")),
+        ("created_at", Col::Column("a.created_at")),
+        ("expires_at", Col::Column("a.expires_at")),
+        ("filter_tags", Col::Doc("filter_tags")),
+        ("interest_tags", Col::Doc("interest_tags")),
+        ("custom", Col::Doc("custom")),
+        ("search_data", Col::Doc("search_data")),
+        ("text", Col::DocText("text")),
+        ("feed", Col::Special),
+        ("hidden", Col::Special),
+        ("popularity", Col::Special),
+        ("within_bounds", Col::Special),
+        ("near", Col::Special),
+    ],
+    tiebreak: &["a.id"],
+};
+
+pub const POLLS: Table = Table {
+    from: "polls t",
+    doc: "t.doc",
+    scope: None,
+    fields: &[
+        ("id", Col::Column("t.id")),
+        ("name", Col::DocText("name")),
+        ("created_by_id", Col::DocText("created_by_id")),
+        ("voting_visibility", Col::DocText("voting_visibility")),
+        ("allow_answers", Col::DocBool("allow_answers")),
+        ("allow_user_suggested_options", Col::DocBool("allow_user_suggested_options")),
+        ("is_closed", Col::DocBool("is_closed")),
+        ("max_votes_allowed", Col::DocNum("max_votes_allowed")),
+        ("custom", Col::Doc("custom")),
+        ("created_at", Col::Column("t.created_at")),
+        ("updated_at", Col::DocInt("updated_at")),
+    ],
+    tiebreak: &["t.id"],
+};
+
+pub const POLL_VOTES: Table = Table {
+    from: "poll_votes t",
+    doc: "t.doc",
+    scope: None,
+    fields: &[
+        ("id", Col::Column("t.id")),
+        ("poll_id", Col::Column("t.poll_id")),
+        ("user_id", Col::Column("t.user_id")),
+        ("option_id", Col::Column("t.option_id")),
+        ("is_answer", Col::Column("t.is_answer")),
+        ("created_at", Col::Column("t.created_at")),
+        ("updated_at", Col::DocInt("updated_at")),
+    ],
+    tiebreak: &["t.id"],
+};
+
+pub const PINS: Table = Table {
+    from: "pins t JOIN activities a ON a.id = t.activity_id",
+    doc: "t.doc",
+    scope: Some("a.deleted_at IS NULL"),
+    fields: &[
+        ("activity_id", Col::Column("t.activity_id")),
+        ("fid", Col::Column("t.fid")),
+        ("user_id", Col::DocText("user_id")),
+        ("created_at", Col::Column("t.created_at")),
+        ("updated_at", Col::DocInt("updated_at")),
+    ],
+    tiebreak: &["t.fid", "t.activity_id"],
+};
+
+pub const COLLECTIONS: Table = Table {
+    from: "collections t",
+    doc: "t.doc",
+    scope: None,
+    fields: &[
+        ("id", Col::Column("t.id")),
+        ("name", Col::Column("t.name")),
+        ("user_id", Col::Column("t.user_id")),
+        ("custom", Col::Doc("custom")),
+        ("created_at", Col::Column("t.created_at")),
+        ("updated_at", Col::Column("t.updated_at")),
+    ],
+    tiebreak: &["t.name", "t.id"],
+};
+
 pub struct SqlBuilder {
     pub dialect: Dialect,
     pub params: Vec<SqlParam>,
+    table: &'static Table,
+    /// Whose per-user state (`hidden`) a filter reads.
+    viewer: Option<String>,
+    /// Names the nested `json_each` aliases of SQLite containment.
+    aliases: usize,
 }
 
 impl SqlBuilder {
-    pub fn new(dialect: Dialect) -> Self {
-        SqlBuilder { dialect, params: Vec::new() }
+    pub fn new(dialect: Dialect, table: &'static Table) -> Self {
+        SqlBuilder { dialect, params: Vec::new(), table, viewer: None, aliases: 0 }
     }
 
     /// Binds `p` and returns its placeholder.
     pub fn bind(&mut self, p: SqlParam) -> String {
         self.params.push(p);
         match self.dialect {
-            Dialect::Sqlite => "?".into(),
+            // Numbered on both, so one placeholder may appear twice.
+            Dialect::Sqlite => format!("?{}", self.params.len()),
             Dialect::Postgres => format!("${}", self.params.len()),
         }
+    }
+
+    fn text(&mut self, s: &str) -> String {
+        self.bind(SqlParam::Text(s.to_string()))
     }
 
     fn truth(&self, b: bool) -> &'static str {
@@ -63,34 +190,79 @@ impl SqlBuilder {
         }
         match self.dialect {
             Dialect::Sqlite => {
-                let marks: Vec<String> = values.iter().map(|v| self.bind(SqlParam::Text(v.clone()))).collect();
+                let marks: Vec<String> = values.iter().map(|v| self.text(v)).collect();
                 format!("{column} IN ({})", marks.join(", "))
             }
             Dialect::Postgres => format!("{column} = ANY({})", self.bind(SqlParam::Texts(values.to_vec()))),
         }
     }
 
-    /// The text of a top-level JSON field of the activity document.
+    fn col(&self, name: &str) -> Result<Col> {
+        self.table
+            .fields
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, c)| *c)
+            .ok_or_else(|| Error::internal(format!("{name} is not a field of {}", self.table.from)))
+    }
+
+    /// A top-level text field of the document.
     fn doc_text(&self, field: &str) -> String {
+        let doc = self.table.doc;
         match self.dialect {
-            Dialect::Sqlite => format!("json_extract(a.doc, '$.{field}')"),
-            Dialect::Postgres => format!("(a.doc->>'{field}')"),
+            Dialect::Sqlite => format!("json_extract({doc}, '$.{field}')"),
+            Dialect::Postgres => format!("({doc}->>'{field}')"),
         }
     }
 
-    /// A JSON value at `root.path…` (bound path, so no user text in SQL).
+    /// The SQL value of a field, typed for comparison and ordering.
+    fn expr(&self, name: &str) -> Result<String> {
+        let doc = self.table.doc;
+        Ok(match (self.col(name)?, self.dialect) {
+            (Col::Column(c), _) => c.to_string(),
+            (Col::DocText(f), _) => self.doc_text(f),
+            (Col::DocInt(f) | Col::DocNum(f) | Col::DocBool(f), Dialect::Sqlite) => self.doc_text(f),
+            (Col::DocInt(f), Dialect::Postgres) => format!("(({doc}->>'{f}')::bigint)"),
+            (Col::DocNum(f), Dialect::Postgres) => format!("(({doc}->>'{f}')::float8)"),
+            (Col::DocBool(f), Dialect::Postgres) => format!("(({doc}->>'{f}')::boolean)"),
+            (Col::Doc(_), _) | (Col::Special, _) => {
+                return Err(Error::internal(format!("{name} has no scalar SQL value")));
+            }
+        })
+    }
+
+    /// The JSON path `root.path…` of the document as SQLite path text.
+    fn sqlite_path(root: &str, path: &[String]) -> String {
+        let quoted: String = path.iter().map(|p| format!(".\"{p}\"")).collect();
+        format!("$.{root}{quoted}")
+    }
+
+    /// The JSON value at `root.path…` (bound path, so no user text in SQL).
     fn doc_path(&mut self, root: &str, path: &[String]) -> String {
+        let doc = self.table.doc;
         match self.dialect {
             Dialect::Sqlite => {
-                let quoted: String = path.iter().map(|p| format!(".\"{p}\"")).collect();
-                let p = self.bind(SqlParam::Text(format!("$.{root}{quoted}")));
-                format!("json_extract(a.doc, {p})")
+                let p = self.text(&Self::sqlite_path(root, path));
+                format!("json_extract({doc}, {p})")
             }
             Dialect::Postgres => {
-                let mut parts = vec![root.to_string()];
-                parts.extend(path.iter().cloned());
-                let p = self.bind(SqlParam::Texts(parts));
-                format!("(a.doc #> {p}::text[])")
+                let p = self.bind(SqlParam::Texts(Self::pg_path(root, path)));
+                format!("({doc} #> {p}::text[])")
+            }
+        }
+    }
+
+    fn pg_path(root: &str, path: &[String]) -> Vec<String> {
+        std::iter::once(root.to_string()).chain(path.iter().cloned()).collect()
+    }
+
+    /// A JSON value at a path as text, for searches.
+    fn doc_path_text(&mut self, root: &str, path: &[String]) -> String {
+        match self.dialect {
+            Dialect::Sqlite => self.doc_path(root, path),
+            Dialect::Postgres => {
+                let p = self.bind(SqlParam::Texts(Self::pg_path(root, path)));
+                format!("({} #>> {p}::text[])", self.table.doc)
             }
         }
     }
@@ -100,41 +272,140 @@ impl SqlBuilder {
         match self.dialect {
             Dialect::Sqlite => match v {
                 Value::Bool(b) => self.bind(SqlParam::Int(i64::from(*b))),
-                Value::Number(n) => match n.as_i64() {
-                    Some(i) => self.bind(SqlParam::Int(i)),
-                    None => self.bind(SqlParam::Real(n.as_f64().unwrap_or_default())),
-                },
-                Value::String(s) => self.bind(SqlParam::Text(s.clone())),
+                Value::Number(n) => self.number(n),
+                Value::String(s) => self.text(s),
                 _ => "NULL".into(),
             },
-            Dialect::Postgres => format!("{}::text::jsonb", self.bind(SqlParam::Text(v.to_string()))),
+            Dialect::Postgres => format!("{}::text::jsonb", self.text(&v.to_string())),
         }
     }
 
-    /// Activities whose `field` array holds every tag (`all`) or one of them.
+    fn number(&mut self, n: &serde_json::Number) -> String {
+        match n.as_i64() {
+            Some(i) => self.bind(SqlParam::Int(i)),
+            None => self.bind(SqlParam::Real(n.as_f64().unwrap_or_default())),
+        }
+    }
+
+    /// Rows whose JSON at `root.path…` contains `v`, with PostgreSQL's
+    /// `@>` semantics on both stores: objects match key by key, every
+    /// element of an array must match some element, scalars match equal
+    /// scalars, and at the top a scalar also matches an array holding it.
+    fn contains(&mut self, root: &str, path: &[String], v: &Value) -> String {
+        match self.dialect {
+            Dialect::Postgres => {
+                let at = self.bind(SqlParam::Texts(Self::pg_path(root, path)));
+                let value = self.text(&v.to_string());
+                format!("(({} #> {at}::text[]) @> {value}::text::jsonb)", self.table.doc)
+            }
+            Dialect::Sqlite => {
+                let at = self.text(&Self::sqlite_path(root, path));
+                self.sqlite_contains(&at, v, true)
+            }
+        }
+    }
+
+    /// `path` is SQL that yields a JSON path into the document.
+    fn sqlite_contains(&mut self, path: &str, v: &Value, top: bool) -> String {
+        let doc = self.table.doc;
+        match v {
+            Value::Object(members) => {
+                let mut parts = vec![format!("json_type({doc}, {path}) = 'object'")];
+                for (key, value) in members {
+                    let key = self.text(&format!(".\"{key}\""));
+                    parts.push(self.sqlite_contains(&format!("({path} || {key})"), value, false));
+                }
+                format!("({})", parts.join(" AND "))
+            }
+            Value::Array(items) => {
+                let mut parts = vec![format!("json_type({doc}, {path}) = 'array'")];
+                for item in items {
+                    let t = self.alias();
+                    let inner = self.sqlite_contains(&format!("{t}.fullkey"), item, false);
+                    parts.push(format!("EXISTS (SELECT 1 FROM json_each({doc}, {path}) {t} WHERE {inner})"));
+                }
+                format!("({})", parts.join(" AND "))
+            }
+            scalar if top => {
+                let equal = self.sqlite_scalar_eq(path, scalar);
+                let t = self.alias();
+                let held = self.sqlite_scalar_eq(&format!("{t}.fullkey"), scalar);
+                format!(
+                    "({equal} OR (json_type({doc}, {path}) = 'array'
+                       AND EXISTS (SELECT 1 FROM json_each({doc}, {path}) {t} WHERE {held})))"
+                )
+            }
+            scalar => self.sqlite_scalar_eq(path, scalar),
+        }
+    }
+
+    fn sqlite_scalar_eq(&mut self, path: &str, v: &Value) -> String {
+        let doc = self.table.doc;
+        match v {
+            Value::Null => format!("json_type({doc}, {path}) = 'null'"),
+            Value::Bool(true) => format!("json_type({doc}, {path}) = 'true'"),
+            Value::Bool(false) => format!("json_type({doc}, {path}) = 'false'"),
+            Value::Number(n) => {
+                let n = self.number(n);
+                format!("(json_type({doc}, {path}) IN ('integer', 'real') AND json_extract({doc}, {path}) = {n})")
+            }
+            Value::String(s) => {
+                let s = self.text(s);
+                format!("(json_type({doc}, {path}) = 'text' AND json_extract({doc}, {path}) = {s})")
+            }
+            Value::Array(_) | Value::Object(_) => self.truth(false).into(),
+        }
+    }
+
+    fn alias(&mut self) -> String {
+        self.aliases += 1;
+        format!("j{}", self.aliases)
+    }
+
+    /// Rows whose JSON array `field` holds every tag (`all`) or one of them.
     fn tags(&mut self, field: &str, tags: &[String], all: bool) -> String {
         if tags.is_empty() {
             return self.truth(all).into();
         }
+        let doc = self.table.doc;
         match self.dialect {
             Dialect::Sqlite => {
                 let each = |test: String| {
-                    format!("EXISTS (SELECT 1 FROM json_each(a.doc, '$.{field}') t WHERE t.value {test})")
+                    format!("EXISTS (SELECT 1 FROM json_each({doc}, '$.{field}') t WHERE t.value {test})")
                 };
                 if all {
-                    let parts: Vec<String> =
-                        tags.iter().map(|t| each(format!("= {}", self.bind(SqlParam::Text(t.clone()))))).collect();
+                    let parts: Vec<String> = tags.iter().map(|t| each(format!("= {}", self.text(t)))).collect();
                     format!("({})", parts.join(" AND "))
                 } else {
-                    let marks: Vec<String> = tags.iter().map(|t| self.bind(SqlParam::Text(t.clone()))).collect();
+                    let marks: Vec<String> = tags.iter().map(|t| self.text(t)).collect();
                     each(format!("IN ({})", marks.join(", ")))
                 }
             }
             Dialect::Postgres => {
                 let op = if all { "?&" } else { "?|" };
-                format!("((a.doc->'{field}') {op} {}::text[])", self.bind(SqlParam::Texts(tags.to_vec())))
+                format!("(({doc}->'{field}') {op} {}::text[])", self.bind(SqlParam::Texts(tags.to_vec())))
             }
         }
+    }
+
+    /// Case-insensitive word search over the text `expr`: every word of the
+    /// query (`$q`), or a word starting with the query (`$autocomplete`).
+    /// Words are alphanumeric runs, so they hold no LIKE wildcards.
+    fn search(&mut self, expr: &str, op: Op, query: &str) -> String {
+        let text = format!("lower({expr})");
+        let words = filter::words(query);
+        if words.is_empty() {
+            return self.truth(false).into();
+        }
+        if op == Op::Autocomplete {
+            let prefix = words.join(" ");
+            let start = self.text(&format!("{prefix}%"));
+            let inner = self.text(&format!("% {prefix}%"));
+            return format!("({text} LIKE {start} OR {text} LIKE {inner})");
+        }
+        let parts: Vec<String> =
+            words.iter().map(|w| format!("{text} LIKE {}", self.text(&format!("%{w}%")))).collect();
+        format!("({})", parts.join(" AND "))
     }
 
     fn compare(op: Op) -> &'static str {
@@ -147,70 +418,69 @@ impl SqlBuilder {
         }
     }
 
-    /// The WHERE clause of an activity filter. `viewer` answers `hidden`.
-    pub fn activity_filter(&mut self, f: &Filter, viewer: Option<&str>) -> Result<String> {
+    /// The WHERE clause of a filter over this builder's table.
+    pub fn filter(&mut self, f: &Filter) -> Result<String> {
         Ok(match f {
             Filter::And(parts) if parts.is_empty() => self.truth(true).into(),
             Filter::Or(parts) if parts.is_empty() => self.truth(false).into(),
             Filter::And(parts) => {
-                let sql = parts.iter().map(|p| self.activity_filter(p, viewer)).collect::<Result<Vec<_>>>()?;
+                let sql = parts.iter().map(|p| self.filter(p)).collect::<Result<Vec<_>>>()?;
                 format!("({})", sql.join(" AND "))
             }
             Filter::Or(parts) => {
-                let sql = parts.iter().map(|p| self.activity_filter(p, viewer)).collect::<Result<Vec<_>>>()?;
+                let sql = parts.iter().map(|p| self.filter(p)).collect::<Result<Vec<_>>>()?;
                 format!("({})", sql.join(" OR "))
             }
-            Filter::Cond(c) => self.condition(c, viewer)?,
+            Filter::Cond(c) => match &c.field {
+                Field::Named(name) if matches!(self.col(name)?, Col::Special) => self.activity_condition(c)?,
+                Field::Named(name) => self.named_condition(name, c)?,
+                Field::Json { root, path } => self.json_condition(root, path, c)?,
+            },
         })
     }
 
-    fn condition(&mut self, c: &Condition, viewer: Option<&str>) -> Result<String> {
-        let column = |name: &str| match name {
-            "id" => "a.id".to_string(),
-            "user_id" => "a.user_id".to_string(),
-            "created_at" => "a.created_at".to_string(),
-            "expires_at" => "a.expires_at".to_string(),
-            other => other.to_string(),
-        };
-        Ok(match (&c.field, c.op, &c.value) {
-            (Field::Named(name @ ("id" | "user_id")), Op::Eq, Operand::Str(v)) => {
-                format!("{} = {}", column(name), self.bind(SqlParam::Text(v.clone())))
+    fn named_condition(&mut self, name: &str, c: &Condition) -> Result<String> {
+        if let Col::Doc(field) = self.col(name)? {
+            return Ok(match (c.kind, c.op, &c.value) {
+                (Kind::Tags, Op::Eq, Operand::Strs(tags)) => self.tags(field, tags, true),
+                (Kind::Tags, Op::In, Operand::Strs(tags)) => self.tags(field, tags, false),
+                (Kind::Tags, Op::Contains, Operand::Str(tag)) => self.tags(field, std::slice::from_ref(tag), true),
+                _ => return Err(unbuilt(c)),
+            });
+        }
+        let expr = self.expr(name)?;
+        Ok(match (c.kind, c.op, &c.value) {
+            (Kind::Str, Op::Exists, Operand::Bool(b)) => {
+                format!("COALESCE({expr}, '') {} ''", if *b { "<>" } else { "=" })
             }
-            (Field::Named(name @ ("id" | "user_id")), Op::In, Operand::Strs(v)) => self.in_list(&column(name), v),
-            (Field::Named("activity_type"), Op::Eq, Operand::Str(v)) => {
-                format!("{} = {}", self.doc_text("type"), self.bind(SqlParam::Text(v.clone())))
+            (_, Op::Exists, Operand::Bool(b)) => format!("{expr} IS {}NULL", if *b { "NOT " } else { "" }),
+            (Kind::Str | Kind::Text, Op::Eq, Operand::Str(v)) => format!("{expr} = {}", self.text(v)),
+            (Kind::Str, Op::In, Operand::Strs(v)) => self.in_list(&expr, v),
+            (Kind::Text, Op::Q | Op::Autocomplete, Operand::Str(q)) => self.search(&expr, c.op, q),
+            (Kind::Date, op, Operand::Time(t)) => {
+                format!("{expr} {} {}", Self::compare(op), self.bind(SqlParam::Int(t.0)))
             }
-            (Field::Named("activity_type"), Op::In, Operand::Strs(v)) => {
-                let col = self.doc_text("type");
-                self.in_list(&col, v)
+            (Kind::Num, op, Operand::Num(n)) => {
+                let n = self.real(*n);
+                format!("{expr} {} {n}", Self::compare(op))
             }
-            (Field::Named("feed"), _, value) => {
-                let fids = match value {
-                    Operand::Str(s) => vec![s.clone()],
-                    Operand::Strs(v) => v.clone(),
-                    _ => Vec::new(),
-                };
-                let direct = self.truth(true);
-                let list = self.in_list("f.fid", &fids);
-                format!("EXISTS (SELECT 1 FROM feed_entries f WHERE f.activity_id = a.id AND f.direct = {direct} AND {list})")
-            }
-            (Field::Named(name @ ("created_at" | "expires_at")), Op::Exists, Operand::Bool(b)) => {
-                format!("{} IS {}NULL", column(name), if *b { "NOT " } else { "" })
-            }
-            (Field::Named(name @ ("created_at" | "expires_at")), op, Operand::Time(t)) => {
-                format!("{} {} {}", column(name), Self::compare(op), self.bind(SqlParam::Int(t.0)))
-            }
-            (Field::Named(name @ ("filter_tags" | "interest_tags")), Op::Eq, Operand::Strs(tags)) => {
-                self.tags(name, tags, true)
-            }
-            (Field::Named(name @ ("filter_tags" | "interest_tags")), Op::In, Operand::Strs(tags)) => {
-                self.tags(name, tags, false)
-            }
-            (Field::Named(name @ ("filter_tags" | "interest_tags")), Op::Contains, Operand::Str(tag)) => {
-                self.tags(name, std::slice::from_ref(tag), true)
-            }
-            (Field::Custom(path), Op::Exists, Operand::Bool(b)) => {
-                let value = self.doc_path("custom", path);
+            (Kind::Bool, Op::Eq, Operand::Bool(b)) => format!("{expr} = {}", self.truth(*b)),
+            _ => return Err(unbuilt(c)),
+        })
+    }
+
+    fn real(&mut self, n: f64) -> String {
+        let p = self.bind(SqlParam::Real(n));
+        match self.dialect {
+            Dialect::Sqlite => p,
+            Dialect::Postgres => format!("{p}::float8"),
+        }
+    }
+
+    fn json_condition(&mut self, root: &str, path: &[String], c: &Condition) -> Result<String> {
+        Ok(match (c.op, &c.value) {
+            (Op::Exists, Operand::Bool(b)) => {
+                let value = self.doc_path(root, path);
                 let present = match self.dialect {
                     Dialect::Sqlite => format!("{value} IS NOT NULL"),
                     Dialect::Postgres => format!("({value} IS NOT NULL AND jsonb_typeof({value}) <> 'null')"),
@@ -221,69 +491,81 @@ impl SqlBuilder {
                     format!("NOT {present}")
                 }
             }
-            (Field::Custom(path), Op::In, Operand::JsonList(values)) => {
+            (Op::PathExists, _) => match self.dialect {
+                Dialect::Sqlite => {
+                    let p = self.text(&Self::sqlite_path(root, path));
+                    format!("json_type({}, {p}) IS NOT NULL", self.table.doc)
+                }
+                Dialect::Postgres => format!("{} IS NOT NULL", self.doc_path(root, path)),
+            },
+            (Op::Contains, Operand::Json(v)) => self.contains(root, path, v),
+            (Op::In, Operand::JsonList(values)) if path.is_empty() => {
+                if values.is_empty() {
+                    return Ok(self.truth(false).into());
+                }
+                let parts: Vec<String> = values.iter().map(|v| self.contains(root, path, v)).collect();
+                format!("({})", parts.join(" OR "))
+            }
+            (Op::In, Operand::JsonList(values)) => {
                 if values.is_empty() {
                     return Ok(self.truth(false).into());
                 }
                 let parts: Vec<String> = values
                     .iter()
                     .map(|v| {
-                        let value = self.doc_path("custom", path);
+                        let value = self.doc_path(root, path);
                         let scalar = self.json_scalar(v);
                         format!("{value} = {scalar}")
                     })
                     .collect();
                 format!("({})", parts.join(" OR "))
             }
-            (Field::Custom(path), op, Operand::Json(v)) => {
-                let value = self.doc_path("custom", path);
+            (Op::Q | Op::Autocomplete, Operand::Str(q)) => {
+                let text = self.doc_path_text(root, path);
+                self.search(&text, c.op, q)
+            }
+            (op, Operand::Json(v)) => {
+                let value = self.doc_path(root, path);
                 let scalar = self.json_scalar(v);
                 format!("{value} {} {scalar}", Self::compare(op))
             }
-            (Field::Named("text"), Op::Eq, Operand::Str(v)) => {
-                format!("{} = {}", self.doc_text("text"), self.bind(SqlParam::Text(v.clone())))
-            }
-            (Field::Named("text"), Op::Q, Operand::Str(q)) => {
-                // Every word of the query, case-insensitively. Words are
-                // alphanumeric runs, so they hold no LIKE wildcards.
-                let text = format!("lower({})", self.doc_text("text"));
-                let parts: Vec<String> = filter::words(q)
-                    .into_iter()
-                    .map(|w| format!("{text} LIKE {}", self.bind(SqlParam::Text(format!("%{w}%")))))
-                    .collect();
-                if parts.is_empty() {
-                    return Ok(self.truth(false).into());
-                }
-                format!("({})", parts.join(" AND "))
-            }
-            (Field::Named("text"), Op::Autocomplete, Operand::Str(q)) => {
-                let prefix = filter::words(q).join(" ");
-                if prefix.is_empty() {
-                    return Ok(self.truth(false).into());
-                }
-                let text = format!("lower({})", self.doc_text("text"));
-                let start = self.bind(SqlParam::Text(format!("{prefix}%")));
-                let inner = self.bind(SqlParam::Text(format!("% {prefix}%")));
-                format!("({text} LIKE {start} OR {text} LIKE {inner})")
+            _ => return Err(unbuilt(c)),
+        })
+    }
+
+    /// The number the response's `popularity` shows: reactions plus three
+    /// per live share, from indexed counts.
+    fn popularity(&self) -> &'static str {
+        "((SELECT COUNT(*) FROM reactions r WHERE r.activity_id = a.id)
+          + 3 * (SELECT COUNT(*) FROM activities s WHERE s.parent_id = a.id AND s.deleted_at IS NULL))"
+    }
+
+    fn location(&self) -> (&'static str, &'static str) {
+        match self.dialect {
+            Dialect::Sqlite => ("json_extract(a.doc, '$.location.lat')", "json_extract(a.doc, '$.location.lng')"),
+            Dialect::Postgres => ("((a.doc #>> '{location,lat}')::float8)", "((a.doc #>> '{location,lng}')::float8)"),
+        }
+    }
+
+    fn activity_condition(&mut self, c: &Condition) -> Result<String> {
+        Ok(match (&c.field, c.op, &c.value) {
+            (Field::Named("feed"), _, value) => {
+                let fids = match value {
+                    Operand::Str(s) => vec![s.clone()],
+                    Operand::Strs(v) => v.clone(),
+                    _ => Vec::new(),
+                };
+                let direct = self.truth(true);
+                let list = self.in_list("f.fid", &fids);
+                format!("EXISTS (SELECT 1 FROM feed_entries f WHERE f.activity_id = a.id AND f.direct = {direct} AND {list})")
             }
             (Field::Named("popularity"), op, Operand::Num(n)) => {
-                // The same sum the response's `popularity` shows: reactions
-                // plus three per live share, from indexed counts.
-                let threshold = self.bind(SqlParam::Real(*n));
-                let threshold = match self.dialect {
-                    Dialect::Sqlite => threshold,
-                    Dialect::Postgres => format!("{threshold}::float8"),
-                };
-                format!(
-                    "((SELECT COUNT(*) FROM reactions r WHERE r.activity_id = a.id)
-                      + 3 * (SELECT COUNT(*) FROM activities s WHERE s.parent_id = a.id AND s.deleted_at IS NULL)) {} {}",
-                    Self::compare(op),
-                    threshold
-                )
+                let n = self.real(*n);
+                format!("{} {} {n}", self.popularity(), Self::compare(op))
             }
             (Field::Named("hidden"), Op::Eq, Operand::Bool(hidden)) => {
-                let Some(viewer) = viewer else { return Ok(self.truth(!hidden).into()) };
-                let user = self.bind(SqlParam::Text(viewer.to_string()));
+                let Some(viewer) = self.viewer.clone() else { return Ok(self.truth(!hidden).into()) };
+                let user = self.text(&viewer);
                 let yes = self.truth(true);
                 let exists = format!(
                     "EXISTS (SELECT 1 FROM activity_feedback h WHERE h.activity_id = a.id AND h.user_id = {user} AND h.hide = {yes})"
@@ -295,16 +577,7 @@ impl SqlBuilder {
                 }
             }
             (Field::Named("within_bounds"), Op::Eq, Operand::Bounds { ne_lat, ne_lng, sw_lat, sw_lng }) => {
-                let (lat, lng) = match self.dialect {
-                    Dialect::Sqlite => (
-                        "json_extract(a.doc, '$.location.lat')".to_string(),
-                        "json_extract(a.doc, '$.location.lng')".to_string(),
-                    ),
-                    Dialect::Postgres => (
-                        "((a.doc #>> '{location,lat}')::float8)".to_string(),
-                        "((a.doc #>> '{location,lng}')::float8)".to_string(),
-                    ),
-                };
+                let (lat, lng) = self.location();
                 let (s, n) = (self.bind(SqlParam::Real(*sw_lat)), self.bind(SqlParam::Real(*ne_lat)));
                 let (w, e) = (self.bind(SqlParam::Real(*sw_lng)), self.bind(SqlParam::Real(*ne_lng)));
                 // A box across the antimeridian has its west edge east of its east edge.
@@ -315,19 +588,82 @@ impl SqlBuilder {
                 };
                 format!("({lat} >= {s} AND {lat} <= {n} AND {lng_ok})")
             }
-            // The parser only builds the combinations above; anything else
-            // is a bug between the two, not bad input.
-            (field, op, _) => return Err(Error::internal(format!("no SQL for {field:?} {op:?}"))),
+            (Field::Named("near"), Op::Eq, Operand::Near { lat, lng, km }) => {
+                let (row_lat, row_lng) = self.location();
+                // A latitude band first: cheap, and exact for what it drops.
+                let band = km / filter::EARTH_RADIUS_KM * 180.0 / std::f64::consts::PI;
+                let (lo, hi) = (self.real(lat - band), self.real(lat + band));
+                let (p_lat, p_lng, limit) = (self.real(*lat), self.real(*lng), self.real(*km));
+                let distance = match self.dialect {
+                    // Registered on every connection (`store::sqlite`) as `filter::distance_km`.
+                    Dialect::Sqlite => format!("distance_km({row_lat}, {row_lng}, {p_lat}, {p_lng})"),
+                    Dialect::Postgres => format!(
+                        "(2 * {r} * asin(least(1, sqrt(
+                            power(sin(radians({row_lat} - {p_lat}) / 2), 2)
+                            + cos(radians({p_lat})) * cos(radians({row_lat}))
+                              * power(sin(radians({row_lng} - {p_lng}) / 2), 2)))))",
+                        r = filter::EARTH_RADIUS_KM
+                    ),
+                };
+                format!("({row_lat} BETWEEN {lo} AND {hi} AND {distance} <= {limit})")
+            }
+            _ => return Err(unbuilt(c)),
         })
+    }
+
+    /// `ORDER BY` for `(field, descending)` keys, then the table's tiebreak
+    /// in the direction of the first key.
+    fn order_by(&self, sort: &[(&str, bool)], reverse: bool) -> Result<String> {
+        let dir = |descending: bool| if descending != reverse { "DESC" } else { "ASC" };
+        let mut keys = Vec::new();
+        for (field, descending) in sort {
+            let expr = match self.col(field)? {
+                Col::Special if *field == "popularity" => self.popularity().to_string(),
+                _ => self.expr(field)?,
+            };
+            keys.push(format!("{expr} {}", dir(*descending)));
+        }
+        let last = sort.first().is_some_and(|(_, d)| *d);
+        keys.extend(self.table.tiebreak.iter().map(|t| format!("{t} {}", dir(last))));
+        Ok(keys.join(", "))
     }
 }
 
+/// The parser only builds the combinations the stores translate; anything
+/// else is a bug between the two, not bad input.
+fn unbuilt(c: &Condition) -> Error {
+    Error::internal(format!("no SQL for {:?} {:?} {:?}", c.field, c.kind, c.op))
+}
+
+fn doc_select(dialect: Dialect, table: &Table) -> String {
+    match dialect {
+        Dialect::Sqlite => table.doc.to_string(),
+        Dialect::Postgres => format!("{}::text", table.doc),
+    }
+}
+
+/// A filtered, sorted, offset-paged list of one table's documents.
+pub fn list_query(dialect: Dialect, table: &'static Table, q: &ListQuery) -> Result<(String, Vec<SqlParam>)> {
+    let mut b = SqlBuilder::new(dialect, table);
+    let mut clauses: Vec<String> = table.scope.iter().map(|s| s.to_string()).collect();
+    clauses.push(b.filter(&q.filter)?);
+    let order = b.order_by(&q.sort, false)?;
+    let (limit, offset) = (b.bind(SqlParam::Int(q.limit as i64)), b.bind(SqlParam::Int(q.offset as i64)));
+    let sql = format!(
+        "SELECT {} FROM {} WHERE {} ORDER BY {order} LIMIT {limit} OFFSET {offset}",
+        doc_select(dialect, table),
+        table.from,
+        clauses.join(" AND ")
+    );
+    Ok((sql, b.params))
+}
+
 /// The whole QueryActivities statement: filter, lifecycle and visibility
-/// rules, keyset position, order and limit.
+/// rules, position, order and limit.
 pub fn activity_query(dialect: Dialect, q: &ActivityQuery) -> Result<(String, Vec<SqlParam>)> {
-    let mut b = SqlBuilder::new(dialect);
-    let viewer = q.reader.viewer.as_deref();
-    let mut clauses = vec![b.activity_filter(&q.filter, viewer)?];
+    let mut b = SqlBuilder::new(dialect, &ACTIVITIES);
+    b.viewer = q.reader.viewer.clone();
+    let mut clauses = vec![b.filter(&q.filter)?];
     if !q.include_deleted {
         clauses.push("a.deleted_at IS NULL".into());
     }
@@ -336,14 +672,27 @@ pub fn activity_query(dialect: Dialect, q: &ActivityQuery) -> Result<(String, Ve
     }
     if q.reader.restricted {
         let visibility = b.doc_text("visibility");
-        let me = b.bind(SqlParam::Text(viewer.unwrap_or_default().to_string()));
+        let me = b.text(q.reader.viewer.as_deref().unwrap_or_default());
         clauses.push(format!("({visibility} <> 'private' OR a.user_id = {me})"));
     }
-    let descending = q.newest_first != q.backwards;
-    let mut position = None;
-    if let Some(p) = &q.position {
-        let (t, id) = (b.bind(SqlParam::Int(p.created_at.0)), b.bind(SqlParam::Text(p.activity_id.clone())));
-        position = Some(format!("{} ({t}, {id})", if descending { "<" } else { ">" }));
+    let (newest_first, position, backwards) = match &q.order {
+        ActivityOrder::Sorted { sort, offset } => {
+            let order = b.order_by(sort, false)?;
+            let (limit, offset) = (b.bind(SqlParam::Int(q.limit as i64)), b.bind(SqlParam::Int(*offset as i64)));
+            let sql = format!(
+                "SELECT {} FROM activities a WHERE {} ORDER BY {order} LIMIT {limit} OFFSET {offset}",
+                doc_select(dialect, &ACTIVITIES),
+                clauses.join(" AND ")
+            );
+            return Ok((sql, b.params));
+        }
+        ActivityOrder::Created { newest_first, position, backwards } => (*newest_first, position, *backwards),
+    };
+    let descending = newest_first != backwards;
+    let mut start = None;
+    if let Some(p) = position {
+        let (t, id) = (b.bind(SqlParam::Int(p.created_at.0)), b.text(&p.activity_id));
+        start = Some(format!("{} ({t}, {id})", if descending { "<" } else { ">" }));
     }
     let order = if descending { "DESC" } else { "ASC" };
     let limit = b.bind(SqlParam::Int(q.limit as i64));
@@ -351,7 +700,7 @@ pub fn activity_query(dialect: Dialect, q: &ActivityQuery) -> Result<(String, Ve
         // SQLite walks the (created_at, id) index in order and stops at the
         // limit on its own.
         Dialect::Sqlite => {
-            clauses.extend(position.map(|p| format!("(a.created_at, a.id) {p}")));
+            clauses.extend(start.map(|p| format!("(a.created_at, a.id) {p}")));
             format!(
                 "SELECT a.doc FROM activities a WHERE {} ORDER BY a.created_at {order}, a.id {order} LIMIT {limit}",
                 clauses.join(" AND ")
@@ -361,7 +710,7 @@ pub fn activity_query(dialect: Dialect, q: &ActivityQuery) -> Result<(String, Ve
         // whole table; `OFFSET 0` keeps the ordered index scan as a subquery
         // the filter reads from until the limit is reached.
         Dialect::Postgres => {
-            let start = position.map(|p| format!("WHERE (created_at, id) {p}")).unwrap_or_default();
+            let start = start.map(|p| format!("WHERE (created_at, id) {p}")).unwrap_or_default();
             format!(
                 "SELECT a.doc::text FROM (SELECT * FROM activities {start}
                      ORDER BY created_at {order}, id {order} OFFSET 0) a
@@ -385,18 +734,18 @@ pub fn feed_page(
     reader: &Reader,
     filter: Option<&Filter>,
 ) -> Result<(String, Vec<SqlParam>)> {
-    let mut b = SqlBuilder::new(dialect);
+    let mut b = SqlBuilder::new(dialect, &ACTIVITIES);
+    b.viewer = reader.viewer.clone();
     let mut clauses = vec![
-        format!("e.fid = {}", b.bind(SqlParam::Text(fid.to_string()))),
+        format!("e.fid = {}", b.text(&fid.to_string())),
         format!("(e.visible_until IS NULL OR e.visible_until > {})", b.bind(SqlParam::Int(now.0))),
     ];
-    let viewer = reader.viewer.as_deref();
     if reader.restricted {
-        let me = b.bind(SqlParam::Text(viewer.unwrap_or_default().to_string()));
+        let me = b.text(reader.viewer.as_deref().unwrap_or_default());
         clauses.push(format!("(e.private_to IS NULL OR e.private_to = {me})"));
     }
-    if let Some(viewer) = viewer {
-        let (user, yes) = (b.bind(SqlParam::Text(viewer.to_string())), b.truth(true));
+    if let Some(viewer) = &reader.viewer {
+        let (user, yes) = (b.text(viewer), b.truth(true));
         clauses.push(format!(
             "NOT EXISTS (SELECT 1 FROM activity_feedback h
                          WHERE h.user_id = {user} AND h.activity_id = e.activity_id AND h.hide = {yes})"
@@ -408,18 +757,96 @@ pub fn feed_page(
         FeedSlice::Newer(p) => ("ASC", Some((p, ">"))),
     };
     if let Some((p, cmp)) = position {
-        let (t, id) = (b.bind(SqlParam::Int(p.created_at.0)), b.bind(SqlParam::Text(p.activity_id.clone())));
+        let (t, id) = (b.bind(SqlParam::Int(p.created_at.0)), b.text(&p.activity_id));
         clauses.push(format!("(e.created_at, e.activity_id) {cmp} ({t}, {id})"));
     }
     if let Some(filter) = filter {
-        clauses.push(b.activity_filter(filter, viewer)?);
+        clauses.push(b.filter(filter)?);
     }
     let limit = b.bind(SqlParam::Int(limit as i64));
-    let doc = if dialect == Dialect::Postgres { "a.doc::text" } else { "a.doc" };
     let sql = format!(
-        "SELECT {doc} FROM feed_entries e JOIN activities a ON a.id = e.activity_id WHERE {}
+        "SELECT {} FROM feed_entries e JOIN activities a ON a.id = e.activity_id WHERE {}
          ORDER BY e.created_at {order}, e.activity_id {order} LIMIT {limit}",
+        doc_select(dialect, &ACTIVITIES),
         clauses.join(" AND ")
     );
     Ok((sql, b.params))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rusqlite::{params_from_iter, types::Value as SqlValue, Connection};
+    use serde_json::json;
+
+    /// PostgreSQL's `jsonb @>`, the semantics `$contains` promises.
+    fn pg_contains(target: &Value, v: &Value, top: bool) -> bool {
+        match (target, v) {
+            (Value::Object(t), Value::Object(v)) => {
+                v.iter().all(|(k, v)| t.get(k).is_some_and(|t| pg_contains(t, v, false)))
+            }
+            (Value::Array(t), Value::Array(v)) => v.iter().all(|e| t.iter().any(|x| pg_contains(x, e, false))),
+            (Value::Array(t), scalar) if top && !scalar.is_object() => t.iter().any(|x| pg_contains(x, scalar, false)),
+            (Value::Number(a), Value::Number(b)) => a.as_f64() == b.as_f64(),
+            (a, b) if !a.is_object() && !a.is_array() => a == b,
+            _ => false,
+        }
+    }
+
+    fn random_json(next: &mut dyn FnMut() -> u64, depth: u32) -> Value {
+        let keys = ["a", "b", "c"];
+        match next() % if depth > 2 { 5 } else { 7 } {
+            0 => Value::Null,
+            1 => json!(next().is_multiple_of(2)),
+            2 => json!((next() % 3) as i64),
+            3 => json!(["x", "y", "1"][(next() % 3) as usize]),
+            4 => json!(1.0),
+            5 => Value::Array((0..next() % 3).map(|_| random_json(next, depth + 1)).collect()),
+            _ => Value::Object(
+                (0..next() % 3)
+                    .map(|_| (keys[(next() % 3) as usize].to_string(), random_json(next, depth + 1)))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// SQLite has no `@>`: its containment SQL must agree with PostgreSQL's
+    /// on random documents and random operands.
+    #[test]
+    fn sqlite_containment_agrees_with_postgres_semantics() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE activities (doc TEXT NOT NULL)").unwrap();
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut matched = 0;
+        for _ in 0..3000 {
+            let custom = random_json(&mut next, 0);
+            let operand = random_json(&mut next, 0);
+            conn.execute("DELETE FROM activities", []).unwrap();
+            conn.execute("INSERT INTO activities (doc) VALUES (?1)", [json!({"custom": custom}).to_string()]).unwrap();
+            let mut b = SqlBuilder::new(Dialect::Sqlite, &ACTIVITIES);
+            let clause = b.contains("custom", &[], &operand);
+            let values: Vec<SqlValue> = b
+                .params
+                .into_iter()
+                .map(|p| match p {
+                    SqlParam::Text(t) => SqlValue::Text(t),
+                    SqlParam::Int(i) => SqlValue::Integer(i),
+                    SqlParam::Real(r) => SqlValue::Real(r),
+                    other => panic!("{other:?}"),
+                })
+                .collect();
+            let sql = format!("SELECT COUNT(*) FROM activities a WHERE {clause}");
+            let got: i64 = conn.query_row(&sql, params_from_iter(values), |r| r.get(0)).unwrap();
+            let want = pg_contains(&custom, &operand, true);
+            assert_eq!(got == 1, want, "{custom} @> {operand}");
+            matched += usize::from(want);
+        }
+        assert!(matched > 100, "the generator should produce matches too ({matched})");
+    }
 }

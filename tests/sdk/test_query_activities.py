@@ -16,9 +16,11 @@ def corpus(client, make_users):
     add = lambda author, **kw: client.feeds.add_activity(
         feeds=[f"user:{author}"], user_id=author, **kw).data.activity
     a = add(alice, type="post", text="Hello brave new world", filter_tags=[tag, "red"],
-            custom={"n": 1, "color": "blue", "nested": {"k": "x"}}, interest_tags=["cats"],
-            location={"lat": 52.37, "lng": 4.89})
-    b = add(alice, type="photo", text="Sunset over the sea", filter_tags=[tag, "blue"], custom={"n": 5})
+            custom={"n": 1, "color": "blue", "nested": {"k": "x"}, "tags": ["p", "q"]}, interest_tags=["cats"],
+            location={"lat": 52.37, "lng": 4.89},
+            search_data={"campaign": {"id": "spring", "labels": ["sale", "new"]}, "mall": {"level": 2}})
+    b = add(alice, type="photo", text="Sunset over the sea", filter_tags=[tag, "blue"], custom={"n": 5},
+            location={"lat": 51.92, "lng": 4.48}, search_data={"campaign": {"id": "autumn"}})
     c = add(bob, type="post", text="hello again", filter_tags=[tag], custom={"n": 10, "color": "red"},
             expires_at=(datetime.now(timezone.utc) + timedelta(days=1)).isoformat())
     return {"alice": alice, "bob": bob, "tag": tag, "a": a.id, "b": b.id, "c": c.id, "a_obj": a}
@@ -58,7 +60,21 @@ def test_filter_operators(client, corpus):
         ({"text": {"$q": "brave world"}}, [a]),
         ({"text": {"$autocomplete": "sun"}}, [b]),
         ({"text": "hello again"}, [c]),
+        ({"custom": {"$contains": {"nested": {"k": "x"}}}}, [a]),
+        ({"custom": {"$contains": {"tags": ["q"]}}}, [a]),
+        ({"custom.tags": {"$contains": "p"}}, [a]),
+        ({"custom": {"$contains": {"n": 5}}}, [b]),
+        ({"custom": {"$path_exists": "nested.k"}}, [a]),
+        ({"search_data": {"$contains": {"campaign": {"id": "spring"}}}}, [a]),
+        ({"search_data": {"$contains": {"campaign": {"labels": ["new"]}}}}, [a]),
+        ({"search_data": {"$in": [{"campaign": {"id": "autumn"}}, {"mall": {"level": 2}}]}}, [b, a]),
+        ({"search_data": {"$path_exists": "mall.level"}}, [a]),
+        ({"search_data": {"$path_exists": "campaign.id"}}, [b, a]),
         ({"within_bounds": {"ne_lat": 53, "ne_lng": 5, "sw_lat": 52, "sw_lng": 4}}, [a]),
+        # Amsterdam (a) and Rotterdam (b) are 57 km apart.
+        ({"near": {"$eq": {"lat": 52.37, "lng": 4.89, "distance": 10}}}, [a]),
+        ({"near": {"lat": 52.37, "lng": 4.89, "distance": 60}}, [b, a]),
+        ({"near": {"lat": 0, "lng": 0, "distance": 100}}, []),
         ({"$or": [{"activity_type": "photo"}, {"user_id": corpus["bob"]}]}, [c, b]),
         ({"hidden": False}, [c, b, a]),
     ]
@@ -124,6 +140,9 @@ def test_deleted_and_expired_need_flags(client, make_users):
     ({"created_at": {"$gt": "yesterday"}}, "created_at"),
     ({"popularity": {"$gt": "lots"}}, "popularity"),
     ({"custom": {"a": 1}}, "custom"),
+    ({"search_data": {"$eq": {"a": 1}}}, "search_data"),
+    ({"near": {"lat": 1, "lng": 2}}, "near"),
+    ({"custom": {"$contains": "x"}}, "custom"),
 ])
 def test_bad_filters_are_400_naming_the_problem(client, flt, named):
     with api_error(400, 4) as e:
@@ -133,7 +152,7 @@ def test_bad_filters_are_400_naming_the_problem(client, flt, named):
 
 def test_bad_sort_and_cursor(client):
     with api_error(400, 4):
-        client.feeds.query_activities(sort=[{"field": "popularity", "direction": -1}])
+        client.feeds.query_activities(sort=[{"field": "colour", "direction": -1}])
     with api_error(400, 4):
         client.feeds.query_activities(next="garbage")
 
@@ -166,3 +185,25 @@ def test_popularity_filter_counts_reactions_and_shares(client, make_users):
     assert ids(client, scoped({"popularity": {"$gte": 2}})) == [shared.id, liked.id]
     assert ids(client, scoped({"popularity": {"$gt": 2}})) == [shared.id]
     assert ids(client, scoped({"popularity": 0})) == [quiet.id]
+
+
+def test_popularity_sort_then_time(client, make_users):
+    alice, bob, carol = make_users("alice", "bob", "carol")
+    tag = uid("popsort")
+    add = lambda: client.feeds.add_activity(type="post", feeds=[f"user:{alice}"], user_id=alice,
+                                            filter_tags=[tag]).data.activity.id
+    old_quiet, liked, new_quiet, loved = add(), add(), add(), add()
+    client.feeds.add_activity_reaction(activity_id=liked, type="like", user_id=bob)
+    for user in (bob, carol):
+        client.feeds.add_activity_reaction(activity_id=loved, type="like", user_id=user)
+    flt = {"filter_tags": {"$contains": tag}}
+    sort = [{"field": "popularity", "direction": -1}, {"field": "created_at", "direction": -1}]
+    assert ids(client, flt, sort=sort) == [loved, liked, new_quiet, old_quiet]
+    first = client.feeds.query_activities(filter=flt, sort=sort, limit=3)
+    assert [a.id for a in first.data.activities] == [loved, liked, new_quiet]
+    second = client.feeds.query_activities(filter=flt, sort=sort, limit=3, next=first.data.next)
+    assert [a.id for a in second.data.activities] == [old_quiet] and second.data.next is None
+    back = client.feeds.query_activities(filter=flt, sort=sort, limit=3, prev=second.data.prev)
+    assert [a.id for a in back.data.activities] == [loved, liked, new_quiet]
+    ascending = [{"field": "popularity", "direction": 1}, {"field": "created_at", "direction": 1}]
+    assert ids(client, flt, sort=ascending) == [old_quiet, new_quiet, liked, loved]

@@ -12,7 +12,7 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::{NoTls, Row};
 
 use super::{
-    ActivityQuery, FeedSlice, FollowQuery, FollowSortField, PinQuery, ReactionQuery, Reader, Store, UserQuery,
+    ActivityQuery, FeedSlice, FollowQuery, FollowSortField, ListQuery, ReactionQuery, Reader, Store, UserQuery,
     UserSortField,
 };
 use crate::core::error::{Error, Result};
@@ -22,7 +22,7 @@ use crate::core::model::{
     FOLLOW_ACCEPTED, LATEST_REACTIONS, LATEST_VOTES, METRIC_EVENTS_PER_WINDOW, METRIC_WINDOW_SECONDS,
 };
 use crate::core::time::Timestamp;
-use crate::store::sql::{Dialect, SqlParam};
+use crate::store::sql::{self, Dialect, SqlParam};
 
 mod migrations;
 
@@ -152,6 +152,16 @@ impl PostgresStore {
         let client = self.client().await?;
         let stmt = client.prepare_cached(sql).await.map_err(db_err)?;
         let rows = client.query(&stmt, params).await.map_err(db_err)?;
+        docs(&rows)
+    }
+
+    /// One page of a filtered list query over `table`. Filters vary without
+    /// bound, so their statements are not cached.
+    async fn list<T: DeserializeOwned>(&self, table: &'static sql::Table, q: &ListQuery) -> Result<Vec<T>> {
+        let (text, params) = sql::list_query(Dialect::Postgres, table, q)?;
+        let bound = Sql { text, params: pg_params(params) };
+        let client = self.client().await?;
+        let rows = client.query(&bound.text, &bound.refs()).await.map_err(db_err)?;
         docs(&rows)
     }
 }
@@ -902,19 +912,8 @@ impl Store for PostgresStore {
             .pop())
     }
 
-    async fn query_pins(&self, q: &PinQuery) -> Result<Vec<Pin>> {
-        let mut sql = Sql::new(
-            "SELECT p.doc::text FROM pins p JOIN activities a ON a.id = p.activity_id WHERE a.deleted_at IS NULL",
-        );
-        if let Some(fid) = &q.fid {
-            sql.push(" AND p.fid = {}", vec![Box::new(fid.to_string())]);
-        }
-        let dir = if q.newest_first { "DESC" } else { "ASC" };
-        sql.push(
-            &format!(" ORDER BY p.created_at {dir}, p.activity_id {dir} LIMIT {{}} OFFSET {{}}"),
-            vec![Box::new(q.limit as i64), Box::new(q.offset as i64)],
-        );
-        self.query_docs(&sql.text, &sql.refs()).await
+    async fn query_pins(&self, q: &ListQuery) -> Result<Vec<Pin>> {
+        self.list(&sql::PINS, q).await
     }
 
     async fn set_feedback(&self, user_id: &str, activity_id: &str, feedback: &Feedback, now: Timestamp) -> Result<()> {
@@ -1080,13 +1079,8 @@ impl Store for PostgresStore {
         .await
     }
 
-    async fn list_collections(&self, user_id: Option<&str>, limit: usize, offset: usize) -> Result<Vec<Collection>> {
-        self.query_docs(
-            "SELECT doc::text FROM collections WHERE ($1::text IS NULL OR user_id = $1)
-             ORDER BY created_at DESC, name, id LIMIT $2 OFFSET $3",
-            &[&user_id, &(limit as i64), &(offset as i64)],
-        )
-        .await
+    async fn query_collections(&self, q: &ListQuery) -> Result<Vec<Collection>> {
+        self.list(&sql::COLLECTIONS, q).await
     }
 
     async fn insert_poll(&self, poll: &Poll) -> Result<bool> {
@@ -1129,12 +1123,8 @@ impl Store for PostgresStore {
         Ok(n > 0)
     }
 
-    async fn list_polls(&self, limit: usize, offset: usize) -> Result<Vec<Poll>> {
-        self.query_docs(
-            "SELECT doc::text FROM polls ORDER BY created_at DESC, id LIMIT $1 OFFSET $2",
-            &[&(limit as i64), &(offset as i64)],
-        )
-        .await
+    async fn query_polls(&self, q: &ListQuery) -> Result<Vec<Poll>> {
+        self.list(&sql::POLLS, q).await
     }
 
     async fn cast_vote(&self, vote: &PollVote, exclusive: bool, max_votes: Option<i64>) -> Result<VoteOutcome> {
@@ -1256,11 +1246,7 @@ impl Store for PostgresStore {
         Ok(out)
     }
 
-    async fn list_votes(&self, poll_id: &str, limit: usize, offset: usize) -> Result<Vec<PollVote>> {
-        self.query_docs(
-            "SELECT doc::text FROM poll_votes WHERE poll_id = $1 ORDER BY created_at DESC, id LIMIT $2 OFFSET $3",
-            &[&poll_id, &(limit as i64), &(offset as i64)],
-        )
-        .await
+    async fn query_votes(&self, q: &ListQuery) -> Result<Vec<PollVote>> {
+        self.list(&sql::POLL_VOTES, q).await
     }
 }

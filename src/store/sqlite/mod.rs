@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
+use rusqlite::functions::FunctionFlags;
 pub use rusqlite::trace::TraceEvent;
 use rusqlite::trace::TraceEventCodes;
 use rusqlite::types::Value as SqlValue;
@@ -15,17 +16,18 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::{
-    ActivityQuery, FeedSlice, FollowQuery, FollowSortField, PinQuery, ReactionQuery, Reader, Store, UserQuery,
+    ActivityQuery, FeedSlice, FollowQuery, FollowSortField, ListQuery, ReactionQuery, Reader, Store, UserQuery,
     UserSortField,
 };
 use crate::core::error::{Error, Result};
+use crate::core::filter::distance_km;
 use crate::core::model::{
     Activity, Collection, Feed, FeedCounts, FeedGroup, Feedback, Fid, Follow, MetricEvent, Pin, Poll, PollTally,
     PollVote, Reaction, ReactionGroup, ReactionSummary, Task, TaskError, TaskStatus, TaskWork, User, VoteOutcome,
     FOLLOW_ACCEPTED, LATEST_REACTIONS, LATEST_VOTES, METRIC_EVENTS_PER_WINDOW, METRIC_WINDOW_SECONDS,
 };
 use crate::core::time::Timestamp;
-use crate::store::sql::{Dialect, SqlParam};
+use crate::store::sql::{self, Dialect, SqlParam};
 
 mod migrations;
 
@@ -57,6 +59,20 @@ fn open(path: &Path) -> Result<Connection> {
         "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000;
          PRAGMA foreign_keys=ON; PRAGMA cache_size=-65536; PRAGMA mmap_size=268435456;
          PRAGMA temp_store=MEMORY;",
+    )
+    .map_err(db_err)?;
+    // The `near` filter's distance; SQLite has no trigonometry built in.
+    conn.create_scalar_function(
+        "distance_km",
+        4,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            let coordinates = (0..4).map(|i| ctx.get::<Option<f64>>(i)).collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(match coordinates[..] {
+                [Some(lat1), Some(lng1), Some(lat2), Some(lng2)] => Some(distance_km(lat1, lng1, lat2, lng2)),
+                _ => None,
+            })
+        },
     )
     .map_err(db_err)?;
     Ok(conn)
@@ -104,6 +120,17 @@ impl SqliteStore {
             reader.lock().map_err(|_| poisoned())?.trace_v2(events, hook);
         }
         Ok(())
+    }
+
+    /// One page of a filtered list query over `table`.
+    async fn list<T: DeserializeOwned + Send + 'static>(
+        &self,
+        table: &'static sql::Table,
+        q: &ListQuery,
+    ) -> Result<Vec<T>> {
+        let (sql, params) = sql::list_query(Dialect::Sqlite, table, q)?;
+        let values = sqlite_values(params)?;
+        self.read(move |conn| docs(conn, &sql, values)).await
     }
 
     /// The documents of `table` whose `column` is one of `keys`.
@@ -1031,24 +1058,8 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn query_pins(&self, q: &PinQuery) -> Result<Vec<Pin>> {
-        let q = q.clone();
-        self.read(move |conn| {
-            let mut sql = String::from(
-                "SELECT p.doc FROM pins p JOIN activities a ON a.id = p.activity_id WHERE a.deleted_at IS NULL",
-            );
-            let mut values = Vec::new();
-            if let Some(fid) = &q.fid {
-                sql.push_str(" AND p.fid = ?");
-                values.push(SqlValue::Text(fid.to_string()));
-            }
-            let dir = if q.newest_first { "DESC" } else { "ASC" };
-            sql.push_str(&format!(" ORDER BY p.created_at {dir}, p.activity_id {dir} LIMIT ? OFFSET ?"));
-            values.push(SqlValue::Integer(q.limit as i64));
-            values.push(SqlValue::Integer(q.offset as i64));
-            docs(conn, &sql, values)
-        })
-        .await
+    async fn query_pins(&self, q: &ListQuery) -> Result<Vec<Pin>> {
+        self.list(&sql::PINS, q).await
     }
 
     async fn set_feedback(&self, user_id: &str, activity_id: &str, feedback: &Feedback, now: Timestamp) -> Result<()> {
@@ -1235,21 +1246,8 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn list_collections(&self, user_id: Option<&str>, limit: usize, offset: usize) -> Result<Vec<Collection>> {
-        let values = vec![
-            user_id.map_or(SqlValue::Null, |u| SqlValue::Text(u.to_string())),
-            SqlValue::Integer(limit as i64),
-            SqlValue::Integer(offset as i64),
-        ];
-        self.read(move |conn| {
-            docs(
-                conn,
-                "SELECT doc FROM collections WHERE (?1 IS NULL OR user_id = ?1)
-                 ORDER BY created_at DESC, name, id LIMIT ?2 OFFSET ?3",
-                values,
-            )
-        })
-        .await
+    async fn query_collections(&self, q: &ListQuery) -> Result<Vec<Collection>> {
+        self.list(&sql::COLLECTIONS, q).await
     }
 
     async fn insert_poll(&self, poll: &Poll) -> Result<bool> {
@@ -1292,10 +1290,8 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn list_polls(&self, limit: usize, offset: usize) -> Result<Vec<Poll>> {
-        let values = vec![SqlValue::Integer(limit as i64), SqlValue::Integer(offset as i64)];
-        self.read(move |conn| docs(conn, "SELECT doc FROM polls ORDER BY created_at DESC, id LIMIT ? OFFSET ?", values))
-            .await
+    async fn query_polls(&self, q: &ListQuery) -> Result<Vec<Poll>> {
+        self.list(&sql::POLLS, q).await
     }
 
     async fn cast_vote(&self, vote: &PollVote, exclusive: bool, max_votes: Option<i64>) -> Result<VoteOutcome> {
@@ -1424,19 +1420,7 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn list_votes(&self, poll_id: &str, limit: usize, offset: usize) -> Result<Vec<PollVote>> {
-        let values = vec![
-            SqlValue::Text(poll_id.to_string()),
-            SqlValue::Integer(limit as i64),
-            SqlValue::Integer(offset as i64),
-        ];
-        self.read(move |conn| {
-            docs(
-                conn,
-                "SELECT doc FROM poll_votes WHERE poll_id = ? ORDER BY created_at DESC, id LIMIT ? OFFSET ?",
-                values,
-            )
-        })
-        .await
+    async fn query_votes(&self, q: &ListQuery) -> Result<Vec<PollVote>> {
+        self.list(&sql::POLL_VOTES, q).await
     }
 }

@@ -238,6 +238,41 @@ pub const COLLECTION_FIELDS: &[FieldSpec] = &[
 ];
 pub const COLLECTION_SORT: &[&str] = &["created_at", "updated_at"];
 
+const NUM_RANGE: &[Op] = &[Op::Gt, Op::Gte, Op::Lt, Op::Lte];
+
+/// QueryComments (its sort is a mode, not a field list).
+pub const COMMENT_FIELDS: &[FieldSpec] = &[
+    spec("id", Kind::Str, EQ_IN),
+    spec("object_id", Kind::Str, EQ_IN),
+    spec("object_type", Kind::Str, EQ_IN),
+    spec("parent_id", Kind::Str, EQ_IN),
+    spec("status", Kind::Str, EQ_IN),
+    spec("user_id", Kind::Str, EQ_IN),
+    spec("comment_text", Kind::Text, &[Op::Q]),
+    spec("created_at", Kind::Date, RANGE),
+    spec("custom", Kind::Object, OBJECT),
+    spec("upvote_count", Kind::Num, NUM_RANGE),
+    spec("downvote_count", Kind::Num, NUM_RANGE),
+    spec("reply_count", Kind::Num, NUM_RANGE),
+    spec("score", Kind::Num, NUM_RANGE),
+    spec("confidence_score", Kind::Num, NUM_RANGE),
+    spec("controversy_score", Kind::Num, NUM_RANGE),
+];
+
+pub const ACTIVITY_REACTION_FIELDS: &[FieldSpec] = &[
+    spec("reaction_type", Kind::Str, EQ_IN),
+    spec("user_id", Kind::Str, EQ_IN),
+    spec("activity_id", Kind::Str, EQ_IN),
+    spec("created_at", Kind::Date, RANGE),
+];
+pub const COMMENT_REACTION_FIELDS: &[FieldSpec] = &[
+    spec("reaction_type", Kind::Str, EQ_IN),
+    spec("user_id", Kind::Str, EQ_IN),
+    spec("comment_id", Kind::Str, EQ_IN),
+    spec("created_at", Kind::Date, RANGE),
+];
+pub const REACTION_SORT: &[&str] = &["created_at"];
+
 /// Bounds on what one filter may ask for.
 const MAX_DEPTH: usize = 5;
 const MAX_CONDITIONS: usize = 100;

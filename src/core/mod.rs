@@ -6,13 +6,17 @@ use std::sync::Arc;
 
 use tokio::sync::Notify;
 
-use crate::store::{Reader, Store};
+use crate::store::{Reactable, Reader, Store};
 use error::{Error, Result};
 use model::{Activity, Collection, Feed, FeedCounts, Fid, Follow, Poll, PollTally, ReactionSummary, User};
 use time::Timestamp;
 
+/// How many of its newest comments an activity response embeds.
+pub const LATEST_COMMENTS: usize = 5;
+
 pub mod activities;
 pub mod collections;
+pub mod comments;
 pub mod cursor;
 pub mod error;
 pub mod feed_groups;
@@ -21,6 +25,7 @@ pub mod feeds;
 pub mod filter;
 pub mod follows;
 pub mod model;
+pub mod notifications;
 pub mod patch;
 pub mod pins;
 pub mod polls;
@@ -134,6 +139,11 @@ pub struct Lookup {
     /// Collections the activities reference, by `name:id`.
     pub collections: HashMap<String, Collection>,
     pub polls: HashMap<String, (Poll, PollTally)>,
+    /// Live comments per activity, and the newest top-level ones.
+    pub comment_counts: HashMap<String, i64>,
+    pub latest_comments: HashMap<String, Vec<model::Comment>>,
+    /// Reactions of the comments shown, by comment id.
+    pub comment_reactions: HashMap<String, ReactionSummary>,
 }
 
 impl Lookup {
@@ -178,7 +188,10 @@ impl Lookup {
             .collect();
 
         let activity_ids: Vec<String> = activities.iter().chain(parents.values()).map(|a| a.id.clone()).collect();
-        let reactions = ctx.store.reaction_summaries(&activity_ids, viewer).await?;
+        let reactions = ctx.store.reaction_summaries(Reactable::Activities, &activity_ids, viewer).await?;
+        let (comment_counts, newest) = ctx.store.activity_comments(&activity_ids, LATEST_COMMENTS).await?;
+        let comment_ids: Vec<String> = newest.iter().map(|c| c.id.clone()).collect();
+        let comment_reactions = ctx.store.reaction_summaries(Reactable::Comments, &comment_ids, viewer).await?;
         let metrics = ctx.store.activity_metrics(&activity_ids).await?;
         let share_counts = ctx.store.share_counts(&activity_ids).await?;
         let refs: Vec<(String, String)> = activities
@@ -206,8 +219,16 @@ impl Lookup {
 
         let mut user_ids: HashSet<String> = HashSet::new();
         user_ids.extend(Self::poll_users(&polls));
-        for summary in reactions.values() {
+        for summary in reactions.values().chain(comment_reactions.values()) {
             user_ids.extend(summary.latest.iter().chain(&summary.own).map(|r| r.user_id.clone()));
+        }
+        for c in &newest {
+            user_ids.insert(c.user_id.clone());
+            user_ids.extend(c.mentioned_user_ids.iter().cloned());
+        }
+        let mut latest_comments: HashMap<String, Vec<model::Comment>> = HashMap::new();
+        for c in newest {
+            latest_comments.entry(c.object_id.clone()).or_default().push(c);
         }
         let mut feed_ids: HashSet<Fid> = fids.iter().cloned().collect();
         for a in activities.iter().chain(parents.values()) {
@@ -245,7 +266,34 @@ impl Lookup {
             restricted_to: reader.restricted.then(|| reader.viewer.clone()).flatten(),
             collections,
             polls,
+            comment_counts,
+            latest_comments,
+            comment_reactions,
         })
+    }
+
+    /// What comment responses show: their authors, mentioned users and
+    /// reactions (with `viewer`'s own), in three queries for any number.
+    pub async fn for_comments<'a>(
+        ctx: &Ctx,
+        comments: impl IntoIterator<Item = &'a model::Comment>,
+        viewer: Option<&str>,
+    ) -> Result<Lookup> {
+        let comments: Vec<&model::Comment> = comments.into_iter().collect();
+        let ids: Vec<String> = comments.iter().map(|c| c.id.clone()).collect();
+        let comment_reactions = ctx.store.reaction_summaries(Reactable::Comments, &ids, viewer).await?;
+        let mut users: HashSet<String> = HashSet::new();
+        for c in &comments {
+            users.insert(c.user_id.clone());
+            users.extend(c.mentioned_user_ids.iter().cloned());
+        }
+        for summary in comment_reactions.values() {
+            users.extend(summary.latest.iter().chain(&summary.own).map(|r| r.user_id.clone()));
+        }
+        let users: Vec<String> = users.into_iter().collect();
+        let mut lookup = Lookup::users(ctx, &users).await?;
+        lookup.comment_reactions = comment_reactions;
+        Ok(lookup)
     }
 
     /// Polls with their tallies (for `viewer`'s own votes) and the users they

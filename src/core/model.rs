@@ -240,6 +240,36 @@ pub struct Activity {
 }
 
 impl Activity {
+    /// An empty public activity, for building system-made ones (notifications).
+    pub fn blank() -> Activity {
+        Activity {
+            id: String::new(),
+            kind: String::new(),
+            user_id: String::new(),
+            feeds: Vec::new(),
+            text: None,
+            attachments: Vec::new(),
+            custom: Custom::new(),
+            visibility: "public".into(),
+            visibility_tag: None,
+            location: None,
+            expires_at: None,
+            mentioned_user_ids: Vec::new(),
+            parent_id: None,
+            poll_id: None,
+            search_data: Custom::new(),
+            filter_tags: Vec::new(),
+            interest_tags: Vec::new(),
+            collection_refs: Vec::new(),
+            notification_context: None,
+            restrict_replies: "everyone".into(),
+            created_at: Timestamp(0),
+            updated_at: Timestamp(0),
+            edited_at: None,
+            deleted_at: None,
+        }
+    }
+
     /// For a `private` activity, the only user (its author) who may see it
     /// through a user token.
     pub fn private_to(&self) -> Option<&str> {
@@ -333,11 +363,13 @@ pub struct Task {
     pub updated_at: Timestamp,
 }
 
-/// One user's reaction of one type on an activity; (activity, user, type)
-/// is unique.
+/// One user's reaction of one type on an activity or a comment; (object,
+/// user, type) is unique. A comment reaction carries its comment's activity.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Reaction {
     pub activity_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment_id: Option<String>,
     pub user_id: String,
     #[serde(rename = "type")]
     pub kind: String,
@@ -345,6 +377,13 @@ pub struct Reaction {
     pub custom: Option<Custom>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+}
+
+impl Reaction {
+    /// The id of what it is on: its comment, else its activity.
+    pub fn object_id(&self) -> &str {
+        self.comment_id.as_deref().unwrap_or(&self.activity_id)
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -368,6 +407,49 @@ impl ReactionSummary {
     pub fn count(&self) -> i64 {
         self.groups.values().map(|g| g.count).sum()
     }
+}
+
+/// A comment on an object (usually an activity), or a reply to a comment
+/// (`parent_id`) on the same object.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Comment {
+    pub id: String,
+    pub object_type: String,
+    pub object_id: String,
+    #[serde(default)]
+    pub parent_id: Option<String>,
+    pub user_id: String,
+    #[serde(default)]
+    pub text: Option<String>,
+    #[serde(default)]
+    pub attachments: Vec<Value>,
+    #[serde(default)]
+    pub custom: Custom,
+    #[serde(default)]
+    pub mentioned_user_ids: Vec<String>,
+    /// `active` or `deleted` (a soft-deleted comment stays in its thread).
+    pub status: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    #[serde(default)]
+    pub edited_at: Option<Timestamp>,
+    #[serde(default)]
+    pub deleted_at: Option<Timestamp>,
+    /// Kept by the store in columns beside the document, in the same
+    /// transaction as the replies and votes they count; never stored in it.
+    #[serde(default, skip_serializing)]
+    pub counts: CommentCounts,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize)]
+pub struct CommentCounts {
+    pub reply_count: i64,
+    pub upvote_count: i64,
+    pub downvote_count: i64,
+    pub reaction_count: i64,
+    pub score: i64,
+    pub confidence_score: f64,
+    pub controversy_score: f64,
 }
 
 /// How many recent reactions an activity response embeds.

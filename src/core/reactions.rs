@@ -1,17 +1,22 @@
-//! Activity reactions: one per (user, activity, type); `enforce_unique`
-//! keeps a single reaction per user on the activity.
+//! Reactions on activities and on comments: one per (user, object, type);
+//! re-adding a type updates it, `enforce_unique` keeps a single reaction per
+//! user on the object. On comments, `upvote`/`downvote` are the votes that
+//! drive the comment's scores.
 
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::Map;
 
 use super::activities::get_activity;
-use super::cursor::{OffsetWindow, Page};
+use super::comments::get_comment;
+use super::cursor::Page;
 use super::error::{Error, Result};
-use super::model::{Activity, Custom, Reaction};
+use super::filter::{self, Filter};
+use super::model::{Activity, Comment, Custom, Reaction};
+use super::notifications::{self, Notice};
 use super::time::Timestamp;
 use super::users;
 use super::{Actor, Ctx, QueryRequest};
-use crate::store::ReactionQuery;
+use crate::store::Reactable;
 
 #[derive(Debug, Deserialize)]
 pub struct AddReaction {
@@ -26,7 +31,18 @@ pub struct AddReaction {
     #[serde(default)]
     pub create_users: Option<bool>,
     #[serde(default)]
+    pub create_notification_activity: Option<bool>,
+    #[serde(default)]
+    pub copy_custom_to_notification: Option<bool>,
+    #[serde(default)]
     pub target_feeds: Option<Vec<String>>,
+}
+
+/// What a reaction was added to, with whether a notification was created.
+pub struct Reacted<T> {
+    pub object: T,
+    pub reaction: Reaction,
+    pub notification_created: bool,
 }
 
 pub async fn add_activity_reaction(
@@ -34,7 +50,60 @@ pub async fn add_activity_reaction(
     actor: &Actor,
     activity_id: &str,
     cmd: AddReaction,
-) -> Result<(Activity, Reaction)> {
+) -> Result<Reacted<Activity>> {
+    let user_id = checked_reactor(ctx, actor, &cmd).await?;
+    let activity = get_activity(ctx, activity_id).await?;
+    let notice = Notice {
+        kind: "reaction",
+        actor: &user_id,
+        recipient: &activity.user_id,
+        object_id: &activity.id,
+        text: None,
+        comment: None,
+        target: notifications::activity_target(&activity),
+        custom: notification_custom(&cmd),
+    };
+    let notify = cmd.create_notification_activity.unwrap_or(false);
+    let reaction = new_reaction(activity.id.clone(), None, user_id.clone(), &cmd);
+    let (reaction, created) = react(ctx, Reactable::Activities, reaction, &cmd, notify.then_some(notice)).await?;
+    Ok(Reacted { object: activity, reaction, notification_created: created })
+}
+
+pub async fn add_comment_reaction(
+    ctx: &Ctx,
+    actor: &Actor,
+    comment_id: &str,
+    cmd: AddReaction,
+) -> Result<Reacted<Comment>> {
+    let user_id = checked_reactor(ctx, actor, &cmd).await?;
+    let comment = get_comment(ctx, comment_id).await?;
+    let target = serde_json::json!({"id": comment.object_id, "type": comment.object_type, "user_id": comment.user_id,
+                                    "comment": notifications::notification_comment(&comment)});
+    let notice = Notice {
+        kind: "comment_reaction",
+        actor: &user_id,
+        recipient: &comment.user_id,
+        object_id: &comment.id,
+        text: comment.text.clone(),
+        comment: None,
+        target,
+        custom: notification_custom(&cmd),
+    };
+    let notify = cmd.create_notification_activity.unwrap_or(false);
+    let reaction = new_reaction(comment.object_id.clone(), Some(comment.id.clone()), user_id.clone(), &cmd);
+    let (reaction, created) = react(ctx, Reactable::Comments, reaction, &cmd, notify.then_some(notice)).await?;
+    let comment = get_comment(ctx, comment_id).await?;
+    Ok(Reacted { object: comment, reaction, notification_created: created })
+}
+
+fn notification_custom(cmd: &AddReaction) -> Custom {
+    match (&cmd.custom, cmd.copy_custom_to_notification.unwrap_or(false)) {
+        (Some(custom), true) => custom.clone(),
+        _ => Map::new(),
+    }
+}
+
+async fn checked_reactor(ctx: &Ctx, actor: &Actor, cmd: &AddReaction) -> Result<String> {
     if cmd.kind.is_empty() || cmd.kind.chars().count() > 255 {
         return Err(Error::field("type", "type must be between 1 and 255 characters"));
     }
@@ -44,22 +113,46 @@ pub async fn add_activity_reaction(
     let user_id = actor.acting_user(cmd.user_id.as_deref())?;
     users::ensure_users(ctx, std::slice::from_ref(&user_id), cmd.create_users.unwrap_or(false) && actor.is_server())
         .await?;
-    let activity = get_activity(ctx, activity_id).await?;
+    Ok(user_id)
+}
+
+fn new_reaction(activity_id: String, comment_id: Option<String>, user_id: String, cmd: &AddReaction) -> Reaction {
     let now = Timestamp::now();
-    let mut reaction = Reaction {
-        activity_id: activity.id.clone(),
+    Reaction {
+        activity_id,
+        comment_id,
         user_id,
-        kind: cmd.kind,
-        custom: cmd.custom,
+        kind: cmd.kind.clone(),
+        custom: cmd.custom.clone(),
         created_at: now,
         updated_at: now,
-    };
-    let replaced = ctx.store.put_reaction(&reaction, cmd.enforce_unique.unwrap_or(false)).await?;
+    }
+}
+
+/// Stores the reaction, then its notification (deduplicated by id).
+async fn react(
+    ctx: &Ctx,
+    on: Reactable,
+    mut reaction: Reaction,
+    cmd: &AddReaction,
+    notice: Option<Notice<'_>>,
+) -> Result<(Reaction, bool)> {
+    let replaced = ctx.store.put_reaction(on, &reaction, cmd.enforce_unique.unwrap_or(false)).await?;
     // Re-adding a type updates it; it keeps its first created_at.
     if let Some(old) = replaced.iter().find(|r| r.kind == reaction.kind) {
         reaction.created_at = old.created_at;
     }
-    Ok((activity, reaction))
+    let mut created = false;
+    if let Some(notice) = notice {
+        let window = notifications::dedup_window(ctx).await?;
+        let notification = notifications::build(&notice, window, Timestamp::now());
+        let (fresh, new_feeds) = notifications::fresh(ctx, notification.into_iter().collect()).await?;
+        if !fresh.is_empty() {
+            ctx.store.save_activities(&fresh, &new_feeds).await?;
+            created = true;
+        }
+    }
+    Ok((reaction, created))
 }
 
 pub async fn delete_activity_reaction(
@@ -68,54 +161,73 @@ pub async fn delete_activity_reaction(
     activity_id: &str,
     kind: &str,
     user_id: Option<&str>,
+    withdraw_notification: bool,
 ) -> Result<(Activity, Reaction)> {
     let user_id = actor.acting_user(user_id)?;
     let activity = get_activity(ctx, activity_id).await?;
-    let reaction = ctx
-        .store
-        .delete_reaction(activity_id, &user_id, kind)
-        .await?
-        .ok_or_else(|| Error::not_found("reaction", &format!("{kind} by {user_id} on {activity_id}")))?;
+    let reaction = unreact(ctx, Reactable::Activities, activity_id, &user_id, kind).await?;
+    if withdraw_notification {
+        withdraw(ctx, "reaction", activity_id, &user_id, &activity.user_id).await?;
+    }
     Ok((activity, reaction))
+}
+
+pub async fn delete_comment_reaction(
+    ctx: &Ctx,
+    actor: &Actor,
+    comment_id: &str,
+    kind: &str,
+    user_id: Option<&str>,
+    withdraw_notification: bool,
+) -> Result<(Comment, Reaction)> {
+    let user_id = actor.acting_user(user_id)?;
+    let comment = get_comment(ctx, comment_id).await?;
+    let reaction = unreact(ctx, Reactable::Comments, comment_id, &user_id, kind).await?;
+    if withdraw_notification {
+        withdraw(ctx, "comment_reaction", comment_id, &user_id, &comment.user_id).await?;
+    }
+    Ok((get_comment(ctx, comment_id).await?, reaction))
+}
+
+async fn unreact(ctx: &Ctx, on: Reactable, object_id: &str, user_id: &str, kind: &str) -> Result<Reaction> {
+    ctx.store
+        .delete_reaction(on, object_id, user_id, kind)
+        .await?
+        .ok_or_else(|| Error::not_found("reaction", &format!("{kind} by {user_id} on {object_id}")))
+}
+
+/// Removes the notification of the current deduplication window.
+async fn withdraw(ctx: &Ctx, kind: &str, object_id: &str, actor: &str, recipient: &str) -> Result<()> {
+    let bucket = notifications::bucket(notifications::dedup_window(ctx).await?, Timestamp::now());
+    let id = notifications::notification_id(kind, object_id, actor, recipient, bucket);
+    ctx.store.purge_activities(&[id]).await?;
+    Ok(())
 }
 
 pub type ReactionPage = Page<Reaction>;
 
-fn string_condition(field: &str, cond: &Value) -> Result<String> {
-    match cond {
-        Value::String(s) => Ok(s.clone()),
-        Value::Object(o) => match o.get("$eq") {
-            Some(Value::String(s)) if o.len() == 1 => Ok(s.clone()),
-            _ => Err(Error::field(field, format!("{field} supports equality or $eq only"))),
-        },
-        _ => Err(Error::field(field, format!("invalid {field} filter"))),
-    }
-}
-
 pub async fn query_activity_reactions(ctx: &Ctx, activity_id: &str, q: QueryRequest) -> Result<ReactionPage> {
     get_activity(ctx, activity_id).await?;
-    let window = OffsetWindow::from_request(q.limit, &q.next, &q.prev)?;
-    let mut query = ReactionQuery { activity_id: activity_id.to_string(), newest_first: true, ..Default::default() };
-    for (key, cond) in q.filter.unwrap_or_default() {
-        match key.as_str() {
-            // `type` is what one SDK sample sends; the spec names it reaction_type.
-            "reaction_type" | "type" => query.kind = Some(string_condition(&key, &cond)?),
-            "user_id" => query.user_id = Some(string_condition(&key, &cond)?),
-            other => {
-                return Err(Error::field(
-                    other,
-                    format!("cannot filter reactions by {other:?}; use reaction_type or user_id"),
-                ))
-            }
+    let q = with_type_alias(q);
+    let (mut query, window) = q.list(filter::ACTIVITY_REACTION_FIELDS, filter::REACTION_SORT, ("created_at", true))?;
+    query.filter = query.filter.and(Filter::eq("activity_id", activity_id));
+    Ok(window.page(ctx.store.query_reactions(Reactable::Activities, &query).await?))
+}
+
+pub async fn query_comment_reactions(ctx: &Ctx, comment_id: &str, q: QueryRequest) -> Result<ReactionPage> {
+    get_comment(ctx, comment_id).await?;
+    let q = with_type_alias(q);
+    let (mut query, window) = q.list(filter::COMMENT_REACTION_FIELDS, filter::REACTION_SORT, ("created_at", true))?;
+    query.filter = query.filter.and(Filter::eq("comment_id", comment_id));
+    Ok(window.page(ctx.store.query_reactions(Reactable::Comments, &query).await?))
+}
+
+/// `type` is what one SDK sample sends; the spec names it `reaction_type`.
+fn with_type_alias(mut q: QueryRequest) -> QueryRequest {
+    if let Some(filter) = q.filter.as_mut() {
+        if let Some(v) = filter.remove("type") {
+            filter.entry("reaction_type").or_insert(v);
         }
     }
-    for s in q.sort.unwrap_or_default() {
-        match s.field.as_deref().unwrap_or("") {
-            "created_at" => query.newest_first = s.direction.unwrap_or(-1) < 0,
-            other => return Err(Error::field("sort", format!("cannot sort reactions by {other:?}"))),
-        }
-    }
-    query.offset = window.offset;
-    query.limit = window.fetch();
-    Ok(window.page(ctx.store.query_reactions(&query).await?))
+    q
 }

@@ -53,7 +53,7 @@ macro_rules! operations {
     };
 }
 
-use handlers::{activities, collections, feed_groups, feeds, follows, pins, polls, reactions, tasks, users};
+use handlers::{activities, collections, comments, feed_groups, feeds, follows, pins, polls, reactions, tasks, users};
 
 operations! {
     UpdateUsers: post "/api/v2/users" => 201 users::update_users;
@@ -108,6 +108,20 @@ operations! {
     AddActivityReaction: post "/api/v2/feeds/activities/{id}/reactions" => 201 reactions::add_activity_reaction;
     QueryActivityReactions: post "/api/v2/feeds/activities/{id}/reactions/query" => 201 reactions::query_activity_reactions;
     DeleteActivityReaction: delete "/api/v2/feeds/activities/{id}/reactions/{kind}" => 200 reactions::delete_activity_reaction;
+
+    GetComments: get "/api/v2/feeds/comments" => 200 comments::get_comments;
+    AddComment: post "/api/v2/feeds/comments" => 201 comments::add_comment;
+    AddCommentsBatch: post "/api/v2/feeds/comments/batch" => 201 comments::add_comments_batch;
+    QueryComments: post "/api/v2/feeds/comments/query" => 201 comments::query_comments;
+    GetComment: get "/api/v2/feeds/comments/{id}" => 200 comments::get_comment;
+    UpdateComment: patch "/api/v2/feeds/comments/{id}" => 200 comments::update_comment;
+    DeleteComment: delete "/api/v2/feeds/comments/{id}" => 200 comments::delete_comment;
+    UpdateCommentPartial: post "/api/v2/feeds/comments/{id}/partial" => 201 comments::update_comment_partial;
+    RestoreComment: post "/api/v2/feeds/comments/{id}/restore" => 201 comments::restore_comment;
+    GetCommentReplies: get "/api/v2/feeds/comments/{id}/replies" => 200 comments::get_comment_replies;
+    AddCommentReaction: post "/api/v2/feeds/comments/{id}/reactions" => 201 reactions::add_comment_reaction;
+    QueryCommentReactions: post "/api/v2/feeds/comments/{id}/reactions/query" => 201 reactions::query_comment_reactions;
+    DeleteCommentReaction: delete "/api/v2/feeds/comments/{id}/reactions/{kind}" => 200 reactions::delete_comment_reaction;
 
     CreateCollections: post "/api/v2/feeds/collections" => 201 collections::create_collections;
     UpsertCollections: put "/api/v2/feeds/collections" => 201 collections::upsert_collections;

@@ -10,8 +10,8 @@ use async_trait::async_trait;
 
 use crate::core::error::Result;
 use crate::core::model::{
-    Activity, Collection, Feed, FeedCounts, FeedGroup, Feedback, Fid, Follow, MetricEvent, Pin, Poll, PollTally,
-    PollVote, Reaction, ReactionSummary, Task, TaskError, TaskStatus, User, VoteOutcome,
+    Activity, Collection, Comment, Feed, FeedCounts, FeedGroup, Feedback, Fid, Follow, MetricEvent, Pin, Poll,
+    PollTally, PollVote, Reaction, ReactionSummary, Task, TaskError, TaskStatus, User, VoteOutcome,
 };
 use crate::core::time::Timestamp;
 
@@ -216,20 +216,53 @@ pub trait Store: Send + Sync + 'static {
     async fn query_follows(&self, query: &FollowQuery) -> Result<Vec<Follow>>;
 
     // reactions
-    /// Stores the reaction, replacing the user's reaction of the same type;
-    /// with `exclusive` the user's other reactions on the activity are removed
-    /// first. Returns the reactions that were replaced or removed. Concurrent
-    /// calls for one (activity, user) are serialised.
-    async fn put_reaction(&self, reaction: &Reaction, exclusive: bool) -> Result<Vec<Reaction>>;
-    async fn delete_reaction(&self, activity_id: &str, user_id: &str, kind: &str) -> Result<Option<Reaction>>;
-    /// Reaction groups, the newest reactions and `viewer`'s own reactions for
-    /// each activity, in a fixed number of queries.
+    /// Adds or replaces the user's reaction of its type on `object`
+    /// (`exclusive`: removes their other types first); returns the replaced
+    /// ones. On a comment, its vote counters change in the same transaction.
+    /// Concurrent calls for one (object, user) are serialised.
+    async fn put_reaction(&self, on: Reactable, reaction: &Reaction, exclusive: bool) -> Result<Vec<Reaction>>;
+    async fn delete_reaction(
+        &self,
+        on: Reactable,
+        object_id: &str,
+        user_id: &str,
+        kind: &str,
+    ) -> Result<Option<Reaction>>;
+    /// Groups, latest and the viewer's own reactions of each object.
     async fn reaction_summaries(
         &self,
-        activity_ids: &[String],
+        on: Reactable,
+        object_ids: &[String],
         viewer: Option<&str>,
     ) -> Result<HashMap<String, ReactionSummary>>;
-    async fn query_reactions(&self, query: &ReactionQuery) -> Result<Vec<Reaction>>;
+    async fn query_reactions(&self, on: Reactable, query: &ListQuery) -> Result<Vec<Reaction>>;
+
+    // comments
+    /// Inserts the comments (an existing id fails the whole batch with
+    /// `Conflict`), counts them on their parents, and saves the
+    /// notification activities — one transaction.
+    async fn insert_comments(&self, comments: &[Comment], notifications: &[Activity], new_feeds: &[Feed])
+        -> Result<()>;
+    async fn get_comments(&self, ids: &[String]) -> Result<Vec<Comment>>;
+    /// Replaces an existing comment's document, status and times.
+    async fn put_comment(&self, comment: &Comment) -> Result<()>;
+    /// Deletes a comment with its replies (at any depth) and their
+    /// reactions; returns the deleted ids.
+    async fn purge_comment(&self, id: &str) -> Result<Vec<String>>;
+    async fn query_comments(&self, query: &ListQuery) -> Result<Vec<Comment>>;
+    /// The first `each` replies of every parent, in `sort` order.
+    async fn comment_replies(
+        &self,
+        parents: &[String],
+        sort: &[(&'static str, bool)],
+        each: usize,
+    ) -> Result<Vec<Comment>>;
+    /// Live comments per activity, and its newest `latest` top-level ones.
+    async fn activity_comments(
+        &self,
+        activity_ids: &[String],
+        latest: usize,
+    ) -> Result<(HashMap<String, i64>, Vec<Comment>)>;
 
     // collections, keyed by (name, id)
     /// Inserts all of them, or none when one exists already: returns the
@@ -270,13 +303,33 @@ pub trait Store: Send + Sync + 'static {
     async fn query_pins(&self, query: &ListQuery) -> Result<Vec<Pin>>;
 }
 
-#[derive(Debug, Clone, Default)]
-pub struct ReactionQuery {
-    pub activity_id: String,
-    pub kind: Option<String>,
-    pub user_id: Option<String>,
-    /// Newest first unless false.
-    pub newest_first: bool,
-    pub limit: usize,
-    pub offset: usize,
+/// Which reactions: those on activities or those on comments (each in a
+/// table of its own, keyed by the object's id).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reactable {
+    Activities,
+    Comments,
+}
+
+impl Reactable {
+    pub fn table(self) -> &'static str {
+        match self {
+            Reactable::Activities => "reactions",
+            Reactable::Comments => "comment_reactions",
+        }
+    }
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Reactable::Activities => "activity_id",
+            Reactable::Comments => "comment_id",
+        }
+    }
+
+    pub fn list_table(self) -> &'static sql::Table {
+        match self {
+            Reactable::Activities => &sql::REACTIONS,
+            Reactable::Comments => &sql::COMMENT_REACTIONS,
+        }
+    }
 }

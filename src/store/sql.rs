@@ -50,6 +50,8 @@ pub enum Col {
 pub struct Table {
     pub from: &'static str,
     pub doc: &'static str,
+    /// What a row returns, when more than its document: SQLite, PostgreSQL.
+    pub select: Option<(&'static str, &'static str)>,
     /// Rows outside it never match (for example pins of deleted activities).
     pub scope: Option<&'static str>,
     pub fields: &'static [(&'static str, Col)],
@@ -59,6 +61,7 @@ pub struct Table {
 pub const ACTIVITIES: Table = Table {
     from: "activities a",
     doc: "a.doc",
+    select: None,
     scope: None,
     fields: &[
         ("id", Col::Column("a.id")),
@@ -83,6 +86,7 @@ pub const ACTIVITIES: Table = Table {
 pub const POLLS: Table = Table {
     from: "polls t",
     doc: "t.doc",
+    select: None,
     scope: None,
     fields: &[
         ("id", Col::Column("t.id")),
@@ -103,6 +107,7 @@ pub const POLLS: Table = Table {
 pub const POLL_VOTES: Table = Table {
     from: "poll_votes t",
     doc: "t.doc",
+    select: None,
     scope: None,
     fields: &[
         ("id", Col::Column("t.id")),
@@ -119,6 +124,7 @@ pub const POLL_VOTES: Table = Table {
 pub const PINS: Table = Table {
     from: "pins t JOIN activities a ON a.id = t.activity_id",
     doc: "t.doc",
+    select: None,
     scope: Some("a.deleted_at IS NULL"),
     fields: &[
         ("activity_id", Col::Column("t.activity_id")),
@@ -133,6 +139,7 @@ pub const PINS: Table = Table {
 pub const COLLECTIONS: Table = Table {
     from: "collections t",
     doc: "t.doc",
+    select: None,
     scope: None,
     fields: &[
         ("id", Col::Column("t.id")),
@@ -143,6 +150,69 @@ pub const COLLECTIONS: Table = Table {
         ("updated_at", Col::Column("t.updated_at")),
     ],
     tiebreak: &["t.name", "t.id"],
+};
+
+pub const REACTIONS: Table = Table {
+    from: "reactions t",
+    doc: "t.doc",
+    select: None,
+    scope: None,
+    fields: &[
+        ("activity_id", Col::Column("t.activity_id")),
+        ("reaction_type", Col::Column("t.type")),
+        ("user_id", Col::Column("t.user_id")),
+        ("created_at", Col::Column("t.created_at")),
+    ],
+    tiebreak: &["t.user_id", "t.type"],
+};
+
+pub const COMMENT_REACTIONS: Table = Table {
+    from: "comment_reactions t",
+    doc: "t.doc",
+    select: None,
+    scope: None,
+    fields: &[
+        ("comment_id", Col::Column("t.comment_id")),
+        ("reaction_type", Col::Column("t.type")),
+        ("user_id", Col::Column("t.user_id")),
+        ("created_at", Col::Column("t.created_at")),
+    ],
+    tiebreak: &["t.user_id", "t.type"],
+};
+
+/// The counters a comment row keeps beside its document, merged into it
+/// as `counts` on the way out.
+pub const COMMENT_SQLITE: &str = "json_set(t.doc, '$.counts', json_object('reply_count', t.reply_count,
+    'upvote_count', t.upvote_count, 'downvote_count', t.downvote_count, 'reaction_count', t.reaction_count,
+    'score', t.score, 'confidence_score', t.confidence_score, 'controversy_score', t.controversy_score))";
+pub const COMMENT_POSTGRES: &str =
+    "(t.doc || jsonb_build_object('counts', jsonb_build_object('reply_count', t.reply_count,
+    'upvote_count', t.upvote_count, 'downvote_count', t.downvote_count, 'reaction_count', t.reaction_count,
+    'score', t.score, 'confidence_score', t.confidence_score, 'controversy_score', t.controversy_score)))::text";
+
+pub const COMMENTS: Table = Table {
+    from: "comments t",
+    doc: "t.doc",
+    select: Some((COMMENT_SQLITE, COMMENT_POSTGRES)),
+    scope: None,
+    fields: &[
+        ("id", Col::Column("t.id")),
+        ("object_type", Col::Column("t.object_type")),
+        ("object_id", Col::Column("t.object_id")),
+        ("parent_id", Col::Column("t.parent_id")),
+        ("status", Col::Column("t.status")),
+        ("user_id", Col::Column("t.user_id")),
+        ("comment_text", Col::DocText("text")),
+        ("custom", Col::Doc("custom")),
+        ("created_at", Col::Column("t.created_at")),
+        ("reply_count", Col::Column("t.reply_count")),
+        ("upvote_count", Col::Column("t.upvote_count")),
+        ("downvote_count", Col::Column("t.downvote_count")),
+        ("score", Col::Column("t.score")),
+        ("confidence_score", Col::Column("t.confidence_score")),
+        ("controversy_score", Col::Column("t.controversy_score")),
+    ],
+    tiebreak: &["t.id"],
 };
 
 pub struct SqlBuilder {
@@ -636,10 +706,33 @@ fn unbuilt(c: &Condition) -> Error {
 }
 
 fn doc_select(dialect: Dialect, table: &Table) -> String {
-    match dialect {
-        Dialect::Sqlite => table.doc.to_string(),
-        Dialect::Postgres => format!("{}::text", table.doc),
+    match (dialect, table.select) {
+        (Dialect::Sqlite, Some((sqlite, _))) => sqlite.to_string(),
+        (Dialect::Postgres, Some((_, postgres))) => postgres.to_string(),
+        (Dialect::Sqlite, None) => table.doc.to_string(),
+        (Dialect::Postgres, None) => format!("{}::text", table.doc),
     }
+}
+
+/// The first `each` replies of every comment in `parents`, in `sort` order
+/// (one statement for a whole level of a thread).
+pub fn replies_query(
+    dialect: Dialect,
+    parents: &[String],
+    sort: &[(&'static str, bool)],
+    each: usize,
+) -> Result<(String, Vec<SqlParam>)> {
+    let mut b = SqlBuilder::new(dialect, &COMMENTS);
+    let parents = b.in_list("t.parent_id", parents);
+    let order = b.order_by(sort, false)?;
+    let each = b.bind(SqlParam::Int(each as i64));
+    let sql = format!(
+        "SELECT doc FROM (SELECT {} AS doc, ROW_NUMBER() OVER (PARTITION BY t.parent_id ORDER BY {order}) AS n
+                          FROM comments t WHERE {parents}) r
+         WHERE r.n <= {each} ORDER BY r.n",
+        doc_select(dialect, &COMMENTS)
+    );
+    Ok((sql, b.params))
 }
 
 /// A filtered, sorted, offset-paged list of one table's documents.

@@ -8,9 +8,10 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::core::comments::ThreadNode;
 use crate::core::model::{
-    Activity, ActivitySelector, Collection, Custom, Feed, FeedCounts, FeedGroup, Fid, Follow, Location, Poll,
-    PollOption, PollVote, Reaction, ReactionGroup, Task, TaskError, User,
+    Activity, ActivitySelector, Collection, Comment, Custom, Feed, FeedCounts, FeedGroup, Fid, Follow, Location, Poll,
+    PollOption, PollVote, Reaction, ReactionGroup, ReactionSummary, Task, TaskError, User,
 };
 use crate::core::pins::PinnedPage;
 use crate::core::time::Timestamp;
@@ -142,6 +143,7 @@ impl Lookup {
     pub fn reaction(&self, r: &Reaction) -> FeedsReactionResponse {
         FeedsReactionResponse {
             activity_id: r.activity_id.clone(),
+            comment_id: r.comment_id.clone(),
             kind: r.kind.clone(),
             user: self.user(&r.user_id),
             custom: r.custom.clone(),
@@ -275,7 +277,7 @@ pub struct ActivityResponse {
     // Comments and bookmarks arrive with their own issue; until then these
     // are the true (empty) values, not stand-ins.
     pub comment_count: i64,
-    pub comments: Vec<Value>,
+    pub comments: Vec<CommentResponse>,
     pub bookmark_count: i64,
     pub own_bookmarks: Vec<Value>,
     pub share_count: i64,
@@ -315,6 +317,7 @@ impl ActivityResponse {
         let reactions = lookup.reactions.get(&a.id);
         let reaction_count = reactions.map_or(0, |r| r.count());
         let share_count = lookup.share_counts.get(&a.id).copied().unwrap_or(0);
+        let comment_count = lookup.comment_counts.get(&a.id).copied().unwrap_or(0);
         ActivityResponse {
             id: a.id.clone(),
             kind: a.kind.clone(),
@@ -356,14 +359,18 @@ impl ActivityResponse {
                 .map(|r| r.latest.iter().map(|x| lookup.reaction(x)).collect())
                 .unwrap_or_default(),
             own_reactions: reactions.map(|r| r.own.iter().map(|x| lookup.reaction(x)).collect()).unwrap_or_default(),
-            comment_count: 0,
-            comments: Vec::new(),
+            comment_count,
+            comments: lookup
+                .latest_comments
+                .get(&a.id)
+                .map(|cs| cs.iter().map(|c| lookup.comment(c)).collect())
+                .unwrap_or_default(),
             bookmark_count: 0,
             own_bookmarks: Vec::new(),
             share_count,
-            // reactions + 2·comments + 3·bookmarks + 3·shares (comments and
-            // bookmarks arrive with their issue).
-            popularity: reaction_count + 3 * share_count,
+            // reactions + 2·comments + 3·bookmarks + 3·shares (bookmarks
+            // arrive with their issue).
+            popularity: reaction_count + 2 * comment_count + 3 * share_count,
             score: 0.0,
             hidden: lookup.hidden.contains(&a.id),
             preview: false,
@@ -377,6 +384,8 @@ impl ActivityResponse {
 #[derive(Debug, Serialize)]
 pub struct FeedsReactionResponse {
     pub activity_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comment_id: Option<String>,
     #[serde(rename = "type")]
     pub kind: String,
     pub user: UserResponse,
@@ -667,6 +676,108 @@ impl From<Task> for GetTaskResponse {
             updated_at: t.updated_at,
             result: t.result,
             error: t.error,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct CommentResponse {
+    pub id: String,
+    pub object_id: String,
+    pub object_type: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<String>,
+    pub user: UserResponse,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    pub attachments: Vec<Value>,
+    pub custom: Custom,
+    pub mentioned_users: Vec<UserResponse>,
+    pub status: String,
+    pub reply_count: i64,
+    pub upvote_count: i64,
+    pub downvote_count: i64,
+    pub reaction_count: i64,
+    pub bookmark_count: i64,
+    pub score: i64,
+    pub confidence_score: f64,
+    pub controversy_score: f64,
+    pub reaction_groups: BTreeMap<String, ReactionGroupResponse>,
+    pub latest_reactions: Vec<FeedsReactionResponse>,
+    pub own_reactions: Vec<FeedsReactionResponse>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub edited_at: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deleted_at: Option<Timestamp>,
+}
+
+/// A comment with the replies a threaded read loaded below it.
+#[derive(Debug, Serialize)]
+pub struct ThreadedCommentResponse {
+    #[serde(flatten)]
+    pub comment: CommentResponse,
+    pub replies: Vec<ThreadedCommentResponse>,
+    pub meta: RepliesMetaResponse,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RepliesMetaResponse {
+    pub has_more: bool,
+    pub remaining: i64,
+    pub depth_truncated: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+impl Lookup {
+    pub fn comment(&self, c: &Comment) -> CommentResponse {
+        let reactions = self.comment_reactions.get(&c.id);
+        let list = |pick: fn(&ReactionSummary) -> &Vec<Reaction>| {
+            reactions.map(|r| pick(r).iter().map(|x| self.reaction(x)).collect()).unwrap_or_default()
+        };
+        CommentResponse {
+            id: c.id.clone(),
+            object_id: c.object_id.clone(),
+            object_type: c.object_type.clone(),
+            parent_id: c.parent_id.clone(),
+            user: self.user(&c.user_id),
+            text: c.text.clone(),
+            attachments: c.attachments.clone(),
+            custom: c.custom.clone(),
+            mentioned_users: c.mentioned_user_ids.iter().map(|id| self.user(id)).collect(),
+            status: c.status.clone(),
+            reply_count: c.counts.reply_count,
+            upvote_count: c.counts.upvote_count,
+            downvote_count: c.counts.downvote_count,
+            reaction_count: c.counts.reaction_count,
+            bookmark_count: 0,
+            score: c.counts.score,
+            confidence_score: c.counts.confidence_score,
+            controversy_score: c.counts.controversy_score,
+            reaction_groups: reactions
+                .map(|r| r.groups.iter().map(|(kind, g)| (kind.clone(), g.into())).collect())
+                .unwrap_or_default(),
+            latest_reactions: list(|r| &r.latest),
+            own_reactions: list(|r| &r.own),
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+            edited_at: c.edited_at,
+            deleted_at: c.deleted_at,
+        }
+    }
+
+    pub fn thread(&self, node: &ThreadNode) -> ThreadedCommentResponse {
+        ThreadedCommentResponse {
+            comment: self.comment(&node.comment),
+            replies: node.replies.iter().map(|r| self.thread(r)).collect(),
+            meta: RepliesMetaResponse {
+                has_more: node.meta.has_more,
+                remaining: node.meta.remaining,
+                depth_truncated: node.meta.depth_truncated,
+                next_cursor: node.meta.next_cursor.clone(),
+            },
         }
     }
 }

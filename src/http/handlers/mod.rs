@@ -3,6 +3,7 @@
 
 pub mod activities;
 pub mod collections;
+pub mod comments;
 pub mod feed_groups;
 pub mod feeds;
 pub mod follows;

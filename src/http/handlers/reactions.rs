@@ -9,7 +9,7 @@ use crate::http::error::ApiResult;
 use crate::http::extract::{WireJson, WirePath, WireQuery};
 use crate::http::reply::Reply;
 use crate::http::AppState;
-use crate::wire::{ActivityResponse, FeedsReactionResponse};
+use crate::wire::{ActivityResponse, CommentResponse, FeedsReactionResponse};
 
 #[derive(Serialize)]
 pub struct AddReactionResponse {
@@ -26,15 +26,14 @@ pub async fn add_activity_reaction(
     WirePath(activity_id): WirePath<String>,
     WireJson(req): WireJson<AddReaction>,
 ) -> ApiResult<Reply<AddReactionResponse>> {
-    let (activity, reaction) = reactions::add_activity_reaction(&state.ctx, &actor, &activity_id, req).await?;
-    let lookup =
-        Lookup::load(&state.ctx, std::slice::from_ref(&activity), &[], &[], &actor.reader(Some(&reaction.user_id)))
-            .await?;
+    let done = reactions::add_activity_reaction(&state.ctx, &actor, &activity_id, req).await?;
+    let reader = actor.reader(Some(&done.reaction.user_id));
+    let lookup = Lookup::load(&state.ctx, std::slice::from_ref(&done.object), &[], &[], &reader).await?;
     Ok(Reply(AddReactionResponse {
-        activity: lookup.activity(&activity, None),
-        reaction: lookup.reaction(&reaction),
-        notification_created: false,
-        notification_accepted: false,
+        activity: lookup.activity(&done.object, None),
+        reaction: lookup.reaction(&done.reaction),
+        notification_created: done.notification_created,
+        notification_accepted: done.notification_created,
     }))
 }
 
@@ -42,6 +41,8 @@ pub async fn add_activity_reaction(
 pub struct DeleteReactionParams {
     #[serde(default)]
     user_id: Option<String>,
+    #[serde(default)]
+    delete_notification_activity: bool,
 }
 
 #[derive(Serialize)]
@@ -57,8 +58,15 @@ pub async fn delete_activity_reaction(
     WirePath((activity_id, kind)): WirePath<(String, String)>,
     WireQuery(q): WireQuery<DeleteReactionParams>,
 ) -> ApiResult<Reply<DeleteActivityReactionResponse>> {
-    let (activity, reaction) =
-        reactions::delete_activity_reaction(&state.ctx, &actor, &activity_id, &kind, q.user_id.as_deref()).await?;
+    let (activity, reaction) = reactions::delete_activity_reaction(
+        &state.ctx,
+        &actor,
+        &activity_id,
+        &kind,
+        q.user_id.as_deref(),
+        q.delete_notification_activity,
+    )
+    .await?;
     let lookup =
         Lookup::load(&state.ctx, std::slice::from_ref(&activity), &[], &[], &actor.reader(Some(&reaction.user_id)))
             .await?;
@@ -69,7 +77,7 @@ pub async fn delete_activity_reaction(
 }
 
 #[derive(Serialize)]
-pub struct QueryActivityReactionsResponse {
+pub struct QueryReactionsResponse {
     reactions: Vec<FeedsReactionResponse>,
     #[serde(skip_serializing_if = "Option::is_none")]
     next: Option<String>,
@@ -83,13 +91,77 @@ pub async fn query_activity_reactions(
     Auth(_): Auth,
     WirePath(activity_id): WirePath<String>,
     WireJson(req): WireJson<QueryRequest>,
-) -> ApiResult<Reply<QueryActivityReactionsResponse>> {
+) -> ApiResult<Reply<QueryReactionsResponse>> {
     let page = reactions::query_activity_reactions(&state.ctx, &activity_id, req).await?;
+    reaction_page(&state, page).await
+}
+
+async fn reaction_page(state: &AppState, page: reactions::ReactionPage) -> ApiResult<Reply<QueryReactionsResponse>> {
     let ids: Vec<String> = page.items.iter().map(|r| r.user_id.clone()).collect();
     let lookup = Lookup::users(&state.ctx, &ids).await?;
-    Ok(Reply(QueryActivityReactionsResponse {
+    Ok(Reply(QueryReactionsResponse {
         reactions: page.items.iter().map(|r| lookup.reaction(r)).collect(),
         next: page.next,
         prev: page.prev,
     }))
+}
+
+#[derive(Serialize)]
+pub struct AddCommentReactionResponse {
+    comment: CommentResponse,
+    reaction: FeedsReactionResponse,
+    notification_created: bool,
+}
+
+/// AddCommentReaction — `POST /api/v2/feeds/comments/{id}/reactions`.
+pub async fn add_comment_reaction(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    WirePath(comment_id): WirePath<String>,
+    WireJson(req): WireJson<AddReaction>,
+) -> ApiResult<Reply<AddCommentReactionResponse>> {
+    let done = reactions::add_comment_reaction(&state.ctx, &actor, &comment_id, req).await?;
+    let lookup = Lookup::for_comments(&state.ctx, [&done.object], Some(&done.reaction.user_id)).await?;
+    Ok(Reply(AddCommentReactionResponse {
+        comment: lookup.comment(&done.object),
+        reaction: lookup.reaction(&done.reaction),
+        notification_created: done.notification_created,
+    }))
+}
+
+#[derive(Serialize)]
+pub struct DeleteCommentReactionResponse {
+    comment: CommentResponse,
+    reaction: FeedsReactionResponse,
+}
+
+/// DeleteCommentReaction — `DELETE /api/v2/feeds/comments/{id}/reactions/{type}`.
+pub async fn delete_comment_reaction(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    WirePath((comment_id, kind)): WirePath<(String, String)>,
+    WireQuery(q): WireQuery<DeleteReactionParams>,
+) -> ApiResult<Reply<DeleteCommentReactionResponse>> {
+    let (comment, reaction) = reactions::delete_comment_reaction(
+        &state.ctx,
+        &actor,
+        &comment_id,
+        &kind,
+        q.user_id.as_deref(),
+        q.delete_notification_activity,
+    )
+    .await?;
+    let lookup = Lookup::for_comments(&state.ctx, [&comment], Some(&reaction.user_id)).await?;
+    Ok(Reply(DeleteCommentReactionResponse { comment: lookup.comment(&comment), reaction: lookup.reaction(&reaction) }))
+}
+
+/// QueryCommentReactions — `POST /api/v2/feeds/comments/{id}/reactions/query`.
+pub async fn query_comment_reactions(
+    State(state): State<AppState>,
+    Auth(_): Auth,
+    WirePath(comment_id): WirePath<String>,
+    WireJson(req): WireJson<QueryRequest>,
+) -> ApiResult<Reply<QueryReactionsResponse>> {
+    let page = reactions::query_comment_reactions(&state.ctx, &comment_id, req).await?;
+    reaction_page(&state, page).await
 }

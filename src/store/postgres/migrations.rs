@@ -182,4 +182,40 @@ CREATE INDEX poll_votes_recent ON poll_votes (poll_id, option_id, created_at);
     r#"
 CREATE INDEX activities_created ON activities (created_at, id);
 "#,
+    // Comments keep their counters in columns, updated in the transaction
+    // that adds a reply or a vote, so threads sort by score from an index.
+    r#"
+CREATE TABLE comments (
+    id TEXT PRIMARY KEY,
+    object_type TEXT NOT NULL,
+    object_id TEXT NOT NULL,
+    parent_id TEXT,
+    user_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    deleted_at BIGINT,
+    reply_count BIGINT NOT NULL DEFAULT 0,
+    upvote_count BIGINT NOT NULL DEFAULT 0,
+    downvote_count BIGINT NOT NULL DEFAULT 0,
+    reaction_count BIGINT NOT NULL DEFAULT 0,
+    score BIGINT NOT NULL DEFAULT 0,
+    confidence_score DOUBLE PRECISION NOT NULL DEFAULT 0,
+    controversy_score DOUBLE PRECISION NOT NULL DEFAULT 0,
+    doc JSONB NOT NULL
+);
+CREATE INDEX comments_thread ON comments (object_type, object_id, parent_id, created_at);
+CREATE INDEX comments_replies ON comments (parent_id, created_at) WHERE parent_id IS NOT NULL;
+CREATE INDEX comments_user ON comments (user_id, created_at);
+CREATE TABLE comment_reactions (
+    comment_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    type TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    doc JSONB NOT NULL,
+    PRIMARY KEY (comment_id, user_id, type)
+);
+CREATE INDEX comment_reactions_recent ON comment_reactions (comment_id, created_at DESC);
+"#,
 ];

@@ -12,17 +12,18 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::{NoTls, Row};
 
 use super::{
-    ActivityQuery, FeedSlice, FollowQuery, FollowSortField, ListQuery, ReactionQuery, Reader, Store, UserQuery,
+    ActivityQuery, FeedSlice, FollowQuery, FollowSortField, ListQuery, Reactable, Reader, Store, UserQuery,
     UserSortField,
 };
+use crate::core::comments::VoteScores;
 use crate::core::error::{Error, Result};
 use crate::core::model::{
-    Activity, Collection, Feed, FeedCounts, FeedGroup, Feedback, Fid, Follow, MetricEvent, Pin, Poll, PollTally,
-    PollVote, Reaction, ReactionGroup, ReactionSummary, Task, TaskError, TaskStatus, TaskWork, User, VoteOutcome,
-    FOLLOW_ACCEPTED, LATEST_REACTIONS, LATEST_VOTES, METRIC_EVENTS_PER_WINDOW, METRIC_WINDOW_SECONDS,
+    Activity, Collection, Comment, Feed, FeedCounts, FeedGroup, Feedback, Fid, Follow, MetricEvent, Pin, Poll,
+    PollTally, PollVote, Reaction, ReactionGroup, ReactionSummary, Task, TaskError, TaskStatus, TaskWork, User,
+    VoteOutcome, FOLLOW_ACCEPTED, LATEST_REACTIONS, LATEST_VOTES, METRIC_EVENTS_PER_WINDOW, METRIC_WINDOW_SECONDS,
 };
 use crate::core::time::Timestamp;
-use crate::store::sql::{self, Dialect, SqlParam};
+use crate::store::sql::{self, Dialect, SqlParam, COMMENT_POSTGRES as COMMENT_SELECT};
 
 mod migrations;
 
@@ -257,6 +258,37 @@ async fn save_activity_tx(tx: &impl GenericClient, a: &Activity) -> Result<Times
 }
 
 const TASK_COLUMNS: &str = "id, status, work::text, result::text, error::text, attempts, created_at, updated_at";
+
+/// Serialises vote changes on one comment, so each recount sees the
+/// reactions committed before it.
+async fn lock_comment(tx: &impl GenericClient, comment_id: &str) -> Result<()> {
+    let found =
+        tx.query_opt("SELECT 1 FROM comments WHERE id = $1 FOR UPDATE", &[&comment_id]).await.map_err(db_err)?;
+    found.map(|_| ()).ok_or_else(|| Error::not_found("comment", comment_id))
+}
+
+/// Recounts a comment's votes and reactions from its reaction rows, inside
+/// the transaction that changed them, and stores the scores they give.
+async fn recount_comment_votes(tx: &impl GenericClient, comment_id: &str) -> Result<()> {
+    let row = tx
+        .query_one(
+            "SELECT COUNT(*) FILTER (WHERE type = 'upvote'), COUNT(*) FILTER (WHERE type = 'downvote'), COUNT(*)
+             FROM comment_reactions WHERE comment_id = $1",
+            &[&comment_id],
+        )
+        .await
+        .map_err(db_err)?;
+    let (up, down, all): (i64, i64, i64) = (row.get(0), row.get(1), row.get(2));
+    let scores = VoteScores::of(up, down);
+    tx.execute(
+        "UPDATE comments SET upvote_count = $2, downvote_count = $3, reaction_count = $4, score = $5,
+             confidence_score = $6, controversy_score = $7 WHERE id = $1",
+        &[&comment_id, &up, &down, &all, &scores.score, &scores.confidence, &scores.controversy],
+    )
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
 
 fn task_from_row(r: &Row) -> Result<Task> {
     Ok(Task {
@@ -757,21 +789,27 @@ impl Store for PostgresStore {
         self.query_docs(&sql.text, &sql.refs()).await
     }
 
-    async fn put_reaction(&self, reaction: &Reaction, exclusive: bool) -> Result<Vec<Reaction>> {
-        let (activity, user, kind) = (&reaction.activity_id, &reaction.user_id, &reaction.kind);
+    async fn put_reaction(&self, on: Reactable, reaction: &Reaction, exclusive: bool) -> Result<Vec<Reaction>> {
+        let (table, key) = (on.table(), on.key());
+        let (object, user, kind) = (&reaction.object_id().to_string(), &reaction.user_id, &reaction.kind);
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db_err)?;
-        // One (activity, user) at a time: two concurrent exclusive reactions
+        // One (object, user) at a time: two concurrent exclusive reactions
         // must not both survive.
-        tx.execute("SELECT pg_advisory_xact_lock(hashtextextended($1 || chr(31) || $2, 1))", &[activity, user])
+        tx.execute("SELECT pg_advisory_xact_lock(hashtextextended($1 || chr(31) || $2, 1))", &[object, user])
             .await
             .map_err(db_err)?;
+        if on == Reactable::Comments {
+            lock_comment(&tx, object).await?;
+        }
         let mut gone: Vec<Reaction> = Vec::new();
         if exclusive {
             let rows = tx
                 .query(
-                    "DELETE FROM reactions WHERE activity_id = $1 AND user_id = $2 AND type <> $3 RETURNING doc::text",
-                    &[activity, user, kind],
+                    &format!(
+                        "DELETE FROM {table} WHERE {key} = $1 AND user_id = $2 AND type <> $3 RETURNING doc::text"
+                    ),
+                    &[object, user, kind],
                 )
                 .await
                 .map_err(db_err)?;
@@ -779,51 +817,76 @@ impl Store for PostgresStore {
         }
         let old = tx
             .query(
-                "SELECT doc::text FROM reactions WHERE activity_id = $1 AND user_id = $2 AND type = $3",
-                &[activity, user, kind],
+                &format!("SELECT doc::text FROM {table} WHERE {key} = $1 AND user_id = $2 AND type = $3"),
+                &[object, user, kind],
             )
             .await
             .map_err(db_err)?;
         gone.extend(docs::<Reaction>(&old)?);
         tx.execute(
-            "INSERT INTO reactions (activity_id, user_id, type, created_at, updated_at, doc)
-             VALUES ($1, $2, $3, $4, $5, $6::text::jsonb)
-             ON CONFLICT (activity_id, user_id, type) DO UPDATE SET updated_at = excluded.updated_at,
-                doc = jsonb_set(excluded.doc, '{created_at}', to_jsonb(reactions.created_at))",
-            &[activity, user, kind, &reaction.created_at.0, &reaction.updated_at.0, &to_doc(reaction)?],
+            &format!(
+                "INSERT INTO {table} ({key}, user_id, type, created_at, updated_at, doc)
+                 VALUES ($1, $2, $3, $4, $5, $6::text::jsonb)
+                 ON CONFLICT ({key}, user_id, type) DO UPDATE SET updated_at = excluded.updated_at,
+                    doc = jsonb_set(excluded.doc, '{{created_at}}', to_jsonb({table}.created_at))"
+            ),
+            &[object, user, kind, &reaction.created_at.0, &reaction.updated_at.0, &to_doc(reaction)?],
         )
         .await
         .map_err(db_err)?;
+        if on == Reactable::Comments {
+            recount_comment_votes(&tx, object).await?;
+        }
         tx.commit().await.map_err(db_err)?;
         Ok(gone)
     }
 
-    async fn delete_reaction(&self, activity_id: &str, user_id: &str, kind: &str) -> Result<Option<Reaction>> {
-        Ok(self
-            .query_docs(
-                "DELETE FROM reactions WHERE activity_id = $1 AND user_id = $2 AND type = $3 RETURNING doc::text",
-                &[&activity_id, &user_id, &kind],
+    async fn delete_reaction(
+        &self,
+        on: Reactable,
+        object_id: &str,
+        user_id: &str,
+        kind: &str,
+    ) -> Result<Option<Reaction>> {
+        let (table, key) = (on.table(), on.key());
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db_err)?;
+        if on == Reactable::Comments {
+            lock_comment(&tx, object_id).await?;
+        }
+        let rows = tx
+            .query(
+                &format!("DELETE FROM {table} WHERE {key} = $1 AND user_id = $2 AND type = $3 RETURNING doc::text"),
+                &[&object_id, &user_id, &kind],
             )
-            .await?
-            .pop())
+            .await
+            .map_err(db_err)?;
+        let gone = docs::<Reaction>(&rows)?.pop();
+        if gone.is_some() && on == Reactable::Comments {
+            recount_comment_votes(&tx, object_id).await?;
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(gone)
     }
 
     async fn reaction_summaries(
         &self,
-        activity_ids: &[String],
+        on: Reactable,
+        object_ids: &[String],
         viewer: Option<&str>,
     ) -> Result<HashMap<String, ReactionSummary>> {
+        let (table, key) = (on.table(), on.key());
         let mut out: HashMap<String, ReactionSummary> = HashMap::new();
-        if activity_ids.is_empty() {
+        if object_ids.is_empty() {
             return Ok(out);
         }
-        let ids = activity_ids.to_vec();
+        let ids = object_ids.to_vec();
         let client = self.client().await?;
         let stmt = client
-            .prepare_cached(
-                "SELECT activity_id, type, COUNT(*), MIN(created_at), MAX(created_at) FROM reactions
-                 WHERE activity_id = ANY($1) GROUP BY activity_id, type",
-            )
+            .prepare_cached(&format!(
+                "SELECT {key}, type, COUNT(*), MIN(created_at), MAX(created_at) FROM {table}
+                 WHERE {key} = ANY($1) GROUP BY {key}, type"
+            ))
             .await
             .map_err(db_err)?;
         let groups = client.query(&stmt, &[&ids]).await.map_err(db_err)?;
@@ -837,51 +900,188 @@ impl Store for PostgresStore {
                 },
             );
         }
-        // LATERAL: an index range per activity, however many reactions it has.
+        // LATERAL: an index range per object, however many reactions it has.
         let stmt = client
-            .prepare_cached(
+            .prepare_cached(&format!(
                 "SELECT r.doc::text FROM unnest($1::text[]) AS a(id) CROSS JOIN LATERAL (
-                     SELECT doc FROM reactions WHERE activity_id = a.id
+                     SELECT doc FROM {table} WHERE {key} = a.id
                      ORDER BY created_at DESC, user_id, type LIMIT $2) r
-                 ORDER BY r.doc->'created_at' DESC",
-            )
+                 ORDER BY r.doc->'created_at' DESC"
+            ))
             .await
             .map_err(db_err)?;
         let latest = client.query(&stmt, &[&ids, &(LATEST_REACTIONS as i64)]).await.map_err(db_err)?;
         for r in docs::<Reaction>(&latest)? {
-            out.entry(r.activity_id.clone()).or_default().latest.push(r);
+            out.entry(r.object_id().to_string()).or_default().latest.push(r);
         }
         if let Some(viewer) = viewer {
             let stmt = client
-                .prepare_cached(
-                    "SELECT doc::text FROM reactions WHERE activity_id = ANY($1) AND user_id = $2
-                     ORDER BY created_at DESC",
-                )
+                .prepare_cached(&format!(
+                    "SELECT doc::text FROM {table} WHERE {key} = ANY($1) AND user_id = $2 ORDER BY created_at DESC"
+                ))
                 .await
                 .map_err(db_err)?;
             let own = client.query(&stmt, &[&ids, &viewer]).await.map_err(db_err)?;
             for r in docs::<Reaction>(&own)? {
-                out.entry(r.activity_id.clone()).or_default().own.push(r);
+                out.entry(r.object_id().to_string()).or_default().own.push(r);
             }
         }
         Ok(out)
     }
 
-    async fn query_reactions(&self, q: &ReactionQuery) -> Result<Vec<Reaction>> {
-        let mut sql = Sql::default();
-        sql.push("SELECT doc::text FROM reactions WHERE activity_id = {}", vec![Box::new(q.activity_id.clone())]);
-        if let Some(kind) = &q.kind {
-            sql.push(" AND type = {}", vec![Box::new(kind.clone())]);
+    async fn query_reactions(&self, on: Reactable, q: &ListQuery) -> Result<Vec<Reaction>> {
+        self.list(on.list_table(), q).await
+    }
+
+    async fn insert_comments(
+        &self,
+        comments: &[Comment],
+        notifications: &[Activity],
+        new_feeds: &[Feed],
+    ) -> Result<()> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db_err)?;
+        for c in comments {
+            let inserted = tx
+                .execute(
+                    "INSERT INTO comments (id, object_type, object_id, parent_id, user_id, status, created_at,
+                                           updated_at, deleted_at, doc)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::text::jsonb) ON CONFLICT (id) DO NOTHING",
+                    &[
+                        &c.id,
+                        &c.object_type,
+                        &c.object_id,
+                        &c.parent_id,
+                        &c.user_id,
+                        &c.status,
+                        &c.created_at.0,
+                        &c.updated_at.0,
+                        &c.deleted_at.map(|t| t.0),
+                        &to_doc(c)?,
+                    ],
+                )
+                .await
+                .map_err(db_err)?;
+            if inserted == 0 {
+                return Err(Error::field("id", format!("comment {} already exists", c.id)));
+            }
+            if let Some(parent) = &c.parent_id {
+                tx.execute("UPDATE comments SET reply_count = reply_count + 1 WHERE id = $1", &[parent])
+                    .await
+                    .map_err(db_err)?;
+            }
         }
-        if let Some(user) = &q.user_id {
-            sql.push(" AND user_id = {}", vec![Box::new(user.clone())]);
+        for feed in new_feeds {
+            insert_feed_tx(&tx, feed).await?;
         }
-        let dir = if q.newest_first { "DESC" } else { "ASC" };
-        sql.push(
-            &format!(" ORDER BY created_at {dir}, user_id, type LIMIT {{}} OFFSET {{}}"),
-            vec![Box::new(q.limit as i64), Box::new(q.offset as i64)],
-        );
-        self.query_docs(&sql.text, &sql.refs()).await
+        for n in notifications {
+            save_activity_tx(&tx, n).await?;
+        }
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn get_comments(&self, ids: &[String]) -> Result<Vec<Comment>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.query_docs(&format!("SELECT {COMMENT_SELECT} FROM comments t WHERE t.id = ANY($1)"), &[&ids]).await
+    }
+
+    async fn put_comment(&self, c: &Comment) -> Result<()> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "UPDATE comments SET status = $2, updated_at = $3, deleted_at = $4, doc = $5::text::jsonb WHERE id = $1",
+                &[&c.id, &c.status, &c.updated_at.0, &c.deleted_at.map(|t| t.0), &to_doc(c)?],
+            )
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn purge_comment(&self, id: &str) -> Result<Vec<String>> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db_err)?;
+        let Some(row) =
+            tx.query_opt("SELECT parent_id FROM comments WHERE id = $1 FOR UPDATE", &[&id]).await.map_err(db_err)?
+        else {
+            return Ok(Vec::new());
+        };
+        let parent: Option<String> = row.get(0);
+        let thread: Vec<String> = tx
+            .query(
+                "WITH RECURSIVE thread(id) AS (SELECT $1::text UNION ALL
+                     SELECT c.id FROM comments c JOIN thread ON c.parent_id = thread.id)
+                 SELECT id FROM thread",
+                &[&id],
+            )
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        tx.execute("DELETE FROM comment_reactions WHERE comment_id = ANY($1)", &[&thread]).await.map_err(db_err)?;
+        tx.execute("DELETE FROM comments WHERE id = ANY($1)", &[&thread]).await.map_err(db_err)?;
+        if let Some(parent) = parent {
+            tx.execute("UPDATE comments SET reply_count = reply_count - 1 WHERE id = $1", &[&parent])
+                .await
+                .map_err(db_err)?;
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(thread)
+    }
+
+    async fn query_comments(&self, q: &ListQuery) -> Result<Vec<Comment>> {
+        self.list(&sql::COMMENTS, q).await
+    }
+
+    async fn comment_replies(
+        &self,
+        parents: &[String],
+        sort: &[(&'static str, bool)],
+        each: usize,
+    ) -> Result<Vec<Comment>> {
+        if parents.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (text, params) = sql::replies_query(Dialect::Postgres, parents, sort, each)?;
+        let bound = Sql { text, params: pg_params(params) };
+        let client = self.client().await?;
+        let rows = client.query(&bound.text, &bound.refs()).await.map_err(db_err)?;
+        docs(&rows)
+    }
+
+    async fn activity_comments(
+        &self,
+        activity_ids: &[String],
+        latest: usize,
+    ) -> Result<(HashMap<String, i64>, Vec<Comment>)> {
+        if activity_ids.is_empty() {
+            return Ok(Default::default());
+        }
+        let ids = activity_ids.to_vec();
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(
+                "SELECT object_id, COUNT(*) FROM comments WHERE object_type = 'activity' AND object_id = ANY($1)
+                 AND deleted_at IS NULL GROUP BY object_id",
+            )
+            .await
+            .map_err(db_err)?;
+        let counts = client.query(&stmt, &[&ids]).await.map_err(db_err)?.iter().map(|r| (r.get(0), r.get(1))).collect();
+        let stmt = client
+            .prepare_cached(&format!(
+                "SELECT c.doc FROM unnest($1::text[]) AS a(id) CROSS JOIN LATERAL (
+                     SELECT {COMMENT_SELECT} AS doc, t.created_at FROM comments t
+                     WHERE t.object_type = 'activity' AND t.object_id = a.id AND t.parent_id IS NULL
+                       AND t.deleted_at IS NULL
+                     ORDER BY t.created_at DESC, t.id DESC LIMIT $2) c
+                 ORDER BY c.created_at DESC"
+            ))
+            .await
+            .map_err(db_err)?;
+        let newest = client.query(&stmt, &[&ids, &(latest as i64)]).await.map_err(db_err)?;
+        Ok((counts, docs(&newest)?))
     }
 
     async fn insert_pin(&self, pin: &Pin) -> Result<Pin> {

@@ -194,4 +194,40 @@ CREATE INDEX poll_votes_recent ON poll_votes (poll_id, option_id, created_at);
     r#"
 CREATE INDEX activities_created ON activities (created_at, id);
 "#,
+    // Comments keep their counters in columns, updated in the transaction
+    // that adds a reply or a vote, so threads sort by score from an index.
+    r#"
+CREATE TABLE comments (
+    id TEXT PRIMARY KEY,
+    object_type TEXT NOT NULL,
+    object_id TEXT NOT NULL,
+    parent_id TEXT,
+    user_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    deleted_at INTEGER,
+    reply_count INTEGER NOT NULL DEFAULT 0,
+    upvote_count INTEGER NOT NULL DEFAULT 0,
+    downvote_count INTEGER NOT NULL DEFAULT 0,
+    reaction_count INTEGER NOT NULL DEFAULT 0,
+    score INTEGER NOT NULL DEFAULT 0,
+    confidence_score REAL NOT NULL DEFAULT 0,
+    controversy_score REAL NOT NULL DEFAULT 0,
+    doc TEXT NOT NULL
+);
+CREATE INDEX comments_thread ON comments (object_type, object_id, parent_id, created_at);
+CREATE INDEX comments_replies ON comments (parent_id, created_at) WHERE parent_id IS NOT NULL;
+CREATE INDEX comments_user ON comments (user_id, created_at);
+CREATE TABLE comment_reactions (
+    comment_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    type TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    doc TEXT NOT NULL,
+    PRIMARY KEY (comment_id, user_id, type)
+) WITHOUT ROWID;
+CREATE INDEX comment_reactions_recent ON comment_reactions (comment_id, created_at DESC);
+"#,
 ];

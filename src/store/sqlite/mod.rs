@@ -16,17 +16,19 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::{
-    ActivityQuery, FeedSlice, FollowQuery, FollowSortField, ListQuery, ReactionQuery, Reader, Store, UserQuery,
+    ActivityQuery, FeedSlice, FollowQuery, FollowSortField, ListQuery, Reactable, Reader, Store, UserQuery,
     UserSortField,
 };
+use crate::core::comments::VoteScores;
 use crate::core::error::{Error, Result};
 use crate::core::filter::distance_km;
 use crate::core::model::{
-    Activity, Collection, Feed, FeedCounts, FeedGroup, Feedback, Fid, Follow, MetricEvent, Pin, Poll, PollTally,
-    PollVote, Reaction, ReactionGroup, ReactionSummary, Task, TaskError, TaskStatus, TaskWork, User, VoteOutcome,
-    FOLLOW_ACCEPTED, LATEST_REACTIONS, LATEST_VOTES, METRIC_EVENTS_PER_WINDOW, METRIC_WINDOW_SECONDS,
+    Activity, Collection, Comment, Feed, FeedCounts, FeedGroup, Feedback, Fid, Follow, MetricEvent, Pin, Poll,
+    PollTally, PollVote, Reaction, ReactionGroup, ReactionSummary, Task, TaskError, TaskStatus, TaskWork, User,
+    VoteOutcome, FOLLOW_ACCEPTED, LATEST_REACTIONS, LATEST_VOTES, METRIC_EVENTS_PER_WINDOW, METRIC_WINDOW_SECONDS,
 };
 use crate::core::time::Timestamp;
+use crate::store::sql::COMMENT_SQLITE as COMMENT_SELECT;
 use crate::store::sql::{self, Dialect, SqlParam};
 
 mod migrations;
@@ -321,6 +323,28 @@ fn save_activity_tx(tx: &Transaction, a: &Activity) -> Result<Timestamp> {
 }
 
 type TaskRow = (String, String, String, Option<String>, Option<String>, i64, i64, i64);
+
+/// Recounts a comment's votes and reactions from its reaction rows, inside
+/// the transaction that changed them, and stores the scores they give.
+fn recount_comment_votes(tx: &Transaction, comment_id: &str) -> Result<()> {
+    let (up, down, all): (i64, i64, i64) = tx
+        .prepare_cached(
+            "SELECT COALESCE(SUM(type = 'upvote'), 0), COALESCE(SUM(type = 'downvote'), 0), COUNT(*)
+             FROM comment_reactions WHERE comment_id = ?1",
+        )
+        .map_err(db_err)?
+        .query_row(params![comment_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .map_err(db_err)?;
+    let scores = VoteScores::of(up, down);
+    tx.prepare_cached(
+        "UPDATE comments SET upvote_count = ?2, downvote_count = ?3, reaction_count = ?4, score = ?5,
+             confidence_score = ?6, controversy_score = ?7 WHERE id = ?1",
+    )
+    .map_err(db_err)?
+    .execute(params![comment_id, up, down, all, scores.score, scores.confidence, scores.controversy])
+    .map_err(db_err)?;
+    Ok(())
+}
 
 fn task_from_row(r: &rusqlite::Row) -> rusqlite::Result<TaskRow> {
     Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?))
@@ -885,26 +909,27 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn put_reaction(&self, reaction: &Reaction, exclusive: bool) -> Result<Vec<Reaction>> {
+    async fn put_reaction(&self, on: Reactable, reaction: &Reaction, exclusive: bool) -> Result<Vec<Reaction>> {
         let reaction = reaction.clone();
         self.write(move |tx| {
-            let (activity, user, kind) = (&reaction.activity_id, &reaction.user_id, &reaction.kind);
+            let (table, key) = (on.table(), on.key());
+            let (object, user, kind) = (reaction.object_id(), &reaction.user_id, &reaction.kind);
             let mut gone: Vec<Reaction> = Vec::new();
             if exclusive {
                 let mut stmt = tx
-                    .prepare_cached(
-                        "DELETE FROM reactions WHERE activity_id = ?1 AND user_id = ?2 AND type != ?3 RETURNING doc",
-                    )
+                    .prepare_cached(&format!(
+                        "DELETE FROM {table} WHERE {key} = ?1 AND user_id = ?2 AND type != ?3 RETURNING doc"
+                    ))
                     .map_err(db_err)?;
-                let rows = stmt.query_map(params![activity, user, kind], |r| r.get::<_, String>(0)).map_err(db_err)?;
+                let rows = stmt.query_map(params![object, user, kind], |r| r.get::<_, String>(0)).map_err(db_err)?;
                 for row in rows {
                     gone.push(from_doc(&row.map_err(db_err)?)?);
                 }
             }
             let old: Option<String> = tx
                 .query_row(
-                    "SELECT doc FROM reactions WHERE activity_id = ?1 AND user_id = ?2 AND type = ?3",
-                    params![activity, user, kind],
+                    &format!("SELECT doc FROM {table} WHERE {key} = ?1 AND user_id = ?2 AND type = ?3"),
+                    params![object, user, kind],
                     |r| r.get(0),
                 )
                 .optional()
@@ -912,39 +937,55 @@ impl Store for SqliteStore {
             if let Some(old) = old {
                 gone.push(from_doc(&old)?);
             }
-            tx.prepare_cached(
-                "INSERT INTO reactions (activity_id, user_id, type, created_at, updated_at, doc)
+            tx.prepare_cached(&format!(
+                "INSERT INTO {table} ({key}, user_id, type, created_at, updated_at, doc)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                 ON CONFLICT (activity_id, user_id, type) DO UPDATE SET updated_at = excluded.updated_at,
-                    doc = json_set(excluded.doc, '$.created_at', reactions.created_at)",
-            )
+                 ON CONFLICT ({key}, user_id, type) DO UPDATE SET updated_at = excluded.updated_at,
+                    doc = json_set(excluded.doc, '$.created_at', {table}.created_at)"
+            ))
             .map_err(db_err)?
-            .execute(params![activity, user, kind, reaction.created_at.0, reaction.updated_at.0, to_doc(&reaction)?])
+            .execute(params![object, user, kind, reaction.created_at.0, reaction.updated_at.0, to_doc(&reaction)?])
             .map_err(db_err)?;
+            if on == Reactable::Comments {
+                recount_comment_votes(tx, object)?;
+            }
             Ok(gone)
         })
         .await
     }
 
-    async fn delete_reaction(&self, activity_id: &str, user_id: &str, kind: &str) -> Result<Option<Reaction>> {
-        let (activity_id, user_id, kind) = (activity_id.to_string(), user_id.to_string(), kind.to_string());
+    async fn delete_reaction(
+        &self,
+        on: Reactable,
+        object_id: &str,
+        user_id: &str,
+        kind: &str,
+    ) -> Result<Option<Reaction>> {
+        let (object_id, user_id, kind) = (object_id.to_string(), user_id.to_string(), kind.to_string());
         self.write(move |tx| {
-            returned_doc(
+            let (table, key) = (on.table(), on.key());
+            let gone: Option<Reaction> = returned_doc(
                 tx,
-                "DELETE FROM reactions WHERE activity_id = ?1 AND user_id = ?2 AND type = ?3 RETURNING doc",
-                params![activity_id, user_id, kind],
-            )
+                &format!("DELETE FROM {table} WHERE {key} = ?1 AND user_id = ?2 AND type = ?3 RETURNING doc"),
+                params![object_id, user_id, kind],
+            )?;
+            if gone.is_some() && on == Reactable::Comments {
+                recount_comment_votes(tx, &object_id)?;
+            }
+            Ok(gone)
         })
         .await
     }
 
     async fn reaction_summaries(
         &self,
-        activity_ids: &[String],
+        on: Reactable,
+        object_ids: &[String],
         viewer: Option<&str>,
     ) -> Result<HashMap<String, ReactionSummary>> {
-        let (ids, viewer) = (activity_ids.to_vec(), viewer.map(str::to_string));
+        let (ids, viewer) = (object_ids.to_vec(), viewer.map(str::to_string));
         self.read(move |conn| {
+            let (table, key) = (on.table(), on.key());
             let mut out: HashMap<String, ReactionSummary> = HashMap::new();
             if ids.is_empty() {
                 return Ok(out);
@@ -953,8 +994,8 @@ impl Store for SqliteStore {
             let values = || text_values(ids.iter().map(String::as_str));
             let mut stmt = conn
                 .prepare_cached(&format!(
-                    "SELECT activity_id, type, COUNT(*), MIN(created_at), MAX(created_at) FROM reactions
-                     WHERE activity_id IN ({list}) GROUP BY activity_id, type"
+                    "SELECT {key}, type, COUNT(*), MIN(created_at), MAX(created_at) FROM {table}
+                     WHERE {key} IN ({list}) GROUP BY {key}, type"
                 ))
                 .map_err(db_err)?;
             let rows = stmt
@@ -963,8 +1004,8 @@ impl Store for SqliteStore {
                 })
                 .map_err(db_err)?;
             for row in rows {
-                let (activity, kind, count, first, last) = row.map_err(db_err)?;
-                out.entry(activity).or_default().groups.insert(
+                let (object, kind, count, first, last) = row.map_err(db_err)?;
+                out.entry(object).or_default().groups.insert(
                     kind,
                     ReactionGroup { count, first_reaction_at: Timestamp(first), last_reaction_at: Timestamp(last) },
                 );
@@ -972,15 +1013,15 @@ impl Store for SqliteStore {
             let latest: Vec<Reaction> = docs(
                 conn,
                 &format!(
-                    "SELECT doc FROM (SELECT doc, created_at, ROW_NUMBER() OVER (PARTITION BY activity_id
+                    "SELECT doc FROM (SELECT doc, created_at, ROW_NUMBER() OVER (PARTITION BY {key}
                                       ORDER BY created_at DESC, user_id, type) AS n
-                                      FROM reactions WHERE activity_id IN ({list}))
+                                      FROM {table} WHERE {key} IN ({list}))
                      WHERE n <= {LATEST_REACTIONS} ORDER BY created_at DESC"
                 ),
                 values(),
             )?;
             for r in latest {
-                out.entry(r.activity_id.clone()).or_default().latest.push(r);
+                out.entry(r.object_id().to_string()).or_default().latest.push(r);
             }
             if let Some(viewer) = viewer {
                 let mut v = values();
@@ -988,13 +1029,13 @@ impl Store for SqliteStore {
                 let own: Vec<Reaction> = docs(
                     conn,
                     &format!(
-                        "SELECT doc FROM reactions WHERE activity_id IN ({list}) AND user_id = ?
+                        "SELECT doc FROM {table} WHERE {key} IN ({list}) AND user_id = ?
                          ORDER BY created_at DESC"
                     ),
                     v,
                 )?;
                 for r in own {
-                    out.entry(r.activity_id.clone()).or_default().own.push(r);
+                    out.entry(r.object_id().to_string()).or_default().own.push(r);
                 }
             }
             Ok(out)
@@ -1002,24 +1043,179 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn query_reactions(&self, q: &ReactionQuery) -> Result<Vec<Reaction>> {
-        let q = q.clone();
+    async fn query_reactions(&self, on: Reactable, q: &ListQuery) -> Result<Vec<Reaction>> {
+        self.list(on.list_table(), q).await
+    }
+
+    async fn insert_comments(
+        &self,
+        comments: &[Comment],
+        notifications: &[Activity],
+        new_feeds: &[Feed],
+    ) -> Result<()> {
+        let (comments, notifications, new_feeds) = (comments.to_vec(), notifications.to_vec(), new_feeds.to_vec());
+        self.write(move |tx| {
+            for c in &comments {
+                let inserted = tx
+                    .prepare_cached(
+                        "INSERT INTO comments (id, object_type, object_id, parent_id, user_id, status, created_at,
+                                               updated_at, deleted_at, doc)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT (id) DO NOTHING",
+                    )
+                    .map_err(db_err)?
+                    .execute(params![
+                        c.id,
+                        c.object_type,
+                        c.object_id,
+                        c.parent_id,
+                        c.user_id,
+                        c.status,
+                        c.created_at.0,
+                        c.updated_at.0,
+                        c.deleted_at.map(|t| t.0),
+                        to_doc(c)?
+                    ])
+                    .map_err(db_err)?;
+                if inserted == 0 {
+                    return Err(Error::field("id", format!("comment {} already exists", c.id)));
+                }
+                if let Some(parent) = &c.parent_id {
+                    tx.prepare_cached("UPDATE comments SET reply_count = reply_count + 1 WHERE id = ?1")
+                        .map_err(db_err)?
+                        .execute(params![parent])
+                        .map_err(db_err)?;
+                }
+            }
+            for feed in &new_feeds {
+                insert_feed_tx(tx, feed)?;
+            }
+            for n in &notifications {
+                save_activity_tx(tx, n)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn get_comments(&self, ids: &[String]) -> Result<Vec<Comment>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let values = text_values(ids.iter().map(String::as_str));
         self.read(move |conn| {
-            let mut sql = String::from("SELECT doc FROM reactions WHERE activity_id = ?");
-            let mut values = vec![SqlValue::Text(q.activity_id.clone())];
-            if let Some(kind) = &q.kind {
-                sql.push_str(" AND type = ?");
-                values.push(SqlValue::Text(kind.clone()));
-            }
-            if let Some(user) = &q.user_id {
-                sql.push_str(" AND user_id = ?");
-                values.push(SqlValue::Text(user.clone()));
-            }
-            let dir = if q.newest_first { "DESC" } else { "ASC" };
-            sql.push_str(&format!(" ORDER BY created_at {dir}, user_id, type LIMIT ? OFFSET ?"));
-            values.push(SqlValue::Integer(q.limit as i64));
-            values.push(SqlValue::Integer(q.offset as i64));
+            let sql = format!("SELECT {COMMENT_SELECT} FROM comments t WHERE t.id IN ({})", placeholders(values.len()));
             docs(conn, &sql, values)
+        })
+        .await
+    }
+
+    async fn put_comment(&self, c: &Comment) -> Result<()> {
+        let c = c.clone();
+        self.write(move |tx| {
+            tx.prepare_cached(
+                "UPDATE comments SET status = ?2, updated_at = ?3, deleted_at = ?4, doc = ?5 WHERE id = ?1",
+            )
+            .map_err(db_err)?
+            .execute(params![c.id, c.status, c.updated_at.0, c.deleted_at.map(|t| t.0), to_doc(&c)?])
+            .map_err(db_err)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn purge_comment(&self, id: &str) -> Result<Vec<String>> {
+        let id = id.to_string();
+        self.write(move |tx| {
+            let thread: Vec<String> = {
+                let mut stmt = tx
+                    .prepare_cached(
+                        "WITH RECURSIVE thread(id) AS (SELECT ?1 UNION ALL
+                             SELECT c.id FROM comments c JOIN thread ON c.parent_id = thread.id)
+                         SELECT id FROM thread",
+                    )
+                    .map_err(db_err)?;
+                let rows = stmt.query_map(params![id], |r| r.get::<_, String>(0)).map_err(db_err)?;
+                rows.collect::<rusqlite::Result<_>>().map_err(db_err)?
+            };
+            let parent: Option<Option<String>> = tx
+                .query_row("SELECT parent_id FROM comments WHERE id = ?1", params![id], |r| r.get(0))
+                .optional()
+                .map_err(db_err)?;
+            let Some(parent) = parent else { return Ok(Vec::new()) };
+            let list = placeholders(thread.len());
+            let values = || text_values(thread.iter().map(String::as_str));
+            tx.execute(
+                &format!("DELETE FROM comment_reactions WHERE comment_id IN ({list})"),
+                params_from_iter(values()),
+            )
+            .map_err(db_err)?;
+            tx.execute(&format!("DELETE FROM comments WHERE id IN ({list})"), params_from_iter(values()))
+                .map_err(db_err)?;
+            if let Some(parent) = parent {
+                tx.execute("UPDATE comments SET reply_count = reply_count - 1 WHERE id = ?1", params![parent])
+                    .map_err(db_err)?;
+            }
+            Ok(thread)
+        })
+        .await
+    }
+
+    async fn query_comments(&self, q: &ListQuery) -> Result<Vec<Comment>> {
+        self.list(&sql::COMMENTS, q).await
+    }
+
+    async fn comment_replies(
+        &self,
+        parents: &[String],
+        sort: &[(&'static str, bool)],
+        each: usize,
+    ) -> Result<Vec<Comment>> {
+        if parents.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (sql, params) = sql::replies_query(Dialect::Sqlite, parents, sort, each)?;
+        let values = sqlite_values(params)?;
+        self.read(move |conn| docs(conn, &sql, values)).await
+    }
+
+    async fn activity_comments(
+        &self,
+        activity_ids: &[String],
+        latest: usize,
+    ) -> Result<(HashMap<String, i64>, Vec<Comment>)> {
+        if activity_ids.is_empty() {
+            return Ok(Default::default());
+        }
+        let ids = activity_ids.to_vec();
+        self.read(move |conn| {
+            let list = placeholders(ids.len());
+            let values = || text_values(ids.iter().map(String::as_str));
+            let mut counts = HashMap::new();
+            let mut stmt = conn
+                .prepare_cached(&format!(
+                    "SELECT object_id, COUNT(*) FROM comments WHERE object_type = 'activity' AND object_id IN ({list})
+                     AND deleted_at IS NULL GROUP BY object_id"
+                ))
+                .map_err(db_err)?;
+            let rows = stmt
+                .query_map(params_from_iter(values()), |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+                .map_err(db_err)?;
+            for row in rows {
+                let (id, n) = row.map_err(db_err)?;
+                counts.insert(id, n);
+            }
+            let newest = docs(
+                conn,
+                &format!(
+                    "SELECT doc FROM (SELECT {COMMENT_SELECT} AS doc, t.created_at, ROW_NUMBER() OVER (
+                                          PARTITION BY t.object_id ORDER BY t.created_at DESC, t.id DESC) AS n
+                                      FROM comments t WHERE t.object_type = 'activity' AND t.object_id IN ({list})
+                                      AND t.parent_id IS NULL AND t.deleted_at IS NULL)
+                     WHERE n <= {latest} ORDER BY created_at DESC"
+                ),
+                values(),
+            )?;
+            Ok((counts, newest))
         })
         .await
     }

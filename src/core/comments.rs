@@ -1,0 +1,668 @@
+//! Threaded comments on activities: add (root or reply), update, soft and
+//! hard delete, restore, threaded reads with sort modes, and QueryComments.
+//!
+//! Sort modes and the scores behind them (kept per comment by the store, in
+//! the transaction that changes a vote):
+//! - `first` oldest first, `last` newest first;
+//! - `top`: `score` = upvotes − downvotes, then newest;
+//! - `best`: `confidence_score`, the lower bound of the Wilson score interval
+//!   of the upvote share at z = 1.281551565545 (80 %, Reddit's "best"), then
+//!   newest;
+//! - `controversial`: `controversy_score` = (up + down)^(min/max) when both
+//!   are positive, else 0 (Reddit's formula), then newest.
+
+use std::collections::{HashMap, HashSet};
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use super::activities::get_activity;
+use super::cursor::{OffsetWindow, Page};
+use super::error::{Error, Result};
+use super::filter::{self, Filter};
+use super::model::{Activity, Comment, CommentCounts, Custom, Fid};
+use super::notifications::{self, Notice};
+use super::time::Timestamp;
+use super::{new_id, patch, users, Actor, Ctx};
+use crate::store::{FollowQuery, ListQuery};
+
+pub const MAX_MENTIONS: usize = 25;
+pub const MAX_BATCH: usize = 100;
+pub const MAX_DEPTH: i64 = 5;
+pub const DEFAULT_REPLIES_LIMIT: usize = 3;
+
+/// A comment's vote-derived scores.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct VoteScores {
+    pub score: i64,
+    pub confidence: f64,
+    pub controversy: f64,
+}
+
+impl VoteScores {
+    pub fn of(up: i64, down: i64) -> VoteScores {
+        let n = (up + down) as f64;
+        // No upvotes: the lower bound is exactly 0 (not a rounding crumb).
+        let confidence = if up <= 0 {
+            0.0
+        } else {
+            let z = 1.281_551_565_545_f64;
+            let p = up as f64 / n;
+            (p + z * z / (2.0 * n) - z * ((p * (1.0 - p) + z * z / (4.0 * n)) / n).sqrt()) / (1.0 + z * z / n)
+        };
+        let controversy = if up <= 0 || down <= 0 {
+            0.0
+        } else {
+            let balance = up.min(down) as f64 / up.max(down) as f64;
+            n.powf(balance)
+        };
+        VoteScores { score: up - down, confidence, controversy }
+    }
+}
+
+/// The store order of a sort mode, as `(field, descending)`.
+pub fn sort_keys(mode: &str) -> Result<Vec<(&'static str, bool)>> {
+    Ok(match mode {
+        "first" => vec![("created_at", false)],
+        "last" => vec![("created_at", true)],
+        "top" => vec![("score", true), ("created_at", true)],
+        "best" => vec![("confidence_score", true), ("created_at", true)],
+        "controversial" => vec![("controversy_score", true), ("created_at", true)],
+        other => {
+            return Err(Error::field(
+                "sort",
+                format!("unknown sort {other:?}: use first, last, top, best or controversial"),
+            ))
+        }
+    })
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct NewComment {
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub comment: Option<String>,
+    #[serde(default)]
+    pub object_id: Option<String>,
+    #[serde(default)]
+    pub object_type: Option<String>,
+    #[serde(default)]
+    pub parent_id: Option<String>,
+    #[serde(default)]
+    pub attachments: Option<Vec<Value>>,
+    #[serde(default)]
+    pub custom: Option<Custom>,
+    #[serde(default)]
+    pub mentioned_user_ids: Option<Vec<String>>,
+    #[serde(default)]
+    pub create_notification_activity: Option<bool>,
+    #[serde(default)]
+    pub copy_custom_to_notification: Option<bool>,
+    #[serde(default)]
+    pub user_id: Option<String>,
+}
+
+pub struct Added {
+    pub comments: Vec<Comment>,
+    pub notification_created: bool,
+    pub mention_notifications_created: i64,
+}
+
+pub async fn add_comment(ctx: &Ctx, actor: &Actor, req: NewComment) -> Result<Added> {
+    add_comments(ctx, actor, vec![req]).await
+}
+
+/// Adds comments (one or a batch) with the notifications they ask for, in
+/// one transaction.
+pub async fn add_comments(ctx: &Ctx, actor: &Actor, reqs: Vec<NewComment>) -> Result<Added> {
+    if reqs.is_empty() || reqs.len() > MAX_BATCH {
+        return Err(Error::field("comments", format!("comments must contain between 1 and {MAX_BATCH} items")));
+    }
+    let now = Timestamp::now();
+    let window = notifications::dedup_window(ctx).await?;
+    let mut comments: Vec<Comment> = Vec::with_capacity(reqs.len());
+    let mut notices = Vec::new();
+    let mut mentions = 0;
+    let mut authors = Vec::new();
+    for req in reqs {
+        let author = actor.acting_user(req.user_id.as_deref())?;
+        let notify = req.create_notification_activity.unwrap_or(false);
+        let copy_custom = req.copy_custom_to_notification.unwrap_or(false);
+        // A reply inherits its parent's object; a parent may be earlier in
+        // the same batch.
+        let parent = match req.parent_id.as_deref().filter(|p| !p.is_empty()) {
+            Some(pid) => Some(match comments.iter().find(|c| c.id == pid) {
+                Some(c) => c.clone(),
+                None => get_comment(ctx, pid).await?,
+            }),
+            None => None,
+        };
+        let (object_type, object_id) = match &parent {
+            Some(p) => {
+                if req.object_id.as_deref().is_some_and(|o| !o.is_empty() && o != p.object_id) {
+                    return Err(Error::field("object_id", "a reply is on its parent's object"));
+                }
+                (p.object_type.clone(), p.object_id.clone())
+            }
+            None => {
+                let object_id = req.object_id.clone().filter(|o| !o.is_empty());
+                let object_id = object_id.ok_or_else(|| Error::field("object_id", "object_id is a required field"))?;
+                (req.object_type.clone().unwrap_or_else(|| "activity".into()), object_id)
+            }
+        };
+        if object_type != "activity" {
+            return Err(Error::field("object_type", format!("unsupported object_type {object_type:?}: use activity")));
+        }
+        let activity = get_activity(ctx, &object_id).await?;
+        check_may_reply(ctx, actor, &activity, &author).await?;
+        let comment = Comment {
+            id: req.id.filter(|i| !i.is_empty()).unwrap_or_else(new_id),
+            object_type,
+            object_id,
+            parent_id: parent.as_ref().map(|p| p.id.clone()),
+            user_id: author.clone(),
+            text: req.comment,
+            attachments: req.attachments.unwrap_or_default(),
+            custom: req.custom.unwrap_or_default(),
+            mentioned_user_ids: req.mentioned_user_ids.unwrap_or_default(),
+            status: "active".into(),
+            created_at: now,
+            updated_at: now,
+            edited_at: None,
+            deleted_at: None,
+            counts: CommentCounts::default(),
+        };
+        validate(&comment)?;
+        if notify {
+            let custom = if copy_custom { comment.custom.clone() } else { Custom::new() };
+            let (kind, recipient) = match &parent {
+                Some(p) => ("comment_reply", p.user_id.as_str()),
+                None => ("comment", activity.user_id.as_str()),
+            };
+            let target = notifications::activity_target(&activity);
+            notices.extend(notifications::build(
+                &Notice {
+                    kind,
+                    actor: &author,
+                    recipient,
+                    object_id: &comment.id,
+                    text: comment.text.clone(),
+                    comment: Some(notifications::notification_comment(&comment)),
+                    target: target.clone(),
+                    custom: custom.clone(),
+                },
+                window,
+                now,
+            ));
+            for m in comment.mentioned_user_ids.iter().collect::<HashSet<_>>() {
+                let notice = Notice {
+                    kind: "mention",
+                    actor: &author,
+                    recipient: m,
+                    object_id: &comment.id,
+                    text: comment.text.clone(),
+                    comment: Some(notifications::notification_comment(&comment)),
+                    target: target.clone(),
+                    custom: custom.clone(),
+                };
+                if let Some(n) = notifications::build(&notice, window, now) {
+                    mentions += 1;
+                    notices.push(n);
+                }
+            }
+        }
+        authors.push(author);
+        authors.extend(comment.mentioned_user_ids.iter().cloned());
+        comments.push(comment);
+    }
+    users::ensure_users(ctx, &authors, false).await?;
+    let created = notices.iter().any(|n| n.kind != "mention");
+    let (notices, new_feeds) = notifications::fresh(ctx, notices).await?;
+    ctx.store.insert_comments(&comments, &notices, &new_feeds).await?;
+    Ok(Added { comments, notification_created: created, mention_notifications_created: mentions })
+}
+
+/// `restrict_replies` of the activity, for user-token callers: `nobody`, or
+/// `people_i_follow` (the author's timeline follows the commenter's user
+/// feed). The author may always reply.
+async fn check_may_reply(ctx: &Ctx, actor: &Actor, activity: &Activity, author: &str) -> Result<()> {
+    if actor.is_server() || activity.user_id == author {
+        return Ok(());
+    }
+    match activity.restrict_replies.as_str() {
+        "nobody" => Err(Error::not_allowed(format!("activity {} does not take replies", activity.id))),
+        "people_i_follow" => {
+            let query = FollowQuery {
+                sources: Some(vec![Fid::new("timeline", &activity.user_id)?]),
+                targets: Some(vec![Fid::new("user", author)?]),
+                status: Some(super::model::FOLLOW_ACCEPTED.into()),
+                limit: 1,
+                ..Default::default()
+            };
+            if ctx.store.query_follows(&query).await?.is_empty() {
+                return Err(Error::not_allowed(format!(
+                    "only people {} follows may reply to activity {}",
+                    activity.user_id, activity.id
+                )));
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+fn validate(c: &Comment) -> Result<()> {
+    if c.text.as_deref().unwrap_or("").trim().is_empty() && c.attachments.is_empty() {
+        return Err(Error::field("comment", "comment is a required field (or attachments)"));
+    }
+    if c.id.chars().count() > 255 {
+        return Err(Error::field("id", "id is at most 255 characters"));
+    }
+    if c.mentioned_user_ids.len() > MAX_MENTIONS {
+        return Err(Error::field("mentioned_user_ids", format!("at most {MAX_MENTIONS} mentioned users")));
+    }
+    if !["active", "deleted"].contains(&c.status.as_str()) {
+        return Err(Error::field("status", "status is active or deleted"));
+    }
+    Ok(())
+}
+
+/// A comment that exists (soft-deleted ones too: they keep their thread).
+pub async fn get_comment(ctx: &Ctx, id: &str) -> Result<Comment> {
+    ctx.store.get_comments(&[id.to_string()]).await?.pop().ok_or_else(|| Error::not_found("comment", id))
+}
+
+/// The comment, if the caller may change it: its author or the server.
+async fn owned_comment(ctx: &Ctx, actor: &Actor, id: &str) -> Result<Comment> {
+    let comment = get_comment(ctx, id).await?;
+    if let Actor::User(me) = actor {
+        if me != &comment.user_id {
+            return Err(Error::not_allowed(format!("comment {id} belongs to another user")));
+        }
+    }
+    Ok(comment)
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct UpdateComment {
+    #[serde(default)]
+    pub comment: Option<String>,
+    #[serde(default)]
+    pub attachments: Option<Vec<Value>>,
+    #[serde(default)]
+    pub custom: Option<Custom>,
+    #[serde(default)]
+    pub mentioned_user_ids: Option<Vec<String>>,
+    #[serde(default)]
+    pub user_id: Option<String>,
+}
+
+pub async fn update_comment(ctx: &Ctx, actor: &Actor, id: &str, req: UpdateComment) -> Result<Comment> {
+    let mut comment = owned_comment(ctx, actor, id).await?;
+    if let Some(text) = req.comment {
+        comment.text = Some(text);
+    }
+    if let Some(attachments) = req.attachments {
+        comment.attachments = attachments;
+    }
+    if let Some(custom) = req.custom {
+        comment.custom = custom;
+    }
+    if let Some(m) = req.mentioned_user_ids {
+        users::ensure_users(ctx, &m, false).await?;
+        comment.mentioned_user_ids = m;
+    }
+    save_edit(ctx, comment).await
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct PartialComment {
+    #[serde(default)]
+    pub set: Option<Map<String, Value>>,
+    #[serde(default)]
+    pub unset: Option<Vec<String>>,
+}
+
+const SETTABLE: &[&str] = &["text", "attachments", "custom", "mentioned_user_ids", "status"];
+const UNSETTABLE: &[&str] = &["custom", "attachments", "mentioned_user_ids", "status"];
+
+pub async fn update_comment_partial(ctx: &Ctx, actor: &Actor, id: &str, req: PartialComment) -> Result<Comment> {
+    let comment = owned_comment(ctx, actor, id).await?;
+    let Value::Object(mut doc) = serde_json::to_value(&comment).map_err(Error::internal)? else {
+        return Err(Error::internal("comment did not serialize to an object"));
+    };
+    // The request names the text `comment`, as AddComment does.
+    let mut set = req.set.unwrap_or_default();
+    if let Some(text) = set.remove("comment") {
+        set.insert("text".into(), text);
+    }
+    patch::apply(&mut doc, &set, &req.unset.unwrap_or_default(), SETTABLE, UNSETTABLE)?;
+    // Unset lists are empty lists; an unset status is active again.
+    for key in ["attachments", "mentioned_user_ids"] {
+        if doc.get(key).is_none_or(Value::is_null) {
+            doc.insert(key.into(), Value::Array(Vec::new()));
+        }
+    }
+    if doc.get("status").is_none_or(Value::is_null) {
+        doc.insert("status".into(), Value::String("active".into()));
+    }
+    let mut updated: Comment =
+        serde_json::from_value(Value::Object(doc)).map_err(|e| Error::input(format!("invalid value in set: {e}")))?;
+    updated.counts = comment.counts;
+    users::ensure_users(ctx, &updated.mentioned_user_ids, false).await?;
+    save_edit(ctx, updated).await
+}
+
+async fn save_edit(ctx: &Ctx, mut comment: Comment) -> Result<Comment> {
+    let now = Timestamp::now();
+    comment.updated_at = now;
+    comment.edited_at = Some(now);
+    if comment.status == "deleted" {
+        comment.deleted_at.get_or_insert(now);
+    } else {
+        comment.deleted_at = None;
+    }
+    validate(&comment)?;
+    ctx.store.put_comment(&comment).await?;
+    Ok(comment)
+}
+
+/// Soft delete keeps the comment in its thread with status `deleted`; hard
+/// delete removes it with its replies (the replies' own notifications stay).
+/// Returns the comment and its activity.
+pub async fn delete_comment(
+    ctx: &Ctx,
+    actor: &Actor,
+    id: &str,
+    hard: bool,
+    withdraw_notifications: bool,
+) -> Result<(Comment, Activity)> {
+    let mut comment = owned_comment(ctx, actor, id).await?;
+    let activity = ctx
+        .store
+        .get_activities(std::slice::from_ref(&comment.object_id))
+        .await?
+        .pop()
+        .ok_or_else(|| Error::not_found("activity", &comment.object_id))?;
+    if withdraw_notifications {
+        withdraw(ctx, &comment, &activity).await?;
+    }
+    if hard {
+        ctx.store.purge_comment(id).await?;
+    } else {
+        let now = Timestamp::now();
+        comment.status = "deleted".into();
+        comment.deleted_at = Some(now);
+        comment.updated_at = now;
+        ctx.store.put_comment(&comment).await?;
+    }
+    Ok((comment, activity))
+}
+
+/// Deletes the notifications `comment` created: their ids derive from the
+/// comment, its author, each recipient and the window it was made in.
+async fn withdraw(ctx: &Ctx, comment: &Comment, activity: &Activity) -> Result<()> {
+    let bucket = notifications::bucket(notifications::dedup_window(ctx).await?, comment.created_at);
+    let mut told: Vec<(&str, String)> = vec![("comment", activity.user_id.clone())];
+    if let Some(parent) = &comment.parent_id {
+        if let Some(p) = ctx.store.get_comments(std::slice::from_ref(parent)).await?.pop() {
+            told.push(("comment_reply", p.user_id));
+        }
+    }
+    told.extend(comment.mentioned_user_ids.iter().map(|m| ("mention", m.clone())));
+    let ids: Vec<String> = told
+        .iter()
+        .map(|(kind, recipient)| notifications::notification_id(kind, &comment.id, &comment.user_id, recipient, bucket))
+        .collect();
+    ctx.store.purge_activities(&ids).await?;
+    Ok(())
+}
+
+pub async fn restore_comment(ctx: &Ctx, actor: &Actor, id: &str) -> Result<(Comment, Activity)> {
+    let mut comment = owned_comment(ctx, actor, id).await?;
+    let activity = get_activity(ctx, &comment.object_id).await?;
+    if comment.status != "deleted" {
+        return Err(Error::field("id", format!("comment {id} is not deleted")));
+    }
+    comment.status = "active".into();
+    comment.deleted_at = None;
+    comment.updated_at = Timestamp::now();
+    ctx.store.put_comment(&comment).await?;
+    Ok((comment, activity))
+}
+
+/// A threaded read: the page of comments and, for each, its first replies
+/// down to `depth`, with what was left out.
+pub struct Thread {
+    pub comments: Vec<ThreadNode>,
+    pub sort: String,
+    pub next: Option<String>,
+    pub prev: Option<String>,
+}
+
+pub struct ThreadNode {
+    pub comment: Comment,
+    pub replies: Vec<ThreadNode>,
+    pub meta: RepliesMeta,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RepliesMeta {
+    pub has_more: bool,
+    pub remaining: i64,
+    pub depth_truncated: bool,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct ThreadRequest {
+    #[serde(default)]
+    pub object_id: Option<String>,
+    #[serde(default)]
+    pub object_type: Option<String>,
+    #[serde(default)]
+    pub depth: Option<i64>,
+    #[serde(default)]
+    pub sort: Option<String>,
+    #[serde(default)]
+    pub replies_limit: Option<i64>,
+    #[serde(default)]
+    pub id_around: Option<String>,
+    #[serde(default)]
+    pub limit: Option<i64>,
+    #[serde(default)]
+    pub next: Option<String>,
+    #[serde(default)]
+    pub prev: Option<String>,
+    #[serde(default)]
+    pub user_id: Option<String>,
+}
+
+/// GetComments: the comments on an object, threaded.
+pub async fn get_comments(ctx: &Ctx, req: ThreadRequest) -> Result<Thread> {
+    let object_id = req.object_id.clone().filter(|o| !o.is_empty());
+    let object_id = object_id.ok_or_else(|| Error::field("object_id", "object_id is a required field"))?;
+    let object_type = req.object_type.clone().filter(|o| !o.is_empty());
+    let object_type = object_type.ok_or_else(|| Error::field("object_type", "object_type is a required field"))?;
+    if object_type == "activity" {
+        get_activity(ctx, &object_id).await?;
+    }
+    let scope = Filter::eq("object_type", object_type).and(Filter::eq("object_id", object_id)).and(top_level());
+    thread(ctx, scope, req, 20).await
+}
+
+/// GetCommentReplies: the replies below one comment, threaded.
+pub async fn get_comment_replies(ctx: &Ctx, id: &str, req: ThreadRequest) -> Result<Thread> {
+    get_comment(ctx, id).await?;
+    thread(ctx, Filter::eq("parent_id", id), req, 100).await
+}
+
+fn top_level() -> Filter {
+    Filter::Cond(filter::Condition {
+        field: filter::Field::Named("parent_id"),
+        kind: filter::Kind::Str,
+        op: filter::Op::Exists,
+        value: filter::Operand::Bool(false),
+    })
+}
+
+async fn thread(ctx: &Ctx, scope: Filter, req: ThreadRequest, max_replies: i64) -> Result<Thread> {
+    let depth = req.depth.unwrap_or(1);
+    if !(0..=MAX_DEPTH).contains(&depth) {
+        return Err(Error::field("depth", format!("depth must be between 0 and {MAX_DEPTH}")));
+    }
+    let replies_limit = req.replies_limit.unwrap_or(DEFAULT_REPLIES_LIMIT as i64);
+    if !(0..=max_replies).contains(&replies_limit) {
+        return Err(Error::field("replies_limit", format!("replies_limit must be between 0 and {max_replies}")));
+    }
+    let mode = req.sort.clone().filter(|s| !s.is_empty()).unwrap_or_else(|| "last".into());
+    let sort = sort_keys(&mode)?;
+    let page = list_page(ctx, scope, &sort, req.limit, &req.next, &req.prev, req.id_around.as_deref()).await?;
+    let comments = expand(ctx, page.items, &sort, depth.max(1) as usize - 1, replies_limit as usize).await?;
+    Ok(Thread { comments, sort: mode, next: page.next, prev: page.prev })
+}
+
+/// One offset page of comments in `scope`; `id_around` moves the page so
+/// that it holds that comment (or its ancestor in scope) in its middle.
+async fn list_page(
+    ctx: &Ctx,
+    scope: Filter,
+    sort: &[(&'static str, bool)],
+    limit: Option<i64>,
+    next: &Option<String>,
+    prev: &Option<String>,
+    id_around: Option<&str>,
+) -> Result<Page<Comment>> {
+    let mut window = OffsetWindow::from_request(limit, next, prev)?;
+    if let Some(around) = id_around.filter(|a| !a.is_empty()) {
+        let position = position_of(ctx, &scope, sort, around).await?;
+        window.offset = position.saturating_sub(window.limit / 2);
+    }
+    let query = ListQuery { filter: scope, sort: sort.to_vec(), limit: window.fetch(), offset: window.offset };
+    Ok(window.page(ctx.store.query_comments(&query).await?))
+}
+
+/// Where `id` (or its ancestor among the scoped comments) sits in order.
+/// Deep links are rare: this walks the scope in pages of 1,000, at most ten.
+async fn position_of(ctx: &Ctx, scope: &Filter, sort: &[(&'static str, bool)], id: &str) -> Result<usize> {
+    let mut chain = HashSet::new();
+    let mut current = get_comment(ctx, id).await?;
+    chain.insert(current.id.clone());
+    while let Some(parent) = current.parent_id.clone() {
+        current = get_comment(ctx, &parent).await?;
+        chain.insert(current.id.clone());
+    }
+    const STEP: usize = 1000;
+    for page in 0..10 {
+        let query = ListQuery { filter: scope.clone(), sort: sort.to_vec(), limit: STEP, offset: page * STEP };
+        let rows = ctx.store.query_comments(&query).await?;
+        if let Some(i) = rows.iter().position(|c| chain.contains(&c.id)) {
+            return Ok(page * STEP + i);
+        }
+        if rows.len() < STEP {
+            break;
+        }
+    }
+    Err(Error::field("id_around", format!("comment {id} is not in this thread")))
+}
+
+/// Loads `levels` levels of replies below `comments`, a level per query.
+async fn expand(
+    ctx: &Ctx,
+    comments: Vec<Comment>,
+    sort: &[(&'static str, bool)],
+    levels: usize,
+    replies_limit: usize,
+) -> Result<Vec<ThreadNode>> {
+    let mut levels_loaded: Vec<HashMap<String, Vec<Comment>>> = Vec::new();
+    let mut frontier: Vec<String> =
+        comments.iter().filter(|c| c.counts.reply_count > 0).map(|c| c.id.clone()).collect();
+    for _ in 0..levels {
+        if frontier.is_empty() || replies_limit == 0 {
+            break;
+        }
+        let replies = ctx.store.comment_replies(&frontier, sort, replies_limit).await?;
+        frontier = replies.iter().filter(|c| c.counts.reply_count > 0).map(|c| c.id.clone()).collect();
+        let mut by_parent: HashMap<String, Vec<Comment>> = HashMap::new();
+        for r in replies {
+            by_parent.entry(r.parent_id.clone().unwrap_or_default()).or_default().push(r);
+        }
+        levels_loaded.push(by_parent);
+    }
+    Ok(comments.into_iter().map(|c| node(c, &mut levels_loaded, 0, levels, replies_limit)).collect())
+}
+
+fn node(
+    comment: Comment,
+    levels: &mut [HashMap<String, Vec<Comment>>],
+    level: usize,
+    max_levels: usize,
+    replies_limit: usize,
+) -> ThreadNode {
+    let replies: Vec<Comment> = levels.get_mut(level).and_then(|l| l.remove(&comment.id)).unwrap_or_default();
+    let shown = replies.len() as i64;
+    let total = comment.counts.reply_count;
+    let truncated = level >= max_levels && total > 0;
+    let meta = RepliesMeta {
+        has_more: total > shown,
+        remaining: (total - shown).max(0),
+        depth_truncated: truncated,
+        next_cursor: (total > shown && !truncated && shown > 0).then(|| super::cursor::encode_offset(replies_limit)),
+    };
+    let replies = replies.into_iter().map(|r| node(r, levels, level + 1, max_levels, replies_limit)).collect();
+    ThreadNode { comment, replies, meta }
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct QueryComments {
+    #[serde(default)]
+    pub filter: Option<Map<String, Value>>,
+    #[serde(default)]
+    pub sort: Option<String>,
+    #[serde(default)]
+    pub id_around: Option<String>,
+    #[serde(default)]
+    pub limit: Option<i64>,
+    #[serde(default)]
+    pub next: Option<String>,
+    #[serde(default)]
+    pub prev: Option<String>,
+    #[serde(default)]
+    pub user_id: Option<String>,
+}
+
+pub async fn query_comments(ctx: &Ctx, q: QueryComments) -> Result<Page<Comment>> {
+    let raw = q.filter.ok_or_else(|| Error::field("filter", "filter is a required field"))?;
+    let filter = filter::parse(&raw, filter::COMMENT_FIELDS)?;
+    let sort = sort_keys(q.sort.as_deref().filter(|s| !s.is_empty()).unwrap_or("last"))?;
+    list_page(ctx, filter, &sort, q.limit, &q.next, &q.prev, q.id_around.as_deref()).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scores_follow_the_documented_formulas() {
+        assert_eq!(VoteScores::of(0, 0), VoteScores { score: 0, confidence: 0.0, controversy: 0.0 });
+        let liked = VoteScores::of(10, 0);
+        assert_eq!(liked.score, 10);
+        assert!(liked.confidence > 0.85 && liked.confidence < 1.0, "{liked:?}");
+        assert_eq!(liked.controversy, 0.0);
+        // More evidence of the same share ranks higher under `best`.
+        assert!(VoteScores::of(100, 10).confidence > VoteScores::of(10, 1).confidence);
+        // Evenly split and busy is the most controversial.
+        let split = VoteScores::of(50, 50);
+        assert_eq!(split.controversy, 100.0);
+        assert!(split.controversy > VoteScores::of(90, 10).controversy);
+        assert_eq!(VoteScores::of(1, 3).score, -2);
+    }
+
+    #[test]
+    fn sort_modes_map_to_store_keys() {
+        assert_eq!(sort_keys("first").unwrap(), vec![("created_at", false)]);
+        assert_eq!(sort_keys("top").unwrap()[0], ("score", true));
+        assert!(sort_keys("random").is_err());
+    }
+}

@@ -34,6 +34,9 @@ pub enum SqlParam {
 pub enum Col {
     /// A column, alias-qualified.
     Column(&'static str),
+    /// A column that is NULL when the field is absent, so `$exists` is an
+    /// indexable `IS [NOT] NULL`.
+    NullableColumn(&'static str),
     /// Top-level fields of the row's JSON document, by type.
     DocText(&'static str),
     DocInt(&'static str),
@@ -52,6 +55,8 @@ pub struct Table {
     pub doc: &'static str,
     /// What a row returns, when more than its document: SQLite, PostgreSQL.
     pub select: Option<(&'static str, &'static str)>,
+    /// The unique key a page is found by before rows are assembled.
+    pub key: Option<&'static str>,
     /// Rows outside it never match (for example pins of deleted activities).
     pub scope: Option<&'static str>,
     pub fields: &'static [(&'static str, Col)],
@@ -62,6 +67,7 @@ pub const ACTIVITIES: Table = Table {
     from: "activities a",
     doc: "a.doc",
     select: None,
+    key: None,
     scope: None,
     fields: &[
         ("id", Col::Column("a.id")),
@@ -87,6 +93,7 @@ pub const POLLS: Table = Table {
     from: "polls t",
     doc: "t.doc",
     select: None,
+    key: None,
     scope: None,
     fields: &[
         ("id", Col::Column("t.id")),
@@ -108,6 +115,7 @@ pub const POLL_VOTES: Table = Table {
     from: "poll_votes t",
     doc: "t.doc",
     select: None,
+    key: None,
     scope: None,
     fields: &[
         ("id", Col::Column("t.id")),
@@ -125,6 +133,7 @@ pub const PINS: Table = Table {
     from: "pins t JOIN activities a ON a.id = t.activity_id",
     doc: "t.doc",
     select: None,
+    key: None,
     scope: Some("a.deleted_at IS NULL"),
     fields: &[
         ("activity_id", Col::Column("t.activity_id")),
@@ -140,6 +149,7 @@ pub const COLLECTIONS: Table = Table {
     from: "collections t",
     doc: "t.doc",
     select: None,
+    key: None,
     scope: None,
     fields: &[
         ("id", Col::Column("t.id")),
@@ -156,6 +166,7 @@ pub const REACTIONS: Table = Table {
     from: "reactions t",
     doc: "t.doc",
     select: None,
+    key: None,
     scope: None,
     fields: &[
         ("activity_id", Col::Column("t.activity_id")),
@@ -170,6 +181,7 @@ pub const COMMENT_REACTIONS: Table = Table {
     from: "comment_reactions t",
     doc: "t.doc",
     select: None,
+    key: None,
     scope: None,
     fields: &[
         ("comment_id", Col::Column("t.comment_id")),
@@ -194,12 +206,13 @@ pub const COMMENTS: Table = Table {
     from: "comments t",
     doc: "t.doc",
     select: Some((COMMENT_SQLITE, COMMENT_POSTGRES)),
+    key: Some("t.id"),
     scope: None,
     fields: &[
         ("id", Col::Column("t.id")),
         ("object_type", Col::Column("t.object_type")),
         ("object_id", Col::Column("t.object_id")),
-        ("parent_id", Col::Column("t.parent_id")),
+        ("parent_id", Col::NullableColumn("t.parent_id")),
         ("status", Col::Column("t.status")),
         ("user_id", Col::Column("t.user_id")),
         ("comment_text", Col::DocText("text")),
@@ -289,7 +302,7 @@ impl SqlBuilder {
     fn expr(&self, name: &str) -> Result<String> {
         let doc = self.table.doc;
         Ok(match (self.col(name)?, self.dialect) {
-            (Col::Column(c), _) => c.to_string(),
+            (Col::Column(c) | Col::NullableColumn(c), _) => c.to_string(),
             (Col::DocText(f), _) => self.doc_text(f),
             (Col::DocInt(f) | Col::DocNum(f) | Col::DocBool(f), Dialect::Sqlite) => self.doc_text(f),
             (Col::DocInt(f), Dialect::Postgres) => format!("(({doc}->>'{f}')::bigint)"),
@@ -518,9 +531,10 @@ impl SqlBuilder {
                 _ => return Err(unbuilt(c)),
             });
         }
+        let nullable = matches!(self.col(name)?, Col::NullableColumn(_));
         let expr = self.expr(name)?;
         Ok(match (c.kind, c.op, &c.value) {
-            (Kind::Str, Op::Exists, Operand::Bool(b)) => {
+            (Kind::Str, Op::Exists, Operand::Bool(b)) if !nullable => {
                 format!("COALESCE({expr}, '') {} ''", if *b { "<>" } else { "=" })
             }
             (_, Op::Exists, Operand::Bool(b)) => format!("{expr} IS {}NULL", if *b { "NOT " } else { "" }),
@@ -715,7 +729,8 @@ fn doc_select(dialect: Dialect, table: &Table) -> String {
 }
 
 /// The first `each` replies of every comment in `parents`, in `sort` order
-/// (one statement for a whole level of a thread).
+/// (one statement for a whole level of a thread; only the rows kept are
+/// assembled).
 pub fn replies_query(
     dialect: Dialect,
     parents: &[String],
@@ -727,27 +742,32 @@ pub fn replies_query(
     let order = b.order_by(sort, false)?;
     let each = b.bind(SqlParam::Int(each as i64));
     let sql = format!(
-        "SELECT doc FROM (SELECT {} AS doc, ROW_NUMBER() OVER (PARTITION BY t.parent_id ORDER BY {order}) AS n
+        "SELECT {} FROM (SELECT t.id AS k, ROW_NUMBER() OVER (PARTITION BY t.parent_id ORDER BY {order}) AS n
                           FROM comments t WHERE {parents}) r
-         WHERE r.n <= {each} ORDER BY r.n",
+         JOIN comments t ON t.id = r.k WHERE r.n <= {each} ORDER BY t.parent_id, r.n",
         doc_select(dialect, &COMMENTS)
     );
     Ok((sql, b.params))
 }
 
-/// A filtered, sorted, offset-paged list of one table's documents.
+/// A filtered, sorted, offset-paged list of one table's documents. Tables
+/// whose rows are assembled on the way out (`select`) are sorted by key
+/// first and assembled only for the rows of the page.
 pub fn list_query(dialect: Dialect, table: &'static Table, q: &ListQuery) -> Result<(String, Vec<SqlParam>)> {
     let mut b = SqlBuilder::new(dialect, table);
     let mut clauses: Vec<String> = table.scope.iter().map(|s| s.to_string()).collect();
     clauses.push(b.filter(&q.filter)?);
     let order = b.order_by(&q.sort, false)?;
     let (limit, offset) = (b.bind(SqlParam::Int(q.limit as i64)), b.bind(SqlParam::Int(q.offset as i64)));
-    let sql = format!(
-        "SELECT {} FROM {} WHERE {} ORDER BY {order} LIMIT {limit} OFFSET {offset}",
-        doc_select(dialect, table),
-        table.from,
-        clauses.join(" AND ")
-    );
+    let (select, from, clauses) = (doc_select(dialect, table), table.from, clauses.join(" AND "));
+    let sql = match table.key {
+        Some(key) if table.select.is_some() => format!(
+            "SELECT {select} FROM (SELECT {key} AS k FROM {from} WHERE {clauses} ORDER BY {order}
+                                  LIMIT {limit} OFFSET {offset}) p
+             JOIN {from} ON {key} = p.k ORDER BY {order}"
+        ),
+        _ => format!("SELECT {select} FROM {from} WHERE {clauses} ORDER BY {order} LIMIT {limit} OFFSET {offset}"),
+    };
     Ok((sql, b.params))
 }
 

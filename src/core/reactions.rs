@@ -231,3 +231,42 @@ fn with_type_alias(mut q: QueryRequest) -> QueryRequest {
     }
     q
 }
+
+/// BatchQueryActivityReactions / BatchQueryCommentReactions: reactions on up
+/// to 100 objects at once — the caller's own for a user token, the named
+/// user's (or everyone's) server-side.
+#[derive(Debug, Deserialize, Default)]
+pub struct BatchQuery {
+    #[serde(default)]
+    pub activity_ids: Option<Vec<String>>,
+    #[serde(default)]
+    pub comment_ids: Option<Vec<String>>,
+    #[serde(default)]
+    pub user_id: Option<String>,
+    #[serde(flatten)]
+    pub query: QueryRequest,
+}
+
+pub async fn batch_query_reactions(ctx: &Ctx, actor: &Actor, on: Reactable, req: BatchQuery) -> Result<ReactionPage> {
+    let (ids, name, fields) = match on {
+        Reactable::Activities => (req.activity_ids, "activity_ids", filter::ACTIVITY_REACTION_FIELDS),
+        Reactable::Comments => (req.comment_ids, "comment_ids", filter::COMMENT_REACTION_FIELDS),
+    };
+    let ids = ids.unwrap_or_default();
+    if ids.is_empty() || ids.len() > 100 {
+        return Err(Error::field(name, format!("{name} must contain between 1 and 100 ids")));
+    }
+    let q = with_type_alias(req.query);
+    let (mut query, window) = q.list(fields, filter::REACTION_SORT, ("created_at", true))?;
+    let scope = Filter::Cond(filter::Condition {
+        field: filter::Field::Named(on.key()),
+        kind: filter::Kind::Str,
+        op: filter::Op::In,
+        value: filter::Operand::Strs(ids),
+    });
+    query.filter = query.filter.and(scope);
+    if let Some(user) = actor.viewer(req.user_id.as_deref()) {
+        query.filter = query.filter.and(Filter::eq("user_id", user));
+    }
+    Ok(window.page(ctx.store.query_reactions(on, &query).await?))
+}

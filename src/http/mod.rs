@@ -105,6 +105,7 @@ operations! {
     DeleteActivity: delete "/api/v2/feeds/activities/{id}" => 200 activities::delete_activity;
     RestoreActivity: post "/api/v2/feeds/activities/{id}/restore" => 201 activities::restore_activity;
 
+    BatchQueryActivityReactions: post "/api/v2/feeds/activities/reactions/query" => 201 reactions::batch_query_activity_reactions;
     AddActivityReaction: post "/api/v2/feeds/activities/{id}/reactions" => 201 reactions::add_activity_reaction;
     QueryActivityReactions: post "/api/v2/feeds/activities/{id}/reactions/query" => 201 reactions::query_activity_reactions;
     DeleteActivityReaction: delete "/api/v2/feeds/activities/{id}/reactions/{kind}" => 200 reactions::delete_activity_reaction;
@@ -119,6 +120,7 @@ operations! {
     UpdateCommentPartial: post "/api/v2/feeds/comments/{id}/partial" => 201 comments::update_comment_partial;
     RestoreComment: post "/api/v2/feeds/comments/{id}/restore" => 201 comments::restore_comment;
     GetCommentReplies: get "/api/v2/feeds/comments/{id}/replies" => 200 comments::get_comment_replies;
+    BatchQueryCommentReactions: post "/api/v2/feeds/comments/reactions/query" => 201 reactions::batch_query_comment_reactions;
     AddCommentReaction: post "/api/v2/feeds/comments/{id}/reactions" => 201 reactions::add_comment_reaction;
     QueryCommentReactions: post "/api/v2/feeds/comments/{id}/reactions/query" => 201 reactions::query_comment_reactions;
     DeleteCommentReaction: delete "/api/v2/feeds/comments/{id}/reactions/{kind}" => 200 reactions::delete_comment_reaction;

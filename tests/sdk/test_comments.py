@@ -269,3 +269,23 @@ def test_bad_comment_input(client, make_users, call, status, code):
     post = _post(client, alice)
     with api_error(status, code):
         call(client, post.id, alice)
+
+
+def test_batch_query_reactions(client, make_users, user_client):
+    alice, bob = make_users("alice", "bob")
+    posts = [_post(client, alice) for _ in range(3)]
+    comment = _comment(client, posts[0].id, alice)
+    for p in posts[:2]:
+        client.feeds.add_activity_reaction(activity_id=p.id, type="like", user_id=bob)
+    client.feeds.add_activity_reaction(activity_id=posts[2].id, type="like", user_id=alice)
+    client.feeds.add_comment_reaction(id=comment.id, type="upvote", user_id=bob)
+    ids = [p.id for p in posts]
+    got = client.feeds.batch_query_activity_reactions(activity_ids=ids, user_id=bob).data.reactions
+    assert sorted(r.activity_id for r in got) == sorted(ids[:2])
+    assert len(client.feeds.batch_query_activity_reactions(activity_ids=ids).data.reactions) == 3
+    mine = user_client(alice).feeds.batch_query_activity_reactions(activity_ids=ids).data.reactions
+    assert [r.activity_id for r in mine] == [ids[2]]
+    votes = client.feeds.batch_query_comment_reactions(comment_ids=[comment.id], filter={"reaction_type": "upvote"})
+    assert [r.comment_id for r in votes.data.reactions] == [comment.id]
+    with api_error(400, 4):
+        client.feeds.batch_query_activity_reactions(activity_ids=[])

@@ -1,7 +1,7 @@
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
 
-use crate::core::reactions::{self, AddReaction};
+use crate::core::reactions::{self, AddReaction, BatchQuery};
 use crate::core::Lookup;
 use crate::core::QueryRequest;
 use crate::http::auth::Auth;
@@ -9,6 +9,7 @@ use crate::http::error::ApiResult;
 use crate::http::extract::{WireJson, WirePath, WireQuery};
 use crate::http::reply::Reply;
 use crate::http::AppState;
+use crate::store::Reactable;
 use crate::wire::{ActivityResponse, CommentResponse, FeedsReactionResponse};
 
 #[derive(Serialize)]
@@ -163,5 +164,25 @@ pub async fn query_comment_reactions(
     WireJson(req): WireJson<QueryRequest>,
 ) -> ApiResult<Reply<QueryReactionsResponse>> {
     let page = reactions::query_comment_reactions(&state.ctx, &comment_id, req).await?;
+    reaction_page(&state, page).await
+}
+
+/// BatchQueryActivityReactions — `POST /api/v2/feeds/activities/reactions/query`.
+pub async fn batch_query_activity_reactions(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    WireJson(req): WireJson<BatchQuery>,
+) -> ApiResult<Reply<QueryReactionsResponse>> {
+    let page = reactions::batch_query_reactions(&state.ctx, &actor, Reactable::Activities, req).await?;
+    reaction_page(&state, page).await
+}
+
+/// BatchQueryCommentReactions — `POST /api/v2/feeds/comments/reactions/query`.
+pub async fn batch_query_comment_reactions(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    WireJson(req): WireJson<BatchQuery>,
+) -> ApiResult<Reply<QueryReactionsResponse>> {
+    let page = reactions::batch_query_reactions(&state.ctx, &actor, Reactable::Comments, req).await?;
     reaction_page(&state, page).await
 }

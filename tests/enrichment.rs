@@ -1,6 +1,7 @@
 //! Enrichment without N+1: reading a feed page costs the same number of SQL
 //! statements for 1 activity as for 25, whatever each activity carries
-//! (authors, mentions, parents, reactions, metrics).
+//! (authors, mentions, parents, reactions, metrics, comments), and a
+//! threaded comment read the same for 1 top-level comment as for 25.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -31,7 +32,7 @@ async fn call(app: &axum::Router, method: &str, path: &str, body: Value) -> Valu
     .expect("token");
     let request = Request::builder()
         .method(method)
-        .uri(format!("{path}?api_key=key"))
+        .uri(format!("{path}{}api_key=key", if path.contains('?') { '&' } else { '?' }))
         .header("stream-auth-type", "jwt")
         .header("authorization", token)
         .header("content-type", "application/json")
@@ -90,6 +91,14 @@ async fn a_feed_page_costs_the_same_statements_for_1_and_25_activities() {
             let path = format!("/api/v2/feeds/activities/{id}/reactions");
             call(&app, "POST", &path, json!({"type": kind, "user_id": reactor})).await;
         }
+        let comment = json!({"object_id": id, "object_type": "activity", "comment": "nice", "user_id": "reader",
+                             "mentioned_user_ids": [author]});
+        let comment = call(&app, "POST", "/api/v2/feeds/comments", comment).await;
+        let comment_id = comment["comment"]["id"].as_str().expect("comment id").to_string();
+        let reply = json!({"parent_id": comment_id, "comment": "thanks", "user_id": author});
+        call(&app, "POST", "/api/v2/feeds/comments", reply).await;
+        let vote = json!({"type": "upvote", "user_id": "reader"});
+        call(&app, "POST", &format!("/api/v2/feeds/comments/{comment_id}/reactions"), vote).await;
         let events = json!({"user_id": "reader", "events": [{"activity_id": id, "metric": "views"}]});
         call(&app, "POST", "/api/v2/feeds/activities/metrics/track", events).await;
     }
@@ -115,8 +124,66 @@ async fn a_feed_page_costs_the_same_statements_for_1_and_25_activities() {
         assert_eq!(a["own_reactions"][0]["type"], "like");
         assert_eq!(a["mentioned_users"].as_array().map(Vec::len), Some(2));
         assert_eq!(a["metrics"]["views"], 1);
+        assert_eq!(a["comment_count"], 2);
+        assert_eq!(a["comments"][0]["own_reactions"][0]["type"], "upvote");
         eprintln!("feed page of {limit}: {statements} SQL statements");
         costs.push(statements);
     }
     assert_eq!(costs[0], costs[1], "statements for a page of 1 vs 25 activities");
+}
+
+static THREAD_STATEMENTS: AtomicUsize = AtomicUsize::new(0);
+
+fn count_thread(_: TraceEvent<'_>) {
+    THREAD_STATEMENTS.fetch_add(1, Ordering::SeqCst);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_comment_thread_costs_the_same_statements_for_1_and_25_comments() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Arc::new(SqliteStore::open(dir.path()).expect("store"));
+    let ctx = Ctx::new(store.clone());
+    feed_groups::install_built_in_groups(&ctx).await.expect("groups");
+    let app = build_app(AppState { ctx, credentials: Arc::new(Credentials::new("key".into(), SECRET)) });
+    let mut users = serde_json::Map::new();
+    for id in (0..5).map(|i| format!("u{i}")) {
+        users.insert(id.clone(), json!({ "id": id }));
+    }
+    call(&app, "POST", "/api/v2/users", json!({ "users": users })).await;
+    let post = json!({"type": "post", "feeds": ["user:u0"], "user_id": "u0"});
+    let post = call(&app, "POST", "/api/v2/feeds/activities", post).await;
+    let post = post["activity"]["id"].as_str().expect("id").to_string();
+    for i in 0..30 {
+        let root = json!({"object_id": post, "object_type": "activity", "comment": format!("root {i}"),
+                          "user_id": format!("u{}", i % 5), "mentioned_user_ids": ["u1"]});
+        let root = call(&app, "POST", "/api/v2/feeds/comments", root).await;
+        let root = root["comment"]["id"].as_str().expect("id").to_string();
+        for r in 0..2 {
+            let reply = json!({"parent_id": root, "comment": "re", "user_id": format!("u{r}")});
+            let reply = call(&app, "POST", "/api/v2/feeds/comments", reply).await;
+            let reply = reply["comment"]["id"].as_str().expect("id").to_string();
+            let nested = json!({"parent_id": reply, "comment": "re re", "user_id": "u3"});
+            call(&app, "POST", "/api/v2/feeds/comments", nested).await;
+        }
+        let vote = json!({"type": "upvote", "user_id": "u2"});
+        call(&app, "POST", &format!("/api/v2/feeds/comments/{root}/reactions"), vote).await;
+    }
+    let mut costs = Vec::new();
+    for limit in [1, 25] {
+        store.trace_statements(Some(count_thread)).expect("trace");
+        THREAD_STATEMENTS.store(0, Ordering::SeqCst);
+        let path = format!(
+            "/api/v2/feeds/comments?object_id={post}&object_type=activity&depth=3&replies_limit=2&limit={limit}&user_id=u2"
+        );
+        let thread = call(&app, "GET", &path, Value::Null).await;
+        let statements = THREAD_STATEMENTS.load(Ordering::SeqCst);
+        store.trace_statements(None).expect("untrace");
+        let comments = thread["comments"].as_array().expect("comments");
+        assert_eq!(comments.len(), limit);
+        assert_eq!(comments[0]["own_reactions"][0]["type"], "upvote");
+        assert_eq!(comments[0]["replies"][0]["replies"].as_array().map(Vec::len), Some(1));
+        eprintln!("thread page of {limit}: {statements} SQL statements");
+        costs.push(statements);
+    }
+    assert_eq!(costs[0], costs[1], "statements for a thread page of 1 vs 25 comments");
 }

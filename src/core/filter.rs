@@ -273,6 +273,26 @@ pub const COMMENT_REACTION_FIELDS: &[FieldSpec] = &[
 ];
 pub const REACTION_SORT: &[&str] = &["created_at"];
 
+pub const BOOKMARK_FIELDS: &[FieldSpec] = &[
+    spec("activity_id", Kind::Str, EQ_IN),
+    spec("object_id", Kind::Str, EQ_IN),
+    spec("object_type", Kind::Str, EQ_IN),
+    spec("user_id", Kind::Str, EQ_IN),
+    spec("folder_id", Kind::Str, EQ_IN_EXISTS),
+    spec("created_at", Kind::Date, RANGE),
+    spec("updated_at", Kind::Date, RANGE),
+];
+pub const BOOKMARK_SORT: &[&str] = &["created_at", "updated_at"];
+
+pub const FOLDER_FIELDS: &[FieldSpec] = &[
+    spec("folder_name", Kind::Str, &[Op::Eq, Op::In, Op::Contains]),
+    spec("user_id", Kind::Str, EQ_IN),
+    spec("custom", Kind::Object, OBJECT_TEXT),
+    spec("created_at", Kind::Date, RANGE),
+    spec("updated_at", Kind::Date, RANGE),
+];
+pub const FOLDER_SORT: &[&str] = &["created_at", "updated_at"];
+
 /// Bounds on what one filter may ask for.
 const MAX_DEPTH: usize = 5;
 const MAX_CONDITIONS: usize = 100;

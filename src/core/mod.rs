@@ -15,6 +15,7 @@ use time::Timestamp;
 pub const LATEST_COMMENTS: usize = 5;
 
 pub mod activities;
+pub mod bookmarks;
 pub mod collections;
 pub mod comments;
 pub mod cursor;
@@ -144,6 +145,15 @@ pub struct Lookup {
     pub latest_comments: HashMap<String, Vec<model::Comment>>,
     /// Reactions of the comments shown, by comment id.
     pub comment_reactions: HashMap<String, ReactionSummary>,
+    /// Bookmark counts of the activities and comments shown, the viewer's
+    /// own bookmarks of the activities, and the folders those are in.
+    pub activity_bookmarks: HashMap<String, i64>,
+    pub comment_bookmarks: HashMap<String, i64>,
+    pub own_bookmarks: HashMap<String, Vec<model::Bookmark>>,
+    pub folders: HashMap<String, model::BookmarkFolder>,
+    /// The objects of bookmark responses.
+    pub bookmarked_activities: HashMap<String, Activity>,
+    pub bookmarked_comments: HashMap<String, model::Comment>,
 }
 
 impl Lookup {
@@ -192,6 +202,16 @@ impl Lookup {
         let (comment_counts, newest) = ctx.store.activity_comments(&activity_ids, LATEST_COMMENTS).await?;
         let comment_ids: Vec<String> = newest.iter().map(|c| c.id.clone()).collect();
         let comment_reactions = ctx.store.reaction_summaries(Reactable::Comments, &comment_ids, viewer).await?;
+        let (activity_bookmarks, own) = ctx.store.bookmark_summaries("activity", &activity_ids, viewer).await?;
+        let (comment_bookmarks, _) = ctx.store.bookmark_summaries("comment", &comment_ids, None).await?;
+        let folder_ids: Vec<String> =
+            own.iter().filter_map(|b| b.folder_id.clone()).collect::<HashSet<_>>().into_iter().collect();
+        let folders =
+            ctx.store.get_bookmark_folders(&folder_ids).await?.into_iter().map(|f| (f.id.clone(), f)).collect();
+        let mut own_bookmarks: HashMap<String, Vec<model::Bookmark>> = HashMap::new();
+        for b in own {
+            own_bookmarks.entry(b.object_id.clone()).or_default().push(b);
+        }
         let metrics = ctx.store.activity_metrics(&activity_ids).await?;
         let share_counts = ctx.store.share_counts(&activity_ids).await?;
         let refs: Vec<(String, String)> = activities
@@ -222,6 +242,7 @@ impl Lookup {
         for summary in reactions.values().chain(comment_reactions.values()) {
             user_ids.extend(summary.latest.iter().chain(&summary.own).map(|r| r.user_id.clone()));
         }
+        user_ids.extend(own_bookmarks.values().flatten().map(|b| b.user_id.clone()));
         for c in &newest {
             user_ids.insert(c.user_id.clone());
             user_ids.extend(c.mentioned_user_ids.iter().cloned());
@@ -269,6 +290,11 @@ impl Lookup {
             comment_counts,
             latest_comments,
             comment_reactions,
+            activity_bookmarks,
+            comment_bookmarks,
+            own_bookmarks,
+            folders,
+            ..Default::default()
         })
     }
 
@@ -293,6 +319,39 @@ impl Lookup {
         let users: Vec<String> = users.into_iter().collect();
         let mut lookup = Lookup::users(ctx, &users).await?;
         lookup.comment_reactions = comment_reactions;
+        lookup.comment_bookmarks = ctx.store.bookmark_summaries("comment", &ids, None).await?.0;
+        Ok(lookup)
+    }
+
+    /// What bookmark responses show: their activities (fully enriched for
+    /// `reader`), comments and folders.
+    pub async fn for_bookmarks(
+        ctx: &Ctx,
+        bookmarks: &[model::Bookmark],
+        folders: &[model::BookmarkFolder],
+        reader: &Reader,
+    ) -> Result<Lookup> {
+        let activity_ids: Vec<String> =
+            bookmarks.iter().map(|b| b.activity_id.clone()).collect::<HashSet<_>>().into_iter().collect();
+        let activities = ctx.store.get_activities(&activity_ids).await?;
+        let comment_ids: Vec<String> =
+            bookmarks.iter().filter(|b| b.object_type == "comment").map(|b| b.object_id.clone()).collect();
+        let comments = ctx.store.get_comments(&comment_ids).await?;
+        let mut users: Vec<String> = bookmarks.iter().map(|b| b.user_id.clone()).collect();
+        users.extend(
+            comments.iter().flat_map(|c| std::iter::once(c.user_id.clone()).chain(c.mentioned_user_ids.clone())),
+        );
+        let mut lookup = Lookup::load_with_users(ctx, &activities, &[], &[], &users, reader).await?;
+        let viewer = reader.viewer.as_deref();
+        lookup.comment_reactions.extend(ctx.store.reaction_summaries(Reactable::Comments, &comment_ids, viewer).await?);
+        lookup.comment_bookmarks.extend(ctx.store.bookmark_summaries("comment", &comment_ids, None).await?.0);
+        let folder_ids: Vec<String> = bookmarks.iter().filter_map(|b| b.folder_id.clone()).collect();
+        let known: HashSet<&String> = folders.iter().map(|f| &f.id).collect();
+        let missing: Vec<String> = folder_ids.into_iter().filter(|id| !known.contains(id)).collect();
+        let loaded = ctx.store.get_bookmark_folders(&missing).await?;
+        lookup.folders.extend(folders.iter().cloned().chain(loaded).map(|f| (f.id.clone(), f)));
+        lookup.bookmarked_activities = activities.into_iter().map(|a| (a.id.clone(), a)).collect();
+        lookup.bookmarked_comments = comments.into_iter().map(|c| (c.id.clone(), c)).collect();
         Ok(lookup)
     }
 

@@ -581,3 +581,41 @@ pub enum VoteOutcome {
     /// The user already has `max_votes_allowed` votes.
     TooManyVotes,
 }
+
+/// A user's named folder of bookmarks.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BookmarkFolder {
+    pub id: String,
+    pub user_id: String,
+    pub name: String,
+    #[serde(default)]
+    pub custom: Custom,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// A user's bookmark of an activity or a comment, in at most one folder;
+/// (user, object, folder) is unique, so one object may sit in several
+/// folders and once outside any.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Bookmark {
+    pub user_id: String,
+    /// `activity` or `comment`.
+    pub object_type: String,
+    pub object_id: String,
+    /// The activity bookmarked, or the one the comment is on.
+    pub activity_id: String,
+    #[serde(default)]
+    pub folder_id: Option<String>,
+    #[serde(default)]
+    pub custom: Custom,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl Bookmark {
+    /// The folder as the store keys it: "" for none.
+    pub fn folder_key(&self) -> &str {
+        self.folder_id.as_deref().unwrap_or("")
+    }
+}

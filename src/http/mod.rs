@@ -53,7 +53,9 @@ macro_rules! operations {
     };
 }
 
-use handlers::{activities, collections, comments, feed_groups, feeds, follows, pins, polls, reactions, tasks, users};
+use handlers::{
+    activities, bookmarks, collections, comments, feed_groups, feeds, follows, pins, polls, reactions, tasks, users,
+};
 
 operations! {
     UpdateUsers: post "/api/v2/users" => 201 users::update_users;
@@ -109,6 +111,17 @@ operations! {
     AddActivityReaction: post "/api/v2/feeds/activities/{id}/reactions" => 201 reactions::add_activity_reaction;
     QueryActivityReactions: post "/api/v2/feeds/activities/{id}/reactions/query" => 201 reactions::query_activity_reactions;
     DeleteActivityReaction: delete "/api/v2/feeds/activities/{id}/reactions/{kind}" => 200 reactions::delete_activity_reaction;
+
+    AddBookmark: post "/api/v2/feeds/activities/{id}/bookmarks" => 201 bookmarks::add_bookmark;
+    UpdateBookmark: patch "/api/v2/feeds/activities/{id}/bookmarks" => 200 bookmarks::update_bookmark;
+    DeleteBookmark: delete "/api/v2/feeds/activities/{id}/bookmarks" => 200 bookmarks::delete_bookmark;
+    AddCommentBookmark: post "/api/v2/feeds/comments/{id}/bookmarks" => 201 bookmarks::add_comment_bookmark;
+    UpdateCommentBookmark: patch "/api/v2/feeds/comments/{id}/bookmarks" => 200 bookmarks::update_comment_bookmark;
+    DeleteCommentBookmark: delete "/api/v2/feeds/comments/{id}/bookmarks" => 200 bookmarks::delete_comment_bookmark;
+    QueryBookmarks: post "/api/v2/feeds/bookmarks/query" => 201 bookmarks::query_bookmarks;
+    QueryBookmarkFolders: post "/api/v2/feeds/bookmark_folders/query" => 201 bookmarks::query_bookmark_folders;
+    UpdateBookmarkFolder: patch "/api/v2/feeds/bookmark_folders/{id}" => 200 bookmarks::update_bookmark_folder;
+    DeleteBookmarkFolder: delete "/api/v2/feeds/bookmark_folders/{id}" => 200 bookmarks::delete_bookmark_folder;
 
     GetComments: get "/api/v2/feeds/comments" => 200 comments::get_comments;
     AddComment: post "/api/v2/feeds/comments" => 201 comments::add_comment;

@@ -10,8 +10,9 @@ use async_trait::async_trait;
 
 use crate::core::error::Result;
 use crate::core::model::{
-    Activity, Collection, Comment, Feed, FeedCounts, FeedGroup, Feedback, Fid, Follow, MetricEvent, Pin, Poll,
-    PollTally, PollVote, Reaction, ReactionSummary, Task, TaskError, TaskStatus, User, VoteOutcome,
+    Activity, Bookmark, BookmarkFolder, Collection, Comment, Feed, FeedCounts, FeedGroup, Feedback, Fid, Follow,
+    MetricEvent, Pin, Poll, PollTally, PollVote, Reaction, ReactionSummary, Task, TaskError, TaskStatus, User,
+    VoteOutcome,
 };
 use crate::core::time::Timestamp;
 
@@ -236,6 +237,40 @@ pub trait Store: Send + Sync + 'static {
         viewer: Option<&str>,
     ) -> Result<HashMap<String, ReactionSummary>>;
     async fn query_reactions(&self, on: Reactable, query: &ListQuery) -> Result<Vec<Reaction>>;
+
+    // bookmarks and folders
+    /// Saves a new bookmark (and the folder it creates, if any) in one
+    /// transaction; false when that placement exists already.
+    async fn insert_bookmark(&self, bookmark: &Bookmark, new_folder: Option<&BookmarkFolder>) -> Result<bool>;
+    /// Replaces the bookmark placed in `from_folder` ("" = none) with
+    /// `bookmark` (moved and/or changed), creating `new_folder` first; None
+    /// when there was no such bookmark. One transaction.
+    async fn move_bookmark(
+        &self,
+        from_folder: &str,
+        bookmark: &Bookmark,
+        new_folder: Option<&BookmarkFolder>,
+    ) -> Result<Option<Bookmark>>;
+    async fn delete_bookmark(
+        &self,
+        user_id: &str,
+        object_type: &str,
+        object_id: &str,
+        folder: &str,
+    ) -> Result<Option<Bookmark>>;
+    async fn query_bookmarks(&self, query: &ListQuery) -> Result<Vec<Bookmark>>;
+    /// Bookmark counts per object and `viewer`'s own bookmarks of them.
+    async fn bookmark_summaries(
+        &self,
+        object_type: &str,
+        object_ids: &[String],
+        viewer: Option<&str>,
+    ) -> Result<(HashMap<String, i64>, Vec<Bookmark>)>;
+    async fn get_bookmark_folders(&self, ids: &[String]) -> Result<Vec<BookmarkFolder>>;
+    async fn put_bookmark_folder(&self, folder: &BookmarkFolder) -> Result<()>;
+    /// Deletes the folder and the bookmarks in it; false if it did not exist.
+    async fn delete_bookmark_folder(&self, id: &str) -> Result<bool>;
+    async fn query_bookmark_folders(&self, query: &ListQuery) -> Result<Vec<BookmarkFolder>>;
 
     // comments
     /// Inserts the comments (an existing id fails the whole batch with

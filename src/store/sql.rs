@@ -228,6 +228,40 @@ pub const COMMENTS: Table = Table {
     tiebreak: &["t.id"],
 };
 
+pub const BOOKMARKS: Table = Table {
+    from: "bookmarks t",
+    doc: "t.doc",
+    select: None,
+    key: None,
+    scope: None,
+    fields: &[
+        ("activity_id", Col::Column("t.activity_id")),
+        ("object_id", Col::Column("t.object_id")),
+        ("object_type", Col::Column("t.object_type")),
+        ("user_id", Col::Column("t.user_id")),
+        ("folder_id", Col::Column("t.folder_id")),
+        ("created_at", Col::Column("t.created_at")),
+        ("updated_at", Col::Column("t.updated_at")),
+    ],
+    tiebreak: &["t.user_id", "t.object_type", "t.object_id", "t.folder_id"],
+};
+
+pub const BOOKMARK_FOLDERS: Table = Table {
+    from: "bookmark_folders t",
+    doc: "t.doc",
+    select: None,
+    key: None,
+    scope: None,
+    fields: &[
+        ("folder_name", Col::Column("t.name")),
+        ("user_id", Col::Column("t.user_id")),
+        ("custom", Col::Doc("custom")),
+        ("created_at", Col::Column("t.created_at")),
+        ("updated_at", Col::Column("t.updated_at")),
+    ],
+    tiebreak: &["t.id"],
+};
+
 pub struct SqlBuilder {
     pub dialect: Dialect,
     pub params: Vec<SqlParam>,
@@ -540,6 +574,14 @@ impl SqlBuilder {
             (_, Op::Exists, Operand::Bool(b)) => format!("{expr} IS {}NULL", if *b { "NOT " } else { "" }),
             (Kind::Str | Kind::Text, Op::Eq, Operand::Str(v)) => format!("{expr} = {}", self.text(v)),
             (Kind::Str, Op::In, Operand::Strs(v)) => self.in_list(&expr, v),
+            (Kind::Str, Op::Contains, Operand::Str(v)) => {
+                // Case-insensitive substring, without LIKE wildcards to escape.
+                let v = self.text(v);
+                match self.dialect {
+                    Dialect::Sqlite => format!("instr(lower({expr}), lower({v})) > 0"),
+                    Dialect::Postgres => format!("strpos(lower({expr}), lower({v})) > 0"),
+                }
+            }
             (Kind::Text, Op::Q | Op::Autocomplete, Operand::Str(q)) => self.search(&expr, c.op, q),
             (Kind::Date, op, Operand::Time(t)) => {
                 format!("{expr} {} {}", Self::compare(op), self.bind(SqlParam::Int(t.0)))
@@ -617,10 +659,14 @@ impl SqlBuilder {
         })
     }
 
-    /// The number the response's `popularity` shows: reactions plus three
-    /// per live share, from indexed counts.
+    /// The number the response's `popularity` shows: reactions, two per
+    /// live comment, three per bookmark and per live share, from indexed
+    /// counts.
     fn popularity(&self) -> &'static str {
         "((SELECT COUNT(*) FROM reactions r WHERE r.activity_id = a.id)
+          + 2 * (SELECT COUNT(*) FROM comments c WHERE c.object_type = 'activity' AND c.object_id = a.id
+                 AND c.deleted_at IS NULL)
+          + 3 * (SELECT COUNT(*) FROM bookmarks k WHERE k.object_type = 'activity' AND k.object_id = a.id)
           + 3 * (SELECT COUNT(*) FROM activities s WHERE s.parent_id = a.id AND s.deleted_at IS NULL))"
     }
 

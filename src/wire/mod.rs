@@ -10,8 +10,8 @@ use serde_json::{Map, Value};
 
 use crate::core::comments::ThreadNode;
 use crate::core::model::{
-    Activity, ActivitySelector, Collection, Comment, Custom, Feed, FeedCounts, FeedGroup, Fid, Follow, Location, Poll,
-    PollOption, PollVote, Reaction, ReactionGroup, ReactionSummary, Task, TaskError, User,
+    Activity, ActivitySelector, Bookmark, BookmarkFolder, Collection, Comment, Custom, Feed, FeedCounts, FeedGroup,
+    Fid, Follow, Location, Poll, PollOption, PollVote, Reaction, ReactionGroup, ReactionSummary, Task, TaskError, User,
 };
 use crate::core::pins::PinnedPage;
 use crate::core::time::Timestamp;
@@ -279,7 +279,7 @@ pub struct ActivityResponse {
     pub comment_count: i64,
     pub comments: Vec<CommentResponse>,
     pub bookmark_count: i64,
-    pub own_bookmarks: Vec<Value>,
+    pub own_bookmarks: Vec<BookmarkResponse>,
     pub share_count: i64,
     pub popularity: i64,
     pub score: f64,
@@ -307,17 +307,30 @@ impl ActivityResponse {
                 search_data: Map::new(),
                 ..a.clone()
             };
-            return ActivityResponse { preview: true, ..ActivityResponse::full(&stripped, lookup, current_feed) };
+            return ActivityResponse { preview: true, ..ActivityResponse::full(&stripped, lookup, current_feed, true) };
         }
-        ActivityResponse::full(a, lookup, current_feed)
+        ActivityResponse::full(a, lookup, current_feed, true)
     }
 
-    fn full(a: &Activity, lookup: &Lookup, current_feed: Option<&Fid>) -> Self {
+    /// `with_own_bookmarks`: false for the activity inside an own bookmark,
+    /// which would otherwise hold itself.
+    fn full(a: &Activity, lookup: &Lookup, current_feed: Option<&Fid>, with_own_bookmarks: bool) -> Self {
         let current = current_feed.or(if a.feeds.len() == 1 { a.feeds.first() } else { None });
         let reactions = lookup.reactions.get(&a.id);
         let reaction_count = reactions.map_or(0, |r| r.count());
         let share_count = lookup.share_counts.get(&a.id).copied().unwrap_or(0);
         let comment_count = lookup.comment_counts.get(&a.id).copied().unwrap_or(0);
+        let bookmark_count = lookup.activity_bookmarks.get(&a.id).copied().unwrap_or(0);
+        let own_bookmarks = match lookup.own_bookmarks.get(&a.id) {
+            Some(own) if with_own_bookmarks => own
+                .iter()
+                .map(|b| {
+                    let inner = ActivityResponse::full(a, lookup, current_feed, false);
+                    lookup.bookmark_with(b, Some(Box::new(inner)), None)
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
         ActivityResponse {
             id: a.id.clone(),
             kind: a.kind.clone(),
@@ -365,12 +378,11 @@ impl ActivityResponse {
                 .get(&a.id)
                 .map(|cs| cs.iter().map(|c| lookup.comment(c)).collect())
                 .unwrap_or_default(),
-            bookmark_count: 0,
-            own_bookmarks: Vec::new(),
+            bookmark_count,
+            own_bookmarks,
             share_count,
-            // reactions + 2·comments + 3·bookmarks + 3·shares (bookmarks
-            // arrive with their issue).
-            popularity: reaction_count + 2 * comment_count + 3 * share_count,
+            // The same sum the `popularity` filter and sort compute in SQL.
+            popularity: reaction_count + 2 * comment_count + 3 * bookmark_count + 3 * share_count,
             score: 0.0,
             hidden: lookup.hidden.contains(&a.id),
             preview: false,
@@ -752,7 +764,7 @@ impl Lookup {
             upvote_count: c.counts.upvote_count,
             downvote_count: c.counts.downvote_count,
             reaction_count: c.counts.reaction_count,
-            bookmark_count: 0,
+            bookmark_count: self.comment_bookmarks.get(&c.id).copied().unwrap_or(0),
             score: c.counts.score,
             confidence_score: c.counts.confidence_score,
             controversy_score: c.counts.controversy_score,
@@ -778,6 +790,73 @@ impl Lookup {
                 depth_truncated: node.meta.depth_truncated,
                 next_cursor: node.meta.next_cursor.clone(),
             },
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BookmarkFolderResponse {
+    pub id: String,
+    pub name: String,
+    pub user: UserResponse,
+    pub custom: Custom,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Debug, Serialize)]
+pub struct BookmarkResponse {
+    pub object_id: String,
+    pub object_type: String,
+    pub activity_id: String,
+    /// Required by the spec; absent only while being assembled.
+    pub activity: Option<Box<ActivityResponse>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comment: Option<CommentResponse>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub folder: Option<BookmarkFolderResponse>,
+    pub user: UserResponse,
+    pub custom: Custom,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl Lookup {
+    pub fn folder(&self, f: &BookmarkFolder) -> BookmarkFolderResponse {
+        BookmarkFolderResponse {
+            id: f.id.clone(),
+            name: f.name.clone(),
+            user: self.user(&f.user_id),
+            custom: f.custom.clone(),
+            created_at: f.created_at,
+            updated_at: f.updated_at,
+        }
+    }
+
+    /// A bookmark with its activity (and comment) from `for_bookmarks`.
+    pub fn bookmark(&self, b: &Bookmark) -> BookmarkResponse {
+        let activity = self.bookmarked_activities.get(&b.activity_id).map(|a| Box::new(self.activity(a, None)));
+        let comment = self.bookmarked_comments.get(&b.object_id).filter(|_| b.object_type == "comment");
+        self.bookmark_with(b, activity, comment.map(|c| self.comment(c)))
+    }
+
+    fn bookmark_with(
+        &self,
+        b: &Bookmark,
+        activity: Option<Box<ActivityResponse>>,
+        comment: Option<CommentResponse>,
+    ) -> BookmarkResponse {
+        BookmarkResponse {
+            object_id: b.object_id.clone(),
+            object_type: b.object_type.clone(),
+            activity_id: b.activity_id.clone(),
+            activity,
+            comment,
+            folder: b.folder_id.as_ref().and_then(|id| self.folders.get(id)).map(|f| self.folder(f)),
+            user: self.user(&b.user_id),
+            custom: b.custom.clone(),
+            created_at: b.created_at,
+            updated_at: b.updated_at,
         }
     }
 }

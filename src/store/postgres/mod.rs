@@ -18,9 +18,10 @@ use super::{
 use crate::core::comments::VoteScores;
 use crate::core::error::{Error, Result};
 use crate::core::model::{
-    Activity, Collection, Comment, Feed, FeedCounts, FeedGroup, Feedback, Fid, Follow, MetricEvent, Pin, Poll,
-    PollTally, PollVote, Reaction, ReactionGroup, ReactionSummary, Task, TaskError, TaskStatus, TaskWork, User,
-    VoteOutcome, FOLLOW_ACCEPTED, LATEST_REACTIONS, LATEST_VOTES, METRIC_EVENTS_PER_WINDOW, METRIC_WINDOW_SECONDS,
+    Activity, Bookmark, BookmarkFolder, Collection, Comment, Feed, FeedCounts, FeedGroup, Feedback, Fid, Follow,
+    MetricEvent, Pin, Poll, PollTally, PollVote, Reaction, ReactionGroup, ReactionSummary, Task, TaskError, TaskStatus,
+    TaskWork, User, VoteOutcome, FOLLOW_ACCEPTED, LATEST_REACTIONS, LATEST_VOTES, METRIC_EVENTS_PER_WINDOW,
+    METRIC_WINDOW_SECONDS,
 };
 use crate::core::time::Timestamp;
 use crate::store::sql::{self, Dialect, SqlParam, COMMENT_POSTGRES as COMMENT_SELECT};
@@ -258,6 +259,39 @@ async fn save_activity_tx(tx: &impl GenericClient, a: &Activity) -> Result<Times
 }
 
 const TASK_COLUMNS: &str = "id, status, work::text, result::text, error::text, attempts, created_at, updated_at";
+
+async fn insert_folder_tx(tx: &impl GenericClient, f: &BookmarkFolder) -> Result<()> {
+    tx.execute(
+        "INSERT INTO bookmark_folders (id, user_id, name, created_at, updated_at, doc)
+         VALUES ($1, $2, $3, $4, $5, $6::text::jsonb)",
+        &[&f.id, &f.user_id, &f.name, &f.created_at.0, &f.updated_at.0, &to_doc(f)?],
+    )
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
+/// False when the placement exists already.
+async fn insert_bookmark_tx(tx: &impl GenericClient, b: &Bookmark) -> Result<bool> {
+    let n = tx
+        .execute(
+            "INSERT INTO bookmarks (user_id, object_type, object_id, folder_id, activity_id, created_at, updated_at, doc)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8::text::jsonb) ON CONFLICT DO NOTHING",
+            &[
+                &b.user_id,
+                &b.object_type,
+                &b.object_id,
+                &b.folder_key(),
+                &b.activity_id,
+                &b.created_at.0,
+                &b.updated_at.0,
+                &to_doc(b)?,
+            ],
+        )
+        .await
+        .map_err(db_err)?;
+    Ok(n > 0)
+}
 
 /// Serialises vote changes on one comment, so each recount sees the
 /// reactions committed before it.
@@ -931,6 +965,142 @@ impl Store for PostgresStore {
 
     async fn query_reactions(&self, on: Reactable, q: &ListQuery) -> Result<Vec<Reaction>> {
         self.list(on.list_table(), q).await
+    }
+
+    async fn insert_bookmark(&self, bookmark: &Bookmark, new_folder: Option<&BookmarkFolder>) -> Result<bool> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db_err)?;
+        if let Some(f) = new_folder {
+            insert_folder_tx(&tx, f).await?;
+        }
+        let inserted = insert_bookmark_tx(&tx, bookmark).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(inserted)
+    }
+
+    async fn move_bookmark(
+        &self,
+        from_folder: &str,
+        b: &Bookmark,
+        new_folder: Option<&BookmarkFolder>,
+    ) -> Result<Option<Bookmark>> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db_err)?;
+        let rows = tx
+            .query(
+                "DELETE FROM bookmarks WHERE user_id = $1 AND object_type = $2 AND object_id = $3 AND folder_id = $4
+                 RETURNING doc::text",
+                &[&b.user_id, &b.object_type, &b.object_id, &from_folder],
+            )
+            .await
+            .map_err(db_err)?;
+        let Some(old) = docs::<Bookmark>(&rows)?.pop() else { return Ok(None) };
+        if let Some(f) = new_folder {
+            insert_folder_tx(&tx, f).await?;
+        }
+        let moved = Bookmark { created_at: old.created_at, ..b.clone() };
+        // Moving onto a placement that exists merges into it.
+        tx.execute(
+            "DELETE FROM bookmarks WHERE user_id = $1 AND object_type = $2 AND object_id = $3 AND folder_id = $4",
+            &[&moved.user_id, &moved.object_type, &moved.object_id, &moved.folder_key()],
+        )
+        .await
+        .map_err(db_err)?;
+        insert_bookmark_tx(&tx, &moved).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(Some(moved))
+    }
+
+    async fn delete_bookmark(
+        &self,
+        user_id: &str,
+        object_type: &str,
+        object_id: &str,
+        folder: &str,
+    ) -> Result<Option<Bookmark>> {
+        Ok(self
+            .query_docs(
+                "DELETE FROM bookmarks WHERE user_id = $1 AND object_type = $2 AND object_id = $3 AND folder_id = $4
+                 RETURNING doc::text",
+                &[&user_id, &object_type, &object_id, &folder],
+            )
+            .await?
+            .pop())
+    }
+
+    async fn query_bookmarks(&self, q: &ListQuery) -> Result<Vec<Bookmark>> {
+        self.list(&sql::BOOKMARKS, q).await
+    }
+
+    async fn bookmark_summaries(
+        &self,
+        object_type: &str,
+        object_ids: &[String],
+        viewer: Option<&str>,
+    ) -> Result<(HashMap<String, i64>, Vec<Bookmark>)> {
+        if object_ids.is_empty() {
+            return Ok(Default::default());
+        }
+        let ids = object_ids.to_vec();
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(
+                "SELECT object_id, COUNT(*) FROM bookmarks WHERE object_type = $1 AND object_id = ANY($2)
+                 GROUP BY object_id",
+            )
+            .await
+            .map_err(db_err)?;
+        let counts = client
+            .query(&stmt, &[&object_type, &ids])
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+        let own = match viewer {
+            Some(viewer) => {
+                self.query_docs(
+                    "SELECT doc::text FROM bookmarks WHERE object_type = $1 AND object_id = ANY($2) AND user_id = $3
+                     ORDER BY created_at DESC",
+                    &[&object_type, &ids, &viewer],
+                )
+                .await?
+            }
+            None => Vec::new(),
+        };
+        Ok((counts, own))
+    }
+
+    async fn get_bookmark_folders(&self, ids: &[String]) -> Result<Vec<BookmarkFolder>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.query_docs("SELECT doc::text FROM bookmark_folders WHERE id = ANY($1)", &[&ids]).await
+    }
+
+    async fn put_bookmark_folder(&self, f: &BookmarkFolder) -> Result<()> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "UPDATE bookmark_folders SET name = $2, updated_at = $3, doc = $4::text::jsonb WHERE id = $1",
+                &[&f.id, &f.name, &f.updated_at.0, &to_doc(f)?],
+            )
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn delete_bookmark_folder(&self, id: &str) -> Result<bool> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db_err)?;
+        tx.execute("DELETE FROM bookmarks WHERE folder_id = $1", &[&id]).await.map_err(db_err)?;
+        let n = tx.execute("DELETE FROM bookmark_folders WHERE id = $1", &[&id]).await.map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(n > 0)
+    }
+
+    async fn query_bookmark_folders(&self, q: &ListQuery) -> Result<Vec<BookmarkFolder>> {
+        self.list(&sql::BOOKMARK_FOLDERS, q).await
     }
 
     async fn insert_comments(

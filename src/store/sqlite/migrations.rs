@@ -230,4 +230,31 @@ CREATE TABLE comment_reactions (
 ) WITHOUT ROWID;
 CREATE INDEX comment_reactions_recent ON comment_reactions (comment_id, created_at DESC);
 "#,
+    // Bookmarks key on (user, object, folder) with "" for "no folder", so
+    // the primary key makes each placement unique.
+    r#"
+CREATE TABLE bookmark_folders (
+    id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE INDEX bookmark_folders_user ON bookmark_folders (user_id, created_at);
+CREATE TABLE bookmarks (
+    user_id TEXT NOT NULL,
+    object_type TEXT NOT NULL,
+    object_id TEXT NOT NULL,
+    folder_id TEXT NOT NULL,
+    activity_id TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    doc TEXT NOT NULL,
+    PRIMARY KEY (user_id, object_type, object_id, folder_id)
+) WITHOUT ROWID;
+CREATE INDEX bookmarks_object ON bookmarks (object_type, object_id);
+CREATE INDEX bookmarks_user ON bookmarks (user_id, created_at);
+CREATE INDEX bookmarks_folder ON bookmarks (folder_id) WHERE folder_id <> '';
+"#,
 ];

@@ -23,9 +23,10 @@ use crate::core::comments::VoteScores;
 use crate::core::error::{Error, Result};
 use crate::core::filter::distance_km;
 use crate::core::model::{
-    Activity, Collection, Comment, Feed, FeedCounts, FeedGroup, Feedback, Fid, Follow, MetricEvent, Pin, Poll,
-    PollTally, PollVote, Reaction, ReactionGroup, ReactionSummary, Task, TaskError, TaskStatus, TaskWork, User,
-    VoteOutcome, FOLLOW_ACCEPTED, LATEST_REACTIONS, LATEST_VOTES, METRIC_EVENTS_PER_WINDOW, METRIC_WINDOW_SECONDS,
+    Activity, Bookmark, BookmarkFolder, Collection, Comment, Feed, FeedCounts, FeedGroup, Feedback, Fid, Follow,
+    MetricEvent, Pin, Poll, PollTally, PollVote, Reaction, ReactionGroup, ReactionSummary, Task, TaskError, TaskStatus,
+    TaskWork, User, VoteOutcome, FOLLOW_ACCEPTED, LATEST_REACTIONS, LATEST_VOTES, METRIC_EVENTS_PER_WINDOW,
+    METRIC_WINDOW_SECONDS,
 };
 use crate::core::time::Timestamp;
 use crate::store::sql::COMMENT_SQLITE as COMMENT_SELECT;
@@ -323,6 +324,28 @@ fn save_activity_tx(tx: &Transaction, a: &Activity) -> Result<Timestamp> {
 }
 
 type TaskRow = (String, String, String, Option<String>, Option<String>, i64, i64, i64);
+
+fn insert_folder_tx(tx: &Transaction, f: &BookmarkFolder) -> Result<()> {
+    tx.execute(
+        "INSERT INTO bookmark_folders (id, user_id, name, created_at, updated_at, doc) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![f.id, f.user_id, f.name, f.created_at.0, f.updated_at.0, to_doc(f)?],
+    )
+    .map_err(db_err)?;
+    Ok(())
+}
+
+/// False when the placement exists already.
+fn insert_bookmark_tx(tx: &Transaction, b: &Bookmark) -> Result<bool> {
+    let n = tx
+        .execute(
+            "INSERT INTO bookmarks (user_id, object_type, object_id, folder_id, activity_id, created_at, updated_at, doc)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING",
+            params![b.user_id, b.object_type, b.object_id, b.folder_key(), b.activity_id, b.created_at.0, b.updated_at.0,
+                    to_doc(b)?],
+        )
+        .map_err(db_err)?;
+    Ok(n > 0)
+}
 
 /// Recounts a comment's votes and reactions from its reaction rows, inside
 /// the transaction that changed them, and stores the scores they give.
@@ -1045,6 +1068,148 @@ impl Store for SqliteStore {
 
     async fn query_reactions(&self, on: Reactable, q: &ListQuery) -> Result<Vec<Reaction>> {
         self.list(on.list_table(), q).await
+    }
+
+    async fn insert_bookmark(&self, bookmark: &Bookmark, new_folder: Option<&BookmarkFolder>) -> Result<bool> {
+        let (b, folder) = (bookmark.clone(), new_folder.cloned());
+        self.write(move |tx| {
+            if let Some(f) = &folder {
+                insert_folder_tx(tx, f)?;
+            }
+            insert_bookmark_tx(tx, &b)
+        })
+        .await
+    }
+
+    async fn move_bookmark(
+        &self,
+        from_folder: &str,
+        bookmark: &Bookmark,
+        new_folder: Option<&BookmarkFolder>,
+    ) -> Result<Option<Bookmark>> {
+        let (from, b, folder) = (from_folder.to_string(), bookmark.clone(), new_folder.cloned());
+        self.write(move |tx| {
+            let old: Option<Bookmark> = returned_doc(
+                tx,
+                "DELETE FROM bookmarks WHERE user_id = ?1 AND object_type = ?2 AND object_id = ?3 AND folder_id = ?4
+                 RETURNING doc",
+                params![b.user_id, b.object_type, b.object_id, from],
+            )?;
+            let Some(old) = old else { return Ok(None) };
+            if let Some(f) = &folder {
+                insert_folder_tx(tx, f)?;
+            }
+            let moved = Bookmark { created_at: old.created_at, ..b.clone() };
+            // Moving onto a placement that exists merges into it.
+            tx.execute(
+                "DELETE FROM bookmarks WHERE user_id = ?1 AND object_type = ?2 AND object_id = ?3 AND folder_id = ?4",
+                params![moved.user_id, moved.object_type, moved.object_id, moved.folder_key()],
+            )
+            .map_err(db_err)?;
+            insert_bookmark_tx(tx, &moved)?;
+            Ok(Some(moved))
+        })
+        .await
+    }
+
+    async fn delete_bookmark(
+        &self,
+        user_id: &str,
+        object_type: &str,
+        object_id: &str,
+        folder: &str,
+    ) -> Result<Option<Bookmark>> {
+        let key = [user_id, object_type, object_id, folder].map(str::to_string);
+        self.write(move |tx| {
+            returned_doc(
+                tx,
+                "DELETE FROM bookmarks WHERE user_id = ?1 AND object_type = ?2 AND object_id = ?3 AND folder_id = ?4
+                 RETURNING doc",
+                params![key[0], key[1], key[2], key[3]],
+            )
+        })
+        .await
+    }
+
+    async fn query_bookmarks(&self, q: &ListQuery) -> Result<Vec<Bookmark>> {
+        self.list(&sql::BOOKMARKS, q).await
+    }
+
+    async fn bookmark_summaries(
+        &self,
+        object_type: &str,
+        object_ids: &[String],
+        viewer: Option<&str>,
+    ) -> Result<(HashMap<String, i64>, Vec<Bookmark>)> {
+        if object_ids.is_empty() {
+            return Ok(Default::default());
+        }
+        let (kind, ids, viewer) = (object_type.to_string(), object_ids.to_vec(), viewer.map(str::to_string));
+        self.read(move |conn| {
+            let list = placeholders(ids.len());
+            let mut values = vec![SqlValue::Text(kind.clone())];
+            values.extend(text_values(ids.iter().map(String::as_str)));
+            let mut counts = HashMap::new();
+            let mut stmt = conn
+                .prepare_cached(&format!(
+                    "SELECT object_id, COUNT(*) FROM bookmarks WHERE object_type = ? AND object_id IN ({list})
+                     GROUP BY object_id"
+                ))
+                .map_err(db_err)?;
+            let rows = stmt
+                .query_map(params_from_iter(values.clone()), |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+                .map_err(db_err)?;
+            for row in rows {
+                let (id, n) = row.map_err(db_err)?;
+                counts.insert(id, n);
+            }
+            let own = match viewer {
+                Some(viewer) => {
+                    values.push(SqlValue::Text(viewer));
+                    docs(
+                        conn,
+                        &format!(
+                            "SELECT doc FROM bookmarks WHERE object_type = ? AND object_id IN ({list}) AND user_id = ?
+                             ORDER BY created_at DESC"
+                        ),
+                        values,
+                    )?
+                }
+                None => Vec::new(),
+            };
+            Ok((counts, own))
+        })
+        .await
+    }
+
+    async fn get_bookmark_folders(&self, ids: &[String]) -> Result<Vec<BookmarkFolder>> {
+        self.docs_by_key("bookmark_folders", "id", ids).await
+    }
+
+    async fn put_bookmark_folder(&self, folder: &BookmarkFolder) -> Result<()> {
+        let f = folder.clone();
+        self.write(move |tx| {
+            tx.execute(
+                "UPDATE bookmark_folders SET name = ?2, updated_at = ?3, doc = ?4 WHERE id = ?1",
+                params![f.id, f.name, f.updated_at.0, to_doc(&f)?],
+            )
+            .map_err(db_err)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn delete_bookmark_folder(&self, id: &str) -> Result<bool> {
+        let id = id.to_string();
+        self.write(move |tx| {
+            tx.execute("DELETE FROM bookmarks WHERE folder_id = ?1", params![id]).map_err(db_err)?;
+            Ok(tx.execute("DELETE FROM bookmark_folders WHERE id = ?1", params![id]).map_err(db_err)? > 0)
+        })
+        .await
+    }
+
+    async fn query_bookmark_folders(&self, q: &ListQuery) -> Result<Vec<BookmarkFolder>> {
+        self.list(&sql::BOOKMARK_FOLDERS, q).await
     }
 
     async fn insert_comments(

@@ -10,6 +10,7 @@ use super::cursor::{OffsetWindow, Page};
 use super::error::{Error, Result};
 use super::feeds::resolve_feeds;
 use super::model::{Activity, Custom, Feed, Fid, Location};
+use super::notifications::{self, Notice};
 use super::time::Timestamp;
 use super::users;
 use super::{new_id, patch, Actor, Ctx};
@@ -358,23 +359,6 @@ pub async fn upsert_activities(
     Ok(Upserted { activities, mention_notifications_created: mentioned })
 }
 
-/// What a mention notification points at; absent text stays absent.
-fn mention_context(activity: &Activity) -> Value {
-    let mut target = serde_json::json!({
-        "id": activity.id,
-        "type": activity.kind,
-        "user_id": activity.user_id,
-        "attachments": activity.attachments,
-    });
-    if let (Some(text), Some(map)) = (&activity.text, target.as_object_mut()) {
-        map.insert("text".into(), Value::String(text.clone()));
-    }
-    serde_json::json!({
-        "trigger": {"type": "mention", "text": format!("{} mentioned you", activity.user_id)},
-        "target": target,
-    })
-}
-
 /// A concurrent writer may have created an activity first: report the
 /// `created_at` the store kept, and treat the write as the edit it was.
 fn keep_stored_created_at(activities: &mut [Activity], stored: &[Timestamp]) {
@@ -387,49 +371,34 @@ fn keep_stored_created_at(activities: &mut [Activity], stored: &[Timestamp]) {
 }
 
 /// The id of the notification telling `user` about a mention in
-/// `activity_id`: derived, so it can be found again to withdraw it.
-fn mention_notification_id(activity_id: &str, user: &str) -> String {
-    uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, format!("mention\u{1f}{activity_id}\u{1f}{user}").as_bytes())
-        .to_string()
+/// `activity`: derived, so it can be found again to withdraw it. Mentions in
+/// activities deduplicate forever (window 0): an edit must find them.
+fn mention_notification_id(activity: &Activity, user: &str) -> String {
+    notifications::notification_id("mention", &activity.id, &activity.user_id, user, 0)
 }
 
 /// One `mention` notification per user newly mentioned in `activity` (not
 /// the author, not those in `already`).
 fn mention_notifications(activity: &Activity, already: &[String], now: Timestamp) -> Vec<Activity> {
+    let target = notifications::activity_target(activity);
     activity
         .mentioned_user_ids
         .iter()
-        .filter(|m| *m != &activity.user_id && !already.contains(m))
+        .filter(|m| !already.contains(m))
         .collect::<HashSet<_>>()
         .into_iter()
         .filter_map(|m| {
-            let fid = Fid::new("notification", m).ok()?;
-            Some(Activity {
-                id: mention_notification_id(&activity.id, m),
-                kind: "mention".into(),
-                user_id: activity.user_id.clone(),
-                feeds: vec![fid],
+            let notice = Notice {
+                kind: "mention",
+                actor: &activity.user_id,
+                recipient: m,
+                object_id: &activity.id,
                 text: activity.text.clone(),
-                attachments: Vec::new(),
+                comment: None,
+                target: target.clone(),
                 custom: Custom::new(),
-                visibility: "public".into(),
-                visibility_tag: None,
-                location: None,
-                expires_at: None,
-                mentioned_user_ids: vec![m.clone()],
-                parent_id: None,
-                poll_id: None,
-                search_data: Custom::new(),
-                filter_tags: Vec::new(),
-                interest_tags: Vec::new(),
-                collection_refs: Vec::new(),
-                notification_context: Some(mention_context(activity)),
-                restrict_replies: "everyone".into(),
-                created_at: now,
-                updated_at: now,
-                edited_at: None,
-                deleted_at: None,
-            })
+            };
+            notifications::build(&notice, 0, now)
         })
         .collect()
 }
@@ -500,7 +469,7 @@ async fn save_edit(
         let dropped: Vec<String> = previous
             .iter()
             .filter(|m| !activity.mentioned_user_ids.contains(m))
-            .map(|m| mention_notification_id(&activity.id, m))
+            .map(|m| mention_notification_id(&activity, m))
             .collect();
         all.extend(ctx.store.get_activities(&dropped).await?.into_iter().map(|mut n| {
             n.deleted_at = Some(now);

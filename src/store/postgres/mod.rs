@@ -1057,14 +1057,18 @@ impl Store for PostgresStore {
             .iter()
             .map(|r| (r.get(0), r.get(1)))
             .collect();
+        // On the same connection: taking a second one from the pool while
+        // holding this one could starve the pool under load.
         let own = match viewer {
             Some(viewer) => {
-                self.query_docs(
-                    "SELECT doc::text FROM bookmarks WHERE object_type = $1 AND object_id = ANY($2) AND user_id = $3
-                     ORDER BY created_at DESC",
-                    &[&object_type, &ids, &viewer],
-                )
-                .await?
+                let stmt = client
+                    .prepare_cached(
+                        "SELECT doc::text FROM bookmarks WHERE object_type = $1 AND object_id = ANY($2) AND user_id = $3
+                         ORDER BY created_at DESC",
+                    )
+                    .await
+                    .map_err(db_err)?;
+                docs(&client.query(&stmt, &[&object_type, &ids, &viewer]).await.map_err(db_err)?)?
             }
             None => Vec::new(),
         };

@@ -125,6 +125,26 @@ pub async fn add_comments(ctx: &Ctx, actor: &Actor, reqs: Vec<NewComment>) -> Re
     let mut notices = Vec::new();
     let mut mentions = 0;
     let mut authors = Vec::new();
+    // What the batch refers to, read once: parents from earlier requests,
+    // and the activities commented on.
+    let parent_ids: Vec<String> = reqs.iter().filter_map(|r| r.parent_id.clone()).filter(|p| !p.is_empty()).collect();
+    let stored_parents: HashMap<String, Comment> =
+        ctx.store.get_comments(&parent_ids).await?.into_iter().map(|c| (c.id.clone(), c)).collect();
+    let object_ids: Vec<String> = reqs
+        .iter()
+        .filter_map(|r| r.object_id.clone())
+        .chain(stored_parents.values().map(|c| c.object_id.clone()))
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let activities: HashMap<String, Activity> = ctx
+        .store
+        .get_activities(&object_ids)
+        .await?
+        .into_iter()
+        .filter(|a| a.deleted_at.is_none())
+        .map(|a| (a.id.clone(), a))
+        .collect();
     for req in reqs {
         let author = actor.acting_user(req.user_id.as_deref())?;
         let notify = req.create_notification_activity.unwrap_or(false);
@@ -132,10 +152,14 @@ pub async fn add_comments(ctx: &Ctx, actor: &Actor, reqs: Vec<NewComment>) -> Re
         // A reply inherits its parent's object; a parent may be earlier in
         // the same batch.
         let parent = match req.parent_id.as_deref().filter(|p| !p.is_empty()) {
-            Some(pid) => Some(match comments.iter().find(|c| c.id == pid) {
-                Some(c) => c.clone(),
-                None => get_comment(ctx, pid).await?,
-            }),
+            Some(pid) => Some(
+                comments
+                    .iter()
+                    .find(|c| c.id == pid)
+                    .or_else(|| stored_parents.get(pid))
+                    .cloned()
+                    .ok_or_else(|| Error::not_found("comment", pid))?,
+            ),
             None => None,
         };
         let (object_type, object_id) = match &parent {
@@ -154,8 +178,8 @@ pub async fn add_comments(ctx: &Ctx, actor: &Actor, reqs: Vec<NewComment>) -> Re
         if object_type != "activity" {
             return Err(Error::field("object_type", format!("unsupported object_type {object_type:?}: use activity")));
         }
-        let activity = get_activity(ctx, &object_id).await?;
-        check_may_reply(ctx, actor, &activity, &author).await?;
+        let activity = activities.get(&object_id).ok_or_else(|| Error::not_found("activity", &object_id))?;
+        check_may_reply(ctx, actor, activity, &author).await?;
         let comment = Comment {
             id: req.id.filter(|i| !i.is_empty()).unwrap_or_else(new_id),
             object_type,
@@ -180,7 +204,7 @@ pub async fn add_comments(ctx: &Ctx, actor: &Actor, reqs: Vec<NewComment>) -> Re
                 Some(p) => ("comment_reply", p.user_id.as_str()),
                 None => ("comment", activity.user_id.as_str()),
             };
-            let target = notifications::activity_target(&activity);
+            let target = notifications::activity_target(activity);
             notices.extend(notifications::build(
                 &Notice {
                     kind,

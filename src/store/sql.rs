@@ -228,12 +228,14 @@ pub const COMMENTS: Table = Table {
     tiebreak: &["t.id"],
 };
 
+/// Bookmarks of live activities (and of comments on them): a soft-deleted
+/// activity's bookmarks come back with it on restore.
 pub const BOOKMARKS: Table = Table {
-    from: "bookmarks t",
+    from: "bookmarks t JOIN activities a ON a.id = t.activity_id",
     doc: "t.doc",
     select: None,
     key: None,
-    scope: None,
+    scope: Some("a.deleted_at IS NULL"),
     fields: &[
         ("activity_id", Col::Column("t.activity_id")),
         ("object_id", Col::Column("t.object_id")),

@@ -105,3 +105,22 @@ def test_bookmark_bad_input(client, make_users):
         client.feeds.delete_bookmark_folder(folder_id="missing-folder")
     with api_error(400, 4):
         client.feeds.query_bookmarks(filter={"color": "red"})
+
+
+def test_bookmarks_follow_their_activity(client, make_users):
+    alice, bob = make_users("alice", "bob")
+    soft, hard = _post(client, alice), _post(client, alice)
+    comment = client.feeds.add_comment(comment="c", object_id=hard.id, object_type="activity", user_id=bob).data.comment
+    for p in (soft, hard):
+        client.feeds.add_bookmark(activity_id=p.id, user_id=bob)
+    client.feeds.add_comment_bookmark(comment_id=comment.id, user_id=bob)
+    mine = lambda: sorted(b.object_id for b in client.feeds.query_bookmarks(filter={"user_id": bob}).data.bookmarks)
+    assert mine() == sorted([soft.id, hard.id, comment.id])
+    client.feeds.delete_activity(id=soft.id)
+    assert mine() == sorted([hard.id, comment.id])
+    client.feeds.restore_activity(id=soft.id)
+    assert mine() == sorted([soft.id, hard.id, comment.id])
+    client.feeds.delete_activity(id=hard.id, hard_delete=True)  # takes its comments and bookmarks along
+    assert mine() == [soft.id]
+    with api_error(404, 16):
+        client.feeds.get_comment(id=comment.id)

@@ -664,6 +664,17 @@ impl Store for PostgresStore {
         tx.execute("DELETE FROM activity_feedback WHERE activity_id = ANY($1)", &[&ids]).await.map_err(db_err)?;
         tx.execute("DELETE FROM activity_metrics WHERE activity_id = ANY($1)", &[&ids]).await.map_err(db_err)?;
         tx.execute("DELETE FROM metric_quota WHERE activity_id = ANY($1)", &[&ids]).await.map_err(db_err)?;
+        tx.execute(
+            "DELETE FROM comment_reactions WHERE comment_id IN
+                 (SELECT id FROM comments WHERE object_type = 'activity' AND object_id = ANY($1))",
+            &[&ids],
+        )
+        .await
+        .map_err(db_err)?;
+        tx.execute("DELETE FROM comments WHERE object_type = 'activity' AND object_id = ANY($1)", &[&ids])
+            .await
+            .map_err(db_err)?;
+        tx.execute("DELETE FROM bookmarks WHERE activity_id = ANY($1)", &[&ids]).await.map_err(db_err)?;
         let rows = tx.query("DELETE FROM activities WHERE id = ANY($1) RETURNING id", &[&ids]).await.map_err(db_err)?;
         tx.commit().await.map_err(db_err)?;
         Ok(rows.iter().map(|r| r.get(0)).collect())

@@ -254,6 +254,7 @@ CREATE TABLE bookmarks (
     PRIMARY KEY (user_id, object_type, object_id, folder_id)
 ) WITHOUT ROWID;
 CREATE INDEX bookmarks_object ON bookmarks (object_type, object_id);
+CREATE INDEX bookmarks_activity ON bookmarks (activity_id);
 CREATE INDEX bookmarks_user ON bookmarks (user_id, created_at);
 CREATE INDEX bookmarks_folder ON bookmarks (folder_id) WHERE folder_id <> '';
 "#,

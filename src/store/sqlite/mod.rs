@@ -754,6 +754,15 @@ impl Store for SqliteStore {
                 tx.execute("DELETE FROM activity_feedback WHERE activity_id = ?1", params![id]).map_err(db_err)?;
                 tx.execute("DELETE FROM activity_metrics WHERE activity_id = ?1", params![id]).map_err(db_err)?;
                 tx.execute("DELETE FROM metric_quota WHERE activity_id = ?1", params![id]).map_err(db_err)?;
+                tx.execute(
+                    "DELETE FROM comment_reactions WHERE comment_id IN
+                         (SELECT id FROM comments WHERE object_type = 'activity' AND object_id = ?1)",
+                    params![id],
+                )
+                .map_err(db_err)?;
+                tx.execute("DELETE FROM comments WHERE object_type = 'activity' AND object_id = ?1", params![id])
+                    .map_err(db_err)?;
+                tx.execute("DELETE FROM bookmarks WHERE activity_id = ?1", params![id]).map_err(db_err)?;
                 if tx.execute("DELETE FROM activities WHERE id = ?1", params![id]).map_err(db_err)? > 0 {
                     purged.push(id.clone());
                 }

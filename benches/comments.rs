@@ -122,10 +122,15 @@ async fn measure(ctx: &Ctx, post: &str, sort: &str) {
     );
 }
 
-async fn run(name: &str, store: Arc<dyn Store>) {
+/// `analyze` refreshes PostgreSQL's planner statistics after the load, as
+/// autovacuum would in a running deployment.
+async fn run(name: &str, store: Arc<dyn Store>, analyze: Option<&tokio_postgres::Client>) {
     eprintln!("{name}:");
     let ctx = Ctx::new(store);
     let post = load(&ctx).await;
+    if let Some(client) = analyze {
+        client.batch_execute("ANALYZE").await.expect("analyze");
+    }
     for sort in ["last", "top", "best"] {
         measure(&ctx, &post, sort).await;
     }
@@ -141,7 +146,7 @@ fn main() {
     rt.block_on(async {
         let pg = std::env::var("TRIBUTARY_BENCH_PG").unwrap_or_default();
         if pg != "only" {
-            run("sqlite", Arc::new(SqliteStore::open(dir.path()).expect("sqlite"))).await;
+            run("sqlite", Arc::new(SqliteStore::open(dir.path()).expect("sqlite")), None).await;
         }
         if let (true, Ok(url)) = (pg == "1" || pg == "only", std::env::var("TRIBUTARY_TEST_DATABASE_URL")) {
             let schema = format!("bench_c_{}", std::process::id());
@@ -150,7 +155,8 @@ fn main() {
             client.batch_execute(&format!("CREATE SCHEMA {schema}")).await.expect("schema");
             let sep = if url.contains('?') { '&' } else { '?' };
             let scoped = format!("{url}{sep}options=-c%20search_path%3D{schema}");
-            run("postgres", Arc::new(PostgresStore::connect(&scoped).await.expect("postgres"))).await;
+            client.batch_execute(&format!("SET search_path TO {schema}")).await.expect("search path");
+            run("postgres", Arc::new(PostgresStore::connect(&scoped).await.expect("postgres")), Some(&client)).await;
             client.batch_execute(&format!("DROP SCHEMA {schema} CASCADE")).await.expect("drop");
         }
     });

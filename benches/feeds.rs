@@ -141,11 +141,11 @@ fn fan_out_on(c: &mut Criterion, rt: &Runtime, bench: Bench) {
         let target = Fid::new("user", "celebrity").expect("fid");
         let now = Timestamp::now();
         let mut new_feeds = vec![new_feed(&target, "visible", "celebrity", FeedInput::default(), now)];
-        let follows: Vec<Follow> = (0..FOLLOWERS)
+        let follows: Vec<(Follow, Option<_>)> = (0..FOLLOWERS)
             .map(|i| {
                 let source = Fid::new("timeline", &format!("fan{i}")).expect("fid");
                 new_feeds.push(new_feed(&source, "visible", &format!("fan{i}"), FeedInput::default(), now));
-                Follow {
+                let follow = Follow {
                     source,
                     target: target.clone(),
                     status: FOLLOW_ACCEPTED.into(),
@@ -156,10 +156,12 @@ fn fan_out_on(c: &mut Criterion, rt: &Runtime, bench: Bench) {
                     updated_at: now,
                     request_accepted_at: None,
                     request_rejected_at: None,
-                }
+                    activity_copy_limit: Some(0),
+                };
+                (follow, None)
             })
             .collect();
-        ctx.store.insert_follows(&follows, 0, &new_feeds).await.expect("follows");
+        ctx.store.insert_follows(&follows, &new_feeds).await.expect("follows");
         bench.analyze().await;
     });
     let mut group = c.benchmark_group(format!("{store}: fan-out"));

@@ -24,7 +24,7 @@ use super::model::{Activity, Comment, CommentCounts, Custom, Fid};
 use super::notifications::{self, Notice};
 use super::time::Timestamp;
 use super::{new_id, patch, users, Actor, Ctx};
-use crate::store::{FollowQuery, ListQuery};
+use crate::store::ListQuery;
 
 pub const MAX_MENTIONS: usize = 25;
 pub const MAX_BATCH: usize = 100;
@@ -257,14 +257,8 @@ async fn check_may_reply(ctx: &Ctx, actor: &Actor, activity: &Activity, author: 
     match activity.restrict_replies.as_str() {
         "nobody" => Err(Error::not_allowed(format!("activity {} does not take replies", activity.id))),
         "people_i_follow" => {
-            let query = FollowQuery {
-                sources: Some(vec![Fid::new("timeline", &activity.user_id)?]),
-                targets: Some(vec![Fid::new("user", author)?]),
-                status: Some(super::model::FOLLOW_ACCEPTED.into()),
-                limit: 1,
-                ..Default::default()
-            };
-            if ctx.store.query_follows(&query).await?.is_empty() {
+            let (timeline, user) = (Fid::new("timeline", &activity.user_id)?, Fid::new("user", author)?);
+            if !super::follows::is_following(ctx, &timeline, &user).await? {
                 return Err(Error::not_allowed(format!(
                     "only people {} follows may reply to activity {}",
                     activity.user_id, activity.id

@@ -10,11 +10,12 @@ use super::cursor;
 use super::error::{Error, Result};
 use super::feed_groups::{live_group, VISIBILITIES};
 use super::follows::{self, FollowPage};
+use super::members::{self, MemberInput, MemberPage, UpdateMembers};
 use super::model::{Activity, Custom, Feed, Fid, Location, TaskWork};
 use super::pins::{feed_pins, PinnedPage};
 use super::time::Timestamp;
 use super::users::{self, UserInput};
-use super::{page_limit, tasks, Actor, Ctx};
+use super::{access, page_limit, tasks, Actor, Ctx, OwnWanted};
 use crate::store::{FeedPosition, FeedSlice, Reader};
 
 /// `FeedInput`: what a feed is created with.
@@ -32,6 +33,9 @@ pub struct FeedInput {
     pub filter_tags: Option<Vec<String>>,
     #[serde(default)]
     pub location: Option<Location>,
+    /// Members the feed starts with (applied when it is created).
+    #[serde(default)]
+    pub members: Option<Vec<MemberInput>>,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -56,6 +60,12 @@ pub struct EnrichmentOptions {
     pub skip_all: Option<bool>,
     #[serde(default)]
     pub skip_pins: Option<bool>,
+    #[serde(default)]
+    pub skip_own_capabilities: Option<bool>,
+    #[serde(default)]
+    pub skip_own_follows: Option<bool>,
+    #[serde(default)]
+    pub enrich_own_followings: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -79,6 +89,8 @@ pub struct GetOrCreateFeed {
     #[serde(default)]
     pub following_pagination: Option<Pager>,
     #[serde(default)]
+    pub member_pagination: Option<Pager>,
+    #[serde(default)]
     pub enrichment_options: Option<EnrichmentOptions>,
     #[serde(default)]
     pub user_id: Option<String>,
@@ -95,6 +107,9 @@ pub struct FeedRead {
     pub prev: Option<String>,
     pub followers: FollowPage,
     pub following: FollowPage,
+    pub members: MemberPage,
+    /// Which `own_*` fields the response shows, for whom.
+    pub own: Option<(String, OwnWanted)>,
 }
 
 fn validate_input(input: &FeedInput) -> Result<()> {
@@ -189,15 +204,24 @@ pub async fn get_or_create_feed(ctx: &Ctx, actor: &Actor, fid: Fid, req: GetOrCr
 
     let existing = ctx.store.get_feeds(std::slice::from_ref(&fid)).await?.pop().filter(|f| f.deleted_at.is_none());
     let (feed, created) = match existing {
-        Some(feed) => (feed, false),
+        Some(feed) => {
+            access::require(ctx, actor, &feed, access::READ_FEED).await?;
+            (feed, false)
+        }
         None => {
             let group = super::feed_groups::get_feed_group(ctx, &fid.group, false).await?;
             let owner = actor.acting_user(body_user.as_deref())?;
             users::ensure_users(ctx, std::slice::from_ref(&owner), false).await?;
             let visibility = group.config.default_visibility.unwrap_or_else(|| "visible".into());
-            let feed = new_feed(&fid, &visibility, &owner, req.data.unwrap_or_default(), Timestamp::now());
+            let mut data = req.data.unwrap_or_default();
+            let initial_members = data.members.take();
+            let feed = new_feed(&fid, &visibility, &owner, data, Timestamp::now());
             // A concurrent creator may win; then we read theirs.
             if ctx.store.insert_feed(&feed).await? {
+                if let Some(initial) = initial_members.filter(|m| !m.is_empty()) {
+                    let update = UpdateMembers { operation: "upsert".into(), members: initial };
+                    members::update_members(ctx, &Actor::Server, &fid, update).await?;
+                }
                 (feed, true)
             } else {
                 match ctx.store.get_feeds(std::slice::from_ref(&fid)).await?.pop() {
@@ -229,7 +253,21 @@ pub async fn get_or_create_feed(ctx: &Ctx, actor: &Actor, fid: Fid, req: GetOrCr
         None if skip_all || options.skip_following.unwrap_or(false) => FollowPage::default(),
         None => follows::page_of(ctx, follows::Side::Following, &fid, &Pager::default()).await?,
     };
-    Ok(FeedRead { feed, created, activities, pinned, next, prev, followers, following })
+    let members = match req.member_pagination {
+        Some(p) => members::page_of(ctx, &fid, &p).await?,
+        None if skip_all => MemberPage::default(),
+        None => members::page_of(ctx, &fid, &Pager::default()).await?,
+    };
+    let own = actor.viewer(body_user.as_deref()).filter(|_| !skip_all).map(|viewer| {
+        let wanted = OwnWanted {
+            follows: !options.skip_own_follows.unwrap_or(false),
+            followings: options.enrich_own_followings.unwrap_or(false),
+            membership: true,
+            capabilities: !options.skip_own_capabilities.unwrap_or(false),
+        };
+        (viewer.to_string(), wanted)
+    });
+    Ok(FeedRead { feed, created, activities, pinned, next, prev, followers, following, members, own })
 }
 
 /// One keyset page of a feed, newest first. `next` walks to older items,
@@ -295,11 +333,7 @@ pub struct UpdateFeed {
 /// Changes only the fields given; ownership moves only server-side.
 pub async fn update_feed(ctx: &Ctx, actor: &Actor, fid: &Fid, req: UpdateFeed) -> Result<Feed> {
     let mut feed = get_live_feed(ctx, fid).await?;
-    if let Actor::User(me) = actor {
-        if &feed.created_by != me {
-            return Err(Error::not_allowed(format!("only the owner can update feed {fid}")));
-        }
-    }
+    access::require(ctx, actor, &feed, access::UPDATE_FEED).await?;
     validate_input(&FeedInput {
         name: req.name.clone(),
         description: req.description.clone(),
@@ -338,11 +372,7 @@ pub async fn update_feed(ctx: &Ctx, actor: &Actor, fid: &Fid, req: UpdateFeed) -
 /// that purges it when `hard`.
 pub async fn delete_feed(ctx: &Ctx, actor: &Actor, fid: &Fid, hard: bool) -> Result<String> {
     let mut feed = get_live_feed(ctx, fid).await?;
-    if let Actor::User(me) = actor {
-        if &feed.created_by != me {
-            return Err(Error::not_allowed(format!("only the owner can delete feed {fid}")));
-        }
-    }
+    access::require(ctx, actor, &feed, access::DELETE_FEED).await?;
     let now = Timestamp::now();
     feed.deleted_at = Some(now);
     feed.updated_at = now;
@@ -355,4 +385,75 @@ pub async fn run_delete_feed(ctx: &Ctx, fid: &Fid, hard: bool) -> Result<Value> 
         ctx.store.purge_feed(fid).await?;
     }
     Ok(serde_json::json!({ "deleted_feed": fid.to_string(), "hard_delete": hard }))
+}
+
+/// ChangeFeedVisibility: the feed takes the new level at once. Leaving
+/// `followers` settles its pending follow requests (`auto_approve`, the
+/// default, accepts them with their backfill; `reject` refuses them);
+/// tightening to `members` or `private` removes the follows the new level
+/// no longer allows.
+pub async fn change_visibility(
+    ctx: &Ctx,
+    actor: &Actor,
+    fid: &Fid,
+    visibility: &str,
+    pending_follows_action: Option<&str>,
+) -> Result<Feed> {
+    if !VISIBILITIES.contains(&visibility) {
+        return Err(Error::field("visibility", format!("visibility must be one of {}", VISIBILITIES.join(", "))));
+    }
+    let approve = match pending_follows_action.filter(|a| !a.is_empty()) {
+        None | Some("auto_approve") => true,
+        Some("reject") => false,
+        Some(other) => {
+            return Err(Error::field(
+                "pending_follows_action",
+                format!("pending_follows_action must be auto_approve or reject, got {other:?}"),
+            ))
+        }
+    };
+    let mut feed = get_live_feed(ctx, fid).await?;
+    access::require(ctx, actor, &feed, access::UPDATE_FEED).await?;
+    let before = std::mem::replace(&mut feed.visibility, visibility.to_string());
+    feed.updated_at = Timestamp::now();
+    ctx.store.put_feed(&feed).await?;
+    if before == "followers" && visibility != "followers" {
+        follows::settle_pending(ctx, fid, approve).await?;
+    }
+    if ["members", "private"].contains(&visibility) {
+        follows::drop_disallowed(ctx, &feed).await?;
+    }
+    Ok(feed)
+}
+
+/// The `own_*` fields of many feeds for one user (OwnBatch).
+pub const MAX_OWN_BATCH: usize = 100;
+
+pub fn own_wanted(fields: Option<&[String]>) -> Result<OwnWanted> {
+    let Some(fields) = fields.filter(|f| !f.is_empty()) else { return Ok(OwnWanted::ALL) };
+    let mut wanted = OwnWanted { follows: false, followings: false, membership: false, capabilities: false };
+    for f in fields {
+        match f.as_str() {
+            "own_follows" => wanted.follows = true,
+            "own_followings" => wanted.followings = true,
+            "own_membership" => wanted.membership = true,
+            "own_capabilities" => wanted.capabilities = true,
+            other => {
+                return Err(Error::field(
+                    "fields",
+                    format!(
+                        "unknown field {other:?}: use own_follows, own_followings, own_membership, own_capabilities"
+                    ),
+                ))
+            }
+        }
+    }
+    Ok(wanted)
+}
+
+pub fn parse_fids(field: &str, fids: &[String], max: usize) -> Result<Vec<Fid>> {
+    if fids.is_empty() || fids.len() > max {
+        return Err(Error::field(field, format!("{field} must contain 1 to {max} feed ids")));
+    }
+    fids.iter().map(|f| Fid::parse(f).map_err(|e| Error::field(field, e.message))).collect()
 }

@@ -28,6 +28,16 @@ impl Filter {
         }
     }
 
+    /// `field ∈ values` for a string field the caller scopes by.
+    pub fn is_in(field: &'static str, values: Vec<String>) -> Filter {
+        Filter::Cond(Condition {
+            field: Field::Named(field),
+            kind: Kind::Str,
+            op: Op::In,
+            value: Operand::Strs(values),
+        })
+    }
+
     /// `field == value` for a string field the caller scopes by.
     pub fn eq(field: &'static str, value: impl Into<String>) -> Filter {
         Filter::Cond(Condition {
@@ -237,6 +247,32 @@ pub const COLLECTION_FIELDS: &[FieldSpec] = &[
     spec("updated_at", Kind::Date, RANGE),
 ];
 pub const COLLECTION_SORT: &[&str] = &["created_at", "updated_at"];
+
+/// QueryFollows (`*_fid` are aliases of `*_feed`).
+pub const FOLLOW_FIELDS: &[FieldSpec] = &[
+    spec("source_feed", Kind::Str, EQ_IN),
+    spec("target_feed", Kind::Str, EQ_IN),
+    spec("source_fid", Kind::Str, EQ_IN),
+    spec("target_fid", Kind::Str, EQ_IN),
+    spec("source_id", Kind::Str, EQ_IN),
+    spec("target_id", Kind::Str, EQ_IN),
+    spec("status", Kind::Str, EQ_IN),
+    spec("source_created_by_name", Kind::Str, EQ_IN),
+    spec("target_created_by_name", Kind::Str, EQ_IN),
+    spec("created_at", Kind::Date, RANGE),
+];
+
+/// QueryFeedMembers (the path scopes `fid` to one feed already).
+pub const FEED_MEMBER_FIELDS: &[FieldSpec] = &[
+    spec("fid", Kind::Str, EQ_IN),
+    spec("role", Kind::Str, EQ_IN),
+    spec("status", Kind::Str, EQ_IN),
+    spec("user_id", Kind::Str, EQ_IN),
+    spec("user_name", Kind::Str, EQ_IN),
+    spec("created_at", Kind::Date, RANGE),
+    spec("updated_at", Kind::Date, RANGE),
+];
+pub const FEED_MEMBER_SORT: &[&str] = &["created_at", "updated_at", "user_id"];
 
 const NUM_RANGE: &[Op] = &[Op::Gt, Op::Gte, Op::Lt, Op::Lte];
 

@@ -1,24 +1,32 @@
-//! Follows and the timeline copies they cause. Fan-out is push-based: the
-//! store copies entries inside the same transaction as the write (see
-//! docs/architecture.md for why).
+//! Follows, follow requests and the timeline copies they cause. Fan-out is
+//! push-based: the store copies entries inside the same transaction as the
+//! write (see docs/architecture.md for why). A follow of a `followers`
+//! feed starts `pending` and copies nothing until its owner accepts it.
+
+use std::collections::{HashMap, HashSet};
 
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::json;
 
-use super::cursor::{OffsetWindow, Page};
+use super::access;
+use super::cursor::Page;
 use super::error::{Error, Result};
 use super::feeds::{get_live_feed, resolve_feeds, Pager};
-use super::model::{Custom, Fid, Follow, FOLLOW_ACCEPTED, FOLLOW_PENDING};
+use super::filter::{self, Filter};
+use super::model::{Activity, Custom, Feed, Fid, Follow, FOLLOW_ACCEPTED, FOLLOW_PENDING, FOLLOW_REJECTED};
+use super::notifications::{self, Notice};
 use super::time::Timestamp;
 use super::users;
-use super::{page_limit, Actor, Ctx, QueryRequest};
-use crate::store::{FollowQuery, FollowSortField};
+use super::{Actor, Ctx, QueryRequest};
 
 /// Activities copied on a new follow when the request names no limit.
 pub const DEFAULT_COPY_LIMIT: usize = 1000;
 pub const MAX_COPY_LIMIT: i64 = 1000;
+pub const MAX_FOLLOW_BATCH: usize = 1000;
+pub const MAX_UNFOLLOW_BATCH: usize = 100;
+const FOLLOW_SORT: &[&str] = &["created_at", "updated_at"];
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Clone, Default)]
 pub struct FollowCmd {
     pub source: String,
     pub target: String,
@@ -32,160 +40,386 @@ pub struct FollowCmd {
     pub status: Option<String>,
     #[serde(default)]
     pub create_users: Option<bool>,
+    #[serde(default)]
+    pub create_notification_activity: Option<bool>,
+    #[serde(default)]
+    pub copy_custom_to_notification: Option<bool>,
+    #[serde(default)]
+    pub follower_role: Option<String>,
 }
 
 pub type FollowPage = Page<Follow>;
 
+/// The outcome of a follow request: the follow, whether it is new, and
+/// whether a notification went out for it.
+pub struct Followed {
+    pub follow: Follow,
+    pub created: bool,
+    pub notified: bool,
+}
+
 /// Follow: creating a follow that exists is an input error.
-pub async fn follow(ctx: &Ctx, actor: &Actor, cmd: FollowCmd) -> Result<Follow> {
-    match get_or_create_follow(ctx, actor, cmd).await? {
-        (follow, true) => Ok(follow),
-        (follow, false) => Err(Error::input(format!("{} already follows {}", follow.source, follow.target))),
+pub async fn follow(ctx: &Ctx, actor: &Actor, cmd: FollowCmd) -> Result<Followed> {
+    let create_users = cmd.create_users.unwrap_or(false);
+    let followed = follow_many(ctx, actor, vec![cmd], create_users).await?.pop();
+    match followed {
+        Some(f) if f.created => Ok(f),
+        Some(f) => Err(Error::input(format!("{} already follows {}", f.follow.source, f.follow.target))),
+        None => Err(Error::internal("follow produced no result")),
     }
 }
 
-/// GetOrCreateFollow: an existing follow is returned unchanged with `false`.
-pub async fn get_or_create_follow(ctx: &Ctx, actor: &Actor, cmd: FollowCmd) -> Result<(Follow, bool)> {
-    let source = Fid::parse(&cmd.source).map_err(|e| Error::field("source", e.message))?;
-    let target = Fid::parse(&cmd.target).map_err(|e| Error::field("target", e.message))?;
+/// GetOrCreateFollow: an existing follow is returned unchanged.
+pub async fn get_or_create_follow(ctx: &Ctx, actor: &Actor, cmd: FollowCmd) -> Result<Followed> {
+    let create_users = cmd.create_users.unwrap_or(false);
+    follow_many(ctx, actor, vec![cmd], create_users)
+        .await?
+        .pop()
+        .ok_or_else(|| Error::internal("follow produced no result"))
+}
+
+/// FollowBatch / GetOrCreateFollows: up to 1,000 follows in one
+/// transaction; existing ones come back unchanged, in request order.
+pub async fn follow_batch(ctx: &Ctx, actor: &Actor, cmds: Vec<FollowCmd>, create_users: bool) -> Result<Vec<Followed>> {
+    if cmds.is_empty() || cmds.len() > MAX_FOLLOW_BATCH {
+        return Err(Error::field("follows", format!("follows must contain 1 to {MAX_FOLLOW_BATCH} items")));
+    }
+    if cmds.iter().any(|c| c.create_users.is_some()) {
+        return Err(Error::field("create_users", "create_users is accepted only at the top level of a batch"));
+    }
+    follow_many(ctx, actor, cmds, create_users).await
+}
+
+fn copy_limit(n: Option<i64>) -> Result<usize> {
+    match n {
+        None => Ok(DEFAULT_COPY_LIMIT),
+        Some(n) if (0..=MAX_COPY_LIMIT).contains(&n) => Ok(n as usize),
+        Some(n) => Err(Error::field(
+            "activity_copy_limit",
+            format!("activity_copy_limit must be between 0 and {MAX_COPY_LIMIT}, got {n}"),
+        )),
+    }
+}
+
+fn push_preference(p: Option<String>) -> Result<String> {
+    let p = p.filter(|p| !p.is_empty()).unwrap_or_else(|| "all".into());
+    if !["all", "none"].contains(&p.as_str()) {
+        return Err(Error::field("push_preference", "push_preference must be all or none"));
+    }
+    Ok(p)
+}
+
+fn parse_pair(source: &str, target: &str) -> Result<(Fid, Fid)> {
+    let source = Fid::parse(source).map_err(|e| Error::field("source", e.message))?;
+    let target = Fid::parse(target).map_err(|e| Error::field("target", e.message))?;
     if source == target {
         return Err(Error::field("target", "a feed cannot follow itself"));
     }
-    let copy_limit = match cmd.activity_copy_limit {
-        None => DEFAULT_COPY_LIMIT,
-        Some(n) if (0..=MAX_COPY_LIMIT).contains(&n) => n as usize,
-        Some(n) => {
-            return Err(Error::field(
-                "activity_copy_limit",
-                format!("activity_copy_limit must be between 0 and {MAX_COPY_LIMIT}, got {n}"),
-            ))
-        }
-    };
-    let push_preference = cmd.push_preference.unwrap_or_else(|| "all".into());
-    if !["all", "none"].contains(&push_preference.as_str()) {
-        return Err(Error::field("push_preference", "push_preference must be all or none"));
-    }
-    if let Some(status) = cmd.status.as_deref() {
-        actor.require_server()?;
-        if ![FOLLOW_ACCEPTED, FOLLOW_PENDING].contains(&status) {
-            return Err(Error::field("status", "status must be accepted or pending"));
-        }
-    }
+    Ok((source, target))
+}
 
-    let fids = [source.clone(), target.clone()];
+/// The `follow` notification a new follow sends the target's owner.
+fn follow_notice(follow: &Follow, source: &Feed, target: &Feed, copy_custom: bool, window: i64) -> Option<Activity> {
+    let object_id = follow.target.to_string();
+    let notice = Notice {
+        kind: "follow",
+        actor: &source.created_by,
+        recipient: &target.created_by,
+        object_id: &object_id,
+        text: None,
+        comment: None,
+        target: json!({"id": object_id, "type": "feed", "name": target.name, "user_id": target.created_by}),
+        custom: if copy_custom { follow.custom.clone().unwrap_or_default() } else { Custom::new() },
+    };
+    notifications::build(&notice, window, follow.created_at)
+}
+
+async fn follow_many(ctx: &Ctx, actor: &Actor, cmds: Vec<FollowCmd>, create_users: bool) -> Result<Vec<Followed>> {
+    let mut pairs = Vec::with_capacity(cmds.len());
+    for cmd in &cmds {
+        pairs.push(parse_pair(&cmd.source, &cmd.target)?);
+        copy_limit(cmd.activity_copy_limit)?;
+        push_preference(cmd.push_preference.clone())?;
+        if let Some(status) = cmd.status.as_deref().filter(|s| !s.is_empty()) {
+            actor.require_server()?;
+            if ![FOLLOW_ACCEPTED, FOLLOW_PENDING].contains(&status) {
+                return Err(Error::field("status", "status must be accepted or pending"));
+            }
+        }
+    }
+    let fids: Vec<Fid> =
+        pairs.iter().flat_map(|(s, t)| [s.clone(), t.clone()]).collect::<HashSet<_>>().into_iter().collect();
     let (existing, missing) = resolve_feeds(ctx, &fids, None).await?;
+    let feeds: HashMap<&Fid, &Feed> = existing.iter().chain(&missing).map(|f| (&f.fid, f)).collect();
     if let Actor::User(me) = actor {
-        let source_feed = existing.iter().chain(&missing).find(|f| f.fid == source);
-        if source_feed.is_some_and(|f| &f.created_by != me) {
-            return Err(Error::not_allowed(format!(
-                "user {me} cannot follow from feed {source}, which they do not own"
-            )));
+        for (source, target) in &pairs {
+            if &feeds[source].created_by != me {
+                return Err(Error::not_allowed(format!(
+                    "user {me} cannot follow from feed {source}, which they do not own"
+                )));
+            }
+            access::require(ctx, actor, feeds[target], access::FOLLOW).await?;
         }
     }
     let owners: Vec<String> = missing.iter().map(|f| f.created_by.clone()).collect();
-    users::ensure_users(ctx, &owners, cmd.create_users.unwrap_or(false) || actor.is_server()).await?;
+    users::ensure_users(ctx, &owners, create_users || actor.is_server()).await?;
 
-    let target_feed = existing.iter().chain(&missing).find(|f| f.fid == target);
-    let needs_approval = target_feed.is_some_and(|f| f.visibility == "followers");
-    let status = match cmd.status {
-        Some(s) => s,
-        None if needs_approval => FOLLOW_PENDING.to_string(),
-        None => FOLLOW_ACCEPTED.to_string(),
-    };
     let now = Timestamp::now();
-    let follow = Follow {
-        source,
-        target,
-        status,
-        custom: cmd.custom,
-        push_preference,
-        follower_role: "user".into(),
-        created_at: now,
-        updated_at: now,
-        request_accepted_at: None,
-        request_rejected_at: None,
+    let window = if cmds.iter().any(|c| c.create_notification_activity == Some(true)) {
+        notifications::dedup_window(ctx).await?
+    } else {
+        0
     };
-    let inserted = ctx.store.insert_follows(std::slice::from_ref(&follow), copy_limit, &missing).await?;
-    if inserted == [true] {
-        return Ok((follow, true));
+    let mut planned = Vec::with_capacity(cmds.len());
+    for (cmd, (source, target)) in cmds.into_iter().zip(pairs) {
+        let needs_approval =
+            feeds[&target].visibility == "followers" && feeds[&target].created_by != feeds[&source].created_by;
+        let status = match cmd.status.filter(|s| !s.is_empty()) {
+            Some(s) => s,
+            None if needs_approval => FOLLOW_PENDING.to_string(),
+            None => FOLLOW_ACCEPTED.to_string(),
+        };
+        let follow = Follow {
+            status,
+            custom: cmd.custom,
+            push_preference: push_preference(cmd.push_preference)?,
+            follower_role: access::USER_ROLE.into(),
+            created_at: now,
+            updated_at: now,
+            request_accepted_at: None,
+            request_rejected_at: None,
+            activity_copy_limit: Some(copy_limit(cmd.activity_copy_limit)?),
+            source,
+            target,
+        };
+        let notification = if cmd.create_notification_activity == Some(true) {
+            let copy = cmd.copy_custom_to_notification.unwrap_or(false);
+            follow_notice(&follow, feeds[&follow.source], feeds[&follow.target], copy, window)
+        } else {
+            None
+        };
+        planned.push((follow, notification));
     }
-    let existing = ctx.store.get_follow(&follow.source, &follow.target).await?;
-    Ok((existing.ok_or_else(|| Error::internal("follow vanished after a conflicting insert"))?, false))
+    let notifications: Vec<Activity> = planned.iter().filter_map(|(_, n)| n.clone()).collect();
+    let (fresh, notification_feeds) = notifications::fresh(ctx, notifications).await?;
+    let fresh: HashSet<String> = fresh.into_iter().map(|n| n.id).collect();
+    for (_, n) in planned.iter_mut() {
+        if n.as_ref().is_some_and(|n| !fresh.contains(&n.id)) {
+            *n = None;
+        }
+    }
+    let mut new_feeds = missing.clone();
+    new_feeds.extend(notification_feeds.into_iter().filter(|f| !missing.iter().any(|m| m.fid == f.fid)));
+    let inserted = ctx.store.insert_follows(&planned, &new_feeds).await?;
+
+    // Follows that existed already come back as stored.
+    let stale: Vec<&Follow> = planned.iter().zip(&inserted).filter(|(_, new)| !**new).map(|((f, _), _)| f).collect();
+    let stored = stored_follows(ctx, &stale).await?;
+    let mut out = Vec::with_capacity(planned.len());
+    let mut seen = HashSet::new();
+    for ((follow, notification), new) in planned.into_iter().zip(inserted) {
+        let key = (follow.source.clone(), follow.target.clone());
+        let first = seen.insert(key.clone());
+        if new && first {
+            out.push(Followed { follow, created: true, notified: notification.is_some() });
+        } else {
+            let follow = stored.get(&key).cloned().unwrap_or(follow);
+            out.push(Followed { follow, created: false, notified: false });
+        }
+    }
+    Ok(out)
 }
 
-pub async fn unfollow(ctx: &Ctx, actor: &Actor, source: &str, target: &str, keep_history: bool) -> Result<Follow> {
-    let source = Fid::parse(source)?;
-    let target = Fid::parse(target)?;
+/// The stored follows of the given pairs, in one query.
+async fn stored_follows(ctx: &Ctx, pairs: &[&Follow]) -> Result<HashMap<(Fid, Fid), Follow>> {
+    if pairs.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let sources: Vec<String> = pairs.iter().map(|f| f.source.to_string()).collect::<HashSet<_>>().into_iter().collect();
+    let targets: Vec<String> = pairs.iter().map(|f| f.target.to_string()).collect::<HashSet<_>>().into_iter().collect();
+    let query = crate::store::ListQuery {
+        filter: Filter::is_in("source_feed", sources).and(Filter::is_in("target_feed", targets)),
+        sort: vec![("created_at", true)],
+        limit: usize::MAX >> 1,
+        offset: 0,
+    };
+    Ok(ctx.store.query_follows(&query).await?.into_iter().map(|f| ((f.source.clone(), f.target.clone()), f)).collect())
+}
+
+async fn get_follow(ctx: &Ctx, source: &Fid, target: &Fid) -> Result<Follow> {
+    ctx.store
+        .get_follow(source, target)
+        .await?
+        .ok_or_else(|| Error::not_found("follow", &format!("{source} -> {target}")))
+}
+
+/// Only the target feed's owner (or the server) answers follow requests.
+async fn require_target_owner(ctx: &Ctx, actor: &Actor, target: &Fid) -> Result<Feed> {
+    let feed = get_live_feed(ctx, target).await?;
+    access::require(ctx, actor, &feed, access::UPDATE_FEED_FOLLOWERS).await?;
+    Ok(feed)
+}
+
+/// AcceptFollow: a pending (or rejected) request becomes an accepted follow
+/// and the target's recent activities, up to the request's
+/// `activity_copy_limit`, reach the follower's feed.
+pub async fn accept_follow(
+    ctx: &Ctx,
+    actor: &Actor,
+    source: &str,
+    target: &str,
+    follower_role: Option<String>,
+) -> Result<Follow> {
+    let (source, target) = parse_pair(source, target)?;
+    require_target_owner(ctx, actor, &target).await?;
+    let mut follow = get_follow(ctx, &source, &target).await?;
+    if follow.status == FOLLOW_ACCEPTED {
+        return Err(Error::input(format!("the follow {source} -> {target} is already accepted")));
+    }
+    let now = Timestamp::now();
+    follow.status = FOLLOW_ACCEPTED.into();
+    follow.request_accepted_at = Some(now);
+    follow.updated_at = now;
+    if let Some(role) = follower_role.filter(|r| !r.is_empty()) {
+        follow.follower_role = role;
+    }
+    save(ctx, &follow, true).await?;
+    Ok(follow)
+}
+
+/// RejectFollow: a pending request is refused; nothing reaches the follower.
+pub async fn reject_follow(ctx: &Ctx, actor: &Actor, source: &str, target: &str) -> Result<Follow> {
+    let (source, target) = parse_pair(source, target)?;
+    require_target_owner(ctx, actor, &target).await?;
+    let mut follow = get_follow(ctx, &source, &target).await?;
+    if follow.status != FOLLOW_PENDING {
+        return Err(Error::input(format!("the follow {source} -> {target} is {}, not pending", follow.status)));
+    }
+    let now = Timestamp::now();
+    follow.status = FOLLOW_REJECTED.into();
+    follow.request_rejected_at = Some(now);
+    follow.updated_at = now;
+    save(ctx, &follow, false).await?;
+    Ok(follow)
+}
+
+async fn save(ctx: &Ctx, follow: &Follow, backfill: bool) -> Result<()> {
+    if !ctx.store.update_follow(follow, backfill).await? {
+        return Err(Error::not_found("follow", &format!("{} -> {}", follow.source, follow.target)));
+    }
+    Ok(())
+}
+
+/// UpdateFollow: `custom` and `push_preference` by the follower; the
+/// server may also set `follower_role` and move the status (accepting
+/// copies activities as AcceptFollow does).
+pub async fn update_follow(ctx: &Ctx, actor: &Actor, cmd: FollowCmd) -> Result<Follow> {
+    let (source, target) = parse_pair(&cmd.source, &cmd.target)?;
     if let Actor::User(me) = actor {
         let feed = get_live_feed(ctx, &source).await?;
         if &feed.created_by != me {
             return Err(Error::not_allowed(format!("user {me} does not own feed {source}")));
         }
+        if cmd.follower_role.is_some() || cmd.status.is_some() {
+            return Err(Error::not_allowed("follower_role and status can be changed server-side only"));
+        }
     }
-    ctx.store
-        .delete_follow(&source, &target, keep_history)
-        .await?
-        .ok_or_else(|| Error::not_found("follow", &format!("{source} -> {target}")))
+    let mut follow = get_follow(ctx, &source, &target).await?;
+    let was_accepted = follow.status == FOLLOW_ACCEPTED;
+    if let Some(custom) = cmd.custom {
+        follow.custom = Some(custom);
+    }
+    if cmd.push_preference.is_some() {
+        follow.push_preference = push_preference(cmd.push_preference)?;
+    }
+    if let Some(role) = cmd.follower_role.filter(|r| !r.is_empty()) {
+        follow.follower_role = role;
+    }
+    if let Some(limit) = cmd.activity_copy_limit {
+        follow.activity_copy_limit = Some(copy_limit(Some(limit))?);
+    }
+    let now = Timestamp::now();
+    match cmd.status.as_deref().filter(|s| !s.is_empty()) {
+        None => {}
+        Some(FOLLOW_ACCEPTED) if !was_accepted => {
+            follow.status = FOLLOW_ACCEPTED.into();
+            follow.request_accepted_at = Some(now);
+        }
+        Some(s) if s == follow.status => {}
+        Some(FOLLOW_PENDING) if !was_accepted => follow.status = FOLLOW_PENDING.into(),
+        Some(FOLLOW_REJECTED) if follow.status == FOLLOW_PENDING => {
+            follow.status = FOLLOW_REJECTED.into();
+            follow.request_rejected_at = Some(now);
+        }
+        Some(s) => {
+            return Err(Error::field("status", format!("cannot change a {} follow to {s:?}", follow.status)));
+        }
+    }
+    follow.updated_at = now;
+    save(ctx, &follow, !was_accepted && follow.status == FOLLOW_ACCEPTED).await?;
+    Ok(follow)
 }
 
-/// `"a:b"`, `{"$eq": "a:b"}` or `{"$in": [...]}` → feed ids.
-fn fid_condition(field: &str, cond: &Value) -> Result<Vec<Fid>> {
-    let parse = |v: &Value| -> Result<Fid> {
-        v.as_str()
-            .ok_or_else(|| Error::field(field, format!("{field} values must be feed ids")))
-            .and_then(|s| Fid::parse(s).map_err(|e| Error::field(field, e.message)))
-    };
-    match cond {
-        Value::String(_) => Ok(vec![parse(cond)?]),
-        Value::Object(ops) if ops.len() == 1 => match ops.iter().next() {
-            Some((op, v)) if op == "$eq" => Ok(vec![parse(v)?]),
-            Some((op, Value::Array(items))) if op == "$in" => items.iter().map(parse).collect(),
-            Some((op, _)) => {
-                Err(Error::field(field, format!("unsupported operator {op:?} for {field}; use $eq or $in")))
-            }
-            None => Err(Error::field(field, "empty filter")),
-        },
-        _ => Err(Error::field(field, format!("invalid {field} filter"))),
-    }
+/// One follow to remove.
+#[derive(Debug, Deserialize, Clone)]
+pub struct UnfollowPair {
+    pub source: String,
+    pub target: String,
+    #[serde(default)]
+    pub keep_history: Option<bool>,
 }
 
-pub async fn query_follows(ctx: &Ctx, q: QueryRequest) -> Result<FollowPage> {
-    let mut query = FollowQuery { limit: page_limit(q.limit)?, ..Default::default() };
-    for (key, cond) in q.filter.unwrap_or_default() {
-        match key.as_str() {
-            "source_feed" => query.sources = Some(fid_condition("source_feed", &cond)?),
-            "target_feed" => query.targets = Some(fid_condition("target_feed", &cond)?),
-            "status" => {
-                let status = match &cond {
-                    Value::String(s) => s.clone(),
-                    Value::Object(o) => match o.get("$eq") {
-                        Some(Value::String(s)) => s.clone(),
-                        _ => return Err(Error::field("status", "status filter supports $eq only")),
-                    },
-                    _ => return Err(Error::field("status", "invalid status filter")),
-                };
-                query.status = Some(status);
-            }
-            other => {
-                return Err(Error::field(
-                    other,
-                    format!("cannot filter follows by {other:?}; use source_feed, target_feed or status"),
-                ))
+/// Unfollow / UnfollowBatch (`require_all`: every pair must exist, or
+/// nothing is removed) / GetOrCreateUnfollow(s) (missing pairs are
+/// skipped). Returns the follows removed.
+pub async fn unfollow(
+    ctx: &Ctx,
+    actor: &Actor,
+    pairs: Vec<UnfollowPair>,
+    require_all: bool,
+    delete_notification: bool,
+) -> Result<Vec<Follow>> {
+    if pairs.is_empty() || pairs.len() > MAX_UNFOLLOW_BATCH {
+        return Err(Error::field("follows", format!("follows must contain 1 to {MAX_UNFOLLOW_BATCH} items")));
+    }
+    let mut parsed = Vec::with_capacity(pairs.len());
+    for p in &pairs {
+        let (source, target) = parse_pair(&p.source, &p.target)?;
+        parsed.push((source, target, p.keep_history.unwrap_or(false)));
+    }
+    let fids: Vec<Fid> =
+        parsed.iter().flat_map(|(s, t, _)| [s.clone(), t.clone()]).collect::<HashSet<_>>().into_iter().collect();
+    let feeds: HashMap<Fid, Feed> = ctx.store.get_feeds(&fids).await?.into_iter().map(|f| (f.fid.clone(), f)).collect();
+    if let Actor::User(me) = actor {
+        for (source, _, _) in &parsed {
+            if feeds.get(source).is_none_or(|f| &f.created_by != me) {
+                return Err(Error::not_allowed(format!("user {me} does not own feed {source}")));
             }
         }
     }
-    for s in q.sort.unwrap_or_default() {
-        let field = match s.field.as_deref().unwrap_or("") {
-            "created_at" => FollowSortField::CreatedAt,
-            "updated_at" => FollowSortField::UpdatedAt,
-            other => return Err(Error::field("sort", format!("cannot sort follows by {other:?}"))),
-        };
-        query.sort.push((field, s.direction.unwrap_or(-1) < 0));
+    let removed = ctx.store.delete_follows(&parsed, require_all).await?;
+    if delete_notification {
+        for f in &removed {
+            if let (Some(source), Some(target)) = (feeds.get(&f.source), feeds.get(&f.target)) {
+                let object_id = f.target.to_string();
+                notifications::withdraw(
+                    ctx,
+                    "follow",
+                    &object_id,
+                    &source.created_by,
+                    &target.created_by,
+                    f.created_at,
+                )
+                .await?;
+            }
+        }
     }
-    if query.sort.is_empty() {
-        query.sort.push((FollowSortField::CreatedAt, true));
-    }
-    offset_page(ctx, query, q.next, q.prev).await
+    Ok(removed)
+}
+
+pub async fn query_follows(ctx: &Ctx, q: QueryRequest) -> Result<FollowPage> {
+    let (query, window) = q.list(filter::FOLLOW_FIELDS, FOLLOW_SORT, ("created_at", true))?;
+    Ok(window.page(ctx.store.query_follows(&query).await?))
 }
 
 pub enum Side {
@@ -195,27 +429,89 @@ pub enum Side {
 
 /// The accepted followers of a feed, or the feeds it follows, newest first.
 pub async fn page_of(ctx: &Ctx, side: Side, fid: &Fid, pager: &Pager) -> Result<FollowPage> {
-    let mut query = FollowQuery {
-        limit: page_limit(pager.limit)?,
-        status: Some(FOLLOW_ACCEPTED.into()),
-        sort: vec![(FollowSortField::CreatedAt, true)],
-        ..Default::default()
+    let field = match side {
+        Side::Followers => "target_feed",
+        Side::Following => "source_feed",
     };
-    match side {
-        Side::Followers => query.targets = Some(vec![fid.clone()]),
-        Side::Following => query.sources = Some(vec![fid.clone()]),
-    }
-    offset_page(ctx, query, pager.next.clone(), pager.prev.clone()).await
+    let request =
+        QueryRequest { limit: pager.limit, next: pager.next.clone(), prev: pager.prev.clone(), ..Default::default() };
+    let (mut query, window) = request.list(filter::FOLLOW_FIELDS, FOLLOW_SORT, ("created_at", true))?;
+    query.filter = Filter::eq(field, fid.to_string()).and(Filter::eq("status", FOLLOW_ACCEPTED));
+    Ok(window.page(ctx.store.query_follows(&query).await?))
 }
 
-async fn offset_page(
-    ctx: &Ctx,
-    mut query: FollowQuery,
-    next: Option<String>,
-    prev: Option<String>,
-) -> Result<FollowPage> {
-    let window = OffsetWindow::from_request(Some(query.limit as i64), &next, &prev)?;
-    query.offset = window.offset;
-    query.limit = window.fetch();
-    Ok(window.page(ctx.store.query_follows(&query).await?))
+/// Whether `source` follows `target` and is accepted.
+pub async fn is_following(ctx: &Ctx, source: &Fid, target: &Fid) -> Result<bool> {
+    Ok(ctx.store.get_follow(source, target).await?.is_some_and(|f| f.status == FOLLOW_ACCEPTED))
+}
+
+/// Accepts (with backfill) or rejects every pending request to `target`.
+pub async fn settle_pending(ctx: &Ctx, target: &Fid, approve: bool) -> Result<()> {
+    loop {
+        // Each settled follow leaves the pending set, so the first page is
+        // always the next one.
+        let request = QueryRequest { limit: Some(100), ..Default::default() };
+        let (mut query, _) = request.list(filter::FOLLOW_FIELDS, FOLLOW_SORT, ("created_at", false))?;
+        query.filter = Filter::eq("target_feed", target.to_string()).and(Filter::eq("status", FOLLOW_PENDING));
+        let pending = ctx.store.query_follows(&query).await?;
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let now = Timestamp::now();
+        for mut follow in pending {
+            follow.updated_at = now;
+            if approve {
+                follow.status = FOLLOW_ACCEPTED.into();
+                follow.request_accepted_at = Some(now);
+            } else {
+                follow.status = FOLLOW_REJECTED.into();
+                follow.request_rejected_at = Some(now);
+            }
+            ctx.store.update_follow(&follow, approve).await?;
+        }
+    }
+}
+
+/// Removes the follows of `feed` that its visibility no longer allows:
+/// on a `members` feed only its owner and active members may follow it,
+/// on a `private` feed only its owner.
+pub async fn drop_disallowed(ctx: &Ctx, feed: &Feed) -> Result<()> {
+    let mut offset = 0;
+    loop {
+        let query = crate::store::ListQuery {
+            filter: Filter::eq("target_feed", feed.fid.to_string()),
+            sort: vec![("created_at", false)],
+            limit: 500,
+            offset,
+        };
+        let page = ctx.store.query_follows(&query).await?;
+        if page.is_empty() {
+            return Ok(());
+        }
+        let sources: Vec<Fid> = page.iter().map(|f| f.source.clone()).collect();
+        let owners: HashMap<Fid, String> =
+            ctx.store.get_feeds(&sources).await?.into_iter().map(|f| (f.fid, f.created_by)).collect();
+        let owner_ids: Vec<String> = owners.values().cloned().collect::<HashSet<_>>().into_iter().collect();
+        let members: HashSet<String> = if feed.visibility == "members" {
+            ctx.store
+                .get_members(&feed.fid, &owner_ids)
+                .await?
+                .into_iter()
+                .filter(|m| m.status == super::model::MEMBER_ACTIVE)
+                .map(|m| m.user_id)
+                .collect()
+        } else {
+            HashSet::new()
+        };
+        let doomed: Vec<(Fid, Fid, bool)> = page
+            .iter()
+            .filter(|f| {
+                let owner = owners.get(&f.source).map(String::as_str).unwrap_or_default();
+                owner != feed.created_by && !members.contains(owner)
+            })
+            .map(|f| (f.source.clone(), f.target.clone(), false))
+            .collect();
+        offset += page.len() - doomed.len();
+        ctx.store.delete_follows(&doomed, false).await?;
+    }
 }

@@ -14,6 +14,7 @@ use time::Timestamp;
 /// How many of its newest comments an activity response embeds.
 pub const LATEST_COMMENTS: usize = 5;
 
+pub mod access;
 pub mod activities;
 pub mod bookmarks;
 pub mod collections;
@@ -25,6 +26,7 @@ pub mod feedback;
 pub mod feeds;
 pub mod filter;
 pub mod follows;
+pub mod members;
 pub mod model;
 pub mod notifications;
 pub mod patch;
@@ -154,7 +156,38 @@ pub struct Lookup {
     /// The objects of bookmark responses.
     pub bookmarked_activities: HashMap<String, Activity>,
     pub bookmarked_comments: HashMap<String, model::Comment>,
+    /// The viewer's `own_*` fields, for the feeds they were asked for.
+    pub own: HashMap<Fid, OwnFields>,
 }
+
+/// `own_follows`, `own_followings`, `own_membership` and
+/// `own_capabilities` of one feed for one user; `None` = not asked for.
+#[derive(Debug, Default, Clone)]
+pub struct OwnFields {
+    pub follows: Option<Vec<Follow>>,
+    pub followings: Option<Vec<Follow>>,
+    pub membership: Option<Option<model::FeedMember>>,
+    pub capabilities: Option<Vec<String>>,
+}
+
+/// Which `own_*` fields to compute (OwnBatch's `fields`).
+#[derive(Debug, Clone, Copy)]
+pub struct OwnWanted {
+    pub follows: bool,
+    pub followings: bool,
+    pub membership: bool,
+    pub capabilities: bool,
+}
+
+impl OwnWanted {
+    /// What a feed read shows unless told otherwise: everything but
+    /// `own_followings`, which costs a join and is opt-in.
+    pub const DEFAULT: OwnWanted = OwnWanted { follows: true, followings: false, membership: true, capabilities: true };
+    pub const ALL: OwnWanted = OwnWanted { follows: true, followings: true, membership: true, capabilities: true };
+}
+
+/// How many `own_followings` a feed shows at most.
+pub const MAX_OWN_FOLLOWINGS: usize = 5;
 
 impl Lookup {
     /// Everything the given activities and follows refer to, plus `fids`;
@@ -296,6 +329,107 @@ impl Lookup {
             folders,
             ..Default::default()
         })
+    }
+
+    /// Loads `viewer`'s `own_*` fields for `fids` (feeds already in this
+    /// lookup) and the feeds and users those fields refer to: a fixed
+    /// number of queries however many feeds.
+    pub async fn add_own(&mut self, ctx: &Ctx, viewer: &str, fids: &[Fid], wanted: OwnWanted) -> Result<()> {
+        let feeds: Vec<Feed> = fids.iter().filter_map(|f| self.feeds.get(f).map(|(feed, _)| feed.clone())).collect();
+        if feeds.is_empty() {
+            return Ok(());
+        }
+        let fids: Vec<Fid> = feeds.iter().map(|f| f.fid.clone()).collect();
+        let relations = access::Relations::load(ctx, viewer, &fids).await?;
+        let refs: Vec<&Feed> = feeds.iter().collect();
+        let mut caps = if wanted.capabilities {
+            access::capabilities_with(ctx, viewer, &refs, &relations).await?
+        } else {
+            HashMap::new()
+        };
+        let followings = if wanted.followings {
+            let owners: Vec<String> =
+                feeds.iter().map(|f| f.created_by.clone()).collect::<HashSet<_>>().into_iter().collect();
+            ctx.store.follows_between(&owners, viewer, MAX_OWN_FOLLOWINGS).await?
+        } else {
+            Vec::new()
+        };
+        let mut more_feeds: HashSet<Fid> = HashSet::new();
+        for feed in &feeds {
+            let follows: Vec<Follow> = relations.follows.iter().filter(|f| f.target == feed.fid).cloned().collect();
+            let theirs = followings.clone();
+            more_feeds.extend(follows.iter().chain(&theirs).flat_map(|f| [f.source.clone(), f.target.clone()]));
+            let own = OwnFields {
+                follows: wanted.follows.then_some(follows),
+                followings: wanted.followings.then_some(theirs),
+                membership: wanted
+                    .membership
+                    .then(|| relations.memberships.iter().find(|m| m.fid == feed.fid).cloned()),
+                capabilities: if wanted.capabilities { caps.remove(&feed.fid) } else { None },
+            };
+            self.own.insert(feed.fid.clone(), own);
+        }
+        // Followings of a feed are those from its owner's feeds: known only
+        // once their source feeds are loaded, so they are narrowed here.
+        let missing: Vec<Fid> = more_feeds.into_iter().filter(|f| !self.feeds.contains_key(f)).collect();
+        self.add_feeds(ctx, &missing).await?;
+        if wanted.followings {
+            for feed in &feeds {
+                if let Some(own) = self.own.get_mut(&feed.fid) {
+                    let owner_of = |fid: &Fid| self.feeds.get(fid).map(|(f, _)| f.created_by.clone());
+                    if let Some(list) = own.followings.as_mut() {
+                        list.retain(|f| owner_of(&f.source).as_deref() == Some(feed.created_by.as_str()));
+                    }
+                }
+            }
+        }
+        let mut users: Vec<String> =
+            relations.memberships.iter().map(|m| m.user_id.clone()).filter(|u| !self.users.contains_key(u)).collect();
+        if !self.users.contains_key(viewer) {
+            users.push(viewer.to_string());
+        }
+        self.add_users(ctx, &users).await
+    }
+
+    /// Loads feeds (with counts and owners) not yet in this lookup.
+    pub async fn add_feeds(&mut self, ctx: &Ctx, fids: &[Fid]) -> Result<()> {
+        let fids: Vec<Fid> = fids.iter().filter(|f| !self.feeds.contains_key(*f)).cloned().collect();
+        if fids.is_empty() {
+            return Ok(());
+        }
+        let feeds = ctx.store.get_feeds(&fids).await?;
+        let mut counts = ctx.store.feed_counts(&fids, Timestamp::now()).await?;
+        let owners: Vec<String> = feeds.iter().map(|f| f.created_by.clone()).collect();
+        for f in feeds {
+            let c = counts.remove(&f.fid).unwrap_or_default();
+            self.feeds.insert(f.fid.clone(), (f, c));
+        }
+        self.add_users(ctx, &owners).await
+    }
+
+    /// Loads users not yet in this lookup.
+    pub async fn add_users(&mut self, ctx: &Ctx, ids: &[String]) -> Result<()> {
+        let ids: Vec<String> =
+            ids.iter().filter(|u| !self.users.contains_key(*u)).cloned().collect::<HashSet<_>>().into_iter().collect();
+        if ids.is_empty() {
+            return Ok(());
+        }
+        for u in ctx.store.get_users(&ids).await? {
+            self.users.insert(u.id.clone(), u);
+        }
+        Ok(())
+    }
+
+    /// What member responses show: their users.
+    pub async fn for_members(ctx: &Ctx, members: &[&model::FeedMember]) -> Result<Lookup> {
+        let mut lookup = Lookup::default();
+        lookup.add_members(ctx, members).await?;
+        Ok(lookup)
+    }
+
+    pub async fn add_members(&mut self, ctx: &Ctx, members: &[&model::FeedMember]) -> Result<()> {
+        let users: Vec<String> = members.iter().map(|m| m.user_id.clone()).collect();
+        self.add_users(ctx, &users).await
     }
 
     /// What comment responses show: their authors, mentioned users and

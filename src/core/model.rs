@@ -190,6 +190,7 @@ pub struct FeedCounts {
     pub activity_count: i64,
     pub follower_count: i64,
     pub following_count: i64,
+    pub member_count: i64,
     pub pin_count: i64,
 }
 
@@ -302,10 +303,40 @@ pub struct Follow {
     pub request_accepted_at: Option<Timestamp>,
     #[serde(default)]
     pub request_rejected_at: Option<Timestamp>,
+    /// How many of the target's activities reach the source when the follow
+    /// is accepted (kept for pending follows, which copy on acceptance).
+    #[serde(default)]
+    pub activity_copy_limit: Option<usize>,
 }
 
 pub const FOLLOW_ACCEPTED: &str = "accepted";
 pub const FOLLOW_PENDING: &str = "pending";
+pub const FOLLOW_REJECTED: &str = "rejected";
+
+/// A user's membership of a feed: `member`, or an invite that is `pending`
+/// or `rejected`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct FeedMember {
+    pub fid: Fid,
+    pub user_id: String,
+    pub role: String,
+    pub status: String,
+    #[serde(default)]
+    pub custom: Option<Custom>,
+    #[serde(default)]
+    pub membership_level: Option<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    #[serde(default)]
+    pub invite_accepted_at: Option<Timestamp>,
+    #[serde(default)]
+    pub invite_rejected_at: Option<Timestamp>,
+}
+
+pub const MEMBER_ACTIVE: &str = "member";
+pub const MEMBER_PENDING: &str = "pending";
+pub const MEMBER_REJECTED: &str = "rejected";
+pub const DEFAULT_MEMBER_ROLE: &str = "feed_member";
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct TaskError {

@@ -105,6 +105,7 @@ fn trigger_text(kind: &str, actor: &str) -> String {
         "reaction" => format!("{actor} reacted to your activity"),
         "comment_reaction" => format!("{actor} reacted to your comment"),
         "mention" => format!("{actor} mentioned you"),
+        "follow" => format!("{actor} started following you"),
         other => format!("{actor}: {other}"),
     }
 }
@@ -142,4 +143,19 @@ pub async fn fresh(ctx: &Ctx, notifications: Vec<Activity>) -> Result<(Vec<Activ
     // Notification feeds belong to the notified user, whoever writes.
     let new_feeds = resolve_feeds(ctx, &fids, None).await?.1;
     Ok((fresh, new_feeds))
+}
+
+/// Removes the notification `kind` of `object_id` by `actor` for
+/// `recipient` that was made at `made_at` (its window names it).
+pub async fn withdraw(
+    ctx: &Ctx,
+    kind: &str,
+    object_id: &str,
+    actor: &str,
+    recipient: &str,
+    made_at: Timestamp,
+) -> Result<()> {
+    let id = notification_id(kind, object_id, actor, recipient, bucket(dedup_window(ctx).await?, made_at));
+    ctx.store.purge_activities(&[id]).await?;
+    Ok(())
 }

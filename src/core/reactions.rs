@@ -167,7 +167,7 @@ pub async fn delete_activity_reaction(
     let activity = get_activity(ctx, activity_id).await?;
     let reaction = unreact(ctx, Reactable::Activities, activity_id, &user_id, kind).await?;
     if withdraw_notification {
-        withdraw(ctx, "reaction", activity_id, &user_id, &activity.user_id).await?;
+        notifications::withdraw(ctx, "reaction", activity_id, &user_id, &activity.user_id, reaction.created_at).await?;
     }
     Ok((activity, reaction))
 }
@@ -184,7 +184,8 @@ pub async fn delete_comment_reaction(
     let comment = get_comment(ctx, comment_id).await?;
     let reaction = unreact(ctx, Reactable::Comments, comment_id, &user_id, kind).await?;
     if withdraw_notification {
-        withdraw(ctx, "comment_reaction", comment_id, &user_id, &comment.user_id).await?;
+        notifications::withdraw(ctx, "comment_reaction", comment_id, &user_id, &comment.user_id, reaction.created_at)
+            .await?;
     }
     Ok((get_comment(ctx, comment_id).await?, reaction))
 }
@@ -194,14 +195,6 @@ async fn unreact(ctx: &Ctx, on: Reactable, object_id: &str, user_id: &str, kind:
         .delete_reaction(on, object_id, user_id, kind)
         .await?
         .ok_or_else(|| Error::not_found("reaction", &format!("{kind} by {user_id} on {object_id}")))
-}
-
-/// Removes the notification of the current deduplication window.
-async fn withdraw(ctx: &Ctx, kind: &str, object_id: &str, actor: &str, recipient: &str) -> Result<()> {
-    let bucket = notifications::bucket(notifications::dedup_window(ctx).await?, Timestamp::now());
-    let id = notifications::notification_id(kind, object_id, actor, recipient, bucket);
-    ctx.store.purge_activities(&[id]).await?;
-    Ok(())
 }
 
 pub type ReactionPage = Page<Reaction>;

@@ -54,7 +54,8 @@ macro_rules! operations {
 }
 
 use handlers::{
-    activities, bookmarks, collections, comments, feed_groups, feeds, follows, pins, polls, reactions, tasks, users,
+    activities, bookmarks, collections, comments, feed_groups, feeds, follows, members, pins, polls, reactions, tasks,
+    users,
 };
 
 operations! {
@@ -149,6 +150,21 @@ operations! {
     GetOrCreateFollow: post "/api/v2/feeds/follows/upsert" => 201 follows::get_or_create_follow;
     QueryFollows: post "/api/v2/feeds/follows/query" => 201 follows::query_follows;
     Unfollow: delete "/api/v2/feeds/follows/{source}/{target}" => 200 follows::unfollow;
+    UpdateFollow: patch "/api/v2/feeds/follows" => 200 follows::update_follow;
+    AcceptFollow: post "/api/v2/feeds/follows/accept" => 201 follows::accept_follow;
+    RejectFollow: post "/api/v2/feeds/follows/reject" => 201 follows::reject_follow;
+    FollowBatch: post "/api/v2/feeds/follows/batch" => 201 follows::follow_batch;
+    GetOrCreateFollows: post "/api/v2/feeds/follows/batch/upsert" => 201 follows::follow_batch;
+    GetOrCreateUnfollow: post "/api/v2/feeds/unfollow/upsert" => 201 follows::get_or_create_unfollow;
+    UnfollowBatch: post "/api/v2/feeds/unfollow/batch" => 201 follows::unfollow_batch;
+    GetOrCreateUnfollows: post "/api/v2/feeds/unfollow/batch/upsert" => 201 follows::get_or_create_unfollows;
+
+    UpdateFeedMembers: patch "/api/v2/feeds/feed_groups/{group}/feeds/{feed}/members" => 200 members::update_feed_members;
+    AcceptFeedMemberInvite: post "/api/v2/feeds/feed_groups/{group}/feeds/{feed}/members/accept" => 201 members::accept_feed_member_invite;
+    RejectFeedMemberInvite: post "/api/v2/feeds/feed_groups/{group}/feeds/{feed}/members/reject" => 201 members::reject_feed_member_invite;
+    QueryFeedMembers: post "/api/v2/feeds/feed_groups/{group}/feeds/{feed}/members/query" => 201 members::query_feed_members;
+    ChangeFeedVisibility: post "/api/v2/feeds/feed_groups/{group}/feeds/{feed}/change_visibility" => 201 feeds::change_feed_visibility;
+    OwnBatch: post "/api/v2/feeds/feeds/own/batch" => 201 feeds::own_batch;
 }
 
 async fn in_operation(name: &'static str, status: u16, req: Request, next: Next) -> Response {

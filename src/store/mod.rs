@@ -10,8 +10,8 @@ use async_trait::async_trait;
 
 use crate::core::error::Result;
 use crate::core::model::{
-    Activity, Bookmark, BookmarkFolder, Collection, Comment, Feed, FeedCounts, FeedGroup, Feedback, Fid, Follow,
-    MetricEvent, Pin, Poll, PollTally, PollVote, Reaction, ReactionSummary, Task, TaskError, TaskStatus, User,
+    Activity, Bookmark, BookmarkFolder, Collection, Comment, Feed, FeedCounts, FeedGroup, FeedMember, Feedback, Fid,
+    Follow, MetricEvent, Pin, Poll, PollTally, PollVote, Reaction, ReactionSummary, Task, TaskError, TaskStatus, User,
     VoteOutcome,
 };
 use crate::core::time::Timestamp;
@@ -93,22 +93,6 @@ pub struct UserQuery {
     /// `(field, descending)`, applied in order.
     pub sort: Vec<(UserSortField, bool)>,
     pub include_deleted: bool,
-    pub limit: usize,
-    pub offset: usize,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FollowSortField {
-    CreatedAt,
-    UpdatedAt,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct FollowQuery {
-    pub sources: Option<Vec<Fid>>,
-    pub targets: Option<Vec<Fid>>,
-    pub status: Option<String>,
-    pub sort: Vec<(FollowSortField, bool)>,
     pub limit: usize,
     pub offset: usize,
 }
@@ -206,15 +190,48 @@ pub trait Store: Send + Sync + 'static {
 
     // follows
     /// Inserts the follows (each `false` in the result already existed),
-    /// creating the missing feeds given; every new accepted follow copies up
-    /// to `copy_limit` of its target's newest activities into its source
-    /// feed — one transaction.
-    async fn insert_follows(&self, follows: &[Follow], copy_limit: usize, new_feeds: &[Feed]) -> Result<Vec<bool>>;
-    /// Deletes the follow; unless `keep_history`, removes from the source
-    /// feed the activities that reached it only through this follow.
-    async fn delete_follow(&self, source: &Fid, target: &Fid, keep_history: bool) -> Result<Option<Follow>>;
+    /// creating the missing feeds given, and the notification paired with
+    /// each follow that is new. Every new accepted follow copies up to its
+    /// `activity_copy_limit` of its target's newest activities into its
+    /// source feed — one transaction.
+    async fn insert_follows(&self, follows: &[(Follow, Option<Activity>)], new_feeds: &[Feed]) -> Result<Vec<bool>>;
+    /// Saves a changed follow (status, role, custom…); `backfill` copies up
+    /// to its `activity_copy_limit` of the target's activities into the
+    /// source, as on acceptance. `false` when the follow does not exist.
+    async fn update_follow(&self, follow: &Follow, backfill: bool) -> Result<bool>;
+    /// Deletes the follows `(source, target, keep_history)` that exist (all
+    /// of them must when `require_all`, or nothing is deleted); unless
+    /// `keep_history`, removes from each source feed the activities that
+    /// reached it only through that follow.
+    async fn delete_follows(&self, pairs: &[(Fid, Fid, bool)], require_all: bool) -> Result<Vec<Follow>>;
     async fn get_follow(&self, source: &Fid, target: &Fid) -> Result<Option<Follow>>;
-    async fn query_follows(&self, query: &FollowQuery) -> Result<Vec<Follow>>;
+    async fn query_follows(&self, query: &ListQuery) -> Result<Vec<Follow>>;
+    /// Follows (any status) from feeds `owner` created into `targets`.
+    async fn follows_from_owner(&self, owner: &str, targets: &[Fid]) -> Result<Vec<Follow>>;
+    /// Follows from feeds of `source_owners` into feeds `target_owner`
+    /// created, newest first, at most `per_owner` for each source owner.
+    async fn follows_between(
+        &self,
+        source_owners: &[String],
+        target_owner: &str,
+        per_owner: usize,
+    ) -> Result<Vec<Follow>>;
+
+    // members
+    /// Upserts `members` of `fid` and deletes the memberships of `remove`
+    /// (or, when `replace`, of everyone not in `members`); returns the ids
+    /// removed — one transaction.
+    async fn write_members(
+        &self,
+        fid: &Fid,
+        members: &[FeedMember],
+        remove: &[String],
+        replace: bool,
+    ) -> Result<Vec<String>>;
+    async fn get_members(&self, fid: &Fid, user_ids: &[String]) -> Result<Vec<FeedMember>>;
+    /// The memberships (any status) of `user_id` in `fids`.
+    async fn memberships(&self, user_id: &str, fids: &[Fid]) -> Result<Vec<FeedMember>>;
+    async fn query_members(&self, query: &ListQuery) -> Result<Vec<FeedMember>>;
 
     // reactions
     /// Adds or replaces the user's reaction of its type on `object`

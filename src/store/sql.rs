@@ -264,6 +264,60 @@ pub const BOOKMARK_FOLDERS: Table = Table {
     tiebreak: &["t.id"],
 };
 
+/// Follows: `*_feed` and `*_fid` name the same column; `*_id` is the feed
+/// id without its group, `*_created_by_name` the name of the feed's owner.
+pub const FOLLOWS: Table = Table {
+    from: "follows t",
+    doc: "t.doc",
+    select: None,
+    key: None,
+    scope: None,
+    fields: &[
+        ("source_feed", Col::Column("t.source")),
+        ("source_fid", Col::Column("t.source")),
+        ("target_feed", Col::Column("t.target")),
+        ("target_fid", Col::Column("t.target")),
+        (
+            "source_id",
+            Col::Column("(SELECT substr(t.source, length(s.group_id) + 2) FROM feeds s WHERE s.fid = t.source)"),
+        ),
+        (
+            "target_id",
+            Col::Column("(SELECT substr(t.target, length(s.group_id) + 2) FROM feeds s WHERE s.fid = t.target)"),
+        ),
+        ("status", Col::Column("t.status")),
+        (
+            "source_created_by_name",
+            Col::Column("(SELECT u.name FROM feeds s JOIN users u ON u.id = s.created_by WHERE s.fid = t.source)"),
+        ),
+        (
+            "target_created_by_name",
+            Col::Column("(SELECT u.name FROM feeds s JOIN users u ON u.id = s.created_by WHERE s.fid = t.target)"),
+        ),
+        ("created_at", Col::Column("t.created_at")),
+        ("updated_at", Col::Column("t.updated_at")),
+    ],
+    tiebreak: &["t.source", "t.target"],
+};
+
+pub const FEED_MEMBERS: Table = Table {
+    from: "feed_members t",
+    doc: "t.doc",
+    select: None,
+    key: None,
+    scope: None,
+    fields: &[
+        ("fid", Col::Column("t.fid")),
+        ("user_id", Col::Column("t.user_id")),
+        ("role", Col::Column("t.role")),
+        ("status", Col::Column("t.status")),
+        ("user_name", Col::Column("(SELECT u.name FROM users u WHERE u.id = t.user_id)")),
+        ("created_at", Col::Column("t.created_at")),
+        ("updated_at", Col::Column("t.updated_at")),
+    ],
+    tiebreak: &["t.fid", "t.user_id"],
+};
+
 pub struct SqlBuilder {
     pub dialect: Dialect,
     pub params: Vec<SqlParam>,

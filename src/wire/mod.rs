@@ -11,7 +11,8 @@ use serde_json::{Map, Value};
 use crate::core::comments::ThreadNode;
 use crate::core::model::{
     Activity, ActivitySelector, Bookmark, BookmarkFolder, Collection, Comment, Custom, Feed, FeedCounts, FeedGroup,
-    Fid, Follow, Location, Poll, PollOption, PollVote, Reaction, ReactionGroup, ReactionSummary, Task, TaskError, User,
+    FeedMember, Fid, Follow, Location, Poll, PollOption, PollVote, Reaction, ReactionGroup, ReactionSummary, Task,
+    TaskError, User,
 };
 use crate::core::pins::PinnedPage;
 use crate::core::time::Timestamp;
@@ -112,13 +113,42 @@ impl Lookup {
         }
     }
 
+    /// The feed with the viewer's `own_*` fields where they were loaded.
     pub fn feed(&self, fid: &Fid) -> Option<FeedResponse> {
+        let mut response = self.plain_feed(fid)?;
+        if let Some(own) = self.own.get(fid) {
+            response.own_capabilities = own.capabilities.clone();
+            response.own_follows = own.follows.as_ref().map(|f| f.iter().map(|f| self.plain_follow(f)).collect());
+            response.own_followings = own.followings.as_ref().map(|f| f.iter().map(|f| self.plain_follow(f)).collect());
+            response.own_membership = own.membership.as_ref().and_then(|m| m.as_ref().map(|m| self.member(m)));
+        }
+        Some(response)
+    }
+
+    /// The feed without `own_*` fields (inside follows that are themselves
+    /// `own_*` fields, which would otherwise nest forever).
+    fn plain_feed(&self, fid: &Fid) -> Option<FeedResponse> {
         self.feeds.get(fid).map(|(feed, counts)| FeedResponse::new(feed, counts, self.user(&feed.created_by)))
     }
 
+    pub fn member(&self, m: &FeedMember) -> FeedMemberResponse {
+        FeedMemberResponse {
+            user: self.user(&m.user_id),
+            role: m.role.clone(),
+            status: m.status.clone(),
+            custom: m.custom.clone(),
+            membership_level: None,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+            invite_accepted_at: m.invite_accepted_at,
+            invite_rejected_at: m.invite_rejected_at,
+        }
+    }
+
     /// A feed that may have been purged still renders, with zero counts.
-    fn feed_or_stub(&self, fid: &Fid) -> FeedResponse {
-        self.feed(fid).unwrap_or_else(|| {
+    fn feed_or_stub(&self, fid: &Fid, with_own: bool) -> FeedResponse {
+        let found = if with_own { self.feed(fid) } else { self.plain_feed(fid) };
+        found.unwrap_or_else(|| {
             let stub = Feed {
                 fid: fid.clone(),
                 name: String::new(),
@@ -171,9 +201,17 @@ impl Lookup {
     }
 
     pub fn follow(&self, f: &Follow) -> FollowResponse {
+        self.follow_response(f, true)
+    }
+
+    fn plain_follow(&self, f: &Follow) -> FollowResponse {
+        self.follow_response(f, false)
+    }
+
+    fn follow_response(&self, f: &Follow, with_own: bool) -> FollowResponse {
         FollowResponse {
-            source_feed: self.feed_or_stub(&f.source),
-            target_feed: self.feed_or_stub(&f.target),
+            source_feed: self.feed_or_stub(&f.source, with_own),
+            target_feed: self.feed_or_stub(&f.target, with_own),
             status: f.status.clone(),
             custom: f.custom.clone(),
             follower_role: f.follower_role.clone(),
@@ -209,6 +247,31 @@ pub struct FeedResponse {
     pub updated_at: Timestamp,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deleted_at: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub own_capabilities: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub own_follows: Option<Vec<FollowResponse>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub own_followings: Option<Vec<FollowResponse>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub own_membership: Option<FeedMemberResponse>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FeedMemberResponse {
+    pub user: UserResponse,
+    pub role: String,
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub custom: Option<Custom>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub membership_level: Option<Value>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub invite_accepted_at: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub invite_rejected_at: Option<Timestamp>,
 }
 
 impl FeedResponse {
@@ -227,11 +290,15 @@ impl FeedResponse {
             activity_count: counts.activity_count,
             follower_count: counts.follower_count,
             following_count: counts.following_count,
-            member_count: 0,
+            member_count: counts.member_count,
             pin_count: counts.pin_count,
             created_at: feed.created_at,
             updated_at: feed.updated_at,
             deleted_at: feed.deleted_at,
+            own_capabilities: None,
+            own_follows: None,
+            own_followings: None,
+            own_membership: None,
         }
     }
 }
@@ -600,7 +667,7 @@ pub struct ActivityPinResponse {
     pub updated_at: Timestamp,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct FollowResponse {
     pub source_feed: FeedResponse,
     pub target_feed: FeedResponse,

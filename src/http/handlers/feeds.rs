@@ -11,7 +11,7 @@ use crate::http::handlers::users::TaskStarted;
 use crate::http::reply::Reply;
 use crate::http::AppState;
 use crate::store::Reader;
-use crate::wire::{ActivityPinResponse, ActivityResponse, FeedResponse, FollowResponse};
+use crate::wire::{ActivityPinResponse, ActivityResponse, FeedMemberResponse, FeedResponse, FollowResponse};
 
 #[derive(Serialize)]
 pub struct PagerResponse {
@@ -30,7 +30,7 @@ pub struct GetOrCreateFeedResponse {
     pinned_activities: Vec<ActivityPinResponse>,
     followers: Vec<FollowResponse>,
     following: Vec<FollowResponse>,
-    members: Vec<serde_json::Value>,
+    members: Vec<FeedMemberResponse>,
     followers_pagination: PagerResponse,
     following_pagination: PagerResponse,
     member_pagination: PagerResponse,
@@ -59,7 +59,11 @@ pub async fn get_or_create_feed(
         pin_users.extend(pinned.pins.items.iter().map(|p| p.user_id.clone()));
     }
     let fids = std::slice::from_ref(&fid);
-    let lookup = Lookup::load_with_users(&state.ctx, &activities, &follows, fids, &pin_users, &reader).await?;
+    let mut lookup = Lookup::load_with_users(&state.ctx, &activities, &follows, fids, &pin_users, &reader).await?;
+    lookup.add_members(&state.ctx, &read.members.items.iter().collect::<Vec<_>>()).await?;
+    if let Some((viewer, wanted)) = &read.own {
+        lookup.add_own(&state.ctx, viewer, fids, *wanted).await?;
+    }
     Ok(Reply(GetOrCreateFeedResponse {
         feed: lookup
             .feed(&fid)
@@ -70,10 +74,10 @@ pub async fn get_or_create_feed(
         pinned_activities: read.pinned.as_ref().map(|p| lookup.pins(p)).unwrap_or_default(),
         followers: read.followers.items.iter().map(|f| lookup.follow(f)).collect(),
         following: read.following.items.iter().map(|f| lookup.follow(f)).collect(),
-        members: Vec::new(),
+        members: read.members.items.iter().map(|m| lookup.member(m)).collect(),
         followers_pagination: PagerResponse { next: read.followers.next, prev: read.followers.prev },
         following_pagination: PagerResponse { next: read.following.next, prev: read.following.prev },
-        member_pagination: PagerResponse { next: None, prev: None },
+        member_pagination: PagerResponse { next: read.members.next, prev: read.members.prev },
         next: read.next,
         prev: read.prev,
     }))
@@ -116,4 +120,90 @@ pub async fn delete_feed(
     let fid = Fid::new(&group, &id)?;
     let task_id = feeds::delete_feed(&state.ctx, &actor, &fid, q.hard_delete).await?;
     Ok(Reply(TaskStarted { task_id }))
+}
+
+#[derive(Deserialize)]
+pub struct ChangeVisibility {
+    visibility: String,
+    #[serde(default)]
+    pending_follows_action: Option<String>,
+}
+
+/// ChangeFeedVisibility — `POST …/feeds/{feed}/change_visibility`.
+pub async fn change_feed_visibility(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    WirePath((group, id)): WirePath<(String, String)>,
+    WireJson(req): WireJson<ChangeVisibility>,
+) -> ApiResult<Reply<FeedBody>> {
+    let fid = Fid::new(&group, &id)?;
+    let feed =
+        feeds::change_visibility(&state.ctx, &actor, &fid, &req.visibility, req.pending_follows_action.as_deref())
+            .await?;
+    let lookup = Lookup::load(&state.ctx, &[], &[], std::slice::from_ref(&fid), &Reader::default()).await?;
+    let feed = lookup
+        .feed(&fid)
+        .unwrap_or_else(|| FeedResponse::new(&feed, &Default::default(), lookup.user(&feed.created_by)));
+    Ok(Reply(FeedBody { feed }))
+}
+
+#[derive(Deserialize)]
+pub struct OwnBatchRequest {
+    feeds: Vec<String>,
+    #[serde(default)]
+    fields: Option<Vec<String>>,
+    #[serde(default)]
+    user_id: Option<String>,
+    #[serde(default)]
+    user: Option<crate::core::users::UserInput>,
+}
+
+#[derive(Serialize)]
+pub struct FeedOwnData {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    own_capabilities: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    own_follows: Option<Vec<FollowResponse>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    own_followings: Option<Vec<FollowResponse>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    own_membership: Option<FeedMemberResponse>,
+}
+
+#[derive(Serialize)]
+pub struct OwnBatchResponse {
+    data: std::collections::BTreeMap<String, FeedOwnData>,
+}
+
+/// OwnBatch — `POST /api/v2/feeds/feeds/own/batch`: the caller's (or,
+/// server-side, `user_id`'s) `own_*` fields for up to 100 feeds at once.
+/// Feeds that do not exist are left out.
+pub async fn own_batch(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    WireJson(req): WireJson<OwnBatchRequest>,
+) -> ApiResult<Reply<OwnBatchResponse>> {
+    let fids = feeds::parse_fids("feeds", &req.feeds, feeds::MAX_OWN_BATCH)?;
+    let wanted = feeds::own_wanted(req.fields.as_deref())?;
+    let named = req.user_id.or(req.user.map(|u| u.id));
+    let viewer = actor.acting_user(named.as_deref())?;
+    let mut lookup = Lookup::default();
+    lookup.add_feeds(&state.ctx, &fids).await?;
+    let live: Vec<Fid> =
+        fids.into_iter().filter(|f| lookup.feeds.get(f).is_some_and(|(f, _)| f.deleted_at.is_none())).collect();
+    lookup.add_own(&state.ctx, &viewer, &live, wanted).await?;
+    let data = live
+        .iter()
+        .filter_map(|fid| lookup.feed(fid).map(|f| (fid.to_string(), f)))
+        .map(|(fid, f)| {
+            let data = FeedOwnData {
+                own_capabilities: f.own_capabilities,
+                own_follows: f.own_follows,
+                own_followings: f.own_followings,
+                own_membership: f.own_membership,
+            };
+            (fid, data)
+        })
+        .collect();
+    Ok(Reply(OwnBatchResponse { data }))
 }

@@ -8,6 +8,7 @@ pub mod comments;
 pub mod feed_groups;
 pub mod feeds;
 pub mod follows;
+pub mod members;
 pub mod pins;
 pub mod polls;
 pub mod reactions;

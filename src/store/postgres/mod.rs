@@ -11,16 +11,14 @@ use serde::Serialize;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{NoTls, Row};
 
-use super::{
-    ActivityQuery, FeedSlice, FollowQuery, FollowSortField, ListQuery, Reactable, Reader, Store, UserQuery,
-    UserSortField,
-};
+use super::{ActivityQuery, FeedSlice, ListQuery, Reactable, Reader, Store, UserQuery, UserSortField};
 use crate::core::comments::VoteScores;
 use crate::core::error::{Error, Result};
+use crate::core::follows::DEFAULT_COPY_LIMIT;
 use crate::core::model::{
-    Activity, Bookmark, BookmarkFolder, Collection, Comment, Feed, FeedCounts, FeedGroup, Feedback, Fid, Follow,
-    MetricEvent, Pin, Poll, PollTally, PollVote, Reaction, ReactionGroup, ReactionSummary, Task, TaskError, TaskStatus,
-    TaskWork, User, VoteOutcome, FOLLOW_ACCEPTED, LATEST_REACTIONS, LATEST_VOTES, METRIC_EVENTS_PER_WINDOW,
+    Activity, Bookmark, BookmarkFolder, Collection, Comment, Feed, FeedCounts, FeedGroup, FeedMember, Feedback, Fid,
+    Follow, MetricEvent, Pin, Poll, PollTally, PollVote, Reaction, ReactionGroup, ReactionSummary, Task, TaskError,
+    TaskStatus, TaskWork, User, VoteOutcome, FOLLOW_ACCEPTED, LATEST_REACTIONS, LATEST_VOTES, METRIC_EVENTS_PER_WINDOW,
     METRIC_WINDOW_SECONDS,
 };
 use crate::core::time::Timestamp;
@@ -182,6 +180,25 @@ async fn insert_feed_tx(tx: &impl GenericClient, feed: &Feed) -> Result<bool> {
 
 /// See the SQLite twin: writes one activity and applies only the difference
 /// of its feed list to the feed entries.
+/// Copies up to the follow's `activity_copy_limit` of the target's newest
+/// own activities into the source feed.
+async fn backfill_tx(tx: &impl GenericClient, follow: &Follow) -> Result<()> {
+    let limit = follow.activity_copy_limit.unwrap_or(DEFAULT_COPY_LIMIT);
+    if limit == 0 {
+        return Ok(());
+    }
+    tx.execute(
+        "INSERT INTO feed_entries (fid, created_at, activity_id, direct, visible_until, private_to)
+         SELECT $1, created_at, activity_id, FALSE, visible_until, private_to FROM feed_entries
+         WHERE fid = $2 AND direct ORDER BY created_at DESC, activity_id DESC LIMIT $3
+         ON CONFLICT DO NOTHING",
+        &[&follow.source.to_string(), &follow.target.to_string(), &(limit as i64)],
+    )
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
 async fn save_activity_tx(tx: &impl GenericClient, a: &Activity) -> Result<Timestamp> {
     // Concurrent upserts of one id serialise here, so each sees the feed
     // list the previous one committed.
@@ -569,7 +586,9 @@ impl Store for PostgresStore {
                  UNION ALL
                  SELECT 2, source, COUNT(*) FROM follows WHERE source = ANY($1) AND status = 'accepted' GROUP BY source
                  UNION ALL
-                 SELECT 3, fid, COUNT(*) FROM pins WHERE fid = ANY($1) GROUP BY fid",
+                 SELECT 3, fid, COUNT(*) FROM pins WHERE fid = ANY($1) GROUP BY fid
+                 UNION ALL
+                 SELECT 4, fid, COUNT(*) FROM feed_members WHERE fid = ANY($1) AND status = 'member' GROUP BY fid",
             )
             .await
             .map_err(db_err)?;
@@ -581,7 +600,8 @@ impl Store for PostgresStore {
                     0 => counts.activity_count = n,
                     1 => counts.follower_count = n,
                     2 => counts.following_count = n,
-                    _ => counts.pin_count = n,
+                    3 => counts.pin_count = n,
+                    _ => counts.member_count = n,
                 }
             }
         }
@@ -595,6 +615,7 @@ impl Store for PostgresStore {
         tx.execute("DELETE FROM feed_entries WHERE fid = $1", &[&fid]).await.map_err(db_err)?;
         tx.execute("DELETE FROM pins WHERE fid = $1", &[&fid]).await.map_err(db_err)?;
         tx.execute("DELETE FROM follows WHERE source = $1 OR target = $1", &[&fid]).await.map_err(db_err)?;
+        tx.execute("DELETE FROM feed_members WHERE fid = $1", &[&fid]).await.map_err(db_err)?;
         tx.execute("DELETE FROM feeds WHERE fid = $1", &[&fid]).await.map_err(db_err)?;
         tx.commit().await.map_err(db_err)
     }
@@ -724,30 +745,21 @@ impl Store for PostgresStore {
         Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
-    async fn insert_follows(&self, follows: &[Follow], copy_limit: usize, new_feeds: &[Feed]) -> Result<Vec<bool>> {
+    async fn insert_follows(&self, follows: &[(Follow, Option<Activity>)], new_feeds: &[Feed]) -> Result<Vec<bool>> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db_err)?;
         for feed in new_feeds {
             insert_feed_tx(&tx, feed).await?;
         }
         let insert = tx
-            .prepare(
+            .prepare_cached(
                 "INSERT INTO follows (source, target, status, created_at, updated_at, doc)
                  VALUES ($1, $2, $3, $4, $5, $6::text::jsonb) ON CONFLICT (source, target) DO NOTHING",
             )
             .await
             .map_err(db_err)?;
-        let copy = tx
-            .prepare(
-                "INSERT INTO feed_entries (fid, created_at, activity_id, direct, visible_until, private_to)
-                 SELECT $1, created_at, activity_id, FALSE, visible_until, private_to FROM feed_entries
-                 WHERE fid = $2 AND direct ORDER BY created_at DESC, activity_id DESC LIMIT $3
-                 ON CONFLICT DO NOTHING",
-            )
-            .await
-            .map_err(db_err)?;
         let mut inserted = Vec::with_capacity(follows.len());
-        for follow in follows {
+        for (follow, notification) in follows {
             let (source, target) = (follow.source.to_string(), follow.target.to_string());
             let n = tx
                 .execute(
@@ -756,8 +768,13 @@ impl Store for PostgresStore {
                 )
                 .await
                 .map_err(db_err)?;
-            if n > 0 && follow.status == FOLLOW_ACCEPTED && copy_limit > 0 {
-                tx.execute(&copy, &[&source, &target, &(copy_limit as i64)]).await.map_err(db_err)?;
+            if n > 0 {
+                if follow.status == FOLLOW_ACCEPTED {
+                    backfill_tx(&tx, follow).await?;
+                }
+                if let Some(notification) = notification {
+                    save_activity_tx(&tx, notification).await?;
+                }
             }
             inserted.push(n > 0);
         }
@@ -765,31 +782,65 @@ impl Store for PostgresStore {
         Ok(inserted)
     }
 
-    async fn delete_follow(&self, source: &Fid, target: &Fid, keep_history: bool) -> Result<Option<Follow>> {
-        let (source, target) = (source.to_string(), target.to_string());
+    async fn update_follow(&self, follow: &Follow, backfill: bool) -> Result<bool> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db_err)?;
-        let row = tx
-            .query_opt("DELETE FROM follows WHERE source = $1 AND target = $2 RETURNING doc::text", &[&source, &target])
-            .await
-            .map_err(db_err)?;
-        let Some(row) = row else { return Ok(None) };
-        let follow: Follow = from_doc(row.get::<_, &str>(0))?;
-        if !keep_history {
-            tx.execute(
-                "DELETE FROM feed_entries x WHERE x.fid = $1 AND NOT x.direct
-                   AND x.activity_id IN (SELECT activity_id FROM feed_entries WHERE fid = $2 AND direct)
-                   AND NOT EXISTS (
-                       SELECT 1 FROM feed_entries e JOIN follows f ON f.target = e.fid
-                       WHERE e.activity_id = x.activity_id AND e.direct
-                         AND f.source = $1 AND f.status = 'accepted')",
-                &[&source, &target],
+        let n = tx
+            .execute(
+                "UPDATE follows SET status = $3, updated_at = $4, doc = $5::text::jsonb WHERE source = $1 AND target = $2",
+                &[
+                    &follow.source.to_string(),
+                    &follow.target.to_string(),
+                    &follow.status,
+                    &follow.updated_at.0,
+                    &to_doc(follow)?,
+                ],
             )
             .await
             .map_err(db_err)?;
+        if n > 0 && backfill {
+            backfill_tx(&tx, follow).await?;
         }
         tx.commit().await.map_err(db_err)?;
-        Ok(Some(follow))
+        Ok(n > 0)
+    }
+
+    async fn delete_follows(&self, pairs: &[(Fid, Fid, bool)], require_all: bool) -> Result<Vec<Follow>> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db_err)?;
+        let mut deleted = Vec::with_capacity(pairs.len());
+        for (source, target, keep_history) in pairs {
+            let (source, target) = (source.to_string(), target.to_string());
+            let row = tx
+                .query_opt(
+                    "DELETE FROM follows WHERE source = $1 AND target = $2 RETURNING doc::text",
+                    &[&source, &target],
+                )
+                .await
+                .map_err(db_err)?;
+            let Some(row) = row else {
+                if require_all {
+                    return Err(Error::not_found("follow", &format!("{source} -> {target}")));
+                }
+                continue;
+            };
+            if !keep_history {
+                tx.execute(
+                    "DELETE FROM feed_entries x WHERE x.fid = $1 AND NOT x.direct
+                       AND x.activity_id IN (SELECT activity_id FROM feed_entries WHERE fid = $2 AND direct)
+                       AND NOT EXISTS (
+                           SELECT 1 FROM feed_entries e JOIN follows f ON f.target = e.fid
+                           WHERE e.activity_id = x.activity_id AND e.direct
+                             AND f.source = $1 AND f.status = 'accepted')",
+                    &[&source, &target],
+                )
+                .await
+                .map_err(db_err)?;
+            }
+            deleted.push(from_doc(row.get::<_, &str>(0))?);
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(deleted)
     }
 
     async fn get_follow(&self, source: &Fid, target: &Fid) -> Result<Option<Follow>> {
@@ -802,36 +853,110 @@ impl Store for PostgresStore {
             .pop())
     }
 
-    async fn query_follows(&self, q: &FollowQuery) -> Result<Vec<Follow>> {
-        let mut sql = Sql::new("SELECT doc::text FROM follows WHERE TRUE");
-        for (column, fids) in [("source", &q.sources), ("target", &q.targets)] {
-            if let Some(fids) = fids {
-                if fids.is_empty() {
-                    return Ok(Vec::new());
-                }
-                sql.push(&format!(" AND {column} = ANY({{}})"), vec![Box::new(fid_strings(fids))]);
-            }
+    async fn query_follows(&self, q: &ListQuery) -> Result<Vec<Follow>> {
+        self.list(&sql::FOLLOWS, q).await
+    }
+
+    async fn follows_from_owner(&self, owner: &str, targets: &[Fid]) -> Result<Vec<Follow>> {
+        if targets.is_empty() {
+            return Ok(Vec::new());
         }
-        if let Some(status) = &q.status {
-            sql.push(" AND status = {}", vec![Box::new(status.clone())]);
+        self.query_docs(
+            "SELECT f.doc::text FROM follows f JOIN feeds s ON s.fid = f.source
+             WHERE s.created_by = $1 AND f.target = ANY($2) ORDER BY f.created_at DESC",
+            &[&owner, &fid_strings(targets)],
+        )
+        .await
+    }
+
+    async fn follows_between(
+        &self,
+        source_owners: &[String],
+        target_owner: &str,
+        per_owner: usize,
+    ) -> Result<Vec<Follow>> {
+        if source_owners.is_empty() {
+            return Ok(Vec::new());
         }
-        let mut order: Vec<String> = q
-            .sort
-            .iter()
-            .map(|(field, desc)| {
-                let column = match field {
-                    FollowSortField::CreatedAt => "created_at",
-                    FollowSortField::UpdatedAt => "updated_at",
-                };
-                format!("{column} {}", if *desc { "DESC" } else { "ASC" })
-            })
-            .collect();
-        order.push("source ASC, target ASC".into());
-        sql.push(
-            &format!(" ORDER BY {} LIMIT {{}} OFFSET {{}}", order.join(", ")),
-            vec![Box::new(q.limit as i64), Box::new(q.offset as i64)],
-        );
-        self.query_docs(&sql.text, &sql.refs()).await
+        self.query_docs(
+            "SELECT doc FROM (
+                 SELECT f.doc::text AS doc, ROW_NUMBER() OVER (PARTITION BY s.created_by ORDER BY f.created_at DESC) AS n
+                 FROM follows f JOIN feeds s ON s.fid = f.source JOIN feeds t ON t.fid = f.target
+                 WHERE s.created_by = ANY($1) AND t.created_by = $2 AND f.status = 'accepted') x
+             WHERE n <= $3",
+            &[&source_owners, &target_owner, &(per_owner as i64)],
+        )
+        .await
+    }
+
+    async fn write_members(
+        &self,
+        fid: &Fid,
+        members: &[FeedMember],
+        remove: &[String],
+        replace: bool,
+    ) -> Result<Vec<String>> {
+        let fid = fid.to_string();
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db_err)?;
+        let rows = if replace {
+            let keep: Vec<String> = members.iter().map(|m| m.user_id.clone()).collect();
+            tx.query(
+                "DELETE FROM feed_members WHERE fid = $1 AND NOT (user_id = ANY($2)) RETURNING user_id",
+                &[&fid, &keep],
+            )
+            .await
+        } else {
+            tx.query(
+                "DELETE FROM feed_members WHERE fid = $1 AND user_id = ANY($2) RETURNING user_id",
+                &[&fid, &remove],
+            )
+            .await
+        }
+        .map_err(db_err)?;
+        let removed: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+        let upsert = tx
+            .prepare_cached(
+                "INSERT INTO feed_members (fid, user_id, role, status, created_at, updated_at, doc)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7::text::jsonb)
+                 ON CONFLICT (fid, user_id) DO UPDATE SET role = excluded.role, status = excluded.status,
+                     updated_at = excluded.updated_at, doc = excluded.doc",
+            )
+            .await
+            .map_err(db_err)?;
+        for m in members {
+            tx.execute(&upsert, &[&fid, &m.user_id, &m.role, &m.status, &m.created_at.0, &m.updated_at.0, &to_doc(m)?])
+                .await
+                .map_err(db_err)?;
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(removed)
+    }
+
+    async fn get_members(&self, fid: &Fid, user_ids: &[String]) -> Result<Vec<FeedMember>> {
+        if user_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.query_docs(
+            "SELECT doc::text FROM feed_members WHERE fid = $1 AND user_id = ANY($2)",
+            &[&fid.to_string(), &user_ids],
+        )
+        .await
+    }
+
+    async fn memberships(&self, user_id: &str, fids: &[Fid]) -> Result<Vec<FeedMember>> {
+        if fids.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.query_docs(
+            "SELECT doc::text FROM feed_members WHERE user_id = $1 AND fid = ANY($2)",
+            &[&user_id, &fid_strings(fids)],
+        )
+        .await
+    }
+
+    async fn query_members(&self, q: &ListQuery) -> Result<Vec<FeedMember>> {
+        self.list(&sql::FEED_MEMBERS, q).await
     }
 
     async fn put_reaction(&self, on: Reactable, reaction: &Reaction, exclusive: bool) -> Result<Vec<Reaction>> {

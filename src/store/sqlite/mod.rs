@@ -15,17 +15,15 @@ use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Transact
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::{
-    ActivityQuery, FeedSlice, FollowQuery, FollowSortField, ListQuery, Reactable, Reader, Store, UserQuery,
-    UserSortField,
-};
+use super::{ActivityQuery, FeedSlice, ListQuery, Reactable, Reader, Store, UserQuery, UserSortField};
 use crate::core::comments::VoteScores;
 use crate::core::error::{Error, Result};
 use crate::core::filter::distance_km;
+use crate::core::follows::DEFAULT_COPY_LIMIT;
 use crate::core::model::{
-    Activity, Bookmark, BookmarkFolder, Collection, Comment, Feed, FeedCounts, FeedGroup, Feedback, Fid, Follow,
-    MetricEvent, Pin, Poll, PollTally, PollVote, Reaction, ReactionGroup, ReactionSummary, Task, TaskError, TaskStatus,
-    TaskWork, User, VoteOutcome, FOLLOW_ACCEPTED, LATEST_REACTIONS, LATEST_VOTES, METRIC_EVENTS_PER_WINDOW,
+    Activity, Bookmark, BookmarkFolder, Collection, Comment, Feed, FeedCounts, FeedGroup, FeedMember, Feedback, Fid,
+    Follow, MetricEvent, Pin, Poll, PollTally, PollVote, Reaction, ReactionGroup, ReactionSummary, Task, TaskError,
+    TaskStatus, TaskWork, User, VoteOutcome, FOLLOW_ACCEPTED, LATEST_REACTIONS, LATEST_VOTES, METRIC_EVENTS_PER_WINDOW,
     METRIC_WINDOW_SECONDS,
 };
 use crate::core::time::Timestamp;
@@ -240,6 +238,25 @@ fn insert_feed_tx(tx: &Transaction, feed: &Feed) -> Result<bool> {
 /// list. Only the difference is applied on update, so entries that exist for
 /// other reasons (history kept on unfollow, the copy limit of a follow) are
 /// left as they are.
+/// Copies up to the follow's `activity_copy_limit` of the target's newest
+/// own activities into the source feed.
+fn backfill_tx(tx: &Transaction, follow: &Follow) -> Result<()> {
+    let limit = follow.activity_copy_limit.unwrap_or(DEFAULT_COPY_LIMIT);
+    if limit == 0 {
+        return Ok(());
+    }
+    tx.prepare_cached(
+        "INSERT INTO feed_entries (fid, created_at, activity_id, direct, visible_until, private_to)
+         SELECT ?1, created_at, activity_id, 0, visible_until, private_to FROM feed_entries
+         WHERE fid = ?2 AND direct = 1 ORDER BY created_at DESC, activity_id DESC LIMIT ?3
+         ON CONFLICT DO NOTHING",
+    )
+    .map_err(db_err)?
+    .execute(params![follow.source.to_string(), follow.target.to_string(), limit as i64])
+    .map_err(db_err)?;
+    Ok(())
+}
+
 fn save_activity_tx(tx: &Transaction, a: &Activity) -> Result<Timestamp> {
     let old: Option<Activity> = tx
         .prepare_cached("SELECT doc FROM activities WHERE id = ?1")
@@ -654,6 +671,10 @@ impl Store for SqliteStore {
                     2,
                 ),
                 (format!("SELECT fid, COUNT(*) FROM pins WHERE fid IN ({list}) GROUP BY fid"), 3),
+                (
+                    format!("SELECT fid, COUNT(*) FROM feed_members WHERE fid IN ({list}) AND status = 'member' GROUP BY fid"),
+                    4,
+                ),
             ];
             for (sql, which) in queries {
                 let mut values = text_values(by_name.keys().map(String::as_str));
@@ -671,7 +692,8 @@ impl Store for SqliteStore {
                             0 => counts.activity_count = n,
                             1 => counts.follower_count = n,
                             2 => counts.following_count = n,
-                            _ => counts.pin_count = n,
+                            3 => counts.pin_count = n,
+                            _ => counts.member_count = n,
                         }
                     }
                 }
@@ -687,6 +709,7 @@ impl Store for SqliteStore {
             tx.execute("DELETE FROM feed_entries WHERE fid = ?1", params![fid]).map_err(db_err)?;
             tx.execute("DELETE FROM pins WHERE fid = ?1", params![fid]).map_err(db_err)?;
             tx.execute("DELETE FROM follows WHERE source = ?1 OR target = ?1", params![fid]).map_err(db_err)?;
+            tx.execute("DELETE FROM feed_members WHERE fid = ?1", params![fid]).map_err(db_err)?;
             tx.execute("DELETE FROM feeds WHERE fid = ?1", params![fid]).map_err(db_err)?;
             Ok(())
         })
@@ -823,41 +846,36 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn insert_follows(&self, follows: &[Follow], copy_limit: usize, new_feeds: &[Feed]) -> Result<Vec<bool>> {
+    async fn insert_follows(&self, follows: &[(Follow, Option<Activity>)], new_feeds: &[Feed]) -> Result<Vec<bool>> {
         let (follows, new_feeds) = (follows.to_vec(), new_feeds.to_vec());
         self.write(move |tx| {
             for feed in &new_feeds {
                 insert_feed_tx(tx, feed)?;
             }
-            let mut insert = tx
-                .prepare_cached(
-                    "INSERT INTO follows (source, target, status, created_at, updated_at, doc)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (source, target) DO NOTHING",
-                )
-                .map_err(db_err)?;
-            let mut copy = tx
-                .prepare_cached(
-                    "INSERT INTO feed_entries (fid, created_at, activity_id, direct, visible_until, private_to)
-                     SELECT ?1, created_at, activity_id, 0, visible_until, private_to FROM feed_entries
-                     WHERE fid = ?2 AND direct = 1 ORDER BY created_at DESC, activity_id DESC LIMIT ?3
-                     ON CONFLICT DO NOTHING",
-                )
-                .map_err(db_err)?;
             let mut inserted = Vec::with_capacity(follows.len());
-            for follow in &follows {
-                let (source, target) = (follow.source.to_string(), follow.target.to_string());
-                let n = insert
+            for (follow, notification) in &follows {
+                let n = tx
+                    .prepare_cached(
+                        "INSERT INTO follows (source, target, status, created_at, updated_at, doc)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (source, target) DO NOTHING",
+                    )
+                    .map_err(db_err)?
                     .execute(params![
-                        source,
-                        target,
+                        follow.source.to_string(),
+                        follow.target.to_string(),
                         follow.status,
                         follow.created_at.0,
                         follow.updated_at.0,
                         to_doc(follow)?
                     ])
                     .map_err(db_err)?;
-                if n > 0 && follow.status == FOLLOW_ACCEPTED && copy_limit > 0 {
-                    copy.execute(params![source, target, copy_limit as i64]).map_err(db_err)?;
+                if n > 0 {
+                    if follow.status == FOLLOW_ACCEPTED {
+                        backfill_tx(tx, follow)?;
+                    }
+                    if let Some(notification) = notification {
+                        save_activity_tx(tx, notification)?;
+                    }
                 }
                 inserted.push(n > 0);
             }
@@ -866,33 +884,65 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn delete_follow(&self, source: &Fid, target: &Fid, keep_history: bool) -> Result<Option<Follow>> {
-        let (source, target) = (source.to_string(), target.to_string());
+    async fn update_follow(&self, follow: &Follow, backfill: bool) -> Result<bool> {
+        let follow = follow.clone();
         self.write(move |tx| {
-            let doc: Option<String> = tx
-                .query_row(
-                    "DELETE FROM follows WHERE source = ?1 AND target = ?2 RETURNING doc",
-                    params![source, target],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(db_err)?;
-            let Some(doc) = doc else { return Ok(None) };
-            if !keep_history {
-                // Keep what still reaches the source directly or through
-                // another follow.
-                tx.execute(
-                    "DELETE FROM feed_entries WHERE fid = ?1 AND direct = 0
-                       AND activity_id IN (SELECT activity_id FROM feed_entries WHERE fid = ?2 AND direct = 1)
-                       AND NOT EXISTS (
-                           SELECT 1 FROM feed_entries e JOIN follows f ON f.target = e.fid
-                           WHERE e.activity_id = feed_entries.activity_id AND e.direct = 1
-                             AND f.source = ?1 AND f.status = 'accepted')",
-                    params![source, target],
+            let n = tx
+                .execute(
+                    "UPDATE follows SET status = ?3, updated_at = ?4, doc = ?5 WHERE source = ?1 AND target = ?2",
+                    params![
+                        follow.source.to_string(),
+                        follow.target.to_string(),
+                        follow.status,
+                        follow.updated_at.0,
+                        to_doc(&follow)?
+                    ],
                 )
                 .map_err(db_err)?;
+            if n > 0 && backfill {
+                backfill_tx(tx, &follow)?;
             }
-            Ok(Some(from_doc(&doc)?))
+            Ok(n > 0)
+        })
+        .await
+    }
+
+    async fn delete_follows(&self, pairs: &[(Fid, Fid, bool)], require_all: bool) -> Result<Vec<Follow>> {
+        let pairs = pairs.to_vec();
+        self.write(move |tx| {
+            let mut deleted = Vec::with_capacity(pairs.len());
+            for (source, target, keep_history) in &pairs {
+                let (source, target) = (source.to_string(), target.to_string());
+                let doc: Option<String> = tx
+                    .prepare_cached("DELETE FROM follows WHERE source = ?1 AND target = ?2 RETURNING doc")
+                    .map_err(db_err)?
+                    .query_row(params![source, target], |r| r.get(0))
+                    .optional()
+                    .map_err(db_err)?;
+                let Some(doc) = doc else {
+                    if require_all {
+                        return Err(Error::not_found("follow", &format!("{source} -> {target}")));
+                    }
+                    continue;
+                };
+                if !keep_history {
+                    // Keep what still reaches the source directly or through
+                    // another follow.
+                    tx.prepare_cached(
+                        "DELETE FROM feed_entries WHERE fid = ?1 AND direct = 0
+                           AND activity_id IN (SELECT activity_id FROM feed_entries WHERE fid = ?2 AND direct = 1)
+                           AND NOT EXISTS (
+                               SELECT 1 FROM feed_entries e JOIN follows f ON f.target = e.fid
+                               WHERE e.activity_id = feed_entries.activity_id AND e.direct = 1
+                                 AND f.source = ?1 AND f.status = 'accepted')",
+                    )
+                    .map_err(db_err)?
+                    .execute(params![source, target])
+                    .map_err(db_err)?;
+                }
+                deleted.push(from_doc(&doc)?);
+            }
+            Ok(deleted)
         })
         .await
     }
@@ -903,42 +953,118 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn query_follows(&self, q: &FollowQuery) -> Result<Vec<Follow>> {
-        let q = q.clone();
-        self.read(move |conn| {
-            let mut sql = String::from("SELECT doc FROM follows WHERE 1=1");
-            let mut values = Vec::new();
-            for (column, fids) in [("source", &q.sources), ("target", &q.targets)] {
-                if let Some(fids) = fids {
-                    if fids.is_empty() {
-                        return Ok(Vec::new());
-                    }
-                    sql.push_str(&format!(" AND {column} IN ({})", placeholders(fids.len())));
-                    values.extend(fids.iter().map(|f| SqlValue::Text(f.to_string())));
+    async fn query_follows(&self, q: &ListQuery) -> Result<Vec<Follow>> {
+        self.list(&sql::FOLLOWS, q).await
+    }
+
+    async fn follows_from_owner(&self, owner: &str, targets: &[Fid]) -> Result<Vec<Follow>> {
+        if targets.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut values = vec![SqlValue::Text(owner.to_string())];
+        values.extend(targets.iter().map(|t| SqlValue::Text(t.to_string())));
+        let sql = format!(
+            "SELECT f.doc FROM follows f JOIN feeds s ON s.fid = f.source
+             WHERE s.created_by = ? AND f.target IN ({}) ORDER BY f.created_at DESC",
+            placeholders(targets.len())
+        );
+        self.read(move |conn| docs(conn, &sql, values)).await
+    }
+
+    async fn follows_between(
+        &self,
+        source_owners: &[String],
+        target_owner: &str,
+        per_owner: usize,
+    ) -> Result<Vec<Follow>> {
+        if source_owners.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut values = text_values(source_owners.iter().map(String::as_str));
+        values.push(SqlValue::Text(target_owner.to_string()));
+        values.push(SqlValue::Integer(per_owner as i64));
+        let sql = format!(
+            "SELECT doc FROM (
+                 SELECT f.doc, ROW_NUMBER() OVER (PARTITION BY s.created_by ORDER BY f.created_at DESC) AS n
+                 FROM follows f JOIN feeds s ON s.fid = f.source JOIN feeds t ON t.fid = f.target
+                 WHERE s.created_by IN ({}) AND t.created_by = ? AND f.status = 'accepted')
+             WHERE n <= ?",
+            placeholders(source_owners.len())
+        );
+        self.read(move |conn| docs(conn, &sql, values)).await
+    }
+
+    async fn write_members(
+        &self,
+        fid: &Fid,
+        members: &[FeedMember],
+        remove: &[String],
+        replace: bool,
+    ) -> Result<Vec<String>> {
+        let (fid, members, remove) = (fid.to_string(), members.to_vec(), remove.to_vec());
+        self.write(move |tx| {
+            let mut removed = Vec::new();
+            let doomed: Vec<String> = if replace {
+                let keep: HashSet<&str> = members.iter().map(|m| m.user_id.as_str()).collect();
+                let mut stmt = tx.prepare_cached("SELECT user_id FROM feed_members WHERE fid = ?1").map_err(db_err)?;
+                let rows = stmt.query_map(params![fid], |r| r.get::<_, String>(0)).map_err(db_err)?;
+                rows.collect::<rusqlite::Result<Vec<String>>>()
+                    .map_err(db_err)?
+                    .into_iter()
+                    .filter(|u| !keep.contains(u.as_str()))
+                    .collect()
+            } else {
+                remove
+            };
+            for user in doomed {
+                let n = tx
+                    .prepare_cached("DELETE FROM feed_members WHERE fid = ?1 AND user_id = ?2")
+                    .map_err(db_err)?
+                    .execute(params![fid, user])
+                    .map_err(db_err)?;
+                if n > 0 {
+                    removed.push(user);
                 }
             }
-            if let Some(status) = &q.status {
-                sql.push_str(" AND status = ?");
-                values.push(SqlValue::Text(status.clone()));
+            for m in &members {
+                tx.prepare_cached(
+                    "INSERT INTO feed_members (fid, user_id, role, status, created_at, updated_at, doc)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                     ON CONFLICT (fid, user_id) DO UPDATE SET role = excluded.role, status = excluded.status,
+                         updated_at = excluded.updated_at, doc = excluded.doc",
+                )
+                .map_err(db_err)?
+                .execute(params![fid, m.user_id, m.role, m.status, m.created_at.0, m.updated_at.0, to_doc(m)?])
+                .map_err(db_err)?;
             }
-            let mut order: Vec<String> = q
-                .sort
-                .iter()
-                .map(|(field, desc)| {
-                    let column = match field {
-                        FollowSortField::CreatedAt => "created_at",
-                        FollowSortField::UpdatedAt => "updated_at",
-                    };
-                    format!("{column} {}", if *desc { "DESC" } else { "ASC" })
-                })
-                .collect();
-            order.push("source ASC, target ASC".into());
-            sql.push_str(&format!(" ORDER BY {} LIMIT ? OFFSET ?", order.join(", ")));
-            values.push(SqlValue::Integer(q.limit as i64));
-            values.push(SqlValue::Integer(q.offset as i64));
-            docs(conn, &sql, values)
+            Ok(removed)
         })
         .await
+    }
+
+    async fn get_members(&self, fid: &Fid, user_ids: &[String]) -> Result<Vec<FeedMember>> {
+        if user_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut values = vec![SqlValue::Text(fid.to_string())];
+        values.extend(text_values(user_ids.iter().map(String::as_str)));
+        let sql =
+            format!("SELECT doc FROM feed_members WHERE fid = ? AND user_id IN ({})", placeholders(user_ids.len()));
+        self.read(move |conn| docs(conn, &sql, values)).await
+    }
+
+    async fn memberships(&self, user_id: &str, fids: &[Fid]) -> Result<Vec<FeedMember>> {
+        if fids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut values = vec![SqlValue::Text(user_id.to_string())];
+        values.extend(fids.iter().map(|f| SqlValue::Text(f.to_string())));
+        let sql = format!("SELECT doc FROM feed_members WHERE user_id = ? AND fid IN ({})", placeholders(fids.len()));
+        self.read(move |conn| docs(conn, &sql, values)).await
+    }
+
+    async fn query_members(&self, q: &ListQuery) -> Result<Vec<FeedMember>> {
+        self.list(&sql::FEED_MEMBERS, q).await
     }
 
     async fn put_reaction(&self, on: Reactable, reaction: &Reaction, exclusive: bool) -> Result<Vec<Reaction>> {

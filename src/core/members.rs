@@ -1,0 +1,200 @@
+//! Feed members: who belongs to a feed, in which role and membership
+//! level, and the invites that make someone a member once they accept.
+
+use std::collections::HashMap;
+
+use serde::Deserialize;
+
+use super::access;
+use super::cursor::Page;
+use super::error::{Error, Result};
+use super::feeds::{get_live_feed, Pager};
+use super::filter::{self, Filter};
+use super::model::{Custom, FeedMember, Fid, DEFAULT_MEMBER_ROLE, MEMBER_ACTIVE, MEMBER_PENDING, MEMBER_REJECTED};
+use super::time::Timestamp;
+use super::users;
+use super::{Actor, Ctx, QueryRequest};
+
+pub const MAX_MEMBERS_PER_UPDATE: usize = 100;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct MemberInput {
+    pub user_id: String,
+    #[serde(default)]
+    pub role: Option<String>,
+    #[serde(default)]
+    pub custom: Option<Custom>,
+    #[serde(default)]
+    pub invite: Option<bool>,
+    #[serde(default)]
+    pub membership_level: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct UpdateMembers {
+    pub operation: String,
+    #[serde(default)]
+    pub members: Vec<MemberInput>,
+}
+
+#[derive(Debug, Default)]
+pub struct MemberChanges {
+    pub added: Vec<FeedMember>,
+    pub updated: Vec<FeedMember>,
+    pub removed_ids: Vec<String>,
+}
+
+/// UpdateFeedMembers: `upsert` adds or changes the members given,
+/// `remove` takes them out, `set` makes them the whole member list — one
+/// transaction. An invite makes a `pending` member until the user accepts.
+pub async fn update_members(ctx: &Ctx, actor: &Actor, fid: &Fid, req: UpdateMembers) -> Result<MemberChanges> {
+    let feed = get_live_feed(ctx, fid).await?;
+    access::require(ctx, actor, &feed, access::UPDATE_FEED_MEMBERS).await?;
+    if req.members.len() > MAX_MEMBERS_PER_UPDATE {
+        return Err(Error::field("members", format!("members must contain at most {MAX_MEMBERS_PER_UPDATE} items")));
+    }
+    let mut seen = std::collections::HashSet::new();
+    for m in &req.members {
+        if m.user_id.is_empty() {
+            return Err(Error::field("members", "every member needs a user_id"));
+        }
+        if !seen.insert(m.user_id.as_str()) {
+            return Err(Error::field("members", format!("user {} is listed twice", m.user_id)));
+        }
+    }
+    let user_ids: Vec<String> = req.members.iter().map(|m| m.user_id.clone()).collect();
+    match req.operation.as_str() {
+        "remove" => {
+            let removed_ids = ctx.store.write_members(fid, &[], &user_ids, false).await?;
+            Ok(MemberChanges { removed_ids, ..Default::default() })
+        }
+        "upsert" | "set" => {
+            users::ensure_users(ctx, &user_ids, false).await?;
+            check_levels(ctx, &req.members).await?;
+            let existing: HashMap<String, FeedMember> =
+                ctx.store.get_members(fid, &user_ids).await?.into_iter().map(|m| (m.user_id.clone(), m)).collect();
+            let now = Timestamp::now();
+            let mut changes = MemberChanges::default();
+            let mut rows = Vec::with_capacity(req.members.len());
+            for input in req.members {
+                let invite = input.invite.unwrap_or(false);
+                match existing.get(&input.user_id) {
+                    Some(old) => {
+                        let mut m = old.clone();
+                        if let Some(role) = input.role.filter(|r| !r.is_empty()) {
+                            m.role = role;
+                        }
+                        if let Some(custom) = input.custom {
+                            m.custom = Some(custom);
+                        }
+                        if let Some(level) = input.membership_level {
+                            m.membership_level = Some(level).filter(|l| !l.is_empty());
+                        }
+                        // A new invite to someone who declined asks again.
+                        if invite && m.status == MEMBER_REJECTED {
+                            m.status = MEMBER_PENDING.into();
+                            m.invite_rejected_at = None;
+                        }
+                        m.updated_at = now;
+                        changes.updated.push(m.clone());
+                        rows.push(m);
+                    }
+                    None => {
+                        let m = FeedMember {
+                            fid: fid.clone(),
+                            user_id: input.user_id,
+                            role: input.role.filter(|r| !r.is_empty()).unwrap_or_else(|| DEFAULT_MEMBER_ROLE.into()),
+                            status: if invite { MEMBER_PENDING } else { MEMBER_ACTIVE }.into(),
+                            custom: input.custom,
+                            membership_level: input.membership_level.filter(|l| !l.is_empty()),
+                            created_at: now,
+                            updated_at: now,
+                            invite_accepted_at: None,
+                            invite_rejected_at: None,
+                        };
+                        changes.added.push(m.clone());
+                        rows.push(m);
+                    }
+                }
+            }
+            changes.removed_ids = ctx.store.write_members(fid, &rows, &[], req.operation == "set").await?;
+            Ok(changes)
+        }
+        other => Err(Error::field("operation", format!("operation must be upsert, remove or set, got {other:?}"))),
+    }
+}
+
+/// Membership levels named by members must exist.
+async fn check_levels(ctx: &Ctx, members: &[MemberInput]) -> Result<()> {
+    let ids: Vec<String> =
+        members.iter().filter_map(|m| m.membership_level.clone()).filter(|l| !l.is_empty()).collect();
+    if ids.is_empty() {
+        return Ok(());
+    }
+    // MERGE: membership levels land from branch h-levels.
+    let found: HashMap<String, ()> = {
+        let _ = ctx;
+        HashMap::new()
+    };
+    match ids.iter().find(|id| !found.contains_key(*id)) {
+        Some(missing) => Err(Error::field("membership_level", format!("membership level {missing} does not exist"))),
+        None => Ok(()),
+    }
+}
+
+/// AcceptFeedMemberInvite / RejectFeedMemberInvite: the invited user
+/// (the token's, or server-side the one named) answers their invite.
+pub async fn answer_invite(
+    ctx: &Ctx,
+    actor: &Actor,
+    fid: &Fid,
+    user_id: Option<&str>,
+    accept: bool,
+) -> Result<FeedMember> {
+    let user = actor.acting_user(user_id)?;
+    get_live_feed(ctx, fid).await?;
+    let mut member = ctx
+        .store
+        .get_members(fid, std::slice::from_ref(&user))
+        .await?
+        .pop()
+        .ok_or_else(|| Error::not_found("feed member invite", &format!("{user} on {fid}")))?;
+    if member.status != MEMBER_PENDING {
+        return Err(Error::input(format!(
+            "user {user} has no pending invite to feed {fid} (status {})",
+            member.status
+        )));
+    }
+    let now = Timestamp::now();
+    if accept {
+        member.status = MEMBER_ACTIVE.into();
+        member.invite_accepted_at = Some(now);
+    } else {
+        member.status = MEMBER_REJECTED.into();
+        member.invite_rejected_at = Some(now);
+    }
+    member.updated_at = now;
+    ctx.store.write_members(fid, std::slice::from_ref(&member), &[], false).await?;
+    Ok(member)
+}
+
+pub type MemberPage = Page<FeedMember>;
+
+/// QueryFeedMembers: the members of one feed, by filter and sort.
+pub async fn query_members(ctx: &Ctx, actor: &Actor, fid: &Fid, q: QueryRequest) -> Result<MemberPage> {
+    let feed = get_live_feed(ctx, fid).await?;
+    access::require(ctx, actor, &feed, access::QUERY_FEED_MEMBERS).await?;
+    let (mut query, window) = q.list(filter::FEED_MEMBER_FIELDS, filter::FEED_MEMBER_SORT, ("created_at", true))?;
+    query.filter = query.filter.and(Filter::eq("fid", fid.to_string()));
+    Ok(window.page(ctx.store.query_members(&query).await?))
+}
+
+/// The first page of members a feed read shows, newest first.
+pub async fn page_of(ctx: &Ctx, fid: &Fid, pager: &Pager) -> Result<MemberPage> {
+    let request =
+        QueryRequest { limit: pager.limit, next: pager.next.clone(), prev: pager.prev.clone(), ..Default::default() };
+    let (mut query, window) =
+        request.list(filter::FEED_MEMBER_FIELDS, filter::FEED_MEMBER_SORT, ("created_at", true))?;
+    query.filter = Filter::eq("fid", fid.to_string());
+    Ok(window.page(ctx.store.query_members(&query).await?))
+}

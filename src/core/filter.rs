@@ -293,6 +293,19 @@ pub const FOLDER_FIELDS: &[FieldSpec] = &[
 ];
 pub const FOLDER_SORT: &[&str] = &["created_at", "updated_at"];
 
+/// QueryMembershipLevels.
+pub const MEMBERSHIP_LEVEL_FIELDS: &[FieldSpec] = &[
+    spec("id", Kind::Str, EQ_IN),
+    spec("name", Kind::Str, EQ_IN),
+    spec("description", Kind::Str, EQ_IN),
+    spec("priority", Kind::Num, RANGE),
+    spec("tags", Kind::Tags, TAGS),
+    spec("custom", Kind::Object, &[Op::Contains, Op::In, Op::PathExists]),
+    spec("created_at", Kind::Date, RANGE),
+    spec("updated_at", Kind::Date, RANGE),
+];
+pub const MEMBERSHIP_LEVEL_SORT: &[&str] = &["priority", "created_at", "updated_at"];
+
 /// Bounds on what one filter may ask for.
 const MAX_DEPTH: usize = 5;
 const MAX_CONDITIONS: usize = 100;

@@ -17,6 +17,9 @@ use crate::core::pins::PinnedPage;
 use crate::core::time::Timestamp;
 use crate::core::Lookup;
 
+mod feed_config;
+pub use feed_config::{FeedVisibilityResponse, MembershipLevelResponse, Permission};
+
 #[derive(Debug, Clone, Serialize)]
 pub struct UserResponse {
     pub id: String,

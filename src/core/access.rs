@@ -6,41 +6,8 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::error::{Error, Result};
-use super::model::{Feed, FeedMember, Fid, Follow, FOLLOW_ACCEPTED, MEMBER_ACTIVE};
+use super::model::{Activity, Feed, FeedMember, Fid, Follow, FOLLOW_ACCEPTED, MEMBER_ACTIVE};
 use super::{Actor, Ctx};
-
-/// Every capability `own_capabilities` can list.
-pub const ALL: &[&str] = &[
-    "add-activity",
-    "add-activity-bookmark",
-    "add-activity-reaction",
-    "add-comment",
-    "add-comment-reaction",
-    "create-feed",
-    "delete-any-activity",
-    "delete-any-comment",
-    "delete-feed",
-    "delete-own-activity",
-    "delete-own-activity-bookmark",
-    "delete-own-activity-reaction",
-    "delete-own-comment",
-    "delete-own-comment-reaction",
-    "follow",
-    "pin-activity",
-    "query-feed-members",
-    "query-follows",
-    "read-activities",
-    "read-feed",
-    "unfollow",
-    "update-any-activity",
-    "update-any-comment",
-    "update-feed",
-    "update-feed-followers",
-    "update-feed-members",
-    "update-own-activity",
-    "update-own-activity-bookmark",
-    "update-own-comment",
-];
 
 pub const READ_FEED: &str = "read-feed";
 pub const ADD_ACTIVITY: &str = "add-activity";
@@ -55,75 +22,12 @@ pub const UPDATE_FEED_MEMBERS: &str = "update-feed-members";
 pub const UPDATE_FEED_FOLLOWERS: &str = "update-feed-followers";
 pub const QUERY_FEED_MEMBERS: &str = "query-feed-members";
 
-/// The roles a user can hold on a feed. Everyone signed in is `user`; an
+/// The roles a user holds on a feed: every signed-in user is `user`; an
 /// approved follower is also `follower` (and their follow's
-/// `follower_role`); a member holds their member role.
-pub const OWNER_ROLE: &str = "feed_owner";
-pub const MEMBER_ROLE: &str = "feed_member";
-pub const FOLLOWER_ROLE: &str = "follower";
-pub const USER_ROLE: &str = "user";
-pub const ROLES: &[&str] = &[OWNER_ROLE, MEMBER_ROLE, FOLLOWER_ROLE, USER_ROLE];
-
-const READ: &[&str] = &["read-feed", "read-activities", "query-follows"];
-const ENGAGE: &[&str] = &[
-    "add-activity-reaction",
-    "delete-own-activity-reaction",
-    "add-comment",
-    "update-own-comment",
-    "delete-own-comment",
-    "add-comment-reaction",
-    "delete-own-comment-reaction",
-    "add-activity-bookmark",
-    "update-own-activity-bookmark",
-    "delete-own-activity-bookmark",
-];
-const FOLLOWING: &[&str] = &["follow", "unfollow"];
-const POST: &[&str] = &["add-activity", "update-own-activity", "delete-own-activity"];
-const MEMBERS: &[&str] = &["query-feed-members"];
-
-fn caps(parts: &[&[&str]]) -> Vec<String> {
-    let mut out: Vec<String> = parts.iter().flat_map(|p| p.iter().map(|c| c.to_string())).collect();
-    out.sort();
-    out.dedup();
-    out
-}
-
-/// The built-in grants of a visibility level, role → capabilities, as the
-/// table of domain.md §2.4 reads:
-/// - `public`: everyone reads, follows and posts;
-/// - `visible`: everyone reads and follows, members post;
-/// - `followers`: everyone may ask to follow, approved followers read,
-///   members read and post;
-/// - `members`: only members read, follow and post;
-/// - `private`: the owner alone.
-///
-/// The owner holds every capability on every level.
-pub fn default_grants(visibility: &str) -> Option<BTreeMap<String, Vec<String>>> {
-    let (user, follower, member): (Vec<String>, Vec<String>, Vec<String>) = match visibility {
-        "public" => (
-            caps(&[READ, ENGAGE, FOLLOWING, POST]),
-            caps(&[READ, ENGAGE, FOLLOWING, POST]),
-            caps(&[READ, ENGAGE, FOLLOWING, POST, MEMBERS]),
-        ),
-        "visible" => (
-            caps(&[READ, ENGAGE, FOLLOWING]),
-            caps(&[READ, ENGAGE, FOLLOWING]),
-            caps(&[READ, ENGAGE, FOLLOWING, POST, MEMBERS]),
-        ),
-        "followers" => {
-            (caps(&[FOLLOWING]), caps(&[READ, ENGAGE, FOLLOWING]), caps(&[READ, ENGAGE, FOLLOWING, POST, MEMBERS]))
-        }
-        "members" => (Vec::new(), Vec::new(), caps(&[READ, ENGAGE, FOLLOWING, POST, MEMBERS])),
-        "private" => (Vec::new(), Vec::new(), Vec::new()),
-        _ => return None,
-    };
-    let mut grants = BTreeMap::new();
-    grants.insert(OWNER_ROLE.to_string(), ALL.iter().map(|c| c.to_string()).collect());
-    grants.insert(MEMBER_ROLE.to_string(), member);
-    grants.insert(FOLLOWER_ROLE.to_string(), follower);
-    grants.insert(USER_ROLE.to_string(), user);
-    Some(grants)
-}
+/// `follower_role`); a member holds their member role; the owner
+/// `feed_owner`. What each role may do is the visibility level's grants
+/// (`core::feed_visibilities`).
+pub use super::feed_visibilities::{FEED_OWNER as OWNER_ROLE, FOLLOWER as FOLLOWER_ROLE, USER as USER_ROLE};
 
 /// What a user is to a feed.
 #[derive(Debug, Default, Clone)]
@@ -161,12 +65,6 @@ pub fn capabilities(grants: &BTreeMap<String, Vec<String>>, standing: &Standing)
     out
 }
 
-/// The grants in force for each visibility level: configured ones
-/// (`UpdateFeedVisibility`) over the built-in defaults.
-pub async fn grants_for(_ctx: &Ctx, visibility: &str) -> Result<BTreeMap<String, Vec<String>>> {
-    default_grants(visibility).ok_or_else(|| Error::not_found("feed visibility", visibility))
-}
-
 /// What one user is to a set of feeds: their memberships and the follows
 /// from their feeds into them.
 #[derive(Debug, Default, Clone)]
@@ -200,14 +98,13 @@ pub async fn capabilities_with(
     feeds: &[&Feed],
     relations: &Relations,
 ) -> Result<HashMap<Fid, Vec<String>>> {
-    let mut grants: HashMap<&str, BTreeMap<String, Vec<String>>> = HashMap::new();
+    // One read of the configured grants for any number of feeds.
+    let grants = super::feed_visibilities::all_grants(ctx).await?;
+    let none = BTreeMap::new();
     let mut out = HashMap::new();
     for feed in feeds {
-        if !grants.contains_key(feed.visibility.as_str()) {
-            grants.insert(&feed.visibility, grants_for(ctx, &feed.visibility).await?);
-        }
         let standing = relations.standing(user, feed);
-        out.insert(feed.fid.clone(), capabilities(&grants[feed.visibility.as_str()], &standing));
+        out.insert(feed.fid.clone(), capabilities(grants.get(&feed.visibility).unwrap_or(&none), &standing));
     }
     Ok(out)
 }
@@ -250,6 +147,29 @@ pub async fn require_any(ctx: &Ctx, actor: &Actor, feeds: &[Feed], capability: &
     Err(Error::not_allowed(format!("user {me} is not allowed to {capability} here")))
 }
 
+/// Refuses a user-token caller `capability` on `activity` unless they wrote
+/// it or one of its feeds grants it to them.
+pub async fn require_on_activity(ctx: &Ctx, actor: &Actor, activity: &Activity, capability: &str) -> Result<()> {
+    let Actor::User(me) = actor else { return Ok(()) };
+    if &activity.user_id == me {
+        return Ok(());
+    }
+    let feeds: Vec<Feed> =
+        ctx.store.get_feeds(&activity.feeds).await?.into_iter().filter(|f| f.deleted_at.is_none()).collect();
+    require_any(ctx, actor, &feeds, capability).await
+}
+
+/// The same for an activity known by id (comments and bookmarks).
+pub async fn require_on_activity_id(ctx: &Ctx, actor: &Actor, activity_id: &str, capability: &str) -> Result<()> {
+    if actor.is_server() {
+        return Ok(());
+    }
+    match ctx.store.get_activities(&[activity_id.to_string()]).await?.pop() {
+        Some(activity) => require_on_activity(ctx, actor, &activity, capability).await,
+        None => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -271,11 +191,13 @@ mod tests {
     }
 
     fn has(visibility: &str, standing: &Standing, cap: &str) -> bool {
-        capabilities(&default_grants(visibility).unwrap(), standing).iter().any(|c| c == cap)
+        let grants = crate::core::feed_visibilities::default_grants(visibility).unwrap();
+        capabilities(&grants, standing).iter().any(|c| c == cap)
     }
 
     #[test]
     fn pending_invites_and_strangers_hold_only_the_user_role() {
+        const MEMBER_ROLE: &str = crate::core::feed_visibilities::FEED_MEMBER;
         let pending = member(MEMBER_ROLE, "pending");
         let invited = Standing { membership: Some(&pending), ..Default::default() };
         assert!(!has("members", &invited, READ_FEED));
@@ -286,6 +208,7 @@ mod tests {
         assert!(has("members", &joined, READ_FEED) && has("members", &joined, ADD_ACTIVITY));
         assert!(!has("private", &joined, READ_FEED));
         let owner = Standing { owner: true, ..Default::default() };
-        assert!(ALL.iter().all(|c| has("private", &owner, c)));
+        let all = crate::core::feed_visibilities::CAPABILITIES;
+        assert!(all.iter().all(|c| has("private", &owner, c.name)));
     }
 }

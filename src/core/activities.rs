@@ -6,6 +6,7 @@ use std::collections::HashSet;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use super::access;
 use super::cursor::{OffsetWindow, Page};
 use super::error::{Error, Result};
 use super::feeds::resolve_feeds;
@@ -246,7 +247,8 @@ fn build(req: NewActivity, user_id: String, existing: Option<&Activity>, now: Ti
 
 /// Feeds that must exist before the activities can be linked to them, and
 /// the permission check for user tokens: a user posts to feeds they own or
-/// to `public` ones.
+/// whose visibility grants them `add-activity` (any user on `public`
+/// feeds, members elsewhere).
 async fn feeds_to_create(ctx: &Ctx, actor: &Actor, activities: &[Activity]) -> Result<Vec<Feed>> {
     let fids: Vec<Fid> =
         activities.iter().flat_map(|a| a.feeds.iter().cloned()).collect::<HashSet<_>>().into_iter().collect();
@@ -256,8 +258,17 @@ async fn feeds_to_create(ctx: &Ctx, actor: &Actor, activities: &[Activity]) -> R
     };
     let (existing, mut missing) = resolve_feeds(ctx, &fids, owner).await?;
     if let Actor::User(me) = actor {
-        if let Some(f) = existing.iter().find(|f| &f.created_by != me && f.visibility != "public") {
-            return Err(Error::not_allowed(format!("user {me} cannot add activities to feed {}", f.fid)));
+        let others: Vec<&Feed> = existing.iter().filter(|f| &f.created_by != me).collect();
+        if !others.is_empty() {
+            let caps = access::capabilities_on(ctx, me, &others).await?;
+            if let Some(f) =
+                others.iter().find(|f| !caps.get(&f.fid).is_some_and(|c| c.iter().any(|c| c == access::ADD_ACTIVITY)))
+            {
+                return Err(Error::not_allowed(format!(
+                    "user {me} cannot add activities to feed {} ({} feed)",
+                    f.fid, f.visibility
+                )));
+            }
         }
     }
     // Server-side, a feed created implicitly belongs to the activity's author.

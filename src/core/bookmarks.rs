@@ -4,6 +4,7 @@
 
 use serde::Deserialize;
 
+use super::access;
 use super::activities::get_activity;
 use super::comments::get_comment;
 use super::cursor::Page;
@@ -125,6 +126,7 @@ pub async fn add_bookmark(
     let user = actor.acting_user(req.user_id.as_deref())?;
     users::ensure_users(ctx, std::slice::from_ref(&user), false).await?;
     let activity_id = object.activity_id(ctx).await?;
+    access::require_on_activity_id(ctx, actor, &activity_id, access::ADD_BOOKMARK).await?;
     let now = Timestamp::now();
     let (folder_id, created) = target_folder(ctx, &user, req.folder_id.as_deref(), req.new_folder, now).await?;
     let bookmark = Bookmark {

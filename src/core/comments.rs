@@ -16,6 +16,7 @@ use std::collections::{HashMap, HashSet};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use super::access;
 use super::activities::get_activity;
 use super::cursor::{OffsetWindow, Page};
 use super::error::{Error, Result};
@@ -179,6 +180,7 @@ pub async fn add_comments(ctx: &Ctx, actor: &Actor, reqs: Vec<NewComment>) -> Re
             return Err(Error::field("object_type", format!("unsupported object_type {object_type:?}: use activity")));
         }
         let activity = activities.get(&object_id).ok_or_else(|| Error::not_found("activity", &object_id))?;
+        access::require_on_activity(ctx, actor, activity, access::ADD_COMMENT).await?;
         check_may_reply(ctx, actor, activity, &author).await?;
         let comment = Comment {
             id: req.id.filter(|i| !i.is_empty()).unwrap_or_else(new_id),

@@ -38,6 +38,16 @@ impl Filter {
         })
     }
 
+    /// Array `field` shares an element with `values`.
+    pub fn tags_any(field: &'static str, values: Vec<String>) -> Filter {
+        Filter::Cond(Condition {
+            field: Field::Named(field),
+            kind: Kind::Tags,
+            op: Op::In,
+            value: Operand::Strs(values),
+        })
+    }
+
     /// `field == value` for a string field the caller scopes by.
     pub fn eq(field: &'static str, value: impl Into<String>) -> Filter {
         Filter::Cond(Condition {
@@ -328,6 +338,19 @@ pub const FOLDER_FIELDS: &[FieldSpec] = &[
     spec("updated_at", Kind::Date, RANGE),
 ];
 pub const FOLDER_SORT: &[&str] = &["created_at", "updated_at"];
+
+/// QueryMembershipLevels.
+pub const MEMBERSHIP_LEVEL_FIELDS: &[FieldSpec] = &[
+    spec("id", Kind::Str, EQ_IN),
+    spec("name", Kind::Str, EQ_IN),
+    spec("description", Kind::Str, EQ_IN),
+    spec("priority", Kind::Num, RANGE),
+    spec("tags", Kind::Tags, TAGS),
+    spec("custom", Kind::Object, &[Op::Contains, Op::In, Op::PathExists]),
+    spec("created_at", Kind::Date, RANGE),
+    spec("updated_at", Kind::Date, RANGE),
+];
+pub const MEMBERSHIP_LEVEL_SORT: &[&str] = &["priority", "created_at", "updated_at"];
 
 /// Bounds on what one filter may ask for.
 const MAX_DEPTH: usize = 5;

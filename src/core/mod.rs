@@ -22,11 +22,13 @@ pub mod comments;
 pub mod cursor;
 pub mod error;
 pub mod feed_groups;
+pub mod feed_visibilities;
 pub mod feedback;
 pub mod feeds;
 pub mod filter;
 pub mod follows;
 pub mod members;
+pub mod membership_levels;
 pub mod model;
 pub mod notifications;
 pub mod patch;
@@ -158,6 +160,11 @@ pub struct Lookup {
     pub bookmarked_comments: HashMap<String, model::Comment>,
     /// The viewer's `own_*` fields, for the feeds they were asked for.
     pub own: HashMap<Fid, OwnFields>,
+    /// Membership levels of the members shown.
+    pub levels: HashMap<String, membership_levels::MembershipLevel>,
+    /// `tag`-visibility activities the restricted viewer's membership
+    /// level unlocks (everyone else gets them as previews).
+    pub unlocked: HashSet<String>,
 }
 
 /// `own_follows`, `own_followings`, `own_membership` and
@@ -303,7 +310,13 @@ impl Lookup {
         user_ids.extend(feeds.iter().map(|f| f.created_by.clone()));
         let user_ids: Vec<String> = user_ids.into_iter().collect();
         let users = ctx.store.get_users(&user_ids).await?;
+        let restricted_to = reader.restricted.then(|| reader.viewer.clone()).flatten();
+        let unlocked = match &restricted_to {
+            Some(viewer) => Self::unlocked_for(ctx, viewer, activities.iter().chain(parents.values())).await?,
+            None => HashSet::new(),
+        };
         Ok(Lookup {
+            unlocked,
             users: users.into_iter().map(|u| (u.id.clone(), u)).collect(),
             feeds: feeds
                 .into_iter()
@@ -317,7 +330,7 @@ impl Lookup {
             hidden,
             metrics,
             share_counts,
-            restricted_to: reader.restricted.then(|| reader.viewer.clone()).flatten(),
+            restricted_to,
             collections,
             polls,
             comment_counts,
@@ -429,7 +442,55 @@ impl Lookup {
 
     pub async fn add_members(&mut self, ctx: &Ctx, members: &[&model::FeedMember]) -> Result<()> {
         let users: Vec<String> = members.iter().map(|m| m.user_id.clone()).collect();
+        let levels: Vec<String> = members
+            .iter()
+            .filter_map(|m| m.membership_level.clone())
+            .filter(|l| !self.levels.contains_key(l))
+            .collect();
+        self.levels.extend(membership_levels::get_levels(ctx, &levels).await?);
         self.add_users(ctx, &users).await
+    }
+
+    /// Which `tag`-visibility activities `viewer` sees whole through the
+    /// membership level they hold in one of the activity's feeds; costs
+    /// nothing when no such activity is shown.
+    async fn unlocked_for<'a>(
+        ctx: &Ctx,
+        viewer: &str,
+        activities: impl Iterator<Item = &'a Activity>,
+    ) -> Result<HashSet<String>> {
+        let tagged: Vec<&Activity> = activities.filter(|a| a.visibility == "tag" && a.user_id != viewer).collect();
+        if tagged.is_empty() {
+            return Ok(HashSet::new());
+        }
+        let fids: Vec<Fid> =
+            tagged.iter().flat_map(|a| a.feeds.iter().cloned()).collect::<HashSet<_>>().into_iter().collect();
+        let memberships: Vec<model::FeedMember> = ctx
+            .store
+            .memberships(viewer, &fids)
+            .await?
+            .into_iter()
+            .filter(|m| m.status == model::MEMBER_ACTIVE && m.membership_level.is_some())
+            .collect();
+        if memberships.is_empty() {
+            return Ok(HashSet::new());
+        }
+        let level_ids: Vec<String> = memberships.iter().filter_map(|m| m.membership_level.clone()).collect();
+        let levels = membership_levels::get_levels(ctx, &level_ids).await?;
+        let tags: Vec<String> =
+            tagged.iter().filter_map(|a| a.visibility_tag.clone()).collect::<HashSet<_>>().into_iter().collect();
+        let granting = membership_levels::levels_granting(ctx, &tags).await?;
+        Ok(tagged
+            .iter()
+            .filter(|a| {
+                let tag = a.visibility_tag.as_deref().unwrap_or_default();
+                memberships.iter().filter(|m| a.feeds.contains(&m.fid)).any(|m| {
+                    let level = m.membership_level.as_ref().and_then(|l| levels.get(l));
+                    level.is_some_and(|l| membership_levels::unlocks(l, tag, &granting))
+                })
+            })
+            .map(|a| a.id.clone())
+            .collect())
     }
 
     /// What comment responses show: their authors, mentioned users and

@@ -6,6 +6,7 @@
 use serde::Deserialize;
 use serde_json::Map;
 
+use super::access;
 use super::activities::get_activity;
 use super::comments::get_comment;
 use super::cursor::Page;
@@ -53,6 +54,7 @@ pub async fn add_activity_reaction(
 ) -> Result<Reacted<Activity>> {
     let user_id = checked_reactor(ctx, actor, &cmd).await?;
     let activity = get_activity(ctx, activity_id).await?;
+    access::require_on_activity(ctx, actor, &activity, access::ADD_REACTION).await?;
     let notice = Notice {
         kind: "reaction",
         actor: &user_id,
@@ -77,6 +79,9 @@ pub async fn add_comment_reaction(
 ) -> Result<Reacted<Comment>> {
     let user_id = checked_reactor(ctx, actor, &cmd).await?;
     let comment = get_comment(ctx, comment_id).await?;
+    if comment.object_type == "activity" {
+        access::require_on_activity_id(ctx, actor, &comment.object_id, access::ADD_COMMENT_REACTION).await?;
+    }
     let target = serde_json::json!({"id": comment.object_id, "type": comment.object_type, "user_id": comment.user_id,
                                     "comment": notifications::notification_comment(&comment)});
     let notice = Notice {

@@ -57,6 +57,7 @@ use handlers::{
     activities, bookmarks, collections, comments, feed_groups, feeds, follows, members, pins, polls, reactions, tasks,
     users,
 };
+use handlers::{feed_visibilities, membership_levels};
 
 operations! {
     UpdateUsers: post "/api/v2/users" => 201 users::update_users;
@@ -165,6 +166,14 @@ operations! {
     QueryFeedMembers: post "/api/v2/feeds/feed_groups/{group}/feeds/{feed}/members/query" => 201 members::query_feed_members;
     ChangeFeedVisibility: post "/api/v2/feeds/feed_groups/{group}/feeds/{feed}/change_visibility" => 201 feeds::change_feed_visibility;
     OwnBatch: post "/api/v2/feeds/feeds/own/batch" => 201 feeds::own_batch;
+
+    CreateMembershipLevel: post "/api/v2/feeds/membership_levels" => 201 membership_levels::create_membership_level;
+    QueryMembershipLevels: post "/api/v2/feeds/membership_levels/query" => 201 membership_levels::query_membership_levels;
+    UpdateMembershipLevel: patch "/api/v2/feeds/membership_levels/{id}" => 200 membership_levels::update_membership_level;
+    DeleteMembershipLevel: delete "/api/v2/feeds/membership_levels/{id}" => 200 membership_levels::delete_membership_level;
+    ListFeedVisibilities: get "/api/v2/feeds/feed_visibilities" => 200 feed_visibilities::list_feed_visibilities;
+    GetFeedVisibility: get "/api/v2/feeds/feed_visibilities/{name}" => 200 feed_visibilities::get_feed_visibility;
+    UpdateFeedVisibility: put "/api/v2/feeds/feed_visibilities/{name}" => 201 feed_visibilities::update_feed_visibility;
 }
 
 async fn in_operation(name: &'static str, status: u16, req: Request, next: Next) -> Response {

@@ -9,6 +9,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use async_trait::async_trait;
 
 use crate::core::error::Result;
+use crate::core::feed_visibilities::StoredGrants;
+use crate::core::membership_levels::MembershipLevel;
 use crate::core::model::{
     Activity, Bookmark, BookmarkFolder, Collection, Comment, Feed, FeedCounts, FeedGroup, FeedMember, Feedback, Fid,
     Follow, MetricEvent, Pin, Poll, PollTally, PollVote, Reaction, ReactionSummary, Task, TaskError, TaskStatus, User,
@@ -353,6 +355,27 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_pin(&self, fid: &Fid, activity_id: &str) -> Result<Option<Pin>>;
     /// Pins of live activities.
     async fn query_pins(&self, query: &ListQuery) -> Result<Vec<Pin>>;
+
+    // membership levels
+    /// Inserts unless the id exists; returns whether it was inserted.
+    async fn insert_membership_level(&self, level: &MembershipLevel) -> Result<bool>;
+    async fn get_membership_levels(&self, ids: &[String]) -> Result<Vec<MembershipLevel>>;
+    /// Replaces the level only if it is still the version last updated at
+    /// `if_updated_at`; false otherwise (changed or deleted meanwhile).
+    async fn replace_membership_level(&self, level: &MembershipLevel, if_updated_at: Timestamp) -> Result<bool>;
+    async fn delete_membership_level(&self, id: &str) -> Result<bool>;
+    async fn query_membership_levels(&self, query: &ListQuery) -> Result<Vec<MembershipLevel>>;
+
+    // feed visibility grants
+    /// The stored grant changes of every visibility level.
+    async fn feed_visibility_grants(&self) -> Result<StoredGrants>;
+    /// Sets the grants of the roles given on one level, atomically; other
+    /// roles keep what is stored.
+    async fn merge_feed_visibility_grants(
+        &self,
+        visibility: &str,
+        grants: &BTreeMap<String, Vec<String>>,
+    ) -> Result<()>;
 }
 
 /// Which reactions: those on activities or those on comments (each in a

@@ -318,6 +318,25 @@ pub const FEED_MEMBERS: Table = Table {
     tiebreak: &["t.fid", "t.user_id"],
 };
 
+pub const MEMBERSHIP_LEVELS: Table = Table {
+    from: "membership_levels t",
+    doc: "t.doc",
+    select: None,
+    key: None,
+    scope: None,
+    fields: &[
+        ("id", Col::Column("t.id")),
+        ("name", Col::Column("t.name")),
+        ("description", Col::DocText("description")),
+        ("priority", Col::Column("t.priority")),
+        ("tags", Col::Doc("tags")),
+        ("custom", Col::Doc("custom")),
+        ("created_at", Col::Column("t.created_at")),
+        ("updated_at", Col::Column("t.updated_at")),
+    ],
+    tiebreak: &["t.id"],
+};
+
 pub struct SqlBuilder {
     pub dialect: Dialect,
     pub params: Vec<SqlParam>,

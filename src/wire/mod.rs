@@ -18,6 +18,9 @@ use crate::core::pins::PinnedPage;
 use crate::core::time::Timestamp;
 use crate::core::Lookup;
 
+mod feed_config;
+pub use feed_config::{FeedVisibilityResponse, MembershipLevelResponse, Permission};
+
 #[derive(Debug, Clone, Serialize)]
 pub struct UserResponse {
     pub id: String,
@@ -137,7 +140,7 @@ impl Lookup {
             role: m.role.clone(),
             status: m.status.clone(),
             custom: m.custom.clone(),
-            membership_level: None,
+            membership_level: m.membership_level.as_ref().and_then(|l| self.levels.get(l)).map(Into::into),
             created_at: m.created_at,
             updated_at: m.updated_at,
             invite_accepted_at: m.invite_accepted_at,
@@ -265,7 +268,7 @@ pub struct FeedMemberResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom: Option<Custom>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub membership_level: Option<Value>,
+    pub membership_level: Option<MembershipLevelResponse>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -363,9 +366,11 @@ pub struct ActivityResponse {
 impl ActivityResponse {
     fn new(a: &Activity, lookup: &Lookup, current_feed: Option<&Fid>) -> Self {
         // "Premium preview": a tag-restricted activity reaches other user-token
-        // readers without its content. Membership levels that unlock tags
-        // arrive with feed members.
-        let preview = a.visibility == "tag" && lookup.restricted_to.as_ref().is_some_and(|me| me != &a.user_id);
+        // readers without its content, unless their membership level in one
+        // of its feeds unlocks the tag.
+        let preview = a.visibility == "tag"
+            && lookup.restricted_to.as_ref().is_some_and(|me| me != &a.user_id)
+            && !lookup.unlocked.contains(&a.id);
         if preview {
             let stripped = Activity {
                 text: None,

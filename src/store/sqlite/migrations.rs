@@ -277,4 +277,23 @@ CREATE INDEX follows_target_created ON follows (target, created_at);
 CREATE INDEX follows_source_created ON follows (source, created_at);
 CREATE INDEX feeds_owner ON feeds (created_by);
 "#,
+    // Membership levels (app-wide config, few rows) and the per-role grant
+    // changes of each feed visibility level (one row per changed level;
+    // defaults live in code).
+    r#"
+CREATE TABLE membership_levels (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    priority INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE INDEX membership_levels_created_at ON membership_levels (created_at);
+CREATE INDEX membership_levels_priority ON membership_levels (priority);
+CREATE TABLE feed_visibility_grants (
+    visibility TEXT PRIMARY KEY,
+    grants TEXT NOT NULL
+);
+"#,
 ];

@@ -18,8 +18,10 @@ use serde::Serialize;
 use super::{ActivityQuery, FeedSlice, ListQuery, Reactable, Reader, Store, UserQuery, UserSortField};
 use crate::core::comments::VoteScores;
 use crate::core::error::{Error, Result};
+use crate::core::feed_visibilities::StoredGrants;
 use crate::core::filter::distance_km;
 use crate::core::follows::DEFAULT_COPY_LIMIT;
+use crate::core::membership_levels::MembershipLevel;
 use crate::core::model::{
     Activity, Bookmark, BookmarkFolder, Collection, Comment, Feed, FeedCounts, FeedGroup, FeedMember, Feedback, Fid,
     Follow, MetricEvent, Pin, Poll, PollTally, PollVote, Reaction, ReactionGroup, ReactionSummary, Task, TaskError,
@@ -30,6 +32,7 @@ use crate::core::time::Timestamp;
 use crate::store::sql::COMMENT_SQLITE as COMMENT_SELECT;
 use crate::store::sql::{self, Dialect, SqlParam};
 
+mod config;
 mod migrations;
 
 const READERS: usize = 4;
@@ -1918,5 +1921,37 @@ impl Store for SqliteStore {
 
     async fn query_votes(&self, q: &ListQuery) -> Result<Vec<PollVote>> {
         self.list(&sql::POLL_VOTES, q).await
+    }
+
+    async fn insert_membership_level(&self, level: &MembershipLevel) -> Result<bool> {
+        self.insert_level(level).await
+    }
+
+    async fn get_membership_levels(&self, ids: &[String]) -> Result<Vec<MembershipLevel>> {
+        self.get_levels(ids).await
+    }
+
+    async fn replace_membership_level(&self, level: &MembershipLevel, if_updated_at: Timestamp) -> Result<bool> {
+        self.replace_level(level, if_updated_at).await
+    }
+
+    async fn delete_membership_level(&self, id: &str) -> Result<bool> {
+        self.delete_level(id).await
+    }
+
+    async fn query_membership_levels(&self, q: &ListQuery) -> Result<Vec<MembershipLevel>> {
+        self.query_levels(q).await
+    }
+
+    async fn feed_visibility_grants(&self) -> Result<StoredGrants> {
+        self.visibility_grants().await
+    }
+
+    async fn merge_feed_visibility_grants(
+        &self,
+        visibility: &str,
+        grants: &BTreeMap<String, Vec<String>>,
+    ) -> Result<()> {
+        self.merge_visibility_grants(visibility, grants).await
     }
 }

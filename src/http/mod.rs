@@ -149,6 +149,12 @@ operations! {
     GetOrCreateFollow: post "/api/v2/feeds/follows/upsert" => 201 follows::get_or_create_follow;
     QueryFollows: post "/api/v2/feeds/follows/query" => 201 follows::query_follows;
     Unfollow: delete "/api/v2/feeds/follows/{source}/{target}" => 200 follows::unfollow;
+
+    QueryFeeds: post "/api/v2/feeds/feeds/query" => 201 handlers::feed_management::query_feeds;
+    CreateFeedsBatch: post "/api/v2/feeds/feeds/batch" => 201 handlers::feed_management::create_feeds_batch;
+    DeleteFeedsBatch: post "/api/v2/feeds/feeds/delete" => 201 handlers::feed_management::delete_feeds_batch;
+    GetFeedCounts: get "/api/v2/feeds/feed_groups/{group}/feeds/{feed}/counts" => 200 handlers::feed_management::get_feed_counts;
+    GetFollowSuggestions: get "/api/v2/feeds/feed_groups/{group}/follow_suggestions" => 200 handlers::feed_management::get_follow_suggestions;
 }
 
 async fn in_operation(name: &'static str, status: u16, req: Request, next: Next) -> Response {

@@ -26,6 +26,7 @@ use crate::core::model::{
 use crate::core::time::Timestamp;
 use crate::store::sql::{self, Dialect, SqlParam, COMMENT_POSTGRES as COMMENT_SELECT};
 
+mod feeds;
 mod migrations;
 
 const POOL_SIZE: usize = 16;
@@ -1633,5 +1634,25 @@ impl Store for PostgresStore {
 
     async fn query_votes(&self, q: &ListQuery) -> Result<Vec<PollVote>> {
         self.list(&sql::POLL_VOTES, q).await
+    }
+
+    async fn query_feeds(&self, q: &ListQuery, reader: &Reader, now: Timestamp) -> Result<Vec<Feed>> {
+        self.feeds_matching(q, reader, now).await
+    }
+
+    async fn insert_feeds(&self, feeds: &[Feed]) -> Result<Vec<bool>> {
+        self.insert_feed_batch(feeds).await
+    }
+
+    async fn put_feeds(&self, feeds: &[Feed]) -> Result<()> {
+        self.put_feed_batch(feeds).await
+    }
+
+    async fn feed_totals(&self, fid: &Fid, now: Timestamp) -> Result<(i64, i64)> {
+        self.totals_of_feed(fid, now).await
+    }
+
+    async fn follow_suggestions(&self, user: &str, group: &str, limit: usize) -> Result<Vec<super::SuggestedFeed>> {
+        self.suggest_feeds(user, group, limit).await
     }
 }

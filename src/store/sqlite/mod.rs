@@ -32,6 +32,7 @@ use crate::core::time::Timestamp;
 use crate::store::sql::COMMENT_SQLITE as COMMENT_SELECT;
 use crate::store::sql::{self, Dialect, SqlParam};
 
+mod feeds;
 mod migrations;
 
 const READERS: usize = 4;
@@ -1792,5 +1793,25 @@ impl Store for SqliteStore {
 
     async fn query_votes(&self, q: &ListQuery) -> Result<Vec<PollVote>> {
         self.list(&sql::POLL_VOTES, q).await
+    }
+
+    async fn query_feeds(&self, q: &ListQuery, reader: &Reader, now: Timestamp) -> Result<Vec<Feed>> {
+        self.feeds_matching(q, reader, now).await
+    }
+
+    async fn insert_feeds(&self, feeds: &[Feed]) -> Result<Vec<bool>> {
+        self.insert_feed_batch(feeds).await
+    }
+
+    async fn put_feeds(&self, feeds: &[Feed]) -> Result<()> {
+        self.put_feed_batch(feeds).await
+    }
+
+    async fn feed_totals(&self, fid: &Fid, now: Timestamp) -> Result<(i64, i64)> {
+        self.totals_of_feed(fid, now).await
+    }
+
+    async fn follow_suggestions(&self, user: &str, group: &str, limit: usize) -> Result<Vec<super::SuggestedFeed>> {
+        self.suggest_feeds(user, group, limit).await
     }
 }

@@ -268,8 +268,8 @@ ALTER TABLE feeds ADD COLUMN updated_at INTEGER GENERATED ALWAYS AS (json_extrac
 ALTER TABLE feeds ADD COLUMN deleted_at INTEGER GENERATED ALWAYS AS (json_extract(doc, '$.deleted_at')) VIRTUAL;
 CREATE INDEX feeds_created ON feeds (created_at, fid);
 CREATE INDEX feeds_updated ON feeds (updated_at, fid);
-CREATE INDEX feeds_owner ON feeds (created_by, created_at);
-CREATE INDEX feeds_group ON feeds (group_id, created_at);
+CREATE INDEX feeds_owner ON feeds (created_by, created_at, fid);
+CREATE INDEX feeds_group ON feeds (group_id, created_at, fid);
 CREATE INDEX feeds_feed_id ON feeds (feed_id);
 "#,
 ];

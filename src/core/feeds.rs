@@ -112,7 +112,7 @@ pub struct FeedRead {
     pub own: Option<(String, OwnWanted)>,
 }
 
-fn validate_input(input: &FeedInput) -> Result<()> {
+pub(super) fn validate_input(input: &FeedInput) -> Result<()> {
     if input.name.as_ref().is_some_and(|n| n.chars().count() > 255) {
         return Err(Error::field("name", "name must be at most 255 characters"));
     }

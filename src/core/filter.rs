@@ -351,6 +351,33 @@ pub const MEMBERSHIP_LEVEL_FIELDS: &[FieldSpec] = &[
     spec("updated_at", Kind::Date, RANGE),
 ];
 pub const MEMBERSHIP_LEVEL_SORT: &[&str] = &["priority", "created_at", "updated_at"];
+const SEARCH: &[Op] = &[Op::Eq, Op::Q, Op::Autocomplete];
+
+/// QueryFeeds. `members`/`member_count` join this list with feed members.
+pub const FEED_FIELDS: &[FieldSpec] = &[
+    spec("id", Kind::Str, EQ_IN),
+    spec("feed", Kind::Str, EQ_IN),
+    spec("group_id", Kind::Str, EQ_IN),
+    spec("created_by_id", Kind::Str, EQ_IN),
+    spec("visibility", Kind::Str, EQ_IN),
+    spec("name", Kind::Text, SEARCH),
+    spec("description", Kind::Text, SEARCH),
+    spec("created_by.name", Kind::Text, SEARCH),
+    spec("filter_tags", Kind::Tags, TAGS),
+    spec("activity_count", Kind::Num, RANGE),
+    spec("follower_count", Kind::Num, RANGE),
+    spec("following_count", Kind::Num, RANGE),
+    spec("member_count", Kind::Num, RANGE),
+    spec("members", Kind::Str, &[Op::In]),
+    spec("created_at", Kind::Date, RANGE),
+    spec("updated_at", Kind::Date, RANGE),
+    spec("following_users", Kind::Str, &[Op::In]),
+    spec("following_feeds", Kind::Str, &[Op::In]),
+    spec("near", Kind::Near, EQ),
+    spec("within_bounds", Kind::Bounds, EQ),
+];
+pub const FEED_SORT: &[&str] =
+    &["created_at", "updated_at", "follower_count", "following_count", "member_count", "activity_count"];
 
 /// Bounds on what one filter may ask for.
 const MAX_DEPTH: usize = 5;
@@ -439,6 +466,8 @@ fn json_path(key: &str, path: &str) -> Result<Vec<String>> {
 
 fn parse_field(key: &str, value: &Value, fields: &[FieldSpec], budget: &mut usize) -> Result<Vec<Filter>> {
     let (root, path) = match key.split_once('.') {
+        // A field whose name has a dot (`created_by.name`), not a path.
+        Some(_) if fields.iter().any(|f| f.name == key) => (key, None),
         Some((root, path)) => (root, Some(path)),
         None => (key, None),
     };

@@ -380,6 +380,7 @@ impl TaskStatus {
 pub enum TaskWork {
     DeleteFeed { fid: Fid, hard: bool },
     DeleteUsers { user_ids: Vec<String>, hard: bool },
+    DeleteFeeds { fids: Vec<Fid>, hard: bool },
 }
 
 #[derive(Debug, Clone)]

@@ -43,6 +43,7 @@ async fn execute(ctx: &Ctx, work: &TaskWork) -> Result<serde_json::Value> {
     match work {
         TaskWork::DeleteFeed { fid, hard } => feeds::run_delete_feed(ctx, fid, *hard).await,
         TaskWork::DeleteUsers { user_ids, hard } => users::run_delete_users(ctx, user_ids, *hard).await,
+        TaskWork::DeleteFeeds { fids, hard } => super::feed_management::run_delete_feeds(ctx, fids, *hard).await,
     }
 }
 

@@ -174,6 +174,12 @@ operations! {
     ListFeedVisibilities: get "/api/v2/feeds/feed_visibilities" => 200 feed_visibilities::list_feed_visibilities;
     GetFeedVisibility: get "/api/v2/feeds/feed_visibilities/{name}" => 200 feed_visibilities::get_feed_visibility;
     UpdateFeedVisibility: put "/api/v2/feeds/feed_visibilities/{name}" => 201 feed_visibilities::update_feed_visibility;
+
+    QueryFeeds: post "/api/v2/feeds/feeds/query" => 201 handlers::feed_management::query_feeds;
+    CreateFeedsBatch: post "/api/v2/feeds/feeds/batch" => 201 handlers::feed_management::create_feeds_batch;
+    DeleteFeedsBatch: post "/api/v2/feeds/feeds/delete" => 201 handlers::feed_management::delete_feeds_batch;
+    GetFeedCounts: get "/api/v2/feeds/feed_groups/{group}/feeds/{feed}/counts" => 200 handlers::feed_management::get_feed_counts;
+    GetFollowSuggestions: get "/api/v2/feeds/feed_groups/{group}/follow_suggestions" => 200 handlers::feed_management::get_follow_suggestions;
 }
 
 async fn in_operation(name: &'static str, status: u16, req: Request, next: Next) -> Response {

@@ -376,6 +376,32 @@ pub trait Store: Send + Sync + 'static {
         visibility: &str,
         grants: &BTreeMap<String, Vec<String>>,
     ) -> Result<()>;
+    // feed management
+    /// Live feeds matching the query; a restricted reader gets only the
+    /// feeds it may read (`sql::feeds::readable_by`). Counts in filters and
+    /// sorts are taken at `now`.
+    async fn query_feeds(&self, query: &ListQuery, reader: &Reader, now: Timestamp) -> Result<Vec<Feed>>;
+    /// Writes the feeds in one transaction: a live feed with the same fid
+    /// is kept unchanged, a soft-deleted one is replaced. Returns, per feed,
+    /// whether it was written.
+    async fn insert_feeds(&self, feeds: &[Feed]) -> Result<Vec<bool>>;
+    /// Replaces the documents of the given feeds in one transaction.
+    async fn put_feeds(&self, feeds: &[Feed]) -> Result<()>;
+    /// The feed's live activities and the live comments on them (replies
+    /// at any depth included).
+    async fn feed_totals(&self, fid: &Fid, now: Timestamp) -> Result<(i64, i64)>;
+    /// Up to `limit` feeds of `group` to suggest to `user`, best first
+    /// (`sql::feeds::follow_suggestions_query`).
+    async fn follow_suggestions(&self, user: &str, group: &str, limit: usize) -> Result<Vec<SuggestedFeed>>;
+}
+
+/// A follow suggestion as ranked by the store: the feed, how many distinct
+/// people the user follows also follow it, and its accepted followers.
+#[derive(Debug, Clone)]
+pub struct SuggestedFeed {
+    pub feed: Feed,
+    pub friends: i64,
+    pub followers: i64,
 }
 
 /// Which reactions: those on activities or those on comments (each in a

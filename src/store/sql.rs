@@ -337,6 +337,50 @@ pub const MEMBERSHIP_LEVELS: Table = Table {
     tiebreak: &["t.id"],
 };
 
+/// Live feeds; the computed fields are defined in `sql::feeds`.
+pub const FEEDS: Table = Table {
+    from: "feeds t",
+    doc: "t.doc",
+    select: None,
+    key: None,
+    scope: Some("t.deleted_at IS NULL"),
+    fields: &[
+        ("id", Col::Column("t.feed_id")),
+        ("feed", Col::Column("t.fid")),
+        ("group_id", Col::Column("t.group_id")),
+        ("created_by_id", Col::Column("t.created_by")),
+        ("visibility", Col::Column("t.visibility")),
+        ("name", Col::DocText("name")),
+        ("description", Col::DocText("description")),
+        ("created_by.name", Col::Column("(SELECT u.name FROM users u WHERE u.id = t.created_by)")),
+        ("filter_tags", Col::Doc("filter_tags")),
+        ("activity_count", Col::Special),
+        (
+            "follower_count",
+            Col::Column("(SELECT COUNT(*) FROM follows fc WHERE fc.target = t.fid AND fc.status = 'accepted')"),
+        ),
+        (
+            "following_count",
+            Col::Column("(SELECT COUNT(*) FROM follows fc WHERE fc.source = t.fid AND fc.status = 'accepted')"),
+        ),
+        (
+            "member_count",
+            Col::Column("(SELECT COUNT(*) FROM feed_members mc WHERE mc.fid = t.fid AND mc.status = 'member')"),
+        ),
+        ("members", Col::Special),
+        ("created_at", Col::Column("t.created_at")),
+        ("updated_at", Col::Column("t.updated_at")),
+        ("following_users", Col::Special),
+        ("following_feeds", Col::Special),
+        ("within_bounds", Col::Special),
+        ("near", Col::Special),
+    ],
+    tiebreak: &["t.fid"],
+};
+
+mod feeds;
+pub use feeds::{feed_query, feed_totals_query, follow_suggestions_query};
+
 pub struct SqlBuilder {
     pub dialect: Dialect,
     pub params: Vec<SqlParam>,
@@ -345,11 +389,13 @@ pub struct SqlBuilder {
     viewer: Option<String>,
     /// Names the nested `json_each` aliases of SQLite containment.
     aliases: usize,
+    /// The instant computed counts (a feed's live activities) refer to.
+    now: Timestamp,
 }
 
 impl SqlBuilder {
     pub fn new(dialect: Dialect, table: &'static Table) -> Self {
-        SqlBuilder { dialect, params: Vec::new(), table, viewer: None, aliases: 0 }
+        SqlBuilder { dialect, params: Vec::new(), table, viewer: None, aliases: 0, now: Timestamp(0) }
     }
 
     /// Binds `p` and returns its placeholder.
@@ -745,10 +791,17 @@ impl SqlBuilder {
           + 3 * (SELECT COUNT(*) FROM activities s WHERE s.parent_id = a.id AND s.deleted_at IS NULL))"
     }
 
-    fn location(&self) -> (&'static str, &'static str) {
+    /// The `location` of the row's document (activities and feeds alike).
+    fn location(&self) -> (String, String) {
+        let doc = self.table.doc;
         match self.dialect {
-            Dialect::Sqlite => ("json_extract(a.doc, '$.location.lat')", "json_extract(a.doc, '$.location.lng')"),
-            Dialect::Postgres => ("((a.doc #>> '{location,lat}')::float8)", "((a.doc #>> '{location,lng}')::float8)"),
+            Dialect::Sqlite => {
+                (format!("json_extract({doc}, '$.location.lat')"), format!("json_extract({doc}, '$.location.lng')"))
+            }
+            Dialect::Postgres => (
+                format!("(({doc} #>> '{{location,lat}}')::float8)"),
+                format!("(({doc} #>> '{{location,lng}}')::float8)"),
+            ),
         }
     }
 
@@ -812,7 +865,7 @@ impl SqlBuilder {
                 };
                 format!("({row_lat} BETWEEN {lo} AND {hi} AND {distance} <= {limit})")
             }
-            _ => return Err(unbuilt(c)),
+            _ => return self.feed_condition(c),
         })
     }
 

@@ -6,6 +6,7 @@ pub mod bookmarks;
 pub mod collections;
 pub mod comments;
 pub mod feed_groups;
+pub mod feed_management;
 pub mod feed_visibilities;
 pub mod feeds;
 pub mod follows;

@@ -284,4 +284,17 @@ CREATE TABLE feed_visibility_grants (
     grants JSONB NOT NULL
 );
 "#,
+    // See the SQLite twin: generated columns for QueryFeeds.
+    r#"
+ALTER TABLE feeds
+    ADD COLUMN feed_id TEXT GENERATED ALWAYS AS (split_part(fid, ':', 2)) STORED,
+    ADD COLUMN visibility TEXT GENERATED ALWAYS AS (doc->>'visibility') STORED,
+    ADD COLUMN updated_at BIGINT GENERATED ALWAYS AS ((doc->>'updated_at')::bigint) STORED,
+    ADD COLUMN deleted_at BIGINT GENERATED ALWAYS AS ((doc->>'deleted_at')::bigint) STORED;
+CREATE INDEX feeds_created ON feeds (created_at, fid);
+CREATE INDEX feeds_updated ON feeds (updated_at, fid);
+CREATE INDEX feeds_owner ON feeds (created_by, created_at, fid);
+CREATE INDEX feeds_group ON feeds (group_id, created_at, fid);
+CREATE INDEX feeds_feed_id ON feeds (feed_id);
+"#,
 ];

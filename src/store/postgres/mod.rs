@@ -27,6 +27,7 @@ use crate::core::time::Timestamp;
 use crate::store::sql::{self, Dialect, SqlParam, COMMENT_POSTGRES as COMMENT_SELECT};
 
 mod config;
+mod feeds;
 mod migrations;
 
 const POOL_SIZE: usize = 16;
@@ -1793,5 +1794,25 @@ impl Store for PostgresStore {
         grants: &BTreeMap<String, Vec<String>>,
     ) -> Result<()> {
         self.merge_visibility_grants(visibility, grants).await
+    }
+
+    async fn query_feeds(&self, q: &ListQuery, reader: &Reader, now: Timestamp) -> Result<Vec<Feed>> {
+        self.feeds_matching(q, reader, now).await
+    }
+
+    async fn insert_feeds(&self, feeds: &[Feed]) -> Result<Vec<bool>> {
+        self.insert_feed_batch(feeds).await
+    }
+
+    async fn put_feeds(&self, feeds: &[Feed]) -> Result<()> {
+        self.put_feed_batch(feeds).await
+    }
+
+    async fn feed_totals(&self, fid: &Fid, now: Timestamp) -> Result<(i64, i64)> {
+        self.totals_of_feed(fid, now).await
+    }
+
+    async fn follow_suggestions(&self, user: &str, group: &str, limit: usize) -> Result<Vec<super::SuggestedFeed>> {
+        self.suggest_feeds(user, group, limit).await
     }
 }

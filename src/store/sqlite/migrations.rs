@@ -296,4 +296,18 @@ CREATE TABLE feed_visibility_grants (
     grants TEXT NOT NULL
 );
 "#,
+    // QueryFeeds filters and sorts on feed fields that lived only in `doc`.
+    // Generated columns backfill themselves and cannot drift from the
+    // document, whichever statement writes it.
+    r#"
+ALTER TABLE feeds ADD COLUMN feed_id TEXT GENERATED ALWAYS AS (substr(fid, instr(fid, ':') + 1)) VIRTUAL;
+ALTER TABLE feeds ADD COLUMN visibility TEXT GENERATED ALWAYS AS (json_extract(doc, '$.visibility')) VIRTUAL;
+ALTER TABLE feeds ADD COLUMN updated_at INTEGER GENERATED ALWAYS AS (json_extract(doc, '$.updated_at')) VIRTUAL;
+ALTER TABLE feeds ADD COLUMN deleted_at INTEGER GENERATED ALWAYS AS (json_extract(doc, '$.deleted_at')) VIRTUAL;
+CREATE INDEX feeds_created ON feeds (created_at, fid);
+CREATE INDEX feeds_updated ON feeds (updated_at, fid);
+CREATE INDEX feeds_owner ON feeds (created_by, created_at, fid);
+CREATE INDEX feeds_group ON feeds (group_id, created_at, fid);
+CREATE INDEX feeds_feed_id ON feeds (feed_id);
+"#,
 ];

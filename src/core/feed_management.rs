@@ -1,0 +1,204 @@
+//! Feed management across many feeds: QueryFeeds, CreateFeedsBatch,
+//! DeleteFeedsBatch (async task) and GetFeedCounts.
+
+use std::collections::{HashMap, HashSet};
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::cursor::Page;
+use super::error::{Error, Result};
+use super::feeds::{new_feed, validate_input, FeedInput};
+use super::members::{MemberInput, UpdateMembers};
+use super::model::{Custom, Feed, Fid, Location, TaskWork};
+use super::time::Timestamp;
+use super::{filter, tasks, users, Actor, Ctx, QueryRequest};
+
+pub const MAX_CREATE: usize = 1000;
+pub const MAX_DELETE: usize = 100;
+
+/// QueryFeeds: live feeds, newest first unless sorted; user tokens see the
+/// feeds they may read.
+pub async fn query_feeds(ctx: &Ctx, actor: &Actor, q: &QueryRequest) -> Result<Page<Feed>> {
+    let (query, window) = q.list(filter::FEED_FIELDS, filter::FEED_SORT, ("created_at", true))?;
+    let feeds = ctx.store.query_feeds(&query, &actor.reader(None), Timestamp::now()).await?;
+    Ok(window.page(feeds))
+}
+
+/// `FeedRequest`: one feed of a CreateFeedsBatch.
+#[derive(Debug, Deserialize)]
+pub struct FeedRequest {
+    pub feed_group_id: String,
+    pub feed_id: String,
+    #[serde(default)]
+    pub created_by_id: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub visibility: Option<String>,
+    #[serde(default)]
+    pub filter_tags: Option<Vec<String>>,
+    #[serde(default)]
+    pub location: Option<Location>,
+    #[serde(default)]
+    pub custom: Option<Custom>,
+    /// Members a new feed starts with.
+    #[serde(default)]
+    pub members: Option<Vec<MemberInput>>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CreateFeedsBatch {
+    pub feeds: Vec<FeedRequest>,
+    #[serde(default)]
+    pub create_users: Option<bool>,
+}
+
+/// CreateFeedsBatch: validates every feed first, then writes the new ones
+/// in one transaction. Feeds that exist already are left unchanged; the
+/// result lists every requested fid in request order.
+pub async fn create_feeds_batch(ctx: &Ctx, req: CreateFeedsBatch) -> Result<Vec<Fid>> {
+    if req.feeds.is_empty() || req.feeds.len() > MAX_CREATE {
+        return Err(Error::field("feeds", format!("feeds takes 1 to {MAX_CREATE} feeds")));
+    }
+    let mut seen = HashSet::new();
+    let mut checked = Vec::with_capacity(req.feeds.len());
+    for (i, f) in req.feeds.into_iter().enumerate() {
+        let fid =
+            Fid::new(&f.feed_group_id, &f.feed_id).map_err(|e| Error::field(&format!("feeds[{i}]"), e.message))?;
+        if !seen.insert(fid.clone()) {
+            return Err(Error::field("feeds", format!("feed {fid} is listed twice")));
+        }
+        let owner = f.created_by_id.clone().filter(|o| !o.is_empty()).ok_or_else(|| {
+            let field = format!("feeds[{i}].created_by_id");
+            Error::field(&field, format!("{field} is a required field"))
+        })?;
+        let input = FeedInput {
+            name: f.name,
+            description: f.description,
+            custom: f.custom,
+            visibility: f.visibility,
+            filter_tags: f.filter_tags,
+            location: f.location,
+            members: f.members,
+        };
+        validate_input(&input).map_err(|e| Error::field(&format!("feeds[{i}]"), e.message))?;
+        checked.push((fid, owner, input));
+    }
+
+    // One read for every group the batch names.
+    let groups: HashMap<String, Option<String>> = ctx
+        .store
+        .list_feed_groups()
+        .await?
+        .into_iter()
+        .filter(|g| g.deleted_at.is_none())
+        .map(|g| (g.id.clone(), g.config.default_visibility.clone()))
+        .collect();
+    if let Some((fid, ..)) = checked.iter().find(|(fid, ..)| !groups.contains_key(&fid.group)) {
+        return Err(Error::not_found("feed group", &fid.group));
+    }
+    let owners: Vec<String> = checked.iter().map(|(_, o, _)| o.clone()).collect::<HashSet<_>>().into_iter().collect();
+    users::ensure_users(ctx, &owners, req.create_users.unwrap_or(false)).await?;
+
+    let now = Timestamp::now();
+    let fids: Vec<Fid> = checked.iter().map(|(fid, ..)| fid.clone()).collect();
+    let mut initial_members = Vec::new();
+    let feeds: Vec<Feed> = checked
+        .into_iter()
+        .map(|(fid, owner, mut input)| {
+            let visibility = groups.get(&fid.group).cloned().flatten().unwrap_or_else(|| "visible".into());
+            initial_members.push(input.members.take().unwrap_or_default());
+            new_feed(&fid, &visibility, &owner, input, now)
+        })
+        .collect();
+    let inserted = ctx.store.insert_feeds(&feeds).await?;
+    // Members apply to the feeds this call created, after they exist.
+    for ((fid, members), new) in fids.iter().zip(initial_members).zip(inserted) {
+        if new && !members.is_empty() {
+            let update = UpdateMembers { operation: "upsert".into(), members };
+            super::members::update_members(ctx, &Actor::Server, fid, update).await?;
+        }
+    }
+    Ok(fids)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DeleteFeedsBatch {
+    pub feeds: Vec<String>,
+    #[serde(default)]
+    pub hard_delete: Option<bool>,
+    #[serde(default)]
+    pub purge_user_activities: Option<bool>,
+}
+
+/// DeleteFeedsBatch: every feed must exist. They are marked deleted at once,
+/// in one transaction (reads stop seeing them); a task purges them when
+/// `hard_delete`.
+pub async fn delete_feeds_batch(ctx: &Ctx, req: DeleteFeedsBatch) -> Result<String> {
+    if req.feeds.is_empty() || req.feeds.len() > MAX_DELETE {
+        return Err(Error::field("feeds", format!("feeds takes 1 to {MAX_DELETE} feed ids")));
+    }
+    if req.purge_user_activities.unwrap_or(false) {
+        return Err(Error::field("purge_user_activities", "purge_user_activities is not supported by this server yet"));
+    }
+    let mut fids: Vec<Fid> = Vec::with_capacity(req.feeds.len());
+    for f in &req.feeds {
+        let fid = Fid::parse(f).map_err(|e| Error::field("feeds", e.message))?;
+        if !fids.contains(&fid) {
+            fids.push(fid);
+        }
+    }
+    let found: HashMap<Fid, Feed> = ctx
+        .store
+        .get_feeds(&fids)
+        .await?
+        .into_iter()
+        .filter(|f| f.deleted_at.is_none())
+        .map(|f| (f.fid.clone(), f))
+        .collect();
+    if let Some(missing) = fids.iter().find(|f| !found.contains_key(f)) {
+        return Err(Error::not_found("feed", &missing.to_string()));
+    }
+    let now = Timestamp::now();
+    let deleted: Vec<Feed> = fids
+        .iter()
+        .filter_map(|fid| found.get(fid).cloned())
+        .map(|mut f| {
+            f.deleted_at = Some(now);
+            f.updated_at = now;
+            f
+        })
+        .collect();
+    ctx.store.put_feeds(&deleted).await?;
+    tasks::enqueue(ctx, TaskWork::DeleteFeeds { fids, hard: req.hard_delete.unwrap_or(false) }).await
+}
+
+/// Purges the feeds that are still deleted: one recreated since the request
+/// is left alone, and a rerun after a crash finds nothing left to do.
+pub async fn run_delete_feeds(ctx: &Ctx, fids: &[Fid], hard: bool) -> Result<Value> {
+    if hard {
+        for feed in ctx.store.get_feeds(fids).await? {
+            if feed.deleted_at.is_some() {
+                ctx.store.purge_feed(&feed.fid).await?;
+            }
+        }
+    }
+    let names: Vec<String> = fids.iter().map(Fid::to_string).collect();
+    Ok(serde_json::json!({ "deleted_feeds": names, "hard_delete": hard }))
+}
+
+pub struct FeedTotals {
+    pub activity_count: i64,
+    pub comment_count: i64,
+}
+
+/// GetFeedCounts: the feed's live activities and the live comments on them.
+pub async fn feed_counts(ctx: &Ctx, actor: &Actor, fid: &Fid) -> Result<FeedTotals> {
+    let feed = super::feeds::get_live_feed(ctx, fid).await?;
+    super::access::require(ctx, actor, &feed, super::access::READ_FEED).await?;
+    let (activity_count, comment_count) = ctx.store.feed_totals(fid, Timestamp::now()).await?;
+    Ok(FeedTotals { activity_count, comment_count })
+}

@@ -1,0 +1,83 @@
+//! Feed management on SQLite: the statements come from `sql::feeds`.
+
+use rusqlite::{params, params_from_iter};
+
+use super::{db_err, docs, from_doc, sqlite_values, to_doc, SqliteStore};
+use crate::core::error::Result;
+use crate::core::model::{Feed, Fid};
+use crate::core::time::Timestamp;
+use crate::store::sql::{self, Dialect};
+use crate::store::{ListQuery, Reader, SuggestedFeed};
+
+impl SqliteStore {
+    pub(super) async fn feeds_matching(&self, q: &ListQuery, reader: &Reader, now: Timestamp) -> Result<Vec<Feed>> {
+        let (sql, params) = sql::feed_query(Dialect::Sqlite, q, reader, now)?;
+        let values = sqlite_values(params)?;
+        self.read(move |conn| docs(conn, &sql, values)).await
+    }
+
+    pub(super) async fn insert_feed_batch(&self, feeds: &[Feed]) -> Result<Vec<bool>> {
+        let feeds = feeds.to_vec();
+        self.write(move |tx| {
+            let mut stmt = tx
+                .prepare_cached(
+                    "INSERT INTO feeds (fid, group_id, created_by, created_at, doc) VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT (fid) DO UPDATE SET created_by = excluded.created_by,
+                        created_at = excluded.created_at, doc = excluded.doc
+                     WHERE feeds.deleted_at IS NOT NULL",
+                )
+                .map_err(db_err)?;
+            feeds
+                .iter()
+                .map(|f| {
+                    let row = params![f.fid.to_string(), f.fid.group, f.created_by, f.created_at.0, to_doc(f)?];
+                    Ok(stmt.execute(row).map_err(db_err)? > 0)
+                })
+                .collect()
+        })
+        .await
+    }
+
+    pub(super) async fn put_feed_batch(&self, feeds: &[Feed]) -> Result<()> {
+        let feeds = feeds.to_vec();
+        self.write(move |tx| {
+            let mut stmt =
+                tx.prepare_cached("UPDATE feeds SET created_by = ?2, doc = ?3 WHERE fid = ?1").map_err(db_err)?;
+            for f in &feeds {
+                stmt.execute(params![f.fid.to_string(), f.created_by, to_doc(f)?]).map_err(db_err)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    pub(super) async fn totals_of_feed(&self, fid: &Fid, now: Timestamp) -> Result<(i64, i64)> {
+        let (sql, params) = sql::feed_totals_query(Dialect::Sqlite, fid, now);
+        let values = sqlite_values(params)?;
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(&sql).map_err(db_err)?;
+            stmt.query_row(params_from_iter(values), |r| Ok((r.get(0)?, r.get(1)?))).map_err(db_err)
+        })
+        .await
+    }
+
+    pub(super) async fn suggest_feeds(&self, user: &str, group: &str, limit: usize) -> Result<Vec<SuggestedFeed>> {
+        let (sql, params) = sql::follow_suggestions_query(Dialect::Sqlite, user, group, limit);
+        let values = sqlite_values(params)?;
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(&sql).map_err(db_err)?;
+            let rows = stmt
+                .query_map(params_from_iter(values), |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+                })
+                .map_err(db_err)?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (doc, friends, followers) = row.map_err(db_err)?;
+                out.push(SuggestedFeed { feed: from_doc(&doc)?, friends, followers });
+            }
+            Ok(out)
+        })
+        .await
+    }
+}

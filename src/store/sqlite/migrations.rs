@@ -259,7 +259,7 @@ CREATE INDEX bookmarks_user ON bookmarks (user_id, created_at);
 CREATE INDEX bookmarks_folder ON bookmarks (folder_id) WHERE folder_id <> '';
 "#,
     // Feed members, and the indexes that read follows by feed in time
-    // order (query_follows, follower lists) and feeds by owner (own_follows).
+    // order (query_follows, follower lists).
     r#"
 CREATE TABLE feed_members (
     fid TEXT NOT NULL,
@@ -275,7 +275,6 @@ CREATE INDEX feed_members_user ON feed_members (user_id);
 CREATE INDEX feed_members_fid_created ON feed_members (fid, created_at);
 CREATE INDEX follows_target_created ON follows (target, created_at);
 CREATE INDEX follows_source_created ON follows (source, created_at);
-CREATE INDEX feeds_owner ON feeds (created_by);
 "#,
     // Membership levels (app-wide config, few rows) and the per-role grant
     // changes of each feed visibility level (one row per changed level;

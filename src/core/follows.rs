@@ -170,10 +170,13 @@ async fn follow_many(ctx: &Ctx, actor: &Actor, cmds: Vec<FollowCmd>, create_user
     } else {
         0
     };
+    let members = approved_members(ctx, &pairs, &feeds).await?;
     let mut planned = Vec::with_capacity(cmds.len());
     for (cmd, (source, target)) in cmds.into_iter().zip(pairs) {
-        let needs_approval =
-            feeds[&target].visibility == "followers" && feeds[&target].created_by != feeds[&source].created_by;
+        let (owner, follower) = (&feeds[&target].created_by, &feeds[&source].created_by);
+        let needs_approval = feeds[&target].visibility == "followers"
+            && owner != follower
+            && !members.contains(&(target.clone(), follower.clone()));
         let status = match cmd.status.filter(|s| !s.is_empty()) {
             Some(s) => s,
             None if needs_approval => FOLLOW_PENDING.to_string(),
@@ -225,6 +228,24 @@ async fn follow_many(ctx: &Ctx, actor: &Actor, cmds: Vec<FollowCmd>, create_user
         } else {
             let follow = stored.get(&key).cloned().unwrap_or(follow);
             out.push(Followed { follow, created: false, notified: false });
+        }
+    }
+    Ok(out)
+}
+
+/// (feed, user) pairs where the user following a `followers` feed is an
+/// active member of it, whose follows need no approval.
+async fn approved_members(
+    ctx: &Ctx,
+    pairs: &[(Fid, Fid)],
+    feeds: &HashMap<&Fid, &Feed>,
+) -> Result<HashSet<(Fid, String)>> {
+    let mut out = HashSet::new();
+    for (source, target) in pairs.iter().filter(|(_, t)| feeds[t].visibility == "followers") {
+        let follower = feeds[source].created_by.clone();
+        let members = ctx.store.get_members(target, std::slice::from_ref(&follower)).await?;
+        if members.iter().any(|m| m.status == super::model::MEMBER_ACTIVE) {
+            out.insert((target.clone(), follower));
         }
     }
     Ok(out)

@@ -131,11 +131,7 @@ async fn check_levels(ctx: &Ctx, members: &[MemberInput]) -> Result<()> {
     if ids.is_empty() {
         return Ok(());
     }
-    // MERGE: membership levels land from branch h-levels.
-    let found: HashMap<String, ()> = {
-        let _ = ctx;
-        HashMap::new()
-    };
+    let found = super::membership_levels::get_levels(ctx, &ids).await?;
     match ids.iter().find(|id| !found.contains_key(*id)) {
         Some(missing) => Err(Error::field("membership_level", format!("membership level {missing} does not exist"))),
         None => Ok(()),

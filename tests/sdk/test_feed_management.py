@@ -228,7 +228,8 @@ def test_query_feeds_sort_and_paging(client, make_users):
 
 def test_query_feeds_bad_input(client):
     for flt in ({"color": "red"}, {"name": {"$in": ["a"]}}, {"follower_count": {"$gt": "many"}},
-                {"following_users": "ann"}, {"created_at": {"$gt": "yesterday"}}, {"members": {"$in": ["a"]}}):
+                {"following_users": "ann"}, {"created_at": {"$gt": "yesterday"}}, {"members": "a"},
+                {"member_count": {"$in": [1]}}):
         with api_error(400, 4):
             client.feeds.query_feeds(filter=flt)
     with api_error(400, 4):

@@ -355,14 +355,8 @@ pub const FEEDS: Table = Table {
         ("created_by.name", Col::Column("(SELECT u.name FROM users u WHERE u.id = t.created_by)")),
         ("filter_tags", Col::Doc("filter_tags")),
         ("activity_count", Col::Special),
-        (
-            "follower_count",
-            Col::Column("(SELECT COUNT(*) FROM follows fc WHERE fc.target = t.fid AND fc.status = 'accepted')"),
-        ),
-        (
-            "following_count",
-            Col::Column("(SELECT COUNT(*) FROM follows fc WHERE fc.source = t.fid AND fc.status = 'accepted')"),
-        ),
+        ("follower_count", Col::Column("t.follower_count")),
+        ("following_count", Col::Column("t.following_count")),
         (
             "member_count",
             Col::Column("(SELECT COUNT(*) FROM feed_members mc WHERE mc.fid = t.fid AND mc.status = 'member')"),

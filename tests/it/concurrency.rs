@@ -139,3 +139,49 @@ async fn concurrent_exclusive_reactions_keep_one_per_user() {
     let groups = got["activity"]["reaction_groups"].as_object().expect("groups");
     assert_eq!(groups.values().map(|g| g["count"].as_i64().unwrap_or(0)).sum::<i64>(), 10);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn racing_answers_to_follow_requests_keep_counts_exact() {
+    let srv = TestServer::spawn().await;
+    let api = srv.server();
+    let fans: Vec<String> = (0..15).map(|i| format!("fan{i}")).collect();
+    let mut ids: Vec<&str> = fans.iter().map(String::as_str).collect();
+    ids.push("star");
+    api.create_users(&ids).await;
+    let (status, _) = api
+        .post(
+            "/api/v2/feeds/feed_groups/user/feeds/star",
+            &json!({"user_id": "star", "data": {"visibility": "followers"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    for f in &fans {
+        let follow = api.follow(&format!("timeline:{f}"), "user:star", json!({})).await;
+        assert_eq!(follow["follow"]["status"], "pending");
+    }
+    // Each request is accepted twice and rejected once, all at the same time.
+    let answers = fans.iter().flat_map(|f| {
+        let body = json!({"source": format!("timeline:{f}"), "target": "user:star"});
+        ["accept", "accept", "reject"].map(|verb| {
+            let (api, body) = (api.clone(), body.clone());
+            async move { api.post(&format!("/api/v2/feeds/follows/{verb}"), &body).await }
+        })
+    });
+    for r in join_all(answers).await {
+        assert!(r.0 == StatusCode::CREATED || r.0 == StatusCode::BAD_REQUEST, "{r:?}");
+    }
+    let (_, listed) =
+        api.post("/api/v2/feeds/follows/query", &json!({"filter": {"target_feed": "user:star"}, "limit": 100})).await;
+    let accepted = listed["follows"].as_array().expect("follows").iter().filter(|f| f["status"] == "accepted").count();
+    assert!(accepted > 0);
+    assert_eq!(feed_counts(&api, "user:star", "star").await["follower_count"], accepted);
+    let following: usize = join_all(fans.iter().map(|f| {
+        let api = api.clone();
+        async move { feed_counts(&api, &format!("timeline:{f}"), f).await["following_count"].as_u64().unwrap_or(99) }
+    }))
+    .await
+    .iter()
+    .map(|n| *n as usize)
+    .sum();
+    assert_eq!(following, accepted);
+}

@@ -184,6 +184,21 @@ async fn insert_feed_tx(tx: &impl GenericClient, feed: &Feed) -> Result<bool> {
 
 /// See the SQLite twin: writes one activity and applies only the difference
 /// of its feed list to the feed entries.
+/// Moves the follower count of `target` and the following count of
+/// `source` by `delta` (an accepted follow appearing or going away).
+async fn count_follow_tx(tx: &impl GenericClient, source: &str, target: &str, delta: i64) -> Result<()> {
+    if delta == 0 {
+        return Ok(());
+    }
+    tx.execute("UPDATE feeds SET following_count = following_count + $2 WHERE fid = $1", &[&source, &delta])
+        .await
+        .map_err(db_err)?;
+    tx.execute("UPDATE feeds SET follower_count = follower_count + $2 WHERE fid = $1", &[&target, &delta])
+        .await
+        .map_err(db_err)?;
+    Ok(())
+}
+
 /// Copies up to the follow's `activity_copy_limit` of the target's newest
 /// own activities into the source feed.
 async fn backfill_tx(tx: &impl GenericClient, follow: &Follow) -> Result<()> {
@@ -586,9 +601,9 @@ impl Store for PostgresStore {
                 "SELECT 0, fid, COUNT(*) FROM feed_entries
                  WHERE fid = ANY($1) AND (visible_until IS NULL OR visible_until > $2) GROUP BY fid
                  UNION ALL
-                 SELECT 1, target, COUNT(*) FROM follows WHERE target = ANY($1) AND status = 'accepted' GROUP BY target
+                 SELECT 1, fid, follower_count FROM feeds WHERE fid = ANY($1)
                  UNION ALL
-                 SELECT 2, source, COUNT(*) FROM follows WHERE source = ANY($1) AND status = 'accepted' GROUP BY source
+                 SELECT 2, fid, following_count FROM feeds WHERE fid = ANY($1)
                  UNION ALL
                  SELECT 3, fid, COUNT(*) FROM pins WHERE fid = ANY($1) GROUP BY fid
                  UNION ALL
@@ -618,6 +633,21 @@ impl Store for PostgresStore {
         let tx = client.transaction().await.map_err(db_err)?;
         tx.execute("DELETE FROM feed_entries WHERE fid = $1", &[&fid]).await.map_err(db_err)?;
         tx.execute("DELETE FROM pins WHERE fid = $1", &[&fid]).await.map_err(db_err)?;
+        // The feeds on the other side of its follows count one fewer.
+        tx.execute(
+            "UPDATE feeds SET follower_count = follower_count - 1
+             WHERE fid IN (SELECT target FROM follows WHERE source = $1 AND status = 'accepted')",
+            &[&fid],
+        )
+        .await
+        .map_err(db_err)?;
+        tx.execute(
+            "UPDATE feeds SET following_count = following_count - 1
+             WHERE fid IN (SELECT source FROM follows WHERE target = $1 AND status = 'accepted')",
+            &[&fid],
+        )
+        .await
+        .map_err(db_err)?;
         tx.execute("DELETE FROM follows WHERE source = $1 OR target = $1", &[&fid]).await.map_err(db_err)?;
         tx.execute("DELETE FROM feed_members WHERE fid = $1", &[&fid]).await.map_err(db_err)?;
         tx.execute("DELETE FROM feeds WHERE fid = $1", &[&fid]).await.map_err(db_err)?;
@@ -774,6 +804,7 @@ impl Store for PostgresStore {
                 .map_err(db_err)?;
             if n > 0 {
                 if follow.status == FOLLOW_ACCEPTED {
+                    count_follow_tx(&tx, &source, &target, 1).await?;
                     backfill_tx(&tx, follow).await?;
                 }
                 if let Some(notification) = notification {
@@ -787,26 +818,32 @@ impl Store for PostgresStore {
     }
 
     async fn update_follow(&self, follow: &Follow, backfill: bool) -> Result<bool> {
+        let (source, target) = (follow.source.to_string(), follow.target.to_string());
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db_err)?;
-        let n = tx
-            .execute(
-                "UPDATE follows SET status = $3, updated_at = $4, doc = $5::text::jsonb WHERE source = $1 AND target = $2",
-                &[
-                    &follow.source.to_string(),
-                    &follow.target.to_string(),
-                    &follow.status,
-                    &follow.updated_at.0,
-                    &to_doc(follow)?,
-                ],
-            )
+        // The row lock orders concurrent changes of one follow, so each
+        // moves the counts from the status the previous one left.
+        let Some(before) = tx
+            .query_opt("SELECT status FROM follows WHERE source = $1 AND target = $2 FOR UPDATE", &[&source, &target])
             .await
-            .map_err(db_err)?;
-        if n > 0 && backfill {
+            .map_err(db_err)?
+        else {
+            return Ok(false);
+        };
+        let before: String = before.get(0);
+        tx.execute(
+            "UPDATE follows SET status = $3, updated_at = $4, doc = $5::text::jsonb WHERE source = $1 AND target = $2",
+            &[&source, &target, &follow.status, &follow.updated_at.0, &to_doc(follow)?],
+        )
+        .await
+        .map_err(db_err)?;
+        let delta = i64::from(follow.status == FOLLOW_ACCEPTED) - i64::from(before == FOLLOW_ACCEPTED);
+        count_follow_tx(&tx, &source, &target, delta).await?;
+        if backfill {
             backfill_tx(&tx, follow).await?;
         }
         tx.commit().await.map_err(db_err)?;
-        Ok(n > 0)
+        Ok(true)
     }
 
     async fn delete_follows(&self, pairs: &[(Fid, Fid, bool)], require_all: bool) -> Result<Vec<Follow>> {
@@ -828,6 +865,10 @@ impl Store for PostgresStore {
                 }
                 continue;
             };
+            let follow: Follow = from_doc(row.get::<_, &str>(0))?;
+            if follow.status == FOLLOW_ACCEPTED {
+                count_follow_tx(&tx, &source, &target, -1).await?;
+            }
             if !keep_history {
                 tx.execute(
                     "DELETE FROM feed_entries x WHERE x.fid = $1 AND NOT x.direct
@@ -841,7 +882,7 @@ impl Store for PostgresStore {
                 .await
                 .map_err(db_err)?;
             }
-            deleted.push(from_doc(row.get::<_, &str>(0))?);
+            deleted.push(follow);
         }
         tx.commit().await.map_err(db_err)?;
         Ok(deleted)

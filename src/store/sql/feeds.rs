@@ -148,7 +148,7 @@ pub fn follow_suggestions_query(dialect: Dialect, user: &str, group: &str, limit
              JOIN follows fo ON fo.source = ff.fid AND fo.status = 'accepted'
              GROUP BY fo.target)
          SELECT {doc}, COALESCE(fof.n, 0) AS friends,
-                (SELECT COUNT(*) FROM follows x WHERE x.target = c.fid AND x.status = 'accepted') AS followers
+                c.follower_count AS followers
          FROM feeds c LEFT JOIN fof ON fof.fid = c.fid
          WHERE c.group_id = {group} AND c.deleted_at IS NULL AND c.visibility <> 'private'
            AND c.created_by <> {me}

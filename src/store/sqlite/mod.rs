@@ -242,6 +242,23 @@ fn insert_feed_tx(tx: &Transaction, feed: &Feed) -> Result<bool> {
 /// list. Only the difference is applied on update, so entries that exist for
 /// other reasons (history kept on unfollow, the copy limit of a follow) are
 /// left as they are.
+/// Moves the follower count of `target` and the following count of
+/// `source` by `delta` (an accepted follow appearing or going away).
+fn count_follow_tx(tx: &Transaction, source: &str, target: &str, delta: i64) -> Result<()> {
+    if delta == 0 {
+        return Ok(());
+    }
+    tx.prepare_cached("UPDATE feeds SET following_count = following_count + ?2 WHERE fid = ?1")
+        .map_err(db_err)?
+        .execute(params![source, delta])
+        .map_err(db_err)?;
+    tx.prepare_cached("UPDATE feeds SET follower_count = follower_count + ?2 WHERE fid = ?1")
+        .map_err(db_err)?
+        .execute(params![target, delta])
+        .map_err(db_err)?;
+    Ok(())
+}
+
 /// Copies up to the follow's `activity_copy_limit` of the target's newest
 /// own activities into the source feed.
 fn backfill_tx(tx: &Transaction, follow: &Follow) -> Result<()> {
@@ -666,14 +683,8 @@ impl Store for SqliteStore {
                     ),
                     0,
                 ),
-                (
-                    format!("SELECT target, COUNT(*) FROM follows WHERE target IN ({list}) AND status = 'accepted' GROUP BY target"),
-                    1,
-                ),
-                (
-                    format!("SELECT source, COUNT(*) FROM follows WHERE source IN ({list}) AND status = 'accepted' GROUP BY source"),
-                    2,
-                ),
+                (format!("SELECT fid, follower_count FROM feeds WHERE fid IN ({list})"), 1),
+                (format!("SELECT fid, following_count FROM feeds WHERE fid IN ({list})"), 2),
                 (format!("SELECT fid, COUNT(*) FROM pins WHERE fid IN ({list}) GROUP BY fid"), 3),
                 (
                     format!("SELECT fid, COUNT(*) FROM feed_members WHERE fid IN ({list}) AND status = 'member' GROUP BY fid"),
@@ -712,6 +723,19 @@ impl Store for SqliteStore {
         self.write(move |tx| {
             tx.execute("DELETE FROM feed_entries WHERE fid = ?1", params![fid]).map_err(db_err)?;
             tx.execute("DELETE FROM pins WHERE fid = ?1", params![fid]).map_err(db_err)?;
+            // The feeds on the other side of its follows count one fewer.
+            tx.execute(
+                "UPDATE feeds SET follower_count = follower_count - 1
+                 WHERE fid IN (SELECT target FROM follows WHERE source = ?1 AND status = 'accepted')",
+                params![fid],
+            )
+            .map_err(db_err)?;
+            tx.execute(
+                "UPDATE feeds SET following_count = following_count - 1
+                 WHERE fid IN (SELECT source FROM follows WHERE target = ?1 AND status = 'accepted')",
+                params![fid],
+            )
+            .map_err(db_err)?;
             tx.execute("DELETE FROM follows WHERE source = ?1 OR target = ?1", params![fid]).map_err(db_err)?;
             tx.execute("DELETE FROM feed_members WHERE fid = ?1", params![fid]).map_err(db_err)?;
             tx.execute("DELETE FROM feeds WHERE fid = ?1", params![fid]).map_err(db_err)?;
@@ -875,6 +899,7 @@ impl Store for SqliteStore {
                     .map_err(db_err)?;
                 if n > 0 {
                     if follow.status == FOLLOW_ACCEPTED {
+                        count_follow_tx(tx, &follow.source.to_string(), &follow.target.to_string(), 1)?;
                         backfill_tx(tx, follow)?;
                     }
                     if let Some(notification) = notification {
@@ -891,22 +916,27 @@ impl Store for SqliteStore {
     async fn update_follow(&self, follow: &Follow, backfill: bool) -> Result<bool> {
         let follow = follow.clone();
         self.write(move |tx| {
-            let n = tx
-                .execute(
-                    "UPDATE follows SET status = ?3, updated_at = ?4, doc = ?5 WHERE source = ?1 AND target = ?2",
-                    params![
-                        follow.source.to_string(),
-                        follow.target.to_string(),
-                        follow.status,
-                        follow.updated_at.0,
-                        to_doc(&follow)?
-                    ],
+            let (source, target) = (follow.source.to_string(), follow.target.to_string());
+            let before: Option<String> = tx
+                .query_row(
+                    "SELECT status FROM follows WHERE source = ?1 AND target = ?2",
+                    params![source, target],
+                    |r| r.get(0),
                 )
+                .optional()
                 .map_err(db_err)?;
-            if n > 0 && backfill {
+            let Some(before) = before else { return Ok(false) };
+            tx.execute(
+                "UPDATE follows SET status = ?3, updated_at = ?4, doc = ?5 WHERE source = ?1 AND target = ?2",
+                params![source, target, follow.status, follow.updated_at.0, to_doc(&follow)?],
+            )
+            .map_err(db_err)?;
+            let delta = i64::from(follow.status == FOLLOW_ACCEPTED) - i64::from(before == FOLLOW_ACCEPTED);
+            count_follow_tx(tx, &source, &target, delta)?;
+            if backfill {
                 backfill_tx(tx, &follow)?;
             }
-            Ok(n > 0)
+            Ok(true)
         })
         .await
     }
@@ -929,6 +959,10 @@ impl Store for SqliteStore {
                     }
                     continue;
                 };
+                let follow: Follow = from_doc(&doc)?;
+                if follow.status == FOLLOW_ACCEPTED {
+                    count_follow_tx(tx, &source, &target, -1)?;
+                }
                 if !keep_history {
                     // Keep what still reaches the source directly or through
                     // another follow.
@@ -944,7 +978,7 @@ impl Store for SqliteStore {
                     .execute(params![source, target])
                     .map_err(db_err)?;
                 }
-                deleted.push(from_doc(&doc)?);
+                deleted.push(follow);
             }
             Ok(deleted)
         })

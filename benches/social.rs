@@ -1,0 +1,163 @@
+//! Issue 6's bench: `follow` of a feed with 100 activities (each new follow
+//! copies all 100 into the follower's timeline), and `query_follows` for a
+//! feed with 100,000 followers (first page of 25, newest first, with the
+//! enrichment and JSON a response needs). p50 and p99 on SQLite, and on
+//! PostgreSQL too with `TRIBUTARY_BENCH_PG=1` and
+//! `TRIBUTARY_TEST_DATABASE_URL` (`TRIBUTARY_BENCH_PG=only` for just that).
+//!
+//! `cargo bench --bench social`.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use tokio::runtime::Runtime;
+
+use tributary::core::feeds::{new_feed, FeedInput};
+use tributary::core::follows::{self, FollowCmd};
+use tributary::core::model::{Fid, Follow, FOLLOW_ACCEPTED};
+use tributary::core::time::Timestamp;
+use tributary::core::users::{self, UserInput};
+use tributary::core::{activities, feed_groups, Actor, Ctx, Lookup, QueryRequest};
+use tributary::store::postgres::PostgresStore;
+use tributary::store::sqlite::SqliteStore;
+use tributary::store::{Reader, Store};
+
+const FOLLOWERS: usize = 100_000;
+const POSTS: usize = 100;
+const SAMPLES: usize = 200;
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn report(what: &str, mut times: Vec<Duration>) {
+    times.sort();
+    eprintln!(
+        "  {what}: p50 {:.2} ms, p99 {:.2} ms",
+        percentile(&times, 0.5).as_secs_f64() * 1e3,
+        percentile(&times, 0.99).as_secs_f64() * 1e3
+    );
+}
+
+/// `user:star` with 100 posts; `user:crowd` with 100,000 followers.
+async fn load(ctx: &Ctx) {
+    feed_groups::install_built_in_groups(ctx).await.expect("groups");
+    let people = ["star", "crowd"].iter().map(|id| UserInput { id: id.to_string(), ..Default::default() }).collect();
+    users::upsert_users(ctx, people).await.expect("users");
+    for i in 0..POSTS {
+        let req = serde_json::from_value(json!({"type": "post", "feeds": ["user:star"], "user_id": "star",
+                                                 "text": format!("post {i}")}))
+        .expect("post");
+        activities::add_activity(ctx, &Actor::Server, req).await.expect("post");
+    }
+    let started = Instant::now();
+    let crowd = Fid::new("user", "crowd").expect("fid");
+    let base = Timestamp::now().0 - 1_000_000_000_000;
+    let mut crowd_feed = vec![new_feed(&crowd, "visible", "crowd", FeedInput::default(), Timestamp(base))];
+    for chunk in (0..FOLLOWERS).collect::<Vec<_>>().chunks(1000) {
+        let mut new_feeds = std::mem::take(&mut crowd_feed);
+        let follows: Vec<(Follow, Option<_>)> = chunk
+            .iter()
+            .map(|&i| {
+                let source = Fid::new("timeline", &format!("fan{i}")).expect("fid");
+                let at = Timestamp(base + i as i64 * 1000);
+                new_feeds.push(new_feed(&source, "visible", &format!("fan{i}"), FeedInput::default(), at));
+                let follow = Follow {
+                    source,
+                    target: crowd.clone(),
+                    status: FOLLOW_ACCEPTED.into(),
+                    custom: None,
+                    push_preference: "all".into(),
+                    follower_role: "user".into(),
+                    created_at: at,
+                    updated_at: at,
+                    request_accepted_at: None,
+                    request_rejected_at: None,
+                    activity_copy_limit: Some(0),
+                };
+                (follow, None)
+            })
+            .collect();
+        ctx.store.insert_follows(&follows, &new_feeds).await.expect("follows");
+    }
+    eprintln!("  loaded {FOLLOWERS} follows in {:.1} s", started.elapsed().as_secs_f64());
+}
+
+async fn measure_follow(ctx: &Ctx) {
+    let mut times = Vec::with_capacity(SAMPLES);
+    for i in 0..SAMPLES {
+        let cmd = FollowCmd {
+            source: format!("timeline:reader{i}"),
+            target: "user:star".into(),
+            activity_copy_limit: Some(POSTS as i64),
+            ..Default::default()
+        };
+        let started = Instant::now();
+        let done = follows::follow(ctx, &Actor::Server, cmd).await.expect("follow");
+        times.push(started.elapsed());
+        assert!(done.created);
+    }
+    let fid = Fid::new("timeline", "reader0").expect("fid");
+    let counts = ctx.store.feed_counts(&[fid.clone()], Timestamp::now()).await.expect("counts");
+    assert_eq!(counts[&fid].activity_count, POSTS as i64);
+    report(&format!("follow with backfill of {POSTS} activities"), times);
+}
+
+async fn measure_query(ctx: &Ctx) {
+    let (mut times, mut query_times) = (Vec::with_capacity(SAMPLES), Vec::with_capacity(SAMPLES));
+    for _ in 0..SAMPLES {
+        let req: QueryRequest =
+            serde_json::from_value(json!({"filter": {"target_feed": "user:crowd"}, "limit": 25})).expect("query");
+        let started = Instant::now();
+        let page = follows::query_follows(ctx, req).await.expect("query");
+        query_times.push(started.elapsed());
+        let lookup = Lookup::load(ctx, &[], &page.items, &[], &Reader::default()).await.expect("lookup");
+        let body: Vec<_> = page.items.iter().map(|f| lookup.follow(f)).collect();
+        let bytes = serde_json::to_vec(&body).expect("json");
+        times.push(started.elapsed());
+        assert_eq!(page.items.len(), 25);
+        assert!(page.next.is_some() && !bytes.is_empty());
+    }
+    report(&format!("query_follows of a feed with {FOLLOWERS} followers, first page of 25"), times);
+    report("  of which the follows query", query_times);
+}
+
+/// `analyze` refreshes PostgreSQL's planner statistics after the load, as
+/// autovacuum would in a running deployment.
+async fn run(name: &str, store: Arc<dyn Store>, analyze: Option<&tokio_postgres::Client>) {
+    eprintln!("{name}:");
+    let ctx = Ctx::new(store);
+    load(&ctx).await;
+    if let Some(client) = analyze {
+        client.batch_execute("ANALYZE").await.expect("analyze");
+    }
+    measure_follow(&ctx).await;
+    measure_query(&ctx).await;
+}
+
+fn main() {
+    // `cargo test --benches` runs benches without --bench: measure only when asked.
+    if !std::env::args().any(|a| a == "--bench") {
+        return;
+    }
+    let rt = Runtime::new().expect("runtime");
+    let dir = tempfile::tempdir().expect("tempdir");
+    rt.block_on(async {
+        let pg = std::env::var("TRIBUTARY_BENCH_PG").unwrap_or_default();
+        if pg != "only" {
+            run("sqlite", Arc::new(SqliteStore::open(dir.path()).expect("sqlite")), None).await;
+        }
+        if let (true, Ok(url)) = (pg == "1" || pg == "only", std::env::var("TRIBUTARY_TEST_DATABASE_URL")) {
+            let schema = format!("bench_s_{}", std::process::id());
+            let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.expect("connect");
+            tokio::spawn(conn);
+            client.batch_execute(&format!("CREATE SCHEMA {schema}")).await.expect("schema");
+            let sep = if url.contains('?') { '&' } else { '?' };
+            let scoped = format!("{url}{sep}options=-c%20search_path%3D{schema}");
+            client.batch_execute(&format!("SET search_path TO {schema}")).await.expect("search path");
+            run("postgres", Arc::new(PostgresStore::connect(&scoped).await.expect("postgres")), Some(&client)).await;
+            client.batch_execute(&format!("DROP SCHEMA {schema} CASCADE")).await.expect("drop");
+        }
+    });
+}

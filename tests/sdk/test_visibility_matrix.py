@@ -1,0 +1,93 @@
+"""The visibility matrix: for each feed visibility level and each kind of
+caller, which reads, follows and posts succeed. docs/visibility.md holds
+the same table; this test is its proof on each store.
+
+Cells: "ok" (allowed), "403" (refused), and for follows the status the
+follow gets ("accepted" or "pending")."""
+
+from getstream.exceptions import StreamApiException
+from getstream.models import FeedInput, FeedMemberRequest
+
+from sdkhelpers import fid
+
+ACTORS = ["owner", "follower", "pending", "member", "stranger", "server"]
+
+# level -> action -> one cell per actor, in ACTORS order.
+EXPECTED = {
+    "public": {
+        "read": ["ok", "ok", "ok", "ok", "ok", "ok"],
+        "post": ["ok", "ok", "ok", "ok", "ok", "ok"],
+        "follow": ["accepted", "accepted", "pending", "accepted", "accepted", "accepted"],
+    },
+    "visible": {
+        "read": ["ok", "ok", "ok", "ok", "ok", "ok"],
+        "post": ["ok", "403", "403", "ok", "403", "ok"],
+        "follow": ["accepted", "accepted", "pending", "accepted", "accepted", "accepted"],
+    },
+    "followers": {
+        "read": ["ok", "ok", "403", "ok", "403", "ok"],
+        "post": ["ok", "403", "403", "ok", "403", "ok"],
+        "follow": ["accepted", "accepted", "pending", "accepted", "pending", "pending"],
+    },
+    "members": {
+        "read": ["ok", "403", "403", "ok", "403", "ok"],
+        "post": ["ok", "403", "403", "ok", "403", "ok"],
+        "follow": ["accepted", "403", "403", "accepted", "403", "accepted"],
+    },
+    "private": {
+        "read": ["ok", "403", "403", "403", "403", "ok"],
+        "post": ["ok", "403", "403", "403", "403", "ok"],
+        "follow": ["accepted", "403", "403", "403", "403", "accepted"],
+    },
+}
+
+
+def _outcome(call):
+    try:
+        result = call()
+    except StreamApiException as e:
+        assert (e.status_code, e.code) == (403, 17), f"unexpected {e.status_code}/{e.code}: {e.message}"
+        return "403"
+    return result or "ok"
+
+
+def _world(client, make_users, level):
+    owner, follower, pending, member, stranger, outsider = make_users(
+        "owner", "follower", "pending", "member", "stranger", "outsider")
+    client.feeds.feed("user", owner).get_or_create(user_id=owner, data=FeedInput(visibility=level))
+    target = fid("user", owner)
+    for u in (owner, follower, pending, member, stranger, outsider):
+        client.feeds.feed("timeline", u).get_or_create(user_id=u)
+    # Server-side follows may set their status directly.
+    client.feeds.follow(source=fid("timeline", follower), target=target, status="accepted")
+    client.feeds.follow(source=fid("timeline", pending), target=target, status="pending")
+    client.feeds.update_feed_members("user", owner, operation="upsert", members=[FeedMemberRequest(user_id=member)])
+    return target, {"owner": owner, "follower": follower, "pending": pending, "member": member,
+                    "stranger": stranger, "server": outsider}
+
+
+def _row(client, user_client, target, who, actor):
+    group, owner = target.split(":")
+    feeds = client.feeds if actor == "server" else user_client(who).feeds
+    as_user = {"user_id": who} if actor == "server" else {}
+
+    def read():
+        feeds.feed(group, owner).get_or_create(**as_user)
+
+    def post():
+        feeds.add_activity(type="post", feeds=[target], text=f"by {actor}", **as_user)
+
+    def follow():
+        return feeds.get_or_create_follow(source=fid("timeline", who), target=target).data.follow.status
+
+    # The follow goes last: it can change the caller's standing.
+    return {"read": _outcome(read), "post": _outcome(post), "follow": _outcome(follow)}
+
+
+def test_visibility_matrix(client, user_client, make_users):
+    seen = {}
+    for level in EXPECTED:
+        target, users = _world(client, make_users, level)
+        rows = {actor: _row(client, user_client, target, users[actor], actor) for actor in ACTORS}
+        seen[level] = {action: [rows[a][action] for a in ACTORS] for action in ("read", "post", "follow")}
+    assert seen == EXPECTED

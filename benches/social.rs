@@ -99,7 +99,7 @@ async fn measure_follow(ctx: &Ctx) {
         assert!(done.created);
     }
     let fid = Fid::new("timeline", "reader0").expect("fid");
-    let counts = ctx.store.feed_counts(&[fid.clone()], Timestamp::now()).await.expect("counts");
+    let counts = ctx.store.feed_counts(std::slice::from_ref(&fid), Timestamp::now()).await.expect("counts");
     assert_eq!(counts[&fid].activity_count, POSTS as i64);
     report(&format!("follow with backfill of {POSTS} activities"), times);
 }

@@ -10,6 +10,8 @@ use super::model::{Activity, Feed, FeedMember, Fid, Follow, FOLLOW_ACCEPTED, MEM
 use super::{Actor, Ctx};
 
 pub const READ_FEED: &str = "read-feed";
+pub const READ_ACTIVITIES: &str = "read-activities";
+pub const DELETE_ANY_ACTIVITY: &str = "delete-any-activity";
 pub const ADD_ACTIVITY: &str = "add-activity";
 pub const FOLLOW: &str = "follow";
 pub const ADD_COMMENT: &str = "add-comment";

@@ -443,8 +443,20 @@ pub async fn read_activity(ctx: &Ctx, actor: &Actor, id: &str) -> Result<Activit
         if (expired || private) && &activity.user_id != me {
             return Err(Error::not_found("activity", id));
         }
+        access::require_on_activity(ctx, actor, &activity, access::READ_ACTIVITIES).await?;
     }
     Ok(activity)
+}
+
+/// The author, or a user whose standing on one of the activity's feeds
+/// grants `any` (`delete-any-activity` is the feed owner's).
+async fn check_author_or(ctx: &Ctx, actor: &Actor, activity: &Activity, any: &str) -> Result<()> {
+    if check_author(actor, activity).is_ok() {
+        return Ok(());
+    }
+    access::require_on_activity(ctx, actor, activity, any)
+        .await
+        .map_err(|_| Error::not_allowed(format!("activity {} belongs to another user", activity.id)))
 }
 
 fn check_author(actor: &Actor, activity: &Activity) -> Result<()> {
@@ -522,7 +534,7 @@ pub async fn delete_activity(ctx: &Ctx, actor: &Actor, id: &str, hard: bool) -> 
         Some(a) if hard || a.deleted_at.is_none() => a,
         _ => return Err(Error::not_found("activity", id)),
     };
-    check_author(actor, &activity)?;
+    check_author_or(ctx, actor, &activity, access::DELETE_ANY_ACTIVITY).await?;
     let ids = [activity.id];
     if hard {
         ctx.store.purge_activities(&ids).await?;
@@ -541,7 +553,7 @@ pub async fn delete_activities(ctx: &Ctx, actor: &Actor, ids: Vec<String>, hard:
     let found = ctx.store.get_activities(&ids).await?;
     let targets: Vec<String> = found.iter().filter(|a| hard || a.deleted_at.is_none()).map(|a| a.id.clone()).collect();
     for a in found.iter().filter(|a| targets.contains(&a.id)) {
-        check_author(actor, a)?;
+        check_author_or(ctx, actor, a, access::DELETE_ANY_ACTIVITY).await?;
     }
     if hard {
         ctx.store.purge_activities(&targets).await

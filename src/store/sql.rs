@@ -939,6 +939,25 @@ pub fn list_query(dialect: Dialect, table: &'static Table, q: &ListQuery) -> Res
     Ok((sql, b.params))
 }
 
+/// An activity posted to a feed the user may read, by the built-in grants
+/// of `read-activities` (`core::feed_visibilities`): public and visible
+/// feeds, their own, `members`/`followers` feeds they are a member of and
+/// `followers` feeds one of their feeds follows.
+fn readable_feed_of_activity(b: &SqlBuilder, me: &str) -> String {
+    let direct = b.truth(true);
+    format!(
+        "EXISTS (SELECT 1 FROM feed_entries re JOIN feeds rf ON rf.fid = re.fid
+                 WHERE re.activity_id = a.id AND re.direct = {direct}
+                   AND (rf.visibility IN ('public', 'visible') OR rf.created_by = {me}
+                        OR (rf.visibility IN ('members', 'followers') AND EXISTS (
+                              SELECT 1 FROM feed_members rm
+                              WHERE rm.fid = rf.fid AND rm.user_id = {me} AND rm.status = 'member'))
+                        OR (rf.visibility = 'followers' AND EXISTS (
+                              SELECT 1 FROM follows rw JOIN feeds rs ON rs.fid = rw.source
+                              WHERE rw.target = rf.fid AND rw.status = 'accepted' AND rs.created_by = {me}))))"
+    )
+}
+
 /// The whole QueryActivities statement: filter, lifecycle and visibility
 /// rules, position, order and limit.
 pub fn activity_query(dialect: Dialect, q: &ActivityQuery) -> Result<(String, Vec<SqlParam>)> {
@@ -955,6 +974,7 @@ pub fn activity_query(dialect: Dialect, q: &ActivityQuery) -> Result<(String, Ve
         let visibility = b.doc_text("visibility");
         let me = b.text(q.reader.viewer.as_deref().unwrap_or_default());
         clauses.push(format!("({visibility} <> 'private' OR a.user_id = {me})"));
+        clauses.push(format!("(a.user_id = {me} OR {})", readable_feed_of_activity(&b, &me)));
     }
     let (newest_first, position, backwards) = match &q.order {
         ActivityOrder::Sorted { sort, offset } => {

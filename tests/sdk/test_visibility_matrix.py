@@ -51,6 +51,11 @@ def _outcome(call):
     return result or "ok"
 
 
+def _try(call):
+    """"ok" or "403" for a call whose result does not matter."""
+    return _outcome(lambda: call() and None)
+
+
 def _world(client, make_users, level):
     owner, follower, pending, member, stranger, outsider = make_users(
         "owner", "follower", "pending", "member", "stranger", "outsider")
@@ -91,3 +96,37 @@ def test_visibility_matrix(client, user_client, make_users):
         rows = {actor: _row(client, user_client, target, users[actor], actor) for actor in ACTORS}
         seen[level] = {action: [rows[a][action] for a in ACTORS] for action in ("read", "post", "follow")}
     assert seen == EXPECTED
+
+
+def test_activities_of_closed_feeds_stay_closed(client, user_client, make_users):
+    owner, member, stranger = make_users("owner", "member", "stranger")
+    client.feeds.feed("user", owner).get_or_create(user_id=owner, data=FeedInput(visibility="members"))
+    client.feeds.update_feed_members("user", owner, operation="upsert", members=[FeedMemberRequest(user_id=member)])
+    secret = client.feeds.add_activity(type="post", feeds=[fid("user", owner)], user_id=owner,
+                                       text="members only " + owner).data.activity.id
+    # GetActivity: members read it, strangers are refused.
+    assert user_client(member).feeds.get_activity(secret).data.activity.id == secret
+    assert _try(lambda: user_client(stranger).feeds.get_activity(secret)) == "403"
+    # QueryActivities finds it only for those who may read its feed.
+    flt = {"text": {"$q": owner}}
+
+    def found(c):
+        return [a.id for a in c.feeds.query_activities(filter=flt).data.activities]
+
+    assert found(user_client(member)) == [secret]
+    assert found(user_client(stranger)) == []
+    assert found(client) == [secret]
+    # Comments and reactions need the feed's grants too.
+    assert _try(lambda: user_client(stranger).feeds.add_activity_reaction(secret, type="like")) == "403"
+    assert _try(lambda: user_client(stranger).feeds.add_comment(comment="hi", object_id=secret,
+                                                                      object_type="activity")) == "403"
+    assert _try(lambda: user_client(member).feeds.add_activity_reaction(secret, type="like")) == "ok"
+
+
+def test_feed_owner_deletes_what_others_post_to_their_feed(client, user_client, make_users):
+    owner, member, stranger = make_users("owner", "member", "stranger")
+    client.feeds.feed("user", owner).get_or_create(user_id=owner, data=FeedInput(visibility="public"))
+    by_stranger = user_client(stranger).feeds.add_activity(type="post", feeds=[fid("user", owner)],
+                                                           text="spam").data.activity.id
+    assert _try(lambda: user_client(member).feeds.delete_activity(by_stranger)) == "403"
+    assert _try(lambda: user_client(owner).feeds.delete_activity(by_stranger)) == "ok"

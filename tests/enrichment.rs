@@ -1,7 +1,8 @@
 //! Enrichment without N+1: reading a feed page costs the same number of SQL
 //! statements for 1 activity as for 25, whatever each activity carries
-//! (authors, mentions, parents, reactions, metrics, comments), and a
-//! threaded comment read the same for 1 top-level comment as for 25.
+//! (authors, mentions, parents, reactions, metrics, comments), a threaded
+//! comment read the same for 1 top-level comment as for 25, and a QueryFeeds
+//! page or a list of follow suggestions the same for 1 feed as for 25.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -186,4 +187,63 @@ async fn a_comment_thread_costs_the_same_statements_for_1_and_25_comments() {
         costs.push(statements);
     }
     assert_eq!(costs[0], costs[1], "statements for a thread page of 1 vs 25 comments");
+}
+
+/// Feed management without N+1: a QueryFeeds page and a list of follow
+/// suggestions cost the same number of SQL statements for 1 feed as for 25,
+/// counts and owners included.
+static FEED_QUERY_STATEMENTS: AtomicUsize = AtomicUsize::new(0);
+
+fn count_feed_queries(_: TraceEvent<'_>) {
+    FEED_QUERY_STATEMENTS.fetch_add(1, Ordering::SeqCst);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn feed_queries_and_suggestions_cost_the_same_statements_for_1_and_25_feeds() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Arc::new(SqliteStore::open(dir.path()).expect("store"));
+    let ctx = Ctx::new(store.clone());
+    feed_groups::install_built_in_groups(&ctx).await.expect("groups");
+    let app = build_app(AppState { ctx, credentials: Arc::new(Credentials::new("key".into(), SECRET)) });
+
+    let mut users = serde_json::Map::new();
+    for id in (0..30).map(|i| format!("owner{i}")).chain(["me".to_string(), "friend".to_string()]) {
+        users.insert(id.clone(), json!({ "id": id, "name": id }));
+    }
+    call(&app, "POST", "/api/v2/users", json!({ "users": users })).await;
+    let feeds: Vec<Value> = (0..30)
+        .map(|i| json!({"feed_group_id": "user", "feed_id": format!("owner{i}"), "created_by_id": format!("owner{i}")}))
+        .collect();
+    call(&app, "POST", "/api/v2/feeds/feeds/batch", json!({ "feeds": feeds })).await;
+    call(&app, "POST", "/api/v2/feeds/follows", json!({"source": "timeline:me", "target": "user:friend"})).await;
+    for i in 0..30 {
+        let target = format!("user:owner{i}");
+        call(&app, "POST", "/api/v2/feeds/follows", json!({"source": "timeline:friend", "target": target})).await;
+        let post = json!({"type": "post", "feeds": [target], "text": "hi", "user_id": format!("owner{i}")});
+        call(&app, "POST", "/api/v2/feeds/activities", post).await;
+    }
+
+    let mut costs = Vec::new();
+    for limit in [1, 25] {
+        store.trace_statements(Some(count_feed_queries)).expect("trace");
+        FEED_QUERY_STATEMENTS.store(0, Ordering::SeqCst);
+        let filter = json!({"created_by_id": {"$in": (0..30).map(|i| format!("owner{i}")).collect::<Vec<_>>()}});
+        let page = call(&app, "POST", "/api/v2/feeds/feeds/query", json!({"limit": limit, "filter": filter})).await;
+        let queried = FEED_QUERY_STATEMENTS.swap(0, Ordering::SeqCst);
+        let path = format!("/api/v2/feeds/feed_groups/user/follow_suggestions?user_id=me&limit={limit}");
+        let suggested = call(&app, "GET", &path, json!({})).await;
+        let suggesting = FEED_QUERY_STATEMENTS.load(Ordering::SeqCst);
+        store.trace_statements(None).expect("untrace");
+
+        let feeds = page["feeds"].as_array().expect("feeds");
+        assert_eq!(feeds.len(), limit);
+        assert_eq!((feeds[0]["activity_count"].as_i64(), feeds[0]["follower_count"].as_i64()), (Some(1), Some(1)));
+        assert!(feeds[0]["created_by"]["name"].as_str().is_some_and(|n| n.starts_with("owner")));
+        let suggestions = suggested["suggestions"].as_array().expect("suggestions");
+        assert_eq!(suggestions.len(), limit);
+        assert_eq!(suggestions[0]["reason"], "followed by 1 person you follow");
+        eprintln!("{limit} feeds: QueryFeeds {queried}, suggestions {suggesting} SQL statements");
+        costs.push((queried, suggesting));
+    }
+    assert_eq!(costs[0], costs[1], "statements for 1 vs 25 feeds");
 }

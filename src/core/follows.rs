@@ -152,13 +152,23 @@ async fn follow_many(ctx: &Ctx, actor: &Actor, cmds: Vec<FollowCmd>, create_user
     let (existing, missing) = resolve_feeds(ctx, &fids, None).await?;
     let feeds: HashMap<&Fid, &Feed> = existing.iter().chain(&missing).map(|f| (&f.fid, f)).collect();
     if let Actor::User(me) = actor {
-        for (source, target) in &pairs {
-            if &feeds[source].created_by != me {
+        if let Some((source, _)) = pairs.iter().find(|(s, _)| &feeds[s].created_by != me) {
+            return Err(Error::not_allowed(format!(
+                "user {me} cannot follow from feed {source}, which they do not own"
+            )));
+        }
+        // One capability lookup for every target of the batch.
+        let targets: Vec<&Feed> = pairs.iter().map(|(_, t)| feeds[t]).collect();
+        let caps = access::capabilities_on(ctx, me, &targets).await?;
+        for target in targets {
+            let allowed = &target.created_by == me
+                || caps.get(&target.fid).is_some_and(|c| c.iter().any(|c| c == access::FOLLOW));
+            if !allowed {
                 return Err(Error::not_allowed(format!(
-                    "user {me} cannot follow from feed {source}, which they do not own"
+                    "user {me} is not allowed to follow on feed {} ({} feed)",
+                    target.fid, target.visibility
                 )));
             }
-            access::require(ctx, actor, feeds[target], access::FOLLOW).await?;
         }
     }
     let owners: Vec<String> = missing.iter().map(|f| f.created_by.clone()).collect();

@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::cursor::Page;
 use super::error::{Error, Result};
 use super::feeds::{new_feed, validate_input, FeedInput};
-use super::members::{MemberInput, UpdateMembers};
+use super::members::{check_new_members, MemberInput, UpdateMembers};
 use super::model::{Custom, Feed, Fid, Location, TaskWork};
 use super::time::Timestamp;
 use super::{filter, tasks, users, Actor, Ctx, QueryRequest};
@@ -85,6 +85,9 @@ pub async fn create_feeds_batch(ctx: &Ctx, req: CreateFeedsBatch) -> Result<Vec<
             members: f.members,
         };
         validate_input(&input).map_err(|e| Error::field(&format!("feeds[{i}]"), e.message))?;
+        if let Some(members) = &input.members {
+            check_new_members(ctx, members).await?;
+        }
         checked.push((fid, owner, input));
     }
 

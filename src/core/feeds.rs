@@ -215,6 +215,9 @@ pub async fn get_or_create_feed(ctx: &Ctx, actor: &Actor, fid: Fid, req: GetOrCr
             let visibility = group.config.default_visibility.unwrap_or_else(|| "visible".into());
             let mut data = req.data.unwrap_or_default();
             let initial_members = data.members.take();
+            if let Some(initial) = &initial_members {
+                members::check_new_members(ctx, initial).await?;
+            }
             let feed = new_feed(&fid, &visibility, &owner, data, Timestamp::now());
             // A concurrent creator may win; then we read theirs.
             if ctx.store.insert_feed(&feed).await? {

@@ -50,18 +50,7 @@ pub struct MemberChanges {
 pub async fn update_members(ctx: &Ctx, actor: &Actor, fid: &Fid, req: UpdateMembers) -> Result<MemberChanges> {
     let feed = get_live_feed(ctx, fid).await?;
     access::require(ctx, actor, &feed, access::UPDATE_FEED_MEMBERS).await?;
-    if req.members.len() > MAX_MEMBERS_PER_UPDATE {
-        return Err(Error::field("members", format!("members must contain at most {MAX_MEMBERS_PER_UPDATE} items")));
-    }
-    let mut seen = std::collections::HashSet::new();
-    for m in &req.members {
-        if m.user_id.is_empty() {
-            return Err(Error::field("members", "every member needs a user_id"));
-        }
-        if !seen.insert(m.user_id.as_str()) {
-            return Err(Error::field("members", format!("user {} is listed twice", m.user_id)));
-        }
-    }
+    check_shape(&req.members)?;
     let user_ids: Vec<String> = req.members.iter().map(|m| m.user_id.clone()).collect();
     match req.operation.as_str() {
         "remove" => {
@@ -69,8 +58,7 @@ pub async fn update_members(ctx: &Ctx, actor: &Actor, fid: &Fid, req: UpdateMemb
             Ok(MemberChanges { removed_ids, ..Default::default() })
         }
         "upsert" | "set" => {
-            users::ensure_users(ctx, &user_ids, false).await?;
-            check_levels(ctx, &req.members).await?;
+            check_references(ctx, &req.members).await?;
             let existing: HashMap<String, FeedMember> =
                 ctx.store.get_members(fid, &user_ids).await?.into_iter().map(|m| (m.user_id.clone(), m)).collect();
             let now = Timestamp::now();
@@ -124,8 +112,33 @@ pub async fn update_members(ctx: &Ctx, actor: &Actor, fid: &Fid, req: UpdateMemb
     }
 }
 
-/// Membership levels named by members must exist.
-async fn check_levels(ctx: &Ctx, members: &[MemberInput]) -> Result<()> {
+fn check_shape(members: &[MemberInput]) -> Result<()> {
+    if members.len() > MAX_MEMBERS_PER_UPDATE {
+        return Err(Error::field("members", format!("members must contain at most {MAX_MEMBERS_PER_UPDATE} items")));
+    }
+    let mut seen = std::collections::HashSet::new();
+    for m in members {
+        if m.user_id.is_empty() {
+            return Err(Error::field("members", "every member needs a user_id"));
+        }
+        if !seen.insert(m.user_id.as_str()) {
+            return Err(Error::field("members", format!("user {} is listed twice", m.user_id)));
+        }
+    }
+    Ok(())
+}
+
+/// Checks members a feed is about to be created with, before anything is
+/// written: well-formed, existing users, existing membership levels.
+pub async fn check_new_members(ctx: &Ctx, members: &[MemberInput]) -> Result<()> {
+    check_shape(members)?;
+    check_references(ctx, members).await
+}
+
+/// The users and membership levels members name must exist.
+async fn check_references(ctx: &Ctx, members: &[MemberInput]) -> Result<()> {
+    let user_ids: Vec<String> = members.iter().map(|m| m.user_id.clone()).collect();
+    users::ensure_users(ctx, &user_ids, false).await?;
     let ids: Vec<String> =
         members.iter().filter_map(|m| m.membership_level.clone()).filter(|l| !l.is_empty()).collect();
     if ids.is_empty() {

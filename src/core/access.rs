@@ -67,6 +67,15 @@ pub fn capabilities(grants: &BTreeMap<String, Vec<String>>, standing: &Standing)
     out
 }
 
+/// `reader` with the grants in force loaded, for lists that decide in SQL
+/// which feeds a user-token caller may read.
+pub async fn with_grants(ctx: &Ctx, mut reader: crate::store::Reader) -> Result<crate::store::Reader> {
+    if reader.restricted {
+        reader.grants = Some(std::sync::Arc::new(super::feed_visibilities::all_grants(ctx).await?));
+    }
+    Ok(reader)
+}
+
 /// What one user is to a set of feeds: their memberships and the follows
 /// from their feeds into them.
 #[derive(Debug, Default, Clone)]

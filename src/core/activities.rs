@@ -689,7 +689,7 @@ pub async fn query_activities(
         now: Timestamp::now(),
         include_expired: actor.is_server() && q.include_expired_activities.unwrap_or(false),
         include_deleted: actor.is_server() && q.include_soft_deleted_activities.unwrap_or(false),
-        reader: actor.reader(q.user_id.as_deref()),
+        reader: access::with_grants(ctx, actor.reader(q.user_id.as_deref())).await?,
     };
     // Sorted by time, pages are keyset positions that hold while activities
     // arrive; a popularity sort changes under the reader anyway, so offsets.

@@ -21,7 +21,8 @@ pub const MAX_DELETE: usize = 100;
 /// feeds they may read.
 pub async fn query_feeds(ctx: &Ctx, actor: &Actor, q: &QueryRequest) -> Result<Page<Feed>> {
     let (query, window) = q.list(filter::FEED_FIELDS, filter::FEED_SORT, ("created_at", true))?;
-    let feeds = ctx.store.query_feeds(&query, &actor.reader(None), Timestamp::now()).await?;
+    let reader = super::access::with_grants(ctx, actor.reader(None)).await?;
+    let feeds = ctx.store.query_feeds(&query, &reader, Timestamp::now()).await?;
     Ok(window.page(feeds))
 }
 

@@ -92,7 +92,7 @@ impl Actor {
     /// The perspective of a read: own state of the viewer, permission rules
     /// for user tokens only.
     pub fn reader(&self, named: Option<&str>) -> Reader {
-        Reader { viewer: self.viewer(named).map(str::to_string), restricted: !self.is_server() }
+        Reader { viewer: self.viewer(named).map(str::to_string), restricted: !self.is_server(), grants: None }
     }
 
     /// Server-only operations reject user tokens.

@@ -73,11 +73,17 @@ pub struct ListQuery {
 
 /// Whose perspective a read takes: `viewer` for per-user state (hidden
 /// activities), `restricted` when permission rules apply (user tokens).
+/// `grants` are the visibility grants in force (visibility → role →
+/// capabilities) for lists that decide readability in SQL; the built-in
+/// ones when absent.
 #[derive(Debug, Clone, Default)]
 pub struct Reader {
     pub viewer: Option<String>,
     pub restricted: bool,
+    pub grants: Option<std::sync::Arc<Grants>>,
 }
+
+pub type Grants = BTreeMap<String, BTreeMap<String, Vec<String>>>;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UserSortField {

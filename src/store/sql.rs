@@ -4,13 +4,15 @@
 //! access, placeholders, list parameters and booleans, which `Dialect`
 //! spells out.
 
+use std::collections::BTreeMap;
+
 use serde_json::Value;
 
 use crate::core::error::{Error, Result};
 use crate::core::filter::{self, Condition, Field, Filter, Kind, Op, Operand};
 use crate::core::model::Fid;
 use crate::core::time::Timestamp;
-use crate::store::{ActivityOrder, ActivityQuery, FeedSlice, ListQuery, Reader};
+use crate::store::{ActivityOrder, ActivityQuery, FeedSlice, Grants, ListQuery, Reader};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {
@@ -939,23 +941,61 @@ pub fn list_query(dialect: Dialect, table: &'static Table, q: &ListQuery) -> Res
     Ok((sql, b.params))
 }
 
-/// An activity posted to a feed the user may read, by the built-in grants
-/// of `read-activities` (`core::feed_visibilities`): public and visible
-/// feeds, their own, `members`/`followers` feeds they are a member of and
-/// `followers` feeds one of their feeds follows.
-fn readable_feed_of_activity(b: &SqlBuilder, me: &str) -> String {
-    let direct = b.truth(true);
-    format!(
-        "EXISTS (SELECT 1 FROM feed_entries re JOIN feeds rf ON rf.fid = re.fid
-                 WHERE re.activity_id = a.id AND re.direct = {direct}
-                   AND (rf.visibility IN ('public', 'visible') OR rf.created_by = {me}
-                        OR (rf.visibility IN ('members', 'followers') AND EXISTS (
-                              SELECT 1 FROM feed_members rm
-                              WHERE rm.fid = rf.fid AND rm.user_id = {me} AND rm.status = 'member'))
-                        OR (rf.visibility = 'followers' AND EXISTS (
-                              SELECT 1 FROM follows rw JOIN feeds rs ON rs.fid = rw.source
-                              WHERE rw.target = rf.fid AND rw.status = 'accepted' AND rs.created_by = {me}))))"
-    )
+/// Whether the feed row `f` (columns `fid`, `visibility`, `created_by`)
+/// grants `capability` to the user bound at `me`, by the grants in force:
+/// their own feeds; levels granting it to every user; levels granting it to
+/// the role of their active membership; levels granting it to followers,
+/// when one of their feeds follows it (accepted). Follower roles other than
+/// `follower` are checked on single feeds only (`core::access`). Level and
+/// role names are bound, never spliced.
+pub fn readable_feed(b: &mut SqlBuilder, f: &str, me: &str, grants: &Grants, capability: &str) -> String {
+    use crate::core::feed_visibilities::{FEED_OWNER, FOLLOWER, USER};
+    let granted = |level: &BTreeMap<String, Vec<String>>, role: &str| {
+        level.get(role).is_some_and(|caps| caps.iter().any(|c| c == capability))
+    };
+    let open: Vec<String> = grants.iter().filter(|(_, g)| granted(g, USER)).map(|(v, _)| v.clone()).collect();
+    let followed: Vec<String> = grants.iter().filter(|(_, g)| granted(g, FOLLOWER)).map(|(v, _)| v.clone()).collect();
+    let mut clauses = vec![format!("{f}.created_by = {me}"), b.in_list(&format!("{f}.visibility"), &open)];
+    let mut by_role = Vec::new();
+    for (level, roles) in grants {
+        let roles: Vec<String> = roles
+            .iter()
+            .filter(|(role, caps)| {
+                ![USER, FEED_OWNER, FOLLOWER].contains(&role.as_str()) && caps.iter().any(|c| c == capability)
+            })
+            .map(|(role, _)| role.clone())
+            .collect();
+        if !roles.is_empty() {
+            let level = b.text(level);
+            by_role.push(format!("({f}.visibility = {level} AND {})", b.in_list("rm.role", &roles)));
+        }
+    }
+    if !by_role.is_empty() {
+        clauses.push(format!(
+            "EXISTS (SELECT 1 FROM feed_members rm WHERE rm.fid = {f}.fid AND rm.user_id = {me}
+                     AND rm.status = 'member' AND ({}))",
+            by_role.join(" OR ")
+        ));
+    }
+    if !followed.is_empty() {
+        let levels = b.in_list(&format!("{f}.visibility"), &followed);
+        clauses.push(format!(
+            "({levels} AND EXISTS (SELECT 1 FROM follows rw JOIN feeds rs ON rs.fid = rw.source
+                                 WHERE rw.target = {f}.fid AND rw.status = 'accepted' AND rs.created_by = {me}))"
+        ));
+    }
+    format!("({})", clauses.join(" OR "))
+}
+
+/// The grants `reader` decides by: those loaded for it, or the built-in ones.
+pub fn grants_of(reader: &Reader) -> std::borrow::Cow<'_, Grants> {
+    use crate::core::feed_visibilities::{default_grants, VISIBILITIES};
+    match &reader.grants {
+        Some(g) => std::borrow::Cow::Borrowed(g.as_ref()),
+        None => std::borrow::Cow::Owned(
+            VISIBILITIES.iter().filter_map(|v| default_grants(v).map(|g| (v.to_string(), g))).collect(),
+        ),
+    }
 }
 
 /// The whole QueryActivities statement: filter, lifecycle and visibility
@@ -974,7 +1014,12 @@ pub fn activity_query(dialect: Dialect, q: &ActivityQuery) -> Result<(String, Ve
         let visibility = b.doc_text("visibility");
         let me = b.text(q.reader.viewer.as_deref().unwrap_or_default());
         clauses.push(format!("({visibility} <> 'private' OR a.user_id = {me})"));
-        clauses.push(format!("(a.user_id = {me} OR {})", readable_feed_of_activity(&b, &me)));
+        let direct = b.truth(true);
+        let readable = readable_feed(&mut b, "rf", &me, &grants_of(&q.reader), "read-activities");
+        clauses.push(format!(
+            "(a.user_id = {me} OR EXISTS (SELECT 1 FROM feed_entries re JOIN feeds rf ON rf.fid = re.fid
+                                          WHERE re.activity_id = a.id AND re.direct = {direct} AND {readable}))"
+        ));
     }
     let (newest_first, position, backwards) = match &q.order {
         ActivityOrder::Sorted { sort, offset } => {

@@ -130,3 +130,25 @@ def test_feed_owner_deletes_what_others_post_to_their_feed(client, user_client, 
                                                            text="spam").data.activity.id
     assert _try(lambda: user_client(member).feeds.delete_activity(by_stranger)) == "403"
     assert _try(lambda: user_client(owner).feeds.delete_activity(by_stranger)) == "ok"
+
+
+def test_lists_follow_the_configured_grants(client, user_client, make_users):
+    owner, stranger = make_users("owner", "stranger")
+    client.feeds.feed("user", owner).get_or_create(user_id=owner, data=FeedInput(visibility="members"))
+    post = client.feeds.add_activity(type="post", feeds=[fid("user", owner)], user_id=owner,
+                                     text="club news " + owner).data.activity.id
+    as_stranger = user_client(stranger).feeds
+
+    def visible():
+        feeds = [f.feed for f in as_stranger.query_feeds(filter={"feed": fid("user", owner)}).data.feeds]
+        acts = [a.id for a in as_stranger.query_activities(filter={"text": {"$q": owner}}).data.activities]
+        return feeds, acts, _try(lambda: as_stranger.feed("user", owner).get_or_create())
+
+    assert visible() == ([], [], "403")
+    # Grant every user reading on `members` feeds: lists and single reads agree.
+    client.feeds.update_feed_visibility("members", grants={"user": ["read-feed", "read-activities"]})
+    try:
+        assert visible() == ([fid("user", owner)], [post], "ok")
+    finally:
+        client.feeds.update_feed_visibility("members", grants={"user": []})
+    assert visible() == ([], [], "403")

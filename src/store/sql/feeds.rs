@@ -3,28 +3,12 @@
 //! exact, computed from the indexed follows, feed entries and comments at
 //! read time rather than from counters that could drift.
 
-use super::{doc_select, unbuilt, Dialect, SqlBuilder, SqlParam, FEEDS};
+use super::{doc_select, grants_of, readable_feed, unbuilt, Dialect, SqlBuilder, SqlParam, FEEDS};
 use crate::core::error::Result;
 use crate::core::filter::{Condition, Field, Op, Operand};
 use crate::core::model::Fid;
 use crate::core::time::Timestamp;
 use crate::store::{ListQuery, Reader};
-
-/// The listing rule for user tokens, the built-in grants of `read-feed`
-/// (`core::feed_visibilities`): public and visible feeds, the user's own
-/// feeds, `members` and `followers` feeds they are an active member of,
-/// and `followers` feeds one of their feeds follows (accepted).
-fn readable_by(b: &mut SqlBuilder, user: &str) -> String {
-    let me = b.text(user);
-    format!(
-        "(t.visibility IN ('public', 'visible') OR t.created_by = {me}
-          OR (t.visibility IN ('members', 'followers') AND EXISTS (
-                SELECT 1 FROM feed_members rm WHERE rm.fid = t.fid AND rm.user_id = {me} AND rm.status = 'member'))
-          OR (t.visibility = 'followers' AND EXISTS (
-                SELECT 1 FROM follows rf JOIN feeds rs ON rs.fid = rf.source
-                WHERE rf.target = t.fid AND rf.status = 'accepted' AND rs.created_by = {me})))"
-    )
-}
 
 impl SqlBuilder {
     /// Live activities of the row's feed at the builder's `now`, as
@@ -92,7 +76,8 @@ pub fn feed_query(dialect: Dialect, q: &ListQuery, reader: &Reader, now: Timesta
     b.now = now;
     let mut clauses: Vec<String> = FEEDS.scope.iter().map(|s| s.to_string()).collect();
     if reader.restricted {
-        clauses.push(readable_by(&mut b, reader.viewer.as_deref().unwrap_or_default()));
+        let me = b.text(reader.viewer.as_deref().unwrap_or_default());
+        clauses.push(readable_feed(&mut b, "t", &me, &grants_of(reader), "read-feed"));
     }
     clauses.push(b.filter(&q.filter)?);
     let order = b.feed_order(&q.sort)?;

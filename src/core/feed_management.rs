@@ -4,7 +4,6 @@
 use std::collections::{HashMap, HashSet};
 
 use serde::Deserialize;
-use serde_json::Value;
 
 use super::cursor::Page;
 use super::error::{Error, Result};
@@ -145,9 +144,8 @@ pub async fn delete_feeds_batch(ctx: &Ctx, req: DeleteFeedsBatch) -> Result<Stri
     if req.feeds.is_empty() || req.feeds.len() > MAX_DELETE {
         return Err(Error::field("feeds", format!("feeds takes 1 to {MAX_DELETE} feed ids")));
     }
-    if req.purge_user_activities.unwrap_or(false) {
-        return Err(Error::field("purge_user_activities", "purge_user_activities is not supported by this server yet"));
-    }
+    let (hard, purge_user_activities) = (req.hard_delete.unwrap_or(false), req.purge_user_activities.unwrap_or(false));
+    super::feeds::check_purge(hard, purge_user_activities)?;
     let mut fids: Vec<Fid> = Vec::with_capacity(req.feeds.len());
     for f in &req.feeds {
         let fid = Fid::parse(f).map_err(|e| Error::field("feeds", e.message))?;
@@ -177,21 +175,7 @@ pub async fn delete_feeds_batch(ctx: &Ctx, req: DeleteFeedsBatch) -> Result<Stri
         })
         .collect();
     ctx.store.put_feeds(&deleted).await?;
-    tasks::enqueue(ctx, TaskWork::DeleteFeeds { fids, hard: req.hard_delete.unwrap_or(false) }).await
-}
-
-/// Purges the feeds that are still deleted: one recreated since the request
-/// is left alone, and a rerun after a crash finds nothing left to do.
-pub async fn run_delete_feeds(ctx: &Ctx, fids: &[Fid], hard: bool) -> Result<Value> {
-    if hard {
-        for feed in ctx.store.get_feeds(fids).await? {
-            if feed.deleted_at.is_some() {
-                ctx.store.purge_feed(&feed.fid).await?;
-            }
-        }
-    }
-    let names: Vec<String> = fids.iter().map(Fid::to_string).collect();
-    Ok(serde_json::json!({ "deleted_feeds": names, "hard_delete": hard }))
+    tasks::enqueue(ctx, TaskWork::DeleteFeeds { fids, hard, purge_user_activities }).await
 }
 
 pub struct FeedTotals {

@@ -372,22 +372,71 @@ pub async fn update_feed(ctx: &Ctx, actor: &Actor, fid: &Fid, req: UpdateFeed) -
 }
 
 /// Marks the feed deleted at once (reads stop seeing it) and queues the task
-/// that purges it when `hard`.
-pub async fn delete_feed(ctx: &Ctx, actor: &Actor, fid: &Fid, hard: bool) -> Result<String> {
+/// that purges it when `hard` (and, with `purge_user_activities`, the
+/// owner's activities posted to it, from every feed they reached).
+pub async fn delete_feed(
+    ctx: &Ctx,
+    actor: &Actor,
+    fid: &Fid,
+    hard: bool,
+    purge_user_activities: bool,
+) -> Result<String> {
+    check_purge(hard, purge_user_activities)?;
     let mut feed = get_live_feed(ctx, fid).await?;
     access::require(ctx, actor, &feed, access::DELETE_FEED).await?;
     let now = Timestamp::now();
     feed.deleted_at = Some(now);
     feed.updated_at = now;
     ctx.store.put_feed(&feed).await?;
-    tasks::enqueue(ctx, TaskWork::DeleteFeed { fid: fid.clone(), hard }).await
+    tasks::enqueue(ctx, TaskWork::DeleteFeed { fid: fid.clone(), hard, purge_user_activities }).await
 }
 
-pub async fn run_delete_feed(ctx: &Ctx, fid: &Fid, hard: bool) -> Result<Value> {
-    if hard {
-        ctx.store.purge_feed(fid).await?;
+pub fn check_purge(hard: bool, purge_user_activities: bool) -> Result<()> {
+    if purge_user_activities && !hard {
+        return Err(Error::field("purge_user_activities", "purge_user_activities requires hard_delete"));
     }
-    Ok(serde_json::json!({ "deleted_feed": fid.to_string(), "hard_delete": hard }))
+    Ok(())
+}
+
+/// The deletion task: purges the feeds still deleted when it runs (a feed
+/// recreated meanwhile is left alone), first removing, if asked, the
+/// activities each feed's owner posted to it. Feeds without an owner skip
+/// that step.
+pub async fn run_delete_feeds(ctx: &Ctx, fids: &[Fid], hard: bool, purge_user_activities: bool) -> Result<Value> {
+    let mut purged_activities = 0;
+    if hard {
+        for feed in ctx.store.get_feeds(fids).await?.into_iter().filter(|f| f.deleted_at.is_some()) {
+            if purge_user_activities && !feed.created_by.is_empty() {
+                purged_activities += purge_owner_activities(ctx, &feed).await?;
+            }
+            ctx.store.purge_feed(&feed.fid).await?;
+        }
+    }
+    let names: Vec<String> = fids.iter().map(Fid::to_string).collect();
+    Ok(serde_json::json!({ "deleted_feeds": names, "hard_delete": hard, "purged_activities": purged_activities }))
+}
+
+/// Purges, in batches, the activities `feed`'s owner posted to it.
+async fn purge_owner_activities(ctx: &Ctx, feed: &Feed) -> Result<usize> {
+    use super::filter::Filter;
+    use crate::store::{ActivityOrder, ActivityQuery};
+    let mut purged = 0;
+    loop {
+        let query = ActivityQuery {
+            filter: Filter::eq("feed", feed.fid.to_string()).and(Filter::eq("user_id", feed.created_by.clone())),
+            order: ActivityOrder::Created { newest_first: true, position: None, backwards: false },
+            limit: 500,
+            now: Timestamp::now(),
+            include_expired: true,
+            include_deleted: true,
+            reader: Reader::default(),
+        };
+        let ids: Vec<String> = ctx.store.query_activities(&query).await?.into_iter().map(|a| a.id).collect();
+        if ids.is_empty() {
+            return Ok(purged);
+        }
+        purged += ctx.store.purge_activities(&ids).await?.len();
+    }
 }
 
 /// ChangeFeedVisibility: the feed takes the new level at once. Leaving

@@ -378,9 +378,22 @@ impl TaskStatus {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum TaskWork {
-    DeleteFeed { fid: Fid, hard: bool },
-    DeleteUsers { user_ids: Vec<String>, hard: bool },
-    DeleteFeeds { fids: Vec<Fid>, hard: bool },
+    DeleteFeed {
+        fid: Fid,
+        hard: bool,
+        #[serde(default)]
+        purge_user_activities: bool,
+    },
+    DeleteUsers {
+        user_ids: Vec<String>,
+        hard: bool,
+    },
+    DeleteFeeds {
+        fids: Vec<Fid>,
+        hard: bool,
+        #[serde(default)]
+        purge_user_activities: bool,
+    },
 }
 
 #[derive(Debug, Clone)]

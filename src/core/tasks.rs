@@ -41,9 +41,13 @@ pub async fn get_task(ctx: &Ctx, id: &str) -> Result<Task> {
 
 async fn execute(ctx: &Ctx, work: &TaskWork) -> Result<serde_json::Value> {
     match work {
-        TaskWork::DeleteFeed { fid, hard } => feeds::run_delete_feed(ctx, fid, *hard).await,
+        TaskWork::DeleteFeed { fid, hard, purge_user_activities } => {
+            feeds::run_delete_feeds(ctx, std::slice::from_ref(fid), *hard, *purge_user_activities).await
+        }
         TaskWork::DeleteUsers { user_ids, hard } => users::run_delete_users(ctx, user_ids, *hard).await,
-        TaskWork::DeleteFeeds { fids, hard } => super::feed_management::run_delete_feeds(ctx, fids, *hard).await,
+        TaskWork::DeleteFeeds { fids, hard, purge_user_activities } => {
+            feeds::run_delete_feeds(ctx, fids, *hard, *purge_user_activities).await
+        }
     }
 }
 

@@ -301,7 +301,33 @@ def test_delete_feeds_batch_validation(client, user_client, make_users):
         client.feeds.delete_feeds_batch(feeds=[fid(g, f"x{i}") for i in range(101)])
     with api_error(403, 17):
         user_client(ann).feeds.delete_feeds_batch(feeds=[fid(g, "a")])
+    with api_error(400, 4):  # purging needs a hard delete
+        client.feeds.delete_feeds_batch(feeds=[fid(g, "a")], purge_user_activities=True)
     assert _query(client, g) == ["a"]
+
+
+def test_delete_feeds_batch_purges_the_owners_activities(client, make_users):
+    ann, guest, fan = make_users("ann", "guest", "fan")
+    g = _group(client, "public")
+    _batch(client, g, [("a", ann, {})])
+    own = [client.feeds.add_activity(type="post", feeds=[fid(g, "a")], user_id=ann, text=f"mine {i}").data.activity.id
+           for i in range(3)]
+    guest_post = client.feeds.add_activity(type="post", feeds=[fid(g, "a"), fid("user", guest)], user_id=guest,
+                                           text="guest").data.activity.id
+    client.feeds.follow(source=fid("timeline", fan), target=fid(g, "a"))
+    timeline = client.feeds.feed("timeline", fan).get_or_create(user_id=fan).data.activities
+    assert len(timeline) == 4
+    task = client.feeds.delete_feeds_batch(feeds=[fid(g, "a")], hard_delete=True, purge_user_activities=True)
+    result = raw(wait_task(client, task.data.task_id))["result"]
+    assert result["purged_activities"] == 3
+    for aid in own:
+        with api_error(404, 16):
+            client.feeds.get_activity(aid)
+    assert client.feeds.get_activity(guest_post).data.activity.id == guest_post
+    # The owner's posts left the fan's timeline too; the guest's copy stays
+    # until the follow that brought it is gone.
+    left = [a.id for a in client.feeds.feed("timeline", fan).get_or_create(user_id=fan).data.activities]
+    assert not set(left) & set(own)
 
 
 # -- GetFeedCounts ----------------------------------------------------------

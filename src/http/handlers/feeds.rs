@@ -108,6 +108,8 @@ pub async fn update_feed(
 pub struct DeleteFeedParams {
     #[serde(default)]
     hard_delete: bool,
+    #[serde(default)]
+    purge_user_activities: bool,
 }
 
 /// DeleteFeed — `DELETE /api/v2/feeds/feed_groups/{group}/feeds/{id}` (async).
@@ -118,7 +120,7 @@ pub async fn delete_feed(
     WireQuery(q): WireQuery<DeleteFeedParams>,
 ) -> ApiResult<Reply<TaskStarted>> {
     let fid = Fid::new(&group, &id)?;
-    let task_id = feeds::delete_feed(&state.ctx, &actor, &fid, q.hard_delete).await?;
+    let task_id = feeds::delete_feed(&state.ctx, &actor, &fid, q.hard_delete, q.purge_user_activities).await?;
     Ok(Reply(TaskStarted { task_id }))
 }
 

@@ -8,8 +8,8 @@ use serde::Deserialize;
 use super::cursor::Page;
 use super::error::{Error, Result};
 use super::feeds::{new_feed, validate_input, FeedInput};
-use super::members::{check_new_members, MemberInput, UpdateMembers};
-use super::model::{Custom, Feed, Fid, Location, TaskWork};
+use super::members::{check_new_members, new_member, MemberInput};
+use super::model::{Custom, Feed, FeedMember, Fid, Location, TaskWork};
 use super::time::Timestamp;
 use super::{filter, tasks, users, Actor, Ctx, QueryRequest};
 
@@ -108,23 +108,16 @@ pub async fn create_feeds_batch(ctx: &Ctx, req: CreateFeedsBatch) -> Result<Vec<
 
     let now = Timestamp::now();
     let fids: Vec<Fid> = checked.iter().map(|(fid, ..)| fid.clone()).collect();
-    let mut initial_members = Vec::new();
-    let feeds: Vec<Feed> = checked
+    let feeds: Vec<(Feed, Vec<FeedMember>)> = checked
         .into_iter()
         .map(|(fid, owner, mut input)| {
             let visibility = groups.get(&fid.group).cloned().flatten().unwrap_or_else(|| "visible".into());
-            initial_members.push(input.members.take().unwrap_or_default());
-            new_feed(&fid, &visibility, &owner, input, now)
+            let members = input.members.take().unwrap_or_default();
+            let members = members.into_iter().map(|m| new_member(&fid, m, now)).collect();
+            (new_feed(&fid, &visibility, &owner, input, now), members)
         })
         .collect();
-    let inserted = ctx.store.insert_feeds(&feeds).await?;
-    // Members apply to the feeds this call created, after they exist.
-    for ((fid, members), new) in fids.iter().zip(initial_members).zip(inserted) {
-        if new && !members.is_empty() {
-            let update = UpdateMembers { operation: "upsert".into(), members };
-            super::members::update_members(ctx, &Actor::Server, fid, update).await?;
-        }
-    }
+    ctx.store.insert_feeds(&feeds).await?;
     Ok(fids)
 }
 

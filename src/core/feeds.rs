@@ -10,8 +10,8 @@ use super::cursor;
 use super::error::{Error, Result};
 use super::feed_groups::{live_group, VISIBILITIES};
 use super::follows::{self, FollowPage};
-use super::members::{self, MemberInput, MemberPage, UpdateMembers};
-use super::model::{Activity, Custom, Feed, Fid, Location, TaskWork};
+use super::members::{self, MemberInput, MemberPage};
+use super::model::{Activity, Custom, Feed, FeedMember, Fid, Location, TaskWork};
 use super::pins::{feed_pins, PinnedPage};
 use super::time::Timestamp;
 use super::users::{self, UserInput};
@@ -214,26 +214,19 @@ pub async fn get_or_create_feed(ctx: &Ctx, actor: &Actor, fid: Fid, req: GetOrCr
             users::ensure_users(ctx, std::slice::from_ref(&owner), false).await?;
             let visibility = group.config.default_visibility.unwrap_or_else(|| "visible".into());
             let mut data = req.data.unwrap_or_default();
-            let initial_members = data.members.take();
-            if let Some(initial) = &initial_members {
-                members::check_new_members(ctx, initial).await?;
-            }
-            let feed = new_feed(&fid, &visibility, &owner, data, Timestamp::now());
-            // A concurrent creator may win; then we read theirs.
-            if ctx.store.insert_feed(&feed).await? {
-                if let Some(initial) = initial_members.filter(|m| !m.is_empty()) {
-                    let update = UpdateMembers { operation: "upsert".into(), members: initial };
-                    members::update_members(ctx, &Actor::Server, &fid, update).await?;
-                }
+            let initial = data.members.take().unwrap_or_default();
+            members::check_new_members(ctx, &initial).await?;
+            let now = Timestamp::now();
+            let feed = new_feed(&fid, &visibility, &owner, data, now);
+            let initial: Vec<FeedMember> = initial.into_iter().map(|m| members::new_member(&fid, m, now)).collect();
+            // The feed and its first members in one transaction (a
+            // soft-deleted feed is replaced); a concurrent creator may win,
+            // and then we read theirs.
+            let written = ctx.store.insert_feeds(&[(feed.clone(), initial)]).await?;
+            if written == [true] {
                 (feed, true)
             } else {
-                match ctx.store.get_feeds(std::slice::from_ref(&fid)).await?.pop() {
-                    Some(f) if f.deleted_at.is_none() => (f, false),
-                    _ => {
-                        ctx.store.put_feed(&feed).await?;
-                        (feed, true)
-                    }
-                }
+                (get_live_feed(ctx, &fid).await?, false)
             }
         }
     };

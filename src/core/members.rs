@@ -88,18 +88,7 @@ pub async fn update_members(ctx: &Ctx, actor: &Actor, fid: &Fid, req: UpdateMemb
                         rows.push(m);
                     }
                     None => {
-                        let m = FeedMember {
-                            fid: fid.clone(),
-                            user_id: input.user_id,
-                            role: input.role.filter(|r| !r.is_empty()).unwrap_or_else(|| DEFAULT_MEMBER_ROLE.into()),
-                            status: if invite { MEMBER_PENDING } else { MEMBER_ACTIVE }.into(),
-                            custom: input.custom,
-                            membership_level: input.membership_level.filter(|l| !l.is_empty()),
-                            created_at: now,
-                            updated_at: now,
-                            invite_accepted_at: None,
-                            invite_rejected_at: None,
-                        };
+                        let m = new_member(fid, input, now);
                         changes.added.push(m.clone());
                         rows.push(m);
                     }
@@ -133,6 +122,22 @@ fn check_shape(members: &[MemberInput]) -> Result<()> {
 pub async fn check_new_members(ctx: &Ctx, members: &[MemberInput]) -> Result<()> {
     check_shape(members)?;
     check_references(ctx, members).await
+}
+
+/// A membership as `input` starts it: `pending` when it is an invite.
+pub fn new_member(fid: &Fid, input: MemberInput, now: Timestamp) -> FeedMember {
+    FeedMember {
+        fid: fid.clone(),
+        user_id: input.user_id,
+        role: input.role.filter(|r| !r.is_empty()).unwrap_or_else(|| DEFAULT_MEMBER_ROLE.into()),
+        status: if input.invite.unwrap_or(false) { MEMBER_PENDING } else { MEMBER_ACTIVE }.into(),
+        custom: input.custom,
+        membership_level: input.membership_level.filter(|l| !l.is_empty()),
+        created_at: now,
+        updated_at: now,
+        invite_accepted_at: None,
+        invite_rejected_at: None,
+    }
 }
 
 /// The users and membership levels members name must exist.

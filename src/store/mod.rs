@@ -145,8 +145,6 @@ pub trait Store: Send + Sync + 'static {
 
     // feeds
     async fn get_feeds(&self, fids: &[Fid]) -> Result<Vec<Feed>>;
-    /// Inserts unless the fid exists; returns whether it was inserted.
-    async fn insert_feed(&self, feed: &Feed) -> Result<bool>;
     async fn put_feed(&self, feed: &Feed) -> Result<()>;
     async fn feed_counts(&self, fids: &[Fid], now: Timestamp) -> Result<HashMap<Fid, FeedCounts>>;
     /// Removes the feed, every follow from or to it and its timeline entries.
@@ -384,13 +382,14 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<()>;
     // feed management
     /// Live feeds matching the query; a restricted reader gets only the
-    /// feeds it may read (`sql::feeds::readable_by`). Counts in filters and
+    /// feeds it may read (`sql::readable_feed`). Counts in filters and
     /// sorts are taken at `now`.
     async fn query_feeds(&self, query: &ListQuery, reader: &Reader, now: Timestamp) -> Result<Vec<Feed>>;
-    /// Writes the feeds in one transaction: a live feed with the same fid
-    /// is kept unchanged, a soft-deleted one is replaced. Returns, per feed,
-    /// whether it was written.
-    async fn insert_feeds(&self, feeds: &[Feed]) -> Result<Vec<bool>>;
+    /// Writes the feeds, each written one with its first members, in one
+    /// transaction: a live feed with the same fid is kept unchanged, a
+    /// soft-deleted one is replaced. Returns, per feed, whether it was
+    /// written.
+    async fn insert_feeds(&self, feeds: &[(Feed, Vec<FeedMember>)]) -> Result<Vec<bool>>;
     /// Replaces the documents of the given feeds in one transaction.
     async fn put_feeds(&self, feeds: &[Feed]) -> Result<()>;
     /// The feed's live activities and the live comments on them (replies

@@ -357,3 +357,18 @@ def test_change_feed_visibility_settles_pending_follows(client, user_client, mak
     client.feeds.change_feed_visibility("user", alice, visibility="private")
     assert client.feeds.query_follows(filter={"target_feed": fid("user", alice)}).data.follows == []
     assert activity_ids(_timeline(client, bob).activities) == []
+
+
+def test_feed_created_with_members_all_or_nothing(client, make_users):
+    from getstream.models import FeedInput
+
+    owner, m1 = make_users("owner", "m1")
+    with api_error(400, 4):  # an unknown member: nothing is written
+        client.feeds.feed("user", owner).get_or_create(
+            user_id=owner, data=FeedInput(members=[FeedMemberRequest(user_id=m1), FeedMemberRequest(user_id="ghost")]))
+    assert client.feeds.query_feeds(filter={"feed": fid("user", owner)}).data.feeds == []
+    read = client.feeds.feed("user", owner).get_or_create(
+        user_id=owner, data=FeedInput(members=[FeedMemberRequest(user_id=m1, invite=True)])).data
+    assert read.created is True
+    assert [(m.user.id, m.status) for m in read.members] == [(m1, "pending")]
+    assert read.feed.member_count == 0

@@ -2,7 +2,7 @@
 
 use super::{db_err, docs, from_doc, pg_params, to_doc, PostgresStore, Sql};
 use crate::core::error::Result;
-use crate::core::model::{Feed, Fid};
+use crate::core::model::{Feed, FeedMember, Fid};
 use crate::core::time::Timestamp;
 use crate::store::sql::{self, Dialect};
 use crate::store::{ListQuery, Reader, SuggestedFeed};
@@ -16,7 +16,7 @@ impl PostgresStore {
         docs(&rows)
     }
 
-    pub(super) async fn insert_feed_batch(&self, feeds: &[Feed]) -> Result<Vec<bool>> {
+    pub(super) async fn insert_feed_batch(&self, feeds: &[(Feed, Vec<FeedMember>)]) -> Result<Vec<bool>> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db_err)?;
         let stmt = tx
@@ -30,11 +30,16 @@ impl PostgresStore {
             .await
             .map_err(db_err)?;
         let mut written = Vec::with_capacity(feeds.len());
-        for f in feeds {
+        for (f, members) in feeds {
+            let fid = f.fid.to_string();
             let n = tx
-                .execute(&stmt, &[&f.fid.to_string(), &f.fid.group, &f.created_by, &f.created_at.0, &to_doc(f)?])
+                .execute(&stmt, &[&fid, &f.fid.group, &f.created_by, &f.created_at.0, &to_doc(f)?])
                 .await
                 .map_err(db_err)?;
+            // A feed's first members arrive with it.
+            if n > 0 && !members.is_empty() {
+                super::write_members_tx(&tx, &fid, members, &[], false).await?;
+            }
             written.push(n > 0);
         }
         tx.commit().await.map_err(db_err)?;

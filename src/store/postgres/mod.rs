@@ -184,6 +184,45 @@ async fn insert_feed_tx(tx: &impl GenericClient, feed: &Feed) -> Result<bool> {
 
 /// See the SQLite twin: writes one activity and applies only the difference
 /// of its feed list to the feed entries.
+/// Upserts `members` of `fid`, deletes those in `remove` (or, when
+/// `replace`, everyone not in `members`) and returns the ids removed.
+pub(super) async fn write_members_tx(
+    tx: &impl GenericClient,
+    fid: &str,
+    members: &[FeedMember],
+    remove: &[String],
+    replace: bool,
+) -> Result<Vec<String>> {
+    let rows = if replace {
+        let keep: Vec<String> = members.iter().map(|m| m.user_id.clone()).collect();
+        tx.query(
+            "DELETE FROM feed_members WHERE fid = $1 AND NOT (user_id = ANY($2)) RETURNING user_id",
+            &[&fid, &keep],
+        )
+        .await
+    } else {
+        tx.query("DELETE FROM feed_members WHERE fid = $1 AND user_id = ANY($2) RETURNING user_id", &[&fid, &remove])
+            .await
+    }
+    .map_err(db_err)?;
+    let removed: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+    let upsert = tx
+        .prepare_cached(
+            "INSERT INTO feed_members (fid, user_id, role, status, created_at, updated_at, doc)
+             VALUES ($1, $2, $3, $4, $5, $6, $7::text::jsonb)
+             ON CONFLICT (fid, user_id) DO UPDATE SET role = excluded.role, status = excluded.status,
+                 updated_at = excluded.updated_at, doc = excluded.doc",
+        )
+        .await
+        .map_err(db_err)?;
+    for m in members {
+        tx.execute(&upsert, &[&fid, &m.user_id, &m.role, &m.status, &m.created_at.0, &m.updated_at.0, &to_doc(m)?])
+            .await
+            .map_err(db_err)?;
+    }
+    Ok(removed)
+}
+
 /// Moves the follower count of `target` and the following count of
 /// `source` by `delta` (an accepted follow appearing or going away).
 async fn count_follow_tx(tx: &impl GenericClient, source: &str, target: &str, delta: i64) -> Result<()> {
@@ -570,11 +609,6 @@ impl Store for PostgresStore {
         self.query_docs("SELECT doc::text FROM feeds WHERE fid = ANY($1)", &[&fid_strings(fids)]).await
     }
 
-    async fn insert_feed(&self, feed: &Feed) -> Result<bool> {
-        let client = self.client().await?;
-        insert_feed_tx(&client, feed).await
-    }
-
     async fn put_feed(&self, feed: &Feed) -> Result<()> {
         let client = self.client().await?;
         client
@@ -941,39 +975,9 @@ impl Store for PostgresStore {
         remove: &[String],
         replace: bool,
     ) -> Result<Vec<String>> {
-        let fid = fid.to_string();
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db_err)?;
-        let rows = if replace {
-            let keep: Vec<String> = members.iter().map(|m| m.user_id.clone()).collect();
-            tx.query(
-                "DELETE FROM feed_members WHERE fid = $1 AND NOT (user_id = ANY($2)) RETURNING user_id",
-                &[&fid, &keep],
-            )
-            .await
-        } else {
-            tx.query(
-                "DELETE FROM feed_members WHERE fid = $1 AND user_id = ANY($2) RETURNING user_id",
-                &[&fid, &remove],
-            )
-            .await
-        }
-        .map_err(db_err)?;
-        let removed: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
-        let upsert = tx
-            .prepare_cached(
-                "INSERT INTO feed_members (fid, user_id, role, status, created_at, updated_at, doc)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7::text::jsonb)
-                 ON CONFLICT (fid, user_id) DO UPDATE SET role = excluded.role, status = excluded.status,
-                     updated_at = excluded.updated_at, doc = excluded.doc",
-            )
-            .await
-            .map_err(db_err)?;
-        for m in members {
-            tx.execute(&upsert, &[&fid, &m.user_id, &m.role, &m.status, &m.created_at.0, &m.updated_at.0, &to_doc(m)?])
-                .await
-                .map_err(db_err)?;
-        }
+        let removed = write_members_tx(&tx, &fid.to_string(), members, remove, replace).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(removed)
     }
@@ -1841,7 +1845,7 @@ impl Store for PostgresStore {
         self.feeds_matching(q, reader, now).await
     }
 
-    async fn insert_feeds(&self, feeds: &[Feed]) -> Result<Vec<bool>> {
+    async fn insert_feeds(&self, feeds: &[(Feed, Vec<FeedMember>)]) -> Result<Vec<bool>> {
         self.insert_feed_batch(feeds).await
     }
 

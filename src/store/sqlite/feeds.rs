@@ -4,7 +4,7 @@ use rusqlite::{params, params_from_iter};
 
 use super::{db_err, docs, from_doc, sqlite_values, to_doc, SqliteStore};
 use crate::core::error::Result;
-use crate::core::model::{Feed, Fid};
+use crate::core::model::{Feed, FeedMember, Fid};
 use crate::core::time::Timestamp;
 use crate::store::sql::{self, Dialect};
 use crate::store::{ListQuery, Reader, SuggestedFeed};
@@ -16,7 +16,7 @@ impl SqliteStore {
         self.read(move |conn| docs(conn, &sql, values)).await
     }
 
-    pub(super) async fn insert_feed_batch(&self, feeds: &[Feed]) -> Result<Vec<bool>> {
+    pub(super) async fn insert_feed_batch(&self, feeds: &[(Feed, Vec<FeedMember>)]) -> Result<Vec<bool>> {
         let feeds = feeds.to_vec();
         self.write(move |tx| {
             let mut stmt = tx
@@ -27,13 +27,18 @@ impl SqliteStore {
                      WHERE feeds.deleted_at IS NOT NULL",
                 )
                 .map_err(db_err)?;
-            feeds
-                .iter()
-                .map(|f| {
-                    let row = params![f.fid.to_string(), f.fid.group, f.created_by, f.created_at.0, to_doc(f)?];
-                    Ok(stmt.execute(row).map_err(db_err)? > 0)
-                })
-                .collect()
+            let mut written = Vec::with_capacity(feeds.len());
+            for (f, members) in &feeds {
+                let fid = f.fid.to_string();
+                let row = params![fid, f.fid.group, f.created_by, f.created_at.0, to_doc(f)?];
+                let new = stmt.execute(row).map_err(db_err)? > 0;
+                // A feed's first members arrive with it.
+                if new && !members.is_empty() {
+                    super::write_members_tx(tx, &fid, members, &[], false)?;
+                }
+                written.push(new);
+            }
+            Ok(written)
         })
         .await
     }

@@ -242,6 +242,52 @@ fn insert_feed_tx(tx: &Transaction, feed: &Feed) -> Result<bool> {
 /// list. Only the difference is applied on update, so entries that exist for
 /// other reasons (history kept on unfollow, the copy limit of a follow) are
 /// left as they are.
+/// Upserts `members` of `fid`, deletes those in `remove` (or, when
+/// `replace`, everyone not in `members`) and returns the ids removed.
+pub(super) fn write_members_tx(
+    tx: &Transaction,
+    fid: &str,
+    members: &[FeedMember],
+    remove: &[String],
+    replace: bool,
+) -> Result<Vec<String>> {
+    let doomed: Vec<String> = if replace {
+        let keep: HashSet<&str> = members.iter().map(|m| m.user_id.as_str()).collect();
+        let mut stmt = tx.prepare_cached("SELECT user_id FROM feed_members WHERE fid = ?1").map_err(db_err)?;
+        let rows = stmt.query_map(params![fid], |r| r.get::<_, String>(0)).map_err(db_err)?;
+        rows.collect::<rusqlite::Result<Vec<String>>>()
+            .map_err(db_err)?
+            .into_iter()
+            .filter(|u| !keep.contains(u.as_str()))
+            .collect()
+    } else {
+        remove.to_vec()
+    };
+    let mut removed = Vec::new();
+    for user in doomed {
+        let n = tx
+            .prepare_cached("DELETE FROM feed_members WHERE fid = ?1 AND user_id = ?2")
+            .map_err(db_err)?
+            .execute(params![fid, user])
+            .map_err(db_err)?;
+        if n > 0 {
+            removed.push(user);
+        }
+    }
+    for m in members {
+        tx.prepare_cached(
+            "INSERT INTO feed_members (fid, user_id, role, status, created_at, updated_at, doc)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT (fid, user_id) DO UPDATE SET role = excluded.role, status = excluded.status,
+                 updated_at = excluded.updated_at, doc = excluded.doc",
+        )
+        .map_err(db_err)?
+        .execute(params![fid, m.user_id, m.role, m.status, m.created_at.0, m.updated_at.0, to_doc(m)?])
+        .map_err(db_err)?;
+    }
+    Ok(removed)
+}
+
 /// Moves the follower count of `target` and the following count of
 /// `source` by `delta` (an accepted follow appearing or going away).
 fn count_follow_tx(tx: &Transaction, source: &str, target: &str, delta: i64) -> Result<()> {
@@ -646,11 +692,6 @@ impl Store for SqliteStore {
         self.docs_by_key("feeds", "fid", &fids.iter().map(Fid::to_string).collect::<Vec<_>>()).await
     }
 
-    async fn insert_feed(&self, feed: &Feed) -> Result<bool> {
-        let feed = feed.clone();
-        self.write(move |tx| insert_feed_tx(tx, &feed)).await
-    }
-
     async fn put_feed(&self, feed: &Feed) -> Result<()> {
         let feed = feed.clone();
         self.write(move |tx| {
@@ -1040,44 +1081,7 @@ impl Store for SqliteStore {
         replace: bool,
     ) -> Result<Vec<String>> {
         let (fid, members, remove) = (fid.to_string(), members.to_vec(), remove.to_vec());
-        self.write(move |tx| {
-            let mut removed = Vec::new();
-            let doomed: Vec<String> = if replace {
-                let keep: HashSet<&str> = members.iter().map(|m| m.user_id.as_str()).collect();
-                let mut stmt = tx.prepare_cached("SELECT user_id FROM feed_members WHERE fid = ?1").map_err(db_err)?;
-                let rows = stmt.query_map(params![fid], |r| r.get::<_, String>(0)).map_err(db_err)?;
-                rows.collect::<rusqlite::Result<Vec<String>>>()
-                    .map_err(db_err)?
-                    .into_iter()
-                    .filter(|u| !keep.contains(u.as_str()))
-                    .collect()
-            } else {
-                remove
-            };
-            for user in doomed {
-                let n = tx
-                    .prepare_cached("DELETE FROM feed_members WHERE fid = ?1 AND user_id = ?2")
-                    .map_err(db_err)?
-                    .execute(params![fid, user])
-                    .map_err(db_err)?;
-                if n > 0 {
-                    removed.push(user);
-                }
-            }
-            for m in &members {
-                tx.prepare_cached(
-                    "INSERT INTO feed_members (fid, user_id, role, status, created_at, updated_at, doc)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-                     ON CONFLICT (fid, user_id) DO UPDATE SET role = excluded.role, status = excluded.status,
-                         updated_at = excluded.updated_at, doc = excluded.doc",
-                )
-                .map_err(db_err)?
-                .execute(params![fid, m.user_id, m.role, m.status, m.created_at.0, m.updated_at.0, to_doc(m)?])
-                .map_err(db_err)?;
-            }
-            Ok(removed)
-        })
-        .await
+        self.write(move |tx| write_members_tx(tx, &fid, &members, &remove, replace)).await
     }
 
     async fn get_members(&self, fid: &Fid, user_ids: &[String]) -> Result<Vec<FeedMember>> {
@@ -1994,7 +1998,7 @@ impl Store for SqliteStore {
         self.feeds_matching(q, reader, now).await
     }
 
-    async fn insert_feeds(&self, feeds: &[Feed]) -> Result<Vec<bool>> {
+    async fn insert_feeds(&self, feeds: &[(Feed, Vec<FeedMember>)]) -> Result<Vec<bool>> {
         self.insert_feed_batch(feeds).await
     }
 

@@ -1,7 +1,8 @@
 //! Issue 6's bench: `follow` of a feed with 100 activities (each new follow
 //! copies all 100 into the follower's timeline), and `query_follows` for a
 //! feed with 100,000 followers (first page of 25, newest first, with the
-//! enrichment and JSON a response needs). p50 and p99 on SQLite, and on
+//! enrichment and JSON a response needs), and follow suggestions from a
+//! group of 100,000 feeds. p50 and p99 on SQLite, and on
 //! PostgreSQL too with `TRIBUTARY_BENCH_PG=1` and
 //! `TRIBUTARY_TEST_DATABASE_URL` (`TRIBUTARY_BENCH_PG=only` for just that).
 //!
@@ -18,7 +19,7 @@ use tributary::core::follows::{self, FollowCmd};
 use tributary::core::model::{Fid, Follow, FOLLOW_ACCEPTED};
 use tributary::core::time::Timestamp;
 use tributary::core::users::{self, UserInput};
-use tributary::core::{activities, feed_groups, Actor, Ctx, Lookup, QueryRequest};
+use tributary::core::{activities, feed_groups, suggestions, Actor, Ctx, Lookup, QueryRequest};
 use tributary::store::postgres::PostgresStore;
 use tributary::store::sqlite::SqliteStore;
 use tributary::store::{Reader, Store};
@@ -123,6 +124,21 @@ async fn measure_query(ctx: &Ctx) {
     report("  of which the follows query", query_times);
 }
 
+/// Suggestions from a group of 100,000 feeds: the candidates are the feeds
+/// friends follow and the group's most followed, not the whole group.
+async fn measure_suggestions(ctx: &Ctx) {
+    let mut times = Vec::with_capacity(SAMPLES);
+    for _ in 0..SAMPLES {
+        let started = Instant::now();
+        let found = suggestions::follow_suggestions(ctx, &Actor::Server, "timeline", Some(25), Some("star"))
+            .await
+            .expect("suggestions");
+        times.push(started.elapsed());
+        assert_eq!(found.items.len(), 25);
+    }
+    report(&format!("get_follow_suggestions from a group of {FOLLOWERS} feeds, 25"), times);
+}
+
 /// `analyze` refreshes PostgreSQL's planner statistics after the load, as
 /// autovacuum would in a running deployment.
 async fn run(name: &str, store: Arc<dyn Store>, analyze: Option<&tokio_postgres::Client>) {
@@ -134,6 +150,7 @@ async fn run(name: &str, store: Arc<dyn Store>, analyze: Option<&tokio_postgres:
     }
     measure_follow(&ctx).await;
     measure_query(&ctx).await;
+    measure_suggestions(&ctx).await;
 }
 
 fn main() {
@@ -143,6 +160,7 @@ fn main() {
     }
     let rt = Runtime::new().expect("runtime");
     let dir = tempfile::tempdir().expect("tempdir");
+
     rt.block_on(async {
         let pg = std::env::var("TRIBUTARY_BENCH_PG").unwrap_or_default();
         if pg != "only" {

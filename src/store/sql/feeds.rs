@@ -121,6 +121,13 @@ pub fn follow_suggestions_query(dialect: Dialect, user: &str, group: &str, limit
         Dialect::Sqlite => "c.doc",
         Dialect::Postgres => "c.doc::text",
     };
+    let eligible = format!(
+        "c.group_id = {group} AND c.deleted_at IS NULL AND c.visibility <> 'private' AND c.created_by <> {me}
+         AND NOT EXISTS (SELECT 1 FROM follows y WHERE y.target = c.fid AND y.source IN (SELECT fid FROM mine))"
+    );
+    // Candidates: the feeds friends follow, and the group's most followed
+    // feeds (an index walk on (group_id, follower_count)), never the whole
+    // group. The top `limit` by (friends, followers) is always among them.
     let sql = format!(
         "WITH mine AS (SELECT fid FROM feeds WHERE created_by = {me} AND deleted_at IS NULL),
          friends AS (
@@ -131,13 +138,15 @@ pub fn follow_suggestions_query(dialect: Dialect, user: &str, group: &str, limit
              SELECT fo.target AS fid, COUNT(DISTINCT ff.created_by) AS n
              FROM friends fr JOIN feeds ff ON ff.created_by = fr.id AND ff.deleted_at IS NULL
              JOIN follows fo ON fo.source = ff.fid AND fo.status = 'accepted'
-             GROUP BY fo.target)
-         SELECT {doc}, COALESCE(fof.n, 0) AS friends,
-                c.follower_count AS followers
-         FROM feeds c LEFT JOIN fof ON fof.fid = c.fid
-         WHERE c.group_id = {group} AND c.deleted_at IS NULL AND c.visibility <> 'private'
-           AND c.created_by <> {me}
-           AND NOT EXISTS (SELECT 1 FROM follows y WHERE y.target = c.fid AND y.source IN (SELECT fid FROM mine))
+             GROUP BY fo.target),
+         popular AS (
+             SELECT c.fid FROM feeds c WHERE {eligible}
+             ORDER BY c.follower_count DESC, c.fid ASC LIMIT {limit}),
+         candidates AS (
+             SELECT c.fid FROM fof JOIN feeds c ON c.fid = fof.fid WHERE {eligible}
+             UNION SELECT fid FROM popular)
+         SELECT {doc}, COALESCE(fof.n, 0) AS friends, c.follower_count AS followers
+         FROM candidates k JOIN feeds c ON c.fid = k.fid LEFT JOIN fof ON fof.fid = k.fid
          ORDER BY friends DESC, followers DESC, c.fid ASC
          LIMIT {limit}"
     );

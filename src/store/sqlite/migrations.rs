@@ -318,5 +318,6 @@ ALTER TABLE feeds ADD COLUMN following_count INTEGER NOT NULL DEFAULT 0;
 UPDATE feeds SET
     follower_count = (SELECT COUNT(*) FROM follows f WHERE f.target = feeds.fid AND f.status = 'accepted'),
     following_count = (SELECT COUNT(*) FROM follows f WHERE f.source = feeds.fid AND f.status = 'accepted');
+CREATE INDEX feeds_group_followers ON feeds (group_id, follower_count DESC, fid);
 "#,
 ];

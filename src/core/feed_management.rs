@@ -8,8 +8,8 @@ use serde::Deserialize;
 use super::cursor::Page;
 use super::error::{Error, Result};
 use super::feeds::{new_feed, validate_input, FeedInput};
-use super::members::{check_new_members, new_member, MemberInput};
-use super::model::{Custom, Feed, FeedMember, Fid, Location, TaskWork};
+use super::members::{check_new_members, new_member};
+use super::model::{Feed, FeedMember, Fid, TaskWork};
 use super::time::Timestamp;
 use super::{filter, tasks, users, Actor, Ctx, QueryRequest};
 
@@ -25,28 +25,16 @@ pub async fn query_feeds(ctx: &Ctx, actor: &Actor, q: &QueryRequest) -> Result<P
     Ok(window.page(feeds))
 }
 
-/// `FeedRequest`: one feed of a CreateFeedsBatch.
+/// `FeedRequest`: one feed of a CreateFeedsBatch, what it is created with
+/// beside its id and owner.
 #[derive(Debug, Deserialize)]
 pub struct FeedRequest {
     pub feed_group_id: String,
     pub feed_id: String,
     #[serde(default)]
     pub created_by_id: Option<String>,
-    #[serde(default)]
-    pub name: Option<String>,
-    #[serde(default)]
-    pub description: Option<String>,
-    #[serde(default)]
-    pub visibility: Option<String>,
-    #[serde(default)]
-    pub filter_tags: Option<Vec<String>>,
-    #[serde(default)]
-    pub location: Option<Location>,
-    #[serde(default)]
-    pub custom: Option<Custom>,
-    /// Members a new feed starts with.
-    #[serde(default)]
-    pub members: Option<Vec<MemberInput>>,
+    #[serde(flatten)]
+    pub data: FeedInput,
 }
 
 #[derive(Debug, Deserialize)]
@@ -75,15 +63,7 @@ pub async fn create_feeds_batch(ctx: &Ctx, req: CreateFeedsBatch) -> Result<Vec<
             let field = format!("feeds[{i}].created_by_id");
             Error::field(&field, format!("{field} is a required field"))
         })?;
-        let input = FeedInput {
-            name: f.name,
-            description: f.description,
-            custom: f.custom,
-            visibility: f.visibility,
-            filter_tags: f.filter_tags,
-            location: f.location,
-            members: f.members,
-        };
+        let input = f.data;
         validate_input(&input).map_err(|e| Error::field(&format!("feeds[{i}]"), e.message))?;
         if let Some(members) = &input.members {
             check_new_members(ctx, members).await?;

@@ -359,10 +359,7 @@ pub const FEEDS: Table = Table {
         ("activity_count", Col::Special),
         ("follower_count", Col::Column("t.follower_count")),
         ("following_count", Col::Column("t.following_count")),
-        (
-            "member_count",
-            Col::Column("(SELECT COUNT(*) FROM feed_members mc WHERE mc.fid = t.fid AND mc.status = 'member')"),
-        ),
+        ("member_count", Col::Column("t.member_count")),
         ("members", Col::Special),
         ("created_at", Col::Column("t.created_at")),
         ("updated_at", Col::Column("t.updated_at")),

@@ -185,3 +185,29 @@ async fn racing_answers_to_follow_requests_keep_counts_exact() {
     .sum();
     assert_eq!(following, accepted);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_member_changes_keep_member_count_exact() {
+    let srv = TestServer::spawn().await;
+    let api = srv.server();
+    let people: Vec<String> = (0..20).map(|i| format!("m{i}")).collect();
+    let mut ids: Vec<&str> = people.iter().map(String::as_str).collect();
+    ids.push("club");
+    api.create_users(&ids).await;
+    let (status, _) = api.post("/api/v2/feeds/feed_groups/user/feeds/club", &json!({"user_id": "club"})).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let path = "/api/v2/feeds/feed_groups/user/feeds/club/members";
+    // Everyone is added twice at once; the first half is also removed.
+    let mut changes = Vec::new();
+    for (i, p) in people.iter().enumerate() {
+        let ops: &[&str] = if i < 10 { &["upsert", "upsert", "remove"] } else { &["upsert", "upsert"] };
+        for op in ops {
+            let (api, body) = (api.clone(), json!({"operation": op, "members": [{"user_id": p}]}));
+            changes.push(async move { api.patch(path, &body).await });
+        }
+    }
+    assert!(join_all(changes).await.iter().all(|r| r.0 == StatusCode::OK));
+    let (_, listed) = api.post(&format!("{path}/query"), &json!({"limit": 100})).await;
+    let members = listed["members"].as_array().expect("members").len();
+    assert_eq!(feed_counts(&api, "user:club", "club").await["member_count"], members);
+}

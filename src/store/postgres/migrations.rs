@@ -296,15 +296,17 @@ CREATE INDEX feeds_owner ON feeds (created_by, created_at, fid);
 CREATE INDEX feeds_group ON feeds (group_id, created_at, fid);
 CREATE INDEX feeds_feed_id ON feeds (feed_id);
 "#,
-    // Follower and following counts as counters, changed in the transaction
-    // that changes an accepted follow: a feed with 100,000 followers is read
-    // without counting them.
+    // Follower, following and member counts as counters, changed in the
+    // transaction that changes an accepted follow or a membership: a feed
+    // with 100,000 followers is read without counting them.
     r#"
 ALTER TABLE feeds ADD COLUMN follower_count BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE feeds ADD COLUMN following_count BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE feeds ADD COLUMN member_count BIGINT NOT NULL DEFAULT 0;
 UPDATE feeds SET
     follower_count = (SELECT COUNT(*) FROM follows f WHERE f.target = feeds.fid AND f.status = 'accepted'),
-    following_count = (SELECT COUNT(*) FROM follows f WHERE f.source = feeds.fid AND f.status = 'accepted');
+    following_count = (SELECT COUNT(*) FROM follows f WHERE f.source = feeds.fid AND f.status = 'accepted'),
+    member_count = (SELECT COUNT(*) FROM feed_members m WHERE m.fid = feeds.fid AND m.status = 'member');
 CREATE INDEX feeds_group_followers ON feeds (group_id, follower_count DESC, fid);
 "#,
 ];

@@ -193,6 +193,9 @@ pub(super) async fn write_members_tx(
     remove: &[String],
     replace: bool,
 ) -> Result<Vec<String>> {
+    // The feed's row lock orders member writes, so each recount below sees
+    // the writes before it.
+    tx.execute("SELECT 1 FROM feeds WHERE fid = $1 FOR UPDATE", &[&fid]).await.map_err(db_err)?;
     let rows = if replace {
         let keep: Vec<String> = members.iter().map(|m| m.user_id.clone()).collect();
         tx.query(
@@ -220,6 +223,13 @@ pub(super) async fn write_members_tx(
             .await
             .map_err(db_err)?;
     }
+    tx.execute(
+        "UPDATE feeds SET member_count = (SELECT COUNT(*) FROM feed_members WHERE fid = $1 AND status = 'member')
+         WHERE fid = $1",
+        &[&fid],
+    )
+    .await
+    .map_err(db_err)?;
     Ok(removed)
 }
 
@@ -639,9 +649,10 @@ impl Store for PostgresStore {
                  UNION ALL
                  SELECT 2, fid, following_count FROM feeds WHERE fid = ANY($1)
                  UNION ALL
-                 SELECT 3, fid, COUNT(*) FROM pins WHERE fid = ANY($1) GROUP BY fid
+                 SELECT 4, fid, member_count FROM feeds WHERE fid = ANY($1)
                  UNION ALL
-                 SELECT 4, fid, COUNT(*) FROM feed_members WHERE fid = ANY($1) AND status = 'member' GROUP BY fid",
+                 SELECT 3, fid, COUNT(*) FROM pins WHERE fid = ANY($1) GROUP BY fid
+",
             )
             .await
             .map_err(db_err)?;

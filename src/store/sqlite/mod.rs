@@ -285,6 +285,13 @@ pub(super) fn write_members_tx(
         .execute(params![fid, m.user_id, m.role, m.status, m.created_at.0, m.updated_at.0, to_doc(m)?])
         .map_err(db_err)?;
     }
+    tx.prepare_cached(
+        "UPDATE feeds SET member_count = (SELECT COUNT(*) FROM feed_members WHERE fid = ?1 AND status = 'member')
+         WHERE fid = ?1",
+    )
+    .map_err(db_err)?
+    .execute(params![fid])
+    .map_err(db_err)?;
     Ok(removed)
 }
 
@@ -709,8 +716,7 @@ impl Store for SqliteStore {
     async fn feed_counts(&self, fids: &[Fid], now: Timestamp) -> Result<HashMap<Fid, FeedCounts>> {
         let fids = fids.to_vec();
         self.read(move |conn| {
-            let mut out: HashMap<Fid, FeedCounts> =
-                fids.iter().map(|f| (f.clone(), FeedCounts::default())).collect();
+            let mut out: HashMap<Fid, FeedCounts> = fids.iter().map(|f| (f.clone(), FeedCounts::default())).collect();
             if fids.is_empty() {
                 return Ok(out);
             }
@@ -724,13 +730,7 @@ impl Store for SqliteStore {
                     ),
                     0,
                 ),
-                (format!("SELECT fid, follower_count FROM feeds WHERE fid IN ({list})"), 1),
-                (format!("SELECT fid, following_count FROM feeds WHERE fid IN ({list})"), 2),
                 (format!("SELECT fid, COUNT(*) FROM pins WHERE fid IN ({list}) GROUP BY fid"), 3),
-                (
-                    format!("SELECT fid, COUNT(*) FROM feed_members WHERE fid IN ({list}) AND status = 'member' GROUP BY fid"),
-                    4,
-                ),
             ];
             for (sql, which) in queries {
                 let mut values = text_values(by_name.keys().map(String::as_str));
@@ -746,12 +746,25 @@ impl Store for SqliteStore {
                     if let Some(counts) = by_name.get(&fid).and_then(|f| out.get_mut(f)) {
                         match which {
                             0 => counts.activity_count = n,
-                            1 => counts.follower_count = n,
-                            2 => counts.following_count = n,
-                            3 => counts.pin_count = n,
-                            _ => counts.member_count = n,
+                            _ => counts.pin_count = n,
                         }
                     }
+                }
+            }
+            // The counters, one row per feed.
+            let sql =
+                format!("SELECT fid, follower_count, following_count, member_count FROM feeds WHERE fid IN ({list})");
+            let mut stmt = conn.prepare_cached(&sql).map_err(db_err)?;
+            let rows = stmt
+                .query_map(params_from_iter(text_values(by_name.keys().map(String::as_str))), |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?))
+                })
+                .map_err(db_err)?;
+            for row in rows {
+                let (fid, followers, following, members) = row.map_err(db_err)?;
+                if let Some(counts) = by_name.get(&fid).and_then(|f| out.get_mut(f)) {
+                    (counts.follower_count, counts.following_count, counts.member_count) =
+                        (followers, following, members);
                 }
             }
             Ok(out)

@@ -111,7 +111,7 @@ async fn measure_query(ctx: &Ctx) {
         let req: QueryRequest =
             serde_json::from_value(json!({"filter": {"target_feed": "user:crowd"}, "limit": 25})).expect("query");
         let started = Instant::now();
-        let page = follows::query_follows(ctx, req).await.expect("query");
+        let page = follows::query_follows(ctx, &Actor::Server, req).await.expect("query");
         query_times.push(started.elapsed());
         let lookup = Lookup::load(ctx, &[], &page.items, &[], &Reader::default()).await.expect("lookup");
         let body: Vec<_> = page.items.iter().map(|f| lookup.follow(f)).collect();

@@ -18,6 +18,7 @@ use super::notifications::{self, Notice};
 use super::time::Timestamp;
 use super::users;
 use super::{Actor, Ctx, QueryRequest};
+use crate::store::Reader;
 
 /// Activities copied on a new follow when the request names no limit.
 pub const DEFAULT_COPY_LIMIT: usize = 1000;
@@ -274,7 +275,13 @@ async fn stored_follows(ctx: &Ctx, pairs: &[&Follow]) -> Result<HashMap<(Fid, Fi
         limit: usize::MAX >> 1,
         offset: 0,
     };
-    Ok(ctx.store.query_follows(&query).await?.into_iter().map(|f| ((f.source.clone(), f.target.clone()), f)).collect())
+    Ok(ctx
+        .store
+        .query_follows(&query, &Reader::default())
+        .await?
+        .into_iter()
+        .map(|f| ((f.source.clone(), f.target.clone()), f))
+        .collect())
 }
 
 async fn get_follow(ctx: &Ctx, source: &Fid, target: &Fid) -> Result<Follow> {
@@ -448,9 +455,12 @@ pub async fn unfollow(
     Ok(removed)
 }
 
-pub async fn query_follows(ctx: &Ctx, q: QueryRequest) -> Result<FollowPage> {
+/// QueryFollows; user tokens see the follows of feeds they may query the
+/// follows of (source or target).
+pub async fn query_follows(ctx: &Ctx, actor: &Actor, q: QueryRequest) -> Result<FollowPage> {
     let (query, window) = q.list(filter::FOLLOW_FIELDS, FOLLOW_SORT, ("created_at", true))?;
-    Ok(window.page(ctx.store.query_follows(&query).await?))
+    let reader = access::with_grants(ctx, actor.reader(None)).await?;
+    Ok(window.page(ctx.store.query_follows(&query, &reader).await?))
 }
 
 pub enum Side {
@@ -468,7 +478,7 @@ pub async fn page_of(ctx: &Ctx, side: Side, fid: &Fid, pager: &Pager) -> Result<
         QueryRequest { limit: pager.limit, next: pager.next.clone(), prev: pager.prev.clone(), ..Default::default() };
     let (mut query, window) = request.list(filter::FOLLOW_FIELDS, FOLLOW_SORT, ("created_at", true))?;
     query.filter = Filter::eq(field, fid.to_string()).and(Filter::eq("status", FOLLOW_ACCEPTED));
-    Ok(window.page(ctx.store.query_follows(&query).await?))
+    Ok(window.page(ctx.store.query_follows(&query, &Reader::default()).await?))
 }
 
 /// Whether `source` follows `target` and is accepted.
@@ -484,7 +494,7 @@ pub async fn settle_pending(ctx: &Ctx, target: &Fid, approve: bool) -> Result<()
         let request = QueryRequest { limit: Some(100), ..Default::default() };
         let (mut query, _) = request.list(filter::FOLLOW_FIELDS, FOLLOW_SORT, ("created_at", false))?;
         query.filter = Filter::eq("target_feed", target.to_string()).and(Filter::eq("status", FOLLOW_PENDING));
-        let pending = ctx.store.query_follows(&query).await?;
+        let pending = ctx.store.query_follows(&query, &Reader::default()).await?;
         if pending.is_empty() {
             return Ok(());
         }
@@ -515,7 +525,7 @@ pub async fn drop_disallowed(ctx: &Ctx, feed: &Feed) -> Result<()> {
             limit: 500,
             offset,
         };
-        let page = ctx.store.query_follows(&query).await?;
+        let page = ctx.store.query_follows(&query, &Reader::default()).await?;
         if page.is_empty() {
             return Ok(());
         }

@@ -211,7 +211,9 @@ pub trait Store: Send + Sync + 'static {
     /// reached it only through that follow.
     async fn delete_follows(&self, pairs: &[(Fid, Fid, bool)], require_all: bool) -> Result<Vec<Follow>>;
     async fn get_follow(&self, source: &Fid, target: &Fid) -> Result<Option<Follow>>;
-    async fn query_follows(&self, query: &ListQuery) -> Result<Vec<Follow>>;
+    /// Follows matching `query`; a restricted `reader` sees those whose
+    /// source or target feed they may query the follows of.
+    async fn query_follows(&self, query: &ListQuery, reader: &Reader) -> Result<Vec<Follow>>;
     /// Follows (any status) from feeds `owner` created into `targets`.
     async fn follows_from_owner(&self, owner: &str, targets: &[Fid]) -> Result<Vec<Follow>>;
     /// Follows from feeds of `source_owners` into feeds `target_owner`

@@ -921,8 +921,36 @@ pub fn replies_query(
 /// whose rows are assembled on the way out (`select`) are sorted by key
 /// first and assembled only for the rows of the page.
 pub fn list_query(dialect: Dialect, table: &'static Table, q: &ListQuery) -> Result<(String, Vec<SqlParam>)> {
+    scoped_list_query(dialect, table, q, |_| None)
+}
+
+/// QueryFollows: a user-token reader sees the follows whose source or
+/// target feed grants them `query-follows`.
+pub fn follow_query(dialect: Dialect, q: &ListQuery, reader: &Reader) -> Result<(String, Vec<SqlParam>)> {
+    scoped_list_query(dialect, &FOLLOWS, q, |b| {
+        reader.restricted.then(|| {
+            let me = b.text(reader.viewer.as_deref().unwrap_or_default());
+            let grants = grants_of(reader);
+            let source = readable_feed(b, "sf", &me, &grants, "query-follows");
+            let target = readable_feed(b, "tf", &me, &grants, "query-follows");
+            format!(
+                "(EXISTS (SELECT 1 FROM feeds sf WHERE sf.fid = t.source AND {source})
+                  OR EXISTS (SELECT 1 FROM feeds tf WHERE tf.fid = t.target AND {target}))"
+            )
+        })
+    })
+}
+
+/// A list query with one more condition, from `scope`, beside the filter.
+fn scoped_list_query(
+    dialect: Dialect,
+    table: &'static Table,
+    q: &ListQuery,
+    scope: impl FnOnce(&mut SqlBuilder) -> Option<String>,
+) -> Result<(String, Vec<SqlParam>)> {
     let mut b = SqlBuilder::new(dialect, table);
     let mut clauses: Vec<String> = table.scope.iter().map(|s| s.to_string()).collect();
+    clauses.extend(scope(&mut b));
     clauses.push(b.filter(&q.filter)?);
     let order = b.order_by(&q.sort, false)?;
     let (limit, offset) = (b.bind(SqlParam::Int(q.limit as i64)), b.bind(SqlParam::Int(q.offset as i64)));

@@ -152,3 +152,19 @@ def test_lists_follow_the_configured_grants(client, user_client, make_users):
     finally:
         client.feeds.update_feed_visibility("members", grants={"user": []})
     assert visible() == ([], [], "403")
+
+
+def test_query_follows_shows_user_tokens_only_follows_of_feeds_they_may_see(client, user_client, make_users):
+    hermit, fan, stranger = make_users("hermit", "fan", "stranger")
+    client.feeds.feed("user", hermit).get_or_create(user_id=hermit, data=FeedInput(visibility="private"))
+    client.feeds.feed("user", fan).get_or_create(user_id=fan, data=FeedInput(visibility="private"))
+    client.feeds.follow(source=fid("user", fan), target=fid("user", hermit), status="accepted")
+
+    def seen(c):
+        return [f.source_feed.feed for f in c.feeds.query_follows(filter={"target_feed": fid("user", hermit)})
+                .data.follows]
+
+    assert seen(client) == [fid("user", fan)]
+    assert seen(user_client(hermit)) == [fid("user", fan)]  # their own feed
+    assert seen(user_client(fan)) == [fid("user", fan)]  # their own follow
+    assert seen(user_client(stranger)) == []

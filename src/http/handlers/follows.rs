@@ -279,10 +279,10 @@ pub struct QueryFollowsResponse {
 /// QueryFollows — `POST /api/v2/feeds/follows/query`.
 pub async fn query_follows(
     State(state): State<AppState>,
-    Auth(_): Auth,
+    Auth(actor): Auth,
     WireJson(req): WireJson<QueryRequest>,
 ) -> ApiResult<Reply<QueryFollowsResponse>> {
-    let page = follows::query_follows(&state.ctx, req).await?;
+    let page = follows::query_follows(&state.ctx, &actor, req).await?;
     let lookup = Lookup::load(&state.ctx, &[], &page.items, &[], &Reader::default()).await?;
     Ok(Reply(QueryFollowsResponse {
         follows: page.items.iter().map(|f| lookup.follow(f)).collect(),

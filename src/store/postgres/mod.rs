@@ -943,8 +943,11 @@ impl Store for PostgresStore {
             .pop())
     }
 
-    async fn query_follows(&self, q: &ListQuery) -> Result<Vec<Follow>> {
-        self.list(&sql::FOLLOWS, q).await
+    async fn query_follows(&self, q: &ListQuery, reader: &Reader) -> Result<Vec<Follow>> {
+        let (text, params) = sql::follow_query(Dialect::Postgres, q, reader)?;
+        let bound = Sql { text, params: pg_params(params) };
+        let client = self.client().await?;
+        docs(&client.query(&bound.text, &bound.refs()).await.map_err(db_err)?)
     }
 
     async fn follows_from_owner(&self, owner: &str, targets: &[Fid]) -> Result<Vec<Follow>> {

@@ -1045,8 +1045,10 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn query_follows(&self, q: &ListQuery) -> Result<Vec<Follow>> {
-        self.list(&sql::FOLLOWS, q).await
+    async fn query_follows(&self, q: &ListQuery, reader: &Reader) -> Result<Vec<Follow>> {
+        let (sql, params) = sql::follow_query(Dialect::Sqlite, q, reader)?;
+        let values = sqlite_values(params)?;
+        self.read(move |conn| docs(conn, &sql, values)).await
     }
 
     async fn follows_from_owner(&self, owner: &str, targets: &[Fid]) -> Result<Vec<Follow>> {

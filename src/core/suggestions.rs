@@ -56,7 +56,8 @@ pub async fn follow_suggestions(
     }
     let user = actor.acting_user(user_id)?;
     get_feed_group(ctx, group, false).await?;
-    let ranked = ctx.store.follow_suggestions(&user, group, limit).await?;
+    let grants = super::feed_visibilities::all_grants(ctx).await?;
+    let ranked = ctx.store.follow_suggestions(&user, group, limit, &grants).await?;
     let algorithm_used = if ranked.iter().any(|s| s.friends > 0) { "friends_of_friends" } else { "popular" };
     let items = ranked
         .into_iter()

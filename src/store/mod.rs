@@ -399,7 +399,13 @@ pub trait Store: Send + Sync + 'static {
     async fn feed_totals(&self, fid: &Fid, now: Timestamp) -> Result<(i64, i64)>;
     /// Up to `limit` feeds of `group` to suggest to `user`, best first
     /// (`sql::feeds::follow_suggestions_query`).
-    async fn follow_suggestions(&self, user: &str, group: &str, limit: usize) -> Result<Vec<SuggestedFeed>>;
+    async fn follow_suggestions(
+        &self,
+        user: &str,
+        group: &str,
+        limit: usize,
+        grants: &Grants,
+    ) -> Result<Vec<SuggestedFeed>>;
 }
 
 /// A follow suggestion as ranked by the store: the feed, how many distinct

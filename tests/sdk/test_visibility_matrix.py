@@ -168,3 +168,21 @@ def test_query_follows_shows_user_tokens_only_follows_of_feeds_they_may_see(clie
     assert seen(user_client(hermit)) == [fid("user", fan)]  # their own feed
     assert seen(user_client(fan)) == [fid("user", fan)]  # their own follow
     assert seen(user_client(stranger)) == []
+
+
+def test_suggestions_are_feeds_the_user_may_follow(client, make_users):
+    from sdkhelpers import uid
+
+    a, b, c, me = make_users("a", "b", "c", "me")
+    g = uid("grp")
+    client.feeds.create_feed_group(id=g)
+    for owner, level in ((a, "visible"), (b, "members"), (c, "followers")):
+        client.feeds.feed(g, owner).get_or_create(user_id=owner, data=FeedInput(visibility=level))
+
+    def suggested():
+        found = client.feeds.get_follow_suggestions(g, user_id=me, limit=10).data.suggestions
+        return sorted(s.id for s in found)
+
+    assert suggested() == sorted([a, c])
+    client.feeds.update_feed_members(g, b, operation="upsert", members=[FeedMemberRequest(user_id=me)])
+    assert suggested() == sorted([a, b, c])

@@ -5,7 +5,7 @@ use crate::core::error::Result;
 use crate::core::model::{Feed, FeedMember, Fid};
 use crate::core::time::Timestamp;
 use crate::store::sql::{self, Dialect};
-use crate::store::{ListQuery, Reader, SuggestedFeed};
+use crate::store::{Grants, ListQuery, Reader, SuggestedFeed};
 
 impl PostgresStore {
     pub(super) async fn feeds_matching(&self, q: &ListQuery, reader: &Reader, now: Timestamp) -> Result<Vec<Feed>> {
@@ -68,8 +68,14 @@ impl PostgresStore {
         Ok((row.get(0), row.get(1)))
     }
 
-    pub(super) async fn suggest_feeds(&self, user: &str, group: &str, limit: usize) -> Result<Vec<SuggestedFeed>> {
-        let (text, params) = sql::follow_suggestions_query(Dialect::Postgres, user, group, limit);
+    pub(super) async fn suggest_feeds(
+        &self,
+        user: &str,
+        group: &str,
+        limit: usize,
+        grants: &Grants,
+    ) -> Result<Vec<SuggestedFeed>> {
+        let (text, params) = sql::follow_suggestions_query(Dialect::Postgres, user, group, limit, grants);
         let bound = Sql { text, params: pg_params(params) };
         let client = self.client().await?;
         let stmt = client.prepare_cached(&bound.text).await.map_err(db_err)?;

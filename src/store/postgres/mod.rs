@@ -1871,7 +1871,13 @@ impl Store for PostgresStore {
         self.totals_of_feed(fid, now).await
     }
 
-    async fn follow_suggestions(&self, user: &str, group: &str, limit: usize) -> Result<Vec<super::SuggestedFeed>> {
-        self.suggest_feeds(user, group, limit).await
+    async fn follow_suggestions(
+        &self,
+        user: &str,
+        group: &str,
+        limit: usize,
+        grants: &super::Grants,
+    ) -> Result<Vec<super::SuggestedFeed>> {
+        self.suggest_feeds(user, group, limit, grants).await
     }
 }

@@ -8,6 +8,7 @@ use crate::core::error::Result;
 use crate::core::filter::{Condition, Field, Op, Operand};
 use crate::core::model::Fid;
 use crate::core::time::Timestamp;
+use crate::store::Grants;
 use crate::store::{ListQuery, Reader};
 
 impl SqlBuilder {
@@ -114,15 +115,24 @@ pub fn feed_totals_query(dialect: Dialect, fid: &Fid, now: Timestamp) -> (String
 /// user neither owns nor follows from any feed (in any follow status);
 /// `friends` counts the distinct friends owning a feed that follows it
 /// (accepted), `followers` its accepted followers.
-pub fn follow_suggestions_query(dialect: Dialect, user: &str, group: &str, limit: usize) -> (String, Vec<SqlParam>) {
+pub fn follow_suggestions_query(
+    dialect: Dialect,
+    user: &str,
+    group: &str,
+    limit: usize,
+    grants: &Grants,
+) -> (String, Vec<SqlParam>) {
     let mut b = SqlBuilder::new(dialect, &FEEDS);
     let (me, group, limit) = (b.text(user), b.text(group), b.bind(SqlParam::Int(limit as i64)));
     let doc = match dialect {
         Dialect::Sqlite => "c.doc",
         Dialect::Postgres => "c.doc::text",
     };
+    // Only feeds the user may follow (a request counts) are suggested.
+    let followable = readable_feed(&mut b, "c", &me, grants, "follow");
     let eligible = format!(
         "c.group_id = {group} AND c.deleted_at IS NULL AND c.visibility <> 'private' AND c.created_by <> {me}
+         AND {followable}
          AND NOT EXISTS (SELECT 1 FROM follows y WHERE y.target = c.fid AND y.source IN (SELECT fid FROM mine))"
     );
     // Candidates: the feeds friends follow, and the group's most followed

@@ -7,7 +7,7 @@ use crate::core::error::Result;
 use crate::core::model::{Feed, FeedMember, Fid};
 use crate::core::time::Timestamp;
 use crate::store::sql::{self, Dialect};
-use crate::store::{ListQuery, Reader, SuggestedFeed};
+use crate::store::{Grants, ListQuery, Reader, SuggestedFeed};
 
 impl SqliteStore {
     pub(super) async fn feeds_matching(&self, q: &ListQuery, reader: &Reader, now: Timestamp) -> Result<Vec<Feed>> {
@@ -66,8 +66,14 @@ impl SqliteStore {
         .await
     }
 
-    pub(super) async fn suggest_feeds(&self, user: &str, group: &str, limit: usize) -> Result<Vec<SuggestedFeed>> {
-        let (sql, params) = sql::follow_suggestions_query(Dialect::Sqlite, user, group, limit);
+    pub(super) async fn suggest_feeds(
+        &self,
+        user: &str,
+        group: &str,
+        limit: usize,
+        grants: &Grants,
+    ) -> Result<Vec<SuggestedFeed>> {
+        let (sql, params) = sql::follow_suggestions_query(Dialect::Sqlite, user, group, limit, grants);
         let values = sqlite_values(params)?;
         self.read(move |conn| {
             let mut stmt = conn.prepare_cached(&sql).map_err(db_err)?;

@@ -2025,7 +2025,13 @@ impl Store for SqliteStore {
         self.totals_of_feed(fid, now).await
     }
 
-    async fn follow_suggestions(&self, user: &str, group: &str, limit: usize) -> Result<Vec<super::SuggestedFeed>> {
-        self.suggest_feeds(user, group, limit).await
+    async fn follow_suggestions(
+        &self,
+        user: &str,
+        group: &str,
+        limit: usize,
+        grants: &super::Grants,
+    ) -> Result<Vec<super::SuggestedFeed>> {
+        self.suggest_feeds(user, group, limit, grants).await
     }
 }

@@ -251,12 +251,17 @@ async fn approved_members(
     pairs: &[(Fid, Fid)],
     feeds: &HashMap<&Fid, &Feed>,
 ) -> Result<HashSet<(Fid, String)>> {
-    let mut out = HashSet::new();
+    // One lookup per `followers` feed, for all who follow it in this batch.
+    let mut followers: HashMap<&Fid, Vec<String>> = HashMap::new();
     for (source, target) in pairs.iter().filter(|(_, t)| feeds[t].visibility == "followers") {
-        let follower = feeds[source].created_by.clone();
-        let members = ctx.store.get_members(target, std::slice::from_ref(&follower)).await?;
-        if members.iter().any(|m| m.status == super::model::MEMBER_ACTIVE) {
-            out.insert((target.clone(), follower));
+        followers.entry(target).or_default().push(feeds[source].created_by.clone());
+    }
+    let mut out = HashSet::new();
+    for (target, users) in followers {
+        for m in ctx.store.get_members(target, &users).await? {
+            if m.status == super::model::MEMBER_ACTIVE {
+                out.insert((target.clone(), m.user_id));
+            }
         }
     }
     Ok(out)

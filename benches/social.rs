@@ -15,6 +15,7 @@ use serde_json::json;
 use tokio::runtime::Runtime;
 
 use tributary::core::feeds::{new_feed, FeedInput};
+use tributary::core::filter::Filter;
 use tributary::core::follows::{self, FollowCmd};
 use tributary::core::model::{Fid, Follow, FOLLOW_ACCEPTED};
 use tributary::core::time::Timestamp;
@@ -22,7 +23,7 @@ use tributary::core::users::{self, UserInput};
 use tributary::core::{activities, feed_groups, suggestions, Actor, Ctx, Lookup, QueryRequest};
 use tributary::store::postgres::PostgresStore;
 use tributary::store::sqlite::SqliteStore;
-use tributary::store::{Reader, Store};
+use tributary::store::{ListQuery, Reader, Store};
 
 const FOLLOWERS: usize = 100_000;
 const POSTS: usize = 100;
@@ -122,6 +123,22 @@ async fn measure_query(ctx: &Ctx) {
     }
     report(&format!("query_follows of a feed with {FOLLOWERS} followers, first page of 25"), times);
     report("  of which the follows query", query_times);
+
+    // Offset pages skip index entries, not documents.
+    let mut deep = Vec::with_capacity(SAMPLES);
+    for _ in 0..SAMPLES {
+        let query = ListQuery {
+            filter: Filter::eq("target_feed", "user:crowd"),
+            sort: vec![("created_at", true)],
+            limit: 26,
+            offset: FOLLOWERS / 2,
+        };
+        let started = Instant::now();
+        let page = ctx.store.query_follows(&query, &Reader::default()).await.expect("deep page");
+        deep.push(started.elapsed());
+        assert_eq!(page.len(), 26);
+    }
+    report(&format!("  the follows query for the page at offset {}", FOLLOWERS / 2), deep);
 }
 
 /// Suggestions from a group of 100,000 feeds: the candidates are the feeds

@@ -148,8 +148,13 @@ async fn follow_many(ctx: &Ctx, actor: &Actor, cmds: Vec<FollowCmd>, create_user
             }
         }
     }
-    let fids: Vec<Fid> =
-        pairs.iter().flat_map(|(s, t)| [s.clone(), t.clone()]).collect::<HashSet<_>>().into_iter().collect();
+    // Sorted, so concurrent requests create missing feeds in the same order.
+    let fids: Vec<Fid> = pairs
+        .iter()
+        .flat_map(|(s, t)| [s.clone(), t.clone()])
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
     let (existing, missing) = resolve_feeds(ctx, &fids, None).await?;
     let feeds: HashMap<&Fid, &Feed> = existing.iter().chain(&missing).map(|f| (&f.fid, f)).collect();
     if let Actor::User(me) = actor {

@@ -58,7 +58,9 @@ pub struct Table {
     /// What a row returns, when more than its document: SQLite, PostgreSQL.
     pub select: Option<(&'static str, &'static str)>,
     /// The unique key a page is found by before rows are assembled.
-    pub key: Option<&'static str>,
+    /// The unique key columns a page is found by before rows are assembled
+    /// (offsets then skip index entries, not documents).
+    pub key: Option<&'static [&'static str]>,
     /// Rows outside it never match (for example pins of deleted activities).
     pub scope: Option<&'static str>,
     pub fields: &'static [(&'static str, Col)],
@@ -208,7 +210,7 @@ pub const COMMENTS: Table = Table {
     from: "comments t",
     doc: "t.doc",
     select: Some((COMMENT_SQLITE, COMMENT_POSTGRES)),
-    key: Some("t.id"),
+    key: Some(&["t.id"]),
     scope: None,
     fields: &[
         ("id", Col::Column("t.id")),
@@ -272,7 +274,7 @@ pub const FOLLOWS: Table = Table {
     from: "follows t",
     doc: "t.doc",
     select: None,
-    key: None,
+    key: Some(&["t.source", "t.target"]),
     scope: None,
     fields: &[
         ("source_feed", Col::Column("t.source")),
@@ -306,7 +308,7 @@ pub const FEED_MEMBERS: Table = Table {
     from: "feed_members t",
     doc: "t.doc",
     select: None,
-    key: None,
+    key: Some(&["t.fid", "t.user_id"]),
     scope: None,
     fields: &[
         ("fid", Col::Column("t.fid")),
@@ -956,12 +958,18 @@ fn scoped_list_query(
     let (limit, offset) = (b.bind(SqlParam::Int(q.limit as i64)), b.bind(SqlParam::Int(q.offset as i64)));
     let (select, from, clauses) = (doc_select(dialect, table), table.from, clauses.join(" AND "));
     let sql = match table.key {
-        Some(key) if table.select.is_some() => format!(
-            "SELECT {select} FROM (SELECT {key} AS k FROM {from} WHERE {clauses} ORDER BY {order}
-                                  LIMIT {limit} OFFSET {offset}) p
-             JOIN {from} ON {key} = p.k ORDER BY {order}"
-        ),
-        _ => format!("SELECT {select} FROM {from} WHERE {clauses} ORDER BY {order} LIMIT {limit} OFFSET {offset}"),
+        Some(key) => {
+            let keys: Vec<String> = key.iter().enumerate().map(|(i, k)| format!("{k} AS k{i}")).collect();
+            let join: Vec<String> = key.iter().enumerate().map(|(i, k)| format!("{k} = p.k{i}")).collect();
+            format!(
+                "SELECT {select} FROM (SELECT {} FROM {from} WHERE {clauses} ORDER BY {order}
+                                      LIMIT {limit} OFFSET {offset}) p
+                 JOIN {from} ON {} ORDER BY {order}",
+                keys.join(", "),
+                join.join(" AND ")
+            )
+        }
+        None => format!("SELECT {select} FROM {from} WHERE {clauses} ORDER BY {order} LIMIT {limit} OFFSET {offset}"),
     };
     Ok((sql, b.params))
 }

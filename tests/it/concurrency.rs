@@ -211,3 +211,28 @@ async fn concurrent_member_changes_keep_member_count_exact() {
     let members = listed["members"].as_array().expect("members").len();
     assert_eq!(feed_counts(&api, "user:club", "club").await["member_count"], members);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn everyone_following_everyone_at_once_never_deadlocks() {
+    let srv = TestServer::spawn().await;
+    let api = srv.server();
+    let people: Vec<String> = (0..12).map(|i| format!("p{i}")).collect();
+    api.create_users(&people.iter().map(String::as_str).collect::<Vec<_>>()).await;
+    // Mutual follows between user feeds lock the same two counter rows from
+    // both sides; batches overlap too.
+    let mut calls = Vec::new();
+    for a in &people {
+        for b in people.iter().filter(|b| *b != a) {
+            let body = json!({"source": format!("user:{a}"), "target": format!("user:{b}")});
+            let api = api.clone();
+            calls.push(async move { api.post("/api/v2/feeds/follows/upsert", &body).await });
+        }
+    }
+    for r in join_all(calls).await {
+        assert_eq!(r.0, StatusCode::CREATED, "{r:?}");
+    }
+    for p in &people {
+        let counts = feed_counts(&api, &format!("user:{p}"), p).await;
+        assert_eq!((counts["follower_count"].as_i64(), counts["following_count"].as_i64()), (Some(11), Some(11)));
+    }
+}

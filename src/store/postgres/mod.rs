@@ -239,12 +239,22 @@ async fn count_follow_tx(tx: &impl GenericClient, source: &str, target: &str, de
     if delta == 0 {
         return Ok(());
     }
-    tx.execute("UPDATE feeds SET following_count = following_count + $2 WHERE fid = $1", &[&source, &delta])
-        .await
-        .map_err(db_err)?;
-    tx.execute("UPDATE feeds SET follower_count = follower_count + $2 WHERE fid = $1", &[&target, &delta])
-        .await
-        .map_err(db_err)?;
+    let following = "UPDATE feeds SET following_count = following_count + $2 WHERE fid = $1";
+    let followers = "UPDATE feeds SET follower_count = follower_count + $2 WHERE fid = $1";
+    // Rows in fid order, as every transaction locks them (see `lock_feeds_tx`).
+    let mut updates = [(source, following), (target, followers)];
+    updates.sort();
+    for (fid, sql) in updates {
+        tx.execute(sql, &[&fid, &delta]).await.map_err(db_err)?;
+    }
+    Ok(())
+}
+
+/// Locks the feed rows of `fids` in fid order: transactions that change the
+/// counters of several feeds take their locks in one global order, so two
+/// of them (mutual follows, overlapping batches) never wait on each other.
+async fn lock_feeds_tx(tx: &impl GenericClient, fids: &[String]) -> Result<()> {
+    tx.execute("SELECT 1 FROM feeds WHERE fid = ANY($1) ORDER BY fid FOR UPDATE", &[&fids]).await.map_err(db_err)?;
     Ok(())
 }
 
@@ -827,9 +837,17 @@ impl Store for PostgresStore {
     async fn insert_follows(&self, follows: &[(Follow, Option<Activity>)], new_feeds: &[Feed]) -> Result<Vec<bool>> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db_err)?;
+        let mut new_feeds: Vec<&Feed> = new_feeds.iter().collect();
+        new_feeds.sort_by(|a, b| a.fid.cmp(&b.fid));
         for feed in new_feeds {
             insert_feed_tx(&tx, feed).await?;
         }
+        let counted: Vec<String> = follows
+            .iter()
+            .filter(|(f, _)| f.status == FOLLOW_ACCEPTED)
+            .flat_map(|(f, _)| [f.source.to_string(), f.target.to_string()])
+            .collect();
+        lock_feeds_tx(&tx, &counted).await?;
         let insert = tx
             .prepare_cached(
                 "INSERT INTO follows (source, target, status, created_at, updated_at, doc)
@@ -894,6 +912,10 @@ impl Store for PostgresStore {
     async fn delete_follows(&self, pairs: &[(Fid, Fid, bool)], require_all: bool) -> Result<Vec<Follow>> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db_err)?;
+        if pairs.len() > 1 {
+            let fids: Vec<String> = pairs.iter().flat_map(|(s, t, _)| [s.to_string(), t.to_string()]).collect();
+            lock_feeds_tx(&tx, &fids).await?;
+        }
         let mut deleted = Vec::with_capacity(pairs.len());
         for (source, target, keep_history) in pairs {
             let (source, target) = (source.to_string(), target.to_string());

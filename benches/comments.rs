@@ -7,8 +7,10 @@
 //!
 //! `cargo bench --bench comments`.
 
+mod support;
+
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use serde_json::json;
 use tokio::runtime::Runtime;
@@ -18,8 +20,6 @@ use tributary::core::model::{Comment, CommentCounts, Reaction};
 use tributary::core::time::Timestamp;
 use tributary::core::users::{self, UserInput};
 use tributary::core::{activities, feed_groups, Actor, Ctx, Lookup};
-use tributary::store::postgres::PostgresStore;
-use tributary::store::sqlite::SqliteStore;
 use tributary::store::{Reactable, Store};
 
 const ROOTS: usize = 2_000;
@@ -89,10 +89,6 @@ async fn load(ctx: &Ctx) -> String {
     post
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
-
 async fn measure(ctx: &Ctx, post: &str, sort: &str) {
     let mut times = Vec::new();
     for _ in 0..200 {
@@ -114,12 +110,7 @@ async fn measure(ctx: &Ctx, post: &str, sort: &str) {
         assert_eq!(thread.comments.len(), 25);
         assert!(thread.comments.iter().all(|n| n.replies.len() == 3) && !bytes.is_empty());
     }
-    times.sort();
-    eprintln!(
-        "  get_comments depth 2, sort {sort}: p50 {:.2} ms, p99 {:.2} ms",
-        percentile(&times, 0.5).as_secs_f64() * 1e3,
-        percentile(&times, 0.99).as_secs_f64() * 1e3
-    );
+    support::report(&format!("get_comments depth 2, sort {sort}"), times);
 }
 
 /// `analyze` refreshes PostgreSQL's planner statistics after the load, as
@@ -137,27 +128,18 @@ async fn run(name: &str, store: Arc<dyn Store>, analyze: Option<&tokio_postgres:
 }
 
 fn main() {
-    // `cargo test --benches` runs benches without --bench: measure only when asked.
-    if !std::env::args().any(|a| a == "--bench") {
+    if !support::asked_to_measure() {
         return;
     }
     let rt = Runtime::new().expect("runtime");
     let dir = tempfile::tempdir().expect("tempdir");
     rt.block_on(async {
-        let pg = std::env::var("TRIBUTARY_BENCH_PG").unwrap_or_default();
-        if pg != "only" {
-            run("sqlite", Arc::new(SqliteStore::open(dir.path()).expect("sqlite")), None).await;
+        if let Some(sqlite) = support::sqlite(dir.path()) {
+            run("sqlite", sqlite, None).await;
         }
-        if let (true, Ok(url)) = (pg == "1" || pg == "only", std::env::var("TRIBUTARY_TEST_DATABASE_URL")) {
-            let schema = format!("bench_c_{}", std::process::id());
-            let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.expect("connect");
-            tokio::spawn(conn);
-            client.batch_execute(&format!("CREATE SCHEMA {schema}")).await.expect("schema");
-            let sep = if url.contains('?') { '&' } else { '?' };
-            let scoped = format!("{url}{sep}options=-c%20search_path%3D{schema}");
-            client.batch_execute(&format!("SET search_path TO {schema}")).await.expect("search path");
-            run("postgres", Arc::new(PostgresStore::connect(&scoped).await.expect("postgres")), Some(&client)).await;
-            client.batch_execute(&format!("DROP SCHEMA {schema} CASCADE")).await.expect("drop");
+        if let Some(pg) = support::Postgres::connect("bench_c").await {
+            run("postgres", pg.store.clone(), Some(&pg.client)).await;
+            pg.drop().await;
         }
     });
 }

@@ -6,8 +6,10 @@
 //!
 //! `cargo bench --bench query` (set `TRIBUTARY_BENCH_ROWS` for another size).
 
+mod support;
+
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use serde_json::json;
 use tokio::runtime::Runtime;
@@ -17,8 +19,6 @@ use tributary::core::model::{Activity, Fid};
 use tributary::core::time::Timestamp;
 use tributary::core::users::{self, UserInput};
 use tributary::core::{feed_groups, Actor, Ctx};
-use tributary::store::postgres::PostgresStore;
-use tributary::store::sqlite::SqliteStore;
 use tributary::store::Store;
 
 const BATCH: usize = 1000;
@@ -66,10 +66,6 @@ async fn load(ctx: &Ctx, rows: usize) {
     eprintln!("  loaded {rows} activities in {:.1} s", started.elapsed().as_secs_f64());
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
-
 async fn measure(ctx: &Ctx, label: &str, filter: serde_json::Value) {
     let mut times = Vec::new();
     for _ in 0..200 {
@@ -79,12 +75,7 @@ async fn measure(ctx: &Ctx, label: &str, filter: serde_json::Value) {
         times.push(started.elapsed());
         assert!(!found.is_empty(), "{label} matches something");
     }
-    times.sort();
-    eprintln!(
-        "  {label}: p50 {:.2} ms, p99 {:.2} ms",
-        percentile(&times, 0.5).as_secs_f64() * 1e3,
-        percentile(&times, 0.99).as_secs_f64() * 1e3
-    );
+    support::report(label, times);
 }
 
 async fn run(name: &str, store: Arc<dyn Store>, rows: usize) {
@@ -116,30 +107,19 @@ async fn run(name: &str, store: Arc<dyn Store>, rows: usize) {
 }
 
 fn main() {
-    // `cargo test --benches` builds and runs benches with --bench absent:
-    // only measure when asked to.
-    if !std::env::args().any(|a| a == "--bench") {
+    if !support::asked_to_measure() {
         return;
     }
     let rows: usize = std::env::var("TRIBUTARY_BENCH_ROWS").ok().and_then(|r| r.parse().ok()).unwrap_or(1_000_000);
     let rt = Runtime::new().expect("runtime");
     let dir = tempfile::tempdir().expect("tempdir");
     rt.block_on(async {
-        let pg = std::env::var("TRIBUTARY_BENCH_PG").unwrap_or_default();
-        if pg != "only" {
-            let sqlite: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path()).expect("sqlite"));
+        if let Some(sqlite) = support::sqlite(dir.path()) {
             run("sqlite", sqlite, rows).await;
         }
-        if let (true, Ok(url)) = (pg == "1" || pg == "only", std::env::var("TRIBUTARY_TEST_DATABASE_URL")) {
-            let schema = format!("bench_q_{}", std::process::id());
-            let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.expect("connect");
-            tokio::spawn(conn);
-            client.batch_execute(&format!("CREATE SCHEMA {schema}")).await.expect("schema");
-            let sep = if url.contains('?') { '&' } else { '?' };
-            let scoped = format!("{url}{sep}options=-c%20search_path%3D{schema}");
-            let pg: Arc<dyn Store> = Arc::new(PostgresStore::connect(&scoped).await.expect("postgres"));
-            run("postgres", pg, rows).await;
-            client.batch_execute(&format!("DROP SCHEMA {schema} CASCADE")).await.expect("drop");
+        if let Some(pg) = support::Postgres::connect("bench_q").await {
+            run("postgres", pg.store.clone(), rows).await;
+            pg.drop().await;
         }
     });
 }

@@ -8,8 +8,10 @@
 //!
 //! `cargo bench --bench social`.
 
+mod support;
+
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use serde_json::json;
 use tokio::runtime::Runtime;
@@ -21,26 +23,11 @@ use tributary::core::model::{Fid, Follow, FOLLOW_ACCEPTED};
 use tributary::core::time::Timestamp;
 use tributary::core::users::{self, UserInput};
 use tributary::core::{activities, feed_groups, suggestions, Actor, Ctx, Lookup, QueryRequest};
-use tributary::store::postgres::PostgresStore;
-use tributary::store::sqlite::SqliteStore;
 use tributary::store::{ListQuery, Reader, Store};
 
 const FOLLOWERS: usize = 100_000;
 const POSTS: usize = 100;
 const SAMPLES: usize = 200;
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
-
-fn report(what: &str, mut times: Vec<Duration>) {
-    times.sort();
-    eprintln!(
-        "  {what}: p50 {:.2} ms, p99 {:.2} ms",
-        percentile(&times, 0.5).as_secs_f64() * 1e3,
-        percentile(&times, 0.99).as_secs_f64() * 1e3
-    );
-}
 
 /// `user:star` with 100 posts; `user:crowd` with 100,000 followers.
 async fn load(ctx: &Ctx) {
@@ -103,7 +90,7 @@ async fn measure_follow(ctx: &Ctx) {
     let fid = Fid::new("timeline", "reader0").expect("fid");
     let counts = ctx.store.feed_counts(std::slice::from_ref(&fid), Timestamp::now()).await.expect("counts");
     assert_eq!(counts[&fid].activity_count, POSTS as i64);
-    report(&format!("follow with backfill of {POSTS} activities"), times);
+    support::report(&format!("follow with backfill of {POSTS} activities"), times);
 }
 
 async fn measure_query(ctx: &Ctx) {
@@ -121,8 +108,8 @@ async fn measure_query(ctx: &Ctx) {
         assert_eq!(page.items.len(), 25);
         assert!(page.next.is_some() && !bytes.is_empty());
     }
-    report(&format!("query_follows of a feed with {FOLLOWERS} followers, first page of 25"), times);
-    report("  of which the follows query", query_times);
+    support::report(&format!("query_follows of a feed with {FOLLOWERS} followers, first page of 25"), times);
+    support::report("  of which the follows query", query_times);
 
     // Offset pages skip index entries, not documents.
     let mut deep = Vec::with_capacity(SAMPLES);
@@ -138,7 +125,7 @@ async fn measure_query(ctx: &Ctx) {
         deep.push(started.elapsed());
         assert_eq!(page.len(), 26);
     }
-    report(&format!("  the follows query for the page at offset {}", FOLLOWERS / 2), deep);
+    support::report(&format!("  the follows query for the page at offset {}", FOLLOWERS / 2), deep);
 }
 
 /// Suggestions from a group of 100,000 feeds: the candidates are the feeds
@@ -153,7 +140,7 @@ async fn measure_suggestions(ctx: &Ctx) {
         times.push(started.elapsed());
         assert_eq!(found.items.len(), 25);
     }
-    report(&format!("get_follow_suggestions from a group of {FOLLOWERS} feeds, 25"), times);
+    support::report(&format!("get_follow_suggestions from a group of {FOLLOWERS} feeds, 25"), times);
 }
 
 /// `analyze` refreshes PostgreSQL's planner statistics after the load, as
@@ -171,28 +158,18 @@ async fn run(name: &str, store: Arc<dyn Store>, analyze: Option<&tokio_postgres:
 }
 
 fn main() {
-    // `cargo test --benches` runs benches without --bench: measure only when asked.
-    if !std::env::args().any(|a| a == "--bench") {
+    if !support::asked_to_measure() {
         return;
     }
     let rt = Runtime::new().expect("runtime");
     let dir = tempfile::tempdir().expect("tempdir");
-
     rt.block_on(async {
-        let pg = std::env::var("TRIBUTARY_BENCH_PG").unwrap_or_default();
-        if pg != "only" {
-            run("sqlite", Arc::new(SqliteStore::open(dir.path()).expect("sqlite")), None).await;
+        if let Some(sqlite) = support::sqlite(dir.path()) {
+            run("sqlite", sqlite, None).await;
         }
-        if let (true, Ok(url)) = (pg == "1" || pg == "only", std::env::var("TRIBUTARY_TEST_DATABASE_URL")) {
-            let schema = format!("bench_s_{}", std::process::id());
-            let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.expect("connect");
-            tokio::spawn(conn);
-            client.batch_execute(&format!("CREATE SCHEMA {schema}")).await.expect("schema");
-            let sep = if url.contains('?') { '&' } else { '?' };
-            let scoped = format!("{url}{sep}options=-c%20search_path%3D{schema}");
-            client.batch_execute(&format!("SET search_path TO {schema}")).await.expect("search path");
-            run("postgres", Arc::new(PostgresStore::connect(&scoped).await.expect("postgres")), Some(&client)).await;
-            client.batch_execute(&format!("DROP SCHEMA {schema} CASCADE")).await.expect("drop");
+        if let Some(pg) = support::Postgres::connect("bench_s").await {
+            run("postgres", pg.store.clone(), Some(&pg.client)).await;
+            pg.drop().await;
         }
     });
 }

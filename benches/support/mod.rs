@@ -1,0 +1,70 @@
+//! What the latency benches share: when to measure, the stores to measure
+//! on, and percentiles. SQLite always (unless `TRIBUTARY_BENCH_PG=only`);
+//! PostgreSQL with `TRIBUTARY_BENCH_PG=1|only` and
+//! `TRIBUTARY_TEST_DATABASE_URL`, in a schema of its own that is dropped
+//! afterwards.
+
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tributary::store::postgres::PostgresStore;
+use tributary::store::sqlite::SqliteStore;
+use tributary::store::Store;
+
+/// `cargo test --benches` runs benches without `--bench`: measure only when
+/// asked to.
+pub fn asked_to_measure() -> bool {
+    std::env::args().any(|a| a == "--bench")
+}
+
+fn pg_mode() -> String {
+    std::env::var("TRIBUTARY_BENCH_PG").unwrap_or_default()
+}
+
+/// The SQLite store in `dir`, unless only PostgreSQL is wanted.
+pub fn sqlite(dir: &std::path::Path) -> Option<Arc<dyn Store>> {
+    (pg_mode() != "only").then(|| Arc::new(SqliteStore::open(dir).expect("sqlite")) as Arc<dyn Store>)
+}
+
+/// A PostgreSQL store in a fresh schema, with a plain client on it for
+/// `ANALYZE` and the final `DROP SCHEMA`.
+pub struct Postgres {
+    pub store: Arc<dyn Store>,
+    pub client: tokio_postgres::Client,
+    schema: String,
+}
+
+impl Postgres {
+    pub async fn connect(prefix: &str) -> Option<Postgres> {
+        let mode = pg_mode();
+        let url = std::env::var("TRIBUTARY_TEST_DATABASE_URL").ok().filter(|_| mode == "1" || mode == "only")?;
+        let schema = format!("{prefix}_{}", std::process::id());
+        let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.expect("connect");
+        tokio::spawn(conn);
+        client.batch_execute(&format!("CREATE SCHEMA {schema}; SET search_path TO {schema}")).await.expect("schema");
+        let sep = if url.contains('?') { '&' } else { '?' };
+        let scoped = format!("{url}{sep}options=-c%20search_path%3D{schema}");
+        let store: Arc<dyn Store> = Arc::new(PostgresStore::connect(&scoped).await.expect("postgres"));
+        Some(Postgres { store, client, schema })
+    }
+
+    pub async fn drop(self) {
+        self.client.batch_execute(&format!("DROP SCHEMA {} CASCADE", self.schema)).await.expect("drop");
+    }
+}
+
+pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+/// Prints the p50 and p99 of `times`.
+pub fn report(what: &str, mut times: Vec<Duration>) {
+    times.sort();
+    eprintln!(
+        "  {what}: p50 {:.2} ms, p99 {:.2} ms",
+        percentile(&times, 0.5).as_secs_f64() * 1e3,
+        percentile(&times, 0.99).as_secs_f64() * 1e3
+    );
+}

@@ -978,9 +978,9 @@ fn scoped_list_query(
 /// grants `capability` to the user bound at `me`, by the grants in force:
 /// their own feeds; levels granting it to every user; levels granting it to
 /// the role of their active membership; levels granting it to followers,
-/// when one of their feeds follows it (accepted). Follower roles other than
-/// `follower` are checked on single feeds only (`core::access`). Level and
-/// role names are bound, never spliced.
+/// or to their follow's `follower_role`, when one of their feeds follows it
+/// (accepted) — the roles of `core::access`. Level and role names are
+/// bound, never spliced.
 pub fn readable_feed(b: &mut SqlBuilder, f: &str, me: &str, grants: &Grants, capability: &str) -> String {
     use crate::core::feed_visibilities::{FEED_OWNER, FOLLOWER, USER};
     let granted = |level: &BTreeMap<String, Vec<String>>, role: &str| {
@@ -989,32 +989,48 @@ pub fn readable_feed(b: &mut SqlBuilder, f: &str, me: &str, grants: &Grants, cap
     let open: Vec<String> = grants.iter().filter(|(_, g)| granted(g, USER)).map(|(v, _)| v.clone()).collect();
     let followed: Vec<String> = grants.iter().filter(|(_, g)| granted(g, FOLLOWER)).map(|(v, _)| v.clone()).collect();
     let mut clauses = vec![format!("{f}.created_by = {me}"), b.in_list(&format!("{f}.visibility"), &open)];
-    let mut by_role = Vec::new();
-    for (level, roles) in grants {
-        let roles: Vec<String> = roles
-            .iter()
-            .filter(|(role, caps)| {
-                ![USER, FEED_OWNER, FOLLOWER].contains(&role.as_str()) && caps.iter().any(|c| c == capability)
-            })
-            .map(|(role, _)| role.clone())
-            .collect();
-        if !roles.is_empty() {
-            let level = b.text(level);
-            by_role.push(format!("({f}.visibility = {level} AND {})", b.in_list("rm.role", &roles)));
-        }
+    // Other role names (member roles, follows' `follower_role`) per level.
+    let role_levels: Vec<(&String, Vec<String>)> = grants
+        .iter()
+        .map(|(level, roles)| {
+            let named = roles
+                .iter()
+                .filter(|(role, caps)| {
+                    ![USER, FEED_OWNER, FOLLOWER].contains(&role.as_str()) && caps.iter().any(|c| c == capability)
+                })
+                .map(|(role, _)| role.clone())
+                .collect::<Vec<_>>();
+            (level, named)
+        })
+        .filter(|(_, named)| !named.is_empty())
+        .collect();
+    let mut as_member = Vec::new();
+    let mut as_follower = Vec::new();
+    if !followed.is_empty() {
+        as_follower.push(b.in_list(&format!("{f}.visibility"), &followed));
     }
-    if !by_role.is_empty() {
+    let follower_role = match b.dialect {
+        Dialect::Sqlite => "json_extract(rw.doc, '$.follower_role')",
+        Dialect::Postgres => "(rw.doc->>'follower_role')",
+    };
+    for (level, roles) in &role_levels {
+        let level = b.text(level);
+        as_member.push(format!("({f}.visibility = {level} AND {})", b.in_list("rm.role", roles)));
+        as_follower.push(format!("({f}.visibility = {level} AND {})", b.in_list(follower_role, roles)));
+    }
+    if !as_member.is_empty() {
         clauses.push(format!(
             "EXISTS (SELECT 1 FROM feed_members rm WHERE rm.fid = {f}.fid AND rm.user_id = {me}
                      AND rm.status = 'member' AND ({}))",
-            by_role.join(" OR ")
+            as_member.join(" OR ")
         ));
     }
-    if !followed.is_empty() {
-        let levels = b.in_list(&format!("{f}.visibility"), &followed);
+    if !as_follower.is_empty() {
         clauses.push(format!(
-            "({levels} AND EXISTS (SELECT 1 FROM follows rw JOIN feeds rs ON rs.fid = rw.source
-                                 WHERE rw.target = {f}.fid AND rw.status = 'accepted' AND rs.created_by = {me}))"
+            "EXISTS (SELECT 1 FROM follows rw JOIN feeds rs ON rs.fid = rw.source
+                     WHERE rw.target = {f}.fid AND rw.status = 'accepted' AND rs.created_by = {me}
+                       AND ({}))",
+            as_follower.join(" OR ")
         ));
     }
     format!("({})", clauses.join(" OR "))

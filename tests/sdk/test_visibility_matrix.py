@@ -186,3 +186,23 @@ def test_suggestions_are_feeds_the_user_may_follow(client, make_users):
     assert suggested() == sorted([a, c])
     client.feeds.update_feed_members(g, b, operation="upsert", members=[FeedMemberRequest(user_id=me)])
     assert suggested() == sorted([a, b, c])
+
+
+def test_a_follower_role_opens_lists_as_it_opens_reads(client, user_client, make_users):
+    owner, insider, outsider = make_users("owner", "insider", "outsider")
+    client.feeds.feed("user", owner).get_or_create(user_id=owner, data=FeedInput(visibility="members"))
+    post = client.feeds.add_activity(type="post", feeds=[fid("user", owner)], user_id=owner,
+                                     text="inner circle " + owner).data.activity.id
+    for u in (insider, outsider):
+        client.feeds.follow(source=fid("timeline", u), target=fid("user", owner), status="accepted")
+    # Accepted with the member role, the insider's follow grants what members get.
+    client.feeds.update_follow(source=fid("timeline", insider), target=fid("user", owner), follower_role="feed_member")
+
+    def sees(user):
+        c = user_client(user).feeds
+        feeds = [f.feed for f in c.query_feeds(filter={"feed": fid("user", owner)}).data.feeds]
+        acts = [a.id for a in c.query_activities(filter={"text": {"$q": owner}}).data.activities]
+        return feeds, acts, _try(lambda: c.feed("user", owner).get_or_create())
+
+    assert sees(insider) == ([fid("user", owner)], [post], "ok")
+    assert sees(outsider) == ([], [], "403")

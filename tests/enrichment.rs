@@ -24,6 +24,17 @@ fn count(_: TraceEvent<'_>) {
 
 const SECRET: &str = "enrichment-secret";
 
+/// The app over a fresh SQLite store (kept alive by the returned folder),
+/// and the store, whose statements a test counts.
+async fn server() -> (tempfile::TempDir, Arc<SqliteStore>, axum::Router) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Arc::new(SqliteStore::open(dir.path()).expect("store"));
+    let ctx = Ctx::new(store.clone());
+    feed_groups::install_built_in_groups(&ctx).await.expect("groups");
+    let app = build_app(AppState { ctx, credentials: Arc::new(Credentials::new("key".into(), SECRET)) });
+    (dir, store, app)
+}
+
 async fn call(app: &axum::Router, method: &str, path: &str, body: Value) -> Value {
     let token = jsonwebtoken::encode(
         &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
@@ -49,11 +60,7 @@ async fn call(app: &axum::Router, method: &str, path: &str, body: Value) -> Valu
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_feed_page_costs_the_same_statements_for_1_and_25_activities() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store = Arc::new(SqliteStore::open(dir.path()).expect("store"));
-    let ctx = Ctx::new(store.clone());
-    feed_groups::install_built_in_groups(&ctx).await.expect("groups");
-    let app = build_app(AppState { ctx, credentials: Arc::new(Credentials::new("key".into(), SECRET)) });
+    let (_dir, store, app) = server().await;
 
     let mut users = serde_json::Map::new();
     for id in (0..30).map(|i| format!("author{i}")).chain(["reader".to_string()]) {
@@ -141,11 +148,7 @@ fn count_thread(_: TraceEvent<'_>) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_comment_thread_costs_the_same_statements_for_1_and_25_comments() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store = Arc::new(SqliteStore::open(dir.path()).expect("store"));
-    let ctx = Ctx::new(store.clone());
-    feed_groups::install_built_in_groups(&ctx).await.expect("groups");
-    let app = build_app(AppState { ctx, credentials: Arc::new(Credentials::new("key".into(), SECRET)) });
+    let (_dir, store, app) = server().await;
     let mut users = serde_json::Map::new();
     for id in (0..5).map(|i| format!("u{i}")) {
         users.insert(id.clone(), json!({ "id": id }));
@@ -200,11 +203,7 @@ fn count_feed_queries(_: TraceEvent<'_>) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn feed_queries_and_suggestions_cost_the_same_statements_for_1_and_25_feeds() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store = Arc::new(SqliteStore::open(dir.path()).expect("store"));
-    let ctx = Ctx::new(store.clone());
-    feed_groups::install_built_in_groups(&ctx).await.expect("groups");
-    let app = build_app(AppState { ctx, credentials: Arc::new(Credentials::new("key".into(), SECRET)) });
+    let (_dir, store, app) = server().await;
 
     let mut users = serde_json::Map::new();
     for id in (0..30).map(|i| format!("owner{i}")).chain(["me".to_string(), "friend".to_string()]) {

@@ -133,8 +133,15 @@ pub async fn require(ctx: &Ctx, actor: &Actor, feed: &Feed, capability: &str) ->
     if &feed.created_by == me {
         return Ok(());
     }
-    let caps = capabilities_on(ctx, me, &[feed]).await?;
-    if caps.get(&feed.fid).is_some_and(|c| c.iter().any(|c| c == capability)) {
+    let relations = Relations::load(ctx, me, std::slice::from_ref(&feed.fid)).await?;
+    require_related(ctx, me, feed, capability, &relations).await
+}
+
+/// `require` for user `me` whose relations to `feed` are loaded already
+/// (a feed read keeps them for its `own_*` fields).
+pub async fn require_related(ctx: &Ctx, me: &str, feed: &Feed, capability: &str, relations: &Relations) -> Result<()> {
+    let caps = capabilities_with(ctx, me, &[feed], relations).await?;
+    if feed.created_by == me || caps.get(&feed.fid).is_some_and(|c| c.iter().any(|c| c == capability)) {
         return Ok(());
     }
     Err(Error::not_allowed(format!(

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use super::cursor::Page;
 use super::error::{Error, Result};
 use super::feeds::{new_feed, validate_input, FeedInput};
-use super::members::{check_new_members, new_member};
+use super::members::{check_new_members, new_member, MemberInput};
 use super::model::{Feed, FeedMember, Fid, TaskWork};
 use super::time::Timestamp;
 use super::{filter, tasks, users, Actor, Ctx, QueryRequest};
@@ -65,11 +65,11 @@ pub async fn create_feeds_batch(ctx: &Ctx, req: CreateFeedsBatch) -> Result<Vec<
         })?;
         let input = f.data;
         validate_input(&input).map_err(|e| Error::field(&format!("feeds[{i}]"), e.message))?;
-        if let Some(members) = &input.members {
-            check_new_members(ctx, members).await?;
-        }
         checked.push((fid, owner, input));
     }
+    let member_lists: Vec<&[MemberInput]> =
+        checked.iter().filter_map(|(_, _, input)| input.members.as_deref()).collect();
+    check_new_members(ctx, &member_lists).await?;
 
     // One read for every group the batch names.
     let groups: HashMap<String, Option<String>> = ctx
@@ -114,18 +114,11 @@ pub struct DeleteFeedsBatch {
 /// in one transaction (reads stop seeing them); a task purges them when
 /// `hard_delete`.
 pub async fn delete_feeds_batch(ctx: &Ctx, req: DeleteFeedsBatch) -> Result<String> {
-    if req.feeds.is_empty() || req.feeds.len() > MAX_DELETE {
-        return Err(Error::field("feeds", format!("feeds takes 1 to {MAX_DELETE} feed ids")));
-    }
     let (hard, purge_user_activities) = (req.hard_delete.unwrap_or(false), req.purge_user_activities.unwrap_or(false));
     super::feeds::check_purge(hard, purge_user_activities)?;
-    let mut fids: Vec<Fid> = Vec::with_capacity(req.feeds.len());
-    for f in &req.feeds {
-        let fid = Fid::parse(f).map_err(|e| Error::field("feeds", e.message))?;
-        if !fids.contains(&fid) {
-            fids.push(fid);
-        }
-    }
+    let mut fids = super::feeds::parse_fids("feeds", &req.feeds, MAX_DELETE)?;
+    let mut seen = HashSet::new();
+    fids.retain(|f| seen.insert(f.clone()));
     let found: HashMap<Fid, Feed> = ctx
         .store
         .get_feeds(&fids)

@@ -110,6 +110,8 @@ pub struct FeedRead {
     pub members: MemberPage,
     /// Which `own_*` fields the response shows, for whom.
     pub own: Option<(String, OwnWanted)>,
+    /// The user-token reader's relations to the feed, when loaded already.
+    pub relations: Option<access::Relations>,
 }
 
 pub(super) fn validate_input(input: &FeedInput) -> Result<()> {
@@ -203,9 +205,16 @@ pub async fn get_or_create_feed(ctx: &Ctx, actor: &Actor, fid: Fid, req: GetOrCr
     let body_user = req.user_id.clone().or_else(|| req.user.as_ref().map(|u| u.id.clone()));
 
     let existing = ctx.store.get_feeds(std::slice::from_ref(&fid)).await?.pop().filter(|f| f.deleted_at.is_none());
+    // A user-token reader's relations to the feed decide access and are
+    // kept for its `own_*` fields.
+    let mut relations = None;
     let (feed, created) = match existing {
         Some(feed) => {
-            access::require(ctx, actor, &feed, access::READ_FEED).await?;
+            if let Actor::User(me) = actor {
+                let loaded = access::Relations::load(ctx, me, std::slice::from_ref(&fid)).await?;
+                access::require_related(ctx, me, &feed, access::READ_FEED, &loaded).await?;
+                relations = Some(loaded);
+            }
             (feed, false)
         }
         None => {
@@ -215,7 +224,7 @@ pub async fn get_or_create_feed(ctx: &Ctx, actor: &Actor, fid: Fid, req: GetOrCr
             let visibility = group.config.default_visibility.unwrap_or_else(|| "visible".into());
             let mut data = req.data.unwrap_or_default();
             let initial = data.members.take().unwrap_or_default();
-            members::check_new_members(ctx, &initial).await?;
+            members::check_new_members(ctx, &[&initial]).await?;
             let now = Timestamp::now();
             let feed = new_feed(&fid, &visibility, &owner, data, now);
             let initial: Vec<FeedMember> = initial.into_iter().map(|m| members::new_member(&fid, m, now)).collect();
@@ -263,7 +272,7 @@ pub async fn get_or_create_feed(ctx: &Ctx, actor: &Actor, fid: Fid, req: GetOrCr
         };
         (viewer.to_string(), wanted)
     });
-    Ok(FeedRead { feed, created, activities, pinned, next, prev, followers, following, members, own })
+    Ok(FeedRead { feed, created, activities, pinned, next, prev, followers, following, members, own, relations })
 }
 
 /// One keyset page of a feed, newest first. `next` walks to older items,

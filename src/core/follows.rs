@@ -137,10 +137,11 @@ fn follow_notice(follow: &Follow, source: &Feed, target: &Feed, copy_custom: boo
 
 async fn follow_many(ctx: &Ctx, actor: &Actor, cmds: Vec<FollowCmd>, create_users: bool) -> Result<Vec<Followed>> {
     let mut pairs = Vec::with_capacity(cmds.len());
+    // Checked once, before anything is read or written.
+    let mut settings = Vec::with_capacity(cmds.len());
     for cmd in &cmds {
         pairs.push(parse_pair(&cmd.source, &cmd.target)?);
-        copy_limit(cmd.activity_copy_limit)?;
-        push_preference(cmd.push_preference.clone())?;
+        settings.push((copy_limit(cmd.activity_copy_limit)?, push_preference(cmd.push_preference.clone())?));
         if let Some(status) = cmd.status.as_deref().filter(|s| !s.is_empty()) {
             actor.require_server()?;
             if ![FOLLOW_ACCEPTED, FOLLOW_PENDING].contains(&status) {
@@ -188,7 +189,7 @@ async fn follow_many(ctx: &Ctx, actor: &Actor, cmds: Vec<FollowCmd>, create_user
     };
     let members = approved_members(ctx, &pairs, &feeds).await?;
     let mut planned = Vec::with_capacity(cmds.len());
-    for (cmd, (source, target)) in cmds.into_iter().zip(pairs) {
+    for ((cmd, (source, target)), (copy_limit, push_preference)) in cmds.into_iter().zip(pairs).zip(settings) {
         let (owner, follower) = (&feeds[&target].created_by, &feeds[&source].created_by);
         let needs_approval = feeds[&target].visibility == "followers"
             && owner != follower
@@ -201,13 +202,13 @@ async fn follow_many(ctx: &Ctx, actor: &Actor, cmds: Vec<FollowCmd>, create_user
         let follow = Follow {
             status,
             custom: cmd.custom,
-            push_preference: push_preference(cmd.push_preference)?,
+            push_preference,
             follower_role: access::USER_ROLE.into(),
             created_at: now,
             updated_at: now,
             request_accepted_at: None,
             request_rejected_at: None,
-            activity_copy_limit: Some(copy_limit(cmd.activity_copy_limit)?),
+            activity_copy_limit: Some(copy_limit),
             source,
             target,
         };

@@ -58,7 +58,7 @@ pub async fn update_members(ctx: &Ctx, actor: &Actor, fid: &Fid, req: UpdateMemb
             Ok(MemberChanges { removed_ids, ..Default::default() })
         }
         "upsert" | "set" => {
-            check_references(ctx, &req.members).await?;
+            check_references(ctx, &req.members.iter().collect::<Vec<_>>()).await?;
             let existing: HashMap<String, FeedMember> =
                 ctx.store.get_members(fid, &user_ids).await?.into_iter().map(|m| (m.user_id.clone(), m)).collect();
             let now = Timestamp::now();
@@ -117,11 +117,15 @@ fn check_shape(members: &[MemberInput]) -> Result<()> {
     Ok(())
 }
 
-/// Checks members a feed is about to be created with, before anything is
-/// written: well-formed, existing users, existing membership levels.
-pub async fn check_new_members(ctx: &Ctx, members: &[MemberInput]) -> Result<()> {
-    check_shape(members)?;
-    check_references(ctx, members).await
+/// Checks the members feeds are about to be created with (one list per
+/// feed), before anything is written: well-formed lists, and existing users
+/// and membership levels — two queries for any number of feeds.
+pub async fn check_new_members(ctx: &Ctx, lists: &[&[MemberInput]]) -> Result<()> {
+    for members in lists {
+        check_shape(members)?;
+    }
+    let all: Vec<&MemberInput> = lists.iter().flat_map(|l| l.iter()).collect();
+    check_references(ctx, &all).await
 }
 
 /// A membership as `input` starts it: `pending` when it is an invite.
@@ -141,7 +145,7 @@ pub fn new_member(fid: &Fid, input: MemberInput, now: Timestamp) -> FeedMember {
 }
 
 /// The users and membership levels members name must exist.
-async fn check_references(ctx: &Ctx, members: &[MemberInput]) -> Result<()> {
+async fn check_references(ctx: &Ctx, members: &[&MemberInput]) -> Result<()> {
     let user_ids: Vec<String> = members.iter().map(|m| m.user_id.clone()).collect();
     users::ensure_users(ctx, &user_ids, false).await?;
     let ids: Vec<String> =

@@ -350,12 +350,28 @@ impl Lookup {
     /// lookup) and the feeds and users those fields refer to: a fixed
     /// number of queries however many feeds.
     pub async fn add_own(&mut self, ctx: &Ctx, viewer: &str, fids: &[Fid], wanted: OwnWanted) -> Result<()> {
+        self.add_own_with(ctx, viewer, fids, wanted, None).await
+    }
+
+    /// `add_own` reusing `viewer`'s relations to exactly `fids` when the
+    /// caller has them already.
+    pub async fn add_own_with(
+        &mut self,
+        ctx: &Ctx,
+        viewer: &str,
+        fids: &[Fid],
+        wanted: OwnWanted,
+        known: Option<access::Relations>,
+    ) -> Result<()> {
         let feeds: Vec<Feed> = fids.iter().filter_map(|f| self.feeds.get(f).map(|(feed, _)| feed.clone())).collect();
         if feeds.is_empty() {
             return Ok(());
         }
         let fids: Vec<Fid> = feeds.iter().map(|f| f.fid.clone()).collect();
-        let relations = access::Relations::load(ctx, viewer, &fids).await?;
+        let relations = match known {
+            Some(relations) => relations,
+            None => access::Relations::load(ctx, viewer, &fids).await?,
+        };
         let refs: Vec<&Feed> = feeds.iter().collect();
         let mut caps = if wanted.capabilities {
             access::capabilities_with(ctx, viewer, &refs, &relations).await?

@@ -62,7 +62,9 @@ pub async fn get_or_create_feed(
     let mut lookup = Lookup::load_with_users(&state.ctx, &activities, &follows, fids, &pin_users, &reader).await?;
     lookup.add_members(&state.ctx, &read.members.items.iter().collect::<Vec<_>>()).await?;
     if let Some((viewer, wanted)) = &read.own {
-        lookup.add_own(&state.ctx, viewer, fids, *wanted).await?;
+        // The relations loaded to check a user token's access are the viewer's.
+        let known = read.relations.clone().filter(|_| actor.viewer(None) == Some(viewer.as_str()));
+        lookup.add_own_with(&state.ctx, viewer, fids, *wanted, known).await?;
     }
     Ok(Reply(GetOrCreateFeedResponse {
         feed: lookup

@@ -14,8 +14,8 @@ use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct ServeConfig {
-    /// Address to listen on.
-    #[arg(long, env = "TRIBUTARY_ADDR", default_value = "127.0.0.1:3030")]
+    /// Address to listen on (7400: the official JS client maps :3030 to :8800 for its WebSocket).
+    #[arg(long, env = "TRIBUTARY_ADDR", default_value = "127.0.0.1:7400")]
     pub addr: SocketAddr,
     /// Folder for the SQLite database and generated credentials.
     #[arg(long, env = "TRIBUTARY_DATA_DIR", default_value = "./data")]

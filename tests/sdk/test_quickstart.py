@@ -81,9 +81,9 @@ def test_readme_quick_start_snippet_runs_verbatim(fresh_server):
     assert creds["api_key"] and creds["api_secret"]
 
     code = _readme_snippet()
-    assert 'open("data/credentials.json")' in code and "http://127.0.0.1:3030" in code
+    assert 'open("data/credentials.json")' in code and "http://127.0.0.1:7400" in code
     code = code.replace('"data/credentials.json"', repr(str(creds_file)))
-    code = code.replace("http://127.0.0.1:3030", fresh_server.base_url)
+    code = code.replace("http://127.0.0.1:7400", fresh_server.base_url)
 
     def run():
         out = io.StringIO()

@@ -626,7 +626,7 @@ async fn expand(
         levels_loaded.push(by_parent);
     }
     let more_replies = |id: &str| replies_cursors(ctx, id).bind(sort).encode_offset(replies_limit);
-    Ok(comments.into_iter().map(|c| node(c, &mut levels_loaded, 0, levels, replies_limit, &more_replies)).collect())
+    Ok(comments.into_iter().map(|c| node(c, &mut levels_loaded, 0, levels, &more_replies)).collect())
 }
 
 fn node(
@@ -634,7 +634,6 @@ fn node(
     levels: &mut [HashMap<String, Vec<Comment>>],
     level: usize,
     max_levels: usize,
-    replies_limit: usize,
     more_replies: &dyn Fn(&str) -> String,
 ) -> ThreadNode {
     let replies: Vec<Comment> = levels.get_mut(level).and_then(|l| l.remove(&comment.id)).unwrap_or_default();
@@ -647,8 +646,7 @@ fn node(
         depth_truncated: truncated,
         next_cursor: (total > shown && !truncated && shown > 0).then(|| more_replies(&comment.id)),
     };
-    let replies =
-        replies.into_iter().map(|r| node(r, levels, level + 1, max_levels, replies_limit, more_replies)).collect();
+    let replies = replies.into_iter().map(|r| node(r, levels, level + 1, max_levels, more_replies)).collect();
     ThreadNode { comment, replies, meta }
 }
 

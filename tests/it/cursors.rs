@@ -279,3 +279,20 @@ async fn offset_list_cursors_are_bound_to_their_list() {
     let unsigned = "bzF8MQ"; // base64 of "o1|1"
     assert_invalid_cursor(&api.post(QUERY_FEEDS, &json!({ "filter": users, "next": unsigned })).await, "next");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cursors_hold_on_every_server_sharing_the_api_secret() {
+    // The key derives from the app's secret: a restarted server, or another
+    // instance of the app, accepts the cursors the first one handed out.
+    let (one, two) = (TestServer::spawn().await, TestServer::spawn().await);
+    for srv in [&one, &two] {
+        let api = srv.server();
+        api.create_users(&["a", "b"]).await;
+        api.read_feed("user:a", "a", json!({})).await;
+        api.read_feed("user:b", "b", json!({})).await;
+    }
+    let (_, first) = one.server().post(QUERY_FEEDS, &json!({ "limit": 1 })).await;
+    let next = cursor(&first, &["next"]);
+    let (status, second) = two.server().post(QUERY_FEEDS, &json!({ "limit": 1, "next": next })).await;
+    assert_eq!((status, second["feeds"].as_array().map(Vec::len)), (StatusCode::CREATED, Some(1)), "{second}");
+}

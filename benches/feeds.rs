@@ -107,12 +107,14 @@ fn timeline_read_on(c: &mut Criterion, rt: &Runtime, bench: Bench) {
         bench.analyze().await;
     });
     let fid = Fid::new("timeline", "reader").expect("fid");
+    let cursors = ctx.cursor_scope("GetOrCreateFeed.activities");
     let name = format!("{store}: timeline page of 25 (following 100 feeds, 3000 entries), enriched + JSON");
     c.bench_function(&name, |b| {
         b.to_async(rt).iter(|| async {
-            let (page, _, _) = feeds::read_page(ctx, &fid, 25, None, None, &Actor::Server.reader(Some("reader")), None)
-                .await
-                .expect("page");
+            let (page, _, _) =
+                feeds::read_page(ctx, &fid, 25, (None, None), &cursors, &Actor::Server.reader(Some("reader")), None)
+                    .await
+                    .expect("page");
             let lookup =
                 Lookup::load(ctx, &page, &[], std::slice::from_ref(&fid), &Actor::Server.reader(Some("reader")))
                     .await
@@ -174,7 +176,9 @@ fn fan_out_on(c: &mut Criterion, rt: &Runtime, bench: Bench) {
     group.finish();
     rt.block_on(async {
         let last = Fid::new("timeline", &format!("fan{}", FOLLOWERS - 1)).expect("fid");
-        let (page, _, _) = feeds::read_page(ctx, &last, 1, None, None, &Default::default(), None).await.expect("page");
+        let cursors = ctx.cursor_scope("GetOrCreateFeed.activities");
+        let (page, _, _) =
+            feeds::read_page(ctx, &last, 1, (None, None), &cursors, &Default::default(), None).await.expect("page");
         assert_eq!(page.first().map(|a| a.user_id.as_str()), Some("celebrity"), "fan-out reached the last follower");
     });
 }

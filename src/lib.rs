@@ -51,7 +51,7 @@ pub async fn serve(
         config::export_credentials(&config.data_dir, &credentials)?;
     }
 
-    let ctx = core::Ctx::new(store);
+    let ctx = core::Ctx::new(store).with_cursor_key(core::cursor::CursorKey::derive(&credentials.api_secret));
     core::feed_groups::install_built_in_groups(&ctx).await?;
     let worker = tokio::spawn(core::tasks::run_worker(ctx.clone(), shutdown.clone()));
 

@@ -642,7 +642,8 @@ pub async fn activity_shares(
     prev: &Option<String>,
 ) -> Result<Page<Activity>> {
     get_activity(ctx, activity_id).await?;
-    let window = OffsetWindow::from_request(limit, next, prev)?;
+    let cursors = ctx.cursor_scope("QueryActivityShares").bind(activity_id);
+    let window = OffsetWindow::from_request(cursors, limit, next, prev)?;
     Ok(window.page(ctx.store.activity_shares(activity_id, window.fetch(), window.offset).await?))
 }
 
@@ -691,16 +692,25 @@ pub async fn query_activities(
         include_deleted: actor.is_server() && q.include_soft_deleted_activities.unwrap_or(false),
         reader: access::with_grants(ctx, actor.reader(q.user_id.as_deref())).await?,
     };
+    let cursors = ctx
+        .cursor_scope("QueryActivities")
+        .bind(&q.filter.as_ref().filter(|f| !f.is_empty()))
+        .bind(&sort)
+        .bind(&(query.include_expired, query.include_deleted));
     // Sorted by time, pages are keyset positions that hold while activities
     // arrive; a popularity sort changes under the reader anyway, so offsets.
     if sort[0].0 != "created_at" {
-        let window = super::cursor::OffsetWindow::new(limit, next, prev)?;
+        let window = super::cursor::OffsetWindow::new(cursors, limit, next, prev)?;
         query.order = ActivityOrder::Sorted { sort, offset: window.offset };
         query.limit = window.fetch();
         let page = window.page(ctx.store.query_activities(&query).await?);
         return Ok((page.items, page.next, page.prev));
     }
-    let position = next.or(prev).map(super::cursor::decode_position).transpose()?;
+    let position = match (next, prev) {
+        (Some(c), _) => Some(cursors.decode_position(c, "next")?),
+        (_, Some(c)) => Some(cursors.decode_position(c, "prev")?),
+        _ => None,
+    };
     let (newest_first, backwards, continuing) = (sort[0].1, prev.is_some(), position.is_some());
     query.order = ActivityOrder::Created {
         newest_first,
@@ -716,9 +726,8 @@ pub async fn query_activities(
     } else {
         (more, continuing)
     };
-    let edge = |a: Option<&Activity>, more: bool| {
-        a.filter(|_| more).map(|a| super::cursor::encode_position(a.created_at, &a.id))
-    };
+    let edge =
+        |a: Option<&Activity>, more: bool| a.filter(|_| more).map(|a| cursors.encode_position(a.created_at, &a.id));
     let (next, prev) = (edge(items.last(), more_after), edge(items.first(), more_before));
     Ok((items, next, prev))
 }

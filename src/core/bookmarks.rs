@@ -222,7 +222,8 @@ pub async fn delete_bookmark(
 
 /// QueryBookmarks, newest first unless sorted; a user token sees its own.
 pub async fn query_bookmarks(ctx: &Ctx, actor: &Actor, q: QueryRequest) -> Result<Page<Bookmark>> {
-    let (mut query, window) = q.list(filter::BOOKMARK_FIELDS, filter::BOOKMARK_SORT, ("created_at", true))?;
+    let cursors = ctx.cursor_scope("QueryBookmarks");
+    let (mut query, window) = q.list(cursors, filter::BOOKMARK_FIELDS, filter::BOOKMARK_SORT, ("created_at", true))?;
     if let Actor::User(me) = actor {
         query.filter = query.filter.and(Filter::eq("user_id", me.clone()));
     }
@@ -231,7 +232,8 @@ pub async fn query_bookmarks(ctx: &Ctx, actor: &Actor, q: QueryRequest) -> Resul
 
 /// QueryBookmarkFolders, newest first unless sorted; a user token sees its own.
 pub async fn query_bookmark_folders(ctx: &Ctx, actor: &Actor, q: QueryRequest) -> Result<Page<BookmarkFolder>> {
-    let (mut query, window) = q.list(filter::FOLDER_FIELDS, filter::FOLDER_SORT, ("created_at", true))?;
+    let cursors = ctx.cursor_scope("QueryBookmarkFolders");
+    let (mut query, window) = q.list(cursors, filter::FOLDER_FIELDS, filter::FOLDER_SORT, ("created_at", true))?;
     if let Actor::User(me) = actor {
         query.filter = query.filter.and(Filter::eq("user_id", me.clone()));
     }

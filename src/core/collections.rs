@@ -159,7 +159,9 @@ pub async fn delete_collections(ctx: &Ctx, actor: &Actor, refs: &[String]) -> Re
 /// QueryCollections, newest first unless sorted; a user token sees its own
 /// collections.
 pub async fn query_collections(ctx: &Ctx, actor: &Actor, q: QueryRequest) -> Result<Page<Collection>> {
-    let (mut query, window) = q.list(filter::COLLECTION_FIELDS, filter::COLLECTION_SORT, ("created_at", true))?;
+    let cursors = ctx.cursor_scope("QueryCollections");
+    let (mut query, window) =
+        q.list(cursors, filter::COLLECTION_FIELDS, filter::COLLECTION_SORT, ("created_at", true))?;
     if let Actor::User(me) = actor {
         query.filter = query.filter.and(Filter::eq("user_id", me.clone()));
     }

@@ -18,7 +18,7 @@ use serde_json::{Map, Value};
 
 use super::access;
 use super::activities::get_activity;
-use super::cursor::{OffsetWindow, Page};
+use super::cursor::{self, OffsetWindow, Page};
 use super::error::{Error, Result};
 use super::filter::{self, Filter};
 use super::model::{Activity, Comment, CommentCounts, Custom, Fid};
@@ -508,14 +508,21 @@ pub async fn get_comments(ctx: &Ctx, req: ThreadRequest) -> Result<Thread> {
     if object_type == "activity" {
         get_activity(ctx, &object_id).await?;
     }
+    let cursors = ctx.cursor_scope("GetComments").bind(&object_type).bind(&object_id);
     let scope = Filter::eq("object_type", object_type).and(Filter::eq("object_id", object_id)).and(top_level());
-    thread(ctx, scope, req, 20).await
+    thread(ctx, scope, cursors, req, 20).await
 }
 
 /// GetCommentReplies: the replies below one comment, threaded.
 pub async fn get_comment_replies(ctx: &Ctx, id: &str, req: ThreadRequest) -> Result<Thread> {
     get_comment(ctx, id).await?;
-    thread(ctx, Filter::eq("parent_id", id), req, 100).await
+    thread(ctx, Filter::eq("parent_id", id), replies_cursors(ctx, id), req, 100).await
+}
+
+/// Where the cursors of GetCommentReplies for comment `id` are valid (its
+/// sort is bound by `list_page`), also those of `RepliesMeta.next_cursor`.
+fn replies_cursors(ctx: &Ctx, id: &str) -> cursor::Scope {
+    ctx.cursor_scope("GetCommentReplies").bind(id)
 }
 
 fn top_level() -> Filter {
@@ -527,7 +534,13 @@ fn top_level() -> Filter {
     })
 }
 
-async fn thread(ctx: &Ctx, scope: Filter, req: ThreadRequest, max_replies: i64) -> Result<Thread> {
+async fn thread(
+    ctx: &Ctx,
+    scope: Filter,
+    cursors: cursor::Scope,
+    req: ThreadRequest,
+    max_replies: i64,
+) -> Result<Thread> {
     let depth = req.depth.unwrap_or(1);
     if !(0..=MAX_DEPTH).contains(&depth) {
         return Err(Error::field("depth", format!("depth must be between 0 and {MAX_DEPTH}")));
@@ -538,23 +551,25 @@ async fn thread(ctx: &Ctx, scope: Filter, req: ThreadRequest, max_replies: i64) 
     }
     let mode = req.sort.clone().filter(|s| !s.is_empty()).unwrap_or_else(|| "last".into());
     let sort = sort_keys(&mode)?;
-    let page = list_page(ctx, scope, &sort, req.limit, &req.next, &req.prev, req.id_around.as_deref()).await?;
+    let page =
+        list_page(ctx, (scope, cursors), &sort, req.limit, &req.next, &req.prev, req.id_around.as_deref()).await?;
     let comments = expand(ctx, page.items, &sort, depth.max(1) as usize - 1, replies_limit as usize).await?;
     Ok(Thread { comments, sort: mode, next: page.next, prev: page.prev })
 }
 
 /// One offset page of comments in `scope`; `id_around` moves the page so
 /// that it holds that comment (or its ancestor in scope) in its middle.
+/// Cursors are bound to `cursors` and the sort.
 async fn list_page(
     ctx: &Ctx,
-    scope: Filter,
+    (scope, cursors): (Filter, cursor::Scope),
     sort: &[(&'static str, bool)],
     limit: Option<i64>,
     next: &Option<String>,
     prev: &Option<String>,
     id_around: Option<&str>,
 ) -> Result<Page<Comment>> {
-    let mut window = OffsetWindow::from_request(limit, next, prev)?;
+    let mut window = OffsetWindow::from_request(cursors.bind(sort), limit, next, prev)?;
     if let Some(around) = id_around.filter(|a| !a.is_empty()) {
         let position = position_of(ctx, &scope, sort, around).await?;
         window.offset = position.saturating_sub(window.limit / 2);
@@ -610,7 +625,8 @@ async fn expand(
         }
         levels_loaded.push(by_parent);
     }
-    Ok(comments.into_iter().map(|c| node(c, &mut levels_loaded, 0, levels, replies_limit)).collect())
+    let more_replies = |id: &str| replies_cursors(ctx, id).bind(sort).encode_offset(replies_limit);
+    Ok(comments.into_iter().map(|c| node(c, &mut levels_loaded, 0, levels, &more_replies)).collect())
 }
 
 fn node(
@@ -618,7 +634,7 @@ fn node(
     levels: &mut [HashMap<String, Vec<Comment>>],
     level: usize,
     max_levels: usize,
-    replies_limit: usize,
+    more_replies: &dyn Fn(&str) -> String,
 ) -> ThreadNode {
     let replies: Vec<Comment> = levels.get_mut(level).and_then(|l| l.remove(&comment.id)).unwrap_or_default();
     let shown = replies.len() as i64;
@@ -628,9 +644,9 @@ fn node(
         has_more: total > shown,
         remaining: (total - shown).max(0),
         depth_truncated: truncated,
-        next_cursor: (total > shown && !truncated && shown > 0).then(|| super::cursor::encode_offset(replies_limit)),
+        next_cursor: (total > shown && !truncated && shown > 0).then(|| more_replies(&comment.id)),
     };
-    let replies = replies.into_iter().map(|r| node(r, levels, level + 1, max_levels, replies_limit)).collect();
+    let replies = replies.into_iter().map(|r| node(r, levels, level + 1, max_levels, more_replies)).collect();
     ThreadNode { comment, replies, meta }
 }
 
@@ -656,7 +672,8 @@ pub async fn query_comments(ctx: &Ctx, q: QueryComments) -> Result<Page<Comment>
     let raw = q.filter.ok_or_else(|| Error::field("filter", "filter is a required field"))?;
     let filter = filter::parse(&raw, filter::COMMENT_FIELDS)?;
     let sort = sort_keys(q.sort.as_deref().filter(|s| !s.is_empty()).unwrap_or("last"))?;
-    list_page(ctx, filter, &sort, q.limit, &q.next, &q.prev, q.id_around.as_deref()).await
+    let cursors = ctx.cursor_scope("QueryComments").bind(&raw);
+    list_page(ctx, (filter, cursors), &sort, q.limit, &q.next, &q.prev, q.id_around.as_deref()).await
 }
 
 #[cfg(test)]

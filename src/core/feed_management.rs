@@ -19,7 +19,8 @@ pub const MAX_DELETE: usize = 100;
 /// QueryFeeds: live feeds, newest first unless sorted; user tokens see the
 /// feeds they may read.
 pub async fn query_feeds(ctx: &Ctx, actor: &Actor, q: &QueryRequest) -> Result<Page<Feed>> {
-    let (query, window) = q.list(filter::FEED_FIELDS, filter::FEED_SORT, ("created_at", true))?;
+    let cursors = ctx.cursor_scope("QueryFeeds");
+    let (query, window) = q.list(cursors, filter::FEED_FIELDS, filter::FEED_SORT, ("created_at", true))?;
     let reader = super::access::with_grants(ctx, actor.reader(None)).await?;
     let feeds = ctx.store.query_feeds(&query, &reader, Timestamp::now()).await?;
     Ok(window.page(feeds))

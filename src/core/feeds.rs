@@ -245,7 +245,11 @@ pub async fn get_or_create_feed(ctx: &Ctx, actor: &Actor, fid: Fid, req: GetOrCr
     let (activities, next, prev) = if skip_all || options.skip_activity.unwrap_or(false) {
         (Vec::new(), None, None)
     } else {
-        read_page(ctx, &fid, limit, next, prev, &actor.reader(body_user.as_deref()), filter.as_ref()).await?
+        // The page's cursors hold for this feed and filter only.
+        let applied_filter = filter.as_ref().and(req.filter.as_ref());
+        let cursors = ctx.cursor_scope("GetOrCreateFeed.activities").bind(&fid.to_string()).bind(&applied_filter);
+        read_page(ctx, &fid, limit, (next, prev), &cursors, &actor.reader(body_user.as_deref()), filter.as_ref())
+            .await?
     };
     let pinned = if skip_all || options.skip_pins.unwrap_or(false) { None } else { Some(feed_pins(ctx, &fid).await?) };
     let followers = match req.followers_pagination {
@@ -281,18 +285,18 @@ pub async fn read_page(
     ctx: &Ctx,
     fid: &Fid,
     limit: usize,
-    next: Option<&str>,
-    prev: Option<&str>,
+    (next, prev): (Option<&str>, Option<&str>),
+    cursors: &cursor::Scope,
     reader: &Reader,
     filter: Option<&super::filter::Filter>,
 ) -> Result<(Vec<Activity>, Option<String>, Option<String>)> {
-    let position = |c: &str| -> Result<FeedPosition> {
-        let (created_at, activity_id) = cursor::decode_position(c)?;
+    let position = |c: &str, field: &str| -> Result<FeedPosition> {
+        let (created_at, activity_id) = cursors.decode_position(c, field)?;
         Ok(FeedPosition { created_at, activity_id })
     };
     let slice = match (next, prev) {
-        (Some(c), _) => FeedSlice::Older(position(c)?),
-        (_, Some(c)) => FeedSlice::Newer(position(c)?),
+        (Some(c), _) => FeedSlice::Older(position(c, "next")?),
+        (_, Some(c)) => FeedSlice::Newer(position(c, "prev")?),
         _ => FeedSlice::Start,
     };
     let mut items = ctx.store.feed_activities(fid, &slice, limit + 1, Timestamp::now(), reader, filter).await?;
@@ -307,11 +311,11 @@ pub async fn read_page(
         }
     };
     let next = match items.last() {
-        Some(a) if more_older => Some(cursor::encode_position(a.created_at, &a.id)),
+        Some(a) if more_older => Some(cursors.encode_position(a.created_at, &a.id)),
         _ => None,
     };
     let prev = match items.first() {
-        Some(a) if more_newer => Some(cursor::encode_position(a.created_at, &a.id)),
+        Some(a) if more_newer => Some(cursors.encode_position(a.created_at, &a.id)),
         _ => None,
     };
     Ok((items, next, prev))

@@ -469,7 +469,8 @@ pub async fn unfollow(
 /// QueryFollows; user tokens see the follows of feeds they may query the
 /// follows of (source or target).
 pub async fn query_follows(ctx: &Ctx, actor: &Actor, q: QueryRequest) -> Result<FollowPage> {
-    let (query, window) = q.list(filter::FOLLOW_FIELDS, FOLLOW_SORT, ("created_at", true))?;
+    let cursors = ctx.cursor_scope("QueryFollows");
+    let (query, window) = q.list(cursors, filter::FOLLOW_FIELDS, FOLLOW_SORT, ("created_at", true))?;
     let reader = access::with_grants(ctx, actor.reader(None)).await?;
     Ok(window.page(ctx.store.query_follows(&query, &reader).await?))
 }
@@ -477,6 +478,18 @@ pub async fn query_follows(ctx: &Ctx, actor: &Actor, q: QueryRequest) -> Result<
 pub enum Side {
     Followers,
     Following,
+}
+
+impl Side {
+    /// Where a feed read's `followers_pagination`/`following_pagination`
+    /// cursors are valid: that side of that feed.
+    fn cursor_scope(&self, ctx: &Ctx, fid: &Fid) -> super::cursor::Scope {
+        let (operation, field) = match self {
+            Side::Followers => ("GetOrCreateFeed.followers", "followers_pagination"),
+            Side::Following => ("GetOrCreateFeed.following", "following_pagination"),
+        };
+        ctx.cursor_scope(operation).bind(&fid.to_string()).reported_as(field)
+    }
 }
 
 /// The accepted followers of a feed, or the feeds it follows, newest first.
@@ -487,7 +500,8 @@ pub async fn page_of(ctx: &Ctx, side: Side, fid: &Fid, pager: &Pager) -> Result<
     };
     let request =
         QueryRequest { limit: pager.limit, next: pager.next.clone(), prev: pager.prev.clone(), ..Default::default() };
-    let (mut query, window) = request.list(filter::FOLLOW_FIELDS, FOLLOW_SORT, ("created_at", true))?;
+    let cursors = side.cursor_scope(ctx, fid);
+    let (mut query, window) = request.list(cursors, filter::FOLLOW_FIELDS, FOLLOW_SORT, ("created_at", true))?;
     query.filter = Filter::eq(field, fid.to_string()).and(Filter::eq("status", FOLLOW_ACCEPTED));
     Ok(window.page(ctx.store.query_follows(&query, &Reader::default()).await?))
 }
@@ -503,7 +517,8 @@ pub async fn settle_pending(ctx: &Ctx, target: &Fid, approve: bool) -> Result<()
         // Each settled follow leaves the pending set, so the first page is
         // always the next one.
         let request = QueryRequest { limit: Some(100), ..Default::default() };
-        let (mut query, _) = request.list(filter::FOLLOW_FIELDS, FOLLOW_SORT, ("created_at", false))?;
+        let cursors = ctx.cursor_scope("SettlePending");
+        let (mut query, _) = request.list(cursors, filter::FOLLOW_FIELDS, FOLLOW_SORT, ("created_at", false))?;
         query.filter = Filter::eq("target_feed", target.to_string()).and(Filter::eq("status", FOLLOW_PENDING));
         let pending = ctx.store.query_follows(&query, &Reader::default()).await?;
         if pending.is_empty() {

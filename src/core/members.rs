@@ -202,7 +202,9 @@ pub type MemberPage = Page<FeedMember>;
 pub async fn query_members(ctx: &Ctx, actor: &Actor, fid: &Fid, q: QueryRequest) -> Result<MemberPage> {
     let feed = get_live_feed(ctx, fid).await?;
     access::require(ctx, actor, &feed, access::QUERY_FEED_MEMBERS).await?;
-    let (mut query, window) = q.list(filter::FEED_MEMBER_FIELDS, filter::FEED_MEMBER_SORT, ("created_at", true))?;
+    let cursors = ctx.cursor_scope("QueryFeedMembers").bind(&fid.to_string());
+    let (mut query, window) =
+        q.list(cursors, filter::FEED_MEMBER_FIELDS, filter::FEED_MEMBER_SORT, ("created_at", true))?;
     query.filter = query.filter.and(Filter::eq("fid", fid.to_string()));
     Ok(window.page(ctx.store.query_members(&query).await?))
 }
@@ -211,8 +213,9 @@ pub async fn query_members(ctx: &Ctx, actor: &Actor, fid: &Fid, q: QueryRequest)
 pub async fn page_of(ctx: &Ctx, fid: &Fid, pager: &Pager) -> Result<MemberPage> {
     let request =
         QueryRequest { limit: pager.limit, next: pager.next.clone(), prev: pager.prev.clone(), ..Default::default() };
+    let cursors = ctx.cursor_scope("GetOrCreateFeed.members").bind(&fid.to_string()).reported_as("member_pagination");
     let (mut query, window) =
-        request.list(filter::FEED_MEMBER_FIELDS, filter::FEED_MEMBER_SORT, ("created_at", true))?;
+        request.list(cursors, filter::FEED_MEMBER_FIELDS, filter::FEED_MEMBER_SORT, ("created_at", true))?;
     query.filter = Filter::eq("fid", fid.to_string());
     Ok(window.page(ctx.store.query_members(&query).await?))
 }

@@ -209,8 +209,9 @@ pub async fn delete_level(ctx: &Ctx, id: &str) -> Result<()> {
 
 /// QueryMembershipLevels, newest first unless sorted.
 pub async fn query_levels(ctx: &Ctx, q: QueryRequest) -> Result<Page<MembershipLevel>> {
+    let cursors = ctx.cursor_scope("QueryMembershipLevels");
     let (query, window) =
-        q.list(filter::MEMBERSHIP_LEVEL_FIELDS, filter::MEMBERSHIP_LEVEL_SORT, ("created_at", true))?;
+        q.list(cursors, filter::MEMBERSHIP_LEVEL_FIELDS, filter::MEMBERSHIP_LEVEL_SORT, ("created_at", true))?;
     Ok(window.page(ctx.store.query_membership_levels(&query).await?))
 }
 

@@ -47,11 +47,24 @@ pub struct Ctx {
     pub store: Arc<dyn Store>,
     /// Wakes the task runner when work is queued.
     pub task_signal: Arc<Notify>,
+    /// Signs pagination cursors.
+    pub cursor_key: cursor::CursorKey,
 }
 
 impl Ctx {
+    /// A context whose cursors are signed with a key of this process only;
+    /// the server uses `with_cursor_key` so cursors outlive it.
     pub fn new(store: Arc<dyn Store>) -> Self {
-        Ctx { store, task_signal: Arc::new(Notify::new()) }
+        Ctx { store, task_signal: Arc::new(Notify::new()), cursor_key: cursor::CursorKey::random() }
+    }
+
+    pub fn with_cursor_key(self, cursor_key: cursor::CursorKey) -> Self {
+        Ctx { cursor_key, ..self }
+    }
+
+    /// The cursor scope of `operation` (see `cursor`).
+    pub fn cursor_scope(&self, operation: &'static str) -> cursor::Scope {
+        self.cursor_key.scope(operation)
     }
 }
 
@@ -621,20 +634,20 @@ pub struct QueryRequest {
 impl QueryRequest {
     /// The store query this request asks for, checked against the
     /// endpoint's filterable and sortable fields, and the offset window its
-    /// cursors describe.
+    /// cursors describe. Cursors are bound to `scope` (the operation and
+    /// its path ids) plus this request's filter and sort.
     pub fn list(
         &self,
+        scope: cursor::Scope,
         fields: &[filter::FieldSpec],
         sortable: &[&'static str],
         default_sort: (&'static str, bool),
     ) -> error::Result<(crate::store::ListQuery, cursor::OffsetWindow)> {
-        let window = cursor::OffsetWindow::from_request(self.limit, &self.next, &self.prev)?;
-        let query = crate::store::ListQuery {
-            filter: filter::parse_optional(self.filter.as_ref(), fields)?,
-            sort: filter::parse_sort(self.sort.as_deref(), sortable, default_sort)?,
-            limit: window.fetch(),
-            offset: window.offset,
-        };
+        let filter = filter::parse_optional(self.filter.as_ref(), fields)?;
+        let sort = filter::parse_sort(self.sort.as_deref(), sortable, default_sort)?;
+        let scope = scope.bind(&self.filter.as_ref().filter(|f| !f.is_empty())).bind(&sort);
+        let window = cursor::OffsetWindow::from_request(scope, self.limit, &self.next, &self.prev)?;
+        let query = crate::store::ListQuery { filter, sort, limit: window.fetch(), offset: window.offset };
         Ok((query, window))
     }
 }

@@ -62,7 +62,8 @@ pub struct PinnedPage {
 
 pub async fn query_pinned_activities(ctx: &Ctx, fid: &Fid, q: QueryRequest) -> Result<PinnedPage> {
     get_live_feed(ctx, fid).await?;
-    let (mut query, window) = q.list(filter::PIN_FIELDS, filter::PIN_SORT, ("created_at", true))?;
+    let cursors = ctx.cursor_scope("QueryPinnedActivities").bind(&fid.to_string());
+    let (mut query, window) = q.list(cursors, filter::PIN_FIELDS, filter::PIN_SORT, ("created_at", true))?;
     query.filter = query.filter.and(Filter::eq("fid", fid.to_string()));
     with_activities(ctx, window.page(ctx.store.query_pins(&query).await?)).await
 }

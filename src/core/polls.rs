@@ -191,7 +191,8 @@ pub async fn delete_poll(ctx: &Ctx, actor: &Actor, id: &str) -> Result<()> {
 
 /// QueryPolls, newest first unless sorted.
 pub async fn query_polls(ctx: &Ctx, q: QueryRequest) -> Result<Page<Poll>> {
-    let (query, window) = q.list(filter::POLL_FIELDS, filter::POLL_SORT, ("created_at", true))?;
+    let cursors = ctx.cursor_scope("QueryPolls");
+    let (query, window) = q.list(cursors, filter::POLL_FIELDS, filter::POLL_SORT, ("created_at", true))?;
     Ok(window.page(ctx.store.query_polls(&query).await?))
 }
 
@@ -243,7 +244,8 @@ pub async fn get_poll_option(ctx: &Ctx, poll_id: &str, option_id: &str) -> Resul
 
 pub async fn query_poll_votes(ctx: &Ctx, poll_id: &str, q: QueryRequest) -> Result<Page<PollVote>> {
     get_poll(ctx, poll_id).await?;
-    let (mut query, window) = q.list(filter::VOTE_FIELDS, filter::VOTE_SORT, ("created_at", true))?;
+    let cursors = ctx.cursor_scope("QueryPollVotes").bind(poll_id);
+    let (mut query, window) = q.list(cursors, filter::VOTE_FIELDS, filter::VOTE_SORT, ("created_at", true))?;
     query.filter = query.filter.and(Filter::eq("poll_id", poll_id));
     Ok(window.page(ctx.store.query_votes(&query).await?))
 }

@@ -207,7 +207,9 @@ pub type ReactionPage = Page<Reaction>;
 pub async fn query_activity_reactions(ctx: &Ctx, activity_id: &str, q: QueryRequest) -> Result<ReactionPage> {
     get_activity(ctx, activity_id).await?;
     let q = with_type_alias(q);
-    let (mut query, window) = q.list(filter::ACTIVITY_REACTION_FIELDS, filter::REACTION_SORT, ("created_at", true))?;
+    let cursors = ctx.cursor_scope("QueryActivityReactions").bind(activity_id);
+    let (mut query, window) =
+        q.list(cursors, filter::ACTIVITY_REACTION_FIELDS, filter::REACTION_SORT, ("created_at", true))?;
     query.filter = query.filter.and(Filter::eq("activity_id", activity_id));
     Ok(window.page(ctx.store.query_reactions(Reactable::Activities, &query).await?))
 }
@@ -215,7 +217,9 @@ pub async fn query_activity_reactions(ctx: &Ctx, activity_id: &str, q: QueryRequ
 pub async fn query_comment_reactions(ctx: &Ctx, comment_id: &str, q: QueryRequest) -> Result<ReactionPage> {
     get_comment(ctx, comment_id).await?;
     let q = with_type_alias(q);
-    let (mut query, window) = q.list(filter::COMMENT_REACTION_FIELDS, filter::REACTION_SORT, ("created_at", true))?;
+    let cursors = ctx.cursor_scope("QueryCommentReactions").bind(comment_id);
+    let (mut query, window) =
+        q.list(cursors, filter::COMMENT_REACTION_FIELDS, filter::REACTION_SORT, ("created_at", true))?;
     query.filter = query.filter.and(Filter::eq("comment_id", comment_id));
     Ok(window.page(ctx.store.query_reactions(Reactable::Comments, &query).await?))
 }
@@ -255,7 +259,8 @@ pub async fn batch_query_reactions(ctx: &Ctx, actor: &Actor, on: Reactable, req:
         return Err(Error::field(name, format!("{name} must contain between 1 and 100 ids")));
     }
     let q = with_type_alias(req.query);
-    let (mut query, window) = q.list(fields, filter::REACTION_SORT, ("created_at", true))?;
+    let cursors = ctx.cursor_scope("BatchQueryReactions").bind(on.key()).bind(&ids).bind(&req.user_id);
+    let (mut query, window) = q.list(cursors, fields, filter::REACTION_SORT, ("created_at", true))?;
     let scope = Filter::Cond(filter::Condition {
         field: filter::Field::Named(on.key()),
         kind: filter::Kind::Str,

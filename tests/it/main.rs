@@ -6,6 +6,7 @@
 
 mod auth;
 mod concurrency;
+mod cursors;
 mod durability;
 mod errors;
 mod instances;

@@ -9,6 +9,7 @@ mod concurrency;
 mod durability;
 mod errors;
 mod instances;
+mod lost_writes;
 mod queries;
 mod store;
 mod support;

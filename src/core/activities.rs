@@ -621,16 +621,19 @@ pub async fn update_activities_partial_batch(ctx: &Ctx, changes: Vec<ActivityCha
     Err(versions::contended("activities", &ids.join(",")))
 }
 
+/// Activity ids with the `updated_at` each was read at.
+type ReadAt = Vec<(String, Timestamp)>;
+
 /// The batch's changes applied to the activities as `found`, and the
 /// version each changed one was read at.
-fn apply_batch(found: &[Activity], changes: &[ActivityChange]) -> Result<(Vec<Activity>, Vec<(String, Timestamp)>)> {
+fn apply_batch(found: &[Activity], changes: &[ActivityChange]) -> Result<(Vec<Activity>, ReadAt)> {
     // The batch form takes the single-update fields but `search_data`, and
     // cannot unset `visibility_tag`.
     let batch_set: Vec<&str> = SETTABLE.iter().copied().filter(|f| *f != "search_data").collect();
     let batch_unset: Vec<&str> =
         UNSETTABLE.iter().copied().filter(|f| !["search_data", "visibility_tag"].contains(f)).collect();
     let mut updated: Vec<Activity> = Vec::new();
-    let mut read_at: Vec<(String, Timestamp)> = Vec::new();
+    let mut read_at: ReadAt = Vec::new();
     for change in changes {
         let set = change.set.clone().unwrap_or_default();
         let unset = change.unset.clone().unwrap_or_default();

@@ -390,7 +390,7 @@ fn patched(comment: &Comment, set: &Map<String, Value>, unset: &[String]) -> Res
     }
     let mut updated: Comment =
         serde_json::from_value(Value::Object(doc)).map_err(|e| Error::input(format!("invalid value in set: {e}")))?;
-    updated.counts = comment.counts.clone();
+    updated.counts = comment.counts;
     Ok(updated)
 }
 

@@ -146,12 +146,17 @@ pub async fn update_poll(ctx: &Ctx, actor: &Actor, input: PollInput) -> Result<P
     let id = input.id.clone().filter(|i| !i.is_empty()).ok_or_else(|| Error::field("id", "id is a required field"))?;
     // A replacement loses nothing, but which votes go depends on the
     // options it replaces.
-    let ((), poll) = change_poll(ctx, &id, || owned_poll(ctx, actor, &id), |poll| {
-        let new = build(input.clone(), id.clone(), poll.created_by_id.clone(), poll.created_at)?;
-        let removed = removed_options(poll, &new);
-        *poll = new;
-        Ok(((), removed))
-    })
+    let ((), poll) = change_poll(
+        ctx,
+        &id,
+        || owned_poll(ctx, actor, &id),
+        |poll| {
+            let new = build(input.clone(), id.clone(), poll.created_by_id.clone(), poll.created_at)?;
+            let removed = removed_options(poll, &new);
+            *poll = new;
+            Ok(((), removed))
+        },
+    )
     .await?;
     Ok(poll)
 }
@@ -176,16 +181,21 @@ pub async fn update_poll_partial(
     set: Map<String, Value>,
     unset: Vec<String>,
 ) -> Result<Poll> {
-    let ((), poll) = change_poll(ctx, id, || owned_poll(ctx, actor, id), |poll| {
-        let Value::Object(mut doc) = serde_json::to_value(&*poll).map_err(Error::internal)? else {
-            return Err(Error::internal("poll did not serialize to an object"));
-        };
-        patch::apply(&mut doc, &set, &unset, SETTABLE, UNSETTABLE)?;
-        *poll = serde_json::from_value(Value::Object(doc))
-            .map_err(|e| Error::input(format!("invalid value in set: {e}")))?;
-        validate(poll)?;
-        Ok(((), Vec::new()))
-    })
+    let ((), poll) = change_poll(
+        ctx,
+        id,
+        || owned_poll(ctx, actor, id),
+        |poll| {
+            let Value::Object(mut doc) = serde_json::to_value(&*poll).map_err(Error::internal)? else {
+                return Err(Error::internal("poll did not serialize to an object"));
+            };
+            patch::apply(&mut doc, &set, &unset, SETTABLE, UNSETTABLE)?;
+            *poll = serde_json::from_value(Value::Object(doc))
+                .map_err(|e| Error::input(format!("invalid value in set: {e}")))?;
+            validate(poll)?;
+            Ok(((), Vec::new()))
+        },
+    )
     .await?;
     Ok(poll)
 }
@@ -231,16 +241,21 @@ pub async fn query_polls(ctx: &Ctx, q: QueryRequest) -> Result<Page<Poll>> {
 pub async fn create_poll_option(ctx: &Ctx, actor: &Actor, poll_id: &str, input: PollOptionInput) -> Result<PollOption> {
     let option =
         PollOption { id: new_id(), text: input.text.unwrap_or_default(), custom: input.custom.unwrap_or_default() };
-    let (option, _) = change_poll(ctx, poll_id, || get_poll(ctx, poll_id), |poll| {
-        if let Actor::User(me) = actor {
-            if me != &poll.created_by_id && !poll.allow_user_suggested_options {
-                return Err(Error::not_allowed(format!("poll {poll_id} does not take suggested options")));
+    let (option, _) = change_poll(
+        ctx,
+        poll_id,
+        || get_poll(ctx, poll_id),
+        |poll| {
+            if let Actor::User(me) = actor {
+                if me != &poll.created_by_id && !poll.allow_user_suggested_options {
+                    return Err(Error::not_allowed(format!("poll {poll_id} does not take suggested options")));
+                }
             }
-        }
-        poll.options.push(option.clone());
-        validate(poll)?;
-        Ok((option.clone(), Vec::new()))
-    })
+            poll.options.push(option.clone());
+            validate(poll)?;
+            Ok((option.clone(), Vec::new()))
+        },
+    )
     .await?;
     Ok(option)
 }
@@ -248,28 +263,38 @@ pub async fn create_poll_option(ctx: &Ctx, actor: &Actor, poll_id: &str, input: 
 pub async fn update_poll_option(ctx: &Ctx, actor: &Actor, poll_id: &str, input: PollOptionInput) -> Result<PollOption> {
     let id = input.id.unwrap_or_default();
     let (text, custom) = (input.text.unwrap_or_default(), input.custom.unwrap_or_default());
-    let (updated, _) = change_poll(ctx, poll_id, || owned_poll(ctx, actor, poll_id), |poll| {
-        let option =
-            poll.options.iter_mut().find(|o| o.id == id).ok_or_else(|| Error::not_found("poll option", &id))?;
-        option.text = text.clone();
-        option.custom = custom.clone();
-        let updated = option.clone();
-        validate(poll)?;
-        Ok((updated, Vec::new()))
-    })
+    let (updated, _) = change_poll(
+        ctx,
+        poll_id,
+        || owned_poll(ctx, actor, poll_id),
+        |poll| {
+            let option =
+                poll.options.iter_mut().find(|o| o.id == id).ok_or_else(|| Error::not_found("poll option", &id))?;
+            option.text = text.clone();
+            option.custom = custom.clone();
+            let updated = option.clone();
+            validate(poll)?;
+            Ok((updated, Vec::new()))
+        },
+    )
     .await?;
     Ok(updated)
 }
 
 pub async fn delete_poll_option(ctx: &Ctx, actor: &Actor, poll_id: &str, option_id: &str) -> Result<()> {
-    change_poll(ctx, poll_id, || owned_poll(ctx, actor, poll_id), |poll| {
-        let before = poll.options.len();
-        poll.options.retain(|o| o.id != option_id);
-        if poll.options.len() == before {
-            return Err(Error::not_found("poll option", option_id));
-        }
-        Ok(((), vec![option_id.to_string()]))
-    })
+    change_poll(
+        ctx,
+        poll_id,
+        || owned_poll(ctx, actor, poll_id),
+        |poll| {
+            let before = poll.options.len();
+            poll.options.retain(|o| o.id != option_id);
+            if poll.options.len() == before {
+                return Err(Error::not_found("poll option", option_id));
+            }
+            Ok(((), vec![option_id.to_string()]))
+        },
+    )
     .await?;
     Ok(())
 }

@@ -1268,4 +1268,3 @@ mod tests {
         assert!(matched > 100, "the generator should produce matches too ({matched})");
     }
 }
-

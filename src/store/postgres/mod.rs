@@ -1770,7 +1770,12 @@ impl Store for PostgresStore {
         Ok(n > 0)
     }
 
-    async fn put_poll(&self, poll: &Poll, removed_options: &[String], if_updated_at: Option<Timestamp>) -> Result<bool> {
+    async fn put_poll(
+        &self,
+        poll: &Poll,
+        removed_options: &[String],
+        if_updated_at: Option<Timestamp>,
+    ) -> Result<bool> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db_err)?;
         if let Some(at) = if_updated_at {

@@ -336,10 +336,8 @@ fn backfill_tx(tx: &Transaction, follow: &Follow) -> Result<()> {
 fn versions_hold<K: AsRef<str>>(tx: &Transaction, select: &str, expected: &[(&[K], Timestamp)]) -> Result<bool> {
     let mut stmt = tx.prepare_cached(select).map_err(db_err)?;
     for (key, at) in expected {
-        let found: Option<Option<i64>> = stmt
-            .query_row(params_from_iter(key.iter().map(AsRef::as_ref)), |r| r.get(0))
-            .optional()
-            .map_err(db_err)?;
+        let found: Option<Option<i64>> =
+            stmt.query_row(params_from_iter(key.iter().map(AsRef::as_ref)), |r| r.get(0)).optional().map_err(db_err)?;
         if found != Some(Some(at.0)) {
             return Ok(false);
         }
@@ -357,8 +355,16 @@ fn upsert_users_tx(tx: &Transaction, users: &[User]) -> Result<()> {
         )
         .map_err(db_err)?;
     for u in users {
-        stmt.execute(params![u.id, u.name, u.role, u.created_at.0, u.updated_at.0, u.deleted_at.map(|t| t.0), to_doc(u)?])
-            .map_err(db_err)?;
+        stmt.execute(params![
+            u.id,
+            u.name,
+            u.role,
+            u.created_at.0,
+            u.updated_at.0,
+            u.deleted_at.map(|t| t.0),
+            to_doc(u)?
+        ])
+        .map_err(db_err)?;
     }
     Ok(())
 }
@@ -522,7 +528,8 @@ impl Store for SqliteStore {
     async fn update_users(&self, users: &[User], if_updated_at: &[Timestamp]) -> Result<bool> {
         let (users, versions) = (users.to_vec(), if_updated_at.to_vec());
         self.write(move |tx| {
-            let expected: Vec<_> = users.iter().zip(&versions).map(|(u, at)| (std::slice::from_ref(&u.id), *at)).collect();
+            let expected: Vec<_> =
+                users.iter().zip(&versions).map(|(u, at)| (std::slice::from_ref(&u.id), *at)).collect();
             if !versions_hold(tx, sql::versions::USER, &expected)? {
                 return Ok(false);
             }
@@ -1883,7 +1890,12 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn put_poll(&self, poll: &Poll, removed_options: &[String], if_updated_at: Option<Timestamp>) -> Result<bool> {
+    async fn put_poll(
+        &self,
+        poll: &Poll,
+        removed_options: &[String],
+        if_updated_at: Option<Timestamp>,
+    ) -> Result<bool> {
         let (id, doc, removed) = (poll.id.clone(), to_doc(poll)?, removed_options.to_vec());
         self.write(move |tx| {
             if let Some(at) = if_updated_at {

@@ -14,6 +14,7 @@ use super::model::{Activity, Custom, Feed, Fid, Location};
 use super::notifications::{self, Notice};
 use super::time::Timestamp;
 use super::users;
+use super::versions;
 use super::{new_id, patch, Actor, Ctx};
 
 pub const MAX_FEEDS: usize = 25;
@@ -468,18 +469,20 @@ fn check_author(actor: &Actor, activity: &Activity) -> Result<()> {
     }
 }
 
-/// Saves an edited activity. With `previous_mentions` (the mentions before
-/// the edit, when mention notifications are handled) newly mentioned users
-/// are notified and the notifications of dropped ones are withdrawn — in the
-/// same transaction as the edit.
+/// Saves an edited activity if it is still at `version` (its `updated_at`
+/// when read); None when another write came first. With `previous_mentions`
+/// (the mentions before the edit, when mention notifications are handled)
+/// newly mentioned users are notified and the notifications of dropped ones
+/// are withdrawn — in the same transaction as the edit.
 async fn save_edit(
     ctx: &Ctx,
     actor: &Actor,
     mut activity: Activity,
     previous_mentions: Option<&[String]>,
-) -> Result<Activity> {
+    version: Timestamp,
+) -> Result<Option<Activity>> {
     validate(&activity)?;
-    let now = Timestamp::now();
+    let now = versions::next_version(version);
     activity.updated_at = now;
     activity.edited_at = Some(now);
     let mut new_feeds = feeds_to_create(ctx, actor, std::slice::from_ref(&activity)).await?;
@@ -499,16 +502,24 @@ async fn save_edit(
             n
         }));
     }
-    ctx.store.save_activities(&all, &new_feeds).await?;
-    Ok(activity)
+    let committed = ctx.store.save_activities_if(&all, &new_feeds, &[(activity.id.clone(), version)]).await?;
+    Ok(committed.then_some(activity))
 }
 
+/// UpdateActivity: the fields given replace the stored ones, on the current
+/// row (see `versions`).
 pub async fn update_activity(ctx: &Ctx, actor: &Actor, id: &str, req: ActivityUpdate) -> Result<Activity> {
-    let mut activity = get_activity(ctx, id).await?;
-    check_author(actor, &activity)?;
-    let previous = req.handle_mention_notifications.unwrap_or(false).then(|| activity.mentioned_user_ids.clone());
-    req.apply_content(&mut activity)?;
-    save_edit(ctx, actor, activity, previous.as_deref()).await
+    for _ in 0..versions::WRITE_ATTEMPTS {
+        let mut activity = get_activity(ctx, id).await?;
+        check_author(actor, &activity)?;
+        let version = activity.updated_at;
+        let previous = req.handle_mention_notifications.unwrap_or(false).then(|| activity.mentioned_user_ids.clone());
+        req.clone().apply_content(&mut activity)?;
+        if let Some(saved) = save_edit(ctx, actor, activity, previous.as_deref(), version).await? {
+            return Ok(saved);
+        }
+    }
+    Err(versions::contended("activity", id))
 }
 
 pub async fn update_activity_partial(ctx: &Ctx, actor: &Actor, id: &str, req: ActivityPatch) -> Result<Activity> {
@@ -517,16 +528,21 @@ pub async fn update_activity_partial(ctx: &Ctx, actor: &Actor, id: &str, req: Ac
     if set.is_empty() && unset.is_empty() {
         return Err(Error::input("set or unset must name at least one field"));
     }
-    let old = get_activity(ctx, id).await?;
-    check_author(actor, &old)?;
-    let Value::Object(mut doc) = serde_json::to_value(&old).map_err(Error::internal)? else {
-        return Err(Error::internal("activity did not serialize to an object"));
-    };
-    patch::apply(&mut doc, &set, &unset, SETTABLE, UNSETTABLE)?;
-    let activity: Activity =
-        serde_json::from_value(Value::Object(doc)).map_err(|e| Error::input(format!("invalid value in set: {e}")))?;
-    let previous = req.handle_mention_notifications.unwrap_or(false).then_some(old.mentioned_user_ids.as_slice());
-    save_edit(ctx, actor, activity, previous).await
+    for _ in 0..versions::WRITE_ATTEMPTS {
+        let old = get_activity(ctx, id).await?;
+        check_author(actor, &old)?;
+        let Value::Object(mut doc) = serde_json::to_value(&old).map_err(Error::internal)? else {
+            return Err(Error::internal("activity did not serialize to an object"));
+        };
+        patch::apply(&mut doc, &set, &unset, SETTABLE, UNSETTABLE)?;
+        let activity: Activity = serde_json::from_value(Value::Object(doc))
+            .map_err(|e| Error::input(format!("invalid value in set: {e}")))?;
+        let previous = req.handle_mention_notifications.unwrap_or(false).then_some(old.mentioned_user_ids.as_slice());
+        if let Some(saved) = save_edit(ctx, actor, activity, previous, old.updated_at).await? {
+            return Ok(saved);
+        }
+    }
+    Err(versions::contended("activity", id))
 }
 
 pub async fn delete_activity(ctx: &Ctx, actor: &Actor, id: &str, hard: bool) -> Result<()> {
@@ -587,21 +603,40 @@ pub struct ActivityChange {
 /// whole batch; changes to unknown or deleted activities, and changes that
 /// change nothing, are skipped. The rest is written in one transaction.
 pub async fn update_activities_partial_batch(ctx: &Ctx, changes: Vec<ActivityChange>) -> Result<Vec<Activity>> {
+    if changes.is_empty() || changes.len() > MAX_BATCH {
+        return Err(Error::field("changes", format!("changes must contain between 1 and {MAX_BATCH} items")));
+    }
+    let ids: Vec<String> = changes.iter().map(|c| c.activity_id.clone()).collect();
+    for _ in 0..versions::WRITE_ATTEMPTS {
+        let found = ctx.store.get_activities(&ids).await?;
+        let (updated, read_at) = apply_batch(&found, &changes)?;
+        if updated.is_empty() {
+            return Ok(updated);
+        }
+        let new_feeds = feeds_to_create(ctx, &Actor::Server, &updated).await?;
+        if ctx.store.save_activities_if(&updated, &new_feeds, &read_at).await? {
+            return Ok(updated);
+        }
+    }
+    Err(versions::contended("activities", &ids.join(",")))
+}
+
+/// Activity ids with the `updated_at` each was read at.
+type ReadAt = Vec<(String, Timestamp)>;
+
+/// The batch's changes applied to the activities as `found`, and the
+/// version each changed one was read at.
+fn apply_batch(found: &[Activity], changes: &[ActivityChange]) -> Result<(Vec<Activity>, ReadAt)> {
     // The batch form takes the single-update fields but `search_data`, and
     // cannot unset `visibility_tag`.
     let batch_set: Vec<&str> = SETTABLE.iter().copied().filter(|f| *f != "search_data").collect();
     let batch_unset: Vec<&str> =
         UNSETTABLE.iter().copied().filter(|f| !["search_data", "visibility_tag"].contains(f)).collect();
-    if changes.is_empty() || changes.len() > MAX_BATCH {
-        return Err(Error::field("changes", format!("changes must contain between 1 and {MAX_BATCH} items")));
-    }
-    let ids: Vec<String> = changes.iter().map(|c| c.activity_id.clone()).collect();
-    let found = ctx.store.get_activities(&ids).await?;
-    let now = Timestamp::now();
     let mut updated: Vec<Activity> = Vec::new();
+    let mut read_at: ReadAt = Vec::new();
     for change in changes {
-        let set = change.set.unwrap_or_default();
-        let unset = change.unset.unwrap_or_default();
+        let set = change.set.clone().unwrap_or_default();
+        let unset = change.unset.clone().unwrap_or_default();
         let Some(old) = found.iter().find(|a| a.id == change.activity_id && a.deleted_at.is_none()) else {
             // Still validate, so a bad field fails the batch either way.
             patch::apply(&mut Map::new(), &set, &unset, &batch_set, &batch_unset)?;
@@ -620,16 +655,14 @@ pub async fn update_activities_partial_batch(ctx: &Ctx, changes: Vec<ActivityCha
         let mut activity: Activity = serde_json::from_value(Value::Object(doc))
             .map_err(|e| Error::input(format!("invalid value in set for activity {}: {e}", change.activity_id)))?;
         validate(&activity)?;
-        activity.updated_at = now;
-        activity.edited_at = Some(now);
+        activity.updated_at = versions::next_version(old.updated_at);
+        activity.edited_at = Some(activity.updated_at);
         updated.retain(|a| a.id != activity.id);
+        read_at.retain(|(id, _)| id != &old.id);
+        read_at.push((old.id.clone(), old.updated_at));
         updated.push(activity);
     }
-    if !updated.is_empty() {
-        let new_feeds = feeds_to_create(ctx, &Actor::Server, &updated).await?;
-        ctx.store.save_activities(&updated, &new_feeds).await?;
-    }
-    Ok(updated)
+    Ok((updated, read_at))
 }
 
 /// QueryActivityShares: the live activities that reshare or reply to

@@ -264,20 +264,28 @@ async fn folder_for(ctx: &Ctx, actor: &Actor, id: &str) -> Result<BookmarkFolder
     }
 }
 
+/// Changes the fields given, on the current row (see `versions`).
 pub async fn update_bookmark_folder(ctx: &Ctx, actor: &Actor, id: &str, req: UpdateFolder) -> Result<BookmarkFolder> {
-    let mut folder = folder_for(ctx, actor, id).await?;
-    if let Some(name) = req.name {
+    if let Some(name) = &req.name {
         if name.trim().is_empty() || name.chars().count() > MAX_FOLDER_NAME {
             return Err(Error::field("name", format!("a folder name is 1 to {MAX_FOLDER_NAME} characters")));
         }
-        folder.name = name;
     }
-    if let Some(custom) = req.custom {
-        folder.custom = custom;
+    for _ in 0..super::versions::WRITE_ATTEMPTS {
+        let mut folder = folder_for(ctx, actor, id).await?;
+        let version = folder.updated_at;
+        if let Some(name) = &req.name {
+            folder.name = name.clone();
+        }
+        if let Some(custom) = &req.custom {
+            folder.custom = custom.clone();
+        }
+        folder.updated_at = super::versions::next_version(version);
+        if ctx.store.put_bookmark_folder(&folder, Some(version)).await? {
+            return Ok(folder);
+        }
     }
-    folder.updated_at = Timestamp::now();
-    ctx.store.put_bookmark_folder(&folder).await?;
-    Ok(folder)
+    Err(super::versions::contended("bookmark folder", id))
 }
 
 /// Deletes the folder with the bookmarks in it.

@@ -24,7 +24,7 @@ use super::filter::{self, Filter};
 use super::model::{Activity, Comment, CommentCounts, Custom, Fid};
 use super::notifications::{self, Notice};
 use super::time::Timestamp;
-use super::{new_id, patch, users, Actor, Ctx};
+use super::{new_id, patch, users, versions, Actor, Ctx};
 use crate::store::ListQuery;
 
 pub const MAX_MENTIONS: usize = 25;
@@ -318,22 +318,30 @@ pub struct UpdateComment {
     pub user_id: Option<String>,
 }
 
+/// UpdateComment: the fields given replace the stored ones, on the current
+/// row (see `versions`).
 pub async fn update_comment(ctx: &Ctx, actor: &Actor, id: &str, req: UpdateComment) -> Result<Comment> {
-    let mut comment = owned_comment(ctx, actor, id).await?;
-    if let Some(text) = req.comment {
-        comment.text = Some(text);
+    for _ in 0..versions::WRITE_ATTEMPTS {
+        let mut comment = owned_comment(ctx, actor, id).await?;
+        let version = comment.updated_at;
+        if let Some(text) = &req.comment {
+            comment.text = Some(text.clone());
+        }
+        if let Some(attachments) = &req.attachments {
+            comment.attachments = attachments.clone();
+        }
+        if let Some(custom) = &req.custom {
+            comment.custom = custom.clone();
+        }
+        if let Some(m) = &req.mentioned_user_ids {
+            users::ensure_users(ctx, m, false).await?;
+            comment.mentioned_user_ids = m.clone();
+        }
+        if let Some(saved) = save_edit(ctx, comment, version).await? {
+            return Ok(saved);
+        }
     }
-    if let Some(attachments) = req.attachments {
-        comment.attachments = attachments;
-    }
-    if let Some(custom) = req.custom {
-        comment.custom = custom;
-    }
-    if let Some(m) = req.mentioned_user_ids {
-        users::ensure_users(ctx, &m, false).await?;
-        comment.mentioned_user_ids = m;
-    }
-    save_edit(ctx, comment).await
+    Err(versions::contended("comment", id))
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -348,16 +356,29 @@ const SETTABLE: &[&str] = &["text", "attachments", "custom", "mentioned_user_ids
 const UNSETTABLE: &[&str] = &["custom", "attachments", "mentioned_user_ids", "status"];
 
 pub async fn update_comment_partial(ctx: &Ctx, actor: &Actor, id: &str, req: PartialComment) -> Result<Comment> {
-    let comment = owned_comment(ctx, actor, id).await?;
-    let Value::Object(mut doc) = serde_json::to_value(&comment).map_err(Error::internal)? else {
-        return Err(Error::internal("comment did not serialize to an object"));
-    };
     // The request names the text `comment`, as AddComment does.
     let mut set = req.set.unwrap_or_default();
     if let Some(text) = set.remove("comment") {
         set.insert("text".into(), text);
     }
-    patch::apply(&mut doc, &set, &req.unset.unwrap_or_default(), SETTABLE, UNSETTABLE)?;
+    let unset = req.unset.unwrap_or_default();
+    for _ in 0..versions::WRITE_ATTEMPTS {
+        let comment = owned_comment(ctx, actor, id).await?;
+        let updated = patched(&comment, &set, &unset)?;
+        users::ensure_users(ctx, &updated.mentioned_user_ids, false).await?;
+        if let Some(saved) = save_edit(ctx, updated, comment.updated_at).await? {
+            return Ok(saved);
+        }
+    }
+    Err(versions::contended("comment", id))
+}
+
+/// `comment` with the patch applied.
+fn patched(comment: &Comment, set: &Map<String, Value>, unset: &[String]) -> Result<Comment> {
+    let Value::Object(mut doc) = serde_json::to_value(comment).map_err(Error::internal)? else {
+        return Err(Error::internal("comment did not serialize to an object"));
+    };
+    patch::apply(&mut doc, set, unset, SETTABLE, UNSETTABLE)?;
     // Unset lists are empty lists; an unset status is active again.
     for key in ["attachments", "mentioned_user_ids"] {
         if doc.get(key).is_none_or(Value::is_null) {
@@ -370,12 +391,13 @@ pub async fn update_comment_partial(ctx: &Ctx, actor: &Actor, id: &str, req: Par
     let mut updated: Comment =
         serde_json::from_value(Value::Object(doc)).map_err(|e| Error::input(format!("invalid value in set: {e}")))?;
     updated.counts = comment.counts;
-    users::ensure_users(ctx, &updated.mentioned_user_ids, false).await?;
-    save_edit(ctx, updated).await
+    Ok(updated)
 }
 
-async fn save_edit(ctx: &Ctx, mut comment: Comment) -> Result<Comment> {
-    let now = Timestamp::now();
+/// Saves an edited comment if it is still at `version` (its `updated_at`
+/// when read); None when another write came first.
+async fn save_edit(ctx: &Ctx, mut comment: Comment, version: Timestamp) -> Result<Option<Comment>> {
+    let now = versions::next_version(version);
     comment.updated_at = now;
     comment.edited_at = Some(now);
     if comment.status == "deleted" {
@@ -384,8 +406,7 @@ async fn save_edit(ctx: &Ctx, mut comment: Comment) -> Result<Comment> {
         comment.deleted_at = None;
     }
     validate(&comment)?;
-    ctx.store.put_comment(&comment).await?;
-    Ok(comment)
+    Ok(ctx.store.put_comment(&comment, Some(version)).await?.then_some(comment))
 }
 
 /// Soft delete keeps the comment in its thread with status `deleted`; hard
@@ -415,7 +436,7 @@ pub async fn delete_comment(
         comment.status = "deleted".into();
         comment.deleted_at = Some(now);
         comment.updated_at = now;
-        ctx.store.put_comment(&comment).await?;
+        ctx.store.put_comment(&comment, None).await?;
     }
     Ok((comment, activity))
 }
@@ -448,7 +469,7 @@ pub async fn restore_comment(ctx: &Ctx, actor: &Actor, id: &str) -> Result<(Comm
     comment.status = "active".into();
     comment.deleted_at = None;
     comment.updated_at = Timestamp::now();
-    ctx.store.put_comment(&comment).await?;
+    ctx.store.put_comment(&comment, None).await?;
     Ok((comment, activity))
 }
 

@@ -321,7 +321,7 @@ pub async fn read_page(
     Ok((items, next, prev))
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Clone, Deserialize, Default)]
 pub struct UpdateFeed {
     #[serde(default)]
     pub name: Option<String>,
@@ -339,9 +339,21 @@ pub struct UpdateFeed {
     pub created_by_id: Option<String>,
 }
 
-/// Changes only the fields given; ownership moves only server-side.
+/// Changes only the fields given, on the current row (see `versions`);
+/// ownership moves only server-side.
 pub async fn update_feed(ctx: &Ctx, actor: &Actor, fid: &Fid, req: UpdateFeed) -> Result<Feed> {
-    let mut feed = get_live_feed(ctx, fid).await?;
+    for _ in 0..super::versions::WRITE_ATTEMPTS {
+        let feed = get_live_feed(ctx, fid).await?;
+        let version = feed.updated_at;
+        let feed = changed_feed(ctx, actor, feed, req.clone()).await?;
+        if ctx.store.put_feed(&feed, Some(version)).await? {
+            return Ok(feed);
+        }
+    }
+    Err(super::versions::contended("feed", &fid.to_string()))
+}
+
+async fn changed_feed(ctx: &Ctx, actor: &Actor, mut feed: Feed, req: UpdateFeed) -> Result<Feed> {
     access::require(ctx, actor, &feed, access::UPDATE_FEED).await?;
     validate_input(&FeedInput {
         name: req.name.clone(),
@@ -372,8 +384,7 @@ pub async fn update_feed(ctx: &Ctx, actor: &Actor, fid: &Fid, req: UpdateFeed) -
     if req.clear_location.unwrap_or(false) {
         feed.location = None;
     }
-    feed.updated_at = Timestamp::now();
-    ctx.store.put_feed(&feed).await?;
+    feed.updated_at = super::versions::next_version(feed.updated_at);
     Ok(feed)
 }
 
@@ -393,7 +404,7 @@ pub async fn delete_feed(
     let now = Timestamp::now();
     feed.deleted_at = Some(now);
     feed.updated_at = now;
-    ctx.store.put_feed(&feed).await?;
+    ctx.store.put_feed(&feed, None).await?;
     tasks::enqueue(ctx, TaskWork::DeleteFeed { fid: fid.clone(), hard, purge_user_activities }).await
 }
 
@@ -474,7 +485,7 @@ pub async fn change_visibility(
     access::require(ctx, actor, &feed, access::UPDATE_FEED).await?;
     let before = std::mem::replace(&mut feed.visibility, visibility.to_string());
     feed.updated_at = Timestamp::now();
-    ctx.store.put_feed(&feed).await?;
+    ctx.store.put_feed(&feed, None).await?;
     if before == "followers" && visibility != "followers" {
         follows::settle_pending(ctx, fid, approve).await?;
     }

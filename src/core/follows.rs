@@ -353,7 +353,7 @@ pub async fn reject_follow(ctx: &Ctx, actor: &Actor, source: &str, target: &str)
 }
 
 async fn save(ctx: &Ctx, follow: &Follow, backfill: bool) -> Result<()> {
-    if !ctx.store.update_follow(follow, backfill).await? {
+    if !ctx.store.update_follow(follow, backfill, None).await? {
         return Err(Error::not_found("follow", &format!("{} -> {}", follow.source, follow.target)));
     }
     Ok(())
@@ -373,7 +373,20 @@ pub async fn update_follow(ctx: &Ctx, actor: &Actor, cmd: FollowCmd) -> Result<F
             return Err(Error::not_allowed("follower_role and status can be changed server-side only"));
         }
     }
-    let mut follow = get_follow(ctx, &source, &target).await?;
+    for _ in 0..super::versions::WRITE_ATTEMPTS {
+        let follow = get_follow(ctx, &source, &target).await?;
+        let version = follow.updated_at;
+        let was_accepted = follow.status == FOLLOW_ACCEPTED;
+        let follow = changed_follow(follow, cmd.clone())?;
+        let backfill = !was_accepted && follow.status == FOLLOW_ACCEPTED;
+        if ctx.store.update_follow(&follow, backfill, Some(version)).await? {
+            return Ok(follow);
+        }
+    }
+    Err(super::versions::contended("follow", &format!("{source} -> {target}")))
+}
+
+fn changed_follow(mut follow: Follow, cmd: FollowCmd) -> Result<Follow> {
     let was_accepted = follow.status == FOLLOW_ACCEPTED;
     if let Some(custom) = cmd.custom {
         follow.custom = Some(custom);
@@ -404,8 +417,7 @@ pub async fn update_follow(ctx: &Ctx, actor: &Actor, cmd: FollowCmd) -> Result<F
             return Err(Error::field("status", format!("cannot change a {} follow to {s:?}", follow.status)));
         }
     }
-    follow.updated_at = now;
-    save(ctx, &follow, !was_accepted && follow.status == FOLLOW_ACCEPTED).await?;
+    follow.updated_at = super::versions::next_version(follow.updated_at);
     Ok(follow)
 }
 
@@ -534,7 +546,7 @@ pub async fn settle_pending(ctx: &Ctx, target: &Fid, approve: bool) -> Result<()
                 follow.status = FOLLOW_REJECTED.into();
                 follow.request_rejected_at = Some(now);
             }
-            ctx.store.update_follow(&follow, approve).await?;
+            ctx.store.update_follow(&follow, approve, None).await?;
         }
     }
 }

@@ -40,6 +40,7 @@ pub mod suggestions;
 pub mod tasks;
 pub mod time;
 pub mod users;
+pub mod versions;
 
 /// Everything a core operation needs; built once in `main` and shared.
 #[derive(Clone)]

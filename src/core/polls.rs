@@ -9,7 +9,7 @@ use super::error::{Error, Result};
 use super::filter::{self, Filter};
 use super::model::{Custom, Poll, PollOption, PollVote, VoteOutcome};
 use super::time::Timestamp;
-use super::{new_id, patch, users, Actor, Ctx, QueryRequest};
+use super::{new_id, patch, users, versions, Actor, Ctx, QueryRequest};
 
 pub const MAX_OPTIONS: usize = 100;
 pub const MAX_VOTES_ALLOWED: i64 = 10;
@@ -144,9 +144,20 @@ fn removed_options(old: &Poll, new: &Poll) -> Vec<String> {
 /// UpdatePoll: replaces the poll; votes for options it drops are deleted.
 pub async fn update_poll(ctx: &Ctx, actor: &Actor, input: PollInput) -> Result<Poll> {
     let id = input.id.clone().filter(|i| !i.is_empty()).ok_or_else(|| Error::field("id", "id is a required field"))?;
-    let old = owned_poll(ctx, actor, &id).await?;
-    let poll = build(input, id, old.created_by_id.clone(), old.created_at)?;
-    ctx.store.put_poll(&poll, &removed_options(&old, &poll)).await?;
+    // A replacement loses nothing, but which votes go depends on the
+    // options it replaces.
+    let ((), poll) = change_poll(
+        ctx,
+        &id,
+        || owned_poll(ctx, actor, &id),
+        |poll| {
+            let new = build(input.clone(), id.clone(), poll.created_by_id.clone(), poll.created_at)?;
+            let removed = removed_options(poll, &new);
+            *poll = new;
+            Ok(((), removed))
+        },
+    )
+    .await?;
     Ok(poll)
 }
 
@@ -170,17 +181,48 @@ pub async fn update_poll_partial(
     set: Map<String, Value>,
     unset: Vec<String>,
 ) -> Result<Poll> {
-    let old = owned_poll(ctx, actor, id).await?;
-    let Value::Object(mut doc) = serde_json::to_value(&old).map_err(Error::internal)? else {
-        return Err(Error::internal("poll did not serialize to an object"));
-    };
-    patch::apply(&mut doc, &set, &unset, SETTABLE, UNSETTABLE)?;
-    let mut poll: Poll =
-        serde_json::from_value(Value::Object(doc)).map_err(|e| Error::input(format!("invalid value in set: {e}")))?;
-    poll.updated_at = Timestamp::now();
-    validate(&poll)?;
-    ctx.store.put_poll(&poll, &[]).await?;
+    let ((), poll) = change_poll(
+        ctx,
+        id,
+        || owned_poll(ctx, actor, id),
+        |poll| {
+            let Value::Object(mut doc) = serde_json::to_value(&*poll).map_err(Error::internal)? else {
+                return Err(Error::internal("poll did not serialize to an object"));
+            };
+            patch::apply(&mut doc, &set, &unset, SETTABLE, UNSETTABLE)?;
+            *poll = serde_json::from_value(Value::Object(doc))
+                .map_err(|e| Error::input(format!("invalid value in set: {e}")))?;
+            validate(poll)?;
+            Ok(((), Vec::new()))
+        },
+    )
+    .await?;
     Ok(poll)
+}
+
+/// Applies `change` to the poll as `read` returns it and saves the result
+/// if no other write came first, else starts again from the fresh poll (see
+/// `versions`). `change` returns its outcome and the options whose votes go.
+async fn change_poll<T, R, F>(
+    ctx: &Ctx,
+    id: &str,
+    read: R,
+    mut change: impl FnMut(&mut Poll) -> Result<(T, Vec<String>)>,
+) -> Result<(T, Poll)>
+where
+    R: Fn() -> F,
+    F: std::future::Future<Output = Result<Poll>>,
+{
+    for _ in 0..versions::WRITE_ATTEMPTS {
+        let mut poll = read().await?;
+        let version = poll.updated_at;
+        let (outcome, removed) = change(&mut poll)?;
+        poll.updated_at = versions::next_version(version);
+        if ctx.store.put_poll(&poll, &removed, Some(version)).await? {
+            return Ok((outcome, poll));
+        }
+    }
+    Err(versions::contended("poll", id))
 }
 
 pub async fn delete_poll(ctx: &Ctx, actor: &Actor, id: &str) -> Result<()> {
@@ -198,43 +240,64 @@ pub async fn query_polls(ctx: &Ctx, q: QueryRequest) -> Result<Page<Poll>> {
 
 /// Adds an option: the creator, or anyone when the poll allows suggestions.
 pub async fn create_poll_option(ctx: &Ctx, actor: &Actor, poll_id: &str, input: PollOptionInput) -> Result<PollOption> {
-    let mut poll = get_poll(ctx, poll_id).await?;
-    if let Actor::User(me) = actor {
-        if me != &poll.created_by_id && !poll.allow_user_suggested_options {
-            return Err(Error::not_allowed(format!("poll {poll_id} does not take suggested options")));
-        }
-    }
     let option =
         PollOption { id: new_id(), text: input.text.unwrap_or_default(), custom: input.custom.unwrap_or_default() };
-    poll.options.push(option.clone());
-    poll.updated_at = Timestamp::now();
-    validate(&poll)?;
-    ctx.store.put_poll(&poll, &[]).await?;
+    let (option, _) = change_poll(
+        ctx,
+        poll_id,
+        || get_poll(ctx, poll_id),
+        |poll| {
+            if let Actor::User(me) = actor {
+                if me != &poll.created_by_id && !poll.allow_user_suggested_options {
+                    return Err(Error::not_allowed(format!("poll {poll_id} does not take suggested options")));
+                }
+            }
+            poll.options.push(option.clone());
+            validate(poll)?;
+            Ok((option.clone(), Vec::new()))
+        },
+    )
+    .await?;
     Ok(option)
 }
 
 pub async fn update_poll_option(ctx: &Ctx, actor: &Actor, poll_id: &str, input: PollOptionInput) -> Result<PollOption> {
-    let mut poll = owned_poll(ctx, actor, poll_id).await?;
     let id = input.id.unwrap_or_default();
-    let option = poll.options.iter_mut().find(|o| o.id == id).ok_or_else(|| Error::not_found("poll option", &id))?;
-    option.text = input.text.unwrap_or_default();
-    option.custom = input.custom.unwrap_or_default();
-    let updated = option.clone();
-    poll.updated_at = Timestamp::now();
-    validate(&poll)?;
-    ctx.store.put_poll(&poll, &[]).await?;
+    let (text, custom) = (input.text.unwrap_or_default(), input.custom.unwrap_or_default());
+    let (updated, _) = change_poll(
+        ctx,
+        poll_id,
+        || owned_poll(ctx, actor, poll_id),
+        |poll| {
+            let option =
+                poll.options.iter_mut().find(|o| o.id == id).ok_or_else(|| Error::not_found("poll option", &id))?;
+            option.text = text.clone();
+            option.custom = custom.clone();
+            let updated = option.clone();
+            validate(poll)?;
+            Ok((updated, Vec::new()))
+        },
+    )
+    .await?;
     Ok(updated)
 }
 
 pub async fn delete_poll_option(ctx: &Ctx, actor: &Actor, poll_id: &str, option_id: &str) -> Result<()> {
-    let mut poll = owned_poll(ctx, actor, poll_id).await?;
-    let before = poll.options.len();
-    poll.options.retain(|o| o.id != option_id);
-    if poll.options.len() == before {
-        return Err(Error::not_found("poll option", option_id));
-    }
-    poll.updated_at = Timestamp::now();
-    ctx.store.put_poll(&poll, &[option_id.to_string()]).await
+    change_poll(
+        ctx,
+        poll_id,
+        || owned_poll(ctx, actor, poll_id),
+        |poll| {
+            let before = poll.options.len();
+            poll.options.retain(|o| o.id != option_id);
+            if poll.options.len() == before {
+                return Err(Error::not_found("poll option", option_id));
+            }
+            Ok(((), vec![option_id.to_string()]))
+        },
+    )
+    .await?;
+    Ok(())
 }
 
 pub async fn get_poll_option(ctx: &Ctx, poll_id: &str, option_id: &str) -> Result<PollOption> {

@@ -96,9 +96,20 @@ pub async fn update_users_partial(ctx: &Ctx, patches: Vec<UserPatch>) -> Result<
         return Err(Error::field("users", "users must contain at least one update"));
     }
     let ids: Vec<String> = patches.iter().map(|p| p.id.clone()).collect();
-    let existing = ctx.store.get_users(&ids).await?;
-    let now = Timestamp::now();
-    let mut out = Vec::with_capacity(patches.len());
+    for _ in 0..super::versions::WRITE_ATTEMPTS {
+        let existing = ctx.store.get_users(&ids).await?;
+        let (out, read_at) = apply_patches(&existing, &patches)?;
+        if ctx.store.update_users(&out, &read_at).await? {
+            return Ok(out);
+        }
+    }
+    Err(super::versions::contended("users", &ids.join(",")))
+}
+
+/// The patched users, and the version each was read at.
+fn apply_patches(existing: &[User], patches: &[UserPatch]) -> Result<(Vec<User>, Vec<Timestamp>)> {
+    let mut out: Vec<User> = Vec::with_capacity(patches.len());
+    let mut read_at = Vec::with_capacity(patches.len());
     for patch in patches {
         validate_id("user id", &patch.id)?;
         let user = existing
@@ -108,7 +119,7 @@ pub async fn update_users_partial(ctx: &Ctx, patches: Vec<UserPatch>) -> Result<
         let Value::Object(mut doc) = serde_json::to_value(user).map_err(Error::internal)? else {
             return Err(Error::internal("user did not serialize to an object"));
         };
-        for (key, value) in patch.set.unwrap_or_default() {
+        for (key, value) in patch.set.clone().unwrap_or_default() {
             let top = key.split('.').next().unwrap_or(&key).to_string();
             if top == "id" || top == "created_at" || top == "updated_at" {
                 return Err(Error::field(&key, format!("field {key:?} cannot be changed")));
@@ -117,7 +128,7 @@ pub async fn update_users_partial(ctx: &Ctx, patches: Vec<UserPatch>) -> Result<
                 if USER_FIELDS.contains(&top.as_str()) || top == "custom" { key } else { format!("custom.{key}") };
             super::patch::set_path(&mut doc, &path, value);
         }
-        for key in patch.unset.unwrap_or_default() {
+        for key in patch.unset.clone().unwrap_or_default() {
             let top = key.split('.').next().unwrap_or(&key).to_string();
             let path =
                 if USER_FIELDS.contains(&top.as_str()) || top == "custom" { key } else { format!("custom.{key}") };
@@ -126,11 +137,11 @@ pub async fn update_users_partial(ctx: &Ctx, patches: Vec<UserPatch>) -> Result<
         doc.entry("role").or_insert_with(|| Value::String("user".into()));
         let mut updated: User = serde_json::from_value(Value::Object(doc))
             .map_err(|e| Error::input(format!("invalid user update: {e}")))?;
-        updated.updated_at = now;
+        updated.updated_at = super::versions::next_version(user.updated_at);
+        read_at.push(user.updated_at);
         out.push(updated);
     }
-    ctx.store.upsert_users(&out).await?;
-    Ok(out)
+    Ok((out, read_at))
 }
 
 /// The `payload` of `GET /users`. Only the parts this server acts on are

@@ -109,6 +109,9 @@ pub struct UserQuery {
 pub trait Store: Send + Sync + 'static {
     // users
     async fn upsert_users(&self, users: &[User]) -> Result<()>;
+    /// Replaces existing users, committing only if each is still at the
+    /// `updated_at` given for it (same order); false otherwise.
+    async fn update_users(&self, users: &[User], if_updated_at: &[Timestamp]) -> Result<bool>;
     async fn get_users(&self, ids: &[String]) -> Result<Vec<User>>;
     async fn query_users(&self, query: &UserQuery) -> Result<Vec<User>>;
     /// Hard-deletes the user rows (soft deletion is an `upsert_users`).
@@ -145,7 +148,9 @@ pub trait Store: Send + Sync + 'static {
 
     // feeds
     async fn get_feeds(&self, fids: &[Fid]) -> Result<Vec<Feed>>;
-    async fn put_feed(&self, feed: &Feed) -> Result<()>;
+    /// Writes the feed — with `if_updated_at`, only if it is still at that
+    /// version (returns false otherwise).
+    async fn put_feed(&self, feed: &Feed, if_updated_at: Option<Timestamp>) -> Result<bool>;
     async fn feed_counts(&self, fids: &[Fid], now: Timestamp) -> Result<HashMap<Fid, FeedCounts>>;
     /// Removes the feed, every follow from or to it and its timeline entries.
     async fn purge_feed(&self, fid: &Fid) -> Result<()>;
@@ -157,6 +162,14 @@ pub trait Store: Send + Sync + 'static {
     /// stored `created_at`: an activity that a concurrent writer created
     /// first keeps that writer's.
     async fn save_activities(&self, activities: &[Activity], new_feeds: &[Feed]) -> Result<Vec<Timestamp>>;
+    /// `save_activities` for edits: commits only if every activity named in
+    /// `if_updated_at` is still live at that `updated_at`; false otherwise.
+    async fn save_activities_if(
+        &self,
+        activities: &[Activity],
+        new_feeds: &[Feed],
+        if_updated_at: &[(String, Timestamp)],
+    ) -> Result<bool>;
     /// Activities by id, soft-deleted ones included, in no particular order.
     async fn get_activities(&self, ids: &[String]) -> Result<Vec<Activity>>;
     /// Sets (or with `None` clears) `deleted_at` on the activities that exist
@@ -203,8 +216,9 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_follows(&self, follows: &[(Follow, Option<Activity>)], new_feeds: &[Feed]) -> Result<Vec<bool>>;
     /// Saves a changed follow (status, role, custom…); `backfill` copies up
     /// to its `activity_copy_limit` of the target's activities into the
-    /// source, as on acceptance. `false` when the follow does not exist.
-    async fn update_follow(&self, follow: &Follow, backfill: bool) -> Result<bool>;
+    /// source, as on acceptance. `false` when the follow does not exist or,
+    /// with `if_updated_at`, is no longer at that version.
+    async fn update_follow(&self, follow: &Follow, backfill: bool, if_updated_at: Option<Timestamp>) -> Result<bool>;
     /// Deletes the follows `(source, target, keep_history)` that exist (all
     /// of them must when `require_all`, or nothing is deleted); unless
     /// `keep_history`, removes from each source feed the activities that
@@ -292,7 +306,9 @@ pub trait Store: Send + Sync + 'static {
         viewer: Option<&str>,
     ) -> Result<(HashMap<String, i64>, Vec<Bookmark>)>;
     async fn get_bookmark_folders(&self, ids: &[String]) -> Result<Vec<BookmarkFolder>>;
-    async fn put_bookmark_folder(&self, folder: &BookmarkFolder) -> Result<()>;
+    /// Replaces the folder; with `if_updated_at`, only if it is still at
+    /// that version (returns false otherwise).
+    async fn put_bookmark_folder(&self, folder: &BookmarkFolder, if_updated_at: Option<Timestamp>) -> Result<bool>;
     /// Deletes the folder and the bookmarks in it; false if it did not exist.
     async fn delete_bookmark_folder(&self, id: &str) -> Result<bool>;
     async fn query_bookmark_folders(&self, query: &ListQuery) -> Result<Vec<BookmarkFolder>>;
@@ -304,8 +320,10 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_comments(&self, comments: &[Comment], notifications: &[Activity], new_feeds: &[Feed])
         -> Result<()>;
     async fn get_comments(&self, ids: &[String]) -> Result<Vec<Comment>>;
-    /// Replaces an existing comment's document, status and times.
-    async fn put_comment(&self, comment: &Comment) -> Result<()>;
+    /// Replaces an existing comment's document, status and times; with
+    /// `if_updated_at`, only if it is still at that version (returns false
+    /// otherwise).
+    async fn put_comment(&self, comment: &Comment, if_updated_at: Option<Timestamp>) -> Result<bool>;
     /// Deletes a comment with its replies (at any depth) and their
     /// reactions; returns the deleted ids.
     async fn purge_comment(&self, id: &str) -> Result<Vec<String>>;
@@ -338,8 +356,11 @@ pub trait Store: Send + Sync + 'static {
     // polls and votes
     /// Inserts unless the id exists; returns whether it was inserted.
     async fn insert_poll(&self, poll: &Poll) -> Result<bool>;
-    /// Replaces the poll; votes for `removed_options` go with them.
-    async fn put_poll(&self, poll: &Poll, removed_options: &[String]) -> Result<()>;
+    /// Replaces the poll; votes for `removed_options` go with them. With
+    /// `if_updated_at`, only if it is still at that version (returns false
+    /// otherwise).
+    async fn put_poll(&self, poll: &Poll, removed_options: &[String], if_updated_at: Option<Timestamp>)
+        -> Result<bool>;
     async fn get_polls(&self, ids: &[String]) -> Result<Vec<Poll>>;
     /// Deletes the poll and its votes; returns whether it existed.
     async fn delete_poll(&self, id: &str) -> Result<bool>;

@@ -1168,6 +1168,29 @@ pub fn feed_page(
     Ok((sql, b.params))
 }
 
+/// Statements reading a row's version — its `updated_at` — by its key
+/// columns (`$1`, `$2`…, bound as text), for conditional writes: a write
+/// commits only while every row it changes still has the version the core
+/// read it at. The same text runs on both dialects; PostgreSQL appends
+/// `FOR UPDATE` (`locked`) so the row stays at that version until commit,
+/// while SQLite's single writer connection already excludes other writes.
+pub mod versions {
+    /// Deleted activities read as absent: a soft delete does not move
+    /// `updated_at`, and an edit must not resurrect the activity.
+    pub const ACTIVITY: &str =
+        "SELECT CAST(doc->>'updated_at' AS BIGINT) FROM activities WHERE id = $1 AND deleted_at IS NULL";
+    pub const COMMENT: &str = "SELECT updated_at FROM comments WHERE id = $1";
+    pub const USER: &str = "SELECT updated_at FROM users WHERE id = $1";
+    pub const FEED: &str = "SELECT CAST(doc->>'updated_at' AS BIGINT) FROM feeds WHERE fid = $1";
+    pub const POLL: &str = "SELECT CAST(doc->>'updated_at' AS BIGINT) FROM polls WHERE id = $1";
+    pub const FOLLOW: &str = "SELECT updated_at FROM follows WHERE source = $1 AND target = $2";
+    pub const BOOKMARK_FOLDER: &str = "SELECT updated_at FROM bookmark_folders WHERE id = $1";
+
+    pub fn locked(select: &str) -> String {
+        format!("{select} FOR UPDATE")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,6 +10,7 @@ mod cursors;
 mod durability;
 mod errors;
 mod instances;
+mod lost_writes;
 mod queries;
 mod store;
 mod support;

@@ -277,6 +277,44 @@ async fn backfill_tx(tx: &impl GenericClient, follow: &Follow) -> Result<()> {
     Ok(())
 }
 
+/// Whether every row still has the version (`updated_at`) a read-modify-write
+/// started from, locking each (in key order, so concurrent batches cannot
+/// deadlock) until the transaction ends; `select` is one of `sql::versions`.
+async fn versions_hold(tx: &impl GenericClient, select: &str, expected: &[(Vec<String>, Timestamp)]) -> Result<bool> {
+    let mut expected = expected.to_vec();
+    expected.sort();
+    let stmt = tx.prepare_cached(&sql::versions::locked(select)).await.map_err(db_err)?;
+    for (key, at) in &expected {
+        let params: Vec<&(dyn ToSql + Sync)> = key.iter().map(|k| k as &(dyn ToSql + Sync)).collect();
+        let found = tx.query_opt(&stmt, &params).await.map_err(db_err)?.map(|r| r.get::<_, Option<i64>>(0));
+        if found != Some(Some(at.0)) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+async fn upsert_users_tx(tx: &impl GenericClient, users: &[User]) -> Result<()> {
+    let stmt = tx
+        .prepare_cached(
+            "INSERT INTO users (id, name, role, created_at, updated_at, deleted_at, doc)
+             VALUES ($1, $2, $3, $4, $5, $6, $7::text::jsonb)
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name, role = excluded.role,
+                updated_at = excluded.updated_at, deleted_at = excluded.deleted_at, doc = excluded.doc",
+        )
+        .await
+        .map_err(db_err)?;
+    for u in users {
+        tx.execute(
+            &stmt,
+            &[&u.id, &u.name, &u.role, &u.created_at.0, &u.updated_at.0, &u.deleted_at.map(|t| t.0), &to_doc(u)?],
+        )
+        .await
+        .map_err(db_err)?;
+    }
+    Ok(())
+}
+
 async fn save_activity_tx(tx: &impl GenericClient, a: &Activity) -> Result<Timestamp> {
     // Concurrent upserts of one id serialise here, so each sees the feed
     // list the previous one committed.
@@ -437,24 +475,20 @@ impl Store for PostgresStore {
     async fn upsert_users(&self, users: &[User]) -> Result<()> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db_err)?;
-        let stmt = tx
-            .prepare(
-                "INSERT INTO users (id, name, role, created_at, updated_at, deleted_at, doc)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7::text::jsonb)
-                 ON CONFLICT (id) DO UPDATE SET name = excluded.name, role = excluded.role,
-                    updated_at = excluded.updated_at, deleted_at = excluded.deleted_at, doc = excluded.doc",
-            )
-            .await
-            .map_err(db_err)?;
-        for u in users {
-            tx.execute(
-                &stmt,
-                &[&u.id, &u.name, &u.role, &u.created_at.0, &u.updated_at.0, &u.deleted_at.map(|t| t.0), &to_doc(u)?],
-            )
-            .await
-            .map_err(db_err)?;
-        }
+        upsert_users_tx(&tx, users).await?;
         tx.commit().await.map_err(db_err)
+    }
+
+    async fn update_users(&self, users: &[User], if_updated_at: &[Timestamp]) -> Result<bool> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db_err)?;
+        let expected: Vec<_> = users.iter().zip(if_updated_at).map(|(u, at)| (vec![u.id.clone()], *at)).collect();
+        if !versions_hold(&tx, sql::versions::USER, &expected).await? {
+            return Ok(false);
+        }
+        upsert_users_tx(&tx, users).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(true)
     }
 
     async fn get_users(&self, ids: &[String]) -> Result<Vec<User>> {
@@ -629,17 +663,24 @@ impl Store for PostgresStore {
         self.query_docs("SELECT doc::text FROM feeds WHERE fid = ANY($1)", &[&fid_strings(fids)]).await
     }
 
-    async fn put_feed(&self, feed: &Feed) -> Result<()> {
-        let client = self.client().await?;
-        client
-            .execute(
-                "INSERT INTO feeds (fid, group_id, created_by, created_at, doc) VALUES ($1, $2, $3, $4, $5::text::jsonb)
-                 ON CONFLICT (fid) DO UPDATE SET created_by = excluded.created_by, doc = excluded.doc",
-                &[&feed.fid.to_string(), &feed.fid.group, &feed.created_by, &feed.created_at.0, &to_doc(feed)?],
-            )
-            .await
-            .map_err(db_err)?;
-        Ok(())
+    async fn put_feed(&self, feed: &Feed, if_updated_at: Option<Timestamp>) -> Result<bool> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db_err)?;
+        let fid = feed.fid.to_string();
+        if let Some(at) = if_updated_at {
+            if !versions_hold(&tx, sql::versions::FEED, &[(vec![fid.clone()], at)]).await? {
+                return Ok(false);
+            }
+        }
+        tx.execute(
+            "INSERT INTO feeds (fid, group_id, created_by, created_at, doc) VALUES ($1, $2, $3, $4, $5::text::jsonb)
+             ON CONFLICT (fid) DO UPDATE SET created_by = excluded.created_by, doc = excluded.doc",
+            &[&fid, &feed.fid.group, &feed.created_by, &feed.created_at.0, &to_doc(feed)?],
+        )
+        .await
+        .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(true)
     }
 
     async fn feed_counts(&self, fids: &[Fid], now: Timestamp) -> Result<HashMap<Fid, FeedCounts>> {
@@ -721,6 +762,28 @@ impl Store for PostgresStore {
         }
         tx.commit().await.map_err(db_err)?;
         Ok(created)
+    }
+
+    async fn save_activities_if(
+        &self,
+        activities: &[Activity],
+        new_feeds: &[Feed],
+        if_updated_at: &[(String, Timestamp)],
+    ) -> Result<bool> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db_err)?;
+        let expected: Vec<_> = if_updated_at.iter().map(|(id, at)| (vec![id.clone()], *at)).collect();
+        if !versions_hold(&tx, sql::versions::ACTIVITY, &expected).await? {
+            return Ok(false);
+        }
+        for feed in new_feeds {
+            insert_feed_tx(&tx, feed).await?;
+        }
+        for a in activities {
+            save_activity_tx(&tx, a).await?;
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(true)
     }
 
     async fn get_activities(&self, ids: &[String]) -> Result<Vec<Activity>> {
@@ -880,10 +943,15 @@ impl Store for PostgresStore {
         Ok(inserted)
     }
 
-    async fn update_follow(&self, follow: &Follow, backfill: bool) -> Result<bool> {
+    async fn update_follow(&self, follow: &Follow, backfill: bool, if_updated_at: Option<Timestamp>) -> Result<bool> {
         let (source, target) = (follow.source.to_string(), follow.target.to_string());
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db_err)?;
+        if let Some(at) = if_updated_at {
+            if !versions_hold(&tx, sql::versions::FOLLOW, &[(vec![source.clone(), target.clone()], at)]).await? {
+                return Ok(false);
+            }
+        }
         // The row lock orders concurrent changes of one follow, so each
         // moves the counts from the status the previous one left.
         let Some(before) = tx
@@ -1303,16 +1371,22 @@ impl Store for PostgresStore {
         self.query_docs("SELECT doc::text FROM bookmark_folders WHERE id = ANY($1)", &[&ids]).await
     }
 
-    async fn put_bookmark_folder(&self, f: &BookmarkFolder) -> Result<()> {
-        let client = self.client().await?;
-        client
-            .execute(
-                "UPDATE bookmark_folders SET name = $2, updated_at = $3, doc = $4::text::jsonb WHERE id = $1",
-                &[&f.id, &f.name, &f.updated_at.0, &to_doc(f)?],
-            )
-            .await
-            .map_err(db_err)?;
-        Ok(())
+    async fn put_bookmark_folder(&self, f: &BookmarkFolder, if_updated_at: Option<Timestamp>) -> Result<bool> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db_err)?;
+        if let Some(at) = if_updated_at {
+            if !versions_hold(&tx, sql::versions::BOOKMARK_FOLDER, &[(vec![f.id.clone()], at)]).await? {
+                return Ok(false);
+            }
+        }
+        tx.execute(
+            "UPDATE bookmark_folders SET name = $2, updated_at = $3, doc = $4::text::jsonb WHERE id = $1",
+            &[&f.id, &f.name, &f.updated_at.0, &to_doc(f)?],
+        )
+        .await
+        .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(true)
     }
 
     async fn delete_bookmark_folder(&self, id: &str) -> Result<bool> {
@@ -1382,16 +1456,22 @@ impl Store for PostgresStore {
         self.query_docs(&format!("SELECT {COMMENT_SELECT} FROM comments t WHERE t.id = ANY($1)"), &[&ids]).await
     }
 
-    async fn put_comment(&self, c: &Comment) -> Result<()> {
-        let client = self.client().await?;
-        client
-            .execute(
-                "UPDATE comments SET status = $2, updated_at = $3, deleted_at = $4, doc = $5::text::jsonb WHERE id = $1",
-                &[&c.id, &c.status, &c.updated_at.0, &c.deleted_at.map(|t| t.0), &to_doc(c)?],
-            )
-            .await
-            .map_err(db_err)?;
-        Ok(())
+    async fn put_comment(&self, c: &Comment, if_updated_at: Option<Timestamp>) -> Result<bool> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db_err)?;
+        if let Some(at) = if_updated_at {
+            if !versions_hold(&tx, sql::versions::COMMENT, &[(vec![c.id.clone()], at)]).await? {
+                return Ok(false);
+            }
+        }
+        tx.execute(
+            "UPDATE comments SET status = $2, updated_at = $3, deleted_at = $4, doc = $5::text::jsonb WHERE id = $1",
+            &[&c.id, &c.status, &c.updated_at.0, &c.deleted_at.map(|t| t.0), &to_doc(c)?],
+        )
+        .await
+        .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(true)
     }
 
     async fn purge_comment(&self, id: &str) -> Result<Vec<String>> {
@@ -1690,16 +1770,27 @@ impl Store for PostgresStore {
         Ok(n > 0)
     }
 
-    async fn put_poll(&self, poll: &Poll, removed_options: &[String]) -> Result<()> {
+    async fn put_poll(
+        &self,
+        poll: &Poll,
+        removed_options: &[String],
+        if_updated_at: Option<Timestamp>,
+    ) -> Result<bool> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db_err)?;
+        if let Some(at) = if_updated_at {
+            if !versions_hold(&tx, sql::versions::POLL, &[(vec![poll.id.clone()], at)]).await? {
+                return Ok(false);
+            }
+        }
         tx.execute("UPDATE polls SET doc = $2::text::jsonb WHERE id = $1", &[&poll.id, &to_doc(poll)?])
             .await
             .map_err(db_err)?;
         tx.execute("DELETE FROM poll_votes WHERE poll_id = $1 AND option_id = ANY($2)", &[&poll.id, &removed_options])
             .await
             .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)
+        tx.commit().await.map_err(db_err)?;
+        Ok(true)
     }
 
     async fn get_polls(&self, ids: &[String]) -> Result<Vec<Poll>> {

@@ -331,6 +331,44 @@ fn backfill_tx(tx: &Transaction, follow: &Follow) -> Result<()> {
     Ok(())
 }
 
+/// Whether every row still has the version (`updated_at`) a read-modify-write
+/// started from; `select` is one of `sql::versions`, keyed as each entry.
+fn versions_hold<K: AsRef<str>>(tx: &Transaction, select: &str, expected: &[(&[K], Timestamp)]) -> Result<bool> {
+    let mut stmt = tx.prepare_cached(select).map_err(db_err)?;
+    for (key, at) in expected {
+        let found: Option<Option<i64>> =
+            stmt.query_row(params_from_iter(key.iter().map(AsRef::as_ref)), |r| r.get(0)).optional().map_err(db_err)?;
+        if found != Some(Some(at.0)) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+fn upsert_users_tx(tx: &Transaction, users: &[User]) -> Result<()> {
+    let mut stmt = tx
+        .prepare_cached(
+            "INSERT INTO users (id, name, role, created_at, updated_at, deleted_at, doc)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name, role = excluded.role,
+                updated_at = excluded.updated_at, deleted_at = excluded.deleted_at, doc = excluded.doc",
+        )
+        .map_err(db_err)?;
+    for u in users {
+        stmt.execute(params![
+            u.id,
+            u.name,
+            u.role,
+            u.created_at.0,
+            u.updated_at.0,
+            u.deleted_at.map(|t| t.0),
+            to_doc(u)?
+        ])
+        .map_err(db_err)?;
+    }
+    Ok(())
+}
+
 fn save_activity_tx(tx: &Transaction, a: &Activity) -> Result<Timestamp> {
     let old: Option<Activity> = tx
         .prepare_cached("SELECT doc FROM activities WHERE id = ?1")
@@ -484,28 +522,19 @@ const TASK_COLUMNS: &str = "id, status, work, result, error, attempts, created_a
 impl Store for SqliteStore {
     async fn upsert_users(&self, users: &[User]) -> Result<()> {
         let users = users.to_vec();
+        self.write(move |tx| upsert_users_tx(tx, &users)).await
+    }
+
+    async fn update_users(&self, users: &[User], if_updated_at: &[Timestamp]) -> Result<bool> {
+        let (users, versions) = (users.to_vec(), if_updated_at.to_vec());
         self.write(move |tx| {
-            let mut stmt = tx
-                .prepare_cached(
-                    "INSERT INTO users (id, name, role, created_at, updated_at, deleted_at, doc)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-                     ON CONFLICT (id) DO UPDATE SET name = excluded.name, role = excluded.role,
-                        updated_at = excluded.updated_at, deleted_at = excluded.deleted_at, doc = excluded.doc",
-                )
-                .map_err(db_err)?;
-            for u in &users {
-                stmt.execute(params![
-                    u.id,
-                    u.name,
-                    u.role,
-                    u.created_at.0,
-                    u.updated_at.0,
-                    u.deleted_at.map(|t| t.0),
-                    to_doc(u)?
-                ])
-                .map_err(db_err)?;
+            let expected: Vec<_> =
+                users.iter().zip(&versions).map(|(u, at)| (std::slice::from_ref(&u.id), *at)).collect();
+            if !versions_hold(tx, sql::versions::USER, &expected)? {
+                return Ok(false);
             }
-            Ok(())
+            upsert_users_tx(tx, &users)?;
+            Ok(true)
         })
         .await
     }
@@ -699,16 +728,22 @@ impl Store for SqliteStore {
         self.docs_by_key("feeds", "fid", &fids.iter().map(Fid::to_string).collect::<Vec<_>>()).await
     }
 
-    async fn put_feed(&self, feed: &Feed) -> Result<()> {
+    async fn put_feed(&self, feed: &Feed, if_updated_at: Option<Timestamp>) -> Result<bool> {
         let feed = feed.clone();
         self.write(move |tx| {
+            let key = [feed.fid.to_string()];
+            if let Some(at) = if_updated_at {
+                if !versions_hold(tx, sql::versions::FEED, &[(&key[..], at)])? {
+                    return Ok(false);
+                }
+            }
             tx.execute(
                 "INSERT INTO feeds (fid, group_id, created_by, created_at, doc) VALUES (?1, ?2, ?3, ?4, ?5)
                  ON CONFLICT (fid) DO UPDATE SET created_by = excluded.created_by, doc = excluded.doc",
-                params![feed.fid.to_string(), feed.fid.group, feed.created_by, feed.created_at.0, to_doc(&feed)?],
+                params![key[0], feed.fid.group, feed.created_by, feed.created_at.0, to_doc(&feed)?],
             )
             .map_err(db_err)?;
-            Ok(())
+            Ok(true)
         })
         .await
     }
@@ -805,6 +840,29 @@ impl Store for SqliteStore {
                 insert_feed_tx(tx, feed)?;
             }
             activities.iter().map(|a| save_activity_tx(tx, a)).collect()
+        })
+        .await
+    }
+
+    async fn save_activities_if(
+        &self,
+        activities: &[Activity],
+        new_feeds: &[Feed],
+        if_updated_at: &[(String, Timestamp)],
+    ) -> Result<bool> {
+        let (activities, new_feeds, versions) = (activities.to_vec(), new_feeds.to_vec(), if_updated_at.to_vec());
+        self.write(move |tx| {
+            let expected: Vec<_> = versions.iter().map(|(id, at)| (std::slice::from_ref(id), *at)).collect();
+            if !versions_hold(tx, sql::versions::ACTIVITY, &expected)? {
+                return Ok(false);
+            }
+            for feed in &new_feeds {
+                insert_feed_tx(tx, feed)?;
+            }
+            for a in &activities {
+                save_activity_tx(tx, a)?;
+            }
+            Ok(true)
         })
         .await
     }
@@ -967,10 +1025,15 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn update_follow(&self, follow: &Follow, backfill: bool) -> Result<bool> {
+    async fn update_follow(&self, follow: &Follow, backfill: bool, if_updated_at: Option<Timestamp>) -> Result<bool> {
         let follow = follow.clone();
         self.write(move |tx| {
             let (source, target) = (follow.source.to_string(), follow.target.to_string());
+            if let Some(at) = if_updated_at {
+                if !versions_hold(tx, sql::versions::FOLLOW, &[(&[&source, &target][..], at)])? {
+                    return Ok(false);
+                }
+            }
             let before: Option<String> = tx
                 .query_row(
                     "SELECT status FROM follows WHERE source = ?1 AND target = ?2",
@@ -1378,15 +1441,20 @@ impl Store for SqliteStore {
         self.docs_by_key("bookmark_folders", "id", ids).await
     }
 
-    async fn put_bookmark_folder(&self, folder: &BookmarkFolder) -> Result<()> {
+    async fn put_bookmark_folder(&self, folder: &BookmarkFolder, if_updated_at: Option<Timestamp>) -> Result<bool> {
         let f = folder.clone();
         self.write(move |tx| {
+            if let Some(at) = if_updated_at {
+                if !versions_hold(tx, sql::versions::BOOKMARK_FOLDER, &[(std::slice::from_ref(&f.id), at)])? {
+                    return Ok(false);
+                }
+            }
             tx.execute(
                 "UPDATE bookmark_folders SET name = ?2, updated_at = ?3, doc = ?4 WHERE id = ?1",
                 params![f.id, f.name, f.updated_at.0, to_doc(&f)?],
             )
             .map_err(db_err)?;
-            Ok(())
+            Ok(true)
         })
         .await
     }
@@ -1466,16 +1534,21 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn put_comment(&self, c: &Comment) -> Result<()> {
+    async fn put_comment(&self, c: &Comment, if_updated_at: Option<Timestamp>) -> Result<bool> {
         let c = c.clone();
         self.write(move |tx| {
+            if let Some(at) = if_updated_at {
+                if !versions_hold(tx, sql::versions::COMMENT, &[(std::slice::from_ref(&c.id), at)])? {
+                    return Ok(false);
+                }
+            }
             tx.prepare_cached(
                 "UPDATE comments SET status = ?2, updated_at = ?3, deleted_at = ?4, doc = ?5 WHERE id = ?1",
             )
             .map_err(db_err)?
             .execute(params![c.id, c.status, c.updated_at.0, c.deleted_at.map(|t| t.0), to_doc(&c)?])
             .map_err(db_err)?;
-            Ok(())
+            Ok(true)
         })
         .await
     }
@@ -1817,15 +1890,25 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn put_poll(&self, poll: &Poll, removed_options: &[String]) -> Result<()> {
+    async fn put_poll(
+        &self,
+        poll: &Poll,
+        removed_options: &[String],
+        if_updated_at: Option<Timestamp>,
+    ) -> Result<bool> {
         let (id, doc, removed) = (poll.id.clone(), to_doc(poll)?, removed_options.to_vec());
         self.write(move |tx| {
+            if let Some(at) = if_updated_at {
+                if !versions_hold(tx, sql::versions::POLL, &[(std::slice::from_ref(&id), at)])? {
+                    return Ok(false);
+                }
+            }
             tx.execute("UPDATE polls SET doc = ?2 WHERE id = ?1", params![id, doc]).map_err(db_err)?;
             for option in &removed {
                 tx.execute("DELETE FROM poll_votes WHERE poll_id = ?1 AND option_id = ?2", params![id, option])
                     .map_err(db_err)?;
             }
-            Ok(())
+            Ok(true)
         })
         .await
     }

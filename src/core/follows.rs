@@ -33,7 +33,7 @@ pub struct FollowCmd {
     pub target: String,
     #[serde(default)]
     pub activity_copy_limit: Option<i64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::core::limits::document")]
     pub custom: Option<Custom>,
     #[serde(default)]
     pub push_preference: Option<String>,

@@ -25,13 +25,13 @@ pub struct UserInput {
     pub language: Option<String>,
     #[serde(default)]
     pub teams: Option<Vec<String>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::core::limits::document")]
     pub teams_role: Option<Map<String, Value>>,
     #[serde(default)]
     pub invisible: Option<bool>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::core::limits::document")]
     pub privacy_settings: Option<Value>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::core::limits::document")]
     pub custom: Option<Custom>,
 }
 
@@ -108,6 +108,7 @@ pub async fn update_users_partial(ctx: &Ctx, patches: Vec<UserPatch>) -> Result<
         let Value::Object(mut doc) = serde_json::to_value(user).map_err(Error::internal)? else {
             return Err(Error::internal("user did not serialize to an object"));
         };
+        let mut written = Vec::new();
         for (key, value) in patch.set.unwrap_or_default() {
             let top = key.split('.').next().unwrap_or(&key).to_string();
             if top == "id" || top == "created_at" || top == "updated_at" {
@@ -115,7 +116,8 @@ pub async fn update_users_partial(ctx: &Ctx, patches: Vec<UserPatch>) -> Result<
             }
             let path =
                 if USER_FIELDS.contains(&top.as_str()) || top == "custom" { key } else { format!("custom.{key}") };
-            super::patch::set_path(&mut doc, &path, value);
+            super::patch::set_path(&mut doc, &path, value)?;
+            written.push(path);
         }
         for key in patch.unset.unwrap_or_default() {
             let top = key.split('.').next().unwrap_or(&key).to_string();
@@ -123,6 +125,7 @@ pub async fn update_users_partial(ctx: &Ctx, patches: Vec<UserPatch>) -> Result<
                 if USER_FIELDS.contains(&top.as_str()) || top == "custom" { key } else { format!("custom.{key}") };
             super::patch::unset_path(&mut doc, &path);
         }
+        super::patch::check_written(&doc, &written)?;
         doc.entry("role").or_insert_with(|| Value::String("user".into()));
         let mut updated: User = serde_json::from_value(Value::Object(doc))
             .map_err(|e| Error::input(format!("invalid user update: {e}")))?;

@@ -11,8 +11,8 @@
 use std::io;
 
 use serde::de::{DeserializeOwned, Error as _};
-use serde::{Deserialize, Deserializer};
-use serde_json::Value;
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{Map, Value};
 
 use super::error::{Error, Result};
 
@@ -51,7 +51,17 @@ pub const MAX_CONTAINS_VALUES: usize = 100;
 
 /// Checks one stored document before it is written; the error names `field`.
 pub fn check(field: &str, value: &Value) -> Result<()> {
-    match violation(value) {
+    named(field, violation(value, deeper_than(value, MAX_DOCUMENT_DEPTH)))
+}
+
+/// `check` for a document held as a map (`custom`).
+pub fn check_map(field: &str, map: &Map<String, Value>) -> Result<()> {
+    let too_deep = map.values().any(|v| deeper_than(v, MAX_DOCUMENT_DEPTH - 1));
+    named(field, violation(map, too_deep))
+}
+
+fn named(field: &str, problem: Option<String>) -> Result<()> {
+    match problem {
         Some(problem) => Err(Error::field(field, format!("{field} {problem}"))),
         None => Ok(()),
     }
@@ -59,22 +69,24 @@ pub fn check(field: &str, value: &Value) -> Result<()> {
 
 /// `deserialize_with` for request fields that are stored documents: the
 /// request parser names the field (`activities[0].custom`) in the error.
+/// (Inside a `#[serde(flatten)]` struct the parser loses the name: check
+/// those fields with `check`/`check_map` instead.)
 pub fn document<'de, D: Deserializer<'de>, T: DeserializeOwned>(de: D) -> Result<T, D::Error> {
     let value = Value::deserialize(de)?;
-    if let Some(problem) = violation(&value) {
+    if let Some(problem) = violation(&value, deeper_than(&value, MAX_DOCUMENT_DEPTH)) {
         return Err(D::Error::custom(problem));
     }
     T::deserialize(value).map_err(D::Error::custom)
 }
 
 /// What is wrong with a document, if anything.
-fn violation(value: &Value) -> Option<String> {
-    if deeper_than(value, MAX_DOCUMENT_DEPTH) {
+fn violation<T: Serialize + ?Sized>(doc: &T, too_deep: bool) -> Option<String> {
+    if too_deep {
         return Some(format!("nests more than {MAX_DOCUMENT_DEPTH} levels deep"));
     }
     // Within the depth bound serde_json's recursion is shallow and safe.
     let mut counter = ByteCounter(0);
-    if serde_json::to_writer(&mut counter, value).is_err() || counter.0 > MAX_DOCUMENT_BYTES {
+    if serde_json::to_writer(&mut counter, doc).is_err() || counter.0 > MAX_DOCUMENT_BYTES {
         return Some(format!("is larger than {MAX_DOCUMENT_BYTES} bytes encoded as JSON"));
     }
     None
@@ -193,6 +205,11 @@ mod tests {
         assert!(check("custom", &fits).is_ok());
         let over = json!({ "s": "x".repeat(MAX_DOCUMENT_BYTES - 7) });
         assert!(check("custom", &over).unwrap_err().message.contains("larger"));
+        let as_map = |v: Value| v.as_object().cloned().unwrap_or_default();
+        assert!(check_map("custom", &as_map(fits)).is_ok());
+        assert!(check_map("custom", &as_map(over)).is_err());
+        assert!(check_map("custom", &as_map(nested(MAX_DOCUMENT_DEPTH))).is_ok());
+        assert!(check_map("custom", &as_map(nested(MAX_DOCUMENT_DEPTH + 1))).is_err());
     }
 
     #[test]

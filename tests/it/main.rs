@@ -9,6 +9,7 @@ mod concurrency;
 mod durability;
 mod errors;
 mod instances;
+mod limits;
 mod queries;
 mod store;
 mod support;

@@ -459,7 +459,8 @@ fn parse_object(obj: &Map<String, Value>, fields: &[FieldSpec], depth: usize, bu
 
 /// A dotted path below a JSON field, each segment a plain key.
 fn json_path(key: &str, path: &str) -> Result<Vec<String>> {
-    if path.len() > MAX_PATH_BYTES || path.split('.').count() > MAX_PATH_SEGMENTS {
+    // The field itself is one segment of the whole path.
+    if path.len() > MAX_PATH_BYTES || path.split('.').count() + 1 > MAX_PATH_SEGMENTS {
         return Err(Error::field(
             key.split('.').next().unwrap_or(key),
             format!("filter paths have at most {MAX_PATH_SEGMENTS} segments and {MAX_PATH_BYTES} bytes"),
@@ -810,6 +811,10 @@ mod tests {
         assert!(p(deep).is_err());
         let many: Vec<Value> = (0..101).map(|i| json!({"id": format!("a{i}")})).collect();
         assert!(p(json!({"$or": many})).is_err());
+        let long = format!("custom{}", ".a".repeat(MAX_PATH_SEGMENTS));
+        assert!(p(json!({ long: 1 })).is_err());
+        let wide: Map<String, Value> = (0..MAX_CONTAINS_VALUES).map(|i| (format!("k{i}"), json!(i))).collect();
+        assert!(p(json!({"custom": {"$contains": wide}})).is_err());
     }
 
     /// A tiny xorshift generator: random JSON never makes `parse` panic, and

@@ -123,4 +123,19 @@ mod tests {
         assert!(apply(&mut doc, &Map::new(), &["text.x".into()], &[], &["text"]).is_err());
         assert!(apply(&mut doc, &Map::new(), &["custom..a".into()], &[], &["custom"]).is_err());
     }
+
+    #[test]
+    fn paths_and_results_are_bounded() {
+        let set = |path: String, v: Value| obj(json!({ path: v }));
+        let mut doc = obj(json!({"custom": {}}));
+        let deep = format!("custom{}", ".a".repeat(10_000));
+        let err = apply(&mut doc, &set(deep, json!(1)), &[], &["custom"], &[]).unwrap_err();
+        assert!(err.fields.contains_key("custom"), "{err}");
+        assert_eq!(doc["custom"], json!({}), "nothing was built");
+        let longest = format!("custom{}", ".a".repeat(limits::MAX_DOCUMENT_DEPTH));
+        apply(&mut doc, &set(longest.clone(), json!(1)), &[], &["custom"], &[]).unwrap();
+        // A short path to a deep place, or a deep value, is refused.
+        assert!(apply(&mut doc, &set(format!("{longest}.b"), json!(1)), &[], &["custom"], &[]).is_err());
+        assert!(apply(&mut doc, &set(longest, json!({"b": 1})), &[], &["custom"], &[]).is_err());
+    }
 }

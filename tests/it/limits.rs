@@ -158,6 +158,14 @@ async fn documents_at_the_limits_are_accepted_and_read_back() {
         api.post("/api/v2/users", &json!({ "users": { "bob": { "id": "bob", "custom": big } } })).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     assert_readable(&srv, &api, &id, &comment).await;
+
+    // One step past either limit is refused.
+    let too_deep =
+        json!({ "type": "post", "feeds": ["user:alice"], "user_id": "alice", "custom": nested(MAX_DEPTH + 1) });
+    assert_field_error(&api.post("/api/v2/feeds/activities", &too_deep).await, "custom");
+    let too_big = json!({ "type": "post", "feeds": ["user:alice"], "user_id": "alice",
+                          "search_data": { "s": "x".repeat(MAX_BYTES - 7) } });
+    assert_field_error(&api.post("/api/v2/feeds/activities", &too_big).await, "search_data");
 }
 
 #[tokio::test(flavor = "multi_thread")]

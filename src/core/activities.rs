@@ -50,9 +50,9 @@ pub struct NewActivity {
     pub feeds: Option<Vec<String>>,
     #[serde(default)]
     pub text: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::core::limits::document")]
     pub attachments: Option<Vec<Value>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::core::limits::document")]
     pub custom: Option<Custom>,
     #[serde(default)]
     pub visibility: Option<String>,
@@ -66,7 +66,7 @@ pub struct NewActivity {
     pub mentioned_user_ids: Option<Vec<String>>,
     #[serde(default)]
     pub poll_id: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::core::limits::document")]
     pub search_data: Option<Custom>,
     #[serde(default)]
     pub filter_tags: Option<Vec<String>>,

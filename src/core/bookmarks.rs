@@ -50,7 +50,7 @@ impl Bookmarkable<'_> {
 pub struct NewFolder {
     #[serde(default)]
     pub name: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::core::limits::document")]
     pub custom: Option<Custom>,
 }
 
@@ -63,7 +63,7 @@ pub struct BookmarkRequest {
     /// Update only: move to this folder ("" takes it out of its folder).
     #[serde(default)]
     pub new_folder_id: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::core::limits::document")]
     pub custom: Option<Custom>,
     #[serde(default)]
     pub user_id: Option<String>,
@@ -244,7 +244,7 @@ pub async fn query_bookmark_folders(ctx: &Ctx, actor: &Actor, q: QueryRequest) -
 pub struct UpdateFolder {
     #[serde(default)]
     pub name: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::core::limits::document")]
     pub custom: Option<Custom>,
     #[serde(default)]
     pub user_id: Option<String>,

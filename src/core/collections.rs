@@ -17,6 +17,7 @@ pub struct CollectionInput {
     pub name: String,
     #[serde(default)]
     pub id: Option<String>,
+    #[serde(deserialize_with = "crate::core::limits::document")]
     pub custom: Custom,
     #[serde(default)]
     pub user_id: Option<String>,

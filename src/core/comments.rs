@@ -90,9 +90,9 @@ pub struct NewComment {
     pub object_type: Option<String>,
     #[serde(default)]
     pub parent_id: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::core::limits::document")]
     pub attachments: Option<Vec<Value>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::core::limits::document")]
     pub custom: Option<Custom>,
     #[serde(default)]
     pub mentioned_user_ids: Option<Vec<String>>,
@@ -308,9 +308,9 @@ async fn owned_comment(ctx: &Ctx, actor: &Actor, id: &str) -> Result<Comment> {
 pub struct UpdateComment {
     #[serde(default)]
     pub comment: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::core::limits::document")]
     pub attachments: Option<Vec<Value>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::core::limits::document")]
     pub custom: Option<Custom>,
     #[serde(default)]
     pub mentioned_user_ids: Option<Vec<String>>,

@@ -97,6 +97,12 @@ fn one_of(field: &str, value: Option<&str>, allowed: &[&str]) -> Result<()> {
 }
 
 fn validate(config: &FeedGroupConfig) -> Result<()> {
+    // Each section is stored verbatim: a document of its own.
+    if let serde_json::Value::Object(sections) = serde_json::to_value(config).map_err(Error::internal)? {
+        for (name, section) in &sections {
+            super::limits::check(name, section)?;
+        }
+    }
     one_of("default_visibility", config.default_visibility.as_deref(), VISIBILITIES)?;
     for s in config.activity_selectors.iter().flatten() {
         one_of("activity_selectors.type", Some(&s.kind), SELECTOR_TYPES)?;

@@ -25,7 +25,7 @@ pub struct FeedInput {
     pub name: Option<String>,
     #[serde(default)]
     pub description: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::core::limits::document")]
     pub custom: Option<Custom>,
     #[serde(default)]
     pub visibility: Option<String>,
@@ -327,7 +327,7 @@ pub struct UpdateFeed {
     pub name: Option<String>,
     #[serde(default)]
     pub description: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::core::limits::document")]
     pub custom: Option<Custom>,
     #[serde(default)]
     pub filter_tags: Option<Vec<String>>,

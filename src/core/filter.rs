@@ -379,9 +379,11 @@ pub const FEED_FIELDS: &[FieldSpec] = &[
 pub const FEED_SORT: &[&str] =
     &["created_at", "updated_at", "follower_count", "following_count", "member_count", "activity_count"];
 
-/// Bounds on what one filter may ask for.
-const MAX_DEPTH: usize = 5;
-const MAX_CONDITIONS: usize = 100;
+/// Bounds on what one filter may ask for (see `limits`).
+use super::limits::{
+    MAX_CONTAINS_DEPTH, MAX_CONTAINS_VALUES, MAX_FILTER_CONDITIONS as MAX_CONDITIONS, MAX_FILTER_DEPTH as MAX_DEPTH,
+    MAX_PATH_BYTES, MAX_PATH_SEGMENTS,
+};
 const MAX_SORT: usize = 5;
 
 /// Parses an optional `filter` against the endpoint's allow-list; absent or
@@ -457,6 +459,13 @@ fn parse_object(obj: &Map<String, Value>, fields: &[FieldSpec], depth: usize, bu
 
 /// A dotted path below a JSON field, each segment a plain key.
 fn json_path(key: &str, path: &str) -> Result<Vec<String>> {
+    // The field itself is one segment of the whole path.
+    if path.len() > MAX_PATH_BYTES || path.split('.').count() + 1 > MAX_PATH_SEGMENTS {
+        return Err(Error::field(
+            key.split('.').next().unwrap_or(key),
+            format!("filter paths have at most {MAX_PATH_SEGMENTS} segments and {MAX_PATH_BYTES} bytes"),
+        ));
+    }
     let parts: Vec<String> = path.split('.').map(str::to_string).collect();
     if parts.iter().any(|p| p.is_empty() || !p.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-')) {
         return Err(Error::field(key, format!("invalid path {key:?}")));
@@ -533,21 +542,33 @@ fn search_text(key: &str, op: Op, v: &Value) -> Result<Operand> {
 }
 
 /// Keys of a `$contains` document end up in JSON paths; they are plain
-/// text, so no quoting tricks reach the store.
-fn containable(key: &str, v: &Value, depth: usize) -> Result<()> {
-    if depth > 8 {
-        return Err(Error::field(key, format!("{key} $contains nests at most 8 levels")));
-    }
-    match v {
-        Value::Object(o) => o.iter().try_for_each(|(k, v)| {
-            if k.is_empty() || k.chars().any(|c| c == '"' || c == '\\' || c.is_control()) {
-                return Err(Error::field(key, format!("{key} $contains has an invalid key {k:?}")));
+/// text, so no quoting tricks reach the store. Each value becomes SQL on
+/// SQLite, hence the bounds.
+fn containable(key: &str, v: &Value) -> Result<()> {
+    let mut stack = vec![(v, 0usize)];
+    let mut values = 0usize;
+    while let Some((node, depth)) = stack.pop() {
+        values += 1;
+        if values > MAX_CONTAINS_VALUES {
+            return Err(Error::field(key, format!("{key} $contains holds at most {MAX_CONTAINS_VALUES} values")));
+        }
+        if depth > MAX_CONTAINS_DEPTH {
+            return Err(Error::field(key, format!("{key} $contains nests at most {MAX_CONTAINS_DEPTH} levels")));
+        }
+        match node {
+            Value::Object(o) => {
+                for (k, child) in o {
+                    if k.is_empty() || k.chars().any(|c| c == '"' || c == '\\' || c.is_control()) {
+                        return Err(Error::field(key, format!("{key} $contains has an invalid key {k:?}")));
+                    }
+                    stack.push((child, depth + 1));
+                }
             }
-            containable(key, v, depth + 1)
-        }),
-        Value::Array(items) => items.iter().try_for_each(|v| containable(key, v, depth + 1)),
-        _ => Ok(()),
+            Value::Array(items) => stack.extend(items.iter().map(|child| (child, depth + 1))),
+            _ => {}
+        }
     }
+    Ok(())
 }
 
 fn condition(key: &str, field: &Field, kind: Kind, op: Op, v: &Value) -> Result<Condition> {
@@ -590,7 +611,7 @@ fn condition(key: &str, field: &Field, kind: Kind, op: Op, v: &Value) -> Result<
             if at_root && !v.is_object() {
                 return Err(Error::field(key, format!("{key} $contains takes an object")));
             }
-            containable(key, v, 0)?;
+            containable(key, v)?;
             Operand::Json(v.clone())
         }
         (Kind::Object, Op::In) if at_root => {
@@ -598,7 +619,7 @@ fn condition(key: &str, field: &Field, kind: Kind, op: Op, v: &Value) -> Result<
             if !items.iter().all(Value::is_object) {
                 return Err(Error::field(key, format!("{key} $in takes a list of objects")));
             }
-            items.iter().try_for_each(|i| containable(key, i, 0))?;
+            containable(key, v)?;
             Operand::JsonList(items.clone())
         }
         (Kind::Object, _) if at_root => {
@@ -790,6 +811,10 @@ mod tests {
         assert!(p(deep).is_err());
         let many: Vec<Value> = (0..101).map(|i| json!({"id": format!("a{i}")})).collect();
         assert!(p(json!({"$or": many})).is_err());
+        let long = format!("custom{}", ".a".repeat(MAX_PATH_SEGMENTS));
+        assert!(p(json!({ long: 1 })).is_err());
+        let wide: Map<String, Value> = (0..MAX_CONTAINS_VALUES).map(|i| (format!("k{i}"), json!(i))).collect();
+        assert!(p(json!({"custom": {"$contains": wide}})).is_err());
     }
 
     /// A tiny xorshift generator: random JSON never makes `parse` panic, and

@@ -33,6 +33,8 @@ pub struct FollowCmd {
     pub target: String,
     #[serde(default)]
     pub activity_copy_limit: Option<i64>,
+    /// Checked in `checked_pair`: the follow request flattens this struct,
+    /// so the parser could not name the field.
     #[serde(default)]
     pub custom: Option<Custom>,
     #[serde(default)]
@@ -119,6 +121,16 @@ fn parse_pair(source: &str, target: &str) -> Result<(Fid, Fid)> {
     Ok((source, target))
 }
 
+impl FollowCmd {
+    /// The (source, target) pair, after checking what the command stores.
+    fn checked_pair(&self) -> Result<(Fid, Fid)> {
+        if let Some(custom) = &self.custom {
+            super::limits::check_map("custom", custom)?;
+        }
+        parse_pair(&self.source, &self.target)
+    }
+}
+
 /// The `follow` notification a new follow sends the target's owner.
 fn follow_notice(follow: &Follow, source: &Feed, target: &Feed, copy_custom: bool, window: i64) -> Option<Activity> {
     let object_id = follow.target.to_string();
@@ -140,7 +152,7 @@ async fn follow_many(ctx: &Ctx, actor: &Actor, cmds: Vec<FollowCmd>, create_user
     // Checked once, before anything is read or written.
     let mut settings = Vec::with_capacity(cmds.len());
     for cmd in &cmds {
-        pairs.push(parse_pair(&cmd.source, &cmd.target)?);
+        pairs.push(cmd.checked_pair()?);
         settings.push((copy_limit(cmd.activity_copy_limit)?, push_preference(cmd.push_preference.clone())?));
         if let Some(status) = cmd.status.as_deref().filter(|s| !s.is_empty()) {
             actor.require_server()?;
@@ -363,7 +375,7 @@ async fn save(ctx: &Ctx, follow: &Follow, backfill: bool) -> Result<()> {
 /// server may also set `follower_role` and move the status (accepting
 /// copies activities as AcceptFollow does).
 pub async fn update_follow(ctx: &Ctx, actor: &Actor, cmd: FollowCmd) -> Result<Follow> {
-    let (source, target) = parse_pair(&cmd.source, &cmd.target)?;
+    let (source, target) = cmd.checked_pair()?;
     if let Actor::User(me) = actor {
         let feed = get_live_feed(ctx, &source).await?;
         if &feed.created_by != me {

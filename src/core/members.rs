@@ -22,7 +22,7 @@ pub struct MemberInput {
     pub user_id: String,
     #[serde(default)]
     pub role: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::core::limits::document")]
     pub custom: Option<Custom>,
     #[serde(default)]
     pub invite: Option<bool>,

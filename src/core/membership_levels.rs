@@ -59,7 +59,7 @@ pub struct CreateMembershipLevel {
     pub priority: Option<i64>,
     #[serde(default)]
     pub tags: Option<Vec<String>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::core::limits::document")]
     pub custom: Option<Custom>,
 }
 
@@ -74,7 +74,7 @@ pub struct UpdateMembershipLevel {
     pub priority: Option<i64>,
     #[serde(default)]
     pub tags: Option<Vec<String>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::core::limits::document")]
     pub custom: Option<Custom>,
 }
 

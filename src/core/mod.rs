@@ -28,6 +28,7 @@ pub mod feedback;
 pub mod feeds;
 pub mod filter;
 pub mod follows;
+pub mod limits;
 pub mod members;
 pub mod membership_levels;
 pub mod model;

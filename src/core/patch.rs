@@ -5,6 +5,7 @@
 use serde_json::{Map, Value};
 
 use super::error::{Error, Result};
+use super::limits;
 
 /// Applies `set` then `unset` to `doc`. `allowed_set`/`allowed_unset` name
 /// the top-level fields that may be touched; anything else is rejected.
@@ -17,11 +18,28 @@ pub fn apply(
 ) -> Result<()> {
     for (path, value) in set {
         check(path, allowed_set, "set")?;
-        set_path(doc, path, value.clone());
+        set_path(doc, path, value.clone())?;
     }
     for path in unset {
         check(path, allowed_unset, "unset")?;
         unset_path(doc, path);
+    }
+    check_written(doc, set.keys())
+}
+
+/// Checks every object or list that `set` paths wrote to as a stored
+/// document, so repeated patches cannot grow one past what reads back.
+pub fn check_written<'a>(doc: &Map<String, Value>, paths: impl IntoIterator<Item = &'a String>) -> Result<()> {
+    let mut seen: Vec<&str> = Vec::new();
+    for path in paths {
+        let top = path.split('.').next().unwrap_or(path);
+        if seen.contains(&top) {
+            continue;
+        }
+        seen.push(top);
+        if let Some(value @ (Value::Object(_) | Value::Array(_))) = doc.get(top) {
+            limits::check(top, value)?;
+        }
     }
     Ok(())
 }
@@ -40,7 +58,10 @@ fn check(path: &str, allowed: &[&str], verb: &str) -> Result<()> {
     Ok(())
 }
 
-pub fn set_path(doc: &mut Map<String, Value>, path: &str, value: Value) {
+/// Sets `path`, creating the maps on the way; the path's size is checked
+/// before anything is built.
+pub fn set_path(doc: &mut Map<String, Value>, path: &str, value: Value) -> Result<()> {
+    limits::check_path(path.split('.').next().unwrap_or(path), path)?;
     let mut parts: Vec<&str> = path.split('.').collect();
     let last = parts.pop().unwrap_or(path);
     let mut node = doc;
@@ -51,10 +72,11 @@ pub fn set_path(doc: &mut Map<String, Value>, path: &str, value: Value) {
         }
         node = match entry {
             Value::Object(map) => map,
-            _ => return,
+            _ => return Ok(()),
         };
     }
     node.insert(last.to_string(), value);
+    Ok(())
 }
 
 pub fn unset_path(doc: &mut Map<String, Value>, path: &str) {
@@ -100,5 +122,20 @@ mod tests {
         assert!(apply(&mut doc, &obj(json!({"id": "x"})), &[], &["custom"], &[]).is_err());
         assert!(apply(&mut doc, &Map::new(), &["text.x".into()], &[], &["text"]).is_err());
         assert!(apply(&mut doc, &Map::new(), &["custom..a".into()], &[], &["custom"]).is_err());
+    }
+
+    #[test]
+    fn paths_and_results_are_bounded() {
+        let set = |path: String, v: Value| obj(json!({ path: v }));
+        let mut doc = obj(json!({"custom": {}}));
+        let deep = format!("custom{}", ".a".repeat(10_000));
+        let err = apply(&mut doc, &set(deep, json!(1)), &[], &["custom"], &[]).unwrap_err();
+        assert!(err.fields.contains_key("custom"), "{err}");
+        assert_eq!(doc["custom"], json!({}), "nothing was built");
+        let longest = format!("custom{}", ".a".repeat(limits::MAX_DOCUMENT_DEPTH));
+        apply(&mut doc, &set(longest.clone(), json!(1)), &[], &["custom"], &[]).unwrap();
+        // A short path to a deep place, or a deep value, is refused.
+        assert!(apply(&mut doc, &set(format!("{longest}.b"), json!(1)), &[], &["custom"], &[]).is_err());
+        assert!(apply(&mut doc, &set(longest, json!({"b": 1})), &[], &["custom"], &[]).is_err());
     }
 }

@@ -20,7 +20,7 @@ pub struct PollOptionInput {
     pub id: Option<String>,
     #[serde(default)]
     pub text: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::core::limits::document")]
     pub custom: Option<Custom>,
     #[serde(default)]
     pub user_id: Option<String>,
@@ -49,7 +49,7 @@ pub struct PollInput {
     pub allow_user_suggested_options: Option<bool>,
     #[serde(default)]
     pub is_closed: Option<bool>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::core::limits::document")]
     pub custom: Option<Custom>,
     #[serde(default)]
     pub user_id: Option<String>,

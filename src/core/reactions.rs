@@ -23,7 +23,7 @@ use crate::store::Reactable;
 pub struct AddReaction {
     #[serde(rename = "type")]
     pub kind: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::core::limits::document")]
     pub custom: Option<Custom>,
     #[serde(default)]
     pub enforce_unique: Option<bool>,

@@ -25,13 +25,13 @@ pub struct UserInput {
     pub language: Option<String>,
     #[serde(default)]
     pub teams: Option<Vec<String>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::core::limits::document")]
     pub teams_role: Option<Map<String, Value>>,
     #[serde(default)]
     pub invisible: Option<bool>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::core::limits::document")]
     pub privacy_settings: Option<Value>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::core::limits::document")]
     pub custom: Option<Custom>,
 }
 
@@ -119,6 +119,7 @@ fn apply_patches(existing: &[User], patches: &[UserPatch]) -> Result<(Vec<User>,
         let Value::Object(mut doc) = serde_json::to_value(user).map_err(Error::internal)? else {
             return Err(Error::internal("user did not serialize to an object"));
         };
+        let mut written = Vec::new();
         for (key, value) in patch.set.clone().unwrap_or_default() {
             let top = key.split('.').next().unwrap_or(&key).to_string();
             if top == "id" || top == "created_at" || top == "updated_at" {
@@ -126,7 +127,8 @@ fn apply_patches(existing: &[User], patches: &[UserPatch]) -> Result<(Vec<User>,
             }
             let path =
                 if USER_FIELDS.contains(&top.as_str()) || top == "custom" { key } else { format!("custom.{key}") };
-            super::patch::set_path(&mut doc, &path, value);
+            super::patch::set_path(&mut doc, &path, value)?;
+            written.push(path);
         }
         for key in patch.unset.clone().unwrap_or_default() {
             let top = key.split('.').next().unwrap_or(&key).to_string();
@@ -134,6 +136,7 @@ fn apply_patches(existing: &[User], patches: &[UserPatch]) -> Result<(Vec<User>,
                 if USER_FIELDS.contains(&top.as_str()) || top == "custom" { key } else { format!("custom.{key}") };
             super::patch::unset_path(&mut doc, &path);
         }
+        super::patch::check_written(&doc, &written)?;
         doc.entry("role").or_insert_with(|| Value::String("user".into()));
         let mut updated: User = serde_json::from_value(Value::Object(doc))
             .map_err(|e| Error::input(format!("invalid user update: {e}")))?;

@@ -34,6 +34,7 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
     if body.windows(6).any(|w| w == b"\\u0000") {
         return Err(Error::input("strings must not contain the NUL character (\\u0000)"));
     }
+    crate::core::limits::check_body_depth(body)?;
     let de = &mut serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();

@@ -10,6 +10,7 @@ mod cursors;
 mod durability;
 mod errors;
 mod instances;
+mod limits;
 mod lost_writes;
 mod queries;
 mod store;

@@ -24,6 +24,7 @@ pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod handlers;
+pub mod listen;
 pub mod reply;
 
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -221,9 +222,22 @@ fn refuse_control_characters(uri: &axum::http::Uri) -> Result<(), Error> {
 /// Reads the whole request body before the handler runs, also for handlers
 /// that take none: a reply sent before the body was read would leave the
 /// connection unusable, and SDKs send `{}` even where nothing is expected.
+/// A body that trickles or stalls is cut off after the connection's
+/// `BodyReadTimeout` (408, code 23).
 async fn buffer_body(req: Request, next: Next) -> Response {
     let (parts, body) = req.into_parts();
-    match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+    let read = axum::body::to_bytes(body, MAX_BODY_BYTES);
+    let read = match parts.extensions.get::<listen::BodyReadTimeout>() {
+        Some(&listen::BodyReadTimeout(limit)) => match tokio::time::timeout(limit, read).await {
+            Ok(read) => read,
+            Err(_) => {
+                let message = format!("the request body did not arrive within {} ms", limit.as_millis());
+                return ApiError(Error::new(Code::RequestTimeout, message)).into_response();
+            }
+        },
+        None => read.await,
+    };
+    match read {
         Ok(bytes) => next.run(Request::from_parts(parts, axum::body::Body::from(bytes))).await,
         Err(e) => {
             let too_big =

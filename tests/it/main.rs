@@ -7,7 +7,9 @@
 mod auth;
 mod concurrency;
 mod durability;
+mod edge;
 mod errors;
+mod hostile;
 mod instances;
 mod queries;
 mod store;

@@ -25,7 +25,8 @@ async fn a_user_token_cannot_change_its_server_only_fields() {
     let srv = TestServer::spawn().await;
     srv.server().create_users(&["u"]).await;
     let me = srv.user("u");
-    for (field, value) in [("role", json!("admin")), ("teams", json!(["staff"])), ("teams_role", json!({"staff": "admin"}))]
+    for (field, value) in
+        [("role", json!("admin")), ("teams", json!(["staff"])), ("teams_role", json!({"staff": "admin"}))]
     {
         let resp = me.post("/api/v2/users", &json!({ "users": { "u": { "id": "u", field: value } } })).await;
         assert_refused_field(&resp, field);
@@ -54,15 +55,17 @@ async fn a_user_token_still_edits_its_own_profile() {
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let me = srv.user("u");
-    // A full update without the server-only fields keeps them; echoing
-    // their current values is fine.
-    let update = json!({ "users": { "u": { "id": "u", "name": "Ursula", "image": "https://x/u.png", "custom": { "a": 1 } } } });
-    let (status, body) = me.post("/api/v2/users", &update).await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
+    // Echoing the current server-only values is fine; a full update that
+    // leaves them out keeps them.
     let echo = json!({ "users": { "u": { "id": "u", "name": "Ursula", "role": "admin", "teams": ["staff"] } } });
     let (status, body) = me.post("/api/v2/users", &echo).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
-    let patch = json!({ "users": [{ "id": "u", "set": { "name": "Ulla", "custom": { "b": 2 } }, "unset": ["image"] }] });
+    let update =
+        json!({ "users": { "u": { "id": "u", "name": "Ursula", "image": "https://x/u.png", "custom": { "a": 1 } } } });
+    let (status, body) = me.post("/api/v2/users", &update).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let patch =
+        json!({ "users": [{ "id": "u", "set": { "name": "Ulla", "custom": { "b": 2 } }, "unset": ["image"] }] });
     let (status, body) = me.patch("/api/v2/users", &patch).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let user = user_of(&srv, "u").await;
@@ -89,7 +92,8 @@ async fn a_user_token_cannot_update_another_user() {
 #[tokio::test]
 async fn a_server_token_sets_server_only_fields() {
     let srv = TestServer::spawn().await;
-    let (status, body) = srv.server().post("/api/v2/users", &json!({ "users": { "u": { "id": "u", "role": "admin" } } })).await;
+    let (status, body) =
+        srv.server().post("/api/v2/users", &json!({ "users": { "u": { "id": "u", "role": "admin" } } })).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let (status, body) =
         srv.server().patch("/api/v2/users", &json!({ "users": [{ "id": "u", "set": { "teams": ["a"] } }] })).await;
@@ -103,7 +107,8 @@ async fn sort_direction_is_1_or_minus_1() {
     let srv = TestServer::spawn().await;
     let api = srv.server();
     for direction in [7, 0, -2] {
-        let sort = json!([{ "field": "created_at", "direction": -1 }, { "field": "created_at", "direction": direction }]);
+        let sort =
+            json!([{ "field": "created_at", "direction": -1 }, { "field": "created_at", "direction": direction }]);
         let resp = api.post("/api/v2/feeds/activities/query", &json!({ "sort": sort })).await;
         assert_error(&resp, StatusCode::BAD_REQUEST, 4);
         assert!(resp.1["exception_fields"].get("sort[1].direction").is_some(), "{}", resp.1);

@@ -5,6 +5,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use crate::core::error::Error;
 use crate::store::Store;
@@ -29,6 +30,58 @@ pub struct ServeConfig {
     /// App API secret (generated and stored in the data dir when unset).
     #[arg(long, env = "TRIBUTARY_API_SECRET", hide_env_values = true)]
     pub api_secret: Option<String>,
+    #[command(flatten)]
+    pub limits: ConnectionLimits,
+}
+
+/// What one client may hold of the server: how long its slow or silent
+/// connections stay open, and how many connections are served at once.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ConnectionLimits {
+    /// Time to send a request's headers; it also bounds the wait for the next request on a keep-alive connection.
+    #[arg(long, env = "TRIBUTARY_HEADER_READ_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub header_read_timeout: Duration,
+    /// A connection with no request in progress and no bytes moving for this long is closed.
+    #[arg(long, env = "TRIBUTARY_IDLE_TIMEOUT", default_value = "60s", value_parser = parse_duration)]
+    pub idle_timeout: Duration,
+    /// Time to send a whole request body; past it the answer is 408 (code 23).
+    #[arg(long, env = "TRIBUTARY_BODY_READ_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub body_read_timeout: Duration,
+    /// Connections served at once; further ones wait in the OS accept queue.
+    #[arg(long, env = "TRIBUTARY_MAX_CONNECTIONS", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        ConnectionLimits {
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            body_read_timeout: Duration::from_secs(30),
+            max_connections: 10_000,
+        }
+    }
+}
+
+/// `500ms`, `10s`, `2m`, or a plain number of seconds; never zero.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(at) => text.split_at(at),
+        None => (text, "s"),
+    };
+    let n: u64 = number.parse().map_err(|_| format!("{text:?} is not a duration such as 500ms, 10s or 2m"))?;
+    let duration = match unit {
+        "ms" => Duration::from_millis(n),
+        "s" => Duration::from_secs(n),
+        "m" => Duration::from_secs(n.saturating_mul(60)),
+        _ => return Err(format!("{text:?}: the unit must be ms, s or m")),
+    };
+    if duration.is_zero() {
+        return Err("a timeout must be longer than zero".into());
+    }
+    Ok(duration)
 }
 
 #[derive(Serialize, Deserialize, Clone)]
@@ -78,4 +131,20 @@ pub fn export_credentials(dir: &Path, creds: &AppCredentials) -> std::io::Result
         std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600))?;
     }
     std::fs::rename(tmp, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_take_ms_s_m_or_plain_seconds() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("10s"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("7"), Ok(Duration::from_secs(7)));
+        for bad in ["", "0s", "10h", "s", "-1s", "1.5s"] {
+            assert!(parse_duration(bad).is_err(), "{bad:?}");
+        }
+    }
 }

@@ -62,7 +62,7 @@ pub async fn serve(
     let app = http::build_app(state);
     on_ready(&credentials, generated);
     let stop = shutdown.clone();
-    axum::serve(listener, app).with_graceful_shutdown(async move { stop.wait().await }).await?;
+    http::listen::serve(listener, app, &config.limits, stop).await;
     shutdown.trigger();
     let _ = worker.await;
     Ok(())

@@ -23,6 +23,8 @@ pub enum Code {
     /// Unknown route or wrong method; Stream answers these with code 4 too.
     RouteNotFound,
     MethodNotAllowed,
+    /// The request body did not arrive in time.
+    RequestTimeout,
     PayloadTooBig,
     Internal,
 }
@@ -42,6 +44,7 @@ impl Code {
             Code::NotFound => (16, 404),
             Code::RouteNotFound => (4, 404),
             Code::MethodNotAllowed => (4, 405),
+            Code::RequestTimeout => (23, 408),
             Code::PayloadTooBig => (22, 413),
             Code::Internal => (-1, 500),
         }

@@ -417,12 +417,13 @@ pub fn parse_sort(
         return Err(Error::field("sort", format!("sort takes at most {MAX_SORT} fields")));
     }
     sort.iter()
-        .map(|s| {
+        .enumerate()
+        .map(|(i, s)| {
             let name = s.field.as_deref().unwrap_or("");
             let field = allowed.iter().find(|f| **f == name).ok_or_else(|| {
                 Error::field("sort", format!("cannot sort by {name:?}; sortable fields: {}", allowed.join(", ")))
             })?;
-            Ok((*field, s.direction.unwrap_or(1) < 0))
+            Ok((*field, s.descending(i)?))
         })
         .collect()
 }

@@ -663,6 +663,21 @@ pub struct SortParam {
     pub direction: Option<i64>,
 }
 
+impl SortParam {
+    /// Whether the `index`-th sort key is descending: `direction` is 1
+    /// (also when absent) or -1, nothing else.
+    pub fn descending(&self, index: usize) -> Result<bool> {
+        match self.direction.unwrap_or(1) {
+            1 => Ok(false),
+            -1 => Ok(true),
+            other => {
+                let field = format!("sort[{index}].direction");
+                Err(Error::field(&field, format!("{field} must be 1 or -1, got {other}")))
+            }
+        }
+    }
+}
+
 pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }

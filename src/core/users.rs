@@ -5,10 +5,10 @@ use std::collections::HashSet;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::error::{Error, Result};
+use super::error::{Code, Error, Result};
 use super::model::{validate_id, Custom, TaskWork, User};
 use super::time::Timestamp;
-use super::{tasks, Ctx, SortParam};
+use super::{tasks, Actor, Ctx, SortParam};
 use crate::store::{UserQuery, UserSortField};
 
 /// `UserRequest`: a full replacement of the user's data.
@@ -65,6 +65,93 @@ fn build(input: UserInput, existing: Option<&User>, now: Timestamp) -> Result<Us
     })
 }
 
+/// User fields only a server token may change: with them a user could
+/// grant itself a role or teams, or lift its own ban or token revocation.
+const SERVER_ONLY_FIELDS: &[&str] = &[
+    "role",
+    "teams",
+    "teams_role",
+    "banned",
+    "shadow_banned",
+    "revoke_tokens_issued_before",
+    "deactivated_at",
+    "deleted_at",
+];
+
+fn server_only(field: &str) -> Error {
+    let mut error = Error::field(field, format!("{field} can only be changed with a server-side token"));
+    error.code = Code::NotAllowed;
+    error
+}
+
+/// A user token writes only its own user, and never its server-only fields
+/// (sending their current value is harmless, so clients may echo a user
+/// back).
+fn authorize_write(actor: &Actor, id: &str) -> Result<()> {
+    match actor {
+        Actor::User(me) if me != id => Err(Error::not_allowed(format!("user {me} cannot update user {id}"))),
+        _ => Ok(()),
+    }
+}
+
+/// For a user token: refuses a changed server-only field of a full update
+/// and keeps the stored values of the ones left out, so the replacement
+/// cannot reset them either.
+fn keep_server_fields(input: &mut UserInput, existing: Option<&User>) -> Result<()> {
+    let role = existing.map_or("user", |u| u.role.as_str());
+    let teams = existing.map(|u| u.teams.clone()).unwrap_or_default();
+    let teams_role = existing.and_then(|u| u.teams_role.clone());
+    if input.role.as_deref().is_some_and(|r| !r.is_empty() && r != role) {
+        return Err(server_only("role"));
+    }
+    if input.teams.as_ref().is_some_and(|t| *t != teams) {
+        return Err(server_only("teams"));
+    }
+    if input.teams_role.is_some() && input.teams_role != teams_role {
+        return Err(server_only("teams_role"));
+    }
+    input.role = Some(role.to_string());
+    input.teams = Some(teams);
+    input.teams_role = teams_role;
+    Ok(())
+}
+
+/// For a user token: refuses `set`/`unset` of a server-only field unless it
+/// leaves the stored value as it is.
+fn check_patch_fields(patch: &UserPatch, current: &Map<String, Value>) -> Result<()> {
+    let top = |key: &str| key.split('.').next().unwrap_or(key).to_string();
+    for (key, value) in patch.set.iter().flatten() {
+        let field = top(key);
+        if SERVER_ONLY_FIELDS.contains(&field.as_str()) && (field != *key || current.get(key) != Some(value)) {
+            return Err(server_only(&field));
+        }
+    }
+    for key in patch.unset.iter().flatten() {
+        let field = top(key);
+        if SERVER_ONLY_FIELDS.contains(&field.as_str()) && current.get(key).is_some_and(|v| !v.is_null()) {
+            return Err(server_only(&field));
+        }
+    }
+    Ok(())
+}
+
+/// UpdateUsers as `actor`: a user token may only write itself, without
+/// server-only fields.
+pub async fn update_users(ctx: &Ctx, actor: &Actor, mut inputs: Vec<UserInput>) -> Result<Vec<User>> {
+    for input in &inputs {
+        authorize_write(actor, &input.id)?;
+    }
+    if actor.is_server() {
+        return upsert_users(ctx, inputs).await;
+    }
+    let ids: Vec<String> = inputs.iter().map(|u| u.id.clone()).collect();
+    let existing = ctx.store.get_users(&ids).await?;
+    for input in &mut inputs {
+        keep_server_fields(input, existing.iter().find(|u| u.id == input.id))?;
+    }
+    upsert_users(ctx, inputs).await
+}
+
 pub async fn upsert_users(ctx: &Ctx, inputs: Vec<UserInput>) -> Result<Vec<User>> {
     if inputs.is_empty() {
         return Err(Error::field("users", "users must contain at least one user"));
@@ -91,14 +178,17 @@ pub async fn upsert_users(ctx: &Ctx, inputs: Vec<UserInput>) -> Result<Vec<User>
 const USER_FIELDS: &[&str] =
     &["name", "image", "role", "language", "teams", "teams_role", "invisible", "privacy_settings"];
 
-pub async fn update_users_partial(ctx: &Ctx, patches: Vec<UserPatch>) -> Result<Vec<User>> {
+pub async fn update_users_partial(ctx: &Ctx, actor: &Actor, patches: Vec<UserPatch>) -> Result<Vec<User>> {
     if patches.is_empty() {
         return Err(Error::field("users", "users must contain at least one update"));
+    }
+    for patch in &patches {
+        authorize_write(actor, &patch.id)?;
     }
     let ids: Vec<String> = patches.iter().map(|p| p.id.clone()).collect();
     for _ in 0..super::versions::WRITE_ATTEMPTS {
         let existing = ctx.store.get_users(&ids).await?;
-        let (out, read_at) = apply_patches(&existing, &patches)?;
+        let (out, read_at) = apply_patches(actor, &existing, &patches)?;
         if ctx.store.update_users(&out, &read_at).await? {
             return Ok(out);
         }
@@ -107,7 +197,7 @@ pub async fn update_users_partial(ctx: &Ctx, patches: Vec<UserPatch>) -> Result<
 }
 
 /// The patched users, and the version each was read at.
-fn apply_patches(existing: &[User], patches: &[UserPatch]) -> Result<(Vec<User>, Vec<Timestamp>)> {
+fn apply_patches(actor: &Actor, existing: &[User], patches: &[UserPatch]) -> Result<(Vec<User>, Vec<Timestamp>)> {
     let mut out: Vec<User> = Vec::with_capacity(patches.len());
     let mut read_at = Vec::with_capacity(patches.len());
     for patch in patches {
@@ -119,6 +209,9 @@ fn apply_patches(existing: &[User], patches: &[UserPatch]) -> Result<(Vec<User>,
         let Value::Object(mut doc) = serde_json::to_value(user).map_err(Error::internal)? else {
             return Err(Error::internal("user did not serialize to an object"));
         };
+        if !actor.is_server() {
+            check_patch_fields(patch, &doc)?;
+        }
         let mut written = Vec::new();
         for (key, value) in patch.set.clone().unwrap_or_default() {
             let top = key.split('.').next().unwrap_or(&key).to_string();
@@ -176,7 +269,7 @@ pub async fn query_users(ctx: &Ctx, q: QueryUsers) -> Result<Vec<User>> {
             other => return Err(Error::field(other, format!("filtering users by {other:?} is not supported; use id"))),
         }
     }
-    for s in q.sort.unwrap_or_default() {
+    for (i, s) in q.sort.unwrap_or_default().iter().enumerate() {
         let field = match s.field.as_deref().unwrap_or("") {
             "id" => UserSortField::Id,
             "name" => UserSortField::Name,
@@ -185,7 +278,7 @@ pub async fn query_users(ctx: &Ctx, q: QueryUsers) -> Result<Vec<User>> {
             "updated_at" => UserSortField::UpdatedAt,
             other => return Err(Error::field("sort", format!("cannot sort users by {other:?}"))),
         };
-        query.sort.push((field, s.direction.unwrap_or(1) < 0));
+        query.sort.push((field, s.descending(i)?));
     }
     ctx.store.query_users(&query).await
 }

@@ -87,7 +87,13 @@ impl FromRequestParts<AppState> for Auth {
             Some(_) => return Err(Error::new(Code::InvalidApiKey, "api_key not valid").into()),
             None => return Err(Error::new(Code::InvalidApiKey, "api_key is missing from the query string").into()),
         }
-        let auth_type = parts.headers.get("stream-auth-type").and_then(|v| v.to_str().ok()).unwrap_or("jwt");
+        // Every official SDK sends the header; without it the token's kind is
+        // unknown, so it is an authentication error as on Stream.
+        let auth_type = parts
+            .headers
+            .get("stream-auth-type")
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| Error::new(Code::AuthFailed, "stream-auth-type header is missing; send jwt"))?;
         if auth_type.eq_ignore_ascii_case("anonymous") {
             return Err(Error::not_allowed("anonymous users cannot use this endpoint").into());
         }

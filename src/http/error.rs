@@ -60,7 +60,7 @@ impl IntoResponse for ApiError {
         };
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut response = (status, Json(body)).into_response();
-        if code == Code::PayloadTooBig {
+        if matches!(code, Code::PayloadTooBig | Code::RequestTimeout) {
             // The rest of the body is never read, so the connection cannot be
             // reused; say so instead of letting the client find out.
             response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));

@@ -95,8 +95,11 @@ pub fn comma_list(value: Option<&str>) -> Vec<String> {
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(|s| {
-            if s.contains('%') {
-                percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned()
+            let decoded = percent_encoding::percent_decode_str(s).decode_utf8_lossy();
+            // A second decoding must not bring back the control characters
+            // the first one was checked for (`%2500` → `%00`).
+            if s.contains('%') && !decoded.chars().any(|c| c.is_ascii_control()) {
+                decoded.into_owned()
             } else {
                 s.to_string()
             }

@@ -24,6 +24,7 @@ pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod handlers;
+pub mod listen;
 pub mod reply;
 
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -183,15 +184,60 @@ operations! {
 }
 
 async fn in_operation(name: &'static str, status: u16, req: Request, next: Next) -> Response {
-    OPERATION.scope(Operation { name, status, started: Instant::now() }, buffer_body(req, next)).await
+    OPERATION
+        .scope(Operation { name, status, started: Instant::now() }, async move {
+            match refuse_control_characters(req.uri()) {
+                Ok(()) => buffer_body(req, next).await,
+                Err(e) => ApiError(e).into_response(),
+            }
+        })
+        .await
+}
+
+/// No id or parameter of the API holds a control character (U+0000–U+001F,
+/// U+007F), and PostgreSQL cannot store NUL at all: refuse them in every
+/// percent-decoded path segment and query parameter, before any extractor
+/// sees the request. Bytes suffice: in UTF-8 these code points never occur
+/// inside a multi-byte character.
+fn refuse_control_characters(uri: &axum::http::Uri) -> Result<(), Error> {
+    let is_control = |b: &u8| b.is_ascii_control();
+    let decoded = |s: &str| percent_encoding::percent_decode_str(s).collect::<Vec<u8>>();
+    if uri.path().split('/').any(|segment| decoded(segment).iter().any(is_control)) {
+        return Err(Error::input("path segments must not contain control characters"));
+    }
+    for pair in uri.query().unwrap_or("").split('&') {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let (key, value) = (decoded(key), decoded(value));
+        if key.iter().any(is_control) {
+            return Err(Error::input("query parameter names must not contain control characters"));
+        }
+        if value.iter().any(is_control) {
+            let name = String::from_utf8_lossy(&key).into_owned();
+            return Err(Error::field(&name, format!("{name} must not contain control characters")));
+        }
+    }
+    Ok(())
 }
 
 /// Reads the whole request body before the handler runs, also for handlers
 /// that take none: a reply sent before the body was read would leave the
 /// connection unusable, and SDKs send `{}` even where nothing is expected.
+/// A body that trickles or stalls is cut off after the connection's
+/// `BodyReadTimeout` (408, code 23).
 async fn buffer_body(req: Request, next: Next) -> Response {
     let (parts, body) = req.into_parts();
-    match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+    let read = axum::body::to_bytes(body, MAX_BODY_BYTES);
+    let read = match parts.extensions.get::<listen::BodyReadTimeout>() {
+        Some(&listen::BodyReadTimeout(limit)) => match tokio::time::timeout(limit, read).await {
+            Ok(read) => read,
+            Err(_) => {
+                let message = format!("the request body did not arrive within {} ms", limit.as_millis());
+                return ApiError(Error::new(Code::RequestTimeout, message)).into_response();
+            }
+        },
+        None => read.await,
+    };
+    match read {
         Ok(bytes) => next.run(Request::from_parts(parts, axum::body::Body::from(bytes))).await,
         Err(e) => {
             let too_big =

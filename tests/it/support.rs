@@ -9,7 +9,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use tempfile::TempDir;
 use tokio::net::TcpListener;
-use tributary::config::ServeConfig;
+use tributary::config::{ConnectionLimits, ServeConfig};
 use tributary::shutdown::Shutdown;
 
 pub const API_KEY: &str = "itkey";
@@ -73,6 +73,10 @@ pub struct TestServer {
 
 impl TestServer {
     pub async fn spawn() -> TestServer {
+        TestServer::spawn_with(ConnectionLimits::default()).await
+    }
+
+    pub async fn spawn_with(limits: ConnectionLimits) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let db = TestDatabase::new().await;
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
@@ -83,6 +87,7 @@ impl TestServer {
             database_url: db.url.clone(),
             api_key: Some(API_KEY.to_string()),
             api_secret: Some(API_SECRET.to_string()),
+            limits,
         };
         let shutdown = Shutdown::default();
         let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();

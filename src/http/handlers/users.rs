@@ -5,7 +5,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::core::error::Error;
 use crate::core::users::{self, DeleteUsers, QueryUsers, UserInput, UserPatch};
-use crate::core::Actor;
 use crate::http::auth::{Auth, ServerAuth};
 use crate::http::error::ApiResult;
 use crate::http::extract::{parse_json, WireJson, WireQuery};
@@ -24,16 +23,6 @@ pub struct UpdateUsersResponse {
     membership_deletion_task_id: String,
 }
 
-/// A user token may only write its own user.
-fn check_self(actor: &Actor, ids: impl IntoIterator<Item = String>) -> Result<(), Error> {
-    if let Actor::User(me) = actor {
-        if let Some(other) = ids.into_iter().find(|id| id != me) {
-            return Err(Error::not_allowed(format!("user {me} cannot update user {other}")));
-        }
-    }
-    Ok(())
-}
-
 fn users_response(users: Vec<crate::core::model::User>) -> UpdateUsersResponse {
     UpdateUsersResponse {
         users: users.iter().map(|u| (u.id.clone(), u.into())).collect(),
@@ -47,7 +36,6 @@ pub async fn update_users(
     Auth(actor): Auth,
     WireJson(req): WireJson<UpdateUsersRequest>,
 ) -> ApiResult<Reply<UpdateUsersResponse>> {
-    check_self(&actor, req.users.keys().cloned())?;
     let mut inputs = Vec::with_capacity(req.users.len());
     for (key, mut user) in req.users {
         if user.id.is_empty() {
@@ -58,7 +46,7 @@ pub async fn update_users(
         }
         inputs.push(user);
     }
-    let users = users::upsert_users(&state.ctx, inputs).await?;
+    let users = users::update_users(&state.ctx, &actor, inputs).await?;
     Ok(Reply(users_response(users)))
 }
 
@@ -73,8 +61,7 @@ pub async fn update_users_partial(
     Auth(actor): Auth,
     WireJson(req): WireJson<UpdateUsersPartialRequest>,
 ) -> ApiResult<Reply<UpdateUsersResponse>> {
-    check_self(&actor, req.users.iter().map(|u| u.id.clone()))?;
-    let users = users::update_users_partial(&state.ctx, req.users).await?;
+    let users = users::update_users_partial(&state.ctx, &actor, req.users).await?;
     Ok(Reply(users_response(users)))
 }
 

@@ -179,7 +179,7 @@ async fn follow_many(ctx: &Ctx, actor: &Actor, cmds: Vec<FollowCmd>, create_user
         }
     }
     let owners: Vec<String> = missing.iter().map(|f| f.created_by.clone()).collect();
-    users::ensure_users(ctx, &owners, create_users || actor.is_server()).await?;
+    let implied = users::implied_users(ctx, &owners, create_users || actor.is_server()).await?;
 
     let now = Timestamp::now();
     let window = if cmds.iter().any(|c| c.create_notification_activity == Some(true)) {
@@ -230,7 +230,8 @@ async fn follow_many(ctx: &Ctx, actor: &Actor, cmds: Vec<FollowCmd>, create_user
     }
     let mut new_feeds = missing.clone();
     new_feeds.extend(notification_feeds.into_iter().filter(|f| !missing.iter().any(|m| m.fid == f.fid)));
-    let inserted = ctx.store.insert_follows(&planned, &new_feeds).await?;
+    let extra = crate::store::ExtraWrites { users: implied, ..Default::default() };
+    let inserted = ctx.store.insert_follows_with(&planned, &new_feeds, &extra).await?;
 
     // Follows that existed already come back as stored.
     let stale: Vec<&Follow> = planned.iter().zip(&inserted).filter(|(_, new)| !**new).map(|((f, _), _)| f).collect();

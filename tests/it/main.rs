@@ -12,3 +12,4 @@ mod instances;
 mod queries;
 mod store;
 mod support;
+mod transactions;

@@ -172,10 +172,8 @@ pub async fn delete_activity_reaction(
 ) -> Result<(Activity, Reaction)> {
     let user_id = actor.acting_user(user_id)?;
     let activity = get_activity(ctx, activity_id).await?;
-    let reaction = unreact(ctx, Reactable::Activities, activity_id, &user_id, kind).await?;
-    if withdraw_notification {
-        notifications::withdraw(ctx, "reaction", activity_id, &user_id, &activity.user_id, reaction.created_at).await?;
-    }
+    let withdraw = withdraw_notification.then_some(("reaction", activity.user_id.as_str()));
+    let reaction = unreact(ctx, Reactable::Activities, activity_id, &user_id, kind, withdraw).await?;
     Ok((activity, reaction))
 }
 
@@ -189,19 +187,38 @@ pub async fn delete_comment_reaction(
 ) -> Result<(Comment, Reaction)> {
     let user_id = actor.acting_user(user_id)?;
     let comment = get_comment(ctx, comment_id).await?;
-    let reaction = unreact(ctx, Reactable::Comments, comment_id, &user_id, kind).await?;
-    if withdraw_notification {
-        notifications::withdraw(ctx, "comment_reaction", comment_id, &user_id, &comment.user_id, reaction.created_at)
-            .await?;
-    }
+    let withdraw = withdraw_notification.then_some(("comment_reaction", comment.user_id.as_str()));
+    let reaction = unreact(ctx, Reactable::Comments, comment_id, &user_id, kind, withdraw).await?;
     Ok((get_comment(ctx, comment_id).await?, reaction))
 }
 
-async fn unreact(ctx: &Ctx, on: Reactable, object_id: &str, user_id: &str, kind: &str) -> Result<Reaction> {
-    ctx.store
-        .delete_reaction(on, object_id, user_id, kind)
-        .await?
-        .ok_or_else(|| Error::not_found("reaction", &format!("{kind} by {user_id} on {object_id}")))
+/// Deletes the reaction and, with `withdraw` (notification kind,
+/// recipient), the notification it made — in one transaction.
+async fn unreact(
+    ctx: &Ctx,
+    on: Reactable,
+    object_id: &str,
+    user_id: &str,
+    kind: &str,
+    withdraw: Option<(&str, &str)>,
+) -> Result<Reaction> {
+    let missing = || Error::not_found("reaction", &format!("{kind} by {user_id} on {object_id}"));
+    let mut extra = ExtraWrites::default();
+    if let Some((notification, recipient)) = withdraw {
+        // The notification's id names the window the reaction was made in.
+        let query = crate::store::ListQuery {
+            filter: Filter::eq(on.key(), object_id)
+                .and(Filter::eq("user_id", user_id))
+                .and(Filter::eq("reaction_type", kind)),
+            sort: vec![("created_at", true)],
+            limit: 1,
+            offset: 0,
+        };
+        let made = ctx.store.query_reactions(on, &query).await?.pop().ok_or_else(missing)?;
+        extra.withdrawn =
+            vec![notifications::made_id(ctx, notification, object_id, user_id, recipient, made.created_at).await?];
+    }
+    ctx.store.delete_reaction_with(on, object_id, user_id, kind, &extra).await?.ok_or_else(missing)
 }
 
 pub type ReactionPage = Page<Reaction>;

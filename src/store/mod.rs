@@ -228,7 +228,17 @@ pub trait Store: Send + Sync + 'static {
     /// of them must when `require_all`, or nothing is deleted); unless
     /// `keep_history`, removes from each source feed the activities that
     /// reached it only through that follow.
-    async fn delete_follows(&self, pairs: &[(Fid, Fid, bool)], require_all: bool) -> Result<Vec<Follow>>;
+    async fn delete_follows(&self, pairs: &[(Fid, Fid, bool)], require_all: bool) -> Result<Vec<Follow>> {
+        self.delete_follows_with(pairs, require_all, &ExtraWrites::default()).await
+    }
+    /// `delete_follows` with the `extra` writes (withdrawn notifications),
+    /// in the same transaction.
+    async fn delete_follows_with(
+        &self,
+        pairs: &[(Fid, Fid, bool)],
+        require_all: bool,
+        extra: &ExtraWrites,
+    ) -> Result<Vec<Follow>>;
     async fn get_follow(&self, source: &Fid, target: &Fid) -> Result<Option<Follow>>;
     /// Follows matching `query`; a restricted `reader` sees those whose
     /// source or target feed they may query the follows of.
@@ -283,6 +293,18 @@ pub trait Store: Send + Sync + 'static {
         object_id: &str,
         user_id: &str,
         kind: &str,
+    ) -> Result<Option<Reaction>> {
+        self.delete_reaction_with(on, object_id, user_id, kind, &ExtraWrites::default()).await
+    }
+    /// `delete_reaction` with the `extra` writes (its withdrawn
+    /// notification), in the same transaction.
+    async fn delete_reaction_with(
+        &self,
+        on: Reactable,
+        object_id: &str,
+        user_id: &str,
+        kind: &str,
+        extra: &ExtraWrites,
     ) -> Result<Option<Reaction>>;
     /// Groups, latest and the viewer's own reactions of each object.
     async fn reaction_summaries(
@@ -459,12 +481,8 @@ pub struct ExtraWrites {
     /// Notification activities, with the feeds they need created.
     pub notifications: Vec<Activity>,
     pub feeds: Vec<Feed>,
-}
-
-impl ExtraWrites {
-    pub fn is_empty(&self) -> bool {
-        self.users.is_empty() && self.user_updates.is_empty() && self.collections.is_empty() && self.notifications.is_empty() && self.feeds.is_empty()
-    }
+    /// Notification activities withdrawn (purged) by the request.
+    pub withdrawn: Vec<String>,
 }
 
 /// A follow suggestion as ranked by the store: the feed, how many distinct

@@ -392,9 +392,35 @@ async fn upsert_users_tx(tx: &impl GenericClient, users: &[User]) -> Result<()> 
     Ok(())
 }
 
+async fn purge_activities_tx(tx: &impl GenericClient, ids: &[String]) -> Result<Vec<String>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    tx.execute("DELETE FROM feed_entries WHERE activity_id = ANY($1)", &[&ids]).await.map_err(db_err)?;
+    tx.execute("DELETE FROM reactions WHERE activity_id = ANY($1)", &[&ids]).await.map_err(db_err)?;
+    tx.execute("DELETE FROM pins WHERE activity_id = ANY($1)", &[&ids]).await.map_err(db_err)?;
+    tx.execute("DELETE FROM activity_feedback WHERE activity_id = ANY($1)", &[&ids]).await.map_err(db_err)?;
+    tx.execute("DELETE FROM activity_metrics WHERE activity_id = ANY($1)", &[&ids]).await.map_err(db_err)?;
+    tx.execute("DELETE FROM metric_quota WHERE activity_id = ANY($1)", &[&ids]).await.map_err(db_err)?;
+    tx.execute(
+        "DELETE FROM comment_reactions WHERE comment_id IN
+             (SELECT id FROM comments WHERE object_type = 'activity' AND object_id = ANY($1))",
+        &[&ids],
+    )
+    .await
+    .map_err(db_err)?;
+    tx.execute("DELETE FROM comments WHERE object_type = 'activity' AND object_id = ANY($1)", &[&ids])
+        .await
+        .map_err(db_err)?;
+    tx.execute("DELETE FROM bookmarks WHERE activity_id = ANY($1)", &[&ids]).await.map_err(db_err)?;
+    let rows = tx.query("DELETE FROM activities WHERE id = ANY($1) RETURNING id", &[&ids]).await.map_err(db_err)?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
+}
+
 /// The records a request implies beside its main write (`ExtraWrites`),
 /// each kind in key order so concurrent requests lock rows alike.
 async fn write_extra_tx(tx: &impl GenericClient, extra: &ExtraWrites) -> Result<()> {
+    purge_activities_tx(tx, &extra.withdrawn).await?;
     let mut feeds: Vec<&Feed> = extra.feeds.iter().collect();
     feeds.sort_by(|a, b| a.fid.cmp(&b.fid));
     for feed in feeds {
@@ -849,26 +875,9 @@ impl Store for PostgresStore {
     async fn purge_activities(&self, ids: &[String]) -> Result<Vec<String>> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db_err)?;
-        tx.execute("DELETE FROM feed_entries WHERE activity_id = ANY($1)", &[&ids]).await.map_err(db_err)?;
-        tx.execute("DELETE FROM reactions WHERE activity_id = ANY($1)", &[&ids]).await.map_err(db_err)?;
-        tx.execute("DELETE FROM pins WHERE activity_id = ANY($1)", &[&ids]).await.map_err(db_err)?;
-        tx.execute("DELETE FROM activity_feedback WHERE activity_id = ANY($1)", &[&ids]).await.map_err(db_err)?;
-        tx.execute("DELETE FROM activity_metrics WHERE activity_id = ANY($1)", &[&ids]).await.map_err(db_err)?;
-        tx.execute("DELETE FROM metric_quota WHERE activity_id = ANY($1)", &[&ids]).await.map_err(db_err)?;
-        tx.execute(
-            "DELETE FROM comment_reactions WHERE comment_id IN
-                 (SELECT id FROM comments WHERE object_type = 'activity' AND object_id = ANY($1))",
-            &[&ids],
-        )
-        .await
-        .map_err(db_err)?;
-        tx.execute("DELETE FROM comments WHERE object_type = 'activity' AND object_id = ANY($1)", &[&ids])
-            .await
-            .map_err(db_err)?;
-        tx.execute("DELETE FROM bookmarks WHERE activity_id = ANY($1)", &[&ids]).await.map_err(db_err)?;
-        let rows = tx.query("DELETE FROM activities WHERE id = ANY($1) RETURNING id", &[&ids]).await.map_err(db_err)?;
+        let purged = purge_activities_tx(&tx, ids).await?;
         tx.commit().await.map_err(db_err)?;
-        Ok(rows.iter().map(|r| r.get(0)).collect())
+        Ok(purged)
     }
 
     async fn feed_activities(
@@ -996,9 +1005,15 @@ impl Store for PostgresStore {
         Ok(true)
     }
 
-    async fn delete_follows(&self, pairs: &[(Fid, Fid, bool)], require_all: bool) -> Result<Vec<Follow>> {
+    async fn delete_follows_with(
+        &self,
+        pairs: &[(Fid, Fid, bool)],
+        require_all: bool,
+        extra: &ExtraWrites,
+    ) -> Result<Vec<Follow>> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db_err)?;
+        write_extra_tx(&tx, extra).await?;
         if pairs.len() > 1 {
             let fids: Vec<String> = pairs.iter().flat_map(|(s, t, _)| [s.to_string(), t.to_string()]).collect();
             lock_feeds_tx(&tx, &fids).await?;
@@ -1190,16 +1205,18 @@ impl Store for PostgresStore {
         Ok(gone)
     }
 
-    async fn delete_reaction(
+    async fn delete_reaction_with(
         &self,
         on: Reactable,
         object_id: &str,
         user_id: &str,
         kind: &str,
+        extra: &ExtraWrites,
     ) -> Result<Option<Reaction>> {
         let (table, key) = (on.table(), on.key());
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db_err)?;
+        write_extra_tx(&tx, extra).await?;
         if on == Reactable::Comments {
             lock_comment(&tx, object_id).await?;
         }

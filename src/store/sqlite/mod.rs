@@ -443,8 +443,34 @@ fn upsert_users_tx(tx: &Transaction, users: &[User]) -> Result<()> {
     Ok(())
 }
 
+fn purge_activities_tx(tx: &Transaction, ids: &[String]) -> Result<Vec<String>> {
+    let mut purged = Vec::new();
+    for id in ids {
+        tx.execute("DELETE FROM feed_entries WHERE activity_id = ?1", params![id]).map_err(db_err)?;
+        tx.execute("DELETE FROM reactions WHERE activity_id = ?1", params![id]).map_err(db_err)?;
+        tx.execute("DELETE FROM pins WHERE activity_id = ?1", params![id]).map_err(db_err)?;
+        tx.execute("DELETE FROM activity_feedback WHERE activity_id = ?1", params![id]).map_err(db_err)?;
+        tx.execute("DELETE FROM activity_metrics WHERE activity_id = ?1", params![id]).map_err(db_err)?;
+        tx.execute("DELETE FROM metric_quota WHERE activity_id = ?1", params![id]).map_err(db_err)?;
+        tx.execute(
+            "DELETE FROM comment_reactions WHERE comment_id IN
+                 (SELECT id FROM comments WHERE object_type = 'activity' AND object_id = ?1)",
+            params![id],
+        )
+        .map_err(db_err)?;
+        tx.execute("DELETE FROM comments WHERE object_type = 'activity' AND object_id = ?1", params![id])
+            .map_err(db_err)?;
+        tx.execute("DELETE FROM bookmarks WHERE activity_id = ?1", params![id]).map_err(db_err)?;
+        if tx.execute("DELETE FROM activities WHERE id = ?1", params![id]).map_err(db_err)? > 0 {
+            purged.push(id.clone());
+        }
+    }
+    Ok(purged)
+}
+
 /// The records a request implies beside its main write (`ExtraWrites`).
 fn write_extra_tx(tx: &Transaction, extra: &ExtraWrites) -> Result<()> {
+    purge_activities_tx(tx, &extra.withdrawn)?;
     for feed in &extra.feeds {
         insert_feed_tx(tx, feed)?;
     }
@@ -903,31 +929,7 @@ impl Store for SqliteStore {
 
     async fn purge_activities(&self, ids: &[String]) -> Result<Vec<String>> {
         let ids = ids.to_vec();
-        self.write(move |tx| {
-            let mut purged = Vec::new();
-            for id in &ids {
-                tx.execute("DELETE FROM feed_entries WHERE activity_id = ?1", params![id]).map_err(db_err)?;
-                tx.execute("DELETE FROM reactions WHERE activity_id = ?1", params![id]).map_err(db_err)?;
-                tx.execute("DELETE FROM pins WHERE activity_id = ?1", params![id]).map_err(db_err)?;
-                tx.execute("DELETE FROM activity_feedback WHERE activity_id = ?1", params![id]).map_err(db_err)?;
-                tx.execute("DELETE FROM activity_metrics WHERE activity_id = ?1", params![id]).map_err(db_err)?;
-                tx.execute("DELETE FROM metric_quota WHERE activity_id = ?1", params![id]).map_err(db_err)?;
-                tx.execute(
-                    "DELETE FROM comment_reactions WHERE comment_id IN
-                         (SELECT id FROM comments WHERE object_type = 'activity' AND object_id = ?1)",
-                    params![id],
-                )
-                .map_err(db_err)?;
-                tx.execute("DELETE FROM comments WHERE object_type = 'activity' AND object_id = ?1", params![id])
-                    .map_err(db_err)?;
-                tx.execute("DELETE FROM bookmarks WHERE activity_id = ?1", params![id]).map_err(db_err)?;
-                if tx.execute("DELETE FROM activities WHERE id = ?1", params![id]).map_err(db_err)? > 0 {
-                    purged.push(id.clone());
-                }
-            }
-            Ok(purged)
-        })
-        .await
+        self.write(move |tx| purge_activities_tx(tx, &ids)).await
     }
 
     async fn feed_activities(
@@ -1054,9 +1056,15 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn delete_follows(&self, pairs: &[(Fid, Fid, bool)], require_all: bool) -> Result<Vec<Follow>> {
-        let pairs = pairs.to_vec();
+    async fn delete_follows_with(
+        &self,
+        pairs: &[(Fid, Fid, bool)],
+        require_all: bool,
+        extra: &ExtraWrites,
+    ) -> Result<Vec<Follow>> {
+        let (pairs, extra) = (pairs.to_vec(), extra.clone());
         self.write(move |tx| {
+            write_extra_tx(tx, &extra)?;
             let mut deleted = Vec::with_capacity(pairs.len());
             for (source, target, keep_history) in &pairs {
                 let (source, target) = (source.to_string(), target.to_string());
@@ -1235,15 +1243,18 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn delete_reaction(
+    async fn delete_reaction_with(
         &self,
         on: Reactable,
         object_id: &str,
         user_id: &str,
         kind: &str,
+        extra: &ExtraWrites,
     ) -> Result<Option<Reaction>> {
         let (object_id, user_id, kind) = (object_id.to_string(), user_id.to_string(), kind.to_string());
+        let extra = extra.clone();
         self.write(move |tx| {
+            write_extra_tx(tx, &extra)?;
             let (table, key) = (on.table(), on.key());
             let gone: Option<Reaction> = returned_doc(
                 tx,

@@ -240,7 +240,8 @@ pub async fn get_or_create_feed(ctx: &Ctx, actor: &Actor, fid: Fid, req: GetOrCr
             // The feed and its first members in one transaction (a
             // soft-deleted feed is replaced); a concurrent creator may win,
             // and then we read theirs.
-            let extra = ExtraWrites { users: implied, user_updates: std::mem::take(&mut replaced), ..Default::default() };
+            let extra =
+                ExtraWrites { users: implied, user_updates: std::mem::take(&mut replaced), ..Default::default() };
             let written = ctx.store.insert_feeds_with(&[(feed.clone(), initial)], &extra).await?;
             if written == [true] {
                 (feed, true)

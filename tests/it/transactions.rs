@@ -18,7 +18,9 @@ async fn existing_users(client: &Client, ids: &[String]) -> Vec<String> {
     let mut found: Vec<String> = body["users"]
         .as_object()
         .map(|users| users.keys().cloned().collect())
-        .or_else(|| body["users"].as_array().map(|a| a.iter().filter_map(|u| u["id"].as_str().map(String::from)).collect()))
+        .or_else(|| {
+            body["users"].as_array().map(|a| a.iter().filter_map(|u| u["id"].as_str().map(String::from)).collect())
+        })
         .unwrap_or_default();
     found.sort();
     found
@@ -104,8 +106,7 @@ async fn follow_batch_creates_1000_source_feeds_and_their_owners() {
 async fn quick_start_get_or_create_creates_the_user() {
     let srv = TestServer::spawn().await;
     let server = srv.server();
-    let (status, read) =
-        server.post("/api/v2/feeds/feed_groups/user/feeds/john", &json!({ "user_id": "john" })).await;
+    let (status, read) = server.post("/api/v2/feeds/feed_groups/user/feeds/john", &json!({ "user_id": "john" })).await;
     assert_eq!(status, StatusCode::CREATED, "{read}");
     assert_eq!(read["created"], json!(true));
     let body = json!({ "type": "post", "feeds": ["user:john"], "text": "Hello", "user_id": "john" });
@@ -152,7 +153,10 @@ async fn comment_depth_counts_reply_levels() {
         }
     };
     let ids = |nodes: &Value| -> Vec<String> {
-        nodes.as_array().map(|a| a.iter().map(|n| n["id"].as_str().unwrap_or("").to_string()).collect()).unwrap_or_default()
+        nodes
+            .as_array()
+            .map(|a| a.iter().map(|n| n["id"].as_str().unwrap_or("").to_string()).collect())
+            .unwrap_or_default()
     };
     let base = format!("/api/v2/feeds/comments?object_id={post}&object_type=activity&sort=first");
 

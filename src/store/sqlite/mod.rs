@@ -437,8 +437,16 @@ fn upsert_users_tx(tx: &Transaction, users: &[User]) -> Result<()> {
         )
         .map_err(db_err)?;
     for u in users {
-        stmt.execute(params![u.id, u.name, u.role, u.created_at.0, u.updated_at.0, u.deleted_at.map(|t| t.0), to_doc(u)?])
-            .map_err(db_err)?;
+        stmt.execute(params![
+            u.id,
+            u.name,
+            u.role,
+            u.created_at.0,
+            u.updated_at.0,
+            u.deleted_at.map(|t| t.0),
+            to_doc(u)?
+        ])
+        .map_err(db_err)?;
     }
     Ok(())
 }

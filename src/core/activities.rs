@@ -16,6 +16,7 @@ use super::time::Timestamp;
 use super::users;
 use super::versions;
 use super::{new_id, patch, Actor, Ctx};
+use crate::store::ExtraWrites;
 
 pub const MAX_FEEDS: usize = 25;
 pub const MAX_BATCH: usize = 100;
@@ -283,18 +284,6 @@ async fn feeds_to_create(ctx: &Ctx, actor: &Actor, activities: &[Activity]) -> R
     Ok(missing)
 }
 
-async fn check_parents(ctx: &Ctx, activities: &[Activity]) -> Result<()> {
-    let parents: Vec<String> = activities.iter().filter_map(|a| a.parent_id.clone()).collect();
-    if parents.is_empty() {
-        return Ok(());
-    }
-    let found = ctx.store.get_activities(&parents).await?;
-    match parents.iter().find(|p| !found.iter().any(|a| &a.id == *p && a.deleted_at.is_none())) {
-        Some(p) => Err(Error::field("parent_id", format!("parent activity {p} does not exist"))),
-        None => Ok(()),
-    }
-}
-
 /// Adds (or, for an existing id, updates) activities in one transaction.
 /// What an add or upsert wrote.
 pub struct Upserted {
@@ -354,8 +343,7 @@ pub async fn upsert_activities(
         activities.push(activity);
     }
     let authors: Vec<String> = activities.iter().map(|a| a.user_id.clone()).collect();
-    users::ensure_users(ctx, &authors, create_users && actor.is_server()).await?;
-    check_parents(ctx, &activities).await?;
+    let implied = users::implied_users(ctx, &authors, create_users && actor.is_server()).await?;
     let mut new_feeds = feeds_to_create(ctx, actor, &activities).await?;
     let mentioned = notify.len() as i64;
     if !notify.is_empty() {
@@ -363,10 +351,13 @@ pub async fn upsert_activities(
         let fids: Vec<Fid> = notify.iter().flat_map(|n| n.feeds.clone()).collect();
         new_feeds.extend(resolve_feeds(ctx, &fids, None).await?.1);
     }
-    super::collections::upsert_inline(ctx, actor, &inline_collections).await?;
+    super::collections::check_inline(ctx, actor, &inline_collections).await?;
     let mut all = activities.clone();
     all.extend(notify);
-    let stored = ctx.store.save_activities(&all, &new_feeds).await?;
+    // Implied users and inline collections commit with the activities
+    // (whose parents the store checks in that transaction).
+    let extra = ExtraWrites { users: implied, collections: inline_collections, ..Default::default() };
+    let stored = ctx.store.save_activities_with(&all, &new_feeds, &extra).await?;
     keep_stored_created_at(&mut activities, &stored);
     Ok(Upserted { activities, mention_notifications_created: mentioned })
 }

@@ -124,7 +124,7 @@ pub async fn add_bookmark(
     req: BookmarkRequest,
 ) -> Result<(Bookmark, Option<BookmarkFolder>)> {
     let user = actor.acting_user(req.user_id.as_deref())?;
-    users::ensure_users(ctx, std::slice::from_ref(&user), false).await?;
+    users::ensure_users(ctx, std::slice::from_ref(&user)).await?;
     let activity_id = object.activity_id(ctx).await?;
     access::require_on_activity_id(ctx, actor, &activity_id, access::ADD_BOOKMARK).await?;
     let now = Timestamp::now();

@@ -73,21 +73,17 @@ pub async fn create_collections(ctx: &Ctx, actor: &Actor, inputs: Vec<Collection
     }
 }
 
-/// Collections written inline with activities: created, or — if the caller
-/// may — updated; a user token cannot touch another user's collection.
-pub async fn upsert_inline(ctx: &Ctx, actor: &Actor, collections: &[Collection]) -> Result<()> {
-    if collections.is_empty() {
-        return Ok(());
-    }
-    if actor.is_server() {
-        ctx.store.upsert_collections(collections).await?;
+/// Collections written inline with activities are created, or — if the
+/// caller may — updated (in the activities' transaction): a user token
+/// cannot touch another user's collection.
+pub async fn check_inline(ctx: &Ctx, actor: &Actor, collections: &[Collection]) -> Result<()> {
+    if collections.is_empty() || actor.is_server() {
         return Ok(());
     }
     let refs: Vec<(String, String)> = collections.iter().map(|c| (c.name.clone(), c.id.clone())).collect();
     for existing in ctx.store.get_collections(&refs).await? {
         check_owner(actor, &existing)?;
     }
-    ctx.store.upsert_collections(collections).await?;
     Ok(())
 }
 

@@ -242,7 +242,7 @@ pub async fn add_comments(ctx: &Ctx, actor: &Actor, reqs: Vec<NewComment>) -> Re
         authors.extend(comment.mentioned_user_ids.iter().cloned());
         comments.push(comment);
     }
-    users::ensure_users(ctx, &authors, false).await?;
+    users::ensure_users(ctx, &authors).await?;
     let created = notices.iter().any(|n| n.kind != "mention");
     let (notices, new_feeds) = notifications::fresh(ctx, notices).await?;
     ctx.store.insert_comments(&comments, &notices, &new_feeds).await?;
@@ -334,7 +334,7 @@ pub async fn update_comment(ctx: &Ctx, actor: &Actor, id: &str, req: UpdateComme
             comment.custom = custom.clone();
         }
         if let Some(m) = &req.mentioned_user_ids {
-            users::ensure_users(ctx, m, false).await?;
+            users::ensure_users(ctx, m).await?;
             comment.mentioned_user_ids = m.clone();
         }
         if let Some(saved) = save_edit(ctx, comment, version).await? {
@@ -365,7 +365,7 @@ pub async fn update_comment_partial(ctx: &Ctx, actor: &Actor, id: &str, req: Par
     for _ in 0..versions::WRITE_ATTEMPTS {
         let comment = owned_comment(ctx, actor, id).await?;
         let updated = patched(&comment, &set, &unset)?;
-        users::ensure_users(ctx, &updated.mentioned_user_ids, false).await?;
+        users::ensure_users(ctx, &updated.mentioned_user_ids).await?;
         if let Some(saved) = save_edit(ctx, updated, comment.updated_at).await? {
             return Ok(saved);
         }
@@ -531,13 +531,15 @@ pub async fn get_comments(ctx: &Ctx, req: ThreadRequest) -> Result<Thread> {
     }
     let cursors = ctx.cursor_scope("GetComments").bind(&object_type).bind(&object_id);
     let scope = Filter::eq("object_type", object_type).and(Filter::eq("object_id", object_id)).and(top_level());
-    thread(ctx, scope, cursors, req, 20).await
+    thread(ctx, scope, cursors, req, 20, 0).await
 }
 
 /// GetCommentReplies: the replies below one comment, threaded.
 pub async fn get_comment_replies(ctx: &Ctx, id: &str, req: ThreadRequest) -> Result<Thread> {
     get_comment(ctx, id).await?;
-    thread(ctx, Filter::eq("parent_id", id), replies_cursors(ctx, id), req, 100).await
+    // Here the spec makes `depth` 0 (or absent) mean "unlimited": the
+    // deepest this server reads.
+    thread(ctx, Filter::eq("parent_id", id), replies_cursors(ctx, id), req, 100, MAX_DEPTH).await
 }
 
 /// Where the cursors of GetCommentReplies for comment `id` are valid (its
@@ -555,17 +557,21 @@ fn top_level() -> Filter {
     })
 }
 
+/// A page of `scope` with `depth` levels of replies below each comment
+/// (0 = none, or `depth_zero` where the endpoint defines 0 otherwise).
 async fn thread(
     ctx: &Ctx,
     scope: Filter,
     cursors: cursor::Scope,
     req: ThreadRequest,
     max_replies: i64,
+    depth_zero: i64,
 ) -> Result<Thread> {
-    let depth = req.depth.unwrap_or(1);
+    let depth = req.depth.unwrap_or(0);
     if !(0..=MAX_DEPTH).contains(&depth) {
         return Err(Error::field("depth", format!("depth must be between 0 and {MAX_DEPTH}")));
     }
+    let depth = if depth == 0 { depth_zero } else { depth };
     let replies_limit = req.replies_limit.unwrap_or(DEFAULT_REPLIES_LIMIT as i64);
     if !(0..=max_replies).contains(&replies_limit) {
         return Err(Error::field("replies_limit", format!("replies_limit must be between 0 and {max_replies}")));
@@ -574,7 +580,7 @@ async fn thread(
     let sort = sort_keys(&mode)?;
     let page =
         list_page(ctx, (scope, cursors), &sort, req.limit, &req.next, &req.prev, req.id_around.as_deref()).await?;
-    let comments = expand(ctx, page.items, &sort, depth.max(1) as usize - 1, replies_limit as usize).await?;
+    let comments = expand(ctx, page.items, &sort, depth as usize, replies_limit as usize).await?;
     Ok(Thread { comments, sort: mode, next: page.next, prev: page.prev })
 }
 

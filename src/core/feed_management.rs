@@ -85,7 +85,7 @@ pub async fn create_feeds_batch(ctx: &Ctx, req: CreateFeedsBatch) -> Result<Vec<
         return Err(Error::not_found("feed group", &fid.group));
     }
     let owners: Vec<String> = checked.iter().map(|(_, o, _)| o.clone()).collect::<HashSet<_>>().into_iter().collect();
-    users::ensure_users(ctx, &owners, req.create_users.unwrap_or(false)).await?;
+    let implied = users::implied_users(ctx, &owners, req.create_users.unwrap_or(false)).await?;
 
     let now = Timestamp::now();
     let fids: Vec<Fid> = checked.iter().map(|(fid, ..)| fid.clone()).collect();
@@ -98,7 +98,8 @@ pub async fn create_feeds_batch(ctx: &Ctx, req: CreateFeedsBatch) -> Result<Vec<
             (new_feed(&fid, &visibility, &owner, input, now), members)
         })
         .collect();
-    ctx.store.insert_feeds(&feeds).await?;
+    let extra = crate::store::ExtraWrites { users: implied, ..Default::default() };
+    ctx.store.insert_feeds_with(&feeds, &extra).await?;
     Ok(fids)
 }
 

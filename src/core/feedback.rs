@@ -72,7 +72,7 @@ pub async fn track_activity_metrics(ctx: &Ctx, actor: &Actor, req: TrackMetrics)
         return Err(Error::field("metric", format!("metric {:?} must be 1 to 64 letters, digits or _", bad.metric)));
     }
     let user_id = actor.acting_user(req.user_id.as_deref())?;
-    users::ensure_users(ctx, std::slice::from_ref(&user_id), false).await?;
+    users::ensure_users(ctx, std::slice::from_ref(&user_id)).await?;
     let ids: Vec<String> = req.events.iter().map(|e| e.activity_id.clone()).collect();
     let live: Vec<String> =
         ctx.store.get_activities(&ids).await?.into_iter().filter(|a| a.deleted_at.is_none()).map(|a| a.id).collect();

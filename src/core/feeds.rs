@@ -16,7 +16,7 @@ use super::pins::{feed_pins, PinnedPage};
 use super::time::Timestamp;
 use super::users::{self, UserInput};
 use super::{access, page_limit, tasks, Actor, Ctx, OwnWanted};
-use crate::store::{FeedPosition, FeedSlice, Reader};
+use crate::store::{ExtraWrites, FeedPosition, FeedSlice, Reader};
 
 /// `FeedInput`: what a feed is created with.
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -199,9 +199,11 @@ pub async fn get_or_create_feed(ctx: &Ctx, actor: &Actor, fid: Fid, req: GetOrCr
     if let Some(data) = &req.data {
         validate_input(data)?;
     }
-    if let (Actor::Server, Some(user)) = (actor, req.user.clone()) {
-        users::upsert_users(ctx, vec![user]).await?;
-    }
+    // The body's `user` is written with the feed when the feed is created.
+    let mut replaced = match (actor, req.user.clone()) {
+        (Actor::Server, Some(user)) => users::replacements(ctx, vec![user]).await?,
+        _ => Vec::new(),
+    };
     let body_user = req.user_id.clone().or_else(|| req.user.as_ref().map(|u| u.id.clone()));
 
     let existing = ctx.store.get_feeds(std::slice::from_ref(&fid)).await?.pop().filter(|f| f.deleted_at.is_none());
@@ -215,12 +217,19 @@ pub async fn get_or_create_feed(ctx: &Ctx, actor: &Actor, fid: Fid, req: GetOrCr
                 access::require_related(ctx, me, &feed, access::READ_FEED, &loaded).await?;
                 relations = Some(loaded);
             }
+            if !replaced.is_empty() {
+                ctx.store.upsert_users(&replaced).await?;
+            }
             (feed, false)
         }
         None => {
             let group = super::feed_groups::get_feed_group(ctx, &fid.group, false).await?;
             let owner = actor.acting_user(body_user.as_deref())?;
-            users::ensure_users(ctx, std::slice::from_ref(&owner), false).await?;
+            // Stream's quick start relies on this call creating its user.
+            let mut implied = Vec::new();
+            if !replaced.iter().any(|u| u.id == owner) {
+                implied = users::implied_users(ctx, std::slice::from_ref(&owner), true).await?;
+            }
             let visibility = group.config.default_visibility.unwrap_or_else(|| "visible".into());
             let mut data = req.data.unwrap_or_default();
             let initial = data.members.take().unwrap_or_default();
@@ -231,7 +240,9 @@ pub async fn get_or_create_feed(ctx: &Ctx, actor: &Actor, fid: Fid, req: GetOrCr
             // The feed and its first members in one transaction (a
             // soft-deleted feed is replaced); a concurrent creator may win,
             // and then we read theirs.
-            let written = ctx.store.insert_feeds(&[(feed.clone(), initial)]).await?;
+            let extra =
+                ExtraWrites { users: implied, user_updates: std::mem::take(&mut replaced), ..Default::default() };
+            let written = ctx.store.insert_feeds_with(&[(feed.clone(), initial)], &extra).await?;
             if written == [true] {
                 (feed, true)
             } else {
@@ -363,7 +374,7 @@ async fn changed_feed(ctx: &Ctx, actor: &Actor, mut feed: Feed, req: UpdateFeed)
     })?;
     if let Some(owner) = req.created_by_id.filter(|o| !o.is_empty()) {
         actor.require_server()?;
-        users::ensure_users(ctx, std::slice::from_ref(&owner), false).await?;
+        users::ensure_users(ctx, std::slice::from_ref(&owner)).await?;
         feed.created_by = owner;
     }
     if let Some(v) = req.name {

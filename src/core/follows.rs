@@ -191,7 +191,7 @@ async fn follow_many(ctx: &Ctx, actor: &Actor, cmds: Vec<FollowCmd>, create_user
         }
     }
     let owners: Vec<String> = missing.iter().map(|f| f.created_by.clone()).collect();
-    users::ensure_users(ctx, &owners, create_users || actor.is_server()).await?;
+    let implied = users::implied_users(ctx, &owners, create_users || actor.is_server()).await?;
 
     let now = Timestamp::now();
     let window = if cmds.iter().any(|c| c.create_notification_activity == Some(true)) {
@@ -242,7 +242,8 @@ async fn follow_many(ctx: &Ctx, actor: &Actor, cmds: Vec<FollowCmd>, create_user
     }
     let mut new_feeds = missing.clone();
     new_feeds.extend(notification_feeds.into_iter().filter(|f| !missing.iter().any(|m| m.fid == f.fid)));
-    let inserted = ctx.store.insert_follows(&planned, &new_feeds).await?;
+    let extra = crate::store::ExtraWrites { users: implied, ..Default::default() };
+    let inserted = ctx.store.insert_follows_with(&planned, &new_feeds, &extra).await?;
 
     // Follows that existed already come back as stored.
     let stale: Vec<&Follow> = planned.iter().zip(&inserted).filter(|(_, new)| !**new).map(|((f, _), _)| f).collect();
@@ -290,14 +291,7 @@ async fn stored_follows(ctx: &Ctx, pairs: &[&Follow]) -> Result<HashMap<(Fid, Fi
     if pairs.is_empty() {
         return Ok(HashMap::new());
     }
-    let sources: Vec<String> = pairs.iter().map(|f| f.source.to_string()).collect::<HashSet<_>>().into_iter().collect();
-    let targets: Vec<String> = pairs.iter().map(|f| f.target.to_string()).collect::<HashSet<_>>().into_iter().collect();
-    let query = crate::store::ListQuery {
-        filter: Filter::is_in("source_feed", sources).and(Filter::is_in("target_feed", targets)),
-        sort: vec![("created_at", true)],
-        limit: usize::MAX >> 1,
-        offset: 0,
-    };
+    let query = pairs_query(pairs.iter().map(|f| (&f.source, &f.target)));
     Ok(ctx
         .store
         .query_follows(&query, &Reader::default())
@@ -470,24 +464,40 @@ pub async fn unfollow(
             }
         }
     }
-    let removed = ctx.store.delete_follows(&parsed, require_all).await?;
+    // The notifications go with the follows, in their transaction.
+    let mut extra = crate::store::ExtraWrites::default();
     if delete_notification {
-        for f in &removed {
+        let existing: Vec<Follow> = ctx
+            .store
+            .query_follows(&pairs_query(parsed.iter().map(|(s, t, _)| (s, t))), &Reader::default())
+            .await?
+            .into_iter()
+            .filter(|f| parsed.iter().any(|(s, t, _)| s == &f.source && t == &f.target))
+            .collect();
+        for f in &existing {
             if let (Some(source), Some(target)) = (feeds.get(&f.source), feeds.get(&f.target)) {
-                let object_id = f.target.to_string();
-                notifications::withdraw(
-                    ctx,
-                    "follow",
-                    &object_id,
-                    &source.created_by,
-                    &target.created_by,
-                    f.created_at,
-                )
-                .await?;
+                let (object_id, made) = (f.target.to_string(), f.created_at);
+                let id =
+                    notifications::made_id(ctx, "follow", &object_id, &source.created_by, &target.created_by, made);
+                extra.withdrawn.push(id.await?);
             }
         }
     }
-    Ok(removed)
+    ctx.store.delete_follows_with(&parsed, require_all, &extra).await
+}
+
+/// The follows from any of the sources to any of the targets of `pairs`,
+/// in one query.
+fn pairs_query<'a>(pairs: impl Iterator<Item = (&'a Fid, &'a Fid)>) -> crate::store::ListQuery {
+    let (sources, targets): (HashSet<String>, HashSet<String>) =
+        pairs.map(|(s, t)| (s.to_string(), t.to_string())).unzip();
+    let (sources, targets): (Vec<String>, Vec<String>) = (sources.into_iter().collect(), targets.into_iter().collect());
+    crate::store::ListQuery {
+        filter: Filter::is_in("source_feed", sources).and(Filter::is_in("target_feed", targets)),
+        sort: vec![("created_at", true)],
+        limit: usize::MAX >> 1,
+        offset: 0,
+    }
 }
 
 /// QueryFollows; user tokens see the follows of feeds they may query the

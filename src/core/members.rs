@@ -147,7 +147,7 @@ pub fn new_member(fid: &Fid, input: MemberInput, now: Timestamp) -> FeedMember {
 /// The users and membership levels members name must exist.
 async fn check_references(ctx: &Ctx, members: &[&MemberInput]) -> Result<()> {
     let user_ids: Vec<String> = members.iter().map(|m| m.user_id.clone()).collect();
-    users::ensure_users(ctx, &user_ids, false).await?;
+    users::ensure_users(ctx, &user_ids).await?;
     let ids: Vec<String> =
         members.iter().filter_map(|m| m.membership_level.clone()).filter(|l| !l.is_empty()).collect();
     if ids.is_empty() {

@@ -145,17 +145,16 @@ pub async fn fresh(ctx: &Ctx, notifications: Vec<Activity>) -> Result<(Vec<Activ
     Ok((fresh, new_feeds))
 }
 
-/// Removes the notification `kind` of `object_id` by `actor` for
-/// `recipient` that was made at `made_at` (its window names it).
-pub async fn withdraw(
+/// The id of the notification `kind` of `object_id` by `actor` for
+/// `recipient` that was made at `made_at` (its window names it), for the
+/// request that withdraws it to purge in its transaction.
+pub async fn made_id(
     ctx: &Ctx,
     kind: &str,
     object_id: &str,
     actor: &str,
     recipient: &str,
     made_at: Timestamp,
-) -> Result<()> {
-    let id = notification_id(kind, object_id, actor, recipient, bucket(dedup_window(ctx).await?, made_at));
-    ctx.store.purge_activities(&[id]).await?;
-    Ok(())
+) -> Result<String> {
+    Ok(notification_id(kind, object_id, actor, recipient, bucket(dedup_window(ctx).await?, made_at)))
 }

@@ -113,7 +113,7 @@ fn build(input: PollInput, id: String, created_by_id: String, created_at: Timest
 
 pub async fn create_poll(ctx: &Ctx, actor: &Actor, input: PollInput) -> Result<Poll> {
     let creator = actor.acting_user(input.user_id.as_deref())?;
-    users::ensure_users(ctx, std::slice::from_ref(&creator), false).await?;
+    users::ensure_users(ctx, std::slice::from_ref(&creator)).await?;
     let id = input.id.clone().filter(|i| !i.is_empty()).unwrap_or_else(new_id);
     let poll = build(input, id, creator, Timestamp::now())?;
     if !ctx.store.insert_poll(&poll).await? {
@@ -346,7 +346,7 @@ pub async fn cast_poll_vote(
     req: CastVote,
 ) -> Result<(PollVote, Poll)> {
     let user_id = actor.acting_user(req.user_id.as_deref())?;
-    users::ensure_users(ctx, std::slice::from_ref(&user_id), false).await?;
+    users::ensure_users(ctx, std::slice::from_ref(&user_id)).await?;
     let poll = activity_poll(ctx, activity_id, poll_id).await?;
     if poll.is_closed {
         return Err(Error::input(format!("poll {poll_id} is closed")));

@@ -12,12 +12,12 @@ use super::comments::get_comment;
 use super::cursor::Page;
 use super::error::{Error, Result};
 use super::filter::{self, Filter};
-use super::model::{Activity, Comment, Custom, Reaction};
+use super::model::{Activity, Comment, Custom, Reaction, User};
 use super::notifications::{self, Notice};
 use super::time::Timestamp;
 use super::users;
 use super::{Actor, Ctx, QueryRequest};
-use crate::store::Reactable;
+use crate::store::{ExtraWrites, Reactable};
 
 #[derive(Debug, Deserialize)]
 pub struct AddReaction {
@@ -52,7 +52,7 @@ pub async fn add_activity_reaction(
     activity_id: &str,
     cmd: AddReaction,
 ) -> Result<Reacted<Activity>> {
-    let user_id = checked_reactor(ctx, actor, &cmd).await?;
+    let (user_id, implied) = checked_reactor(ctx, actor, &cmd).await?;
     let activity = get_activity(ctx, activity_id).await?;
     access::require_on_activity(ctx, actor, &activity, access::ADD_REACTION).await?;
     let notice = Notice {
@@ -67,7 +67,8 @@ pub async fn add_activity_reaction(
     };
     let notify = cmd.create_notification_activity.unwrap_or(false);
     let reaction = new_reaction(activity.id.clone(), None, user_id.clone(), &cmd);
-    let (reaction, created) = react(ctx, Reactable::Activities, reaction, &cmd, notify.then_some(notice)).await?;
+    let (reaction, created) =
+        react(ctx, Reactable::Activities, reaction, &cmd, notify.then_some(notice), implied).await?;
     Ok(Reacted { object: activity, reaction, notification_created: created })
 }
 
@@ -77,7 +78,7 @@ pub async fn add_comment_reaction(
     comment_id: &str,
     cmd: AddReaction,
 ) -> Result<Reacted<Comment>> {
-    let user_id = checked_reactor(ctx, actor, &cmd).await?;
+    let (user_id, implied) = checked_reactor(ctx, actor, &cmd).await?;
     let comment = get_comment(ctx, comment_id).await?;
     if comment.object_type == "activity" {
         access::require_on_activity_id(ctx, actor, &comment.object_id, access::ADD_COMMENT_REACTION).await?;
@@ -96,7 +97,8 @@ pub async fn add_comment_reaction(
     };
     let notify = cmd.create_notification_activity.unwrap_or(false);
     let reaction = new_reaction(comment.object_id.clone(), Some(comment.id.clone()), user_id.clone(), &cmd);
-    let (reaction, created) = react(ctx, Reactable::Comments, reaction, &cmd, notify.then_some(notice)).await?;
+    let (reaction, created) =
+        react(ctx, Reactable::Comments, reaction, &cmd, notify.then_some(notice), implied).await?;
     let comment = get_comment(ctx, comment_id).await?;
     Ok(Reacted { object: comment, reaction, notification_created: created })
 }
@@ -108,7 +110,9 @@ fn notification_custom(cmd: &AddReaction) -> Custom {
     }
 }
 
-async fn checked_reactor(ctx: &Ctx, actor: &Actor, cmd: &AddReaction) -> Result<String> {
+/// The reacting user, and that user built for creating when missing
+/// (`create_users`).
+async fn checked_reactor(ctx: &Ctx, actor: &Actor, cmd: &AddReaction) -> Result<(String, Vec<User>)> {
     if cmd.kind.is_empty() || cmd.kind.chars().count() > 255 {
         return Err(Error::field("type", "type must be between 1 and 255 characters"));
     }
@@ -116,9 +120,9 @@ async fn checked_reactor(ctx: &Ctx, actor: &Actor, cmd: &AddReaction) -> Result<
         return Err(Error::field("target_feeds", "target_feeds is not supported by this server yet"));
     }
     let user_id = actor.acting_user(cmd.user_id.as_deref())?;
-    users::ensure_users(ctx, std::slice::from_ref(&user_id), cmd.create_users.unwrap_or(false) && actor.is_server())
-        .await?;
-    Ok(user_id)
+    let create = cmd.create_users.unwrap_or(false) && actor.is_server();
+    let implied = users::implied_users(ctx, std::slice::from_ref(&user_id), create).await?;
+    Ok((user_id, implied))
 }
 
 fn new_reaction(activity_id: String, comment_id: Option<String>, user_id: String, cmd: &AddReaction) -> Reaction {
@@ -134,30 +138,28 @@ fn new_reaction(activity_id: String, comment_id: Option<String>, user_id: String
     }
 }
 
-/// Stores the reaction, then its notification (deduplicated by id).
+/// Stores the reaction with its notification (deduplicated by id) and the
+/// implied user, in one transaction.
 async fn react(
     ctx: &Ctx,
     on: Reactable,
     mut reaction: Reaction,
     cmd: &AddReaction,
     notice: Option<Notice<'_>>,
+    users: Vec<User>,
 ) -> Result<(Reaction, bool)> {
-    let replaced = ctx.store.put_reaction(on, &reaction, cmd.enforce_unique.unwrap_or(false)).await?;
+    let mut extra = ExtraWrites { users, ..Default::default() };
+    if let Some(notice) = notice {
+        let window = notifications::dedup_window(ctx).await?;
+        let notification = notifications::build(&notice, window, Timestamp::now());
+        (extra.notifications, extra.feeds) = notifications::fresh(ctx, notification.into_iter().collect()).await?;
+    }
+    let replaced = ctx.store.put_reaction_with(on, &reaction, cmd.enforce_unique.unwrap_or(false), &extra).await?;
     // Re-adding a type updates it; it keeps its first created_at.
     if let Some(old) = replaced.iter().find(|r| r.kind == reaction.kind) {
         reaction.created_at = old.created_at;
     }
-    let mut created = false;
-    if let Some(notice) = notice {
-        let window = notifications::dedup_window(ctx).await?;
-        let notification = notifications::build(&notice, window, Timestamp::now());
-        let (fresh, new_feeds) = notifications::fresh(ctx, notification.into_iter().collect()).await?;
-        if !fresh.is_empty() {
-            ctx.store.save_activities(&fresh, &new_feeds).await?;
-            created = true;
-        }
-    }
-    Ok((reaction, created))
+    Ok((reaction, !extra.notifications.is_empty()))
 }
 
 pub async fn delete_activity_reaction(
@@ -170,10 +172,8 @@ pub async fn delete_activity_reaction(
 ) -> Result<(Activity, Reaction)> {
     let user_id = actor.acting_user(user_id)?;
     let activity = get_activity(ctx, activity_id).await?;
-    let reaction = unreact(ctx, Reactable::Activities, activity_id, &user_id, kind).await?;
-    if withdraw_notification {
-        notifications::withdraw(ctx, "reaction", activity_id, &user_id, &activity.user_id, reaction.created_at).await?;
-    }
+    let withdraw = withdraw_notification.then_some(("reaction", activity.user_id.as_str()));
+    let reaction = unreact(ctx, Reactable::Activities, activity_id, &user_id, kind, withdraw).await?;
     Ok((activity, reaction))
 }
 
@@ -187,19 +187,38 @@ pub async fn delete_comment_reaction(
 ) -> Result<(Comment, Reaction)> {
     let user_id = actor.acting_user(user_id)?;
     let comment = get_comment(ctx, comment_id).await?;
-    let reaction = unreact(ctx, Reactable::Comments, comment_id, &user_id, kind).await?;
-    if withdraw_notification {
-        notifications::withdraw(ctx, "comment_reaction", comment_id, &user_id, &comment.user_id, reaction.created_at)
-            .await?;
-    }
+    let withdraw = withdraw_notification.then_some(("comment_reaction", comment.user_id.as_str()));
+    let reaction = unreact(ctx, Reactable::Comments, comment_id, &user_id, kind, withdraw).await?;
     Ok((get_comment(ctx, comment_id).await?, reaction))
 }
 
-async fn unreact(ctx: &Ctx, on: Reactable, object_id: &str, user_id: &str, kind: &str) -> Result<Reaction> {
-    ctx.store
-        .delete_reaction(on, object_id, user_id, kind)
-        .await?
-        .ok_or_else(|| Error::not_found("reaction", &format!("{kind} by {user_id} on {object_id}")))
+/// Deletes the reaction and, with `withdraw` (notification kind,
+/// recipient), the notification it made — in one transaction.
+async fn unreact(
+    ctx: &Ctx,
+    on: Reactable,
+    object_id: &str,
+    user_id: &str,
+    kind: &str,
+    withdraw: Option<(&str, &str)>,
+) -> Result<Reaction> {
+    let missing = || Error::not_found("reaction", &format!("{kind} by {user_id} on {object_id}"));
+    let mut extra = ExtraWrites::default();
+    if let Some((notification, recipient)) = withdraw {
+        // The notification's id names the window the reaction was made in.
+        let query = crate::store::ListQuery {
+            filter: Filter::eq(on.key(), object_id)
+                .and(Filter::eq("user_id", user_id))
+                .and(Filter::eq("reaction_type", kind)),
+            sort: vec![("created_at", true)],
+            limit: 1,
+            offset: 0,
+        };
+        let made = ctx.store.query_reactions(on, &query).await?.pop().ok_or_else(missing)?;
+        extra.withdrawn =
+            vec![notifications::made_id(ctx, notification, object_id, user_id, recipient, made.created_at).await?];
+    }
+    ctx.store.delete_reaction_with(on, object_id, user_id, kind, &extra).await?.ok_or_else(missing)
 }
 
 pub type ReactionPage = Page<Reaction>;

@@ -153,6 +153,13 @@ pub async fn update_users(ctx: &Ctx, actor: &Actor, mut inputs: Vec<UserInput>) 
 }
 
 pub async fn upsert_users(ctx: &Ctx, inputs: Vec<UserInput>) -> Result<Vec<User>> {
+    let users = replacements(ctx, inputs).await?;
+    ctx.store.upsert_users(&users).await?;
+    Ok(users)
+}
+
+/// The users an UpdateUsers request writes, built over the stored ones.
+pub async fn replacements(ctx: &Ctx, inputs: Vec<UserInput>) -> Result<Vec<User>> {
     if inputs.is_empty() {
         return Err(Error::field("users", "users must contain at least one user"));
     }
@@ -162,15 +169,13 @@ pub async fn upsert_users(ctx: &Ctx, inputs: Vec<UserInput>) -> Result<Vec<User>
     let ids: Vec<String> = inputs.iter().map(|u| u.id.clone()).collect();
     let existing = ctx.store.get_users(&ids).await?;
     let now = Timestamp::now();
-    let users = inputs
+    inputs
         .into_iter()
         .map(|input| {
             let old = existing.iter().find(|u| u.id == input.id);
             build(input, old, now)
         })
-        .collect::<Result<Vec<_>>>()?;
-    ctx.store.upsert_users(&users).await?;
-    Ok(users)
+        .collect::<Result<Vec<_>>>()
 }
 
 /// Fields a partial update may set at top level; every other key is custom
@@ -350,22 +355,29 @@ pub async fn run_delete_users(ctx: &Ctx, user_ids: &[String], hard: bool) -> Res
 }
 
 /// Checks that every id names a live user; with `create` the missing ones
-/// are created with defaults instead (`create_users: true`).
-pub async fn ensure_users(ctx: &Ctx, ids: &[String], create: bool) -> Result<()> {
+/// are returned, built with defaults, for the caller to write in the
+/// transaction of its request (`create_users: true`).
+pub async fn implied_users(ctx: &Ctx, ids: &[String], create: bool) -> Result<Vec<User>> {
     let wanted: HashSet<&String> = ids.iter().collect();
     let ids: Vec<String> = wanted.iter().map(|s| s.to_string()).collect();
     let found = ctx.store.get_users(&ids).await?;
     let live: HashSet<&str> = found.iter().filter(|u| u.deleted_at.is_none()).map(|u| u.id.as_str()).collect();
-    let missing: Vec<String> = ids.iter().filter(|id| !live.contains(id.as_str())).cloned().collect();
+    let mut missing: Vec<String> = ids.iter().filter(|id| !live.contains(id.as_str())).cloned().collect();
     if missing.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     if !create {
+        missing.sort();
         return Err(Error::input(format!(
             "user {} does not exist; create it with update_users or pass create_users: true",
             missing[0]
         )));
     }
-    let inputs = missing.into_iter().map(|id| UserInput { id, ..Default::default() }).collect();
-    upsert_users(ctx, inputs).await.map(|_| ())
+    let now = Timestamp::now();
+    missing.into_iter().map(|id| build(UserInput { id, ..Default::default() }, None, now)).collect()
+}
+
+/// Checks that every id names a live user.
+pub async fn ensure_users(ctx: &Ctx, ids: &[String]) -> Result<()> {
+    implied_users(ctx, ids, false).await.map(|_| ())
 }

@@ -161,7 +161,17 @@ pub trait Store: Send + Sync + 'static {
     /// that follow them — all in one transaction. Returns each activity's
     /// stored `created_at`: an activity that a concurrent writer created
     /// first keeps that writer's.
-    async fn save_activities(&self, activities: &[Activity], new_feeds: &[Feed]) -> Result<Vec<Timestamp>>;
+    async fn save_activities(&self, activities: &[Activity], new_feeds: &[Feed]) -> Result<Vec<Timestamp>> {
+        self.save_activities_with(activities, new_feeds, &ExtraWrites::default()).await
+    }
+    /// `save_activities` with the `extra` records the request implies, in
+    /// the same transaction.
+    async fn save_activities_with(
+        &self,
+        activities: &[Activity],
+        new_feeds: &[Feed],
+        extra: &ExtraWrites,
+    ) -> Result<Vec<Timestamp>>;
     /// `save_activities` for edits: commits only if every activity named in
     /// `if_updated_at` is still live at that `updated_at`; false otherwise.
     async fn save_activities_if(
@@ -213,7 +223,16 @@ pub trait Store: Send + Sync + 'static {
     /// each follow that is new. Every new accepted follow copies up to its
     /// `activity_copy_limit` of its target's newest activities into its
     /// source feed — one transaction.
-    async fn insert_follows(&self, follows: &[(Follow, Option<Activity>)], new_feeds: &[Feed]) -> Result<Vec<bool>>;
+    async fn insert_follows(&self, follows: &[(Follow, Option<Activity>)], new_feeds: &[Feed]) -> Result<Vec<bool>> {
+        self.insert_follows_with(follows, new_feeds, &ExtraWrites::default()).await
+    }
+    /// `insert_follows` with the `extra` records, in the same transaction.
+    async fn insert_follows_with(
+        &self,
+        follows: &[(Follow, Option<Activity>)],
+        new_feeds: &[Feed],
+        extra: &ExtraWrites,
+    ) -> Result<Vec<bool>>;
     /// Saves a changed follow (status, role, custom…); `backfill` copies up
     /// to its `activity_copy_limit` of the target's activities into the
     /// source, as on acceptance. `false` when the follow does not exist or,
@@ -223,7 +242,17 @@ pub trait Store: Send + Sync + 'static {
     /// of them must when `require_all`, or nothing is deleted); unless
     /// `keep_history`, removes from each source feed the activities that
     /// reached it only through that follow.
-    async fn delete_follows(&self, pairs: &[(Fid, Fid, bool)], require_all: bool) -> Result<Vec<Follow>>;
+    async fn delete_follows(&self, pairs: &[(Fid, Fid, bool)], require_all: bool) -> Result<Vec<Follow>> {
+        self.delete_follows_with(pairs, require_all, &ExtraWrites::default()).await
+    }
+    /// `delete_follows` with the `extra` writes (withdrawn notifications),
+    /// in the same transaction.
+    async fn delete_follows_with(
+        &self,
+        pairs: &[(Fid, Fid, bool)],
+        require_all: bool,
+        extra: &ExtraWrites,
+    ) -> Result<Vec<Follow>>;
     async fn get_follow(&self, source: &Fid, target: &Fid) -> Result<Option<Follow>>;
     /// Follows matching `query`; a restricted `reader` sees those whose
     /// source or target feed they may query the follows of.
@@ -260,13 +289,36 @@ pub trait Store: Send + Sync + 'static {
     /// (`exclusive`: removes their other types first); returns the replaced
     /// ones. On a comment, its vote counters change in the same transaction.
     /// Concurrent calls for one (object, user) are serialised.
-    async fn put_reaction(&self, on: Reactable, reaction: &Reaction, exclusive: bool) -> Result<Vec<Reaction>>;
+    async fn put_reaction(&self, on: Reactable, reaction: &Reaction, exclusive: bool) -> Result<Vec<Reaction>> {
+        self.put_reaction_with(on, reaction, exclusive, &ExtraWrites::default()).await
+    }
+    /// `put_reaction` with the `extra` records (its notification, the
+    /// reacting user), in the same transaction.
+    async fn put_reaction_with(
+        &self,
+        on: Reactable,
+        reaction: &Reaction,
+        exclusive: bool,
+        extra: &ExtraWrites,
+    ) -> Result<Vec<Reaction>>;
     async fn delete_reaction(
         &self,
         on: Reactable,
         object_id: &str,
         user_id: &str,
         kind: &str,
+    ) -> Result<Option<Reaction>> {
+        self.delete_reaction_with(on, object_id, user_id, kind, &ExtraWrites::default()).await
+    }
+    /// `delete_reaction` with the `extra` writes (its withdrawn
+    /// notification), in the same transaction.
+    async fn delete_reaction_with(
+        &self,
+        on: Reactable,
+        object_id: &str,
+        user_id: &str,
+        kind: &str,
+        extra: &ExtraWrites,
     ) -> Result<Option<Reaction>>;
     /// Groups, latest and the viewer's own reactions of each object.
     async fn reaction_summaries(
@@ -412,7 +464,12 @@ pub trait Store: Send + Sync + 'static {
     /// transaction: a live feed with the same fid is kept unchanged, a
     /// soft-deleted one is replaced. Returns, per feed, whether it was
     /// written.
-    async fn insert_feeds(&self, feeds: &[(Feed, Vec<FeedMember>)]) -> Result<Vec<bool>>;
+    async fn insert_feeds(&self, feeds: &[(Feed, Vec<FeedMember>)]) -> Result<Vec<bool>> {
+        self.insert_feeds_with(feeds, &ExtraWrites::default()).await
+    }
+    /// `insert_feeds` with the `extra` records (their implied owners), in
+    /// the same transaction.
+    async fn insert_feeds_with(&self, feeds: &[(Feed, Vec<FeedMember>)], extra: &ExtraWrites) -> Result<Vec<bool>>;
     /// Replaces the documents of the given feeds in one transaction.
     async fn put_feeds(&self, feeds: &[Feed]) -> Result<()>;
     /// The feed's live activities and the live comments on them (replies
@@ -427,6 +484,26 @@ pub trait Store: Send + Sync + 'static {
         limit: usize,
         grants: &Grants,
     ) -> Result<Vec<SuggestedFeed>>;
+}
+
+/// Records a request writes beside its main one, committed in the same
+/// transaction before it, so a request's writes stand or fall together.
+#[derive(Debug, Clone, Default)]
+pub struct ExtraWrites {
+    /// Users the request creates implicitly (`create_users`, a first
+    /// GetOrCreateFeed): inserted, or recreated when soft-deleted; a live
+    /// user is left as it is.
+    pub users: Vec<User>,
+    /// Users the request writes whole (GetOrCreateFeed's `user`), as
+    /// `upsert_users` does.
+    pub user_updates: Vec<User>,
+    /// Collections written inline: inserted, or only their `custom` updated.
+    pub collections: Vec<Collection>,
+    /// Notification activities, with the feeds they need created.
+    pub notifications: Vec<Activity>,
+    pub feeds: Vec<Feed>,
+    /// Notification activities withdrawn (purged) by the request.
+    pub withdrawn: Vec<String>,
 }
 
 /// A follow suggestion as ranked by the store: the feed, how many distinct

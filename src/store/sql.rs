@@ -897,6 +897,27 @@ fn doc_select(dialect: Dialect, table: &Table) -> String {
     }
 }
 
+/// Inserts a user a request implies (`ExtraWrites::users`), binding
+/// `id, name, role, created_at, updated_at, deleted_at, doc`: a soft-deleted
+/// user is recreated, a live one is left as it is.
+pub fn implied_user_insert(dialect: Dialect) -> String {
+    let doc = match dialect {
+        Dialect::Sqlite => "$7",
+        Dialect::Postgres => "$7::text::jsonb",
+    };
+    format!(
+        "INSERT INTO users (id, name, role, created_at, updated_at, deleted_at, doc)
+         VALUES ($1, $2, $3, $4, $5, $6, {doc})
+         ON CONFLICT (id) DO UPDATE SET name = excluded.name, role = excluded.role,
+            created_at = excluded.created_at, updated_at = excluded.updated_at, deleted_at = excluded.deleted_at,
+            doc = excluded.doc
+         WHERE users.deleted_at IS NOT NULL"
+    )
+}
+
+/// Whether a live (not soft-deleted) activity has the id `$1`.
+pub const LIVE_ACTIVITY: &str = "SELECT 1 FROM activities WHERE id = $1 AND deleted_at IS NULL";
+
 /// The first `each` replies of every comment in `parents`, in `sort` order
 /// (one statement for a whole level of a thread; only the rows kept are
 /// assembled).

@@ -17,3 +17,4 @@ mod lost_writes;
 mod queries;
 mod store;
 mod support;
+mod transactions;

@@ -124,17 +124,18 @@ def test_threaded_reads_in_every_mode(client, thread):
     for mode, order in expected.items():
         got = read(sort=mode, limit=10)
         assert got["sort"] == mode and _ids(got["comments"]) == order, mode
-        assert all(c["replies"] == [] for c in got["comments"])  # depth 1 by default
+        assert all(c["replies"] == [] for c in got["comments"])  # first level only by default
     assert _ids(read()["comments"]) == r[::-1]  # default sort: last
 
-    two = read(sort="first", depth=2, replies_limit=1, limit=10)["comments"]
+    # depth counts reply levels ("0 = only first level").
+    two = read(sort="first", depth=1, replies_limit=1, limit=10)["comments"]
     assert [_ids(c["replies"]) for c in two] == [[a[i][0]] for i in range(10)]
     assert two[0]["meta"] == {"has_more": True, "remaining": 1, "depth_truncated": False,
                               "next_cursor": two[0]["meta"]["next_cursor"]}
     assert two[0]["replies"][0]["meta"]["depth_truncated"] is True  # b-level not loaded
     assert two[7]["replies"][0]["meta"]["depth_truncated"] is False  # a[7][0] has no replies
 
-    three = read(sort="last", depth=3, replies_limit=2, limit=10)["comments"]
+    three = read(sort="last", depth=2, replies_limit=2, limit=10)["comments"]
     by_id = {c["id"]: c for c in three}
     root0 = by_id[r[0]]
     assert _ids(root0["replies"]) == [a[0][1], a[0][0]]
@@ -153,7 +154,7 @@ def test_threaded_reads_in_every_mode(client, thread):
     assert _ids(replies["comments"]) == b[(0, 0)][:2] and replies["next"]
     more = raw(client.feeds.get_comment_replies(id=a[0][0], sort="first", limit=2, next=replies["next"]))
     assert _ids(more["comments"]) == b[(0, 0)][2:]
-    nested = raw(client.feeds.get_comment_replies(id=r[0], sort="first", depth=2, replies_limit=3))["comments"]
+    nested = raw(client.feeds.get_comment_replies(id=r[0], sort="first", depth=1, replies_limit=3))["comments"]
     assert [_ids(n["replies"]) for n in nested] == [b[(0, 0)], b[(0, 1)]]
 
     activity = raw(client.feeds.get_activity(id=post))["activity"]

@@ -56,6 +56,16 @@ def test_readme_quick_start_flow(client):
     assert isinstance(raw(timeline)["activities"][0]["created_at"], int)
 
 
+def test_stream_quick_start_unchanged(client):
+    """Stream's own quick start, as its docs give it (only base_url differs):
+    get_or_create with user_id creates the user, no update_users first."""
+    john = uid("john")
+    assert client.feeds.feed("user", john).get_or_create(user_id=john).data.created is True
+    activity = client.feeds.add_activity(type="post", feeds=[f"user:{john}"], text="Hello", user_id=john).data.activity
+    assert activity.user.id == john and activity.text == "Hello"
+    assert client.query_users(payload={"filter_conditions": {"id": john}}).data.users[0].role == "user"
+
+
 def _readme_snippet() -> str:
     text = README.read_text()
     m = re.search(r"## Quick start.*?<<'PY'\n(.*?)\nPY\n", text, re.S)

@@ -5,7 +5,7 @@ use crate::core::error::Result;
 use crate::core::model::{Feed, FeedMember, Fid};
 use crate::core::time::Timestamp;
 use crate::store::sql::{self, Dialect};
-use crate::store::{Grants, ListQuery, Reader, SuggestedFeed};
+use crate::store::{ExtraWrites, Grants, ListQuery, Reader, SuggestedFeed};
 
 impl PostgresStore {
     pub(super) async fn feeds_matching(&self, q: &ListQuery, reader: &Reader, now: Timestamp) -> Result<Vec<Feed>> {
@@ -16,9 +16,14 @@ impl PostgresStore {
         docs(&rows)
     }
 
-    pub(super) async fn insert_feed_batch(&self, feeds: &[(Feed, Vec<FeedMember>)]) -> Result<Vec<bool>> {
+    pub(super) async fn insert_feed_batch(
+        &self,
+        feeds: &[(Feed, Vec<FeedMember>)],
+        extra: &ExtraWrites,
+    ) -> Result<Vec<bool>> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db_err)?;
+        super::write_extra_tx(&tx, extra).await?;
         let stmt = tx
             .prepare_cached(
                 "INSERT INTO feeds (fid, group_id, created_by, created_at, doc)

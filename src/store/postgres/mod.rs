@@ -11,7 +11,7 @@ use serde::Serialize;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{NoTls, Row};
 
-use super::{ActivityQuery, FeedSlice, ListQuery, Reactable, Reader, Store, UserQuery, UserSortField};
+use super::{ActivityQuery, ExtraWrites, FeedSlice, ListQuery, Reactable, Reader, Store, UserQuery, UserSortField};
 use crate::core::comments::VoteScores;
 use crate::core::error::{Error, Result};
 use crate::core::feed_visibilities::StoredGrants;
@@ -294,33 +294,13 @@ async fn versions_hold(tx: &impl GenericClient, select: &str, expected: &[(Vec<S
     Ok(true)
 }
 
-async fn upsert_users_tx(tx: &impl GenericClient, users: &[User]) -> Result<()> {
-    let stmt = tx
-        .prepare_cached(
-            "INSERT INTO users (id, name, role, created_at, updated_at, deleted_at, doc)
-             VALUES ($1, $2, $3, $4, $5, $6, $7::text::jsonb)
-             ON CONFLICT (id) DO UPDATE SET name = excluded.name, role = excluded.role,
-                updated_at = excluded.updated_at, deleted_at = excluded.deleted_at, doc = excluded.doc",
-        )
-        .await
-        .map_err(db_err)?;
-    for u in users {
-        tx.execute(
-            &stmt,
-            &[&u.id, &u.name, &u.role, &u.created_at.0, &u.updated_at.0, &u.deleted_at.map(|t| t.0), &to_doc(u)?],
-        )
-        .await
-        .map_err(db_err)?;
-    }
-    Ok(())
-}
-
 async fn save_activity_tx(tx: &impl GenericClient, a: &Activity) -> Result<Timestamp> {
     // Concurrent upserts of one id serialise here, so each sees the feed
     // list the previous one committed.
     tx.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", &[&a.id]).await.map_err(db_err)?;
     let old = tx.query_opt("SELECT doc::text FROM activities WHERE id = $1", &[&a.id]).await.map_err(db_err)?;
     let old: Option<Activity> = old.map(|r| from_doc(r.get::<_, &str>(0))).transpose()?;
+    check_parent_tx(tx, a, old.as_ref()).await?;
     let row = tx
         .query_one(
             "INSERT INTO activities (id, user_id, created_at, deleted_at, expires_at, doc, parent_id)
@@ -392,6 +372,122 @@ async fn save_activity_tx(tx: &impl GenericClient, a: &Activity) -> Result<Times
 }
 
 const TASK_COLUMNS: &str = "id, status, work::text, result::text, error::text, attempts, created_at, updated_at";
+
+/// A new reply or share needs a live parent, checked where it is written so
+/// a parent deleted meanwhile cannot be missed.
+async fn check_parent_tx(tx: &impl GenericClient, a: &Activity, old: Option<&Activity>) -> Result<()> {
+    let Some(parent) = a.parent_id.as_ref().filter(|p| old.is_none_or(|o| o.parent_id.as_ref() != Some(*p))) else {
+        return Ok(());
+    };
+    if tx.query_opt(sql::LIVE_ACTIVITY, &[parent]).await.map_err(db_err)?.is_none() {
+        return Err(Error::field("parent_id", format!("parent activity {parent} does not exist")));
+    }
+    Ok(())
+}
+
+async fn upsert_users_tx(tx: &impl GenericClient, users: &[User]) -> Result<()> {
+    if users.is_empty() {
+        return Ok(());
+    }
+    let stmt = tx
+        .prepare_cached(
+            "INSERT INTO users (id, name, role, created_at, updated_at, deleted_at, doc)
+             VALUES ($1, $2, $3, $4, $5, $6, $7::text::jsonb)
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name, role = excluded.role,
+                updated_at = excluded.updated_at, deleted_at = excluded.deleted_at, doc = excluded.doc",
+        )
+        .await
+        .map_err(db_err)?;
+    for u in users {
+        tx.execute(
+            &stmt,
+            &[&u.id, &u.name, &u.role, &u.created_at.0, &u.updated_at.0, &u.deleted_at.map(|t| t.0), &to_doc(u)?],
+        )
+        .await
+        .map_err(db_err)?;
+    }
+    Ok(())
+}
+
+async fn purge_activities_tx(tx: &impl GenericClient, ids: &[String]) -> Result<Vec<String>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    tx.execute("DELETE FROM feed_entries WHERE activity_id = ANY($1)", &[&ids]).await.map_err(db_err)?;
+    tx.execute("DELETE FROM reactions WHERE activity_id = ANY($1)", &[&ids]).await.map_err(db_err)?;
+    tx.execute("DELETE FROM pins WHERE activity_id = ANY($1)", &[&ids]).await.map_err(db_err)?;
+    tx.execute("DELETE FROM activity_feedback WHERE activity_id = ANY($1)", &[&ids]).await.map_err(db_err)?;
+    tx.execute("DELETE FROM activity_metrics WHERE activity_id = ANY($1)", &[&ids]).await.map_err(db_err)?;
+    tx.execute("DELETE FROM metric_quota WHERE activity_id = ANY($1)", &[&ids]).await.map_err(db_err)?;
+    tx.execute(
+        "DELETE FROM comment_reactions WHERE comment_id IN
+             (SELECT id FROM comments WHERE object_type = 'activity' AND object_id = ANY($1))",
+        &[&ids],
+    )
+    .await
+    .map_err(db_err)?;
+    tx.execute("DELETE FROM comments WHERE object_type = 'activity' AND object_id = ANY($1)", &[&ids])
+        .await
+        .map_err(db_err)?;
+    tx.execute("DELETE FROM bookmarks WHERE activity_id = ANY($1)", &[&ids]).await.map_err(db_err)?;
+    let rows = tx.query("DELETE FROM activities WHERE id = ANY($1) RETURNING id", &[&ids]).await.map_err(db_err)?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
+}
+
+/// The records a request implies beside its main write (`ExtraWrites`),
+/// each kind in key order so concurrent requests lock rows alike.
+async fn write_extra_tx(tx: &impl GenericClient, extra: &ExtraWrites) -> Result<()> {
+    purge_activities_tx(tx, &extra.withdrawn).await?;
+    let mut feeds: Vec<&Feed> = extra.feeds.iter().collect();
+    feeds.sort_by(|a, b| a.fid.cmp(&b.fid));
+    for feed in feeds {
+        insert_feed_tx(tx, feed).await?;
+    }
+    upsert_users_tx(tx, &extra.user_updates).await?;
+    if !extra.users.is_empty() {
+        let stmt = tx.prepare_cached(&sql::implied_user_insert(Dialect::Postgres)).await.map_err(db_err)?;
+        let mut users: Vec<&User> = extra.users.iter().collect();
+        users.sort_by(|a, b| a.id.cmp(&b.id));
+        for u in users {
+            let times = (u.created_at.0, u.updated_at.0, u.deleted_at.map(|t| t.0));
+            tx.execute(&stmt, &[&u.id, &u.name, &u.role, &times.0, &times.1, &times.2, &to_doc(u)?])
+                .await
+                .map_err(db_err)?;
+        }
+    }
+    upsert_collections_tx(tx, &extra.collections).await?;
+    for n in &extra.notifications {
+        save_activity_tx(tx, n).await?;
+    }
+    Ok(())
+}
+
+/// Inserts the new collections; existing ones only get the new `custom`.
+async fn upsert_collections_tx(tx: &impl GenericClient, collections: &[Collection]) -> Result<Vec<Collection>> {
+    if collections.is_empty() {
+        return Ok(Vec::new());
+    }
+    let upsert = tx
+        .prepare_cached(
+            "INSERT INTO collections AS c (name, id, user_id, created_at, updated_at, doc)
+             VALUES ($1, $2, $3, $4, $5, $6::text::jsonb)
+             ON CONFLICT (name, id) DO UPDATE SET updated_at = excluded.updated_at,
+                doc = jsonb_set(jsonb_set(c.doc, '{custom}', excluded.doc->'custom'),
+                                '{updated_at}', to_jsonb(excluded.updated_at))
+             RETURNING doc::text",
+        )
+        .await
+        .map_err(db_err)?;
+    let mut out = Vec::with_capacity(collections.len());
+    for c in collections {
+        let row = tx
+            .query_one(&upsert, &[&c.name, &c.id, &c.user_id, &c.created_at.0, &c.updated_at.0, &to_doc(c)?])
+            .await
+            .map_err(db_err)?;
+        out.push(from_doc(row.get::<_, &str>(0))?);
+    }
+    Ok(out)
+}
 
 async fn insert_folder_tx(tx: &impl GenericClient, f: &BookmarkFolder) -> Result<()> {
     tx.execute(
@@ -750,9 +846,15 @@ impl Store for PostgresStore {
         tx.commit().await.map_err(db_err)
     }
 
-    async fn save_activities(&self, activities: &[Activity], new_feeds: &[Feed]) -> Result<Vec<Timestamp>> {
+    async fn save_activities_with(
+        &self,
+        activities: &[Activity],
+        new_feeds: &[Feed],
+        extra: &ExtraWrites,
+    ) -> Result<Vec<Timestamp>> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db_err)?;
+        write_extra_tx(&tx, extra).await?;
         for feed in new_feeds {
             insert_feed_tx(&tx, feed).await?;
         }
@@ -831,26 +933,9 @@ impl Store for PostgresStore {
     async fn purge_activities(&self, ids: &[String]) -> Result<Vec<String>> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db_err)?;
-        tx.execute("DELETE FROM feed_entries WHERE activity_id = ANY($1)", &[&ids]).await.map_err(db_err)?;
-        tx.execute("DELETE FROM reactions WHERE activity_id = ANY($1)", &[&ids]).await.map_err(db_err)?;
-        tx.execute("DELETE FROM pins WHERE activity_id = ANY($1)", &[&ids]).await.map_err(db_err)?;
-        tx.execute("DELETE FROM activity_feedback WHERE activity_id = ANY($1)", &[&ids]).await.map_err(db_err)?;
-        tx.execute("DELETE FROM activity_metrics WHERE activity_id = ANY($1)", &[&ids]).await.map_err(db_err)?;
-        tx.execute("DELETE FROM metric_quota WHERE activity_id = ANY($1)", &[&ids]).await.map_err(db_err)?;
-        tx.execute(
-            "DELETE FROM comment_reactions WHERE comment_id IN
-                 (SELECT id FROM comments WHERE object_type = 'activity' AND object_id = ANY($1))",
-            &[&ids],
-        )
-        .await
-        .map_err(db_err)?;
-        tx.execute("DELETE FROM comments WHERE object_type = 'activity' AND object_id = ANY($1)", &[&ids])
-            .await
-            .map_err(db_err)?;
-        tx.execute("DELETE FROM bookmarks WHERE activity_id = ANY($1)", &[&ids]).await.map_err(db_err)?;
-        let rows = tx.query("DELETE FROM activities WHERE id = ANY($1) RETURNING id", &[&ids]).await.map_err(db_err)?;
+        let purged = purge_activities_tx(&tx, ids).await?;
         tx.commit().await.map_err(db_err)?;
-        Ok(rows.iter().map(|r| r.get(0)).collect())
+        Ok(purged)
     }
 
     async fn feed_activities(
@@ -897,9 +982,15 @@ impl Store for PostgresStore {
         Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
-    async fn insert_follows(&self, follows: &[(Follow, Option<Activity>)], new_feeds: &[Feed]) -> Result<Vec<bool>> {
+    async fn insert_follows_with(
+        &self,
+        follows: &[(Follow, Option<Activity>)],
+        new_feeds: &[Feed],
+        extra: &ExtraWrites,
+    ) -> Result<Vec<bool>> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db_err)?;
+        write_extra_tx(&tx, extra).await?;
         let mut new_feeds: Vec<&Feed> = new_feeds.iter().collect();
         new_feeds.sort_by(|a, b| a.fid.cmp(&b.fid));
         for feed in new_feeds {
@@ -977,9 +1068,15 @@ impl Store for PostgresStore {
         Ok(true)
     }
 
-    async fn delete_follows(&self, pairs: &[(Fid, Fid, bool)], require_all: bool) -> Result<Vec<Follow>> {
+    async fn delete_follows_with(
+        &self,
+        pairs: &[(Fid, Fid, bool)],
+        require_all: bool,
+        extra: &ExtraWrites,
+    ) -> Result<Vec<Follow>> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db_err)?;
+        write_extra_tx(&tx, extra).await?;
         if pairs.len() > 1 {
             let fids: Vec<String> = pairs.iter().flat_map(|(s, t, _)| [s.to_string(), t.to_string()]).collect();
             lock_feeds_tx(&tx, &fids).await?;
@@ -1112,11 +1209,18 @@ impl Store for PostgresStore {
         self.list(&sql::FEED_MEMBERS, q).await
     }
 
-    async fn put_reaction(&self, on: Reactable, reaction: &Reaction, exclusive: bool) -> Result<Vec<Reaction>> {
+    async fn put_reaction_with(
+        &self,
+        on: Reactable,
+        reaction: &Reaction,
+        exclusive: bool,
+        extra: &ExtraWrites,
+    ) -> Result<Vec<Reaction>> {
         let (table, key) = (on.table(), on.key());
         let (object, user, kind) = (&reaction.object_id().to_string(), &reaction.user_id, &reaction.kind);
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db_err)?;
+        write_extra_tx(&tx, extra).await?;
         // One (object, user) at a time: two concurrent exclusive reactions
         // must not both survive.
         tx.execute("SELECT pg_advisory_xact_lock(hashtextextended($1 || chr(31) || $2, 1))", &[object, user])
@@ -1164,16 +1268,18 @@ impl Store for PostgresStore {
         Ok(gone)
     }
 
-    async fn delete_reaction(
+    async fn delete_reaction_with(
         &self,
         on: Reactable,
         object_id: &str,
         user_id: &str,
         kind: &str,
+        extra: &ExtraWrites,
     ) -> Result<Option<Reaction>> {
         let (table, key) = (on.table(), on.key());
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db_err)?;
+        write_extra_tx(&tx, extra).await?;
         if on == Reactable::Comments {
             lock_comment(&tx, object_id).await?;
         }
@@ -1708,25 +1814,7 @@ impl Store for PostgresStore {
     async fn upsert_collections(&self, collections: &[Collection]) -> Result<Vec<Collection>> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db_err)?;
-        let upsert = tx
-            .prepare(
-                "INSERT INTO collections AS c (name, id, user_id, created_at, updated_at, doc)
-                 VALUES ($1, $2, $3, $4, $5, $6::text::jsonb)
-                 ON CONFLICT (name, id) DO UPDATE SET updated_at = excluded.updated_at,
-                    doc = jsonb_set(jsonb_set(c.doc, '{custom}', excluded.doc->'custom'),
-                                    '{updated_at}', to_jsonb(excluded.updated_at))
-                 RETURNING doc::text",
-            )
-            .await
-            .map_err(db_err)?;
-        let mut out = Vec::with_capacity(collections.len());
-        for c in collections {
-            let row = tx
-                .query_one(&upsert, &[&c.name, &c.id, &c.user_id, &c.created_at.0, &c.updated_at.0, &to_doc(c)?])
-                .await
-                .map_err(db_err)?;
-            out.push(from_doc(row.get::<_, &str>(0))?);
-        }
+        let out = upsert_collections_tx(&tx, collections).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(out)
     }
@@ -1972,8 +2060,8 @@ impl Store for PostgresStore {
         self.feeds_matching(q, reader, now).await
     }
 
-    async fn insert_feeds(&self, feeds: &[(Feed, Vec<FeedMember>)]) -> Result<Vec<bool>> {
-        self.insert_feed_batch(feeds).await
+    async fn insert_feeds_with(&self, feeds: &[(Feed, Vec<FeedMember>)], extra: &ExtraWrites) -> Result<Vec<bool>> {
+        self.insert_feed_batch(feeds, extra).await
     }
 
     async fn put_feeds(&self, feeds: &[Feed]) -> Result<()> {

@@ -7,7 +7,7 @@ use crate::core::error::Result;
 use crate::core::model::{Feed, FeedMember, Fid};
 use crate::core::time::Timestamp;
 use crate::store::sql::{self, Dialect};
-use crate::store::{Grants, ListQuery, Reader, SuggestedFeed};
+use crate::store::{ExtraWrites, Grants, ListQuery, Reader, SuggestedFeed};
 
 impl SqliteStore {
     pub(super) async fn feeds_matching(&self, q: &ListQuery, reader: &Reader, now: Timestamp) -> Result<Vec<Feed>> {
@@ -16,9 +16,14 @@ impl SqliteStore {
         self.read(move |conn| docs(conn, &sql, values)).await
     }
 
-    pub(super) async fn insert_feed_batch(&self, feeds: &[(Feed, Vec<FeedMember>)]) -> Result<Vec<bool>> {
-        let feeds = feeds.to_vec();
+    pub(super) async fn insert_feed_batch(
+        &self,
+        feeds: &[(Feed, Vec<FeedMember>)],
+        extra: &ExtraWrites,
+    ) -> Result<Vec<bool>> {
+        let (feeds, extra) = (feeds.to_vec(), extra.clone());
         self.write(move |tx| {
+            super::write_extra_tx(tx, &extra)?;
             let mut stmt = tx
                 .prepare_cached(
                     "INSERT INTO feeds (fid, group_id, created_by, created_at, doc) VALUES (?1, ?2, ?3, ?4, ?5)

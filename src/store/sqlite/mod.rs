@@ -15,7 +15,7 @@ use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Transact
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::{ActivityQuery, FeedSlice, ListQuery, Reactable, Reader, Store, UserQuery, UserSortField};
+use super::{ActivityQuery, ExtraWrites, FeedSlice, ListQuery, Reactable, Reader, Store, UserQuery, UserSortField};
 use crate::core::comments::VoteScores;
 use crate::core::error::{Error, Result};
 use crate::core::feed_visibilities::StoredGrants;
@@ -345,30 +345,6 @@ fn versions_hold<K: AsRef<str>>(tx: &Transaction, select: &str, expected: &[(&[K
     Ok(true)
 }
 
-fn upsert_users_tx(tx: &Transaction, users: &[User]) -> Result<()> {
-    let mut stmt = tx
-        .prepare_cached(
-            "INSERT INTO users (id, name, role, created_at, updated_at, deleted_at, doc)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-             ON CONFLICT (id) DO UPDATE SET name = excluded.name, role = excluded.role,
-                updated_at = excluded.updated_at, deleted_at = excluded.deleted_at, doc = excluded.doc",
-        )
-        .map_err(db_err)?;
-    for u in users {
-        stmt.execute(params![
-            u.id,
-            u.name,
-            u.role,
-            u.created_at.0,
-            u.updated_at.0,
-            u.deleted_at.map(|t| t.0),
-            to_doc(u)?
-        ])
-        .map_err(db_err)?;
-    }
-    Ok(())
-}
-
 fn save_activity_tx(tx: &Transaction, a: &Activity) -> Result<Timestamp> {
     let old: Option<Activity> = tx
         .prepare_cached("SELECT doc FROM activities WHERE id = ?1")
@@ -378,6 +354,7 @@ fn save_activity_tx(tx: &Transaction, a: &Activity) -> Result<Timestamp> {
         .map_err(db_err)?
         .map(|doc| from_doc(&doc))
         .transpose()?;
+    check_parent_tx(tx, a, old.as_ref())?;
     tx.prepare_cached(
         "INSERT INTO activities (id, user_id, created_at, deleted_at, expires_at, doc, parent_id)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
@@ -450,6 +427,109 @@ fn save_activity_tx(tx: &Transaction, a: &Activity) -> Result<Timestamp> {
         tx.execute(&sql, params_from_iter(values)).map_err(db_err)?;
     }
     Ok(created_at)
+}
+
+/// A new reply or share needs a live parent, checked where it is written so
+/// a parent deleted meanwhile cannot be missed.
+fn check_parent_tx(tx: &Transaction, a: &Activity, old: Option<&Activity>) -> Result<()> {
+    let Some(parent) = a.parent_id.as_ref().filter(|p| old.is_none_or(|o| o.parent_id.as_ref() != Some(*p))) else {
+        return Ok(());
+    };
+    if !tx.prepare_cached(sql::LIVE_ACTIVITY).map_err(db_err)?.exists(params![parent]).map_err(db_err)? {
+        return Err(Error::field("parent_id", format!("parent activity {parent} does not exist")));
+    }
+    Ok(())
+}
+
+fn upsert_users_tx(tx: &Transaction, users: &[User]) -> Result<()> {
+    let mut stmt = tx
+        .prepare_cached(
+            "INSERT INTO users (id, name, role, created_at, updated_at, deleted_at, doc)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name, role = excluded.role,
+                updated_at = excluded.updated_at, deleted_at = excluded.deleted_at, doc = excluded.doc",
+        )
+        .map_err(db_err)?;
+    for u in users {
+        stmt.execute(params![
+            u.id,
+            u.name,
+            u.role,
+            u.created_at.0,
+            u.updated_at.0,
+            u.deleted_at.map(|t| t.0),
+            to_doc(u)?
+        ])
+        .map_err(db_err)?;
+    }
+    Ok(())
+}
+
+fn purge_activities_tx(tx: &Transaction, ids: &[String]) -> Result<Vec<String>> {
+    let mut purged = Vec::new();
+    for id in ids {
+        tx.execute("DELETE FROM feed_entries WHERE activity_id = ?1", params![id]).map_err(db_err)?;
+        tx.execute("DELETE FROM reactions WHERE activity_id = ?1", params![id]).map_err(db_err)?;
+        tx.execute("DELETE FROM pins WHERE activity_id = ?1", params![id]).map_err(db_err)?;
+        tx.execute("DELETE FROM activity_feedback WHERE activity_id = ?1", params![id]).map_err(db_err)?;
+        tx.execute("DELETE FROM activity_metrics WHERE activity_id = ?1", params![id]).map_err(db_err)?;
+        tx.execute("DELETE FROM metric_quota WHERE activity_id = ?1", params![id]).map_err(db_err)?;
+        tx.execute(
+            "DELETE FROM comment_reactions WHERE comment_id IN
+                 (SELECT id FROM comments WHERE object_type = 'activity' AND object_id = ?1)",
+            params![id],
+        )
+        .map_err(db_err)?;
+        tx.execute("DELETE FROM comments WHERE object_type = 'activity' AND object_id = ?1", params![id])
+            .map_err(db_err)?;
+        tx.execute("DELETE FROM bookmarks WHERE activity_id = ?1", params![id]).map_err(db_err)?;
+        if tx.execute("DELETE FROM activities WHERE id = ?1", params![id]).map_err(db_err)? > 0 {
+            purged.push(id.clone());
+        }
+    }
+    Ok(purged)
+}
+
+/// The records a request implies beside its main write (`ExtraWrites`).
+fn write_extra_tx(tx: &Transaction, extra: &ExtraWrites) -> Result<()> {
+    purge_activities_tx(tx, &extra.withdrawn)?;
+    for feed in &extra.feeds {
+        insert_feed_tx(tx, feed)?;
+    }
+    upsert_users_tx(tx, &extra.user_updates)?;
+    if !extra.users.is_empty() {
+        let mut stmt = tx.prepare_cached(&sql::implied_user_insert(Dialect::Sqlite)).map_err(db_err)?;
+        for u in &extra.users {
+            let times = (u.created_at.0, u.updated_at.0, u.deleted_at.map(|t| t.0));
+            stmt.execute(params![u.id, u.name, u.role, times.0, times.1, times.2, to_doc(u)?]).map_err(db_err)?;
+        }
+    }
+    upsert_collections_tx(tx, &extra.collections)?;
+    for n in &extra.notifications {
+        save_activity_tx(tx, n)?;
+    }
+    Ok(())
+}
+
+/// Inserts the new collections; existing ones only get the new `custom`.
+fn upsert_collections_tx(tx: &Transaction, collections: &[Collection]) -> Result<Vec<Collection>> {
+    let mut upsert = tx
+        .prepare_cached(
+            "INSERT INTO collections (name, id, user_id, created_at, updated_at, doc) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (name, id) DO UPDATE SET updated_at = excluded.updated_at,
+                doc = json_set(collections.doc, '$.custom', json(json_extract(excluded.doc, '$.custom')),
+                               '$.updated_at', excluded.updated_at)
+             RETURNING doc",
+        )
+        .map_err(db_err)?;
+    let mut out = Vec::with_capacity(collections.len());
+    for c in collections {
+        let doc: String = upsert
+            .query_row(params![c.name, c.id, c.user_id, c.created_at.0, c.updated_at.0, to_doc(c)?], |r| r.get(0))
+            .map_err(db_err)?;
+        out.push(from_doc(&doc)?);
+    }
+    Ok(out)
 }
 
 type TaskRow = (String, String, String, Option<String>, Option<String>, i64, i64, i64);
@@ -833,9 +913,15 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn save_activities(&self, activities: &[Activity], new_feeds: &[Feed]) -> Result<Vec<Timestamp>> {
-        let (activities, new_feeds) = (activities.to_vec(), new_feeds.to_vec());
+    async fn save_activities_with(
+        &self,
+        activities: &[Activity],
+        new_feeds: &[Feed],
+        extra: &ExtraWrites,
+    ) -> Result<Vec<Timestamp>> {
+        let (activities, new_feeds, extra) = (activities.to_vec(), new_feeds.to_vec(), extra.clone());
         self.write(move |tx| {
+            write_extra_tx(tx, &extra)?;
             for feed in &new_feeds {
                 insert_feed_tx(tx, feed)?;
             }
@@ -908,31 +994,7 @@ impl Store for SqliteStore {
 
     async fn purge_activities(&self, ids: &[String]) -> Result<Vec<String>> {
         let ids = ids.to_vec();
-        self.write(move |tx| {
-            let mut purged = Vec::new();
-            for id in &ids {
-                tx.execute("DELETE FROM feed_entries WHERE activity_id = ?1", params![id]).map_err(db_err)?;
-                tx.execute("DELETE FROM reactions WHERE activity_id = ?1", params![id]).map_err(db_err)?;
-                tx.execute("DELETE FROM pins WHERE activity_id = ?1", params![id]).map_err(db_err)?;
-                tx.execute("DELETE FROM activity_feedback WHERE activity_id = ?1", params![id]).map_err(db_err)?;
-                tx.execute("DELETE FROM activity_metrics WHERE activity_id = ?1", params![id]).map_err(db_err)?;
-                tx.execute("DELETE FROM metric_quota WHERE activity_id = ?1", params![id]).map_err(db_err)?;
-                tx.execute(
-                    "DELETE FROM comment_reactions WHERE comment_id IN
-                         (SELECT id FROM comments WHERE object_type = 'activity' AND object_id = ?1)",
-                    params![id],
-                )
-                .map_err(db_err)?;
-                tx.execute("DELETE FROM comments WHERE object_type = 'activity' AND object_id = ?1", params![id])
-                    .map_err(db_err)?;
-                tx.execute("DELETE FROM bookmarks WHERE activity_id = ?1", params![id]).map_err(db_err)?;
-                if tx.execute("DELETE FROM activities WHERE id = ?1", params![id]).map_err(db_err)? > 0 {
-                    purged.push(id.clone());
-                }
-            }
-            Ok(purged)
-        })
-        .await
+        self.write(move |tx| purge_activities_tx(tx, &ids)).await
     }
 
     async fn feed_activities(
@@ -986,9 +1048,15 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn insert_follows(&self, follows: &[(Follow, Option<Activity>)], new_feeds: &[Feed]) -> Result<Vec<bool>> {
-        let (follows, new_feeds) = (follows.to_vec(), new_feeds.to_vec());
+    async fn insert_follows_with(
+        &self,
+        follows: &[(Follow, Option<Activity>)],
+        new_feeds: &[Feed],
+        extra: &ExtraWrites,
+    ) -> Result<Vec<bool>> {
+        let (follows, new_feeds, extra) = (follows.to_vec(), new_feeds.to_vec(), extra.clone());
         self.write(move |tx| {
+            write_extra_tx(tx, &extra)?;
             for feed in &new_feeds {
                 insert_feed_tx(tx, feed)?;
             }
@@ -1058,9 +1126,15 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn delete_follows(&self, pairs: &[(Fid, Fid, bool)], require_all: bool) -> Result<Vec<Follow>> {
-        let pairs = pairs.to_vec();
+    async fn delete_follows_with(
+        &self,
+        pairs: &[(Fid, Fid, bool)],
+        require_all: bool,
+        extra: &ExtraWrites,
+    ) -> Result<Vec<Follow>> {
+        let (pairs, extra) = (pairs.to_vec(), extra.clone());
         self.write(move |tx| {
+            write_extra_tx(tx, &extra)?;
             let mut deleted = Vec::with_capacity(pairs.len());
             for (source, target, keep_history) in &pairs {
                 let (source, target) = (source.to_string(), target.to_string());
@@ -1187,9 +1261,16 @@ impl Store for SqliteStore {
         self.list(&sql::FEED_MEMBERS, q).await
     }
 
-    async fn put_reaction(&self, on: Reactable, reaction: &Reaction, exclusive: bool) -> Result<Vec<Reaction>> {
-        let reaction = reaction.clone();
+    async fn put_reaction_with(
+        &self,
+        on: Reactable,
+        reaction: &Reaction,
+        exclusive: bool,
+        extra: &ExtraWrites,
+    ) -> Result<Vec<Reaction>> {
+        let (reaction, extra) = (reaction.clone(), extra.clone());
         self.write(move |tx| {
+            write_extra_tx(tx, &extra)?;
             let (table, key) = (on.table(), on.key());
             let (object, user, kind) = (reaction.object_id(), &reaction.user_id, &reaction.kind);
             let mut gone: Vec<Reaction> = Vec::new();
@@ -1232,15 +1313,18 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn delete_reaction(
+    async fn delete_reaction_with(
         &self,
         on: Reactable,
         object_id: &str,
         user_id: &str,
         kind: &str,
+        extra: &ExtraWrites,
     ) -> Result<Option<Reaction>> {
         let (object_id, user_id, kind) = (object_id.to_string(), user_id.to_string(), kind.to_string());
+        let extra = extra.clone();
         self.write(move |tx| {
+            write_extra_tx(tx, &extra)?;
             let (table, key) = (on.table(), on.key());
             let gone: Option<Reaction> = returned_doc(
                 tx,
@@ -1818,26 +1902,7 @@ impl Store for SqliteStore {
 
     async fn upsert_collections(&self, collections: &[Collection]) -> Result<Vec<Collection>> {
         let collections = collections.to_vec();
-        self.write(move |tx| {
-            let mut upsert = tx
-                .prepare_cached(
-                    "INSERT INTO collections (name, id, user_id, created_at, updated_at, doc) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                     ON CONFLICT (name, id) DO UPDATE SET updated_at = excluded.updated_at,
-                        doc = json_set(collections.doc, '$.custom', json(json_extract(excluded.doc, '$.custom')),
-                                       '$.updated_at', excluded.updated_at)
-                     RETURNING doc",
-                )
-                .map_err(db_err)?;
-            let mut out = Vec::with_capacity(collections.len());
-            for c in &collections {
-                let doc: String = upsert
-                    .query_row(params![c.name, c.id, c.user_id, c.created_at.0, c.updated_at.0, to_doc(c)?], |r| r.get(0))
-                    .map_err(db_err)?;
-                out.push(from_doc(&doc)?);
-            }
-            Ok(out)
-        })
-        .await
+        self.write(move |tx| upsert_collections_tx(tx, &collections)).await
     }
 
     async fn get_collections(&self, refs: &[(String, String)]) -> Result<Vec<Collection>> {
@@ -2096,8 +2161,8 @@ impl Store for SqliteStore {
         self.feeds_matching(q, reader, now).await
     }
 
-    async fn insert_feeds(&self, feeds: &[(Feed, Vec<FeedMember>)]) -> Result<Vec<bool>> {
-        self.insert_feed_batch(feeds).await
+    async fn insert_feeds_with(&self, feeds: &[(Feed, Vec<FeedMember>)], extra: &ExtraWrites) -> Result<Vec<bool>> {
+        self.insert_feed_batch(feeds, extra).await
     }
 
     async fn put_feeds(&self, feeds: &[Feed]) -> Result<()> {

@@ -44,8 +44,18 @@ pub struct UserPatch {
     pub unset: Option<Vec<String>>,
 }
 
+/// `teams_role` maps a team to a role name; anything but strings would be
+/// echoed back and break every client's user decoder.
+fn validate_teams_role(teams_role: Option<&Map<String, Value>>) -> Result<()> {
+    match teams_role.into_iter().flatten().find(|(_, role)| !role.is_string()) {
+        Some((team, _)) => Err(Error::field(&format!("teams_role.{team}"), "a team's role must be a string")),
+        None => Ok(()),
+    }
+}
+
 fn build(input: UserInput, existing: Option<&User>, now: Timestamp) -> Result<User> {
     validate_id("user id", &input.id)?;
+    validate_teams_role(input.teams_role.as_ref())?;
     Ok(User {
         name: input.name,
         image: input.image,
@@ -126,6 +136,7 @@ pub async fn update_users_partial(ctx: &Ctx, patches: Vec<UserPatch>) -> Result<
         doc.entry("role").or_insert_with(|| Value::String("user".into()));
         let mut updated: User = serde_json::from_value(Value::Object(doc))
             .map_err(|e| Error::input(format!("invalid user update: {e}")))?;
+        validate_teams_role(updated.teams_role.as_ref())?;
         updated.updated_at = now;
         out.push(updated);
     }

@@ -8,6 +8,7 @@ mod auth;
 mod concurrency;
 mod durability;
 mod errors;
+mod fuzz_regressions;
 mod instances;
 mod queries;
 mod store;

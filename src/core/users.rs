@@ -44,9 +44,34 @@ pub struct UserPatch {
     pub unset: Option<Vec<String>>,
 }
 
+/// Stored fields kept as free JSON must still have the shape clients decode:
+/// `teams_role` maps a team to a role name, `privacy_settings` is an object.
+fn validate_shapes(user: &User) -> Result<()> {
+    if let Some((team, _)) = user.teams_role.iter().flatten().find(|(_, role)| !role.is_string()) {
+        return Err(Error::field(&format!("teams_role.{team}"), "a team's role must be a string"));
+    }
+    match &user.privacy_settings {
+        None | Some(Value::Null) => Ok(()),
+        Some(Value::Object(settings)) => validate_privacy_settings(settings),
+        Some(_) => Err(Error::field("privacy_settings", "privacy_settings must be an object")),
+    }
+}
+
+/// Each privacy setting the spec names is `{"enabled": bool}`, `enabled` required.
+fn validate_privacy_settings(settings: &Map<String, Value>) -> Result<()> {
+    for name in ["delivery_receipts", "read_receipts", "typing_indicators"] {
+        let Some(setting) = settings.get(name) else { continue };
+        if !setting.get("enabled").is_some_and(Value::is_boolean) {
+            let field = format!("privacy_settings.{name}.enabled");
+            return Err(Error::field(&field, format!("{field} must be a boolean")));
+        }
+    }
+    Ok(())
+}
+
 fn build(input: UserInput, existing: Option<&User>, now: Timestamp) -> Result<User> {
     validate_id("user id", &input.id)?;
-    Ok(User {
+    let user = User {
         name: input.name,
         image: input.image,
         role: input.role.filter(|r| !r.is_empty()).unwrap_or_else(|| "user".into()),
@@ -62,7 +87,9 @@ fn build(input: UserInput, existing: Option<&User>, now: Timestamp) -> Result<Us
         deleted_at: None,
         revoke_tokens_issued_before: existing.and_then(|u| u.revoke_tokens_issued_before),
         id: input.id,
-    })
+    };
+    validate_shapes(&user)?;
+    Ok(user)
 }
 
 /// User fields only a server token may change: with them a user could
@@ -238,6 +265,7 @@ fn apply_patches(actor: &Actor, existing: &[User], patches: &[UserPatch]) -> Res
         doc.entry("role").or_insert_with(|| Value::String("user".into()));
         let mut updated: User = serde_json::from_value(Value::Object(doc))
             .map_err(|e| Error::input(format!("invalid user update: {e}")))?;
+        validate_shapes(&updated)?;
         updated.updated_at = super::versions::next_version(user.updated_at);
         read_at.push(user.updated_at);
         out.push(updated);

@@ -153,6 +153,9 @@ fn every_request_field_is_honoured_or_refused() {
                 problems.push(format!("{name}: {field} is listed but not in the spec"));
             }
         }
+        if table.honoured.contains(&"user.id") && !table.honoured.contains(&"user_id") {
+            problems.push(format!("{name}: user.id stands in for user_id, so user_id must be honoured too"));
+        }
         if let Some(both) = table.honoured.iter().find(|f| table.refused.contains(f)) {
             problems.push(format!("{name}: {both} is both honoured and refused"));
         }

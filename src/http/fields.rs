@@ -8,8 +8,9 @@
 //! this table against the spec both ways.
 //!
 //! `user.id` (a `UserRequest` naming the acting user) stands in for a
-//! missing `user_id` wherever `user_id` is honoured; the rest of the
-//! `UserRequest` (`USER_PROFILE`) is refused: profiles change through
+//! missing `user_id` wherever a body's `user_id` is honoured, also where the
+//! spec has no `user` (`add_activity`); the rest of the `UserRequest`
+//! (`USER_PROFILE`) is refused where the spec has it: profiles change through
 //! `update_users`.
 
 use serde_json::Value;
@@ -98,7 +99,7 @@ fn asks_for_something(v: &Value) -> bool {
 /// `user_id` so handlers see one field; true when the body changed.
 pub fn user_id_from_user(operation: &str, body: &mut Value) -> Result<bool> {
     let Some(fields) = fields_of(operation) else { return Ok(false) };
-    if !(fields.honoured.contains(&"user.id") && fields.honoured.contains(&"user_id")) {
+    if !fields.honoured.contains(&"user_id") {
         return Ok(false);
     }
     let Some(object) = body.as_object_mut() else { return Ok(false) };
@@ -503,8 +504,8 @@ pub const FIELDS: &[OperationFields] = &[
     OperationFields { operation: "DeleteCommentBookmark", honoured: &["?folder_id", "?user_id"], refused: &[] },
     OperationFields {
         operation: "QueryBookmarks",
-        honoured: &["filter", "limit", "next", "prev", "sort", "user.id"],
-        refused: &["?language", "?translate_text", "enrich_own_fields", "user_id"],
+        honoured: &["filter", "limit", "next", "prev", "sort", "user.id", "user_id"],
+        refused: &["?language", "?translate_text", "enrich_own_fields"],
     },
     OperationFields {
         operation: "QueryBookmarkFolders",
@@ -619,15 +620,15 @@ pub const FIELDS: &[OperationFields] = &[
         honoured: &["?delete_notification_activity", "?user_id"],
         refused: &[],
     },
-    OperationFields { operation: "CreateCollections", honoured: &["collections", "user.id"], refused: &["user_id"] },
+    OperationFields { operation: "CreateCollections", honoured: &["collections", "user.id", "user_id"], refused: &[] },
     OperationFields { operation: "UpsertCollections", honoured: &["collections"], refused: &[] },
-    OperationFields { operation: "UpdateCollections", honoured: &["collections", "user.id"], refused: &["user_id"] },
+    OperationFields { operation: "UpdateCollections", honoured: &["collections"], refused: &["user", "user_id"] },
     OperationFields { operation: "ReadCollections", honoured: &["?collection_refs"], refused: &["?user_id"] },
     OperationFields { operation: "DeleteCollections", honoured: &["?collection_refs"], refused: &[] },
     OperationFields {
         operation: "QueryCollections",
-        honoured: &["filter", "limit", "next", "prev", "sort", "user.id"],
-        refused: &["user_id"],
+        honoured: &["filter", "limit", "next", "prev", "sort", "user.id", "user_id"],
+        refused: &[],
     },
     OperationFields {
         operation: "Follow",

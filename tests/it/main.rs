@@ -8,6 +8,7 @@ mod auth;
 mod concurrency;
 mod durability;
 mod errors;
+mod fields;
 mod instances;
 mod queries;
 mod store;

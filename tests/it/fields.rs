@@ -1,0 +1,149 @@
+//! The request-field contract (`src/http/fields.rs`): spec fields the server
+//! does not build are refused with a 400 naming them, never dropped.
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::support::{assert_error, TestServer};
+
+fn assert_refused(resp: &(StatusCode, Value), field: &str) {
+    assert_error(resp, StatusCode::BAD_REQUEST, 4);
+    let message = resp.1["message"].as_str().unwrap_or_default();
+    assert!(message.contains(&format!("{field} is not supported")), "names {field}: {}", resp.1);
+    assert!(resp.1["exception_fields"][field].is_string(), "exception_fields names {field}: {}", resp.1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn refused_fields_with_a_value_are_400_naming_them_and_defaults_pass() {
+    let srv = TestServer::spawn().await;
+    let server = srv.server();
+    server.create_users(&["alice"]).await;
+    let post = json!({ "type": "post", "feeds": ["user:alice"], "user_id": "alice", "text": "hi" });
+    let with = |extra: Value| {
+        let mut body = post.clone();
+        body.as_object_mut().map(|o| o.extend(extra.as_object().cloned().unwrap_or_default()));
+        body
+    };
+    let add = "/api/v2/feeds/activities";
+    assert_refused(&server.post(add, &with(json!({ "force_moderation": true }))).await, "force_moderation");
+    assert_refused(&server.post(add, &with(json!({ "enrich_own_fields": true }))).await, "enrich_own_fields");
+    // Explicit defaults ask for nothing; unknown fields stay ignored.
+    let resp =
+        server.post(add, &with(json!({ "force_moderation": false, "enrich_own_fields": null, "no_such": 1 }))).await;
+    assert_eq!(resp.0, StatusCode::CREATED, "{}", resp.1);
+    let id = resp.1["activity"]["id"].as_str().unwrap_or_default().to_string();
+
+    // Query parameters, nested fields and array items.
+    let resp = server.get(&format!("/api/v2/feeds/activities/{id}?translate_text=true&language=fr")).await;
+    assert_refused(&resp, "language");
+    let resp = server.get(&format!("/api/v2/feeds/activities/{id}?translate_text=false")).await;
+    assert_eq!(resp.0, StatusCode::OK, "{}", resp.1);
+    let read = "/api/v2/feeds/feed_groups/user/feeds/alice";
+    let resp =
+        server.post(read, &json!({ "user_id": "alice", "enrichment_options": { "include_score_vars": true } })).await;
+    assert_refused(&resp, "enrichment_options.include_score_vars");
+    let resp = server.post(read, &json!({ "user_id": "alice", "watch": true })).await;
+    assert_refused(&resp, "watch");
+    let resp = server.post(read, &json!({ "user_id": "alice", "watch": false, "friend_reactions_options": {} })).await;
+    assert_eq!(resp.0, StatusCode::CREATED, "{}", resp.1);
+    let resp = server.post("/api/v2/feeds/feeds/query", &json!({ "watch": true })).await;
+    assert_refused(&resp, "watch");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn user_id_given_as_user_names_the_author() {
+    let srv = TestServer::spawn().await;
+    let server = srv.server();
+    server.create_users(&["alice", "bob"]).await;
+    let add = "/api/v2/feeds/activities";
+    let resp = server.post(add, &json!({ "type": "post", "feeds": ["user:alice"], "user": { "id": "alice" } })).await;
+    assert_eq!(resp.0, StatusCode::CREATED, "{}", resp.1);
+    assert_eq!(resp.1["activity"]["user"]["id"], "alice");
+    let id = resp.1["activity"]["id"].as_str().unwrap_or_default().to_string();
+
+    let resp = server
+        .post(
+            "/api/v2/feeds/comments",
+            &json!({
+                "object_id": id, "object_type": "activity", "comment": "nice", "user": { "id": "bob" }
+            }),
+        )
+        .await;
+    assert_eq!(resp.0, StatusCode::CREATED, "{}", resp.1);
+    assert_eq!(resp.1["comment"]["user"]["id"], "bob");
+
+    let resp = server
+        .post(&format!("/api/v2/feeds/activities/{id}/reactions"), &json!({ "type": "like", "user": { "id": "bob" } }))
+        .await;
+    assert_eq!(resp.0, StatusCode::CREATED, "{}", resp.1);
+    assert_eq!(resp.1["reaction"]["user"]["id"], "bob");
+
+    // The rest of a UserRequest is refused: profiles change via update_users.
+    let resp = server
+        .post(
+            "/api/v2/feeds/comments",
+            &json!({ "object_id": id, "object_type": "activity", "comment": "x", "user": { "id": "bob", "name": "B" } }),
+        )
+        .await;
+    assert_refused(&resp, "user.name");
+    // Two different authors is an input error.
+    let resp = server
+        .post(add, &json!({ "type": "post", "feeds": ["user:alice"], "user_id": "bob", "user": { "id": "alice" } }))
+        .await;
+    assert_error(&resp, StatusCode::BAD_REQUEST, 4);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn query_bookmarks_and_collections_honour_user_id() {
+    let srv = TestServer::spawn().await;
+    let server = srv.server();
+    server.create_users(&["alice", "bob"]).await;
+    let activity = server.add_activity("alice", &["user:alice"], json!({})).await;
+    let id = activity["id"].as_str().unwrap_or_default().to_string();
+    for user in ["alice", "bob"] {
+        let resp = server.post(&format!("/api/v2/feeds/activities/{id}/bookmarks"), &json!({ "user_id": user })).await;
+        assert_eq!(resp.0, StatusCode::CREATED, "{}", resp.1);
+    }
+    let owners = |body: &Value, list: &str| -> Vec<String> {
+        body[list]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|b| b["user"]["id"].as_str().or(b["user_id"].as_str()).map(String::from))
+            .collect()
+    };
+    let resp = server.post("/api/v2/feeds/bookmarks/query", &json!({ "user_id": "bob" })).await;
+    assert_eq!(resp.0, StatusCode::CREATED, "{}", resp.1);
+    assert_eq!(owners(&resp.1, "bookmarks"), vec!["bob"]);
+    let resp = server.post("/api/v2/feeds/bookmarks/query", &json!({})).await;
+    assert_eq!(owners(&resp.1, "bookmarks").len(), 2, "server-side without user_id lists everyone's");
+    let resp = srv.user("alice").post("/api/v2/feeds/bookmarks/query", &json!({ "user_id": "bob" })).await;
+    assert_error(&resp, StatusCode::FORBIDDEN, 17);
+
+    // create_collections: a top-level user_id owns them.
+    let resp = server
+        .post(
+            "/api/v2/feeds/collections",
+            &json!({
+                "user_id": "alice", "collections": [{ "name": "food", "id": "pizza", "custom": { "k": 1 } }]
+            }),
+        )
+        .await;
+    assert_eq!(resp.0, StatusCode::CREATED, "{}", resp.1);
+    let resp = server
+        .post(
+            "/api/v2/feeds/collections",
+            &json!({
+                "collections": [{ "name": "food", "id": "soup", "custom": { "k": 2 }, "user_id": "bob" }]
+            }),
+        )
+        .await;
+    assert_eq!(resp.0, StatusCode::CREATED, "{}", resp.1);
+    let resp = server.post("/api/v2/feeds/collections/query", &json!({ "user_id": "alice" })).await;
+    assert_eq!(resp.0, StatusCode::CREATED, "{}", resp.1);
+    let ids: Vec<&str> =
+        resp.1["collections"].as_array().into_iter().flatten().filter_map(|c| c["id"].as_str()).collect();
+    assert_eq!(ids, vec!["pizza"], "{}", resp.1);
+    let resp = srv.user("bob").post("/api/v2/feeds/collections/query", &json!({ "user_id": "alice" })).await;
+    assert_error(&resp, StatusCode::FORBIDDEN, 17);
+}

@@ -518,6 +518,40 @@ pub async fn get_comment_replies(ctx: &Ctx, id: &str, req: ThreadRequest) -> Res
     thread(ctx, Filter::eq("parent_id", id), req, 100).await
 }
 
+/// The top-level comments an activity response embeds when `get_activity`
+/// asks for an order (`first`, `last`, `popular` = `top`) or a count (0–20);
+/// the default is the newest `LATEST_COMMENTS`.
+pub async fn embedded_comments(
+    ctx: &Ctx,
+    activity_id: &str,
+    sort: Option<&str>,
+    limit: Option<i64>,
+) -> Result<Vec<Comment>> {
+    let limit = limit.unwrap_or(super::LATEST_COMMENTS as i64);
+    if !(0..=20).contains(&limit) {
+        return Err(Error::field("comment_limit", "comment_limit must be between 0 and 20"));
+    }
+    let keys = match sort.filter(|s| !s.is_empty()).unwrap_or("last") {
+        "first" => sort_keys("first")?,
+        "last" => sort_keys("last")?,
+        "popular" => sort_keys("top")?,
+        other => {
+            return Err(Error::field(
+                "comment_sort",
+                format!("unknown comment_sort {other:?}: use first, last or popular"),
+            ))
+        }
+    };
+    if limit == 0 {
+        return Ok(Vec::new());
+    }
+    let scope = Filter::eq("object_type", "activity")
+        .and(Filter::eq("object_id", activity_id))
+        .and(top_level())
+        .and(Filter::eq("status", "active"));
+    Ok(list_page(ctx, scope, &keys, Some(limit), &None, &None, None).await?.items)
+}
+
 fn top_level() -> Filter {
     Filter::Cond(filter::Condition {
         field: filter::Field::Named("parent_id"),

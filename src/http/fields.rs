@@ -407,8 +407,8 @@ pub const FIELDS: &[OperationFields] = &[
     OperationFields { operation: "DeletePollVote", honoured: &["?user_id"], refused: &[] },
     OperationFields {
         operation: "GetActivity",
-        honoured: &["?user_id"],
-        refused: &["?language", "?translate_text", "?comment_sort", "?comment_limit"],
+        honoured: &["?comment_sort", "?comment_limit", "?user_id"],
+        refused: &["?language", "?translate_text"],
     },
     OperationFields {
         operation: "UpdateActivity",

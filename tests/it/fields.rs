@@ -147,3 +147,59 @@ async fn query_bookmarks_and_collections_honour_user_id() {
     let resp = srv.user("bob").post("/api/v2/feeds/collections/query", &json!({ "user_id": "alice" })).await;
     assert_error(&resp, StatusCode::FORBIDDEN, 17);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn get_activity_honours_comment_sort_and_comment_limit() {
+    let srv = TestServer::spawn().await;
+    let server = srv.server();
+    server.create_users(&["alice", "bob"]).await;
+    let activity = server.add_activity("alice", &["user:alice"], json!({})).await;
+    let id = activity["id"].as_str().unwrap_or_default().to_string();
+    let mut comment_ids = Vec::new();
+    for n in 0..4 {
+        let resp = server
+            .post(
+                "/api/v2/feeds/comments",
+                &json!({ "object_id": id, "object_type": "activity", "comment": format!("c{n}"), "user_id": "bob" }),
+            )
+            .await;
+        assert_eq!(resp.0, StatusCode::CREATED, "{}", resp.1);
+        comment_ids.push(resp.1["comment"]["id"].as_str().unwrap_or_default().to_string());
+    }
+    // Upvote the second comment so `popular` puts it first.
+    let resp = server
+        .post(
+            &format!("/api/v2/feeds/comments/{}/reactions", comment_ids[1]),
+            &json!({ "type": "upvote", "user_id": "alice" }),
+        )
+        .await;
+    assert_eq!(resp.0, StatusCode::CREATED, "{}", resp.1);
+    let embedded = |body: &Value| -> Vec<String> {
+        body["activity"]["comments"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c["id"].as_str().map(String::from))
+            .collect()
+    };
+    let resp = server.get(&format!("/api/v2/feeds/activities/{id}?comment_sort=first&comment_limit=2")).await;
+    assert_eq!(resp.0, StatusCode::OK, "{}", resp.1);
+    assert_eq!(embedded(&resp.1), comment_ids[..2].to_vec());
+    let resp = server.get(&format!("/api/v2/feeds/activities/{id}?comment_sort=last&comment_limit=3")).await;
+    assert_eq!(embedded(&resp.1), vec![comment_ids[3].clone(), comment_ids[2].clone(), comment_ids[1].clone()]);
+    let resp = server.get(&format!("/api/v2/feeds/activities/{id}?comment_sort=popular&comment_limit=1")).await;
+    assert_eq!(embedded(&resp.1), vec![comment_ids[1].clone()]);
+    assert_eq!(resp.1["activity"]["comment_count"], 4);
+    let resp = server.get(&format!("/api/v2/feeds/activities/{id}?comment_limit=0")).await;
+    assert_eq!(embedded(&resp.1), Vec::<String>::new());
+    assert_error(
+        &server.get(&format!("/api/v2/feeds/activities/{id}?comment_limit=21")).await,
+        StatusCode::BAD_REQUEST,
+        4,
+    );
+    assert_error(
+        &server.get(&format!("/api/v2/feeds/activities/{id}?comment_sort=best")).await,
+        StatusCode::BAD_REQUEST,
+        4,
+    );
+}

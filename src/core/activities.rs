@@ -663,6 +663,10 @@ pub struct QueryActivities {
     pub include_expired_activities: Option<bool>,
     #[serde(default)]
     pub include_soft_deleted_activities: Option<bool>,
+    /// Server-side: other users' private activities too (by default a
+    /// private activity reaches only its author, the `user_id` named).
+    #[serde(default)]
+    pub include_private_activities: Option<bool>,
     #[serde(default)]
     pub user_id: Option<String>,
 }
@@ -689,6 +693,7 @@ pub async fn query_activities(
         now: Timestamp::now(),
         include_expired: actor.is_server() && q.include_expired_activities.unwrap_or(false),
         include_deleted: actor.is_server() && q.include_soft_deleted_activities.unwrap_or(false),
+        include_private: actor.is_server() && q.include_private_activities.unwrap_or(false),
         reader: access::with_grants(ctx, actor.reader(q.user_id.as_deref())).await?,
     };
     // Sorted by time, pages are keyset positions that hold while activities

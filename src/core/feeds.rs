@@ -431,6 +431,7 @@ async fn purge_owner_activities(ctx: &Ctx, feed: &Feed) -> Result<usize> {
             now: Timestamp::now(),
             include_expired: true,
             include_deleted: true,
+            include_private: true,
             reader: Reader::default(),
         };
         let ids: Vec<String> = ctx.store.query_activities(&query).await?.into_iter().map(|a| a.id).collect();

@@ -386,6 +386,7 @@ pub const FIELDS: &[OperationFields] = &[
         honoured: &[
             "filter",
             "include_expired_activities",
+            "include_private_activities",
             "include_soft_deleted_activities",
             "limit",
             "next",
@@ -394,7 +395,7 @@ pub const FIELDS: &[OperationFields] = &[
             "user.id",
             "user_id",
         ],
-        refused: &["?language", "?translate_text", "enrich_own_fields", "include_private_activities"],
+        refused: &["?language", "?translate_text", "enrich_own_fields"],
     },
     OperationFields { operation: "TrackActivityMetrics", honoured: &["events", "user.id", "user_id"], refused: &[] },
     OperationFields {

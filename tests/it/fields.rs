@@ -203,3 +203,29 @@ async fn get_activity_honours_comment_sort_and_comment_limit() {
         4,
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn query_activities_honours_include_private_activities() {
+    let srv = TestServer::spawn().await;
+    let server = srv.server();
+    server.create_users(&["alice", "bob"]).await;
+    let private = server.add_activity("alice", &["user:alice"], json!({ "visibility": "private" })).await;
+    let public = server.add_activity("alice", &["user:alice"], json!({})).await;
+    let (private, public) = (private["id"].as_str().unwrap_or_default(), public["id"].as_str().unwrap_or_default());
+    let query = |client: crate::support::Client, body: Value| async move {
+        let resp = client.post("/api/v2/feeds/activities/query", &body).await;
+        assert_eq!(resp.0, StatusCode::CREATED, "{}", resp.1);
+        crate::support::ids_of(&resp.1)
+    };
+    let filter = json!({ "user_id": "alice" });
+    // Server-side: a private activity reaches its author (the user named) or
+    // everyone when asked for.
+    assert_eq!(query(server.clone(), json!({ "filter": filter })).await, vec![public]);
+    assert_eq!(query(server.clone(), json!({ "filter": filter, "user_id": "bob" })).await, vec![public]);
+    assert_eq!(query(server.clone(), json!({ "filter": filter, "user_id": "alice" })).await, vec![public, private]);
+    let all = json!({ "filter": filter, "include_private_activities": true });
+    assert_eq!(query(server.clone(), all.clone()).await, vec![public, private]);
+    // User tokens: their own private activities, never anyone else's.
+    assert_eq!(query(srv.user("alice"), json!({ "filter": filter })).await, vec![public, private]);
+    assert_eq!(query(srv.user("bob"), all).await, vec![public]);
+}

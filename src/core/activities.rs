@@ -529,12 +529,15 @@ pub async fn update_activity_partial(ctx: &Ctx, actor: &Actor, id: &str, req: Ac
     save_edit(ctx, actor, activity, previous).await
 }
 
-pub async fn delete_activity(ctx: &Ctx, actor: &Actor, id: &str, hard: bool) -> Result<()> {
+pub async fn delete_activity(ctx: &Ctx, actor: &Actor, id: &str, hard: bool, withdraw: bool) -> Result<()> {
     let activity = match ctx.store.get_activities(&[id.to_string()]).await?.pop() {
         Some(a) if hard || a.deleted_at.is_none() => a,
         _ => return Err(Error::not_found("activity", id)),
     };
     check_author_or(ctx, actor, &activity, access::DELETE_ANY_ACTIVITY).await?;
+    if withdraw {
+        withdraw_mentions(ctx, std::slice::from_ref(&activity)).await?;
+    }
     let ids = [activity.id];
     if hard {
         ctx.store.purge_activities(&ids).await?;
@@ -546,7 +549,13 @@ pub async fn delete_activity(ctx: &Ctx, actor: &Actor, id: &str, hard: bool) -> 
 
 /// DeleteActivities: 1..100 ids at once; unknown (or, for a soft delete,
 /// already deleted) ids are skipped. Returns the ids deleted.
-pub async fn delete_activities(ctx: &Ctx, actor: &Actor, ids: Vec<String>, hard: bool) -> Result<Vec<String>> {
+pub async fn delete_activities(
+    ctx: &Ctx,
+    actor: &Actor,
+    ids: Vec<String>,
+    hard: bool,
+    withdraw: bool,
+) -> Result<Vec<String>> {
     if ids.is_empty() || ids.len() > MAX_BATCH {
         return Err(Error::field("ids", format!("ids must contain between 1 and {MAX_BATCH} activity ids")));
     }
@@ -555,11 +564,28 @@ pub async fn delete_activities(ctx: &Ctx, actor: &Actor, ids: Vec<String>, hard:
     for a in found.iter().filter(|a| targets.contains(&a.id)) {
         check_author_or(ctx, actor, a, access::DELETE_ANY_ACTIVITY).await?;
     }
+    if withdraw {
+        let deleting: Vec<Activity> = found.into_iter().filter(|a| targets.contains(&a.id)).collect();
+        withdraw_mentions(ctx, &deleting).await?;
+    }
     if hard {
         ctx.store.purge_activities(&targets).await
     } else {
         ctx.store.set_activities_deleted(&targets, Some(Timestamp::now())).await
     }
+}
+
+/// Deletes the mention notifications `activities` created
+/// (`delete_notification_activity`): the only notifications an activity makes.
+async fn withdraw_mentions(ctx: &Ctx, activities: &[Activity]) -> Result<()> {
+    let ids: Vec<String> = activities
+        .iter()
+        .flat_map(|a| a.mentioned_user_ids.iter().map(move |m| mention_notification_id(a, m)))
+        .collect();
+    if !ids.is_empty() {
+        ctx.store.purge_activities(&ids).await?;
+    }
+    Ok(())
 }
 
 pub async fn restore_activity(ctx: &Ctx, actor: &Actor, id: &str) -> Result<Activity> {

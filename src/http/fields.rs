@@ -378,8 +378,8 @@ pub const FIELDS: &[OperationFields] = &[
     },
     OperationFields {
         operation: "DeleteActivities",
-        honoured: &["hard_delete", "ids", "user.id", "user_id"],
-        refused: &["delete_notification_activity"],
+        honoured: &["delete_notification_activity", "hard_delete", "ids", "user.id", "user_id"],
+        refused: &[],
     },
     OperationFields {
         operation: "QueryActivities",
@@ -443,8 +443,8 @@ pub const FIELDS: &[OperationFields] = &[
     },
     OperationFields {
         operation: "DeleteActivity",
-        honoured: &["?hard_delete"],
-        refused: &["?delete_notification_activity"],
+        honoured: &["?hard_delete", "?delete_notification_activity"],
+        refused: &[],
     },
     OperationFields {
         operation: "RestoreActivity",

@@ -67,3 +67,17 @@ def test_updates_handle_mention_notifications(client, make_users):
     client.feeds.update_activity_partial(id=post.id, user_id=alice, set={"mentioned_user_ids": [bob]},
                                          handle_mention_notifications=True)
     assert _notes(client, carol) == []
+
+
+def test_deletes_withdraw_mention_notifications_when_asked(client, make_users):
+    alice, bob, carol = make_users("alice", "bob", "carol")
+
+    def post():
+        return client.feeds.add_activity(type="post", feeds=[f"user:{alice}"], user_id=alice, text="hi",
+                                         mentioned_user_ids=[bob, carol], create_notification_activity=True).data.activity
+    kept, single, first, second = post(), post(), post(), post()
+    assert sorted(_notes(client, bob)) == sorted([kept.id, single.id, first.id, second.id])
+    client.feeds.delete_activity(id=kept.id)
+    client.feeds.delete_activity(id=single.id, delete_notification_activity=True)
+    client.feeds.delete_activities(ids=[first.id, second.id], hard_delete=True, delete_notification_activity=True)
+    assert _notes(client, bob) == [kept.id] and _notes(client, carol) == [kept.id]

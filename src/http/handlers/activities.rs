@@ -133,6 +133,8 @@ pub async fn update_activity_partial(
 pub struct DeleteActivityParams {
     #[serde(default)]
     hard_delete: bool,
+    #[serde(default)]
+    delete_notification_activity: bool,
 }
 
 /// DeleteActivity — `DELETE /api/v2/feeds/activities/{id}`.
@@ -142,7 +144,7 @@ pub async fn delete_activity(
     WirePath(id): WirePath<String>,
     WireQuery(q): WireQuery<DeleteActivityParams>,
 ) -> ApiResult<Reply<Empty>> {
-    activities::delete_activity(&state.ctx, &actor, &id, q.hard_delete).await?;
+    activities::delete_activity(&state.ctx, &actor, &id, q.hard_delete, q.delete_notification_activity).await?;
     Ok(Reply(Empty {}))
 }
 
@@ -162,6 +164,8 @@ pub struct DeleteActivitiesRequest {
     ids: Vec<String>,
     #[serde(default)]
     hard_delete: bool,
+    #[serde(default)]
+    delete_notification_activity: bool,
 }
 
 #[derive(Serialize)]
@@ -175,7 +179,9 @@ pub async fn delete_activities(
     Auth(actor): Auth,
     WireJson(req): WireJson<DeleteActivitiesRequest>,
 ) -> ApiResult<Reply<DeleteActivitiesResponse>> {
-    let deleted_ids = activities::delete_activities(&state.ctx, &actor, req.ids, req.hard_delete).await?;
+    let deleted_ids =
+        activities::delete_activities(&state.ctx, &actor, req.ids, req.hard_delete, req.delete_notification_activity)
+            .await?;
     Ok(Reply(DeleteActivitiesResponse { deleted_ids }))
 }
 

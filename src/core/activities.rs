@@ -44,6 +44,9 @@ pub struct NewActivity {
     /// users no longer mentioned.
     #[serde(default)]
     pub handle_mention_notifications: Option<bool>,
+    /// Mention notifications carry the activity's `custom`.
+    #[serde(default)]
+    pub copy_custom_to_notification: Option<bool>,
     /// Absent on update = keep the activity's feeds.
     #[serde(default)]
     pub feeds: Option<Vec<String>>,
@@ -112,6 +115,8 @@ impl NewActivity {
 pub struct ActivityPatch {
     #[serde(default)]
     pub handle_mention_notifications: Option<bool>,
+    #[serde(default)]
+    pub copy_custom_to_notification: Option<bool>,
     #[serde(default)]
     pub set: Option<Map<String, Value>>,
     #[serde(default)]
@@ -337,6 +342,7 @@ pub async fn upsert_activities(
             }
         }
         let wants_notifications = req.create_notification_activity.unwrap_or(false);
+        let copy_custom = req.copy_custom_to_notification.unwrap_or(false);
         let mut activity = build(req, author, old, now)?;
         for c in &inline {
             let reference = c.reference();
@@ -348,7 +354,7 @@ pub async fn upsert_activities(
         inline_collections.extend(inline);
         if wants_notifications {
             let already: &[String] = old.map_or(&[], |o| &o.mentioned_user_ids);
-            notify.extend(mention_notifications(&activity, already, now));
+            notify.extend(mention_notifications(&activity, already, copy_custom, now));
         }
         activities.push(activity);
     }
@@ -390,7 +396,7 @@ fn mention_notification_id(activity: &Activity, user: &str) -> String {
 
 /// One `mention` notification per user newly mentioned in `activity` (not
 /// the author, not those in `already`).
-fn mention_notifications(activity: &Activity, already: &[String], now: Timestamp) -> Vec<Activity> {
+fn mention_notifications(activity: &Activity, already: &[String], copy_custom: bool, now: Timestamp) -> Vec<Activity> {
     let target = notifications::activity_target(activity);
     activity
         .mentioned_user_ids
@@ -407,7 +413,7 @@ fn mention_notifications(activity: &Activity, already: &[String], now: Timestamp
                 text: activity.text.clone(),
                 comment: None,
                 target: target.clone(),
-                custom: Custom::new(),
+                custom: if copy_custom { activity.custom.clone() } else { Custom::new() },
             };
             notifications::build(&notice, 0, now)
         })
@@ -477,6 +483,7 @@ async fn save_edit(
     actor: &Actor,
     mut activity: Activity,
     previous_mentions: Option<&[String]>,
+    copy_custom: bool,
 ) -> Result<Activity> {
     validate(&activity)?;
     let now = Timestamp::now();
@@ -485,30 +492,47 @@ async fn save_edit(
     let mut new_feeds = feeds_to_create(ctx, actor, std::slice::from_ref(&activity)).await?;
     let mut all = vec![activity.clone()];
     if let Some(previous) = previous_mentions {
-        let added = mention_notifications(&activity, previous, now);
-        let fids: Vec<Fid> = added.iter().flat_map(|n| n.feeds.clone()).collect();
-        new_feeds.extend(resolve_feeds(ctx, &fids, None).await?.1);
-        all.extend(added);
-        let dropped: Vec<String> = previous
-            .iter()
-            .filter(|m| !activity.mentioned_user_ids.contains(m))
-            .map(|m| mention_notification_id(&activity, m))
-            .collect();
-        all.extend(ctx.store.get_activities(&dropped).await?.into_iter().map(|mut n| {
-            n.deleted_at = Some(now);
-            n
-        }));
+        mention_changes(ctx, &activity, previous, copy_custom, now, &mut all, &mut new_feeds).await?;
     }
     ctx.store.save_activities(&all, &new_feeds).await?;
     Ok(activity)
+}
+
+/// Adds to `all` the mention notifications of users `activity` mentions
+/// newly (since `previous`) and the withdrawn (deleted) notifications of
+/// users it no longer mentions, and to `new_feeds` the notification feeds.
+async fn mention_changes(
+    ctx: &Ctx,
+    activity: &Activity,
+    previous: &[String],
+    copy_custom: bool,
+    now: Timestamp,
+    all: &mut Vec<Activity>,
+    new_feeds: &mut Vec<super::model::Feed>,
+) -> Result<()> {
+    let added = mention_notifications(activity, previous, copy_custom, now);
+    let fids: Vec<Fid> = added.iter().flat_map(|n| n.feeds.clone()).collect();
+    new_feeds.extend(resolve_feeds(ctx, &fids, None).await?.1);
+    all.extend(added);
+    let dropped: Vec<String> = previous
+        .iter()
+        .filter(|m| !activity.mentioned_user_ids.contains(m))
+        .map(|m| mention_notification_id(activity, m))
+        .collect();
+    all.extend(ctx.store.get_activities(&dropped).await?.into_iter().map(|mut n| {
+        n.deleted_at = Some(now);
+        n
+    }));
+    Ok(())
 }
 
 pub async fn update_activity(ctx: &Ctx, actor: &Actor, id: &str, req: ActivityUpdate) -> Result<Activity> {
     let mut activity = get_activity(ctx, id).await?;
     check_author(actor, &activity)?;
     let previous = req.handle_mention_notifications.unwrap_or(false).then(|| activity.mentioned_user_ids.clone());
+    let copy_custom = req.copy_custom_to_notification.unwrap_or(false);
     req.apply_content(&mut activity)?;
-    save_edit(ctx, actor, activity, previous.as_deref()).await
+    save_edit(ctx, actor, activity, previous.as_deref(), copy_custom).await
 }
 
 pub async fn update_activity_partial(ctx: &Ctx, actor: &Actor, id: &str, req: ActivityPatch) -> Result<Activity> {
@@ -526,7 +550,7 @@ pub async fn update_activity_partial(ctx: &Ctx, actor: &Actor, id: &str, req: Ac
     let activity: Activity =
         serde_json::from_value(Value::Object(doc)).map_err(|e| Error::input(format!("invalid value in set: {e}")))?;
     let previous = req.handle_mention_notifications.unwrap_or(false).then_some(old.mentioned_user_ids.as_slice());
-    save_edit(ctx, actor, activity, previous).await
+    save_edit(ctx, actor, activity, previous, req.copy_custom_to_notification.unwrap_or(false)).await
 }
 
 pub async fn delete_activity(ctx: &Ctx, actor: &Actor, id: &str, hard: bool, withdraw: bool) -> Result<()> {
@@ -604,6 +628,10 @@ pub async fn restore_activity(ctx: &Ctx, actor: &Actor, id: &str) -> Result<Acti
 pub struct ActivityChange {
     pub activity_id: String,
     #[serde(default)]
+    pub handle_mention_notifications: Option<bool>,
+    #[serde(default)]
+    pub copy_custom_to_notification: Option<bool>,
+    #[serde(default)]
     pub set: Option<Map<String, Value>>,
     #[serde(default)]
     pub unset: Option<Vec<String>>,
@@ -625,7 +653,14 @@ pub async fn update_activities_partial_batch(ctx: &Ctx, changes: Vec<ActivityCha
     let found = ctx.store.get_activities(&ids).await?;
     let now = Timestamp::now();
     let mut updated: Vec<Activity> = Vec::new();
+    // Activities whose mention notifications follow the batch, with whether
+    // they copy `custom`: compared with the mentions stored before it.
+    let mut handled: std::collections::HashMap<String, bool> = Default::default();
     for change in changes {
+        if change.handle_mention_notifications.unwrap_or(false) {
+            let copy = change.copy_custom_to_notification.unwrap_or(false);
+            *handled.entry(change.activity_id.clone()).or_default() |= copy;
+        }
         let set = change.set.unwrap_or_default();
         let unset = change.unset.unwrap_or_default();
         let Some(old) = found.iter().find(|a| a.id == change.activity_id && a.deleted_at.is_none()) else {
@@ -652,8 +687,14 @@ pub async fn update_activities_partial_batch(ctx: &Ctx, changes: Vec<ActivityCha
         updated.push(activity);
     }
     if !updated.is_empty() {
-        let new_feeds = feeds_to_create(ctx, &Actor::Server, &updated).await?;
-        ctx.store.save_activities(&updated, &new_feeds).await?;
+        let mut new_feeds = feeds_to_create(ctx, &Actor::Server, &updated).await?;
+        let mut all = updated.clone();
+        for activity in &updated {
+            if let (Some(copy), Some(old)) = (handled.get(&activity.id), found.iter().find(|a| a.id == activity.id)) {
+                mention_changes(ctx, activity, &old.mentioned_user_ids, *copy, now, &mut all, &mut new_feeds).await?;
+            }
+        }
+        ctx.store.save_activities(&all, &new_feeds).await?;
     }
     Ok(updated)
 }

@@ -316,10 +316,24 @@ pub struct UpdateComment {
     pub mentioned_user_ids: Option<Vec<String>>,
     #[serde(default)]
     pub user_id: Option<String>,
+    #[serde(flatten)]
+    pub mentions: MentionHandling,
+}
+
+/// `handle_mention_notifications` on comment edits: notify users the edit
+/// mentions newly (with the comment's `custom` if `copy_custom_to_notification`)
+/// and withdraw the notifications of users no longer mentioned.
+#[derive(Debug, Deserialize, Default)]
+pub struct MentionHandling {
+    #[serde(default)]
+    pub handle_mention_notifications: Option<bool>,
+    #[serde(default)]
+    pub copy_custom_to_notification: Option<bool>,
 }
 
 pub async fn update_comment(ctx: &Ctx, actor: &Actor, id: &str, req: UpdateComment) -> Result<Comment> {
     let mut comment = owned_comment(ctx, actor, id).await?;
+    let before = comment.mentioned_user_ids.clone();
     if let Some(text) = req.comment {
         comment.text = Some(text);
     }
@@ -333,7 +347,53 @@ pub async fn update_comment(ctx: &Ctx, actor: &Actor, id: &str, req: UpdateComme
         users::ensure_users(ctx, &m, false).await?;
         comment.mentioned_user_ids = m;
     }
-    save_edit(ctx, comment).await
+    let comment = save_edit(ctx, comment).await?;
+    handle_mentions(ctx, &req.mentions, &before, &comment).await?;
+    Ok(comment)
+}
+
+async fn handle_mentions(ctx: &Ctx, how: &MentionHandling, before: &[String], comment: &Comment) -> Result<()> {
+    if !how.handle_mention_notifications.unwrap_or(false) {
+        return Ok(());
+    }
+    // Ids derive from the comment's creation window, as `withdraw` expects.
+    let window = notifications::dedup_window(ctx).await?;
+    let bucket = notifications::bucket(window, comment.created_at);
+    let id_for = |m: &str| notifications::notification_id("mention", &comment.id, &comment.user_id, m, bucket);
+    let dropped: Vec<String> =
+        before.iter().filter(|m| !comment.mentioned_user_ids.contains(m)).map(|m| id_for(m)).collect();
+    if !dropped.is_empty() {
+        ctx.store.purge_activities(&dropped).await?;
+    }
+    let activity = get_activity(ctx, &comment.object_id).await?;
+    let target = notifications::activity_target(&activity);
+    let custom = if how.copy_custom_to_notification.unwrap_or(false) { comment.custom.clone() } else { Custom::new() };
+    let now = Timestamp::now();
+    let added: Vec<Activity> = comment
+        .mentioned_user_ids
+        .iter()
+        .filter(|m| !before.contains(m))
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .filter_map(|m| {
+            let notice = Notice {
+                kind: "mention",
+                actor: &comment.user_id,
+                recipient: m,
+                object_id: &comment.id,
+                text: comment.text.clone(),
+                comment: Some(notifications::notification_comment(comment)),
+                target: target.clone(),
+                custom: custom.clone(),
+            };
+            notifications::build(&notice, window, now).map(|n| Activity { id: id_for(m), ..n })
+        })
+        .collect();
+    let (added, new_feeds) = notifications::fresh(ctx, added).await?;
+    if !added.is_empty() {
+        ctx.store.save_activities(&added, &new_feeds).await?;
+    }
+    Ok(())
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -342,6 +402,8 @@ pub struct PartialComment {
     pub set: Option<Map<String, Value>>,
     #[serde(default)]
     pub unset: Option<Vec<String>>,
+    #[serde(flatten)]
+    pub mentions: MentionHandling,
 }
 
 const SETTABLE: &[&str] = &["text", "attachments", "custom", "mentioned_user_ids", "status"];
@@ -371,7 +433,9 @@ pub async fn update_comment_partial(ctx: &Ctx, actor: &Actor, id: &str, req: Par
         serde_json::from_value(Value::Object(doc)).map_err(|e| Error::input(format!("invalid value in set: {e}")))?;
     updated.counts = comment.counts;
     users::ensure_users(ctx, &updated.mentioned_user_ids, false).await?;
-    save_edit(ctx, updated).await
+    let updated = save_edit(ctx, updated).await?;
+    handle_mentions(ctx, &req.mentions, &comment.mentioned_user_ids, &updated).await?;
+    Ok(updated)
 }
 
 async fn save_edit(ctx: &Ctx, mut comment: Comment) -> Result<Comment> {

@@ -7,6 +7,10 @@
 //! spec does not define stay ignored, as on Stream. `tests/spec.rs` checks
 //! this table against the spec both ways.
 //!
+//! `enrich_own_fields` is honoured where the response always carries the
+//! acting user's `own_*` fields (single-activity writes, pins, follows,
+//! `query_feeds`) and refused where no user is named to enrich for.
+//!
 //! `user.id` (a `UserRequest` naming the acting user) stands in for a
 //! missing `user_id` wherever a body's `user_id` is honoured, also where the
 //! spec has no `user` (`add_activity`); the rest of the `UserRequest`
@@ -299,8 +303,8 @@ pub const FIELDS: &[OperationFields] = &[
         refused: &["enrich_own_fields"],
     },
     OperationFields { operation: "DeleteFeed", honoured: &["?hard_delete", "?purge_user_activities"], refused: &[] },
-    OperationFields { operation: "PinActivity", honoured: &["user.id", "user_id"], refused: &["enrich_own_fields"] },
-    OperationFields { operation: "UnpinActivity", honoured: &["?user_id"], refused: &["?enrich_own_fields"] },
+    OperationFields { operation: "PinActivity", honoured: &["user.id", "user_id", "enrich_own_fields"], refused: &[] },
+    OperationFields { operation: "UnpinActivity", honoured: &["?user_id", "?enrich_own_fields"], refused: &[] },
     OperationFields {
         operation: "QueryPinnedActivities",
         honoured: &["filter", "limit", "next", "prev", "sort"],
@@ -334,8 +338,9 @@ pub const FIELDS: &[OperationFields] = &[
             "visibility",
             "visibility_tag",
             "copy_custom_to_notification",
+            "enrich_own_fields",
         ],
-        refused: &["enrich_own_fields", "force_moderation"],
+        refused: &["force_moderation"],
     },
     OperationFields {
         operation: "UpsertActivities",
@@ -439,8 +444,9 @@ pub const FIELDS: &[OperationFields] = &[
             "visibility",
             "visibility_tag",
             "copy_custom_to_notification",
+            "enrich_own_fields",
         ],
-        refused: &["enrich_own_fields", "force_moderation", "run_activity_processors"],
+        refused: &["force_moderation", "run_activity_processors"],
     },
     OperationFields {
         operation: "UpdateActivityPartial",
@@ -451,8 +457,9 @@ pub const FIELDS: &[OperationFields] = &[
             "user.id",
             "user_id",
             "copy_custom_to_notification",
+            "enrich_own_fields",
         ],
-        refused: &["enrich_own_fields", "force_moderation", "run_activity_processors"],
+        refused: &["force_moderation", "run_activity_processors"],
     },
     OperationFields {
         operation: "DeleteActivity",
@@ -461,8 +468,8 @@ pub const FIELDS: &[OperationFields] = &[
     },
     OperationFields {
         operation: "RestoreActivity",
-        honoured: &["user.id", "user_id"],
-        refused: &["?enrich_own_fields"],
+        honoured: &["user.id", "user_id", "?enrich_own_fields"],
+        refused: &[],
     },
     OperationFields {
         operation: "BatchQueryActivityReactions",

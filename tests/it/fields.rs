@@ -231,3 +231,39 @@ async fn query_activities_honours_include_private_activities() {
     assert_eq!(query(srv.user("alice"), json!({ "filter": filter })).await, vec![public, private]);
     assert_eq!(query(srv.user("bob"), all).await, vec![public]);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn feed_reads_honour_activity_skip_options() {
+    let srv = TestServer::spawn().await;
+    let server = srv.server();
+    server.create_users(&["alice"]).await;
+    let parent = server.add_activity("alice", &["user:alice"], json!({})).await;
+    let reply = server.add_activity("alice", &["user:alice"], json!({ "parent_id": parent["id"] })).await;
+    let id = reply["id"].as_str().unwrap_or_default().to_string();
+    let resp = server
+        .post(
+            "/api/v2/feeds/comments",
+            &json!({ "object_id": id, "object_type": "activity", "comment": "c", "user_id": "alice" }),
+        )
+        .await;
+    assert_eq!(resp.0, StatusCode::CREATED, "{}", resp.1);
+    let resp = server.post(&format!("/api/v2/feeds/activities/{id}/bookmarks"), &json!({ "user_id": "alice" })).await;
+    assert_eq!(resp.0, StatusCode::CREATED, "{}", resp.1);
+    let newest = |read: &Value| read["activities"][0].clone();
+
+    let full = newest(&server.read_feed("user:alice", "alice", json!({})).await);
+    assert_eq!(full["id"], id.as_str());
+    assert_eq!(full["comments"].as_array().map(Vec::len), Some(1), "{full}");
+    assert!(full["parent"].is_object(), "{full}");
+    assert_eq!(full["own_bookmarks"].as_array().map(Vec::len), Some(1), "{full}");
+
+    let options = json!({ "enrichment_options": {
+        "skip_activity_comments": true, "skip_activity_parents": true, "skip_activity_own_bookmarks": true,
+        "skip_activity_poll": true, "skip_activity_refresh_image_urls": true
+    }});
+    let lean = newest(&server.read_feed("user:alice", "alice", options).await);
+    assert_eq!(lean["comments"].as_array().map(Vec::len).unwrap_or(0), 0, "{lean}");
+    assert!(lean["parent"].is_null(), "{lean}");
+    assert_eq!(lean["own_bookmarks"].as_array().map(Vec::len).unwrap_or(0), 0, "{lean}");
+    assert_eq!(lean["comment_count"], 1, "counts stay: {lean}");
+}

@@ -7,7 +7,10 @@ use serde_json::Value;
 use tributary::http::OPERATIONS;
 
 fn spec() -> Option<Value> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/spec/feeds-serverside-api.json");
+    // TRIBUTARY_SPEC overrides the location (worktrees sit deeper).
+    let path = std::env::var_os("TRIBUTARY_SPEC")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/spec/feeds-serverside-api.json"));
     match std::fs::read(&path) {
         Ok(bytes) => serde_json::from_slice(&bytes).ok(),
         Err(_) => {

@@ -46,6 +46,9 @@ pub struct NewActivity {
     /// users no longer mentioned.
     #[serde(default)]
     pub handle_mention_notifications: Option<bool>,
+    /// Mention notifications carry the activity's `custom`.
+    #[serde(default)]
+    pub copy_custom_to_notification: Option<bool>,
     /// Absent on update = keep the activity's feeds.
     #[serde(default)]
     pub feeds: Option<Vec<String>>,
@@ -114,6 +117,8 @@ impl NewActivity {
 pub struct ActivityPatch {
     #[serde(default)]
     pub handle_mention_notifications: Option<bool>,
+    #[serde(default)]
+    pub copy_custom_to_notification: Option<bool>,
     #[serde(default)]
     pub set: Option<Map<String, Value>>,
     #[serde(default)]
@@ -327,6 +332,7 @@ pub async fn upsert_activities(
             }
         }
         let wants_notifications = req.create_notification_activity.unwrap_or(false);
+        let copy_custom = req.copy_custom_to_notification.unwrap_or(false);
         let mut activity = build(req, author, old, now)?;
         for c in &inline {
             let reference = c.reference();
@@ -338,7 +344,7 @@ pub async fn upsert_activities(
         inline_collections.extend(inline);
         if wants_notifications {
             let already: &[String] = old.map_or(&[], |o| &o.mentioned_user_ids);
-            notify.extend(mention_notifications(&activity, already, now));
+            notify.extend(mention_notifications(&activity, already, copy_custom, now));
         }
         activities.push(activity);
     }
@@ -382,7 +388,7 @@ fn mention_notification_id(activity: &Activity, user: &str) -> String {
 
 /// One `mention` notification per user newly mentioned in `activity` (not
 /// the author, not those in `already`).
-fn mention_notifications(activity: &Activity, already: &[String], now: Timestamp) -> Vec<Activity> {
+fn mention_notifications(activity: &Activity, already: &[String], copy_custom: bool, now: Timestamp) -> Vec<Activity> {
     let target = notifications::activity_target(activity);
     activity
         .mentioned_user_ids
@@ -399,7 +405,7 @@ fn mention_notifications(activity: &Activity, already: &[String], now: Timestamp
                 text: activity.text.clone(),
                 comment: None,
                 target: target.clone(),
-                custom: Custom::new(),
+                custom: if copy_custom { activity.custom.clone() } else { Custom::new() },
             };
             notifications::build(&notice, 0, now)
         })
@@ -470,6 +476,7 @@ async fn save_edit(
     actor: &Actor,
     mut activity: Activity,
     previous_mentions: Option<&[String]>,
+    copy_custom: bool,
     version: Timestamp,
 ) -> Result<Option<Activity>> {
     validate(&activity)?;
@@ -479,34 +486,51 @@ async fn save_edit(
     let mut new_feeds = feeds_to_create(ctx, actor, std::slice::from_ref(&activity)).await?;
     let mut all = vec![activity.clone()];
     if let Some(previous) = previous_mentions {
-        let added = mention_notifications(&activity, previous, now);
-        let fids: Vec<Fid> = added.iter().flat_map(|n| n.feeds.clone()).collect();
-        new_feeds.extend(resolve_feeds(ctx, &fids, None).await?.1);
-        all.extend(added);
-        let dropped: Vec<String> = previous
-            .iter()
-            .filter(|m| !activity.mentioned_user_ids.contains(m))
-            .map(|m| mention_notification_id(&activity, m))
-            .collect();
-        all.extend(ctx.store.get_activities(&dropped).await?.into_iter().map(|mut n| {
-            n.deleted_at = Some(now);
-            n
-        }));
+        mention_changes(ctx, &activity, previous, copy_custom, now, &mut all, &mut new_feeds).await?;
     }
     let committed = ctx.store.save_activities_if(&all, &new_feeds, &[(activity.id.clone(), version)]).await?;
     Ok(committed.then_some(activity))
 }
 
+/// Adds to `all` the mention notifications of users `activity` mentions
+/// newly (since `previous`) and the withdrawn (deleted) notifications of
+/// users it no longer mentions, and to `new_feeds` the notification feeds.
+async fn mention_changes(
+    ctx: &Ctx,
+    activity: &Activity,
+    previous: &[String],
+    copy_custom: bool,
+    now: Timestamp,
+    all: &mut Vec<Activity>,
+    new_feeds: &mut Vec<super::model::Feed>,
+) -> Result<()> {
+    let added = mention_notifications(activity, previous, copy_custom, now);
+    let fids: Vec<Fid> = added.iter().flat_map(|n| n.feeds.clone()).collect();
+    new_feeds.extend(resolve_feeds(ctx, &fids, None).await?.1);
+    all.extend(added);
+    let dropped: Vec<String> = previous
+        .iter()
+        .filter(|m| !activity.mentioned_user_ids.contains(m))
+        .map(|m| mention_notification_id(activity, m))
+        .collect();
+    all.extend(ctx.store.get_activities(&dropped).await?.into_iter().map(|mut n| {
+        n.deleted_at = Some(now);
+        n
+    }));
+    Ok(())
+}
+
 /// UpdateActivity: the fields given replace the stored ones, on the current
 /// row (see `versions`).
 pub async fn update_activity(ctx: &Ctx, actor: &Actor, id: &str, req: ActivityUpdate) -> Result<Activity> {
+    let copy_custom = req.copy_custom_to_notification.unwrap_or(false);
     for _ in 0..versions::WRITE_ATTEMPTS {
         let mut activity = get_activity(ctx, id).await?;
         check_author(actor, &activity)?;
         let version = activity.updated_at;
         let previous = req.handle_mention_notifications.unwrap_or(false).then(|| activity.mentioned_user_ids.clone());
         req.clone().apply_content(&mut activity)?;
-        if let Some(saved) = save_edit(ctx, actor, activity, previous.as_deref(), version).await? {
+        if let Some(saved) = save_edit(ctx, actor, activity, previous.as_deref(), copy_custom, version).await? {
             return Ok(saved);
         }
     }
@@ -519,6 +543,7 @@ pub async fn update_activity_partial(ctx: &Ctx, actor: &Actor, id: &str, req: Ac
     if set.is_empty() && unset.is_empty() {
         return Err(Error::input("set or unset must name at least one field"));
     }
+    let copy_custom = req.copy_custom_to_notification.unwrap_or(false);
     for _ in 0..versions::WRITE_ATTEMPTS {
         let old = get_activity(ctx, id).await?;
         check_author(actor, &old)?;
@@ -529,19 +554,22 @@ pub async fn update_activity_partial(ctx: &Ctx, actor: &Actor, id: &str, req: Ac
         let activity: Activity = serde_json::from_value(Value::Object(doc))
             .map_err(|e| Error::input(format!("invalid value in set: {e}")))?;
         let previous = req.handle_mention_notifications.unwrap_or(false).then_some(old.mentioned_user_ids.as_slice());
-        if let Some(saved) = save_edit(ctx, actor, activity, previous, old.updated_at).await? {
+        if let Some(saved) = save_edit(ctx, actor, activity, previous, copy_custom, old.updated_at).await? {
             return Ok(saved);
         }
     }
     Err(versions::contended("activity", id))
 }
 
-pub async fn delete_activity(ctx: &Ctx, actor: &Actor, id: &str, hard: bool) -> Result<()> {
+pub async fn delete_activity(ctx: &Ctx, actor: &Actor, id: &str, hard: bool, withdraw: bool) -> Result<()> {
     let activity = match ctx.store.get_activities(&[id.to_string()]).await?.pop() {
         Some(a) if hard || a.deleted_at.is_none() => a,
         _ => return Err(Error::not_found("activity", id)),
     };
     check_author_or(ctx, actor, &activity, access::DELETE_ANY_ACTIVITY).await?;
+    if withdraw {
+        withdraw_mentions(ctx, std::slice::from_ref(&activity)).await?;
+    }
     let ids = [activity.id];
     if hard {
         ctx.store.purge_activities(&ids).await?;
@@ -553,7 +581,13 @@ pub async fn delete_activity(ctx: &Ctx, actor: &Actor, id: &str, hard: bool) -> 
 
 /// DeleteActivities: 1..100 ids at once; unknown (or, for a soft delete,
 /// already deleted) ids are skipped. Returns the ids deleted.
-pub async fn delete_activities(ctx: &Ctx, actor: &Actor, ids: Vec<String>, hard: bool) -> Result<Vec<String>> {
+pub async fn delete_activities(
+    ctx: &Ctx,
+    actor: &Actor,
+    ids: Vec<String>,
+    hard: bool,
+    withdraw: bool,
+) -> Result<Vec<String>> {
     if ids.is_empty() || ids.len() > MAX_BATCH {
         return Err(Error::field("ids", format!("ids must contain between 1 and {MAX_BATCH} activity ids")));
     }
@@ -562,11 +596,28 @@ pub async fn delete_activities(ctx: &Ctx, actor: &Actor, ids: Vec<String>, hard:
     for a in found.iter().filter(|a| targets.contains(&a.id)) {
         check_author_or(ctx, actor, a, access::DELETE_ANY_ACTIVITY).await?;
     }
+    if withdraw {
+        let deleting: Vec<Activity> = found.into_iter().filter(|a| targets.contains(&a.id)).collect();
+        withdraw_mentions(ctx, &deleting).await?;
+    }
     if hard {
         ctx.store.purge_activities(&targets).await
     } else {
         ctx.store.set_activities_deleted(&targets, Some(Timestamp::now())).await
     }
+}
+
+/// Deletes the mention notifications `activities` created
+/// (`delete_notification_activity`): the only notifications an activity makes.
+async fn withdraw_mentions(ctx: &Ctx, activities: &[Activity]) -> Result<()> {
+    let ids: Vec<String> = activities
+        .iter()
+        .flat_map(|a| a.mentioned_user_ids.iter().map(move |m| mention_notification_id(a, m)))
+        .collect();
+    if !ids.is_empty() {
+        ctx.store.purge_activities(&ids).await?;
+    }
+    Ok(())
 }
 
 pub async fn restore_activity(ctx: &Ctx, actor: &Actor, id: &str) -> Result<Activity> {
@@ -585,6 +636,10 @@ pub async fn restore_activity(ctx: &Ctx, actor: &Actor, id: &str) -> Result<Acti
 pub struct ActivityChange {
     pub activity_id: String,
     #[serde(default)]
+    pub handle_mention_notifications: Option<bool>,
+    #[serde(default)]
+    pub copy_custom_to_notification: Option<bool>,
+    #[serde(default)]
     pub set: Option<Map<String, Value>>,
     #[serde(default)]
     pub unset: Option<Vec<String>>,
@@ -598,14 +653,30 @@ pub async fn update_activities_partial_batch(ctx: &Ctx, changes: Vec<ActivityCha
         return Err(Error::field("changes", format!("changes must contain between 1 and {MAX_BATCH} items")));
     }
     let ids: Vec<String> = changes.iter().map(|c| c.activity_id.clone()).collect();
+    // Activities whose mention notifications follow the batch, with whether
+    // they copy `custom`: compared with the mentions stored before it.
+    let mut handled: std::collections::HashMap<String, bool> = Default::default();
+    for change in &changes {
+        if change.handle_mention_notifications.unwrap_or(false) {
+            let copy = change.copy_custom_to_notification.unwrap_or(false);
+            *handled.entry(change.activity_id.clone()).or_default() |= copy;
+        }
+    }
     for _ in 0..versions::WRITE_ATTEMPTS {
         let found = ctx.store.get_activities(&ids).await?;
         let (updated, read_at) = apply_batch(&found, &changes)?;
         if updated.is_empty() {
             return Ok(updated);
         }
-        let new_feeds = feeds_to_create(ctx, &Actor::Server, &updated).await?;
-        if ctx.store.save_activities_if(&updated, &new_feeds, &read_at).await? {
+        let mut new_feeds = feeds_to_create(ctx, &Actor::Server, &updated).await?;
+        let mut all = updated.clone();
+        for activity in &updated {
+            if let (Some(copy), Some(old)) = (handled.get(&activity.id), found.iter().find(|a| a.id == activity.id)) {
+                let now = activity.updated_at;
+                mention_changes(ctx, activity, &old.mentioned_user_ids, *copy, now, &mut all, &mut new_feeds).await?;
+            }
+        }
+        if ctx.store.save_activities_if(&all, &new_feeds, &read_at).await? {
             return Ok(updated);
         }
     }
@@ -688,6 +759,10 @@ pub struct QueryActivities {
     pub include_expired_activities: Option<bool>,
     #[serde(default)]
     pub include_soft_deleted_activities: Option<bool>,
+    /// Server-side: other users' private activities too (by default a
+    /// private activity reaches only its author, the `user_id` named).
+    #[serde(default)]
+    pub include_private_activities: Option<bool>,
     #[serde(default)]
     pub user_id: Option<String>,
 }
@@ -714,6 +789,7 @@ pub async fn query_activities(
         now: Timestamp::now(),
         include_expired: actor.is_server() && q.include_expired_activities.unwrap_or(false),
         include_deleted: actor.is_server() && q.include_soft_deleted_activities.unwrap_or(false),
+        include_private: actor.is_server() && q.include_private_activities.unwrap_or(false),
         reader: access::with_grants(ctx, actor.reader(q.user_id.as_deref())).await?,
     };
     let cursors = ctx

@@ -221,11 +221,16 @@ pub async fn delete_bookmark(
 }
 
 /// QueryBookmarks, newest first unless sorted; a user token sees its own.
-pub async fn query_bookmarks(ctx: &Ctx, actor: &Actor, q: QueryRequest) -> Result<Page<Bookmark>> {
+pub async fn query_bookmarks(
+    ctx: &Ctx,
+    actor: &Actor,
+    q: QueryRequest,
+    user_id: Option<&str>,
+) -> Result<Page<Bookmark>> {
     let cursors = ctx.cursor_scope("QueryBookmarks");
     let (mut query, window) = q.list(cursors, filter::BOOKMARK_FIELDS, filter::BOOKMARK_SORT, ("created_at", true))?;
-    if let Actor::User(me) = actor {
-        query.filter = query.filter.and(Filter::eq("user_id", me.clone()));
+    if let Some(owner) = actor.scoped_user(user_id)? {
+        query.filter = query.filter.and(Filter::eq("user_id", owner));
     }
     Ok(window.page(ctx.store.query_bookmarks(&query).await?))
 }

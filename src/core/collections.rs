@@ -65,7 +65,18 @@ pub(crate) fn build(actor: &Actor, inputs: Vec<CollectionInput>) -> Result<Vec<C
 }
 
 /// CreateCollections: all or nothing; an existing collection is an error.
-pub async fn create_collections(ctx: &Ctx, actor: &Actor, inputs: Vec<CollectionInput>) -> Result<Vec<Collection>> {
+/// Server-side, a top-level `user_id` owns the collections that name no owner.
+pub async fn create_collections(
+    ctx: &Ctx,
+    actor: &Actor,
+    mut inputs: Vec<CollectionInput>,
+    user_id: Option<&str>,
+) -> Result<Vec<Collection>> {
+    if let Some(owner) = actor.scoped_user(user_id)? {
+        for c in inputs.iter_mut().filter(|c| c.user_id.as_deref().unwrap_or("").is_empty()) {
+            c.user_id = Some(owner.clone());
+        }
+    }
     let collections = build(actor, inputs)?;
     match ctx.store.insert_collections(&collections).await? {
         Some(existing) => Err(Error::field("collections", format!("collection {existing} already exists"))),
@@ -155,12 +166,17 @@ pub async fn delete_collections(ctx: &Ctx, actor: &Actor, refs: &[String]) -> Re
 
 /// QueryCollections, newest first unless sorted; a user token sees its own
 /// collections.
-pub async fn query_collections(ctx: &Ctx, actor: &Actor, q: QueryRequest) -> Result<Page<Collection>> {
+pub async fn query_collections(
+    ctx: &Ctx,
+    actor: &Actor,
+    q: QueryRequest,
+    user_id: Option<&str>,
+) -> Result<Page<Collection>> {
     let cursors = ctx.cursor_scope("QueryCollections");
     let (mut query, window) =
         q.list(cursors, filter::COLLECTION_FIELDS, filter::COLLECTION_SORT, ("created_at", true))?;
-    if let Actor::User(me) = actor {
-        query.filter = query.filter.and(Filter::eq("user_id", me.clone()));
+    if let Some(owner) = actor.scoped_user(user_id)? {
+        query.filter = query.filter.and(Filter::eq("user_id", owner));
     }
     Ok(window.page(ctx.store.query_collections(&query).await?))
 }

@@ -316,6 +316,19 @@ pub struct UpdateComment {
     pub mentioned_user_ids: Option<Vec<String>>,
     #[serde(default)]
     pub user_id: Option<String>,
+    #[serde(flatten)]
+    pub mentions: MentionHandling,
+}
+
+/// `handle_mention_notifications` on comment edits: notify users the edit
+/// mentions newly (with the comment's `custom` if `copy_custom_to_notification`)
+/// and withdraw the notifications of users no longer mentioned.
+#[derive(Debug, Deserialize, Default)]
+pub struct MentionHandling {
+    #[serde(default)]
+    pub handle_mention_notifications: Option<bool>,
+    #[serde(default)]
+    pub copy_custom_to_notification: Option<bool>,
 }
 
 /// UpdateComment: the fields given replace the stored ones, on the current
@@ -324,6 +337,7 @@ pub async fn update_comment(ctx: &Ctx, actor: &Actor, id: &str, req: UpdateComme
     for _ in 0..versions::WRITE_ATTEMPTS {
         let mut comment = owned_comment(ctx, actor, id).await?;
         let version = comment.updated_at;
+        let before = comment.mentioned_user_ids.clone();
         if let Some(text) = &req.comment {
             comment.text = Some(text.clone());
         }
@@ -338,10 +352,55 @@ pub async fn update_comment(ctx: &Ctx, actor: &Actor, id: &str, req: UpdateComme
             comment.mentioned_user_ids = m.clone();
         }
         if let Some(saved) = save_edit(ctx, comment, version).await? {
+            handle_mentions(ctx, &req.mentions, &before, &saved).await?;
             return Ok(saved);
         }
     }
     Err(versions::contended("comment", id))
+}
+
+async fn handle_mentions(ctx: &Ctx, how: &MentionHandling, before: &[String], comment: &Comment) -> Result<()> {
+    if !how.handle_mention_notifications.unwrap_or(false) {
+        return Ok(());
+    }
+    // Ids derive from the comment's creation window, as `withdraw` expects.
+    let window = notifications::dedup_window(ctx).await?;
+    let bucket = notifications::bucket(window, comment.created_at);
+    let id_for = |m: &str| notifications::notification_id("mention", &comment.id, &comment.user_id, m, bucket);
+    let dropped: Vec<String> =
+        before.iter().filter(|m| !comment.mentioned_user_ids.contains(m)).map(|m| id_for(m)).collect();
+    if !dropped.is_empty() {
+        ctx.store.purge_activities(&dropped).await?;
+    }
+    let activity = get_activity(ctx, &comment.object_id).await?;
+    let target = notifications::activity_target(&activity);
+    let custom = if how.copy_custom_to_notification.unwrap_or(false) { comment.custom.clone() } else { Custom::new() };
+    let now = Timestamp::now();
+    let added: Vec<Activity> = comment
+        .mentioned_user_ids
+        .iter()
+        .filter(|m| !before.contains(m))
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .filter_map(|m| {
+            let notice = Notice {
+                kind: "mention",
+                actor: &comment.user_id,
+                recipient: m,
+                object_id: &comment.id,
+                text: comment.text.clone(),
+                comment: Some(notifications::notification_comment(comment)),
+                target: target.clone(),
+                custom: custom.clone(),
+            };
+            notifications::build(&notice, window, now).map(|n| Activity { id: id_for(m), ..n })
+        })
+        .collect();
+    let (added, new_feeds) = notifications::fresh(ctx, added).await?;
+    if !added.is_empty() {
+        ctx.store.save_activities(&added, &new_feeds).await?;
+    }
+    Ok(())
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -350,6 +409,8 @@ pub struct PartialComment {
     pub set: Option<Map<String, Value>>,
     #[serde(default)]
     pub unset: Option<Vec<String>>,
+    #[serde(flatten)]
+    pub mentions: MentionHandling,
 }
 
 const SETTABLE: &[&str] = &["text", "attachments", "custom", "mentioned_user_ids", "status"];
@@ -367,6 +428,7 @@ pub async fn update_comment_partial(ctx: &Ctx, actor: &Actor, id: &str, req: Par
         let updated = patched(&comment, &set, &unset)?;
         users::ensure_users(ctx, &updated.mentioned_user_ids).await?;
         if let Some(saved) = save_edit(ctx, updated, comment.updated_at).await? {
+            handle_mentions(ctx, &req.mentions, &comment.mentioned_user_ids, &saved).await?;
             return Ok(saved);
         }
     }
@@ -546,6 +608,41 @@ pub async fn get_comment_replies(ctx: &Ctx, id: &str, req: ThreadRequest) -> Res
 /// sort is bound by `list_page`), also those of `RepliesMeta.next_cursor`.
 fn replies_cursors(ctx: &Ctx, id: &str) -> cursor::Scope {
     ctx.cursor_scope("GetCommentReplies").bind(id)
+}
+
+/// The top-level comments an activity response embeds when `get_activity`
+/// asks for an order (`first`, `last`, `popular` = `top`) or a count (0–20);
+/// the default is the newest `LATEST_COMMENTS`.
+pub async fn embedded_comments(
+    ctx: &Ctx,
+    activity_id: &str,
+    sort: Option<&str>,
+    limit: Option<i64>,
+) -> Result<Vec<Comment>> {
+    let limit = limit.unwrap_or(super::LATEST_COMMENTS as i64);
+    if !(0..=20).contains(&limit) {
+        return Err(Error::field("comment_limit", "comment_limit must be between 0 and 20"));
+    }
+    let keys = match sort.filter(|s| !s.is_empty()).unwrap_or("last") {
+        "first" => sort_keys("first")?,
+        "last" => sort_keys("last")?,
+        "popular" => sort_keys("top")?,
+        other => {
+            return Err(Error::field(
+                "comment_sort",
+                format!("unknown comment_sort {other:?}: use first, last or popular"),
+            ))
+        }
+    };
+    if limit == 0 {
+        return Ok(Vec::new());
+    }
+    let scope = Filter::eq("object_type", "activity")
+        .and(Filter::eq("object_id", activity_id))
+        .and(top_level())
+        .and(Filter::eq("status", "active"));
+    let cursors = ctx.cursor_scope("GetActivity.comments");
+    Ok(list_page(ctx, (scope, cursors), &keys, Some(limit), &None, &None, None).await?.items)
 }
 
 fn top_level() -> Filter {

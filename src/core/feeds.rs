@@ -66,6 +66,35 @@ pub struct EnrichmentOptions {
     pub skip_own_follows: Option<bool>,
     #[serde(default)]
     pub enrich_own_followings: Option<bool>,
+    #[serde(default)]
+    pub skip_activity_comments: Option<bool>,
+    #[serde(default)]
+    pub skip_activity_parents: Option<bool>,
+    #[serde(default)]
+    pub skip_activity_poll: Option<bool>,
+    #[serde(default)]
+    pub skip_activity_own_bookmarks: Option<bool>,
+}
+
+impl EnrichmentOptions {
+    /// Drops the activity enrichments these options skip from `lookup`, so
+    /// the activities render without them (`skip_activity_refresh_image_urls`
+    /// needs nothing: image URLs are never refreshed).
+    pub fn strip(&self, lookup: &mut super::Lookup) {
+        let on = |flag: Option<bool>| flag.unwrap_or(false);
+        if on(self.skip_activity_comments) {
+            lookup.latest_comments.clear();
+        }
+        if on(self.skip_activity_parents) {
+            lookup.parents.clear();
+        }
+        if on(self.skip_activity_poll) {
+            lookup.polls.clear();
+        }
+        if on(self.skip_activity_own_bookmarks) {
+            lookup.own_bookmarks.clear();
+        }
+    }
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -457,6 +486,7 @@ async fn purge_owner_activities(ctx: &Ctx, feed: &Feed) -> Result<usize> {
             now: Timestamp::now(),
             include_expired: true,
             include_deleted: true,
+            include_private: true,
             reader: Reader::default(),
         };
         let ids: Vec<String> = ctx.store.query_activities(&query).await?.into_iter().map(|a| a.id).collect();

@@ -110,6 +110,19 @@ impl Actor {
         Reader { viewer: self.viewer(named).map(str::to_string), restricted: !self.is_server(), grants: None }
     }
 
+    /// The user a request is scoped to (whose records a list shows, who owns
+    /// what it creates): a user token's own — naming anyone else is refused —
+    /// or server-side the user the request names, if any.
+    pub fn scoped_user(&self, named: Option<&str>) -> Result<Option<String>> {
+        match (self, named.filter(|s| !s.is_empty())) {
+            (Actor::User(me), Some(other)) if other != me => {
+                Err(Error::not_allowed(format!("a user token cannot act for user {other}")))
+            }
+            (Actor::User(me), _) => Ok(Some(me.clone())),
+            (Actor::Server, named) => Ok(named.map(str::to_string)),
+        }
+    }
+
     /// Server-only operations reject user tokens.
     pub fn require_server(&self) -> Result<()> {
         match self {
@@ -631,6 +644,15 @@ pub struct QueryRequest {
     pub next: Option<String>,
     #[serde(default)]
     pub prev: Option<String>,
+}
+
+/// A list query that may be narrowed to one user's records (`user_id`).
+#[derive(Debug, Clone, serde::Deserialize, Default)]
+pub struct UserListQuery {
+    #[serde(flatten)]
+    pub query: QueryRequest,
+    #[serde(default)]
+    pub user_id: Option<String>,
 }
 
 impl QueryRequest {

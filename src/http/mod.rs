@@ -23,6 +23,7 @@ use reply::{Operation, OPERATION};
 pub mod auth;
 pub mod error;
 pub mod extract;
+pub mod fields;
 pub mod handlers;
 pub mod listen;
 pub mod reply;
@@ -238,7 +239,10 @@ async fn buffer_body(req: Request, next: Next) -> Response {
         None => read.await,
     };
     match read {
-        Ok(bytes) => next.run(Request::from_parts(parts, axum::body::Body::from(bytes))).await,
+        Ok(bytes) => match checked_fields(parts.uri.query(), bytes) {
+            Ok(bytes) => next.run(Request::from_parts(parts, axum::body::Body::from(bytes))).await,
+            Err(error) => ApiError(error).into_response(),
+        },
         Err(e) => {
             let too_big =
                 std::error::Error::source(&e).is_some_and(|cause| cause.is::<http_body_util::LengthLimitError>());
@@ -250,6 +254,19 @@ async fn buffer_body(req: Request, next: Next) -> Response {
             ApiError(error).into_response()
         }
     }
+}
+
+/// Applies the request-field contract (`fields.rs`) of the running
+/// operation. A body that is not JSON is left for the handler to refuse.
+fn checked_fields(query: Option<&str>, bytes: axum::body::Bytes) -> Result<axum::body::Bytes, Error> {
+    let Some(op) = reply::current_operation() else { return Ok(bytes) };
+    let mut body: Option<serde_json::Value> = if bytes.is_empty() { None } else { serde_json::from_slice(&bytes).ok() };
+    fields::check(op.name, query, body.as_ref())?;
+    let Some(value) = body.as_mut() else { return Ok(bytes) };
+    if fields::user_id_from_user(op.name, value)? {
+        return serde_json::to_vec(value).map(Into::into).map_err(Error::internal);
+    }
+    Ok(bytes)
 }
 
 async fn health() -> impl IntoResponse {

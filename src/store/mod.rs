@@ -48,6 +48,8 @@ pub struct ActivityQuery {
     pub now: Timestamp,
     pub include_expired: bool,
     pub include_deleted: bool,
+    /// Other users' private activities too (server-side reads only).
+    pub include_private: bool,
     pub reader: Reader,
 }
 

@@ -1080,16 +1080,20 @@ pub fn activity_query(dialect: Dialect, q: &ActivityQuery) -> Result<(String, Ve
     if !q.include_expired {
         clauses.push(format!("(a.expires_at IS NULL OR a.expires_at > {})", b.bind(SqlParam::Int(q.now.0))));
     }
-    if q.reader.restricted {
+    // Private activities reach their author; server-side reads ask for all
+    // of them with `include_private`.
+    if q.reader.restricted || !q.include_private {
         let visibility = b.doc_text("visibility");
         let me = b.text(q.reader.viewer.as_deref().unwrap_or_default());
         clauses.push(format!("({visibility} <> 'private' OR a.user_id = {me})"));
-        let direct = b.truth(true);
-        let readable = readable_feed(&mut b, "rf", &me, &grants_of(&q.reader), "read-activities");
-        clauses.push(format!(
-            "(a.user_id = {me} OR EXISTS (SELECT 1 FROM feed_entries re JOIN feeds rf ON rf.fid = re.fid
+        if q.reader.restricted {
+            let direct = b.truth(true);
+            let readable = readable_feed(&mut b, "rf", &me, &grants_of(&q.reader), "read-activities");
+            clauses.push(format!(
+                "(a.user_id = {me} OR EXISTS (SELECT 1 FROM feed_entries re JOIN feeds rf ON rf.fid = re.fid
                                           WHERE re.activity_id = a.id AND re.direct = {direct} AND {readable}))"
-        ));
+            ));
+        }
     }
     let (newest_first, position, backwards) = match &q.order {
         ActivityOrder::Sorted { sort, offset } => {

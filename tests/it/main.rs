@@ -10,6 +10,7 @@ mod cursors;
 mod durability;
 mod edge;
 mod errors;
+mod fields;
 mod fuzz_regressions;
 mod hostile;
 mod instances;

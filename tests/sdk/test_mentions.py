@@ -67,3 +67,63 @@ def test_updates_handle_mention_notifications(client, make_users):
     client.feeds.update_activity_partial(id=post.id, user_id=alice, set={"mentioned_user_ids": [bob]},
                                          handle_mention_notifications=True)
     assert _notes(client, carol) == []
+
+
+def test_deletes_withdraw_mention_notifications_when_asked(client, make_users):
+    alice, bob, carol = make_users("alice", "bob", "carol")
+
+    def post():
+        return client.feeds.add_activity(type="post", feeds=[f"user:{alice}"], user_id=alice, text="hi",
+                                         mentioned_user_ids=[bob, carol], create_notification_activity=True).data.activity
+    kept, single, first, second = post(), post(), post(), post()
+    assert sorted(_notes(client, bob)) == sorted([kept.id, single.id, first.id, second.id])
+    client.feeds.delete_activity(id=kept.id)
+    client.feeds.delete_activity(id=single.id, delete_notification_activity=True)
+    client.feeds.delete_activities(ids=[first.id, second.id], hard_delete=True, delete_notification_activity=True)
+    assert _notes(client, bob) == [kept.id] and _notes(client, carol) == [kept.id]
+
+
+def _note_customs(client, user):
+    return [a["custom"] for a in raw(client.feeds.feed("notification", user).get_or_create(user_id=user))["activities"]]
+
+
+def test_copy_custom_to_notification_on_activity_writes(client, make_users):
+    alice, bob, carol = make_users("alice", "bob", "carol")
+    post = client.feeds.add_activity(type="post", feeds=[f"user:{alice}"], user_id=alice, custom={"k": 1},
+                                     mentioned_user_ids=[bob], create_notification_activity=True,
+                                     copy_custom_to_notification=True).data.activity
+    assert _note_customs(client, bob) == [{"k": 1}]
+    client.feeds.update_activity_partial(id=post.id, user_id=alice, set={"mentioned_user_ids": [bob, carol]},
+                                         handle_mention_notifications=True, copy_custom_to_notification=True)
+    assert _note_customs(client, carol) == [{"k": 1}]
+
+
+def test_partial_batch_handles_mention_notifications(client, make_users):
+    from getstream.models import UpdateActivityPartialChangeRequest as Change
+    alice, bob, carol = make_users("alice", "bob", "carol")
+    post = client.feeds.add_activity(type="post", feeds=[f"user:{alice}"], user_id=alice, text="hi",
+                                     mentioned_user_ids=[bob], create_notification_activity=True).data.activity
+    client.feeds.update_activities_partial_batch(changes=[
+        Change(activity_id=post.id, set={"mentioned_user_ids": [carol]}, handle_mention_notifications=True)])
+    assert _notes(client, bob) == [] and _notes(client, carol) == [post.id]
+    # Without the flag nothing changes.
+    client.feeds.update_activities_partial_batch(changes=[
+        Change(activity_id=post.id, set={"mentioned_user_ids": [bob]})])
+    assert _notes(client, bob) == [] and _notes(client, carol) == [post.id]
+
+
+def test_comment_updates_handle_mention_notifications(client, make_users):
+    alice, bob, carol = make_users("alice", "bob", "carol")
+    post = client.feeds.add_activity(type="post", feeds=[f"user:{alice}"], user_id=alice, text="hi").data.activity
+    comment = client.feeds.add_comment(object_id=post.id, object_type="activity", comment="hey", user_id=alice,
+                                       mentioned_user_ids=[bob], create_notification_activity=True).data.comment
+    assert _notes(client, bob) == [post.id]
+    client.feeds.update_comment(id=comment.id, user_id=alice, mentioned_user_ids=[carol], custom={"c": 2},
+                                handle_mention_notifications=True, copy_custom_to_notification=True)
+    assert _notes(client, bob) == [] and _note_customs(client, carol) == [{"c": 2}]
+    client.feeds.update_comment_partial(id=comment.id, user_id=alice, set={"mentioned_user_ids": [bob]},
+                                        handle_mention_notifications=True)
+    assert _notes(client, bob) == [post.id] and _notes(client, carol) == []
+    # Deleting the comment with delete_notification_activity finds the edit's notification too.
+    client.feeds.delete_comment(id=comment.id, delete_notification_activity=True)
+    assert _notes(client, bob) == []

@@ -2,6 +2,7 @@ use axum::extract::State;
 use serde::{Deserialize, Serialize};
 
 use crate::core::activities::{self, ActivityChange, ActivityPatch, ActivityUpdate, NewActivity, QueryActivities};
+use crate::core::comments;
 use crate::core::feedback::{self, ActivityFeedback, MetricResult, TrackMetrics};
 use crate::core::model::Activity;
 use crate::core::{Ctx, Lookup};
@@ -24,9 +25,13 @@ async fn activity_body(ctx: &Ctx, activity: Activity, reader: &Reader) -> ApiRes
 }
 
 #[derive(Deserialize, Default)]
-pub struct UserIdParam {
+pub struct GetActivityParams {
     #[serde(default)]
     user_id: Option<String>,
+    #[serde(default)]
+    comment_sort: Option<String>,
+    #[serde(default)]
+    comment_limit: Option<i64>,
 }
 
 #[derive(Serialize)]
@@ -83,10 +88,21 @@ pub async fn get_activity(
     State(state): State<AppState>,
     Auth(actor): Auth,
     WirePath(id): WirePath<String>,
-    WireQuery(q): WireQuery<UserIdParam>,
+    WireQuery(q): WireQuery<GetActivityParams>,
 ) -> ApiResult<Reply<ActivityBody>> {
     let activity = activities::read_activity(&state.ctx, &actor, &id).await?;
-    activity_body(&state.ctx, activity, &actor.reader(q.user_id.as_deref())).await
+    let reader = actor.reader(q.user_id.as_deref());
+    if q.comment_sort.is_none() && q.comment_limit.is_none() {
+        return activity_body(&state.ctx, activity, &reader).await;
+    }
+    let embedded = comments::embedded_comments(&state.ctx, &id, q.comment_sort.as_deref(), q.comment_limit).await?;
+    let mut lookup = Lookup::load(&state.ctx, std::slice::from_ref(&activity), &[], &[], &reader).await?;
+    let extra = Lookup::for_comments(&state.ctx, &embedded, reader.viewer.as_deref()).await?;
+    lookup.users.extend(extra.users);
+    lookup.comment_reactions.extend(extra.comment_reactions);
+    lookup.comment_bookmarks.extend(extra.comment_bookmarks);
+    lookup.latest_comments.insert(id, embedded);
+    Ok(Reply(ActivityBody { activity: lookup.activity(&activity, None) }))
 }
 
 /// UpdateActivity — `PUT /api/v2/feeds/activities/{id}` (full replacement).
@@ -117,6 +133,8 @@ pub async fn update_activity_partial(
 pub struct DeleteActivityParams {
     #[serde(default)]
     hard_delete: bool,
+    #[serde(default)]
+    delete_notification_activity: bool,
 }
 
 /// DeleteActivity — `DELETE /api/v2/feeds/activities/{id}`.
@@ -126,7 +144,7 @@ pub async fn delete_activity(
     WirePath(id): WirePath<String>,
     WireQuery(q): WireQuery<DeleteActivityParams>,
 ) -> ApiResult<Reply<Empty>> {
-    activities::delete_activity(&state.ctx, &actor, &id, q.hard_delete).await?;
+    activities::delete_activity(&state.ctx, &actor, &id, q.hard_delete, q.delete_notification_activity).await?;
     Ok(Reply(Empty {}))
 }
 
@@ -146,6 +164,8 @@ pub struct DeleteActivitiesRequest {
     ids: Vec<String>,
     #[serde(default)]
     hard_delete: bool,
+    #[serde(default)]
+    delete_notification_activity: bool,
 }
 
 #[derive(Serialize)]
@@ -159,7 +179,9 @@ pub async fn delete_activities(
     Auth(actor): Auth,
     WireJson(req): WireJson<DeleteActivitiesRequest>,
 ) -> ApiResult<Reply<DeleteActivitiesResponse>> {
-    let deleted_ids = activities::delete_activities(&state.ctx, &actor, req.ids, req.hard_delete).await?;
+    let deleted_ids =
+        activities::delete_activities(&state.ctx, &actor, req.ids, req.hard_delete, req.delete_notification_activity)
+            .await?;
     Ok(Reply(DeleteActivitiesResponse { deleted_ids }))
 }
 

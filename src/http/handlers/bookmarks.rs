@@ -3,7 +3,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::core::bookmarks::{self, BookmarkRequest, Bookmarkable, UpdateFolder};
 use crate::core::model::{Bookmark, BookmarkFolder};
-use crate::core::{Actor, Lookup, QueryRequest};
+use crate::core::{Actor, Lookup, QueryRequest, UserListQuery};
 use crate::http::auth::Auth;
 use crate::http::error::ApiResult;
 use crate::http::extract::{WireJson, WirePath, WireQuery};
@@ -116,9 +116,9 @@ pub struct QueryBookmarksResponse {
 pub async fn query_bookmarks(
     State(state): State<AppState>,
     Auth(actor): Auth,
-    WireJson(req): WireJson<QueryRequest>,
+    WireJson(req): WireJson<UserListQuery>,
 ) -> ApiResult<Reply<QueryBookmarksResponse>> {
-    let page = bookmarks::query_bookmarks(&state.ctx, &actor, req).await?;
+    let page = bookmarks::query_bookmarks(&state.ctx, &actor, req.query, req.user_id.as_deref()).await?;
     // Each bookmark shows its activity as its owner sees it; a page is one
     // owner's for user tokens, and read server-side otherwise.
     let lookup = Lookup::for_bookmarks(&state.ctx, &page.items, &[], &actor.reader(None)).await?;

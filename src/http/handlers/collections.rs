@@ -3,7 +3,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::core::collections::{self, CollectionInput};
 use crate::core::model::Collection;
-use crate::core::QueryRequest;
+use crate::core::UserListQuery;
 use crate::http::auth::{Auth, ServerAuth};
 use crate::http::error::ApiResult;
 use crate::http::extract::{comma_list, WireJson, WireQuery};
@@ -14,6 +14,8 @@ use crate::wire::CollectionResponse;
 #[derive(Deserialize)]
 pub struct CollectionsRequest {
     collections: Vec<CollectionInput>,
+    #[serde(default)]
+    user_id: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -35,7 +37,9 @@ pub async fn create_collections(
     Auth(actor): Auth,
     WireJson(req): WireJson<CollectionsRequest>,
 ) -> ApiResult<Reply<CollectionsResponse>> {
-    Ok(Reply(listed(&collections::create_collections(&state.ctx, &actor, req.collections).await?)))
+    Ok(Reply(listed(
+        &collections::create_collections(&state.ctx, &actor, req.collections, req.user_id.as_deref()).await?,
+    )))
 }
 
 /// UpsertCollections — `PUT /api/v2/feeds/collections` (server-side).
@@ -87,8 +91,8 @@ pub async fn delete_collections(
 pub async fn query_collections(
     State(state): State<AppState>,
     Auth(actor): Auth,
-    WireJson(req): WireJson<QueryRequest>,
+    WireJson(req): WireJson<UserListQuery>,
 ) -> ApiResult<Reply<CollectionsResponse>> {
-    let page = collections::query_collections(&state.ctx, &actor, req).await?;
+    let page = collections::query_collections(&state.ctx, &actor, req.query, req.user_id.as_deref()).await?;
     Ok(Reply(CollectionsResponse { next: page.next.clone(), prev: page.prev.clone(), ..listed(&page.items) }))
 }

@@ -49,6 +49,7 @@ pub async fn get_or_create_feed(
 ) -> ApiResult<Reply<GetOrCreateFeedResponse>> {
     let fid = Fid::new(&group, &id)?;
     let named = req.user_id.clone().or_else(|| req.user.as_ref().map(|u| u.id.clone()));
+    let options = req.enrichment_options.clone().unwrap_or_default();
     let read = feeds::get_or_create_feed(&state.ctx, &actor, fid.clone(), req).await?;
     let follows: Vec<_> = read.followers.items.iter().chain(&read.following.items).cloned().collect();
     let reader = actor.reader(named.as_deref());
@@ -61,6 +62,7 @@ pub async fn get_or_create_feed(
     let fids = std::slice::from_ref(&fid);
     let mut lookup = Lookup::load_with_users(&state.ctx, &activities, &follows, fids, &pin_users, &reader).await?;
     lookup.add_members(&state.ctx, &read.members.items.iter().collect::<Vec<_>>()).await?;
+    options.strip(&mut lookup);
     if let Some((viewer, wanted)) = &read.own {
         // The relations loaded to check a user token's access are the viewer's.
         let known = read.relations.clone().filter(|_| actor.viewer(None) == Some(viewer.as_str()));

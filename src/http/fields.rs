@@ -1,0 +1,800 @@
+//! The request-field contract: for every served operation, each field the
+//! spec defines (body properties by name, query parameters as `?name`,
+//! nested ones as `a.b`, array items as `a[].b`) is either honoured or
+//! refused. A refused field that carries a value is a 400 naming it, so no
+//! option is silently dropped; sent as `null`, `false`, `""`, `[]` or `{}` it
+//! asks for nothing and passes (SDKs send explicit defaults). Fields the
+//! spec does not define stay ignored, as on Stream. `tests/spec.rs` checks
+//! this table against the spec both ways.
+//!
+//! `enrich_own_fields` is honoured where the response always carries the
+//! acting user's `own_*` fields (single-activity writes, pins, follows,
+//! `query_feeds`) and refused where no user is named to enrich for.
+//!
+//! `user.id` (a `UserRequest` naming the acting user) stands in for a
+//! missing `user_id` wherever a body's `user_id` is honoured, also where the
+//! spec has no `user` (`add_activity`); the rest of the `UserRequest`
+//! (`USER_PROFILE`) is refused where the spec has it: profiles change through
+//! `update_users`.
+
+use serde_json::Value;
+
+use crate::core::error::{Error, Result};
+
+pub struct OperationFields {
+    pub operation: &'static str,
+    pub honoured: &'static [&'static str],
+    pub refused: &'static [&'static str],
+}
+
+/// The `UserRequest` fields besides `id`, refused wherever `user.id` is honoured.
+pub const USER_PROFILE: &[&str] = &[
+    "user.custom",
+    "user.image",
+    "user.invisible",
+    "user.language",
+    "user.name",
+    "user.privacy_settings",
+    "user.role",
+    "user.teams",
+    "user.teams_role",
+];
+
+pub fn fields_of(operation: &str) -> Option<&'static OperationFields> {
+    FIELDS.iter().find(|f| f.operation == operation)
+}
+
+/// Refuses the first refused field in `body` or `query` that asks for
+/// something. A body that is not a JSON object is left to the handler.
+pub fn check(operation: &str, query: Option<&str>, body: Option<&Value>) -> Result<()> {
+    let Some(fields) = fields_of(operation) else { return Ok(()) };
+    let profile = if fields.honoured.contains(&"user.id") { USER_PROFILE } else { &[] };
+    for &field in fields.refused.iter().chain(profile) {
+        let asks = match field.strip_prefix('?') {
+            Some(name) => query_asks(query, name),
+            None => body.is_some_and(|b| body_asks(b, field)),
+        };
+        if asks {
+            let name = field.trim_start_matches('?');
+            return Err(Error::field(name, format!("{name} is not supported by this server yet")));
+        }
+    }
+    Ok(())
+}
+
+fn query_asks(query: Option<&str>, name: &str) -> bool {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query.unwrap_or("")).unwrap_or_default();
+    pairs.iter().any(|(k, v)| k == name && !matches!(v.as_str(), "" | "false" | "null"))
+}
+
+/// Walks `a.b` / `a[].b` paths: a fixed depth given by the table, never by
+/// the client.
+fn body_asks(body: &Value, path: &str) -> bool {
+    let mut values = vec![body];
+    for segment in path.split('.') {
+        let (key, each) = match segment.strip_suffix("[]") {
+            Some(key) => (key, true),
+            None => (segment, false),
+        };
+        let mut next = Vec::new();
+        for v in values {
+            match (v.get(key), each) {
+                (Some(Value::Array(items)), true) => next.extend(items),
+                (Some(found), false) => next.push(found),
+                _ => {}
+            }
+        }
+        values = next;
+    }
+    values.into_iter().any(asks_for_something)
+}
+
+fn asks_for_something(v: &Value) -> bool {
+    match v {
+        Value::Null | Value::Bool(false) => false,
+        Value::String(s) => !s.is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(o) => !o.is_empty(),
+        _ => true,
+    }
+}
+
+/// When a body names its acting user only in `user.id`, copies it to
+/// `user_id` so handlers see one field; true when the body changed.
+pub fn user_id_from_user(operation: &str, body: &mut Value) -> Result<bool> {
+    let Some(fields) = fields_of(operation) else { return Ok(false) };
+    if !fields.honoured.contains(&"user_id") {
+        return Ok(false);
+    }
+    let Some(object) = body.as_object_mut() else { return Ok(false) };
+    let from_user = match object.get("user").and_then(|u| u.get("id")) {
+        Some(Value::String(id)) if !id.is_empty() => id.clone(),
+        _ => return Ok(false),
+    };
+    match object.get("user_id") {
+        Some(Value::String(id)) if !id.is_empty() => {
+            if *id != from_user {
+                return Err(Error::field("user_id", "user_id and user.id name different users"));
+            }
+            Ok(false)
+        }
+        _ => {
+            object.insert("user_id".into(), Value::String(from_user));
+            Ok(true)
+        }
+    }
+}
+
+pub const FIELDS: &[OperationFields] = &[
+    OperationFields { operation: "UpdateUsers", honoured: &["users"], refused: &[] },
+    OperationFields { operation: "UpdateUsersPartial", honoured: &["users"], refused: &[] },
+    OperationFields { operation: "QueryUsers", honoured: &["?payload"], refused: &[] },
+    OperationFields {
+        operation: "DeleteUsers",
+        honoured: &["user", "user_ids"],
+        refused: &["calls", "conversations", "files", "messages", "new_call_owner_id", "new_channel_owner_id"],
+    },
+    OperationFields { operation: "GetTask", honoured: &[], refused: &[] },
+    OperationFields {
+        operation: "CreatePoll",
+        honoured: &[
+            "allow_answers",
+            "allow_user_suggested_options",
+            "custom",
+            "description",
+            "enforce_unique_vote",
+            "id",
+            "is_closed",
+            "max_votes_allowed",
+            "name",
+            "options",
+            "user.id",
+            "user_id",
+            "voting_visibility",
+        ],
+        refused: &[],
+    },
+    OperationFields {
+        operation: "UpdatePoll",
+        honoured: &[
+            "allow_answers",
+            "allow_user_suggested_options",
+            "custom",
+            "description",
+            "enforce_unique_vote",
+            "id",
+            "is_closed",
+            "max_votes_allowed",
+            "name",
+            "options",
+            "user.id",
+            "user_id",
+            "voting_visibility",
+        ],
+        refused: &[],
+    },
+    OperationFields {
+        operation: "QueryPolls",
+        honoured: &["filter", "limit", "next", "prev", "sort", "?user_id"],
+        refused: &[],
+    },
+    OperationFields { operation: "GetPoll", honoured: &["?user_id"], refused: &[] },
+    OperationFields { operation: "UpdatePollPartial", honoured: &["set", "unset", "user.id", "user_id"], refused: &[] },
+    OperationFields { operation: "DeletePoll", honoured: &["?user_id"], refused: &[] },
+    OperationFields {
+        operation: "CreatePollOption",
+        honoured: &["custom", "text", "user.id", "user_id"],
+        refused: &[],
+    },
+    OperationFields {
+        operation: "UpdatePollOption",
+        honoured: &["custom", "id", "text", "user.id", "user_id"],
+        refused: &[],
+    },
+    OperationFields { operation: "GetPollOption", honoured: &[], refused: &[] },
+    OperationFields { operation: "DeletePollOption", honoured: &["?user_id"], refused: &[] },
+    OperationFields {
+        operation: "QueryPollVotes",
+        honoured: &["filter", "limit", "next", "prev", "sort", "?user_id"],
+        refused: &[],
+    },
+    OperationFields { operation: "ListFeedGroups", honoured: &["?include_soft_deleted"], refused: &[] },
+    OperationFields {
+        operation: "CreateFeedGroup",
+        honoured: &[
+            "activity_filter",
+            "activity_processors",
+            "activity_selectors",
+            "aggregation",
+            "custom",
+            "default_visibility",
+            "id",
+            "notification",
+            "push_notification",
+            "ranking",
+            "stories",
+        ],
+        refused: &[],
+    },
+    OperationFields { operation: "GetFeedGroup", honoured: &["?include_soft_deleted"], refused: &[] },
+    OperationFields {
+        operation: "GetOrCreateFeedGroup",
+        honoured: &[
+            "activity_filter",
+            "activity_processors",
+            "activity_selectors",
+            "aggregation",
+            "custom",
+            "default_visibility",
+            "notification",
+            "push_notification",
+            "ranking",
+            "stories",
+        ],
+        refused: &[],
+    },
+    OperationFields {
+        operation: "UpdateFeedGroup",
+        honoured: &[
+            "activity_filter",
+            "activity_processors",
+            "activity_selectors",
+            "aggregation",
+            "custom",
+            "default_visibility",
+            "notification",
+            "push_notification",
+            "ranking",
+            "stories",
+        ],
+        refused: &[],
+    },
+    OperationFields { operation: "DeleteFeedGroup", honoured: &["?hard_delete"], refused: &[] },
+    OperationFields { operation: "RestoreFeedGroup", honoured: &[], refused: &[] },
+    OperationFields {
+        operation: "GetOrCreateFeed",
+        honoured: &[
+            "data",
+            "enrichment_options.enrich_own_followings",
+            "enrichment_options.skip_activity",
+            "enrichment_options.skip_all",
+            "enrichment_options.skip_followers",
+            "enrichment_options.skip_following",
+            "enrichment_options.skip_own_capabilities",
+            "enrichment_options.skip_own_follows",
+            "enrichment_options.skip_pins",
+            "filter",
+            "followers_pagination",
+            "following_pagination",
+            "limit",
+            "member_pagination",
+            "next",
+            "prev",
+            "user.id",
+            "user_id",
+            "enrichment_options.skip_activity_comments",
+            "enrichment_options.skip_activity_parents",
+            "enrichment_options.skip_activity_poll",
+            "enrichment_options.skip_activity_own_bookmarks",
+            "enrichment_options.skip_activity_refresh_image_urls",
+        ],
+        refused: &[
+            "?language",
+            "?translate_text",
+            "external_ranking",
+            "friend_reactions_options",
+            "id_around",
+            "interest_weights",
+            "overwrite_interest_weights",
+            "view",
+            "watch",
+            "enrichment_options.include_flat_activities",
+            "enrichment_options.include_score_vars",
+            "enrichment_options.skip_activity_collections",
+            "enrichment_options.skip_activity_current_feed",
+            "enrichment_options.skip_activity_mentioned_users",
+            "enrichment_options.skip_activity_reactions",
+            "enrichment_options.skip_feed_member_user",
+        ],
+    },
+    OperationFields {
+        operation: "UpdateFeed",
+        honoured: &["clear_location", "created_by_id", "custom", "description", "filter_tags", "location", "name"],
+        refused: &["enrich_own_fields"],
+    },
+    OperationFields { operation: "DeleteFeed", honoured: &["?hard_delete", "?purge_user_activities"], refused: &[] },
+    OperationFields { operation: "PinActivity", honoured: &["user.id", "user_id", "enrich_own_fields"], refused: &[] },
+    OperationFields { operation: "UnpinActivity", honoured: &["?user_id", "?enrich_own_fields"], refused: &[] },
+    OperationFields {
+        operation: "QueryPinnedActivities",
+        honoured: &["filter", "limit", "next", "prev", "sort"],
+        refused: &["?language", "?translate_text", "enrich_own_fields"],
+    },
+    OperationFields {
+        operation: "AddActivity",
+        honoured: &[
+            "attachments",
+            "collection_refs",
+            "collections",
+            "create_notification_activity",
+            "create_users",
+            "custom",
+            "expires_at",
+            "feeds",
+            "filter_tags",
+            "id",
+            "interest_tags",
+            "location",
+            "mentioned_user_ids",
+            "parent_id",
+            "poll_id",
+            "restrict_replies",
+            "search_data",
+            "skip_enrich_url",
+            "skip_push",
+            "text",
+            "type",
+            "user_id",
+            "visibility",
+            "visibility_tag",
+            "copy_custom_to_notification",
+            "enrich_own_fields",
+        ],
+        refused: &["force_moderation"],
+    },
+    OperationFields {
+        operation: "UpsertActivities",
+        honoured: &[
+            "activities",
+            "create_users",
+            "activities[].attachments",
+            "activities[].collection_refs",
+            "activities[].collections",
+            "activities[].create_notification_activity",
+            "activities[].custom",
+            "activities[].expires_at",
+            "activities[].feeds",
+            "activities[].filter_tags",
+            "activities[].id",
+            "activities[].interest_tags",
+            "activities[].location",
+            "activities[].mentioned_user_ids",
+            "activities[].parent_id",
+            "activities[].poll_id",
+            "activities[].restrict_replies",
+            "activities[].search_data",
+            "activities[].skip_enrich_url",
+            "activities[].skip_push",
+            "activities[].text",
+            "activities[].type",
+            "activities[].user_id",
+            "activities[].visibility",
+            "activities[].visibility_tag",
+            "activities[].copy_custom_to_notification",
+        ],
+        refused: &["enrich_own_fields", "force_moderation"],
+    },
+    OperationFields {
+        operation: "UpdateActivitiesPartialBatch",
+        honoured: &[
+            "changes",
+            "changes[].activity_id",
+            "changes[].set",
+            "changes[].unset",
+            "changes[].copy_custom_to_notification",
+            "changes[].handle_mention_notifications",
+        ],
+        refused: &["force_moderation"],
+    },
+    OperationFields {
+        operation: "DeleteActivities",
+        honoured: &["delete_notification_activity", "hard_delete", "ids", "user.id", "user_id"],
+        refused: &[],
+    },
+    OperationFields {
+        operation: "QueryActivities",
+        honoured: &[
+            "filter",
+            "include_expired_activities",
+            "include_private_activities",
+            "include_soft_deleted_activities",
+            "limit",
+            "next",
+            "prev",
+            "sort",
+            "user.id",
+            "user_id",
+        ],
+        refused: &["?language", "?translate_text", "enrich_own_fields"],
+    },
+    OperationFields { operation: "TrackActivityMetrics", honoured: &["events", "user.id", "user_id"], refused: &[] },
+    OperationFields {
+        operation: "ActivityFeedback",
+        honoured: &["hide", "show_less", "show_more", "user.id", "user_id"],
+        refused: &[],
+    },
+    OperationFields { operation: "QueryActivityShares", honoured: &["?limit", "?prev", "?next"], refused: &[] },
+    OperationFields { operation: "CastPollVote", honoured: &["user.id", "user_id", "vote"], refused: &[] },
+    OperationFields { operation: "DeletePollVote", honoured: &["?user_id"], refused: &[] },
+    OperationFields {
+        operation: "GetActivity",
+        honoured: &["?comment_sort", "?comment_limit", "?user_id"],
+        refused: &["?language", "?translate_text"],
+    },
+    OperationFields {
+        operation: "UpdateActivity",
+        honoured: &[
+            "attachments",
+            "collection_refs",
+            "custom",
+            "expires_at",
+            "feeds",
+            "filter_tags",
+            "handle_mention_notifications",
+            "interest_tags",
+            "location",
+            "mentioned_user_ids",
+            "poll_id",
+            "restrict_replies",
+            "search_data",
+            "skip_enrich_url",
+            "text",
+            "user.id",
+            "user_id",
+            "visibility",
+            "visibility_tag",
+            "copy_custom_to_notification",
+            "enrich_own_fields",
+        ],
+        refused: &["force_moderation", "run_activity_processors"],
+    },
+    OperationFields {
+        operation: "UpdateActivityPartial",
+        honoured: &[
+            "handle_mention_notifications",
+            "set",
+            "unset",
+            "user.id",
+            "user_id",
+            "copy_custom_to_notification",
+            "enrich_own_fields",
+        ],
+        refused: &["force_moderation", "run_activity_processors"],
+    },
+    OperationFields {
+        operation: "DeleteActivity",
+        honoured: &["?hard_delete", "?delete_notification_activity"],
+        refused: &[],
+    },
+    OperationFields {
+        operation: "RestoreActivity",
+        honoured: &["user.id", "user_id", "?enrich_own_fields"],
+        refused: &[],
+    },
+    OperationFields {
+        operation: "BatchQueryActivityReactions",
+        honoured: &["activity_ids", "filter", "limit", "next", "prev", "sort", "user.id", "user_id"],
+        refused: &[],
+    },
+    OperationFields {
+        operation: "AddActivityReaction",
+        honoured: &[
+            "copy_custom_to_notification",
+            "create_notification_activity",
+            "create_users",
+            "custom",
+            "enforce_unique",
+            "skip_push",
+            "type",
+            "user.id",
+            "user_id",
+        ],
+        refused: &["target_feeds"],
+    },
+    OperationFields {
+        operation: "QueryActivityReactions",
+        honoured: &["filter", "limit", "next", "prev", "sort"],
+        refused: &[],
+    },
+    OperationFields {
+        operation: "DeleteActivityReaction",
+        honoured: &["?delete_notification_activity", "?user_id"],
+        refused: &[],
+    },
+    OperationFields {
+        operation: "AddBookmark",
+        honoured: &["custom", "folder_id", "new_folder", "user.id", "user_id"],
+        refused: &[],
+    },
+    OperationFields {
+        operation: "UpdateBookmark",
+        honoured: &["custom", "folder_id", "new_folder", "new_folder_id", "user.id", "user_id"],
+        refused: &[],
+    },
+    OperationFields { operation: "DeleteBookmark", honoured: &["?folder_id", "?user_id"], refused: &[] },
+    OperationFields {
+        operation: "AddCommentBookmark",
+        honoured: &["custom", "folder_id", "new_folder", "user.id", "user_id"],
+        refused: &[],
+    },
+    OperationFields {
+        operation: "UpdateCommentBookmark",
+        honoured: &["custom", "folder_id", "new_folder", "new_folder_id", "user.id", "user_id"],
+        refused: &[],
+    },
+    OperationFields { operation: "DeleteCommentBookmark", honoured: &["?folder_id", "?user_id"], refused: &[] },
+    OperationFields {
+        operation: "QueryBookmarks",
+        honoured: &["filter", "limit", "next", "prev", "sort", "user.id", "user_id"],
+        refused: &["?language", "?translate_text", "enrich_own_fields"],
+    },
+    OperationFields {
+        operation: "QueryBookmarkFolders",
+        honoured: &["filter", "limit", "next", "prev", "sort"],
+        refused: &[],
+    },
+    OperationFields {
+        operation: "UpdateBookmarkFolder",
+        honoured: &["custom", "name", "user.id", "user_id"],
+        refused: &[],
+    },
+    OperationFields { operation: "DeleteBookmarkFolder", honoured: &[], refused: &[] },
+    OperationFields {
+        operation: "GetComments",
+        honoured: &[
+            "?object_id",
+            "?object_type",
+            "?depth",
+            "?sort",
+            "?replies_limit",
+            "?id_around",
+            "?user_id",
+            "?limit",
+            "?prev",
+            "?next",
+        ],
+        refused: &["?language", "?translate_text"],
+    },
+    OperationFields {
+        operation: "AddComment",
+        honoured: &[
+            "attachments",
+            "comment",
+            "copy_custom_to_notification",
+            "create_notification_activity",
+            "custom",
+            "id",
+            "mentioned_user_ids",
+            "object_id",
+            "object_type",
+            "parent_id",
+            "skip_enrich_url",
+            "skip_push",
+            "user.id",
+            "user_id",
+        ],
+        refused: &["force_moderation"],
+    },
+    OperationFields { operation: "AddCommentsBatch", honoured: &["comments"], refused: &[] },
+    OperationFields {
+        operation: "QueryComments",
+        honoured: &["filter", "id_around", "limit", "next", "prev", "sort", "user.id", "user_id"],
+        refused: &["?language", "?translate_text"],
+    },
+    OperationFields { operation: "GetComment", honoured: &["?user_id"], refused: &["?language", "?translate_text"] },
+    OperationFields {
+        operation: "UpdateComment",
+        honoured: &[
+            "attachments",
+            "comment",
+            "custom",
+            "mentioned_user_ids",
+            "skip_enrich_url",
+            "skip_push",
+            "user.id",
+            "user_id",
+            "copy_custom_to_notification",
+            "handle_mention_notifications",
+        ],
+        refused: &["force_moderation"],
+    },
+    OperationFields {
+        operation: "DeleteComment",
+        honoured: &["?hard_delete", "?delete_notification_activity"],
+        refused: &[],
+    },
+    OperationFields {
+        operation: "UpdateCommentPartial",
+        honoured: &[
+            "set",
+            "skip_enrich_url",
+            "skip_push",
+            "unset",
+            "user.id",
+            "user_id",
+            "copy_custom_to_notification",
+            "handle_mention_notifications",
+        ],
+        refused: &["force_moderation"],
+    },
+    OperationFields { operation: "RestoreComment", honoured: &["user.id", "user_id"], refused: &[] },
+    OperationFields {
+        operation: "GetCommentReplies",
+        honoured: &["?depth", "?sort", "?replies_limit", "?id_around", "?user_id", "?limit", "?prev", "?next"],
+        refused: &["?language", "?translate_text"],
+    },
+    OperationFields {
+        operation: "BatchQueryCommentReactions",
+        honoured: &["comment_ids", "filter", "limit", "next", "prev", "sort", "user.id", "user_id"],
+        refused: &[],
+    },
+    OperationFields {
+        operation: "AddCommentReaction",
+        honoured: &[
+            "copy_custom_to_notification",
+            "create_notification_activity",
+            "custom",
+            "enforce_unique",
+            "skip_push",
+            "type",
+            "user.id",
+            "user_id",
+        ],
+        refused: &["target_feeds"],
+    },
+    OperationFields {
+        operation: "QueryCommentReactions",
+        honoured: &["filter", "limit", "next", "prev", "sort"],
+        refused: &[],
+    },
+    OperationFields {
+        operation: "DeleteCommentReaction",
+        honoured: &["?delete_notification_activity", "?user_id"],
+        refused: &[],
+    },
+    OperationFields { operation: "CreateCollections", honoured: &["collections", "user.id", "user_id"], refused: &[] },
+    OperationFields { operation: "UpsertCollections", honoured: &["collections"], refused: &[] },
+    OperationFields { operation: "UpdateCollections", honoured: &["collections"], refused: &["user", "user_id"] },
+    OperationFields { operation: "ReadCollections", honoured: &["?collection_refs"], refused: &["?user_id"] },
+    OperationFields { operation: "DeleteCollections", honoured: &["?collection_refs"], refused: &[] },
+    OperationFields {
+        operation: "QueryCollections",
+        honoured: &["filter", "limit", "next", "prev", "sort", "user.id", "user_id"],
+        refused: &[],
+    },
+    OperationFields {
+        operation: "Follow",
+        honoured: &[
+            "activity_copy_limit",
+            "copy_custom_to_notification",
+            "create_notification_activity",
+            "create_users",
+            "custom",
+            "enrich_own_fields",
+            "push_preference",
+            "skip_push",
+            "source",
+            "status",
+            "target",
+        ],
+        refused: &[],
+    },
+    OperationFields {
+        operation: "GetOrCreateFollow",
+        honoured: &[
+            "activity_copy_limit",
+            "copy_custom_to_notification",
+            "create_notification_activity",
+            "create_users",
+            "custom",
+            "enrich_own_fields",
+            "push_preference",
+            "skip_push",
+            "source",
+            "status",
+            "target",
+        ],
+        refused: &[],
+    },
+    OperationFields { operation: "QueryFollows", honoured: &["filter", "limit", "next", "prev", "sort"], refused: &[] },
+    OperationFields {
+        operation: "Unfollow",
+        honoured: &["?delete_notification_activity", "?keep_history", "?enrich_own_fields"],
+        refused: &[],
+    },
+    OperationFields {
+        operation: "UpdateFollow",
+        honoured: &[
+            "activity_copy_limit",
+            "copy_custom_to_notification",
+            "create_notification_activity",
+            "create_users",
+            "custom",
+            "enrich_own_fields",
+            "follower_role",
+            "push_preference",
+            "skip_push",
+            "source",
+            "status",
+            "target",
+        ],
+        refused: &[],
+    },
+    OperationFields { operation: "AcceptFollow", honoured: &["follower_role", "source", "target"], refused: &[] },
+    OperationFields { operation: "RejectFollow", honoured: &["source", "target"], refused: &[] },
+    OperationFields {
+        operation: "FollowBatch",
+        honoured: &["create_users", "enrich_own_fields", "follows"],
+        refused: &[],
+    },
+    OperationFields {
+        operation: "GetOrCreateFollows",
+        honoured: &["create_users", "enrich_own_fields", "follows"],
+        refused: &[],
+    },
+    OperationFields {
+        operation: "GetOrCreateUnfollow",
+        honoured: &["delete_notification_activity", "enrich_own_fields", "keep_history", "source", "target"],
+        refused: &[],
+    },
+    OperationFields {
+        operation: "UnfollowBatch",
+        honoured: &["delete_notification_activity", "enrich_own_fields", "follows"],
+        refused: &[],
+    },
+    OperationFields {
+        operation: "GetOrCreateUnfollows",
+        honoured: &["delete_notification_activity", "enrich_own_fields", "follows"],
+        refused: &[],
+    },
+    OperationFields {
+        operation: "UpdateFeedMembers",
+        honoured: &["limit", "members", "next", "operation", "prev"],
+        refused: &[],
+    },
+    OperationFields { operation: "AcceptFeedMemberInvite", honoured: &["user.id", "user_id"], refused: &[] },
+    OperationFields { operation: "RejectFeedMemberInvite", honoured: &["user.id", "user_id"], refused: &[] },
+    OperationFields {
+        operation: "QueryFeedMembers",
+        honoured: &["filter", "limit", "next", "prev", "sort"],
+        refused: &[],
+    },
+    OperationFields {
+        operation: "ChangeFeedVisibility",
+        honoured: &["pending_follows_action", "visibility"],
+        refused: &[],
+    },
+    OperationFields { operation: "OwnBatch", honoured: &["feeds", "fields", "user.id", "user_id"], refused: &[] },
+    OperationFields {
+        operation: "CreateMembershipLevel",
+        honoured: &["custom", "description", "id", "name", "priority", "tags"],
+        refused: &[],
+    },
+    OperationFields {
+        operation: "QueryMembershipLevels",
+        honoured: &["filter", "limit", "next", "prev", "sort"],
+        refused: &[],
+    },
+    OperationFields {
+        operation: "UpdateMembershipLevel",
+        honoured: &["custom", "description", "name", "priority", "tags"],
+        refused: &[],
+    },
+    OperationFields { operation: "DeleteMembershipLevel", honoured: &[], refused: &[] },
+    OperationFields { operation: "ListFeedVisibilities", honoured: &[], refused: &[] },
+    OperationFields { operation: "GetFeedVisibility", honoured: &[], refused: &[] },
+    OperationFields { operation: "UpdateFeedVisibility", honoured: &["grants"], refused: &[] },
+    OperationFields {
+        operation: "QueryFeeds",
+        honoured: &["enrich_own_fields", "filter", "limit", "next", "prev", "sort"],
+        refused: &["watch"],
+    },
+    OperationFields { operation: "CreateFeedsBatch", honoured: &["feeds"], refused: &["enrich_own_fields"] },
+    OperationFields {
+        operation: "DeleteFeedsBatch",
+        honoured: &["feeds", "hard_delete", "purge_user_activities"],
+        refused: &[],
+    },
+    OperationFields { operation: "GetFeedCounts", honoured: &[], refused: &[] },
+    OperationFields { operation: "GetFollowSuggestions", honoured: &["?limit", "?user_id"], refused: &[] },
+];

@@ -278,6 +278,81 @@ async fn missing_auth_type(target: Target) {
     assert_error(&(status, body), StatusCode::UNAUTHORIZED, 5);
 }
 
+/// A user deep-patching its own activity, comment and profile (10,000- and
+/// 130-segment `set` paths, a 10,000-deep body): each a 400, and every
+/// record it touched still reads.
+async fn deep_paths_and_bodies(target: Target) {
+    let server = target.client();
+    server.create_users(&["mallory", "victim"]).await;
+    server.follow("timeline:victim", "user:mallory", json!({})).await;
+    let activity = server.add_activity("mallory", &["user:mallory"], json!({ "text": "hi" })).await;
+    let id = activity["id"].as_str().expect("activity id").to_string();
+    let user = Client::new(&target.base).with_token(crate::support::user_token("mallory"));
+    let (status, comment) = user
+        .post("/api/v2/feeds/comments", &json!({ "object_id": id, "object_type": "activity", "comment": "c" }))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{comment}");
+    let comment_id = comment["comment"]["id"].as_str().expect("comment id").to_string();
+    for segments in [10_000, 130] {
+        let path = format!("custom{}", ".a".repeat(segments));
+        let set = json!({ "set": { path.clone(): 1 } });
+        let resp = user.patch(&format!("/api/v2/feeds/activities/{id}"), &set).await;
+        assert_error(&resp, StatusCode::BAD_REQUEST, 4);
+        let resp = user.post(&format!("/api/v2/feeds/comments/{comment_id}/partial"), &set).await;
+        assert_error(&resp, StatusCode::BAD_REQUEST, 4);
+        let resp = user.patch("/api/v2/users", &json!({ "users": [{ "id": "mallory", "set": { path: 1 } }] })).await;
+        assert_error(&resp, StatusCode::BAD_REQUEST, 4);
+    }
+    let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+    let resp = user.post_raw("/api/v2/feeds/activities", format!(r#"{{"type":"post","custom":{{"a":{deep}}}}}"#)).await;
+    assert_error(&resp, StatusCode::BAD_REQUEST, 4);
+    let (status, body) = server.get(&format!("/api/v2/feeds/activities/{id}")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(server.feed_ids("timeline:victim", "victim").await, vec![id.clone()]);
+    let (status, body) = server.get(&format!("/api/v2/feeds/comments/{comment_id}")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+/// Cursors cut, altered, forged or carried to another endpoint.
+async fn forged_cursors(target: Target) {
+    let server = target.client();
+    server.create_users(&["ann"]).await;
+    for n in 0..3 {
+        server.add_activity("ann", &["user:ann"], json!({ "text": format!("post {n}") })).await;
+    }
+    let page = server.read_feed("user:ann", "ann", json!({ "limit": 1 })).await;
+    let next = page["next"].as_str().expect("a next cursor").to_string();
+    let mut flipped = next.clone().into_bytes();
+    flipped[next.len() / 2] = if flipped[next.len() / 2] == b'A' { b'B' } else { b'A' };
+    let flipped = String::from_utf8(flipped).expect("ascii");
+    let forged = base64_url(b"f1|0|anything");
+    for cursor in [&next[..next.len() / 2], flipped.as_str(), forged.as_str(), "%%%", &"A".repeat(100_000)] {
+        let (status, body) = server
+            .post("/api/v2/feeds/feed_groups/user/feeds/ann", &json!({ "user_id": "ann", "limit": 1, "next": cursor }))
+            .await;
+        assert_error(&(status, body), StatusCode::BAD_REQUEST, 4);
+    }
+    let resp = server.post("/api/v2/feeds/activities/query", &json!({ "limit": 1, "next": next })).await;
+    assert_error(&resp, StatusCode::BAD_REQUEST, 4);
+    let resp = server.post("/api/v2/feeds/follows/query", &json!({ "limit": 1, "next": next })).await;
+    assert_error(&resp, StatusCode::BAD_REQUEST, 4);
+    let (status, body) = server
+        .post("/api/v2/feeds/feed_groups/user/feeds/ann", &json!({ "user_id": "ann", "limit": 1, "next": next }))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "the genuine cursor still pages: {body}");
+}
+
+fn base64_url(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    bytes
+        .chunks(3)
+        .flat_map(|chunk| {
+            let n = chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
+            (0..=chunk.len()).map(move |i| ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char)
+        })
+        .collect()
+}
+
 // ---- tests ----
 
 #[tokio::test]
@@ -330,4 +405,14 @@ async fn control_characters_in_path_or_query_are_400() {
 #[tokio::test]
 async fn a_missing_auth_type_is_401_code_5() {
     hostile(short_limits(), missing_auth_type).await;
+}
+
+#[tokio::test]
+async fn deep_paths_and_bodies_are_400_and_records_stay_readable() {
+    hostile(short_limits(), deep_paths_and_bodies).await;
+}
+
+#[tokio::test]
+async fn forged_and_cross_endpoint_cursors_are_400() {
+    hostile(short_limits(), forged_cursors).await;
 }

@@ -272,7 +272,8 @@ async fn bookmark_move_keeps_concurrent_custom_edits() {
             );
         }
         let edited = answers[1..].iter().any(|(status, _)| *status == StatusCode::OK);
-        let (status, found) = api.post("/api/v2/feeds/bookmarks/query", &json!({ "filter": { "object_id": id } })).await;
+        let (status, found) =
+            api.post("/api/v2/feeds/bookmarks/query", &json!({ "filter": { "object_id": id } })).await;
         assert_eq!(status, StatusCode::CREATED, "{found}");
         let bookmarks = found["bookmarks"].as_array().expect("bookmarks");
         assert_eq!(bookmarks.len(), 1, "{found}");
@@ -352,9 +353,46 @@ async fn comment_partial_updates_racing_delete_and_restore_keep_every_key() {
         tokio::join!(race(&api, Method::POST, &partial, bodies, StatusCode::CREATED), delete_and_restore);
         let comment = get(&api, &path).await["comment"].clone();
         assert_eq!(comment["status"], "active", "{comment}");
-        let missing: Vec<usize> = (0..WRITERS / 2)
-            .filter(|i| comment["custom"][format!("r{round}k{i}")] != json!(i))
-            .collect();
+        let missing: Vec<usize> =
+            (0..WRITERS / 2).filter(|i| comment["custom"][format!("r{round}k{i}")] != json!(i)).collect();
         assert!(missing.is_empty(), "round {round}: keys lost: {missing:?} in {comment}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn invite_answer_keeps_concurrent_member_upserts() {
+    let srv = TestServer::spawn().await;
+    let api = srv.server();
+    api.create_users(&["ann", "bob"]).await;
+    api.read_feed("user:ann", "ann", json!({})).await;
+    let path = "/api/v2/feeds/feed_groups/user/feeds/ann/members";
+    for _ in 0..40 {
+        let reset = [
+            json!({ "operation": "remove", "members": [{ "user_id": "bob" }] }),
+            json!({ "operation": "upsert", "members": [{ "user_id": "bob", "invite": true }] }),
+        ];
+        for body in reset {
+            let (status, body) = api.patch(path, &body).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+        }
+        let accept = format!("{path}/accept");
+        let upserts = (0..WRITERS).map(|i| {
+            let body = json!({ "operation": "upsert", "members": [{ "user_id": "bob", "custom": { "c": i } }] });
+            let api = api.clone();
+            async move { api.patch(path, &body).await }
+        });
+        let answer_body = json!({ "user_id": "bob" });
+        let (upserted, (status, accepted)) = tokio::join!(join_all(upserts), api.post(&accept, &answer_body));
+        assert_eq!(status, StatusCode::CREATED, "{accepted}");
+        let answer = &accepted["member"];
+        if answer["custom"].get("c").is_some() {
+            continue;
+        }
+        // The answer kept no upsert's custom, so every upsert came after it.
+        for (status, changes) in upserted {
+            assert_eq!(status, StatusCode::OK, "{changes}");
+            let at = changes["updated"][0]["updated_at"].as_i64().expect("updated_at");
+            assert!(at > answer["updated_at"].as_i64().expect("updated_at"), "lost: {changes} before {answer}");
+        }
     }
 }

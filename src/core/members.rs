@@ -64,8 +64,7 @@ pub async fn update_members(ctx: &Ctx, actor: &Actor, fid: &Fid, req: UpdateMemb
                 let existing: HashMap<String, FeedMember> =
                     ctx.store.get_members(fid, &user_ids).await?.into_iter().map(|m| (m.user_id.clone(), m)).collect();
                 let (mut changes, rows, read_at) = upserted(fid, &req.members, &existing);
-                let written =
-                    ctx.store.write_members(fid, &rows, &[], req.operation == "set", Some(&read_at)).await?;
+                let written = ctx.store.write_members(fid, &rows, &[], req.operation == "set", Some(&read_at)).await?;
                 if let Some(removed_ids) = written {
                     changes.removed_ids = removed_ids;
                     return Ok(changes);

@@ -384,15 +384,48 @@ async fn invite_answer_keeps_concurrent_member_upserts() {
         let answer_body = json!({ "user_id": "bob" });
         let (upserted, (status, accepted)) = tokio::join!(join_all(upserts), api.post(&accept, &answer_body));
         assert_eq!(status, StatusCode::CREATED, "{accepted}");
-        let answer = &accepted["member"];
-        if answer["custom"].get("c").is_some() {
-            continue;
+        for (status, changes) in &upserted {
+            assert_eq!(*status, StatusCode::OK, "{changes}");
         }
-        // The answer kept no upsert's custom, so every upsert came after it.
-        for (status, changes) in upserted {
-            assert_eq!(status, StatusCode::OK, "{changes}");
-            let at = changes["updated"][0]["updated_at"].as_i64().expect("updated_at");
-            assert!(at > answer["updated_at"].as_i64().expect("updated_at"), "lost: {changes} before {answer}");
+        assert_kept_latest(&accepted["member"], upserted.iter().map(|(_, changes)| &changes["updated"][0]));
+    }
+}
+
+/// `answer`, a write racing `writes` (records as each saved them), kept the
+/// `custom.c` of the last of them committed before it — versions
+/// (`updated_at`) rise in commit order.
+fn assert_kept_latest<'a>(answer: &Value, writes: impl Iterator<Item = &'a Value>) {
+    let version = |record: &Value| record["updated_at"].as_i64().expect("updated_at");
+    let before = writes.filter(|w| version(w) < version(answer)).max_by_key(|w| version(w));
+    let expected = before.and_then(|w| w["custom"].get("c"));
+    assert_eq!(answer["custom"].get("c"), expected, "lost: {before:?} before {answer}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn follow_accept_keeps_concurrent_follow_updates() {
+    let srv = TestServer::spawn().await;
+    let api = srv.server();
+    api.create_users(&["star"]).await;
+    let body = json!({ "user_id": "star", "data": { "visibility": "followers" } });
+    let (status, created) = api.post("/api/v2/feeds/feed_groups/user/feeds/star", &body).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    for round in 0..40 {
+        let fan = format!("fan{round}");
+        api.create_users(&[fan.as_str()]).await;
+        let pair = json!({ "source": format!("timeline:{fan}"), "target": "user:star" });
+        assert_eq!(api.follow(&format!("timeline:{fan}"), "user:star", json!({})).await["follow"]["status"], "pending");
+        let updates = (0..WRITERS).map(|i| {
+            let mut body = pair.clone();
+            body["custom"] = json!({ "c": i });
+            let api = api.clone();
+            async move { api.patch("/api/v2/feeds/follows", &body).await }
+        });
+        let (updated, (status, accepted)) =
+            tokio::join!(join_all(updates), api.post("/api/v2/feeds/follows/accept", &pair));
+        assert_eq!(status, StatusCode::CREATED, "{accepted}");
+        for (status, changed) in &updated {
+            assert_eq!(*status, StatusCode::OK, "{changed}");
         }
+        assert_kept_latest(&accepted["follow"], updated.iter().map(|(_, changed)| &changed["follow"]));
     }
 }

@@ -366,7 +366,7 @@ async fn invite_answer_keeps_concurrent_member_upserts() {
     api.create_users(&["ann", "bob"]).await;
     api.read_feed("user:ann", "ann", json!({})).await;
     let path = "/api/v2/feeds/feed_groups/user/feeds/ann/members";
-    for _ in 0..40 {
+    for _ in 0..15 {
         let reset = [
             json!({ "operation": "remove", "members": [{ "user_id": "bob" }] }),
             json!({ "operation": "upsert", "members": [{ "user_id": "bob", "invite": true }] }),
@@ -409,7 +409,7 @@ async fn follow_accept_keeps_concurrent_follow_updates() {
     let body = json!({ "user_id": "star", "data": { "visibility": "followers" } });
     let (status, created) = api.post("/api/v2/feeds/feed_groups/user/feeds/star", &body).await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
-    for round in 0..40 {
+    for round in 0..15 {
         let fan = format!("fan{round}");
         api.create_users(&[fan.as_str()]).await;
         let pair = json!({ "source": format!("timeline:{fan}"), "target": "user:star" });

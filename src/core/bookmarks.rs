@@ -176,21 +176,29 @@ pub async fn update_bookmark(
         (None, Some(input)) => target_folder(ctx, &user, None, Some(input), now).await?,
         (None, None) => (req.folder_id.clone().filter(|f| !f.is_empty()), None),
     };
-    let current = ctx
-        .store
-        .query_bookmarks(&placement(&user, object, &from))
-        .await?
-        .pop()
-        .ok_or_else(|| Error::not_found("bookmark", &format!("{} {}", object.object_type(), object.id())))?;
-    let changed =
-        Bookmark { folder_id, custom: req.custom.unwrap_or(current.custom), updated_at: now, activity_id, ..current };
-    let moved = ctx
-        .store
-        .move_bookmark(&from, &changed, created.as_ref())
-        .await?
-        .ok_or_else(|| Error::not_found("bookmark", &format!("{} {}", object.object_type(), object.id())))?;
-    let folder = folder_of(ctx, &moved, created).await?;
-    Ok((moved, folder))
+    let name = format!("{} {}", object.object_type(), object.id());
+    // On the current row (see `versions`): a move keeps a concurrent edit.
+    for _ in 0..super::versions::WRITE_ATTEMPTS {
+        let current = ctx
+            .store
+            .query_bookmarks(&placement(&user, object, &from))
+            .await?
+            .pop()
+            .ok_or_else(|| Error::not_found("bookmark", &name))?;
+        let version = current.updated_at;
+        let changed = Bookmark {
+            folder_id: folder_id.clone(),
+            custom: req.custom.clone().unwrap_or(current.custom),
+            updated_at: super::versions::next_version(version),
+            activity_id: activity_id.clone(),
+            ..current
+        };
+        if let Some(moved) = ctx.store.move_bookmark(&from, &changed, created.as_ref(), Some(version)).await? {
+            let folder = folder_of(ctx, &moved, created).await?;
+            return Ok((moved, folder));
+        }
+    }
+    Err(super::versions::contended("bookmark", &name))
 }
 
 /// The one bookmark of `user` on `object` in `folder` ("" = none).

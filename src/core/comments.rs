@@ -481,26 +481,32 @@ pub async fn delete_comment(
     hard: bool,
     withdraw_notifications: bool,
 ) -> Result<(Comment, Activity)> {
-    let mut comment = owned_comment(ctx, actor, id).await?;
-    let activity = ctx
-        .store
-        .get_activities(std::slice::from_ref(&comment.object_id))
-        .await?
-        .pop()
-        .ok_or_else(|| Error::not_found("activity", &comment.object_id))?;
-    if withdraw_notifications {
-        withdraw(ctx, &comment, &activity).await?;
-    }
-    if hard {
-        ctx.store.purge_comment(id).await?;
-    } else {
-        let now = Timestamp::now();
+    // A soft delete changes the current row (see `versions`).
+    for _ in 0..versions::WRITE_ATTEMPTS {
+        let mut comment = owned_comment(ctx, actor, id).await?;
+        let activity = ctx
+            .store
+            .get_activities(std::slice::from_ref(&comment.object_id))
+            .await?
+            .pop()
+            .ok_or_else(|| Error::not_found("activity", &comment.object_id))?;
+        if withdraw_notifications {
+            withdraw(ctx, &comment, &activity).await?;
+        }
+        if hard {
+            ctx.store.purge_comment(id).await?;
+            return Ok((comment, activity));
+        }
+        let version = comment.updated_at;
+        let now = versions::next_version(version);
         comment.status = "deleted".into();
         comment.deleted_at = Some(now);
         comment.updated_at = now;
-        ctx.store.put_comment(&comment, None).await?;
+        if ctx.store.put_comment(&comment, Some(version)).await? {
+            return Ok((comment, activity));
+        }
     }
-    Ok((comment, activity))
+    Err(versions::contended("comment", id))
 }
 
 /// Deletes the notifications `comment` created: their ids derive from the
@@ -523,16 +529,21 @@ async fn withdraw(ctx: &Ctx, comment: &Comment, activity: &Activity) -> Result<(
 }
 
 pub async fn restore_comment(ctx: &Ctx, actor: &Actor, id: &str) -> Result<(Comment, Activity)> {
-    let mut comment = owned_comment(ctx, actor, id).await?;
-    let activity = get_activity(ctx, &comment.object_id).await?;
-    if comment.status != "deleted" {
-        return Err(Error::field("id", format!("comment {id} is not deleted")));
+    for _ in 0..versions::WRITE_ATTEMPTS {
+        let mut comment = owned_comment(ctx, actor, id).await?;
+        let activity = get_activity(ctx, &comment.object_id).await?;
+        if comment.status != "deleted" {
+            return Err(Error::field("id", format!("comment {id} is not deleted")));
+        }
+        let version = comment.updated_at;
+        comment.status = "active".into();
+        comment.deleted_at = None;
+        comment.updated_at = versions::next_version(version);
+        if ctx.store.put_comment(&comment, Some(version)).await? {
+            return Ok((comment, activity));
+        }
     }
-    comment.status = "active".into();
-    comment.deleted_at = None;
-    comment.updated_at = Timestamp::now();
-    ctx.store.put_comment(&comment, None).await?;
-    Ok((comment, activity))
+    Err(versions::contended("comment", id))
 }
 
 /// A threaded read: the page of comments and, for each, its first replies

@@ -439,13 +439,31 @@ pub async fn delete_feed(
     purge_user_activities: bool,
 ) -> Result<String> {
     check_purge(hard, purge_user_activities)?;
-    let mut feed = get_live_feed(ctx, fid).await?;
-    access::require(ctx, actor, &feed, access::DELETE_FEED).await?;
-    let now = Timestamp::now();
-    feed.deleted_at = Some(now);
-    feed.updated_at = now;
-    ctx.store.put_feed(&feed, None).await?;
+    put_current(ctx, fid, |mut feed| async {
+        access::require(ctx, actor, &feed, access::DELETE_FEED).await?;
+        let now = super::versions::next_version(feed.updated_at);
+        feed.deleted_at = Some(now);
+        feed.updated_at = now;
+        Ok(feed)
+    })
+    .await?;
     tasks::enqueue(ctx, TaskWork::DeleteFeed { fid: fid.clone(), hard, purge_user_activities }).await
+}
+
+/// Writes `change` of the live feed, on the current row (see `versions`).
+async fn put_current<F, Fut>(ctx: &Ctx, fid: &Fid, change: F) -> Result<(Feed, Feed)>
+where
+    F: Fn(Feed) -> Fut,
+    Fut: std::future::Future<Output = Result<Feed>>,
+{
+    for _ in 0..super::versions::WRITE_ATTEMPTS {
+        let before = get_live_feed(ctx, fid).await?;
+        let feed = change(before.clone()).await?;
+        if ctx.store.put_feed(&feed, Some(before.updated_at)).await? {
+            return Ok((before, feed));
+        }
+    }
+    Err(super::versions::contended("feed", &fid.to_string()))
 }
 
 pub fn check_purge(hard: bool, purge_user_activities: bool) -> Result<()> {
@@ -522,12 +540,14 @@ pub async fn change_visibility(
             ))
         }
     };
-    let mut feed = get_live_feed(ctx, fid).await?;
-    access::require(ctx, actor, &feed, access::UPDATE_FEED).await?;
-    let before = std::mem::replace(&mut feed.visibility, visibility.to_string());
-    feed.updated_at = Timestamp::now();
-    ctx.store.put_feed(&feed, None).await?;
-    if before == "followers" && visibility != "followers" {
+    let (before, feed) = put_current(ctx, fid, |mut feed| async {
+        access::require(ctx, actor, &feed, access::UPDATE_FEED).await?;
+        feed.visibility = visibility.to_string();
+        feed.updated_at = super::versions::next_version(feed.updated_at);
+        Ok(feed)
+    })
+    .await?;
+    if before.visibility == "followers" && visibility != "followers" {
         follows::settle_pending(ctx, fid, approve).await?;
     }
     if ["members", "private"].contains(&visibility) {

@@ -327,42 +327,55 @@ pub async fn accept_follow(
 ) -> Result<Follow> {
     let (source, target) = parse_pair(source, target)?;
     require_target_owner(ctx, actor, &target).await?;
-    let mut follow = get_follow(ctx, &source, &target).await?;
-    if follow.status == FOLLOW_ACCEPTED {
-        return Err(Error::input(format!("the follow {source} -> {target} is already accepted")));
-    }
-    let now = Timestamp::now();
-    follow.status = FOLLOW_ACCEPTED.into();
-    follow.request_accepted_at = Some(now);
-    follow.updated_at = now;
-    if let Some(role) = follower_role.filter(|r| !r.is_empty()) {
-        follow.follower_role = role;
-    }
-    save(ctx, &follow, true).await?;
-    Ok(follow)
+    answer(ctx, &source, &target, true, |follow, now| {
+        if follow.status == FOLLOW_ACCEPTED {
+            return Err(Error::input(format!("the follow {source} -> {target} is already accepted")));
+        }
+        follow.status = FOLLOW_ACCEPTED.into();
+        follow.request_accepted_at = Some(now);
+        follow.updated_at = now;
+        if let Some(role) = follower_role.as_deref().filter(|r| !r.is_empty()) {
+            follow.follower_role = role.to_string();
+        }
+        Ok(())
+    })
+    .await
 }
 
 /// RejectFollow: a pending request is refused; nothing reaches the follower.
 pub async fn reject_follow(ctx: &Ctx, actor: &Actor, source: &str, target: &str) -> Result<Follow> {
     let (source, target) = parse_pair(source, target)?;
     require_target_owner(ctx, actor, &target).await?;
-    let mut follow = get_follow(ctx, &source, &target).await?;
-    if follow.status != FOLLOW_PENDING {
-        return Err(Error::input(format!("the follow {source} -> {target} is {}, not pending", follow.status)));
-    }
-    let now = Timestamp::now();
-    follow.status = FOLLOW_REJECTED.into();
-    follow.request_rejected_at = Some(now);
-    follow.updated_at = now;
-    save(ctx, &follow, false).await?;
-    Ok(follow)
+    answer(ctx, &source, &target, false, |follow, now| {
+        if follow.status != FOLLOW_PENDING {
+            return Err(Error::input(format!("the follow {source} -> {target} is {}, not pending", follow.status)));
+        }
+        follow.status = FOLLOW_REJECTED.into();
+        follow.request_rejected_at = Some(now);
+        follow.updated_at = now;
+        Ok(())
+    })
+    .await
 }
 
-async fn save(ctx: &Ctx, follow: &Follow, backfill: bool) -> Result<()> {
-    if !ctx.store.update_follow(follow, backfill, None).await? {
-        return Err(Error::not_found("follow", &format!("{} -> {}", follow.source, follow.target)));
+/// Answers a follow request on the current row (see `versions`): `change`
+/// checks and changes the follow, given its new version.
+async fn answer(
+    ctx: &Ctx,
+    source: &Fid,
+    target: &Fid,
+    backfill: bool,
+    change: impl Fn(&mut Follow, Timestamp) -> Result<()>,
+) -> Result<Follow> {
+    for _ in 0..super::versions::WRITE_ATTEMPTS {
+        let mut follow = get_follow(ctx, source, target).await?;
+        let version = follow.updated_at;
+        change(&mut follow, super::versions::next_version(version))?;
+        if ctx.store.update_follow(&follow, backfill, Some(version)).await? {
+            return Ok(follow);
+        }
     }
-    Ok(())
+    Err(super::versions::contended("follow", &format!("{source} -> {target}")))
 }
 
 /// UpdateFollow: `custom` and `push_preference` by the follower; the
@@ -547,6 +560,7 @@ pub async fn is_following(ctx: &Ctx, source: &Fid, target: &Fid) -> Result<bool>
 
 /// Accepts (with backfill) or rejects every pending request to `target`.
 pub async fn settle_pending(ctx: &Ctx, target: &Fid, approve: bool) -> Result<()> {
+    let mut lost = 0;
     loop {
         // Each settled follow leaves the pending set, so the first page is
         // always the next one.
@@ -558,8 +572,11 @@ pub async fn settle_pending(ctx: &Ctx, target: &Fid, approve: bool) -> Result<()
         if pending.is_empty() {
             return Ok(());
         }
-        let now = Timestamp::now();
         for mut follow in pending {
+            // A follow changed meanwhile is read again on the next round,
+            // if it is still pending.
+            let version = follow.updated_at;
+            let now = super::versions::next_version(version);
             follow.updated_at = now;
             if approve {
                 follow.status = FOLLOW_ACCEPTED.into();
@@ -568,7 +585,12 @@ pub async fn settle_pending(ctx: &Ctx, target: &Fid, approve: bool) -> Result<()
                 follow.status = FOLLOW_REJECTED.into();
                 follow.request_rejected_at = Some(now);
             }
-            ctx.store.update_follow(&follow, approve, None).await?;
+            if !ctx.store.update_follow(&follow, approve, Some(version)).await? {
+                lost += 1;
+                if lost >= super::versions::WRITE_ATTEMPTS {
+                    return Err(super::versions::contended("follow requests to", &target.to_string()));
+                }
+            }
         }
     }
 }

@@ -13,6 +13,7 @@ use super::filter::{self, Filter};
 use super::model::{Custom, FeedMember, Fid, DEFAULT_MEMBER_ROLE, MEMBER_ACTIVE, MEMBER_PENDING, MEMBER_REJECTED};
 use super::time::Timestamp;
 use super::users;
+use super::versions;
 use super::{Actor, Ctx, QueryRequest};
 
 pub const MAX_MEMBERS_PER_UPDATE: usize = 100;
@@ -54,51 +55,70 @@ pub async fn update_members(ctx: &Ctx, actor: &Actor, fid: &Fid, req: UpdateMemb
     let user_ids: Vec<String> = req.members.iter().map(|m| m.user_id.clone()).collect();
     match req.operation.as_str() {
         "remove" => {
-            let removed_ids = ctx.store.write_members(fid, &[], &user_ids, false).await?;
+            let removed_ids = ctx.store.write_members(fid, &[], &user_ids, false, None).await?.unwrap_or_default();
             Ok(MemberChanges { removed_ids, ..Default::default() })
         }
         "upsert" | "set" => {
             check_references(ctx, &req.members.iter().collect::<Vec<_>>()).await?;
-            let existing: HashMap<String, FeedMember> =
-                ctx.store.get_members(fid, &user_ids).await?.into_iter().map(|m| (m.user_id.clone(), m)).collect();
-            let now = Timestamp::now();
-            let mut changes = MemberChanges::default();
-            let mut rows = Vec::with_capacity(req.members.len());
-            for input in req.members {
-                let invite = input.invite.unwrap_or(false);
-                match existing.get(&input.user_id) {
-                    Some(old) => {
-                        let mut m = old.clone();
-                        if let Some(role) = input.role.filter(|r| !r.is_empty()) {
-                            m.role = role;
-                        }
-                        if let Some(custom) = input.custom {
-                            m.custom = Some(custom);
-                        }
-                        if let Some(level) = input.membership_level {
-                            m.membership_level = Some(level).filter(|l| !l.is_empty());
-                        }
-                        // A new invite to someone who declined asks again.
-                        if invite && m.status == MEMBER_REJECTED {
-                            m.status = MEMBER_PENDING.into();
-                            m.invite_rejected_at = None;
-                        }
-                        m.updated_at = now;
-                        changes.updated.push(m.clone());
-                        rows.push(m);
-                    }
-                    None => {
-                        let m = new_member(fid, input, now);
-                        changes.added.push(m.clone());
-                        rows.push(m);
-                    }
+            for _ in 0..versions::WRITE_ATTEMPTS {
+                let existing: HashMap<String, FeedMember> =
+                    ctx.store.get_members(fid, &user_ids).await?.into_iter().map(|m| (m.user_id.clone(), m)).collect();
+                let (mut changes, rows, read_at) = upserted(fid, &req.members, &existing);
+                let written = ctx.store.write_members(fid, &rows, &[], req.operation == "set", Some(&read_at)).await?;
+                if let Some(removed_ids) = written {
+                    changes.removed_ids = removed_ids;
+                    return Ok(changes);
                 }
             }
-            changes.removed_ids = ctx.store.write_members(fid, &rows, &[], req.operation == "set").await?;
-            Ok(changes)
+            Err(versions::contended("feed members of", &fid.to_string()))
         }
         other => Err(Error::field("operation", format!("operation must be upsert, remove or set, got {other:?}"))),
     }
+}
+
+/// The memberships `inputs` make of the `existing` ones (and of none), with
+/// the version each was read at (None: a new member).
+fn upserted(
+    fid: &Fid,
+    inputs: &[MemberInput],
+    existing: &HashMap<String, FeedMember>,
+) -> (MemberChanges, Vec<FeedMember>, Vec<Option<Timestamp>>) {
+    let now = Timestamp::now();
+    let mut changes = MemberChanges::default();
+    let (mut rows, mut read_at) = (Vec::with_capacity(inputs.len()), Vec::with_capacity(inputs.len()));
+    for input in inputs.iter().cloned() {
+        let invite = input.invite.unwrap_or(false);
+        match existing.get(&input.user_id) {
+            Some(old) => {
+                let mut m = old.clone();
+                if let Some(role) = input.role.filter(|r| !r.is_empty()) {
+                    m.role = role;
+                }
+                if let Some(custom) = input.custom {
+                    m.custom = Some(custom);
+                }
+                if let Some(level) = input.membership_level {
+                    m.membership_level = Some(level).filter(|l| !l.is_empty());
+                }
+                // A new invite to someone who declined asks again.
+                if invite && m.status == MEMBER_REJECTED {
+                    m.status = MEMBER_PENDING.into();
+                    m.invite_rejected_at = None;
+                }
+                m.updated_at = versions::next_version(old.updated_at);
+                changes.updated.push(m.clone());
+                rows.push(m);
+                read_at.push(Some(old.updated_at));
+            }
+            None => {
+                let m = new_member(fid, input, now);
+                changes.added.push(m.clone());
+                rows.push(m);
+                read_at.push(None);
+            }
+        }
+    }
+    (changes, rows, read_at)
 }
 
 fn check_shape(members: &[MemberInput]) -> Result<()> {
@@ -171,29 +191,35 @@ pub async fn answer_invite(
 ) -> Result<FeedMember> {
     let user = actor.acting_user(user_id)?;
     get_live_feed(ctx, fid).await?;
-    let mut member = ctx
-        .store
-        .get_members(fid, std::slice::from_ref(&user))
-        .await?
-        .pop()
-        .ok_or_else(|| Error::not_found("feed member invite", &format!("{user} on {fid}")))?;
-    if member.status != MEMBER_PENDING {
-        return Err(Error::input(format!(
-            "user {user} has no pending invite to feed {fid} (status {})",
-            member.status
-        )));
+    for _ in 0..versions::WRITE_ATTEMPTS {
+        let mut member = ctx
+            .store
+            .get_members(fid, std::slice::from_ref(&user))
+            .await?
+            .pop()
+            .ok_or_else(|| Error::not_found("feed member invite", &format!("{user} on {fid}")))?;
+        if member.status != MEMBER_PENDING {
+            return Err(Error::input(format!(
+                "user {user} has no pending invite to feed {fid} (status {})",
+                member.status
+            )));
+        }
+        let version = member.updated_at;
+        let now = versions::next_version(version);
+        if accept {
+            member.status = MEMBER_ACTIVE.into();
+            member.invite_accepted_at = Some(now);
+        } else {
+            member.status = MEMBER_REJECTED.into();
+            member.invite_rejected_at = Some(now);
+        }
+        member.updated_at = now;
+        let one = std::slice::from_ref(&member);
+        if ctx.store.write_members(fid, one, &[], false, Some(&[Some(version)])).await?.is_some() {
+            return Ok(member);
+        }
     }
-    let now = Timestamp::now();
-    if accept {
-        member.status = MEMBER_ACTIVE.into();
-        member.invite_accepted_at = Some(now);
-    } else {
-        member.status = MEMBER_REJECTED.into();
-        member.invite_rejected_at = Some(now);
-    }
-    member.updated_at = now;
-    ctx.store.write_members(fid, std::slice::from_ref(&member), &[], false).await?;
-    Ok(member)
+    Err(versions::contended("feed member", &format!("{user} on {fid}")))
 }
 
 pub type MemberPage = Page<FeedMember>;

@@ -273,14 +273,17 @@ pub trait Store: Send + Sync + 'static {
     // members
     /// Upserts `members` of `fid` and deletes the memberships of `remove`
     /// (or, when `replace`, of everyone not in `members`); returns the ids
-    /// removed — one transaction.
+    /// removed — one transaction. With `if_updated_at` (one per member:
+    /// its `updated_at` when read, None when it was no member), only if
+    /// every one is still at that version; None otherwise.
     async fn write_members(
         &self,
         fid: &Fid,
         members: &[FeedMember],
         remove: &[String],
         replace: bool,
-    ) -> Result<Vec<String>>;
+        if_updated_at: Option<&[Option<Timestamp>]>,
+    ) -> Result<Option<Vec<String>>>;
     async fn get_members(&self, fid: &Fid, user_ids: &[String]) -> Result<Vec<FeedMember>>;
     /// The memberships (any status) of `user_id` in `fids`.
     async fn memberships(&self, user_id: &str, fids: &[Fid]) -> Result<Vec<FeedMember>>;
@@ -337,12 +340,14 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_bookmark(&self, bookmark: &Bookmark, new_folder: Option<&BookmarkFolder>) -> Result<bool>;
     /// Replaces the bookmark placed in `from_folder` ("" = none) with
     /// `bookmark` (moved and/or changed), creating `new_folder` first; None
-    /// when there was no such bookmark. One transaction.
+    /// when there was no such bookmark or, with `if_updated_at`, it is no
+    /// longer at that version. One transaction.
     async fn move_bookmark(
         &self,
         from_folder: &str,
         bookmark: &Bookmark,
         new_folder: Option<&BookmarkFolder>,
+        if_updated_at: Option<Timestamp>,
     ) -> Result<Option<Bookmark>>;
     async fn delete_bookmark(
         &self,

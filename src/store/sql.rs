@@ -1210,6 +1210,9 @@ pub mod versions {
     pub const POLL: &str = "SELECT CAST(doc->>'updated_at' AS BIGINT) FROM polls WHERE id = $1";
     pub const FOLLOW: &str = "SELECT updated_at FROM follows WHERE source = $1 AND target = $2";
     pub const BOOKMARK_FOLDER: &str = "SELECT updated_at FROM bookmark_folders WHERE id = $1";
+    pub const BOOKMARK: &str = "SELECT updated_at FROM bookmarks
+         WHERE user_id = $1 AND object_type = $2 AND object_id = $3 AND folder_id = $4";
+    pub const FEED_MEMBER: &str = "SELECT updated_at FROM feed_members WHERE fid = $1 AND user_id = $2";
 
     pub fn locked(select: &str) -> String {
         format!("{select} FOR UPDATE")

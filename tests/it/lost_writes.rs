@@ -234,3 +234,198 @@ async fn concurrent_bookmark_folder_updates_of_different_fields_all_apply() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bookmark_move_keeps_concurrent_custom_edits() {
+    let srv = TestServer::spawn().await;
+    let api = srv.server();
+    let first = setup_activity(&api, json!({})).await;
+    let (status, created) = api
+        .post(
+            &format!("/api/v2/feeds/activities/{first}/bookmarks"),
+            &json!({ "user_id": "ann", "new_folder": { "name": "inbox" } }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let inbox = created["bookmark"]["folder"]["id"].as_str().expect("folder id").to_string();
+    for round in 0..10 {
+        let activity = api.add_activity("ann", &["user:ann"], json!({ "text": format!("round {round}") })).await;
+        let id = activity["id"].as_str().expect("id");
+        let path = format!("/api/v2/feeds/activities/{id}/bookmarks");
+        let (status, body) = api.post(&path, &json!({ "user_id": "ann", "folder_id": inbox })).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        // One writer moves the bookmark to a new folder, the others edit
+        // its `custom` where it is (404 once it has moved).
+        let bodies = (0..WRITERS).map(|i| match i {
+            0 => json!({ "user_id": "ann", "folder_id": inbox, "new_folder": { "name": format!("moved {round}") } }),
+            _ => json!({ "user_id": "ann", "folder_id": inbox, "custom": { "c": i } }),
+        });
+        let sends = bodies.map(|body| {
+            let (api, path) = (api.clone(), path.clone());
+            async move { api.send(Method::PATCH, &path, Some(body.to_string().into_bytes())).await }
+        });
+        let answers = join_all(sends).await;
+        for (status, body) in &answers {
+            assert!(
+                *status == StatusCode::OK || *status == StatusCode::NOT_FOUND && answers[0].0 == StatusCode::OK,
+                "{status}: {body}"
+            );
+        }
+        let edited = answers[1..].iter().any(|(status, _)| *status == StatusCode::OK);
+        let (status, found) =
+            api.post("/api/v2/feeds/bookmarks/query", &json!({ "filter": { "object_id": id } })).await;
+        assert_eq!(status, StatusCode::CREATED, "{found}");
+        let bookmarks = found["bookmarks"].as_array().expect("bookmarks");
+        assert_eq!(bookmarks.len(), 1, "{found}");
+        assert_eq!(bookmarks[0]["folder"]["name"], format!("moved {round}"), "{found}");
+        let custom = &bookmarks[0]["custom"];
+        assert_eq!(edited, custom.get("c").is_some(), "an edit before the move was lost: {custom}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_member_upserts_of_different_fields_all_apply() {
+    let srv = TestServer::spawn().await;
+    let api = srv.server();
+    api.create_users(&["ann", "bob"]).await;
+    api.read_feed("user:ann", "ann", json!({})).await;
+    let path = "/api/v2/feeds/feed_groups/user/feeds/ann/members";
+    let upsert = |member: Value| json!({ "operation": "upsert", "members": [member] });
+    let writes = [
+        upsert(json!({ "user_id": "bob", "role": "member", "custom": {} })),
+        upsert(json!({ "user_id": "bob", "role": "moderator" })),
+        upsert(json!({ "user_id": "bob", "custom": { "c": 1 } })),
+    ];
+    race_two_fields(&api, Method::PATCH, path, writes, StatusCode::OK, |changes| {
+        assert_eq!(changes["updated"][0]["role"], "moderator", "{changes}");
+        assert_eq!(changes["updated"][0]["custom"], json!({ "c": 1 }), "{changes}");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_upserts_of_a_new_member_all_apply_once() {
+    let srv = TestServer::spawn().await;
+    let api = srv.server();
+    api.create_users(&["ann", "bob"]).await;
+    api.read_feed("user:ann", "ann", json!({})).await;
+    let path = "/api/v2/feeds/feed_groups/user/feeds/ann/members";
+    for _ in 0..10 {
+        let (status, body) =
+            api.patch(path, &json!({ "operation": "remove", "members": [{ "user_id": "bob" }] })).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let bodies = (0..WRITERS)
+            .map(|i| match i % 2 {
+                0 => json!({ "operation": "upsert", "members": [{ "user_id": "bob", "role": "moderator" }] }),
+                _ => json!({ "operation": "upsert", "members": [{ "user_id": "bob", "custom": { "c": 1 } }] }),
+            })
+            .collect();
+        race(&api, Method::PATCH, path, bodies, StatusCode::OK).await;
+        let (status, listed) = api.post(&format!("{path}/query"), &json!({})).await;
+        assert_eq!(status, StatusCode::CREATED, "{listed}");
+        let members = listed["members"].as_array().expect("members");
+        assert_eq!(members.len(), 1, "{listed}");
+        assert_eq!(members[0]["role"], "moderator", "{listed}");
+        assert_eq!(members[0]["custom"], json!({ "c": 1 }), "{listed}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn comment_partial_updates_racing_delete_and_restore_keep_every_key() {
+    let srv = TestServer::spawn().await;
+    let api = srv.server();
+    let activity = setup_activity(&api, json!({})).await;
+    let body = json!({ "object_id": activity, "object_type": "activity", "comment": "hey", "user_id": "ann" });
+    let (status, created) = api.post("/api/v2/feeds/comments", &body).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let path = format!("/api/v2/feeds/comments/{}", created["comment"]["id"].as_str().expect("id"));
+    let partial = format!("{path}/partial");
+    for round in 0..5 {
+        let bodies: Vec<Value> = (0..WRITERS / 2)
+            .map(|i| json!({ "user_id": "ann", "set": { format!("custom.r{round}k{i}"): i } }))
+            .collect();
+        let delete_and_restore = async {
+            let (status, body) = api.delete(&path).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            let (status, body) = api.post(&format!("{path}/restore"), &json!({})).await;
+            assert_eq!(status, StatusCode::CREATED, "{body}");
+        };
+        tokio::join!(race(&api, Method::POST, &partial, bodies, StatusCode::CREATED), delete_and_restore);
+        let comment = get(&api, &path).await["comment"].clone();
+        assert_eq!(comment["status"], "active", "{comment}");
+        let missing: Vec<usize> =
+            (0..WRITERS / 2).filter(|i| comment["custom"][format!("r{round}k{i}")] != json!(i)).collect();
+        assert!(missing.is_empty(), "round {round}: keys lost: {missing:?} in {comment}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn invite_answer_keeps_concurrent_member_upserts() {
+    let srv = TestServer::spawn().await;
+    let api = srv.server();
+    api.create_users(&["ann", "bob"]).await;
+    api.read_feed("user:ann", "ann", json!({})).await;
+    let path = "/api/v2/feeds/feed_groups/user/feeds/ann/members";
+    for _ in 0..15 {
+        let reset = [
+            json!({ "operation": "remove", "members": [{ "user_id": "bob" }] }),
+            json!({ "operation": "upsert", "members": [{ "user_id": "bob", "invite": true }] }),
+        ];
+        for body in reset {
+            let (status, body) = api.patch(path, &body).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+        }
+        let accept = format!("{path}/accept");
+        let upserts = (0..WRITERS).map(|i| {
+            let body = json!({ "operation": "upsert", "members": [{ "user_id": "bob", "custom": { "c": i } }] });
+            let api = api.clone();
+            async move { api.patch(path, &body).await }
+        });
+        let answer_body = json!({ "user_id": "bob" });
+        let (upserted, (status, accepted)) = tokio::join!(join_all(upserts), api.post(&accept, &answer_body));
+        assert_eq!(status, StatusCode::CREATED, "{accepted}");
+        for (status, changes) in &upserted {
+            assert_eq!(*status, StatusCode::OK, "{changes}");
+        }
+        assert_kept_latest(&accepted["member"], upserted.iter().map(|(_, changes)| &changes["updated"][0]));
+    }
+}
+
+/// `answer`, a write racing `writes` (records as each saved them), kept the
+/// `custom.c` of the last of them committed before it — versions
+/// (`updated_at`) rise in commit order.
+fn assert_kept_latest<'a>(answer: &Value, writes: impl Iterator<Item = &'a Value>) {
+    let version = |record: &Value| record["updated_at"].as_i64().expect("updated_at");
+    let before = writes.filter(|w| version(w) < version(answer)).max_by_key(|w| version(w));
+    let expected = before.and_then(|w| w["custom"].get("c"));
+    assert_eq!(answer["custom"].get("c"), expected, "lost: {before:?} before {answer}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn follow_accept_keeps_concurrent_follow_updates() {
+    let srv = TestServer::spawn().await;
+    let api = srv.server();
+    api.create_users(&["star"]).await;
+    let body = json!({ "user_id": "star", "data": { "visibility": "followers" } });
+    let (status, created) = api.post("/api/v2/feeds/feed_groups/user/feeds/star", &body).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    for round in 0..15 {
+        let fan = format!("fan{round}");
+        api.create_users(&[fan.as_str()]).await;
+        let pair = json!({ "source": format!("timeline:{fan}"), "target": "user:star" });
+        assert_eq!(api.follow(&format!("timeline:{fan}"), "user:star", json!({})).await["follow"]["status"], "pending");
+        let updates = (0..WRITERS).map(|i| {
+            let mut body = pair.clone();
+            body["custom"] = json!({ "c": i });
+            let api = api.clone();
+            async move { api.patch("/api/v2/feeds/follows", &body).await }
+        });
+        let (updated, (status, accepted)) =
+            tokio::join!(join_all(updates), api.post("/api/v2/feeds/follows/accept", &pair));
+        assert_eq!(status, StatusCode::CREATED, "{accepted}");
+        for (status, changed) in &updated {
+            assert_eq!(*status, StatusCode::OK, "{changed}");
+        }
+        assert_kept_latest(&accepted["follow"], updated.iter().map(|(_, changed)| &changed["follow"]));
+    }
+}

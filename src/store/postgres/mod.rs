@@ -294,6 +294,26 @@ async fn versions_hold(tx: &impl GenericClient, select: &str, expected: &[(Vec<S
     Ok(true)
 }
 
+/// Whether each of `members` still has the version in `expected` (None:
+/// it is no member yet). Locks the feed row first, as every member write
+/// does, so no member of it changes or appears until commit.
+async fn member_versions_hold(
+    tx: &impl GenericClient,
+    fid: &str,
+    members: &[FeedMember],
+    expected: &[Option<Timestamp>],
+) -> Result<bool> {
+    tx.execute("SELECT 1 FROM feeds WHERE fid = $1 FOR UPDATE", &[&fid]).await.map_err(db_err)?;
+    let stmt = tx.prepare_cached(sql::versions::FEED_MEMBER).await.map_err(db_err)?;
+    for (m, at) in members.iter().zip(expected) {
+        let found = tx.query_opt(&stmt, &[&fid, &m.user_id]).await.map_err(db_err)?.map(|r| r.get::<_, i64>(0));
+        if found != at.map(|t| t.0) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
 async fn save_activity_tx(tx: &impl GenericClient, a: &Activity) -> Result<Timestamp> {
     // Concurrent upserts of one id serialise here, so each sees the feed
     // list the previous one committed.
@@ -1175,12 +1195,19 @@ impl Store for PostgresStore {
         members: &[FeedMember],
         remove: &[String],
         replace: bool,
-    ) -> Result<Vec<String>> {
+        if_updated_at: Option<&[Option<Timestamp>]>,
+    ) -> Result<Option<Vec<String>>> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db_err)?;
-        let removed = write_members_tx(&tx, &fid.to_string(), members, remove, replace).await?;
+        let fid = fid.to_string();
+        if let Some(versions) = if_updated_at {
+            if !member_versions_hold(&tx, &fid, members, versions).await? {
+                return Ok(None);
+            }
+        }
+        let removed = write_members_tx(&tx, &fid, members, remove, replace).await?;
         tx.commit().await.map_err(db_err)?;
-        Ok(removed)
+        Ok(Some(removed))
     }
 
     async fn get_members(&self, fid: &Fid, user_ids: &[String]) -> Result<Vec<FeedMember>> {
@@ -1378,9 +1405,16 @@ impl Store for PostgresStore {
         from_folder: &str,
         b: &Bookmark,
         new_folder: Option<&BookmarkFolder>,
+        if_updated_at: Option<Timestamp>,
     ) -> Result<Option<Bookmark>> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db_err)?;
+        if let Some(at) = if_updated_at {
+            let key = vec![b.user_id.clone(), b.object_type.clone(), b.object_id.clone(), from_folder.to_string()];
+            if !versions_hold(&tx, sql::versions::BOOKMARK, &[(key, at)]).await? {
+                return Ok(None);
+            }
+        }
         let rows = tx
             .query(
                 "DELETE FROM bookmarks WHERE user_id = $1 AND object_type = $2 AND object_id = $3 AND folder_id = $4

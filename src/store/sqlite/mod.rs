@@ -345,6 +345,24 @@ fn versions_hold<K: AsRef<str>>(tx: &Transaction, select: &str, expected: &[(&[K
     Ok(true)
 }
 
+/// Whether each of `members` still has the version in `expected` (None:
+/// it is no member yet).
+fn member_versions_hold(
+    tx: &Transaction,
+    fid: &str,
+    members: &[FeedMember],
+    expected: &[Option<Timestamp>],
+) -> Result<bool> {
+    let mut stmt = tx.prepare_cached(sql::versions::FEED_MEMBER).map_err(db_err)?;
+    for (m, at) in members.iter().zip(expected) {
+        let found: Option<i64> = stmt.query_row(params![fid, m.user_id], |r| r.get(0)).optional().map_err(db_err)?;
+        if found != at.map(|t| t.0) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
 fn save_activity_tx(tx: &Transaction, a: &Activity) -> Result<Timestamp> {
     let old: Option<Activity> = tx
         .prepare_cached("SELECT doc FROM activities WHERE id = ?1")
@@ -1231,9 +1249,19 @@ impl Store for SqliteStore {
         members: &[FeedMember],
         remove: &[String],
         replace: bool,
-    ) -> Result<Vec<String>> {
+        if_updated_at: Option<&[Option<Timestamp>]>,
+    ) -> Result<Option<Vec<String>>> {
         let (fid, members, remove) = (fid.to_string(), members.to_vec(), remove.to_vec());
-        self.write(move |tx| write_members_tx(tx, &fid, &members, &remove, replace)).await
+        let versions = if_updated_at.map(<[_]>::to_vec);
+        self.write(move |tx| {
+            if let Some(versions) = &versions {
+                if !member_versions_hold(tx, &fid, &members, versions)? {
+                    return Ok(None);
+                }
+            }
+            write_members_tx(tx, &fid, &members, &remove, replace).map(Some)
+        })
+        .await
     }
 
     async fn get_members(&self, fid: &Fid, user_ids: &[String]) -> Result<Vec<FeedMember>> {
@@ -1425,9 +1453,16 @@ impl Store for SqliteStore {
         from_folder: &str,
         bookmark: &Bookmark,
         new_folder: Option<&BookmarkFolder>,
+        if_updated_at: Option<Timestamp>,
     ) -> Result<Option<Bookmark>> {
         let (from, b, folder) = (from_folder.to_string(), bookmark.clone(), new_folder.cloned());
         self.write(move |tx| {
+            if let Some(at) = if_updated_at {
+                let key = [&b.user_id, &b.object_type, &b.object_id, &from];
+                if !versions_hold(tx, sql::versions::BOOKMARK, &[(&key[..], at)])? {
+                    return Ok(None);
+                }
+            }
             let old: Option<Bookmark> = returned_doc(
                 tx,
                 "DELETE FROM bookmarks WHERE user_id = ?1 AND object_type = ?2 AND object_id = ?3 AND folder_id = ?4

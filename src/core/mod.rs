@@ -131,12 +131,10 @@ impl Actor {
     pub async fn editor(&self, ctx: &Ctx, named: Option<&str>) -> Result<Option<String>> {
         let editor = self.scoped_user(named)?;
         if let (Actor::Server, Some(id)) = (self, &editor) {
-            users::ensure_users(ctx, std::slice::from_ref(id))
-                .await
-                .map_err(|e| match e.code {
-                    error::Code::InputError => Error::field("user_id", format!("user {id} does not exist")),
-                    _ => e,
-                })?;
+            users::ensure_users(ctx, std::slice::from_ref(id)).await.map_err(|e| match e.code {
+                error::Code::InputError => Error::field("user_id", format!("user {id} does not exist")),
+                _ => e,
+            })?;
         }
         Ok(editor)
     }

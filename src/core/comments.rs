@@ -409,6 +409,8 @@ pub struct PartialComment {
     pub set: Option<Map<String, Value>>,
     #[serde(default)]
     pub unset: Option<Vec<String>>,
+    #[serde(default)]
+    pub user_id: Option<String>,
     #[serde(flatten)]
     pub mentions: MentionHandling,
 }

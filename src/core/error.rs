@@ -87,6 +87,11 @@ impl Error {
         Self::new(Code::NotAllowed, message)
     }
 
+    /// A permission error caused by one named field.
+    pub fn not_allowed_field(field: &str, message: impl Into<String>) -> Self {
+        Error { code: Code::NotAllowed, ..Self::field(field, message) }
+    }
+
     /// Internal failures keep their cause for the log; the client sees a
     /// generic message (see `http::error`).
     pub fn internal(cause: impl std::fmt::Display) -> Self {

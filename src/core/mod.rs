@@ -87,6 +87,7 @@ impl Actor {
     /// `user_id` the body names (required).
     pub fn acting_user(&self, body_user_id: Option<&str>) -> Result<String> {
         match (self, body_user_id.filter(|s| !s.is_empty())) {
+            (Actor::User(me), Some(other)) if other != me => Err(Self::not_for(other)),
             (Actor::User(me), _) => Ok(me.clone()),
             (Actor::Server, Some(id)) => Ok(id.to_string()),
             (Actor::Server, None) => {
@@ -115,12 +116,32 @@ impl Actor {
     /// or server-side the user the request names, if any.
     pub fn scoped_user(&self, named: Option<&str>) -> Result<Option<String>> {
         match (self, named.filter(|s| !s.is_empty())) {
-            (Actor::User(me), Some(other)) if other != me => {
-                Err(Error::not_allowed(format!("a user token cannot act for user {other}")))
-            }
+            (Actor::User(me), Some(other)) if other != me => Err(Self::not_for(other)),
             (Actor::User(me), _) => Ok(Some(me.clone())),
             (Actor::Server, named) => Ok(named.map(str::to_string)),
         }
+    }
+
+    /// Who changes an existing object (update, delete, restore): a user
+    /// token's own user — naming anyone else is refused — or server-side the
+    /// user the request names, who must exist, if any. The named user
+    /// changes no permission rule: server-side calls may do anything, as on
+    /// Stream ("permission checking only happens on client-side calls"). It
+    /// is the viewer whose `own_*` fields the response carries.
+    pub async fn editor(&self, ctx: &Ctx, named: Option<&str>) -> Result<Option<String>> {
+        let editor = self.scoped_user(named)?;
+        if let (Actor::Server, Some(id)) = (self, &editor) {
+            users::ensure_users(ctx, std::slice::from_ref(id)).await.map_err(|e| match e.code {
+                error::Code::InputError => Error::field("user_id", format!("user {id} does not exist")),
+                _ => e,
+            })?;
+        }
+        Ok(editor)
+    }
+
+    /// A user token naming another user as `user_id`.
+    fn not_for(other: &str) -> Error {
+        Error::not_allowed_field("user_id", format!("a user token cannot act for user {other}"))
     }
 
     /// Server-only operations reject user tokens.

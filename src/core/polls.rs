@@ -400,12 +400,12 @@ pub async fn delete_poll_vote(
 ) -> Result<(PollVote, Poll)> {
     // A user token removes only its own votes; server-side, `user_id` (if
     // given) must be the voter.
-    let voter = match actor {
-        Actor::User(me) => Some(me.as_str()),
-        Actor::Server => user_id.filter(|u| !u.is_empty()),
-    };
+    let voter = actor.scoped_user(user_id)?;
     let poll = activity_poll(ctx, activity_id, poll_id).await?;
-    let vote =
-        ctx.store.delete_vote(poll_id, vote_id, voter).await?.ok_or_else(|| Error::not_found("vote", vote_id))?;
+    let vote = ctx
+        .store
+        .delete_vote(poll_id, vote_id, voter.as_deref())
+        .await?
+        .ok_or_else(|| Error::not_found("vote", vote_id))?;
     Ok((vote, poll))
 }

@@ -16,6 +16,12 @@
 //! spec has no `user` (`add_activity`); the rest of the `UserRequest`
 //! (`USER_PROFILE`) is refused where the spec has it: profiles change through
 //! `update_users`.
+//!
+//! `user_id` names the acting user: with a user token it may name only the
+//! token's user (anyone else is a 403 naming it); server-side it names whom
+//! a write is by or for, and on changes to existing objects (`Actor::editor`)
+//! must exist and is whose `own_*` fields the response carries — it grants
+//! or withholds nothing, as server-side calls may do anything.
 
 use serde_json::Value;
 

@@ -132,7 +132,11 @@ async fn server_only_endpoint_with_user_token_is_403_code_17() {
 async fn user_token_acts_as_its_own_user() {
     let srv = TestServer::spawn().await;
     srv.server().create_users(&["alice", "bob"]).await;
+    // Naming another user is refused, not ignored.
     let body = json!({ "type": "post", "feeds": ["user:alice"], "user_id": "bob", "text": "hi" });
+    let refused = srv.user("alice").post("/api/v2/feeds/activities", &body).await;
+    assert_error(&refused, StatusCode::FORBIDDEN, 17);
+    let body = json!({ "type": "post", "feeds": ["user:alice"], "text": "hi" });
     let (status, resp) = srv.user("alice").post("/api/v2/feeds/activities", &body).await;
     assert_eq!(status, StatusCode::CREATED, "{resp}");
     assert_eq!(resp["activity"]["user"]["id"], "alice", "attributed to the token's user: {resp}");

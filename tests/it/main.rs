@@ -4,6 +4,7 @@
 //!
 //! Run with `cargo test --test it`.
 
+mod acting_user;
 mod auth;
 mod concurrency;
 mod cursors;

@@ -9,6 +9,7 @@ use crate::core::{Ctx, Lookup};
 use crate::http::auth::{Auth, ServerAuth};
 use crate::http::error::ApiResult;
 use crate::http::extract::{WireJson, WirePath, WireQuery};
+use crate::http::handlers::ActingUser;
 use crate::http::reply::{Empty, Reply};
 use crate::http::AppState;
 use crate::store::Reader;
@@ -112,8 +113,9 @@ pub async fn update_activity(
     WirePath(id): WirePath<String>,
     WireJson(req): WireJson<ActivityUpdate>,
 ) -> ApiResult<Reply<ActivityBody>> {
+    let editor = actor.editor(&state.ctx, req.user_id.as_deref()).await?;
     let activity = activities::update_activity(&state.ctx, &actor, &id, req).await?;
-    let reader = actor.reader(Some(&activity.user_id));
+    let reader = actor.reader(Some(editor.as_deref().unwrap_or(&activity.user_id)));
     activity_body(&state.ctx, activity.clone(), &reader).await
 }
 
@@ -124,8 +126,9 @@ pub async fn update_activity_partial(
     WirePath(id): WirePath<String>,
     WireJson(req): WireJson<ActivityPatch>,
 ) -> ApiResult<Reply<ActivityBody>> {
+    let editor = actor.editor(&state.ctx, req.user_id.as_deref()).await?;
     let activity = activities::update_activity_partial(&state.ctx, &actor, &id, req).await?;
-    let reader = actor.reader(Some(&activity.user_id));
+    let reader = actor.reader(Some(editor.as_deref().unwrap_or(&activity.user_id)));
     activity_body(&state.ctx, activity.clone(), &reader).await
 }
 
@@ -153,9 +156,11 @@ pub async fn restore_activity(
     State(state): State<AppState>,
     Auth(actor): Auth,
     WirePath(id): WirePath<String>,
+    WireJson(req): WireJson<ActingUser>,
 ) -> ApiResult<Reply<ActivityBody>> {
+    let editor = actor.editor(&state.ctx, req.user_id.as_deref()).await?;
     let activity = activities::restore_activity(&state.ctx, &actor, &id).await?;
-    let reader = actor.reader(Some(&activity.user_id));
+    let reader = actor.reader(Some(editor.as_deref().unwrap_or(&activity.user_id)));
     activity_body(&state.ctx, activity.clone(), &reader).await
 }
 
@@ -166,6 +171,8 @@ pub struct DeleteActivitiesRequest {
     hard_delete: bool,
     #[serde(default)]
     delete_notification_activity: bool,
+    #[serde(default)]
+    user_id: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -179,6 +186,7 @@ pub async fn delete_activities(
     Auth(actor): Auth,
     WireJson(req): WireJson<DeleteActivitiesRequest>,
 ) -> ApiResult<Reply<DeleteActivitiesResponse>> {
+    actor.editor(&state.ctx, req.user_id.as_deref()).await?;
     let deleted_ids =
         activities::delete_activities(&state.ctx, &actor, req.ids, req.hard_delete, req.delete_notification_activity)
             .await?;

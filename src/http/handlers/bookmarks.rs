@@ -166,6 +166,7 @@ pub async fn update_bookmark_folder(
     WirePath(id): WirePath<String>,
     WireJson(req): WireJson<UpdateFolder>,
 ) -> ApiResult<Reply<FolderBody>> {
+    actor.editor(&state.ctx, req.user_id.as_deref()).await?;
     let folder = bookmarks::update_bookmark_folder(&state.ctx, &actor, &id, req).await?;
     let lookup = Lookup::users(&state.ctx, std::slice::from_ref(&folder.user_id)).await?;
     Ok(Reply(FolderBody { bookmark_folder: lookup.folder(&folder) }))

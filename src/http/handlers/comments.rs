@@ -7,6 +7,7 @@ use crate::core::{Actor, Lookup};
 use crate::http::auth::Auth;
 use crate::http::error::ApiResult;
 use crate::http::extract::{WireJson, WirePath, WireQuery};
+use crate::http::handlers::ActingUser;
 use crate::http::reply::Reply;
 use crate::http::AppState;
 use crate::wire::{ActivityResponse, CommentResponse, ThreadedCommentResponse};
@@ -90,7 +91,7 @@ pub async fn update_comment(
     WirePath(id): WirePath<String>,
     WireJson(req): WireJson<UpdateComment>,
 ) -> ApiResult<Reply<CommentResponseBody>> {
-    let viewer = actor.viewer(req.user_id.as_deref()).map(str::to_string);
+    let viewer = actor.editor(&state.ctx, req.user_id.as_deref()).await?;
     let comment = comments::update_comment(&state.ctx, &actor, &id, req).await?;
     Ok(Reply(CommentResponseBody { comment: render(&state, &[comment], viewer.as_deref()).await?.remove(0) }))
 }
@@ -102,9 +103,9 @@ pub async fn update_comment_partial(
     WirePath(id): WirePath<String>,
     WireJson(req): WireJson<PartialComment>,
 ) -> ApiResult<Reply<CommentResponseBody>> {
+    let viewer = actor.editor(&state.ctx, req.user_id.as_deref()).await?;
     let comment = comments::update_comment_partial(&state.ctx, &actor, &id, req).await?;
-    let viewer = actor.viewer(None);
-    Ok(Reply(CommentResponseBody { comment: render(&state, &[comment], viewer).await?.remove(0) }))
+    Ok(Reply(CommentResponseBody { comment: render(&state, &[comment], viewer.as_deref()).await?.remove(0) }))
 }
 
 #[derive(Deserialize, Default)]
@@ -124,10 +125,11 @@ pub struct CommentWithActivity {
 async fn with_activity(
     state: &AppState,
     actor: &Actor,
+    editor: Option<&str>,
     comment: Comment,
     activity: Activity,
 ) -> ApiResult<Reply<CommentWithActivity>> {
-    let reader = actor.reader(None);
+    let reader = actor.reader(editor);
     let lookup = Lookup::load(&state.ctx, std::slice::from_ref(&activity), &[], &[], &reader).await?;
     let comment = render(state, &[comment], reader.viewer.as_deref()).await?.remove(0);
     Ok(Reply(CommentWithActivity { comment, activity: lookup.activity(&activity, None) }))
@@ -142,7 +144,7 @@ pub async fn delete_comment(
 ) -> ApiResult<Reply<CommentWithActivity>> {
     let (comment, activity) =
         comments::delete_comment(&state.ctx, &actor, &id, q.hard_delete, q.delete_notification_activity).await?;
-    with_activity(&state, &actor, comment, activity).await
+    with_activity(&state, &actor, None, comment, activity).await
 }
 
 /// RestoreComment — `POST /api/v2/feeds/comments/{id}/restore`.
@@ -150,10 +152,11 @@ pub async fn restore_comment(
     State(state): State<AppState>,
     Auth(actor): Auth,
     WirePath(id): WirePath<String>,
-    WireJson(_): WireJson<serde_json::Value>,
+    WireJson(req): WireJson<ActingUser>,
 ) -> ApiResult<Reply<CommentWithActivity>> {
+    let editor = actor.editor(&state.ctx, req.user_id.as_deref()).await?;
     let (comment, activity) = comments::restore_comment(&state.ctx, &actor, &id).await?;
-    with_activity(&state, &actor, comment, activity).await
+    with_activity(&state, &actor, editor.as_deref(), comment, activity).await
 }
 
 #[derive(Serialize)]

@@ -17,3 +17,13 @@ pub mod polls;
 pub mod reactions;
 pub mod tasks;
 pub mod users;
+
+use serde::Deserialize;
+
+/// A body whose only field is the acting user (`RestoreActivityRequest`,
+/// `RestoreCommentRequest`; `user.id` arrives as `user_id`).
+#[derive(Deserialize, Default)]
+pub struct ActingUser {
+    #[serde(default)]
+    pub user_id: Option<String>,
+}

@@ -48,9 +48,9 @@ pub async fn update_poll(
     Auth(actor): Auth,
     WireJson(req): WireJson<PollInput>,
 ) -> ApiResult<Reply<PollResponse>> {
-    let named = req.user_id.clone();
+    let editor = actor.editor(&state.ctx, req.user_id.as_deref()).await?;
     let poll = polls::update_poll(&state.ctx, &actor, req).await?;
-    poll_response(&state.ctx, &actor, &poll, named.as_deref()).await
+    poll_response(&state.ctx, &actor, &poll, editor.as_deref()).await
 }
 
 /// GetPoll — `GET /api/v2/polls/{poll_id}`.
@@ -81,9 +81,10 @@ pub async fn update_poll_partial(
     WirePath(id): WirePath<String>,
     WireJson(req): WireJson<UpdatePollPartialRequest>,
 ) -> ApiResult<Reply<PollResponse>> {
+    let editor = actor.editor(&state.ctx, req.user_id.as_deref()).await?;
     let set = req.set.unwrap_or_default();
     let poll = polls::update_poll_partial(&state.ctx, &actor, &id, set, req.unset.unwrap_or_default()).await?;
-    poll_response(&state.ctx, &actor, &poll, req.user_id.as_deref()).await
+    poll_response(&state.ctx, &actor, &poll, editor.as_deref()).await
 }
 
 /// DeletePoll — `DELETE /api/v2/polls/{poll_id}`.
@@ -91,7 +92,9 @@ pub async fn delete_poll(
     State(state): State<AppState>,
     Auth(actor): Auth,
     WirePath(id): WirePath<String>,
+    WireQuery(q): WireQuery<UserIdParam>,
 ) -> ApiResult<Reply<Empty>> {
+    actor.editor(&state.ctx, q.user_id.as_deref()).await?;
     polls::delete_poll(&state.ctx, &actor, &id).await?;
     Ok(Reply(Empty {}))
 }
@@ -134,6 +137,7 @@ pub async fn create_poll_option(
     WirePath(poll_id): WirePath<String>,
     WireJson(req): WireJson<PollOptionInput>,
 ) -> ApiResult<Reply<PollOptionResponse>> {
+    actor.editor(&state.ctx, req.user_id.as_deref()).await?;
     let option = polls::create_poll_option(&state.ctx, &actor, &poll_id, req).await?;
     Ok(Reply(PollOptionResponse { poll_option: (&option).into() }))
 }
@@ -145,6 +149,7 @@ pub async fn update_poll_option(
     WirePath(poll_id): WirePath<String>,
     WireJson(req): WireJson<PollOptionInput>,
 ) -> ApiResult<Reply<PollOptionResponse>> {
+    actor.editor(&state.ctx, req.user_id.as_deref()).await?;
     let option = polls::update_poll_option(&state.ctx, &actor, &poll_id, req).await?;
     Ok(Reply(PollOptionResponse { poll_option: (&option).into() }))
 }
@@ -164,7 +169,9 @@ pub async fn delete_poll_option(
     State(state): State<AppState>,
     Auth(actor): Auth,
     WirePath((poll_id, option_id)): WirePath<(String, String)>,
+    WireQuery(q): WireQuery<UserIdParam>,
 ) -> ApiResult<Reply<Empty>> {
+    actor.editor(&state.ctx, q.user_id.as_deref()).await?;
     polls::delete_poll_option(&state.ctx, &actor, &poll_id, &option_id).await?;
     Ok(Reply(Empty {}))
 }

@@ -96,6 +96,12 @@ impl Actor {
         }
     }
 
+    /// Refuses a user token that names another user in a read's `user_id`
+    /// (403 naming it); server-side any user may be named.
+    pub fn may_name(&self, named: Option<&str>) -> Result<()> {
+        self.scoped_user(named).map(|_| ())
+    }
+
     /// Whose `own_*` fields a response shows: the token's user, or
     /// server-side the user the request names.
     pub fn viewer<'a>(&'a self, named: Option<&'a str>) -> Option<&'a str> {

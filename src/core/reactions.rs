@@ -287,6 +287,7 @@ pub async fn batch_query_reactions(ctx: &Ctx, actor: &Actor, on: Reactable, req:
         value: filter::Operand::Strs(ids),
     });
     query.filter = query.filter.and(scope);
+    actor.may_name(req.user_id.as_deref())?;
     if let Some(user) = actor.viewer(req.user_id.as_deref()) {
         query.filter = query.filter.and(Filter::eq("user_id", user));
     }

@@ -3,7 +3,8 @@
 //! `user_id`); server-side it must name a user that exists (400 naming
 //! `user_id`) and changes no permission rule — server-side calls may do
 //! anything, as on Stream — but it is whose `own_*` fields the response
-//! carries.
+//! carries. On reads that take `user_id` (whose `own_*` fields to show) a
+//! user token naming another user is refused the same way.
 
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -296,4 +297,56 @@ async fn a_user_token_cannot_create_for_another_user() {
     assert_names_user_id(&resp, StatusCode::FORBIDDEN, 17, "create");
     let body = json!({ "object_id": id, "object_type": "activity", "comment": "hi", "user_id": AUTHOR });
     created(&author.post("/api/v2/feeds/comments", &body).await, "own user_id");
+}
+
+/// Reads that take `user_id` (whose `own_*` fields to show): a user token
+/// naming another user is refused rather than silently read as itself.
+#[tokio::test]
+async fn a_user_token_naming_another_user_on_a_read_is_refused() {
+    let server = TestServer::spawn().await;
+    let admin = server.server();
+    admin.create_users(&[AUTHOR, OTHER]).await;
+    let activity = admin.add_activity(AUTHOR, &["user:alice"], json!({ "text": "hi" })).await;
+    let id = activity["id"].as_str().expect("activity id").to_string();
+    let (status, comment) = admin
+        .post(
+            "/api/v2/feeds/comments",
+            &json!({ "object_id": id, "object_type": "activity", "comment": "c", "user_id": AUTHOR }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{comment}");
+    let comment_id = comment["comment"]["id"].as_str().expect("comment id").to_string();
+    let user = server.user(AUTHOR);
+    let reads: Vec<(Method, String, Value)> = vec![
+        (Method::GET, format!("/api/v2/feeds/activities/{id}?user_id={OTHER}"), Value::Null),
+        (Method::POST, "/api/v2/feeds/activities/query".into(), json!({ "user_id": OTHER })),
+        (Method::GET, format!("/api/v2/feeds/comments/{comment_id}?user_id={OTHER}"), Value::Null),
+        (
+            Method::GET,
+            format!("/api/v2/feeds/comments?object_id={id}&object_type=activity&user_id={OTHER}"),
+            Value::Null,
+        ),
+        (Method::GET, format!("/api/v2/feeds/comments/{comment_id}/replies?user_id={OTHER}"), Value::Null),
+        (
+            Method::POST,
+            "/api/v2/feeds/comments/query".into(),
+            json!({ "filter": { "object_id": id }, "user_id": OTHER }),
+        ),
+        (Method::POST, format!("/api/v2/polls/query?user_id={OTHER}"), json!({})),
+        (
+            Method::POST,
+            "/api/v2/feeds/activities/reactions/query".into(),
+            json!({ "activity_ids": [id], "user_id": OTHER }),
+        ),
+    ];
+    for (method, path, body) in reads {
+        let body = (!body.is_null()).then(|| serde_json::to_vec(&body).expect("json"));
+        let refused = user.send(method.clone(), &path, body.clone()).await;
+        assert_error(&refused, StatusCode::FORBIDDEN, 17);
+        assert!(refused.1["exception_fields"]["user_id"].is_string(), "{path}: {}", refused.1);
+        let own = path.replace(&format!("user_id={OTHER}"), &format!("user_id={AUTHOR}"));
+        let own_body = body.map(|b| String::from_utf8(b).expect("utf8").replace(OTHER, AUTHOR).into_bytes());
+        let (status, resp) = user.send(method, &own, own_body).await;
+        assert!(status.is_success(), "{own}: {status} {resp}");
+    }
 }

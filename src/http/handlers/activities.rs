@@ -92,6 +92,7 @@ pub async fn get_activity(
     WireQuery(q): WireQuery<GetActivityParams>,
 ) -> ApiResult<Reply<ActivityBody>> {
     let activity = activities::read_activity(&state.ctx, &actor, &id).await?;
+    actor.may_name(q.user_id.as_deref())?;
     let reader = actor.reader(q.user_id.as_deref());
     if q.comment_sort.is_none() && q.comment_limit.is_none() {
         return activity_body(&state.ctx, activity, &reader).await;
@@ -306,6 +307,7 @@ pub async fn query_activities(
     Auth(actor): Auth,
     WireJson(req): WireJson<QueryActivities>,
 ) -> ApiResult<Reply<QueryActivitiesResponse>> {
+    actor.may_name(req.user_id.as_deref())?;
     let reader = actor.reader(req.user_id.as_deref());
     let (found, next, prev) = activities::query_activities(&state.ctx, &actor, req).await?;
     let lookup = Lookup::load(&state.ctx, &found, &[], &[], &reader).await?;

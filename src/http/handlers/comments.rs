@@ -80,6 +80,7 @@ pub async fn get_comment(
     WireQuery(q): WireQuery<ViewerParams>,
 ) -> ApiResult<Reply<CommentResponseBody>> {
     let comment = comments::get_comment(&state.ctx, &id).await?;
+    actor.may_name(q.user_id.as_deref())?;
     let viewer = actor.viewer(q.user_id.as_deref());
     Ok(Reply(CommentResponseBody { comment: render(&state, &[comment], viewer).await?.remove(0) }))
 }
@@ -193,6 +194,7 @@ pub async fn get_comments(
     Auth(actor): Auth,
     WireQuery(q): WireQuery<ThreadRequest>,
 ) -> ApiResult<Reply<ThreadResponse>> {
+    actor.may_name(q.user_id.as_deref())?;
     let viewer = actor.viewer(q.user_id.as_deref()).map(str::to_string);
     let thread = comments::get_comments(&state.ctx, q).await?;
     render_thread(&state, thread, viewer.as_deref()).await
@@ -205,6 +207,7 @@ pub async fn get_comment_replies(
     WirePath(id): WirePath<String>,
     WireQuery(q): WireQuery<ThreadRequest>,
 ) -> ApiResult<Reply<ThreadResponse>> {
+    actor.may_name(q.user_id.as_deref())?;
     let viewer = actor.viewer(q.user_id.as_deref()).map(str::to_string);
     let thread = comments::get_comment_replies(&state.ctx, &id, q).await?;
     render_thread(&state, thread, viewer.as_deref()).await
@@ -225,6 +228,7 @@ pub async fn query_comments(
     Auth(actor): Auth,
     WireJson(req): WireJson<QueryComments>,
 ) -> ApiResult<Reply<QueryCommentsResponse>> {
+    actor.may_name(req.user_id.as_deref())?;
     let viewer = actor.viewer(req.user_id.as_deref()).map(str::to_string);
     let page = comments::query_comments(&state.ctx, req).await?;
     Ok(Reply(QueryCommentsResponse {

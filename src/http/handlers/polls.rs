@@ -26,6 +26,7 @@ pub struct PollResponse {
 }
 
 async fn poll_response(ctx: &Ctx, actor: &Actor, poll: &Poll, named: Option<&str>) -> ApiResult<Reply<PollResponse>> {
+    actor.may_name(named)?;
     let lookup = Lookup::for_polls(ctx, std::slice::from_ref(&poll.id), actor.viewer(named)).await?;
     let poll = lookup.poll(&poll.id).ok_or_else(|| crate::core::error::Error::not_found("poll", &poll.id))?;
     Ok(Reply(PollResponse { poll }))
@@ -115,6 +116,7 @@ pub async fn query_polls(
     WireQuery(q): WireQuery<UserIdParam>,
     WireJson(req): WireJson<QueryRequest>,
 ) -> ApiResult<Reply<QueryPollsResponse>> {
+    actor.may_name(q.user_id.as_deref())?;
     let page = polls::query_polls(&state.ctx, req).await?;
     let ids: Vec<String> = page.items.iter().map(|p| p.id.clone()).collect();
     let lookup = Lookup::for_polls(&state.ctx, &ids, actor.viewer(q.user_id.as_deref())).await?;

@@ -4,6 +4,7 @@
 //!
 //! Run with `cargo test --test it`.
 
+mod atomic_requests;
 mod auth;
 mod concurrency;
 mod cursors;

@@ -360,12 +360,7 @@ pub async fn update_comment(ctx: &Ctx, actor: &Actor, id: &str, req: UpdateComme
 
 /// The mention notifications an edit from mentioning `before` makes and
 /// withdraws, for the edit's transaction.
-async fn mention_writes(
-    ctx: &Ctx,
-    how: &MentionHandling,
-    before: &[String],
-    comment: &Comment,
-) -> Result<ExtraWrites> {
+async fn mention_writes(ctx: &Ctx, how: &MentionHandling, before: &[String], comment: &Comment) -> Result<ExtraWrites> {
     if !how.handle_mention_notifications.unwrap_or(false) {
         return Ok(ExtraWrites::default());
     }
@@ -427,7 +422,8 @@ pub async fn update_comment_partial(ctx: &Ctx, actor: &Actor, id: &str, req: Par
         let comment = owned_comment(ctx, actor, id).await?;
         let updated = patched(&comment, &set, &unset)?;
         users::ensure_users(ctx, &updated.mentioned_user_ids).await?;
-        if let Some(saved) = save_edit(ctx, updated, comment.updated_at, &req.mentions, &comment.mentioned_user_ids).await?
+        if let Some(saved) =
+            save_edit(ctx, updated, comment.updated_at, &req.mentions, &comment.mentioned_user_ids).await?
         {
             return Ok(saved);
         }
@@ -499,7 +495,8 @@ pub async fn delete_comment(
             .await?
             .pop()
             .ok_or_else(|| Error::not_found("activity", &comment.object_id))?;
-        let withdrawn = if withdraw_notifications { made_notifications(ctx, &comment, &activity).await? } else { vec![] };
+        let withdrawn =
+            if withdraw_notifications { made_notifications(ctx, &comment, &activity).await? } else { vec![] };
         let extra = ExtraWrites { withdrawn, ..Default::default() };
         if hard {
             ctx.store.purge_comment_with(id, &extra).await?;

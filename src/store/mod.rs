@@ -157,8 +157,7 @@ pub trait Store: Send + Sync + 'static {
     }
     /// `put_feed` with the `extra` records (the task it queues), in the same
     /// transaction: none is written when the version does not hold.
-    async fn put_feed_with(&self, feed: &Feed, if_updated_at: Option<Timestamp>, extra: &ExtraWrites)
-        -> Result<bool>;
+    async fn put_feed_with(&self, feed: &Feed, if_updated_at: Option<Timestamp>, extra: &ExtraWrites) -> Result<bool>;
     async fn feed_counts(&self, fids: &[Fid], now: Timestamp) -> Result<HashMap<Fid, FeedCounts>>;
     /// Removes the feed, every follow from or to it and its timeline entries.
     async fn purge_feed(&self, fid: &Fid) -> Result<()>;
@@ -512,8 +511,7 @@ pub trait Store: Send + Sync + 'static {
     /// Replaces the documents of the given feeds, with the `extra` records,
     /// in one transaction — only if each feed is still at the `updated_at`
     /// given for it (same order); false, writing nothing, otherwise.
-    async fn put_feeds_with(&self, feeds: &[Feed], if_updated_at: &[Timestamp], extra: &ExtraWrites)
-        -> Result<bool>;
+    async fn put_feeds_with(&self, feeds: &[Feed], if_updated_at: &[Timestamp], extra: &ExtraWrites) -> Result<bool>;
     /// The feed's live activities and the live comments on them (replies
     /// at any depth included).
     async fn feed_totals(&self, fid: &Fid, now: Timestamp) -> Result<(i64, i64)>;

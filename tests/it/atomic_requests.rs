@@ -83,10 +83,8 @@ async fn feed_write_queues_its_task_exactly_when_it_commits() {
     let store = srv.open_store().await;
     let fids = vec![Fid::parse("user:alice").expect("fid"), Fid::parse("user:bob").expect("fid")];
     let feeds = store.get_feeds(&fids).await.expect("feeds");
-    let versions: Vec<Timestamp> = fids
-        .iter()
-        .map(|fid| feeds.iter().find(|f| &f.fid == fid).expect("feed").updated_at)
-        .collect();
+    let versions: Vec<Timestamp> =
+        fids.iter().map(|fid| feeds.iter().find(|f| &f.fid == fid).expect("feed").updated_at).collect();
     let deleted: Vec<_> = fids
         .iter()
         .map(|fid| {
@@ -177,8 +175,9 @@ async fn comment_mention_edits_and_deletes_move_notifications() {
     assert_eq!(status, StatusCode::CREATED, "{added}");
     assert_eq!(notes(&api, "bob").await.len(), 1);
     let second = added["comment"]["id"].as_str().expect("id");
-    let (status, body) =
-        api.delete(&format!("/api/v2/feeds/comments/{second}?hard_delete=true&delete_notification_activity=true")).await;
+    let (status, body) = api
+        .delete(&format!("/api/v2/feeds/comments/{second}?hard_delete=true&delete_notification_activity=true"))
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(notes(&api, "bob").await.len(), 0);
 }
@@ -191,17 +190,21 @@ async fn activity_deletes_withdraw_their_mentions_with_them() {
     let extra = json!({ "mentioned_user_ids": ["bob"], "create_notification_activity": true });
     let mut ids = Vec::new();
     for _ in 0..3 {
-        ids.push(api.add_activity("alice", &["user:alice"], extra.clone()).await["id"].as_str().expect("id").to_string());
+        ids.push(
+            api.add_activity("alice", &["user:alice"], extra.clone()).await["id"].as_str().expect("id").to_string(),
+        );
     }
     assert_eq!(notes(&api, "bob").await.len(), 3);
-    let (status, body) = api.delete(&format!("/api/v2/feeds/activities/{}?delete_notification_activity=true", ids[0])).await;
+    let (status, body) =
+        api.delete(&format!("/api/v2/feeds/activities/{}?delete_notification_activity=true", ids[0])).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(notes(&api, "bob").await.len(), 2);
     let batch = json!({ "ids": [ids[1], ids[2], "no-such-activity"], "hard_delete": true,
                         "delete_notification_activity": true });
     let (status, body) = api.post("/api/v2/feeds/activities/delete", &batch).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
-    let mut deleted: Vec<&str> = body["deleted_ids"].as_array().expect("ids").iter().filter_map(Value::as_str).collect();
+    let mut deleted: Vec<&str> =
+        body["deleted_ids"].as_array().expect("ids").iter().filter_map(Value::as_str).collect();
     deleted.sort();
     let mut expected = vec![ids[1].as_str(), ids[2].as_str()];
     expected.sort();
@@ -255,8 +258,11 @@ async fn feeds_batch_delete_keeps_a_concurrent_update() {
         api.create_users(&[owner.as_str()]).await;
         let fid = format!("user:{owner}");
         api.read_feed(&fid, &owner, json!({})).await;
-        let (path, rename, batch) =
-            (format!("/api/v2/feeds/feed_groups/user/feeds/{owner}"), json!({ "name": "renamed" }), json!({ "feeds": [fid] }));
+        let (path, rename, batch) = (
+            format!("/api/v2/feeds/feed_groups/user/feeds/{owner}"),
+            json!({ "name": "renamed" }),
+            json!({ "feeds": [fid] }),
+        );
         let update = api.put(&path, &rename);
         let delete = api.post("/api/v2/feeds/feeds/delete", &batch);
         let ((updated, changed), (deleted, body)) = tokio::join!(update, delete);
@@ -289,8 +295,7 @@ async fn follow_statuses(api: &Client, target: &str) -> Vec<(String, String)> {
 /// Polls until the follows into `target` are `expected` (the task settles
 /// them after the response).
 async fn eventually_follows(api: &Client, target: &str, expected: &[(&str, &str)]) {
-    let expected: Vec<(String, String)> =
-        expected.iter().map(|(s, st)| (s.to_string(), format!("\"{st}\""))).collect();
+    let expected: Vec<(String, String)> = expected.iter().map(|(s, st)| (s.to_string(), format!("\"{st}\""))).collect();
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         let now = follow_statuses(api, target).await;
@@ -308,7 +313,10 @@ async fn visibility_changes_return_at_once_and_settle_follows_in_their_task() {
     let api = srv.server();
     api.create_users(&["star", "fan1", "fan2", "fan3"]).await;
     let (status, body) = api
-        .post("/api/v2/feeds/feed_groups/user/feeds/star", &json!({ "user_id": "star", "data": { "visibility": "followers" } }))
+        .post(
+            "/api/v2/feeds/feed_groups/user/feeds/star",
+            &json!({ "user_id": "star", "data": { "visibility": "followers" } }),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let post = api.add_activity("star", &["user:star"], json!({})).await;

@@ -122,7 +122,9 @@ impl TestServer {
     /// write rows below the HTTP surface.
     pub async fn open_store(&self) -> std::sync::Arc<dyn tributary::store::Store> {
         match &self._db.url {
-            Some(url) => std::sync::Arc::new(tributary::store::postgres::PostgresStore::connect(url).await.expect("pg")),
+            Some(url) => {
+                std::sync::Arc::new(tributary::store::postgres::PostgresStore::connect(url).await.expect("pg"))
+            }
             None => std::sync::Arc::new(tributary::store::sqlite::SqliteStore::open(self._dir.path()).expect("sqlite")),
         }
     }

@@ -1606,7 +1606,12 @@ impl Store for PostgresStore {
         self.query_docs(&format!("SELECT {COMMENT_SELECT} FROM comments t WHERE t.id = ANY($1)"), &[&ids]).await
     }
 
-    async fn put_comment_with(&self, c: &Comment, if_updated_at: Option<Timestamp>, extra: &ExtraWrites) -> Result<bool> {
+    async fn put_comment_with(
+        &self,
+        c: &Comment,
+        if_updated_at: Option<Timestamp>,
+        extra: &ExtraWrites,
+    ) -> Result<bool> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db_err)?;
         if let Some(at) = if_updated_at {

@@ -1656,7 +1656,12 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn put_comment_with(&self, c: &Comment, if_updated_at: Option<Timestamp>, extra: &ExtraWrites) -> Result<bool> {
+    async fn put_comment_with(
+        &self,
+        c: &Comment,
+        if_updated_at: Option<Timestamp>,
+        extra: &ExtraWrites,
+    ) -> Result<bool> {
         let (c, extra) = (c.clone(), extra.clone());
         self.write(move |tx| {
             if let Some(at) = if_updated_at {

@@ -607,7 +607,6 @@ async fn delete_with_notifications(
         activities
             .iter()
             .flat_map(|a| a.mentioned_user_ids.iter().map(move |m| mention_notification_id(a, m)))
-            .filter(|n| !ids.contains(n))
             .collect()
     } else {
         Vec::new()

@@ -364,7 +364,7 @@ async fn mention_writes(ctx: &Ctx, how: &MentionHandling, before: &[String], com
     if !how.handle_mention_notifications.unwrap_or(false) {
         return Ok(ExtraWrites::default());
     }
-    // Ids derive from the comment's creation window, as `withdraw` expects.
+    // Ids derive from the comment's creation window, as `made_notifications` expects.
     let window = notifications::dedup_window(ctx).await?;
     let bucket = notifications::bucket(window, comment.created_at);
     let id_for = |m: &str| notifications::notification_id("mention", &comment.id, &comment.user_id, m, bucket);

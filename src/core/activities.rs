@@ -567,15 +567,7 @@ pub async fn delete_activity(ctx: &Ctx, actor: &Actor, id: &str, hard: bool, wit
         _ => return Err(Error::not_found("activity", id)),
     };
     check_author_or(ctx, actor, &activity, access::DELETE_ANY_ACTIVITY).await?;
-    if withdraw {
-        withdraw_mentions(ctx, std::slice::from_ref(&activity)).await?;
-    }
-    let ids = [activity.id];
-    if hard {
-        ctx.store.purge_activities(&ids).await?;
-    } else {
-        ctx.store.set_activities_deleted(&ids, Some(Timestamp::now())).await?;
-    }
+    delete_with_notifications(ctx, std::slice::from_ref(&activity), hard, withdraw).await?;
     Ok(())
 }
 
@@ -596,28 +588,38 @@ pub async fn delete_activities(
     for a in found.iter().filter(|a| targets.contains(&a.id)) {
         check_author_or(ctx, actor, a, access::DELETE_ANY_ACTIVITY).await?;
     }
-    if withdraw {
-        let deleting: Vec<Activity> = found.into_iter().filter(|a| targets.contains(&a.id)).collect();
-        withdraw_mentions(ctx, &deleting).await?;
-    }
-    if hard {
-        ctx.store.purge_activities(&targets).await
-    } else {
-        ctx.store.set_activities_deleted(&targets, Some(Timestamp::now())).await
-    }
+    let deleting: Vec<Activity> = found.into_iter().filter(|a| targets.contains(&a.id)).collect();
+    delete_with_notifications(ctx, &deleting, hard, withdraw).await
 }
 
-/// Deletes the mention notifications `activities` created
-/// (`delete_notification_activity`): the only notifications an activity makes.
-async fn withdraw_mentions(ctx: &Ctx, activities: &[Activity]) -> Result<()> {
-    let ids: Vec<String> = activities
-        .iter()
-        .flat_map(|a| a.mentioned_user_ids.iter().map(move |m| mention_notification_id(a, m)))
-        .collect();
-    if !ids.is_empty() {
-        ctx.store.purge_activities(&ids).await?;
+/// Deletes `activities` (soft, or purged when `hard`) and, when `withdraw`
+/// (`delete_notification_activity`), the mention notifications they made —
+/// the only notifications an activity makes — in one transaction. Returns
+/// the ids of `activities` deleted.
+async fn delete_with_notifications(
+    ctx: &Ctx,
+    activities: &[Activity],
+    hard: bool,
+    withdraw: bool,
+) -> Result<Vec<String>> {
+    let ids: Vec<String> = activities.iter().map(|a| a.id.clone()).collect();
+    let withdrawn: Vec<String> = if withdraw {
+        activities
+            .iter()
+            .flat_map(|a| a.mentioned_user_ids.iter().map(move |m| mention_notification_id(a, m)))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let extra = ExtraWrites { withdrawn, ..Default::default() };
+    if hard {
+        // One purge, one transaction: the notifications go with the activities.
+        let all: Vec<String> = ids.iter().chain(&extra.withdrawn).cloned().collect();
+        let purged = ctx.store.purge_activities(&all).await?;
+        Ok(purged.into_iter().filter(|id| ids.contains(id)).collect())
+    } else {
+        ctx.store.set_activities_deleted_with(&ids, Some(Timestamp::now()), &extra).await
     }
-    Ok(())
 }
 
 pub async fn restore_activity(ctx: &Ctx, actor: &Actor, id: &str) -> Result<Activity> {

@@ -25,7 +25,7 @@ use super::model::{Activity, Comment, CommentCounts, Custom, Fid};
 use super::notifications::{self, Notice};
 use super::time::Timestamp;
 use super::{new_id, patch, users, versions, Actor, Ctx};
-use crate::store::ListQuery;
+use crate::store::{ExtraWrites, ListQuery};
 
 pub const MAX_MENTIONS: usize = 25;
 pub const MAX_BATCH: usize = 100;
@@ -351,27 +351,25 @@ pub async fn update_comment(ctx: &Ctx, actor: &Actor, id: &str, req: UpdateComme
             users::ensure_users(ctx, m).await?;
             comment.mentioned_user_ids = m.clone();
         }
-        if let Some(saved) = save_edit(ctx, comment, version).await? {
-            handle_mentions(ctx, &req.mentions, &before, &saved).await?;
+        if let Some(saved) = save_edit(ctx, comment, version, &req.mentions, &before).await? {
             return Ok(saved);
         }
     }
     Err(versions::contended("comment", id))
 }
 
-async fn handle_mentions(ctx: &Ctx, how: &MentionHandling, before: &[String], comment: &Comment) -> Result<()> {
+/// The mention notifications an edit from mentioning `before` makes and
+/// withdraws, for the edit's transaction.
+async fn mention_writes(ctx: &Ctx, how: &MentionHandling, before: &[String], comment: &Comment) -> Result<ExtraWrites> {
     if !how.handle_mention_notifications.unwrap_or(false) {
-        return Ok(());
+        return Ok(ExtraWrites::default());
     }
-    // Ids derive from the comment's creation window, as `withdraw` expects.
+    // Ids derive from the comment's creation window, as `made_notifications` expects.
     let window = notifications::dedup_window(ctx).await?;
     let bucket = notifications::bucket(window, comment.created_at);
     let id_for = |m: &str| notifications::notification_id("mention", &comment.id, &comment.user_id, m, bucket);
-    let dropped: Vec<String> =
+    let withdrawn: Vec<String> =
         before.iter().filter(|m| !comment.mentioned_user_ids.contains(m)).map(|m| id_for(m)).collect();
-    if !dropped.is_empty() {
-        ctx.store.purge_activities(&dropped).await?;
-    }
     let activity = get_activity(ctx, &comment.object_id).await?;
     let target = notifications::activity_target(&activity);
     let custom = if how.copy_custom_to_notification.unwrap_or(false) { comment.custom.clone() } else { Custom::new() };
@@ -396,11 +394,8 @@ async fn handle_mentions(ctx: &Ctx, how: &MentionHandling, before: &[String], co
             notifications::build(&notice, window, now).map(|n| Activity { id: id_for(m), ..n })
         })
         .collect();
-    let (added, new_feeds) = notifications::fresh(ctx, added).await?;
-    if !added.is_empty() {
-        ctx.store.save_activities(&added, &new_feeds).await?;
-    }
-    Ok(())
+    let (notifications, feeds) = notifications::fresh(ctx, added).await?;
+    Ok(ExtraWrites { notifications, feeds, withdrawn, ..Default::default() })
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -429,8 +424,9 @@ pub async fn update_comment_partial(ctx: &Ctx, actor: &Actor, id: &str, req: Par
         let comment = owned_comment(ctx, actor, id).await?;
         let updated = patched(&comment, &set, &unset)?;
         users::ensure_users(ctx, &updated.mentioned_user_ids).await?;
-        if let Some(saved) = save_edit(ctx, updated, comment.updated_at).await? {
-            handle_mentions(ctx, &req.mentions, &comment.mentioned_user_ids, &saved).await?;
+        if let Some(saved) =
+            save_edit(ctx, updated, comment.updated_at, &req.mentions, &comment.mentioned_user_ids).await?
+        {
             return Ok(saved);
         }
     }
@@ -458,9 +454,17 @@ fn patched(comment: &Comment, set: &Map<String, Value>, unset: &[String]) -> Res
     Ok(updated)
 }
 
-/// Saves an edited comment if it is still at `version` (its `updated_at`
-/// when read); None when another write came first.
-async fn save_edit(ctx: &Ctx, mut comment: Comment, version: Timestamp) -> Result<Option<Comment>> {
+/// Saves an edited comment, with the mention notifications it makes and
+/// withdraws (it mentioned `before`), if it is still at `version` (its
+/// `updated_at` when read); None, writing nothing, when another write came
+/// first.
+async fn save_edit(
+    ctx: &Ctx,
+    mut comment: Comment,
+    version: Timestamp,
+    mentions: &MentionHandling,
+    before: &[String],
+) -> Result<Option<Comment>> {
     let now = versions::next_version(version);
     comment.updated_at = now;
     comment.edited_at = Some(now);
@@ -470,7 +474,8 @@ async fn save_edit(ctx: &Ctx, mut comment: Comment, version: Timestamp) -> Resul
         comment.deleted_at = None;
     }
     validate(&comment)?;
-    Ok(ctx.store.put_comment(&comment, Some(version)).await?.then_some(comment))
+    let extra = mention_writes(ctx, mentions, before, &comment).await?;
+    Ok(ctx.store.put_comment_with(&comment, Some(version), &extra).await?.then_some(comment))
 }
 
 /// Soft delete keeps the comment in its thread with status `deleted`; hard
@@ -492,11 +497,11 @@ pub async fn delete_comment(
             .await?
             .pop()
             .ok_or_else(|| Error::not_found("activity", &comment.object_id))?;
-        if withdraw_notifications {
-            withdraw(ctx, &comment, &activity).await?;
-        }
+        let withdrawn =
+            if withdraw_notifications { made_notifications(ctx, &comment, &activity).await? } else { vec![] };
+        let extra = ExtraWrites { withdrawn, ..Default::default() };
         if hard {
-            ctx.store.purge_comment(id).await?;
+            ctx.store.purge_comment_with(id, &extra).await?;
             return Ok((comment, activity));
         }
         let version = comment.updated_at;
@@ -504,16 +509,17 @@ pub async fn delete_comment(
         comment.status = "deleted".into();
         comment.deleted_at = Some(now);
         comment.updated_at = now;
-        if ctx.store.put_comment(&comment, Some(version)).await? {
+        if ctx.store.put_comment_with(&comment, Some(version), &extra).await? {
             return Ok((comment, activity));
         }
     }
     Err(versions::contended("comment", id))
 }
 
-/// Deletes the notifications `comment` created: their ids derive from the
-/// comment, its author, each recipient and the window it was made in.
-async fn withdraw(ctx: &Ctx, comment: &Comment, activity: &Activity) -> Result<()> {
+/// The ids of the notifications `comment` created, for its deletion to
+/// withdraw: they derive from the comment, its author, each recipient and
+/// the window it was made in.
+async fn made_notifications(ctx: &Ctx, comment: &Comment, activity: &Activity) -> Result<Vec<String>> {
     let bucket = notifications::bucket(notifications::dedup_window(ctx).await?, comment.created_at);
     let mut told: Vec<(&str, String)> = vec![("comment", activity.user_id.clone())];
     if let Some(parent) = &comment.parent_id {
@@ -522,12 +528,10 @@ async fn withdraw(ctx: &Ctx, comment: &Comment, activity: &Activity) -> Result<(
         }
     }
     told.extend(comment.mentioned_user_ids.iter().map(|m| ("mention", m.clone())));
-    let ids: Vec<String> = told
+    Ok(told
         .iter()
         .map(|(kind, recipient)| notifications::notification_id(kind, &comment.id, &comment.user_id, recipient, bucket))
-        .collect();
-    ctx.store.purge_activities(&ids).await?;
-    Ok(())
+        .collect())
 }
 
 pub async fn restore_comment(ctx: &Ctx, actor: &Actor, id: &str) -> Result<(Comment, Activity)> {

@@ -121,29 +121,39 @@ pub async fn delete_feeds_batch(ctx: &Ctx, req: DeleteFeedsBatch) -> Result<Stri
     let mut fids = super::feeds::parse_fids("feeds", &req.feeds, MAX_DELETE)?;
     let mut seen = HashSet::new();
     fids.retain(|f| seen.insert(f.clone()));
-    let found: HashMap<Fid, Feed> = ctx
-        .store
-        .get_feeds(&fids)
-        .await?
-        .into_iter()
-        .filter(|f| f.deleted_at.is_none())
-        .map(|f| (f.fid.clone(), f))
-        .collect();
-    if let Some(missing) = fids.iter().find(|f| !found.contains_key(f)) {
-        return Err(Error::not_found("feed", &missing.to_string()));
+    // The task is written with the deletions, on the current rows (see
+    // `versions`), so a concurrent UpdateFeed is neither lost nor undone.
+    let task = tasks::pending(TaskWork::DeleteFeeds { fids: fids.clone(), hard, purge_user_activities });
+    let queued = crate::store::ExtraWrites { tasks: vec![task.clone()], ..Default::default() };
+    for _ in 0..super::versions::WRITE_ATTEMPTS {
+        let found: HashMap<Fid, Feed> = ctx
+            .store
+            .get_feeds(&fids)
+            .await?
+            .into_iter()
+            .filter(|f| f.deleted_at.is_none())
+            .map(|f| (f.fid.clone(), f))
+            .collect();
+        if let Some(missing) = fids.iter().find(|f| !found.contains_key(f)) {
+            return Err(Error::not_found("feed", &missing.to_string()));
+        }
+        let versions: Vec<Timestamp> = fids.iter().filter_map(|fid| found.get(fid).map(|f| f.updated_at)).collect();
+        let deleted: Vec<Feed> = fids
+            .iter()
+            .filter_map(|fid| found.get(fid).cloned())
+            .map(|mut f| {
+                let now = super::versions::next_version(f.updated_at);
+                f.deleted_at = Some(now);
+                f.updated_at = now;
+                f
+            })
+            .collect();
+        if ctx.store.put_feeds_with(&deleted, &versions, &queued).await? {
+            tasks::wake(ctx);
+            return Ok(task.id);
+        }
     }
-    let now = Timestamp::now();
-    let deleted: Vec<Feed> = fids
-        .iter()
-        .filter_map(|fid| found.get(fid).cloned())
-        .map(|mut f| {
-            f.deleted_at = Some(now);
-            f.updated_at = now;
-            f
-        })
-        .collect();
-    ctx.store.put_feeds(&deleted).await?;
-    tasks::enqueue(ctx, TaskWork::DeleteFeeds { fids, hard, purge_user_activities }).await
+    Err(super::versions::contended("feeds", &req.feeds.join(",")))
 }
 
 pub struct FeedTotals {

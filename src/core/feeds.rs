@@ -439,27 +439,35 @@ pub async fn delete_feed(
     purge_user_activities: bool,
 ) -> Result<String> {
     check_purge(hard, purge_user_activities)?;
-    put_current(ctx, fid, |mut feed| async {
+    // The task is written with the deletion, so it exists exactly when the
+    // feed is marked deleted.
+    let task = tasks::pending(TaskWork::DeleteFeed { fid: fid.clone(), hard, purge_user_activities });
+    let queued = ExtraWrites { tasks: vec![task.clone()], ..Default::default() };
+    let change = |mut feed: Feed| async {
         access::require(ctx, actor, &feed, access::DELETE_FEED).await?;
         let now = super::versions::next_version(feed.updated_at);
         feed.deleted_at = Some(now);
         feed.updated_at = now;
         Ok(feed)
-    })
-    .await?;
-    tasks::enqueue(ctx, TaskWork::DeleteFeed { fid: fid.clone(), hard, purge_user_activities }).await
+    };
+    put_current(ctx, fid, change, |_, _| queued.clone()).await?;
+    tasks::wake(ctx);
+    Ok(task.id)
 }
 
-/// Writes `change` of the live feed, on the current row (see `versions`).
-async fn put_current<F, Fut>(ctx: &Ctx, fid: &Fid, change: F) -> Result<(Feed, Feed)>
+/// Writes `change` of the live feed, on the current row (see `versions`),
+/// with the records `extra` derives from the feed before and after it, in
+/// one transaction.
+async fn put_current<F, Fut, X>(ctx: &Ctx, fid: &Fid, change: F, extra: X) -> Result<(Feed, Feed)>
 where
     F: Fn(Feed) -> Fut,
     Fut: std::future::Future<Output = Result<Feed>>,
+    X: Fn(&Feed, &Feed) -> ExtraWrites,
 {
     for _ in 0..super::versions::WRITE_ATTEMPTS {
         let before = get_live_feed(ctx, fid).await?;
         let feed = change(before.clone()).await?;
-        if ctx.store.put_feed(&feed, Some(before.updated_at)).await? {
+        if ctx.store.put_feed_with(&feed, Some(before.updated_at), &extra(&before, &feed)).await? {
             return Ok((before, feed));
         }
     }
@@ -519,7 +527,8 @@ async fn purge_owner_activities(ctx: &Ctx, feed: &Feed) -> Result<usize> {
 /// `followers` settles its pending follow requests (`auto_approve`, the
 /// default, accepts them with their backfill; `reject` refuses them);
 /// tightening to `members` or `private` removes the follows the new level
-/// no longer allows.
+/// no longer allows. Both happen in a task written with the feed
+/// (`run_reconcile_visibility`), as Stream reconciles asynchronously.
 pub async fn change_visibility(
     ctx: &Ctx,
     actor: &Actor,
@@ -540,20 +549,46 @@ pub async fn change_visibility(
             ))
         }
     };
-    let (before, feed) = put_current(ctx, fid, |mut feed| async {
+    let task = tasks::pending(TaskWork::ReconcileVisibility { fid: fid.clone(), approve });
+    let change = |mut feed: Feed| async {
         access::require(ctx, actor, &feed, access::UPDATE_FEED).await?;
         feed.visibility = visibility.to_string();
         feed.updated_at = super::versions::next_version(feed.updated_at);
         Ok(feed)
-    })
-    .await?;
-    if before.visibility == "followers" && visibility != "followers" {
-        follows::settle_pending(ctx, fid, approve).await?;
-    }
-    if ["members", "private"].contains(&visibility) {
-        follows::drop_disallowed(ctx, &feed).await?;
+    };
+    let queued = |before: &Feed, after: &Feed| ExtraWrites {
+        tasks: needs_reconciling(before, after).then(|| task.clone()).into_iter().collect(),
+        ..Default::default()
+    };
+    let (before, feed) = put_current(ctx, fid, change, queued).await?;
+    if needs_reconciling(&before, &feed) {
+        tasks::wake(ctx);
     }
     Ok(feed)
+}
+
+/// Whether a visibility change leaves follows to settle or drop: pending
+/// requests when leaving `followers`, disallowed follows when tightening.
+fn needs_reconciling(before: &Feed, after: &Feed) -> bool {
+    let leaves_followers = before.visibility == "followers" && after.visibility != "followers";
+    leaves_followers || ["members", "private"].contains(&after.visibility.as_str())
+}
+
+/// The reconciliation task: brings the feed's follows in line with the
+/// visibility it has when the task runs (a later change may have moved
+/// it). Idempotent: settled and dropped follows are not found again.
+pub async fn run_reconcile_visibility(ctx: &Ctx, fid: &Fid, approve: bool) -> Result<Value> {
+    let feed = ctx.store.get_feeds(std::slice::from_ref(fid)).await?.pop().filter(|f| f.deleted_at.is_none());
+    let Some(feed) = feed else {
+        return Ok(serde_json::json!({ "feed": fid.to_string(), "visibility": null }));
+    };
+    if feed.visibility != "followers" {
+        follows::settle_pending(ctx, fid, approve).await?;
+    }
+    if ["members", "private"].contains(&feed.visibility.as_str()) {
+        follows::drop_disallowed(ctx, &feed).await?;
+    }
+    Ok(serde_json::json!({ "feed": fid.to_string(), "visibility": feed.visibility }))
 }
 
 /// The `own_*` fields of many feeds for one user (OwnBatch).

@@ -394,6 +394,13 @@ pub enum TaskWork {
         #[serde(default)]
         purge_user_activities: bool,
     },
+    /// Brings a feed's follows in line with its current visibility after
+    /// ChangeFeedVisibility: `approve` settles pending requests as accepted
+    /// (else rejected).
+    ReconcileVisibility {
+        fid: Fid,
+        approve: bool,
+    },
 }
 
 #[derive(Debug, Clone)]

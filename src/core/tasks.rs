@@ -19,8 +19,17 @@ const MAX_ATTEMPTS: i64 = 3;
 const LEASE_SECONDS: i64 = 60;
 
 pub async fn enqueue(ctx: &Ctx, work: TaskWork) -> Result<String> {
+    let task = pending(work);
+    ctx.store.insert_task(&task).await?;
+    wake(ctx);
+    Ok(task.id)
+}
+
+/// A new task for a request to write in its own transaction
+/// (`ExtraWrites::tasks`); `wake` the runner once that committed.
+pub fn pending(work: TaskWork) -> Task {
     let now = Timestamp::now();
-    let task = Task {
+    Task {
         id: new_id(),
         work,
         status: TaskStatus::Pending,
@@ -29,10 +38,12 @@ pub async fn enqueue(ctx: &Ctx, work: TaskWork) -> Result<String> {
         attempts: 0,
         created_at: now,
         updated_at: now,
-    };
-    ctx.store.insert_task(&task).await?;
+    }
+}
+
+/// Tells the runner a task was queued, so it starts without waiting.
+pub fn wake(ctx: &Ctx) {
     ctx.task_signal.notify_one();
-    Ok(task.id)
 }
 
 pub async fn get_task(ctx: &Ctx, id: &str) -> Result<Task> {
@@ -48,6 +59,7 @@ async fn execute(ctx: &Ctx, work: &TaskWork) -> Result<serde_json::Value> {
         TaskWork::DeleteFeeds { fids, hard, purge_user_activities } => {
             feeds::run_delete_feeds(ctx, fids, *hard, *purge_user_activities).await
         }
+        TaskWork::ReconcileVisibility { fid, approve } => feeds::run_reconcile_visibility(ctx, fid, *approve).await,
     }
 }
 

@@ -152,7 +152,12 @@ pub trait Store: Send + Sync + 'static {
     async fn get_feeds(&self, fids: &[Fid]) -> Result<Vec<Feed>>;
     /// Writes the feed — with `if_updated_at`, only if it is still at that
     /// version (returns false otherwise).
-    async fn put_feed(&self, feed: &Feed, if_updated_at: Option<Timestamp>) -> Result<bool>;
+    async fn put_feed(&self, feed: &Feed, if_updated_at: Option<Timestamp>) -> Result<bool> {
+        self.put_feed_with(feed, if_updated_at, &ExtraWrites::default()).await
+    }
+    /// `put_feed` with the `extra` records (the task it queues), in the same
+    /// transaction: none is written when the version does not hold.
+    async fn put_feed_with(&self, feed: &Feed, if_updated_at: Option<Timestamp>, extra: &ExtraWrites) -> Result<bool>;
     async fn feed_counts(&self, fids: &[Fid], now: Timestamp) -> Result<HashMap<Fid, FeedCounts>>;
     /// Removes the feed, every follow from or to it and its timeline entries.
     async fn purge_feed(&self, fid: &Fid) -> Result<()>;
@@ -186,7 +191,17 @@ pub trait Store: Send + Sync + 'static {
     async fn get_activities(&self, ids: &[String]) -> Result<Vec<Activity>>;
     /// Sets (or with `None` clears) `deleted_at` on the activities that exist
     /// and hides (shows) them in every feed; returns the ids it changed.
-    async fn set_activities_deleted(&self, ids: &[String], deleted_at: Option<Timestamp>) -> Result<Vec<String>>;
+    async fn set_activities_deleted(&self, ids: &[String], deleted_at: Option<Timestamp>) -> Result<Vec<String>> {
+        self.set_activities_deleted_with(ids, deleted_at, &ExtraWrites::default()).await
+    }
+    /// `set_activities_deleted` with the `extra` writes (withdrawn
+    /// notifications), in the same transaction.
+    async fn set_activities_deleted_with(
+        &self,
+        ids: &[String],
+        deleted_at: Option<Timestamp>,
+        extra: &ExtraWrites,
+    ) -> Result<Vec<String>>;
     async fn query_activities(&self, query: &ActivityQuery) -> Result<Vec<Activity>>;
     /// Removes the activities, their reactions and every feed entry pointing
     /// at them; returns the ids that existed.
@@ -382,10 +397,26 @@ pub trait Store: Send + Sync + 'static {
     /// Replaces an existing comment's document, status and times; with
     /// `if_updated_at`, only if it is still at that version (returns false
     /// otherwise).
-    async fn put_comment(&self, comment: &Comment, if_updated_at: Option<Timestamp>) -> Result<bool>;
+    async fn put_comment(&self, comment: &Comment, if_updated_at: Option<Timestamp>) -> Result<bool> {
+        self.put_comment_with(comment, if_updated_at, &ExtraWrites::default()).await
+    }
+    /// `put_comment` with the `extra` writes (mention notifications made
+    /// and withdrawn), in the same transaction: none is written when the
+    /// version does not hold.
+    async fn put_comment_with(
+        &self,
+        comment: &Comment,
+        if_updated_at: Option<Timestamp>,
+        extra: &ExtraWrites,
+    ) -> Result<bool>;
     /// Deletes a comment with its replies (at any depth) and their
-    /// reactions; returns the deleted ids.
-    async fn purge_comment(&self, id: &str) -> Result<Vec<String>>;
+    /// reactions; returns the deleted ids (none when it did not exist).
+    async fn purge_comment(&self, id: &str) -> Result<Vec<String>> {
+        self.purge_comment_with(id, &ExtraWrites::default()).await
+    }
+    /// `purge_comment` with the `extra` writes (withdrawn notifications),
+    /// in the same transaction: none is written when the comment is gone.
+    async fn purge_comment_with(&self, id: &str, extra: &ExtraWrites) -> Result<Vec<String>>;
     async fn query_comments(&self, query: &ListQuery) -> Result<Vec<Comment>>;
     /// The first `each` replies of every parent, in `sort` order.
     async fn comment_replies(
@@ -477,8 +508,10 @@ pub trait Store: Send + Sync + 'static {
     /// `insert_feeds` with the `extra` records (their implied owners), in
     /// the same transaction.
     async fn insert_feeds_with(&self, feeds: &[(Feed, Vec<FeedMember>)], extra: &ExtraWrites) -> Result<Vec<bool>>;
-    /// Replaces the documents of the given feeds in one transaction.
-    async fn put_feeds(&self, feeds: &[Feed]) -> Result<()>;
+    /// Replaces the documents of the given feeds, with the `extra` records,
+    /// in one transaction — only if each feed is still at the `updated_at`
+    /// given for it (same order); false, writing nothing, otherwise.
+    async fn put_feeds_with(&self, feeds: &[Feed], if_updated_at: &[Timestamp], extra: &ExtraWrites) -> Result<bool>;
     /// The feed's live activities and the live comments on them (replies
     /// at any depth included).
     async fn feed_totals(&self, fid: &Fid, now: Timestamp) -> Result<(i64, i64)>;
@@ -511,6 +544,9 @@ pub struct ExtraWrites {
     pub feeds: Vec<Feed>,
     /// Notification activities withdrawn (purged) by the request.
     pub withdrawn: Vec<String>,
+    /// Background tasks the request queues (`core::tasks`): a task exists
+    /// exactly when the write that asked for it committed.
+    pub tasks: Vec<Task>,
 }
 
 /// A follow suggestion as ranked by the store: the feed, how many distinct

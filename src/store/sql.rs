@@ -915,6 +915,18 @@ pub fn implied_user_insert(dialect: Dialect) -> String {
     )
 }
 
+/// Inserts a queued task, binding `id, status, work, created_at, updated_at`.
+pub fn task_insert(dialect: Dialect) -> String {
+    let work = match dialect {
+        Dialect::Sqlite => "$3",
+        Dialect::Postgres => "$3::text::jsonb",
+    };
+    format!(
+        "INSERT INTO tasks (id, status, work, result, error, attempts, created_at, updated_at)
+         VALUES ($1, $2, {work}, NULL, NULL, 0, $4, $5)"
+    )
+}
+
 /// Whether a live (not soft-deleted) activity has the id `$1`.
 pub const LIVE_ACTIVITY: &str = "SELECT 1 FROM activities WHERE id = $1 AND deleted_at IS NULL";
 

@@ -117,6 +117,17 @@ impl TestServer {
     pub fn user(&self, user_id: &str) -> Client {
         Client::new(&self.base).with_token(user_token(user_id))
     }
+
+    /// A second handle on the server's database, for tests that look at or
+    /// write rows below the HTTP surface.
+    pub async fn open_store(&self) -> std::sync::Arc<dyn tributary::store::Store> {
+        match &self._db.url {
+            Some(url) => {
+                std::sync::Arc::new(tributary::store::postgres::PostgresStore::connect(url).await.expect("pg"))
+            }
+            None => std::sync::Arc::new(tributary::store::sqlite::SqliteStore::open(self._dir.path()).expect("sqlite")),
+        }
+    }
 }
 
 impl Drop for TestServer {

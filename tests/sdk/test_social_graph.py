@@ -4,6 +4,8 @@ notifications, query_follows filters, feed members and invites, own_*
 fields, own_batch, membership levels unlocking tag activities and
 change_feed_visibility."""
 
+import time
+
 from getstream.models import FeedMemberRequest, FollowRequest, SortParamRequest, UnfollowPair
 
 from sdkhelpers import api_error, fid, raw
@@ -334,6 +336,15 @@ def test_membership_levels_unlock_tag_activities(client, user_client, make_users
                                          members=[FeedMemberRequest(user_id=fan, membership_level=uid("none"))])
 
 
+def _eventually(check, timeout=10.0):
+    """Polls `check` until it holds: reconciliation after
+    change_feed_visibility is asynchronous, as in Stream."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "not reconciled in time"
+        time.sleep(0.05)
+
+
 def test_change_feed_visibility_settles_pending_follows(client, user_client, make_users):
     alice, bob, carol = make_users("alice", "bob", "carol")
     from getstream.models import FeedInput
@@ -349,13 +360,15 @@ def test_change_feed_visibility_settles_pending_follows(client, user_client, mak
         client.feeds.change_feed_visibility("user", alice, visibility="secret")
     feed = user_client(alice).feeds.change_feed_visibility("user", alice, visibility="visible").data.feed
     assert feed.visibility == "visible"
-    statuses = {f.source_feed.feed: f.status for f in
+
+    def statuses():
+        return {f.source_feed.feed: f.status for f in
                 client.feeds.query_follows(filter={"target_feed": fid("user", alice)}).data.follows}
-    assert statuses == {fid("timeline", bob): "accepted", fid("timeline", carol): "accepted"}
+    _eventually(lambda: statuses() == {fid("timeline", bob): "accepted", fid("timeline", carol): "accepted"})
     assert activity_ids(_timeline(client, bob).activities) == [post]
     # Tightening to private drops the followers.
     client.feeds.change_feed_visibility("user", alice, visibility="private")
-    assert client.feeds.query_follows(filter={"target_feed": fid("user", alice)}).data.follows == []
+    _eventually(lambda: statuses() == {})
     assert activity_ids(_timeline(client, bob).activities) == []
 
 

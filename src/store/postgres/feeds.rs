@@ -51,9 +51,20 @@ impl PostgresStore {
         Ok(written)
     }
 
-    pub(super) async fn put_feed_batch(&self, feeds: &[Feed]) -> Result<()> {
+    pub(super) async fn put_feed_batch(
+        &self,
+        feeds: &[Feed],
+        if_updated_at: &[Timestamp],
+        extra: &ExtraWrites,
+    ) -> Result<bool> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db_err)?;
+        let expected: Vec<(Vec<String>, Timestamp)> =
+            feeds.iter().map(|f| vec![f.fid.to_string()]).zip(if_updated_at.iter().copied()).collect();
+        if expected.len() != feeds.len() || !super::versions_hold(&tx, sql::versions::FEED, &expected).await? {
+            return Ok(false);
+        }
+        super::write_extra_tx(&tx, extra).await?;
         let stmt = tx
             .prepare_cached("UPDATE feeds SET created_by = $2, doc = $3::text::jsonb WHERE fid = $1")
             .await
@@ -61,7 +72,8 @@ impl PostgresStore {
         for f in feeds {
             tx.execute(&stmt, &[&f.fid.to_string(), &f.created_by, &to_doc(f)?]).await.map_err(db_err)?;
         }
-        tx.commit().await.map_err(db_err)
+        tx.commit().await.map_err(db_err)?;
+        Ok(true)
     }
 
     pub(super) async fn totals_of_feed(&self, fid: &Fid, now: Timestamp) -> Result<(i64, i64)> {

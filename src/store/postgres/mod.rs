@@ -479,6 +479,15 @@ async fn write_extra_tx(tx: &impl GenericClient, extra: &ExtraWrites) -> Result<
     for n in &extra.notifications {
         save_activity_tx(tx, n).await?;
     }
+    if !extra.tasks.is_empty() {
+        let stmt = tx.prepare_cached(&sql::task_insert(Dialect::Postgres)).await.map_err(db_err)?;
+        for t in &extra.tasks {
+            let work = to_doc(&t.work)?;
+            tx.execute(&stmt, &[&t.id, &t.status.as_str(), &work, &t.created_at.0, &t.updated_at.0])
+                .await
+                .map_err(db_err)?;
+        }
+    }
     Ok(())
 }
 
@@ -655,16 +664,10 @@ impl Store for PostgresStore {
     }
 
     async fn insert_task(&self, task: &Task) -> Result<()> {
-        let client = self.client().await?;
-        client
-            .execute(
-                "INSERT INTO tasks (id, status, work, attempts, created_at, updated_at)
-                 VALUES ($1, $2, $3::text::jsonb, 0, $4, $5)",
-                &[&task.id, &task.status.as_str(), &to_doc(&task.work)?, &task.created_at.0, &task.updated_at.0],
-            )
-            .await
-            .map_err(db_err)?;
-        Ok(())
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db_err)?;
+        write_extra_tx(&tx, &ExtraWrites { tasks: vec![task.clone()], ..Default::default() }).await?;
+        tx.commit().await.map_err(db_err)
     }
 
     async fn get_task(&self, id: &str) -> Result<Option<Task>> {
@@ -779,7 +782,7 @@ impl Store for PostgresStore {
         self.query_docs("SELECT doc::text FROM feeds WHERE fid = ANY($1)", &[&fid_strings(fids)]).await
     }
 
-    async fn put_feed(&self, feed: &Feed, if_updated_at: Option<Timestamp>) -> Result<bool> {
+    async fn put_feed_with(&self, feed: &Feed, if_updated_at: Option<Timestamp>, extra: &ExtraWrites) -> Result<bool> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db_err)?;
         let fid = feed.fid.to_string();
@@ -788,6 +791,7 @@ impl Store for PostgresStore {
                 return Ok(false);
             }
         }
+        write_extra_tx(&tx, extra).await?;
         tx.execute(
             "INSERT INTO feeds (fid, group_id, created_by, created_at, doc) VALUES ($1, $2, $3, $4, $5::text::jsonb)
              ON CONFLICT (fid) DO UPDATE SET created_by = excluded.created_by, doc = excluded.doc",
@@ -915,9 +919,15 @@ impl Store for PostgresStore {
         self.query_docs("SELECT doc::text FROM activities WHERE id = ANY($1)", &[&ids]).await
     }
 
-    async fn set_activities_deleted(&self, ids: &[String], deleted_at: Option<Timestamp>) -> Result<Vec<String>> {
+    async fn set_activities_deleted_with(
+        &self,
+        ids: &[String],
+        deleted_at: Option<Timestamp>,
+        extra: &ExtraWrites,
+    ) -> Result<Vec<String>> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db_err)?;
+        write_extra_tx(&tx, extra).await?;
         let deleted = deleted_at.map(|t| t.0);
         let rows = tx
             .query(
@@ -1596,7 +1606,12 @@ impl Store for PostgresStore {
         self.query_docs(&format!("SELECT {COMMENT_SELECT} FROM comments t WHERE t.id = ANY($1)"), &[&ids]).await
     }
 
-    async fn put_comment(&self, c: &Comment, if_updated_at: Option<Timestamp>) -> Result<bool> {
+    async fn put_comment_with(
+        &self,
+        c: &Comment,
+        if_updated_at: Option<Timestamp>,
+        extra: &ExtraWrites,
+    ) -> Result<bool> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db_err)?;
         if let Some(at) = if_updated_at {
@@ -1604,6 +1619,7 @@ impl Store for PostgresStore {
                 return Ok(false);
             }
         }
+        write_extra_tx(&tx, extra).await?;
         tx.execute(
             "UPDATE comments SET status = $2, updated_at = $3, deleted_at = $4, doc = $5::text::jsonb WHERE id = $1",
             &[&c.id, &c.status, &c.updated_at.0, &c.deleted_at.map(|t| t.0), &to_doc(c)?],
@@ -1614,7 +1630,7 @@ impl Store for PostgresStore {
         Ok(true)
     }
 
-    async fn purge_comment(&self, id: &str) -> Result<Vec<String>> {
+    async fn purge_comment_with(&self, id: &str, extra: &ExtraWrites) -> Result<Vec<String>> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db_err)?;
         let Some(row) =
@@ -1622,6 +1638,7 @@ impl Store for PostgresStore {
         else {
             return Ok(Vec::new());
         };
+        write_extra_tx(&tx, extra).await?;
         let parent: Option<String> = row.get(0);
         let thread: Vec<String> = tx
             .query(
@@ -2098,8 +2115,8 @@ impl Store for PostgresStore {
         self.insert_feed_batch(feeds, extra).await
     }
 
-    async fn put_feeds(&self, feeds: &[Feed]) -> Result<()> {
-        self.put_feed_batch(feeds).await
+    async fn put_feeds_with(&self, feeds: &[Feed], if_updated_at: &[Timestamp], extra: &ExtraWrites) -> Result<bool> {
+        self.put_feed_batch(feeds, if_updated_at, extra).await
     }
 
     async fn feed_totals(&self, fid: &Fid, now: Timestamp) -> Result<(i64, i64)> {

@@ -48,15 +48,27 @@ impl SqliteStore {
         .await
     }
 
-    pub(super) async fn put_feed_batch(&self, feeds: &[Feed]) -> Result<()> {
-        let feeds = feeds.to_vec();
+    pub(super) async fn put_feed_batch(
+        &self,
+        feeds: &[Feed],
+        if_updated_at: &[Timestamp],
+        extra: &ExtraWrites,
+    ) -> Result<bool> {
+        let (feeds, extra) = (feeds.to_vec(), extra.clone());
+        let keys: Vec<[String; 1]> = feeds.iter().map(|f| [f.fid.to_string()]).collect();
+        let expected: Vec<([String; 1], Timestamp)> = keys.into_iter().zip(if_updated_at.iter().copied()).collect();
         self.write(move |tx| {
+            let expected: Vec<(&[String], Timestamp)> = expected.iter().map(|(k, at)| (&k[..], *at)).collect();
+            if expected.len() != feeds.len() || !super::versions_hold(tx, sql::versions::FEED, &expected)? {
+                return Ok(false);
+            }
+            super::write_extra_tx(tx, &extra)?;
             let mut stmt =
                 tx.prepare_cached("UPDATE feeds SET created_by = ?2, doc = ?3 WHERE fid = ?1").map_err(db_err)?;
             for f in &feeds {
                 stmt.execute(params![f.fid.to_string(), f.created_by, to_doc(f)?]).map_err(db_err)?;
             }
-            Ok(())
+            Ok(true)
         })
         .await
     }

@@ -526,6 +526,11 @@ fn write_extra_tx(tx: &Transaction, extra: &ExtraWrites) -> Result<()> {
     for n in &extra.notifications {
         save_activity_tx(tx, n)?;
     }
+    let mut insert_task = tx.prepare_cached(&sql::task_insert(Dialect::Sqlite)).map_err(db_err)?;
+    for t in &extra.tasks {
+        let times = (t.created_at.0, t.updated_at.0);
+        insert_task.execute(params![t.id, t.status.as_str(), to_doc(&t.work)?, times.0, times.1]).map_err(db_err)?;
+    }
     Ok(())
 }
 
@@ -690,17 +695,8 @@ impl Store for SqliteStore {
     }
 
     async fn insert_task(&self, task: &Task) -> Result<()> {
-        let task = task.clone();
-        self.write(move |tx| {
-            tx.execute(
-                "INSERT INTO tasks (id, status, work, result, error, attempts, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, NULL, NULL, 0, ?4, ?5)",
-                params![task.id, task.status.as_str(), to_doc(&task.work)?, task.created_at.0, task.updated_at.0],
-            )
-            .map_err(db_err)?;
-            Ok(())
-        })
-        .await
+        let extra = ExtraWrites { tasks: vec![task.clone()], ..Default::default() };
+        self.write(move |tx| write_extra_tx(tx, &extra)).await
     }
 
     async fn get_task(&self, id: &str) -> Result<Option<Task>> {
@@ -826,8 +822,8 @@ impl Store for SqliteStore {
         self.docs_by_key("feeds", "fid", &fids.iter().map(Fid::to_string).collect::<Vec<_>>()).await
     }
 
-    async fn put_feed(&self, feed: &Feed, if_updated_at: Option<Timestamp>) -> Result<bool> {
-        let feed = feed.clone();
+    async fn put_feed_with(&self, feed: &Feed, if_updated_at: Option<Timestamp>, extra: &ExtraWrites) -> Result<bool> {
+        let (feed, extra) = (feed.clone(), extra.clone());
         self.write(move |tx| {
             let key = [feed.fid.to_string()];
             if let Some(at) = if_updated_at {
@@ -835,6 +831,7 @@ impl Store for SqliteStore {
                     return Ok(false);
                 }
             }
+            write_extra_tx(tx, &extra)?;
             tx.execute(
                 "INSERT INTO feeds (fid, group_id, created_by, created_at, doc) VALUES (?1, ?2, ?3, ?4, ?5)
                  ON CONFLICT (fid) DO UPDATE SET created_by = excluded.created_by, doc = excluded.doc",
@@ -975,9 +972,15 @@ impl Store for SqliteStore {
         self.docs_by_key("activities", "id", ids).await
     }
 
-    async fn set_activities_deleted(&self, ids: &[String], deleted_at: Option<Timestamp>) -> Result<Vec<String>> {
-        let ids = ids.to_vec();
+    async fn set_activities_deleted_with(
+        &self,
+        ids: &[String],
+        deleted_at: Option<Timestamp>,
+        extra: &ExtraWrites,
+    ) -> Result<Vec<String>> {
+        let (ids, extra) = (ids.to_vec(), extra.clone());
         self.write(move |tx| {
+            write_extra_tx(tx, &extra)?;
             let mut changed = Vec::new();
             for id in &ids {
                 let doc: Option<String> = tx
@@ -1653,14 +1656,20 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn put_comment(&self, c: &Comment, if_updated_at: Option<Timestamp>) -> Result<bool> {
-        let c = c.clone();
+    async fn put_comment_with(
+        &self,
+        c: &Comment,
+        if_updated_at: Option<Timestamp>,
+        extra: &ExtraWrites,
+    ) -> Result<bool> {
+        let (c, extra) = (c.clone(), extra.clone());
         self.write(move |tx| {
             if let Some(at) = if_updated_at {
                 if !versions_hold(tx, sql::versions::COMMENT, &[(std::slice::from_ref(&c.id), at)])? {
                     return Ok(false);
                 }
             }
+            write_extra_tx(tx, &extra)?;
             tx.prepare_cached(
                 "UPDATE comments SET status = ?2, updated_at = ?3, deleted_at = ?4, doc = ?5 WHERE id = ?1",
             )
@@ -1672,8 +1681,8 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn purge_comment(&self, id: &str) -> Result<Vec<String>> {
-        let id = id.to_string();
+    async fn purge_comment_with(&self, id: &str, extra: &ExtraWrites) -> Result<Vec<String>> {
+        let (id, extra) = (id.to_string(), extra.clone());
         self.write(move |tx| {
             let thread: Vec<String> = {
                 let mut stmt = tx
@@ -1691,6 +1700,7 @@ impl Store for SqliteStore {
                 .optional()
                 .map_err(db_err)?;
             let Some(parent) = parent else { return Ok(Vec::new()) };
+            write_extra_tx(tx, &extra)?;
             let list = placeholders(thread.len());
             let values = || text_values(thread.iter().map(String::as_str));
             tx.execute(
@@ -2200,8 +2210,8 @@ impl Store for SqliteStore {
         self.insert_feed_batch(feeds, extra).await
     }
 
-    async fn put_feeds(&self, feeds: &[Feed]) -> Result<()> {
-        self.put_feed_batch(feeds).await
+    async fn put_feeds_with(&self, feeds: &[Feed], if_updated_at: &[Timestamp], extra: &ExtraWrites) -> Result<bool> {
+        self.put_feed_batch(feeds, if_updated_at, extra).await
     }
 
     async fn feed_totals(&self, fid: &Fid, now: Timestamp) -> Result<(i64, i64)> {

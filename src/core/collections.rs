@@ -46,12 +46,18 @@ pub(crate) fn build(actor: &Actor, inputs: Vec<CollectionInput>) -> Result<Vec<C
         return Err(Error::field("collections", format!("collections must contain 1 to {MAX_COLLECTIONS} items")));
     }
     let now = Timestamp::now();
+    // One request names each collection once: a repeat would make the
+    // stores' single upsert statement touch a row twice.
+    let mut seen = std::collections::HashSet::new();
     inputs
         .into_iter()
         .map(|c| {
             validate_part("name", &c.name)?;
             let id = c.id.filter(|i| !i.is_empty()).unwrap_or_else(new_id);
             validate_part("id", &id)?;
+            if !seen.insert((c.name.clone(), id.clone())) {
+                return Err(Error::field("collections", format!("collection {}:{id} is named twice", c.name)));
+            }
             if c.custom.is_empty() {
                 return Err(Error::field("custom", "custom is required and must not be empty"));
             }

@@ -16,12 +16,12 @@ use tributary::core::activities::{self, NewActivity};
 use tributary::core::feeds::{self, new_feed, FeedInput};
 use tributary::core::follows::{self, FollowCmd};
 use tributary::core::model::{Fid, Follow, FOLLOW_ACCEPTED};
+use tributary::core::storage::Store;
 use tributary::core::time::Timestamp;
 use tributary::core::users::{self, UserInput};
 use tributary::core::{feed_groups, Actor, Ctx, Lookup};
 use tributary::store::postgres::PostgresStore;
 use tributary::store::sqlite::SqliteStore;
-use tributary::store::Store;
 
 fn user(id: &str) -> UserInput {
     serde_json::from_value(serde_json::json!({ "id": id })).expect("user input")

@@ -16,10 +16,10 @@ use tokio::runtime::Runtime;
 
 use tributary::core::activities::{self, QueryActivities};
 use tributary::core::model::{Activity, Fid};
+use tributary::core::storage::Store;
 use tributary::core::time::Timestamp;
 use tributary::core::users::{self, UserInput};
 use tributary::core::{feed_groups, Actor, Ctx};
-use tributary::store::Store;
 
 const BATCH: usize = 1000;
 

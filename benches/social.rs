@@ -20,10 +20,10 @@ use tributary::core::feeds::{new_feed, FeedInput};
 use tributary::core::filter::Filter;
 use tributary::core::follows::{self, FollowCmd};
 use tributary::core::model::{Fid, Follow, FOLLOW_ACCEPTED};
+use tributary::core::storage::{ListQuery, Reader, Store};
 use tributary::core::time::Timestamp;
 use tributary::core::users::{self, UserInput};
 use tributary::core::{activities, feed_groups, suggestions, Actor, Ctx, Lookup, QueryRequest};
-use tributary::store::{ListQuery, Reader, Store};
 
 const FOLLOWERS: usize = 100_000;
 const POSTS: usize = 100;

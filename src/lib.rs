@@ -2,9 +2,10 @@
 //! Activity Feeds v3 API.
 //!
 //! Layers, outermost first: `http` (axum edge: auth, extractors, route
-//! table) → `core` (domain rules, no HTTP, no SQL) → `store` (the storage
-//! interface and its SQLite implementation). `wire` holds Stream's response
-//! shapes.
+//! table) → `core` (domain rules and the storage interface they write
+//! against, `core::storage`; no HTTP, no SQL) ← `store` (the SQLite and
+//! PostgreSQL implementations of that interface). `wire` holds Stream's
+//! response shapes.
 
 use std::sync::Arc;
 
@@ -31,7 +32,7 @@ pub async fn serve(
     on_ready: impl FnOnce(&AppCredentials, bool),
 ) -> Result<(), BoxError> {
     let database_url = config.database_url.as_deref().filter(|u| !u.is_empty());
-    let store: Arc<dyn store::Store> = match database_url {
+    let store: Arc<dyn core::storage::Store> = match database_url {
         Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
             Arc::new(store::postgres::PostgresStore::connect(url).await?)
         }
@@ -66,4 +67,11 @@ pub async fn serve(
     shutdown.trigger();
     let _ = worker.await;
     Ok(())
+}
+
+/// A core context over a new SQLite store in `dir`, for the core's unit
+/// tests: concrete stores are chosen here, never inside `core`.
+#[cfg(test)]
+pub(crate) fn sqlite_test_ctx(dir: &std::path::Path) -> core::Ctx {
+    core::Ctx::new(Arc::new(store::sqlite::SqliteStore::open(dir).expect("store")))
 }

@@ -15,13 +15,13 @@ use tributary::core::model::{
     Activity, Bookmark, BookmarkFolder, Collection, Comment, CommentCounts, Feed, Fid, Follow, Poll, PollOption,
     PollVote, Reaction, Task, TaskStatus, TaskWork, User, VoteOutcome,
 };
-use tributary::core::time::Timestamp;
-use tributary::store::postgres::PostgresStore;
-use tributary::store::sqlite::SqliteStore;
-use tributary::store::{
+use tributary::core::storage::{
     ActivityOrder, ActivityQuery, ExtraWrites, FeedPosition, FeedSlice, ListQuery, Reactable, Reader, Store, UserQuery,
     UserSortField,
 };
+use tributary::core::time::Timestamp;
+use tributary::store::postgres::PostgresStore;
+use tributary::store::sqlite::SqliteStore;
 
 // ---------------------------------------------------------------- harness
 

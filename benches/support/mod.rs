@@ -9,9 +9,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use tributary::core::storage::Store;
 use tributary::store::postgres::PostgresStore;
 use tributary::store::sqlite::SqliteStore;
-use tributary::store::Store;
 
 /// `cargo test --benches` runs benches without `--bench`: measure only when
 /// asked to.

@@ -69,7 +69,7 @@ pub fn capabilities(grants: &BTreeMap<String, Vec<String>>, standing: &Standing)
 
 /// `reader` with the grants in force loaded, for lists that decide in SQL
 /// which feeds a user-token caller may read.
-pub async fn with_grants(ctx: &Ctx, mut reader: crate::store::Reader) -> Result<crate::store::Reader> {
+pub async fn with_grants(ctx: &Ctx, mut reader: crate::core::storage::Reader) -> Result<crate::core::storage::Reader> {
     if reader.restricted {
         reader.grants = Some(std::sync::Arc::new(super::feed_visibilities::all_grants(ctx).await?));
     }

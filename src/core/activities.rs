@@ -16,7 +16,7 @@ use super::time::Timestamp;
 use super::users;
 use super::versions;
 use super::{new_id, patch, Actor, Ctx};
-use crate::store::ExtraWrites;
+use crate::core::storage::ExtraWrites;
 
 pub const MAX_FEEDS: usize = 25;
 pub const MAX_BATCH: usize = 100;
@@ -779,7 +779,7 @@ pub async fn query_activities(
     q: QueryActivities,
 ) -> Result<(Vec<Activity>, Option<String>, Option<String>)> {
     use super::filter::{self, ACTIVITY_FIELDS, ACTIVITY_SORT};
-    use crate::store::{ActivityOrder, ActivityQuery, FeedPosition};
+    use crate::core::storage::{ActivityOrder, ActivityQuery, FeedPosition};
     let filter = filter::parse_optional(q.filter.as_ref(), ACTIVITY_FIELDS)?;
     let sort = filter::parse_sort(q.sort.as_deref(), ACTIVITY_SORT, ("created_at", true))?;
     let limit = super::page_limit(q.limit)?;

@@ -202,12 +202,12 @@ pub async fn update_bookmark(
 }
 
 /// The one bookmark of `user` on `object` in `folder` ("" = none).
-fn placement(user: &str, object: Bookmarkable<'_>, folder: &str) -> crate::store::ListQuery {
+fn placement(user: &str, object: Bookmarkable<'_>, folder: &str) -> crate::core::storage::ListQuery {
     let filter = Filter::eq("user_id", user)
         .and(Filter::eq("object_type", object.object_type()))
         .and(Filter::eq("object_id", object.id()))
         .and(Filter::eq("folder_id", folder));
-    crate::store::ListQuery { filter, sort: vec![("created_at", true)], limit: 1, offset: 0 }
+    crate::core::storage::ListQuery { filter, sort: vec![("created_at", true)], limit: 1, offset: 0 }
 }
 
 pub async fn delete_bookmark(

@@ -25,7 +25,7 @@ use super::model::{Activity, Comment, CommentCounts, Custom, Fid};
 use super::notifications::{self, Notice};
 use super::time::Timestamp;
 use super::{new_id, patch, users, versions, Actor, Ctx};
-use crate::store::{ExtraWrites, ListQuery};
+use crate::core::storage::{ExtraWrites, ListQuery};
 
 pub const MAX_MENTIONS: usize = 25;
 pub const MAX_BATCH: usize = 100;

@@ -16,7 +16,7 @@ use super::pins::{feed_pins, PinnedPage};
 use super::time::Timestamp;
 use super::users::{self, UserInput};
 use super::{access, page_limit, tasks, Actor, Ctx, OwnWanted};
-use crate::store::{ExtraWrites, FeedPosition, FeedSlice, Reader};
+use crate::core::storage::{ExtraWrites, FeedPosition, FeedSlice, Reader};
 
 /// `FeedInput`: what a feed is created with.
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -502,7 +502,7 @@ pub async fn run_delete_feeds(ctx: &Ctx, fids: &[Fid], hard: bool, purge_user_ac
 /// Purges, in batches, the activities `feed`'s owner posted to it.
 async fn purge_owner_activities(ctx: &Ctx, feed: &Feed) -> Result<usize> {
     use super::filter::Filter;
-    use crate::store::{ActivityOrder, ActivityQuery};
+    use crate::core::storage::{ActivityOrder, ActivityQuery};
     let mut purged = 0;
     loop {
         let query = ActivityQuery {

@@ -18,7 +18,7 @@ use super::notifications::{self, Notice};
 use super::time::Timestamp;
 use super::users;
 use super::{Actor, Ctx, QueryRequest};
-use crate::store::Reader;
+use crate::core::storage::Reader;
 
 /// Activities copied on a new follow when the request names no limit.
 pub const DEFAULT_COPY_LIMIT: usize = 1000;
@@ -242,7 +242,7 @@ async fn follow_many(ctx: &Ctx, actor: &Actor, cmds: Vec<FollowCmd>, create_user
     }
     let mut new_feeds = missing.clone();
     new_feeds.extend(notification_feeds.into_iter().filter(|f| !missing.iter().any(|m| m.fid == f.fid)));
-    let extra = crate::store::ExtraWrites { users: implied, ..Default::default() };
+    let extra = crate::core::storage::ExtraWrites { users: implied, ..Default::default() };
     let inserted = ctx.store.insert_follows_with(&planned, &new_feeds, &extra).await?;
 
     // Follows that existed already come back as stored.
@@ -478,7 +478,7 @@ pub async fn unfollow(
         }
     }
     // The notifications go with the follows, in their transaction.
-    let mut extra = crate::store::ExtraWrites::default();
+    let mut extra = crate::core::storage::ExtraWrites::default();
     if delete_notification {
         let existing: Vec<Follow> = ctx
             .store
@@ -501,11 +501,11 @@ pub async fn unfollow(
 
 /// The follows from any of the sources to any of the targets of `pairs`,
 /// in one query.
-fn pairs_query<'a>(pairs: impl Iterator<Item = (&'a Fid, &'a Fid)>) -> crate::store::ListQuery {
+fn pairs_query<'a>(pairs: impl Iterator<Item = (&'a Fid, &'a Fid)>) -> crate::core::storage::ListQuery {
     let (sources, targets): (HashSet<String>, HashSet<String>) =
         pairs.map(|(s, t)| (s.to_string(), t.to_string())).unzip();
     let (sources, targets): (Vec<String>, Vec<String>) = (sources.into_iter().collect(), targets.into_iter().collect());
-    crate::store::ListQuery {
+    crate::core::storage::ListQuery {
         filter: Filter::is_in("source_feed", sources).and(Filter::is_in("target_feed", targets)),
         sort: vec![("created_at", true)],
         limit: usize::MAX >> 1,
@@ -601,7 +601,7 @@ pub async fn settle_pending(ctx: &Ctx, target: &Fid, approve: bool) -> Result<()
 pub async fn drop_disallowed(ctx: &Ctx, feed: &Feed) -> Result<()> {
     let mut offset = 0;
     loop {
-        let query = crate::store::ListQuery {
+        let query = crate::core::storage::ListQuery {
             filter: Filter::eq("target_feed", feed.fid.to_string()),
             sort: vec![("created_at", false)],
             limit: 500,

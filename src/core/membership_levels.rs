@@ -235,7 +235,7 @@ pub async fn levels_granting(ctx: &Ctx, tags: &[String]) -> Result<Vec<Membershi
     if tags.is_empty() {
         return Ok(Vec::new());
     }
-    let query = crate::store::ListQuery {
+    let query = crate::core::storage::ListQuery {
         filter: Filter::tags_any("tags", tags.to_vec()),
         sort: vec![("priority", false)],
         limit: 1000,
@@ -259,10 +259,7 @@ pub fn unlocks(level: &MembershipLevel, tag: &str, granting: &[MembershipLevel])
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use super::*;
-    use crate::store::sqlite::SqliteStore;
 
     fn create(id: &str, tags: &[&str]) -> CreateMembershipLevel {
         CreateMembershipLevel {
@@ -278,7 +275,7 @@ mod tests {
     #[tokio::test]
     async fn get_levels_reads_many_at_once_and_skips_unknown_ids() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let ctx = Ctx::new(Arc::new(SqliteStore::open(dir.path()).expect("store")));
+        let ctx = crate::sqlite_test_ctx(dir.path());
         create_level(&ctx, create("gold", &["premium", "premium", "vip"])).await.expect("gold");
         create_level(&ctx, create("silver", &["premium"])).await.expect("silver");
         let err = create_level(&ctx, create("gold", &[])).await.expect_err("duplicate");
@@ -298,7 +295,7 @@ mod tests {
     #[tokio::test]
     async fn update_changes_only_the_fields_sent() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let ctx = Ctx::new(Arc::new(SqliteStore::open(dir.path()).expect("store")));
+        let ctx = crate::sqlite_test_ctx(dir.path());
         let made = create_level(&ctx, create("gold", &["premium"])).await.expect("gold");
         let update = UpdateMembershipLevel { priority: Some(7), ..Default::default() };
         let updated = update_level(&ctx, "gold", update).await.expect("update");

@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use tokio::sync::Notify;
 
-use crate::store::{Reactable, Reader, Store};
 use error::{Error, Result};
 use model::{Activity, Collection, Feed, FeedCounts, Fid, Follow, Poll, PollTally, ReactionSummary, User};
+use storage::{Reactable, Reader, Store};
 use time::Timestamp;
 
 /// How many of its newest comments an activity response embeds.
@@ -37,6 +37,7 @@ pub mod patch;
 pub mod pins;
 pub mod polls;
 pub mod reactions;
+pub mod storage;
 pub mod suggestions;
 pub mod tasks;
 pub mod time;
@@ -693,12 +694,12 @@ impl QueryRequest {
         fields: &[filter::FieldSpec],
         sortable: &[&'static str],
         default_sort: (&'static str, bool),
-    ) -> error::Result<(crate::store::ListQuery, cursor::OffsetWindow)> {
+    ) -> error::Result<(storage::ListQuery, cursor::OffsetWindow)> {
         let filter = filter::parse_optional(self.filter.as_ref(), fields)?;
         let sort = filter::parse_sort(self.sort.as_deref(), sortable, default_sort)?;
         let scope = scope.bind(&self.filter.as_ref().filter(|f| !f.is_empty())).bind(&sort);
         let window = cursor::OffsetWindow::from_request(scope, self.limit, &self.next, &self.prev)?;
-        let query = crate::store::ListQuery { filter, sort, limit: window.fetch(), offset: window.offset };
+        let query = storage::ListQuery { filter, sort, limit: window.fetch(), offset: window.offset };
         Ok((query, window))
     }
 }

@@ -10,7 +10,7 @@ use super::filter::{self, Filter};
 use super::model::{Activity, Fid, Pin};
 use super::time::Timestamp;
 use super::{Actor, Ctx, QueryRequest};
-use crate::store::ListQuery;
+use crate::core::storage::ListQuery;
 
 /// How many pins a feed read embeds in `pinned_activities`.
 pub const PINS_PER_READ: usize = 10;

@@ -17,7 +17,7 @@ use super::notifications::{self, Notice};
 use super::time::Timestamp;
 use super::users;
 use super::{Actor, Ctx, QueryRequest};
-use crate::store::{ExtraWrites, Reactable};
+use crate::core::storage::{ExtraWrites, Reactable};
 
 #[derive(Debug, Deserialize)]
 pub struct AddReaction {
@@ -206,8 +206,8 @@ async fn unreact(
     let mut extra = ExtraWrites::default();
     if let Some((notification, recipient)) = withdraw {
         // The notification's id names the window the reaction was made in.
-        let query = crate::store::ListQuery {
-            filter: Filter::eq(on.key(), object_id)
+        let query = crate::core::storage::ListQuery {
+            filter: Filter::eq(on.object_field(), object_id)
                 .and(Filter::eq("user_id", user_id))
                 .and(Filter::eq("reaction_type", kind)),
             sort: vec![("created_at", true)],
@@ -278,10 +278,10 @@ pub async fn batch_query_reactions(ctx: &Ctx, actor: &Actor, on: Reactable, req:
         return Err(Error::field(name, format!("{name} must contain between 1 and 100 ids")));
     }
     let q = with_type_alias(req.query);
-    let cursors = ctx.cursor_scope("BatchQueryReactions").bind(on.key()).bind(&ids).bind(&req.user_id);
+    let cursors = ctx.cursor_scope("BatchQueryReactions").bind(on.object_field()).bind(&ids).bind(&req.user_id);
     let (mut query, window) = q.list(cursors, fields, filter::REACTION_SORT, ("created_at", true))?;
     let scope = Filter::Cond(filter::Condition {
-        field: filter::Field::Named(on.key()),
+        field: filter::Field::Named(on.object_field()),
         kind: filter::Kind::Str,
         op: filter::Op::In,
         value: filter::Operand::Strs(ids),

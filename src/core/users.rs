@@ -9,7 +9,7 @@ use super::error::{Code, Error, Result};
 use super::model::{validate_id, Custom, TaskWork, User};
 use super::time::Timestamp;
 use super::{tasks, Actor, Ctx, SortParam};
-use crate::store::{UserQuery, UserSortField};
+use crate::core::storage::{UserQuery, UserSortField};
 
 /// `UserRequest`: a full replacement of the user's data.
 #[derive(Debug, Clone, Deserialize, Default)]

@@ -11,8 +11,8 @@ use serde_json::Value;
 use crate::core::error::{Error, Result};
 use crate::core::filter::{self, Condition, Field, Filter, Kind, Op, Operand};
 use crate::core::model::Fid;
+use crate::core::storage::{ActivityOrder, ActivityQuery, FeedSlice, Grants, ListQuery, Reactable, Reader};
 use crate::core::time::Timestamp;
-use crate::store::{ActivityOrder, ActivityQuery, FeedSlice, Grants, ListQuery, Reader};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {
@@ -195,6 +195,30 @@ pub const COMMENT_REACTIONS: Table = Table {
     ],
     tiebreak: &["t.user_id", "t.type"],
 };
+
+/// The table holding the reactions on `on` (each kind of object has its own).
+pub fn reaction_table(on: Reactable) -> &'static str {
+    match on {
+        Reactable::Activities => "reactions",
+        Reactable::Comments => "comment_reactions",
+    }
+}
+
+/// The column of `reaction_table(on)` keyed by the reacted object's id.
+pub fn reaction_key(on: Reactable) -> &'static str {
+    match on {
+        Reactable::Activities => "activity_id",
+        Reactable::Comments => "comment_id",
+    }
+}
+
+/// The list-query table of the reactions on `on`.
+pub fn reaction_list_table(on: Reactable) -> &'static Table {
+    match on {
+        Reactable::Activities => &REACTIONS,
+        Reactable::Comments => &COMMENT_REACTIONS,
+    }
+}
 
 /// The counters a comment row keeps beside its document, merged into it
 /// as `counts` on the way out.

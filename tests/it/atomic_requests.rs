@@ -11,9 +11,9 @@ use futures_util::future::join_all;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use tributary::core::model::{Activity, Fid, TaskWork};
+use tributary::core::storage::{ExtraWrites, Store};
 use tributary::core::tasks;
 use tributary::core::time::Timestamp;
-use tributary::store::{ExtraWrites, Store};
 
 use crate::support::{Client, TestServer};
 

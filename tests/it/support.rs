@@ -120,7 +120,7 @@ impl TestServer {
 
     /// A second handle on the server's database, for tests that look at or
     /// write rows below the HTTP surface.
-    pub async fn open_store(&self) -> std::sync::Arc<dyn tributary::store::Store> {
+    pub async fn open_store(&self) -> std::sync::Arc<dyn tributary::core::storage::Store> {
         match &self._db.url {
             Some(url) => {
                 std::sync::Arc::new(tributary::store::postgres::PostgresStore::connect(url).await.expect("pg"))

@@ -5,6 +5,7 @@ use crate::core::activities::{self, ActivityChange, ActivityPatch, ActivityUpdat
 use crate::core::comments;
 use crate::core::feedback::{self, ActivityFeedback, MetricResult, TrackMetrics};
 use crate::core::model::Activity;
+use crate::core::storage::Reader;
 use crate::core::{Ctx, Lookup};
 use crate::http::auth::{Auth, ServerAuth};
 use crate::http::error::ApiResult;
@@ -12,7 +13,6 @@ use crate::http::extract::{WireJson, WirePath, WireQuery};
 use crate::http::handlers::ActingUser;
 use crate::http::reply::{Empty, Reply};
 use crate::http::AppState;
-use crate::store::Reader;
 use crate::wire::{ActivityResponse, ShareResponse};
 
 #[derive(Serialize)]

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::core::feed_management::{self, CreateFeedsBatch, DeleteFeedsBatch};
 use crate::core::model::{Feed, Fid};
+use crate::core::storage::Reader;
 use crate::core::{suggestions, Lookup, OwnWanted, QueryRequest};
 use crate::http::auth::{Auth, ServerAuth};
 use crate::http::error::ApiResult;
@@ -12,7 +13,6 @@ use crate::http::extract::{WireJson, WirePath, WireQuery};
 use crate::http::handlers::users::TaskStarted;
 use crate::http::reply::Reply;
 use crate::http::AppState;
-use crate::store::Reader;
 use crate::wire::FeedResponse;
 
 /// The enriched response of each feed, in the order given (one batch of

@@ -3,6 +3,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::core::feeds::{self, GetOrCreateFeed, UpdateFeed};
 use crate::core::model::Fid;
+use crate::core::storage::Reader;
 use crate::core::Lookup;
 use crate::http::auth::Auth;
 use crate::http::error::ApiResult;
@@ -10,7 +11,6 @@ use crate::http::extract::{WireJson, WirePath, WireQuery};
 use crate::http::handlers::users::TaskStarted;
 use crate::http::reply::Reply;
 use crate::http::AppState;
-use crate::store::Reader;
 use crate::wire::{ActivityPinResponse, ActivityResponse, FeedMemberResponse, FeedResponse, FollowResponse};
 
 #[derive(Serialize)]

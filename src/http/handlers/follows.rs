@@ -3,13 +3,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::core::follows::{self, FollowCmd, UnfollowPair};
 use crate::core::model::{Fid, Follow};
+use crate::core::storage::Reader;
 use crate::core::{Actor, Ctx, Lookup, OwnWanted, QueryRequest};
 use crate::http::auth::Auth;
 use crate::http::error::ApiResult;
 use crate::http::extract::{WireJson, WirePath, WireQuery};
 use crate::http::reply::Reply;
 use crate::http::AppState;
-use crate::store::Reader;
 use crate::wire::FollowResponse;
 
 /// Follow responses, with the `own_*` fields of their feeds when asked:

@@ -2,6 +2,7 @@ use axum::extract::State;
 use serde::{Deserialize, Serialize};
 
 use crate::core::reactions::{self, AddReaction, BatchQuery};
+use crate::core::storage::Reactable;
 use crate::core::Lookup;
 use crate::core::QueryRequest;
 use crate::http::auth::Auth;
@@ -9,7 +10,6 @@ use crate::http::error::ApiResult;
 use crate::http::extract::{WireJson, WirePath, WireQuery};
 use crate::http::reply::Reply;
 use crate::http::AppState;
-use crate::store::Reactable;
 use crate::wire::{ActivityResponse, CommentResponse, FeedsReactionResponse};
 
 #[derive(Serialize)]

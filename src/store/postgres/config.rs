@@ -6,9 +6,9 @@ use super::{db_err, from_doc, to_doc, PostgresStore};
 use crate::core::error::Result;
 use crate::core::feed_visibilities::StoredGrants;
 use crate::core::membership_levels::MembershipLevel;
+use crate::core::storage::ListQuery;
 use crate::core::time::Timestamp;
 use crate::store::sql;
-use crate::store::ListQuery;
 
 impl PostgresStore {
     pub(super) async fn insert_level(&self, l: &MembershipLevel) -> Result<bool> {

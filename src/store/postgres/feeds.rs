@@ -3,9 +3,9 @@
 use super::{db_err, docs, from_doc, pg_params, to_doc, PostgresStore, Sql};
 use crate::core::error::Result;
 use crate::core::model::{Feed, FeedMember, Fid};
+use crate::core::storage::{ExtraWrites, Grants, ListQuery, Reader, SuggestedFeed};
 use crate::core::time::Timestamp;
 use crate::store::sql::{self, Dialect};
-use crate::store::{ExtraWrites, Grants, ListQuery, Reader, SuggestedFeed};
 
 impl PostgresStore {
     pub(super) async fn feeds_matching(&self, q: &ListQuery, reader: &Reader, now: Timestamp) -> Result<Vec<Feed>> {

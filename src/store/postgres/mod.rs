@@ -11,7 +11,6 @@ use serde::Serialize;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{NoTls, Row};
 
-use super::{ActivityQuery, ExtraWrites, FeedSlice, ListQuery, Reactable, Reader, Store, UserQuery, UserSortField};
 use crate::core::comments::VoteScores;
 use crate::core::error::{Error, Result};
 use crate::core::feed_visibilities::StoredGrants;
@@ -22,6 +21,9 @@ use crate::core::model::{
     Follow, MetricEvent, Pin, Poll, PollTally, PollVote, Reaction, ReactionGroup, ReactionSummary, Task, TaskError,
     TaskStatus, TaskWork, User, VoteOutcome, FOLLOW_ACCEPTED, LATEST_REACTIONS, LATEST_VOTES, METRIC_EVENTS_PER_WINDOW,
     METRIC_WINDOW_SECONDS,
+};
+use crate::core::storage::{
+    ActivityQuery, ExtraWrites, FeedSlice, ListQuery, Reactable, Reader, Store, UserQuery, UserSortField,
 };
 use crate::core::time::Timestamp;
 use crate::store::sql::{self, Dialect, SqlParam, COMMENT_POSTGRES as COMMENT_SELECT};
@@ -1253,7 +1255,7 @@ impl Store for PostgresStore {
         exclusive: bool,
         extra: &ExtraWrites,
     ) -> Result<Vec<Reaction>> {
-        let (table, key) = (on.table(), on.key());
+        let (table, key) = (sql::reaction_table(on), sql::reaction_key(on));
         let (object, user, kind) = (&reaction.object_id().to_string(), &reaction.user_id, &reaction.kind);
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db_err)?;
@@ -1313,7 +1315,7 @@ impl Store for PostgresStore {
         kind: &str,
         extra: &ExtraWrites,
     ) -> Result<Option<Reaction>> {
-        let (table, key) = (on.table(), on.key());
+        let (table, key) = (sql::reaction_table(on), sql::reaction_key(on));
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db_err)?;
         write_extra_tx(&tx, extra).await?;
@@ -1341,7 +1343,7 @@ impl Store for PostgresStore {
         object_ids: &[String],
         viewer: Option<&str>,
     ) -> Result<HashMap<String, ReactionSummary>> {
-        let (table, key) = (on.table(), on.key());
+        let (table, key) = (sql::reaction_table(on), sql::reaction_key(on));
         let mut out: HashMap<String, ReactionSummary> = HashMap::new();
         if object_ids.is_empty() {
             return Ok(out);
@@ -1396,7 +1398,7 @@ impl Store for PostgresStore {
     }
 
     async fn query_reactions(&self, on: Reactable, q: &ListQuery) -> Result<Vec<Reaction>> {
-        self.list(on.list_table(), q).await
+        self.list(sql::reaction_list_table(on), q).await
     }
 
     async fn insert_bookmark(&self, bookmark: &Bookmark, new_folder: Option<&BookmarkFolder>) -> Result<bool> {
@@ -2128,8 +2130,8 @@ impl Store for PostgresStore {
         user: &str,
         group: &str,
         limit: usize,
-        grants: &super::Grants,
-    ) -> Result<Vec<super::SuggestedFeed>> {
+        grants: &crate::core::storage::Grants,
+    ) -> Result<Vec<crate::core::storage::SuggestedFeed>> {
         self.suggest_feeds(user, group, limit, grants).await
     }
 }

@@ -7,9 +7,9 @@ use super::{doc_select, grants_of, readable_feed, unbuilt, Dialect, SqlBuilder, 
 use crate::core::error::Result;
 use crate::core::filter::{Condition, Field, Op, Operand};
 use crate::core::model::Fid;
+use crate::core::storage::Grants;
+use crate::core::storage::{ListQuery, Reader};
 use crate::core::time::Timestamp;
-use crate::store::Grants;
-use crate::store::{ListQuery, Reader};
 
 impl SqlBuilder {
     /// Live activities of the row's feed at the builder's `now`, as

@@ -8,9 +8,9 @@ use super::{db_err, from_doc, to_doc, SqliteStore};
 use crate::core::error::Result;
 use crate::core::feed_visibilities::StoredGrants;
 use crate::core::membership_levels::MembershipLevel;
+use crate::core::storage::ListQuery;
 use crate::core::time::Timestamp;
 use crate::store::sql;
-use crate::store::ListQuery;
 
 impl SqliteStore {
     pub(super) async fn insert_level(&self, level: &MembershipLevel) -> Result<bool> {

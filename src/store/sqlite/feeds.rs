@@ -5,9 +5,9 @@ use rusqlite::{params, params_from_iter};
 use super::{db_err, docs, from_doc, sqlite_values, to_doc, SqliteStore};
 use crate::core::error::Result;
 use crate::core::model::{Feed, FeedMember, Fid};
+use crate::core::storage::{ExtraWrites, Grants, ListQuery, Reader, SuggestedFeed};
 use crate::core::time::Timestamp;
 use crate::store::sql::{self, Dialect};
-use crate::store::{ExtraWrites, Grants, ListQuery, Reader, SuggestedFeed};
 
 impl SqliteStore {
     pub(super) async fn feeds_matching(&self, q: &ListQuery, reader: &Reader, now: Timestamp) -> Result<Vec<Feed>> {

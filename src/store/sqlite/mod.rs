@@ -15,7 +15,6 @@ use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Transact
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::{ActivityQuery, ExtraWrites, FeedSlice, ListQuery, Reactable, Reader, Store, UserQuery, UserSortField};
 use crate::core::comments::VoteScores;
 use crate::core::error::{Error, Result};
 use crate::core::feed_visibilities::StoredGrants;
@@ -27,6 +26,9 @@ use crate::core::model::{
     Follow, MetricEvent, Pin, Poll, PollTally, PollVote, Reaction, ReactionGroup, ReactionSummary, Task, TaskError,
     TaskStatus, TaskWork, User, VoteOutcome, FOLLOW_ACCEPTED, LATEST_REACTIONS, LATEST_VOTES, METRIC_EVENTS_PER_WINDOW,
     METRIC_WINDOW_SECONDS,
+};
+use crate::core::storage::{
+    ActivityQuery, ExtraWrites, FeedSlice, ListQuery, Reactable, Reader, Store, UserQuery, UserSortField,
 };
 use crate::core::time::Timestamp;
 use crate::store::sql::COMMENT_SQLITE as COMMENT_SELECT;
@@ -1302,7 +1304,7 @@ impl Store for SqliteStore {
         let (reaction, extra) = (reaction.clone(), extra.clone());
         self.write(move |tx| {
             write_extra_tx(tx, &extra)?;
-            let (table, key) = (on.table(), on.key());
+            let (table, key) = (sql::reaction_table(on), sql::reaction_key(on));
             let (object, user, kind) = (reaction.object_id(), &reaction.user_id, &reaction.kind);
             let mut gone: Vec<Reaction> = Vec::new();
             if exclusive {
@@ -1356,7 +1358,7 @@ impl Store for SqliteStore {
         let extra = extra.clone();
         self.write(move |tx| {
             write_extra_tx(tx, &extra)?;
-            let (table, key) = (on.table(), on.key());
+            let (table, key) = (sql::reaction_table(on), sql::reaction_key(on));
             let gone: Option<Reaction> = returned_doc(
                 tx,
                 &format!("DELETE FROM {table} WHERE {key} = ?1 AND user_id = ?2 AND type = ?3 RETURNING doc"),
@@ -1378,7 +1380,7 @@ impl Store for SqliteStore {
     ) -> Result<HashMap<String, ReactionSummary>> {
         let (ids, viewer) = (object_ids.to_vec(), viewer.map(str::to_string));
         self.read(move |conn| {
-            let (table, key) = (on.table(), on.key());
+            let (table, key) = (sql::reaction_table(on), sql::reaction_key(on));
             let mut out: HashMap<String, ReactionSummary> = HashMap::new();
             if ids.is_empty() {
                 return Ok(out);
@@ -1437,7 +1439,7 @@ impl Store for SqliteStore {
     }
 
     async fn query_reactions(&self, on: Reactable, q: &ListQuery) -> Result<Vec<Reaction>> {
-        self.list(on.list_table(), q).await
+        self.list(sql::reaction_list_table(on), q).await
     }
 
     async fn insert_bookmark(&self, bookmark: &Bookmark, new_folder: Option<&BookmarkFolder>) -> Result<bool> {
@@ -2223,8 +2225,8 @@ impl Store for SqliteStore {
         user: &str,
         group: &str,
         limit: usize,
-        grants: &super::Grants,
-    ) -> Result<Vec<super::SuggestedFeed>> {
+        grants: &crate::core::storage::Grants,
+    ) -> Result<Vec<crate::core::storage::SuggestedFeed>> {
         self.suggest_feeds(user, group, limit, grants).await
     }
 }

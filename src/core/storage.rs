@@ -1,0 +1,573 @@
+//! The storage interface the domain core writes against. Every method is one
+//! unit of work in domain terms and is atomic inside the backend: transactions
+//! never cross this boundary, which keeps the trait object-safe and every
+//! backend honest.
+//!
+//! The implementations (and all SQL) live in the `store` layer.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use async_trait::async_trait;
+
+use super::error::Result;
+use super::feed_visibilities::StoredGrants;
+use super::membership_levels::MembershipLevel;
+use super::model::{
+    Activity, Bookmark, BookmarkFolder, Collection, Comment, Feed, FeedCounts, FeedGroup, FeedMember, Feedback, Fid,
+    Follow, MetricEvent, Pin, Poll, PollTally, PollVote, Reaction, ReactionSummary, Task, TaskError, TaskStatus, User,
+    VoteOutcome,
+};
+use super::time::Timestamp;
+
+/// A keyset position in a feed: `(created_at, activity_id)` of an edge item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedPosition {
+    pub created_at: Timestamp,
+    pub activity_id: String,
+}
+
+/// Which slice of a feed to read. Rows come back in the direction of travel:
+/// newest first for `Older`/`Start`, oldest first for `Newer`.
+#[derive(Debug, Clone)]
+pub enum FeedSlice {
+    Start,
+    Older(FeedPosition),
+    Newer(FeedPosition),
+}
+
+/// A QueryActivities request as the stores run it. Rows come back in the
+/// direction of travel: the sort order, or its reverse when `backwards`.
+#[derive(Debug, Clone)]
+pub struct ActivityQuery {
+    pub filter: super::filter::Filter,
+    pub order: ActivityOrder,
+    pub limit: usize,
+    pub now: Timestamp,
+    pub include_expired: bool,
+    pub include_deleted: bool,
+    /// Other users' private activities too (server-side reads only).
+    pub include_private: bool,
+    pub reader: Reader,
+}
+
+#[derive(Debug, Clone)]
+pub enum ActivityOrder {
+    /// Keyset pages over `(created_at, id)`, continuing after `position`
+    /// (exclusive); `backwards` reads towards the start.
+    Created { newest_first: bool, position: Option<FeedPosition>, backwards: bool },
+    /// Offset pages over a sort led by a computed key (`popularity`), as
+    /// `(field, descending)`.
+    Sorted { sort: Vec<(&'static str, bool)>, offset: usize },
+}
+
+/// A filtered, sorted, offset-paged list query; the filter was checked
+/// against the endpoint's allow-list, the sort holds `(field, descending)`.
+#[derive(Debug, Clone)]
+pub struct ListQuery {
+    pub filter: super::filter::Filter,
+    pub sort: Vec<(&'static str, bool)>,
+    pub limit: usize,
+    pub offset: usize,
+}
+
+/// Whose perspective a read takes: `viewer` for per-user state (hidden
+/// activities), `restricted` when permission rules apply (user tokens).
+/// `grants` are the visibility grants in force (visibility → role →
+/// capabilities) for lists that decide readability in SQL; the built-in
+/// ones when absent.
+#[derive(Debug, Clone, Default)]
+pub struct Reader {
+    pub viewer: Option<String>,
+    pub restricted: bool,
+    pub grants: Option<std::sync::Arc<Grants>>,
+}
+
+pub type Grants = BTreeMap<String, BTreeMap<String, Vec<String>>>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserSortField {
+    Id,
+    Name,
+    Role,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct UserQuery {
+    /// `None` = every user.
+    pub ids: Option<Vec<String>>,
+    /// `(field, descending)`, applied in order.
+    pub sort: Vec<(UserSortField, bool)>,
+    pub include_deleted: bool,
+    pub limit: usize,
+    pub offset: usize,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    // users
+    async fn upsert_users(&self, users: &[User]) -> Result<()>;
+    /// Replaces existing users, committing only if each is still at the
+    /// `updated_at` given for it (same order); false otherwise.
+    async fn update_users(&self, users: &[User], if_updated_at: &[Timestamp]) -> Result<bool>;
+    async fn get_users(&self, ids: &[String]) -> Result<Vec<User>>;
+    async fn query_users(&self, query: &UserQuery) -> Result<Vec<User>>;
+    /// Hard-deletes the user rows (soft deletion is an `upsert_users`).
+    async fn purge_users(&self, ids: &[String]) -> Result<()>;
+
+    // tasks
+    async fn insert_task(&self, task: &Task) -> Result<()>;
+    async fn get_task(&self, id: &str) -> Result<Option<Task>>;
+    /// Atomically claims the oldest runnable task — pending, or running with
+    /// an expired lease (its worker died) — marks it running until
+    /// `lease_until` and returns it. Several processes never claim the same
+    /// task while its lease holds.
+    async fn claim_task(&self, now: Timestamp, lease_until: Timestamp) -> Result<Option<Task>>;
+    async fn finish_task(
+        &self,
+        id: &str,
+        status: TaskStatus,
+        result: Option<serde_json::Value>,
+        error: Option<TaskError>,
+    ) -> Result<()>;
+
+    // app settings shared by every process on the store
+    /// Returns the stored value for `key`, storing `value` first when there is
+    /// none — atomically, so concurrent first starts agree on one value.
+    async fn setting_or_insert(&self, key: &str, value: &serde_json::Value) -> Result<serde_json::Value>;
+
+    // feed groups (soft-deleted ones included; the core filters)
+    async fn get_feed_group(&self, id: &str) -> Result<Option<FeedGroup>>;
+    async fn list_feed_groups(&self) -> Result<Vec<FeedGroup>>;
+    /// Inserts unless the id exists; returns whether it was inserted.
+    async fn insert_feed_group(&self, group: &FeedGroup) -> Result<bool>;
+    async fn put_feed_group(&self, group: &FeedGroup) -> Result<()>;
+    async fn purge_feed_group(&self, id: &str) -> Result<bool>;
+
+    // feeds
+    async fn get_feeds(&self, fids: &[Fid]) -> Result<Vec<Feed>>;
+    /// Writes the feed — with `if_updated_at`, only if it is still at that
+    /// version (returns false otherwise).
+    async fn put_feed(&self, feed: &Feed, if_updated_at: Option<Timestamp>) -> Result<bool> {
+        self.put_feed_with(feed, if_updated_at, &ExtraWrites::default()).await
+    }
+    /// `put_feed` with the `extra` records (the task it queues), in the same
+    /// transaction: none is written when the version does not hold.
+    async fn put_feed_with(&self, feed: &Feed, if_updated_at: Option<Timestamp>, extra: &ExtraWrites) -> Result<bool>;
+    async fn feed_counts(&self, fids: &[Fid], now: Timestamp) -> Result<HashMap<Fid, FeedCounts>>;
+    /// Removes the feed, every follow from or to it and its timeline entries.
+    async fn purge_feed(&self, fid: &Fid) -> Result<()>;
+
+    // activities
+    /// Writes the activities (insert or replace), creates the missing feeds
+    /// given, links each activity to its feeds and fans it out to the feeds
+    /// that follow them — all in one transaction. Returns each activity's
+    /// stored `created_at`: an activity that a concurrent writer created
+    /// first keeps that writer's.
+    async fn save_activities(&self, activities: &[Activity], new_feeds: &[Feed]) -> Result<Vec<Timestamp>> {
+        self.save_activities_with(activities, new_feeds, &ExtraWrites::default()).await
+    }
+    /// `save_activities` with the `extra` records the request implies, in
+    /// the same transaction.
+    async fn save_activities_with(
+        &self,
+        activities: &[Activity],
+        new_feeds: &[Feed],
+        extra: &ExtraWrites,
+    ) -> Result<Vec<Timestamp>>;
+    /// `save_activities` for edits: commits only if every activity named in
+    /// `if_updated_at` is still live at that `updated_at`; false otherwise.
+    async fn save_activities_if(
+        &self,
+        activities: &[Activity],
+        new_feeds: &[Feed],
+        if_updated_at: &[(String, Timestamp)],
+    ) -> Result<bool>;
+    /// Activities by id, soft-deleted ones included, in no particular order.
+    async fn get_activities(&self, ids: &[String]) -> Result<Vec<Activity>>;
+    /// Sets (or with `None` clears) `deleted_at` on the activities that exist
+    /// and hides (shows) them in every feed; returns the ids it changed.
+    async fn set_activities_deleted(&self, ids: &[String], deleted_at: Option<Timestamp>) -> Result<Vec<String>> {
+        self.set_activities_deleted_with(ids, deleted_at, &ExtraWrites::default()).await
+    }
+    /// `set_activities_deleted` with the `extra` writes (withdrawn
+    /// notifications), in the same transaction.
+    async fn set_activities_deleted_with(
+        &self,
+        ids: &[String],
+        deleted_at: Option<Timestamp>,
+        extra: &ExtraWrites,
+    ) -> Result<Vec<String>>;
+    async fn query_activities(&self, query: &ActivityQuery) -> Result<Vec<Activity>>;
+    /// Removes the activities, their reactions and every feed entry pointing
+    /// at them; returns the ids that existed.
+    async fn purge_activities(&self, ids: &[String]) -> Result<Vec<String>>;
+    /// Up to `limit` live (not deleted, not expired) activities of one feed,
+    /// without those `reader.viewer` has hidden and, when `reader.restricted`,
+    /// without other users' private activities; narrowed by `filter`.
+    async fn feed_activities(
+        &self,
+        fid: &Fid,
+        slice: &FeedSlice,
+        limit: usize,
+        now: Timestamp,
+        reader: &Reader,
+        filter: Option<&super::filter::Filter>,
+    ) -> Result<Vec<Activity>>;
+
+    /// Live activities whose parent is `parent_id`, newest first.
+    async fn activity_shares(&self, parent_id: &str, limit: usize, offset: usize) -> Result<Vec<Activity>>;
+    /// Number of live activities pointing at each of `activity_ids`.
+    async fn share_counts(&self, activity_ids: &[String]) -> Result<HashMap<String, i64>>;
+
+    // feedback and metrics
+    async fn set_feedback(&self, user_id: &str, activity_id: &str, feedback: &Feedback, now: Timestamp) -> Result<()>;
+    /// Which of `activity_ids` the user has hidden.
+    async fn hidden_activities(&self, user_id: &str, activity_ids: &[String]) -> Result<HashSet<String>>;
+    /// Applies the events that are within their user's quota (see
+    /// `METRIC_EVENTS_PER_WINDOW`), atomically; returns, per event, whether
+    /// it was counted.
+    async fn add_metrics(&self, events: &[MetricEvent], now: Timestamp) -> Result<Vec<bool>>;
+    async fn activity_metrics(&self, activity_ids: &[String]) -> Result<HashMap<String, BTreeMap<String, i64>>>;
+
+    // follows
+    /// Inserts the follows (each `false` in the result already existed),
+    /// creating the missing feeds given, and the notification paired with
+    /// each follow that is new. Every new accepted follow copies up to its
+    /// `activity_copy_limit` of its target's newest activities into its
+    /// source feed — one transaction.
+    async fn insert_follows(&self, follows: &[(Follow, Option<Activity>)], new_feeds: &[Feed]) -> Result<Vec<bool>> {
+        self.insert_follows_with(follows, new_feeds, &ExtraWrites::default()).await
+    }
+    /// `insert_follows` with the `extra` records, in the same transaction.
+    async fn insert_follows_with(
+        &self,
+        follows: &[(Follow, Option<Activity>)],
+        new_feeds: &[Feed],
+        extra: &ExtraWrites,
+    ) -> Result<Vec<bool>>;
+    /// Saves a changed follow (status, role, custom…); `backfill` copies up
+    /// to its `activity_copy_limit` of the target's activities into the
+    /// source, as on acceptance. `false` when the follow does not exist or,
+    /// with `if_updated_at`, is no longer at that version.
+    async fn update_follow(&self, follow: &Follow, backfill: bool, if_updated_at: Option<Timestamp>) -> Result<bool>;
+    /// Deletes the follows `(source, target, keep_history)` that exist (all
+    /// of them must when `require_all`, or nothing is deleted); unless
+    /// `keep_history`, removes from each source feed the activities that
+    /// reached it only through that follow.
+    async fn delete_follows(&self, pairs: &[(Fid, Fid, bool)], require_all: bool) -> Result<Vec<Follow>> {
+        self.delete_follows_with(pairs, require_all, &ExtraWrites::default()).await
+    }
+    /// `delete_follows` with the `extra` writes (withdrawn notifications),
+    /// in the same transaction.
+    async fn delete_follows_with(
+        &self,
+        pairs: &[(Fid, Fid, bool)],
+        require_all: bool,
+        extra: &ExtraWrites,
+    ) -> Result<Vec<Follow>>;
+    async fn get_follow(&self, source: &Fid, target: &Fid) -> Result<Option<Follow>>;
+    /// Follows matching `query`; a restricted `reader` sees those whose
+    /// source or target feed they may query the follows of.
+    async fn query_follows(&self, query: &ListQuery, reader: &Reader) -> Result<Vec<Follow>>;
+    /// Follows (any status) from feeds `owner` created into `targets`.
+    async fn follows_from_owner(&self, owner: &str, targets: &[Fid]) -> Result<Vec<Follow>>;
+    /// Follows from feeds of `source_owners` into feeds `target_owner`
+    /// created, newest first, at most `per_owner` for each source owner.
+    async fn follows_between(
+        &self,
+        source_owners: &[String],
+        target_owner: &str,
+        per_owner: usize,
+    ) -> Result<Vec<Follow>>;
+
+    // members
+    /// Upserts `members` of `fid` and deletes the memberships of `remove`
+    /// (or, when `replace`, of everyone not in `members`); returns the ids
+    /// removed — one transaction. With `if_updated_at` (one per member:
+    /// its `updated_at` when read, None when it was no member), only if
+    /// every one is still at that version; None otherwise.
+    async fn write_members(
+        &self,
+        fid: &Fid,
+        members: &[FeedMember],
+        remove: &[String],
+        replace: bool,
+        if_updated_at: Option<&[Option<Timestamp>]>,
+    ) -> Result<Option<Vec<String>>>;
+    async fn get_members(&self, fid: &Fid, user_ids: &[String]) -> Result<Vec<FeedMember>>;
+    /// The memberships (any status) of `user_id` in `fids`.
+    async fn memberships(&self, user_id: &str, fids: &[Fid]) -> Result<Vec<FeedMember>>;
+    async fn query_members(&self, query: &ListQuery) -> Result<Vec<FeedMember>>;
+
+    // reactions
+    /// Adds or replaces the user's reaction of its type on `object`
+    /// (`exclusive`: removes their other types first); returns the replaced
+    /// ones. On a comment, its vote counters change in the same transaction.
+    /// Concurrent calls for one (object, user) are serialised.
+    async fn put_reaction(&self, on: Reactable, reaction: &Reaction, exclusive: bool) -> Result<Vec<Reaction>> {
+        self.put_reaction_with(on, reaction, exclusive, &ExtraWrites::default()).await
+    }
+    /// `put_reaction` with the `extra` records (its notification, the
+    /// reacting user), in the same transaction.
+    async fn put_reaction_with(
+        &self,
+        on: Reactable,
+        reaction: &Reaction,
+        exclusive: bool,
+        extra: &ExtraWrites,
+    ) -> Result<Vec<Reaction>>;
+    async fn delete_reaction(
+        &self,
+        on: Reactable,
+        object_id: &str,
+        user_id: &str,
+        kind: &str,
+    ) -> Result<Option<Reaction>> {
+        self.delete_reaction_with(on, object_id, user_id, kind, &ExtraWrites::default()).await
+    }
+    /// `delete_reaction` with the `extra` writes (its withdrawn
+    /// notification), in the same transaction.
+    async fn delete_reaction_with(
+        &self,
+        on: Reactable,
+        object_id: &str,
+        user_id: &str,
+        kind: &str,
+        extra: &ExtraWrites,
+    ) -> Result<Option<Reaction>>;
+    /// Groups, latest and the viewer's own reactions of each object.
+    async fn reaction_summaries(
+        &self,
+        on: Reactable,
+        object_ids: &[String],
+        viewer: Option<&str>,
+    ) -> Result<HashMap<String, ReactionSummary>>;
+    async fn query_reactions(&self, on: Reactable, query: &ListQuery) -> Result<Vec<Reaction>>;
+
+    // bookmarks and folders
+    /// Saves a new bookmark (and the folder it creates, if any) in one
+    /// transaction; false when that placement exists already.
+    async fn insert_bookmark(&self, bookmark: &Bookmark, new_folder: Option<&BookmarkFolder>) -> Result<bool>;
+    /// Replaces the bookmark placed in `from_folder` ("" = none) with
+    /// `bookmark` (moved and/or changed), creating `new_folder` first; None
+    /// when there was no such bookmark or, with `if_updated_at`, it is no
+    /// longer at that version. One transaction.
+    async fn move_bookmark(
+        &self,
+        from_folder: &str,
+        bookmark: &Bookmark,
+        new_folder: Option<&BookmarkFolder>,
+        if_updated_at: Option<Timestamp>,
+    ) -> Result<Option<Bookmark>>;
+    async fn delete_bookmark(
+        &self,
+        user_id: &str,
+        object_type: &str,
+        object_id: &str,
+        folder: &str,
+    ) -> Result<Option<Bookmark>>;
+    async fn query_bookmarks(&self, query: &ListQuery) -> Result<Vec<Bookmark>>;
+    /// Bookmark counts per object and `viewer`'s own bookmarks of them.
+    async fn bookmark_summaries(
+        &self,
+        object_type: &str,
+        object_ids: &[String],
+        viewer: Option<&str>,
+    ) -> Result<(HashMap<String, i64>, Vec<Bookmark>)>;
+    async fn get_bookmark_folders(&self, ids: &[String]) -> Result<Vec<BookmarkFolder>>;
+    /// Replaces the folder; with `if_updated_at`, only if it is still at
+    /// that version (returns false otherwise).
+    async fn put_bookmark_folder(&self, folder: &BookmarkFolder, if_updated_at: Option<Timestamp>) -> Result<bool>;
+    /// Deletes the folder and the bookmarks in it; false if it did not exist.
+    async fn delete_bookmark_folder(&self, id: &str) -> Result<bool>;
+    async fn query_bookmark_folders(&self, query: &ListQuery) -> Result<Vec<BookmarkFolder>>;
+
+    // comments
+    /// Inserts the comments (an existing id fails the whole batch with
+    /// `Conflict`), counts them on their parents, and saves the
+    /// notification activities — one transaction.
+    async fn insert_comments(&self, comments: &[Comment], notifications: &[Activity], new_feeds: &[Feed])
+        -> Result<()>;
+    async fn get_comments(&self, ids: &[String]) -> Result<Vec<Comment>>;
+    /// Replaces an existing comment's document, status and times; with
+    /// `if_updated_at`, only if it is still at that version (returns false
+    /// otherwise).
+    async fn put_comment(&self, comment: &Comment, if_updated_at: Option<Timestamp>) -> Result<bool> {
+        self.put_comment_with(comment, if_updated_at, &ExtraWrites::default()).await
+    }
+    /// `put_comment` with the `extra` writes (mention notifications made
+    /// and withdrawn), in the same transaction: none is written when the
+    /// version does not hold.
+    async fn put_comment_with(
+        &self,
+        comment: &Comment,
+        if_updated_at: Option<Timestamp>,
+        extra: &ExtraWrites,
+    ) -> Result<bool>;
+    /// Deletes a comment with its replies (at any depth) and their
+    /// reactions; returns the deleted ids (none when it did not exist).
+    async fn purge_comment(&self, id: &str) -> Result<Vec<String>> {
+        self.purge_comment_with(id, &ExtraWrites::default()).await
+    }
+    /// `purge_comment` with the `extra` writes (withdrawn notifications),
+    /// in the same transaction: none is written when the comment is gone.
+    async fn purge_comment_with(&self, id: &str, extra: &ExtraWrites) -> Result<Vec<String>>;
+    async fn query_comments(&self, query: &ListQuery) -> Result<Vec<Comment>>;
+    /// The first `each` replies of every parent, in `sort` order.
+    async fn comment_replies(
+        &self,
+        parents: &[String],
+        sort: &[(&'static str, bool)],
+        each: usize,
+    ) -> Result<Vec<Comment>>;
+    /// Live comments per activity, and its newest `latest` top-level ones.
+    async fn activity_comments(
+        &self,
+        activity_ids: &[String],
+        latest: usize,
+    ) -> Result<(HashMap<String, i64>, Vec<Comment>)>;
+
+    // collections, keyed by (name, id)
+    /// Inserts all of them, or none when one exists already: returns the
+    /// ref of the first existing one in that case.
+    async fn insert_collections(&self, collections: &[Collection]) -> Result<Option<String>>;
+    /// Inserts the new ones; existing ones only get the new `custom`.
+    async fn upsert_collections(&self, collections: &[Collection]) -> Result<Vec<Collection>>;
+    async fn get_collections(&self, refs: &[(String, String)]) -> Result<Vec<Collection>>;
+    /// Deletes those that exist; returns them.
+    async fn delete_collections(&self, refs: &[(String, String)]) -> Result<Vec<Collection>>;
+    async fn query_collections(&self, query: &ListQuery) -> Result<Vec<Collection>>;
+
+    // polls and votes
+    /// Inserts unless the id exists; returns whether it was inserted.
+    async fn insert_poll(&self, poll: &Poll) -> Result<bool>;
+    /// Replaces the poll; votes for `removed_options` go with them. With
+    /// `if_updated_at`, only if it is still at that version (returns false
+    /// otherwise).
+    async fn put_poll(&self, poll: &Poll, removed_options: &[String], if_updated_at: Option<Timestamp>)
+        -> Result<bool>;
+    async fn get_polls(&self, ids: &[String]) -> Result<Vec<Poll>>;
+    /// Deletes the poll and its votes; returns whether it existed.
+    async fn delete_poll(&self, id: &str) -> Result<bool>;
+    async fn query_polls(&self, query: &ListQuery) -> Result<Vec<Poll>>;
+    /// Casts the vote atomically for its (poll, user): an answer replaces the
+    /// user's answer; an option vote replaces the user's option votes when
+    /// `exclusive`, is a no-op when that option is already voted, and is
+    /// refused beyond `max_votes`.
+    async fn cast_vote(&self, vote: &PollVote, exclusive: bool, max_votes: Option<i64>) -> Result<VoteOutcome>;
+    /// Deletes the vote — only if `voter` cast it, when given.
+    async fn delete_vote(&self, poll_id: &str, vote_id: &str, voter: Option<&str>) -> Result<Option<PollVote>>;
+    async fn poll_tallies(&self, poll_ids: &[String], viewer: Option<&str>) -> Result<HashMap<String, PollTally>>;
+    async fn query_votes(&self, query: &ListQuery) -> Result<Vec<PollVote>>;
+
+    // pins
+    /// Pins the activity to the feed; returns the pin as stored (an existing
+    /// pin is kept unchanged).
+    async fn insert_pin(&self, pin: &Pin) -> Result<Pin>;
+    async fn delete_pin(&self, fid: &Fid, activity_id: &str) -> Result<Option<Pin>>;
+    /// Pins of live activities.
+    async fn query_pins(&self, query: &ListQuery) -> Result<Vec<Pin>>;
+
+    // membership levels
+    /// Inserts unless the id exists; returns whether it was inserted.
+    async fn insert_membership_level(&self, level: &MembershipLevel) -> Result<bool>;
+    async fn get_membership_levels(&self, ids: &[String]) -> Result<Vec<MembershipLevel>>;
+    /// Replaces the level only if it is still the version last updated at
+    /// `if_updated_at`; false otherwise (changed or deleted meanwhile).
+    async fn replace_membership_level(&self, level: &MembershipLevel, if_updated_at: Timestamp) -> Result<bool>;
+    async fn delete_membership_level(&self, id: &str) -> Result<bool>;
+    async fn query_membership_levels(&self, query: &ListQuery) -> Result<Vec<MembershipLevel>>;
+
+    // feed visibility grants
+    /// The stored grant changes of every visibility level.
+    async fn feed_visibility_grants(&self) -> Result<StoredGrants>;
+    /// Sets the grants of the roles given on one level, atomically; other
+    /// roles keep what is stored.
+    async fn merge_feed_visibility_grants(
+        &self,
+        visibility: &str,
+        grants: &BTreeMap<String, Vec<String>>,
+    ) -> Result<()>;
+    // feed management
+    /// Live feeds matching the query; a restricted reader gets only the
+    /// feeds it may read (`store::sql::readable_feed`). Counts in filters and
+    /// sorts are taken at `now`.
+    async fn query_feeds(&self, query: &ListQuery, reader: &Reader, now: Timestamp) -> Result<Vec<Feed>>;
+    /// Writes the feeds, each written one with its first members, in one
+    /// transaction: a live feed with the same fid is kept unchanged, a
+    /// soft-deleted one is replaced. Returns, per feed, whether it was
+    /// written.
+    async fn insert_feeds(&self, feeds: &[(Feed, Vec<FeedMember>)]) -> Result<Vec<bool>> {
+        self.insert_feeds_with(feeds, &ExtraWrites::default()).await
+    }
+    /// `insert_feeds` with the `extra` records (their implied owners), in
+    /// the same transaction.
+    async fn insert_feeds_with(&self, feeds: &[(Feed, Vec<FeedMember>)], extra: &ExtraWrites) -> Result<Vec<bool>>;
+    /// Replaces the documents of the given feeds, with the `extra` records,
+    /// in one transaction — only if each feed is still at the `updated_at`
+    /// given for it (same order); false, writing nothing, otherwise.
+    async fn put_feeds_with(&self, feeds: &[Feed], if_updated_at: &[Timestamp], extra: &ExtraWrites) -> Result<bool>;
+    /// The feed's live activities and the live comments on them (replies
+    /// at any depth included).
+    async fn feed_totals(&self, fid: &Fid, now: Timestamp) -> Result<(i64, i64)>;
+    /// Up to `limit` feeds of `group` to suggest to `user`, best first
+    /// (`store::sql::feeds::follow_suggestions_query`).
+    async fn follow_suggestions(
+        &self,
+        user: &str,
+        group: &str,
+        limit: usize,
+        grants: &Grants,
+    ) -> Result<Vec<SuggestedFeed>>;
+}
+
+/// Records a request writes beside its main one, committed in the same
+/// transaction before it, so a request's writes stand or fall together.
+#[derive(Debug, Clone, Default)]
+pub struct ExtraWrites {
+    /// Users the request creates implicitly (`create_users`, a first
+    /// GetOrCreateFeed): inserted, or recreated when soft-deleted; a live
+    /// user is left as it is.
+    pub users: Vec<User>,
+    /// Users the request writes whole (GetOrCreateFeed's `user`), as
+    /// `upsert_users` does.
+    pub user_updates: Vec<User>,
+    /// Collections written inline: inserted, or only their `custom` updated.
+    pub collections: Vec<Collection>,
+    /// Notification activities, with the feeds they need created.
+    pub notifications: Vec<Activity>,
+    pub feeds: Vec<Feed>,
+    /// Notification activities withdrawn (purged) by the request.
+    pub withdrawn: Vec<String>,
+    /// Background tasks the request queues (`core::tasks`): a task exists
+    /// exactly when the write that asked for it committed.
+    pub tasks: Vec<Task>,
+}
+
+/// A follow suggestion as ranked by the store: the feed, how many distinct
+/// people the user follows also follow it, and its accepted followers.
+#[derive(Debug, Clone)]
+pub struct SuggestedFeed {
+    pub feed: Feed,
+    pub friends: i64,
+    pub followers: i64,
+}
+
+/// Which reactions: those on activities or those on comments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reactable {
+    Activities,
+    Comments,
+}
+
+impl Reactable {
+    /// The filter field that names the reacted object.
+    pub fn object_field(self) -> &'static str {
+        match self {
+            Reactable::Activities => "activity_id",
+            Reactable::Comments => "comment_id",
+        }
+    }
+}

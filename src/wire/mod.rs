@@ -9,6 +9,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::core::comments::ThreadNode;
+use crate::core::enrichment::Lookup;
 use crate::core::model::{
     Activity, ActivitySelector, Bookmark, BookmarkFolder, Collection, Comment, Custom, Feed, FeedCounts, FeedGroup,
     FeedMember, Fid, Follow, Location, Poll, PollOption, PollVote, Reaction, ReactionGroup, ReactionSummary, Task,
@@ -16,7 +17,6 @@ use crate::core::model::{
 };
 use crate::core::pins::PinnedPage;
 use crate::core::time::Timestamp;
-use crate::core::Lookup;
 
 mod feed_config;
 pub use feed_config::{FeedVisibilityResponse, MembershipLevelResponse, Permission};

@@ -16,11 +16,12 @@ use serde_json::json;
 use tokio::runtime::Runtime;
 
 use tributary::core::comments::{self, ThreadRequest};
+use tributary::core::enrichment::Lookup;
 use tributary::core::model::{Comment, CommentCounts, Reaction};
 use tributary::core::storage::{Reactable, Store};
 use tributary::core::time::Timestamp;
 use tributary::core::users::{self, UserInput};
-use tributary::core::{activities, feed_groups, Actor, Ctx, Lookup};
+use tributary::core::{activities, feed_groups, Actor, Ctx};
 
 const ROOTS: usize = 2_000;
 const REPLIES: usize = 4;

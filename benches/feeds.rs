@@ -13,13 +13,14 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use tokio::runtime::Runtime;
 
 use tributary::core::activities::{self, NewActivity};
+use tributary::core::enrichment::Lookup;
 use tributary::core::feeds::{self, new_feed, FeedInput};
 use tributary::core::follows::{self, FollowCmd};
 use tributary::core::model::{Fid, Follow, FOLLOW_ACCEPTED};
 use tributary::core::storage::Store;
 use tributary::core::time::Timestamp;
 use tributary::core::users::{self, UserInput};
-use tributary::core::{feed_groups, Actor, Ctx, Lookup};
+use tributary::core::{feed_groups, Actor, Ctx};
 use tributary::store::postgres::PostgresStore;
 use tributary::store::sqlite::SqliteStore;
 

@@ -16,6 +16,7 @@ use std::time::Instant;
 use serde_json::json;
 use tokio::runtime::Runtime;
 
+use tributary::core::enrichment::Lookup;
 use tributary::core::feeds::{new_feed, FeedInput};
 use tributary::core::filter::Filter;
 use tributary::core::follows::{self, FollowCmd};
@@ -23,7 +24,7 @@ use tributary::core::model::{Fid, Follow, FOLLOW_ACCEPTED};
 use tributary::core::storage::{ListQuery, Reader, Store};
 use tributary::core::time::Timestamp;
 use tributary::core::users::{self, UserInput};
-use tributary::core::{activities, feed_groups, suggestions, Actor, Ctx, Lookup, QueryRequest};
+use tributary::core::{activities, feed_groups, suggestions, Actor, Ctx, QueryRequest};
 
 const FOLLOWERS: usize = 100_000;
 const POSTS: usize = 100;

@@ -636,7 +636,7 @@ pub async fn embedded_comments(
     sort: Option<&str>,
     limit: Option<i64>,
 ) -> Result<Vec<Comment>> {
-    let limit = limit.unwrap_or(super::LATEST_COMMENTS as i64);
+    let limit = limit.unwrap_or(super::enrichment::LATEST_COMMENTS as i64);
     if !(0..=20).contains(&limit) {
         return Err(Error::field("comment_limit", "comment_limit must be between 0 and 20"));
     }

@@ -7,6 +7,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::cursor;
+use super::enrichment::OwnWanted;
 use super::error::{Error, Result};
 use super::feed_groups::{live_group, VISIBILITIES};
 use super::follows::{self, FollowPage};
@@ -15,7 +16,7 @@ use super::model::{Activity, Custom, Feed, FeedMember, Fid, Location, TaskWork};
 use super::pins::{feed_pins, PinnedPage};
 use super::time::Timestamp;
 use super::users::{self, UserInput};
-use super::{access, page_limit, tasks, Actor, Ctx, OwnWanted};
+use super::{access, page_limit, tasks, Actor, Ctx};
 use crate::core::storage::{ExtraWrites, FeedPosition, FeedSlice, Reader};
 
 /// `FeedInput`: what a feed is created with.
@@ -80,7 +81,7 @@ impl EnrichmentOptions {
     /// Drops the activity enrichments these options skip from `lookup`, so
     /// the activities render without them (`skip_activity_refresh_image_urls`
     /// needs nothing: image URLs are never refreshed).
-    pub fn strip(&self, lookup: &mut super::Lookup) {
+    pub fn strip(&self, lookup: &mut super::enrichment::Lookup) {
         let on = |flag: Option<bool>| flag.unwrap_or(false);
         if on(self.skip_activity_comments) {
             lookup.latest_comments.clear();

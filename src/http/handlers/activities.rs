@@ -3,10 +3,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::core::activities::{self, ActivityChange, ActivityPatch, ActivityUpdate, NewActivity, QueryActivities};
 use crate::core::comments;
+use crate::core::enrichment::Lookup;
 use crate::core::feedback::{self, ActivityFeedback, MetricResult, TrackMetrics};
 use crate::core::model::Activity;
 use crate::core::storage::Reader;
-use crate::core::{Ctx, Lookup};
+use crate::core::Ctx;
 use crate::http::auth::{Auth, ServerAuth};
 use crate::http::error::ApiResult;
 use crate::http::extract::{WireJson, WirePath, WireQuery};

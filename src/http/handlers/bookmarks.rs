@@ -2,8 +2,9 @@ use axum::extract::State;
 use serde::{Deserialize, Serialize};
 
 use crate::core::bookmarks::{self, BookmarkRequest, Bookmarkable, UpdateFolder};
+use crate::core::enrichment::Lookup;
 use crate::core::model::{Bookmark, BookmarkFolder};
-use crate::core::{Actor, Lookup, QueryRequest, UserListQuery};
+use crate::core::{Actor, QueryRequest, UserListQuery};
 use crate::http::auth::Auth;
 use crate::http::error::ApiResult;
 use crate::http::extract::{WireJson, WirePath, WireQuery};

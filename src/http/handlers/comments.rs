@@ -2,8 +2,9 @@ use axum::extract::State;
 use serde::{Deserialize, Serialize};
 
 use crate::core::comments::{self, NewComment, PartialComment, QueryComments, Thread, ThreadRequest, UpdateComment};
+use crate::core::enrichment::Lookup;
 use crate::core::model::{Activity, Comment};
-use crate::core::{Actor, Lookup};
+use crate::core::Actor;
 use crate::http::auth::Auth;
 use crate::http::error::ApiResult;
 use crate::http::extract::{WireJson, WirePath, WireQuery};

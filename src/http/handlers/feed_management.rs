@@ -3,10 +3,11 @@ use std::collections::BTreeMap;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
 
+use crate::core::enrichment::{Lookup, OwnWanted};
 use crate::core::feed_management::{self, CreateFeedsBatch, DeleteFeedsBatch};
 use crate::core::model::{Feed, Fid};
 use crate::core::storage::Reader;
-use crate::core::{suggestions, Lookup, OwnWanted, QueryRequest};
+use crate::core::{suggestions, QueryRequest};
 use crate::http::auth::{Auth, ServerAuth};
 use crate::http::error::ApiResult;
 use crate::http::extract::{WireJson, WirePath, WireQuery};

@@ -1,10 +1,10 @@
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
 
+use crate::core::enrichment::Lookup;
 use crate::core::feeds::{self, GetOrCreateFeed, UpdateFeed};
 use crate::core::model::Fid;
 use crate::core::storage::Reader;
-use crate::core::Lookup;
 use crate::http::auth::Auth;
 use crate::http::error::ApiResult;
 use crate::http::extract::{WireJson, WirePath, WireQuery};

@@ -1,10 +1,11 @@
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
 
+use crate::core::enrichment::{Lookup, OwnWanted};
 use crate::core::follows::{self, FollowCmd, UnfollowPair};
 use crate::core::model::{Fid, Follow};
 use crate::core::storage::Reader;
-use crate::core::{Actor, Ctx, Lookup, OwnWanted, QueryRequest};
+use crate::core::{Actor, Ctx, QueryRequest};
 use crate::http::auth::Auth;
 use crate::http::error::ApiResult;
 use crate::http::extract::{WireJson, WirePath, WireQuery};

@@ -1,9 +1,10 @@
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
 
+use crate::core::enrichment::Lookup;
 use crate::core::members::{self, UpdateMembers};
 use crate::core::model::{FeedMember, Fid};
-use crate::core::{Lookup, QueryRequest};
+use crate::core::QueryRequest;
 use crate::http::auth::Auth;
 use crate::http::error::ApiResult;
 use crate::http::extract::{WireJson, WirePath};

@@ -1,10 +1,10 @@
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
 
+use crate::core::enrichment::Lookup;
 use crate::core::model::Fid;
 use crate::core::pins;
 use crate::core::time::Timestamp;
-use crate::core::Lookup;
 use crate::core::QueryRequest;
 use crate::http::auth::Auth;
 use crate::http::error::ApiResult;

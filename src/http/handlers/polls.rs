@@ -4,9 +4,10 @@ use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::core::enrichment::Lookup;
 use crate::core::model::Poll;
 use crate::core::polls::{self, CastVote, PollInput, PollOptionInput};
-use crate::core::{Actor, Ctx, Lookup, QueryRequest};
+use crate::core::{Actor, Ctx, QueryRequest};
 use crate::http::auth::Auth;
 use crate::http::error::ApiResult;
 use crate::http::extract::{WireJson, WirePath, WireQuery};

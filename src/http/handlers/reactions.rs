@@ -1,9 +1,9 @@
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
 
+use crate::core::enrichment::Lookup;
 use crate::core::reactions::{self, AddReaction, BatchQuery};
 use crate::core::storage::Reactable;
-use crate::core::Lookup;
 use crate::core::QueryRequest;
 use crate::http::auth::Auth;
 use crate::http::error::ApiResult;

@@ -55,9 +55,14 @@ pub fn fields_of(operation: &str) -> Option<&'static OperationFields> {
 pub fn check(operation: &str, query: Option<&str>, body: Option<&Value>) -> Result<()> {
     let Some(fields) = fields_of(operation) else { return Ok(()) };
     let profile = if fields.honoured.contains(&"user.id") { USER_PROFILE } else { &[] };
+    let mut pairs: Option<Vec<(String, String)>> = None;
     for &field in fields.refused.iter().chain(profile) {
         let asks = match field.strip_prefix('?') {
-            Some(name) => query_asks(query, name),
+            Some(name) => {
+                let pairs =
+                    pairs.get_or_insert_with(|| serde_urlencoded::from_str(query.unwrap_or("")).unwrap_or_default());
+                query_asks(pairs, name)
+            }
             None => body.is_some_and(|b| body_asks(b, field)),
         };
         if asks {
@@ -68,9 +73,28 @@ pub fn check(operation: &str, query: Option<&str>, body: Option<&Value>) -> Resu
     Ok(())
 }
 
-fn query_asks(query: Option<&str>, name: &str) -> bool {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query.unwrap_or("")).unwrap_or_default();
+fn query_asks(pairs: &[(String, String)], name: &str) -> bool {
     pairs.iter().any(|(k, v)| k == name && !matches!(v.as_str(), "" | "false" | "null"))
+}
+
+/// Whether `body` may hold a refused field or a `user` object for this
+/// operation: the quoted top-level key must appear in its text. A cheap scan
+/// that spares parsing the body a second time for most requests.
+pub fn body_may_matter(operation: &str, body: &[u8]) -> bool {
+    let Some(fields) = fields_of(operation) else { return false };
+    let names_user = fields.honoured.contains(&"user_id") || fields.honoured.contains(&"user.id");
+    let top_keys = fields.refused.iter().filter(|f| !f.starts_with('?')).map(|f| {
+        let top = f.split('.').next().unwrap_or(f);
+        top.strip_suffix("[]").unwrap_or(top)
+    });
+    // A key spelled with `\u` escapes cannot be found by its text: parse.
+    let escaped = body.windows(2).any(|w| w == b"\\u");
+    escaped || names_user.then_some("user").into_iter().chain(top_keys).any(|key| quoted_in(body, key))
+}
+
+fn quoted_in(body: &[u8], key: &str) -> bool {
+    let needle = format!("\"{key}\"");
+    body.windows(needle.len()).any(|w| w == needle.as_bytes())
 }
 
 /// Walks `a.b` / `a[].b` paths: a fixed depth given by the table, never by
@@ -131,6 +155,23 @@ pub fn user_id_from_user(operation: &str, body: &mut Value) -> Result<bool> {
     }
 }
 
+/// CreatePoll and UpdatePoll take the same poll document.
+const POLL_FIELDS: &[&str] = &[
+    "allow_answers",
+    "allow_user_suggested_options",
+    "custom",
+    "description",
+    "enforce_unique_vote",
+    "id",
+    "is_closed",
+    "max_votes_allowed",
+    "name",
+    "options",
+    "user.id",
+    "user_id",
+    "voting_visibility",
+];
+
 pub const FIELDS: &[OperationFields] = &[
     OperationFields { operation: "UpdateUsers", honoured: &["users"], refused: &[] },
     OperationFields { operation: "UpdateUsersPartial", honoured: &["users"], refused: &[] },
@@ -141,44 +182,8 @@ pub const FIELDS: &[OperationFields] = &[
         refused: &["calls", "conversations", "files", "messages", "new_call_owner_id", "new_channel_owner_id"],
     },
     OperationFields { operation: "GetTask", honoured: &[], refused: &[] },
-    OperationFields {
-        operation: "CreatePoll",
-        honoured: &[
-            "allow_answers",
-            "allow_user_suggested_options",
-            "custom",
-            "description",
-            "enforce_unique_vote",
-            "id",
-            "is_closed",
-            "max_votes_allowed",
-            "name",
-            "options",
-            "user.id",
-            "user_id",
-            "voting_visibility",
-        ],
-        refused: &[],
-    },
-    OperationFields {
-        operation: "UpdatePoll",
-        honoured: &[
-            "allow_answers",
-            "allow_user_suggested_options",
-            "custom",
-            "description",
-            "enforce_unique_vote",
-            "id",
-            "is_closed",
-            "max_votes_allowed",
-            "name",
-            "options",
-            "user.id",
-            "user_id",
-            "voting_visibility",
-        ],
-        refused: &[],
-    },
+    OperationFields { operation: "CreatePoll", honoured: POLL_FIELDS, refused: &[] },
+    OperationFields { operation: "UpdatePoll", honoured: POLL_FIELDS, refused: &[] },
     OperationFields {
         operation: "QueryPolls",
         honoured: &["filter", "limit", "next", "prev", "sort", "?user_id"],

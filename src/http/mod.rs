@@ -201,19 +201,18 @@ async fn in_operation(name: &'static str, status: u16, req: Request, next: Next)
 /// sees the request. Bytes suffice: in UTF-8 these code points never occur
 /// inside a multi-byte character.
 fn refuse_control_characters(uri: &axum::http::Uri) -> Result<(), Error> {
-    let is_control = |b: &u8| b.is_ascii_control();
-    let decoded = |s: &str| percent_encoding::percent_decode_str(s).collect::<Vec<u8>>();
-    if uri.path().split('/').any(|segment| decoded(segment).iter().any(is_control)) {
+    // Decoded byte by byte: no allocation on the every-request path.
+    let has_control = |s: &str| percent_encoding::percent_decode_str(s).any(|b| b.is_ascii_control());
+    if has_control(uri.path()) {
         return Err(Error::input("path segments must not contain control characters"));
     }
     for pair in uri.query().unwrap_or("").split('&') {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        let (key, value) = (decoded(key), decoded(value));
-        if key.iter().any(is_control) {
+        if has_control(key) {
             return Err(Error::input("query parameter names must not contain control characters"));
         }
-        if value.iter().any(is_control) {
-            let name = String::from_utf8_lossy(&key).into_owned();
+        if has_control(value) {
+            let name = percent_encoding::percent_decode_str(key).decode_utf8_lossy().into_owned();
             return Err(Error::field(&name, format!("{name} must not contain control characters")));
         }
     }
@@ -260,7 +259,9 @@ async fn buffer_body(req: Request, next: Next) -> Response {
 /// operation. A body that is not JSON is left for the handler to refuse.
 fn checked_fields(query: Option<&str>, bytes: axum::body::Bytes) -> Result<axum::body::Bytes, Error> {
     let Some(op) = reply::current_operation() else { return Ok(bytes) };
-    let mut body: Option<serde_json::Value> = if bytes.is_empty() { None } else { serde_json::from_slice(&bytes).ok() };
+    // Most bodies name no refused field and no `user`: skip the second parse.
+    let parse = !bytes.is_empty() && fields::body_may_matter(op.name, &bytes);
+    let mut body: Option<serde_json::Value> = if parse { serde_json::from_slice(&bytes).ok() } else { None };
     fields::check(op.name, query, body.as_ref())?;
     let Some(value) = body.as_mut() else { return Ok(bytes) };
     if fields::user_id_from_user(op.name, value)? {

@@ -267,3 +267,20 @@ async fn feed_reads_honour_activity_skip_options() {
     assert_eq!(lean["own_bookmarks"].as_array().map(Vec::len).unwrap_or(0), 0, "{lean}");
     assert_eq!(lean["comment_count"], 1, "counts stay: {lean}");
 }
+
+/// The check skips parsing bodies whose text names no refused key; a key
+/// spelled with `\u` escapes must still be found.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_field_spelled_with_escapes_is_still_refused() {
+    let srv = TestServer::spawn().await;
+    let client = srv.server();
+    client.create_users(&["u1"]).await;
+    let body = r#"{"user_id": "u1", "\u0077atch": true}"#;
+    let resp = client.post_raw("/api/v2/feeds/feed_groups/user/feeds/u1", body).await;
+    assert_error(&resp, StatusCode::BAD_REQUEST, 4);
+    assert!(resp.1["exception_fields"]["watch"].is_string(), "{}", resp.1);
+    let resp = client.post_raw("/api/v2/feeds/feed_groups/user/feeds/u1", r#"{"user_id": "u1", "watch": true}"#).await;
+    assert_error(&resp, StatusCode::BAD_REQUEST, 4);
+    let (status, read) = client.post_raw("/api/v2/feeds/feed_groups/user/feeds/u1", r#"{"user_id": "u1"}"#).await;
+    assert_eq!(status, StatusCode::CREATED, "{read}");
+}

@@ -104,9 +104,9 @@ pub struct UserQuery {
     pub offset: usize,
 }
 
+/// Users: the profiles every other record points at.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
-    // users
+pub trait UserStore: Send + Sync {
     async fn upsert_users(&self, users: &[User]) -> Result<()>;
     /// Replaces existing users, committing only if each is still at the
     /// `updated_at` given for it (same order); false otherwise.
@@ -115,8 +115,11 @@ pub trait Store: Send + Sync + 'static {
     async fn query_users(&self, query: &UserQuery) -> Result<Vec<User>>;
     /// Hard-deletes the user rows (soft deletion is an `upsert_users`).
     async fn purge_users(&self, ids: &[String]) -> Result<()>;
+}
 
-    // tasks
+/// The background task queue, shared by every process on the store.
+#[async_trait]
+pub trait TaskStore: Send + Sync {
     async fn insert_task(&self, task: &Task) -> Result<()>;
     async fn get_task(&self, id: &str) -> Result<Option<Task>>;
     /// Atomically claims the oldest runnable task — pending, or running with
@@ -131,13 +134,15 @@ pub trait Store: Send + Sync + 'static {
         result: Option<serde_json::Value>,
         error: Option<TaskError>,
     ) -> Result<()>;
+}
 
-    // app settings shared by every process on the store
+/// App configuration: settings, feed groups, membership levels and visibility grants.
+#[async_trait]
+pub trait ConfigStore: Send + Sync {
     /// Returns the stored value for `key`, storing `value` first when there is
     /// none — atomically, so concurrent first starts agree on one value.
     async fn setting_or_insert(&self, key: &str, value: &serde_json::Value) -> Result<serde_json::Value>;
 
-    // feed groups (soft-deleted ones included; the core filters)
     async fn get_feed_group(&self, id: &str) -> Result<Option<FeedGroup>>;
     async fn list_feed_groups(&self) -> Result<Vec<FeedGroup>>;
     /// Inserts unless the id exists; returns whether it was inserted.
@@ -145,7 +150,29 @@ pub trait Store: Send + Sync + 'static {
     async fn put_feed_group(&self, group: &FeedGroup) -> Result<()>;
     async fn purge_feed_group(&self, id: &str) -> Result<bool>;
 
-    // feeds
+    /// Inserts unless the id exists; returns whether it was inserted.
+    async fn insert_membership_level(&self, level: &MembershipLevel) -> Result<bool>;
+    async fn get_membership_levels(&self, ids: &[String]) -> Result<Vec<MembershipLevel>>;
+    /// Replaces the level only if it is still the version last updated at
+    /// `if_updated_at`; false otherwise (changed or deleted meanwhile).
+    async fn replace_membership_level(&self, level: &MembershipLevel, if_updated_at: Timestamp) -> Result<bool>;
+    async fn delete_membership_level(&self, id: &str) -> Result<bool>;
+    async fn query_membership_levels(&self, query: &ListQuery) -> Result<Vec<MembershipLevel>>;
+
+    /// The stored grant changes of every visibility level.
+    async fn feed_visibility_grants(&self) -> Result<StoredGrants>;
+    /// Sets the grants of the roles given on one level, atomically; other
+    /// roles keep what is stored.
+    async fn merge_feed_visibility_grants(
+        &self,
+        visibility: &str,
+        grants: &BTreeMap<String, Vec<String>>,
+    ) -> Result<()>;
+}
+
+/// Feeds: their records, counters and the feed-management queries.
+#[async_trait]
+pub trait FeedStore: Send + Sync {
     async fn get_feeds(&self, fids: &[Fid]) -> Result<Vec<Feed>>;
     /// Writes the feed — with `if_updated_at`, only if it is still at that
     /// version (returns false otherwise).
@@ -159,7 +186,41 @@ pub trait Store: Send + Sync + 'static {
     /// Removes the feed, every follow from or to it and its timeline entries.
     async fn purge_feed(&self, fid: &Fid) -> Result<()>;
 
-    // activities
+    /// Live feeds matching the query; a restricted reader gets only the
+    /// feeds it may read (`store::sql::readable_feed`). Counts in filters and
+    /// sorts are taken at `now`.
+    async fn query_feeds(&self, query: &ListQuery, reader: &Reader, now: Timestamp) -> Result<Vec<Feed>>;
+    /// Writes the feeds, each written one with its first members, in one
+    /// transaction: a live feed with the same fid is kept unchanged, a
+    /// soft-deleted one is replaced. Returns, per feed, whether it was
+    /// written.
+    async fn insert_feeds(&self, feeds: &[(Feed, Vec<FeedMember>)]) -> Result<Vec<bool>> {
+        self.insert_feeds_with(feeds, &ExtraWrites::default()).await
+    }
+    /// `insert_feeds` with the `extra` records (their implied owners), in
+    /// the same transaction.
+    async fn insert_feeds_with(&self, feeds: &[(Feed, Vec<FeedMember>)], extra: &ExtraWrites) -> Result<Vec<bool>>;
+    /// Replaces the documents of the given feeds, with the `extra` records,
+    /// in one transaction — only if each feed is still at the `updated_at`
+    /// given for it (same order); false, writing nothing, otherwise.
+    async fn put_feeds_with(&self, feeds: &[Feed], if_updated_at: &[Timestamp], extra: &ExtraWrites) -> Result<bool>;
+    /// The feed's live activities and the live comments on them (replies
+    /// at any depth included).
+    async fn feed_totals(&self, fid: &Fid, now: Timestamp) -> Result<(i64, i64)>;
+    /// Up to `limit` feeds of `group` to suggest to `user`, best first
+    /// (`store::sql::feeds::follow_suggestions_query`).
+    async fn follow_suggestions(
+        &self,
+        user: &str,
+        group: &str,
+        limit: usize,
+        grants: &Grants,
+    ) -> Result<Vec<SuggestedFeed>>;
+}
+
+/// Activities, their feed entries and fan-out, feedback and metrics.
+#[async_trait]
+pub trait ActivityStore: Send + Sync {
     /// Writes the activities (insert or replace), creates the missing feeds
     /// given, links each activity to its feeds and fans it out to the feeds
     /// that follow them — all in one transaction. Returns each activity's
@@ -221,7 +282,6 @@ pub trait Store: Send + Sync + 'static {
     /// Number of live activities pointing at each of `activity_ids`.
     async fn share_counts(&self, activity_ids: &[String]) -> Result<HashMap<String, i64>>;
 
-    // feedback and metrics
     async fn set_feedback(&self, user_id: &str, activity_id: &str, feedback: &Feedback, now: Timestamp) -> Result<()>;
     /// Which of `activity_ids` the user has hidden.
     async fn hidden_activities(&self, user_id: &str, activity_ids: &[String]) -> Result<HashSet<String>>;
@@ -230,8 +290,11 @@ pub trait Store: Send + Sync + 'static {
     /// it was counted.
     async fn add_metrics(&self, events: &[MetricEvent], now: Timestamp) -> Result<Vec<bool>>;
     async fn activity_metrics(&self, activity_ids: &[String]) -> Result<HashMap<String, BTreeMap<String, i64>>>;
+}
 
-    // follows
+/// Follows between feeds, with their counters and backfill.
+#[async_trait]
+pub trait FollowStore: Send + Sync {
     /// Inserts the follows (each `false` in the result already existed),
     /// creating the missing feeds given, and the notification paired with
     /// each follow that is new. Every new accepted follow copies up to its
@@ -281,8 +344,11 @@ pub trait Store: Send + Sync + 'static {
         target_owner: &str,
         per_owner: usize,
     ) -> Result<Vec<Follow>>;
+}
 
-    // members
+/// Feed members.
+#[async_trait]
+pub trait MemberStore: Send + Sync {
     /// Upserts `members` of `fid` and deletes the memberships of `remove`
     /// (or, when `replace`, of everyone not in `members`); returns the ids
     /// removed — one transaction. With `if_updated_at` (one per member:
@@ -300,8 +366,11 @@ pub trait Store: Send + Sync + 'static {
     /// The memberships (any status) of `user_id` in `fids`.
     async fn memberships(&self, user_id: &str, fids: &[Fid]) -> Result<Vec<FeedMember>>;
     async fn query_members(&self, query: &ListQuery) -> Result<Vec<FeedMember>>;
+}
 
-    // reactions
+/// Reactions on activities and on comments.
+#[async_trait]
+pub trait ReactionStore: Send + Sync {
     /// Adds or replaces the user's reaction of its type on `object`
     /// (`exclusive`: removes their other types first); returns the replaced
     /// ones. On a comment, its vote counters change in the same transaction.
@@ -345,8 +414,11 @@ pub trait Store: Send + Sync + 'static {
         viewer: Option<&str>,
     ) -> Result<HashMap<String, ReactionSummary>>;
     async fn query_reactions(&self, on: Reactable, query: &ListQuery) -> Result<Vec<Reaction>>;
+}
 
-    // bookmarks and folders
+/// Bookmarks and bookmark folders.
+#[async_trait]
+pub trait BookmarkStore: Send + Sync {
     /// Saves a new bookmark (and the folder it creates, if any) in one
     /// transaction; false when that placement exists already.
     async fn insert_bookmark(&self, bookmark: &Bookmark, new_folder: Option<&BookmarkFolder>) -> Result<bool>;
@@ -383,8 +455,11 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes the folder and the bookmarks in it; false if it did not exist.
     async fn delete_bookmark_folder(&self, id: &str) -> Result<bool>;
     async fn query_bookmark_folders(&self, query: &ListQuery) -> Result<Vec<BookmarkFolder>>;
+}
 
-    // comments
+/// Threaded comments.
+#[async_trait]
+pub trait CommentStore: Send + Sync {
     /// Inserts the comments (an existing id fails the whole batch with
     /// `Conflict`), counts them on their parents, and saves the
     /// notification activities — one transaction.
@@ -428,8 +503,11 @@ pub trait Store: Send + Sync + 'static {
         activity_ids: &[String],
         latest: usize,
     ) -> Result<(HashMap<String, i64>, Vec<Comment>)>;
+}
 
-    // collections, keyed by (name, id)
+/// Collections, keyed by (name, id).
+#[async_trait]
+pub trait CollectionStore: Send + Sync {
     /// Inserts all of them, or none when one exists already: returns the
     /// ref of the first existing one in that case.
     async fn insert_collections(&self, collections: &[Collection]) -> Result<Option<String>>;
@@ -439,8 +517,11 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes those that exist; returns them.
     async fn delete_collections(&self, refs: &[(String, String)]) -> Result<Vec<Collection>>;
     async fn query_collections(&self, query: &ListQuery) -> Result<Vec<Collection>>;
+}
 
-    // polls and votes
+/// Polls and votes.
+#[async_trait]
+pub trait PollStore: Send + Sync {
     /// Inserts unless the id exists; returns whether it was inserted.
     async fn insert_poll(&self, poll: &Poll) -> Result<bool>;
     /// Replaces the poll; votes for `removed_options` go with them. With
@@ -461,67 +542,27 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_vote(&self, poll_id: &str, vote_id: &str, voter: Option<&str>) -> Result<Option<PollVote>>;
     async fn poll_tallies(&self, poll_ids: &[String], viewer: Option<&str>) -> Result<HashMap<String, PollTally>>;
     async fn query_votes(&self, query: &ListQuery) -> Result<Vec<PollVote>>;
+}
 
-    // pins
+/// Pinned activities.
+#[async_trait]
+pub trait PinStore: Send + Sync {
     /// Pins the activity to the feed; returns the pin as stored (an existing
     /// pin is kept unchanged).
     async fn insert_pin(&self, pin: &Pin) -> Result<Pin>;
     async fn delete_pin(&self, fid: &Fid, activity_id: &str) -> Result<Option<Pin>>;
     /// Pins of live activities.
     async fn query_pins(&self, query: &ListQuery) -> Result<Vec<Pin>>;
-
-    // membership levels
-    /// Inserts unless the id exists; returns whether it was inserted.
-    async fn insert_membership_level(&self, level: &MembershipLevel) -> Result<bool>;
-    async fn get_membership_levels(&self, ids: &[String]) -> Result<Vec<MembershipLevel>>;
-    /// Replaces the level only if it is still the version last updated at
-    /// `if_updated_at`; false otherwise (changed or deleted meanwhile).
-    async fn replace_membership_level(&self, level: &MembershipLevel, if_updated_at: Timestamp) -> Result<bool>;
-    async fn delete_membership_level(&self, id: &str) -> Result<bool>;
-    async fn query_membership_levels(&self, query: &ListQuery) -> Result<Vec<MembershipLevel>>;
-
-    // feed visibility grants
-    /// The stored grant changes of every visibility level.
-    async fn feed_visibility_grants(&self) -> Result<StoredGrants>;
-    /// Sets the grants of the roles given on one level, atomically; other
-    /// roles keep what is stored.
-    async fn merge_feed_visibility_grants(
-        &self,
-        visibility: &str,
-        grants: &BTreeMap<String, Vec<String>>,
-    ) -> Result<()>;
-    // feed management
-    /// Live feeds matching the query; a restricted reader gets only the
-    /// feeds it may read (`store::sql::readable_feed`). Counts in filters and
-    /// sorts are taken at `now`.
-    async fn query_feeds(&self, query: &ListQuery, reader: &Reader, now: Timestamp) -> Result<Vec<Feed>>;
-    /// Writes the feeds, each written one with its first members, in one
-    /// transaction: a live feed with the same fid is kept unchanged, a
-    /// soft-deleted one is replaced. Returns, per feed, whether it was
-    /// written.
-    async fn insert_feeds(&self, feeds: &[(Feed, Vec<FeedMember>)]) -> Result<Vec<bool>> {
-        self.insert_feeds_with(feeds, &ExtraWrites::default()).await
-    }
-    /// `insert_feeds` with the `extra` records (their implied owners), in
-    /// the same transaction.
-    async fn insert_feeds_with(&self, feeds: &[(Feed, Vec<FeedMember>)], extra: &ExtraWrites) -> Result<Vec<bool>>;
-    /// Replaces the documents of the given feeds, with the `extra` records,
-    /// in one transaction — only if each feed is still at the `updated_at`
-    /// given for it (same order); false, writing nothing, otherwise.
-    async fn put_feeds_with(&self, feeds: &[Feed], if_updated_at: &[Timestamp], extra: &ExtraWrites) -> Result<bool>;
-    /// The feed's live activities and the live comments on them (replies
-    /// at any depth included).
-    async fn feed_totals(&self, fid: &Fid, now: Timestamp) -> Result<(i64, i64)>;
-    /// Up to `limit` feeds of `group` to suggest to `user`, best first
-    /// (`store::sql::feeds::follow_suggestions_query`).
-    async fn follow_suggestions(
-        &self,
-        user: &str,
-        group: &str,
-        limit: usize,
-        grants: &Grants,
-    ) -> Result<Vec<SuggestedFeed>>;
 }
+
+/// The whole storage interface: every area. Core holds an `Arc<dyn Store>`;
+/// a backend implements the area traits and gets `Store` for free.
+pub trait Store:
+    UserStore + TaskStore + ConfigStore + FeedStore + ActivityStore + FollowStore + MemberStore + ReactionStore + BookmarkStore + CommentStore + CollectionStore + PollStore + PinStore + 'static
+{
+}
+
+impl<T: UserStore + TaskStore + ConfigStore + FeedStore + ActivityStore + FollowStore + MemberStore + ReactionStore + BookmarkStore + CommentStore + CollectionStore + PollStore + PinStore + 'static> Store for T {}
 
 /// Records a request writes beside its main one, committed in the same
 /// transaction before it, so a request's writes stand or fall together.

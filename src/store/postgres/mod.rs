@@ -23,7 +23,7 @@ use crate::core::model::{
     METRIC_WINDOW_SECONDS,
 };
 use crate::core::storage::{
-    ActivityQuery, ExtraWrites, FeedSlice, ListQuery, Reactable, Reader, Store, UserQuery, UserSortField,
+    ActivityQuery, ExtraWrites, FeedSlice, ListQuery, Reactable, Reader, UserQuery, UserStore, TaskStore, ConfigStore, FeedStore, ActivityStore, FollowStore, MemberStore, ReactionStore, BookmarkStore, CommentStore, CollectionStore, PollStore, PinStore, UserSortField,
 };
 use crate::core::time::Timestamp;
 use crate::store::sql::{self, Dialect, SqlParam, COMMENT_POSTGRES as COMMENT_SELECT};
@@ -598,7 +598,7 @@ fn task_from_row(r: &Row) -> Result<Task> {
 }
 
 #[async_trait]
-impl Store for PostgresStore {
+impl UserStore for PostgresStore {
     async fn upsert_users(&self, users: &[User]) -> Result<()> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db_err)?;
@@ -664,7 +664,10 @@ impl Store for PostgresStore {
         client.execute("DELETE FROM users WHERE id = ANY($1)", &[&ids]).await.map_err(db_err)?;
         Ok(())
     }
+}
 
+#[async_trait]
+impl TaskStore for PostgresStore {
     async fn insert_task(&self, task: &Task) -> Result<()> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db_err)?;
@@ -725,7 +728,10 @@ impl Store for PostgresStore {
             .map_err(db_err)?;
         Ok(())
     }
+}
 
+#[async_trait]
+impl ConfigStore for PostgresStore {
     async fn setting_or_insert(&self, key: &str, value: &serde_json::Value) -> Result<serde_json::Value> {
         let client = self.client().await?;
         client
@@ -777,6 +783,41 @@ impl Store for PostgresStore {
         Ok(client.execute("DELETE FROM feed_groups WHERE id = $1", &[&id]).await.map_err(db_err)? > 0)
     }
 
+    async fn insert_membership_level(&self, level: &MembershipLevel) -> Result<bool> {
+        self.insert_level(level).await
+    }
+
+    async fn get_membership_levels(&self, ids: &[String]) -> Result<Vec<MembershipLevel>> {
+        self.get_levels(ids).await
+    }
+
+    async fn replace_membership_level(&self, level: &MembershipLevel, if_updated_at: Timestamp) -> Result<bool> {
+        self.replace_level(level, if_updated_at).await
+    }
+
+    async fn delete_membership_level(&self, id: &str) -> Result<bool> {
+        self.delete_level(id).await
+    }
+
+    async fn query_membership_levels(&self, q: &ListQuery) -> Result<Vec<MembershipLevel>> {
+        self.query_levels(q).await
+    }
+
+    async fn feed_visibility_grants(&self) -> Result<StoredGrants> {
+        self.visibility_grants().await
+    }
+
+    async fn merge_feed_visibility_grants(
+        &self,
+        visibility: &str,
+        grants: &BTreeMap<String, Vec<String>>,
+    ) -> Result<()> {
+        self.merge_visibility_grants(visibility, grants).await
+    }
+}
+
+#[async_trait]
+impl FeedStore for PostgresStore {
     async fn get_feeds(&self, fids: &[Fid]) -> Result<Vec<Feed>> {
         if fids.is_empty() {
             return Ok(Vec::new());
@@ -872,6 +913,35 @@ impl Store for PostgresStore {
         tx.commit().await.map_err(db_err)
     }
 
+    async fn query_feeds(&self, q: &ListQuery, reader: &Reader, now: Timestamp) -> Result<Vec<Feed>> {
+        self.feeds_matching(q, reader, now).await
+    }
+
+    async fn insert_feeds_with(&self, feeds: &[(Feed, Vec<FeedMember>)], extra: &ExtraWrites) -> Result<Vec<bool>> {
+        self.insert_feed_batch(feeds, extra).await
+    }
+
+    async fn put_feeds_with(&self, feeds: &[Feed], if_updated_at: &[Timestamp], extra: &ExtraWrites) -> Result<bool> {
+        self.put_feed_batch(feeds, if_updated_at, extra).await
+    }
+
+    async fn feed_totals(&self, fid: &Fid, now: Timestamp) -> Result<(i64, i64)> {
+        self.totals_of_feed(fid, now).await
+    }
+
+    async fn follow_suggestions(
+        &self,
+        user: &str,
+        group: &str,
+        limit: usize,
+        grants: &crate::core::storage::Grants,
+    ) -> Result<Vec<crate::core::storage::SuggestedFeed>> {
+        self.suggest_feeds(user, group, limit, grants).await
+    }
+}
+
+#[async_trait]
+impl ActivityStore for PostgresStore {
     async fn save_activities_with(
         &self,
         activities: &[Activity],
@@ -1014,6 +1084,99 @@ impl Store for PostgresStore {
         Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
+    async fn set_feedback(&self, user_id: &str, activity_id: &str, feedback: &Feedback, now: Timestamp) -> Result<()> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "INSERT INTO activity_feedback AS f (user_id, activity_id, hide, show_more, show_less, updated_at)
+                 VALUES ($1, $2, COALESCE($3, FALSE), COALESCE($4, FALSE), COALESCE($5, FALSE), $6)
+                 ON CONFLICT (user_id, activity_id) DO UPDATE SET
+                    hide = COALESCE($3, f.hide), show_more = COALESCE($4, f.show_more),
+                    show_less = COALESCE($5, f.show_less), updated_at = $6",
+                &[&user_id, &activity_id, &feedback.hide, &feedback.show_more, &feedback.show_less, &now.0],
+            )
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn hidden_activities(&self, user_id: &str, activity_ids: &[String]) -> Result<HashSet<String>> {
+        if activity_ids.is_empty() {
+            return Ok(HashSet::new());
+        }
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(
+                "SELECT activity_id FROM activity_feedback WHERE user_id = $1 AND hide AND activity_id = ANY($2)",
+            )
+            .await
+            .map_err(db_err)?;
+        let rows = client.query(&stmt, &[&user_id, &activity_ids]).await.map_err(db_err)?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    async fn add_metrics(&self, events: &[MetricEvent], now: Timestamp) -> Result<Vec<bool>> {
+        let window_start = now.0 - now.0.rem_euclid(METRIC_WINDOW_SECONDS * 1_000_000_000);
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db_err)?;
+        // The quota row is the lock: concurrent events of one user on one
+        // (activity, metric) count one after the other; every right-hand side
+        // reads the old row, so check and increment are one statement.
+        let quota_sql = format!(
+            "INSERT INTO metric_quota AS q (user_id, activity_id, metric, window_start, used, last_allowed)
+                     VALUES ($1, $2, $3, $4, CASE WHEN $5::bigint <= {limit} THEN $5::bigint ELSE 0 END, $5::bigint <= {limit})
+                     ON CONFLICT (user_id, activity_id, metric) DO UPDATE SET
+                        last_allowed = (CASE WHEN q.window_start = $4 THEN q.used ELSE 0 END) + $5::bigint <= {limit},
+                        used = (CASE WHEN q.window_start = $4 THEN q.used ELSE 0 END)
+                            + (CASE WHEN (CASE WHEN q.window_start = $4 THEN q.used ELSE 0 END) + $5::bigint <= {limit}
+                                    THEN $5::bigint ELSE 0 END),
+                        window_start = $4
+                     RETURNING last_allowed",
+            limit = METRIC_EVENTS_PER_WINDOW
+        );
+        let quota = tx.prepare(&quota_sql).await.map_err(db_err)?;
+        let bump = tx
+            .prepare(
+                "INSERT INTO activity_metrics AS m (activity_id, metric, value) VALUES ($1, $2, $3)
+                 ON CONFLICT (activity_id, metric) DO UPDATE SET value = m.value + $3",
+            )
+            .await
+            .map_err(db_err)?;
+        let mut allowed = Vec::with_capacity(events.len());
+        for e in events {
+            let ok: bool = tx
+                .query_one(&quota, &[&e.user_id, &e.activity_id, &e.metric, &window_start, &e.delta.saturating_abs()])
+                .await
+                .map_err(db_err)?
+                .get(0);
+            if ok {
+                tx.execute(&bump, &[&e.activity_id, &e.metric, &e.delta]).await.map_err(db_err)?;
+            }
+            allowed.push(ok);
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(allowed)
+    }
+
+    async fn activity_metrics(&self, activity_ids: &[String]) -> Result<HashMap<String, BTreeMap<String, i64>>> {
+        if activity_ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached("SELECT activity_id, metric, value FROM activity_metrics WHERE activity_id = ANY($1)")
+            .await
+            .map_err(db_err)?;
+        let mut out: HashMap<String, BTreeMap<String, i64>> = HashMap::new();
+        for row in client.query(&stmt, &[&activity_ids]).await.map_err(db_err)? {
+            out.entry(row.get(0)).or_default().insert(row.get(1), row.get(2));
+        }
+        Ok(out)
+    }
+}
+
+#[async_trait]
+impl FollowStore for PostgresStore {
     async fn insert_follows_with(
         &self,
         follows: &[(Follow, Option<Activity>)],
@@ -1200,7 +1363,10 @@ impl Store for PostgresStore {
         )
         .await
     }
+}
 
+#[async_trait]
+impl MemberStore for PostgresStore {
     async fn write_members(
         &self,
         fid: &Fid,
@@ -1247,7 +1413,10 @@ impl Store for PostgresStore {
     async fn query_members(&self, q: &ListQuery) -> Result<Vec<FeedMember>> {
         self.list(&sql::FEED_MEMBERS, q).await
     }
+}
 
+#[async_trait]
+impl ReactionStore for PostgresStore {
     async fn put_reaction_with(
         &self,
         on: Reactable,
@@ -1400,7 +1569,10 @@ impl Store for PostgresStore {
     async fn query_reactions(&self, on: Reactable, q: &ListQuery) -> Result<Vec<Reaction>> {
         self.list(sql::reaction_list_table(on), q).await
     }
+}
 
+#[async_trait]
+impl BookmarkStore for PostgresStore {
     async fn insert_bookmark(&self, bookmark: &Bookmark, new_folder: Option<&BookmarkFolder>) -> Result<bool> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db_err)?;
@@ -1553,7 +1725,10 @@ impl Store for PostgresStore {
     async fn query_bookmark_folders(&self, q: &ListQuery) -> Result<Vec<BookmarkFolder>> {
         self.list(&sql::BOOKMARK_FOLDERS, q).await
     }
+}
 
+#[async_trait]
+impl CommentStore for PostgresStore {
     async fn insert_comments(
         &self,
         comments: &[Comment],
@@ -1717,129 +1892,10 @@ impl Store for PostgresStore {
         let newest = client.query(&stmt, &[&ids, &(latest as i64)]).await.map_err(db_err)?;
         Ok((counts, docs(&newest)?))
     }
+}
 
-    async fn insert_pin(&self, pin: &Pin) -> Result<Pin> {
-        let client = self.client().await?;
-        let fid = pin.fid.to_string();
-        client
-            .execute(
-                "INSERT INTO pins (fid, activity_id, created_at, doc) VALUES ($1, $2, $3, $4::text::jsonb)
-                 ON CONFLICT (fid, activity_id) DO NOTHING",
-                &[&fid, &pin.activity_id, &pin.created_at.0, &to_doc(pin)?],
-            )
-            .await
-            .map_err(db_err)?;
-        let row = client
-            .query_one("SELECT doc::text FROM pins WHERE fid = $1 AND activity_id = $2", &[&fid, &pin.activity_id])
-            .await
-            .map_err(db_err)?;
-        from_doc(row.get::<_, &str>(0))
-    }
-
-    async fn delete_pin(&self, fid: &Fid, activity_id: &str) -> Result<Option<Pin>> {
-        Ok(self
-            .query_docs(
-                "DELETE FROM pins WHERE fid = $1 AND activity_id = $2 RETURNING doc::text",
-                &[&fid.to_string(), &activity_id],
-            )
-            .await?
-            .pop())
-    }
-
-    async fn query_pins(&self, q: &ListQuery) -> Result<Vec<Pin>> {
-        self.list(&sql::PINS, q).await
-    }
-
-    async fn set_feedback(&self, user_id: &str, activity_id: &str, feedback: &Feedback, now: Timestamp) -> Result<()> {
-        let client = self.client().await?;
-        client
-            .execute(
-                "INSERT INTO activity_feedback AS f (user_id, activity_id, hide, show_more, show_less, updated_at)
-                 VALUES ($1, $2, COALESCE($3, FALSE), COALESCE($4, FALSE), COALESCE($5, FALSE), $6)
-                 ON CONFLICT (user_id, activity_id) DO UPDATE SET
-                    hide = COALESCE($3, f.hide), show_more = COALESCE($4, f.show_more),
-                    show_less = COALESCE($5, f.show_less), updated_at = $6",
-                &[&user_id, &activity_id, &feedback.hide, &feedback.show_more, &feedback.show_less, &now.0],
-            )
-            .await
-            .map_err(db_err)?;
-        Ok(())
-    }
-
-    async fn hidden_activities(&self, user_id: &str, activity_ids: &[String]) -> Result<HashSet<String>> {
-        if activity_ids.is_empty() {
-            return Ok(HashSet::new());
-        }
-        let client = self.client().await?;
-        let stmt = client
-            .prepare_cached(
-                "SELECT activity_id FROM activity_feedback WHERE user_id = $1 AND hide AND activity_id = ANY($2)",
-            )
-            .await
-            .map_err(db_err)?;
-        let rows = client.query(&stmt, &[&user_id, &activity_ids]).await.map_err(db_err)?;
-        Ok(rows.iter().map(|r| r.get(0)).collect())
-    }
-
-    async fn add_metrics(&self, events: &[MetricEvent], now: Timestamp) -> Result<Vec<bool>> {
-        let window_start = now.0 - now.0.rem_euclid(METRIC_WINDOW_SECONDS * 1_000_000_000);
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(db_err)?;
-        // The quota row is the lock: concurrent events of one user on one
-        // (activity, metric) count one after the other; every right-hand side
-        // reads the old row, so check and increment are one statement.
-        let quota_sql = format!(
-            "INSERT INTO metric_quota AS q (user_id, activity_id, metric, window_start, used, last_allowed)
-                     VALUES ($1, $2, $3, $4, CASE WHEN $5::bigint <= {limit} THEN $5::bigint ELSE 0 END, $5::bigint <= {limit})
-                     ON CONFLICT (user_id, activity_id, metric) DO UPDATE SET
-                        last_allowed = (CASE WHEN q.window_start = $4 THEN q.used ELSE 0 END) + $5::bigint <= {limit},
-                        used = (CASE WHEN q.window_start = $4 THEN q.used ELSE 0 END)
-                            + (CASE WHEN (CASE WHEN q.window_start = $4 THEN q.used ELSE 0 END) + $5::bigint <= {limit}
-                                    THEN $5::bigint ELSE 0 END),
-                        window_start = $4
-                     RETURNING last_allowed",
-            limit = METRIC_EVENTS_PER_WINDOW
-        );
-        let quota = tx.prepare(&quota_sql).await.map_err(db_err)?;
-        let bump = tx
-            .prepare(
-                "INSERT INTO activity_metrics AS m (activity_id, metric, value) VALUES ($1, $2, $3)
-                 ON CONFLICT (activity_id, metric) DO UPDATE SET value = m.value + $3",
-            )
-            .await
-            .map_err(db_err)?;
-        let mut allowed = Vec::with_capacity(events.len());
-        for e in events {
-            let ok: bool = tx
-                .query_one(&quota, &[&e.user_id, &e.activity_id, &e.metric, &window_start, &e.delta.saturating_abs()])
-                .await
-                .map_err(db_err)?
-                .get(0);
-            if ok {
-                tx.execute(&bump, &[&e.activity_id, &e.metric, &e.delta]).await.map_err(db_err)?;
-            }
-            allowed.push(ok);
-        }
-        tx.commit().await.map_err(db_err)?;
-        Ok(allowed)
-    }
-
-    async fn activity_metrics(&self, activity_ids: &[String]) -> Result<HashMap<String, BTreeMap<String, i64>>> {
-        if activity_ids.is_empty() {
-            return Ok(HashMap::new());
-        }
-        let client = self.client().await?;
-        let stmt = client
-            .prepare_cached("SELECT activity_id, metric, value FROM activity_metrics WHERE activity_id = ANY($1)")
-            .await
-            .map_err(db_err)?;
-        let mut out: HashMap<String, BTreeMap<String, i64>> = HashMap::new();
-        for row in client.query(&stmt, &[&activity_ids]).await.map_err(db_err)? {
-            out.entry(row.get(0)).or_default().insert(row.get(1), row.get(2));
-        }
-        Ok(out)
-    }
-
+#[async_trait]
+impl CollectionStore for PostgresStore {
     async fn insert_collections(&self, collections: &[Collection]) -> Result<Option<String>> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db_err)?;
@@ -1898,7 +1954,10 @@ impl Store for PostgresStore {
     async fn query_collections(&self, q: &ListQuery) -> Result<Vec<Collection>> {
         self.list(&sql::COLLECTIONS, q).await
     }
+}
 
+#[async_trait]
+impl PollStore for PostgresStore {
     async fn insert_poll(&self, poll: &Poll) -> Result<bool> {
         let client = self.client().await?;
         let n = client
@@ -2076,62 +2135,39 @@ impl Store for PostgresStore {
     async fn query_votes(&self, q: &ListQuery) -> Result<Vec<PollVote>> {
         self.list(&sql::POLL_VOTES, q).await
     }
+}
 
-    async fn insert_membership_level(&self, level: &MembershipLevel) -> Result<bool> {
-        self.insert_level(level).await
+#[async_trait]
+impl PinStore for PostgresStore {
+    async fn insert_pin(&self, pin: &Pin) -> Result<Pin> {
+        let client = self.client().await?;
+        let fid = pin.fid.to_string();
+        client
+            .execute(
+                "INSERT INTO pins (fid, activity_id, created_at, doc) VALUES ($1, $2, $3, $4::text::jsonb)
+                 ON CONFLICT (fid, activity_id) DO NOTHING",
+                &[&fid, &pin.activity_id, &pin.created_at.0, &to_doc(pin)?],
+            )
+            .await
+            .map_err(db_err)?;
+        let row = client
+            .query_one("SELECT doc::text FROM pins WHERE fid = $1 AND activity_id = $2", &[&fid, &pin.activity_id])
+            .await
+            .map_err(db_err)?;
+        from_doc(row.get::<_, &str>(0))
     }
 
-    async fn get_membership_levels(&self, ids: &[String]) -> Result<Vec<MembershipLevel>> {
-        self.get_levels(ids).await
+    async fn delete_pin(&self, fid: &Fid, activity_id: &str) -> Result<Option<Pin>> {
+        Ok(self
+            .query_docs(
+                "DELETE FROM pins WHERE fid = $1 AND activity_id = $2 RETURNING doc::text",
+                &[&fid.to_string(), &activity_id],
+            )
+            .await?
+            .pop())
     }
 
-    async fn replace_membership_level(&self, level: &MembershipLevel, if_updated_at: Timestamp) -> Result<bool> {
-        self.replace_level(level, if_updated_at).await
-    }
-
-    async fn delete_membership_level(&self, id: &str) -> Result<bool> {
-        self.delete_level(id).await
-    }
-
-    async fn query_membership_levels(&self, q: &ListQuery) -> Result<Vec<MembershipLevel>> {
-        self.query_levels(q).await
-    }
-
-    async fn feed_visibility_grants(&self) -> Result<StoredGrants> {
-        self.visibility_grants().await
-    }
-
-    async fn merge_feed_visibility_grants(
-        &self,
-        visibility: &str,
-        grants: &BTreeMap<String, Vec<String>>,
-    ) -> Result<()> {
-        self.merge_visibility_grants(visibility, grants).await
-    }
-
-    async fn query_feeds(&self, q: &ListQuery, reader: &Reader, now: Timestamp) -> Result<Vec<Feed>> {
-        self.feeds_matching(q, reader, now).await
-    }
-
-    async fn insert_feeds_with(&self, feeds: &[(Feed, Vec<FeedMember>)], extra: &ExtraWrites) -> Result<Vec<bool>> {
-        self.insert_feed_batch(feeds, extra).await
-    }
-
-    async fn put_feeds_with(&self, feeds: &[Feed], if_updated_at: &[Timestamp], extra: &ExtraWrites) -> Result<bool> {
-        self.put_feed_batch(feeds, if_updated_at, extra).await
-    }
-
-    async fn feed_totals(&self, fid: &Fid, now: Timestamp) -> Result<(i64, i64)> {
-        self.totals_of_feed(fid, now).await
-    }
-
-    async fn follow_suggestions(
-        &self,
-        user: &str,
-        group: &str,
-        limit: usize,
-        grants: &crate::core::storage::Grants,
-    ) -> Result<Vec<crate::core::storage::SuggestedFeed>> {
-        self.suggest_feeds(user, group, limit, grants).await
+    async fn query_pins(&self, q: &ListQuery) -> Result<Vec<Pin>> {
+        self.list(&sql::PINS, q).await
     }
 }

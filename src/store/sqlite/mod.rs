@@ -28,7 +28,7 @@ use crate::core::model::{
     METRIC_WINDOW_SECONDS,
 };
 use crate::core::storage::{
-    ActivityQuery, ExtraWrites, FeedSlice, ListQuery, Reactable, Reader, Store, UserQuery, UserSortField,
+    ActivityQuery, ExtraWrites, FeedSlice, ListQuery, Reactable, Reader, UserQuery, UserStore, TaskStore, ConfigStore, FeedStore, ActivityStore, FollowStore, MemberStore, ReactionStore, BookmarkStore, CommentStore, CollectionStore, PollStore, PinStore, UserSortField,
 };
 use crate::core::time::Timestamp;
 use crate::store::sql::COMMENT_SQLITE as COMMENT_SELECT;
@@ -624,7 +624,7 @@ fn task_from_parts(row: TaskRow) -> Result<Task> {
 const TASK_COLUMNS: &str = "id, status, work, result, error, attempts, created_at, updated_at";
 
 #[async_trait]
-impl Store for SqliteStore {
+impl UserStore for SqliteStore {
     async fn upsert_users(&self, users: &[User]) -> Result<()> {
         let users = users.to_vec();
         self.write(move |tx| upsert_users_tx(tx, &users)).await
@@ -695,7 +695,10 @@ impl Store for SqliteStore {
         })
         .await
     }
+}
 
+#[async_trait]
+impl TaskStore for SqliteStore {
     async fn insert_task(&self, task: &Task) -> Result<()> {
         let extra = ExtraWrites { tasks: vec![task.clone()], ..Default::default() };
         self.write(move |tx| write_extra_tx(tx, &extra)).await
@@ -758,7 +761,10 @@ impl Store for SqliteStore {
         })
         .await
     }
+}
 
+#[async_trait]
+impl ConfigStore for SqliteStore {
     async fn setting_or_insert(&self, key: &str, value: &serde_json::Value) -> Result<serde_json::Value> {
         let (key, value) = (key.to_string(), value.to_string());
         self.write(move |tx| {
@@ -820,6 +826,41 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn insert_membership_level(&self, level: &MembershipLevel) -> Result<bool> {
+        self.insert_level(level).await
+    }
+
+    async fn get_membership_levels(&self, ids: &[String]) -> Result<Vec<MembershipLevel>> {
+        self.get_levels(ids).await
+    }
+
+    async fn replace_membership_level(&self, level: &MembershipLevel, if_updated_at: Timestamp) -> Result<bool> {
+        self.replace_level(level, if_updated_at).await
+    }
+
+    async fn delete_membership_level(&self, id: &str) -> Result<bool> {
+        self.delete_level(id).await
+    }
+
+    async fn query_membership_levels(&self, q: &ListQuery) -> Result<Vec<MembershipLevel>> {
+        self.query_levels(q).await
+    }
+
+    async fn feed_visibility_grants(&self) -> Result<StoredGrants> {
+        self.visibility_grants().await
+    }
+
+    async fn merge_feed_visibility_grants(
+        &self,
+        visibility: &str,
+        grants: &BTreeMap<String, Vec<String>>,
+    ) -> Result<()> {
+        self.merge_visibility_grants(visibility, grants).await
+    }
+}
+
+#[async_trait]
+impl FeedStore for SqliteStore {
     async fn get_feeds(&self, fids: &[Fid]) -> Result<Vec<Feed>> {
         self.docs_by_key("feeds", "fid", &fids.iter().map(Fid::to_string).collect::<Vec<_>>()).await
     }
@@ -930,6 +971,35 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn query_feeds(&self, q: &ListQuery, reader: &Reader, now: Timestamp) -> Result<Vec<Feed>> {
+        self.feeds_matching(q, reader, now).await
+    }
+
+    async fn insert_feeds_with(&self, feeds: &[(Feed, Vec<FeedMember>)], extra: &ExtraWrites) -> Result<Vec<bool>> {
+        self.insert_feed_batch(feeds, extra).await
+    }
+
+    async fn put_feeds_with(&self, feeds: &[Feed], if_updated_at: &[Timestamp], extra: &ExtraWrites) -> Result<bool> {
+        self.put_feed_batch(feeds, if_updated_at, extra).await
+    }
+
+    async fn feed_totals(&self, fid: &Fid, now: Timestamp) -> Result<(i64, i64)> {
+        self.totals_of_feed(fid, now).await
+    }
+
+    async fn follow_suggestions(
+        &self,
+        user: &str,
+        group: &str,
+        limit: usize,
+        grants: &crate::core::storage::Grants,
+    ) -> Result<Vec<crate::core::storage::SuggestedFeed>> {
+        self.suggest_feeds(user, group, limit, grants).await
+    }
+}
+
+#[async_trait]
+impl ActivityStore for SqliteStore {
     async fn save_activities_with(
         &self,
         activities: &[Activity],
@@ -1071,6 +1141,113 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn set_feedback(&self, user_id: &str, activity_id: &str, feedback: &Feedback, now: Timestamp) -> Result<()> {
+        let (user_id, activity_id, f) = (user_id.to_string(), activity_id.to_string(), feedback.clone());
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT INTO activity_feedback (user_id, activity_id, hide, show_more, show_less, updated_at)
+                 VALUES (?1, ?2, COALESCE(?3, 0), COALESCE(?4, 0), COALESCE(?5, 0), ?6)
+                 ON CONFLICT (user_id, activity_id) DO UPDATE SET
+                    hide = COALESCE(?3, hide), show_more = COALESCE(?4, show_more),
+                    show_less = COALESCE(?5, show_less), updated_at = ?6",
+                params![user_id, activity_id, f.hide, f.show_more, f.show_less, now.0],
+            )
+            .map_err(db_err)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn hidden_activities(&self, user_id: &str, activity_ids: &[String]) -> Result<HashSet<String>> {
+        if activity_ids.is_empty() {
+            return Ok(HashSet::new());
+        }
+        let mut values = vec![SqlValue::Text(user_id.to_string())];
+        values.extend(text_values(activity_ids.iter().map(String::as_str)));
+        self.read(move |conn| {
+            let sql = format!(
+                "SELECT activity_id FROM activity_feedback WHERE user_id = ? AND hide = 1 AND activity_id IN ({})",
+                placeholders(values.len() - 1)
+            );
+            let mut stmt = conn.prepare_cached(&sql).map_err(db_err)?;
+            let rows = stmt.query_map(params_from_iter(values), |r| r.get::<_, String>(0)).map_err(db_err)?;
+            rows.collect::<rusqlite::Result<HashSet<_>>>().map_err(db_err)
+        })
+        .await
+    }
+
+    async fn add_metrics(&self, events: &[MetricEvent], now: Timestamp) -> Result<Vec<bool>> {
+        let events = events.to_vec();
+        self.write(move |tx| {
+            let window_start = now.0 - now.0.rem_euclid(METRIC_WINDOW_SECONDS * 1_000_000_000);
+            // Every right-hand side reads the old row, so the quota check and
+            // the increment are one atomic statement. |delta| is what counts.
+            let quota_sql = format!(
+                "INSERT INTO metric_quota AS q (user_id, activity_id, metric, window_start, used, last_allowed)
+                     VALUES (?1, ?2, ?3, ?4, CASE WHEN ?5 <= {limit} THEN ?5 ELSE 0 END, ?5 <= {limit})
+                     ON CONFLICT (user_id, activity_id, metric) DO UPDATE SET
+                        last_allowed = (CASE WHEN q.window_start = ?4 THEN q.used ELSE 0 END) + ?5 <= {limit},
+                        used = (CASE WHEN q.window_start = ?4 THEN q.used ELSE 0 END)
+                            + (CASE WHEN (CASE WHEN q.window_start = ?4 THEN q.used ELSE 0 END) + ?5 <= {limit}
+                                    THEN ?5 ELSE 0 END),
+                        window_start = ?4
+                     RETURNING last_allowed",
+                limit = METRIC_EVENTS_PER_WINDOW
+            );
+            let mut quota = tx.prepare_cached(&quota_sql).map_err(db_err)?;
+            let mut bump = tx
+                .prepare_cached(
+                    "INSERT INTO activity_metrics (activity_id, metric, value) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (activity_id, metric) DO UPDATE SET value = value + ?3",
+                )
+                .map_err(db_err)?;
+            let mut allowed = Vec::with_capacity(events.len());
+            for e in &events {
+                let ok: bool = quota
+                    .query_row(
+                        params![e.user_id, e.activity_id, e.metric, window_start, e.delta.saturating_abs()],
+                        |r| r.get(0),
+                    )
+                    .map_err(db_err)?;
+                if ok {
+                    bump.execute(params![e.activity_id, e.metric, e.delta]).map_err(db_err)?;
+                }
+                allowed.push(ok);
+            }
+            Ok(allowed)
+        })
+        .await
+    }
+
+    async fn activity_metrics(&self, activity_ids: &[String]) -> Result<HashMap<String, BTreeMap<String, i64>>> {
+        if activity_ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let values = text_values(activity_ids.iter().map(String::as_str));
+        self.read(move |conn| {
+            let sql = format!(
+                "SELECT activity_id, metric, value FROM activity_metrics WHERE activity_id IN ({})",
+                placeholders(values.len())
+            );
+            let mut stmt = conn.prepare_cached(&sql).map_err(db_err)?;
+            let rows = stmt
+                .query_map(params_from_iter(values), |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?))
+                })
+                .map_err(db_err)?;
+            let mut out: HashMap<String, BTreeMap<String, i64>> = HashMap::new();
+            for row in rows {
+                let (activity, metric, value) = row.map_err(db_err)?;
+                out.entry(activity).or_default().insert(metric, value);
+            }
+            Ok(out)
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl FollowStore for SqliteStore {
     async fn insert_follows_with(
         &self,
         follows: &[(Follow, Option<Activity>)],
@@ -1247,7 +1424,10 @@ impl Store for SqliteStore {
         );
         self.read(move |conn| docs(conn, &sql, values)).await
     }
+}
 
+#[async_trait]
+impl MemberStore for SqliteStore {
     async fn write_members(
         &self,
         fid: &Fid,
@@ -1293,7 +1473,10 @@ impl Store for SqliteStore {
     async fn query_members(&self, q: &ListQuery) -> Result<Vec<FeedMember>> {
         self.list(&sql::FEED_MEMBERS, q).await
     }
+}
 
+#[async_trait]
+impl ReactionStore for SqliteStore {
     async fn put_reaction_with(
         &self,
         on: Reactable,
@@ -1441,7 +1624,10 @@ impl Store for SqliteStore {
     async fn query_reactions(&self, on: Reactable, q: &ListQuery) -> Result<Vec<Reaction>> {
         self.list(sql::reaction_list_table(on), q).await
     }
+}
 
+#[async_trait]
+impl BookmarkStore for SqliteStore {
     async fn insert_bookmark(&self, bookmark: &Bookmark, new_folder: Option<&BookmarkFolder>) -> Result<bool> {
         let (b, folder) = (bookmark.clone(), new_folder.cloned());
         self.write(move |tx| {
@@ -1595,7 +1781,10 @@ impl Store for SqliteStore {
     async fn query_bookmark_folders(&self, q: &ListQuery) -> Result<Vec<BookmarkFolder>> {
         self.list(&sql::BOOKMARK_FOLDERS, q).await
     }
+}
 
+#[async_trait]
+impl CommentStore for SqliteStore {
     async fn insert_comments(
         &self,
         comments: &[Comment],
@@ -1780,149 +1969,10 @@ impl Store for SqliteStore {
         })
         .await
     }
+}
 
-    async fn insert_pin(&self, pin: &Pin) -> Result<Pin> {
-        let pin = pin.clone();
-        self.write(move |tx| {
-            let fid = pin.fid.to_string();
-            tx.execute(
-                "INSERT INTO pins (fid, activity_id, created_at, doc) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (fid, activity_id) DO NOTHING",
-                params![fid, pin.activity_id, pin.created_at.0, to_doc(&pin)?],
-            )
-            .map_err(db_err)?;
-            let doc: String = tx
-                .query_row(
-                    "SELECT doc FROM pins WHERE fid = ?1 AND activity_id = ?2",
-                    params![fid, pin.activity_id],
-                    |r| r.get(0),
-                )
-                .map_err(db_err)?;
-            from_doc(&doc)
-        })
-        .await
-    }
-
-    async fn delete_pin(&self, fid: &Fid, activity_id: &str) -> Result<Option<Pin>> {
-        let (fid, activity_id) = (fid.to_string(), activity_id.to_string());
-        self.write(move |tx| {
-            returned_doc(
-                tx,
-                "DELETE FROM pins WHERE fid = ?1 AND activity_id = ?2 RETURNING doc",
-                params![fid, activity_id],
-            )
-        })
-        .await
-    }
-
-    async fn query_pins(&self, q: &ListQuery) -> Result<Vec<Pin>> {
-        self.list(&sql::PINS, q).await
-    }
-
-    async fn set_feedback(&self, user_id: &str, activity_id: &str, feedback: &Feedback, now: Timestamp) -> Result<()> {
-        let (user_id, activity_id, f) = (user_id.to_string(), activity_id.to_string(), feedback.clone());
-        self.write(move |tx| {
-            tx.execute(
-                "INSERT INTO activity_feedback (user_id, activity_id, hide, show_more, show_less, updated_at)
-                 VALUES (?1, ?2, COALESCE(?3, 0), COALESCE(?4, 0), COALESCE(?5, 0), ?6)
-                 ON CONFLICT (user_id, activity_id) DO UPDATE SET
-                    hide = COALESCE(?3, hide), show_more = COALESCE(?4, show_more),
-                    show_less = COALESCE(?5, show_less), updated_at = ?6",
-                params![user_id, activity_id, f.hide, f.show_more, f.show_less, now.0],
-            )
-            .map_err(db_err)?;
-            Ok(())
-        })
-        .await
-    }
-
-    async fn hidden_activities(&self, user_id: &str, activity_ids: &[String]) -> Result<HashSet<String>> {
-        if activity_ids.is_empty() {
-            return Ok(HashSet::new());
-        }
-        let mut values = vec![SqlValue::Text(user_id.to_string())];
-        values.extend(text_values(activity_ids.iter().map(String::as_str)));
-        self.read(move |conn| {
-            let sql = format!(
-                "SELECT activity_id FROM activity_feedback WHERE user_id = ? AND hide = 1 AND activity_id IN ({})",
-                placeholders(values.len() - 1)
-            );
-            let mut stmt = conn.prepare_cached(&sql).map_err(db_err)?;
-            let rows = stmt.query_map(params_from_iter(values), |r| r.get::<_, String>(0)).map_err(db_err)?;
-            rows.collect::<rusqlite::Result<HashSet<_>>>().map_err(db_err)
-        })
-        .await
-    }
-
-    async fn add_metrics(&self, events: &[MetricEvent], now: Timestamp) -> Result<Vec<bool>> {
-        let events = events.to_vec();
-        self.write(move |tx| {
-            let window_start = now.0 - now.0.rem_euclid(METRIC_WINDOW_SECONDS * 1_000_000_000);
-            // Every right-hand side reads the old row, so the quota check and
-            // the increment are one atomic statement. |delta| is what counts.
-            let quota_sql = format!(
-                "INSERT INTO metric_quota AS q (user_id, activity_id, metric, window_start, used, last_allowed)
-                     VALUES (?1, ?2, ?3, ?4, CASE WHEN ?5 <= {limit} THEN ?5 ELSE 0 END, ?5 <= {limit})
-                     ON CONFLICT (user_id, activity_id, metric) DO UPDATE SET
-                        last_allowed = (CASE WHEN q.window_start = ?4 THEN q.used ELSE 0 END) + ?5 <= {limit},
-                        used = (CASE WHEN q.window_start = ?4 THEN q.used ELSE 0 END)
-                            + (CASE WHEN (CASE WHEN q.window_start = ?4 THEN q.used ELSE 0 END) + ?5 <= {limit}
-                                    THEN ?5 ELSE 0 END),
-                        window_start = ?4
-                     RETURNING last_allowed",
-                limit = METRIC_EVENTS_PER_WINDOW
-            );
-            let mut quota = tx.prepare_cached(&quota_sql).map_err(db_err)?;
-            let mut bump = tx
-                .prepare_cached(
-                    "INSERT INTO activity_metrics (activity_id, metric, value) VALUES (?1, ?2, ?3)
-                     ON CONFLICT (activity_id, metric) DO UPDATE SET value = value + ?3",
-                )
-                .map_err(db_err)?;
-            let mut allowed = Vec::with_capacity(events.len());
-            for e in &events {
-                let ok: bool = quota
-                    .query_row(
-                        params![e.user_id, e.activity_id, e.metric, window_start, e.delta.saturating_abs()],
-                        |r| r.get(0),
-                    )
-                    .map_err(db_err)?;
-                if ok {
-                    bump.execute(params![e.activity_id, e.metric, e.delta]).map_err(db_err)?;
-                }
-                allowed.push(ok);
-            }
-            Ok(allowed)
-        })
-        .await
-    }
-
-    async fn activity_metrics(&self, activity_ids: &[String]) -> Result<HashMap<String, BTreeMap<String, i64>>> {
-        if activity_ids.is_empty() {
-            return Ok(HashMap::new());
-        }
-        let values = text_values(activity_ids.iter().map(String::as_str));
-        self.read(move |conn| {
-            let sql = format!(
-                "SELECT activity_id, metric, value FROM activity_metrics WHERE activity_id IN ({})",
-                placeholders(values.len())
-            );
-            let mut stmt = conn.prepare_cached(&sql).map_err(db_err)?;
-            let rows = stmt
-                .query_map(params_from_iter(values), |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?))
-                })
-                .map_err(db_err)?;
-            let mut out: HashMap<String, BTreeMap<String, i64>> = HashMap::new();
-            for row in rows {
-                let (activity, metric, value) = row.map_err(db_err)?;
-                out.entry(activity).or_default().insert(metric, value);
-            }
-            Ok(out)
-        })
-        .await
-    }
-
+#[async_trait]
+impl CollectionStore for SqliteStore {
     async fn insert_collections(&self, collections: &[Collection]) -> Result<Option<String>> {
         let collections = collections.to_vec();
         self.write(move |tx| {
@@ -1987,7 +2037,10 @@ impl Store for SqliteStore {
     async fn query_collections(&self, q: &ListQuery) -> Result<Vec<Collection>> {
         self.list(&sql::COLLECTIONS, q).await
     }
+}
 
+#[async_trait]
+impl PollStore for SqliteStore {
     async fn insert_poll(&self, poll: &Poll) -> Result<bool> {
         let (id, created_at, doc) = (poll.id.clone(), poll.created_at.0, to_doc(poll)?);
         self.write(move |tx| {
@@ -2171,62 +2224,45 @@ impl Store for SqliteStore {
     async fn query_votes(&self, q: &ListQuery) -> Result<Vec<PollVote>> {
         self.list(&sql::POLL_VOTES, q).await
     }
+}
 
-    async fn insert_membership_level(&self, level: &MembershipLevel) -> Result<bool> {
-        self.insert_level(level).await
+#[async_trait]
+impl PinStore for SqliteStore {
+    async fn insert_pin(&self, pin: &Pin) -> Result<Pin> {
+        let pin = pin.clone();
+        self.write(move |tx| {
+            let fid = pin.fid.to_string();
+            tx.execute(
+                "INSERT INTO pins (fid, activity_id, created_at, doc) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (fid, activity_id) DO NOTHING",
+                params![fid, pin.activity_id, pin.created_at.0, to_doc(&pin)?],
+            )
+            .map_err(db_err)?;
+            let doc: String = tx
+                .query_row(
+                    "SELECT doc FROM pins WHERE fid = ?1 AND activity_id = ?2",
+                    params![fid, pin.activity_id],
+                    |r| r.get(0),
+                )
+                .map_err(db_err)?;
+            from_doc(&doc)
+        })
+        .await
     }
 
-    async fn get_membership_levels(&self, ids: &[String]) -> Result<Vec<MembershipLevel>> {
-        self.get_levels(ids).await
+    async fn delete_pin(&self, fid: &Fid, activity_id: &str) -> Result<Option<Pin>> {
+        let (fid, activity_id) = (fid.to_string(), activity_id.to_string());
+        self.write(move |tx| {
+            returned_doc(
+                tx,
+                "DELETE FROM pins WHERE fid = ?1 AND activity_id = ?2 RETURNING doc",
+                params![fid, activity_id],
+            )
+        })
+        .await
     }
 
-    async fn replace_membership_level(&self, level: &MembershipLevel, if_updated_at: Timestamp) -> Result<bool> {
-        self.replace_level(level, if_updated_at).await
-    }
-
-    async fn delete_membership_level(&self, id: &str) -> Result<bool> {
-        self.delete_level(id).await
-    }
-
-    async fn query_membership_levels(&self, q: &ListQuery) -> Result<Vec<MembershipLevel>> {
-        self.query_levels(q).await
-    }
-
-    async fn feed_visibility_grants(&self) -> Result<StoredGrants> {
-        self.visibility_grants().await
-    }
-
-    async fn merge_feed_visibility_grants(
-        &self,
-        visibility: &str,
-        grants: &BTreeMap<String, Vec<String>>,
-    ) -> Result<()> {
-        self.merge_visibility_grants(visibility, grants).await
-    }
-
-    async fn query_feeds(&self, q: &ListQuery, reader: &Reader, now: Timestamp) -> Result<Vec<Feed>> {
-        self.feeds_matching(q, reader, now).await
-    }
-
-    async fn insert_feeds_with(&self, feeds: &[(Feed, Vec<FeedMember>)], extra: &ExtraWrites) -> Result<Vec<bool>> {
-        self.insert_feed_batch(feeds, extra).await
-    }
-
-    async fn put_feeds_with(&self, feeds: &[Feed], if_updated_at: &[Timestamp], extra: &ExtraWrites) -> Result<bool> {
-        self.put_feed_batch(feeds, if_updated_at, extra).await
-    }
-
-    async fn feed_totals(&self, fid: &Fid, now: Timestamp) -> Result<(i64, i64)> {
-        self.totals_of_feed(fid, now).await
-    }
-
-    async fn follow_suggestions(
-        &self,
-        user: &str,
-        group: &str,
-        limit: usize,
-        grants: &crate::core::storage::Grants,
-    ) -> Result<Vec<crate::core::storage::SuggestedFeed>> {
-        self.suggest_feeds(user, group, limit, grants).await
+    async fn query_pins(&self, q: &ListQuery) -> Result<Vec<Pin>> {
+        self.list(&sql::PINS, q).await
     }
 }

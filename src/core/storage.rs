@@ -558,11 +558,41 @@ pub trait PinStore: Send + Sync {
 /// The whole storage interface: every area. Core holds an `Arc<dyn Store>`;
 /// a backend implements the area traits and gets `Store` for free.
 pub trait Store:
-    UserStore + TaskStore + ConfigStore + FeedStore + ActivityStore + FollowStore + MemberStore + ReactionStore + BookmarkStore + CommentStore + CollectionStore + PollStore + PinStore + 'static
+    UserStore
+    + TaskStore
+    + ConfigStore
+    + FeedStore
+    + ActivityStore
+    + FollowStore
+    + MemberStore
+    + ReactionStore
+    + BookmarkStore
+    + CommentStore
+    + CollectionStore
+    + PollStore
+    + PinStore
+    + 'static
 {
 }
 
-impl<T: UserStore + TaskStore + ConfigStore + FeedStore + ActivityStore + FollowStore + MemberStore + ReactionStore + BookmarkStore + CommentStore + CollectionStore + PollStore + PinStore + 'static> Store for T {}
+impl<
+        T: UserStore
+            + TaskStore
+            + ConfigStore
+            + FeedStore
+            + ActivityStore
+            + FollowStore
+            + MemberStore
+            + ReactionStore
+            + BookmarkStore
+            + CommentStore
+            + CollectionStore
+            + PollStore
+            + PinStore
+            + 'static,
+    > Store for T
+{
+}
 
 /// Records a request writes beside its main one, committed in the same
 /// transaction before it, so a request's writes stand or fall together.

@@ -14,22 +14,7 @@ use crate::core::model::Fid;
 use crate::core::storage::{ActivityOrder, ActivityQuery, FeedSlice, Grants, ListQuery, Reactable, Reader};
 use crate::core::time::Timestamp;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Dialect {
-    Sqlite,
-    Postgres,
-}
-
-/// A bound parameter, converted to the driver's type by each store.
-#[derive(Debug, Clone, PartialEq)]
-pub enum SqlParam {
-    Text(String),
-    Int(i64),
-    Real(f64),
-    Bool(bool),
-    /// A text[] on PostgreSQL; SQLite expands lists into several `?`.
-    Texts(Vec<String>),
-}
+pub use super::db::{Arg, Dialect};
 
 /// How a filterable or sortable field is read from a row.
 #[derive(Debug, Clone, Copy)]
@@ -402,7 +387,7 @@ pub use feeds::{feed_query, feed_totals_query, follow_suggestions_query};
 
 pub struct SqlBuilder {
     pub dialect: Dialect,
-    pub params: Vec<SqlParam>,
+    pub params: Vec<Arg>,
     table: &'static Table,
     /// Whose per-user state (`hidden`) a filter reads.
     viewer: Option<String>,
@@ -418,7 +403,7 @@ impl SqlBuilder {
     }
 
     /// Binds `p` and returns its placeholder.
-    pub fn bind(&mut self, p: SqlParam) -> String {
+    pub fn bind(&mut self, p: Arg) -> String {
         self.params.push(p);
         match self.dialect {
             // Numbered on both, so one placeholder may appear twice.
@@ -428,7 +413,7 @@ impl SqlBuilder {
     }
 
     fn text(&mut self, s: &str) -> String {
-        self.bind(SqlParam::Text(s.to_string()))
+        self.bind(Arg::Text(s.to_string()))
     }
 
     fn truth(&self, b: bool) -> &'static str {
@@ -450,7 +435,7 @@ impl SqlBuilder {
                 let marks: Vec<String> = values.iter().map(|v| self.text(v)).collect();
                 format!("{column} IN ({})", marks.join(", "))
             }
-            Dialect::Postgres => format!("{column} = ANY({})", self.bind(SqlParam::Texts(values.to_vec()))),
+            Dialect::Postgres => format!("{column} = ANY({})", self.bind(Arg::Texts(values.to_vec()))),
         }
     }
 
@@ -503,7 +488,7 @@ impl SqlBuilder {
                 format!("json_extract({doc}, {p})")
             }
             Dialect::Postgres => {
-                let p = self.bind(SqlParam::Texts(Self::pg_path(root, path)));
+                let p = self.bind(Arg::Texts(Self::pg_path(root, path)));
                 format!("({doc} #> {p}::text[])")
             }
         }
@@ -518,7 +503,7 @@ impl SqlBuilder {
         match self.dialect {
             Dialect::Sqlite => self.doc_path(root, path),
             Dialect::Postgres => {
-                let p = self.bind(SqlParam::Texts(Self::pg_path(root, path)));
+                let p = self.bind(Arg::Texts(Self::pg_path(root, path)));
                 format!("({} #>> {p}::text[])", self.table.doc)
             }
         }
@@ -528,7 +513,7 @@ impl SqlBuilder {
     fn json_scalar(&mut self, v: &Value) -> String {
         match self.dialect {
             Dialect::Sqlite => match v {
-                Value::Bool(b) => self.bind(SqlParam::Int(i64::from(*b))),
+                Value::Bool(b) => self.bind(Arg::Int(i64::from(*b))),
                 Value::Number(n) => self.number(n),
                 Value::String(s) => self.text(s),
                 _ => "NULL".into(),
@@ -539,8 +524,8 @@ impl SqlBuilder {
 
     fn number(&mut self, n: &serde_json::Number) -> String {
         match n.as_i64() {
-            Some(i) => self.bind(SqlParam::Int(i)),
-            None => self.bind(SqlParam::Real(n.as_f64().unwrap_or_default())),
+            Some(i) => self.bind(Arg::Int(i)),
+            None => self.bind(Arg::Real(n.as_f64().unwrap_or_default())),
         }
     }
 
@@ -551,7 +536,7 @@ impl SqlBuilder {
     fn contains(&mut self, root: &str, path: &[String], v: &Value) -> String {
         match self.dialect {
             Dialect::Postgres => {
-                let at = self.bind(SqlParam::Texts(Self::pg_path(root, path)));
+                let at = self.bind(Arg::Texts(Self::pg_path(root, path)));
                 let value = self.text(&v.to_string());
                 format!("(({} #> {at}::text[]) @> {value}::text::jsonb)", self.table.doc)
             }
@@ -640,7 +625,7 @@ impl SqlBuilder {
             }
             Dialect::Postgres => {
                 let op = if all { "?&" } else { "?|" };
-                format!("(({doc}->'{field}') {op} {}::text[])", self.bind(SqlParam::Texts(tags.to_vec())))
+                format!("(({doc}->'{field}') {op} {}::text[])", self.bind(Arg::Texts(tags.to_vec())))
             }
         }
     }
@@ -724,7 +709,7 @@ impl SqlBuilder {
             }
             (Kind::Text, Op::Q | Op::Autocomplete, Operand::Str(q)) => self.search(&expr, c.op, q),
             (Kind::Date, op, Operand::Time(t)) => {
-                format!("{expr} {} {}", Self::compare(op), self.bind(SqlParam::Int(t.0)))
+                format!("{expr} {} {}", Self::compare(op), self.bind(Arg::Int(t.0)))
             }
             (Kind::Num, op, Operand::Num(n)) => {
                 let n = self.real(*n);
@@ -736,7 +721,7 @@ impl SqlBuilder {
     }
 
     fn real(&mut self, n: f64) -> String {
-        let p = self.bind(SqlParam::Real(n));
+        let p = self.bind(Arg::Real(n));
         match self.dialect {
             Dialect::Sqlite => p,
             Dialect::Postgres => format!("{p}::float8"),
@@ -855,8 +840,8 @@ impl SqlBuilder {
             }
             (Field::Named("within_bounds"), Op::Eq, Operand::Bounds { ne_lat, ne_lng, sw_lat, sw_lng }) => {
                 let (lat, lng) = self.location();
-                let (s, n) = (self.bind(SqlParam::Real(*sw_lat)), self.bind(SqlParam::Real(*ne_lat)));
-                let (w, e) = (self.bind(SqlParam::Real(*sw_lng)), self.bind(SqlParam::Real(*ne_lng)));
+                let (s, n) = (self.bind(Arg::Real(*sw_lat)), self.bind(Arg::Real(*ne_lat)));
+                let (w, e) = (self.bind(Arg::Real(*sw_lng)), self.bind(Arg::Real(*ne_lng)));
                 // A box across the antimeridian has its west edge east of its east edge.
                 let lng_ok = if sw_lng <= ne_lng {
                     format!("{lng} >= {w} AND {lng} <= {e}")
@@ -962,11 +947,11 @@ pub fn replies_query(
     parents: &[String],
     sort: &[(&'static str, bool)],
     each: usize,
-) -> Result<(String, Vec<SqlParam>)> {
+) -> Result<(String, Vec<Arg>)> {
     let mut b = SqlBuilder::new(dialect, &COMMENTS);
     let parents = b.in_list("t.parent_id", parents);
     let order = b.order_by(sort, false)?;
-    let each = b.bind(SqlParam::Int(each as i64));
+    let each = b.bind(Arg::Int(each as i64));
     let sql = format!(
         "SELECT {} FROM (SELECT t.id AS k, ROW_NUMBER() OVER (PARTITION BY t.parent_id ORDER BY {order}) AS n
                           FROM comments t WHERE {parents}) r
@@ -979,13 +964,13 @@ pub fn replies_query(
 /// A filtered, sorted, offset-paged list of one table's documents. Tables
 /// whose rows are assembled on the way out (`select`) are sorted by key
 /// first and assembled only for the rows of the page.
-pub fn list_query(dialect: Dialect, table: &'static Table, q: &ListQuery) -> Result<(String, Vec<SqlParam>)> {
+pub fn list_query(dialect: Dialect, table: &'static Table, q: &ListQuery) -> Result<(String, Vec<Arg>)> {
     scoped_list_query(dialect, table, q, |_| None)
 }
 
 /// QueryFollows: a user-token reader sees the follows whose source or
 /// target feed grants them `query-follows`.
-pub fn follow_query(dialect: Dialect, q: &ListQuery, reader: &Reader) -> Result<(String, Vec<SqlParam>)> {
+pub fn follow_query(dialect: Dialect, q: &ListQuery, reader: &Reader) -> Result<(String, Vec<Arg>)> {
     scoped_list_query(dialect, &FOLLOWS, q, |b| {
         reader.restricted.then(|| {
             let me = b.text(reader.viewer.as_deref().unwrap_or_default());
@@ -1006,13 +991,13 @@ fn scoped_list_query(
     table: &'static Table,
     q: &ListQuery,
     scope: impl FnOnce(&mut SqlBuilder) -> Option<String>,
-) -> Result<(String, Vec<SqlParam>)> {
+) -> Result<(String, Vec<Arg>)> {
     let mut b = SqlBuilder::new(dialect, table);
     let mut clauses: Vec<String> = table.scope.iter().map(|s| s.to_string()).collect();
     clauses.extend(scope(&mut b));
     clauses.push(b.filter(&q.filter)?);
     let order = b.order_by(&q.sort, false)?;
-    let (limit, offset) = (b.bind(SqlParam::Int(q.limit as i64)), b.bind(SqlParam::Int(q.offset as i64)));
+    let (limit, offset) = (b.bind(Arg::Int(q.limit as i64)), b.bind(Arg::Int(q.offset as i64)));
     let (select, from, clauses) = (doc_select(dialect, table), table.from, clauses.join(" AND "));
     let sql = match table.key {
         Some(key) => {
@@ -1106,7 +1091,7 @@ pub fn grants_of(reader: &Reader) -> std::borrow::Cow<'_, Grants> {
 
 /// The whole QueryActivities statement: filter, lifecycle and visibility
 /// rules, position, order and limit.
-pub fn activity_query(dialect: Dialect, q: &ActivityQuery) -> Result<(String, Vec<SqlParam>)> {
+pub fn activity_query(dialect: Dialect, q: &ActivityQuery) -> Result<(String, Vec<Arg>)> {
     let mut b = SqlBuilder::new(dialect, &ACTIVITIES);
     b.viewer = q.reader.viewer.clone();
     let mut clauses = vec![b.filter(&q.filter)?];
@@ -1114,7 +1099,7 @@ pub fn activity_query(dialect: Dialect, q: &ActivityQuery) -> Result<(String, Ve
         clauses.push("a.deleted_at IS NULL".into());
     }
     if !q.include_expired {
-        clauses.push(format!("(a.expires_at IS NULL OR a.expires_at > {})", b.bind(SqlParam::Int(q.now.0))));
+        clauses.push(format!("(a.expires_at IS NULL OR a.expires_at > {})", b.bind(Arg::Int(q.now.0))));
     }
     // Private activities reach their author; server-side reads ask for all
     // of them with `include_private`.
@@ -1134,7 +1119,7 @@ pub fn activity_query(dialect: Dialect, q: &ActivityQuery) -> Result<(String, Ve
     let (newest_first, position, backwards) = match &q.order {
         ActivityOrder::Sorted { sort, offset } => {
             let order = b.order_by(sort, false)?;
-            let (limit, offset) = (b.bind(SqlParam::Int(q.limit as i64)), b.bind(SqlParam::Int(*offset as i64)));
+            let (limit, offset) = (b.bind(Arg::Int(q.limit as i64)), b.bind(Arg::Int(*offset as i64)));
             let sql = format!(
                 "SELECT {} FROM activities a WHERE {} ORDER BY {order} LIMIT {limit} OFFSET {offset}",
                 doc_select(dialect, &ACTIVITIES),
@@ -1147,11 +1132,11 @@ pub fn activity_query(dialect: Dialect, q: &ActivityQuery) -> Result<(String, Ve
     let descending = newest_first != backwards;
     let mut start = None;
     if let Some(p) = position {
-        let (t, id) = (b.bind(SqlParam::Int(p.created_at.0)), b.text(&p.activity_id));
+        let (t, id) = (b.bind(Arg::Int(p.created_at.0)), b.text(&p.activity_id));
         start = Some(format!("{} ({t}, {id})", if descending { "<" } else { ">" }));
     }
     let order = if descending { "DESC" } else { "ASC" };
-    let limit = b.bind(SqlParam::Int(q.limit as i64));
+    let limit = b.bind(Arg::Int(q.limit as i64));
     let sql = match dialect {
         // SQLite walks the (created_at, id) index in order and stops at the
         // limit on its own.
@@ -1189,12 +1174,12 @@ pub fn feed_page(
     now: Timestamp,
     reader: &Reader,
     filter: Option<&Filter>,
-) -> Result<(String, Vec<SqlParam>)> {
+) -> Result<(String, Vec<Arg>)> {
     let mut b = SqlBuilder::new(dialect, &ACTIVITIES);
     b.viewer = reader.viewer.clone();
     let mut clauses = vec![
         format!("e.fid = {}", b.text(&fid.to_string())),
-        format!("(e.visible_until IS NULL OR e.visible_until > {})", b.bind(SqlParam::Int(now.0))),
+        format!("(e.visible_until IS NULL OR e.visible_until > {})", b.bind(Arg::Int(now.0))),
     ];
     if reader.restricted {
         let me = b.text(reader.viewer.as_deref().unwrap_or_default());
@@ -1213,13 +1198,13 @@ pub fn feed_page(
         FeedSlice::Newer(p) => ("ASC", Some((p, ">"))),
     };
     if let Some((p, cmp)) = position {
-        let (t, id) = (b.bind(SqlParam::Int(p.created_at.0)), b.text(&p.activity_id));
+        let (t, id) = (b.bind(Arg::Int(p.created_at.0)), b.text(&p.activity_id));
         clauses.push(format!("(e.created_at, e.activity_id) {cmp} ({t}, {id})"));
     }
     if let Some(filter) = filter {
         clauses.push(b.filter(filter)?);
     }
-    let limit = b.bind(SqlParam::Int(limit as i64));
+    let limit = b.bind(Arg::Int(limit as i64));
     let sql = format!(
         "SELECT {} FROM feed_entries e JOIN activities a ON a.id = e.activity_id WHERE {}
          ORDER BY e.created_at {order}, e.activity_id {order} LIMIT {limit}",
@@ -1317,9 +1302,9 @@ mod tests {
                 .params
                 .into_iter()
                 .map(|p| match p {
-                    SqlParam::Text(t) => SqlValue::Text(t),
-                    SqlParam::Int(i) => SqlValue::Integer(i),
-                    SqlParam::Real(r) => SqlValue::Real(r),
+                    Arg::Text(t) => SqlValue::Text(t),
+                    Arg::Int(i) => SqlValue::Integer(i),
+                    Arg::Real(r) => SqlValue::Real(r),
                     other => panic!("{other:?}"),
                 })
                 .collect();

@@ -18,18 +18,21 @@ use crate::core::follows::DEFAULT_COPY_LIMIT;
 use crate::core::membership_levels::MembershipLevel;
 use crate::core::model::{
     Activity, Bookmark, BookmarkFolder, Collection, Comment, Feed, FeedCounts, FeedGroup, FeedMember, Feedback, Fid,
-    Follow, MetricEvent, Pin, Poll, PollTally, PollVote, Reaction, ReactionGroup, ReactionSummary, Task, TaskError,
-    TaskStatus, TaskWork, User, VoteOutcome, FOLLOW_ACCEPTED, LATEST_REACTIONS, LATEST_VOTES, METRIC_EVENTS_PER_WINDOW,
-    METRIC_WINDOW_SECONDS,
+    Follow, MetricEvent, Pin, Poll, PollTally, PollVote, Reaction, ReactionGroup, ReactionSummary, User, VoteOutcome,
+    FOLLOW_ACCEPTED, LATEST_REACTIONS, LATEST_VOTES, METRIC_EVENTS_PER_WINDOW, METRIC_WINDOW_SECONDS,
 };
 use crate::core::storage::{
-    ActivityQuery, ExtraWrites, FeedSlice, ListQuery, Reactable, Reader, UserQuery, UserStore, TaskStore, ConfigStore, FeedStore, ActivityStore, FollowStore, MemberStore, ReactionStore, BookmarkStore, CommentStore, CollectionStore, PollStore, PinStore, UserSortField,
+    ActivityQuery, ActivityStore, BookmarkStore, CollectionStore, CommentStore, ConfigStore, ExtraWrites, FeedSlice,
+    FeedStore, FollowStore, ListQuery, MemberStore, PinStore, PollStore, Reactable, ReactionStore, Reader,
 };
 use crate::core::time::Timestamp;
-use crate::store::sql::{self, Dialect, SqlParam, COMMENT_POSTGRES as COMMENT_SELECT};
+use crate::store::sql::{self, Arg, Dialect, COMMENT_POSTGRES as COMMENT_SELECT};
 
 mod config;
+mod driver;
 mod feeds;
+
+use driver::db_err;
 mod migrations;
 
 const POOL_SIZE: usize = 16;
@@ -38,10 +41,6 @@ const MIGRATION_LOCK: i64 = 0x7472_6962_7574_6172;
 
 pub struct PostgresStore {
     pool: Pool,
-}
-
-fn db_err(e: impl std::fmt::Display) -> Error {
-    Error::internal(format!("postgres: {e}"))
 }
 
 fn to_doc<T: Serialize>(value: &T) -> Result<String> {
@@ -66,42 +65,22 @@ struct Sql {
 }
 
 impl Sql {
-    fn new(text: &str) -> Self {
-        Sql { text: text.to_string(), params: Vec::new() }
-    }
-
-    /// Appends `text` with every `{}` replaced by the next parameter.
-    fn push(&mut self, text: &str, values: Vec<Param>) -> &mut Self {
-        let mut parts = text.split("{}");
-        if let Some(first) = parts.next() {
-            self.text.push_str(first);
-        }
-        let mut values = values.into_iter();
-        for part in parts {
-            if let Some(v) = values.next() {
-                self.params.push(v);
-                self.text.push_str(&format!("${}", self.params.len()));
-            }
-            self.text.push_str(part);
-        }
-        self
-    }
-
     fn refs(&self) -> Vec<&(dyn ToSql + Sync)> {
         self.params.iter().map(|p| p.as_ref() as &(dyn ToSql + Sync)).collect()
     }
 }
 
-fn pg_params(params: Vec<SqlParam>) -> Vec<Param> {
+fn pg_params(params: Vec<Arg>) -> Vec<Param> {
     params
         .into_iter()
         .map(|p| -> Param {
             match p {
-                SqlParam::Text(t) => Box::new(t),
-                SqlParam::Int(i) => Box::new(i),
-                SqlParam::Real(r) => Box::new(r),
-                SqlParam::Bool(b) => Box::new(b),
-                SqlParam::Texts(list) => Box::new(list),
+                Arg::Null => Box::new(None::<String>),
+                Arg::Text(t) => Box::new(t),
+                Arg::Int(i) => Box::new(i),
+                Arg::Real(r) => Box::new(r),
+                Arg::Bool(b) => Box::new(b),
+                Arg::Texts(list) => Box::new(list),
             }
         })
         .collect()
@@ -393,8 +372,6 @@ async fn save_activity_tx(tx: &impl GenericClient, a: &Activity) -> Result<Times
     Ok(Timestamp(created_at))
 }
 
-const TASK_COLUMNS: &str = "id, status, work::text, result::text, error::text, attempts, created_at, updated_at";
-
 /// A new reply or share needs a live parent, checked where it is written so
 /// a parent deleted meanwhile cannot be missed.
 async fn check_parent_tx(tx: &impl GenericClient, a: &Activity, old: Option<&Activity>) -> Result<()> {
@@ -582,152 +559,6 @@ async fn recount_comment_votes(tx: &impl GenericClient, comment_id: &str) -> Res
     .await
     .map_err(db_err)?;
     Ok(())
-}
-
-fn task_from_row(r: &Row) -> Result<Task> {
-    Ok(Task {
-        id: r.get(0),
-        status: TaskStatus::parse(r.get::<_, &str>(1)),
-        work: from_doc::<TaskWork>(r.get::<_, &str>(2))?,
-        result: r.get::<_, Option<&str>>(3).map(from_doc).transpose()?,
-        error: r.get::<_, Option<&str>>(4).map(from_doc).transpose()?,
-        attempts: r.get(5),
-        created_at: Timestamp(r.get(6)),
-        updated_at: Timestamp(r.get(7)),
-    })
-}
-
-#[async_trait]
-impl UserStore for PostgresStore {
-    async fn upsert_users(&self, users: &[User]) -> Result<()> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(db_err)?;
-        upsert_users_tx(&tx, users).await?;
-        tx.commit().await.map_err(db_err)
-    }
-
-    async fn update_users(&self, users: &[User], if_updated_at: &[Timestamp]) -> Result<bool> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(db_err)?;
-        let expected: Vec<_> = users.iter().zip(if_updated_at).map(|(u, at)| (vec![u.id.clone()], *at)).collect();
-        if !versions_hold(&tx, sql::versions::USER, &expected).await? {
-            return Ok(false);
-        }
-        upsert_users_tx(&tx, users).await?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(true)
-    }
-
-    async fn get_users(&self, ids: &[String]) -> Result<Vec<User>> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        self.query_docs("SELECT doc::text FROM users WHERE id = ANY($1)", &[&ids]).await
-    }
-
-    async fn query_users(&self, q: &UserQuery) -> Result<Vec<User>> {
-        let mut sql = Sql::new("SELECT doc::text FROM users WHERE TRUE");
-        if let Some(ids) = &q.ids {
-            if ids.is_empty() {
-                return Ok(Vec::new());
-            }
-            sql.push(" AND id = ANY({})", vec![Box::new(ids.clone())]);
-        }
-        if !q.include_deleted {
-            sql.push(" AND deleted_at IS NULL", vec![]);
-        }
-        let mut order: Vec<String> = q
-            .sort
-            .iter()
-            .map(|(field, desc)| {
-                let column = match field {
-                    UserSortField::Id => "id",
-                    UserSortField::Name => "name",
-                    UserSortField::Role => "role",
-                    UserSortField::CreatedAt => "created_at",
-                    UserSortField::UpdatedAt => "updated_at",
-                };
-                // SQLite sorts NULL first ascending; match it.
-                format!("{column} {}", if *desc { "DESC NULLS LAST" } else { "ASC NULLS FIRST" })
-            })
-            .collect();
-        order.push("id ASC".into());
-        sql.push(
-            &format!(" ORDER BY {} LIMIT {{}} OFFSET {{}}", order.join(", ")),
-            vec![Box::new(q.limit as i64), Box::new(q.offset as i64)],
-        );
-        self.query_docs(&sql.text, &sql.refs()).await
-    }
-
-    async fn purge_users(&self, ids: &[String]) -> Result<()> {
-        let client = self.client().await?;
-        client.execute("DELETE FROM users WHERE id = ANY($1)", &[&ids]).await.map_err(db_err)?;
-        Ok(())
-    }
-}
-
-#[async_trait]
-impl TaskStore for PostgresStore {
-    async fn insert_task(&self, task: &Task) -> Result<()> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(db_err)?;
-        write_extra_tx(&tx, &ExtraWrites { tasks: vec![task.clone()], ..Default::default() }).await?;
-        tx.commit().await.map_err(db_err)
-    }
-
-    async fn get_task(&self, id: &str) -> Result<Option<Task>> {
-        let client = self.client().await?;
-        let row = client
-            .query_opt(&format!("SELECT {TASK_COLUMNS} FROM tasks WHERE id = $1"), &[&id])
-            .await
-            .map_err(db_err)?;
-        row.as_ref().map(task_from_row).transpose()
-    }
-
-    async fn claim_task(&self, now: Timestamp, lease_until: Timestamp) -> Result<Option<Task>> {
-        let client = self.client().await?;
-        // SKIP LOCKED: workers in other processes pass over a row another
-        // worker is claiming instead of waiting for it or claiming it twice.
-        let row = client
-            .query_opt(
-                &format!(
-                    "UPDATE tasks SET status = 'running', attempts = attempts + 1, updated_at = $1, lease_until = $2
-                     WHERE id = (SELECT id FROM tasks
-                                 WHERE status = 'pending' OR (status = 'running' AND lease_until < $1)
-                                 ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED)
-                     RETURNING {TASK_COLUMNS}"
-                ),
-                &[&now.0, &lease_until.0],
-            )
-            .await
-            .map_err(db_err)?;
-        row.as_ref().map(task_from_row).transpose()
-    }
-
-    async fn finish_task(
-        &self,
-        id: &str,
-        status: TaskStatus,
-        result: Option<serde_json::Value>,
-        error: Option<TaskError>,
-    ) -> Result<()> {
-        let client = self.client().await?;
-        client
-            .execute(
-                "UPDATE tasks SET status = $2, result = $3::text::jsonb, error = $4::text::jsonb, updated_at = $5
-                 WHERE id = $1",
-                &[
-                    &id,
-                    &status.as_str(),
-                    &result.map(|r| r.to_string()),
-                    &error.map(|e| to_doc(&e)).transpose()?,
-                    &Timestamp::now().0,
-                ],
-            )
-            .await
-            .map_err(db_err)?;
-        Ok(())
-    }
 }
 
 #[async_trait]

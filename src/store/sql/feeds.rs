@@ -3,7 +3,7 @@
 //! exact, computed from the indexed follows, feed entries and comments at
 //! read time rather than from counters that could drift.
 
-use super::{doc_select, grants_of, readable_feed, unbuilt, Dialect, SqlBuilder, SqlParam, FEEDS};
+use super::{doc_select, grants_of, readable_feed, unbuilt, Arg, Dialect, SqlBuilder, FEEDS};
 use crate::core::error::Result;
 use crate::core::filter::{Condition, Field, Op, Operand};
 use crate::core::model::Fid;
@@ -15,7 +15,7 @@ impl SqlBuilder {
     /// Live activities of the row's feed at the builder's `now`, as
     /// `FeedResponse.activity_count` counts them.
     fn activity_count(&mut self) -> String {
-        let now = self.bind(SqlParam::Int(self.now.0));
+        let now = self.bind(Arg::Int(self.now.0));
         format!(
             "(SELECT COUNT(*) FROM feed_entries e
               WHERE e.fid = t.fid AND (e.visible_until IS NULL OR e.visible_until > {now}))"
@@ -72,7 +72,7 @@ impl SqlBuilder {
 
 /// One offset page of QueryFeeds: live feeds matching the filter that the
 /// reader may see, in the requested order.
-pub fn feed_query(dialect: Dialect, q: &ListQuery, reader: &Reader, now: Timestamp) -> Result<(String, Vec<SqlParam>)> {
+pub fn feed_query(dialect: Dialect, q: &ListQuery, reader: &Reader, now: Timestamp) -> Result<(String, Vec<Arg>)> {
     let mut b = SqlBuilder::new(dialect, &FEEDS);
     b.now = now;
     let mut clauses: Vec<String> = FEEDS.scope.iter().map(|s| s.to_string()).collect();
@@ -82,7 +82,7 @@ pub fn feed_query(dialect: Dialect, q: &ListQuery, reader: &Reader, now: Timesta
     }
     clauses.push(b.filter(&q.filter)?);
     let order = b.feed_order(&q.sort)?;
-    let (limit, offset) = (b.bind(SqlParam::Int(q.limit as i64)), b.bind(SqlParam::Int(q.offset as i64)));
+    let (limit, offset) = (b.bind(Arg::Int(q.limit as i64)), b.bind(Arg::Int(q.offset as i64)));
     let sql = format!(
         "SELECT {} FROM {} WHERE {} ORDER BY {order} LIMIT {limit} OFFSET {offset}",
         doc_select(dialect, &FEEDS),
@@ -94,9 +94,9 @@ pub fn feed_query(dialect: Dialect, q: &ListQuery, reader: &Reader, now: Timesta
 
 /// One row: the feed's live activities, and the live comments (replies at
 /// any depth included) on those activities.
-pub fn feed_totals_query(dialect: Dialect, fid: &Fid, now: Timestamp) -> (String, Vec<SqlParam>) {
+pub fn feed_totals_query(dialect: Dialect, fid: &Fid, now: Timestamp) -> (String, Vec<Arg>) {
     let mut b = SqlBuilder::new(dialect, &FEEDS);
-    let (fid, now) = (b.text(&fid.to_string()), b.bind(SqlParam::Int(now.0)));
+    let (fid, now) = (b.text(&fid.to_string()), b.bind(Arg::Int(now.0)));
     let live = format!("e.fid = {fid} AND (e.visible_until IS NULL OR e.visible_until > {now})");
     let sql = format!(
         "SELECT (SELECT COUNT(*) FROM feed_entries e WHERE {live}),
@@ -121,9 +121,9 @@ pub fn follow_suggestions_query(
     group: &str,
     limit: usize,
     grants: &Grants,
-) -> (String, Vec<SqlParam>) {
+) -> (String, Vec<Arg>) {
     let mut b = SqlBuilder::new(dialect, &FEEDS);
-    let (me, group, limit) = (b.text(user), b.text(group), b.bind(SqlParam::Int(limit as i64)));
+    let (me, group, limit) = (b.text(user), b.text(group), b.bind(Arg::Int(limit as i64)));
     let doc = match dialect {
         Dialect::Sqlite => "c.doc",
         Dialect::Postgres => "c.doc::text",

@@ -4,7 +4,9 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use async_trait::async_trait;
 use rusqlite::functions::FunctionFlags;
@@ -23,31 +25,30 @@ use crate::core::follows::DEFAULT_COPY_LIMIT;
 use crate::core::membership_levels::MembershipLevel;
 use crate::core::model::{
     Activity, Bookmark, BookmarkFolder, Collection, Comment, Feed, FeedCounts, FeedGroup, FeedMember, Feedback, Fid,
-    Follow, MetricEvent, Pin, Poll, PollTally, PollVote, Reaction, ReactionGroup, ReactionSummary, Task, TaskError,
-    TaskStatus, TaskWork, User, VoteOutcome, FOLLOW_ACCEPTED, LATEST_REACTIONS, LATEST_VOTES, METRIC_EVENTS_PER_WINDOW,
-    METRIC_WINDOW_SECONDS,
+    Follow, MetricEvent, Pin, Poll, PollTally, PollVote, Reaction, ReactionGroup, ReactionSummary, User, VoteOutcome,
+    FOLLOW_ACCEPTED, LATEST_REACTIONS, LATEST_VOTES, METRIC_EVENTS_PER_WINDOW, METRIC_WINDOW_SECONDS,
 };
 use crate::core::storage::{
-    ActivityQuery, ExtraWrites, FeedSlice, ListQuery, Reactable, Reader, UserQuery, UserStore, TaskStore, ConfigStore, FeedStore, ActivityStore, FollowStore, MemberStore, ReactionStore, BookmarkStore, CommentStore, CollectionStore, PollStore, PinStore, UserSortField,
+    ActivityQuery, ActivityStore, BookmarkStore, CollectionStore, CommentStore, ConfigStore, ExtraWrites, FeedSlice,
+    FeedStore, FollowStore, ListQuery, MemberStore, PinStore, PollStore, Reactable, ReactionStore, Reader,
 };
 use crate::core::time::Timestamp;
 use crate::store::sql::COMMENT_SQLITE as COMMENT_SELECT;
-use crate::store::sql::{self, Dialect, SqlParam};
+use crate::store::sql::{self, Arg, Dialect};
 
 mod config;
+mod driver;
 mod feeds;
+
+use driver::db_err;
 mod migrations;
 
 const READERS: usize = 4;
 
 pub struct SqliteStore {
     writer: Arc<Mutex<Connection>>,
-    readers: Arc<Vec<Mutex<Connection>>>,
+    readers: Vec<Arc<Mutex<Connection>>>,
     next_reader: AtomicUsize,
-}
-
-fn db_err(e: rusqlite::Error) -> Error {
-    Error::internal(format!("sqlite: {e}"))
 }
 
 fn to_doc<T: Serialize>(value: &T) -> Result<String> {
@@ -82,6 +83,10 @@ fn open(path: &Path) -> Result<Connection> {
         },
     )
     .map_err(db_err)?;
+    // List parameters (`= ANY($n)` in shared SQL) bind as `rarray` tables.
+    rusqlite::vtab::array::load_module(&conn).map_err(db_err)?;
+    // Room for every constant statement of the shared operations.
+    conn.set_prepared_statement_cache_capacity(256);
     Ok(conn)
 }
 
@@ -108,25 +113,33 @@ impl SqliteStore {
         let path = dir.join("tributary.sqlite3");
         let mut writer = open(&path)?;
         migrate(&mut writer)?;
-        let readers = (0..READERS).map(|_| open(&path).map(Mutex::new)).collect::<Result<Vec<_>>>()?;
-        Ok(SqliteStore {
-            writer: Arc::new(Mutex::new(writer)),
-            readers: Arc::new(readers),
-            next_reader: AtomicUsize::new(0),
-        })
+        let readers = (0..READERS).map(|_| open(&path).map(|c| Arc::new(Mutex::new(c)))).collect::<Result<Vec<_>>>()?;
+        Ok(SqliteStore { writer: Arc::new(Mutex::new(writer)), readers, next_reader: AtomicUsize::new(0) })
     }
 
     /// Calls `hook` with the text of every statement any connection runs —
     /// for diagnostics, and for tests that bound how many queries a request
     /// costs.
     pub fn trace_statements(&self, hook: Option<fn(TraceEvent<'_>)>) -> Result<()> {
-        let poisoned = || Error::internal("sqlite connection poisoned");
+        // Called between requests, so every connection is free.
+        let busy = || Error::internal("sqlite connection busy");
         let events = TraceEventCodes::SQLITE_TRACE_STMT;
-        self.writer.lock().map_err(|_| poisoned())?.trace_v2(events, hook);
-        for reader in self.readers.iter() {
-            reader.lock().map_err(|_| poisoned())?.trace_v2(events, hook);
+        self.writer.try_lock().map_err(|_| busy())?.trace_v2(events, hook);
+        for reader in &self.readers {
+            reader.try_lock().map_err(|_| busy())?.trace_v2(events, hook);
         }
         Ok(())
+    }
+
+    /// A reader connection: a free one if there is one, else the next in turn.
+    async fn reader(&self) -> OwnedMutexGuard<Connection> {
+        for reader in &self.readers {
+            if let Ok(conn) = reader.clone().try_lock_owned() {
+                return conn;
+            }
+        }
+        let slot = self.next_reader.fetch_add(1, Ordering::Relaxed) % self.readers.len();
+        self.readers[slot].clone().lock_owned().await
     }
 
     /// One page of a filtered list query over `table`.
@@ -165,7 +178,7 @@ impl SqliteStore {
     {
         let writer = self.writer.clone();
         tokio::task::spawn_blocking(move || {
-            let mut conn = writer.lock().map_err(|_| Error::internal("sqlite writer poisoned"))?;
+            let mut conn = writer.blocking_lock();
             let tx = conn.transaction().map_err(db_err)?;
             let out = f(&tx)?;
             tx.commit().map_err(db_err)?;
@@ -180,14 +193,8 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T> + Send + 'static,
     {
-        let readers = self.readers.clone();
-        let slot = self.next_reader.fetch_add(1, Ordering::Relaxed) % readers.len();
-        tokio::task::spawn_blocking(move || {
-            let conn = readers[slot].lock().map_err(|_| Error::internal("sqlite reader poisoned"))?;
-            f(&conn)
-        })
-        .await
-        .map_err(Error::internal)?
+        let conn = self.reader().await;
+        tokio::task::spawn_blocking(move || f(&conn)).await.map_err(Error::internal)?
     }
 }
 
@@ -204,15 +211,16 @@ fn docs<T: DeserializeOwned>(conn: &Connection, sql: &str, values: Vec<SqlValue>
 
 /// Shared-SQL parameters as SQLite values (lists never reach SQLite: the
 /// builder expands them).
-fn sqlite_values(params: Vec<SqlParam>) -> Result<Vec<SqlValue>> {
+fn sqlite_values(params: Vec<Arg>) -> Result<Vec<SqlValue>> {
     params
         .into_iter()
         .map(|p| match p {
-            SqlParam::Text(t) => Ok(SqlValue::Text(t)),
-            SqlParam::Int(i) => Ok(SqlValue::Integer(i)),
-            SqlParam::Real(r) => Ok(SqlValue::Real(r)),
-            SqlParam::Bool(b) => Ok(SqlValue::Integer(i64::from(b))),
-            SqlParam::Texts(_) => Err(Error::internal("list parameter in SQLite SQL")),
+            Arg::Text(t) => Ok(SqlValue::Text(t)),
+            Arg::Int(i) => Ok(SqlValue::Integer(i)),
+            Arg::Real(r) => Ok(SqlValue::Real(r)),
+            Arg::Bool(b) => Ok(SqlValue::Integer(i64::from(b))),
+            Arg::Null => Ok(SqlValue::Null),
+            Arg::Texts(_) => Err(Error::internal("list parameter in SQLite SQL")),
         })
         .collect()
 }
@@ -557,8 +565,6 @@ fn upsert_collections_tx(tx: &Transaction, collections: &[Collection]) -> Result
     Ok(out)
 }
 
-type TaskRow = (String, String, String, Option<String>, Option<String>, i64, i64, i64);
-
 fn insert_folder_tx(tx: &Transaction, f: &BookmarkFolder) -> Result<()> {
     tx.execute(
         "INSERT INTO bookmark_folders (id, user_id, name, created_at, updated_at, doc) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -601,166 +607,6 @@ fn recount_comment_votes(tx: &Transaction, comment_id: &str) -> Result<()> {
     .execute(params![comment_id, up, down, all, scores.score, scores.confidence, scores.controversy])
     .map_err(db_err)?;
     Ok(())
-}
-
-fn task_from_row(r: &rusqlite::Row) -> rusqlite::Result<TaskRow> {
-    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?))
-}
-
-fn task_from_parts(row: TaskRow) -> Result<Task> {
-    let (id, status, work, result, error, attempts, created_at, updated_at) = row;
-    Ok(Task {
-        id,
-        status: TaskStatus::parse(&status),
-        work: from_doc::<TaskWork>(&work)?,
-        result: result.map(|r| from_doc(&r)).transpose()?,
-        error: error.map(|e| from_doc(&e)).transpose()?,
-        attempts,
-        created_at: Timestamp(created_at),
-        updated_at: Timestamp(updated_at),
-    })
-}
-
-const TASK_COLUMNS: &str = "id, status, work, result, error, attempts, created_at, updated_at";
-
-#[async_trait]
-impl UserStore for SqliteStore {
-    async fn upsert_users(&self, users: &[User]) -> Result<()> {
-        let users = users.to_vec();
-        self.write(move |tx| upsert_users_tx(tx, &users)).await
-    }
-
-    async fn update_users(&self, users: &[User], if_updated_at: &[Timestamp]) -> Result<bool> {
-        let (users, versions) = (users.to_vec(), if_updated_at.to_vec());
-        self.write(move |tx| {
-            let expected: Vec<_> =
-                users.iter().zip(&versions).map(|(u, at)| (std::slice::from_ref(&u.id), *at)).collect();
-            if !versions_hold(tx, sql::versions::USER, &expected)? {
-                return Ok(false);
-            }
-            upsert_users_tx(tx, &users)?;
-            Ok(true)
-        })
-        .await
-    }
-
-    async fn get_users(&self, ids: &[String]) -> Result<Vec<User>> {
-        self.docs_by_key("users", "id", ids).await
-    }
-
-    async fn query_users(&self, q: &UserQuery) -> Result<Vec<User>> {
-        let q = q.clone();
-        self.read(move |conn| {
-            let mut sql = String::from("SELECT doc FROM users WHERE 1=1");
-            let mut values = Vec::new();
-            if let Some(ids) = &q.ids {
-                if ids.is_empty() {
-                    return Ok(Vec::new());
-                }
-                sql.push_str(&format!(" AND id IN ({})", placeholders(ids.len())));
-                values.extend(text_values(ids.iter().map(String::as_str)));
-            }
-            if !q.include_deleted {
-                sql.push_str(" AND deleted_at IS NULL");
-            }
-            let mut order: Vec<String> = q
-                .sort
-                .iter()
-                .map(|(field, desc)| {
-                    let column = match field {
-                        UserSortField::Id => "id",
-                        UserSortField::Name => "name",
-                        UserSortField::Role => "role",
-                        UserSortField::CreatedAt => "created_at",
-                        UserSortField::UpdatedAt => "updated_at",
-                    };
-                    format!("{column} {}", if *desc { "DESC" } else { "ASC" })
-                })
-                .collect();
-            order.push("id ASC".into());
-            sql.push_str(&format!(" ORDER BY {} LIMIT ? OFFSET ?", order.join(", ")));
-            values.push(SqlValue::Integer(q.limit as i64));
-            values.push(SqlValue::Integer(q.offset as i64));
-            docs(conn, &sql, values)
-        })
-        .await
-    }
-
-    async fn purge_users(&self, ids: &[String]) -> Result<()> {
-        let values = text_values(ids.iter().map(String::as_str));
-        self.write(move |tx| {
-            let sql = format!("DELETE FROM users WHERE id IN ({})", placeholders(values.len()));
-            tx.execute(&sql, params_from_iter(values)).map_err(db_err)?;
-            Ok(())
-        })
-        .await
-    }
-}
-
-#[async_trait]
-impl TaskStore for SqliteStore {
-    async fn insert_task(&self, task: &Task) -> Result<()> {
-        let extra = ExtraWrites { tasks: vec![task.clone()], ..Default::default() };
-        self.write(move |tx| write_extra_tx(tx, &extra)).await
-    }
-
-    async fn get_task(&self, id: &str) -> Result<Option<Task>> {
-        let id = id.to_string();
-        self.read(move |conn| {
-            let row = conn
-                .query_row(&format!("SELECT {TASK_COLUMNS} FROM tasks WHERE id = ?1"), params![id], task_from_row)
-                .optional()
-                .map_err(db_err)?;
-            row.map(task_from_parts).transpose()
-        })
-        .await
-    }
-
-    async fn claim_task(&self, now: Timestamp, lease_until: Timestamp) -> Result<Option<Task>> {
-        self.write(move |tx| {
-            let row = tx
-                .query_row(
-                    &format!(
-                        "UPDATE tasks SET status = 'running', attempts = attempts + 1, updated_at = ?1, lease_until = ?2
-                         WHERE id = (SELECT id FROM tasks
-                                     WHERE status = 'pending' OR (status = 'running' AND lease_until < ?1)
-                                     ORDER BY created_at LIMIT 1)
-                         RETURNING {TASK_COLUMNS}"
-                    ),
-                    params![now.0, lease_until.0],
-                    task_from_row,
-                )
-                .optional()
-                .map_err(db_err)?;
-            row.map(task_from_parts).transpose()
-        })
-        .await
-    }
-
-    async fn finish_task(
-        &self,
-        id: &str,
-        status: TaskStatus,
-        result: Option<serde_json::Value>,
-        error: Option<TaskError>,
-    ) -> Result<()> {
-        let id = id.to_string();
-        self.write(move |tx| {
-            tx.execute(
-                "UPDATE tasks SET status = ?2, result = ?3, error = ?4, updated_at = ?5 WHERE id = ?1",
-                params![
-                    id,
-                    status.as_str(),
-                    result.map(|r| r.to_string()),
-                    error.map(|e| to_doc(&e)).transpose()?,
-                    Timestamp::now().0
-                ],
-            )
-            .map_err(db_err)?;
-            Ok(())
-        })
-        .await
-    }
 }
 
 #[async_trait]

@@ -1,0 +1,68 @@
+//! Where SQLite and PostgreSQL really differ, side by side. Everything else
+//! is shared SQL (`store::ops`); the mechanical spellings (placeholders,
+//! list parameters, jsonb binding) are the drivers' (`store::db`).
+//!
+//! Most differences are locks: SQLite has one writer connection, so a write
+//! transaction already excludes every other, while PostgreSQL serves
+//! concurrent transactions (from several processes) and must lock rows, in
+//! one global order so two transactions never wait on each other.
+
+use crate::args;
+use crate::core::error::Result;
+use crate::store::db::{Dialect, Tx};
+
+/// `select` made to lock the rows it reads until commit.
+pub fn for_update(dialect: Dialect, select: &str) -> String {
+    match dialect {
+        // The single writer already excludes other writes.
+        Dialect::Sqlite => select.to_string(),
+        Dialect::Postgres => format!("{select} FOR UPDATE"),
+    }
+}
+
+/// Locks the feed rows of `fids` in fid order: transactions that change the
+/// counters of several feeds take their locks in one global order, so two
+/// of them (mutual follows, overlapping batches) never wait on each other.
+pub async fn lock_feeds(tx: &mut dyn Tx, fids: &[String]) -> Result<()> {
+    if tx.dialect() == Dialect::Postgres && !fids.is_empty() {
+        tx.exec("SELECT 1 FROM feeds WHERE fid = ANY($1) ORDER BY fid FOR UPDATE", args![fids]).await?;
+    }
+    Ok(())
+}
+
+/// Serialises concurrent upserts of one activity id, so each sees the feed
+/// list the previous one committed (the row may not exist yet, so a row
+/// lock cannot do it).
+pub async fn lock_activity_id(tx: &mut dyn Tx, id: &str) -> Result<()> {
+    if tx.dialect() == Dialect::Postgres {
+        tx.exec("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", args![id]).await?;
+    }
+    Ok(())
+}
+
+/// Appended to a queue's claim subquery: workers in other processes pass
+/// over a row another worker is claiming instead of waiting for it or
+/// claiming it twice.
+pub fn skip_locked(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Sqlite => "",
+        Dialect::Postgres => "FOR UPDATE SKIP LOCKED",
+    }
+}
+
+/// `doc` with its top-level `field` set to the SQL value `value` (a
+/// number or text, not a document).
+pub fn doc_set(dialect: Dialect, doc: &str, field: &str, value: &str) -> String {
+    match dialect {
+        Dialect::Sqlite => format!("json_set({doc}, '$.{field}', {value})"),
+        Dialect::Postgres => format!("jsonb_set({doc}, '{{{field}}}', to_jsonb({value}))"),
+    }
+}
+
+/// `doc` with its top-level `field` replaced by `source`'s (a document).
+pub fn doc_copy(dialect: Dialect, doc: &str, field: &str, source: &str) -> String {
+    match dialect {
+        Dialect::Sqlite => format!("json_set({doc}, '$.{field}', json(json_extract({source}, '$.{field}')))"),
+        Dialect::Postgres => format!("jsonb_set({doc}, '{{{field}}}', {source}->'{field}')"),
+    }
+}

@@ -1,0 +1,69 @@
+use crate::args;
+use crate::core::error::Result;
+use crate::core::model::FeedMember;
+use crate::core::time::Timestamp;
+use crate::store::db::{Arg, Tx};
+use crate::store::{dialect, sql};
+
+/// Upserts `members` of `fid`, deletes those in `remove` (or, when
+/// `replace`, everyone not in `members`) and returns the ids removed.
+pub(crate) async fn write_members(
+    tx: &mut dyn Tx,
+    fid: &str,
+    members: &[FeedMember],
+    remove: &[String],
+    replace: bool,
+) -> Result<Vec<String>> {
+    // The feed's row lock orders member writes, so each recount below sees
+    // the writes before it.
+    dialect::lock_feeds(tx, &[fid.to_string()]).await?;
+    let removed = if replace {
+        let keep: Vec<String> = members.iter().map(|m| m.user_id.clone()).collect();
+        tx.texts(
+            "DELETE FROM feed_members WHERE fid = $1 AND NOT (user_id = ANY($2)) RETURNING user_id",
+            args![fid, keep],
+        )
+        .await?
+    } else if remove.is_empty() {
+        Vec::new()
+    } else {
+        tx.texts("DELETE FROM feed_members WHERE fid = $1 AND user_id = ANY($2) RETURNING user_id", args![fid, remove])
+            .await?
+    };
+    for m in members {
+        tx.exec(
+            "INSERT INTO feed_members (fid, user_id, role, status, created_at, updated_at, doc)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ON CONFLICT (fid, user_id) DO UPDATE SET role = excluded.role, status = excluded.status,
+                 updated_at = excluded.updated_at, doc = excluded.doc",
+            args![fid, &m.user_id, &m.role, &m.status, m.created_at, m.updated_at, Arg::doc(m)?],
+        )
+        .await?;
+    }
+    tx.exec(
+        "UPDATE feeds SET member_count = (SELECT COUNT(*) FROM feed_members WHERE fid = $1 AND status = 'member')
+         WHERE fid = $1",
+        args![fid],
+    )
+    .await?;
+    Ok(removed)
+}
+
+/// Whether each of `members` still has the version in `expected` (None:
+/// it is no member yet). Locks the feed row first, as every member write
+/// does, so no member of it changes or appears until commit.
+pub(crate) async fn member_versions_hold(
+    tx: &mut dyn Tx,
+    fid: &str,
+    members: &[FeedMember],
+    expected: &[Option<Timestamp>],
+) -> Result<bool> {
+    dialect::lock_feeds(tx, &[fid.to_string()]).await?;
+    for (m, at) in members.iter().zip(expected) {
+        let found = tx.row(sql::versions::FEED_MEMBER, args![fid, &m.user_id]).await?;
+        if found.map(|r| r.int(0)).transpose()? != at.map(|t| t.0) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}

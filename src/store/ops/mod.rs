@@ -1,0 +1,93 @@
+//! The store's operations, written once for both databases: each area's
+//! `core::storage` trait implemented for every `Db`, over the `store::db`
+//! seam. A statement here is the SQL both databases run; where they really
+//! differ, the operation calls a named hook from `store::dialect`.
+
+mod activities;
+mod collections;
+mod feeds;
+mod follows;
+mod members;
+mod tasks;
+mod users;
+
+use serde::de::DeserializeOwned;
+
+use crate::args;
+use crate::core::error::Result;
+use crate::core::storage::{ExtraWrites, ListQuery};
+use crate::core::time::Timestamp;
+use crate::store::db::{Db, Tx};
+use crate::store::{dialect, sql};
+
+/// One page of a filtered list query over `table`.
+pub(crate) async fn list<T: DeserializeOwned>(
+    db: &(impl Db + ?Sized),
+    table: &'static sql::Table,
+    q: &ListQuery,
+) -> Result<Vec<T>> {
+    let (sql, args) = sql::list_query(db.dialect(), table, q)?;
+    db.read().await?.rows_once(&sql, &args).await?.iter().map(|r| r.doc(0)).collect()
+}
+
+/// The documents of `table` whose `column` is one of `keys`.
+pub(crate) async fn docs_by_key<T: DeserializeOwned>(
+    db: &(impl Db + ?Sized),
+    table: &'static str,
+    column: &'static str,
+    keys: &[String],
+) -> Result<Vec<T>> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!("SELECT doc FROM {table} WHERE {column} = ANY($1)");
+    db.read().await?.docs(&sql, args![keys]).await
+}
+
+pub(crate) use activities::{purge_activities, save_activity};
+pub(crate) use collections::upsert_collections;
+pub(crate) use feeds::insert_feed;
+pub(crate) use follows::{backfill, count_follow};
+pub(crate) use members::{member_versions_hold, write_members};
+pub(crate) use tasks::insert_tasks;
+pub(crate) use users::{insert_implied_users, upsert_users};
+
+/// Whether every row still has the version (`updated_at`) a read-modify-write
+/// started from; `select` is one of `sql::versions`, keyed by `expected`'s
+/// key columns. On PostgreSQL the rows stay locked at that version until
+/// commit, taken in key order so concurrent batches cannot deadlock.
+pub(crate) async fn versions_hold(
+    tx: &mut dyn Tx,
+    select: &str,
+    expected: &[(Vec<String>, Timestamp)],
+) -> Result<bool> {
+    let mut expected = expected.to_vec();
+    expected.sort();
+    let select = dialect::for_update(tx.dialect(), select);
+    for (key, at) in &expected {
+        let args: Vec<_> = key.iter().map(crate::store::db::Arg::from).collect();
+        let found = tx.row(&select, &args).await?.map(|r| r.opt_int(0)).transpose()?;
+        if found != Some(Some(at.0)) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// The records a request implies beside its main write (`ExtraWrites`),
+/// each kind in key order so concurrent requests lock rows alike.
+pub(crate) async fn write_extra(tx: &mut dyn Tx, extra: &ExtraWrites) -> Result<()> {
+    purge_activities(tx, &extra.withdrawn).await?;
+    let mut feeds: Vec<_> = extra.feeds.iter().collect();
+    feeds.sort_by(|a, b| a.fid.cmp(&b.fid));
+    for feed in feeds {
+        insert_feed(tx, feed).await?;
+    }
+    upsert_users(tx, &extra.user_updates).await?;
+    insert_implied_users(tx, &extra.users).await?;
+    upsert_collections(tx, &extra.collections).await?;
+    for n in &extra.notifications {
+        save_activity(tx, n).await?;
+    }
+    insert_tasks(tx, &extra.tasks).await
+}

@@ -1,0 +1,109 @@
+use async_trait::async_trait;
+
+use crate::args;
+use crate::core::error::Result;
+use crate::core::model::User;
+use crate::core::storage::{UserQuery, UserSortField, UserStore};
+use crate::core::time::Timestamp;
+use crate::store::db::{Arg, Db, Tx};
+use crate::store::sql;
+
+const UPSERT_USER: &str = "INSERT INTO users (id, name, role, created_at, updated_at, deleted_at, doc)
+     VALUES ($1, $2, $3, $4, $5, $6, $7)
+     ON CONFLICT (id) DO UPDATE SET name = excluded.name, role = excluded.role,
+        updated_at = excluded.updated_at, deleted_at = excluded.deleted_at, doc = excluded.doc";
+
+/// A user a request implies (`ExtraWrites::users`): a soft-deleted user is
+/// recreated, a live one is left as it is.
+const INSERT_IMPLIED_USER: &str = "INSERT INTO users (id, name, role, created_at, updated_at, deleted_at, doc)
+     VALUES ($1, $2, $3, $4, $5, $6, $7)
+     ON CONFLICT (id) DO UPDATE SET name = excluded.name, role = excluded.role,
+        created_at = excluded.created_at, updated_at = excluded.updated_at, deleted_at = excluded.deleted_at,
+        doc = excluded.doc
+     WHERE users.deleted_at IS NOT NULL";
+
+async fn write_users(tx: &mut dyn Tx, statement: &str, users: &[User]) -> Result<()> {
+    let mut users: Vec<&User> = users.iter().collect();
+    users.sort_by(|a, b| a.id.cmp(&b.id));
+    for u in users {
+        let args = args![&u.id, &u.name, &u.role, u.created_at, u.updated_at, u.deleted_at, Arg::doc(u)?];
+        tx.exec(statement, args).await?;
+    }
+    Ok(())
+}
+
+pub(crate) async fn upsert_users(tx: &mut dyn Tx, users: &[User]) -> Result<()> {
+    write_users(tx, UPSERT_USER, users).await
+}
+
+pub(crate) async fn insert_implied_users(tx: &mut dyn Tx, users: &[User]) -> Result<()> {
+    write_users(tx, INSERT_IMPLIED_USER, users).await
+}
+
+#[async_trait]
+impl<D: Db> UserStore for D {
+    async fn upsert_users(&self, users: &[User]) -> Result<()> {
+        let mut tx = self.write().await?;
+        upsert_users(&mut *tx, users).await?;
+        tx.commit().await
+    }
+
+    async fn update_users(&self, users: &[User], if_updated_at: &[Timestamp]) -> Result<bool> {
+        let mut tx = self.write().await?;
+        let expected: Vec<_> = users.iter().zip(if_updated_at).map(|(u, at)| (vec![u.id.clone()], *at)).collect();
+        if !super::versions_hold(&mut *tx, sql::versions::USER, &expected).await? {
+            return Ok(false);
+        }
+        upsert_users(&mut *tx, users).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn get_users(&self, ids: &[String]) -> Result<Vec<User>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.read().await?.docs("SELECT doc FROM users WHERE id = ANY($1)", args![ids]).await
+    }
+
+    async fn query_users(&self, q: &UserQuery) -> Result<Vec<User>> {
+        let mut sql = String::from("SELECT doc FROM users WHERE TRUE");
+        let mut args = Vec::new();
+        if let Some(ids) = &q.ids {
+            if ids.is_empty() {
+                return Ok(Vec::new());
+            }
+            args.push(Arg::from(ids));
+            sql.push_str(" AND id = ANY($1)");
+        }
+        if !q.include_deleted {
+            sql.push_str(" AND deleted_at IS NULL");
+        }
+        let mut order: Vec<String> = q
+            .sort
+            .iter()
+            .map(|(field, desc)| {
+                let column = match field {
+                    UserSortField::Id => "id",
+                    UserSortField::Name => "name",
+                    UserSortField::Role => "role",
+                    UserSortField::CreatedAt => "created_at",
+                    UserSortField::UpdatedAt => "updated_at",
+                };
+                format!("{column} {}", if *desc { "DESC NULLS LAST" } else { "ASC NULLS FIRST" })
+            })
+            .collect();
+        order.push("id ASC".into());
+        args.push(Arg::from(q.limit));
+        args.push(Arg::from(q.offset));
+        let n = args.len();
+        sql.push_str(&format!(" ORDER BY {} LIMIT ${} OFFSET ${n}", order.join(", "), n - 1));
+        self.read().await?.rows(&sql, &args).await?.iter().map(|r| r.doc(0)).collect()
+    }
+
+    async fn purge_users(&self, ids: &[String]) -> Result<()> {
+        let mut tx = self.write().await?;
+        tx.exec("DELETE FROM users WHERE id = ANY($1)", args![ids]).await?;
+        tx.commit().await
+    }
+}

@@ -1,0 +1,183 @@
+//! The PostgreSQL driver under the shared operations: a deadpool pool over
+//! tokio-postgres. Arguments bind by the type PostgreSQL infers for each
+//! placeholder, so shared SQL needs no casts: text binds to a `jsonb`
+//! parameter as the document it spells, and `jsonb` reads back as text.
+
+use async_trait::async_trait;
+use bytes::{BufMut, BytesMut};
+use deadpool_postgres::Object;
+use tokio_postgres::types::{to_sql_checked, FromSql, IsNull, ToSql, Type};
+
+use super::PostgresStore;
+use crate::core::error::{Error, Result};
+use crate::store::db::{Arg, Db, Dialect, Row, Tx};
+
+pub(super) fn db_err(e: impl std::fmt::Display) -> Error {
+    Error::internal(format!("postgres: {e}"))
+}
+
+type BoxError = Box<dyn std::error::Error + Sync + Send>;
+
+/// An argument bound as the type its placeholder has.
+#[derive(Debug)]
+struct Bound<'a>(&'a Arg);
+
+impl ToSql for Bound<'_> {
+    fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> std::result::Result<IsNull, BoxError> {
+        match self.0 {
+            Arg::Null => Ok(IsNull::Yes),
+            Arg::Text(t) if *ty == Type::JSONB => {
+                out.put_u8(1); // the jsonb binary format's version
+                out.put_slice(t.as_bytes());
+                Ok(IsNull::No)
+            }
+            Arg::Text(t) if *ty == Type::JSON => {
+                out.put_slice(t.as_bytes());
+                Ok(IsNull::No)
+            }
+            Arg::Text(t) => t.as_str().to_sql(ty, out),
+            Arg::Int(i) if *ty == Type::INT4 => i32::try_from(*i)?.to_sql(ty, out),
+            Arg::Int(i) if *ty == Type::INT2 => i16::try_from(*i)?.to_sql(ty, out),
+            Arg::Int(i) if *ty == Type::FLOAT8 => (*i as f64).to_sql(ty, out),
+            Arg::Int(i) => i.to_sql(ty, out),
+            Arg::Real(r) => r.to_sql(ty, out),
+            Arg::Bool(b) => b.to_sql(ty, out),
+            Arg::Texts(list) => list.to_sql(ty, out),
+        }
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+
+    to_sql_checked!();
+}
+
+/// A column value read as the neutral `Arg`.
+struct Column(Arg);
+
+impl<'a> FromSql<'a> for Column {
+    fn from_sql(ty: &Type, raw: &'a [u8]) -> std::result::Result<Self, BoxError> {
+        Ok(Column(match *ty {
+            Type::BOOL => Arg::Bool(bool::from_sql(ty, raw)?),
+            Type::INT2 => Arg::Int(i16::from_sql(ty, raw)?.into()),
+            Type::INT4 => Arg::Int(i32::from_sql(ty, raw)?.into()),
+            Type::INT8 => Arg::Int(i64::from_sql(ty, raw)?),
+            Type::FLOAT4 => Arg::Real(f32::from_sql(ty, raw)?.into()),
+            Type::FLOAT8 => Arg::Real(f64::from_sql(ty, raw)?),
+            Type::JSONB => match raw.split_first() {
+                Some((1, doc)) => Arg::Text(std::str::from_utf8(doc)?.to_string()),
+                _ => return Err("unsupported jsonb format".into()),
+            },
+            Type::JSON => Arg::Text(std::str::from_utf8(raw)?.to_string()),
+            Type::TEXT_ARRAY | Type::VARCHAR_ARRAY => Arg::Texts(Vec::<String>::from_sql(ty, raw)?),
+            _ => Arg::Text(String::from_sql(ty, raw)?),
+        }))
+    }
+
+    fn from_sql_null(_: &Type) -> std::result::Result<Self, BoxError> {
+        Ok(Column(Arg::Null))
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+}
+
+fn rows_of(rows: Vec<tokio_postgres::Row>) -> Result<Vec<Row>> {
+    rows.iter()
+        .map(|r| {
+            (0..r.len()).map(|i| r.try_get::<_, Column>(i).map(|c| c.0).map_err(db_err)).collect::<Result<_>>().map(Row)
+        })
+        .collect()
+}
+
+pub(super) struct PgTx {
+    client: Option<Object>,
+    /// A write transaction is open and must be committed or rolled back.
+    open: bool,
+}
+
+impl PgTx {
+    fn client(&self) -> Result<&Object> {
+        self.client.as_ref().ok_or_else(|| Error::internal("postgres: transaction already finished"))
+    }
+}
+
+#[async_trait]
+impl Tx for PgTx {
+    fn dialect(&self) -> Dialect {
+        Dialect::Postgres
+    }
+
+    async fn exec(&mut self, sql: &str, args: &[Arg]) -> Result<u64> {
+        let client = self.client()?;
+        let stmt = client.prepare_cached(sql).await.map_err(db_err)?;
+        let bound: Vec<Bound<'_>> = args.iter().map(Bound).collect();
+        let refs: Vec<&(dyn ToSql + Sync)> = bound.iter().map(|b| b as &(dyn ToSql + Sync)).collect();
+        client.execute(&stmt, &refs).await.map_err(db_err)
+    }
+
+    async fn rows(&mut self, sql: &str, args: &[Arg]) -> Result<Vec<Row>> {
+        let client = self.client()?;
+        let stmt = client.prepare_cached(sql).await.map_err(db_err)?;
+        let bound: Vec<Bound<'_>> = args.iter().map(Bound).collect();
+        let refs: Vec<&(dyn ToSql + Sync)> = bound.iter().map(|b| b as &(dyn ToSql + Sync)).collect();
+        rows_of(client.query(&stmt, &refs).await.map_err(db_err)?)
+    }
+
+    async fn rows_once(&mut self, sql: &str, args: &[Arg]) -> Result<Vec<Row>> {
+        let client = self.client()?;
+        let bound: Vec<Bound<'_>> = args.iter().map(Bound).collect();
+        let refs: Vec<&(dyn ToSql + Sync)> = bound.iter().map(|b| b as &(dyn ToSql + Sync)).collect();
+        rows_of(client.query(sql, &refs).await.map_err(db_err)?)
+    }
+
+    async fn commit(mut self: Box<Self>) -> Result<()> {
+        if self.open {
+            self.client()?.batch_execute("COMMIT").await.map_err(db_err)?;
+            self.open = false;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for PgTx {
+    fn drop(&mut self) {
+        let Some(client) = self.client.take() else { return };
+        if !self.open {
+            return;
+        }
+        // Roll back before the connection goes back to the pool; where that
+        // cannot happen, the connection is closed instead, which also ends
+        // the transaction.
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(async move {
+                    if client.batch_execute("ROLLBACK").await.is_err() {
+                        drop(Object::take(client));
+                    }
+                });
+            }
+            Err(_) => drop(Object::take(client)),
+        }
+    }
+}
+
+#[async_trait]
+impl Db for PostgresStore {
+    fn dialect(&self) -> Dialect {
+        Dialect::Postgres
+    }
+
+    async fn read(&self) -> Result<Box<dyn Tx + '_>> {
+        let client = self.pool.get().await.map_err(db_err)?;
+        Ok(Box::new(PgTx { client: Some(client), open: false }))
+    }
+
+    async fn write(&self) -> Result<Box<dyn Tx + '_>> {
+        let client = self.pool.get().await.map_err(db_err)?;
+        client.batch_execute("BEGIN").await.map_err(db_err)?;
+        Ok(Box::new(PgTx { client: Some(client), open: true }))
+    }
+}

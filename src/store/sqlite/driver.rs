@@ -1,0 +1,159 @@
+//! The SQLite driver under the shared operations: one writer connection
+//! (SQLite serialises writers anyway) and a few readers, WAL mode.
+//!
+//! rusqlite is synchronous. A `SqliteTx` runs each statement when it is
+//! awaited, on the task's own thread: statements are short and served from
+//! the page cache, so a hand-off to the blocking pool would cost more than
+//! it saves. The one call that waits on the disk, `COMMIT` (an fsync under
+//! `synchronous=FULL`), runs in `block_in_place` so the runtime moves its
+//! other tasks to another worker meanwhile.
+
+use std::rc::Rc;
+
+use async_trait::async_trait;
+use rusqlite::types::{ToSqlOutput, Value as SqlValue, ValueRef};
+use rusqlite::{params_from_iter, Connection, Statement, ToSql};
+use tokio::sync::OwnedMutexGuard;
+
+use super::SqliteStore;
+use crate::core::error::{Error, Result};
+use crate::store::db::{sqlite_spelling, Arg, Db, Dialect, Row, Tx};
+
+pub(super) fn db_err(e: rusqlite::Error) -> Error {
+    Error::internal(format!("sqlite: {e}"))
+}
+
+/// Runs `f` where it may block on the disk without stalling the runtime.
+fn blocking<T>(f: impl FnOnce() -> T) -> T {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
+        _ => f(),
+    }
+}
+
+/// An argument as rusqlite binds it; lists become `rarray` tables.
+enum Bound {
+    Value(SqlValue),
+    List(Rc<Vec<SqlValue>>),
+}
+
+impl ToSql for Bound {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        match self {
+            Bound::Value(v) => v.to_sql(),
+            Bound::List(list) => list.to_sql(),
+        }
+    }
+}
+
+fn bind(args: &[Arg]) -> Vec<Bound> {
+    args.iter()
+        .map(|a| match a {
+            Arg::Null => Bound::Value(SqlValue::Null),
+            Arg::Text(t) => Bound::Value(SqlValue::Text(t.clone())),
+            Arg::Int(i) => Bound::Value(SqlValue::Integer(*i)),
+            Arg::Real(r) => Bound::Value(SqlValue::Real(*r)),
+            Arg::Bool(b) => Bound::Value(SqlValue::Integer(i64::from(*b))),
+            Arg::Texts(list) => Bound::List(Rc::new(list.iter().cloned().map(SqlValue::Text).collect())),
+        })
+        .collect()
+}
+
+fn value(v: ValueRef<'_>) -> Result<Arg> {
+    Ok(match v {
+        ValueRef::Null => Arg::Null,
+        ValueRef::Integer(i) => Arg::Int(i),
+        ValueRef::Real(r) => Arg::Real(r),
+        ValueRef::Text(t) => Arg::Text(String::from_utf8(t.to_vec()).map_err(Error::internal)?),
+        ValueRef::Blob(_) => return Err(Error::internal("sqlite: unexpected blob column")),
+    })
+}
+
+fn run_rows(conn: &Connection, sql: &str, args: &[Arg], cached: bool) -> Result<Vec<Row>> {
+    let sql = sqlite_spelling(sql);
+    if cached {
+        let mut stmt = conn.prepare_cached(&sql).map_err(db_err)?;
+        collect_rows(&mut stmt, args)
+    } else {
+        collect_rows(&mut conn.prepare(&sql).map_err(db_err)?, args)
+    }
+}
+
+fn collect_rows(stmt: &mut Statement<'_>, args: &[Arg]) -> Result<Vec<Row>> {
+    let width = stmt.column_count();
+    let mut rows = stmt.query(params_from_iter(bind(args))).map_err(db_err)?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().map_err(db_err)? {
+        let mut values = Vec::with_capacity(width);
+        for i in 0..width {
+            values.push(value(row.get_ref(i).map_err(db_err)?)?);
+        }
+        out.push(Row(values));
+    }
+    Ok(out)
+}
+
+pub(super) struct SqliteTx {
+    conn: OwnedMutexGuard<Connection>,
+    /// A write transaction is open and must be committed or rolled back.
+    open: bool,
+}
+
+#[async_trait]
+impl Tx for SqliteTx {
+    fn dialect(&self) -> Dialect {
+        Dialect::Sqlite
+    }
+
+    async fn exec(&mut self, sql: &str, args: &[Arg]) -> Result<u64> {
+        let sql = sqlite_spelling(sql);
+        let mut stmt = self.conn.prepare_cached(&sql).map_err(db_err)?;
+        let n = stmt.execute(params_from_iter(bind(args))).map_err(db_err)?;
+        Ok(n as u64)
+    }
+
+    async fn rows(&mut self, sql: &str, args: &[Arg]) -> Result<Vec<Row>> {
+        run_rows(&self.conn, sql, args, true)
+    }
+
+    async fn rows_once(&mut self, sql: &str, args: &[Arg]) -> Result<Vec<Row>> {
+        run_rows(&self.conn, sql, args, false)
+    }
+
+    async fn commit(mut self: Box<Self>) -> Result<()> {
+        if self.open {
+            let conn = &self.conn;
+            blocking(|| conn.execute_batch("COMMIT")).map_err(db_err)?;
+            self.open = false;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for SqliteTx {
+    fn drop(&mut self) {
+        if self.open {
+            // Nothing to report to: the operation already failed or gave up.
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+    }
+}
+
+#[async_trait]
+impl Db for SqliteStore {
+    fn dialect(&self) -> Dialect {
+        Dialect::Sqlite
+    }
+
+    async fn read(&self) -> Result<Box<dyn Tx + '_>> {
+        let conn = self.reader().await;
+        Ok(Box::new(SqliteTx { conn, open: false }))
+    }
+
+    async fn write(&self) -> Result<Box<dyn Tx + '_>> {
+        let conn = self.writer.clone().lock_owned().await;
+        conn.execute_batch("BEGIN").map_err(db_err)?;
+        Ok(Box::new(SqliteTx { conn, open: true }))
+    }
+}

@@ -66,3 +66,16 @@ pub fn doc_copy(dialect: Dialect, doc: &str, field: &str, source: &str) -> Strin
         Dialect::Postgres => format!("jsonb_set({doc}, '{{{field}}}', {source}->'{field}')"),
     }
 }
+
+// Polls.
+
+/// Serialises concurrent votes of one user on one poll, so each sees the
+/// votes the previous one committed: `max_votes` and replacements hold (the
+/// user may have no vote row yet, so a row lock cannot do it).
+pub async fn lock_poll_voter(tx: &mut dyn Tx, poll_id: &str, user_id: &str) -> Result<()> {
+    if tx.dialect() == Dialect::Postgres {
+        tx.exec("SELECT pg_advisory_xact_lock(hashtextextended($1 || chr(31) || $2, 2))", args![poll_id, user_id])
+            .await?;
+    }
+    Ok(())
+}

@@ -4,10 +4,12 @@
 //! differ, the operation calls a named hook from `store::dialect`.
 
 mod activities;
+mod bookmarks;
 mod collections;
 mod feeds;
 mod follows;
 mod members;
+mod polls;
 mod tasks;
 mod users;
 

@@ -2,7 +2,7 @@
 //! same operations as the SQLite store, one transaction each; the places
 //! where concurrent writers from several processes meet are called out.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 use async_trait::async_trait;
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod};
@@ -17,13 +17,13 @@ use crate::core::feed_visibilities::StoredGrants;
 use crate::core::follows::DEFAULT_COPY_LIMIT;
 use crate::core::membership_levels::MembershipLevel;
 use crate::core::model::{
-    Activity, Bookmark, BookmarkFolder, Collection, Comment, Feed, FeedCounts, FeedGroup, FeedMember, Feedback, Fid,
-    Follow, MetricEvent, Pin, Poll, PollTally, PollVote, Reaction, ReactionGroup, ReactionSummary, User, VoteOutcome,
-    FOLLOW_ACCEPTED, LATEST_REACTIONS, LATEST_VOTES, METRIC_EVENTS_PER_WINDOW, METRIC_WINDOW_SECONDS,
+    Activity, Bookmark, BookmarkFolder, Collection, Comment, Feed, FeedCounts, FeedGroup, FeedMember, Fid, Follow, Pin,
+    Poll, PollTally, PollVote, Reaction, ReactionGroup, ReactionSummary, User, VoteOutcome, FOLLOW_ACCEPTED,
+    LATEST_REACTIONS, LATEST_VOTES,
 };
 use crate::core::storage::{
-    ActivityQuery, ActivityStore, BookmarkStore, CollectionStore, CommentStore, ConfigStore, ExtraWrites, FeedSlice,
-    FeedStore, FollowStore, ListQuery, MemberStore, PinStore, PollStore, Reactable, ReactionStore, Reader,
+    BookmarkStore, CollectionStore, CommentStore, ConfigStore, ExtraWrites, FeedStore, FollowStore, ListQuery,
+    MemberStore, PinStore, PollStore, Reactable, ReactionStore, Reader,
 };
 use crate::core::time::Timestamp;
 use crate::store::sql::{self, Arg, Dialect, COMMENT_POSTGRES as COMMENT_SELECT};
@@ -768,241 +768,6 @@ impl FeedStore for PostgresStore {
         grants: &crate::core::storage::Grants,
     ) -> Result<Vec<crate::core::storage::SuggestedFeed>> {
         self.suggest_feeds(user, group, limit, grants).await
-    }
-}
-
-#[async_trait]
-impl ActivityStore for PostgresStore {
-    async fn save_activities_with(
-        &self,
-        activities: &[Activity],
-        new_feeds: &[Feed],
-        extra: &ExtraWrites,
-    ) -> Result<Vec<Timestamp>> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(db_err)?;
-        write_extra_tx(&tx, extra).await?;
-        for feed in new_feeds {
-            insert_feed_tx(&tx, feed).await?;
-        }
-        let mut created = Vec::with_capacity(activities.len());
-        for a in activities {
-            created.push(save_activity_tx(&tx, a).await?);
-        }
-        tx.commit().await.map_err(db_err)?;
-        Ok(created)
-    }
-
-    async fn save_activities_if(
-        &self,
-        activities: &[Activity],
-        new_feeds: &[Feed],
-        if_updated_at: &[(String, Timestamp)],
-    ) -> Result<bool> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(db_err)?;
-        let expected: Vec<_> = if_updated_at.iter().map(|(id, at)| (vec![id.clone()], *at)).collect();
-        if !versions_hold(&tx, sql::versions::ACTIVITY, &expected).await? {
-            return Ok(false);
-        }
-        for feed in new_feeds {
-            insert_feed_tx(&tx, feed).await?;
-        }
-        for a in activities {
-            save_activity_tx(&tx, a).await?;
-        }
-        tx.commit().await.map_err(db_err)?;
-        Ok(true)
-    }
-
-    async fn get_activities(&self, ids: &[String]) -> Result<Vec<Activity>> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        self.query_docs("SELECT doc::text FROM activities WHERE id = ANY($1)", &[&ids]).await
-    }
-
-    async fn set_activities_deleted_with(
-        &self,
-        ids: &[String],
-        deleted_at: Option<Timestamp>,
-        extra: &ExtraWrites,
-    ) -> Result<Vec<String>> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(db_err)?;
-        write_extra_tx(&tx, extra).await?;
-        let deleted = deleted_at.map(|t| t.0);
-        let rows = tx
-            .query(
-                "UPDATE activities SET deleted_at = $2,
-                    doc = jsonb_set(doc, '{deleted_at}', COALESCE(to_jsonb($2::bigint), 'null'::jsonb))
-                 WHERE id = ANY($1) RETURNING id",
-                &[&ids, &deleted],
-            )
-            .await
-            .map_err(db_err)?;
-        let changed: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
-        // Deleted: hidden everywhere; restored: visible until it expires.
-        tx.execute(
-            "UPDATE feed_entries e SET visible_until = CASE WHEN a.deleted_at IS NOT NULL THEN 0 ELSE a.expires_at END
-             FROM activities a WHERE a.id = e.activity_id AND a.id = ANY($1)",
-            &[&changed],
-        )
-        .await
-        .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(changed)
-    }
-
-    async fn query_activities(&self, query: &ActivityQuery) -> Result<Vec<Activity>> {
-        let (sql, params) = super::sql::activity_query(Dialect::Postgres, query)?;
-        let bound = Sql { text: sql, params: pg_params(params) };
-        // Filters vary without bound, so their statements are not cached.
-        let client = self.client().await?;
-        let rows = client.query(&bound.text, &bound.refs()).await.map_err(db_err)?;
-        docs(&rows)
-    }
-
-    async fn purge_activities(&self, ids: &[String]) -> Result<Vec<String>> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(db_err)?;
-        let purged = purge_activities_tx(&tx, ids).await?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(purged)
-    }
-
-    async fn feed_activities(
-        &self,
-        fid: &Fid,
-        slice: &FeedSlice,
-        limit: usize,
-        now: Timestamp,
-        reader: &Reader,
-        filter: Option<&crate::core::filter::Filter>,
-    ) -> Result<Vec<Activity>> {
-        let (sql, params) = super::sql::feed_page(Dialect::Postgres, fid, slice, limit, now, reader, filter)?;
-        let bound = Sql { text: sql, params: pg_params(params) };
-        // The unfiltered read is the hot path: its few shapes are cached.
-        if filter.is_none() {
-            return self.query_docs(&bound.text, &bound.refs()).await;
-        }
-        let client = self.client().await?;
-        docs(&client.query(&bound.text, &bound.refs()).await.map_err(db_err)?)
-    }
-
-    async fn activity_shares(&self, parent_id: &str, limit: usize, offset: usize) -> Result<Vec<Activity>> {
-        self.query_docs(
-            "SELECT doc::text FROM activities WHERE parent_id = $1 AND deleted_at IS NULL
-             ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3",
-            &[&parent_id, &(limit as i64), &(offset as i64)],
-        )
-        .await
-    }
-
-    async fn share_counts(&self, activity_ids: &[String]) -> Result<HashMap<String, i64>> {
-        if activity_ids.is_empty() {
-            return Ok(HashMap::new());
-        }
-        let client = self.client().await?;
-        let stmt = client
-            .prepare_cached(
-                "SELECT parent_id, COUNT(*) FROM activities WHERE parent_id = ANY($1) AND deleted_at IS NULL
-                 GROUP BY parent_id",
-            )
-            .await
-            .map_err(db_err)?;
-        let rows = client.query(&stmt, &[&activity_ids]).await.map_err(db_err)?;
-        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
-    }
-
-    async fn set_feedback(&self, user_id: &str, activity_id: &str, feedback: &Feedback, now: Timestamp) -> Result<()> {
-        let client = self.client().await?;
-        client
-            .execute(
-                "INSERT INTO activity_feedback AS f (user_id, activity_id, hide, show_more, show_less, updated_at)
-                 VALUES ($1, $2, COALESCE($3, FALSE), COALESCE($4, FALSE), COALESCE($5, FALSE), $6)
-                 ON CONFLICT (user_id, activity_id) DO UPDATE SET
-                    hide = COALESCE($3, f.hide), show_more = COALESCE($4, f.show_more),
-                    show_less = COALESCE($5, f.show_less), updated_at = $6",
-                &[&user_id, &activity_id, &feedback.hide, &feedback.show_more, &feedback.show_less, &now.0],
-            )
-            .await
-            .map_err(db_err)?;
-        Ok(())
-    }
-
-    async fn hidden_activities(&self, user_id: &str, activity_ids: &[String]) -> Result<HashSet<String>> {
-        if activity_ids.is_empty() {
-            return Ok(HashSet::new());
-        }
-        let client = self.client().await?;
-        let stmt = client
-            .prepare_cached(
-                "SELECT activity_id FROM activity_feedback WHERE user_id = $1 AND hide AND activity_id = ANY($2)",
-            )
-            .await
-            .map_err(db_err)?;
-        let rows = client.query(&stmt, &[&user_id, &activity_ids]).await.map_err(db_err)?;
-        Ok(rows.iter().map(|r| r.get(0)).collect())
-    }
-
-    async fn add_metrics(&self, events: &[MetricEvent], now: Timestamp) -> Result<Vec<bool>> {
-        let window_start = now.0 - now.0.rem_euclid(METRIC_WINDOW_SECONDS * 1_000_000_000);
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(db_err)?;
-        // The quota row is the lock: concurrent events of one user on one
-        // (activity, metric) count one after the other; every right-hand side
-        // reads the old row, so check and increment are one statement.
-        let quota_sql = format!(
-            "INSERT INTO metric_quota AS q (user_id, activity_id, metric, window_start, used, last_allowed)
-                     VALUES ($1, $2, $3, $4, CASE WHEN $5::bigint <= {limit} THEN $5::bigint ELSE 0 END, $5::bigint <= {limit})
-                     ON CONFLICT (user_id, activity_id, metric) DO UPDATE SET
-                        last_allowed = (CASE WHEN q.window_start = $4 THEN q.used ELSE 0 END) + $5::bigint <= {limit},
-                        used = (CASE WHEN q.window_start = $4 THEN q.used ELSE 0 END)
-                            + (CASE WHEN (CASE WHEN q.window_start = $4 THEN q.used ELSE 0 END) + $5::bigint <= {limit}
-                                    THEN $5::bigint ELSE 0 END),
-                        window_start = $4
-                     RETURNING last_allowed",
-            limit = METRIC_EVENTS_PER_WINDOW
-        );
-        let quota = tx.prepare(&quota_sql).await.map_err(db_err)?;
-        let bump = tx
-            .prepare(
-                "INSERT INTO activity_metrics AS m (activity_id, metric, value) VALUES ($1, $2, $3)
-                 ON CONFLICT (activity_id, metric) DO UPDATE SET value = m.value + $3",
-            )
-            .await
-            .map_err(db_err)?;
-        let mut allowed = Vec::with_capacity(events.len());
-        for e in events {
-            let ok: bool = tx
-                .query_one(&quota, &[&e.user_id, &e.activity_id, &e.metric, &window_start, &e.delta.saturating_abs()])
-                .await
-                .map_err(db_err)?
-                .get(0);
-            if ok {
-                tx.execute(&bump, &[&e.activity_id, &e.metric, &e.delta]).await.map_err(db_err)?;
-            }
-            allowed.push(ok);
-        }
-        tx.commit().await.map_err(db_err)?;
-        Ok(allowed)
-    }
-
-    async fn activity_metrics(&self, activity_ids: &[String]) -> Result<HashMap<String, BTreeMap<String, i64>>> {
-        if activity_ids.is_empty() {
-            return Ok(HashMap::new());
-        }
-        let client = self.client().await?;
-        let stmt = client
-            .prepare_cached("SELECT activity_id, metric, value FROM activity_metrics WHERE activity_id = ANY($1)")
-            .await
-            .map_err(db_err)?;
-        let mut out: HashMap<String, BTreeMap<String, i64>> = HashMap::new();
-        for row in client.query(&stmt, &[&activity_ids]).await.map_err(db_err)? {
-            out.entry(row.get(0)).or_default().insert(row.get(1), row.get(2));
-        }
-        Ok(out)
     }
 }
 

@@ -1,8 +1,14 @@
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use async_trait::async_trait;
+
 use crate::args;
 use crate::core::error::{Error, Result};
-use crate::core::model::{Activity, Fid};
+use crate::core::filter::Filter;
+use crate::core::model::{Activity, Feed, Feedback, Fid, MetricEvent, METRIC_EVENTS_PER_WINDOW, METRIC_WINDOW_SECONDS};
+use crate::core::storage::{ActivityQuery, ActivityStore, ExtraWrites, FeedSlice, Reader};
 use crate::core::time::Timestamp;
-use crate::store::db::{Arg, Tx};
+use crate::store::db::{Arg, Db, Tx};
 use crate::store::{dialect, sql};
 
 /// Writes one activity and keeps its feed entries in step with its feed
@@ -105,4 +111,252 @@ pub(crate) async fn purge_activities(tx: &mut dyn Tx, ids: &[String]) -> Result<
         tx.exec(statement, args![ids]).await?;
     }
     tx.texts("DELETE FROM activities WHERE id = ANY($1) RETURNING id", args![ids]).await
+}
+
+/// Sets (or clears) `deleted_at` on the activities of `ids` that exist and
+/// hides (shows) their feed entries; returns each changed id once, in the
+/// order `ids` first names it. The entries' `visible_until` is the one
+/// `Activity::visible_until` gives, bound as a value, as `save_activity`
+/// writes it.
+async fn set_deleted(tx: &mut dyn Tx, ids: &[String], deleted_at: Option<Timestamp>) -> Result<Vec<String>> {
+    let mut keys = ids.to_vec();
+    keys.sort();
+    keys.dedup();
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Read-modify-write of the documents: on PostgreSQL the rows stay
+    // locked from this read until commit, taken in id order.
+    let select = dialect::for_update(tx.dialect(), "SELECT doc FROM activities WHERE id = ANY($1) ORDER BY id");
+    let found: Vec<Activity> = tx.docs(&select, args![keys]).await?;
+    let mut by_visibility: BTreeMap<Option<i64>, Vec<String>> = BTreeMap::new();
+    for mut a in found {
+        a.deleted_at = deleted_at;
+        tx.exec(
+            "UPDATE activities SET deleted_at = $2, doc = $3 WHERE id = $1",
+            args![&a.id, deleted_at, Arg::doc(&a)?],
+        )
+        .await?;
+        by_visibility.entry(a.visible_until()).or_default().push(a.id);
+    }
+    // One statement per distinct visibility: a delete hides all at once.
+    for (visible_until, changed) in &by_visibility {
+        tx.exec(
+            "UPDATE feed_entries SET visible_until = $2 WHERE activity_id = ANY($1)",
+            args![changed, *visible_until],
+        )
+        .await?;
+    }
+    let changed: HashSet<&str> = by_visibility.values().flatten().map(String::as_str).collect();
+    let mut seen = HashSet::new();
+    Ok(ids.iter().filter(|id| changed.contains(id.as_str()) && seen.insert(id.as_str())).cloned().collect())
+}
+
+/// Counts one event against its user's quota for the (activity, metric) in
+/// the window starting at `$4`, binding `user_id, activity_id, metric,
+/// window_start, |delta|`; returns whether it was within the quota. Every
+/// right-hand side reads the old row, so check and increment are one atomic
+/// statement; on PostgreSQL the quota row is the lock, so concurrent events
+/// of one user on one (activity, metric) count one after the other.
+fn metric_quota_sql() -> String {
+    format!(
+        "INSERT INTO metric_quota AS q (user_id, activity_id, metric, window_start, used, last_allowed)
+         VALUES ($1, $2, $3, $4, CASE WHEN CAST($5 AS BIGINT) <= {limit} THEN CAST($5 AS BIGINT) ELSE 0 END,
+                 CAST($5 AS BIGINT) <= {limit})
+         ON CONFLICT (user_id, activity_id, metric) DO UPDATE SET
+            last_allowed = (CASE WHEN q.window_start = $4 THEN q.used ELSE 0 END) + CAST($5 AS BIGINT) <= {limit},
+            used = (CASE WHEN q.window_start = $4 THEN q.used ELSE 0 END)
+                + (CASE WHEN (CASE WHEN q.window_start = $4 THEN q.used ELSE 0 END) + CAST($5 AS BIGINT) <= {limit}
+                        THEN CAST($5 AS BIGINT) ELSE 0 END),
+            window_start = $4
+         RETURNING last_allowed",
+        limit = METRIC_EVENTS_PER_WINDOW
+    )
+}
+
+#[async_trait]
+impl<D: Db> ActivityStore for D {
+    async fn save_activities_with(
+        &self,
+        activities: &[Activity],
+        new_feeds: &[Feed],
+        extra: &ExtraWrites,
+    ) -> Result<Vec<Timestamp>> {
+        let mut tx = self.write().await?;
+        super::write_extra(&mut *tx, extra).await?;
+        for feed in new_feeds {
+            super::insert_feed(&mut *tx, feed).await?;
+        }
+        let mut created = Vec::with_capacity(activities.len());
+        for a in activities {
+            created.push(save_activity(&mut *tx, a).await?);
+        }
+        tx.commit().await?;
+        Ok(created)
+    }
+
+    async fn save_activities_if(
+        &self,
+        activities: &[Activity],
+        new_feeds: &[Feed],
+        if_updated_at: &[(String, Timestamp)],
+    ) -> Result<bool> {
+        let mut tx = self.write().await?;
+        let expected: Vec<_> = if_updated_at.iter().map(|(id, at)| (vec![id.clone()], *at)).collect();
+        if !super::versions_hold(&mut *tx, sql::versions::ACTIVITY, &expected).await? {
+            return Ok(false);
+        }
+        for feed in new_feeds {
+            super::insert_feed(&mut *tx, feed).await?;
+        }
+        for a in activities {
+            save_activity(&mut *tx, a).await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn get_activities(&self, ids: &[String]) -> Result<Vec<Activity>> {
+        super::docs_by_key(self, "activities", "id", ids).await
+    }
+
+    async fn set_activities_deleted_with(
+        &self,
+        ids: &[String],
+        deleted_at: Option<Timestamp>,
+        extra: &ExtraWrites,
+    ) -> Result<Vec<String>> {
+        let mut tx = self.write().await?;
+        super::write_extra(&mut *tx, extra).await?;
+        let changed = set_deleted(&mut *tx, ids, deleted_at).await?;
+        tx.commit().await?;
+        Ok(changed)
+    }
+
+    async fn query_activities(&self, query: &ActivityQuery) -> Result<Vec<Activity>> {
+        let (sql, args) = sql::activity_query(self.dialect(), query)?;
+        // Filters vary without bound, so their statements are not cached.
+        self.read().await?.rows_once(&sql, &args).await?.iter().map(|r| r.doc(0)).collect()
+    }
+
+    async fn purge_activities(&self, ids: &[String]) -> Result<Vec<String>> {
+        let mut tx = self.write().await?;
+        let purged = purge_activities(&mut *tx, ids).await?;
+        tx.commit().await?;
+        Ok(purged)
+    }
+
+    async fn feed_activities(
+        &self,
+        fid: &Fid,
+        slice: &FeedSlice,
+        limit: usize,
+        now: Timestamp,
+        reader: &Reader,
+        filter: Option<&Filter>,
+    ) -> Result<Vec<Activity>> {
+        let (sql, args) = sql::feed_page(self.dialect(), fid, slice, limit, now, reader, filter)?;
+        let mut read = self.read().await?;
+        // The unfiltered read is the hot path: its few shapes are cached.
+        let rows = if filter.is_none() { read.rows(&sql, &args).await? } else { read.rows_once(&sql, &args).await? };
+        rows.iter().map(|r| r.doc(0)).collect()
+    }
+
+    async fn activity_shares(&self, parent_id: &str, limit: usize, offset: usize) -> Result<Vec<Activity>> {
+        self.read()
+            .await?
+            .docs(
+                "SELECT doc FROM activities WHERE parent_id = $1 AND deleted_at IS NULL
+                 ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3",
+                args![parent_id, limit, offset],
+            )
+            .await
+    }
+
+    async fn share_counts(&self, activity_ids: &[String]) -> Result<HashMap<String, i64>> {
+        if activity_ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let rows = self
+            .read()
+            .await?
+            .rows(
+                "SELECT parent_id, COUNT(*) FROM activities WHERE parent_id = ANY($1) AND deleted_at IS NULL
+                 GROUP BY parent_id",
+                args![activity_ids],
+            )
+            .await?;
+        rows.iter().map(|r| Ok((r.text(0)?, r.int(1)?))).collect()
+    }
+
+    async fn set_feedback(&self, user_id: &str, activity_id: &str, feedback: &Feedback, now: Timestamp) -> Result<()> {
+        let mut tx = self.write().await?;
+        tx.exec(
+            "INSERT INTO activity_feedback AS f (user_id, activity_id, hide, show_more, show_less, updated_at)
+             VALUES ($1, $2, COALESCE($3, FALSE), COALESCE($4, FALSE), COALESCE($5, FALSE), $6)
+             ON CONFLICT (user_id, activity_id) DO UPDATE SET
+                hide = COALESCE($3, f.hide), show_more = COALESCE($4, f.show_more),
+                show_less = COALESCE($5, f.show_less), updated_at = $6",
+            args![user_id, activity_id, feedback.hide, feedback.show_more, feedback.show_less, now],
+        )
+        .await?;
+        tx.commit().await
+    }
+
+    async fn hidden_activities(&self, user_id: &str, activity_ids: &[String]) -> Result<HashSet<String>> {
+        if activity_ids.is_empty() {
+            return Ok(HashSet::new());
+        }
+        let hidden = self
+            .read()
+            .await?
+            .texts(
+                "SELECT activity_id FROM activity_feedback WHERE user_id = $1 AND hide = TRUE AND activity_id = ANY($2)",
+                args![user_id, activity_ids],
+            )
+            .await?;
+        Ok(hidden.into_iter().collect())
+    }
+
+    async fn add_metrics(&self, events: &[MetricEvent], now: Timestamp) -> Result<Vec<bool>> {
+        let window_start = now.0 - now.0.rem_euclid(METRIC_WINDOW_SECONDS * 1_000_000_000);
+        let mut tx = self.write().await?;
+        let quota = &metric_quota_sql();
+        let mut allowed = Vec::with_capacity(events.len());
+        for e in events {
+            let args = args![&e.user_id, &e.activity_id, &e.metric, window_start, e.delta.saturating_abs()];
+            let row = tx.row(quota, args).await?.ok_or_else(|| Error::internal("metric quota: no row returned"))?;
+            let ok = row.bool(0)?;
+            if ok {
+                tx.exec(
+                    "INSERT INTO activity_metrics AS m (activity_id, metric, value) VALUES ($1, $2, $3)
+                     ON CONFLICT (activity_id, metric) DO UPDATE SET value = m.value + $3",
+                    args![&e.activity_id, &e.metric, e.delta],
+                )
+                .await?;
+            }
+            allowed.push(ok);
+        }
+        tx.commit().await?;
+        Ok(allowed)
+    }
+
+    async fn activity_metrics(&self, activity_ids: &[String]) -> Result<HashMap<String, BTreeMap<String, i64>>> {
+        if activity_ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let rows = self
+            .read()
+            .await?
+            .rows(
+                "SELECT activity_id, metric, value FROM activity_metrics WHERE activity_id = ANY($1)",
+                args![activity_ids],
+            )
+            .await?;
+        let mut out: HashMap<String, BTreeMap<String, i64>> = HashMap::new();
+        for r in &rows {
+            out.entry(r.text(0)?).or_default().insert(r.text(1)?, r.int(2)?);
+        }
+        Ok(out)
+    }
 }

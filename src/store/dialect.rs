@@ -66,3 +66,15 @@ pub fn doc_copy(dialect: Dialect, doc: &str, field: &str, source: &str) -> Strin
         Dialect::Postgres => format!("jsonb_set({doc}, '{{{field}}}', {source}->'{field}')"),
     }
 }
+
+// Config (feed visibility grants).
+
+/// `doc` with the top-level fields of `patch` (a document) set over its own,
+/// its other fields kept. (SQLite's merge patch would drop a field set to
+/// null; the documents merged here hold none.)
+pub fn doc_merge(dialect: Dialect, doc: &str, patch: &str) -> String {
+    match dialect {
+        Dialect::Sqlite => format!("json_patch({doc}, {patch})"),
+        Dialect::Postgres => format!("{doc} || {patch}"),
+    }
+}

@@ -5,9 +5,11 @@
 
 mod activities;
 mod collections;
+mod config;
 mod feeds;
 mod follows;
 mod members;
+mod pins;
 mod tasks;
 mod users;
 

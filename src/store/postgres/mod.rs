@@ -13,22 +13,19 @@ use tokio_postgres::{NoTls, Row};
 
 use crate::core::comments::VoteScores;
 use crate::core::error::{Error, Result};
-use crate::core::feed_visibilities::StoredGrants;
 use crate::core::follows::DEFAULT_COPY_LIMIT;
-use crate::core::membership_levels::MembershipLevel;
 use crate::core::model::{
-    Activity, Bookmark, BookmarkFolder, Collection, Comment, Feed, FeedCounts, FeedGroup, FeedMember, Feedback, Fid,
-    Follow, MetricEvent, Pin, Poll, PollTally, PollVote, Reaction, ReactionGroup, ReactionSummary, User, VoteOutcome,
+    Activity, Bookmark, BookmarkFolder, Collection, Comment, Feed, FeedCounts, FeedMember, Feedback, Fid, Follow,
+    MetricEvent, Poll, PollTally, PollVote, Reaction, ReactionGroup, ReactionSummary, User, VoteOutcome,
     FOLLOW_ACCEPTED, LATEST_REACTIONS, LATEST_VOTES, METRIC_EVENTS_PER_WINDOW, METRIC_WINDOW_SECONDS,
 };
 use crate::core::storage::{
-    ActivityQuery, ActivityStore, BookmarkStore, CollectionStore, CommentStore, ConfigStore, ExtraWrites, FeedSlice,
-    FeedStore, FollowStore, ListQuery, MemberStore, PinStore, PollStore, Reactable, ReactionStore, Reader,
+    ActivityQuery, ActivityStore, BookmarkStore, CollectionStore, CommentStore, ExtraWrites, FeedSlice, FeedStore,
+    FollowStore, ListQuery, MemberStore, PollStore, Reactable, ReactionStore, Reader,
 };
 use crate::core::time::Timestamp;
 use crate::store::sql::{self, Arg, Dialect, COMMENT_POSTGRES as COMMENT_SELECT};
 
-mod config;
 mod driver;
 mod feeds;
 
@@ -559,92 +556,6 @@ async fn recount_comment_votes(tx: &impl GenericClient, comment_id: &str) -> Res
     .await
     .map_err(db_err)?;
     Ok(())
-}
-
-#[async_trait]
-impl ConfigStore for PostgresStore {
-    async fn setting_or_insert(&self, key: &str, value: &serde_json::Value) -> Result<serde_json::Value> {
-        let client = self.client().await?;
-        client
-            .execute(
-                "INSERT INTO settings (key, value) VALUES ($1, $2::text::jsonb) ON CONFLICT (key) DO NOTHING",
-                &[&key, &value.to_string()],
-            )
-            .await
-            .map_err(db_err)?;
-        let row = client.query_one("SELECT value::text FROM settings WHERE key = $1", &[&key]).await.map_err(db_err)?;
-        from_doc(row.get::<_, &str>(0))
-    }
-
-    async fn get_feed_group(&self, id: &str) -> Result<Option<FeedGroup>> {
-        Ok(self.query_docs("SELECT doc::text FROM feed_groups WHERE id = $1", &[&id]).await?.pop())
-    }
-
-    async fn list_feed_groups(&self) -> Result<Vec<FeedGroup>> {
-        self.query_docs("SELECT doc::text FROM feed_groups ORDER BY id", &[]).await
-    }
-
-    async fn insert_feed_group(&self, group: &FeedGroup) -> Result<bool> {
-        let client = self.client().await?;
-        let n = client
-            .execute(
-                "INSERT INTO feed_groups (id, doc) VALUES ($1, $2::text::jsonb) ON CONFLICT (id) DO NOTHING",
-                &[&group.id, &to_doc(group)?],
-            )
-            .await
-            .map_err(db_err)?;
-        Ok(n > 0)
-    }
-
-    async fn put_feed_group(&self, group: &FeedGroup) -> Result<()> {
-        let client = self.client().await?;
-        client
-            .execute(
-                "INSERT INTO feed_groups (id, doc) VALUES ($1, $2::text::jsonb)
-                 ON CONFLICT (id) DO UPDATE SET doc = excluded.doc",
-                &[&group.id, &to_doc(group)?],
-            )
-            .await
-            .map_err(db_err)?;
-        Ok(())
-    }
-
-    async fn purge_feed_group(&self, id: &str) -> Result<bool> {
-        let client = self.client().await?;
-        Ok(client.execute("DELETE FROM feed_groups WHERE id = $1", &[&id]).await.map_err(db_err)? > 0)
-    }
-
-    async fn insert_membership_level(&self, level: &MembershipLevel) -> Result<bool> {
-        self.insert_level(level).await
-    }
-
-    async fn get_membership_levels(&self, ids: &[String]) -> Result<Vec<MembershipLevel>> {
-        self.get_levels(ids).await
-    }
-
-    async fn replace_membership_level(&self, level: &MembershipLevel, if_updated_at: Timestamp) -> Result<bool> {
-        self.replace_level(level, if_updated_at).await
-    }
-
-    async fn delete_membership_level(&self, id: &str) -> Result<bool> {
-        self.delete_level(id).await
-    }
-
-    async fn query_membership_levels(&self, q: &ListQuery) -> Result<Vec<MembershipLevel>> {
-        self.query_levels(q).await
-    }
-
-    async fn feed_visibility_grants(&self) -> Result<StoredGrants> {
-        self.visibility_grants().await
-    }
-
-    async fn merge_feed_visibility_grants(
-        &self,
-        visibility: &str,
-        grants: &BTreeMap<String, Vec<String>>,
-    ) -> Result<()> {
-        self.merge_visibility_grants(visibility, grants).await
-    }
 }
 
 #[async_trait]
@@ -1965,40 +1876,5 @@ impl PollStore for PostgresStore {
 
     async fn query_votes(&self, q: &ListQuery) -> Result<Vec<PollVote>> {
         self.list(&sql::POLL_VOTES, q).await
-    }
-}
-
-#[async_trait]
-impl PinStore for PostgresStore {
-    async fn insert_pin(&self, pin: &Pin) -> Result<Pin> {
-        let client = self.client().await?;
-        let fid = pin.fid.to_string();
-        client
-            .execute(
-                "INSERT INTO pins (fid, activity_id, created_at, doc) VALUES ($1, $2, $3, $4::text::jsonb)
-                 ON CONFLICT (fid, activity_id) DO NOTHING",
-                &[&fid, &pin.activity_id, &pin.created_at.0, &to_doc(pin)?],
-            )
-            .await
-            .map_err(db_err)?;
-        let row = client
-            .query_one("SELECT doc::text FROM pins WHERE fid = $1 AND activity_id = $2", &[&fid, &pin.activity_id])
-            .await
-            .map_err(db_err)?;
-        from_doc(row.get::<_, &str>(0))
-    }
-
-    async fn delete_pin(&self, fid: &Fid, activity_id: &str) -> Result<Option<Pin>> {
-        Ok(self
-            .query_docs(
-                "DELETE FROM pins WHERE fid = $1 AND activity_id = $2 RETURNING doc::text",
-                &[&fid.to_string(), &activity_id],
-            )
-            .await?
-            .pop())
-    }
-
-    async fn query_pins(&self, q: &ListQuery) -> Result<Vec<Pin>> {
-        self.list(&sql::PINS, q).await
     }
 }

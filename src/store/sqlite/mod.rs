@@ -19,24 +19,21 @@ use serde::Serialize;
 
 use crate::core::comments::VoteScores;
 use crate::core::error::{Error, Result};
-use crate::core::feed_visibilities::StoredGrants;
 use crate::core::filter::distance_km;
 use crate::core::follows::DEFAULT_COPY_LIMIT;
-use crate::core::membership_levels::MembershipLevel;
 use crate::core::model::{
-    Activity, Bookmark, BookmarkFolder, Collection, Comment, Feed, FeedCounts, FeedGroup, FeedMember, Feedback, Fid,
-    Follow, MetricEvent, Pin, Poll, PollTally, PollVote, Reaction, ReactionGroup, ReactionSummary, User, VoteOutcome,
+    Activity, Bookmark, BookmarkFolder, Collection, Comment, Feed, FeedCounts, FeedMember, Feedback, Fid, Follow,
+    MetricEvent, Poll, PollTally, PollVote, Reaction, ReactionGroup, ReactionSummary, User, VoteOutcome,
     FOLLOW_ACCEPTED, LATEST_REACTIONS, LATEST_VOTES, METRIC_EVENTS_PER_WINDOW, METRIC_WINDOW_SECONDS,
 };
 use crate::core::storage::{
-    ActivityQuery, ActivityStore, BookmarkStore, CollectionStore, CommentStore, ConfigStore, ExtraWrites, FeedSlice,
-    FeedStore, FollowStore, ListQuery, MemberStore, PinStore, PollStore, Reactable, ReactionStore, Reader,
+    ActivityQuery, ActivityStore, BookmarkStore, CollectionStore, CommentStore, ExtraWrites, FeedSlice, FeedStore,
+    FollowStore, ListQuery, MemberStore, PollStore, Reactable, ReactionStore, Reader,
 };
 use crate::core::time::Timestamp;
 use crate::store::sql::COMMENT_SQLITE as COMMENT_SELECT;
 use crate::store::sql::{self, Arg, Dialect};
 
-mod config;
 mod driver;
 mod feeds;
 
@@ -607,102 +604,6 @@ fn recount_comment_votes(tx: &Transaction, comment_id: &str) -> Result<()> {
     .execute(params![comment_id, up, down, all, scores.score, scores.confidence, scores.controversy])
     .map_err(db_err)?;
     Ok(())
-}
-
-#[async_trait]
-impl ConfigStore for SqliteStore {
-    async fn setting_or_insert(&self, key: &str, value: &serde_json::Value) -> Result<serde_json::Value> {
-        let (key, value) = (key.to_string(), value.to_string());
-        self.write(move |tx| {
-            tx.execute(
-                "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO NOTHING",
-                params![key, value],
-            )
-            .map_err(db_err)?;
-            let stored: String = tx
-                .query_row("SELECT value FROM settings WHERE key = ?1", params![key], |r| r.get(0))
-                .map_err(db_err)?;
-            from_doc(&stored)
-        })
-        .await
-    }
-
-    async fn get_feed_group(&self, id: &str) -> Result<Option<FeedGroup>> {
-        let id = id.to_string();
-        self.read(move |conn| {
-            Ok(docs(conn, "SELECT doc FROM feed_groups WHERE id = ?", vec![SqlValue::Text(id)])?.pop())
-        })
-        .await
-    }
-
-    async fn list_feed_groups(&self) -> Result<Vec<FeedGroup>> {
-        self.read(move |conn| docs(conn, "SELECT doc FROM feed_groups ORDER BY id", vec![])).await
-    }
-
-    async fn insert_feed_group(&self, group: &FeedGroup) -> Result<bool> {
-        let (id, doc) = (group.id.clone(), to_doc(group)?);
-        self.write(move |tx| {
-            let n = tx
-                .execute(
-                    "INSERT INTO feed_groups (id, doc) VALUES (?1, ?2) ON CONFLICT (id) DO NOTHING",
-                    params![id, doc],
-                )
-                .map_err(db_err)?;
-            Ok(n > 0)
-        })
-        .await
-    }
-
-    async fn put_feed_group(&self, group: &FeedGroup) -> Result<()> {
-        let (id, doc) = (group.id.clone(), to_doc(group)?);
-        self.write(move |tx| {
-            tx.execute(
-                "INSERT INTO feed_groups (id, doc) VALUES (?1, ?2) ON CONFLICT (id) DO UPDATE SET doc = excluded.doc",
-                params![id, doc],
-            )
-            .map_err(db_err)?;
-            Ok(())
-        })
-        .await
-    }
-
-    async fn purge_feed_group(&self, id: &str) -> Result<bool> {
-        let id = id.to_string();
-        self.write(move |tx| Ok(tx.execute("DELETE FROM feed_groups WHERE id = ?1", params![id]).map_err(db_err)? > 0))
-            .await
-    }
-
-    async fn insert_membership_level(&self, level: &MembershipLevel) -> Result<bool> {
-        self.insert_level(level).await
-    }
-
-    async fn get_membership_levels(&self, ids: &[String]) -> Result<Vec<MembershipLevel>> {
-        self.get_levels(ids).await
-    }
-
-    async fn replace_membership_level(&self, level: &MembershipLevel, if_updated_at: Timestamp) -> Result<bool> {
-        self.replace_level(level, if_updated_at).await
-    }
-
-    async fn delete_membership_level(&self, id: &str) -> Result<bool> {
-        self.delete_level(id).await
-    }
-
-    async fn query_membership_levels(&self, q: &ListQuery) -> Result<Vec<MembershipLevel>> {
-        self.query_levels(q).await
-    }
-
-    async fn feed_visibility_grants(&self) -> Result<StoredGrants> {
-        self.visibility_grants().await
-    }
-
-    async fn merge_feed_visibility_grants(
-        &self,
-        visibility: &str,
-        grants: &BTreeMap<String, Vec<String>>,
-    ) -> Result<()> {
-        self.merge_visibility_grants(visibility, grants).await
-    }
 }
 
 #[async_trait]
@@ -2069,46 +1970,5 @@ impl PollStore for SqliteStore {
 
     async fn query_votes(&self, q: &ListQuery) -> Result<Vec<PollVote>> {
         self.list(&sql::POLL_VOTES, q).await
-    }
-}
-
-#[async_trait]
-impl PinStore for SqliteStore {
-    async fn insert_pin(&self, pin: &Pin) -> Result<Pin> {
-        let pin = pin.clone();
-        self.write(move |tx| {
-            let fid = pin.fid.to_string();
-            tx.execute(
-                "INSERT INTO pins (fid, activity_id, created_at, doc) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (fid, activity_id) DO NOTHING",
-                params![fid, pin.activity_id, pin.created_at.0, to_doc(&pin)?],
-            )
-            .map_err(db_err)?;
-            let doc: String = tx
-                .query_row(
-                    "SELECT doc FROM pins WHERE fid = ?1 AND activity_id = ?2",
-                    params![fid, pin.activity_id],
-                    |r| r.get(0),
-                )
-                .map_err(db_err)?;
-            from_doc(&doc)
-        })
-        .await
-    }
-
-    async fn delete_pin(&self, fid: &Fid, activity_id: &str) -> Result<Option<Pin>> {
-        let (fid, activity_id) = (fid.to_string(), activity_id.to_string());
-        self.write(move |tx| {
-            returned_doc(
-                tx,
-                "DELETE FROM pins WHERE fid = ?1 AND activity_id = ?2 RETURNING doc",
-                params![fid, activity_id],
-            )
-        })
-        .await
-    }
-
-    async fn query_pins(&self, q: &ListQuery) -> Result<Vec<Pin>> {
-        self.list(&sql::PINS, q).await
     }
 }

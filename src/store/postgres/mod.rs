@@ -20,8 +20,8 @@ use crate::core::model::{
     FOLLOW_ACCEPTED, LATEST_REACTIONS, LATEST_VOTES, METRIC_EVENTS_PER_WINDOW, METRIC_WINDOW_SECONDS,
 };
 use crate::core::storage::{
-    ActivityQuery, ActivityStore, BookmarkStore, CollectionStore, CommentStore, ExtraWrites, FeedSlice, FeedStore,
-    FollowStore, ListQuery, MemberStore, PollStore, Reactable, ReactionStore, Reader,
+    ActivityQuery, ActivityStore, BookmarkStore, CommentStore, ExtraWrites, FeedSlice, FeedStore, FollowStore,
+    ListQuery, PollStore, Reactable, ReactionStore, Reader,
 };
 use crate::core::time::Timestamp;
 use crate::store::sql::{self, Arg, Dialect, COMMENT_POSTGRES as COMMENT_SELECT};
@@ -266,26 +266,6 @@ async fn versions_hold(tx: &impl GenericClient, select: &str, expected: &[(Vec<S
         let params: Vec<&(dyn ToSql + Sync)> = key.iter().map(|k| k as &(dyn ToSql + Sync)).collect();
         let found = tx.query_opt(&stmt, &params).await.map_err(db_err)?.map(|r| r.get::<_, Option<i64>>(0));
         if found != Some(Some(at.0)) {
-            return Ok(false);
-        }
-    }
-    Ok(true)
-}
-
-/// Whether each of `members` still has the version in `expected` (None:
-/// it is no member yet). Locks the feed row first, as every member write
-/// does, so no member of it changes or appears until commit.
-async fn member_versions_hold(
-    tx: &impl GenericClient,
-    fid: &str,
-    members: &[FeedMember],
-    expected: &[Option<Timestamp>],
-) -> Result<bool> {
-    tx.execute("SELECT 1 FROM feeds WHERE fid = $1 FOR UPDATE", &[&fid]).await.map_err(db_err)?;
-    let stmt = tx.prepare_cached(sql::versions::FEED_MEMBER).await.map_err(db_err)?;
-    for (m, at) in members.iter().zip(expected) {
-        let found = tx.query_opt(&stmt, &[&fid, &m.user_id]).await.map_err(db_err)?.map(|r| r.get::<_, i64>(0));
-        if found != at.map(|t| t.0) {
             return Ok(false);
         }
     }
@@ -1108,56 +1088,6 @@ impl FollowStore for PostgresStore {
 }
 
 #[async_trait]
-impl MemberStore for PostgresStore {
-    async fn write_members(
-        &self,
-        fid: &Fid,
-        members: &[FeedMember],
-        remove: &[String],
-        replace: bool,
-        if_updated_at: Option<&[Option<Timestamp>]>,
-    ) -> Result<Option<Vec<String>>> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(db_err)?;
-        let fid = fid.to_string();
-        if let Some(versions) = if_updated_at {
-            if !member_versions_hold(&tx, &fid, members, versions).await? {
-                return Ok(None);
-            }
-        }
-        let removed = write_members_tx(&tx, &fid, members, remove, replace).await?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(Some(removed))
-    }
-
-    async fn get_members(&self, fid: &Fid, user_ids: &[String]) -> Result<Vec<FeedMember>> {
-        if user_ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        self.query_docs(
-            "SELECT doc::text FROM feed_members WHERE fid = $1 AND user_id = ANY($2)",
-            &[&fid.to_string(), &user_ids],
-        )
-        .await
-    }
-
-    async fn memberships(&self, user_id: &str, fids: &[Fid]) -> Result<Vec<FeedMember>> {
-        if fids.is_empty() {
-            return Ok(Vec::new());
-        }
-        self.query_docs(
-            "SELECT doc::text FROM feed_members WHERE user_id = $1 AND fid = ANY($2)",
-            &[&user_id, &fid_strings(fids)],
-        )
-        .await
-    }
-
-    async fn query_members(&self, q: &ListQuery) -> Result<Vec<FeedMember>> {
-        self.list(&sql::FEED_MEMBERS, q).await
-    }
-}
-
-#[async_trait]
 impl ReactionStore for PostgresStore {
     async fn put_reaction_with(
         &self,
@@ -1633,68 +1563,6 @@ impl CommentStore for PostgresStore {
             .map_err(db_err)?;
         let newest = client.query(&stmt, &[&ids, &(latest as i64)]).await.map_err(db_err)?;
         Ok((counts, docs(&newest)?))
-    }
-}
-
-#[async_trait]
-impl CollectionStore for PostgresStore {
-    async fn insert_collections(&self, collections: &[Collection]) -> Result<Option<String>> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(db_err)?;
-        let insert = tx
-            .prepare(
-                "INSERT INTO collections (name, id, user_id, created_at, updated_at, doc)
-                 VALUES ($1, $2, $3, $4, $5, $6::text::jsonb) ON CONFLICT (name, id) DO NOTHING",
-            )
-            .await
-            .map_err(db_err)?;
-        for c in collections {
-            let n = tx
-                .execute(&insert, &[&c.name, &c.id, &c.user_id, &c.created_at.0, &c.updated_at.0, &to_doc(c)?])
-                .await
-                .map_err(db_err)?;
-            if n == 0 {
-                // Dropping the transaction rolls back the ones inserted so far.
-                return Ok(Some(c.reference()));
-            }
-        }
-        tx.commit().await.map_err(db_err)?;
-        Ok(None)
-    }
-
-    async fn upsert_collections(&self, collections: &[Collection]) -> Result<Vec<Collection>> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(db_err)?;
-        let out = upsert_collections_tx(&tx, collections).await?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(out)
-    }
-
-    async fn get_collections(&self, refs: &[(String, String)]) -> Result<Vec<Collection>> {
-        if refs.is_empty() {
-            return Ok(Vec::new());
-        }
-        let (names, ids): (Vec<String>, Vec<String>) = refs.iter().cloned().unzip();
-        self.query_docs(
-            "SELECT c.doc::text FROM collections c JOIN unnest($1::text[], $2::text[]) AS r(name, id)
-             ON c.name = r.name AND c.id = r.id",
-            &[&names, &ids],
-        )
-        .await
-    }
-
-    async fn delete_collections(&self, refs: &[(String, String)]) -> Result<Vec<Collection>> {
-        let (names, ids): (Vec<String>, Vec<String>) = refs.iter().cloned().unzip();
-        self.query_docs(
-            "DELETE FROM collections c USING unnest($1::text[], $2::text[]) AS r(name, id)
-             WHERE c.name = r.name AND c.id = r.id RETURNING c.doc::text",
-            &[&names, &ids],
-        )
-        .await
-    }
-
-    async fn query_collections(&self, q: &ListQuery) -> Result<Vec<Collection>> {
-        self.list(&sql::COLLECTIONS, q).await
     }
 }
 

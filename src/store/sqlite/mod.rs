@@ -27,8 +27,8 @@ use crate::core::model::{
     FOLLOW_ACCEPTED, LATEST_REACTIONS, LATEST_VOTES, METRIC_EVENTS_PER_WINDOW, METRIC_WINDOW_SECONDS,
 };
 use crate::core::storage::{
-    ActivityQuery, ActivityStore, BookmarkStore, CollectionStore, CommentStore, ExtraWrites, FeedSlice, FeedStore,
-    FollowStore, ListQuery, MemberStore, PollStore, Reactable, ReactionStore, Reader,
+    ActivityQuery, ActivityStore, BookmarkStore, CommentStore, ExtraWrites, FeedSlice, FeedStore, FollowStore,
+    ListQuery, PollStore, Reactable, ReactionStore, Reader,
 };
 use crate::core::time::Timestamp;
 use crate::store::sql::COMMENT_SQLITE as COMMENT_SELECT;
@@ -346,24 +346,6 @@ fn versions_hold<K: AsRef<str>>(tx: &Transaction, select: &str, expected: &[(&[K
         let found: Option<Option<i64>> =
             stmt.query_row(params_from_iter(key.iter().map(AsRef::as_ref)), |r| r.get(0)).optional().map_err(db_err)?;
         if found != Some(Some(at.0)) {
-            return Ok(false);
-        }
-    }
-    Ok(true)
-}
-
-/// Whether each of `members` still has the version in `expected` (None:
-/// it is no member yet).
-fn member_versions_hold(
-    tx: &Transaction,
-    fid: &str,
-    members: &[FeedMember],
-    expected: &[Option<Timestamp>],
-) -> Result<bool> {
-    let mut stmt = tx.prepare_cached(sql::versions::FEED_MEMBER).map_err(db_err)?;
-    for (m, at) in members.iter().zip(expected) {
-        let found: Option<i64> = stmt.query_row(params![fid, m.user_id], |r| r.get(0)).optional().map_err(db_err)?;
-        if found != at.map(|t| t.0) {
             return Ok(false);
         }
     }
@@ -1174,55 +1156,6 @@ impl FollowStore for SqliteStore {
 }
 
 #[async_trait]
-impl MemberStore for SqliteStore {
-    async fn write_members(
-        &self,
-        fid: &Fid,
-        members: &[FeedMember],
-        remove: &[String],
-        replace: bool,
-        if_updated_at: Option<&[Option<Timestamp>]>,
-    ) -> Result<Option<Vec<String>>> {
-        let (fid, members, remove) = (fid.to_string(), members.to_vec(), remove.to_vec());
-        let versions = if_updated_at.map(<[_]>::to_vec);
-        self.write(move |tx| {
-            if let Some(versions) = &versions {
-                if !member_versions_hold(tx, &fid, &members, versions)? {
-                    return Ok(None);
-                }
-            }
-            write_members_tx(tx, &fid, &members, &remove, replace).map(Some)
-        })
-        .await
-    }
-
-    async fn get_members(&self, fid: &Fid, user_ids: &[String]) -> Result<Vec<FeedMember>> {
-        if user_ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut values = vec![SqlValue::Text(fid.to_string())];
-        values.extend(text_values(user_ids.iter().map(String::as_str)));
-        let sql =
-            format!("SELECT doc FROM feed_members WHERE fid = ? AND user_id IN ({})", placeholders(user_ids.len()));
-        self.read(move |conn| docs(conn, &sql, values)).await
-    }
-
-    async fn memberships(&self, user_id: &str, fids: &[Fid]) -> Result<Vec<FeedMember>> {
-        if fids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut values = vec![SqlValue::Text(user_id.to_string())];
-        values.extend(fids.iter().map(|f| SqlValue::Text(f.to_string())));
-        let sql = format!("SELECT doc FROM feed_members WHERE user_id = ? AND fid IN ({})", placeholders(fids.len()));
-        self.read(move |conn| docs(conn, &sql, values)).await
-    }
-
-    async fn query_members(&self, q: &ListQuery) -> Result<Vec<FeedMember>> {
-        self.list(&sql::FEED_MEMBERS, q).await
-    }
-}
-
-#[async_trait]
 impl ReactionStore for SqliteStore {
     async fn put_reaction_with(
         &self,
@@ -1715,74 +1648,6 @@ impl CommentStore for SqliteStore {
             Ok((counts, newest))
         })
         .await
-    }
-}
-
-#[async_trait]
-impl CollectionStore for SqliteStore {
-    async fn insert_collections(&self, collections: &[Collection]) -> Result<Option<String>> {
-        let collections = collections.to_vec();
-        self.write(move |tx| {
-            let mut exists = tx.prepare_cached("SELECT 1 FROM collections WHERE name = ?1 AND id = ?2").map_err(db_err)?;
-            for c in &collections {
-                if exists.exists(params![c.name, c.id]).map_err(db_err)? {
-                    return Ok(Some(c.reference()));
-                }
-            }
-            let mut insert = tx
-                .prepare_cached(
-                    "INSERT INTO collections (name, id, user_id, created_at, updated_at, doc) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                )
-                .map_err(db_err)?;
-            for c in &collections {
-                insert
-                    .execute(params![c.name, c.id, c.user_id, c.created_at.0, c.updated_at.0, to_doc(c)?])
-                    .map_err(db_err)?;
-            }
-            Ok(None)
-        })
-        .await
-    }
-
-    async fn upsert_collections(&self, collections: &[Collection]) -> Result<Vec<Collection>> {
-        let collections = collections.to_vec();
-        self.write(move |tx| upsert_collections_tx(tx, &collections)).await
-    }
-
-    async fn get_collections(&self, refs: &[(String, String)]) -> Result<Vec<Collection>> {
-        if refs.is_empty() {
-            return Ok(Vec::new());
-        }
-        let values: Vec<SqlValue> =
-            refs.iter().flat_map(|(n, i)| [SqlValue::Text(n.clone()), SqlValue::Text(i.clone())]).collect();
-        self.read(move |conn| {
-            let pairs = vec!["(?, ?)"; values.len() / 2].join(", ");
-            docs(conn, &format!("SELECT doc FROM collections WHERE (name, id) IN (VALUES {pairs})"), values)
-        })
-        .await
-    }
-
-    async fn delete_collections(&self, refs: &[(String, String)]) -> Result<Vec<Collection>> {
-        let refs = refs.to_vec();
-        self.write(move |tx| {
-            let mut delete = tx
-                .prepare_cached("DELETE FROM collections WHERE name = ?1 AND id = ?2 RETURNING doc")
-                .map_err(db_err)?;
-            let mut out = Vec::new();
-            for (name, id) in &refs {
-                if let Some(doc) =
-                    delete.query_row(params![name, id], |r| r.get::<_, String>(0)).optional().map_err(db_err)?
-                {
-                    out.push(from_doc(&doc)?);
-                }
-            }
-            Ok(out)
-        })
-        .await
-    }
-
-    async fn query_collections(&self, q: &ListQuery) -> Result<Vec<Collection>> {
-        self.list(&sql::COLLECTIONS, q).await
     }
 }
 

@@ -79,3 +79,15 @@ pub async fn lock_poll_voter(tx: &mut dyn Tx, poll_id: &str, user_id: &str) -> R
     }
     Ok(())
 }
+
+// Config (feed visibility grants).
+
+/// `doc` with the top-level fields of `patch` (a document) set over its own,
+/// its other fields kept. (SQLite's merge patch would drop a field set to
+/// null; the documents merged here hold none.)
+pub fn doc_merge(dialect: Dialect, doc: &str, patch: &str) -> String {
+    match dialect {
+        Dialect::Sqlite => format!("json_patch({doc}, {patch})"),
+        Dialect::Postgres => format!("{doc} || {patch}"),
+    }
+}

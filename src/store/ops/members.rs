@@ -1,8 +1,11 @@
+use async_trait::async_trait;
+
 use crate::args;
 use crate::core::error::Result;
-use crate::core::model::FeedMember;
+use crate::core::model::{FeedMember, Fid};
+use crate::core::storage::{ListQuery, MemberStore};
 use crate::core::time::Timestamp;
-use crate::store::db::{Arg, Tx};
+use crate::store::db::{Arg, Db, Tx};
 use crate::store::{dialect, sql};
 
 /// Upserts `members` of `fid`, deletes those in `remove` (or, when
@@ -66,4 +69,48 @@ pub(crate) async fn member_versions_hold(
         }
     }
     Ok(true)
+}
+
+#[async_trait]
+impl<D: Db> MemberStore for D {
+    async fn write_members(
+        &self,
+        fid: &Fid,
+        members: &[FeedMember],
+        remove: &[String],
+        replace: bool,
+        if_updated_at: Option<&[Option<Timestamp>]>,
+    ) -> Result<Option<Vec<String>>> {
+        let mut tx = self.write().await?;
+        let fid = fid.to_string();
+        if let Some(expected) = if_updated_at {
+            if !member_versions_hold(&mut *tx, &fid, members, expected).await? {
+                return Ok(None);
+            }
+        }
+        let removed = write_members(&mut *tx, &fid, members, remove, replace).await?;
+        tx.commit().await?;
+        Ok(Some(removed))
+    }
+
+    async fn get_members(&self, fid: &Fid, user_ids: &[String]) -> Result<Vec<FeedMember>> {
+        if user_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = "SELECT doc FROM feed_members WHERE fid = $1 AND user_id = ANY($2)";
+        self.read().await?.docs(sql, args![fid.to_string(), user_ids]).await
+    }
+
+    async fn memberships(&self, user_id: &str, fids: &[Fid]) -> Result<Vec<FeedMember>> {
+        if fids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let fids: Vec<String> = fids.iter().map(Fid::to_string).collect();
+        let sql = "SELECT doc FROM feed_members WHERE user_id = $1 AND fid = ANY($2)";
+        self.read().await?.docs(sql, args![user_id, fids]).await
+    }
+
+    async fn query_members(&self, q: &ListQuery) -> Result<Vec<FeedMember>> {
+        super::list(self, &sql::FEED_MEMBERS, q).await
+    }
 }

@@ -6,9 +6,11 @@
 mod activities;
 mod bookmarks;
 mod collections;
+mod config;
 mod feeds;
 mod follows;
 mod members;
+mod pins;
 mod polls;
 mod tasks;
 mod users;

@@ -2,7 +2,7 @@
 //! same operations as the SQLite store, one transaction each; the places
 //! where concurrent writers from several processes meet are called out.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use async_trait::async_trait;
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod};
@@ -13,19 +13,17 @@ use tokio_postgres::{NoTls, Row};
 
 use crate::core::comments::VoteScores;
 use crate::core::error::{Error, Result};
-use crate::core::feed_visibilities::StoredGrants;
 use crate::core::follows::DEFAULT_COPY_LIMIT;
-use crate::core::membership_levels::MembershipLevel;
 use crate::core::model::{
-    Activity, Collection, Comment, Feed, FeedCounts, FeedGroup, FeedMember, Fid, Follow, Pin, Reaction, ReactionGroup, ReactionSummary, User, FOLLOW_ACCEPTED, LATEST_REACTIONS,
+    Activity, Collection, Comment, Feed, FeedCounts, FeedMember, Fid, Follow, Reaction, ReactionGroup, ReactionSummary,
+    User, FOLLOW_ACCEPTED, LATEST_REACTIONS,
 };
 use crate::core::storage::{
-    CollectionStore, CommentStore, ConfigStore, ExtraWrites, FeedStore, FollowStore, ListQuery, MemberStore, PinStore, Reactable, ReactionStore, Reader,
+    CommentStore, ExtraWrites, FeedStore, FollowStore, ListQuery, Reactable, ReactionStore, Reader,
 };
 use crate::core::time::Timestamp;
 use crate::store::sql::{self, Arg, Dialect, COMMENT_POSTGRES as COMMENT_SELECT};
 
-mod config;
 mod driver;
 mod feeds;
 
@@ -272,26 +270,6 @@ async fn versions_hold(tx: &impl GenericClient, select: &str, expected: &[(Vec<S
     Ok(true)
 }
 
-/// Whether each of `members` still has the version in `expected` (None:
-/// it is no member yet). Locks the feed row first, as every member write
-/// does, so no member of it changes or appears until commit.
-async fn member_versions_hold(
-    tx: &impl GenericClient,
-    fid: &str,
-    members: &[FeedMember],
-    expected: &[Option<Timestamp>],
-) -> Result<bool> {
-    tx.execute("SELECT 1 FROM feeds WHERE fid = $1 FOR UPDATE", &[&fid]).await.map_err(db_err)?;
-    let stmt = tx.prepare_cached(sql::versions::FEED_MEMBER).await.map_err(db_err)?;
-    for (m, at) in members.iter().zip(expected) {
-        let found = tx.query_opt(&stmt, &[&fid, &m.user_id]).await.map_err(db_err)?.map(|r| r.get::<_, i64>(0));
-        if found != at.map(|t| t.0) {
-            return Ok(false);
-        }
-    }
-    Ok(true)
-}
-
 async fn save_activity_tx(tx: &impl GenericClient, a: &Activity) -> Result<Timestamp> {
     // Concurrent upserts of one id serialise here, so each sees the feed
     // list the previous one committed.
@@ -523,92 +501,6 @@ async fn recount_comment_votes(tx: &impl GenericClient, comment_id: &str) -> Res
     .await
     .map_err(db_err)?;
     Ok(())
-}
-
-#[async_trait]
-impl ConfigStore for PostgresStore {
-    async fn setting_or_insert(&self, key: &str, value: &serde_json::Value) -> Result<serde_json::Value> {
-        let client = self.client().await?;
-        client
-            .execute(
-                "INSERT INTO settings (key, value) VALUES ($1, $2::text::jsonb) ON CONFLICT (key) DO NOTHING",
-                &[&key, &value.to_string()],
-            )
-            .await
-            .map_err(db_err)?;
-        let row = client.query_one("SELECT value::text FROM settings WHERE key = $1", &[&key]).await.map_err(db_err)?;
-        from_doc(row.get::<_, &str>(0))
-    }
-
-    async fn get_feed_group(&self, id: &str) -> Result<Option<FeedGroup>> {
-        Ok(self.query_docs("SELECT doc::text FROM feed_groups WHERE id = $1", &[&id]).await?.pop())
-    }
-
-    async fn list_feed_groups(&self) -> Result<Vec<FeedGroup>> {
-        self.query_docs("SELECT doc::text FROM feed_groups ORDER BY id", &[]).await
-    }
-
-    async fn insert_feed_group(&self, group: &FeedGroup) -> Result<bool> {
-        let client = self.client().await?;
-        let n = client
-            .execute(
-                "INSERT INTO feed_groups (id, doc) VALUES ($1, $2::text::jsonb) ON CONFLICT (id) DO NOTHING",
-                &[&group.id, &to_doc(group)?],
-            )
-            .await
-            .map_err(db_err)?;
-        Ok(n > 0)
-    }
-
-    async fn put_feed_group(&self, group: &FeedGroup) -> Result<()> {
-        let client = self.client().await?;
-        client
-            .execute(
-                "INSERT INTO feed_groups (id, doc) VALUES ($1, $2::text::jsonb)
-                 ON CONFLICT (id) DO UPDATE SET doc = excluded.doc",
-                &[&group.id, &to_doc(group)?],
-            )
-            .await
-            .map_err(db_err)?;
-        Ok(())
-    }
-
-    async fn purge_feed_group(&self, id: &str) -> Result<bool> {
-        let client = self.client().await?;
-        Ok(client.execute("DELETE FROM feed_groups WHERE id = $1", &[&id]).await.map_err(db_err)? > 0)
-    }
-
-    async fn insert_membership_level(&self, level: &MembershipLevel) -> Result<bool> {
-        self.insert_level(level).await
-    }
-
-    async fn get_membership_levels(&self, ids: &[String]) -> Result<Vec<MembershipLevel>> {
-        self.get_levels(ids).await
-    }
-
-    async fn replace_membership_level(&self, level: &MembershipLevel, if_updated_at: Timestamp) -> Result<bool> {
-        self.replace_level(level, if_updated_at).await
-    }
-
-    async fn delete_membership_level(&self, id: &str) -> Result<bool> {
-        self.delete_level(id).await
-    }
-
-    async fn query_membership_levels(&self, q: &ListQuery) -> Result<Vec<MembershipLevel>> {
-        self.query_levels(q).await
-    }
-
-    async fn feed_visibility_grants(&self) -> Result<StoredGrants> {
-        self.visibility_grants().await
-    }
-
-    async fn merge_feed_visibility_grants(
-        &self,
-        visibility: &str,
-        grants: &BTreeMap<String, Vec<String>>,
-    ) -> Result<()> {
-        self.merge_visibility_grants(visibility, grants).await
-    }
 }
 
 #[async_trait]
@@ -922,56 +814,6 @@ impl FollowStore for PostgresStore {
             &[&source_owners, &target_owner, &(per_owner as i64)],
         )
         .await
-    }
-}
-
-#[async_trait]
-impl MemberStore for PostgresStore {
-    async fn write_members(
-        &self,
-        fid: &Fid,
-        members: &[FeedMember],
-        remove: &[String],
-        replace: bool,
-        if_updated_at: Option<&[Option<Timestamp>]>,
-    ) -> Result<Option<Vec<String>>> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(db_err)?;
-        let fid = fid.to_string();
-        if let Some(versions) = if_updated_at {
-            if !member_versions_hold(&tx, &fid, members, versions).await? {
-                return Ok(None);
-            }
-        }
-        let removed = write_members_tx(&tx, &fid, members, remove, replace).await?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(Some(removed))
-    }
-
-    async fn get_members(&self, fid: &Fid, user_ids: &[String]) -> Result<Vec<FeedMember>> {
-        if user_ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        self.query_docs(
-            "SELECT doc::text FROM feed_members WHERE fid = $1 AND user_id = ANY($2)",
-            &[&fid.to_string(), &user_ids],
-        )
-        .await
-    }
-
-    async fn memberships(&self, user_id: &str, fids: &[Fid]) -> Result<Vec<FeedMember>> {
-        if fids.is_empty() {
-            return Ok(Vec::new());
-        }
-        self.query_docs(
-            "SELECT doc::text FROM feed_members WHERE user_id = $1 AND fid = ANY($2)",
-            &[&user_id, &fid_strings(fids)],
-        )
-        .await
-    }
-
-    async fn query_members(&self, q: &ListQuery) -> Result<Vec<FeedMember>> {
-        self.list(&sql::FEED_MEMBERS, q).await
     }
 }
 
@@ -1295,102 +1137,5 @@ impl CommentStore for PostgresStore {
             .map_err(db_err)?;
         let newest = client.query(&stmt, &[&ids, &(latest as i64)]).await.map_err(db_err)?;
         Ok((counts, docs(&newest)?))
-    }
-}
-
-#[async_trait]
-impl CollectionStore for PostgresStore {
-    async fn insert_collections(&self, collections: &[Collection]) -> Result<Option<String>> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(db_err)?;
-        let insert = tx
-            .prepare(
-                "INSERT INTO collections (name, id, user_id, created_at, updated_at, doc)
-                 VALUES ($1, $2, $3, $4, $5, $6::text::jsonb) ON CONFLICT (name, id) DO NOTHING",
-            )
-            .await
-            .map_err(db_err)?;
-        for c in collections {
-            let n = tx
-                .execute(&insert, &[&c.name, &c.id, &c.user_id, &c.created_at.0, &c.updated_at.0, &to_doc(c)?])
-                .await
-                .map_err(db_err)?;
-            if n == 0 {
-                // Dropping the transaction rolls back the ones inserted so far.
-                return Ok(Some(c.reference()));
-            }
-        }
-        tx.commit().await.map_err(db_err)?;
-        Ok(None)
-    }
-
-    async fn upsert_collections(&self, collections: &[Collection]) -> Result<Vec<Collection>> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(db_err)?;
-        let out = upsert_collections_tx(&tx, collections).await?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(out)
-    }
-
-    async fn get_collections(&self, refs: &[(String, String)]) -> Result<Vec<Collection>> {
-        if refs.is_empty() {
-            return Ok(Vec::new());
-        }
-        let (names, ids): (Vec<String>, Vec<String>) = refs.iter().cloned().unzip();
-        self.query_docs(
-            "SELECT c.doc::text FROM collections c JOIN unnest($1::text[], $2::text[]) AS r(name, id)
-             ON c.name = r.name AND c.id = r.id",
-            &[&names, &ids],
-        )
-        .await
-    }
-
-    async fn delete_collections(&self, refs: &[(String, String)]) -> Result<Vec<Collection>> {
-        let (names, ids): (Vec<String>, Vec<String>) = refs.iter().cloned().unzip();
-        self.query_docs(
-            "DELETE FROM collections c USING unnest($1::text[], $2::text[]) AS r(name, id)
-             WHERE c.name = r.name AND c.id = r.id RETURNING c.doc::text",
-            &[&names, &ids],
-        )
-        .await
-    }
-
-    async fn query_collections(&self, q: &ListQuery) -> Result<Vec<Collection>> {
-        self.list(&sql::COLLECTIONS, q).await
-    }
-}
-
-#[async_trait]
-impl PinStore for PostgresStore {
-    async fn insert_pin(&self, pin: &Pin) -> Result<Pin> {
-        let client = self.client().await?;
-        let fid = pin.fid.to_string();
-        client
-            .execute(
-                "INSERT INTO pins (fid, activity_id, created_at, doc) VALUES ($1, $2, $3, $4::text::jsonb)
-                 ON CONFLICT (fid, activity_id) DO NOTHING",
-                &[&fid, &pin.activity_id, &pin.created_at.0, &to_doc(pin)?],
-            )
-            .await
-            .map_err(db_err)?;
-        let row = client
-            .query_one("SELECT doc::text FROM pins WHERE fid = $1 AND activity_id = $2", &[&fid, &pin.activity_id])
-            .await
-            .map_err(db_err)?;
-        from_doc(row.get::<_, &str>(0))
-    }
-
-    async fn delete_pin(&self, fid: &Fid, activity_id: &str) -> Result<Option<Pin>> {
-        Ok(self
-            .query_docs(
-                "DELETE FROM pins WHERE fid = $1 AND activity_id = $2 RETURNING doc::text",
-                &[&fid.to_string(), &activity_id],
-            )
-            .await?
-            .pop())
-    }
-
-    async fn query_pins(&self, q: &ListQuery) -> Result<Vec<Pin>> {
-        self.list(&sql::PINS, q).await
     }
 }

@@ -1,7 +1,7 @@
 //! SQLite store: one writer connection (SQLite serialises writers anyway) and
 //! a few reader connections, WAL mode, every call on the blocking pool.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -19,21 +19,19 @@ use serde::Serialize;
 
 use crate::core::comments::VoteScores;
 use crate::core::error::{Error, Result};
-use crate::core::feed_visibilities::StoredGrants;
 use crate::core::filter::distance_km;
 use crate::core::follows::DEFAULT_COPY_LIMIT;
-use crate::core::membership_levels::MembershipLevel;
 use crate::core::model::{
-    Activity, Collection, Comment, Feed, FeedCounts, FeedGroup, FeedMember, Fid, Follow, Pin, Reaction, ReactionGroup, ReactionSummary, User, FOLLOW_ACCEPTED, LATEST_REACTIONS,
+    Activity, Collection, Comment, Feed, FeedCounts, FeedMember, Fid, Follow, Reaction, ReactionGroup, ReactionSummary,
+    User, FOLLOW_ACCEPTED, LATEST_REACTIONS,
 };
 use crate::core::storage::{
-    CollectionStore, CommentStore, ConfigStore, ExtraWrites, FeedStore, FollowStore, ListQuery, MemberStore, PinStore, Reactable, ReactionStore, Reader,
+    CommentStore, ExtraWrites, FeedStore, FollowStore, ListQuery, Reactable, ReactionStore, Reader,
 };
 use crate::core::time::Timestamp;
 use crate::store::sql::COMMENT_SQLITE as COMMENT_SELECT;
 use crate::store::sql::{self, Arg, Dialect};
 
-mod config;
 mod driver;
 mod feeds;
 
@@ -352,24 +350,6 @@ fn versions_hold<K: AsRef<str>>(tx: &Transaction, select: &str, expected: &[(&[K
     Ok(true)
 }
 
-/// Whether each of `members` still has the version in `expected` (None:
-/// it is no member yet).
-fn member_versions_hold(
-    tx: &Transaction,
-    fid: &str,
-    members: &[FeedMember],
-    expected: &[Option<Timestamp>],
-) -> Result<bool> {
-    let mut stmt = tx.prepare_cached(sql::versions::FEED_MEMBER).map_err(db_err)?;
-    for (m, at) in members.iter().zip(expected) {
-        let found: Option<i64> = stmt.query_row(params![fid, m.user_id], |r| r.get(0)).optional().map_err(db_err)?;
-        if found != at.map(|t| t.0) {
-            return Ok(false);
-        }
-    }
-    Ok(true)
-}
-
 fn save_activity_tx(tx: &Transaction, a: &Activity) -> Result<Timestamp> {
     let old: Option<Activity> = tx
         .prepare_cached("SELECT doc FROM activities WHERE id = ?1")
@@ -582,102 +562,6 @@ fn recount_comment_votes(tx: &Transaction, comment_id: &str) -> Result<()> {
     .execute(params![comment_id, up, down, all, scores.score, scores.confidence, scores.controversy])
     .map_err(db_err)?;
     Ok(())
-}
-
-#[async_trait]
-impl ConfigStore for SqliteStore {
-    async fn setting_or_insert(&self, key: &str, value: &serde_json::Value) -> Result<serde_json::Value> {
-        let (key, value) = (key.to_string(), value.to_string());
-        self.write(move |tx| {
-            tx.execute(
-                "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO NOTHING",
-                params![key, value],
-            )
-            .map_err(db_err)?;
-            let stored: String = tx
-                .query_row("SELECT value FROM settings WHERE key = ?1", params![key], |r| r.get(0))
-                .map_err(db_err)?;
-            from_doc(&stored)
-        })
-        .await
-    }
-
-    async fn get_feed_group(&self, id: &str) -> Result<Option<FeedGroup>> {
-        let id = id.to_string();
-        self.read(move |conn| {
-            Ok(docs(conn, "SELECT doc FROM feed_groups WHERE id = ?", vec![SqlValue::Text(id)])?.pop())
-        })
-        .await
-    }
-
-    async fn list_feed_groups(&self) -> Result<Vec<FeedGroup>> {
-        self.read(move |conn| docs(conn, "SELECT doc FROM feed_groups ORDER BY id", vec![])).await
-    }
-
-    async fn insert_feed_group(&self, group: &FeedGroup) -> Result<bool> {
-        let (id, doc) = (group.id.clone(), to_doc(group)?);
-        self.write(move |tx| {
-            let n = tx
-                .execute(
-                    "INSERT INTO feed_groups (id, doc) VALUES (?1, ?2) ON CONFLICT (id) DO NOTHING",
-                    params![id, doc],
-                )
-                .map_err(db_err)?;
-            Ok(n > 0)
-        })
-        .await
-    }
-
-    async fn put_feed_group(&self, group: &FeedGroup) -> Result<()> {
-        let (id, doc) = (group.id.clone(), to_doc(group)?);
-        self.write(move |tx| {
-            tx.execute(
-                "INSERT INTO feed_groups (id, doc) VALUES (?1, ?2) ON CONFLICT (id) DO UPDATE SET doc = excluded.doc",
-                params![id, doc],
-            )
-            .map_err(db_err)?;
-            Ok(())
-        })
-        .await
-    }
-
-    async fn purge_feed_group(&self, id: &str) -> Result<bool> {
-        let id = id.to_string();
-        self.write(move |tx| Ok(tx.execute("DELETE FROM feed_groups WHERE id = ?1", params![id]).map_err(db_err)? > 0))
-            .await
-    }
-
-    async fn insert_membership_level(&self, level: &MembershipLevel) -> Result<bool> {
-        self.insert_level(level).await
-    }
-
-    async fn get_membership_levels(&self, ids: &[String]) -> Result<Vec<MembershipLevel>> {
-        self.get_levels(ids).await
-    }
-
-    async fn replace_membership_level(&self, level: &MembershipLevel, if_updated_at: Timestamp) -> Result<bool> {
-        self.replace_level(level, if_updated_at).await
-    }
-
-    async fn delete_membership_level(&self, id: &str) -> Result<bool> {
-        self.delete_level(id).await
-    }
-
-    async fn query_membership_levels(&self, q: &ListQuery) -> Result<Vec<MembershipLevel>> {
-        self.query_levels(q).await
-    }
-
-    async fn feed_visibility_grants(&self) -> Result<StoredGrants> {
-        self.visibility_grants().await
-    }
-
-    async fn merge_feed_visibility_grants(
-        &self,
-        visibility: &str,
-        grants: &BTreeMap<String, Vec<String>>,
-    ) -> Result<()> {
-        self.merge_visibility_grants(visibility, grants).await
-    }
 }
 
 #[async_trait]
@@ -996,55 +880,6 @@ impl FollowStore for SqliteStore {
             placeholders(source_owners.len())
         );
         self.read(move |conn| docs(conn, &sql, values)).await
-    }
-}
-
-#[async_trait]
-impl MemberStore for SqliteStore {
-    async fn write_members(
-        &self,
-        fid: &Fid,
-        members: &[FeedMember],
-        remove: &[String],
-        replace: bool,
-        if_updated_at: Option<&[Option<Timestamp>]>,
-    ) -> Result<Option<Vec<String>>> {
-        let (fid, members, remove) = (fid.to_string(), members.to_vec(), remove.to_vec());
-        let versions = if_updated_at.map(<[_]>::to_vec);
-        self.write(move |tx| {
-            if let Some(versions) = &versions {
-                if !member_versions_hold(tx, &fid, &members, versions)? {
-                    return Ok(None);
-                }
-            }
-            write_members_tx(tx, &fid, &members, &remove, replace).map(Some)
-        })
-        .await
-    }
-
-    async fn get_members(&self, fid: &Fid, user_ids: &[String]) -> Result<Vec<FeedMember>> {
-        if user_ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut values = vec![SqlValue::Text(fid.to_string())];
-        values.extend(text_values(user_ids.iter().map(String::as_str)));
-        let sql =
-            format!("SELECT doc FROM feed_members WHERE fid = ? AND user_id IN ({})", placeholders(user_ids.len()));
-        self.read(move |conn| docs(conn, &sql, values)).await
-    }
-
-    async fn memberships(&self, user_id: &str, fids: &[Fid]) -> Result<Vec<FeedMember>> {
-        if fids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut values = vec![SqlValue::Text(user_id.to_string())];
-        values.extend(fids.iter().map(|f| SqlValue::Text(f.to_string())));
-        let sql = format!("SELECT doc FROM feed_members WHERE user_id = ? AND fid IN ({})", placeholders(fids.len()));
-        self.read(move |conn| docs(conn, &sql, values)).await
-    }
-
-    async fn query_members(&self, q: &ListQuery) -> Result<Vec<FeedMember>> {
-        self.list(&sql::FEED_MEMBERS, q).await
     }
 }
 
@@ -1384,114 +1219,5 @@ impl CommentStore for SqliteStore {
             Ok((counts, newest))
         })
         .await
-    }
-}
-
-#[async_trait]
-impl CollectionStore for SqliteStore {
-    async fn insert_collections(&self, collections: &[Collection]) -> Result<Option<String>> {
-        let collections = collections.to_vec();
-        self.write(move |tx| {
-            let mut exists = tx.prepare_cached("SELECT 1 FROM collections WHERE name = ?1 AND id = ?2").map_err(db_err)?;
-            for c in &collections {
-                if exists.exists(params![c.name, c.id]).map_err(db_err)? {
-                    return Ok(Some(c.reference()));
-                }
-            }
-            let mut insert = tx
-                .prepare_cached(
-                    "INSERT INTO collections (name, id, user_id, created_at, updated_at, doc) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                )
-                .map_err(db_err)?;
-            for c in &collections {
-                insert
-                    .execute(params![c.name, c.id, c.user_id, c.created_at.0, c.updated_at.0, to_doc(c)?])
-                    .map_err(db_err)?;
-            }
-            Ok(None)
-        })
-        .await
-    }
-
-    async fn upsert_collections(&self, collections: &[Collection]) -> Result<Vec<Collection>> {
-        let collections = collections.to_vec();
-        self.write(move |tx| upsert_collections_tx(tx, &collections)).await
-    }
-
-    async fn get_collections(&self, refs: &[(String, String)]) -> Result<Vec<Collection>> {
-        if refs.is_empty() {
-            return Ok(Vec::new());
-        }
-        let values: Vec<SqlValue> =
-            refs.iter().flat_map(|(n, i)| [SqlValue::Text(n.clone()), SqlValue::Text(i.clone())]).collect();
-        self.read(move |conn| {
-            let pairs = vec!["(?, ?)"; values.len() / 2].join(", ");
-            docs(conn, &format!("SELECT doc FROM collections WHERE (name, id) IN (VALUES {pairs})"), values)
-        })
-        .await
-    }
-
-    async fn delete_collections(&self, refs: &[(String, String)]) -> Result<Vec<Collection>> {
-        let refs = refs.to_vec();
-        self.write(move |tx| {
-            let mut delete = tx
-                .prepare_cached("DELETE FROM collections WHERE name = ?1 AND id = ?2 RETURNING doc")
-                .map_err(db_err)?;
-            let mut out = Vec::new();
-            for (name, id) in &refs {
-                if let Some(doc) =
-                    delete.query_row(params![name, id], |r| r.get::<_, String>(0)).optional().map_err(db_err)?
-                {
-                    out.push(from_doc(&doc)?);
-                }
-            }
-            Ok(out)
-        })
-        .await
-    }
-
-    async fn query_collections(&self, q: &ListQuery) -> Result<Vec<Collection>> {
-        self.list(&sql::COLLECTIONS, q).await
-    }
-}
-
-#[async_trait]
-impl PinStore for SqliteStore {
-    async fn insert_pin(&self, pin: &Pin) -> Result<Pin> {
-        let pin = pin.clone();
-        self.write(move |tx| {
-            let fid = pin.fid.to_string();
-            tx.execute(
-                "INSERT INTO pins (fid, activity_id, created_at, doc) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (fid, activity_id) DO NOTHING",
-                params![fid, pin.activity_id, pin.created_at.0, to_doc(&pin)?],
-            )
-            .map_err(db_err)?;
-            let doc: String = tx
-                .query_row(
-                    "SELECT doc FROM pins WHERE fid = ?1 AND activity_id = ?2",
-                    params![fid, pin.activity_id],
-                    |r| r.get(0),
-                )
-                .map_err(db_err)?;
-            from_doc(&doc)
-        })
-        .await
-    }
-
-    async fn delete_pin(&self, fid: &Fid, activity_id: &str) -> Result<Option<Pin>> {
-        let (fid, activity_id) = (fid.to_string(), activity_id.to_string());
-        self.write(move |tx| {
-            returned_doc(
-                tx,
-                "DELETE FROM pins WHERE fid = ?1 AND activity_id = ?2 RETURNING doc",
-                params![fid, activity_id],
-            )
-        })
-        .await
-    }
-
-    async fn query_pins(&self, q: &ListQuery) -> Result<Vec<Pin>> {
-        self.list(&sql::PINS, q).await
     }
 }

@@ -1,0 +1,134 @@
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+
+use crate::args;
+use crate::core::error::{Error, Result};
+use crate::core::feed_visibilities::StoredGrants;
+use crate::core::membership_levels::MembershipLevel;
+use crate::core::model::FeedGroup;
+use crate::core::storage::{ConfigStore, ListQuery};
+use crate::core::time::Timestamp;
+use crate::store::db::{Arg, Db};
+use crate::store::{dialect, sql};
+
+#[async_trait]
+impl<D: Db> ConfigStore for D {
+    async fn setting_or_insert(&self, key: &str, value: &serde_json::Value) -> Result<serde_json::Value> {
+        let mut tx = self.write().await?;
+        tx.exec(
+            "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+            args![key, value.to_string()],
+        )
+        .await?;
+        let stored = tx
+            .row("SELECT value FROM settings WHERE key = $1", args![key])
+            .await?
+            .ok_or_else(|| Error::internal(format!("setting {key} vanished")))?
+            .doc(0)?;
+        tx.commit().await?;
+        Ok(stored)
+    }
+
+    async fn get_feed_group(&self, id: &str) -> Result<Option<FeedGroup>> {
+        self.read().await?.doc("SELECT doc FROM feed_groups WHERE id = $1", args![id]).await
+    }
+
+    async fn list_feed_groups(&self) -> Result<Vec<FeedGroup>> {
+        self.read().await?.docs("SELECT doc FROM feed_groups ORDER BY id", args![]).await
+    }
+
+    async fn insert_feed_group(&self, group: &FeedGroup) -> Result<bool> {
+        let mut tx = self.write().await?;
+        let n = tx
+            .exec(
+                "INSERT INTO feed_groups (id, doc) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING",
+                args![&group.id, Arg::doc(group)?],
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(n > 0)
+    }
+
+    async fn put_feed_group(&self, group: &FeedGroup) -> Result<()> {
+        let mut tx = self.write().await?;
+        tx.exec(
+            "INSERT INTO feed_groups (id, doc) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET doc = excluded.doc",
+            args![&group.id, Arg::doc(group)?],
+        )
+        .await?;
+        tx.commit().await
+    }
+
+    async fn purge_feed_group(&self, id: &str) -> Result<bool> {
+        let mut tx = self.write().await?;
+        let n = tx.exec("DELETE FROM feed_groups WHERE id = $1", args![id]).await?;
+        tx.commit().await?;
+        Ok(n > 0)
+    }
+
+    async fn insert_membership_level(&self, l: &MembershipLevel) -> Result<bool> {
+        let mut tx = self.write().await?;
+        let n = tx
+            .exec(
+                "INSERT INTO membership_levels (id, name, priority, created_at, updated_at, doc)
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING",
+                args![&l.id, &l.name, l.priority, l.created_at, l.updated_at, Arg::doc(l)?],
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(n > 0)
+    }
+
+    async fn get_membership_levels(&self, ids: &[String]) -> Result<Vec<MembershipLevel>> {
+        super::docs_by_key(self, "membership_levels", "id", ids).await
+    }
+
+    async fn replace_membership_level(&self, l: &MembershipLevel, if_updated_at: Timestamp) -> Result<bool> {
+        let mut tx = self.write().await?;
+        let n = tx
+            .exec(
+                "UPDATE membership_levels SET name = $2, priority = $3, updated_at = $4, doc = $5
+                 WHERE id = $1 AND updated_at = $6",
+                args![&l.id, &l.name, l.priority, l.updated_at, Arg::doc(l)?, if_updated_at],
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(n > 0)
+    }
+
+    async fn delete_membership_level(&self, id: &str) -> Result<bool> {
+        let mut tx = self.write().await?;
+        let n = tx.exec("DELETE FROM membership_levels WHERE id = $1", args![id]).await?;
+        tx.commit().await?;
+        Ok(n > 0)
+    }
+
+    async fn query_membership_levels(&self, q: &ListQuery) -> Result<Vec<MembershipLevel>> {
+        super::list(self, &sql::MEMBERSHIP_LEVELS, q).await
+    }
+
+    async fn feed_visibility_grants(&self) -> Result<StoredGrants> {
+        let rows = self.read().await?.rows("SELECT visibility, grants FROM feed_visibility_grants", args![]).await?;
+        rows.iter().map(|r| Ok((r.text(0)?, r.doc(1)?))).collect()
+    }
+
+    async fn merge_feed_visibility_grants(
+        &self,
+        visibility: &str,
+        grants: &BTreeMap<String, Vec<String>>,
+    ) -> Result<()> {
+        let mut tx = self.write().await?;
+        // Each named role's list is replaced, the other roles' kept.
+        let merged = dialect::doc_merge(tx.dialect(), "feed_visibility_grants.grants", "excluded.grants");
+        tx.exec(
+            &format!(
+                "INSERT INTO feed_visibility_grants (visibility, grants) VALUES ($1, $2)
+                 ON CONFLICT (visibility) DO UPDATE SET grants = {merged}"
+            ),
+            args![visibility, Arg::doc(grants)?],
+        )
+        .await?;
+        tx.commit().await
+    }
+}

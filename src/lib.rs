@@ -54,7 +54,7 @@ pub async fn serve(
 
     let ctx = core::Ctx::new(store).with_cursor_key(core::cursor::CursorKey::derive(&credentials.api_secret));
     core::feed_groups::install_built_in_groups(&ctx).await?;
-    let worker = tokio::spawn(core::tasks::run_worker(ctx.clone(), shutdown.clone()));
+    let worker = tokio::spawn(core::task_runner::run_worker(ctx.clone(), shutdown.clone()));
 
     let state = http::AppState {
         ctx,

@@ -71,7 +71,7 @@ pub fn capabilities(grants: &BTreeMap<String, Vec<String>>, standing: &Standing)
 /// which feeds a user-token caller may read.
 pub async fn with_grants(ctx: &Ctx, mut reader: crate::core::storage::Reader) -> Result<crate::core::storage::Reader> {
     if reader.restricted {
-        reader.grants = Some(std::sync::Arc::new(super::feed_visibilities::all_grants(ctx).await?));
+        reader.grants = Some(std::sync::Arc::new(super::feed_visibility_ops::all_grants(ctx).await?));
     }
     Ok(reader)
 }
@@ -110,7 +110,7 @@ pub async fn capabilities_with(
     relations: &Relations,
 ) -> Result<HashMap<Fid, Vec<String>>> {
     // One read of the configured grants for any number of feeds.
-    let grants = super::feed_visibilities::all_grants(ctx).await?;
+    let grants = super::feed_visibility_ops::all_grants(ctx).await?;
     let none = BTreeMap::new();
     let mut out = HashMap::new();
     for feed in feeds {

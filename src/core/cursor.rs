@@ -208,8 +208,8 @@ impl OffsetWindow {
         next: &Option<String>,
         prev: &Option<String>,
     ) -> Result<Self> {
-        let (next, prev) = super::one_direction(next, prev)?;
-        OffsetWindow::new(scope, super::page_limit(limit)?, next, prev)
+        let (next, prev) = one_direction(next, prev)?;
+        OffsetWindow::new(scope, page_limit(limit)?, next, prev)
     }
 
     pub fn new(scope: Scope, limit: usize, next: Option<&str>, prev: Option<&str>) -> Result<Self> {
@@ -237,6 +237,41 @@ impl OffsetWindow {
             prev: (self.offset > 0).then(|| self.scope.encode_offset(self.offset)),
         }
     }
+}
+
+pub const DEFAULT_LIMIT: usize = 25;
+pub const MAX_LIMIT: usize = 100;
+
+/// `0`/absent → the default page size; above 100 is an input error.
+pub fn page_limit(limit: Option<i64>) -> Result<usize> {
+    match limit {
+        None | Some(0) => Ok(DEFAULT_LIMIT),
+        Some(n) if (1..=MAX_LIMIT as i64).contains(&n) => Ok(n as usize),
+        Some(n) => Err(Error::field("limit", format!("limit must be between 0 and {MAX_LIMIT}, got {n}"))),
+    }
+}
+
+pub fn one_direction<'a>(
+    next: &'a Option<String>,
+    prev: &'a Option<String>,
+) -> Result<(Option<&'a str>, Option<&'a str>)> {
+    let next = next.as_deref().filter(|s| !s.is_empty());
+    let prev = prev.as_deref().filter(|s| !s.is_empty());
+    if next.is_some() && prev.is_some() {
+        return Err(Error::input("pass either next or prev, not both"));
+    }
+    Ok((next, prev))
+}
+
+/// A page request of a nested list (`followers_pagination`, …).
+#[derive(Debug, Clone, serde::Deserialize, Default)]
+pub struct Pager {
+    #[serde(default)]
+    pub limit: Option<i64>,
+    #[serde(default)]
+    pub next: Option<String>,
+    #[serde(default)]
+    pub prev: Option<String>,
 }
 
 #[cfg(test)]

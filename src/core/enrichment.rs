@@ -8,7 +8,7 @@ use super::error::Result;
 use super::model::{self, Activity, Collection, Feed, FeedCounts, Fid, Follow, Poll, PollTally, ReactionSummary, User};
 use super::storage::{Reactable, Reader};
 use super::time::Timestamp;
-use super::{access, collections, membership_levels, Ctx};
+use super::{access, collections, membership_level_ops, membership_levels, Ctx};
 
 /// How many of its newest comments an activity response embeds.
 pub const LATEST_COMMENTS: usize = 5;
@@ -350,7 +350,7 @@ impl Lookup {
             .filter_map(|m| m.membership_level.clone())
             .filter(|l| !self.levels.contains_key(l))
             .collect();
-        self.levels.extend(membership_levels::get_levels(ctx, &levels).await?);
+        self.levels.extend(membership_level_ops::get_levels(ctx, &levels).await?);
         self.add_users(ctx, &users).await
     }
 
@@ -379,10 +379,10 @@ impl Lookup {
             return Ok(HashSet::new());
         }
         let level_ids: Vec<String> = memberships.iter().filter_map(|m| m.membership_level.clone()).collect();
-        let levels = membership_levels::get_levels(ctx, &level_ids).await?;
+        let levels = membership_level_ops::get_levels(ctx, &level_ids).await?;
         let tags: Vec<String> =
             tagged.iter().filter_map(|a| a.visibility_tag.clone()).collect::<HashSet<_>>().into_iter().collect();
-        let granting = membership_levels::levels_granting(ctx, &tags).await?;
+        let granting = membership_level_ops::levels_granting(ctx, &tags).await?;
         Ok(tagged
             .iter()
             .filter(|a| {

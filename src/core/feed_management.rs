@@ -7,8 +7,8 @@ use serde::Deserialize;
 
 use super::cursor::Page;
 use super::error::{Error, Result};
-use super::feeds::{new_feed, validate_input, FeedInput};
-use super::members::{check_new_members, new_member, MemberInput};
+use super::feeds::{new_feed, validate_input, FeedInput, MemberInput};
+use super::members::{check_new_members, new_member};
 use super::model::{Feed, FeedMember, Fid, TaskWork};
 use super::time::Timestamp;
 use super::{filter, tasks, users, Actor, Ctx, QueryRequest};

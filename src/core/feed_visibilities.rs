@@ -28,6 +28,10 @@
 //! | `members` | INTERACT, follow, unfollow, add-activity, query-feed-members | unfollow | — | — |
 //! | `private` | — | unfollow | — | — |
 //!
+//! The operations that read and write the configured grants are in
+//! `feed_visibility_ops`: the storage interface names `StoredGrants`, so
+//! this module stays below it.
+//!
 //! Posting beyond these (a follower who may post on a `visible` feed) is
 //! granted by giving that role `add-activity`. An existing follower may
 //! always drop its follow, hence `unfollow` on the closed levels.
@@ -35,7 +39,6 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::error::{Error, Result};
-use super::Ctx;
 
 pub const PUBLIC: &str = "public";
 pub const VISIBLE: &str = "visible";
@@ -175,12 +178,12 @@ pub fn default_grants(visibility: &str) -> Option<BTreeMap<String, Vec<String>>>
     ]))
 }
 
-fn unknown(visibility: &str) -> Error {
+pub fn unknown(visibility: &str) -> Error {
     Error::not_found("feed visibility", visibility)
 }
 
 /// Defaults overlaid with the stored per-role changes.
-fn effective(
+pub fn effective(
     visibility: &str,
     stored: Option<&BTreeMap<String, Vec<String>>>,
 ) -> Result<BTreeMap<String, Vec<String>>> {
@@ -191,23 +194,6 @@ fn effective(
         grants.insert(role.clone(), canonical(names.iter().map(String::as_str)));
     }
     Ok(grants)
-}
-
-/// Role → capability names granted on feeds of this visibility, as
-/// configured. Unknown visibility → not found.
-pub async fn grants(ctx: &Ctx, visibility: &str) -> Result<BTreeMap<String, Vec<String>>> {
-    if default_grants(visibility).is_none() {
-        return Err(unknown(visibility));
-    }
-    let stored = ctx.store.feed_visibility_grants().await?;
-    effective(visibility, stored.get(visibility))
-}
-
-/// The configured grants of every level in one read — for callers that
-/// decide about feeds of several visibilities at once.
-pub async fn all_grants(ctx: &Ctx) -> Result<BTreeMap<String, BTreeMap<String, Vec<String>>>> {
-    let stored = ctx.store.feed_visibility_grants().await?;
-    VISIBILITIES.iter().map(|v| Ok((v.to_string(), effective(v, stored.get(*v))?))).collect()
 }
 
 /// A level with its grants and the permissions they name.
@@ -224,18 +210,8 @@ impl FeedVisibility {
     }
 }
 
-/// ListFeedVisibilities: all five levels.
-pub async fn list_visibilities(ctx: &Ctx) -> Result<Vec<FeedVisibility>> {
-    Ok(all_grants(ctx).await?.into_iter().map(|(name, grants)| FeedVisibility { name, grants }).collect())
-}
-
-/// GetFeedVisibility.
-pub async fn get_visibility(ctx: &Ctx, name: &str) -> Result<FeedVisibility> {
-    Ok(FeedVisibility { name: name.to_string(), grants: grants(ctx, name).await? })
-}
-
 /// Checks an update's grants: known capability names only, canonical order.
-fn validate(grants: BTreeMap<String, Vec<String>>) -> Result<BTreeMap<String, Vec<String>>> {
+pub fn validate(grants: BTreeMap<String, Vec<String>>) -> Result<BTreeMap<String, Vec<String>>> {
     if grants.len() > MAX_ROLES {
         return Err(Error::field("grants", format!("grants names at most {MAX_ROLES} roles")));
     }
@@ -255,23 +231,6 @@ fn validate(grants: BTreeMap<String, Vec<String>>) -> Result<BTreeMap<String, Ve
             Ok((role, names))
         })
         .collect()
-}
-
-/// UpdateFeedVisibility: the roles named get exactly the capabilities
-/// listed (an empty list revokes all); other roles keep theirs.
-pub async fn update_visibility(
-    ctx: &Ctx,
-    name: &str,
-    grants: Option<BTreeMap<String, Vec<String>>>,
-) -> Result<FeedVisibility> {
-    if default_grants(name).is_none() {
-        return Err(unknown(name));
-    }
-    let changes = validate(grants.unwrap_or_default())?;
-    if !changes.is_empty() {
-        ctx.store.merge_feed_visibility_grants(name, &changes).await?;
-    }
-    get_visibility(ctx, name).await
 }
 
 /// The stored per-role changes of each level: visibility → role →

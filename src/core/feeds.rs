@@ -1,5 +1,7 @@
-//! Feeds: get-or-create with a first page of activities and follows, update,
-//! delete (async task), and the implicit creation other operations rely on.
+//! Feeds: the records, the implicit creation other operations rely on, a
+//! page of a feed's activities, update, delete (async task) and visibility
+//! changes. GetOrCreateFeed, which composes feeds with their follows,
+//! members and pins, is `feed_read`.
 
 use std::collections::{HashMap, HashSet};
 
@@ -10,13 +12,10 @@ use super::cursor;
 use super::enrichment::OwnWanted;
 use super::error::{Error, Result};
 use super::feed_groups::{live_group, VISIBILITIES};
-use super::follows::{self, FollowPage};
-use super::members::{self, MemberInput, MemberPage};
-use super::model::{Activity, Custom, Feed, FeedMember, Fid, Location, TaskWork};
-use super::pins::{feed_pins, PinnedPage};
+use super::model::{Activity, Custom, Feed, Fid, Location, TaskWork};
 use super::time::Timestamp;
-use super::users::{self, UserInput};
-use super::{access, page_limit, tasks, Actor, Ctx};
+use super::users;
+use super::{access, tasks, Actor, Ctx};
 use crate::core::storage::{ExtraWrites, FeedPosition, FeedSlice, Reader};
 
 /// `FeedInput`: what a feed is created with.
@@ -39,109 +38,18 @@ pub struct FeedInput {
     pub members: Option<Vec<MemberInput>>,
 }
 
-#[derive(Debug, Clone, Deserialize, Default)]
-pub struct Pager {
+/// A member a feed is given (`FeedInput::members`, UpdateFeedMembers).
+#[derive(Debug, Clone, Deserialize)]
+pub struct MemberInput {
+    pub user_id: String,
     #[serde(default)]
-    pub limit: Option<i64>,
+    pub role: Option<String>,
+    #[serde(default, deserialize_with = "crate::core::limits::document")]
+    pub custom: Option<Custom>,
     #[serde(default)]
-    pub next: Option<String>,
+    pub invite: Option<bool>,
     #[serde(default)]
-    pub prev: Option<String>,
-}
-
-#[derive(Debug, Clone, Deserialize, Default)]
-pub struct EnrichmentOptions {
-    #[serde(default)]
-    pub skip_followers: Option<bool>,
-    #[serde(default)]
-    pub skip_following: Option<bool>,
-    #[serde(default)]
-    pub skip_activity: Option<bool>,
-    #[serde(default)]
-    pub skip_all: Option<bool>,
-    #[serde(default)]
-    pub skip_pins: Option<bool>,
-    #[serde(default)]
-    pub skip_own_capabilities: Option<bool>,
-    #[serde(default)]
-    pub skip_own_follows: Option<bool>,
-    #[serde(default)]
-    pub enrich_own_followings: Option<bool>,
-    #[serde(default)]
-    pub skip_activity_comments: Option<bool>,
-    #[serde(default)]
-    pub skip_activity_parents: Option<bool>,
-    #[serde(default)]
-    pub skip_activity_poll: Option<bool>,
-    #[serde(default)]
-    pub skip_activity_own_bookmarks: Option<bool>,
-}
-
-impl EnrichmentOptions {
-    /// Drops the activity enrichments these options skip from `lookup`, so
-    /// the activities render without them (`skip_activity_refresh_image_urls`
-    /// needs nothing: image URLs are never refreshed).
-    pub fn strip(&self, lookup: &mut super::enrichment::Lookup) {
-        let on = |flag: Option<bool>| flag.unwrap_or(false);
-        if on(self.skip_activity_comments) {
-            lookup.latest_comments.clear();
-        }
-        if on(self.skip_activity_parents) {
-            lookup.parents.clear();
-        }
-        if on(self.skip_activity_poll) {
-            lookup.polls.clear();
-        }
-        if on(self.skip_activity_own_bookmarks) {
-            lookup.own_bookmarks.clear();
-        }
-    }
-}
-
-#[derive(Debug, Deserialize, Default)]
-pub struct GetOrCreateFeed {
-    #[serde(default)]
-    pub data: Option<FeedInput>,
-    #[serde(default)]
-    pub limit: Option<i64>,
-    #[serde(default)]
-    pub next: Option<String>,
-    #[serde(default)]
-    pub prev: Option<String>,
-    #[serde(default)]
-    pub filter: Option<Value>,
-    #[serde(default)]
-    pub id_around: Option<String>,
-    #[serde(default)]
-    pub view: Option<String>,
-    #[serde(default)]
-    pub followers_pagination: Option<Pager>,
-    #[serde(default)]
-    pub following_pagination: Option<Pager>,
-    #[serde(default)]
-    pub member_pagination: Option<Pager>,
-    #[serde(default)]
-    pub enrichment_options: Option<EnrichmentOptions>,
-    #[serde(default)]
-    pub user_id: Option<String>,
-    #[serde(default)]
-    pub user: Option<UserInput>,
-}
-
-pub struct FeedRead {
-    pub feed: Feed,
-    pub created: bool,
-    pub activities: Vec<Activity>,
-    pub pinned: Option<PinnedPage>,
-    pub next: Option<String>,
-    pub prev: Option<String>,
-    pub followers: FollowPage,
-    pub following: FollowPage,
-    pub members: MemberPage,
-    /// Which `own_*` fields the response shows, for whom.
-    pub own: Option<(String, OwnWanted)>,
-    /// The user-token reader's relations to the feed, when loaded already.
-    pub relations: Option<access::Relations>,
+    pub membership_level: Option<String>,
 }
 
 pub(super) fn validate_input(input: &FeedInput) -> Result<()> {
@@ -209,115 +117,6 @@ pub async fn get_live_feed(ctx: &Ctx, fid: &Fid) -> Result<Feed> {
         Some(f) if f.deleted_at.is_none() => Ok(f),
         _ => Err(Error::not_found("feed", &fid.to_string())),
     }
-}
-
-pub async fn get_or_create_feed(ctx: &Ctx, actor: &Actor, fid: Fid, req: GetOrCreateFeed) -> Result<FeedRead> {
-    let filter = match &req.filter {
-        Some(Value::Object(f)) if !f.is_empty() => Some(super::filter::parse(f, super::filter::ACTIVITY_FIELDS)?),
-        Some(Value::Object(_)) | Some(Value::Null) | None => None,
-        Some(_) => return Err(Error::field("filter", "filter must be an object")),
-    };
-    // Refuse rather than ignore: either would change which activities come back.
-    if req.id_around.as_deref().is_some_and(|s| !s.is_empty()) {
-        return Err(Error::field("id_around", "id_around is not supported by this server yet"));
-    }
-    if req.view.as_deref().is_some_and(|s| !s.is_empty()) {
-        return Err(Error::field("view", "feed views are not supported by this server yet"));
-    }
-    let limit = page_limit(req.limit)?;
-    let (next, prev) = super::one_direction(&req.next, &req.prev)?;
-    if let Some(data) = &req.data {
-        validate_input(data)?;
-    }
-    // The body's `user` is written with the feed when the feed is created.
-    let mut replaced = match (actor, req.user.clone()) {
-        (Actor::Server, Some(user)) => users::replacements(ctx, vec![user]).await?,
-        _ => Vec::new(),
-    };
-    let body_user = req.user_id.clone().or_else(|| req.user.as_ref().map(|u| u.id.clone()));
-
-    let existing = ctx.store.get_feeds(std::slice::from_ref(&fid)).await?.pop().filter(|f| f.deleted_at.is_none());
-    // A user-token reader's relations to the feed decide access and are
-    // kept for its `own_*` fields.
-    let mut relations = None;
-    let (feed, created) = match existing {
-        Some(feed) => {
-            if let Actor::User(me) = actor {
-                let loaded = access::Relations::load(ctx, me, std::slice::from_ref(&fid)).await?;
-                access::require_related(ctx, me, &feed, access::READ_FEED, &loaded).await?;
-                relations = Some(loaded);
-            }
-            if !replaced.is_empty() {
-                ctx.store.upsert_users(&replaced).await?;
-            }
-            (feed, false)
-        }
-        None => {
-            let group = super::feed_groups::get_feed_group(ctx, &fid.group, false).await?;
-            let owner = actor.acting_user(body_user.as_deref())?;
-            // Stream's quick start relies on this call creating its user.
-            let mut implied = Vec::new();
-            if !replaced.iter().any(|u| u.id == owner) {
-                implied = users::implied_users(ctx, std::slice::from_ref(&owner), true).await?;
-            }
-            let visibility = group.config.default_visibility.unwrap_or_else(|| "visible".into());
-            let mut data = req.data.unwrap_or_default();
-            let initial = data.members.take().unwrap_or_default();
-            members::check_new_members(ctx, &[&initial]).await?;
-            let now = Timestamp::now();
-            let feed = new_feed(&fid, &visibility, &owner, data, now);
-            let initial: Vec<FeedMember> = initial.into_iter().map(|m| members::new_member(&fid, m, now)).collect();
-            // The feed and its first members in one transaction (a
-            // soft-deleted feed is replaced); a concurrent creator may win,
-            // and then we read theirs.
-            let extra =
-                ExtraWrites { users: implied, user_updates: std::mem::take(&mut replaced), ..Default::default() };
-            let written = ctx.store.insert_feeds_with(&[(feed.clone(), initial)], &extra).await?;
-            if written == [true] {
-                (feed, true)
-            } else {
-                (get_live_feed(ctx, &fid).await?, false)
-            }
-        }
-    };
-
-    let options = req.enrichment_options.unwrap_or_default();
-    let skip_all = options.skip_all.unwrap_or(false);
-    let (activities, next, prev) = if skip_all || options.skip_activity.unwrap_or(false) {
-        (Vec::new(), None, None)
-    } else {
-        // The page's cursors hold for this feed and filter only.
-        let applied_filter = filter.as_ref().and(req.filter.as_ref());
-        let cursors = ctx.cursor_scope("GetOrCreateFeed.activities").bind(&fid.to_string()).bind(&applied_filter);
-        read_page(ctx, &fid, limit, (next, prev), &cursors, &actor.reader(body_user.as_deref()), filter.as_ref())
-            .await?
-    };
-    let pinned = if skip_all || options.skip_pins.unwrap_or(false) { None } else { Some(feed_pins(ctx, &fid).await?) };
-    let followers = match req.followers_pagination {
-        Some(p) => follows::page_of(ctx, follows::Side::Followers, &fid, &p).await?,
-        None if skip_all || options.skip_followers.unwrap_or(false) => FollowPage::default(),
-        None => follows::page_of(ctx, follows::Side::Followers, &fid, &Pager::default()).await?,
-    };
-    let following = match req.following_pagination {
-        Some(p) => follows::page_of(ctx, follows::Side::Following, &fid, &p).await?,
-        None if skip_all || options.skip_following.unwrap_or(false) => FollowPage::default(),
-        None => follows::page_of(ctx, follows::Side::Following, &fid, &Pager::default()).await?,
-    };
-    let members = match req.member_pagination {
-        Some(p) => members::page_of(ctx, &fid, &p).await?,
-        None if skip_all => MemberPage::default(),
-        None => members::page_of(ctx, &fid, &Pager::default()).await?,
-    };
-    let own = actor.viewer(body_user.as_deref()).filter(|_| !skip_all).map(|viewer| {
-        let wanted = OwnWanted {
-            follows: !options.skip_own_follows.unwrap_or(false),
-            followings: options.enrich_own_followings.unwrap_or(false),
-            membership: true,
-            capabilities: !options.skip_own_capabilities.unwrap_or(false),
-        };
-        (viewer.to_string(), wanted)
-    });
-    Ok(FeedRead { feed, created, activities, pinned, next, prev, followers, following, members, own, relations })
 }
 
 /// One keyset page of a feed, newest first. `next` walks to older items,
@@ -573,23 +372,6 @@ pub async fn change_visibility(
 fn needs_reconciling(before: &Feed, after: &Feed) -> bool {
     let leaves_followers = before.visibility == "followers" && after.visibility != "followers";
     leaves_followers || ["members", "private"].contains(&after.visibility.as_str())
-}
-
-/// The reconciliation task: brings the feed's follows in line with the
-/// visibility it has when the task runs (a later change may have moved
-/// it). Idempotent: settled and dropped follows are not found again.
-pub async fn run_reconcile_visibility(ctx: &Ctx, fid: &Fid, approve: bool) -> Result<Value> {
-    let feed = ctx.store.get_feeds(std::slice::from_ref(fid)).await?.pop().filter(|f| f.deleted_at.is_none());
-    let Some(feed) = feed else {
-        return Ok(serde_json::json!({ "feed": fid.to_string(), "visibility": null }));
-    };
-    if feed.visibility != "followers" {
-        follows::settle_pending(ctx, fid, approve).await?;
-    }
-    if ["members", "private"].contains(&feed.visibility.as_str()) {
-        follows::drop_disallowed(ctx, &feed).await?;
-    }
-    Ok(serde_json::json!({ "feed": fid.to_string(), "visibility": feed.visibility }))
 }
 
 /// The `own_*` fields of many feeds for one user (OwnBatch).

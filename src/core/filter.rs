@@ -7,7 +7,6 @@ use serde_json::{Map, Value};
 
 use super::error::{Error, Result};
 use super::time::Timestamp;
-use super::SortParam;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Filter {
@@ -680,6 +679,30 @@ pub fn distance_km(lat1: f64, lng1: f64, lat2: f64, lng2: f64) -> f64 {
 }
 
 pub const EARTH_RADIUS_KM: f64 = 6371.0;
+
+/// `SortParamRequest`: `direction` 1 ascending, -1 descending.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct SortParam {
+    #[serde(default)]
+    pub field: Option<String>,
+    #[serde(default)]
+    pub direction: Option<i64>,
+}
+
+impl SortParam {
+    /// Whether the `index`-th sort key is descending: `direction` is 1
+    /// (also when absent) or -1, nothing else.
+    pub fn descending(&self, index: usize) -> Result<bool> {
+        match self.direction.unwrap_or(1) {
+            1 => Ok(false),
+            -1 => Ok(true),
+            other => {
+                let field = format!("sort[{index}].direction");
+                Err(Error::field(&field, format!("{field} must be 1 or -1, got {other}")))
+            }
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -10,8 +10,9 @@ use serde_json::json;
 
 use super::access;
 use super::cursor::Page;
+use super::cursor::Pager;
 use super::error::{Error, Result};
-use super::feeds::{get_live_feed, resolve_feeds, Pager};
+use super::feeds::{get_live_feed, resolve_feeds};
 use super::filter::{self, Filter};
 use super::model::{Activity, Custom, Feed, Fid, Follow, FOLLOW_ACCEPTED, FOLLOW_PENDING, FOLLOW_REJECTED};
 use super::notifications::{self, Notice};
@@ -637,4 +638,21 @@ pub async fn drop_disallowed(ctx: &Ctx, feed: &Feed) -> Result<()> {
         offset += page.len() - doomed.len();
         ctx.store.delete_follows(&doomed, false).await?;
     }
+}
+
+/// The reconciliation task: brings the feed's follows in line with the
+/// visibility it has when the task runs (a later change may have moved
+/// it). Idempotent: settled and dropped follows are not found again.
+pub async fn run_reconcile_visibility(ctx: &Ctx, fid: &Fid, approve: bool) -> Result<serde_json::Value> {
+    let feed = ctx.store.get_feeds(std::slice::from_ref(fid)).await?.pop().filter(|f| f.deleted_at.is_none());
+    let Some(feed) = feed else {
+        return Ok(serde_json::json!({ "feed": fid.to_string(), "visibility": null }));
+    };
+    if feed.visibility != "followers" {
+        settle_pending(ctx, fid, approve).await?;
+    }
+    if ["members", "private"].contains(&feed.visibility.as_str()) {
+        drop_disallowed(ctx, &feed).await?;
+    }
+    Ok(serde_json::json!({ "feed": fid.to_string(), "visibility": feed.visibility }))
 }

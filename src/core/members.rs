@@ -6,30 +6,17 @@ use std::collections::HashMap;
 use serde::Deserialize;
 
 use super::access;
-use super::cursor::Page;
+use super::cursor::{Page, Pager};
 use super::error::{Error, Result};
-use super::feeds::{get_live_feed, Pager};
+use super::feeds::{get_live_feed, MemberInput};
 use super::filter::{self, Filter};
-use super::model::{Custom, FeedMember, Fid, DEFAULT_MEMBER_ROLE, MEMBER_ACTIVE, MEMBER_PENDING, MEMBER_REJECTED};
+use super::model::{FeedMember, Fid, DEFAULT_MEMBER_ROLE, MEMBER_ACTIVE, MEMBER_PENDING, MEMBER_REJECTED};
 use super::time::Timestamp;
 use super::users;
 use super::versions;
 use super::{Actor, Ctx, QueryRequest};
 
 pub const MAX_MEMBERS_PER_UPDATE: usize = 100;
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct MemberInput {
-    pub user_id: String,
-    #[serde(default)]
-    pub role: Option<String>,
-    #[serde(default, deserialize_with = "crate::core::limits::document")]
-    pub custom: Option<Custom>,
-    #[serde(default)]
-    pub invite: Option<bool>,
-    #[serde(default)]
-    pub membership_level: Option<String>,
-}
 
 #[derive(Debug, Deserialize)]
 pub struct UpdateMembers {
@@ -173,7 +160,7 @@ async fn check_references(ctx: &Ctx, members: &[&MemberInput]) -> Result<()> {
     if ids.is_empty() {
         return Ok(());
     }
-    let found = super::membership_levels::get_levels(ctx, &ids).await?;
+    let found = super::membership_level_ops::get_levels(ctx, &ids).await?;
     match ids.iter().find(|id| !found.contains_key(*id)) {
         Some(missing) => Err(Error::field("membership_level", format!("membership level {missing} does not exist"))),
         None => Ok(()),

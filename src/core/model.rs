@@ -9,6 +9,11 @@ use super::time::Timestamp;
 
 pub type Custom = Map<String, Value>;
 
+/// A new record id (UUID v7: ordered by creation).
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
 /// A fully-qualified feed id, `group:id`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]

@@ -52,7 +52,7 @@ pub async fn follow_suggestions(
     // A user token naming anyone else is refused here (403 naming user_id).
     let user = actor.acting_user(user_id)?;
     get_feed_group(ctx, group, false).await?;
-    let grants = super::feed_visibilities::all_grants(ctx).await?;
+    let grants = super::feed_visibility_ops::all_grants(ctx).await?;
     let ranked = ctx.store.follow_suggestions(&user, group, limit, &grants).await?;
     let algorithm_used = if ranked.iter().any(|s| s.friends > 0) { "friends_of_friends" } else { "popular" };
     let items = ranked

@@ -409,3 +409,23 @@ pub async fn implied_users(ctx: &Ctx, ids: &[String], create: bool) -> Result<Ve
 pub async fn ensure_users(ctx: &Ctx, ids: &[String]) -> Result<()> {
     implied_users(ctx, ids, false).await.map(|_| ())
 }
+
+/// `Actor::editor` lives here, above the users it checks.
+impl Actor {
+    /// Who changes an existing object (update, delete, restore): a user
+    /// token's own user — naming anyone else is refused — or server-side the
+    /// user the request names, who must exist, if any. The named user
+    /// changes no permission rule: server-side calls may do anything, as on
+    /// Stream ("permission checking only happens on client-side calls"). It
+    /// is the viewer whose `own_*` fields the response carries.
+    pub async fn editor(&self, ctx: &Ctx, named: Option<&str>) -> Result<Option<String>> {
+        let editor = self.scoped_user(named)?;
+        if let (Actor::Server, Some(id)) = (self, &editor) {
+            ensure_users(ctx, std::slice::from_ref(id)).await.map_err(|e| match e.code {
+                Code::InputError => Error::field("user_id", format!("user {id} does not exist")),
+                _ => e,
+            })?;
+        }
+        Ok(editor)
+    }
+}

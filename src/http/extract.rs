@@ -9,6 +9,9 @@ use serde::de::DeserializeOwned;
 use super::error::ApiError;
 use crate::core::error::{Code, Error};
 
+/// The largest request body accepted (413 beyond it).
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
 /// A JSON body. An empty body reads as `{}` (several SDK calls send none).
 pub struct WireJson<T>(pub T);
 
@@ -18,7 +21,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for WireJson<T> {
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                Error::new(Code::PayloadTooBig, format!("request body is larger than {} bytes", super::MAX_BODY_BYTES))
+                Error::new(Code::PayloadTooBig, format!("request body is larger than {} bytes", MAX_BODY_BYTES))
             } else {
                 Error::input(format!("could not read request body: {rejection}"))
             }

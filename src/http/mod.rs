@@ -1,7 +1,6 @@
 //! The HTTP edge: one route table, one layer stack, `serve` used by `main`
 //! and by the tests alike.
 
-use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{DefaultBodyLimit, Request};
@@ -15,26 +14,21 @@ use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::core::error::{Code, Error};
-use crate::core::Ctx;
-use auth::Credentials;
 use error::ApiError;
 use reply::{Operation, OPERATION};
 
 pub mod auth;
+pub mod credentials;
 pub mod error;
 pub mod extract;
 pub mod fields;
 pub mod handlers;
 pub mod listen;
 pub mod reply;
+pub mod state;
 
-pub const MAX_BODY_BYTES: usize = 1024 * 1024;
-
-#[derive(Clone)]
-pub struct AppState {
-    pub ctx: Ctx,
-    pub credentials: Arc<Credentials>,
-}
+pub use extract::MAX_BODY_BYTES;
+pub use state::AppState;
 
 /// Declares every operation once: name (the spec's operationId), method,
 /// path, success status, handler. `routes` and `OPERATIONS` both come from

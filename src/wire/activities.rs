@@ -1,4 +1,6 @@
-//! Activities with everything a response embeds in them.
+//! Activities with everything a response embeds in them, and bookmarks (an
+//! activity holds the viewer's bookmarks, and a bookmark holds its
+//! activity: one family of types).
 
 use std::collections::BTreeMap;
 
@@ -6,12 +8,12 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::core::enrichment::Lookup;
-use crate::core::model::{Activity, Custom, Fid, Location};
+use crate::core::model::{Activity, Bookmark, Custom, Fid, Location};
 use crate::core::time::Timestamp;
 
 use super::collections::enriched_collection;
 use super::{
-    BookmarkResponse, CommentResponse, EnrichedCollectionResponse, FeedResponse, FeedsReactionResponse,
+    BookmarkFolderResponse, CommentResponse, EnrichedCollectionResponse, FeedResponse, FeedsReactionResponse,
     PollResponseData, ReactionGroupResponse, UserResponse,
 };
 
@@ -181,8 +183,52 @@ pub struct ShareResponse {
     pub created_at: Timestamp,
 }
 
+#[derive(Debug, Serialize)]
+pub struct BookmarkResponse {
+    pub object_id: String,
+    pub object_type: String,
+    pub activity_id: String,
+    /// Required by the spec; absent only while being assembled.
+    pub activity: Option<Box<ActivityResponse>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comment: Option<CommentResponse>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub folder: Option<BookmarkFolderResponse>,
+    pub user: UserResponse,
+    pub custom: Custom,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
 impl Lookup {
     pub fn activity(&self, a: &Activity, current_feed: Option<&Fid>) -> ActivityResponse {
         ActivityResponse::new(a, self, current_feed)
+    }
+
+    /// A bookmark with its activity (and comment) from `for_bookmarks`.
+    pub fn bookmark(&self, b: &Bookmark) -> BookmarkResponse {
+        let activity = self.bookmarked_activities.get(&b.activity_id).map(|a| Box::new(self.activity(a, None)));
+        let comment = self.bookmarked_comments.get(&b.object_id).filter(|_| b.object_type == "comment");
+        self.bookmark_with(b, activity, comment.map(|c| self.comment(c)))
+    }
+
+    pub(super) fn bookmark_with(
+        &self,
+        b: &Bookmark,
+        activity: Option<Box<ActivityResponse>>,
+        comment: Option<CommentResponse>,
+    ) -> BookmarkResponse {
+        BookmarkResponse {
+            object_id: b.object_id.clone(),
+            object_type: b.object_type.clone(),
+            activity_id: b.activity_id.clone(),
+            activity,
+            comment,
+            folder: b.folder_id.as_ref().and_then(|id| self.folders.get(id)).map(|f| self.folder(f)),
+            user: self.user(&b.user_id),
+            custom: b.custom.clone(),
+            created_at: b.created_at,
+            updated_at: b.updated_at,
+        }
     }
 }

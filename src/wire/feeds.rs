@@ -1,12 +1,14 @@
-//! Feeds and their members.
+//! Feeds, their members and the follows between them (a feed response
+//! holds the viewer's follows, and a follow holds its two feeds: one
+//! family of types).
 
 use serde::Serialize;
 
 use crate::core::enrichment::Lookup;
-use crate::core::model::{Custom, Feed, FeedCounts, FeedMember, Fid, Location};
+use crate::core::model::{Custom, Feed, FeedCounts, FeedMember, Fid, Follow, Location};
 use crate::core::time::Timestamp;
 
-use super::{FollowResponse, MembershipLevelResponse, UserResponse};
+use super::{MembershipLevelResponse, UserResponse};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct FeedResponse {
@@ -87,6 +89,23 @@ impl FeedResponse {
     }
 }
 
+#[derive(Debug, Clone, Serialize)]
+pub struct FollowResponse {
+    pub source_feed: FeedResponse,
+    pub target_feed: FeedResponse,
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub custom: Option<Custom>,
+    pub follower_role: String,
+    pub push_preference: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_accepted_at: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_rejected_at: Option<Timestamp>,
+}
+
 impl Lookup {
     /// The feed with the viewer's `own_*` fields where they were loaded.
     pub fn feed(&self, fid: &Fid) -> Option<FeedResponse> {
@@ -121,7 +140,7 @@ impl Lookup {
     }
 
     /// A feed that may have been purged still renders, with zero counts.
-    pub(super) fn feed_or_stub(&self, fid: &Fid, with_own: bool) -> FeedResponse {
+    fn feed_or_stub(&self, fid: &Fid, with_own: bool) -> FeedResponse {
         let found = if with_own { self.feed(fid) } else { self.plain_feed(fid) };
         found.unwrap_or_else(|| {
             let stub = Feed {
@@ -139,5 +158,28 @@ impl Lookup {
             };
             FeedResponse::new(&stub, &FeedCounts::default(), self.user(&fid.id))
         })
+    }
+
+    pub fn follow(&self, f: &Follow) -> FollowResponse {
+        self.follow_response(f, true)
+    }
+
+    fn plain_follow(&self, f: &Follow) -> FollowResponse {
+        self.follow_response(f, false)
+    }
+
+    fn follow_response(&self, f: &Follow, with_own: bool) -> FollowResponse {
+        FollowResponse {
+            source_feed: self.feed_or_stub(&f.source, with_own),
+            target_feed: self.feed_or_stub(&f.target, with_own),
+            status: f.status.clone(),
+            custom: f.custom.clone(),
+            follower_role: f.follower_role.clone(),
+            push_preference: f.push_preference.clone(),
+            created_at: f.created_at,
+            updated_at: f.updated_at,
+            request_accepted_at: f.request_accepted_at,
+            request_rejected_at: f.request_rejected_at,
+        }
     }
 }

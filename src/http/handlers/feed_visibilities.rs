@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
 
-use crate::core::feed_visibilities;
+use crate::core::feed_visibility_ops as feed_visibilities;
 use crate::http::auth::ServerAuth;
 use crate::http::error::ApiResult;
 use crate::http::extract::{WireJson, WirePath};

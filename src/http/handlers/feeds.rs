@@ -2,7 +2,8 @@ use axum::extract::State;
 use serde::{Deserialize, Serialize};
 
 use crate::core::enrichment::Lookup;
-use crate::core::feeds::{self, GetOrCreateFeed, UpdateFeed};
+use crate::core::feed_read::{self, GetOrCreateFeed};
+use crate::core::feeds::{self, UpdateFeed};
 use crate::core::model::Fid;
 use crate::core::storage::Reader;
 use crate::http::auth::Auth;
@@ -48,26 +49,8 @@ pub async fn get_or_create_feed(
     WireJson(req): WireJson<GetOrCreateFeed>,
 ) -> ApiResult<Reply<GetOrCreateFeedResponse>> {
     let fid = Fid::new(&group, &id)?;
-    let named = req.user_id.clone().or_else(|| req.user.as_ref().map(|u| u.id.clone()));
-    let options = req.enrichment_options.clone().unwrap_or_default();
-    let read = feeds::get_or_create_feed(&state.ctx, &actor, fid.clone(), req).await?;
-    let follows: Vec<_> = read.followers.items.iter().chain(&read.following.items).cloned().collect();
-    let reader = actor.reader(named.as_deref());
-    let mut activities = read.activities.clone();
-    let mut pin_users = Vec::new();
-    if let Some(pinned) = &read.pinned {
-        activities.extend(pinned.activities.values().cloned());
-        pin_users.extend(pinned.pins.items.iter().map(|p| p.user_id.clone()));
-    }
-    let fids = std::slice::from_ref(&fid);
-    let mut lookup = Lookup::load_with_users(&state.ctx, &activities, &follows, fids, &pin_users, &reader).await?;
-    lookup.add_members(&state.ctx, &read.members.items.iter().collect::<Vec<_>>()).await?;
-    options.strip(&mut lookup);
-    if let Some((viewer, wanted)) = &read.own {
-        // The relations loaded to check a user token's access are the viewer's.
-        let known = read.relations.clone().filter(|_| actor.viewer(None) == Some(viewer.as_str()));
-        lookup.add_own_with(&state.ctx, viewer, fids, *wanted, known).await?;
-    }
+    let read = feed_read::get_or_create_feed(&state.ctx, &actor, fid.clone(), req).await?;
+    let lookup = &read.lookup;
     Ok(Reply(GetOrCreateFeedResponse {
         feed: lookup
             .feed(&fid)

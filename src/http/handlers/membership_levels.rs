@@ -3,7 +3,8 @@
 use axum::extract::State;
 use serde::Serialize;
 
-use crate::core::membership_levels::{self, CreateMembershipLevel, UpdateMembershipLevel};
+use crate::core::membership_level_ops;
+use crate::core::membership_levels::{CreateMembershipLevel, UpdateMembershipLevel};
 use crate::core::QueryRequest;
 use crate::http::auth::ServerAuth;
 use crate::http::error::ApiResult;
@@ -32,7 +33,7 @@ pub async fn create_membership_level(
     _: ServerAuth,
     WireJson(req): WireJson<CreateMembershipLevel>,
 ) -> ApiResult<Reply<MembershipLevelBody>> {
-    let level = membership_levels::create_level(&state.ctx, req).await?;
+    let level = membership_level_ops::create_level(&state.ctx, req).await?;
     Ok(Reply(MembershipLevelBody { membership_level: (&level).into() }))
 }
 
@@ -42,7 +43,7 @@ pub async fn query_membership_levels(
     _: ServerAuth,
     WireJson(req): WireJson<QueryRequest>,
 ) -> ApiResult<Reply<QueryMembershipLevelsResponse>> {
-    let page = membership_levels::query_levels(&state.ctx, req).await?;
+    let page = membership_level_ops::query_levels(&state.ctx, req).await?;
     Ok(Reply(QueryMembershipLevelsResponse {
         membership_levels: page.items.iter().map(Into::into).collect(),
         next: page.next,
@@ -57,7 +58,7 @@ pub async fn update_membership_level(
     WirePath(id): WirePath<String>,
     WireJson(req): WireJson<UpdateMembershipLevel>,
 ) -> ApiResult<Reply<MembershipLevelBody>> {
-    let level = membership_levels::update_level(&state.ctx, &id, req).await?;
+    let level = membership_level_ops::update_level(&state.ctx, &id, req).await?;
     Ok(Reply(MembershipLevelBody { membership_level: (&level).into() }))
 }
 
@@ -67,6 +68,6 @@ pub async fn delete_membership_level(
     _: ServerAuth,
     WirePath(id): WirePath<String>,
 ) -> ApiResult<Reply<Empty>> {
-    membership_levels::delete_level(&state.ctx, &id).await?;
+    membership_level_ops::delete_level(&state.ctx, &id).await?;
     Ok(Reply(Empty {}))
 }

@@ -1,0 +1,35 @@
+//! The context every core operation runs in.
+
+use std::sync::Arc;
+
+use tokio::sync::Notify;
+
+use super::cursor;
+use super::storage::Store;
+
+/// Everything a core operation needs; built once in `main` and shared.
+#[derive(Clone)]
+pub struct Ctx {
+    pub store: Arc<dyn Store>,
+    /// Wakes the task runner when work is queued.
+    pub task_signal: Arc<Notify>,
+    /// Signs pagination cursors.
+    pub cursor_key: cursor::CursorKey,
+}
+
+impl Ctx {
+    /// A context whose cursors are signed with a key of this process only;
+    /// the server uses `with_cursor_key` so cursors outlive it.
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Ctx { store, task_signal: Arc::new(Notify::new()), cursor_key: cursor::CursorKey::random() }
+    }
+
+    pub fn with_cursor_key(self, cursor_key: cursor::CursorKey) -> Self {
+        Ctx { cursor_key, ..self }
+    }
+
+    /// The cursor scope of `operation` (see `cursor`).
+    pub fn cursor_scope(&self, operation: &'static str) -> cursor::Scope {
+        self.cursor_key.scope(operation)
+    }
+}

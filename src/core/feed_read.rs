@@ -1,0 +1,243 @@
+//! GetOrCreateFeed: the feed read. It composes the areas below it — the
+//! feed (`feeds`), its first page of activities, its pins (`pins`), its
+//! followers and followings (`follows`) and members (`members`) — and
+//! returns them with everything the response embeds already loaded
+//! (`enrichment::Lookup`), so the HTTP handler only renders.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::cursor::{one_direction, page_limit, Pager};
+use super::enrichment::{Lookup, OwnWanted};
+use super::error::{Error, Result};
+use super::feeds::{get_live_feed, new_feed, read_page, validate_input, FeedInput};
+use super::follows::{self, FollowPage};
+use super::members::{self, MemberPage};
+use super::model::{Activity, Feed, FeedMember, Fid};
+use super::pins::{feed_pins, PinnedPage};
+use super::storage::ExtraWrites;
+use super::time::Timestamp;
+use super::users::{self, UserInput};
+use super::{access, feed_groups, filter, Actor, Ctx};
+
+#[derive(Debug, Clone, Deserialize, Default)]
+pub struct EnrichmentOptions {
+    #[serde(default)]
+    pub skip_followers: Option<bool>,
+    #[serde(default)]
+    pub skip_following: Option<bool>,
+    #[serde(default)]
+    pub skip_activity: Option<bool>,
+    #[serde(default)]
+    pub skip_all: Option<bool>,
+    #[serde(default)]
+    pub skip_pins: Option<bool>,
+    #[serde(default)]
+    pub skip_own_capabilities: Option<bool>,
+    #[serde(default)]
+    pub skip_own_follows: Option<bool>,
+    #[serde(default)]
+    pub enrich_own_followings: Option<bool>,
+    #[serde(default)]
+    pub skip_activity_comments: Option<bool>,
+    #[serde(default)]
+    pub skip_activity_parents: Option<bool>,
+    #[serde(default)]
+    pub skip_activity_poll: Option<bool>,
+    #[serde(default)]
+    pub skip_activity_own_bookmarks: Option<bool>,
+}
+
+impl EnrichmentOptions {
+    /// Drops the activity enrichments these options skip from `lookup`, so
+    /// the activities render without them (`skip_activity_refresh_image_urls`
+    /// needs nothing: image URLs are never refreshed).
+    pub fn strip(&self, lookup: &mut Lookup) {
+        let on = |flag: Option<bool>| flag.unwrap_or(false);
+        if on(self.skip_activity_comments) {
+            lookup.latest_comments.clear();
+        }
+        if on(self.skip_activity_parents) {
+            lookup.parents.clear();
+        }
+        if on(self.skip_activity_poll) {
+            lookup.polls.clear();
+        }
+        if on(self.skip_activity_own_bookmarks) {
+            lookup.own_bookmarks.clear();
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct GetOrCreateFeed {
+    #[serde(default)]
+    pub data: Option<FeedInput>,
+    #[serde(default)]
+    pub limit: Option<i64>,
+    #[serde(default)]
+    pub next: Option<String>,
+    #[serde(default)]
+    pub prev: Option<String>,
+    #[serde(default)]
+    pub filter: Option<Value>,
+    #[serde(default)]
+    pub id_around: Option<String>,
+    #[serde(default)]
+    pub view: Option<String>,
+    #[serde(default)]
+    pub followers_pagination: Option<Pager>,
+    #[serde(default)]
+    pub following_pagination: Option<Pager>,
+    #[serde(default)]
+    pub member_pagination: Option<Pager>,
+    #[serde(default)]
+    pub enrichment_options: Option<EnrichmentOptions>,
+    #[serde(default)]
+    pub user_id: Option<String>,
+    #[serde(default)]
+    pub user: Option<UserInput>,
+}
+
+pub struct FeedRead {
+    pub feed: Feed,
+    pub created: bool,
+    pub activities: Vec<Activity>,
+    pub pinned: Option<PinnedPage>,
+    pub next: Option<String>,
+    pub prev: Option<String>,
+    pub followers: FollowPage,
+    pub following: FollowPage,
+    pub members: MemberPage,
+    /// Everything the response embeds: users, feeds, the `own_*` fields of
+    /// the viewer (the token's user or the user the body names), with the
+    /// enrichments the options skip left out.
+    pub lookup: Lookup,
+}
+
+pub async fn get_or_create_feed(ctx: &Ctx, actor: &Actor, fid: Fid, req: GetOrCreateFeed) -> Result<FeedRead> {
+    let filter = match &req.filter {
+        Some(Value::Object(f)) if !f.is_empty() => Some(filter::parse(f, filter::ACTIVITY_FIELDS)?),
+        Some(Value::Object(_)) | Some(Value::Null) | None => None,
+        Some(_) => return Err(Error::field("filter", "filter must be an object")),
+    };
+    // Refuse rather than ignore: either would change which activities come back.
+    if req.id_around.as_deref().is_some_and(|s| !s.is_empty()) {
+        return Err(Error::field("id_around", "id_around is not supported by this server yet"));
+    }
+    if req.view.as_deref().is_some_and(|s| !s.is_empty()) {
+        return Err(Error::field("view", "feed views are not supported by this server yet"));
+    }
+    let limit = page_limit(req.limit)?;
+    let (next, prev) = one_direction(&req.next, &req.prev)?;
+    if let Some(data) = &req.data {
+        validate_input(data)?;
+    }
+    // The body's `user` is written with the feed when the feed is created.
+    let mut replaced = match (actor, req.user.clone()) {
+        (Actor::Server, Some(user)) => users::replacements(ctx, vec![user]).await?,
+        _ => Vec::new(),
+    };
+    let body_user = req.user_id.clone().or_else(|| req.user.as_ref().map(|u| u.id.clone()));
+
+    let existing = ctx.store.get_feeds(std::slice::from_ref(&fid)).await?.pop().filter(|f| f.deleted_at.is_none());
+    // A user-token reader's relations to the feed decide access and are
+    // kept for its `own_*` fields.
+    let mut relations = None;
+    let (feed, created) = match existing {
+        Some(feed) => {
+            if let Actor::User(me) = actor {
+                let loaded = access::Relations::load(ctx, me, std::slice::from_ref(&fid)).await?;
+                access::require_related(ctx, me, &feed, access::READ_FEED, &loaded).await?;
+                relations = Some(loaded);
+            }
+            if !replaced.is_empty() {
+                ctx.store.upsert_users(&replaced).await?;
+            }
+            (feed, false)
+        }
+        None => {
+            let group = feed_groups::get_feed_group(ctx, &fid.group, false).await?;
+            let owner = actor.acting_user(body_user.as_deref())?;
+            // Stream's quick start relies on this call creating its user.
+            let mut implied = Vec::new();
+            if !replaced.iter().any(|u| u.id == owner) {
+                implied = users::implied_users(ctx, std::slice::from_ref(&owner), true).await?;
+            }
+            let visibility = group.config.default_visibility.unwrap_or_else(|| "visible".into());
+            let mut data = req.data.unwrap_or_default();
+            let initial = data.members.take().unwrap_or_default();
+            members::check_new_members(ctx, &[&initial]).await?;
+            let now = Timestamp::now();
+            let feed = new_feed(&fid, &visibility, &owner, data, now);
+            let initial: Vec<FeedMember> = initial.into_iter().map(|m| members::new_member(&fid, m, now)).collect();
+            // The feed and its first members in one transaction (a
+            // soft-deleted feed is replaced); a concurrent creator may win,
+            // and then we read theirs.
+            let extra =
+                ExtraWrites { users: implied, user_updates: std::mem::take(&mut replaced), ..Default::default() };
+            let written = ctx.store.insert_feeds_with(&[(feed.clone(), initial)], &extra).await?;
+            if written == [true] {
+                (feed, true)
+            } else {
+                (get_live_feed(ctx, &fid).await?, false)
+            }
+        }
+    };
+
+    let options = req.enrichment_options.unwrap_or_default();
+    let skip_all = options.skip_all.unwrap_or(false);
+    let (activities, next, prev) = if skip_all || options.skip_activity.unwrap_or(false) {
+        (Vec::new(), None, None)
+    } else {
+        // The page's cursors hold for this feed and filter only.
+        let applied_filter = filter.as_ref().and(req.filter.as_ref());
+        let cursors = ctx.cursor_scope("GetOrCreateFeed.activities").bind(&fid.to_string()).bind(&applied_filter);
+        read_page(ctx, &fid, limit, (next, prev), &cursors, &actor.reader(body_user.as_deref()), filter.as_ref())
+            .await?
+    };
+    let pinned = if skip_all || options.skip_pins.unwrap_or(false) { None } else { Some(feed_pins(ctx, &fid).await?) };
+    let followers = match req.followers_pagination {
+        Some(p) => follows::page_of(ctx, follows::Side::Followers, &fid, &p).await?,
+        None if skip_all || options.skip_followers.unwrap_or(false) => FollowPage::default(),
+        None => follows::page_of(ctx, follows::Side::Followers, &fid, &Pager::default()).await?,
+    };
+    let following = match req.following_pagination {
+        Some(p) => follows::page_of(ctx, follows::Side::Following, &fid, &p).await?,
+        None if skip_all || options.skip_following.unwrap_or(false) => FollowPage::default(),
+        None => follows::page_of(ctx, follows::Side::Following, &fid, &Pager::default()).await?,
+    };
+    let members = match req.member_pagination {
+        Some(p) => members::page_of(ctx, &fid, &p).await?,
+        None if skip_all => MemberPage::default(),
+        None => members::page_of(ctx, &fid, &Pager::default()).await?,
+    };
+    let own = actor.viewer(body_user.as_deref()).filter(|_| !skip_all).map(|viewer| {
+        let wanted = OwnWanted {
+            follows: !options.skip_own_follows.unwrap_or(false),
+            followings: options.enrich_own_followings.unwrap_or(false),
+            membership: true,
+            capabilities: !options.skip_own_capabilities.unwrap_or(false),
+        };
+        (viewer.to_string(), wanted)
+    });
+
+    let follows: Vec<_> = followers.items.iter().chain(&following.items).cloned().collect();
+    let reader = actor.reader(body_user.as_deref());
+    let mut embedded = activities.clone();
+    let mut pin_users = Vec::new();
+    if let Some(pinned) = &pinned {
+        embedded.extend(pinned.activities.values().cloned());
+        pin_users.extend(pinned.pins.items.iter().map(|p| p.user_id.clone()));
+    }
+    let fids = std::slice::from_ref(&fid);
+    let mut lookup = Lookup::load_with_users(ctx, &embedded, &follows, fids, &pin_users, &reader).await?;
+    lookup.add_members(ctx, &members.items.iter().collect::<Vec<_>>()).await?;
+    options.strip(&mut lookup);
+    if let Some((viewer, wanted)) = own {
+        // The relations loaded to check a user token's access are the viewer's.
+        let known = relations.filter(|_| actor.viewer(None) == Some(viewer.as_str()));
+        lookup.add_own_with(ctx, &viewer, fids, wanted, known).await?;
+    }
+    Ok(FeedRead { feed, created, activities, pinned, next, prev, followers, following, members, lookup })
+}

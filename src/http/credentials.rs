@@ -1,0 +1,62 @@
+//! The app's credentials, and the verification of the JWTs signed with its
+//! secret (the extractors that use it are in `auth`).
+
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{decode, Algorithm, DecodingKey, Validation};
+use serde::Deserialize;
+
+use crate::core::error::{Code, Error};
+use crate::core::time::Timestamp;
+use crate::core::Actor;
+
+/// Clock skew tolerated for `exp`, `nbf` and `iat`.
+const LEEWAY_SECONDS: u64 = 5;
+
+pub struct Credentials {
+    pub api_key: String,
+    key: DecodingKey,
+    validation: Validation,
+}
+
+impl Credentials {
+    pub fn new(api_key: String, api_secret: &str) -> Self {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.required_spec_claims.clear();
+        validation.validate_exp = true;
+        validation.validate_nbf = true;
+        validation.validate_aud = false;
+        validation.leeway = LEEWAY_SECONDS;
+        Credentials { api_key, key: DecodingKey::from_secret(api_secret.as_bytes()), validation }
+    }
+
+    pub fn verify(&self, token: &str) -> Result<Actor, Error> {
+        #[derive(Deserialize)]
+        struct Claims {
+            #[serde(default)]
+            user_id: Option<serde_json::Value>,
+            #[serde(default)]
+            iat: Option<serde_json::Value>,
+        }
+        let data = decode::<Claims>(token, &self.key, &self.validation).map_err(|e| {
+            let (code, what) = match e.kind() {
+                ErrorKind::ExpiredSignature => (Code::TokenExpired, "token is expired"),
+                ErrorKind::ImmatureSignature => (Code::TokenNotValidYet, "token is not valid yet"),
+                ErrorKind::InvalidSignature => (Code::TokenSignatureInvalid, "token signature is invalid"),
+                ErrorKind::InvalidAlgorithm => (Code::AuthFailed, "token must be signed with HS256"),
+                _ => (Code::AuthFailed, "token is malformed"),
+            };
+            Error::new(code, format!("{what}: check the Authorization header"))
+        })?;
+        if let Some(iat) = data.claims.iat.as_ref().and_then(serde_json::Value::as_f64) {
+            let now = Timestamp::now().0 as f64 / 1e9;
+            if iat > now + LEEWAY_SECONDS as f64 {
+                return Err(Error::new(Code::TokenUsedBeforeIssued, "token was issued in the future (iat)"));
+            }
+        }
+        match data.claims.user_id {
+            None | Some(serde_json::Value::Null) => Ok(Actor::Server),
+            Some(serde_json::Value::String(id)) if !id.is_empty() => Ok(Actor::User(id)),
+            Some(_) => Err(Error::new(Code::AuthFailed, "token user_id must be a non-empty string")),
+        }
+    }
+}

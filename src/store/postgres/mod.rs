@@ -14,16 +14,15 @@ use tokio_postgres::{NoTls, Row};
 use crate::core::comments::VoteScores;
 use crate::core::error::{Error, Result};
 use crate::core::feed_visibilities::StoredGrants;
-use crate::core::follows::DEFAULT_COPY_LIMIT;
 use crate::core::membership_levels::MembershipLevel;
 use crate::core::model::{
     Activity, Bookmark, BookmarkFolder, Collection, Comment, Feed, FeedCounts, FeedGroup, FeedMember, Feedback, Fid,
-    Follow, MetricEvent, Pin, Poll, PollTally, PollVote, Reaction, ReactionGroup, ReactionSummary, User, VoteOutcome,
-    FOLLOW_ACCEPTED, LATEST_REACTIONS, LATEST_VOTES, METRIC_EVENTS_PER_WINDOW, METRIC_WINDOW_SECONDS,
+    MetricEvent, Pin, Poll, PollTally, PollVote, Reaction, ReactionGroup, ReactionSummary, User, VoteOutcome,
+    LATEST_REACTIONS, LATEST_VOTES, METRIC_EVENTS_PER_WINDOW, METRIC_WINDOW_SECONDS,
 };
 use crate::core::storage::{
     ActivityQuery, ActivityStore, BookmarkStore, CollectionStore, CommentStore, ConfigStore, ExtraWrites, FeedSlice,
-    FeedStore, FollowStore, ListQuery, MemberStore, PinStore, PollStore, Reactable, ReactionStore, Reader,
+    FeedStore, ListQuery, MemberStore, PinStore, PollStore, Reactable, ReactionStore, Reader,
 };
 use crate::core::time::Timestamp;
 use crate::store::sql::{self, Arg, Dialect, COMMENT_POSTGRES as COMMENT_SELECT};
@@ -212,50 +211,6 @@ pub(super) async fn write_members_tx(
     .await
     .map_err(db_err)?;
     Ok(removed)
-}
-
-/// Moves the follower count of `target` and the following count of
-/// `source` by `delta` (an accepted follow appearing or going away).
-async fn count_follow_tx(tx: &impl GenericClient, source: &str, target: &str, delta: i64) -> Result<()> {
-    if delta == 0 {
-        return Ok(());
-    }
-    let following = "UPDATE feeds SET following_count = following_count + $2 WHERE fid = $1";
-    let followers = "UPDATE feeds SET follower_count = follower_count + $2 WHERE fid = $1";
-    // Rows in fid order, as every transaction locks them (see `lock_feeds_tx`).
-    let mut updates = [(source, following), (target, followers)];
-    updates.sort();
-    for (fid, sql) in updates {
-        tx.execute(sql, &[&fid, &delta]).await.map_err(db_err)?;
-    }
-    Ok(())
-}
-
-/// Locks the feed rows of `fids` in fid order: transactions that change the
-/// counters of several feeds take their locks in one global order, so two
-/// of them (mutual follows, overlapping batches) never wait on each other.
-async fn lock_feeds_tx(tx: &impl GenericClient, fids: &[String]) -> Result<()> {
-    tx.execute("SELECT 1 FROM feeds WHERE fid = ANY($1) ORDER BY fid FOR UPDATE", &[&fids]).await.map_err(db_err)?;
-    Ok(())
-}
-
-/// Copies up to the follow's `activity_copy_limit` of the target's newest
-/// own activities into the source feed.
-async fn backfill_tx(tx: &impl GenericClient, follow: &Follow) -> Result<()> {
-    let limit = follow.activity_copy_limit.unwrap_or(DEFAULT_COPY_LIMIT);
-    if limit == 0 {
-        return Ok(());
-    }
-    tx.execute(
-        "INSERT INTO feed_entries (fid, created_at, activity_id, direct, visible_until, private_to)
-         SELECT $1, created_at, activity_id, FALSE, visible_until, private_to FROM feed_entries
-         WHERE fid = $2 AND direct ORDER BY created_at DESC, activity_id DESC LIMIT $3
-         ON CONFLICT DO NOTHING",
-        &[&follow.source.to_string(), &follow.target.to_string(), &(limit as i64)],
-    )
-    .await
-    .map_err(db_err)?;
-    Ok(())
 }
 
 /// Whether every row still has the version (`updated_at`) a read-modify-write
@@ -1003,196 +958,6 @@ impl ActivityStore for PostgresStore {
             out.entry(row.get(0)).or_default().insert(row.get(1), row.get(2));
         }
         Ok(out)
-    }
-}
-
-#[async_trait]
-impl FollowStore for PostgresStore {
-    async fn insert_follows_with(
-        &self,
-        follows: &[(Follow, Option<Activity>)],
-        new_feeds: &[Feed],
-        extra: &ExtraWrites,
-    ) -> Result<Vec<bool>> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(db_err)?;
-        write_extra_tx(&tx, extra).await?;
-        let mut new_feeds: Vec<&Feed> = new_feeds.iter().collect();
-        new_feeds.sort_by(|a, b| a.fid.cmp(&b.fid));
-        for feed in new_feeds {
-            insert_feed_tx(&tx, feed).await?;
-        }
-        let counted: Vec<String> = follows
-            .iter()
-            .filter(|(f, _)| f.status == FOLLOW_ACCEPTED)
-            .flat_map(|(f, _)| [f.source.to_string(), f.target.to_string()])
-            .collect();
-        lock_feeds_tx(&tx, &counted).await?;
-        let insert = tx
-            .prepare_cached(
-                "INSERT INTO follows (source, target, status, created_at, updated_at, doc)
-                 VALUES ($1, $2, $3, $4, $5, $6::text::jsonb) ON CONFLICT (source, target) DO NOTHING",
-            )
-            .await
-            .map_err(db_err)?;
-        let mut inserted = Vec::with_capacity(follows.len());
-        for (follow, notification) in follows {
-            let (source, target) = (follow.source.to_string(), follow.target.to_string());
-            let n = tx
-                .execute(
-                    &insert,
-                    &[&source, &target, &follow.status, &follow.created_at.0, &follow.updated_at.0, &to_doc(follow)?],
-                )
-                .await
-                .map_err(db_err)?;
-            if n > 0 {
-                if follow.status == FOLLOW_ACCEPTED {
-                    count_follow_tx(&tx, &source, &target, 1).await?;
-                    backfill_tx(&tx, follow).await?;
-                }
-                if let Some(notification) = notification {
-                    save_activity_tx(&tx, notification).await?;
-                }
-            }
-            inserted.push(n > 0);
-        }
-        tx.commit().await.map_err(db_err)?;
-        Ok(inserted)
-    }
-
-    async fn update_follow(&self, follow: &Follow, backfill: bool, if_updated_at: Option<Timestamp>) -> Result<bool> {
-        let (source, target) = (follow.source.to_string(), follow.target.to_string());
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(db_err)?;
-        if let Some(at) = if_updated_at {
-            if !versions_hold(&tx, sql::versions::FOLLOW, &[(vec![source.clone(), target.clone()], at)]).await? {
-                return Ok(false);
-            }
-        }
-        // The row lock orders concurrent changes of one follow, so each
-        // moves the counts from the status the previous one left.
-        let Some(before) = tx
-            .query_opt("SELECT status FROM follows WHERE source = $1 AND target = $2 FOR UPDATE", &[&source, &target])
-            .await
-            .map_err(db_err)?
-        else {
-            return Ok(false);
-        };
-        let before: String = before.get(0);
-        tx.execute(
-            "UPDATE follows SET status = $3, updated_at = $4, doc = $5::text::jsonb WHERE source = $1 AND target = $2",
-            &[&source, &target, &follow.status, &follow.updated_at.0, &to_doc(follow)?],
-        )
-        .await
-        .map_err(db_err)?;
-        let delta = i64::from(follow.status == FOLLOW_ACCEPTED) - i64::from(before == FOLLOW_ACCEPTED);
-        count_follow_tx(&tx, &source, &target, delta).await?;
-        if backfill {
-            backfill_tx(&tx, follow).await?;
-        }
-        tx.commit().await.map_err(db_err)?;
-        Ok(true)
-    }
-
-    async fn delete_follows_with(
-        &self,
-        pairs: &[(Fid, Fid, bool)],
-        require_all: bool,
-        extra: &ExtraWrites,
-    ) -> Result<Vec<Follow>> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(db_err)?;
-        write_extra_tx(&tx, extra).await?;
-        if pairs.len() > 1 {
-            let fids: Vec<String> = pairs.iter().flat_map(|(s, t, _)| [s.to_string(), t.to_string()]).collect();
-            lock_feeds_tx(&tx, &fids).await?;
-        }
-        let mut deleted = Vec::with_capacity(pairs.len());
-        for (source, target, keep_history) in pairs {
-            let (source, target) = (source.to_string(), target.to_string());
-            let row = tx
-                .query_opt(
-                    "DELETE FROM follows WHERE source = $1 AND target = $2 RETURNING doc::text",
-                    &[&source, &target],
-                )
-                .await
-                .map_err(db_err)?;
-            let Some(row) = row else {
-                if require_all {
-                    return Err(Error::not_found("follow", &format!("{source} -> {target}")));
-                }
-                continue;
-            };
-            let follow: Follow = from_doc(row.get::<_, &str>(0))?;
-            if follow.status == FOLLOW_ACCEPTED {
-                count_follow_tx(&tx, &source, &target, -1).await?;
-            }
-            if !keep_history {
-                tx.execute(
-                    "DELETE FROM feed_entries x WHERE x.fid = $1 AND NOT x.direct
-                       AND x.activity_id IN (SELECT activity_id FROM feed_entries WHERE fid = $2 AND direct)
-                       AND NOT EXISTS (
-                           SELECT 1 FROM feed_entries e JOIN follows f ON f.target = e.fid
-                           WHERE e.activity_id = x.activity_id AND e.direct
-                             AND f.source = $1 AND f.status = 'accepted')",
-                    &[&source, &target],
-                )
-                .await
-                .map_err(db_err)?;
-            }
-            deleted.push(follow);
-        }
-        tx.commit().await.map_err(db_err)?;
-        Ok(deleted)
-    }
-
-    async fn get_follow(&self, source: &Fid, target: &Fid) -> Result<Option<Follow>> {
-        Ok(self
-            .query_docs(
-                "SELECT doc::text FROM follows WHERE source = $1 AND target = $2",
-                &[&source.to_string(), &target.to_string()],
-            )
-            .await?
-            .pop())
-    }
-
-    async fn query_follows(&self, q: &ListQuery, reader: &Reader) -> Result<Vec<Follow>> {
-        let (text, params) = sql::follow_query(Dialect::Postgres, q, reader)?;
-        let bound = Sql { text, params: pg_params(params) };
-        let client = self.client().await?;
-        docs(&client.query(&bound.text, &bound.refs()).await.map_err(db_err)?)
-    }
-
-    async fn follows_from_owner(&self, owner: &str, targets: &[Fid]) -> Result<Vec<Follow>> {
-        if targets.is_empty() {
-            return Ok(Vec::new());
-        }
-        self.query_docs(
-            "SELECT f.doc::text FROM follows f JOIN feeds s ON s.fid = f.source
-             WHERE s.created_by = $1 AND f.target = ANY($2) ORDER BY f.created_at DESC",
-            &[&owner, &fid_strings(targets)],
-        )
-        .await
-    }
-
-    async fn follows_between(
-        &self,
-        source_owners: &[String],
-        target_owner: &str,
-        per_owner: usize,
-    ) -> Result<Vec<Follow>> {
-        if source_owners.is_empty() {
-            return Ok(Vec::new());
-        }
-        self.query_docs(
-            "SELECT doc FROM (
-                 SELECT f.doc::text AS doc, ROW_NUMBER() OVER (PARTITION BY s.created_by ORDER BY f.created_at DESC) AS n
-                 FROM follows f JOIN feeds s ON s.fid = f.source JOIN feeds t ON t.fid = f.target
-                 WHERE s.created_by = ANY($1) AND t.created_by = $2 AND f.status = 'accepted') x
-             WHERE n <= $3",
-            &[&source_owners, &target_owner, &(per_owner as i64)],
-        )
-        .await
     }
 }
 

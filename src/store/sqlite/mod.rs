@@ -21,16 +21,15 @@ use crate::core::comments::VoteScores;
 use crate::core::error::{Error, Result};
 use crate::core::feed_visibilities::StoredGrants;
 use crate::core::filter::distance_km;
-use crate::core::follows::DEFAULT_COPY_LIMIT;
 use crate::core::membership_levels::MembershipLevel;
 use crate::core::model::{
     Activity, Bookmark, BookmarkFolder, Collection, Comment, Feed, FeedCounts, FeedGroup, FeedMember, Feedback, Fid,
-    Follow, MetricEvent, Pin, Poll, PollTally, PollVote, Reaction, ReactionGroup, ReactionSummary, User, VoteOutcome,
-    FOLLOW_ACCEPTED, LATEST_REACTIONS, LATEST_VOTES, METRIC_EVENTS_PER_WINDOW, METRIC_WINDOW_SECONDS,
+    MetricEvent, Pin, Poll, PollTally, PollVote, Reaction, ReactionGroup, ReactionSummary, User, VoteOutcome,
+    LATEST_REACTIONS, LATEST_VOTES, METRIC_EVENTS_PER_WINDOW, METRIC_WINDOW_SECONDS,
 };
 use crate::core::storage::{
     ActivityQuery, ActivityStore, BookmarkStore, CollectionStore, CommentStore, ConfigStore, ExtraWrites, FeedSlice,
-    FeedStore, FollowStore, ListQuery, MemberStore, PinStore, PollStore, Reactable, ReactionStore, Reader,
+    FeedStore, ListQuery, MemberStore, PinStore, PollStore, Reactable, ReactionStore, Reader,
 };
 use crate::core::time::Timestamp;
 use crate::store::sql::COMMENT_SQLITE as COMMENT_SELECT;
@@ -303,42 +302,6 @@ pub(super) fn write_members_tx(
     .execute(params![fid])
     .map_err(db_err)?;
     Ok(removed)
-}
-
-/// Moves the follower count of `target` and the following count of
-/// `source` by `delta` (an accepted follow appearing or going away).
-fn count_follow_tx(tx: &Transaction, source: &str, target: &str, delta: i64) -> Result<()> {
-    if delta == 0 {
-        return Ok(());
-    }
-    tx.prepare_cached("UPDATE feeds SET following_count = following_count + ?2 WHERE fid = ?1")
-        .map_err(db_err)?
-        .execute(params![source, delta])
-        .map_err(db_err)?;
-    tx.prepare_cached("UPDATE feeds SET follower_count = follower_count + ?2 WHERE fid = ?1")
-        .map_err(db_err)?
-        .execute(params![target, delta])
-        .map_err(db_err)?;
-    Ok(())
-}
-
-/// Copies up to the follow's `activity_copy_limit` of the target's newest
-/// own activities into the source feed.
-fn backfill_tx(tx: &Transaction, follow: &Follow) -> Result<()> {
-    let limit = follow.activity_copy_limit.unwrap_or(DEFAULT_COPY_LIMIT);
-    if limit == 0 {
-        return Ok(());
-    }
-    tx.prepare_cached(
-        "INSERT INTO feed_entries (fid, created_at, activity_id, direct, visible_until, private_to)
-         SELECT ?1, created_at, activity_id, 0, visible_until, private_to FROM feed_entries
-         WHERE fid = ?2 AND direct = 1 ORDER BY created_at DESC, activity_id DESC LIMIT ?3
-         ON CONFLICT DO NOTHING",
-    )
-    .map_err(db_err)?
-    .execute(params![follow.source.to_string(), follow.target.to_string(), limit as i64])
-    .map_err(db_err)?;
-    Ok(())
 }
 
 /// Whether every row still has the version (`updated_at`) a read-modify-write
@@ -1089,186 +1052,6 @@ impl ActivityStore for SqliteStore {
             Ok(out)
         })
         .await
-    }
-}
-
-#[async_trait]
-impl FollowStore for SqliteStore {
-    async fn insert_follows_with(
-        &self,
-        follows: &[(Follow, Option<Activity>)],
-        new_feeds: &[Feed],
-        extra: &ExtraWrites,
-    ) -> Result<Vec<bool>> {
-        let (follows, new_feeds, extra) = (follows.to_vec(), new_feeds.to_vec(), extra.clone());
-        self.write(move |tx| {
-            write_extra_tx(tx, &extra)?;
-            for feed in &new_feeds {
-                insert_feed_tx(tx, feed)?;
-            }
-            let mut inserted = Vec::with_capacity(follows.len());
-            for (follow, notification) in &follows {
-                let n = tx
-                    .prepare_cached(
-                        "INSERT INTO follows (source, target, status, created_at, updated_at, doc)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (source, target) DO NOTHING",
-                    )
-                    .map_err(db_err)?
-                    .execute(params![
-                        follow.source.to_string(),
-                        follow.target.to_string(),
-                        follow.status,
-                        follow.created_at.0,
-                        follow.updated_at.0,
-                        to_doc(follow)?
-                    ])
-                    .map_err(db_err)?;
-                if n > 0 {
-                    if follow.status == FOLLOW_ACCEPTED {
-                        count_follow_tx(tx, &follow.source.to_string(), &follow.target.to_string(), 1)?;
-                        backfill_tx(tx, follow)?;
-                    }
-                    if let Some(notification) = notification {
-                        save_activity_tx(tx, notification)?;
-                    }
-                }
-                inserted.push(n > 0);
-            }
-            Ok(inserted)
-        })
-        .await
-    }
-
-    async fn update_follow(&self, follow: &Follow, backfill: bool, if_updated_at: Option<Timestamp>) -> Result<bool> {
-        let follow = follow.clone();
-        self.write(move |tx| {
-            let (source, target) = (follow.source.to_string(), follow.target.to_string());
-            if let Some(at) = if_updated_at {
-                if !versions_hold(tx, sql::versions::FOLLOW, &[(&[&source, &target][..], at)])? {
-                    return Ok(false);
-                }
-            }
-            let before: Option<String> = tx
-                .query_row(
-                    "SELECT status FROM follows WHERE source = ?1 AND target = ?2",
-                    params![source, target],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(db_err)?;
-            let Some(before) = before else { return Ok(false) };
-            tx.execute(
-                "UPDATE follows SET status = ?3, updated_at = ?4, doc = ?5 WHERE source = ?1 AND target = ?2",
-                params![source, target, follow.status, follow.updated_at.0, to_doc(&follow)?],
-            )
-            .map_err(db_err)?;
-            let delta = i64::from(follow.status == FOLLOW_ACCEPTED) - i64::from(before == FOLLOW_ACCEPTED);
-            count_follow_tx(tx, &source, &target, delta)?;
-            if backfill {
-                backfill_tx(tx, &follow)?;
-            }
-            Ok(true)
-        })
-        .await
-    }
-
-    async fn delete_follows_with(
-        &self,
-        pairs: &[(Fid, Fid, bool)],
-        require_all: bool,
-        extra: &ExtraWrites,
-    ) -> Result<Vec<Follow>> {
-        let (pairs, extra) = (pairs.to_vec(), extra.clone());
-        self.write(move |tx| {
-            write_extra_tx(tx, &extra)?;
-            let mut deleted = Vec::with_capacity(pairs.len());
-            for (source, target, keep_history) in &pairs {
-                let (source, target) = (source.to_string(), target.to_string());
-                let doc: Option<String> = tx
-                    .prepare_cached("DELETE FROM follows WHERE source = ?1 AND target = ?2 RETURNING doc")
-                    .map_err(db_err)?
-                    .query_row(params![source, target], |r| r.get(0))
-                    .optional()
-                    .map_err(db_err)?;
-                let Some(doc) = doc else {
-                    if require_all {
-                        return Err(Error::not_found("follow", &format!("{source} -> {target}")));
-                    }
-                    continue;
-                };
-                let follow: Follow = from_doc(&doc)?;
-                if follow.status == FOLLOW_ACCEPTED {
-                    count_follow_tx(tx, &source, &target, -1)?;
-                }
-                if !keep_history {
-                    // Keep what still reaches the source directly or through
-                    // another follow.
-                    tx.prepare_cached(
-                        "DELETE FROM feed_entries WHERE fid = ?1 AND direct = 0
-                           AND activity_id IN (SELECT activity_id FROM feed_entries WHERE fid = ?2 AND direct = 1)
-                           AND NOT EXISTS (
-                               SELECT 1 FROM feed_entries e JOIN follows f ON f.target = e.fid
-                               WHERE e.activity_id = feed_entries.activity_id AND e.direct = 1
-                                 AND f.source = ?1 AND f.status = 'accepted')",
-                    )
-                    .map_err(db_err)?
-                    .execute(params![source, target])
-                    .map_err(db_err)?;
-                }
-                deleted.push(follow);
-            }
-            Ok(deleted)
-        })
-        .await
-    }
-
-    async fn get_follow(&self, source: &Fid, target: &Fid) -> Result<Option<Follow>> {
-        let values = vec![SqlValue::Text(source.to_string()), SqlValue::Text(target.to_string())];
-        self.read(move |conn| Ok(docs(conn, "SELECT doc FROM follows WHERE source = ? AND target = ?", values)?.pop()))
-            .await
-    }
-
-    async fn query_follows(&self, q: &ListQuery, reader: &Reader) -> Result<Vec<Follow>> {
-        let (sql, params) = sql::follow_query(Dialect::Sqlite, q, reader)?;
-        let values = sqlite_values(params)?;
-        self.read(move |conn| docs(conn, &sql, values)).await
-    }
-
-    async fn follows_from_owner(&self, owner: &str, targets: &[Fid]) -> Result<Vec<Follow>> {
-        if targets.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut values = vec![SqlValue::Text(owner.to_string())];
-        values.extend(targets.iter().map(|t| SqlValue::Text(t.to_string())));
-        let sql = format!(
-            "SELECT f.doc FROM follows f JOIN feeds s ON s.fid = f.source
-             WHERE s.created_by = ? AND f.target IN ({}) ORDER BY f.created_at DESC",
-            placeholders(targets.len())
-        );
-        self.read(move |conn| docs(conn, &sql, values)).await
-    }
-
-    async fn follows_between(
-        &self,
-        source_owners: &[String],
-        target_owner: &str,
-        per_owner: usize,
-    ) -> Result<Vec<Follow>> {
-        if source_owners.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut values = text_values(source_owners.iter().map(String::as_str));
-        values.push(SqlValue::Text(target_owner.to_string()));
-        values.push(SqlValue::Integer(per_owner as i64));
-        let sql = format!(
-            "SELECT doc FROM (
-                 SELECT f.doc, ROW_NUMBER() OVER (PARTITION BY s.created_by ORDER BY f.created_at DESC) AS n
-                 FROM follows f JOIN feeds s ON s.fid = f.source JOIN feeds t ON t.fid = f.target
-                 WHERE s.created_by IN ({}) AND t.created_by = ? AND f.status = 'accepted')
-             WHERE n <= ?",
-            placeholders(source_owners.len())
-        );
-        self.read(move |conn| docs(conn, &sql, values)).await
     }
 }
 

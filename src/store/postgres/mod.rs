@@ -16,20 +16,19 @@ use crate::core::error::{Error, Result};
 use crate::core::feed_visibilities::StoredGrants;
 use crate::core::membership_levels::MembershipLevel;
 use crate::core::model::{
-    Activity, Bookmark, BookmarkFolder, Collection, Comment, Feed, FeedCounts, FeedGroup, FeedMember, Feedback, Fid,
-    MetricEvent, Pin, Poll, PollTally, PollVote, Reaction, ReactionGroup, ReactionSummary, User, VoteOutcome,
-    LATEST_REACTIONS, LATEST_VOTES, METRIC_EVENTS_PER_WINDOW, METRIC_WINDOW_SECONDS,
+    Activity, Bookmark, BookmarkFolder, Collection, Comment, Feed, FeedGroup, FeedMember, Feedback, Fid, MetricEvent,
+    Pin, Poll, PollTally, PollVote, Reaction, ReactionGroup, ReactionSummary, User, VoteOutcome, LATEST_REACTIONS,
+    LATEST_VOTES, METRIC_EVENTS_PER_WINDOW, METRIC_WINDOW_SECONDS,
 };
 use crate::core::storage::{
     ActivityQuery, ActivityStore, BookmarkStore, CollectionStore, CommentStore, ConfigStore, ExtraWrites, FeedSlice,
-    FeedStore, ListQuery, MemberStore, PinStore, PollStore, Reactable, ReactionStore, Reader,
+    ListQuery, MemberStore, PinStore, PollStore, Reactable, ReactionStore, Reader,
 };
 use crate::core::time::Timestamp;
 use crate::store::sql::{self, Arg, Dialect, COMMENT_POSTGRES as COMMENT_SELECT};
 
 mod config;
 mod driver;
-mod feeds;
 
 use driver::db_err;
 mod migrations;
@@ -599,130 +598,6 @@ impl ConfigStore for PostgresStore {
         grants: &BTreeMap<String, Vec<String>>,
     ) -> Result<()> {
         self.merge_visibility_grants(visibility, grants).await
-    }
-}
-
-#[async_trait]
-impl FeedStore for PostgresStore {
-    async fn get_feeds(&self, fids: &[Fid]) -> Result<Vec<Feed>> {
-        if fids.is_empty() {
-            return Ok(Vec::new());
-        }
-        self.query_docs("SELECT doc::text FROM feeds WHERE fid = ANY($1)", &[&fid_strings(fids)]).await
-    }
-
-    async fn put_feed_with(&self, feed: &Feed, if_updated_at: Option<Timestamp>, extra: &ExtraWrites) -> Result<bool> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(db_err)?;
-        let fid = feed.fid.to_string();
-        if let Some(at) = if_updated_at {
-            if !versions_hold(&tx, sql::versions::FEED, &[(vec![fid.clone()], at)]).await? {
-                return Ok(false);
-            }
-        }
-        write_extra_tx(&tx, extra).await?;
-        tx.execute(
-            "INSERT INTO feeds (fid, group_id, created_by, created_at, doc) VALUES ($1, $2, $3, $4, $5::text::jsonb)
-             ON CONFLICT (fid) DO UPDATE SET created_by = excluded.created_by, doc = excluded.doc",
-            &[&fid, &feed.fid.group, &feed.created_by, &feed.created_at.0, &to_doc(feed)?],
-        )
-        .await
-        .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(true)
-    }
-
-    async fn feed_counts(&self, fids: &[Fid], now: Timestamp) -> Result<HashMap<Fid, FeedCounts>> {
-        let mut out: HashMap<Fid, FeedCounts> = fids.iter().map(|f| (f.clone(), FeedCounts::default())).collect();
-        if fids.is_empty() {
-            return Ok(out);
-        }
-        let by_name: HashMap<String, Fid> = fids.iter().map(|f| (f.to_string(), f.clone())).collect();
-        let names: Vec<String> = by_name.keys().cloned().collect();
-        let client = self.client().await?;
-        let stmt = client
-            .prepare_cached(
-                "SELECT 0, fid, COUNT(*) FROM feed_entries
-                 WHERE fid = ANY($1) AND (visible_until IS NULL OR visible_until > $2) GROUP BY fid
-                 UNION ALL
-                 SELECT 1, fid, follower_count FROM feeds WHERE fid = ANY($1)
-                 UNION ALL
-                 SELECT 2, fid, following_count FROM feeds WHERE fid = ANY($1)
-                 UNION ALL
-                 SELECT 4, fid, member_count FROM feeds WHERE fid = ANY($1)
-                 UNION ALL
-                 SELECT 3, fid, COUNT(*) FROM pins WHERE fid = ANY($1) GROUP BY fid
-",
-            )
-            .await
-            .map_err(db_err)?;
-        let rows = client.query(&stmt, &[&names, &now.0]).await.map_err(db_err)?;
-        for row in rows {
-            let (which, fid, n): (i32, &str, i64) = (row.get(0), row.get(1), row.get(2));
-            if let Some(counts) = by_name.get(fid).and_then(|f| out.get_mut(f)) {
-                match which {
-                    0 => counts.activity_count = n,
-                    1 => counts.follower_count = n,
-                    2 => counts.following_count = n,
-                    3 => counts.pin_count = n,
-                    _ => counts.member_count = n,
-                }
-            }
-        }
-        Ok(out)
-    }
-
-    async fn purge_feed(&self, fid: &Fid) -> Result<()> {
-        let fid = fid.to_string();
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(db_err)?;
-        tx.execute("DELETE FROM feed_entries WHERE fid = $1", &[&fid]).await.map_err(db_err)?;
-        tx.execute("DELETE FROM pins WHERE fid = $1", &[&fid]).await.map_err(db_err)?;
-        // The feeds on the other side of its follows count one fewer.
-        tx.execute(
-            "UPDATE feeds SET follower_count = follower_count - 1
-             WHERE fid IN (SELECT target FROM follows WHERE source = $1 AND status = 'accepted')",
-            &[&fid],
-        )
-        .await
-        .map_err(db_err)?;
-        tx.execute(
-            "UPDATE feeds SET following_count = following_count - 1
-             WHERE fid IN (SELECT source FROM follows WHERE target = $1 AND status = 'accepted')",
-            &[&fid],
-        )
-        .await
-        .map_err(db_err)?;
-        tx.execute("DELETE FROM follows WHERE source = $1 OR target = $1", &[&fid]).await.map_err(db_err)?;
-        tx.execute("DELETE FROM feed_members WHERE fid = $1", &[&fid]).await.map_err(db_err)?;
-        tx.execute("DELETE FROM feeds WHERE fid = $1", &[&fid]).await.map_err(db_err)?;
-        tx.commit().await.map_err(db_err)
-    }
-
-    async fn query_feeds(&self, q: &ListQuery, reader: &Reader, now: Timestamp) -> Result<Vec<Feed>> {
-        self.feeds_matching(q, reader, now).await
-    }
-
-    async fn insert_feeds_with(&self, feeds: &[(Feed, Vec<FeedMember>)], extra: &ExtraWrites) -> Result<Vec<bool>> {
-        self.insert_feed_batch(feeds, extra).await
-    }
-
-    async fn put_feeds_with(&self, feeds: &[Feed], if_updated_at: &[Timestamp], extra: &ExtraWrites) -> Result<bool> {
-        self.put_feed_batch(feeds, if_updated_at, extra).await
-    }
-
-    async fn feed_totals(&self, fid: &Fid, now: Timestamp) -> Result<(i64, i64)> {
-        self.totals_of_feed(fid, now).await
-    }
-
-    async fn follow_suggestions(
-        &self,
-        user: &str,
-        group: &str,
-        limit: usize,
-        grants: &crate::core::storage::Grants,
-    ) -> Result<Vec<crate::core::storage::SuggestedFeed>> {
-        self.suggest_feeds(user, group, limit, grants).await
     }
 }
 

@@ -23,13 +23,13 @@ use crate::core::feed_visibilities::StoredGrants;
 use crate::core::filter::distance_km;
 use crate::core::membership_levels::MembershipLevel;
 use crate::core::model::{
-    Activity, Bookmark, BookmarkFolder, Collection, Comment, Feed, FeedCounts, FeedGroup, FeedMember, Feedback, Fid,
-    MetricEvent, Pin, Poll, PollTally, PollVote, Reaction, ReactionGroup, ReactionSummary, User, VoteOutcome,
-    LATEST_REACTIONS, LATEST_VOTES, METRIC_EVENTS_PER_WINDOW, METRIC_WINDOW_SECONDS,
+    Activity, Bookmark, BookmarkFolder, Collection, Comment, Feed, FeedGroup, FeedMember, Feedback, Fid, MetricEvent,
+    Pin, Poll, PollTally, PollVote, Reaction, ReactionGroup, ReactionSummary, User, VoteOutcome, LATEST_REACTIONS,
+    LATEST_VOTES, METRIC_EVENTS_PER_WINDOW, METRIC_WINDOW_SECONDS,
 };
 use crate::core::storage::{
     ActivityQuery, ActivityStore, BookmarkStore, CollectionStore, CommentStore, ConfigStore, ExtraWrites, FeedSlice,
-    FeedStore, ListQuery, MemberStore, PinStore, PollStore, Reactable, ReactionStore, Reader,
+    ListQuery, MemberStore, PinStore, PollStore, Reactable, ReactionStore, Reader,
 };
 use crate::core::time::Timestamp;
 use crate::store::sql::COMMENT_SQLITE as COMMENT_SELECT;
@@ -37,7 +37,6 @@ use crate::store::sql::{self, Arg, Dialect};
 
 mod config;
 mod driver;
-mod feeds;
 
 use driver::db_err;
 mod migrations;
@@ -665,145 +664,6 @@ impl ConfigStore for SqliteStore {
         grants: &BTreeMap<String, Vec<String>>,
     ) -> Result<()> {
         self.merge_visibility_grants(visibility, grants).await
-    }
-}
-
-#[async_trait]
-impl FeedStore for SqliteStore {
-    async fn get_feeds(&self, fids: &[Fid]) -> Result<Vec<Feed>> {
-        self.docs_by_key("feeds", "fid", &fids.iter().map(Fid::to_string).collect::<Vec<_>>()).await
-    }
-
-    async fn put_feed_with(&self, feed: &Feed, if_updated_at: Option<Timestamp>, extra: &ExtraWrites) -> Result<bool> {
-        let (feed, extra) = (feed.clone(), extra.clone());
-        self.write(move |tx| {
-            let key = [feed.fid.to_string()];
-            if let Some(at) = if_updated_at {
-                if !versions_hold(tx, sql::versions::FEED, &[(&key[..], at)])? {
-                    return Ok(false);
-                }
-            }
-            write_extra_tx(tx, &extra)?;
-            tx.execute(
-                "INSERT INTO feeds (fid, group_id, created_by, created_at, doc) VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (fid) DO UPDATE SET created_by = excluded.created_by, doc = excluded.doc",
-                params![key[0], feed.fid.group, feed.created_by, feed.created_at.0, to_doc(&feed)?],
-            )
-            .map_err(db_err)?;
-            Ok(true)
-        })
-        .await
-    }
-
-    async fn feed_counts(&self, fids: &[Fid], now: Timestamp) -> Result<HashMap<Fid, FeedCounts>> {
-        let fids = fids.to_vec();
-        self.read(move |conn| {
-            let mut out: HashMap<Fid, FeedCounts> = fids.iter().map(|f| (f.clone(), FeedCounts::default())).collect();
-            if fids.is_empty() {
-                return Ok(out);
-            }
-            let by_name: HashMap<String, Fid> = fids.iter().map(|f| (f.to_string(), f.clone())).collect();
-            let list = placeholders(fids.len());
-            let queries = [
-                (
-                    format!(
-                        "SELECT fid, COUNT(*) FROM feed_entries
-                         WHERE fid IN ({list}) AND (visible_until IS NULL OR visible_until > ?) GROUP BY fid"
-                    ),
-                    0,
-                ),
-                (format!("SELECT fid, COUNT(*) FROM pins WHERE fid IN ({list}) GROUP BY fid"), 3),
-            ];
-            for (sql, which) in queries {
-                let mut values = text_values(by_name.keys().map(String::as_str));
-                if which == 0 {
-                    values.push(SqlValue::Integer(now.0));
-                }
-                let mut stmt = conn.prepare_cached(&sql).map_err(db_err)?;
-                let rows = stmt
-                    .query_map(params_from_iter(values), |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
-                    .map_err(db_err)?;
-                for row in rows {
-                    let (fid, n) = row.map_err(db_err)?;
-                    if let Some(counts) = by_name.get(&fid).and_then(|f| out.get_mut(f)) {
-                        match which {
-                            0 => counts.activity_count = n,
-                            _ => counts.pin_count = n,
-                        }
-                    }
-                }
-            }
-            // The counters, one row per feed.
-            let sql =
-                format!("SELECT fid, follower_count, following_count, member_count FROM feeds WHERE fid IN ({list})");
-            let mut stmt = conn.prepare_cached(&sql).map_err(db_err)?;
-            let rows = stmt
-                .query_map(params_from_iter(text_values(by_name.keys().map(String::as_str))), |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?))
-                })
-                .map_err(db_err)?;
-            for row in rows {
-                let (fid, followers, following, members) = row.map_err(db_err)?;
-                if let Some(counts) = by_name.get(&fid).and_then(|f| out.get_mut(f)) {
-                    (counts.follower_count, counts.following_count, counts.member_count) =
-                        (followers, following, members);
-                }
-            }
-            Ok(out)
-        })
-        .await
-    }
-
-    async fn purge_feed(&self, fid: &Fid) -> Result<()> {
-        let fid = fid.to_string();
-        self.write(move |tx| {
-            tx.execute("DELETE FROM feed_entries WHERE fid = ?1", params![fid]).map_err(db_err)?;
-            tx.execute("DELETE FROM pins WHERE fid = ?1", params![fid]).map_err(db_err)?;
-            // The feeds on the other side of its follows count one fewer.
-            tx.execute(
-                "UPDATE feeds SET follower_count = follower_count - 1
-                 WHERE fid IN (SELECT target FROM follows WHERE source = ?1 AND status = 'accepted')",
-                params![fid],
-            )
-            .map_err(db_err)?;
-            tx.execute(
-                "UPDATE feeds SET following_count = following_count - 1
-                 WHERE fid IN (SELECT source FROM follows WHERE target = ?1 AND status = 'accepted')",
-                params![fid],
-            )
-            .map_err(db_err)?;
-            tx.execute("DELETE FROM follows WHERE source = ?1 OR target = ?1", params![fid]).map_err(db_err)?;
-            tx.execute("DELETE FROM feed_members WHERE fid = ?1", params![fid]).map_err(db_err)?;
-            tx.execute("DELETE FROM feeds WHERE fid = ?1", params![fid]).map_err(db_err)?;
-            Ok(())
-        })
-        .await
-    }
-
-    async fn query_feeds(&self, q: &ListQuery, reader: &Reader, now: Timestamp) -> Result<Vec<Feed>> {
-        self.feeds_matching(q, reader, now).await
-    }
-
-    async fn insert_feeds_with(&self, feeds: &[(Feed, Vec<FeedMember>)], extra: &ExtraWrites) -> Result<Vec<bool>> {
-        self.insert_feed_batch(feeds, extra).await
-    }
-
-    async fn put_feeds_with(&self, feeds: &[Feed], if_updated_at: &[Timestamp], extra: &ExtraWrites) -> Result<bool> {
-        self.put_feed_batch(feeds, if_updated_at, extra).await
-    }
-
-    async fn feed_totals(&self, fid: &Fid, now: Timestamp) -> Result<(i64, i64)> {
-        self.totals_of_feed(fid, now).await
-    }
-
-    async fn follow_suggestions(
-        &self,
-        user: &str,
-        group: &str,
-        limit: usize,
-        grants: &crate::core::storage::Grants,
-    ) -> Result<Vec<crate::core::storage::SuggestedFeed>> {
-        self.suggest_feeds(user, group, limit, grants).await
     }
 }
 

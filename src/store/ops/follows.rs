@@ -1,8 +1,13 @@
+use async_trait::async_trait;
+
 use crate::args;
-use crate::core::error::Result;
+use crate::core::error::{Error, Result};
 use crate::core::follows::DEFAULT_COPY_LIMIT;
-use crate::core::model::Follow;
-use crate::store::db::Tx;
+use crate::core::model::{Activity, Feed, Fid, Follow, FOLLOW_ACCEPTED};
+use crate::core::storage::{ExtraWrites, FollowStore, ListQuery, Reader};
+use crate::core::time::Timestamp;
+use crate::store::db::{Arg, Db, Tx};
+use crate::store::{dialect, sql};
 
 /// Moves the follower count of `target` and the following count of
 /// `source` by `delta` (an accepted follow appearing or going away).
@@ -37,4 +42,183 @@ pub(crate) async fn backfill(tx: &mut dyn Tx, follow: &Follow) -> Result<()> {
     )
     .await?;
     Ok(())
+}
+
+/// Removes from `source` the activities that reached it only through its
+/// follow of `target`: what still reaches it directly or through another
+/// accepted follow stays.
+const UNFOLLOW_HISTORY: &str = "DELETE FROM feed_entries WHERE fid = $1 AND NOT direct
+       AND activity_id IN (SELECT activity_id FROM feed_entries WHERE fid = $2 AND direct)
+       AND NOT EXISTS (
+           SELECT 1 FROM feed_entries e JOIN follows f ON f.target = e.fid
+           WHERE e.activity_id = feed_entries.activity_id AND e.direct
+             AND f.source = $1 AND f.status = 'accepted')";
+
+#[async_trait]
+impl<D: Db> FollowStore for D {
+    async fn insert_follows_with(
+        &self,
+        follows: &[(Follow, Option<Activity>)],
+        new_feeds: &[Feed],
+        extra: &ExtraWrites,
+    ) -> Result<Vec<bool>> {
+        let mut tx = self.write().await?;
+        super::write_extra(&mut *tx, extra).await?;
+        let mut new_feeds: Vec<&Feed> = new_feeds.iter().collect();
+        new_feeds.sort_by(|a, b| a.fid.cmp(&b.fid));
+        for feed in new_feeds {
+            super::insert_feed(&mut *tx, feed).await?;
+        }
+        // Every feed whose counters move, locked in fid order up front:
+        // mutual follows inserted concurrently never wait on each other.
+        let counted: Vec<String> = follows
+            .iter()
+            .filter(|(f, _)| f.status == FOLLOW_ACCEPTED)
+            .flat_map(|(f, _)| [f.source.to_string(), f.target.to_string()])
+            .collect();
+        dialect::lock_feeds(&mut *tx, &counted).await?;
+        let mut inserted = Vec::with_capacity(follows.len());
+        for (follow, notification) in follows {
+            let (source, target) = (follow.source.to_string(), follow.target.to_string());
+            let n = tx
+                .exec(
+                    "INSERT INTO follows (source, target, status, created_at, updated_at, doc)
+                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (source, target) DO NOTHING",
+                    args![&source, &target, &follow.status, follow.created_at, follow.updated_at, Arg::doc(follow)?],
+                )
+                .await?;
+            if n > 0 {
+                if follow.status == FOLLOW_ACCEPTED {
+                    count_follow(&mut *tx, &source, &target, 1).await?;
+                    backfill(&mut *tx, follow).await?;
+                }
+                if let Some(notification) = notification {
+                    super::save_activity(&mut *tx, notification).await?;
+                }
+            }
+            inserted.push(n > 0);
+        }
+        tx.commit().await?;
+        Ok(inserted)
+    }
+
+    async fn update_follow(&self, follow: &Follow, backfill: bool, if_updated_at: Option<Timestamp>) -> Result<bool> {
+        let (source, target) = (follow.source.to_string(), follow.target.to_string());
+        let mut tx = self.write().await?;
+        if let Some(at) = if_updated_at {
+            let expected = [(vec![source.clone(), target.clone()], at)];
+            if !super::versions_hold(&mut *tx, sql::versions::FOLLOW, &expected).await? {
+                return Ok(false);
+            }
+        }
+        // The row lock orders concurrent changes of one follow, so each
+        // moves the counts from the status the previous one left.
+        let select = dialect::for_update(tx.dialect(), "SELECT status FROM follows WHERE source = $1 AND target = $2");
+        let Some(before) = tx.row(&select, args![&source, &target]).await? else {
+            return Ok(false);
+        };
+        let before = before.text(0)?;
+        tx.exec(
+            "UPDATE follows SET status = $3, updated_at = $4, doc = $5 WHERE source = $1 AND target = $2",
+            args![&source, &target, &follow.status, follow.updated_at, Arg::doc(follow)?],
+        )
+        .await?;
+        let delta = i64::from(follow.status == FOLLOW_ACCEPTED) - i64::from(before == FOLLOW_ACCEPTED);
+        count_follow(&mut *tx, &source, &target, delta).await?;
+        if backfill {
+            self::backfill(&mut *tx, follow).await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn delete_follows_with(
+        &self,
+        pairs: &[(Fid, Fid, bool)],
+        require_all: bool,
+        extra: &ExtraWrites,
+    ) -> Result<Vec<Follow>> {
+        let mut tx = self.write().await?;
+        super::write_extra(&mut *tx, extra).await?;
+        // Several follows: their feeds locked in fid order up front (one
+        // follow's two counters already change in fid order).
+        if pairs.len() > 1 {
+            let fids: Vec<String> = pairs.iter().flat_map(|(s, t, _)| [s.to_string(), t.to_string()]).collect();
+            dialect::lock_feeds(&mut *tx, &fids).await?;
+        }
+        let mut deleted = Vec::with_capacity(pairs.len());
+        for (source, target, keep_history) in pairs {
+            let (source, target) = (source.to_string(), target.to_string());
+            let follow: Option<Follow> = tx
+                .doc("DELETE FROM follows WHERE source = $1 AND target = $2 RETURNING doc", args![&source, &target])
+                .await?;
+            let Some(follow) = follow else {
+                if require_all {
+                    return Err(Error::not_found("follow", &format!("{source} -> {target}")));
+                }
+                continue;
+            };
+            if follow.status == FOLLOW_ACCEPTED {
+                count_follow(&mut *tx, &source, &target, -1).await?;
+            }
+            if !keep_history {
+                tx.exec(UNFOLLOW_HISTORY, args![&source, &target]).await?;
+            }
+            deleted.push(follow);
+        }
+        tx.commit().await?;
+        Ok(deleted)
+    }
+
+    async fn get_follow(&self, source: &Fid, target: &Fid) -> Result<Option<Follow>> {
+        self.read()
+            .await?
+            .doc(
+                "SELECT doc FROM follows WHERE source = $1 AND target = $2",
+                args![source.to_string(), target.to_string()],
+            )
+            .await
+    }
+
+    async fn query_follows(&self, q: &ListQuery, reader: &Reader) -> Result<Vec<Follow>> {
+        let (sql, args) = sql::follow_query(self.dialect(), q, reader)?;
+        self.read().await?.rows_once(&sql, &args).await?.iter().map(|r| r.doc(0)).collect()
+    }
+
+    async fn follows_from_owner(&self, owner: &str, targets: &[Fid]) -> Result<Vec<Follow>> {
+        if targets.is_empty() {
+            return Ok(Vec::new());
+        }
+        let targets: Vec<String> = targets.iter().map(Fid::to_string).collect();
+        self.read()
+            .await?
+            .docs(
+                "SELECT f.doc FROM follows f JOIN feeds s ON s.fid = f.source
+                 WHERE s.created_by = $1 AND f.target = ANY($2) ORDER BY f.created_at DESC",
+                args![owner, targets],
+            )
+            .await
+    }
+
+    async fn follows_between(
+        &self,
+        source_owners: &[String],
+        target_owner: &str,
+        per_owner: usize,
+    ) -> Result<Vec<Follow>> {
+        if source_owners.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.read()
+            .await?
+            .docs(
+                "SELECT doc FROM (
+                     SELECT f.doc AS doc, ROW_NUMBER() OVER (PARTITION BY s.created_by ORDER BY f.created_at DESC) AS n
+                     FROM follows f JOIN feeds s ON s.fid = f.source JOIN feeds t ON t.fid = f.target
+                     WHERE s.created_by = ANY($1) AND t.created_by = $2 AND f.status = 'accepted') x
+                 WHERE n <= $3",
+                args![source_owners, target_owner, per_owner],
+            )
+            .await
+    }
 }

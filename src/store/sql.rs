@@ -897,7 +897,7 @@ fn unbuilt(c: &Condition) -> Error {
     Error::internal(format!("no SQL for {:?} {:?} {:?}", c.field, c.kind, c.op))
 }
 
-fn doc_select(dialect: Dialect, table: &Table) -> String {
+pub fn doc_select(dialect: Dialect, table: &Table) -> String {
     match (dialect, table.select) {
         (Dialect::Sqlite, Some((sqlite, _))) => sqlite.to_string(),
         (Dialect::Postgres, Some((_, postgres))) => postgres.to_string(),

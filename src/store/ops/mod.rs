@@ -5,9 +5,11 @@
 
 mod activities;
 mod collections;
+mod comments;
 mod feeds;
 mod follows;
 mod members;
+mod reactions;
 mod tasks;
 mod users;
 

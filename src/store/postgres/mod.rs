@@ -11,22 +11,21 @@ use serde::Serialize;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{NoTls, Row};
 
-use crate::core::comments::VoteScores;
 use crate::core::error::{Error, Result};
 use crate::core::feed_visibilities::StoredGrants;
 use crate::core::follows::DEFAULT_COPY_LIMIT;
 use crate::core::membership_levels::MembershipLevel;
 use crate::core::model::{
-    Activity, Bookmark, BookmarkFolder, Collection, Comment, Feed, FeedCounts, FeedGroup, FeedMember, Feedback, Fid,
-    Follow, MetricEvent, Pin, Poll, PollTally, PollVote, Reaction, ReactionGroup, ReactionSummary, User, VoteOutcome,
-    FOLLOW_ACCEPTED, LATEST_REACTIONS, LATEST_VOTES, METRIC_EVENTS_PER_WINDOW, METRIC_WINDOW_SECONDS,
+    Activity, Bookmark, BookmarkFolder, Collection, Feed, FeedCounts, FeedGroup, FeedMember, Feedback, Fid, Follow,
+    MetricEvent, Pin, Poll, PollTally, PollVote, User, VoteOutcome, FOLLOW_ACCEPTED, LATEST_VOTES,
+    METRIC_EVENTS_PER_WINDOW, METRIC_WINDOW_SECONDS,
 };
 use crate::core::storage::{
-    ActivityQuery, ActivityStore, BookmarkStore, CollectionStore, CommentStore, ConfigStore, ExtraWrites, FeedSlice,
-    FeedStore, FollowStore, ListQuery, MemberStore, PinStore, PollStore, Reactable, ReactionStore, Reader,
+    ActivityQuery, ActivityStore, BookmarkStore, CollectionStore, ConfigStore, ExtraWrites, FeedSlice, FeedStore,
+    FollowStore, ListQuery, MemberStore, PinStore, PollStore, Reader,
 };
 use crate::core::time::Timestamp;
-use crate::store::sql::{self, Arg, Dialect, COMMENT_POSTGRES as COMMENT_SELECT};
+use crate::store::sql::{self, Arg, Dialect};
 
 mod config;
 mod driver;
@@ -528,37 +527,6 @@ async fn insert_bookmark_tx(tx: &impl GenericClient, b: &Bookmark) -> Result<boo
         .await
         .map_err(db_err)?;
     Ok(n > 0)
-}
-
-/// Serialises vote changes on one comment, so each recount sees the
-/// reactions committed before it.
-async fn lock_comment(tx: &impl GenericClient, comment_id: &str) -> Result<()> {
-    let found =
-        tx.query_opt("SELECT 1 FROM comments WHERE id = $1 FOR UPDATE", &[&comment_id]).await.map_err(db_err)?;
-    found.map(|_| ()).ok_or_else(|| Error::not_found("comment", comment_id))
-}
-
-/// Recounts a comment's votes and reactions from its reaction rows, inside
-/// the transaction that changed them, and stores the scores they give.
-async fn recount_comment_votes(tx: &impl GenericClient, comment_id: &str) -> Result<()> {
-    let row = tx
-        .query_one(
-            "SELECT COUNT(*) FILTER (WHERE type = 'upvote'), COUNT(*) FILTER (WHERE type = 'downvote'), COUNT(*)
-             FROM comment_reactions WHERE comment_id = $1",
-            &[&comment_id],
-        )
-        .await
-        .map_err(db_err)?;
-    let (up, down, all): (i64, i64, i64) = (row.get(0), row.get(1), row.get(2));
-    let scores = VoteScores::of(up, down);
-    tx.execute(
-        "UPDATE comments SET upvote_count = $2, downvote_count = $3, reaction_count = $4, score = $5,
-             confidence_score = $6, controversy_score = $7 WHERE id = $1",
-        &[&comment_id, &up, &down, &all, &scores.score, &scores.confidence, &scores.controversy],
-    )
-    .await
-    .map_err(db_err)?;
-    Ok(())
 }
 
 #[async_trait]
@@ -1247,162 +1215,6 @@ impl MemberStore for PostgresStore {
 }
 
 #[async_trait]
-impl ReactionStore for PostgresStore {
-    async fn put_reaction_with(
-        &self,
-        on: Reactable,
-        reaction: &Reaction,
-        exclusive: bool,
-        extra: &ExtraWrites,
-    ) -> Result<Vec<Reaction>> {
-        let (table, key) = (sql::reaction_table(on), sql::reaction_key(on));
-        let (object, user, kind) = (&reaction.object_id().to_string(), &reaction.user_id, &reaction.kind);
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(db_err)?;
-        write_extra_tx(&tx, extra).await?;
-        // One (object, user) at a time: two concurrent exclusive reactions
-        // must not both survive.
-        tx.execute("SELECT pg_advisory_xact_lock(hashtextextended($1 || chr(31) || $2, 1))", &[object, user])
-            .await
-            .map_err(db_err)?;
-        if on == Reactable::Comments {
-            lock_comment(&tx, object).await?;
-        }
-        let mut gone: Vec<Reaction> = Vec::new();
-        if exclusive {
-            let rows = tx
-                .query(
-                    &format!(
-                        "DELETE FROM {table} WHERE {key} = $1 AND user_id = $2 AND type <> $3 RETURNING doc::text"
-                    ),
-                    &[object, user, kind],
-                )
-                .await
-                .map_err(db_err)?;
-            gone.extend(docs::<Reaction>(&rows)?);
-        }
-        let old = tx
-            .query(
-                &format!("SELECT doc::text FROM {table} WHERE {key} = $1 AND user_id = $2 AND type = $3"),
-                &[object, user, kind],
-            )
-            .await
-            .map_err(db_err)?;
-        gone.extend(docs::<Reaction>(&old)?);
-        tx.execute(
-            &format!(
-                "INSERT INTO {table} ({key}, user_id, type, created_at, updated_at, doc)
-                 VALUES ($1, $2, $3, $4, $5, $6::text::jsonb)
-                 ON CONFLICT ({key}, user_id, type) DO UPDATE SET updated_at = excluded.updated_at,
-                    doc = jsonb_set(excluded.doc, '{{created_at}}', to_jsonb({table}.created_at))"
-            ),
-            &[object, user, kind, &reaction.created_at.0, &reaction.updated_at.0, &to_doc(reaction)?],
-        )
-        .await
-        .map_err(db_err)?;
-        if on == Reactable::Comments {
-            recount_comment_votes(&tx, object).await?;
-        }
-        tx.commit().await.map_err(db_err)?;
-        Ok(gone)
-    }
-
-    async fn delete_reaction_with(
-        &self,
-        on: Reactable,
-        object_id: &str,
-        user_id: &str,
-        kind: &str,
-        extra: &ExtraWrites,
-    ) -> Result<Option<Reaction>> {
-        let (table, key) = (sql::reaction_table(on), sql::reaction_key(on));
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(db_err)?;
-        write_extra_tx(&tx, extra).await?;
-        if on == Reactable::Comments {
-            lock_comment(&tx, object_id).await?;
-        }
-        let rows = tx
-            .query(
-                &format!("DELETE FROM {table} WHERE {key} = $1 AND user_id = $2 AND type = $3 RETURNING doc::text"),
-                &[&object_id, &user_id, &kind],
-            )
-            .await
-            .map_err(db_err)?;
-        let gone = docs::<Reaction>(&rows)?.pop();
-        if gone.is_some() && on == Reactable::Comments {
-            recount_comment_votes(&tx, object_id).await?;
-        }
-        tx.commit().await.map_err(db_err)?;
-        Ok(gone)
-    }
-
-    async fn reaction_summaries(
-        &self,
-        on: Reactable,
-        object_ids: &[String],
-        viewer: Option<&str>,
-    ) -> Result<HashMap<String, ReactionSummary>> {
-        let (table, key) = (sql::reaction_table(on), sql::reaction_key(on));
-        let mut out: HashMap<String, ReactionSummary> = HashMap::new();
-        if object_ids.is_empty() {
-            return Ok(out);
-        }
-        let ids = object_ids.to_vec();
-        let client = self.client().await?;
-        let stmt = client
-            .prepare_cached(&format!(
-                "SELECT {key}, type, COUNT(*), MIN(created_at), MAX(created_at) FROM {table}
-                 WHERE {key} = ANY($1) GROUP BY {key}, type"
-            ))
-            .await
-            .map_err(db_err)?;
-        let groups = client.query(&stmt, &[&ids]).await.map_err(db_err)?;
-        for row in groups {
-            out.entry(row.get(0)).or_default().groups.insert(
-                row.get(1),
-                ReactionGroup {
-                    count: row.get(2),
-                    first_reaction_at: Timestamp(row.get(3)),
-                    last_reaction_at: Timestamp(row.get(4)),
-                },
-            );
-        }
-        // LATERAL: an index range per object, however many reactions it has.
-        let stmt = client
-            .prepare_cached(&format!(
-                "SELECT r.doc::text FROM unnest($1::text[]) AS a(id) CROSS JOIN LATERAL (
-                     SELECT doc FROM {table} WHERE {key} = a.id
-                     ORDER BY created_at DESC, user_id, type LIMIT $2) r
-                 ORDER BY r.doc->'created_at' DESC"
-            ))
-            .await
-            .map_err(db_err)?;
-        let latest = client.query(&stmt, &[&ids, &(LATEST_REACTIONS as i64)]).await.map_err(db_err)?;
-        for r in docs::<Reaction>(&latest)? {
-            out.entry(r.object_id().to_string()).or_default().latest.push(r);
-        }
-        if let Some(viewer) = viewer {
-            let stmt = client
-                .prepare_cached(&format!(
-                    "SELECT doc::text FROM {table} WHERE {key} = ANY($1) AND user_id = $2 ORDER BY created_at DESC"
-                ))
-                .await
-                .map_err(db_err)?;
-            let own = client.query(&stmt, &[&ids, &viewer]).await.map_err(db_err)?;
-            for r in docs::<Reaction>(&own)? {
-                out.entry(r.object_id().to_string()).or_default().own.push(r);
-            }
-        }
-        Ok(out)
-    }
-
-    async fn query_reactions(&self, on: Reactable, q: &ListQuery) -> Result<Vec<Reaction>> {
-        self.list(sql::reaction_list_table(on), q).await
-    }
-}
-
-#[async_trait]
 impl BookmarkStore for PostgresStore {
     async fn insert_bookmark(&self, bookmark: &Bookmark, new_folder: Option<&BookmarkFolder>) -> Result<bool> {
         let mut client = self.client().await?;
@@ -1555,173 +1367,6 @@ impl BookmarkStore for PostgresStore {
 
     async fn query_bookmark_folders(&self, q: &ListQuery) -> Result<Vec<BookmarkFolder>> {
         self.list(&sql::BOOKMARK_FOLDERS, q).await
-    }
-}
-
-#[async_trait]
-impl CommentStore for PostgresStore {
-    async fn insert_comments(
-        &self,
-        comments: &[Comment],
-        notifications: &[Activity],
-        new_feeds: &[Feed],
-    ) -> Result<()> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(db_err)?;
-        for c in comments {
-            let inserted = tx
-                .execute(
-                    "INSERT INTO comments (id, object_type, object_id, parent_id, user_id, status, created_at,
-                                           updated_at, deleted_at, doc)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::text::jsonb) ON CONFLICT (id) DO NOTHING",
-                    &[
-                        &c.id,
-                        &c.object_type,
-                        &c.object_id,
-                        &c.parent_id,
-                        &c.user_id,
-                        &c.status,
-                        &c.created_at.0,
-                        &c.updated_at.0,
-                        &c.deleted_at.map(|t| t.0),
-                        &to_doc(c)?,
-                    ],
-                )
-                .await
-                .map_err(db_err)?;
-            if inserted == 0 {
-                return Err(Error::field("id", format!("comment {} already exists", c.id)));
-            }
-            if let Some(parent) = &c.parent_id {
-                tx.execute("UPDATE comments SET reply_count = reply_count + 1 WHERE id = $1", &[parent])
-                    .await
-                    .map_err(db_err)?;
-            }
-        }
-        for feed in new_feeds {
-            insert_feed_tx(&tx, feed).await?;
-        }
-        for n in notifications {
-            save_activity_tx(&tx, n).await?;
-        }
-        tx.commit().await.map_err(db_err)
-    }
-
-    async fn get_comments(&self, ids: &[String]) -> Result<Vec<Comment>> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        self.query_docs(&format!("SELECT {COMMENT_SELECT} FROM comments t WHERE t.id = ANY($1)"), &[&ids]).await
-    }
-
-    async fn put_comment_with(
-        &self,
-        c: &Comment,
-        if_updated_at: Option<Timestamp>,
-        extra: &ExtraWrites,
-    ) -> Result<bool> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(db_err)?;
-        if let Some(at) = if_updated_at {
-            if !versions_hold(&tx, sql::versions::COMMENT, &[(vec![c.id.clone()], at)]).await? {
-                return Ok(false);
-            }
-        }
-        write_extra_tx(&tx, extra).await?;
-        tx.execute(
-            "UPDATE comments SET status = $2, updated_at = $3, deleted_at = $4, doc = $5::text::jsonb WHERE id = $1",
-            &[&c.id, &c.status, &c.updated_at.0, &c.deleted_at.map(|t| t.0), &to_doc(c)?],
-        )
-        .await
-        .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(true)
-    }
-
-    async fn purge_comment_with(&self, id: &str, extra: &ExtraWrites) -> Result<Vec<String>> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(db_err)?;
-        let Some(row) =
-            tx.query_opt("SELECT parent_id FROM comments WHERE id = $1 FOR UPDATE", &[&id]).await.map_err(db_err)?
-        else {
-            return Ok(Vec::new());
-        };
-        write_extra_tx(&tx, extra).await?;
-        let parent: Option<String> = row.get(0);
-        let thread: Vec<String> = tx
-            .query(
-                "WITH RECURSIVE thread(id) AS (SELECT $1::text UNION ALL
-                     SELECT c.id FROM comments c JOIN thread ON c.parent_id = thread.id)
-                 SELECT id FROM thread",
-                &[&id],
-            )
-            .await
-            .map_err(db_err)?
-            .iter()
-            .map(|r| r.get(0))
-            .collect();
-        tx.execute("DELETE FROM comment_reactions WHERE comment_id = ANY($1)", &[&thread]).await.map_err(db_err)?;
-        tx.execute("DELETE FROM comments WHERE id = ANY($1)", &[&thread]).await.map_err(db_err)?;
-        if let Some(parent) = parent {
-            tx.execute("UPDATE comments SET reply_count = reply_count - 1 WHERE id = $1", &[&parent])
-                .await
-                .map_err(db_err)?;
-        }
-        tx.commit().await.map_err(db_err)?;
-        Ok(thread)
-    }
-
-    async fn query_comments(&self, q: &ListQuery) -> Result<Vec<Comment>> {
-        self.list(&sql::COMMENTS, q).await
-    }
-
-    async fn comment_replies(
-        &self,
-        parents: &[String],
-        sort: &[(&'static str, bool)],
-        each: usize,
-    ) -> Result<Vec<Comment>> {
-        if parents.is_empty() {
-            return Ok(Vec::new());
-        }
-        let (text, params) = sql::replies_query(Dialect::Postgres, parents, sort, each)?;
-        let bound = Sql { text, params: pg_params(params) };
-        let client = self.client().await?;
-        let rows = client.query(&bound.text, &bound.refs()).await.map_err(db_err)?;
-        docs(&rows)
-    }
-
-    async fn activity_comments(
-        &self,
-        activity_ids: &[String],
-        latest: usize,
-    ) -> Result<(HashMap<String, i64>, Vec<Comment>)> {
-        if activity_ids.is_empty() {
-            return Ok(Default::default());
-        }
-        let ids = activity_ids.to_vec();
-        let client = self.client().await?;
-        let stmt = client
-            .prepare_cached(
-                "SELECT object_id, COUNT(*) FROM comments WHERE object_type = 'activity' AND object_id = ANY($1)
-                 AND deleted_at IS NULL GROUP BY object_id",
-            )
-            .await
-            .map_err(db_err)?;
-        let counts = client.query(&stmt, &[&ids]).await.map_err(db_err)?.iter().map(|r| (r.get(0), r.get(1))).collect();
-        let stmt = client
-            .prepare_cached(&format!(
-                "SELECT c.doc FROM unnest($1::text[]) AS a(id) CROSS JOIN LATERAL (
-                     SELECT {COMMENT_SELECT} AS doc, t.created_at FROM comments t
-                     WHERE t.object_type = 'activity' AND t.object_id = a.id AND t.parent_id IS NULL
-                       AND t.deleted_at IS NULL
-                     ORDER BY t.created_at DESC, t.id DESC LIMIT $2) c
-                 ORDER BY c.created_at DESC"
-            ))
-            .await
-            .map_err(db_err)?;
-        let newest = client.query(&stmt, &[&ids, &(latest as i64)]).await.map_err(db_err)?;
-        Ok((counts, docs(&newest)?))
     }
 }
 

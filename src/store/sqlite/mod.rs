@@ -17,23 +17,21 @@ use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Transact
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::core::comments::VoteScores;
 use crate::core::error::{Error, Result};
 use crate::core::feed_visibilities::StoredGrants;
 use crate::core::filter::distance_km;
 use crate::core::follows::DEFAULT_COPY_LIMIT;
 use crate::core::membership_levels::MembershipLevel;
 use crate::core::model::{
-    Activity, Bookmark, BookmarkFolder, Collection, Comment, Feed, FeedCounts, FeedGroup, FeedMember, Feedback, Fid,
-    Follow, MetricEvent, Pin, Poll, PollTally, PollVote, Reaction, ReactionGroup, ReactionSummary, User, VoteOutcome,
-    FOLLOW_ACCEPTED, LATEST_REACTIONS, LATEST_VOTES, METRIC_EVENTS_PER_WINDOW, METRIC_WINDOW_SECONDS,
+    Activity, Bookmark, BookmarkFolder, Collection, Feed, FeedCounts, FeedGroup, FeedMember, Feedback, Fid, Follow,
+    MetricEvent, Pin, Poll, PollTally, PollVote, User, VoteOutcome, FOLLOW_ACCEPTED, LATEST_VOTES,
+    METRIC_EVENTS_PER_WINDOW, METRIC_WINDOW_SECONDS,
 };
 use crate::core::storage::{
-    ActivityQuery, ActivityStore, BookmarkStore, CollectionStore, CommentStore, ConfigStore, ExtraWrites, FeedSlice,
-    FeedStore, FollowStore, ListQuery, MemberStore, PinStore, PollStore, Reactable, ReactionStore, Reader,
+    ActivityQuery, ActivityStore, BookmarkStore, CollectionStore, ConfigStore, ExtraWrites, FeedSlice, FeedStore,
+    FollowStore, ListQuery, MemberStore, PinStore, PollStore, Reader,
 };
 use crate::core::time::Timestamp;
-use crate::store::sql::COMMENT_SQLITE as COMMENT_SELECT;
 use crate::store::sql::{self, Arg, Dialect};
 
 mod config;
@@ -585,28 +583,6 @@ fn insert_bookmark_tx(tx: &Transaction, b: &Bookmark) -> Result<bool> {
         )
         .map_err(db_err)?;
     Ok(n > 0)
-}
-
-/// Recounts a comment's votes and reactions from its reaction rows, inside
-/// the transaction that changed them, and stores the scores they give.
-fn recount_comment_votes(tx: &Transaction, comment_id: &str) -> Result<()> {
-    let (up, down, all): (i64, i64, i64) = tx
-        .prepare_cached(
-            "SELECT COALESCE(SUM(type = 'upvote'), 0), COALESCE(SUM(type = 'downvote'), 0), COUNT(*)
-             FROM comment_reactions WHERE comment_id = ?1",
-        )
-        .map_err(db_err)?
-        .query_row(params![comment_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .map_err(db_err)?;
-    let scores = VoteScores::of(up, down);
-    tx.prepare_cached(
-        "UPDATE comments SET upvote_count = ?2, downvote_count = ?3, reaction_count = ?4, score = ?5,
-             confidence_score = ?6, controversy_score = ?7 WHERE id = ?1",
-    )
-    .map_err(db_err)?
-    .execute(params![comment_id, up, down, all, scores.score, scores.confidence, scores.controversy])
-    .map_err(db_err)?;
-    Ok(())
 }
 
 #[async_trait]
@@ -1322,157 +1298,6 @@ impl MemberStore for SqliteStore {
 }
 
 #[async_trait]
-impl ReactionStore for SqliteStore {
-    async fn put_reaction_with(
-        &self,
-        on: Reactable,
-        reaction: &Reaction,
-        exclusive: bool,
-        extra: &ExtraWrites,
-    ) -> Result<Vec<Reaction>> {
-        let (reaction, extra) = (reaction.clone(), extra.clone());
-        self.write(move |tx| {
-            write_extra_tx(tx, &extra)?;
-            let (table, key) = (sql::reaction_table(on), sql::reaction_key(on));
-            let (object, user, kind) = (reaction.object_id(), &reaction.user_id, &reaction.kind);
-            let mut gone: Vec<Reaction> = Vec::new();
-            if exclusive {
-                let mut stmt = tx
-                    .prepare_cached(&format!(
-                        "DELETE FROM {table} WHERE {key} = ?1 AND user_id = ?2 AND type != ?3 RETURNING doc"
-                    ))
-                    .map_err(db_err)?;
-                let rows = stmt.query_map(params![object, user, kind], |r| r.get::<_, String>(0)).map_err(db_err)?;
-                for row in rows {
-                    gone.push(from_doc(&row.map_err(db_err)?)?);
-                }
-            }
-            let old: Option<String> = tx
-                .query_row(
-                    &format!("SELECT doc FROM {table} WHERE {key} = ?1 AND user_id = ?2 AND type = ?3"),
-                    params![object, user, kind],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(db_err)?;
-            if let Some(old) = old {
-                gone.push(from_doc(&old)?);
-            }
-            tx.prepare_cached(&format!(
-                "INSERT INTO {table} ({key}, user_id, type, created_at, updated_at, doc)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                 ON CONFLICT ({key}, user_id, type) DO UPDATE SET updated_at = excluded.updated_at,
-                    doc = json_set(excluded.doc, '$.created_at', {table}.created_at)"
-            ))
-            .map_err(db_err)?
-            .execute(params![object, user, kind, reaction.created_at.0, reaction.updated_at.0, to_doc(&reaction)?])
-            .map_err(db_err)?;
-            if on == Reactable::Comments {
-                recount_comment_votes(tx, object)?;
-            }
-            Ok(gone)
-        })
-        .await
-    }
-
-    async fn delete_reaction_with(
-        &self,
-        on: Reactable,
-        object_id: &str,
-        user_id: &str,
-        kind: &str,
-        extra: &ExtraWrites,
-    ) -> Result<Option<Reaction>> {
-        let (object_id, user_id, kind) = (object_id.to_string(), user_id.to_string(), kind.to_string());
-        let extra = extra.clone();
-        self.write(move |tx| {
-            write_extra_tx(tx, &extra)?;
-            let (table, key) = (sql::reaction_table(on), sql::reaction_key(on));
-            let gone: Option<Reaction> = returned_doc(
-                tx,
-                &format!("DELETE FROM {table} WHERE {key} = ?1 AND user_id = ?2 AND type = ?3 RETURNING doc"),
-                params![object_id, user_id, kind],
-            )?;
-            if gone.is_some() && on == Reactable::Comments {
-                recount_comment_votes(tx, &object_id)?;
-            }
-            Ok(gone)
-        })
-        .await
-    }
-
-    async fn reaction_summaries(
-        &self,
-        on: Reactable,
-        object_ids: &[String],
-        viewer: Option<&str>,
-    ) -> Result<HashMap<String, ReactionSummary>> {
-        let (ids, viewer) = (object_ids.to_vec(), viewer.map(str::to_string));
-        self.read(move |conn| {
-            let (table, key) = (sql::reaction_table(on), sql::reaction_key(on));
-            let mut out: HashMap<String, ReactionSummary> = HashMap::new();
-            if ids.is_empty() {
-                return Ok(out);
-            }
-            let list = placeholders(ids.len());
-            let values = || text_values(ids.iter().map(String::as_str));
-            let mut stmt = conn
-                .prepare_cached(&format!(
-                    "SELECT {key}, type, COUNT(*), MIN(created_at), MAX(created_at) FROM {table}
-                     WHERE {key} IN ({list}) GROUP BY {key}, type"
-                ))
-                .map_err(db_err)?;
-            let rows = stmt
-                .query_map(params_from_iter(values()), |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get(3)?, r.get(4)?))
-                })
-                .map_err(db_err)?;
-            for row in rows {
-                let (object, kind, count, first, last) = row.map_err(db_err)?;
-                out.entry(object).or_default().groups.insert(
-                    kind,
-                    ReactionGroup { count, first_reaction_at: Timestamp(first), last_reaction_at: Timestamp(last) },
-                );
-            }
-            let latest: Vec<Reaction> = docs(
-                conn,
-                &format!(
-                    "SELECT doc FROM (SELECT doc, created_at, ROW_NUMBER() OVER (PARTITION BY {key}
-                                      ORDER BY created_at DESC, user_id, type) AS n
-                                      FROM {table} WHERE {key} IN ({list}))
-                     WHERE n <= {LATEST_REACTIONS} ORDER BY created_at DESC"
-                ),
-                values(),
-            )?;
-            for r in latest {
-                out.entry(r.object_id().to_string()).or_default().latest.push(r);
-            }
-            if let Some(viewer) = viewer {
-                let mut v = values();
-                v.push(SqlValue::Text(viewer));
-                let own: Vec<Reaction> = docs(
-                    conn,
-                    &format!(
-                        "SELECT doc FROM {table} WHERE {key} IN ({list}) AND user_id = ?
-                         ORDER BY created_at DESC"
-                    ),
-                    v,
-                )?;
-                for r in own {
-                    out.entry(r.object_id().to_string()).or_default().own.push(r);
-                }
-            }
-            Ok(out)
-        })
-        .await
-    }
-
-    async fn query_reactions(&self, on: Reactable, q: &ListQuery) -> Result<Vec<Reaction>> {
-        self.list(sql::reaction_list_table(on), q).await
-    }
-}
-
-#[async_trait]
 impl BookmarkStore for SqliteStore {
     async fn insert_bookmark(&self, bookmark: &Bookmark, new_folder: Option<&BookmarkFolder>) -> Result<bool> {
         let (b, folder) = (bookmark.clone(), new_folder.cloned());
@@ -1626,194 +1451,6 @@ impl BookmarkStore for SqliteStore {
 
     async fn query_bookmark_folders(&self, q: &ListQuery) -> Result<Vec<BookmarkFolder>> {
         self.list(&sql::BOOKMARK_FOLDERS, q).await
-    }
-}
-
-#[async_trait]
-impl CommentStore for SqliteStore {
-    async fn insert_comments(
-        &self,
-        comments: &[Comment],
-        notifications: &[Activity],
-        new_feeds: &[Feed],
-    ) -> Result<()> {
-        let (comments, notifications, new_feeds) = (comments.to_vec(), notifications.to_vec(), new_feeds.to_vec());
-        self.write(move |tx| {
-            for c in &comments {
-                let inserted = tx
-                    .prepare_cached(
-                        "INSERT INTO comments (id, object_type, object_id, parent_id, user_id, status, created_at,
-                                               updated_at, deleted_at, doc)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT (id) DO NOTHING",
-                    )
-                    .map_err(db_err)?
-                    .execute(params![
-                        c.id,
-                        c.object_type,
-                        c.object_id,
-                        c.parent_id,
-                        c.user_id,
-                        c.status,
-                        c.created_at.0,
-                        c.updated_at.0,
-                        c.deleted_at.map(|t| t.0),
-                        to_doc(c)?
-                    ])
-                    .map_err(db_err)?;
-                if inserted == 0 {
-                    return Err(Error::field("id", format!("comment {} already exists", c.id)));
-                }
-                if let Some(parent) = &c.parent_id {
-                    tx.prepare_cached("UPDATE comments SET reply_count = reply_count + 1 WHERE id = ?1")
-                        .map_err(db_err)?
-                        .execute(params![parent])
-                        .map_err(db_err)?;
-                }
-            }
-            for feed in &new_feeds {
-                insert_feed_tx(tx, feed)?;
-            }
-            for n in &notifications {
-                save_activity_tx(tx, n)?;
-            }
-            Ok(())
-        })
-        .await
-    }
-
-    async fn get_comments(&self, ids: &[String]) -> Result<Vec<Comment>> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let values = text_values(ids.iter().map(String::as_str));
-        self.read(move |conn| {
-            let sql = format!("SELECT {COMMENT_SELECT} FROM comments t WHERE t.id IN ({})", placeholders(values.len()));
-            docs(conn, &sql, values)
-        })
-        .await
-    }
-
-    async fn put_comment_with(
-        &self,
-        c: &Comment,
-        if_updated_at: Option<Timestamp>,
-        extra: &ExtraWrites,
-    ) -> Result<bool> {
-        let (c, extra) = (c.clone(), extra.clone());
-        self.write(move |tx| {
-            if let Some(at) = if_updated_at {
-                if !versions_hold(tx, sql::versions::COMMENT, &[(std::slice::from_ref(&c.id), at)])? {
-                    return Ok(false);
-                }
-            }
-            write_extra_tx(tx, &extra)?;
-            tx.prepare_cached(
-                "UPDATE comments SET status = ?2, updated_at = ?3, deleted_at = ?4, doc = ?5 WHERE id = ?1",
-            )
-            .map_err(db_err)?
-            .execute(params![c.id, c.status, c.updated_at.0, c.deleted_at.map(|t| t.0), to_doc(&c)?])
-            .map_err(db_err)?;
-            Ok(true)
-        })
-        .await
-    }
-
-    async fn purge_comment_with(&self, id: &str, extra: &ExtraWrites) -> Result<Vec<String>> {
-        let (id, extra) = (id.to_string(), extra.clone());
-        self.write(move |tx| {
-            let thread: Vec<String> = {
-                let mut stmt = tx
-                    .prepare_cached(
-                        "WITH RECURSIVE thread(id) AS (SELECT ?1 UNION ALL
-                             SELECT c.id FROM comments c JOIN thread ON c.parent_id = thread.id)
-                         SELECT id FROM thread",
-                    )
-                    .map_err(db_err)?;
-                let rows = stmt.query_map(params![id], |r| r.get::<_, String>(0)).map_err(db_err)?;
-                rows.collect::<rusqlite::Result<_>>().map_err(db_err)?
-            };
-            let parent: Option<Option<String>> = tx
-                .query_row("SELECT parent_id FROM comments WHERE id = ?1", params![id], |r| r.get(0))
-                .optional()
-                .map_err(db_err)?;
-            let Some(parent) = parent else { return Ok(Vec::new()) };
-            write_extra_tx(tx, &extra)?;
-            let list = placeholders(thread.len());
-            let values = || text_values(thread.iter().map(String::as_str));
-            tx.execute(
-                &format!("DELETE FROM comment_reactions WHERE comment_id IN ({list})"),
-                params_from_iter(values()),
-            )
-            .map_err(db_err)?;
-            tx.execute(&format!("DELETE FROM comments WHERE id IN ({list})"), params_from_iter(values()))
-                .map_err(db_err)?;
-            if let Some(parent) = parent {
-                tx.execute("UPDATE comments SET reply_count = reply_count - 1 WHERE id = ?1", params![parent])
-                    .map_err(db_err)?;
-            }
-            Ok(thread)
-        })
-        .await
-    }
-
-    async fn query_comments(&self, q: &ListQuery) -> Result<Vec<Comment>> {
-        self.list(&sql::COMMENTS, q).await
-    }
-
-    async fn comment_replies(
-        &self,
-        parents: &[String],
-        sort: &[(&'static str, bool)],
-        each: usize,
-    ) -> Result<Vec<Comment>> {
-        if parents.is_empty() {
-            return Ok(Vec::new());
-        }
-        let (sql, params) = sql::replies_query(Dialect::Sqlite, parents, sort, each)?;
-        let values = sqlite_values(params)?;
-        self.read(move |conn| docs(conn, &sql, values)).await
-    }
-
-    async fn activity_comments(
-        &self,
-        activity_ids: &[String],
-        latest: usize,
-    ) -> Result<(HashMap<String, i64>, Vec<Comment>)> {
-        if activity_ids.is_empty() {
-            return Ok(Default::default());
-        }
-        let ids = activity_ids.to_vec();
-        self.read(move |conn| {
-            let list = placeholders(ids.len());
-            let values = || text_values(ids.iter().map(String::as_str));
-            let mut counts = HashMap::new();
-            let mut stmt = conn
-                .prepare_cached(&format!(
-                    "SELECT object_id, COUNT(*) FROM comments WHERE object_type = 'activity' AND object_id IN ({list})
-                     AND deleted_at IS NULL GROUP BY object_id"
-                ))
-                .map_err(db_err)?;
-            let rows = stmt
-                .query_map(params_from_iter(values()), |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
-                .map_err(db_err)?;
-            for row in rows {
-                let (id, n) = row.map_err(db_err)?;
-                counts.insert(id, n);
-            }
-            let newest = docs(
-                conn,
-                &format!(
-                    "SELECT doc FROM (SELECT {COMMENT_SELECT} AS doc, t.created_at, ROW_NUMBER() OVER (
-                                          PARTITION BY t.object_id ORDER BY t.created_at DESC, t.id DESC) AS n
-                                      FROM comments t WHERE t.object_type = 'activity' AND t.object_id IN ({list})
-                                      AND t.parent_id IS NULL AND t.deleted_at IS NULL)
-                     WHERE n <= {latest} ORDER BY created_at DESC"
-                ),
-                values(),
-            )?;
-            Ok((counts, newest))
-        })
-        .await
     }
 }
 

@@ -91,3 +91,36 @@ pub fn doc_merge(dialect: Dialect, doc: &str, patch: &str) -> String {
         Dialect::Postgres => format!("{doc} || {patch}"),
     }
 }
+
+// Reactions and comments.
+
+/// Serialises the reaction writes of one user on one object (two concurrent
+/// exclusive reactions must not both survive); the rows to lock may not
+/// exist yet, so a row lock cannot do it.
+pub async fn lock_reactor(tx: &mut dyn Tx, object_id: &str, user_id: &str) -> Result<()> {
+    if tx.dialect() == Dialect::Postgres {
+        tx.exec("SELECT pg_advisory_xact_lock(hashtextextended($1 || chr(31) || $2, 1))", args![object_id, user_id])
+            .await?;
+    }
+    Ok(())
+}
+
+/// The newest `limit` rows of every key in the list `$1`: a relation `r`
+/// with the `columns` (each named) of the rows of `from` (a table and a
+/// `WHERE` clause) whose `key` is that key, taken in `order`.
+pub fn latest_per_key(dialect: Dialect, columns: &str, from: &str, key: &str, order: &str, limit: &str) -> String {
+    match dialect {
+        // No LATERAL: SQLite numbers each key's rows, walking its
+        // (key, created_at) index.
+        Dialect::Sqlite => format!(
+            "(SELECT * FROM (SELECT {columns}, ROW_NUMBER() OVER (PARTITION BY {key} ORDER BY {order}) AS n
+                             FROM {from} AND {key} = ANY($1)) WHERE n <= {limit}) r"
+        ),
+        // LATERAL: an index range per key, however many rows a key has
+        // (ROW_NUMBER would read and sort them all).
+        Dialect::Postgres => format!(
+            "unnest(CAST($1 AS TEXT[])) AS latest_key(k) CROSS JOIN LATERAL (
+                 SELECT {columns} FROM {from} AND {key} = latest_key.k ORDER BY {order} LIMIT {limit}) r"
+        ),
+    }
+}

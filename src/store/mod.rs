@@ -4,8 +4,6 @@
 
 pub mod db;
 pub mod dialect;
-// Transitional while areas move onto the shared operations.
-#[allow(dead_code, unused_imports)]
 mod ops;
 pub mod postgres;
 pub mod sql;

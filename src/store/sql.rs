@@ -897,43 +897,13 @@ fn unbuilt(c: &Condition) -> Error {
     Error::internal(format!("no SQL for {:?} {:?} {:?}", c.field, c.kind, c.op))
 }
 
-fn doc_select(dialect: Dialect, table: &Table) -> String {
+pub fn doc_select(dialect: Dialect, table: &Table) -> String {
     match (dialect, table.select) {
         (Dialect::Sqlite, Some((sqlite, _))) => sqlite.to_string(),
         (Dialect::Postgres, Some((_, postgres))) => postgres.to_string(),
         (Dialect::Sqlite, None) => table.doc.to_string(),
         (Dialect::Postgres, None) => format!("{}::text", table.doc),
     }
-}
-
-/// Inserts a user a request implies (`ExtraWrites::users`), binding
-/// `id, name, role, created_at, updated_at, deleted_at, doc`: a soft-deleted
-/// user is recreated, a live one is left as it is.
-pub fn implied_user_insert(dialect: Dialect) -> String {
-    let doc = match dialect {
-        Dialect::Sqlite => "$7",
-        Dialect::Postgres => "$7::text::jsonb",
-    };
-    format!(
-        "INSERT INTO users (id, name, role, created_at, updated_at, deleted_at, doc)
-         VALUES ($1, $2, $3, $4, $5, $6, {doc})
-         ON CONFLICT (id) DO UPDATE SET name = excluded.name, role = excluded.role,
-            created_at = excluded.created_at, updated_at = excluded.updated_at, deleted_at = excluded.deleted_at,
-            doc = excluded.doc
-         WHERE users.deleted_at IS NOT NULL"
-    )
-}
-
-/// Inserts a queued task, binding `id, status, work, created_at, updated_at`.
-pub fn task_insert(dialect: Dialect) -> String {
-    let work = match dialect {
-        Dialect::Sqlite => "$3",
-        Dialect::Postgres => "$3::text::jsonb",
-    };
-    format!(
-        "INSERT INTO tasks (id, status, work, result, error, attempts, created_at, updated_at)
-         VALUES ($1, $2, {work}, NULL, NULL, 0, $4, $5)"
-    )
 }
 
 /// Whether a live (not soft-deleted) activity has the id `$1`.

@@ -6,12 +6,14 @@
 mod activities;
 mod bookmarks;
 mod collections;
+mod comments;
 mod config;
 mod feeds;
 mod follows;
 mod members;
 mod pins;
 mod polls;
+mod reactions;
 mod tasks;
 mod users;
 
@@ -51,8 +53,7 @@ pub(crate) async fn docs_by_key<T: DeserializeOwned>(
 pub(crate) use activities::{purge_activities, save_activity};
 pub(crate) use collections::upsert_collections;
 pub(crate) use feeds::insert_feed;
-pub(crate) use follows::{backfill, count_follow};
-pub(crate) use members::{member_versions_hold, write_members};
+pub(crate) use members::write_members;
 pub(crate) use tasks::insert_tasks;
 pub(crate) use users::{insert_implied_users, upsert_users};
 

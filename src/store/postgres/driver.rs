@@ -148,18 +148,32 @@ impl Drop for PgTx {
         if !self.open {
             return;
         }
-        // Roll back before the connection goes back to the pool; where that
-        // cannot happen, the connection is closed instead, which also ends
-        // the transaction.
-        match tokio::runtime::Handle::try_current() {
-            Ok(runtime) => {
-                runtime.spawn(async move {
-                    if client.batch_execute("ROLLBACK").await.is_err() {
-                        drop(Object::take(client));
-                    }
-                });
-            }
-            Err(_) => drop(Object::take(client)),
+        // Roll back before the connection goes back to the pool. Where that
+        // cannot finish (no runtime, a runtime shutting down, an error), the
+        // connection is closed instead, which also ends the transaction: a
+        // pooled connection is never left inside one.
+        let mut closing = ClosesUnlessReturned(Some(client));
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                let rolled_back = match &closing.0 {
+                    Some(client) => client.batch_execute("ROLLBACK").await.is_ok(),
+                    None => false,
+                };
+                if rolled_back {
+                    closing.0.take(); // back to the pool
+                }
+            });
+        }
+    }
+}
+
+/// A connection that is closed when dropped, unless taken back first.
+struct ClosesUnlessReturned(Option<Object>);
+
+impl Drop for ClosesUnlessReturned {
+    fn drop(&mut self) {
+        if let Some(client) = self.0.take() {
+            drop(Object::take(client));
         }
     }
 }

@@ -11,6 +11,8 @@ use crate::args;
 use crate::core::error::Result;
 use crate::store::db::{Dialect, Tx};
 
+// Row locks.
+
 /// `select` made to lock the rows it reads until commit.
 pub fn for_update(dialect: Dialect, select: &str) -> String {
     match dialect {
@@ -30,16 +32,6 @@ pub async fn lock_feeds(tx: &mut dyn Tx, fids: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// Serialises concurrent upserts of one activity id, so each sees the feed
-/// list the previous one committed (the row may not exist yet, so a row
-/// lock cannot do it).
-pub async fn lock_activity_id(tx: &mut dyn Tx, id: &str) -> Result<()> {
-    if tx.dialect() == Dialect::Postgres {
-        tx.exec("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", args![id]).await?;
-    }
-    Ok(())
-}
-
 /// Appended to a queue's claim subquery: workers in other processes pass
 /// over a row another worker is claiming instead of waiting for it or
 /// claiming it twice.
@@ -49,6 +41,37 @@ pub fn skip_locked(dialect: Dialect) -> &'static str {
         Dialect::Postgres => "FOR UPDATE SKIP LOCKED",
     }
 }
+
+// Locks on keys that may have no row yet (a row lock cannot do it).
+
+/// Serialises transactions on one key until commit; `space` keeps the
+/// kinds of key apart.
+async fn lock_key(tx: &mut dyn Tx, space: i64, key: &str) -> Result<()> {
+    if tx.dialect() == Dialect::Postgres {
+        tx.exec("SELECT pg_advisory_xact_lock(hashtextextended($1, $2))", args![key, space]).await?;
+    }
+    Ok(())
+}
+
+/// Concurrent upserts of one activity id, so each sees the feed list the
+/// previous one committed.
+pub async fn lock_activity_id(tx: &mut dyn Tx, id: &str) -> Result<()> {
+    lock_key(tx, 0, id).await
+}
+
+/// The reaction writes of one user on one object: two concurrent exclusive
+/// reactions must not both survive.
+pub async fn lock_reactor(tx: &mut dyn Tx, object_id: &str, user_id: &str) -> Result<()> {
+    lock_key(tx, 1, &format!("{object_id}\u{1f}{user_id}")).await
+}
+
+/// The votes of one user on one poll, so each sees the votes the previous
+/// one committed: `max_votes` and replacements hold.
+pub async fn lock_poll_voter(tx: &mut dyn Tx, poll_id: &str, user_id: &str) -> Result<()> {
+    lock_key(tx, 2, &format!("{poll_id}\u{1f}{user_id}")).await
+}
+
+// JSON edits: the functions are named differently.
 
 /// `doc` with its top-level `field` set to the SQL value `value` (a
 /// number or text, not a document).
@@ -67,21 +90,6 @@ pub fn doc_copy(dialect: Dialect, doc: &str, field: &str, source: &str) -> Strin
     }
 }
 
-// Polls.
-
-/// Serialises concurrent votes of one user on one poll, so each sees the
-/// votes the previous one committed: `max_votes` and replacements hold (the
-/// user may have no vote row yet, so a row lock cannot do it).
-pub async fn lock_poll_voter(tx: &mut dyn Tx, poll_id: &str, user_id: &str) -> Result<()> {
-    if tx.dialect() == Dialect::Postgres {
-        tx.exec("SELECT pg_advisory_xact_lock(hashtextextended($1 || chr(31) || $2, 2))", args![poll_id, user_id])
-            .await?;
-    }
-    Ok(())
-}
-
-// Config (feed visibility grants).
-
 /// `doc` with the top-level fields of `patch` (a document) set over its own,
 /// its other fields kept. (SQLite's merge patch would drop a field set to
 /// null; the documents merged here hold none.)
@@ -92,18 +100,7 @@ pub fn doc_merge(dialect: Dialect, doc: &str, patch: &str) -> String {
     }
 }
 
-// Reactions and comments.
-
-/// Serialises the reaction writes of one user on one object (two concurrent
-/// exclusive reactions must not both survive); the rows to lock may not
-/// exist yet, so a row lock cannot do it.
-pub async fn lock_reactor(tx: &mut dyn Tx, object_id: &str, user_id: &str) -> Result<()> {
-    if tx.dialect() == Dialect::Postgres {
-        tx.exec("SELECT pg_advisory_xact_lock(hashtextextended($1 || chr(31) || $2, 1))", args![object_id, user_id])
-            .await?;
-    }
-    Ok(())
-}
+// Query shapes.
 
 /// The newest `limit` rows of every key in the list `$1`: a relation `r`
 /// with the `columns` (each named) of the rows of `from` (a table and a

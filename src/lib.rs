@@ -14,6 +14,7 @@ use tokio::net::TcpListener;
 pub mod config;
 pub mod core;
 pub mod http;
+pub mod realtime;
 pub mod shutdown;
 pub mod store;
 pub mod wire;
@@ -55,10 +56,13 @@ pub async fn serve(
     let ctx = core::Ctx::new(store).with_cursor_key(core::cursor::CursorKey::derive(&credentials.api_secret));
     core::feed_groups::install_built_in_groups(&ctx).await?;
     let worker = tokio::spawn(core::task_runner::run_worker(ctx.clone(), shutdown.clone()));
+    let hub = realtime::start(&ctx, &shutdown);
 
     let state = http::AppState {
         ctx,
         credentials: Arc::new(http::auth::Credentials::new(credentials.api_key.clone(), &credentials.api_secret)),
+        hub,
+        shutdown: shutdown.clone(),
     };
     let app = http::build_app(state);
     on_ready(&credentials, generated);

@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 use super::access;
 use super::cursor::{OffsetWindow, Page};
 use super::error::{Error, Result};
+use super::events::{Event, EventType};
 use super::feeds::resolve_feeds;
 use super::model::{Activity, Custom, Feed, Fid, Location};
 use super::notifications::{self, Notice};
@@ -317,6 +318,7 @@ pub async fn upsert_activities(
     let existing = ctx.store.get_activities(&ids).await?;
     let now = Timestamp::now();
     let mut activities = Vec::with_capacity(reqs.len());
+    let mut events = Vec::with_capacity(reqs.len());
     let mut notify = Vec::new();
     let mut inline_collections = Vec::new();
     for mut req in reqs {
@@ -333,6 +335,7 @@ pub async fn upsert_activities(
         }
         let wants_notifications = req.create_notification_activity.unwrap_or(false);
         let copy_custom = req.copy_custom_to_notification.unwrap_or(false);
+        let kind = if old.is_some() { EventType::ActivityUpdated } else { EventType::ActivityAdded };
         let mut activity = build(req, author, old, now)?;
         for c in &inline {
             let reference = c.reference();
@@ -346,6 +349,7 @@ pub async fn upsert_activities(
             let already: &[String] = old.map_or(&[], |o| &o.mentioned_user_ids);
             notify.extend(mention_notifications(&activity, already, copy_custom, now));
         }
+        events.push(Event::about_activity(kind, Some(&activity.user_id), &activity));
         activities.push(activity);
     }
     let authors: Vec<String> = activities.iter().map(|a| a.user_id.clone()).collect();
@@ -362,7 +366,7 @@ pub async fn upsert_activities(
     all.extend(notify);
     // Implied users and inline collections commit with the activities
     // (whose parents the store checks in that transaction).
-    let extra = ExtraWrites { users: implied, collections: inline_collections, ..Default::default() };
+    let extra = ExtraWrites { users: implied, collections: inline_collections, events, ..Default::default() };
     let stored = ctx.store.save_activities_with(&all, &new_feeds, &extra).await?;
     keep_stored_created_at(&mut activities, &stored);
     Ok(Upserted { activities, mention_notifications_created: mentioned })

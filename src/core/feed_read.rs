@@ -97,6 +97,10 @@ pub struct GetOrCreateFeed {
     pub user_id: Option<String>,
     #[serde(default)]
     pub user: Option<UserInput>,
+    /// Subscribes the caller's WebSocket connection to the feed (the edge
+    /// does it; the read is the same).
+    #[serde(default)]
+    pub watch: Option<bool>,
 }
 
 pub struct FeedRead {

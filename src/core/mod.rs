@@ -21,6 +21,7 @@ pub mod ctx;
 pub mod cursor;
 pub mod enrichment;
 pub mod error;
+pub mod events;
 pub mod feed_groups;
 pub mod feed_management;
 pub mod feed_read;

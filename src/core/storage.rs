@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use async_trait::async_trait;
 
 use super::error::Result;
+use super::events::{Event, EventCursor};
 use super::feed_visibilities::StoredGrants;
 use super::membership_levels::MembershipLevel;
 use super::model::{
@@ -295,6 +296,10 @@ pub trait ActivityStore: Send + Sync {
 /// Follows between feeds, with their counters and backfill.
 #[async_trait]
 pub trait FollowStore: Send + Sync {
+    /// The accepted follows from one of `sources` to one of `targets`, as
+    /// `(target, source)`: which of the given (watched) feeds receive what
+    /// is posted to the targets.
+    async fn followers_among(&self, targets: &[Fid], sources: &[Fid]) -> Result<Vec<(Fid, Fid)>>;
     /// Inserts the follows (each `false` in the result already existed),
     /// creating the missing feeds given, and the notification paired with
     /// each follow that is new. Every new accepted follow copies up to its
@@ -555,6 +560,38 @@ pub trait PinStore: Send + Sync {
     async fn query_pins(&self, query: &ListQuery) -> Result<Vec<Pin>>;
 }
 
+/// The event outbox: events are appended by the writes that emit them
+/// (`ExtraWrites::events`) and read here, in order, by the sinks.
+#[async_trait]
+pub trait EventStore: Send + Sync {
+    /// Up to `limit` events after `after`, oldest first. Only events whose
+    /// transaction and every earlier one have settled are returned, so no
+    /// event can later appear before the last cursor returned.
+    async fn events_after(&self, after: EventCursor, limit: usize) -> Result<Vec<(EventCursor, Event)>>;
+    /// The cursor of the newest settled event: where a reader that wants
+    /// only new events starts.
+    async fn events_head(&self) -> Result<EventCursor>;
+    /// Removes events recorded before `before`; returns how many.
+    async fn prune_events(&self, before: Timestamp) -> Result<u64>;
+    /// The stored position of a durable consumer (a webhook target).
+    async fn consumer_position(&self, consumer: &str) -> Result<Option<EventCursor>>;
+    async fn set_consumer_position(&self, consumer: &str, position: EventCursor) -> Result<()>;
+    /// Takes or renews the right to run `consumer` until `lease_until`:
+    /// true when no other holder's lease is in force. Several processes
+    /// over one database deliver each consumer's events once.
+    async fn lease_consumer(
+        &self,
+        consumer: &str,
+        holder: &str,
+        now: Timestamp,
+        lease_until: Timestamp,
+    ) -> Result<bool>;
+    /// Changes whenever events are committed, by this process or (where the
+    /// database carries notifications) any other: readers wait on it
+    /// between polls.
+    fn event_writes(&self) -> tokio::sync::watch::Receiver<u64>;
+}
+
 /// The whole storage interface: every area. Core holds an `Arc<dyn Store>`;
 /// a backend implements the area traits and gets `Store` for free.
 pub trait Store:
@@ -571,6 +608,7 @@ pub trait Store:
     + CollectionStore
     + PollStore
     + PinStore
+    + EventStore
     + 'static
 {
 }
@@ -589,6 +627,7 @@ impl<
             + CollectionStore
             + PollStore
             + PinStore
+            + EventStore
             + 'static,
     > Store for T
 {
@@ -615,6 +654,9 @@ pub struct ExtraWrites {
     /// Background tasks the request queues (`core::tasks`): a task exists
     /// exactly when the write that asked for it committed.
     pub tasks: Vec<Task>,
+    /// The events the request emits (the outbox): recorded exactly when the
+    /// write commits.
+    pub events: Vec<Event>,
 }
 
 /// A follow suggestion as ranked by the store: the feed, how many distinct

@@ -429,3 +429,37 @@ impl Actor {
         Ok(editor)
     }
 }
+
+/// The `user_details` of a WebSocket connect, as Stream's `connectUser`
+/// applies them: a new user is created; an existing one gets the name,
+/// image and custom data sent (other fields, such as the role, are not
+/// the client's to set).
+pub async fn connect_user(ctx: &Ctx, details: UserInput) -> Result<User> {
+    validate_id("user_details.id", &details.id)?;
+    let existing = ctx.store.get_users(std::slice::from_ref(&details.id)).await?.pop();
+    let Some(user) = existing.filter(|u| u.deleted_at.is_none()) else {
+        let input = UserInput {
+            id: details.id,
+            name: details.name,
+            image: details.image,
+            custom: details.custom,
+            ..Default::default()
+        };
+        return upsert_users(ctx, vec![input]).await?.pop().ok_or_else(|| Error::internal("upsert returned no user"));
+    };
+    let mut set = Map::new();
+    if details.name.is_some() && details.name != user.name {
+        set.insert("name".into(), Value::from(details.name));
+    }
+    if details.image.is_some() && details.image != user.image {
+        set.insert("image".into(), Value::from(details.image));
+    }
+    if let Some(custom) = details.custom.filter(|c| !c.is_empty() && *c != user.custom) {
+        set.insert("custom".into(), Value::Object(custom));
+    }
+    if set.is_empty() {
+        return Ok(user);
+    }
+    let patch = UserPatch { id: user.id.clone(), set: Some(set), unset: None };
+    update_users_partial(ctx, &Actor::Server, vec![patch]).await?.pop().ok_or_else(|| Error::internal("no user"))
+}

@@ -283,6 +283,7 @@ pub const FIELDS: &[OperationFields] = &[
             "prev",
             "user.id",
             "user_id",
+            "watch",
             "enrichment_options.skip_activity_comments",
             "enrichment_options.skip_activity_parents",
             "enrichment_options.skip_activity_poll",
@@ -298,7 +299,6 @@ pub const FIELDS: &[OperationFields] = &[
             "interest_weights",
             "overwrite_interest_weights",
             "view",
-            "watch",
             "enrichment_options.include_flat_activities",
             "enrichment_options.include_score_vars",
             "enrichment_options.skip_activity_collections",
@@ -797,8 +797,8 @@ pub const FIELDS: &[OperationFields] = &[
     OperationFields { operation: "UpdateFeedVisibility", honoured: &["grants"], refused: &[] },
     OperationFields {
         operation: "QueryFeeds",
-        honoured: &["enrich_own_fields", "filter", "limit", "next", "prev", "sort"],
-        refused: &["watch"],
+        honoured: &["enrich_own_fields", "filter", "limit", "next", "prev", "sort", "watch"],
+        refused: &[],
     },
     OperationFields { operation: "CreateFeedsBatch", honoured: &["feeds"], refused: &["enrich_own_fields"] },
     OperationFields {

@@ -24,6 +24,7 @@ pub mod extract;
 pub mod fields;
 pub mod handlers;
 pub mod listen;
+pub mod realtime;
 pub mod reply;
 pub mod state;
 
@@ -279,6 +280,15 @@ async fn wrong_method(req: Request) -> ApiError {
 pub fn build_app(state: AppState) -> Router {
     routes(Router::new())
         .route("/health", get(health))
+        // The event WebSocket and the client-side StopWatchingFeed are not in
+        // the server-side spec the operation table is checked against.
+        .route("/api/v2/connect", get(realtime::connect))
+        .route(
+            "/api/v2/feeds/feed_groups/{group}/feeds/{id}/watch",
+            axum::routing::delete(realtime::stop_watching).layer(middleware::from_fn(|req: Request, next: Next| {
+                in_operation("StopWatchingFeed", 200, req, next)
+            })),
+        )
         .fallback(unknown_route)
         .method_not_allowed_fallback(wrong_method)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -1,12 +1,19 @@
-//! What every handler is given: the core context and the app credentials.
+//! What every handler is given: the core context, the app credentials and
+//! the realtime hub.
 
 use std::sync::Arc;
 
 use super::credentials::Credentials;
 use crate::core::Ctx;
+use crate::realtime::Hub;
+use crate::shutdown::Shutdown;
 
 #[derive(Clone)]
 pub struct AppState {
     pub ctx: Ctx,
     pub credentials: Arc<Credentials>,
+    /// This process's WebSocket connections and their watched feeds.
+    pub hub: Arc<Hub>,
+    /// Fires when the server stops: WebSockets close with 1012.
+    pub shutdown: Shutdown,
 }

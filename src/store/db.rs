@@ -201,6 +201,9 @@ pub trait Tx: Send {
     /// crowd the statement caches.
     async fn rows_once(&mut self, sql: &str, args: &[Arg]) -> Result<Vec<Row>>;
     async fn commit(self: Box<Self>) -> Result<()>;
+    /// Events were written: when this transaction commits, the event
+    /// readers of every process hear of it (`EventStore::event_writes`).
+    async fn announce_events(&mut self) -> Result<()>;
 }
 
 impl dyn Tx + '_ {
@@ -245,6 +248,9 @@ pub trait Db: Send + Sync + 'static {
     async fn read(&self) -> Result<Box<dyn Tx + '_>>;
     /// A new write transaction.
     async fn write(&self) -> Result<Box<dyn Tx + '_>>;
+    /// Counts committed event writes (this process's, and on PostgreSQL
+    /// every process's): a reader waits for it to change.
+    fn event_writes(&self) -> tokio::sync::watch::Receiver<u64>;
 }
 
 /// Rewrites shared SQL for SQLite: `$n` → `?n` and `= ANY($n)` →

@@ -71,6 +71,30 @@ pub async fn lock_poll_voter(tx: &mut dyn Tx, poll_id: &str, user_id: &str) -> R
     lock_key(tx, 2, &format!("{poll_id}\u{1f}{user_id}")).await
 }
 
+// The event outbox: readers must never pass over an event whose
+// transaction has not committed yet.
+
+/// The value recorded as an event's `tx`: on PostgreSQL the writing
+/// transaction's id, so readers can order by transactions that have
+/// settled; SQLite's single writer commits in `seq` order, so 0.
+pub fn event_tx(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Sqlite => "0",
+        Dialect::Postgres => "pg_current_xact_id()::text::bigint",
+    }
+}
+
+/// Which outbox rows a reader may pass. PostgreSQL sequence values commit
+/// out of order, so a reader takes only rows of transactions older than
+/// every transaction still running (the snapshot's xmin): nothing can later
+/// commit before them. A long transaction delays events, never loses them.
+pub fn events_settled(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Sqlite => "TRUE",
+        Dialect::Postgres => "tx < pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
+    }
+}
+
 // JSON edits: the functions are named differently.
 
 /// `doc` with its top-level `field` set to the SQL value `value` (a

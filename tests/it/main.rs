@@ -19,6 +19,7 @@ mod instances;
 mod limits;
 mod lost_writes;
 mod queries;
+mod realtime;
 mod store;
 mod support;
 mod transactions;

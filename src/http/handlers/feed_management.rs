@@ -1,6 +1,6 @@
 use std::collections::BTreeMap;
 
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use serde::{Deserialize, Serialize};
 
 use crate::core::enrichment::{Lookup, OwnWanted};
@@ -13,7 +13,7 @@ use crate::http::error::ApiResult;
 use crate::http::extract::{WireJson, WirePath, WireQuery};
 use crate::http::handlers::users::TaskStarted;
 use crate::http::reply::Reply;
-use crate::http::AppState;
+use crate::http::{realtime, AppState};
 use crate::wire::FeedResponse;
 
 /// The enriched response of each feed, in the order given (one batch of
@@ -47,15 +47,22 @@ pub struct QueryFeedsRequest {
     query: QueryRequest,
     #[serde(default)]
     enrich_own_fields: bool,
+    #[serde(default)]
+    watch: bool,
 }
 
 /// QueryFeeds — `POST /api/v2/feeds/feeds/query`.
 pub async fn query_feeds(
     State(state): State<AppState>,
     Auth(actor): Auth,
+    RawQuery(query): RawQuery,
     WireJson(req): WireJson<QueryFeedsRequest>,
 ) -> ApiResult<Reply<FeedsResponse>> {
     let page = feed_management::query_feeds(&state.ctx, &actor, &req.query).await?;
+    if req.watch {
+        let fids: Vec<_> = page.items.iter().map(|f| f.fid.clone()).collect();
+        realtime::watch(&state, &actor, realtime::connection_id(query.as_deref()).as_deref(), &fids)?;
+    }
     let feeds = feed_responses(&state, &page.items, &actor.reader(None), req.enrich_own_fields).await?;
     Ok(Reply(FeedsResponse { feeds, next: page.next, prev: page.prev }))
 }

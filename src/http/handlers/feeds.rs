@@ -1,4 +1,4 @@
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use serde::{Deserialize, Serialize};
 
 use crate::core::enrichment::Lookup;
@@ -11,7 +11,7 @@ use crate::http::error::ApiResult;
 use crate::http::extract::{WireJson, WirePath, WireQuery};
 use crate::http::handlers::users::TaskStarted;
 use crate::http::reply::Reply;
-use crate::http::AppState;
+use crate::http::{realtime, AppState};
 use crate::wire::{ActivityPinResponse, ActivityResponse, FeedMemberResponse, FeedResponse, FollowResponse};
 
 #[derive(Serialize)]
@@ -46,10 +46,20 @@ pub async fn get_or_create_feed(
     State(state): State<AppState>,
     Auth(actor): Auth,
     WirePath((group, id)): WirePath<(String, String)>,
+    RawQuery(query): RawQuery,
     WireJson(req): WireJson<GetOrCreateFeed>,
 ) -> ApiResult<Reply<GetOrCreateFeedResponse>> {
     let fid = Fid::new(&group, &id)?;
+    let watch = req.watch == Some(true);
     let read = feed_read::get_or_create_feed(&state.ctx, &actor, fid.clone(), req).await?;
+    if watch {
+        realtime::watch(
+            &state,
+            &actor,
+            realtime::connection_id(query.as_deref()).as_deref(),
+            std::slice::from_ref(&fid),
+        )?;
+    }
     let lookup = &read.lookup;
     Ok(Reply(GetOrCreateFeedResponse {
         feed: lookup

@@ -56,6 +56,23 @@ const UNFOLLOW_HISTORY: &str = "DELETE FROM feed_entries WHERE fid = $1 AND NOT 
 
 #[async_trait]
 impl<D: Db> FollowStore for D {
+    async fn followers_among(&self, targets: &[Fid], sources: &[Fid]) -> Result<Vec<(Fid, Fid)>> {
+        if targets.is_empty() || sources.is_empty() {
+            return Ok(Vec::new());
+        }
+        let targets: Vec<String> = targets.iter().map(Fid::to_string).collect();
+        let sources: Vec<String> = sources.iter().map(Fid::to_string).collect();
+        let rows = self
+            .read()
+            .await?
+            .rows(
+                "SELECT target, source FROM follows WHERE source = ANY($1) AND target = ANY($2) AND status = 'accepted'",
+                args![sources, targets],
+            )
+            .await?;
+        rows.iter().map(|r| Ok((Fid::parse(r.str(0)?)?, Fid::parse(r.str(1)?)?))).collect()
+    }
+
     async fn insert_follows_with(
         &self,
         follows: &[(Follow, Option<Activity>)],

@@ -8,6 +8,7 @@ mod bookmarks;
 mod collections;
 mod comments;
 mod config;
+mod events;
 mod feeds;
 mod follows;
 mod members;
@@ -52,6 +53,7 @@ pub(crate) async fn docs_by_key<T: DeserializeOwned>(
 
 pub(crate) use activities::{purge_activities, save_activity};
 pub(crate) use collections::upsert_collections;
+pub(crate) use events::insert_events;
 pub(crate) use feeds::insert_feed;
 pub(crate) use members::write_members;
 pub(crate) use tasks::insert_tasks;
@@ -94,5 +96,6 @@ pub(crate) async fn write_extra(tx: &mut dyn Tx, extra: &ExtraWrites) -> Result<
     for n in &extra.notifications {
         save_activity(tx, n).await?;
     }
-    insert_tasks(tx, &extra.tasks).await
+    insert_tasks(tx, &extra.tasks).await?;
+    insert_events(tx, &extra.events).await
 }

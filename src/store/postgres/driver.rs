@@ -8,7 +8,11 @@ use bytes::{BufMut, BytesMut};
 use deadpool_postgres::Object;
 use tokio_postgres::types::{to_sql_checked, FromSql, IsNull, ToSql, Type};
 
-use super::PostgresStore;
+use std::sync::Arc;
+
+use tokio::sync::watch;
+
+use super::{PostgresStore, EVENTS_CHANNEL};
 use crate::core::error::{Error, Result};
 use crate::store::db::{Arg, Db, Dialect, Row, Tx};
 
@@ -96,6 +100,11 @@ pub(super) struct PgTx {
     client: Option<Object>,
     /// A write transaction is open and must be committed or rolled back.
     open: bool,
+    /// The store's event-write counter (write transactions only), bumped
+    /// at commit when the transaction wrote events: other processes hear
+    /// of them through the NOTIFY the transaction sent.
+    event_writes: Option<Arc<watch::Sender<u64>>>,
+    announced: bool,
 }
 
 impl PgTx {
@@ -137,6 +146,19 @@ impl Tx for PgTx {
         if self.open {
             self.client()?.batch_execute("COMMIT").await.map_err(db_err)?;
             self.open = false;
+            if let (true, Some(writes)) = (self.announced, &self.event_writes) {
+                writes.send_modify(|n| *n += 1);
+            }
+        }
+        Ok(())
+    }
+
+    async fn announce_events(&mut self) -> Result<()> {
+        if !self.announced {
+            // Delivered to every LISTENing process only if this commits.
+            let notify = format!("NOTIFY {EVENTS_CHANNEL}");
+            self.client()?.batch_execute(&notify).await.map_err(db_err)?;
+            self.announced = true;
         }
         Ok(())
     }
@@ -186,12 +208,17 @@ impl Db for PostgresStore {
 
     async fn read(&self) -> Result<Box<dyn Tx + '_>> {
         let client = self.pool.get().await.map_err(db_err)?;
-        Ok(Box::new(PgTx { client: Some(client), open: false }))
+        Ok(Box::new(PgTx { client: Some(client), open: false, event_writes: None, announced: false }))
     }
 
     async fn write(&self) -> Result<Box<dyn Tx + '_>> {
         let client = self.pool.get().await.map_err(db_err)?;
         client.batch_execute("BEGIN").await.map_err(db_err)?;
-        Ok(Box::new(PgTx { client: Some(client), open: true }))
+        let event_writes = Some(self.event_writes.clone());
+        Ok(Box::new(PgTx { client: Some(client), open: true, event_writes, announced: false }))
+    }
+
+    fn event_writes(&self) -> watch::Receiver<u64> {
+        self.event_writes.subscribe()
     }
 }

@@ -309,4 +309,23 @@ UPDATE feeds SET
     member_count = (SELECT COUNT(*) FROM feed_members m WHERE m.fid = feeds.fid AND m.status = 'member');
 CREATE INDEX feeds_group_followers ON feeds (group_id, follower_count DESC, fid);
 "#,
+    // See the SQLite twin: the event outbox. `tx` is the writing
+    // transaction's id (`dialect::event_tx`).
+    r#"
+CREATE TABLE events (
+    seq BIGSERIAL PRIMARY KEY,
+    tx BIGINT NOT NULL,
+    created_at BIGINT NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE INDEX events_order ON events (tx, seq);
+CREATE INDEX events_created ON events (created_at);
+CREATE TABLE event_consumers (
+    name TEXT PRIMARY KEY,
+    tx BIGINT,
+    seq BIGINT,
+    holder TEXT,
+    lease_until BIGINT
+);
+"#,
 ];

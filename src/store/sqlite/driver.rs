@@ -9,11 +9,12 @@
 //! other tasks to another worker meanwhile.
 
 use std::rc::Rc;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use rusqlite::types::{ToSqlOutput, Value as SqlValue, ValueRef};
 use rusqlite::{params_from_iter, Connection, Statement, ToSql};
-use tokio::sync::OwnedMutexGuard;
+use tokio::sync::{watch, OwnedMutexGuard};
 
 use super::SqliteStore;
 use crate::core::error::{Error, Result};
@@ -98,6 +99,10 @@ pub(super) struct SqliteTx {
     conn: OwnedMutexGuard<Connection>,
     /// A write transaction is open and must be committed or rolled back.
     open: bool,
+    /// The store's event-write counter (write transactions only), bumped
+    /// at commit when the transaction wrote events.
+    event_writes: Option<Arc<watch::Sender<u64>>>,
+    announced: bool,
 }
 
 #[async_trait]
@@ -126,7 +131,15 @@ impl Tx for SqliteTx {
             let conn = &self.conn;
             blocking(|| conn.execute_batch("COMMIT")).map_err(db_err)?;
             self.open = false;
+            if let (true, Some(writes)) = (self.announced, &self.event_writes) {
+                writes.send_modify(|n| *n += 1);
+            }
         }
+        Ok(())
+    }
+
+    async fn announce_events(&mut self) -> Result<()> {
+        self.announced = true;
         Ok(())
     }
 }
@@ -148,12 +161,16 @@ impl Db for SqliteStore {
 
     async fn read(&self) -> Result<Box<dyn Tx + '_>> {
         let conn = self.reader().await;
-        Ok(Box::new(SqliteTx { conn, open: false }))
+        Ok(Box::new(SqliteTx { conn, open: false, event_writes: None, announced: false }))
     }
 
     async fn write(&self) -> Result<Box<dyn Tx + '_>> {
         let conn = self.writer.clone().lock_owned().await;
         conn.execute_batch("BEGIN").map_err(db_err)?;
-        Ok(Box::new(SqliteTx { conn, open: true }))
+        Ok(Box::new(SqliteTx { conn, open: true, event_writes: Some(self.event_writes.clone()), announced: false }))
+    }
+
+    fn event_writes(&self) -> watch::Receiver<u64> {
+        self.event_writes.subscribe()
     }
 }

@@ -322,4 +322,24 @@ UPDATE feeds SET
     member_count = (SELECT COUNT(*) FROM feed_members m WHERE m.fid = feeds.fid AND m.status = 'member');
 CREATE INDEX feeds_group_followers ON feeds (group_id, follower_count DESC, fid);
 "#,
+    // The event outbox (`core::events`): appended by the writes that emit
+    // events, read in order by the WebSocket hub and the webhook deliverers,
+    // whose durable positions and leases are `event_consumers`.
+    r#"
+CREATE TABLE events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    tx INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE INDEX events_order ON events (tx, seq);
+CREATE INDEX events_created ON events (created_at);
+CREATE TABLE event_consumers (
+    name TEXT PRIMARY KEY,
+    tx INTEGER,
+    seq INTEGER,
+    holder TEXT,
+    lease_until INTEGER
+);
+"#,
 ];

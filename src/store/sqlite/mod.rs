@@ -27,6 +27,8 @@ pub struct SqliteStore {
     writer: Arc<Mutex<Connection>>,
     readers: Vec<Arc<Mutex<Connection>>>,
     next_reader: AtomicUsize,
+    /// Counts commits that wrote events (`Db::event_writes`).
+    event_writes: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 fn open(path: &Path) -> Result<Connection> {
@@ -79,7 +81,12 @@ impl SqliteStore {
         let mut writer = open(&path)?;
         migrate(&mut writer)?;
         let readers = (0..READERS).map(|_| open(&path).map(|c| Arc::new(Mutex::new(c)))).collect::<Result<Vec<_>>>()?;
-        Ok(SqliteStore { writer: Arc::new(Mutex::new(writer)), readers, next_reader: AtomicUsize::new(0) })
+        Ok(SqliteStore {
+            writer: Arc::new(Mutex::new(writer)),
+            readers,
+            next_reader: AtomicUsize::new(0),
+            event_writes: Arc::new(tokio::sync::watch::Sender::new(0)),
+        })
     }
 
     /// Calls `hook` with the text of every statement any connection runs —

@@ -1,0 +1,334 @@
+//! Events: what a write announces. Each one is recorded in the write's own
+//! transaction (the outbox, `ExtraWrites::events`), so an acknowledged write's
+//! events survive a crash; the sinks (the WebSocket hub, the webhook
+//! deliverer) read them from the store in order and render the payloads.
+//!
+//! The outbox holds the records as stored, not rendered responses: the
+//! write path only serialises what it already has, and the payload is built
+//! once per event, for every sink, when it is read.
+
+use serde::{Deserialize, Serialize};
+
+use super::model::{
+    Activity, Bookmark, BookmarkFolder, Comment, Feed, FeedMember, Fid, Follow, Pin, Poll, PollVote, Reaction, User,
+};
+use super::time::Timestamp;
+
+/// Every event type Tributary emits, named as on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum EventType {
+    #[serde(rename = "feeds.activity.added")]
+    ActivityAdded,
+    #[serde(rename = "feeds.activity.updated")]
+    ActivityUpdated,
+    #[serde(rename = "feeds.activity.deleted")]
+    ActivityDeleted,
+    #[serde(rename = "feeds.activity.restored")]
+    ActivityRestored,
+    #[serde(rename = "feeds.activity.removed_from_feed")]
+    ActivityRemovedFromFeed,
+    #[serde(rename = "feeds.activity.pinned")]
+    ActivityPinned,
+    #[serde(rename = "feeds.activity.unpinned")]
+    ActivityUnpinned,
+    #[serde(rename = "feeds.activity.feedback")]
+    ActivityFeedback,
+    #[serde(rename = "feeds.activity.reaction.added")]
+    ActivityReactionAdded,
+    #[serde(rename = "feeds.activity.reaction.updated")]
+    ActivityReactionUpdated,
+    #[serde(rename = "feeds.activity.reaction.deleted")]
+    ActivityReactionDeleted,
+    #[serde(rename = "feeds.comment.added")]
+    CommentAdded,
+    #[serde(rename = "feeds.comment.updated")]
+    CommentUpdated,
+    #[serde(rename = "feeds.comment.deleted")]
+    CommentDeleted,
+    #[serde(rename = "feeds.comment.restored")]
+    CommentRestored,
+    #[serde(rename = "feeds.comment.reaction.added")]
+    CommentReactionAdded,
+    #[serde(rename = "feeds.comment.reaction.updated")]
+    CommentReactionUpdated,
+    #[serde(rename = "feeds.comment.reaction.deleted")]
+    CommentReactionDeleted,
+    #[serde(rename = "feeds.bookmark.added")]
+    BookmarkAdded,
+    #[serde(rename = "feeds.bookmark.updated")]
+    BookmarkUpdated,
+    #[serde(rename = "feeds.bookmark.deleted")]
+    BookmarkDeleted,
+    #[serde(rename = "feeds.bookmark_folder.updated")]
+    BookmarkFolderUpdated,
+    #[serde(rename = "feeds.bookmark_folder.deleted")]
+    BookmarkFolderDeleted,
+    #[serde(rename = "feeds.feed.created")]
+    FeedCreated,
+    #[serde(rename = "feeds.feed.updated")]
+    FeedUpdated,
+    #[serde(rename = "feeds.feed.deleted")]
+    FeedDeleted,
+    #[serde(rename = "feeds.feed_group.changed")]
+    FeedGroupChanged,
+    #[serde(rename = "feeds.feed_group.deleted")]
+    FeedGroupDeleted,
+    #[serde(rename = "feeds.feed_member.added")]
+    FeedMemberAdded,
+    #[serde(rename = "feeds.feed_member.updated")]
+    FeedMemberUpdated,
+    #[serde(rename = "feeds.feed_member.removed")]
+    FeedMemberRemoved,
+    #[serde(rename = "feeds.follow.created")]
+    FollowCreated,
+    #[serde(rename = "feeds.follow.updated")]
+    FollowUpdated,
+    #[serde(rename = "feeds.follow.deleted")]
+    FollowDeleted,
+    #[serde(rename = "feeds.poll.updated")]
+    PollUpdated,
+    #[serde(rename = "feeds.poll.closed")]
+    PollClosed,
+    #[serde(rename = "feeds.poll.deleted")]
+    PollDeleted,
+    #[serde(rename = "feeds.poll.vote_casted")]
+    PollVoteCasted,
+    #[serde(rename = "feeds.poll.vote_changed")]
+    PollVoteChanged,
+    #[serde(rename = "feeds.poll.vote_removed")]
+    PollVoteRemoved,
+    #[serde(rename = "user.updated")]
+    UserUpdated,
+}
+
+impl EventType {
+    /// The wire name (`feeds.activity.added`).
+    pub fn as_str(self) -> &'static str {
+        // Mirrors the serde names; a unit test keeps the two equal.
+        match self {
+            EventType::ActivityAdded => "feeds.activity.added",
+            EventType::ActivityUpdated => "feeds.activity.updated",
+            EventType::ActivityDeleted => "feeds.activity.deleted",
+            EventType::ActivityRestored => "feeds.activity.restored",
+            EventType::ActivityRemovedFromFeed => "feeds.activity.removed_from_feed",
+            EventType::ActivityPinned => "feeds.activity.pinned",
+            EventType::ActivityUnpinned => "feeds.activity.unpinned",
+            EventType::ActivityFeedback => "feeds.activity.feedback",
+            EventType::ActivityReactionAdded => "feeds.activity.reaction.added",
+            EventType::ActivityReactionUpdated => "feeds.activity.reaction.updated",
+            EventType::ActivityReactionDeleted => "feeds.activity.reaction.deleted",
+            EventType::CommentAdded => "feeds.comment.added",
+            EventType::CommentUpdated => "feeds.comment.updated",
+            EventType::CommentDeleted => "feeds.comment.deleted",
+            EventType::CommentRestored => "feeds.comment.restored",
+            EventType::CommentReactionAdded => "feeds.comment.reaction.added",
+            EventType::CommentReactionUpdated => "feeds.comment.reaction.updated",
+            EventType::CommentReactionDeleted => "feeds.comment.reaction.deleted",
+            EventType::BookmarkAdded => "feeds.bookmark.added",
+            EventType::BookmarkUpdated => "feeds.bookmark.updated",
+            EventType::BookmarkDeleted => "feeds.bookmark.deleted",
+            EventType::BookmarkFolderUpdated => "feeds.bookmark_folder.updated",
+            EventType::BookmarkFolderDeleted => "feeds.bookmark_folder.deleted",
+            EventType::FeedCreated => "feeds.feed.created",
+            EventType::FeedUpdated => "feeds.feed.updated",
+            EventType::FeedDeleted => "feeds.feed.deleted",
+            EventType::FeedGroupChanged => "feeds.feed_group.changed",
+            EventType::FeedGroupDeleted => "feeds.feed_group.deleted",
+            EventType::FeedMemberAdded => "feeds.feed_member.added",
+            EventType::FeedMemberUpdated => "feeds.feed_member.updated",
+            EventType::FeedMemberRemoved => "feeds.feed_member.removed",
+            EventType::FollowCreated => "feeds.follow.created",
+            EventType::FollowUpdated => "feeds.follow.updated",
+            EventType::FollowDeleted => "feeds.follow.deleted",
+            EventType::PollUpdated => "feeds.poll.updated",
+            EventType::PollClosed => "feeds.poll.closed",
+            EventType::PollDeleted => "feeds.poll.deleted",
+            EventType::PollVoteCasted => "feeds.poll.vote_casted",
+            EventType::PollVoteChanged => "feeds.poll.vote_changed",
+            EventType::PollVoteRemoved => "feeds.poll.vote_removed",
+            EventType::UserUpdated => "user.updated",
+        }
+    }
+
+    /// Poll events are WebSocket-only in Stream's catalogue.
+    pub fn for_webhooks(self) -> bool {
+        !matches!(
+            self,
+            EventType::PollUpdated
+                | EventType::PollClosed
+                | EventType::PollDeleted
+                | EventType::PollVoteCasted
+                | EventType::PollVoteChanged
+                | EventType::PollVoteRemoved
+        )
+    }
+}
+
+/// One event as recorded in the outbox.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Event {
+    #[serde(rename = "type")]
+    pub kind: EventType,
+    pub created_at: Timestamp,
+    /// The feeds the event is about. On the wire there is one event per
+    /// receiving feed, carrying that feed's `fid`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fids: Vec<Fid>,
+    /// Also announced in every feed with an accepted follow of one of
+    /// `fids`: what is posted to `user:frank` reaches watchers of the
+    /// timelines it was copied into.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub fan_out: bool,
+    /// The acting user: the envelope's `user`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    /// Only this user's connections may receive the event: user-scoped
+    /// events (bookmarks, feedback, `user.*`), and activities only their
+    /// author may read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audience: Option<String>,
+    #[serde(default)]
+    pub subject: Subject,
+}
+
+/// The records an event's payload is rendered from, as stored at the time
+/// of the write (a deleted record is still here).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Subject {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activity: Option<Activity>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reaction: Option<Reaction>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<Comment>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub follow: Option<Follow>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feed: Option<Feed>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<FeedMember>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bookmark: Option<Bookmark>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bookmark_folder: Option<BookmarkFolder>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pin: Option<Pin>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub poll: Option<Poll>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub poll_vote: Option<PollVote>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<User>,
+    /// Plain payload fields (`member_id`, `group_id`, `mark_read`…).
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub fields: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Event {
+    pub fn new(kind: EventType, user_id: Option<&str>) -> Self {
+        Event {
+            kind,
+            created_at: Timestamp::now(),
+            fids: Vec::new(),
+            fan_out: false,
+            user_id: user_id.map(str::to_string),
+            audience: None,
+            subject: Subject::default(),
+        }
+    }
+
+    /// An event about `activity` in the feeds it was posted to and, fanned
+    /// out, in their followers' feeds; private activities reach only their
+    /// author.
+    pub fn about_activity(kind: EventType, actor: Option<&str>, activity: &Activity) -> Self {
+        let mut event = Event::new(kind, actor);
+        event.fids = activity.feeds.clone();
+        event.fan_out = true;
+        if activity.visibility == "private" {
+            event.audience = Some(activity.user_id.clone());
+        }
+        event.subject.activity = Some(activity.clone());
+        event
+    }
+
+    /// A user-scoped event, for `user`'s connections only.
+    pub fn for_user(kind: EventType, user: &str) -> Self {
+        let mut event = Event::new(kind, Some(user));
+        event.audience = Some(user.to_string());
+        event
+    }
+
+    pub fn in_feeds(mut self, fids: impl IntoIterator<Item = Fid>) -> Self {
+        self.fids.extend(fids);
+        self
+    }
+
+    pub fn with(mut self, fill: impl FnOnce(&mut Subject)) -> Self {
+        fill(&mut self.subject);
+        self
+    }
+}
+
+/// A position in the outbox: events are read in `(tx, seq)` order, where
+/// `tx` orders transactions whose outcome is settled (always 0 on SQLite,
+/// whose single writer commits in `seq` order).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct EventCursor {
+    pub tx: i64,
+    pub seq: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wire_names_match_serde_names() {
+        let all = [
+            EventType::ActivityAdded,
+            EventType::ActivityUpdated,
+            EventType::ActivityDeleted,
+            EventType::ActivityRestored,
+            EventType::ActivityRemovedFromFeed,
+            EventType::ActivityPinned,
+            EventType::ActivityUnpinned,
+            EventType::ActivityFeedback,
+            EventType::ActivityReactionAdded,
+            EventType::ActivityReactionUpdated,
+            EventType::ActivityReactionDeleted,
+            EventType::CommentAdded,
+            EventType::CommentUpdated,
+            EventType::CommentDeleted,
+            EventType::CommentRestored,
+            EventType::CommentReactionAdded,
+            EventType::CommentReactionUpdated,
+            EventType::CommentReactionDeleted,
+            EventType::BookmarkAdded,
+            EventType::BookmarkUpdated,
+            EventType::BookmarkDeleted,
+            EventType::BookmarkFolderUpdated,
+            EventType::BookmarkFolderDeleted,
+            EventType::FeedCreated,
+            EventType::FeedUpdated,
+            EventType::FeedDeleted,
+            EventType::FeedGroupChanged,
+            EventType::FeedGroupDeleted,
+            EventType::FeedMemberAdded,
+            EventType::FeedMemberUpdated,
+            EventType::FeedMemberRemoved,
+            EventType::FollowCreated,
+            EventType::FollowUpdated,
+            EventType::FollowDeleted,
+            EventType::PollUpdated,
+            EventType::PollClosed,
+            EventType::PollDeleted,
+            EventType::PollVoteCasted,
+            EventType::PollVoteChanged,
+            EventType::PollVoteRemoved,
+            EventType::UserUpdated,
+        ];
+        for kind in all {
+            assert_eq!(serde_json::to_value(kind).unwrap(), serde_json::Value::from(kind.as_str()));
+        }
+    }
+}

@@ -1,0 +1,24 @@
+//! Realtime delivery of events: the outbox (`core::events`) read in order
+//! by each process's dispatcher, rendered once (`render`), and fanned out
+//! to this process's WebSocket connections (`hub`). The WebSocket endpoint
+//! itself is `http::realtime`.
+
+use std::sync::Arc;
+
+use crate::core::Ctx;
+use crate::shutdown::Shutdown;
+
+pub mod dispatch;
+pub mod hub;
+pub mod render;
+
+pub use hub::Hub;
+
+/// Starts this process's dispatcher and the outbox pruner; returns the hub
+/// the WebSocket endpoint registers connections with.
+pub fn start(ctx: &Ctx, shutdown: &Shutdown) -> Arc<Hub> {
+    let hub = Arc::new(Hub::new());
+    tokio::spawn(dispatch::run(ctx.clone(), hub.clone(), shutdown.clone()));
+    tokio::spawn(dispatch::prune(ctx.clone(), shutdown.clone()));
+    hub
+}

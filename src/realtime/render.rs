@@ -1,0 +1,182 @@
+//! Events as the wire shows them: Stream's envelope (`type`, `created_at`,
+//! `custom`, `user`, `fid`) around the payload objects in the same shapes
+//! the REST responses use. A batch of events is enriched together, in a
+//! fixed number of queries, and each event is rendered once for every sink
+//! and receiver; only `fid` differs per receiving feed.
+//!
+//! Payloads are built for no particular viewer: `own_*` fields are empty
+//! (the client keeps its own), as on Stream.
+
+use std::collections::HashSet;
+
+use serde_json::{Map, Value};
+
+use crate::core::enrichment::Lookup;
+use crate::core::error::Result;
+use crate::core::events::{Event, EventCursor, EventType};
+use crate::core::model::{Activity, Fid, Follow};
+use crate::core::storage::Reader;
+use crate::core::Ctx;
+use crate::wire::ActivityPinResponse;
+
+/// An event ready to send: its routing and its envelope without `fid`.
+pub struct Rendered {
+    pub cursor: EventCursor,
+    pub event: Event,
+    pub envelope: Map<String, Value>,
+}
+
+impl Rendered {
+    /// The envelope as sent to receivers of `fid` (or with no `fid`).
+    pub fn body(&self, fid: Option<&Fid>) -> String {
+        let mut envelope = self.envelope.clone();
+        if let Some(fid) = fid {
+            envelope.insert("fid".into(), Value::String(fid.to_string()));
+        }
+        Value::Object(envelope).to_string()
+    }
+}
+
+/// Renders a batch of outbox events.
+pub async fn render(ctx: &Ctx, events: Vec<(EventCursor, Event)>) -> Result<Vec<Rendered>> {
+    let subjects = events.iter().map(|(_, e)| e);
+    let activities: Vec<Activity> = subjects.clone().filter_map(|e| e.subject.activity.clone()).collect();
+    let follows: Vec<Follow> = subjects.clone().filter_map(|e| e.subject.follow.clone()).collect();
+    let mut fids: HashSet<Fid> = HashSet::new();
+    let mut users: HashSet<String> = HashSet::new();
+    for e in subjects.clone() {
+        fids.extend(e.fids.iter().cloned());
+        users.extend(e.user_id.iter().cloned());
+        let s = &e.subject;
+        users.extend(s.reaction.iter().map(|r| r.user_id.clone()));
+        users.extend(s.members.iter().map(|m| m.user_id.clone()));
+        users.extend(s.pin.iter().map(|p| p.user_id.clone()));
+        users.extend(s.poll_vote.iter().map(|v| v.user_id.clone()));
+        users.extend(s.bookmark_folder.iter().map(|f| f.user_id.clone()));
+        if let Some(feed) = &s.feed {
+            fids.insert(feed.fid.clone());
+        }
+    }
+    let fids: Vec<Fid> = fids.into_iter().collect();
+    let users: Vec<String> = users.into_iter().collect();
+    let reader = Reader::default();
+    let mut main = Lookup::load_with_users(ctx, &activities, &follows, &fids, &users, &reader).await?;
+    let members: Vec<_> = subjects.clone().flat_map(|e| e.subject.members.iter()).collect();
+    if !members.is_empty() {
+        main.add_members(ctx, &members).await?;
+    }
+    let comments: Vec<_> = subjects.clone().filter_map(|e| e.subject.comment.as_ref()).collect();
+    let comment_lookup =
+        if comments.is_empty() { None } else { Some(Lookup::for_comments(ctx, comments, None).await?) };
+    let bookmarks: Vec<_> = subjects.clone().filter_map(|e| e.subject.bookmark.clone()).collect();
+    let folders: Vec<_> = subjects.clone().filter_map(|e| e.subject.bookmark_folder.clone()).collect();
+    let bookmark_lookup = if bookmarks.is_empty() {
+        None
+    } else {
+        Some(Lookup::for_bookmarks(ctx, &bookmarks, &folders, &reader).await?)
+    };
+    let poll_ids: Vec<String> =
+        subjects.clone().filter_map(|e| e.subject.poll.as_ref().map(|p| p.id.clone())).collect();
+    let poll_lookup = if poll_ids.is_empty() { None } else { Some(Lookup::for_polls(ctx, &poll_ids, None).await?) };
+
+    let mut out = Vec::with_capacity(events.len());
+    for (cursor, event) in events {
+        let mut envelope = Map::new();
+        envelope.insert("type".into(), Value::from(event.kind.as_str()));
+        envelope.insert("created_at".into(), Value::from(event.created_at.0));
+        envelope.insert("custom".into(), Value::Object(Map::new()));
+        let payload = Payload {
+            main: &main,
+            comments: comment_lookup.as_ref(),
+            bookmarks: bookmark_lookup.as_ref(),
+            polls: poll_lookup.as_ref(),
+        };
+        payload.fill(&event, &mut envelope);
+        out.push(Rendered { cursor, event, envelope });
+    }
+    Ok(out)
+}
+
+struct Payload<'a> {
+    main: &'a Lookup,
+    comments: Option<&'a Lookup>,
+    bookmarks: Option<&'a Lookup>,
+    polls: Option<&'a Lookup>,
+}
+
+fn json(value: impl serde::Serialize) -> Value {
+    serde_json::to_value(value).unwrap_or(Value::Null)
+}
+
+impl Payload<'_> {
+    fn fill(&self, event: &Event, out: &mut Map<String, Value>) {
+        let s = &event.subject;
+        let main = self.main;
+        if let Some(user) = &s.user {
+            out.insert("user".into(), json(crate::wire::UserResponse::from(user)));
+        } else if let Some(id) = &event.user_id {
+            out.insert("user".into(), json(main.user(id)));
+        }
+        let current_feed = event.fids.first();
+        match (event.kind, &s.pin, &s.activity) {
+            (EventType::ActivityPinned | EventType::ActivityUnpinned, Some(pin), Some(activity)) => {
+                let pinned = ActivityPinResponse {
+                    activity: main.activity(activity, Some(&pin.fid)),
+                    feed: pin.fid.to_string(),
+                    user: main.user(&pin.user_id),
+                    created_at: pin.created_at,
+                    updated_at: pin.updated_at,
+                };
+                out.insert("pinned_activity".into(), json(pinned));
+            }
+            (_, _, Some(activity)) => {
+                out.insert("activity".into(), json(main.activity(activity, current_feed)));
+            }
+            _ => {}
+        }
+        if let Some(reaction) = &s.reaction {
+            out.insert("reaction".into(), json(main.reaction(reaction)));
+        }
+        if let (Some(comment), Some(lookup)) = (&s.comment, self.comments) {
+            out.insert("comment".into(), json(lookup.comment(comment)));
+        }
+        if let Some(follow) = &s.follow {
+            out.insert("follow".into(), json(main.follow(follow)));
+        }
+        if let Some(feed) = &s.feed {
+            if let Some(response) = main.feed(&feed.fid) {
+                out.insert("feed".into(), json(response));
+            }
+        }
+        match event.kind {
+            EventType::FeedMemberAdded | EventType::FeedMemberUpdated => {
+                if let Some(member) = s.members.first() {
+                    out.insert("member".into(), json(main.member(member)));
+                }
+            }
+            _ if !s.members.is_empty() || event.kind == EventType::FeedCreated => {
+                let members: Vec<_> = s.members.iter().map(|m| main.member(m)).collect();
+                out.insert("members".into(), json(members));
+            }
+            _ => {}
+        }
+        if let (Some(bookmark), Some(lookup)) = (&s.bookmark, self.bookmarks) {
+            out.insert("bookmark".into(), json(lookup.bookmark(bookmark)));
+        }
+        if let Some(folder) = &s.bookmark_folder {
+            out.insert("bookmark_folder".into(), json(self.bookmarks.unwrap_or(main).folder(folder)));
+        }
+        if let (Some(poll), Some(lookup)) = (&s.poll, self.polls) {
+            if let Some(response) = lookup.poll(&poll.id) {
+                out.insert("poll".into(), json(response));
+            }
+            if let Some(vote) = &s.poll_vote {
+                let anonymous = poll.voting_visibility == "anonymous";
+                out.insert("poll_vote".into(), json(lookup.vote(vote, anonymous)));
+            }
+        }
+        for (k, v) in &s.fields {
+            out.insert(k.clone(), v.clone());
+        }
+    }
+}

@@ -60,7 +60,7 @@ pub async fn serve(
         ctx,
         credentials: Arc::new(http::auth::Credentials::new(credentials.api_key.clone(), &credentials.api_secret)),
     };
-    let app = http::build_app(state);
+    let app = http::build_app(state, config.cors_origins.clone());
     on_ready(&credentials, generated);
     let stop = shutdown.clone();
     http::listen::serve(listener, app, &config.limits, stop).await;

@@ -31,7 +31,8 @@ async fn server() -> (tempfile::TempDir, Arc<SqliteStore>, axum::Router) {
     let store = Arc::new(SqliteStore::open(dir.path()).expect("store"));
     let ctx = Ctx::new(store.clone());
     feed_groups::install_built_in_groups(&ctx).await.expect("groups");
-    let app = build_app(AppState { ctx, credentials: Arc::new(Credentials::new("key".into(), SECRET)) });
+    let credentials = Arc::new(Credentials::new("key".into(), SECRET));
+    let app = build_app(AppState { ctx, credentials }, Default::default());
     (dir, store, app)
 }
 

@@ -30,8 +30,60 @@ pub struct ServeConfig {
     /// App API secret (generated and stored in the data dir when unset).
     #[arg(long, env = "TRIBUTARY_API_SECRET", hide_env_values = true)]
     pub api_secret: Option<String>,
+    /// Browser origins allowed to call the API (CORS): `*` or a comma-separated list such as `https://app.example.com`.
+    #[arg(long, env = "TRIBUTARY_CORS_ORIGINS", default_value = "*", value_parser = CorsOrigins::parse)]
+    pub cors_origins: CorsOrigins,
     #[command(flatten)]
     pub limits: ConnectionLimits,
+}
+
+/// Which browser origins get `Access-Control-Allow-Origin` (see
+/// `http::cors`). `Any` answers `*`, a permissive default for local
+/// development; a list echoes a request's `Origin` only when it is listed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum CorsOrigins {
+    #[default]
+    Any,
+    /// Lowercased `scheme://host[:port]` origins.
+    List(Vec<String>),
+}
+
+impl CorsOrigins {
+    /// `*`, or a comma-separated list of `scheme://host[:port]` origins
+    /// (spaces around commas ignored). A path, even a lone trailing `/`,
+    /// is refused: browsers never send one, so such an entry would never match.
+    pub fn parse(text: &str) -> Result<CorsOrigins, String> {
+        let entries: Vec<&str> = text.split(',').map(str::trim).filter(|e| !e.is_empty()).collect();
+        match entries.as_slice() {
+            [] => Err("list at least one origin, or `*` for any".into()),
+            ["*"] => Ok(CorsOrigins::Any),
+            _ => entries.iter().map(|entry| Self::origin(entry)).collect::<Result<_, _>>().map(CorsOrigins::List),
+        }
+    }
+
+    fn origin(entry: &str) -> Result<String, String> {
+        if entry == "*" {
+            return Err("`*` already allows every origin; give it alone or list origins without it".into());
+        }
+        let valid = entry.split_once("://").is_some_and(|(scheme, host)| {
+            !scheme.is_empty()
+                && scheme.bytes().all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
+                && !host.is_empty()
+                && host.bytes().all(|b| b.is_ascii_graphic() && !b"/?#".contains(&b))
+        });
+        if !valid {
+            return Err(format!("{entry:?} is not an origin such as https://app.example.com or http://localhost:3000"));
+        }
+        Ok(entry.to_ascii_lowercase())
+    }
+
+    /// Whether a request's `Origin` header value may be echoed.
+    pub fn allows(&self, origin: &str) -> bool {
+        match self {
+            CorsOrigins::Any => true,
+            CorsOrigins::List(list) => list.iter().any(|allowed| allowed.eq_ignore_ascii_case(origin)),
+        }
+    }
 }
 
 /// What one client may hold of the server: how long its slow or silent
@@ -146,5 +198,22 @@ mod tests {
         for bad in ["", "0s", "10h", "s", "-1s", "1.5s"] {
             assert!(parse_duration(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn cors_origins_are_star_or_a_list_of_origins() {
+        assert_eq!(CorsOrigins::parse("*"), Ok(CorsOrigins::Any));
+        assert_eq!(CorsOrigins::parse(" * "), Ok(CorsOrigins::Any));
+        assert_eq!(
+            CorsOrigins::parse("https://App.example.com, http://localhost:3000,"),
+            Ok(CorsOrigins::List(vec!["https://app.example.com".into(), "http://localhost:3000".into()]))
+        );
+        for bad in ["", " , ", "*, https://a.example", "app.example.com", "https://a.example/", "https://", "://x"] {
+            assert!(CorsOrigins::parse(bad).is_err(), "{bad:?}");
+        }
+        let list = CorsOrigins::parse("https://a.example").expect("list");
+        assert!(list.allows("https://a.example") && list.allows("HTTPS://A.EXAMPLE"));
+        assert!(!list.allows("https://b.example") && !list.allows("https://a.example:8443"));
+        assert!(CorsOrigins::Any.allows("null"));
     }
 }

@@ -64,7 +64,7 @@ pub async fn serve(
         hub,
         shutdown: shutdown.clone(),
     };
-    let app = http::build_app(state);
+    let app = http::build_app(state, config.cors_origins.clone());
     on_ready(&credentials, generated);
     let stop = shutdown.clone();
     http::listen::serve(listener, app, &config.limits, stop).await;

@@ -31,12 +31,9 @@ async fn server() -> (tempfile::TempDir, Arc<SqliteStore>, axum::Router) {
     let store = Arc::new(SqliteStore::open(dir.path()).expect("store"));
     let ctx = Ctx::new(store.clone());
     feed_groups::install_built_in_groups(&ctx).await.expect("groups");
-    let app = build_app(AppState {
-        ctx,
-        credentials: Arc::new(Credentials::new("key".into(), SECRET)),
-        hub: Default::default(),
-        shutdown: Default::default(),
-    });
+    let credentials = Arc::new(Credentials::new("key".into(), SECRET));
+    let state = AppState { ctx, credentials, hub: Default::default(), shutdown: Default::default() };
+    let app = build_app(state, Default::default());
     (dir, store, app)
 }
 

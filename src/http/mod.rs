@@ -13,11 +13,13 @@ use tower_http::compression::CompressionLayer;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
+use crate::config::CorsOrigins;
 use crate::core::error::{Code, Error};
 use error::ApiError;
 use reply::{Operation, OPERATION};
 
 pub mod auth;
+pub mod cors;
 pub mod credentials;
 pub mod error;
 pub mod extract;
@@ -277,7 +279,9 @@ async fn wrong_method(req: Request) -> ApiError {
     Error::new(Code::MethodNotAllowed, format!("method {} is not allowed on {}", req.method(), req.uri().path())).into()
 }
 
-pub fn build_app(state: AppState) -> Router {
+/// The app. `cors` is the outermost layer, so preflights are answered before
+/// routing and every response, panics included, carries the CORS headers.
+pub fn build_app(state: AppState, cors: CorsOrigins) -> Router {
     routes(Router::new())
         .route("/health", get(health))
         // The event WebSocket and the client-side StopWatchingFeed are not in
@@ -299,5 +303,6 @@ pub fn build_app(state: AppState) -> Router {
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
         .layer(CatchPanicLayer::custom(|_| ApiError(Error::internal("handler panicked")).into_response()))
+        .layer(middleware::from_fn_with_state(std::sync::Arc::new(cors), cors::cors))
         .with_state(state)
 }

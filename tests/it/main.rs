@@ -8,6 +8,7 @@ mod acting_user;
 mod atomic_requests;
 mod auth;
 mod concurrency;
+mod cors;
 mod cursors;
 mod durability;
 mod edge;

@@ -9,7 +9,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use tempfile::TempDir;
 use tokio::net::TcpListener;
-use tributary::config::{ConnectionLimits, ServeConfig};
+use tributary::config::{ConnectionLimits, CorsOrigins, ServeConfig};
 use tributary::shutdown::Shutdown;
 
 pub const API_KEY: &str = "itkey";
@@ -77,6 +77,14 @@ impl TestServer {
     }
 
     pub async fn spawn_with(limits: ConnectionLimits) -> TestServer {
+        TestServer::spawn_configured(limits, CorsOrigins::Any).await
+    }
+
+    pub async fn spawn_with_cors(cors_origins: CorsOrigins) -> TestServer {
+        TestServer::spawn_configured(ConnectionLimits::default(), cors_origins).await
+    }
+
+    async fn spawn_configured(limits: ConnectionLimits, cors_origins: CorsOrigins) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let db = TestDatabase::new().await;
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
@@ -87,6 +95,7 @@ impl TestServer {
             database_url: db.url.clone(),
             api_key: Some(API_KEY.to_string()),
             api_secret: Some(API_SECRET.to_string()),
+            cors_origins,
             limits,
         };
         let shutdown = Shutdown::default();

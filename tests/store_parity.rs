@@ -127,6 +127,7 @@ parity!(
     polls_and_votes,
     tasks_claim_finish_and_lease_expiry,
     conditional_writes_refuse_stale_versions,
+    settings_replace_only_the_value_read,
     extra_writes_roll_back_with_the_main_write,
     query_activities_filters_and_pages,
     lenient_writes_on_missing_targets,
@@ -750,6 +751,23 @@ async fn conditional_writes_refuse_stale_versions(store: &dyn Store) {
     assert!(store.put_comment(&changed, Some(t(2))).await.expect("fresh comment"));
     assert_eq!(store.get_comments(&ids(&["c1"])).await.expect("get")[0].text.as_deref(), Some("changed"));
     assert!(!store.put_comment(&changed, Some(t(2))).await.expect("now stale"), "the version moved on");
+}
+
+async fn settings_replace_only_the_value_read(store: &dyn Store) {
+    let key = "parity";
+    assert_eq!(store.setting(key).await.expect("absent"), None);
+    let first = json!({ "webhook_url": "https://a.example", "event_hooks": [{ "id": "h", "n": 1 }] });
+    assert!(!store.replace_setting(key, &first, Some(&json!({}))).await.expect("stale"), "nothing stored yet");
+    assert!(store.replace_setting(key, &first, None).await.expect("insert"));
+    assert!(!store.replace_setting(key, &json!({}), None).await.expect("second insert"), "already stored");
+    let stored = store.setting(key).await.expect("get").expect("stored");
+    assert_eq!(stored, first);
+
+    let second = json!({ "webhook_url": "" });
+    assert!(!store.replace_setting(key, &second, Some(&json!({ "webhook_url": "x" }))).await.expect("stale"));
+    assert!(store.replace_setting(key, &second, Some(&stored)).await.expect("fresh"));
+    assert!(!store.replace_setting(key, &first, Some(&stored)).await.expect("now stale"), "the value moved on");
+    assert_eq!(store.setting(key).await.expect("get"), Some(second));
 }
 
 async fn extra_writes_roll_back_with_the_main_write(store: &dyn Store) {

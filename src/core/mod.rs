@@ -14,6 +14,7 @@
 pub mod access;
 pub mod activities;
 pub mod actor;
+pub mod app;
 pub mod bookmarks;
 pub mod collections;
 pub mod comments;

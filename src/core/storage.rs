@@ -143,6 +143,18 @@ pub trait ConfigStore: Send + Sync {
     /// Returns the stored value for `key`, storing `value` first when there is
     /// none — atomically, so concurrent first starts agree on one value.
     async fn setting_or_insert(&self, key: &str, value: &serde_json::Value) -> Result<serde_json::Value>;
+    /// The stored value for `key`, if any; one read.
+    async fn setting(&self, key: &str) -> Result<Option<serde_json::Value>>;
+    /// Stores `value` for `key` only if the stored value is still `current`
+    /// (`None`: nothing stored yet) — compared and written atomically, so of
+    /// concurrent writers that read the same value one wins and the others
+    /// get false and must re-read. Returns whether it wrote.
+    async fn replace_setting(
+        &self,
+        key: &str,
+        value: &serde_json::Value,
+        current: Option<&serde_json::Value>,
+    ) -> Result<bool>;
 
     async fn get_feed_group(&self, id: &str) -> Result<Option<FeedGroup>>;
     async fn list_feed_groups(&self) -> Result<Vec<FeedGroup>>;

@@ -53,12 +53,15 @@ macro_rules! operations {
 }
 
 use handlers::{
-    activities, bookmarks, collections, comments, feed_groups, feeds, follows, members, pins, polls, reactions, tasks,
-    users,
+    activities, app, bookmarks, collections, comments, feed_groups, feeds, follows, members, pins, polls, reactions,
+    tasks, users,
 };
 use handlers::{feed_visibilities, membership_levels};
 
 operations! {
+    GetApp: get "/api/v2/app" => 200 app::get_app;
+    UpdateApp: patch "/api/v2/app" => 200 app::update_app;
+
     UpdateUsers: post "/api/v2/users" => 201 users::update_users;
     UpdateUsersPartial: patch "/api/v2/users" => 200 users::update_users_partial;
     QueryUsers: get "/api/v2/users" => 200 users::query_users;

@@ -4,6 +4,7 @@
 //! timestamps are integer nanoseconds.
 
 mod activities;
+mod app;
 mod bookmarks;
 mod collections;
 mod comments;
@@ -17,6 +18,7 @@ mod tasks;
 mod users;
 
 pub use activities::{ActivityResponse, BookmarkResponse, ShareResponse};
+pub use app::{AppResponseFields, ClientAppResponseFields, EventHookResponse};
 pub use bookmarks::BookmarkFolderResponse;
 pub use collections::{CollectionResponse, EnrichedCollectionResponse};
 pub use comments::{CommentResponse, RepliesMetaResponse, ThreadedCommentResponse};

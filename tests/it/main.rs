@@ -5,6 +5,7 @@
 //! Run with `cargo test --test it`.
 
 mod acting_user;
+mod app;
 mod atomic_requests;
 mod auth;
 mod concurrency;

@@ -2,6 +2,7 @@
 //! convert to the wire shape. Each doc comment names the Stream operation.
 
 pub mod activities;
+pub mod app;
 pub mod bookmarks;
 pub mod collections;
 pub mod comments;

@@ -30,6 +30,37 @@ impl<D: Db> ConfigStore for D {
         Ok(stored)
     }
 
+    async fn setting(&self, key: &str) -> Result<Option<serde_json::Value>> {
+        let row = self.read().await?.row("SELECT value FROM settings WHERE key = $1", args![key]).await?;
+        row.map(|r| r.doc(0)).transpose()
+    }
+
+    async fn replace_setting(
+        &self,
+        key: &str,
+        value: &serde_json::Value,
+        current: Option<&serde_json::Value>,
+    ) -> Result<bool> {
+        let mut tx = self.write().await?;
+        // The row lock holds the compared value until the write commits.
+        let select = dialect::for_update(tx.dialect(), "SELECT value FROM settings WHERE key = $1");
+        let stored: Option<serde_json::Value> = tx.row(&select, args![key]).await?.map(|r| r.doc(0)).transpose()?;
+        let written = if stored.as_ref() != current {
+            0
+        } else if current.is_some() {
+            tx.exec("UPDATE settings SET value = $2 WHERE key = $1", args![key, value.to_string()]).await?
+        } else {
+            // A concurrent first write may insert first: then nothing is written.
+            tx.exec(
+                "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+                args![key, value.to_string()],
+            )
+            .await?
+        };
+        tx.commit().await?;
+        Ok(written > 0)
+    }
+
     async fn get_feed_group(&self, id: &str) -> Result<Option<FeedGroup>> {
         self.read().await?.doc("SELECT doc FROM feed_groups WHERE id = $1", args![id]).await
     }

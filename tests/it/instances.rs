@@ -155,3 +155,60 @@ async fn two_instances_over_one_database_serve_one_app() {
         assert_eq!(attempts, 1, "task {id} was claimed {attempts} times");
     }
 }
+
+/// A WebSocket on one instance hears of writes made through another: the
+/// outbox is shared and PostgreSQL's NOTIFY wakes every dispatcher.
+#[tokio::test(flavor = "multi_thread")]
+async fn events_written_through_one_instance_reach_a_websocket_on_the_other() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+
+    if !postgres_mode() {
+        eprintln!("notice: two-instance event test skipped (needs TRIBUTARY_TEST_STORE=postgres)");
+        return;
+    }
+    let db = TestDatabase::new().await;
+    let url = db.url.clone().expect("postgres url");
+    let (dir_a, dir_b) = (tempfile::tempdir().expect("dir"), tempfile::tempdir().expect("dir"));
+    let a = start(&url, dir_a.path());
+    let b = start(&url, dir_b.path());
+    a.wait_healthy().await;
+    b.wait_healthy().await;
+    let cb = b.client();
+    ok(&cb.post("/api/v2/feeds/follows", &json!({"source": "timeline:erin", "target": "user:ann", "create_users": true}))
+        .await);
+
+    let ws_url = format!("{}/api/v2/connect?api_key={}&stream-auth-type=jwt", a.base.replace("http", "ws"), a.api_key);
+    let (mut socket, _) = tokio_tungstenite::connect_async(ws_url).await.expect("upgrade");
+    let user_token = token_with(Header::default(), &json!({"user_id": "erin"}), &a.api_secret);
+    let auth = json!({"token": user_token, "user_details": {"id": "erin"}});
+    socket.send(Message::Text(auth.to_string().into())).await.expect("auth");
+    let mut next = async || -> Value {
+        loop {
+            let frame = tokio::time::timeout(Duration::from_secs(10), socket.next()).await.expect("frame in 10 s");
+            if let Some(Ok(Message::Text(text))) = frame {
+                return serde_json::from_str(text.as_str()).expect("json");
+            }
+        }
+    };
+    let ok_frame = next().await;
+    assert_eq!(ok_frame["type"], "connection.ok", "{ok_frame}");
+    let connection = ok_frame["connection_id"].as_str().expect("id").to_string();
+    let erin = Client::new(&a.base).with_api_key(Some(&a.api_key)).with_token(user_token.clone());
+    ok(&erin
+        .post(&format!("/api/v2/feeds/feed_groups/timeline/feeds/erin?connection_id={connection}"), &json!({"watch": true}))
+        .await);
+
+    for i in 0..5 {
+        let body = json!({"type": "post", "feeds": ["user:ann"], "text": format!("via b {i}"), "user_id": "ann"});
+        let added = ok(&cb.post("/api/v2/feeds/activities", &body).await).clone();
+        let event = loop {
+            let frame = next().await;
+            if frame["type"] == "feeds.activity.added" {
+                break frame;
+            }
+        };
+        assert_eq!(event["fid"], "timeline:erin");
+        assert_eq!(event["activity"]["id"], added["activity"]["id"], "events arrive in write order");
+    }
+}

@@ -1,5 +1,14 @@
 //! Activities: add/upsert (create or update by id), read, full and partial
 //! update, soft/hard delete and restore.
+//!
+//! Every write records its events in its own transaction: add/upsert
+//! `feeds.activity.added` (`updated` for an existing id); updates (PUT,
+//! PATCH, the partial batch) `feeds.activity.updated`; a write that takes
+//! the activity out of some of its feeds also `feeds.activity.removed_from_feed`
+//! in each of those feeds alone; soft and hard deletes
+//! `feeds.activity.deleted` with the activity as it was; restore
+//! `feeds.activity.restored`. All but the removal go to the activity's
+//! feeds and, fanned out, to the feeds following them.
 
 use std::collections::HashSet;
 
@@ -349,7 +358,10 @@ pub async fn upsert_activities(
             let already: &[String] = old.map_or(&[], |o| &o.mentioned_user_ids);
             notify.extend(mention_notifications(&activity, already, copy_custom, now));
         }
-        events.push(Event::about_activity(kind, Some(&activity.user_id), &activity));
+        match old {
+            Some(old) => events.extend(edit_events(&activity.user_id, old, &activity)),
+            None => events.push(Event::about_activity(kind, Some(&activity.user_id), &activity)),
+        }
         activities.push(activity);
     }
     let authors: Vec<String> = activities.iter().map(|a| a.user_id.clone()).collect();
@@ -370,6 +382,26 @@ pub async fn upsert_activities(
     let stored = ctx.store.save_activities_with(&all, &new_feeds, &extra).await?;
     keep_stored_created_at(&mut activities, &stored);
     Ok(Upserted { activities, mention_notifications_created: mentioned })
+}
+
+/// The events of editing `old` into `new`: `feeds.activity.updated`, and
+/// `feeds.activity.removed_from_feed` in each feed it left.
+fn edit_events(actor: &str, old: &Activity, new: &Activity) -> Vec<Event> {
+    let mut events = vec![Event::about_activity(EventType::ActivityUpdated, Some(actor), new)];
+    let left: Vec<Fid> = old.feeds.iter().filter(|f| !new.feeds.contains(f)).cloned().collect();
+    if !left.is_empty() {
+        events.push(Event::about_activity_in(EventType::ActivityRemovedFromFeed, Some(actor), new, left));
+    }
+    events
+}
+
+/// Who a write on `activity` is attributed to: the token's user, or
+/// server-side its author.
+fn acting<'a>(actor: &'a Actor, activity: &'a Activity) -> &'a str {
+    match actor {
+        Actor::User(me) => me,
+        Actor::Server => &activity.user_id,
+    }
 }
 
 /// A concurrent writer may have created an activity first: report the
@@ -470,19 +502,21 @@ fn check_author(actor: &Actor, activity: &Activity) -> Result<()> {
     }
 }
 
-/// Saves an edited activity if it is still at `version` (its `updated_at`
-/// when read); None when another write came first. With `previous_mentions`
-/// (the mentions before the edit, when mention notifications are handled)
-/// newly mentioned users are notified and the notifications of dropped ones
-/// are withdrawn — in the same transaction as the edit.
+/// Saves an edit of `old` if it is still at the version read (its
+/// `updated_at`); None when another write came first. With
+/// `previous_mentions` (the mentions before the edit, when mention
+/// notifications are handled) newly mentioned users are notified and the
+/// notifications of dropped ones are withdrawn — in the same transaction as
+/// the edit and its events.
 async fn save_edit(
     ctx: &Ctx,
     actor: &Actor,
     mut activity: Activity,
     previous_mentions: Option<&[String]>,
     copy_custom: bool,
-    version: Timestamp,
+    old: &Activity,
 ) -> Result<Option<Activity>> {
+    let version = old.updated_at;
     validate(&activity)?;
     let now = versions::next_version(version);
     activity.updated_at = now;
@@ -492,7 +526,9 @@ async fn save_edit(
     if let Some(previous) = previous_mentions {
         mention_changes(ctx, &activity, previous, copy_custom, now, &mut all, &mut new_feeds).await?;
     }
-    let committed = ctx.store.save_activities_if(&all, &new_feeds, &[(activity.id.clone(), version)]).await?;
+    let extra = ExtraWrites { events: edit_events(acting(actor, old), old, &activity), ..Default::default() };
+    let versions = [(activity.id.clone(), version)];
+    let committed = ctx.store.save_activities_if_with(&all, &new_feeds, &versions, &extra).await?;
     Ok(committed.then_some(activity))
 }
 
@@ -529,12 +565,12 @@ async fn mention_changes(
 pub async fn update_activity(ctx: &Ctx, actor: &Actor, id: &str, req: ActivityUpdate) -> Result<Activity> {
     let copy_custom = req.copy_custom_to_notification.unwrap_or(false);
     for _ in 0..versions::WRITE_ATTEMPTS {
-        let mut activity = get_activity(ctx, id).await?;
-        check_author(actor, &activity)?;
-        let version = activity.updated_at;
-        let previous = req.handle_mention_notifications.unwrap_or(false).then(|| activity.mentioned_user_ids.clone());
+        let old = get_activity(ctx, id).await?;
+        check_author(actor, &old)?;
+        let mut activity = old.clone();
+        let previous = req.handle_mention_notifications.unwrap_or(false).then_some(old.mentioned_user_ids.as_slice());
         req.clone().apply_content(&mut activity)?;
-        if let Some(saved) = save_edit(ctx, actor, activity, previous.as_deref(), copy_custom, version).await? {
+        if let Some(saved) = save_edit(ctx, actor, activity, previous, copy_custom, &old).await? {
             return Ok(saved);
         }
     }
@@ -558,7 +594,7 @@ pub async fn update_activity_partial(ctx: &Ctx, actor: &Actor, id: &str, req: Ac
         let activity: Activity = serde_json::from_value(Value::Object(doc))
             .map_err(|e| Error::input(format!("invalid value in set: {e}")))?;
         let previous = req.handle_mention_notifications.unwrap_or(false).then_some(old.mentioned_user_ids.as_slice());
-        if let Some(saved) = save_edit(ctx, actor, activity, previous, copy_custom, old.updated_at).await? {
+        if let Some(saved) = save_edit(ctx, actor, activity, previous, copy_custom, &old).await? {
             return Ok(saved);
         }
     }
@@ -571,7 +607,7 @@ pub async fn delete_activity(ctx: &Ctx, actor: &Actor, id: &str, hard: bool, wit
         _ => return Err(Error::not_found("activity", id)),
     };
     check_author_or(ctx, actor, &activity, access::DELETE_ANY_ACTIVITY).await?;
-    delete_with_notifications(ctx, std::slice::from_ref(&activity), hard, withdraw).await?;
+    delete_with_notifications(ctx, actor, std::slice::from_ref(&activity), hard, withdraw).await?;
     Ok(())
 }
 
@@ -593,15 +629,17 @@ pub async fn delete_activities(
         check_author_or(ctx, actor, a, access::DELETE_ANY_ACTIVITY).await?;
     }
     let deleting: Vec<Activity> = found.into_iter().filter(|a| targets.contains(&a.id)).collect();
-    delete_with_notifications(ctx, &deleting, hard, withdraw).await
+    delete_with_notifications(ctx, actor, &deleting, hard, withdraw).await
 }
 
 /// Deletes `activities` (soft, or purged when `hard`) and, when `withdraw`
 /// (`delete_notification_activity`), the mention notifications they made —
-/// the only notifications an activity makes — in one transaction. Returns
-/// the ids of `activities` deleted.
+/// the only notifications an activity makes — in one transaction with a
+/// `feeds.activity.deleted` event per activity, carrying it as it was.
+/// Returns the ids of `activities` deleted.
 async fn delete_with_notifications(
     ctx: &Ctx,
+    actor: &Actor,
     activities: &[Activity],
     hard: bool,
     withdraw: bool,
@@ -615,13 +653,17 @@ async fn delete_with_notifications(
     } else {
         Vec::new()
     };
-    let extra = ExtraWrites { withdrawn, ..Default::default() };
+    let events: Vec<Event> = activities
+        .iter()
+        .map(|a| Event::about_activity(EventType::ActivityDeleted, Some(acting(actor, a)), a))
+        .collect();
     if hard {
         // One purge, one transaction: the notifications go with the activities.
-        let all: Vec<String> = ids.iter().chain(&extra.withdrawn).cloned().collect();
-        let purged = ctx.store.purge_activities(&all).await?;
+        let all: Vec<String> = ids.iter().chain(&withdrawn).cloned().collect();
+        let purged = ctx.store.purge_activities_with(&all, &ExtraWrites { events, ..Default::default() }).await?;
         Ok(purged.into_iter().filter(|id| ids.contains(id)).collect())
     } else {
+        let extra = ExtraWrites { withdrawn, events, ..Default::default() };
         ctx.store.set_activities_deleted_with(&ids, Some(Timestamp::now()), &extra).await
     }
 }
@@ -633,8 +675,10 @@ pub async fn restore_activity(ctx: &Ctx, actor: &Actor, id: &str) -> Result<Acti
         None => return Err(Error::not_found("activity", id)),
     };
     check_author(actor, &activity)?;
-    ctx.store.set_activities_deleted(std::slice::from_ref(&activity.id), None).await?;
     activity.deleted_at = None;
+    let event = Event::about_activity(EventType::ActivityRestored, Some(acting(actor, &activity)), &activity);
+    let extra = ExtraWrites { events: vec![event], ..Default::default() };
+    ctx.store.set_activities_deleted_with(std::slice::from_ref(&activity.id), None, &extra).await?;
     Ok(activity)
 }
 
@@ -682,7 +726,13 @@ pub async fn update_activities_partial_batch(ctx: &Ctx, changes: Vec<ActivityCha
                 mention_changes(ctx, activity, &old.mentioned_user_ids, *copy, now, &mut all, &mut new_feeds).await?;
             }
         }
-        if ctx.store.save_activities_if(&all, &new_feeds, &read_at).await? {
+        let events = updated
+            .iter()
+            .filter_map(|a| found.iter().find(|o| o.id == a.id).map(|old| edit_events(&a.user_id, old, a)))
+            .flatten()
+            .collect();
+        let extra = ExtraWrites { events, ..Default::default() };
+        if ctx.store.save_activities_if_with(&all, &new_feeds, &read_at, &extra).await? {
             return Ok(updated);
         }
     }

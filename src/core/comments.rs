@@ -1,6 +1,13 @@
 //! Threaded comments on activities: add (root or reply), update, soft and
 //! hard delete, restore, threaded reads with sort modes, and QueryComments.
 //!
+//! Every write emits its event in its own transaction, routed like the
+//! activity commented on (its feeds, fanned out to their followers):
+//! `feeds.comment.added` / `.updated` / `.deleted` (soft or hard) /
+//! `.restored`, carrying the comment and the activity; a partial update
+//! (UpdateCommentPartial) also sends `feeds.activity.updated`. Comments
+//! exist only on activities, so every comment has feeds to go to.
+//!
 //! Sort modes and the scores behind them (kept per comment by the store, in
 //! the transaction that changes a vote):
 //! - `first` oldest first, `last` newest first;
@@ -20,6 +27,7 @@ use super::access;
 use super::activities::get_activity;
 use super::cursor::{self, OffsetWindow, Page};
 use super::error::{Error, Result};
+use super::events::{Event, EventType};
 use super::filter::{self, Filter};
 use super::model::{Activity, Comment, CommentCounts, Custom, Fid};
 use super::notifications::{self, Notice};
@@ -126,6 +134,7 @@ pub async fn add_comments(ctx: &Ctx, actor: &Actor, reqs: Vec<NewComment>) -> Re
     let mut notices = Vec::new();
     let mut mentions = 0;
     let mut authors = Vec::new();
+    let mut events = Vec::new();
     // What the batch refers to, read once: parents from earlier requests,
     // and the activities commented on.
     let parent_ids: Vec<String> = reqs.iter().filter_map(|r| r.parent_id.clone()).filter(|p| !p.is_empty()).collect();
@@ -238,6 +247,7 @@ pub async fn add_comments(ctx: &Ctx, actor: &Actor, reqs: Vec<NewComment>) -> Re
                 }
             }
         }
+        events.push(comment_event(EventType::CommentAdded, &author, activity, &comment));
         authors.push(author);
         authors.extend(comment.mentioned_user_ids.iter().cloned());
         comments.push(comment);
@@ -245,8 +255,32 @@ pub async fn add_comments(ctx: &Ctx, actor: &Actor, reqs: Vec<NewComment>) -> Re
     users::ensure_users(ctx, &authors).await?;
     let created = notices.iter().any(|n| n.kind != "mention");
     let (notices, new_feeds) = notifications::fresh(ctx, notices).await?;
-    ctx.store.insert_comments(&comments, &notices, &new_feeds).await?;
+    let extra = ExtraWrites { events, ..Default::default() };
+    ctx.store.insert_comments_with(&comments, &notices, &new_feeds, &extra).await?;
     Ok(Added { comments, notification_created: created, mention_notifications_created: mentions })
+}
+
+/// An event about `comment` on `activity`, routed to the activity's feeds.
+fn comment_event(kind: EventType, actor: &str, activity: &Activity, comment: &Comment) -> Event {
+    Event::about_activity(kind, Some(actor), activity).with(|s| s.comment = Some(comment.clone()))
+}
+
+/// Who a comment write is attributed to: the token's user, or server-side
+/// the comment's author.
+fn acting<'a>(actor: &'a Actor, comment: &'a Comment) -> &'a str {
+    match actor {
+        Actor::User(me) => me,
+        Actor::Server => &comment.user_id,
+    }
+}
+
+/// The activity a comment is on, soft-deleted or not.
+async fn commented_activity(ctx: &Ctx, comment: &Comment) -> Result<Activity> {
+    ctx.store
+        .get_activities(std::slice::from_ref(&comment.object_id))
+        .await?
+        .pop()
+        .ok_or_else(|| Error::not_found("activity", &comment.object_id))
 }
 
 /// `restrict_replies` of the activity, for user-token callers: `nobody`, or
@@ -351,7 +385,7 @@ pub async fn update_comment(ctx: &Ctx, actor: &Actor, id: &str, req: UpdateComme
             users::ensure_users(ctx, m).await?;
             comment.mentioned_user_ids = m.clone();
         }
-        if let Some(saved) = save_edit(ctx, comment, version, &req.mentions, &before).await? {
+        if let Some(saved) = save_edit(ctx, actor, comment, version, &req.mentions, &before, false).await? {
             return Ok(saved);
         }
     }
@@ -424,9 +458,8 @@ pub async fn update_comment_partial(ctx: &Ctx, actor: &Actor, id: &str, req: Par
         let comment = owned_comment(ctx, actor, id).await?;
         let updated = patched(&comment, &set, &unset)?;
         users::ensure_users(ctx, &updated.mentioned_user_ids).await?;
-        if let Some(saved) =
-            save_edit(ctx, updated, comment.updated_at, &req.mentions, &comment.mentioned_user_ids).await?
-        {
+        let before = &comment.mentioned_user_ids;
+        if let Some(saved) = save_edit(ctx, actor, updated, comment.updated_at, &req.mentions, before, true).await? {
             return Ok(saved);
         }
     }
@@ -455,15 +488,18 @@ fn patched(comment: &Comment, set: &Map<String, Value>, unset: &[String]) -> Res
 }
 
 /// Saves an edited comment, with the mention notifications it makes and
-/// withdraws (it mentioned `before`), if it is still at `version` (its
-/// `updated_at` when read); None, writing nothing, when another write came
-/// first.
+/// withdraws (it mentioned `before`) and its `feeds.comment.updated` event
+/// (and, for a `partial` update, `feeds.activity.updated`), if it is still
+/// at `version` (its `updated_at` when read); None, writing nothing, when
+/// another write came first.
 async fn save_edit(
     ctx: &Ctx,
+    actor: &Actor,
     mut comment: Comment,
     version: Timestamp,
     mentions: &MentionHandling,
     before: &[String],
+    partial: bool,
 ) -> Result<Option<Comment>> {
     let now = versions::next_version(version);
     comment.updated_at = now;
@@ -474,7 +510,13 @@ async fn save_edit(
         comment.deleted_at = None;
     }
     validate(&comment)?;
-    let extra = mention_writes(ctx, mentions, before, &comment).await?;
+    let mut extra = mention_writes(ctx, mentions, before, &comment).await?;
+    let activity = commented_activity(ctx, &comment).await?;
+    let by = acting(actor, &comment);
+    extra.events.push(comment_event(EventType::CommentUpdated, by, &activity, &comment));
+    if partial {
+        extra.events.push(Event::about_activity(EventType::ActivityUpdated, Some(by), &activity));
+    }
     Ok(ctx.store.put_comment_with(&comment, Some(version), &extra).await?.then_some(comment))
 }
 
@@ -491,16 +533,14 @@ pub async fn delete_comment(
     // A soft delete changes the current row (see `versions`).
     for _ in 0..versions::WRITE_ATTEMPTS {
         let mut comment = owned_comment(ctx, actor, id).await?;
-        let activity = ctx
-            .store
-            .get_activities(std::slice::from_ref(&comment.object_id))
-            .await?
-            .pop()
-            .ok_or_else(|| Error::not_found("activity", &comment.object_id))?;
+        let activity = commented_activity(ctx, &comment).await?;
         let withdrawn =
             if withdraw_notifications { made_notifications(ctx, &comment, &activity).await? } else { vec![] };
-        let extra = ExtraWrites { withdrawn, ..Default::default() };
+        let mut extra = ExtraWrites { withdrawn, ..Default::default() };
+        let by = acting(actor, &comment).to_string();
         if hard {
+            // The comment as it was; its replies go with it unannounced.
+            extra.events.push(comment_event(EventType::CommentDeleted, &by, &activity, &comment));
             ctx.store.purge_comment_with(id, &extra).await?;
             return Ok((comment, activity));
         }
@@ -509,6 +549,7 @@ pub async fn delete_comment(
         comment.status = "deleted".into();
         comment.deleted_at = Some(now);
         comment.updated_at = now;
+        extra.events.push(comment_event(EventType::CommentDeleted, &by, &activity, &comment));
         if ctx.store.put_comment_with(&comment, Some(version), &extra).await? {
             return Ok((comment, activity));
         }
@@ -545,7 +586,9 @@ pub async fn restore_comment(ctx: &Ctx, actor: &Actor, id: &str) -> Result<(Comm
         comment.status = "active".into();
         comment.deleted_at = None;
         comment.updated_at = versions::next_version(version);
-        if ctx.store.put_comment(&comment, Some(version)).await? {
+        let event = comment_event(EventType::CommentRestored, acting(actor, &comment), &activity, &comment);
+        let extra = ExtraWrites { events: vec![event], ..Default::default() };
+        if ctx.store.put_comment_with(&comment, Some(version), &extra).await? {
             return Ok((comment, activity));
         }
     }

@@ -266,6 +266,20 @@ impl Event {
         event
     }
 
+    /// An event about `activity` in `fids` only, not fanned out (a pin, a
+    /// removal from one feed); private activities reach only their author.
+    pub fn about_activity_in(
+        kind: EventType,
+        actor: Option<&str>,
+        activity: &Activity,
+        fids: impl IntoIterator<Item = Fid>,
+    ) -> Self {
+        let mut event = Event::about_activity(kind, actor, activity);
+        event.fids = fids.into_iter().collect();
+        event.fan_out = false;
+        event
+    }
+
     /// A user-scoped event, for `user`'s connections only.
     pub fn for_user(kind: EventType, user: &str) -> Self {
         let mut event = Event::new(kind, Some(user));

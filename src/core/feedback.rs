@@ -5,9 +5,11 @@ use serde::{Deserialize, Serialize};
 
 use super::activities::get_activity;
 use super::error::{Error, Result};
+use super::events::{Event, EventType};
 use super::model::{Feedback, MetricEvent};
 use super::time::Timestamp;
 use super::{users, Actor, Ctx};
+use crate::core::storage::ExtraWrites;
 
 #[derive(Debug, Deserialize, Default)]
 pub struct ActivityFeedback {
@@ -23,6 +25,9 @@ pub struct ActivityFeedback {
 
 /// Records the user's feedback; `hide: true` removes the activity from that
 /// user's feed reads and marks it `hidden` for them, `hide: false` undoes it.
+/// Each action given is announced to that user alone as a
+/// `feeds.activity.feedback` event (`ActivityFeedbackEventPayload`), in the
+/// same transaction.
 pub async fn activity_feedback(ctx: &Ctx, actor: &Actor, activity_id: &str, req: ActivityFeedback) -> Result<()> {
     if req.hide.is_none() && req.show_more.is_none() && req.show_less.is_none() {
         return Err(Error::input("give at least one of hide, show_more, show_less"));
@@ -30,7 +35,26 @@ pub async fn activity_feedback(ctx: &Ctx, actor: &Actor, activity_id: &str, req:
     let user_id = actor.acting_user(req.user_id.as_deref())?;
     get_activity(ctx, activity_id).await?;
     let feedback = Feedback { hide: req.hide, show_more: req.show_more, show_less: req.show_less };
-    ctx.store.set_feedback(&user_id, activity_id, &feedback, Timestamp::now()).await
+    let now = Timestamp::now();
+    let actions = [("hide", req.hide), ("show_more", req.show_more), ("show_less", req.show_less)];
+    let events = actions
+        .into_iter()
+        .filter_map(|(action, value)| Some((action, value?)))
+        .map(|(action, value)| {
+            // `user` is filled in when the event is rendered.
+            let payload = serde_json::json!({
+                "activity_id": activity_id,
+                "action": action,
+                "value": value.to_string(),
+                "created_at": now,
+                "updated_at": now,
+            });
+            Event::for_user(EventType::ActivityFeedback, &user_id)
+                .with(|s| _ = s.fields.insert("activity_feedback".into(), payload))
+        })
+        .collect();
+    let extra = ExtraWrites { events, ..Default::default() };
+    ctx.store.set_feedback_with(&user_id, activity_id, &feedback, now, &extra).await
 }
 
 #[derive(Debug, Deserialize)]

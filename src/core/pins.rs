@@ -1,10 +1,13 @@
-//! Pins: activities held at the top of a feed by its owner.
+//! Pins: activities held at the top of a feed by its owner. A new pin
+//! emits `feeds.activity.pinned`, a removed one `feeds.activity.unpinned`,
+//! in the pinned feed only, in the pin's transaction.
 
 use std::collections::HashMap;
 
 use super::activities::get_activity;
 use super::cursor::Page;
 use super::error::{Error, Result};
+use super::events::{Event, EventType};
 use super::feeds::get_live_feed;
 use super::filter::{self, Filter};
 use super::model::{Activity, Fid, Pin};
@@ -40,15 +43,28 @@ pub async fn pin_activity(
     }
     let now = Timestamp::now();
     let pin = Pin { fid: fid.clone(), activity_id: activity.id.clone(), user_id, created_at: now, updated_at: now };
-    Ok((ctx.store.insert_pin(&pin).await?, activity))
+    let announce = |pin: &Pin| vec![pin_event(EventType::ActivityPinned, &pin.user_id, pin, &activity)];
+    Ok((ctx.store.insert_pin_with(&pin, &announce).await?, activity))
+}
+
+fn pin_event(kind: EventType, actor: &str, pin: &Pin, activity: &Activity) -> Event {
+    Event::about_activity_in(kind, Some(actor), activity, [pin.fid.clone()]).with(|s| s.pin = Some(pin.clone()))
 }
 
 pub async fn unpin_activity(ctx: &Ctx, actor: &Actor, fid: &Fid, activity_id: &str) -> Result<(Pin, Activity)> {
     check_owner(ctx, actor, fid).await?;
     let activity = get_activity(ctx, activity_id).await?;
+    let announce = |pin: &Pin| {
+        // Server-side, the unpin is attributed to whoever pinned.
+        let by = match actor {
+            Actor::User(me) => me.as_str(),
+            Actor::Server => pin.user_id.as_str(),
+        };
+        vec![pin_event(EventType::ActivityUnpinned, by, pin, &activity)]
+    };
     let pin = ctx
         .store
-        .delete_pin(fid, activity_id)
+        .delete_pin_with(fid, activity_id, &announce)
         .await?
         .ok_or_else(|| Error::not_found("pin", &format!("{activity_id} in {fid}")))?;
     Ok((pin, activity))

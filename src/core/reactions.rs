@@ -2,6 +2,15 @@
 //! re-adding a type updates it, `enforce_unique` keeps a single reaction per
 //! user on the object. On comments, `upvote`/`downvote` are the votes that
 //! drive the comment's scores.
+//!
+//! Events, recorded in the reaction's transaction and routed like the
+//! activity (its feeds, fanned out): `feeds.activity.reaction.added` for a
+//! new reaction, `.updated` when it replaced one of that user — the same
+//! type re-added, or with `enforce_unique` another type (one event, with
+//! the new reaction; the replaced ones are not announced as deleted) —
+//! and `.deleted`; `feeds.comment.reaction.*` alike for comments, with the
+//! comment. Counters in the payloads are read when the event is delivered,
+//! so they include the reaction.
 
 use serde::Deserialize;
 use serde_json::Map;
@@ -11,13 +20,14 @@ use super::activities::get_activity;
 use super::comments::get_comment;
 use super::cursor::Page;
 use super::error::{Error, Result};
+use super::events::{Event, EventType};
 use super::filter::{self, Filter};
 use super::model::{Activity, Comment, Custom, Reaction, User};
 use super::notifications::{self, Notice};
 use super::time::Timestamp;
 use super::users;
 use super::{Actor, Ctx, QueryRequest};
-use crate::core::storage::{ExtraWrites, Reactable};
+use crate::core::storage::{Announce, ExtraWrites, Reactable};
 
 #[derive(Debug, Deserialize)]
 pub struct AddReaction {
@@ -67,8 +77,12 @@ pub async fn add_activity_reaction(
     };
     let notify = cmd.create_notification_activity.unwrap_or(false);
     let reaction = new_reaction(activity.id.clone(), None, user_id.clone(), &cmd);
+    let announce = |replaced: &[Reaction]| {
+        let (kind, reaction) = as_replacing(&reaction, replaced, EventType::ActivityReactionAdded);
+        vec![Event::about_activity(kind, Some(&reaction.user_id), &activity).with(|s| s.reaction = Some(reaction))]
+    };
     let (reaction, created) =
-        react(ctx, Reactable::Activities, reaction, &cmd, notify.then_some(notice), implied).await?;
+        react(ctx, Reactable::Activities, reaction.clone(), &cmd, notify.then_some(notice), implied, &announce).await?;
     Ok(Reacted { object: activity, reaction, notification_created: created })
 }
 
@@ -97,10 +111,42 @@ pub async fn add_comment_reaction(
     };
     let notify = cmd.create_notification_activity.unwrap_or(false);
     let reaction = new_reaction(comment.object_id.clone(), Some(comment.id.clone()), user_id.clone(), &cmd);
+    let activity = comment_activity(ctx, &comment).await?;
+    let announce = |replaced: &[Reaction]| {
+        let Some(activity) = &activity else { return Vec::new() };
+        let (kind, reaction) = as_replacing(&reaction, replaced, EventType::CommentReactionAdded);
+        let event = Event::about_activity(kind, Some(&reaction.user_id), activity);
+        vec![event.with(|s| (s.comment, s.reaction) = (Some(comment.clone()), Some(reaction)))]
+    };
     let (reaction, created) =
-        react(ctx, Reactable::Comments, reaction, &cmd, notify.then_some(notice), implied).await?;
+        react(ctx, Reactable::Comments, reaction.clone(), &cmd, notify.then_some(notice), implied, &announce).await?;
     let comment = get_comment(ctx, comment_id).await?;
     Ok(Reacted { object: comment, reaction, notification_created: created })
+}
+
+/// The activity a comment is on, whose feeds its events go to (comments
+/// are only ever on activities; None if it is gone).
+async fn comment_activity(ctx: &Ctx, comment: &Comment) -> Result<Option<Activity>> {
+    if comment.object_type != "activity" {
+        return Ok(None);
+    }
+    Ok(ctx.store.get_activities(std::slice::from_ref(&comment.object_id)).await?.pop())
+}
+
+/// The event kind of putting `reaction` where it replaced `replaced` (the
+/// `added` kind given, or its `updated` twin), and the reaction as stored:
+/// a re-added type keeps its first `created_at`.
+fn as_replacing(reaction: &Reaction, replaced: &[Reaction], added: EventType) -> (EventType, Reaction) {
+    let mut stored = reaction.clone();
+    if let Some(old) = replaced.iter().find(|r| r.kind == reaction.kind) {
+        stored.created_at = old.created_at;
+    }
+    let kind = match (added, replaced.is_empty()) {
+        (_, true) => added,
+        (EventType::CommentReactionAdded, false) => EventType::CommentReactionUpdated,
+        (_, false) => EventType::ActivityReactionUpdated,
+    };
+    (kind, stored)
 }
 
 fn notification_custom(cmd: &AddReaction) -> Custom {
@@ -138,8 +184,8 @@ fn new_reaction(activity_id: String, comment_id: Option<String>, user_id: String
     }
 }
 
-/// Stores the reaction with its notification (deduplicated by id) and the
-/// implied user, in one transaction.
+/// Stores the reaction with its notification (deduplicated by id), the
+/// implied user and the events `announce` makes, in one transaction.
 async fn react(
     ctx: &Ctx,
     on: Reactable,
@@ -147,6 +193,7 @@ async fn react(
     cmd: &AddReaction,
     notice: Option<Notice<'_>>,
     users: Vec<User>,
+    announce: Announce<'_, [Reaction]>,
 ) -> Result<(Reaction, bool)> {
     let mut extra = ExtraWrites { users, ..Default::default() };
     if let Some(notice) = notice {
@@ -154,7 +201,8 @@ async fn react(
         let notification = notifications::build(&notice, window, Timestamp::now());
         (extra.notifications, extra.feeds) = notifications::fresh(ctx, notification.into_iter().collect()).await?;
     }
-    let replaced = ctx.store.put_reaction_with(on, &reaction, cmd.enforce_unique.unwrap_or(false), &extra).await?;
+    let exclusive = cmd.enforce_unique.unwrap_or(false);
+    let replaced = ctx.store.put_reaction_with(on, &reaction, exclusive, &extra, announce).await?;
     // Re-adding a type updates it; it keeps its first created_at.
     if let Some(old) = replaced.iter().find(|r| r.kind == reaction.kind) {
         reaction.created_at = old.created_at;
@@ -173,7 +221,11 @@ pub async fn delete_activity_reaction(
     let user_id = actor.acting_user(user_id)?;
     let activity = get_activity(ctx, activity_id).await?;
     let withdraw = withdraw_notification.then_some(("reaction", activity.user_id.as_str()));
-    let reaction = unreact(ctx, Reactable::Activities, activity_id, &user_id, kind, withdraw).await?;
+    let announce = |gone: &Reaction| {
+        let event = Event::about_activity(EventType::ActivityReactionDeleted, Some(&gone.user_id), &activity);
+        vec![event.with(|s| s.reaction = Some(gone.clone()))]
+    };
+    let reaction = unreact(ctx, Reactable::Activities, activity_id, &user_id, kind, withdraw, &announce).await?;
     Ok((activity, reaction))
 }
 
@@ -188,12 +240,19 @@ pub async fn delete_comment_reaction(
     let user_id = actor.acting_user(user_id)?;
     let comment = get_comment(ctx, comment_id).await?;
     let withdraw = withdraw_notification.then_some(("comment_reaction", comment.user_id.as_str()));
-    let reaction = unreact(ctx, Reactable::Comments, comment_id, &user_id, kind, withdraw).await?;
+    let activity = comment_activity(ctx, &comment).await?;
+    let announce = |gone: &Reaction| {
+        let Some(activity) = &activity else { return Vec::new() };
+        let event = Event::about_activity(EventType::CommentReactionDeleted, Some(&gone.user_id), activity);
+        vec![event.with(|s| (s.comment, s.reaction) = (Some(comment.clone()), Some(gone.clone())))]
+    };
+    let reaction = unreact(ctx, Reactable::Comments, comment_id, &user_id, kind, withdraw, &announce).await?;
     Ok((get_comment(ctx, comment_id).await?, reaction))
 }
 
 /// Deletes the reaction and, with `withdraw` (notification kind,
-/// recipient), the notification it made — in one transaction.
+/// recipient), the notification it made, with the events `announce` makes
+/// — in one transaction.
 async fn unreact(
     ctx: &Ctx,
     on: Reactable,
@@ -201,6 +260,7 @@ async fn unreact(
     user_id: &str,
     kind: &str,
     withdraw: Option<(&str, &str)>,
+    announce: Announce<'_, Reaction>,
 ) -> Result<Reaction> {
     let missing = || Error::not_found("reaction", &format!("{kind} by {user_id} on {object_id}"));
     let mut extra = ExtraWrites::default();
@@ -218,7 +278,7 @@ async fn unreact(
         extra.withdrawn =
             vec![notifications::made_id(ctx, notification, object_id, user_id, recipient, made.created_at).await?];
     }
-    ctx.store.delete_reaction_with(on, object_id, user_id, kind, &extra).await?.ok_or_else(missing)
+    ctx.store.delete_reaction_with(on, object_id, user_id, kind, &extra, announce).await?.ok_or_else(missing)
 }
 
 pub type ReactionPage = Page<Reaction>;

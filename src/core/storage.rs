@@ -257,6 +257,17 @@ pub trait ActivityStore: Send + Sync {
         activities: &[Activity],
         new_feeds: &[Feed],
         if_updated_at: &[(String, Timestamp)],
+    ) -> Result<bool> {
+        self.save_activities_if_with(activities, new_feeds, if_updated_at, &ExtraWrites::default()).await
+    }
+    /// `save_activities_if` with the `extra` writes (the edit's events), in
+    /// the same transaction: none is written when a version does not hold.
+    async fn save_activities_if_with(
+        &self,
+        activities: &[Activity],
+        new_feeds: &[Feed],
+        if_updated_at: &[(String, Timestamp)],
+        extra: &ExtraWrites,
     ) -> Result<bool>;
     /// Activities by id, soft-deleted ones included, in no particular order.
     async fn get_activities(&self, ids: &[String]) -> Result<Vec<Activity>>;
@@ -276,7 +287,12 @@ pub trait ActivityStore: Send + Sync {
     async fn query_activities(&self, query: &ActivityQuery) -> Result<Vec<Activity>>;
     /// Removes the activities, their reactions and every feed entry pointing
     /// at them; returns the ids that existed.
-    async fn purge_activities(&self, ids: &[String]) -> Result<Vec<String>>;
+    async fn purge_activities(&self, ids: &[String]) -> Result<Vec<String>> {
+        self.purge_activities_with(ids, &ExtraWrites::default()).await
+    }
+    /// `purge_activities` with the `extra` writes (the deletion's events),
+    /// in the same transaction.
+    async fn purge_activities_with(&self, ids: &[String], extra: &ExtraWrites) -> Result<Vec<String>>;
     /// Up to `limit` live (not deleted, not expired) activities of one feed,
     /// without those `reader.viewer` has hidden and, when `reader.restricted`,
     /// without other users' private activities; narrowed by `filter`.
@@ -295,7 +311,19 @@ pub trait ActivityStore: Send + Sync {
     /// Number of live activities pointing at each of `activity_ids`.
     async fn share_counts(&self, activity_ids: &[String]) -> Result<HashMap<String, i64>>;
 
-    async fn set_feedback(&self, user_id: &str, activity_id: &str, feedback: &Feedback, now: Timestamp) -> Result<()>;
+    async fn set_feedback(&self, user_id: &str, activity_id: &str, feedback: &Feedback, now: Timestamp) -> Result<()> {
+        self.set_feedback_with(user_id, activity_id, feedback, now, &ExtraWrites::default()).await
+    }
+    /// `set_feedback` with the `extra` writes (its events), in the same
+    /// transaction.
+    async fn set_feedback_with(
+        &self,
+        user_id: &str,
+        activity_id: &str,
+        feedback: &Feedback,
+        now: Timestamp,
+        extra: &ExtraWrites,
+    ) -> Result<()>;
     /// Which of `activity_ids` the user has hidden.
     async fn hidden_activities(&self, user_id: &str, activity_ids: &[String]) -> Result<HashSet<String>>;
     /// Applies the events that are within their user's quota (see
@@ -393,16 +421,18 @@ pub trait ReactionStore: Send + Sync {
     /// ones. On a comment, its vote counters change in the same transaction.
     /// Concurrent calls for one (object, user) are serialised.
     async fn put_reaction(&self, on: Reactable, reaction: &Reaction, exclusive: bool) -> Result<Vec<Reaction>> {
-        self.put_reaction_with(on, reaction, exclusive, &ExtraWrites::default()).await
+        self.put_reaction_with(on, reaction, exclusive, &ExtraWrites::default(), &|_| Vec::new()).await
     }
     /// `put_reaction` with the `extra` records (its notification, the
-    /// reacting user), in the same transaction.
+    /// reacting user) and the events `announce` makes of the reactions it
+    /// replaced, in the same transaction.
     async fn put_reaction_with(
         &self,
         on: Reactable,
         reaction: &Reaction,
         exclusive: bool,
         extra: &ExtraWrites,
+        announce: Announce<'_, [Reaction]>,
     ) -> Result<Vec<Reaction>>;
     async fn delete_reaction(
         &self,
@@ -411,10 +441,12 @@ pub trait ReactionStore: Send + Sync {
         user_id: &str,
         kind: &str,
     ) -> Result<Option<Reaction>> {
-        self.delete_reaction_with(on, object_id, user_id, kind, &ExtraWrites::default()).await
+        self.delete_reaction_with(on, object_id, user_id, kind, &ExtraWrites::default(), &|_| Vec::new()).await
     }
     /// `delete_reaction` with the `extra` writes (its withdrawn
-    /// notification), in the same transaction.
+    /// notification) and the events `announce` makes of the deleted
+    /// reaction, in the same transaction: none is written when there was no
+    /// such reaction.
     async fn delete_reaction_with(
         &self,
         on: Reactable,
@@ -422,6 +454,7 @@ pub trait ReactionStore: Send + Sync {
         user_id: &str,
         kind: &str,
         extra: &ExtraWrites,
+        announce: Announce<'_, Reaction>,
     ) -> Result<Option<Reaction>>;
     /// Groups, latest and the viewer's own reactions of each object.
     async fn reaction_summaries(
@@ -480,8 +513,23 @@ pub trait CommentStore: Send + Sync {
     /// Inserts the comments (an existing id fails the whole batch with
     /// `Conflict`), counts them on their parents, and saves the
     /// notification activities — one transaction.
-    async fn insert_comments(&self, comments: &[Comment], notifications: &[Activity], new_feeds: &[Feed])
-        -> Result<()>;
+    async fn insert_comments(
+        &self,
+        comments: &[Comment],
+        notifications: &[Activity],
+        new_feeds: &[Feed],
+    ) -> Result<()> {
+        self.insert_comments_with(comments, notifications, new_feeds, &ExtraWrites::default()).await
+    }
+    /// `insert_comments` with the `extra` writes (their events), in the
+    /// same transaction.
+    async fn insert_comments_with(
+        &self,
+        comments: &[Comment],
+        notifications: &[Activity],
+        new_feeds: &[Feed],
+        extra: &ExtraWrites,
+    ) -> Result<()>;
     async fn get_comments(&self, ids: &[String]) -> Result<Vec<Comment>>;
     /// Replaces an existing comment's document, status and times; with
     /// `if_updated_at`, only if it is still at that version (returns false
@@ -566,8 +614,18 @@ pub trait PollStore: Send + Sync {
 pub trait PinStore: Send + Sync {
     /// Pins the activity to the feed; returns the pin as stored (an existing
     /// pin is kept unchanged).
-    async fn insert_pin(&self, pin: &Pin) -> Result<Pin>;
-    async fn delete_pin(&self, fid: &Fid, activity_id: &str) -> Result<Option<Pin>>;
+    async fn insert_pin(&self, pin: &Pin) -> Result<Pin> {
+        self.insert_pin_with(pin, &|_| Vec::new()).await
+    }
+    /// `insert_pin` with the events `announce` makes of a new pin, in the
+    /// same transaction (none for a pin that existed).
+    async fn insert_pin_with(&self, pin: &Pin, announce: Announce<'_, Pin>) -> Result<Pin>;
+    async fn delete_pin(&self, fid: &Fid, activity_id: &str) -> Result<Option<Pin>> {
+        self.delete_pin_with(fid, activity_id, &|_| Vec::new()).await
+    }
+    /// `delete_pin` with the events `announce` makes of the deleted pin, in
+    /// the same transaction (none when there was no pin).
+    async fn delete_pin_with(&self, fid: &Fid, activity_id: &str, announce: Announce<'_, Pin>) -> Result<Option<Pin>>;
     /// Pins of live activities.
     async fn query_pins(&self, query: &ListQuery) -> Result<Vec<Pin>>;
 }
@@ -672,6 +730,12 @@ pub struct ExtraWrites {
     /// write commits.
     pub events: Vec<Event>,
 }
+
+/// The events a write emits, made from what the store found inside the
+/// write's transaction (the pin it created, the reactions it replaced…) and
+/// recorded in that transaction: for events whose kind or payload depends
+/// on the state the write met, which only the transaction sees exactly.
+pub type Announce<'a, T> = &'a (dyn Fn(&T) -> Vec<Event> + Send + Sync);
 
 /// A follow suggestion as ranked by the store: the feed, how many distinct
 /// people the user follows also follow it, and its accepted followers.

@@ -7,14 +7,14 @@
 //! Payloads are built for no particular viewer: `own_*` fields are empty
 //! (the client keeps its own), as on Stream.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use serde_json::{Map, Value};
 
 use crate::core::enrichment::Lookup;
 use crate::core::error::Result;
 use crate::core::events::{Event, EventCursor, EventType};
-use crate::core::model::{Activity, Fid, Follow};
+use crate::core::model::{Activity, CommentCounts, Fid, Follow};
 use crate::core::storage::Reader;
 use crate::core::Ctx;
 use crate::wire::ActivityPinResponse;
@@ -67,7 +67,12 @@ pub async fn render(ctx: &Ctx, events: Vec<(EventCursor, Event)>) -> Result<Vec<
     }
     let comments: Vec<_> = subjects.clone().filter_map(|e| e.subject.comment.as_ref()).collect();
     let comment_lookup =
-        if comments.is_empty() { None } else { Some(Lookup::for_comments(ctx, comments, None).await?) };
+        if comments.is_empty() { None } else { Some(Lookup::for_comments(ctx, comments.clone(), None).await?) };
+    // A comment's counters live beside its document, not in the outbox:
+    // they are read now, like an activity's.
+    let comment_ids: Vec<String> = comments.iter().map(|c| c.id.clone()).collect::<HashSet<_>>().into_iter().collect();
+    let comment_counts: HashMap<String, CommentCounts> =
+        ctx.store.get_comments(&comment_ids).await?.into_iter().map(|c| (c.id, c.counts)).collect();
     let bookmarks: Vec<_> = subjects.clone().filter_map(|e| e.subject.bookmark.clone()).collect();
     let folders: Vec<_> = subjects.clone().filter_map(|e| e.subject.bookmark_folder.clone()).collect();
     let bookmark_lookup = if bookmarks.is_empty() {
@@ -88,6 +93,7 @@ pub async fn render(ctx: &Ctx, events: Vec<(EventCursor, Event)>) -> Result<Vec<
         let payload = Payload {
             main: &main,
             comments: comment_lookup.as_ref(),
+            comment_counts: &comment_counts,
             bookmarks: bookmark_lookup.as_ref(),
             polls: poll_lookup.as_ref(),
         };
@@ -100,6 +106,7 @@ pub async fn render(ctx: &Ctx, events: Vec<(EventCursor, Event)>) -> Result<Vec<
 struct Payload<'a> {
     main: &'a Lookup,
     comments: Option<&'a Lookup>,
+    comment_counts: &'a HashMap<String, CommentCounts>,
     bookmarks: Option<&'a Lookup>,
     polls: Option<&'a Lookup>,
 }
@@ -138,7 +145,10 @@ impl Payload<'_> {
             out.insert("reaction".into(), json(main.reaction(reaction)));
         }
         if let (Some(comment), Some(lookup)) = (&s.comment, self.comments) {
-            out.insert("comment".into(), json(lookup.comment(comment)));
+            // A comment purged since keeps no counters: it shows none.
+            let counts = self.comment_counts.get(&comment.id).copied().unwrap_or_default();
+            let comment = crate::core::model::Comment { counts, ..comment.clone() };
+            out.insert("comment".into(), json(lookup.comment(&comment)));
         }
         if let Some(follow) = &s.follow {
             out.insert("follow".into(), json(main.follow(follow)));
@@ -177,6 +187,10 @@ impl Payload<'_> {
         }
         for (k, v) in &s.fields {
             out.insert(k.clone(), v.clone());
+        }
+        // `ActivityFeedbackEventPayload` names the user who gave it.
+        if let (Some(Value::Object(feedback)), Some(id)) = (out.get_mut("activity_feedback"), &event.user_id) {
+            feedback.entry("user").or_insert_with(|| json(main.user(id)));
         }
     }
 }

@@ -22,6 +22,7 @@ mod limits;
 mod lost_writes;
 mod queries;
 mod realtime;
+mod realtime_activities;
 mod store;
 mod support;
 mod transactions;

@@ -195,17 +195,19 @@ impl<D: Db> ActivityStore for D {
         Ok(created)
     }
 
-    async fn save_activities_if(
+    async fn save_activities_if_with(
         &self,
         activities: &[Activity],
         new_feeds: &[Feed],
         if_updated_at: &[(String, Timestamp)],
+        extra: &ExtraWrites,
     ) -> Result<bool> {
         let mut tx = self.write().await?;
         let expected: Vec<_> = if_updated_at.iter().map(|(id, at)| (vec![id.clone()], *at)).collect();
         if !super::versions_hold(&mut *tx, sql::versions::ACTIVITY, &expected).await? {
             return Ok(false);
         }
+        super::write_extra(&mut *tx, extra).await?;
         for feed in new_feeds {
             super::insert_feed(&mut *tx, feed).await?;
         }
@@ -239,8 +241,9 @@ impl<D: Db> ActivityStore for D {
         self.read().await?.rows_once(&sql, &args).await?.iter().map(|r| r.doc(0)).collect()
     }
 
-    async fn purge_activities(&self, ids: &[String]) -> Result<Vec<String>> {
+    async fn purge_activities_with(&self, ids: &[String], extra: &ExtraWrites) -> Result<Vec<String>> {
         let mut tx = self.write().await?;
+        super::write_extra(&mut *tx, extra).await?;
         let purged = purge_activities(&mut *tx, ids).await?;
         tx.commit().await?;
         Ok(purged)
@@ -289,8 +292,16 @@ impl<D: Db> ActivityStore for D {
         rows.iter().map(|r| Ok((r.text(0)?, r.int(1)?))).collect()
     }
 
-    async fn set_feedback(&self, user_id: &str, activity_id: &str, feedback: &Feedback, now: Timestamp) -> Result<()> {
+    async fn set_feedback_with(
+        &self,
+        user_id: &str,
+        activity_id: &str,
+        feedback: &Feedback,
+        now: Timestamp,
+        extra: &ExtraWrites,
+    ) -> Result<()> {
         let mut tx = self.write().await?;
+        super::write_extra(&mut *tx, extra).await?;
         tx.exec(
             "INSERT INTO activity_feedback AS f (user_id, activity_id, hide, show_more, show_less, updated_at)
              VALUES ($1, $2, COALESCE($3, FALSE), COALESCE($4, FALSE), COALESCE($5, FALSE), $6)

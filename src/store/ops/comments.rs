@@ -45,13 +45,15 @@ pub(crate) async fn recount_comment_votes(tx: &mut dyn Tx, comment_id: &str) -> 
 
 #[async_trait]
 impl<D: Db> CommentStore for D {
-    async fn insert_comments(
+    async fn insert_comments_with(
         &self,
         comments: &[Comment],
         notifications: &[Activity],
         new_feeds: &[Feed],
+        extra: &ExtraWrites,
     ) -> Result<()> {
         let mut tx = self.write().await?;
+        super::write_extra(&mut *tx, extra).await?;
         for c in comments {
             let inserted = tx
                 .exec(

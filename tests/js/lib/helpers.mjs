@@ -45,7 +45,7 @@ export async function connectClient(server, sdk, userId, { token } = {}) {
   const client = new FeedsClient(server.apiKey, {
     base_url: server.baseUrl,
     timeout: 10_000,
-    configure_loggers_options: { default: { level: 'error' } },
+    configure_loggers_options: { default: { level: 'warn' } },
   });
   const events = [];
   client.on('all', (e) => events.push(e.type + (e.fid ? `@${e.fid}` : '')));

@@ -42,7 +42,7 @@ function psql(url, sql) {
 }
 
 /**
- * Returns { baseUrl, apiKey, apiSecret, logPath, logTail(), stop() }.
+ * Returns { baseUrl, apiKey, apiSecret, logPath, logTail(), stop(), restart() }.
  * The port is never 3030: the feeds-client rewrites `:3030` in base_url to
  * `:8800` for its WebSocket (a free port from the kernel is above 32767).
  */
@@ -68,18 +68,43 @@ export async function startServer() {
     env.TRIBUTARY_DATABASE_URL = `${pgBase}${sep}options=-c%20search_path%3D${schema}`;
   }
   const logPath = join(tmpdir(), `tributary-js-server-${process.pid}-${port}.log`);
-  const logFd = openSync(logPath, 'w');
-  const proc = spawn(binary, ['serve'], { env, stdio: ['ignore', logFd, logFd] });
-  closeSync(logFd);
-  let exited = null;
-  proc.on('exit', (code, signal) => {
-    exited = { code, signal };
-  });
-  proc.on('error', (err) => {
-    exited = { error: err };
-  });
-
   const baseUrl = `http://127.0.0.1:${port}`;
+  let proc;
+  let exited;
+  const launch = (flags) => {
+    const logFd = openSync(logPath, flags);
+    proc = spawn(binary, ['serve'], { env, stdio: ['ignore', logFd, logFd] });
+    closeSync(logFd);
+    exited = null;
+    const mine = proc;
+    mine.on('exit', (code, signal) => {
+      if (proc === mine) exited = { code, signal };
+    });
+    mine.on('error', (err) => {
+      if (proc === mine) exited = { error: err };
+    });
+  };
+  const terminate = async () => {
+    if (exited !== null) return;
+    const gone = new Promise((ok) => proc.once('exit', ok));
+    proc.kill('SIGTERM');
+    const timer = setTimeout(() => proc.kill('SIGKILL'), 10_000);
+    await gone;
+    clearTimeout(timer);
+  };
+  const healthy = async () => {
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline && exited === null) {
+      try {
+        const res = await fetch(`${baseUrl}/health`, { signal: AbortSignal.timeout(1000) });
+        if (res.status === 200) return true;
+      } catch {
+        /* not listening yet */
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return false;
+  };
   const logTail = (n = 40) => {
     try {
       return readFileSync(logPath, 'utf8').split('\n').slice(-n).join('\n');
@@ -91,13 +116,7 @@ export async function startServer() {
   const stop = async ({ keepLog = false } = {}) => {
     if (stopped) return;
     stopped = true;
-    if (exited === null) {
-      const gone = new Promise((ok) => proc.once('exit', ok));
-      proc.kill('SIGTERM');
-      const timer = setTimeout(() => proc.kill('SIGKILL'), 10_000);
-      await gone;
-      clearTimeout(timer);
-    }
+    await terminate();
     rmSync(dataDir, { recursive: true, force: true });
     if (schema) psql(pgBase, `DROP SCHEMA IF EXISTS ${schema} CASCADE`);
     if (!keepLog) {
@@ -108,22 +127,22 @@ export async function startServer() {
       }
     }
   };
+  /** Stops the process gracefully (SIGTERM) and starts it again on the same port and data. */
+  const restart = async () => {
+    await terminate();
+    launch('a');
+    if (!(await healthy())) {
+      throw new Error(`tributary did not come back after a restart (exit: ${JSON.stringify(exited)}):\n${logTail()}`);
+    }
+  };
   // a test process that dies without cleanup must not leave the server behind
   process.once('exit', () => {
     if (exited === null) proc.kill('SIGKILL');
   });
 
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline && exited === null) {
-    try {
-      const res = await fetch(`${baseUrl}/health`, { signal: AbortSignal.timeout(1000) });
-      if (res.status === 200) {
-        return { baseUrl, port, apiKey: API_KEY, apiSecret, logPath, logTail, stop };
-      }
-    } catch {
-      /* not listening yet */
-    }
-    await new Promise((r) => setTimeout(r, 50));
+  launch('w');
+  if (await healthy()) {
+    return { baseUrl, port, apiKey: API_KEY, apiSecret, logPath, logTail, stop, restart };
   }
   const tail = logTail();
   await stop({ keepLog: true });

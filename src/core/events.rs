@@ -99,6 +99,13 @@ pub enum EventType {
     PollVoteRemoved,
     #[serde(rename = "user.updated")]
     UserUpdated,
+    /// Internal: a watch made through another process than the one holding
+    /// the WebSocket (`fields.connection_id`, `audience` = the caller);
+    /// never sent to clients or webhooks.
+    #[serde(rename = "tributary.watch")]
+    Watch,
+    #[serde(rename = "tributary.unwatch")]
+    Unwatch,
 }
 
 impl EventType {
@@ -147,20 +154,28 @@ impl EventType {
             EventType::PollVoteChanged => "feeds.poll.vote_changed",
             EventType::PollVoteRemoved => "feeds.poll.vote_removed",
             EventType::UserUpdated => "user.updated",
+            EventType::Watch => "tributary.watch",
+            EventType::Unwatch => "tributary.unwatch",
         }
+    }
+
+    /// Control records between processes, not events of the API.
+    pub fn is_internal(self) -> bool {
+        matches!(self, EventType::Watch | EventType::Unwatch)
     }
 
     /// Poll events are WebSocket-only in Stream's catalogue.
     pub fn for_webhooks(self) -> bool {
-        !matches!(
-            self,
-            EventType::PollUpdated
-                | EventType::PollClosed
-                | EventType::PollDeleted
-                | EventType::PollVoteCasted
-                | EventType::PollVoteChanged
-                | EventType::PollVoteRemoved
-        )
+        !self.is_internal()
+            && !matches!(
+                self,
+                EventType::PollUpdated
+                    | EventType::PollClosed
+                    | EventType::PollDeleted
+                    | EventType::PollVoteCasted
+                    | EventType::PollVoteChanged
+                    | EventType::PollVoteRemoved
+            )
     }
 }
 
@@ -326,6 +341,8 @@ mod tests {
             EventType::PollVoteChanged,
             EventType::PollVoteRemoved,
             EventType::UserUpdated,
+            EventType::Watch,
+            EventType::Unwatch,
         ];
         for kind in all {
             assert_eq!(serde_json::to_value(kind).unwrap(), serde_json::Value::from(kind.as_str()));

@@ -583,6 +583,8 @@ pub trait EventStore: Send + Sync {
     /// The cursor of the newest settled event: where a reader that wants
     /// only new events starts.
     async fn events_head(&self) -> Result<EventCursor>;
+    /// Records events that go with no other write (control records).
+    async fn append_events(&self, events: &[Event]) -> Result<()>;
     /// Removes events recorded before `before`; returns how many.
     async fn prune_events(&self, before: Timestamp) -> Result<u64>;
     /// The stored position of a durable consumer (a webhook target).

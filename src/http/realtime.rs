@@ -20,6 +20,7 @@ use super::extract::WirePath;
 use super::reply::Reply;
 use super::state::AppState;
 use crate::core::error::{Code, Error};
+use crate::core::events::{Event, EventType};
 use crate::core::model::{Fid, User};
 use crate::core::time::Timestamp;
 use crate::core::users::{self, UserInput};
@@ -203,12 +204,36 @@ pub fn connection_id(query: Option<&str>) -> Option<String> {
 }
 
 /// Subscribes the caller's connection to `fids` (after the read that
-/// showed them succeeded, so only readable feeds are watched).
-pub fn watch(state: &AppState, actor: &Actor, connection: Option<&str>, fids: &[Fid]) -> Result<(), Error> {
+/// showed them succeeded, so only readable feeds are watched). A connection
+/// held by another process (several instances behind a load balancer) is
+/// reached through the outbox, which every process reads.
+pub async fn watch(state: &AppState, actor: &Actor, connection: Option<&str>, fids: &[Fid]) -> Result<(), Error> {
     let Some(connection) = connection else {
         return Err(Error::field("connection_id", "watch needs the connection_id of a connected WebSocket"));
     };
-    state.hub.watch(connection, actor_user(actor), fids).map_err(|e| watch_error(e, connection))
+    if state.hub.owns(connection) || !is_connection_id(connection) {
+        return state.hub.watch(connection, actor_user(actor), fids).map_err(|e| watch_error(e, connection));
+    }
+    forward(state, EventType::Watch, actor, connection, fids).await
+}
+
+/// What `Hub::connect` hands out: `<process>-<uuid>`, 12 + 1 + 32 hex digits.
+fn is_connection_id(id: &str) -> bool {
+    let hex = |s: &str| s.bytes().all(|b| b.is_ascii_hexdigit());
+    id.len() == 45 && id.as_bytes()[12] == b'-' && hex(&id[..12]) && hex(&id[13..])
+}
+
+async fn forward(
+    state: &AppState,
+    kind: EventType,
+    actor: &Actor,
+    connection: &str,
+    fids: &[Fid],
+) -> Result<(), Error> {
+    let mut control = Event::new(kind, actor_user(actor)).in_feeds(fids.iter().cloned());
+    control.audience = actor_user(actor).map(str::to_string);
+    control.subject.fields.insert("connection_id".into(), Value::from(connection));
+    state.ctx.store.append_events(&[control]).await
 }
 
 fn actor_user(actor: &Actor) -> Option<&str> {
@@ -241,6 +266,10 @@ pub async fn stop_watching(
     let Some(connection) = connection_id(query.as_deref()) else {
         return Err(Error::field("connection_id", "connection_id is required").into());
     };
-    state.hub.unwatch(&connection, actor_user(&actor), &fid).map_err(|e| watch_error(e, &connection))?;
+    if state.hub.owns(&connection) || !is_connection_id(&connection) {
+        state.hub.unwatch(&connection, actor_user(&actor), &fid).map_err(|e| watch_error(e, &connection))?;
+    } else {
+        forward(&state, EventType::Unwatch, &actor, &connection, std::slice::from_ref(&fid)).await?;
+    }
     Ok(Reply(Empty {}))
 }

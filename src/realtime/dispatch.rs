@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::core::events::EventCursor;
+use crate::core::events::{Event, EventCursor, EventType};
 use crate::core::model::Fid;
 use crate::core::time::Timestamp;
 use crate::core::Ctx;
@@ -67,6 +67,8 @@ async fn drain(ctx: &Ctx, hub: &Hub, cursor: &mut EventCursor) -> crate::core::e
         any = true;
         let full = batch.len() == BATCH;
         if !hub.is_empty() {
+            let (control, batch): (Vec<_>, Vec<_>) = batch.into_iter().partition(|(_, e)| e.kind.is_internal());
+            control.iter().for_each(|(_, e)| apply_control(hub, e));
             let wanted: Vec<_> = batch.into_iter().filter(|(_, e)| wanted(hub, e)).collect();
             if !wanted.is_empty() {
                 let rendered = render(ctx, wanted).await?;
@@ -79,9 +81,26 @@ async fn drain(ctx: &Ctx, hub: &Hub, cursor: &mut EventCursor) -> crate::core::e
     }
 }
 
+/// A watch or unwatch made through another process, for a connection of
+/// this one.
+fn apply_control(hub: &Hub, event: &Event) {
+    let Some(connection) = event.subject.fields.get("connection_id").and_then(|c| c.as_str()) else { return };
+    if !hub.owns(connection) {
+        return;
+    }
+    let caller = event.audience.as_deref();
+    let applied = match event.kind {
+        EventType::Watch => hub.watch(connection, caller, &event.fids),
+        _ => event.fids.iter().try_for_each(|fid| hub.unwatch(connection, caller, fid)),
+    };
+    if let Err(e) = applied {
+        tracing::debug!(connection, error = ?e, "a forwarded watch did not apply");
+    }
+}
+
 /// Whether any connection here could receive `event` (cheap, before
 /// rendering).
-fn wanted(hub: &Hub, event: &crate::core::events::Event) -> bool {
+fn wanted(hub: &Hub, event: &Event) -> bool {
     if event.fan_out {
         return true;
     }

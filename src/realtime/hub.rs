@@ -99,6 +99,11 @@ impl Hub {
         Ok(())
     }
 
+    /// Whether `id` names a connection of this process (open or not).
+    pub fn owns(&self, id: &str) -> bool {
+        id.strip_prefix(self.instance.as_str()).is_some_and(|rest| rest.starts_with('-'))
+    }
+
     pub fn is_empty(&self) -> bool {
         self.state().connections.is_empty()
     }

@@ -156,8 +156,9 @@ async fn two_instances_over_one_database_serve_one_app() {
     }
 }
 
-/// A WebSocket on one instance hears of writes made through another: the
-/// outbox is shared and PostgreSQL's NOTIFY wakes every dispatcher.
+/// A WebSocket on one instance hears of writes made through another, and
+/// can be told to watch through another: the outbox is shared and
+/// PostgreSQL's NOTIFY wakes every dispatcher.
 #[tokio::test(flavor = "multi_thread")]
 async fn events_written_through_one_instance_reach_a_websocket_on_the_other() {
     use futures_util::{SinkExt, StreamExt};
@@ -175,7 +176,8 @@ async fn events_written_through_one_instance_reach_a_websocket_on_the_other() {
     a.wait_healthy().await;
     b.wait_healthy().await;
     let cb = b.client();
-    ok(&cb.post("/api/v2/feeds/follows", &json!({"source": "timeline:erin", "target": "user:ann", "create_users": true}))
+    ok(&cb
+        .post("/api/v2/feeds/follows", &json!({"source": "timeline:erin", "target": "user:ann", "create_users": true}))
         .await);
 
     let ws_url = format!("{}/api/v2/connect?api_key={}&stream-auth-type=jwt", a.base.replace("http", "ws"), a.api_key);
@@ -194,9 +196,14 @@ async fn events_written_through_one_instance_reach_a_websocket_on_the_other() {
     let ok_frame = next().await;
     assert_eq!(ok_frame["type"], "connection.ok", "{ok_frame}");
     let connection = ok_frame["connection_id"].as_str().expect("id").to_string();
-    let erin = Client::new(&a.base).with_api_key(Some(&a.api_key)).with_token(user_token.clone());
+    // The watch goes through the other instance (a load balancer without
+    // sticky sessions): it reaches the socket's process through the outbox.
+    let erin = Client::new(&b.base).with_api_key(Some(&b.api_key)).with_token(user_token.clone());
     ok(&erin
-        .post(&format!("/api/v2/feeds/feed_groups/timeline/feeds/erin?connection_id={connection}"), &json!({"watch": true}))
+        .post(
+            &format!("/api/v2/feeds/feed_groups/timeline/feeds/erin?connection_id={connection}"),
+            &json!({"watch": true}),
+        )
         .await);
 
     for i in 0..5 {

@@ -61,7 +61,7 @@ pub async fn query_feeds(
     let page = feed_management::query_feeds(&state.ctx, &actor, &req.query).await?;
     if req.watch {
         let fids: Vec<_> = page.items.iter().map(|f| f.fid.clone()).collect();
-        realtime::watch(&state, &actor, realtime::connection_id(query.as_deref()).as_deref(), &fids)?;
+        realtime::watch(&state, &actor, realtime::connection_id(query.as_deref()).as_deref(), &fids).await?;
     }
     let feeds = feed_responses(&state, &page.items, &actor.reader(None), req.enrich_own_fields).await?;
     Ok(Reply(FeedsResponse { feeds, next: page.next, prev: page.prev }))

@@ -58,7 +58,8 @@ pub async fn get_or_create_feed(
             &actor,
             realtime::connection_id(query.as_deref()).as_deref(),
             std::slice::from_ref(&fid),
-        )?;
+        )
+        .await?;
     }
     let lookup = &read.lookup;
     Ok(Reply(GetOrCreateFeedResponse {

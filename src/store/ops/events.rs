@@ -48,6 +48,12 @@ impl<D: Db> EventStore for D {
         row.map_or(Ok(EventCursor::default()), |r| Ok(EventCursor { tx: r.int(0)?, seq: r.int(1)? }))
     }
 
+    async fn append_events(&self, events: &[Event]) -> Result<()> {
+        let mut tx = self.write().await?;
+        insert_events(&mut *tx, events).await?;
+        tx.commit().await
+    }
+
     async fn prune_events(&self, before: Timestamp) -> Result<u64> {
         let mut tx = self.write().await?;
         let n = tx

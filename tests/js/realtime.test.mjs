@@ -82,6 +82,29 @@ describe('feeds-client over the WebSocket', () => {
     await client.disconnectUser();
   });
 
+  test('keep-alive: every client ping is answered, the connection is never judged dead', async () => {
+    const me = uid('kim');
+    await sdk.upsertUsers([{ id: me, name: 'Kim' }]);
+    const client = await connectClient(server, sdk, me);
+    clients.push(client);
+    const firstId = client['connectionIdManager'].connectionId;
+    const checks = [];
+    client.on('health.check', (e) => checks.push(e.connection_id));
+    // the client's 25 s ping / 35 s silence timers, shortened: it pings 200 ms
+    // after each health.check it receives and reconnects after 1 s of silence
+    const ws = client['wsConnection'];
+    ws.pingInterval = 200;
+    ws.connectionCheckTimeout = 1000;
+    ws.scheduleNextPing();
+    ws.scheduleConnectionCheck();
+    await sleep(2500);
+    assert.ok(checks.length >= 5, `answered pings: ${checks.length}`);
+    assert.ok(checks.every((id) => id === firstId), 'health.check carries the connection id');
+    assert.equal(client['connectionIdManager'].connectionId, firstId, 'no reconnect');
+    assert.equal(client.state.getLatestValue().is_ws_connection_healthy, true);
+    assert.equal(client.events.filter((t) => t === 'connection.changed').length, 1, eventsOf(client)());
+  });
+
   test('activity added to a followed user feed appears in the watched timeline', async () => {
     const { me, frank, client, timeline } = await world();
     assert.deepEqual(activities(timeline), []);

@@ -82,6 +82,27 @@ describe('feeds-client over the WebSocket', () => {
     await client.disconnectUser();
   });
 
+  test('refused connections: connectUser fails at once with the server\'s code, no retries', async () => {
+    const me = uid('mal');
+    const other = uid('oz');
+    await sdk.upsertUsers([{ id: me }, { id: other }]);
+    const cases = [
+      ['a token of another user', sdk.generateUserToken({ user_id: other }), 5],
+      ['a token signed with another secret', serverClient({ ...server, apiSecret: 'x'.repeat(40) }).generateUserToken({ user_id: me }), 43],
+    ];
+    for (const [what, token, code] of cases) {
+      const started = Date.now();
+      await assert.rejects(connectClient(server, sdk, me, { token }), (err) => {
+        const body = JSON.parse(err.message);
+        assert.equal(body.isWSFailure, false, `${what}: a refusal, not a socket failure: ${err.message}`);
+        assert.equal(body.code, code, `${what}: ${err.message}`);
+        assert.equal(body.StatusCode, 401, `${what}: ${err.message}`);
+        return true;
+      });
+      assert.ok(Date.now() - started < 3000, `${what}: refused without the 15 s of retries`);
+    }
+  });
+
   test('keep-alive: every client ping is answered, the connection is never judged dead', async () => {
     const me = uid('kim');
     await sdk.upsertUsers([{ id: me, name: 'Kim' }]);

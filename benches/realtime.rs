@@ -8,8 +8,9 @@
 //! - throughput: 200 posts sent by 8 writers at once, events delivered per
 //!   second until every connection has all of them;
 //! - the ceiling, measured in the same run on the same clients: a minimal
-//!   axum WebSocket server broadcasting the same event bytes to 1,000
-//!   connections, with no storage and no rendering.
+//!   axum WebSocket server broadcasting the bytes of the event Tributary
+//!   sent (the post number swapped) to 1,000 connections, with no storage
+//!   and no rendering.
 //!
 //! `cargo bench --bench realtime` (SQLite; `TRIBUTARY_BENCH_PG=only` with
 //! `TRIBUTARY_TEST_DATABASE_URL` for PostgreSQL).
@@ -103,14 +104,17 @@ async fn start_tributary(dir: &std::path::Path, database_url: Option<String>) ->
 
 /// Opens one connection per watcher; each reports `(post index, when)` for
 /// every event it receives.
-async fn connect_watchers(ws_base: &str, tributary: Option<&Server>) -> mpsc::UnboundedReceiver<Receipt> {
+async fn connect_watchers(
+    ws_base: &str,
+    tributary: Option<&Server>,
+    sample: Arc<std::sync::Mutex<Option<String>>>,
+) -> mpsc::UnboundedReceiver<Receipt> {
     let (receipts, rx) = mpsc::unbounded_channel();
     let mut ready = Vec::new();
     for i in 0..WATCHERS {
         let user = format!("w{i}");
-        let (mut socket, _) = tokio_tungstenite::connect_async(format!("{ws_base}?api_key={KEY}"))
-            .await
-            .expect("websocket");
+        let (mut socket, _) =
+            tokio_tungstenite::connect_async(format!("{ws_base}?api_key={KEY}")).await.expect("websocket");
         let connection = if tributary.is_some() {
             let auth = json!({"token": token(json!({"user_id": user})), "user_details": {"id": user}});
             socket.send(Message::Text(auth.to_string().into())).await.expect("auth");
@@ -124,12 +128,14 @@ async fn connect_watchers(ws_base: &str, tributary: Option<&Server>) -> mpsc::Un
             String::new()
         };
         let receipts = receipts.clone();
+        let sample = sample.clone();
         tokio::spawn(async move {
             while let Some(Ok(frame)) = socket.next().await {
                 let received = Instant::now();
                 if let Message::Text(text) = frame {
                     let event: Value = serde_json::from_str(text.as_str()).expect("json");
                     if event["type"] == "feeds.activity.added" {
+                        sample.lock().expect("sample").get_or_insert_with(|| text.to_string());
                         let n = event["activity"]["text"].as_str().and_then(|t| t.parse().ok()).expect("post index");
                         let _ = receipts.send((n, received));
                     }
@@ -140,7 +146,10 @@ async fn connect_watchers(ws_base: &str, tributary: Option<&Server>) -> mpsc::Un
     }
     if let Some(server) = tributary {
         for (user, connection) in ready {
-            let url = format!("{}/api/v2/feeds/feed_groups/timeline/feeds/{user}?api_key={KEY}&connection_id={connection}", server.base);
+            let url = format!(
+                "{}/api/v2/feeds/feed_groups/timeline/feeds/{user}?api_key={KEY}&connection_id={connection}",
+                server.base
+            );
             let resp = server
                 .http
                 .post(url)
@@ -251,7 +260,8 @@ fn main() {
             server.post("/api/v2/feeds/follows/batch", json!({"follows": follows, "create_users": true})).await;
         }
         let ws_base = format!("{}/api/v2/connect", server.base.replace("http", "ws"));
-        let mut rx = connect_watchers(&ws_base, Some(&server)).await;
+        let sample = Arc::new(std::sync::Mutex::new(None));
+        let mut rx = connect_watchers(&ws_base, Some(&server), sample.clone()).await;
         let server = Arc::new(server);
         let poster = server.clone();
         let send = Arc::new(async move |n: usize| {
@@ -266,13 +276,11 @@ fn main() {
 
         // The ceiling, on the same clients: the same bytes, broadcast.
         let addr = start_ceiling().await;
-        let mut ceiling_rx = connect_watchers(&format!("ws://{addr}/connect"), None).await;
+        let template = sample.lock().expect("sample").clone().expect("an event was received");
+        let mut ceiling_rx = connect_watchers(&format!("ws://{addr}/connect"), None, Default::default()).await;
         let http = reqwest::Client::new();
-        let sample = |n: usize| {
-            json!({"type": "feeds.activity.added", "fid": "timeline:w0", "created_at": 0, "custom": {},
-                   "activity": {"text": n.to_string(), "feeds": ["user:star"]}})
-            .to_string()
-        };
+        // The bytes Tributary sent for post 0, with the post number swapped.
+        let sample = move |n: usize| template.replace("\"text\":\"0\"", &format!("\"text\":\"{n}\""));
         let http2 = http.clone();
         let addr2 = addr.clone();
         let ceiling_send = Arc::new(async move |n: usize| {

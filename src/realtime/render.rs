@@ -19,21 +19,28 @@ use crate::core::storage::Reader;
 use crate::core::Ctx;
 use crate::wire::ActivityPinResponse;
 
-/// An event ready to send: its routing and its envelope without `fid`.
+/// An event ready to send: its routing and its envelope without `fid`,
+/// serialised once.
 pub struct Rendered {
     pub cursor: EventCursor,
     pub event: Event,
-    pub envelope: Map<String, Value>,
+    /// The envelope's JSON object, `{` … `}`, never empty.
+    envelope: String,
 }
 
 impl Rendered {
-    /// The envelope as sent to receivers of `fid` (or with no `fid`).
+    /// The envelope as sent to receivers of `fid` (or with no `fid`): one
+    /// event reaches thousands of feeds, so `fid` is spliced in front of
+    /// the serialised object rather than serialising it again per feed.
     pub fn body(&self, fid: Option<&Fid>) -> String {
-        let mut envelope = self.envelope.clone();
-        if let Some(fid) = fid {
-            envelope.insert("fid".into(), Value::String(fid.to_string()));
-        }
-        Value::Object(envelope).to_string()
+        let Some(fid) = fid else { return self.envelope.clone() };
+        let fid = Value::String(fid.to_string()).to_string();
+        let mut body = String::with_capacity(self.envelope.len() + fid.len() + 8);
+        body.push_str("{\"fid\":");
+        body.push_str(&fid);
+        body.push(',');
+        body.push_str(&self.envelope[1..]);
+        body
     }
 }
 
@@ -98,6 +105,7 @@ pub async fn render(ctx: &Ctx, events: Vec<(EventCursor, Event)>) -> Result<Vec<
             polls: poll_lookup.as_ref(),
         };
         payload.fill(&event, &mut envelope);
+        let envelope = Value::Object(envelope).to_string();
         out.push(Rendered { cursor, event, envelope });
     }
     Ok(out)
@@ -192,5 +200,22 @@ impl Payload<'_> {
         if let (Some(Value::Object(feedback)), Some(id)) = (out.get_mut("activity_feedback"), &event.user_id) {
             feedback.entry("user").or_insert_with(|| json(main.user(id)));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn fid_is_spliced_into_the_serialised_envelope() {
+        let event = Event::new(EventType::FeedDeleted, None);
+        let envelope = json!({"type": "feeds.feed.deleted", "custom": {}}).to_string();
+        let rendered = Rendered { cursor: EventCursor::default(), event, envelope };
+        let fid = Fid::parse("timeline:erin").unwrap();
+        let body: Value = serde_json::from_str(&rendered.body(Some(&fid))).unwrap();
+        assert_eq!(body, json!({"fid": "timeline:erin", "type": "feeds.feed.deleted", "custom": {}}));
+        assert_eq!(rendered.body(None), rendered.envelope);
     }
 }

@@ -56,7 +56,7 @@ pub async fn serve(
     let ctx = core::Ctx::new(store).with_cursor_key(core::cursor::CursorKey::derive(&credentials.api_secret));
     core::feed_groups::install_built_in_groups(&ctx).await?;
     let worker = tokio::spawn(core::task_runner::run_worker(ctx.clone(), shutdown.clone()));
-    let hub = realtime::start(&ctx, &shutdown);
+    let hub = realtime::start(&ctx, &shutdown, config.limits.max_connections as usize);
 
     let state = http::AppState {
         ctx,

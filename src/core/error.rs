@@ -26,6 +26,7 @@ pub enum Code {
     /// The request body did not arrive in time.
     RequestTimeout,
     PayloadTooBig,
+    TooManyRequests,
     Internal,
 }
 
@@ -46,6 +47,7 @@ impl Code {
             Code::MethodNotAllowed => (4, 405),
             Code::RequestTimeout => (23, 408),
             Code::PayloadTooBig => (22, 413),
+            Code::TooManyRequests => (9, 429),
             Code::Internal => (-1, 500),
         }
     }

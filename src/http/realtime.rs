@@ -57,6 +57,12 @@ pub async fn connect(
             return ApiError(Error::input(format!("/api/v2/connect is a WebSocket endpoint: {e}"))).into_response()
         }
     };
+    // Upgraded sockets leave the HTTP connection cap behind; the same
+    // number bounds them.
+    if state.hub.is_full() {
+        let busy = Error::new(Code::TooManyRequests, "too many WebSocket connections; retry later");
+        return ApiError(busy).into_response();
+    }
     let api_key = query_param(query.as_deref(), "api_key");
     upgrade
         .max_message_size(MAX_CLIENT_FRAME)
@@ -249,6 +255,9 @@ fn watch_error(e: WatchError, connection: &str) -> Error {
             Error::field("connection_id", format!("connection {connection:?} is not connected to this server"))
         }
         WatchError::NotYours => Error::not_allowed(format!("connection {connection:?} belongs to another user")),
+        WatchError::TooMany => {
+            Error::field("watch", format!("a connection watches at most {} feeds", crate::realtime::hub::MAX_WATCHED))
+        }
     }
 }
 

@@ -13,6 +13,8 @@ use crate::core::model::Fid;
 
 /// How many frames may wait for one connection before it is dropped.
 pub const QUEUE_FRAMES: usize = 512;
+/// How many feeds one connection may watch (an app watches a handful).
+pub const MAX_WATCHED: usize = 1000;
 
 /// A frame for one connection: shared by every connection it goes to.
 pub type Frame = Arc<str>;
@@ -20,6 +22,8 @@ pub type Frame = Arc<str>;
 pub struct Hub {
     /// Prefixes this process's connection ids, so an id names its process.
     instance: String,
+    /// How many connections this process holds at most.
+    capacity: usize,
     state: Mutex<State>,
 }
 
@@ -43,12 +47,18 @@ pub enum WatchError {
     UnknownConnection,
     /// The connection belongs to another user.
     NotYours,
+    /// The connection already watches `MAX_WATCHED` feeds.
+    TooMany,
 }
 
 impl Hub {
-    pub fn new() -> Self {
+    pub fn new(capacity: usize) -> Self {
         let instance = uuid::Uuid::new_v4().simple().to_string()[..12].to_string();
-        Hub { instance, state: Mutex::new(State::default()) }
+        Hub { instance, capacity, state: Mutex::new(State::default()) }
+    }
+
+    pub fn is_full(&self) -> bool {
+        self.state().connections.len() >= self.capacity
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
@@ -80,6 +90,10 @@ impl Hub {
         let connection = state.connections.get_mut(id).ok_or(WatchError::UnknownConnection)?;
         if user.is_some_and(|u| u != connection.user_id) {
             return Err(WatchError::NotYours);
+        }
+        let new = fids.iter().filter(|f| !connection.watching.contains(*f)).count();
+        if connection.watching.len() + new > MAX_WATCHED {
+            return Err(WatchError::TooMany);
         }
         connection.watching.extend(fids.iter().cloned());
         for fid in fids {
@@ -145,7 +159,7 @@ impl Hub {
 
 impl Default for Hub {
     fn default() -> Self {
-        Hub::new()
+        Hub::new(10_000)
     }
 }
 
@@ -200,7 +214,7 @@ mod tests {
 
     #[tokio::test]
     async fn frames_reach_watchers_and_the_audience_only() {
-        let hub = Hub::new();
+        let hub = Hub::default();
         let (erin, mut erin_rx) = hub.connect("erin");
         let (frank, mut frank_rx) = hub.connect("frank");
         hub.watch(&erin, Some("erin"), &[fid("timeline:erin")]).unwrap();
@@ -220,7 +234,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_connection_that_does_not_keep_up_is_dropped() {
-        let hub = Hub::new();
+        let hub = Hub::default();
         let (slow, mut rx) = hub.connect("slow");
         hub.watch(&slow, None, &[fid("user:a")]).unwrap();
         let frame: Frame = Arc::from("x");
@@ -233,5 +247,20 @@ mod tests {
             received += 1;
         }
         assert_eq!(received, QUEUE_FRAMES);
+    }
+
+    #[test]
+    fn connections_and_watches_are_bounded() {
+        let hub = Hub::new(2);
+        let (a, _rx_a) = hub.connect("a");
+        assert!(!hub.is_full());
+        let (_b, _rx_b) = hub.connect("b");
+        assert!(hub.is_full());
+        let many: Vec<Fid> = (0..MAX_WATCHED).map(|i| fid(&format!("user:u{i}"))).collect();
+        hub.watch(&a, None, &many).unwrap();
+        hub.watch(&a, None, &many[..10]).unwrap();
+        assert_eq!(hub.watch(&a, None, &[fid("user:one_more")]), Err(WatchError::TooMany));
+        assert!(hub.owns(&a));
+        assert!(!hub.owns("0123456789ab-0123456789abcdef0123456789abcdef"));
     }
 }

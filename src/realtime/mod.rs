@@ -16,8 +16,9 @@ pub use hub::Hub;
 
 /// Starts this process's dispatcher and the outbox pruner; returns the hub
 /// the WebSocket endpoint registers connections with.
-pub fn start(ctx: &Ctx, shutdown: &Shutdown) -> Arc<Hub> {
-    let hub = Arc::new(Hub::new());
+/// `max_sockets` bounds the WebSocket connections held at once.
+pub fn start(ctx: &Ctx, shutdown: &Shutdown, max_sockets: usize) -> Arc<Hub> {
+    let hub = Arc::new(Hub::new(max_sockets));
     tokio::spawn(dispatch::run(ctx.clone(), hub.clone(), shutdown.clone()));
     tokio::spawn(dispatch::prune(ctx.clone(), shutdown.clone()));
     hub

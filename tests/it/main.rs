@@ -22,6 +22,7 @@ mod limits;
 mod lost_writes;
 mod queries;
 mod realtime;
+mod realtime_social;
 mod store;
 mod support;
 mod transactions;

@@ -132,6 +132,7 @@ parity!(
     query_activities_filters_and_pages,
     lenient_writes_on_missing_targets,
     outbox_reads_committed_events_in_order,
+    per_item_events_only_for_what_the_write_changed,
 );
 
 // ---------------------------------------------------------------- builders
@@ -784,6 +785,7 @@ async fn extra_writes_roll_back_with_the_main_write(store: &dyn Store) {
         withdrawn: Vec::new(),
         tasks: vec![task("queued", 1)],
         events: vec![Event::new(EventType::ActivityAdded, Some("alice"))],
+        each: None,
     };
     let head = store.events_head().await.expect("head");
     let failed = store.save_activities_with(&[reply], &[feed("user:alice")], &extra).await;
@@ -908,4 +910,50 @@ async fn lenient_writes_on_missing_targets(store: &dyn Store) {
     assert!(store.activity_comments(&ids(&["zzz"]), 1).await.expect("comments").0.is_empty());
     let counts = store.feed_counts(&[fid("user:nobody")], t(1)).await.expect("counts");
     assert_eq!(counts.get(&fid("user:nobody")).map(|c| c.activity_count), Some(0));
+}
+
+/// `ExtraWrites::each`: one event per item the write created or removed,
+/// none for items already there or already gone; refused by writes that do
+/// not complete it.
+async fn per_item_events_only_for_what_the_write_changed(store: &dyn Store) {
+    let settled = |start, n: usize| async move {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let events = store.events_after(start, 100).await.expect("events");
+            if events.len() >= n || std::time::Instant::now() > deadline {
+                return events.into_iter().map(|(_, e)| e).collect::<Vec<_>>();
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    };
+    let feeds = [feed("user:a"), feed("user:b"), feed("user:c")];
+    store.insert_follows(&[(follow("user:a", "user:b", 0), None)], &feeds).await.expect("first follow");
+
+    let start = store.events_head().await.expect("head");
+    let each = ExtraWrites { each: Some(Event::new(EventType::FollowCreated, None)), ..Default::default() };
+    let batch = [(follow("user:a", "user:b", 0), None), (follow("user:c", "user:b", 0), None)];
+    assert_eq!(store.insert_follows_with(&batch, &[], &each).await.expect("follows"), [false, true]);
+    let each = ExtraWrites { each: Some(Event::new(EventType::FollowDeleted, None)), ..Default::default() };
+    let pairs = [(fid("user:a"), fid("user:b"), true), (fid("user:a"), fid("user:c"), true)];
+    assert_eq!(store.delete_follows_with(&pairs, false, &each).await.expect("unfollow").len(), 1);
+    let each = ExtraWrites { each: Some(Event::new(EventType::FeedCreated, None)), ..Default::default() };
+    let written = store.insert_feeds_with(&[(feed("user:a"), vec![]), (feed("user:d"), vec![])], &each).await;
+    assert_eq!(written.expect("feeds"), [false, true]);
+
+    let events = settled(start, 3).await;
+    let seen: Vec<(EventType, Vec<Fid>)> = events.iter().map(|e| (e.kind, e.fids.clone())).collect();
+    assert_eq!(
+        seen,
+        [
+            (EventType::FollowCreated, vec![fid("user:c"), fid("user:b")]),
+            (EventType::FollowDeleted, vec![fid("user:a"), fid("user:b")]),
+            (EventType::FeedCreated, vec![fid("user:d")]),
+        ]
+    );
+    assert_eq!(events[0].subject.follow.as_ref().map(|f| f.source.clone()), Some(fid("user:c")));
+    assert_eq!(events[2].user_id.as_deref(), Some("d"), "a created feed is announced by its owner");
+
+    let refused = store.save_activities_with(&[activity("x1", "a", &["user:a"], 1)], &[], &each).await;
+    assert!(refused.is_err(), "a write that completes no per-item event refuses one");
+    assert!(store.get_activities(&ids(&["x1"])).await.expect("get").is_empty());
 }

@@ -9,8 +9,10 @@ use super::activities::get_activity;
 use super::comments::get_comment;
 use super::cursor::Page;
 use super::error::{Error, Result};
+use super::events::{Event, EventType};
 use super::filter::{self, Filter};
 use super::model::{Bookmark, BookmarkFolder, Custom};
+use super::storage::ExtraWrites;
 use super::time::Timestamp;
 use super::{new_id, users, Actor, Ctx, QueryRequest};
 
@@ -139,7 +141,8 @@ pub async fn add_bookmark(
         created_at: now,
         updated_at: now,
     };
-    if !ctx.store.insert_bookmark(&bookmark, created.as_ref()).await? {
+    let extra = announce(bookmark_event(EventType::BookmarkAdded, &bookmark));
+    if !ctx.store.insert_bookmark_with(&bookmark, created.as_ref(), &extra).await? {
         return Err(Error::field(
             "folder_id",
             format!("{} {} is already bookmarked there", bookmark.object_type, bookmark.object_id),
@@ -193,7 +196,10 @@ pub async fn update_bookmark(
             activity_id: activity_id.clone(),
             ..current
         };
-        if let Some(moved) = ctx.store.move_bookmark(&from, &changed, created.as_ref(), Some(version)).await? {
+        let extra = announce(bookmark_event(EventType::BookmarkUpdated, &changed));
+        if let Some(moved) =
+            ctx.store.move_bookmark_with(&from, &changed, created.as_ref(), Some(version), &extra).await?
+        {
             let folder = folder_of(ctx, &moved, created).await?;
             return Ok((moved, folder));
         }
@@ -219,9 +225,10 @@ pub async fn delete_bookmark(
 ) -> Result<(Bookmark, Option<BookmarkFolder>)> {
     let user = actor.acting_user(user_id)?;
     object.activity_id(ctx).await?;
+    let extra = ExtraWrites { each: Some(Event::for_user(EventType::BookmarkDeleted, &user)), ..Default::default() };
     let gone = ctx
         .store
-        .delete_bookmark(&user, object.object_type(), object.id(), folder_key(&folder_id))
+        .delete_bookmark_with(&user, object.object_type(), object.id(), folder_key(&folder_id), &extra)
         .await?
         .ok_or_else(|| Error::not_found("bookmark", &format!("{} {}", object.object_type(), object.id())))?;
     let folder = folder_of(ctx, &gone, None).await?;
@@ -294,7 +301,9 @@ pub async fn update_bookmark_folder(ctx: &Ctx, actor: &Actor, id: &str, req: Upd
             folder.custom = custom.clone();
         }
         folder.updated_at = super::versions::next_version(version);
-        if ctx.store.put_bookmark_folder(&folder, Some(version)).await? {
+        let event = Event::for_user(EventType::BookmarkFolderUpdated, &folder.user_id)
+            .with(|s| s.bookmark_folder = Some(folder.clone()));
+        if ctx.store.put_bookmark_folder_with(&folder, Some(version), &announce(event)).await? {
             return Ok(folder);
         }
     }
@@ -303,7 +312,17 @@ pub async fn update_bookmark_folder(ctx: &Ctx, actor: &Actor, id: &str, req: Upd
 
 /// Deletes the folder with the bookmarks in it.
 pub async fn delete_bookmark_folder(ctx: &Ctx, actor: &Actor, id: &str) -> Result<()> {
-    folder_for(ctx, actor, id).await?;
-    ctx.store.delete_bookmark_folder(id).await?;
+    let folder = folder_for(ctx, actor, id).await?;
+    let each = Some(Event::for_user(EventType::BookmarkFolderDeleted, &folder.user_id));
+    ctx.store.delete_bookmark_folder_with(id, &ExtraWrites { each, ..Default::default() }).await?;
     Ok(())
+}
+
+/// A bookmark event, for its owner's connections only.
+fn bookmark_event(kind: EventType, bookmark: &Bookmark) -> Event {
+    Event::for_user(kind, &bookmark.user_id).with(|s| s.bookmark = Some(bookmark.clone()))
+}
+
+fn announce(event: Event) -> ExtraWrites {
+    ExtraWrites { events: vec![event], ..Default::default() }
 }

@@ -10,7 +10,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::model::{
-    Activity, Bookmark, BookmarkFolder, Comment, Feed, FeedMember, Fid, Follow, Pin, Poll, PollVote, Reaction, User,
+    Activity, Bookmark, BookmarkFolder, Comment, Feed, FeedGroup, FeedMember, Fid, Follow, Pin, Poll, PollVote,
+    Reaction, User,
 };
 use super::time::Timestamp;
 
@@ -73,6 +74,8 @@ pub enum EventType {
     FeedGroupChanged,
     #[serde(rename = "feeds.feed_group.deleted")]
     FeedGroupDeleted,
+    #[serde(rename = "feeds.feed_group.restored")]
+    FeedGroupRestored,
     #[serde(rename = "feeds.feed_member.added")]
     FeedMemberAdded,
     #[serde(rename = "feeds.feed_member.updated")]
@@ -141,6 +144,7 @@ impl EventType {
             EventType::FeedDeleted => "feeds.feed.deleted",
             EventType::FeedGroupChanged => "feeds.feed_group.changed",
             EventType::FeedGroupDeleted => "feeds.feed_group.deleted",
+            EventType::FeedGroupRestored => "feeds.feed_group.restored",
             EventType::FeedMemberAdded => "feeds.feed_member.added",
             EventType::FeedMemberUpdated => "feeds.feed_member.updated",
             EventType::FeedMemberRemoved => "feeds.feed_member.removed",
@@ -234,6 +238,8 @@ pub struct Subject {
     pub poll_vote: Option<PollVote>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<User>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feed_group: Option<FeedGroup>,
     /// Plain payload fields (`member_id`, `group_id`, `mark_read`…).
     #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
     pub fields: serde_json::Map<String, serde_json::Value>,
@@ -296,6 +302,77 @@ impl Event {
         fill(&mut self.subject);
         self
     }
+
+    /// An event about `follow`, in the feeds of both its sides: watchers of
+    /// either get it with their own `fid`.
+    pub fn about_follow(kind: EventType, follow: &Follow) -> Self {
+        Event::new(kind, None).in_feeds([follow.source.clone(), follow.target.clone()]).with(|s| {
+            s.follow = Some(follow.clone());
+        })
+    }
+
+    /// An event routed like one about `activity` (its feeds, fanned out;
+    /// private activities reach only their author) without carrying it: a
+    /// poll's events go where the activity that carries the poll went.
+    pub fn beside_activity(kind: EventType, actor: Option<&str>, activity: &Activity) -> Self {
+        let mut event = Event::about_activity(kind, actor, activity);
+        event.subject.activity = None;
+        event
+    }
+
+    /// This event (`ExtraWrites::each`) completed with one item the write
+    /// changed: routed to and carrying that item.
+    pub fn completed(&self, item: Item<'_>) -> Event {
+        let mut event = self.clone();
+        let s = &mut event.subject;
+        match item {
+            Item::Follow(follow) => {
+                event.fids = vec![follow.source.clone(), follow.target.clone()];
+                s.follow = Some(follow.clone());
+            }
+            Item::Feed(feed, members) => {
+                event.fids = vec![feed.fid.clone()];
+                event.user_id.get_or_insert_with(|| feed.created_by.clone());
+                s.feed = Some(feed.clone());
+                s.members = members.to_vec();
+            }
+            Item::Member(user_id) => {
+                s.fields.insert("member_id".into(), serde_json::Value::from(user_id));
+            }
+            Item::Bookmark(bookmark) => s.bookmark = Some(bookmark.clone()),
+            Item::Folder(folder) => s.bookmark_folder = Some(folder.clone()),
+            Item::Poll(poll) => s.poll = Some(poll.clone()),
+            Item::Vote { vote, replaced } => {
+                if replaced && event.kind == EventType::PollVoteCasted {
+                    event.kind = EventType::PollVoteChanged;
+                }
+                s.poll_vote = Some(vote.clone());
+            }
+        }
+        event
+    }
+}
+
+/// One item a write changed, as `ExtraWrites::each` completes its event
+/// with it (`Event::completed`).
+#[derive(Debug, Clone, Copy)]
+pub enum Item<'a> {
+    /// A follow created or removed: in both sides' feeds.
+    Follow(&'a Follow),
+    /// A feed created with its first members: in that feed, by its owner
+    /// unless the event names an actor.
+    Feed(&'a Feed, &'a [FeedMember]),
+    /// A member removed from the event's feed: `member_id`.
+    Member(&'a str),
+    Bookmark(&'a Bookmark),
+    Folder(&'a BookmarkFolder),
+    Poll(&'a Poll),
+    /// A vote stored or removed; a cast that `replaced` the voter's earlier
+    /// votes is a change (`feeds.poll.vote_changed`).
+    Vote {
+        vote: &'a PollVote,
+        replaced: bool,
+    },
 }
 
 /// A position in the outbox: events are read in `(tx, seq)` order, where
@@ -342,6 +419,7 @@ mod tests {
             EventType::FeedDeleted,
             EventType::FeedGroupChanged,
             EventType::FeedGroupDeleted,
+            EventType::FeedGroupRestored,
             EventType::FeedMemberAdded,
             EventType::FeedMemberUpdated,
             EventType::FeedMemberRemoved,

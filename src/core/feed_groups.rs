@@ -4,7 +4,9 @@
 use serde::Deserialize;
 
 use super::error::{Error, Result};
+use super::events::{Event, EventType};
 use super::model::{validate_id, ActivitySelector, FeedGroup, FeedGroupConfig};
+use super::storage::ExtraWrites;
 use super::time::Timestamp;
 use super::Ctx;
 
@@ -145,7 +147,7 @@ pub async fn create_feed_group(ctx: &Ctx, req: CreateFeedGroup) -> Result<FeedGr
     let now = Timestamp::now();
     let group =
         FeedGroup { id: req.id, config: with_defaults(req.config), created_at: now, updated_at: now, deleted_at: None };
-    if !ctx.store.insert_feed_group(&group).await? {
+    if !ctx.store.insert_feed_group_with(&group, &group_event(EventType::FeedGroupChanged, &group)).await? {
         return Err(Error::field("id", format!("feed group {} already exists", group.id)));
     }
     Ok(group)
@@ -194,17 +196,18 @@ pub async fn update_feed_group(ctx: &Ctx, id: &str, config: FeedGroupConfig) -> 
     let mut group = get_feed_group(ctx, id, false).await?;
     group.config = with_defaults(config);
     group.updated_at = Timestamp::now();
-    ctx.store.put_feed_group(&group).await?;
+    ctx.store.put_feed_group_with(&group, &group_event(EventType::FeedGroupChanged, &group)).await?;
     Ok(group)
 }
 
 pub async fn delete_feed_group(ctx: &Ctx, id: &str, hard: bool) -> Result<()> {
     let mut group = get_feed_group(ctx, id, hard).await?;
+    let deleted = group_event(EventType::FeedGroupDeleted, &group);
     if hard {
-        ctx.store.purge_feed_group(id).await?;
+        ctx.store.purge_feed_group_with(id, &deleted).await?;
     } else {
         group.deleted_at = Some(Timestamp::now());
-        ctx.store.put_feed_group(&group).await?;
+        ctx.store.put_feed_group_with(&group, &deleted).await?;
     }
     Ok(())
 }
@@ -213,9 +216,22 @@ pub async fn restore_feed_group(ctx: &Ctx, id: &str) -> Result<FeedGroup> {
     let mut group = get_feed_group(ctx, id, true).await?;
     if group.deleted_at.take().is_some() {
         group.updated_at = Timestamp::now();
-        ctx.store.put_feed_group(&group).await?;
+        ctx.store.put_feed_group_with(&group, &group_event(EventType::FeedGroupRestored, &group)).await?;
     }
     Ok(group)
+}
+
+/// A feed group's event, with its `group_id` (and the group itself when
+/// it changed). A group is no feed, so the event names none: it goes to
+/// webhooks only, never to a WebSocket.
+fn group_event(kind: EventType, group: &FeedGroup) -> ExtraWrites {
+    let event = Event::new(kind, None).with(|s| {
+        s.fields.insert("group_id".into(), serde_json::Value::from(group.id.clone()));
+        if kind == EventType::FeedGroupChanged {
+            s.feed_group = Some(group.clone());
+        }
+    });
+    ExtraWrites { events: vec![event], ..Default::default() }
 }
 
 pub async fn list_feed_groups(ctx: &Ctx, include_soft_deleted: bool) -> Result<Vec<FeedGroup>> {

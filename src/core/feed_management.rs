@@ -98,7 +98,10 @@ pub async fn create_feeds_batch(ctx: &Ctx, req: CreateFeedsBatch) -> Result<Vec<
             (new_feed(&fid, &visibility, &owner, input, now), members)
         })
         .collect();
-    let extra = crate::core::storage::ExtraWrites { users: implied, ..Default::default() };
+    // Each feed created announces itself, by its owner; one that exists,
+    // nothing.
+    let each = Some(super::events::Event::new(super::events::EventType::FeedCreated, None));
+    let extra = crate::core::storage::ExtraWrites { users: implied, each, ..Default::default() };
     ctx.store.insert_feeds_with(&feeds, &extra).await?;
     Ok(fids)
 }
@@ -124,7 +127,15 @@ pub async fn delete_feeds_batch(ctx: &Ctx, req: DeleteFeedsBatch) -> Result<Stri
     // The task is written with the deletions, on the current rows (see
     // `versions`), so a concurrent UpdateFeed is neither lost nor undone.
     let task = tasks::pending(TaskWork::DeleteFeeds { fids: fids.clone(), hard, purge_user_activities });
-    let queued = crate::core::storage::ExtraWrites { tasks: vec![task.clone()], ..Default::default() };
+    // Server-side only: no acting user.
+    let deleted_events = fids
+        .iter()
+        .map(|fid| super::events::Event::new(super::events::EventType::FeedDeleted, None).in_feeds([fid.clone()]));
+    let queued = crate::core::storage::ExtraWrites {
+        tasks: vec![task.clone()],
+        events: deleted_events.collect(),
+        ..Default::default()
+    };
     for _ in 0..super::versions::WRITE_ATTEMPTS {
         let found: HashMap<Fid, Feed> = ctx
             .store

@@ -10,6 +10,7 @@ use serde_json::Value;
 use super::cursor::{one_direction, page_limit, Pager};
 use super::enrichment::{Lookup, OwnWanted};
 use super::error::{Error, Result};
+use super::events::{Event, EventType};
 use super::feeds::{get_live_feed, new_feed, read_page, validate_input, FeedInput};
 use super::follows::{self, FollowPage};
 use super::members::{self, MemberPage};
@@ -156,7 +157,8 @@ pub async fn get_or_create_feed(ctx: &Ctx, actor: &Actor, fid: Fid, req: GetOrCr
                 relations = Some(loaded);
             }
             if !replaced.is_empty() {
-                ctx.store.upsert_users(&replaced).await?;
+                let extra = ExtraWrites { events: users::updated_events(&replaced), ..Default::default() };
+                ctx.store.upsert_users_with(&replaced, &extra).await?;
             }
             (feed, false)
         }
@@ -178,8 +180,16 @@ pub async fn get_or_create_feed(ctx: &Ctx, actor: &Actor, fid: Fid, req: GetOrCr
             // The feed and its first members in one transaction (a
             // soft-deleted feed is replaced); a concurrent creator may win,
             // and then we read theirs.
-            let extra =
-                ExtraWrites { users: implied, user_updates: std::mem::take(&mut replaced), ..Default::default() };
+            // A feed created announces itself (a concurrent creator's
+            // write announces theirs).
+            let replaced = std::mem::take(&mut replaced);
+            let extra = ExtraWrites {
+                users: implied,
+                events: users::updated_events(&replaced),
+                user_updates: replaced,
+                each: Some(Event::new(EventType::FeedCreated, Some(&owner))),
+                ..Default::default()
+            };
             let written = ctx.store.insert_feeds_with(&[(feed.clone(), initial)], &extra).await?;
             if written == [true] {
                 (feed, true)

@@ -11,6 +11,7 @@ use serde_json::Value;
 use super::cursor;
 use super::enrichment::OwnWanted;
 use super::error::{Error, Result};
+use super::events::{Event, EventType};
 use super::feed_groups::{live_group, VISIBILITIES};
 use super::model::{Activity, Custom, Feed, Fid, Location, TaskWork};
 use super::time::Timestamp;
@@ -186,11 +187,23 @@ pub async fn update_feed(ctx: &Ctx, actor: &Actor, fid: &Fid, req: UpdateFeed) -
         let feed = get_live_feed(ctx, fid).await?;
         let version = feed.updated_at;
         let feed = changed_feed(ctx, actor, feed, req.clone()).await?;
-        if ctx.store.put_feed(&feed, Some(version)).await? {
+        let extra =
+            ExtraWrites { events: vec![feed_event(EventType::FeedUpdated, actor, &feed)], ..Default::default() };
+        if ctx.store.put_feed_with(&feed, Some(version), &extra).await? {
             return Ok(feed);
         }
     }
     Err(super::versions::contended("feed", &fid.to_string()))
+}
+
+/// An event about `feed`, in that feed, by the token's user (none for a
+/// server token); `feeds.feed.deleted` carries nothing else.
+pub(super) fn feed_event(kind: EventType, actor: &Actor, feed: &Feed) -> Event {
+    let event = Event::new(kind, actor.viewer(None)).in_feeds([feed.fid.clone()]);
+    match kind {
+        EventType::FeedDeleted => event,
+        _ => event.with(|s| s.feed = Some(feed.clone())),
+    }
 }
 
 async fn changed_feed(ctx: &Ctx, actor: &Actor, mut feed: Feed, req: UpdateFeed) -> Result<Feed> {
@@ -242,7 +255,11 @@ pub async fn delete_feed(
     // The task is written with the deletion, so it exists exactly when the
     // feed is marked deleted.
     let task = tasks::pending(TaskWork::DeleteFeed { fid: fid.clone(), hard, purge_user_activities });
-    let queued = ExtraWrites { tasks: vec![task.clone()], ..Default::default() };
+    let queued = |_: &Feed, after: &Feed| ExtraWrites {
+        tasks: vec![task.clone()],
+        events: vec![feed_event(EventType::FeedDeleted, actor, after)],
+        ..Default::default()
+    };
     let change = |mut feed: Feed| async {
         access::require(ctx, actor, &feed, access::DELETE_FEED).await?;
         let now = super::versions::next_version(feed.updated_at);
@@ -250,7 +267,7 @@ pub async fn delete_feed(
         feed.updated_at = now;
         Ok(feed)
     };
-    put_current(ctx, fid, change, |_, _| queued.clone()).await?;
+    put_current(ctx, fid, change, queued).await?;
     tasks::wake(ctx);
     Ok(task.id)
 }
@@ -358,6 +375,7 @@ pub async fn change_visibility(
     };
     let queued = |before: &Feed, after: &Feed| ExtraWrites {
         tasks: needs_reconciling(before, after).then(|| task.clone()).into_iter().collect(),
+        events: vec![feed_event(EventType::FeedUpdated, actor, after)],
         ..Default::default()
     };
     let (before, feed) = put_current(ctx, fid, change, queued).await?;

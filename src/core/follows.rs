@@ -12,6 +12,7 @@ use super::access;
 use super::cursor::Page;
 use super::cursor::Pager;
 use super::error::{Error, Result};
+use super::events::{Event, EventType};
 use super::feeds::{get_live_feed, resolve_feeds};
 use super::filter::{self, Filter};
 use super::model::{Activity, Custom, Feed, Fid, Follow, FOLLOW_ACCEPTED, FOLLOW_PENDING, FOLLOW_REJECTED};
@@ -243,7 +244,9 @@ async fn follow_many(ctx: &Ctx, actor: &Actor, cmds: Vec<FollowCmd>, create_user
     }
     let mut new_feeds = missing.clone();
     new_feeds.extend(notification_feeds.into_iter().filter(|f| !missing.iter().any(|m| m.fid == f.fid)));
-    let extra = crate::core::storage::ExtraWrites { users: implied, ..Default::default() };
+    // Each follow that is new announces itself; one that exists, nothing.
+    let each = Some(Event::new(EventType::FollowCreated, None));
+    let extra = crate::core::storage::ExtraWrites { users: implied, each, ..Default::default() };
     let inserted = ctx.store.insert_follows_with(&planned, &new_feeds, &extra).await?;
 
     // Follows that existed already come back as stored.
@@ -372,7 +375,7 @@ async fn answer(
         let mut follow = get_follow(ctx, source, target).await?;
         let version = follow.updated_at;
         change(&mut follow, super::versions::next_version(version))?;
-        if ctx.store.update_follow(&follow, backfill, Some(version)).await? {
+        if update_follow_announced(ctx, &follow, backfill, version).await? {
             return Ok(follow);
         }
     }
@@ -399,11 +402,20 @@ pub async fn update_follow(ctx: &Ctx, actor: &Actor, cmd: FollowCmd) -> Result<F
         let was_accepted = follow.status == FOLLOW_ACCEPTED;
         let follow = changed_follow(follow, cmd.clone())?;
         let backfill = !was_accepted && follow.status == FOLLOW_ACCEPTED;
-        if ctx.store.update_follow(&follow, backfill, Some(version)).await? {
+        if update_follow_announced(ctx, &follow, backfill, version).await? {
             return Ok(follow);
         }
     }
     Err(super::versions::contended("follow", &format!("{source} -> {target}")))
+}
+
+/// Saves a changed follow at `version` with its `feeds.follow.updated`.
+async fn update_follow_announced(ctx: &Ctx, follow: &Follow, backfill: bool, version: Timestamp) -> Result<bool> {
+    let extra = crate::core::storage::ExtraWrites {
+        events: vec![Event::about_follow(EventType::FollowUpdated, follow)],
+        ..Default::default()
+    };
+    ctx.store.update_follow_with(follow, backfill, Some(version), &extra).await
 }
 
 fn changed_follow(mut follow: Follow, cmd: FollowCmd) -> Result<Follow> {
@@ -478,8 +490,10 @@ pub async fn unfollow(
             }
         }
     }
-    // The notifications go with the follows, in their transaction.
-    let mut extra = crate::core::storage::ExtraWrites::default();
+    // The notifications go with the follows, in their transaction, and
+    // each follow removed announces itself.
+    let each = Some(Event::new(EventType::FollowDeleted, None));
+    let mut extra = crate::core::storage::ExtraWrites { each, ..Default::default() };
     if delete_notification {
         let existing: Vec<Follow> = ctx
             .store
@@ -586,7 +600,7 @@ pub async fn settle_pending(ctx: &Ctx, target: &Fid, approve: bool) -> Result<()
                 follow.status = FOLLOW_REJECTED.into();
                 follow.request_rejected_at = Some(now);
             }
-            if !ctx.store.update_follow(&follow, approve, Some(version)).await? {
+            if !update_follow_announced(ctx, &follow, approve, version).await? {
                 lost += 1;
                 if lost >= super::versions::WRITE_ATTEMPTS {
                     return Err(super::versions::contended("follow requests to", &target.to_string()));
@@ -636,7 +650,9 @@ pub async fn drop_disallowed(ctx: &Ctx, feed: &Feed) -> Result<()> {
             .map(|f| (f.source.clone(), f.target.clone(), false))
             .collect();
         offset += page.len() - doomed.len();
-        ctx.store.delete_follows(&doomed, false).await?;
+        let each = Some(Event::new(EventType::FollowDeleted, None));
+        let extra = crate::core::storage::ExtraWrites { each, ..Default::default() };
+        ctx.store.delete_follows_with(&doomed, false, &extra).await?;
     }
 }
 

@@ -8,9 +8,11 @@ use serde::Deserialize;
 use super::access;
 use super::cursor::{Page, Pager};
 use super::error::{Error, Result};
+use super::events::{Event, EventType};
 use super::feeds::{get_live_feed, MemberInput};
 use super::filter::{self, Filter};
 use super::model::{FeedMember, Fid, DEFAULT_MEMBER_ROLE, MEMBER_ACTIVE, MEMBER_PENDING, MEMBER_REJECTED};
+use super::storage::ExtraWrites;
 use super::time::Timestamp;
 use super::users;
 use super::versions;
@@ -40,10 +42,14 @@ pub async fn update_members(ctx: &Ctx, actor: &Actor, fid: &Fid, req: UpdateMemb
     access::require(ctx, actor, &feed, access::UPDATE_FEED_MEMBERS).await?;
     check_shape(&req.members)?;
     let user_ids: Vec<String> = req.members.iter().map(|m| m.user_id.clone()).collect();
+    let by = actor.viewer(None);
+    // Each member removed announces itself, whoever the store finds.
+    let each = Some(Event::new(EventType::FeedMemberRemoved, by).in_feeds([fid.clone()]));
     match req.operation.as_str() {
         "remove" => {
-            let removed_ids = ctx.store.write_members(fid, &[], &user_ids, false, None).await?.unwrap_or_default();
-            Ok(MemberChanges { removed_ids, ..Default::default() })
+            let extra = ExtraWrites { each, ..Default::default() };
+            let written = ctx.store.write_members_with(fid, &[], &user_ids, false, None, &extra).await?;
+            Ok(MemberChanges { removed_ids: written.unwrap_or_default(), ..Default::default() })
         }
         "upsert" | "set" => {
             check_references(ctx, &req.members.iter().collect::<Vec<_>>()).await?;
@@ -51,7 +57,12 @@ pub async fn update_members(ctx: &Ctx, actor: &Actor, fid: &Fid, req: UpdateMemb
                 let existing: HashMap<String, FeedMember> =
                     ctx.store.get_members(fid, &user_ids).await?.into_iter().map(|m| (m.user_id.clone(), m)).collect();
                 let (mut changes, rows, read_at) = upserted(fid, &req.members, &existing);
-                let written = ctx.store.write_members(fid, &rows, &[], req.operation == "set", Some(&read_at)).await?;
+                let added = changes.added.iter().map(|m| member_event(EventType::FeedMemberAdded, by, m));
+                let updated = changes.updated.iter().map(|m| member_event(EventType::FeedMemberUpdated, by, m));
+                let extra =
+                    ExtraWrites { events: added.chain(updated).collect(), each: each.clone(), ..Default::default() };
+                let replace = req.operation == "set";
+                let written = ctx.store.write_members_with(fid, &rows, &[], replace, Some(&read_at), &extra).await?;
                 if let Some(removed_ids) = written {
                     changes.removed_ids = removed_ids;
                     return Ok(changes);
@@ -61,6 +72,11 @@ pub async fn update_members(ctx: &Ctx, actor: &Actor, fid: &Fid, req: UpdateMemb
         }
         other => Err(Error::field("operation", format!("operation must be upsert, remove or set, got {other:?}"))),
     }
+}
+
+/// An event about one membership, in its feed.
+fn member_event(kind: EventType, by: Option<&str>, member: &FeedMember) -> Event {
+    Event::new(kind, by).in_feeds([member.fid.clone()]).with(|s| s.members = vec![member.clone()])
 }
 
 /// The memberships `inputs` make of the `existing` ones (and of none), with
@@ -202,7 +218,11 @@ pub async fn answer_invite(
         }
         member.updated_at = now;
         let one = std::slice::from_ref(&member);
-        if ctx.store.write_members(fid, one, &[], false, Some(&[Some(version)])).await?.is_some() {
+        let extra = ExtraWrites {
+            events: vec![member_event(EventType::FeedMemberUpdated, Some(&user), &member)],
+            ..Default::default()
+        };
+        if ctx.store.write_members_with(fid, one, &[], false, Some(&[Some(version)]), &extra).await?.is_some() {
             return Ok(member);
         }
     }

@@ -6,8 +6,10 @@ use serde_json::{Map, Value};
 use super::activities::get_activity;
 use super::cursor::Page;
 use super::error::{Error, Result};
+use super::events::{Event, EventType};
 use super::filter::{self, Filter};
-use super::model::{Custom, Poll, PollOption, PollVote, VoteOutcome};
+use super::model::{Activity, Custom, Poll, PollOption, PollVote, VoteOutcome};
+use super::storage::ExtraWrites;
 use super::time::Timestamp;
 use super::{new_id, patch, users, versions, Actor, Ctx, QueryRequest};
 
@@ -213,21 +215,37 @@ where
     R: Fn() -> F,
     F: std::future::Future<Output = Result<Poll>>,
 {
+    let mut carrier = None;
     for _ in 0..versions::WRITE_ATTEMPTS {
         let mut poll = read().await?;
         let version = poll.updated_at;
+        let was_closed = poll.is_closed;
         let (outcome, removed) = change(&mut poll)?;
         poll.updated_at = versions::next_version(version);
-        if ctx.store.put_poll(&poll, &removed, Some(version)).await? {
+        if carrier.is_none() {
+            carrier = Some(ctx.store.poll_activity(&poll).await?);
+        }
+        let kind = if poll.is_closed && !was_closed { EventType::PollClosed } else { EventType::PollUpdated };
+        let events = carrier.iter().flatten().map(|activity| poll_event(kind, activity, &poll)).collect();
+        let extra = ExtraWrites { events, ..Default::default() };
+        if ctx.store.put_poll_with(&poll, &removed, Some(version), &extra).await? {
             return Ok((outcome, poll));
         }
     }
     Err(versions::contended("poll", id))
 }
 
+/// A poll event, where the activity carrying the poll went (its feeds and
+/// the timelines following them). A poll no activity carries has no feed
+/// to announce it in, so it announces nothing.
+fn poll_event(kind: EventType, activity: &Activity, poll: &Poll) -> Event {
+    Event::beside_activity(kind, None, activity).with(|s| s.poll = Some(poll.clone()))
+}
+
 pub async fn delete_poll(ctx: &Ctx, actor: &Actor, id: &str) -> Result<()> {
-    owned_poll(ctx, actor, id).await?;
-    ctx.store.delete_poll(id).await?;
+    let poll = owned_poll(ctx, actor, id).await?;
+    let each = ctx.store.poll_activity(&poll).await?.map(|a| poll_event(EventType::PollDeleted, &a, &poll));
+    ctx.store.delete_poll_with(id, &ExtraWrites { each, ..Default::default() }).await?;
     Ok(())
 }
 
@@ -330,12 +348,12 @@ pub struct CastVote {
 }
 
 /// A poll as an activity carries it: the activity must name this poll.
-async fn activity_poll(ctx: &Ctx, activity_id: &str, poll_id: &str) -> Result<Poll> {
+async fn activity_poll(ctx: &Ctx, activity_id: &str, poll_id: &str) -> Result<(Activity, Poll)> {
     let activity = get_activity(ctx, activity_id).await?;
     if activity.poll_id.as_deref() != Some(poll_id) {
         return Err(Error::field("poll_id", format!("activity {activity_id} does not carry poll {poll_id}")));
     }
-    get_poll(ctx, poll_id).await
+    Ok((activity, get_poll(ctx, poll_id).await?))
 }
 
 pub async fn cast_poll_vote(
@@ -347,7 +365,7 @@ pub async fn cast_poll_vote(
 ) -> Result<(PollVote, Poll)> {
     let user_id = actor.acting_user(req.user_id.as_deref())?;
     users::ensure_users(ctx, std::slice::from_ref(&user_id)).await?;
-    let poll = activity_poll(ctx, activity_id, poll_id).await?;
+    let (activity, poll) = activity_poll(ctx, activity_id, poll_id).await?;
     if poll.is_closed {
         return Err(Error::input(format!("poll {poll_id} is closed")));
     }
@@ -380,7 +398,10 @@ pub async fn cast_poll_vote(
         }
         _ => return Err(Error::field("vote", "a vote names exactly one of option_id or answer_text")),
     }
-    match ctx.store.cast_vote(&vote, poll.enforce_unique_vote, poll.max_votes_allowed).await? {
+    // A vote that replaces the voter's earlier ones is a change.
+    let each = Some(poll_event(EventType::PollVoteCasted, &activity, &poll));
+    let extra = ExtraWrites { each, ..Default::default() };
+    match ctx.store.cast_vote_with(&vote, poll.enforce_unique_vote, poll.max_votes_allowed, &extra).await? {
         VoteOutcome::Cast { vote, .. } => Ok((vote, poll)),
         VoteOutcome::TooManyVotes => Err(Error::input(format!(
             "user {} already cast the {} votes poll {poll_id} allows",
@@ -401,10 +422,11 @@ pub async fn delete_poll_vote(
     // A user token removes only its own votes; server-side, `user_id` (if
     // given) must be the voter.
     let voter = actor.scoped_user(user_id)?;
-    let poll = activity_poll(ctx, activity_id, poll_id).await?;
+    let (activity, poll) = activity_poll(ctx, activity_id, poll_id).await?;
+    let each = Some(poll_event(EventType::PollVoteRemoved, &activity, &poll));
     let vote = ctx
         .store
-        .delete_vote(poll_id, vote_id, voter.as_deref())
+        .delete_vote_with(poll_id, vote_id, voter.as_deref(), &ExtraWrites { each, ..Default::default() })
         .await?
         .ok_or_else(|| Error::not_found("vote", vote_id))?;
     Ok((vote, poll))

@@ -108,10 +108,21 @@ pub struct UserQuery {
 /// Users: the profiles every other record points at.
 #[async_trait]
 pub trait UserStore: Send + Sync {
-    async fn upsert_users(&self, users: &[User]) -> Result<()>;
+    async fn upsert_users(&self, users: &[User]) -> Result<()> {
+        self.upsert_users_with(users, &ExtraWrites::default()).await
+    }
+    /// `upsert_users` with the `extra` records (its events), in the same
+    /// transaction.
+    async fn upsert_users_with(&self, users: &[User], extra: &ExtraWrites) -> Result<()>;
     /// Replaces existing users, committing only if each is still at the
     /// `updated_at` given for it (same order); false otherwise.
-    async fn update_users(&self, users: &[User], if_updated_at: &[Timestamp]) -> Result<bool>;
+    async fn update_users(&self, users: &[User], if_updated_at: &[Timestamp]) -> Result<bool> {
+        self.update_users_with(users, if_updated_at, &ExtraWrites::default()).await
+    }
+    /// `update_users` with the `extra` records (its events): none is
+    /// written when a version does not hold.
+    async fn update_users_with(&self, users: &[User], if_updated_at: &[Timestamp], extra: &ExtraWrites)
+        -> Result<bool>;
     async fn get_users(&self, ids: &[String]) -> Result<Vec<User>>;
     async fn query_users(&self, query: &UserQuery) -> Result<Vec<User>>;
     /// Hard-deletes the user rows (soft deletion is an `upsert_users`).
@@ -159,9 +170,22 @@ pub trait ConfigStore: Send + Sync {
     async fn get_feed_group(&self, id: &str) -> Result<Option<FeedGroup>>;
     async fn list_feed_groups(&self) -> Result<Vec<FeedGroup>>;
     /// Inserts unless the id exists; returns whether it was inserted.
-    async fn insert_feed_group(&self, group: &FeedGroup) -> Result<bool>;
-    async fn put_feed_group(&self, group: &FeedGroup) -> Result<()>;
-    async fn purge_feed_group(&self, id: &str) -> Result<bool>;
+    async fn insert_feed_group(&self, group: &FeedGroup) -> Result<bool> {
+        self.insert_feed_group_with(group, &ExtraWrites::default()).await
+    }
+    /// `insert_feed_group` with the `extra` records (its events), written
+    /// only when the group is.
+    async fn insert_feed_group_with(&self, group: &FeedGroup, extra: &ExtraWrites) -> Result<bool>;
+    async fn put_feed_group(&self, group: &FeedGroup) -> Result<()> {
+        self.put_feed_group_with(group, &ExtraWrites::default()).await
+    }
+    async fn put_feed_group_with(&self, group: &FeedGroup, extra: &ExtraWrites) -> Result<()>;
+    async fn purge_feed_group(&self, id: &str) -> Result<bool> {
+        self.purge_feed_group_with(id, &ExtraWrites::default()).await
+    }
+    /// `purge_feed_group` with the `extra` records, written only when the
+    /// group existed.
+    async fn purge_feed_group_with(&self, id: &str, extra: &ExtraWrites) -> Result<bool>;
 
     /// Inserts unless the id exists; returns whether it was inserted.
     async fn insert_membership_level(&self, level: &MembershipLevel) -> Result<bool>;
@@ -211,7 +235,8 @@ pub trait FeedStore: Send + Sync {
         self.insert_feeds_with(feeds, &ExtraWrites::default()).await
     }
     /// `insert_feeds` with the `extra` records (their implied owners), in
-    /// the same transaction.
+    /// the same transaction; `extra.each` is completed with every feed
+    /// written and its members (`Item::Feed`).
     async fn insert_feeds_with(&self, feeds: &[(Feed, Vec<FeedMember>)], extra: &ExtraWrites) -> Result<Vec<bool>>;
     /// Replaces the documents of the given feeds, with the `extra` records,
     /// in one transaction — only if each feed is still at the `updated_at`
@@ -348,7 +373,9 @@ pub trait FollowStore: Send + Sync {
     async fn insert_follows(&self, follows: &[(Follow, Option<Activity>)], new_feeds: &[Feed]) -> Result<Vec<bool>> {
         self.insert_follows_with(follows, new_feeds, &ExtraWrites::default()).await
     }
-    /// `insert_follows` with the `extra` records, in the same transaction.
+    /// `insert_follows` with the `extra` records, in the same transaction;
+    /// `extra.each` is completed with every follow inserted
+    /// (`Item::Follow`).
     async fn insert_follows_with(
         &self,
         follows: &[(Follow, Option<Activity>)],
@@ -359,7 +386,18 @@ pub trait FollowStore: Send + Sync {
     /// to its `activity_copy_limit` of the target's activities into the
     /// source, as on acceptance. `false` when the follow does not exist or,
     /// with `if_updated_at`, is no longer at that version.
-    async fn update_follow(&self, follow: &Follow, backfill: bool, if_updated_at: Option<Timestamp>) -> Result<bool>;
+    async fn update_follow(&self, follow: &Follow, backfill: bool, if_updated_at: Option<Timestamp>) -> Result<bool> {
+        self.update_follow_with(follow, backfill, if_updated_at, &ExtraWrites::default()).await
+    }
+    /// `update_follow` with the `extra` records (its events): none is
+    /// written when the follow is not.
+    async fn update_follow_with(
+        &self,
+        follow: &Follow,
+        backfill: bool,
+        if_updated_at: Option<Timestamp>,
+        extra: &ExtraWrites,
+    ) -> Result<bool>;
     /// Deletes the follows `(source, target, keep_history)` that exist (all
     /// of them must when `require_all`, or nothing is deleted); unless
     /// `keep_history`, removes from each source feed the activities that
@@ -368,7 +406,8 @@ pub trait FollowStore: Send + Sync {
         self.delete_follows_with(pairs, require_all, &ExtraWrites::default()).await
     }
     /// `delete_follows` with the `extra` writes (withdrawn notifications),
-    /// in the same transaction.
+    /// in the same transaction; `extra.each` is completed with every follow
+    /// deleted (`Item::Follow`).
     async fn delete_follows_with(
         &self,
         pairs: &[(Fid, Fid, bool)],
@@ -406,6 +445,20 @@ pub trait MemberStore: Send + Sync {
         remove: &[String],
         replace: bool,
         if_updated_at: Option<&[Option<Timestamp>]>,
+    ) -> Result<Option<Vec<String>>> {
+        self.write_members_with(fid, members, remove, replace, if_updated_at, &ExtraWrites::default()).await
+    }
+    /// `write_members` with the `extra` records, none written when a
+    /// version does not hold; `extra.each` is completed with every member
+    /// removed (`Item::Member`).
+    async fn write_members_with(
+        &self,
+        fid: &Fid,
+        members: &[FeedMember],
+        remove: &[String],
+        replace: bool,
+        if_updated_at: Option<&[Option<Timestamp>]>,
+        extra: &ExtraWrites,
     ) -> Result<Option<Vec<String>>>;
     async fn get_members(&self, fid: &Fid, user_ids: &[String]) -> Result<Vec<FeedMember>>;
     /// The memberships (any status) of `user_id` in `fids`.
@@ -470,8 +523,18 @@ pub trait ReactionStore: Send + Sync {
 #[async_trait]
 pub trait BookmarkStore: Send + Sync {
     /// Saves a new bookmark (and the folder it creates, if any) in one
-    /// transaction; false when that placement exists already.
-    async fn insert_bookmark(&self, bookmark: &Bookmark, new_folder: Option<&BookmarkFolder>) -> Result<bool>;
+    /// transaction; false, writing nothing, when that placement exists
+    /// already.
+    async fn insert_bookmark(&self, bookmark: &Bookmark, new_folder: Option<&BookmarkFolder>) -> Result<bool> {
+        self.insert_bookmark_with(bookmark, new_folder, &ExtraWrites::default()).await
+    }
+    /// `insert_bookmark` with the `extra` records (its events).
+    async fn insert_bookmark_with(
+        &self,
+        bookmark: &Bookmark,
+        new_folder: Option<&BookmarkFolder>,
+        extra: &ExtraWrites,
+    ) -> Result<bool>;
     /// Replaces the bookmark placed in `from_folder` ("" = none) with
     /// `bookmark` (moved and/or changed), creating `new_folder` first; None
     /// when there was no such bookmark or, with `if_updated_at`, it is no
@@ -482,6 +545,18 @@ pub trait BookmarkStore: Send + Sync {
         bookmark: &Bookmark,
         new_folder: Option<&BookmarkFolder>,
         if_updated_at: Option<Timestamp>,
+    ) -> Result<Option<Bookmark>> {
+        self.move_bookmark_with(from_folder, bookmark, new_folder, if_updated_at, &ExtraWrites::default()).await
+    }
+    /// `move_bookmark` with the `extra` records (its events), none written
+    /// when the bookmark is not.
+    async fn move_bookmark_with(
+        &self,
+        from_folder: &str,
+        bookmark: &Bookmark,
+        new_folder: Option<&BookmarkFolder>,
+        if_updated_at: Option<Timestamp>,
+        extra: &ExtraWrites,
     ) -> Result<Option<Bookmark>>;
     async fn delete_bookmark(
         &self,
@@ -489,6 +564,19 @@ pub trait BookmarkStore: Send + Sync {
         object_type: &str,
         object_id: &str,
         folder: &str,
+    ) -> Result<Option<Bookmark>> {
+        self.delete_bookmark_with(user_id, object_type, object_id, folder, &ExtraWrites::default()).await
+    }
+    /// `delete_bookmark` with the `extra` records, none written when there
+    /// was no such bookmark; `extra.each` is completed with the bookmark
+    /// deleted (`Item::Bookmark`).
+    async fn delete_bookmark_with(
+        &self,
+        user_id: &str,
+        object_type: &str,
+        object_id: &str,
+        folder: &str,
+        extra: &ExtraWrites,
     ) -> Result<Option<Bookmark>>;
     async fn query_bookmarks(&self, query: &ListQuery) -> Result<Vec<Bookmark>>;
     /// Bookmark counts per object and `viewer`'s own bookmarks of them.
@@ -501,9 +589,25 @@ pub trait BookmarkStore: Send + Sync {
     async fn get_bookmark_folders(&self, ids: &[String]) -> Result<Vec<BookmarkFolder>>;
     /// Replaces the folder; with `if_updated_at`, only if it is still at
     /// that version (returns false otherwise).
-    async fn put_bookmark_folder(&self, folder: &BookmarkFolder, if_updated_at: Option<Timestamp>) -> Result<bool>;
+    async fn put_bookmark_folder(&self, folder: &BookmarkFolder, if_updated_at: Option<Timestamp>) -> Result<bool> {
+        self.put_bookmark_folder_with(folder, if_updated_at, &ExtraWrites::default()).await
+    }
+    /// `put_bookmark_folder` with the `extra` records (its events), none
+    /// written when the version does not hold.
+    async fn put_bookmark_folder_with(
+        &self,
+        folder: &BookmarkFolder,
+        if_updated_at: Option<Timestamp>,
+        extra: &ExtraWrites,
+    ) -> Result<bool>;
     /// Deletes the folder and the bookmarks in it; false if it did not exist.
-    async fn delete_bookmark_folder(&self, id: &str) -> Result<bool>;
+    async fn delete_bookmark_folder(&self, id: &str) -> Result<bool> {
+        self.delete_bookmark_folder_with(id, &ExtraWrites::default()).await
+    }
+    /// `delete_bookmark_folder` with the `extra` records, none written when
+    /// it did not exist; `extra.each` is completed with the folder deleted
+    /// (`Item::Folder`).
+    async fn delete_bookmark_folder_with(&self, id: &str, extra: &ExtraWrites) -> Result<bool>;
     async fn query_bookmark_folders(&self, query: &ListQuery) -> Result<Vec<BookmarkFolder>>;
 }
 
@@ -592,19 +696,66 @@ pub trait PollStore: Send + Sync {
     /// Replaces the poll; votes for `removed_options` go with them. With
     /// `if_updated_at`, only if it is still at that version (returns false
     /// otherwise).
-    async fn put_poll(&self, poll: &Poll, removed_options: &[String], if_updated_at: Option<Timestamp>)
-        -> Result<bool>;
+    async fn put_poll(
+        &self,
+        poll: &Poll,
+        removed_options: &[String],
+        if_updated_at: Option<Timestamp>,
+    ) -> Result<bool> {
+        self.put_poll_with(poll, removed_options, if_updated_at, &ExtraWrites::default()).await
+    }
+    /// `put_poll` with the `extra` records (its events), none written when
+    /// the version does not hold.
+    async fn put_poll_with(
+        &self,
+        poll: &Poll,
+        removed_options: &[String],
+        if_updated_at: Option<Timestamp>,
+        extra: &ExtraWrites,
+    ) -> Result<bool>;
     async fn get_polls(&self, ids: &[String]) -> Result<Vec<Poll>>;
     /// Deletes the poll and its votes; returns whether it existed.
-    async fn delete_poll(&self, id: &str) -> Result<bool>;
+    async fn delete_poll(&self, id: &str) -> Result<bool> {
+        self.delete_poll_with(id, &ExtraWrites::default()).await
+    }
+    /// `delete_poll` with the `extra` records, none written when it did
+    /// not exist; `extra.each` is completed with the poll deleted
+    /// (`Item::Poll`).
+    async fn delete_poll_with(&self, id: &str, extra: &ExtraWrites) -> Result<bool>;
+    /// A live activity that carries the poll, if any: one its votes were
+    /// cast on, else the first its creator posted with it.
+    async fn poll_activity(&self, poll: &Poll) -> Result<Option<Activity>>;
     async fn query_polls(&self, query: &ListQuery) -> Result<Vec<Poll>>;
     /// Casts the vote atomically for its (poll, user): an answer replaces the
     /// user's answer; an option vote replaces the user's option votes when
     /// `exclusive`, is a no-op when that option is already voted, and is
     /// refused beyond `max_votes`.
-    async fn cast_vote(&self, vote: &PollVote, exclusive: bool, max_votes: Option<i64>) -> Result<VoteOutcome>;
+    async fn cast_vote(&self, vote: &PollVote, exclusive: bool, max_votes: Option<i64>) -> Result<VoteOutcome> {
+        self.cast_vote_with(vote, exclusive, max_votes, &ExtraWrites::default()).await
+    }
+    /// `cast_vote` with the `extra` records, written only when a vote is
+    /// stored; `extra.each` is completed with it (`Item::Vote`).
+    async fn cast_vote_with(
+        &self,
+        vote: &PollVote,
+        exclusive: bool,
+        max_votes: Option<i64>,
+        extra: &ExtraWrites,
+    ) -> Result<VoteOutcome>;
     /// Deletes the vote — only if `voter` cast it, when given.
-    async fn delete_vote(&self, poll_id: &str, vote_id: &str, voter: Option<&str>) -> Result<Option<PollVote>>;
+    async fn delete_vote(&self, poll_id: &str, vote_id: &str, voter: Option<&str>) -> Result<Option<PollVote>> {
+        self.delete_vote_with(poll_id, vote_id, voter, &ExtraWrites::default()).await
+    }
+    /// `delete_vote` with the `extra` records, none written when no vote
+    /// was deleted; `extra.each` is completed with the vote deleted
+    /// (`Item::Vote`).
+    async fn delete_vote_with(
+        &self,
+        poll_id: &str,
+        vote_id: &str,
+        voter: Option<&str>,
+        extra: &ExtraWrites,
+    ) -> Result<Option<PollVote>>;
     async fn poll_tallies(&self, poll_ids: &[String], viewer: Option<&str>) -> Result<HashMap<String, PollTally>>;
     async fn query_votes(&self, query: &ListQuery) -> Result<Vec<PollVote>>;
 }
@@ -729,6 +880,12 @@ pub struct ExtraWrites {
     /// The events the request emits (the outbox): recorded exactly when the
     /// write commits.
     pub events: Vec<Event>,
+    /// The event each item of the main write announces when the write
+    /// creates or removes that item — a batch may find some already there
+    /// (or already gone), and those announce nothing. The operation records
+    /// a copy completed with the item (`Event::completed`); only operations
+    /// that document it take one, the others refuse it.
+    pub each: Option<Event>,
 }
 
 /// The events a write emits, made from what the store found inside the

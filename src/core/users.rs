@@ -6,10 +6,11 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::error::{Code, Error, Result};
+use super::events::{Event, EventType};
 use super::model::{validate_id, Custom, TaskWork, User};
 use super::time::Timestamp;
 use super::{tasks, Actor, Ctx, SortParam};
-use crate::core::storage::{UserQuery, UserSortField};
+use crate::core::storage::{ExtraWrites, UserQuery, UserSortField};
 
 /// `UserRequest`: a full replacement of the user's data.
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -181,8 +182,15 @@ pub async fn update_users(ctx: &Ctx, actor: &Actor, mut inputs: Vec<UserInput>) 
 
 pub async fn upsert_users(ctx: &Ctx, inputs: Vec<UserInput>) -> Result<Vec<User>> {
     let users = replacements(ctx, inputs).await?;
-    ctx.store.upsert_users(&users).await?;
+    let extra = ExtraWrites { events: updated_events(&users), ..Default::default() };
+    ctx.store.upsert_users_with(&users, &extra).await?;
     Ok(users)
+}
+
+/// The `user.updated` event of each user written, for that user's
+/// connections.
+pub fn updated_events(users: &[User]) -> Vec<Event> {
+    users.iter().map(|u| Event::for_user(EventType::UserUpdated, &u.id).with(|s| s.user = Some(u.clone()))).collect()
 }
 
 /// The users an UpdateUsers request writes, built over the stored ones.
@@ -221,7 +229,8 @@ pub async fn update_users_partial(ctx: &Ctx, actor: &Actor, patches: Vec<UserPat
     for _ in 0..super::versions::WRITE_ATTEMPTS {
         let existing = ctx.store.get_users(&ids).await?;
         let (out, read_at) = apply_patches(actor, &existing, &patches)?;
-        if ctx.store.update_users(&out, &read_at).await? {
+        let extra = ExtraWrites { events: updated_events(&out), ..Default::default() };
+        if ctx.store.update_users_with(&out, &read_at, &extra).await? {
             return Ok(out);
         }
     }

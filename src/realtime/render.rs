@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 use crate::core::enrichment::Lookup;
 use crate::core::error::Result;
 use crate::core::events::{Event, EventCursor, EventType};
-use crate::core::model::{Activity, CommentCounts, Fid, Follow};
+use crate::core::model::{Activity, CommentCounts, Fid, Follow, Poll, PollTally};
 use crate::core::storage::Reader;
 use crate::core::Ctx;
 use crate::wire::ActivityPinResponse;
@@ -60,6 +60,7 @@ pub async fn render(ctx: &Ctx, events: Vec<(EventCursor, Event)>) -> Result<Vec<
         users.extend(s.pin.iter().map(|p| p.user_id.clone()));
         users.extend(s.poll_vote.iter().map(|v| v.user_id.clone()));
         users.extend(s.bookmark_folder.iter().map(|f| f.user_id.clone()));
+        users.extend(s.poll.iter().map(|p| p.created_by_id.clone()));
         if let Some(feed) = &s.feed {
             fids.insert(feed.fid.clone());
         }
@@ -87,9 +88,9 @@ pub async fn render(ctx: &Ctx, events: Vec<(EventCursor, Event)>) -> Result<Vec<
     } else {
         Some(Lookup::for_bookmarks(ctx, &bookmarks, &folders, &reader).await?)
     };
-    let poll_ids: Vec<String> =
-        subjects.clone().filter_map(|e| e.subject.poll.as_ref().map(|p| p.id.clone())).collect();
-    let poll_lookup = if poll_ids.is_empty() { None } else { Some(Lookup::for_polls(ctx, &poll_ids, None).await?) };
+    let polls: Vec<&Poll> = subjects.clone().filter_map(|e| e.subject.poll.as_ref()).collect();
+    let poll_lookup =
+        if polls.is_empty() { None } else { Some(poll_lookup(ctx, &main, &polls, subjects.clone()).await?) };
 
     let mut out = Vec::with_capacity(events.len());
     for (cursor, event) in events {
@@ -109,6 +110,30 @@ pub async fn render(ctx: &Ctx, events: Vec<(EventCursor, Event)>) -> Result<Vec<
         out.push(Rendered { cursor, event, envelope });
     }
     Ok(out)
+}
+
+/// The polls as they are now, with their tallies; a deleted poll as it was
+/// stored, with none. Voters and creators come from the batch's users.
+async fn poll_lookup<'a>(
+    ctx: &Ctx,
+    main: &Lookup,
+    polls: &[&Poll],
+    events: impl Iterator<Item = &'a Event>,
+) -> Result<Lookup> {
+    let ids: Vec<String> = polls.iter().map(|p| p.id.clone()).collect();
+    let mut lookup = Lookup::for_polls(ctx, &ids, None).await?;
+    for poll in polls {
+        lookup.polls.entry(poll.id.clone()).or_insert_with(|| ((*poll).clone(), PollTally::default()));
+    }
+    let wanted = events
+        .filter_map(|e| e.subject.poll_vote.as_ref().map(|v| &v.user_id))
+        .chain(polls.iter().map(|p| &p.created_by_id));
+    for id in wanted {
+        if let (false, Some(user)) = (lookup.users.contains_key(id), main.users.get(id)) {
+            lookup.users.insert(id.clone(), user.clone());
+        }
+    }
+    Ok(lookup)
 }
 
 struct Payload<'a> {
@@ -165,6 +190,9 @@ impl Payload<'_> {
             if let Some(response) = main.feed(&feed.fid) {
                 out.insert("feed".into(), json(response));
             }
+        }
+        if let Some(group) = &s.feed_group {
+            out.insert("feed_group".into(), json(crate::wire::FeedGroupResponse::from(group)));
         }
         match event.kind {
             EventType::FeedMemberAdded | EventType::FeedMemberUpdated => {

@@ -23,6 +23,7 @@ mod lost_writes;
 mod queries;
 mod realtime;
 mod realtime_activities;
+mod realtime_social;
 mod store;
 mod support;
 mod transactions;

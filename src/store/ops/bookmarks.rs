@@ -4,8 +4,9 @@ use async_trait::async_trait;
 
 use crate::args;
 use crate::core::error::Result;
+use crate::core::events::Item;
 use crate::core::model::{Bookmark, BookmarkFolder};
-use crate::core::storage::{BookmarkStore, ListQuery};
+use crate::core::storage::{BookmarkStore, ExtraWrites, ListQuery};
 use crate::core::time::Timestamp;
 use crate::store::db::{Arg, Db, Tx};
 use crate::store::sql;
@@ -45,22 +46,32 @@ async fn insert_placement(tx: &mut dyn Tx, b: &Bookmark) -> Result<bool> {
 
 #[async_trait]
 impl<D: Db> BookmarkStore for D {
-    async fn insert_bookmark(&self, bookmark: &Bookmark, new_folder: Option<&BookmarkFolder>) -> Result<bool> {
+    async fn insert_bookmark_with(
+        &self,
+        bookmark: &Bookmark,
+        new_folder: Option<&BookmarkFolder>,
+        extra: &ExtraWrites,
+    ) -> Result<bool> {
         let mut tx = self.write().await?;
         if let Some(f) = new_folder {
             insert_folder(&mut *tx, f).await?;
         }
-        let inserted = insert_placement(&mut *tx, bookmark).await?;
+        if !insert_placement(&mut *tx, bookmark).await? {
+            // Nothing is written: not the folder, not the events.
+            return Ok(false);
+        }
+        super::write_extra(&mut *tx, extra).await?;
         tx.commit().await?;
-        Ok(inserted)
+        Ok(true)
     }
 
-    async fn move_bookmark(
+    async fn move_bookmark_with(
         &self,
         from_folder: &str,
         b: &Bookmark,
         new_folder: Option<&BookmarkFolder>,
         if_updated_at: Option<Timestamp>,
+        extra: &ExtraWrites,
     ) -> Result<Option<Bookmark>> {
         let mut tx = self.write().await?;
         if let Some(at) = if_updated_at {
@@ -72,6 +83,7 @@ impl<D: Db> BookmarkStore for D {
         let old: Option<Bookmark> =
             tx.doc(DELETE_PLACEMENT, args![&b.user_id, &b.object_type, &b.object_id, from_folder]).await?;
         let Some(old) = old else { return Ok(None) };
+        super::write_extra(&mut *tx, extra).await?;
         if let Some(f) = new_folder {
             insert_folder(&mut *tx, f).await?;
         }
@@ -87,17 +99,22 @@ impl<D: Db> BookmarkStore for D {
         Ok(Some(moved))
     }
 
-    async fn delete_bookmark(
+    async fn delete_bookmark_with(
         &self,
         user_id: &str,
         object_type: &str,
         object_id: &str,
         folder: &str,
+        extra: &ExtraWrites,
     ) -> Result<Option<Bookmark>> {
         let mut tx = self.write().await?;
-        let deleted = tx.doc(DELETE_PLACEMENT, args![user_id, object_type, object_id, folder]).await?;
+        let deleted: Option<Bookmark> =
+            tx.doc(DELETE_PLACEMENT, args![user_id, object_type, object_id, folder]).await?;
+        let Some(deleted) = deleted else { return Ok(None) };
+        super::write_extra_but_each(&mut *tx, extra).await?;
+        super::record_each(&mut *tx, extra, Item::Bookmark(&deleted)).await?;
         tx.commit().await?;
-        Ok(deleted)
+        Ok(Some(deleted))
     }
 
     async fn query_bookmarks(&self, q: &ListQuery) -> Result<Vec<Bookmark>> {
@@ -144,13 +161,19 @@ impl<D: Db> BookmarkStore for D {
         super::docs_by_key(self, "bookmark_folders", "id", ids).await
     }
 
-    async fn put_bookmark_folder(&self, f: &BookmarkFolder, if_updated_at: Option<Timestamp>) -> Result<bool> {
+    async fn put_bookmark_folder_with(
+        &self,
+        f: &BookmarkFolder,
+        if_updated_at: Option<Timestamp>,
+        extra: &ExtraWrites,
+    ) -> Result<bool> {
         let mut tx = self.write().await?;
         if let Some(at) = if_updated_at {
             if !super::versions_hold(&mut *tx, sql::versions::BOOKMARK_FOLDER, &[(vec![f.id.clone()], at)]).await? {
                 return Ok(false);
             }
         }
+        super::write_extra(&mut *tx, extra).await?;
         tx.exec(
             "UPDATE bookmark_folders SET name = $2, updated_at = $3, doc = $4 WHERE id = $1",
             args![&f.id, &f.name, f.updated_at, Arg::doc(f)?],
@@ -160,12 +183,16 @@ impl<D: Db> BookmarkStore for D {
         Ok(true)
     }
 
-    async fn delete_bookmark_folder(&self, id: &str) -> Result<bool> {
+    async fn delete_bookmark_folder_with(&self, id: &str, extra: &ExtraWrites) -> Result<bool> {
         let mut tx = self.write().await?;
         tx.exec("DELETE FROM bookmarks WHERE folder_id = $1", args![id]).await?;
-        let n = tx.exec("DELETE FROM bookmark_folders WHERE id = $1", args![id]).await?;
+        let folder: Option<BookmarkFolder> =
+            tx.doc("DELETE FROM bookmark_folders WHERE id = $1 RETURNING doc", args![id]).await?;
+        let Some(folder) = folder else { return Ok(false) };
+        super::write_extra_but_each(&mut *tx, extra).await?;
+        super::record_each(&mut *tx, extra, Item::Folder(&folder)).await?;
         tx.commit().await?;
-        Ok(n > 0)
+        Ok(true)
     }
 
     async fn query_bookmark_folders(&self, q: &ListQuery) -> Result<Vec<BookmarkFolder>> {

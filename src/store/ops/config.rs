@@ -7,7 +7,7 @@ use crate::core::error::{Error, Result};
 use crate::core::feed_visibilities::StoredGrants;
 use crate::core::membership_levels::MembershipLevel;
 use crate::core::model::FeedGroup;
-use crate::core::storage::{ConfigStore, ListQuery};
+use crate::core::storage::{ConfigStore, ExtraWrites, ListQuery};
 use crate::core::time::Timestamp;
 use crate::store::db::{Arg, Db};
 use crate::store::{dialect, sql};
@@ -69,7 +69,7 @@ impl<D: Db> ConfigStore for D {
         self.read().await?.docs("SELECT doc FROM feed_groups ORDER BY id", args![]).await
     }
 
-    async fn insert_feed_group(&self, group: &FeedGroup) -> Result<bool> {
+    async fn insert_feed_group_with(&self, group: &FeedGroup, extra: &ExtraWrites) -> Result<bool> {
         let mut tx = self.write().await?;
         let n = tx
             .exec(
@@ -77,12 +77,17 @@ impl<D: Db> ConfigStore for D {
                 args![&group.id, Arg::doc(group)?],
             )
             .await?;
+        if n == 0 {
+            return Ok(false);
+        }
+        super::write_extra(&mut *tx, extra).await?;
         tx.commit().await?;
-        Ok(n > 0)
+        Ok(true)
     }
 
-    async fn put_feed_group(&self, group: &FeedGroup) -> Result<()> {
+    async fn put_feed_group_with(&self, group: &FeedGroup, extra: &ExtraWrites) -> Result<()> {
         let mut tx = self.write().await?;
+        super::write_extra(&mut *tx, extra).await?;
         tx.exec(
             "INSERT INTO feed_groups (id, doc) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET doc = excluded.doc",
             args![&group.id, Arg::doc(group)?],
@@ -91,11 +96,15 @@ impl<D: Db> ConfigStore for D {
         tx.commit().await
     }
 
-    async fn purge_feed_group(&self, id: &str) -> Result<bool> {
+    async fn purge_feed_group_with(&self, id: &str, extra: &ExtraWrites) -> Result<bool> {
         let mut tx = self.write().await?;
         let n = tx.exec("DELETE FROM feed_groups WHERE id = $1", args![id]).await?;
+        if n == 0 {
+            return Ok(false);
+        }
+        super::write_extra(&mut *tx, extra).await?;
         tx.commit().await?;
-        Ok(n > 0)
+        Ok(true)
     }
 
     async fn insert_membership_level(&self, l: &MembershipLevel) -> Result<bool> {

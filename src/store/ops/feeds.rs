@@ -4,6 +4,7 @@ use async_trait::async_trait;
 
 use crate::args;
 use crate::core::error::Result;
+use crate::core::events::Item;
 use crate::core::model::{Feed, FeedCounts, FeedMember, Fid};
 use crate::core::storage::{ExtraWrites, FeedStore, Grants, ListQuery, Reader, SuggestedFeed};
 use crate::core::time::Timestamp;
@@ -119,7 +120,7 @@ impl<D: Db> FeedStore for D {
 
     async fn insert_feeds_with(&self, feeds: &[(Feed, Vec<FeedMember>)], extra: &ExtraWrites) -> Result<Vec<bool>> {
         let mut tx = self.write().await?;
-        super::write_extra(&mut *tx, extra).await?;
+        super::write_extra_but_each(&mut *tx, extra).await?;
         let mut written = Vec::with_capacity(feeds.len());
         for (f, members) in feeds {
             let fid = f.fid.to_string();
@@ -135,6 +136,9 @@ impl<D: Db> FeedStore for D {
             // A feed's first members arrive with it.
             if n > 0 && !members.is_empty() {
                 super::write_members(&mut *tx, &fid, members, &[], false).await?;
+            }
+            if n > 0 {
+                super::record_each(&mut *tx, extra, Item::Feed(f, members)).await?;
             }
             written.push(n > 0);
         }

@@ -2,6 +2,7 @@ use async_trait::async_trait;
 
 use crate::args;
 use crate::core::error::{Error, Result};
+use crate::core::events::Item;
 use crate::core::follows::DEFAULT_COPY_LIMIT;
 use crate::core::model::{Activity, Feed, Fid, Follow, FOLLOW_ACCEPTED};
 use crate::core::storage::{ExtraWrites, FollowStore, ListQuery, Reader};
@@ -80,7 +81,7 @@ impl<D: Db> FollowStore for D {
         extra: &ExtraWrites,
     ) -> Result<Vec<bool>> {
         let mut tx = self.write().await?;
-        super::write_extra(&mut *tx, extra).await?;
+        super::write_extra_but_each(&mut *tx, extra).await?;
         let mut new_feeds: Vec<&Feed> = new_feeds.iter().collect();
         new_feeds.sort_by(|a, b| a.fid.cmp(&b.fid));
         for feed in new_feeds {
@@ -112,6 +113,7 @@ impl<D: Db> FollowStore for D {
                 if let Some(notification) = notification {
                     super::save_activity(&mut *tx, notification).await?;
                 }
+                super::record_each(&mut *tx, extra, Item::Follow(follow)).await?;
             }
             inserted.push(n > 0);
         }
@@ -119,7 +121,13 @@ impl<D: Db> FollowStore for D {
         Ok(inserted)
     }
 
-    async fn update_follow(&self, follow: &Follow, backfill: bool, if_updated_at: Option<Timestamp>) -> Result<bool> {
+    async fn update_follow_with(
+        &self,
+        follow: &Follow,
+        backfill: bool,
+        if_updated_at: Option<Timestamp>,
+        extra: &ExtraWrites,
+    ) -> Result<bool> {
         let (source, target) = (follow.source.to_string(), follow.target.to_string());
         let mut tx = self.write().await?;
         if let Some(at) = if_updated_at {
@@ -135,6 +143,7 @@ impl<D: Db> FollowStore for D {
             return Ok(false);
         };
         let before = before.text(0)?;
+        super::write_extra(&mut *tx, extra).await?;
         tx.exec(
             "UPDATE follows SET status = $3, updated_at = $4, doc = $5 WHERE source = $1 AND target = $2",
             args![&source, &target, &follow.status, follow.updated_at, Arg::doc(follow)?],
@@ -156,7 +165,7 @@ impl<D: Db> FollowStore for D {
         extra: &ExtraWrites,
     ) -> Result<Vec<Follow>> {
         let mut tx = self.write().await?;
-        super::write_extra(&mut *tx, extra).await?;
+        super::write_extra_but_each(&mut *tx, extra).await?;
         // Several follows: their feeds locked in fid order up front (one
         // follow's two counters already change in fid order).
         if pairs.len() > 1 {
@@ -181,6 +190,7 @@ impl<D: Db> FollowStore for D {
             if !keep_history {
                 tx.exec(UNFOLLOW_HISTORY, args![&source, &target]).await?;
             }
+            super::record_each(&mut *tx, extra, Item::Follow(&follow)).await?;
             deleted.push(follow);
         }
         tx.commit().await?;

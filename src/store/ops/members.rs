@@ -2,8 +2,9 @@ use async_trait::async_trait;
 
 use crate::args;
 use crate::core::error::Result;
+use crate::core::events::Item;
 use crate::core::model::{FeedMember, Fid};
-use crate::core::storage::{ListQuery, MemberStore};
+use crate::core::storage::{ExtraWrites, ListQuery, MemberStore};
 use crate::core::time::Timestamp;
 use crate::store::db::{Arg, Db, Tx};
 use crate::store::{dialect, sql};
@@ -73,13 +74,14 @@ pub(crate) async fn member_versions_hold(
 
 #[async_trait]
 impl<D: Db> MemberStore for D {
-    async fn write_members(
+    async fn write_members_with(
         &self,
         fid: &Fid,
         members: &[FeedMember],
         remove: &[String],
         replace: bool,
         if_updated_at: Option<&[Option<Timestamp>]>,
+        extra: &ExtraWrites,
     ) -> Result<Option<Vec<String>>> {
         let mut tx = self.write().await?;
         let fid = fid.to_string();
@@ -88,7 +90,11 @@ impl<D: Db> MemberStore for D {
                 return Ok(None);
             }
         }
+        super::write_extra_but_each(&mut *tx, extra).await?;
         let removed = write_members(&mut *tx, &fid, members, remove, replace).await?;
+        for user_id in &removed {
+            super::record_each(&mut *tx, extra, Item::Member(user_id)).await?;
+        }
         tx.commit().await?;
         Ok(Some(removed))
     }

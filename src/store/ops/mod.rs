@@ -22,6 +22,7 @@ use serde::de::DeserializeOwned;
 
 use crate::args;
 use crate::core::error::Result;
+use crate::core::events::Item;
 use crate::core::storage::{ExtraWrites, ListQuery};
 use crate::core::time::Timestamp;
 use crate::store::db::{Db, Tx};
@@ -82,8 +83,27 @@ pub(crate) async fn versions_hold(
 }
 
 /// The records a request implies beside its main write (`ExtraWrites`),
-/// each kind in key order so concurrent requests lock rows alike.
+/// each kind in key order so concurrent requests lock rows alike. An
+/// operation that completes `extra.each` per item calls `write_extra_but_each`
+/// and `record_each` instead: here it is refused, never silently dropped.
 pub(crate) async fn write_extra(tx: &mut dyn Tx, extra: &ExtraWrites) -> Result<()> {
+    if extra.each.is_some() {
+        return Err(crate::core::error::Error::internal("this write records no per-item events"));
+    }
+    write_extra_but_each(tx, extra).await
+}
+
+/// Records `extra.each`, if any, completed with `item`: one item the main
+/// write created or removed.
+pub(crate) async fn record_each(tx: &mut dyn Tx, extra: &ExtraWrites, item: Item<'_>) -> Result<()> {
+    match &extra.each {
+        Some(event) => insert_events(tx, std::slice::from_ref(&event.completed(item))).await,
+        None => Ok(()),
+    }
+}
+
+/// `write_extra` for the operations that complete `extra.each` themselves.
+pub(crate) async fn write_extra_but_each(tx: &mut dyn Tx, extra: &ExtraWrites) -> Result<()> {
     purge_activities(tx, &extra.withdrawn).await?;
     let mut feeds: Vec<_> = extra.feeds.iter().collect();
     feeds.sort_by(|a, b| a.fid.cmp(&b.fid));

@@ -4,8 +4,9 @@ use async_trait::async_trait;
 
 use crate::args;
 use crate::core::error::Result;
-use crate::core::model::{Poll, PollTally, PollVote, VoteOutcome, LATEST_VOTES};
-use crate::core::storage::{ListQuery, PollStore};
+use crate::core::events::Item;
+use crate::core::model::{Activity, Poll, PollTally, PollVote, VoteOutcome, LATEST_VOTES};
+use crate::core::storage::{ExtraWrites, ListQuery, PollStore};
 use crate::core::time::Timestamp;
 use crate::store::db::{Arg, Db};
 use crate::store::{dialect, sql};
@@ -24,11 +25,12 @@ impl<D: Db> PollStore for D {
         Ok(n > 0)
     }
 
-    async fn put_poll(
+    async fn put_poll_with(
         &self,
         poll: &Poll,
         removed_options: &[String],
         if_updated_at: Option<Timestamp>,
+        extra: &ExtraWrites,
     ) -> Result<bool> {
         let mut tx = self.write().await?;
         if let Some(at) = if_updated_at {
@@ -36,6 +38,7 @@ impl<D: Db> PollStore for D {
                 return Ok(false);
             }
         }
+        super::write_extra(&mut *tx, extra).await?;
         tx.exec("UPDATE polls SET doc = $2 WHERE id = $1", args![&poll.id, Arg::doc(poll)?]).await?;
         if !removed_options.is_empty() {
             tx.exec(
@@ -52,19 +55,59 @@ impl<D: Db> PollStore for D {
         super::docs_by_key(self, "polls", "id", ids).await
     }
 
-    async fn delete_poll(&self, id: &str) -> Result<bool> {
+    async fn delete_poll_with(&self, id: &str, extra: &ExtraWrites) -> Result<bool> {
         let mut tx = self.write().await?;
         tx.exec("DELETE FROM poll_votes WHERE poll_id = $1", args![id]).await?;
-        let n = tx.exec("DELETE FROM polls WHERE id = $1", args![id]).await?;
+        let poll: Option<Poll> = tx.doc("DELETE FROM polls WHERE id = $1 RETURNING doc", args![id]).await?;
+        let Some(poll) = poll else { return Ok(false) };
+        super::write_extra_but_each(&mut *tx, extra).await?;
+        super::record_each(&mut *tx, extra, Item::Poll(&poll)).await?;
         tx.commit().await?;
-        Ok(n > 0)
+        Ok(true)
+    }
+
+    async fn poll_activity(&self, poll: &Poll) -> Result<Option<Activity>> {
+        let mut read = self.read().await?;
+        // A vote names the activity it was cast through (index on poll_id).
+        let voted = read
+            .texts(
+                "SELECT doc->>'activity_id' FROM poll_votes WHERE poll_id = $1 AND doc->>'activity_id' IS NOT NULL
+                 LIMIT 1",
+                args![&poll.id],
+            )
+            .await?;
+        if let Some(id) = voted.first() {
+            let found: Option<Activity> = read
+                .doc(
+                    "SELECT doc FROM activities WHERE id = $1 AND deleted_at IS NULL AND doc->>'poll_id' = $2",
+                    args![id, &poll.id],
+                )
+                .await?;
+            if found.is_some() {
+                return Ok(found);
+            }
+        }
+        // Else its creator's first activity since the poll that carries it
+        // (the `(user_id, created_at)` index bounds the scan).
+        read.doc(
+            "SELECT doc FROM activities WHERE user_id = $1 AND created_at >= $2 AND deleted_at IS NULL
+               AND doc->>'poll_id' = $3 ORDER BY created_at LIMIT 1",
+            args![&poll.created_by_id, poll.created_at, &poll.id],
+        )
+        .await
     }
 
     async fn query_polls(&self, q: &ListQuery) -> Result<Vec<Poll>> {
         super::list(self, &sql::POLLS, q).await
     }
 
-    async fn cast_vote(&self, vote: &PollVote, exclusive: bool, max_votes: Option<i64>) -> Result<VoteOutcome> {
+    async fn cast_vote_with(
+        &self,
+        vote: &PollVote,
+        exclusive: bool,
+        max_votes: Option<i64>,
+        extra: &ExtraWrites,
+    ) -> Result<VoteOutcome> {
         let mut tx = self.write().await?;
         // One (poll, user) at a time, so limits and replacements hold under
         // concurrent votes.
@@ -87,6 +130,8 @@ impl<D: Db> PollStore for D {
             }
             Vec::new()
         };
+        super::write_extra_but_each(&mut *tx, extra).await?;
+        super::record_each(&mut *tx, extra, Item::Vote { vote, replaced: !replaced.is_empty() }).await?;
         if !replaced.is_empty() {
             let gone: Vec<String> = replaced.iter().map(|v| v.id.clone()).collect();
             tx.exec("DELETE FROM poll_votes WHERE id = ANY($1)", args![gone]).await?;
@@ -109,17 +154,26 @@ impl<D: Db> PollStore for D {
         Ok(VoteOutcome::Cast { vote: vote.clone(), replaced })
     }
 
-    async fn delete_vote(&self, poll_id: &str, vote_id: &str, voter: Option<&str>) -> Result<Option<PollVote>> {
+    async fn delete_vote_with(
+        &self,
+        poll_id: &str,
+        vote_id: &str,
+        voter: Option<&str>,
+        extra: &ExtraWrites,
+    ) -> Result<Option<PollVote>> {
         let mut tx = self.write().await?;
-        let deleted = tx
+        let deleted: Option<PollVote> = tx
             .doc(
                 "DELETE FROM poll_votes WHERE poll_id = $1 AND id = $2 AND user_id = COALESCE($3, user_id)
                  RETURNING doc",
                 args![poll_id, vote_id, voter],
             )
             .await?;
+        let Some(deleted) = deleted else { return Ok(None) };
+        super::write_extra_but_each(&mut *tx, extra).await?;
+        super::record_each(&mut *tx, extra, Item::Vote { vote: &deleted, replaced: false }).await?;
         tx.commit().await?;
-        Ok(deleted)
+        Ok(Some(deleted))
     }
 
     async fn poll_tallies(&self, poll_ids: &[String], viewer: Option<&str>) -> Result<HashMap<String, PollTally>> {

@@ -3,7 +3,7 @@ use async_trait::async_trait;
 use crate::args;
 use crate::core::error::Result;
 use crate::core::model::User;
-use crate::core::storage::{UserQuery, UserSortField, UserStore};
+use crate::core::storage::{ExtraWrites, UserQuery, UserSortField, UserStore};
 use crate::core::time::Timestamp;
 use crate::store::db::{Arg, Db, Tx};
 use crate::store::sql;
@@ -42,18 +42,25 @@ pub(crate) async fn insert_implied_users(tx: &mut dyn Tx, users: &[User]) -> Res
 
 #[async_trait]
 impl<D: Db> UserStore for D {
-    async fn upsert_users(&self, users: &[User]) -> Result<()> {
+    async fn upsert_users_with(&self, users: &[User], extra: &ExtraWrites) -> Result<()> {
         let mut tx = self.write().await?;
+        super::write_extra(&mut *tx, extra).await?;
         upsert_users(&mut *tx, users).await?;
         tx.commit().await
     }
 
-    async fn update_users(&self, users: &[User], if_updated_at: &[Timestamp]) -> Result<bool> {
+    async fn update_users_with(
+        &self,
+        users: &[User],
+        if_updated_at: &[Timestamp],
+        extra: &ExtraWrites,
+    ) -> Result<bool> {
         let mut tx = self.write().await?;
         let expected: Vec<_> = users.iter().zip(if_updated_at).map(|(u, at)| (vec![u.id.clone()], *at)).collect();
         if !super::versions_hold(&mut *tx, sql::versions::USER, &expected).await? {
             return Ok(false);
         }
+        super::write_extra(&mut *tx, extra).await?;
         upsert_users(&mut *tx, users).await?;
         tx.commit().await?;
         Ok(true)

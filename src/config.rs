@@ -35,6 +35,37 @@ pub struct ServeConfig {
     pub cors_origins: CorsOrigins,
     #[command(flatten)]
     pub limits: ConnectionLimits,
+    #[command(flatten)]
+    pub webhooks: WebhookOptions,
+}
+
+/// The longest retry window: below the outbox's 24 h retention
+/// (`realtime::dispatch::RETENTION`), so an event is still stored on its
+/// last retry.
+pub const MAX_WEBHOOK_RETRY_WINDOW_SECS: u64 = 23 * 3600;
+
+/// Webhook delivery (`realtime::webhooks`): how long a failing event is
+/// retried and how instances share the targets.
+#[derive(Debug, Clone, clap::Args)]
+pub struct WebhookOptions {
+    /// How long a webhook event is retried when its receiver fails, counted from when the event was written; then it is logged and skipped. At most 23 h (events are kept 24 h).
+    #[arg(long, env = "TRIBUTARY_WEBHOOK_RETRY_WINDOW_SECS", default_value_t = 3600,
+          value_parser = clap::value_parser!(u64).range(1..=MAX_WEBHOOK_RETRY_WINDOW_SECS))]
+    pub webhook_retry_window_secs: u64,
+    /// The first wait before retrying a failed webhook request; it doubles on each failure, up to 60 s.
+    #[arg(long, env = "TRIBUTARY_WEBHOOK_FIRST_RETRY_MS", default_value_t = 500,
+          value_parser = clap::value_parser!(u64).range(1..=60_000))]
+    pub webhook_first_retry_ms: u64,
+    /// How long an instance's claim on a webhook target lasts unless renewed (every third of it); when an instance dies, another takes its targets over after this.
+    #[arg(long, env = "TRIBUTARY_WEBHOOK_LEASE_SECS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub webhook_lease_secs: u64,
+}
+
+impl Default for WebhookOptions {
+    fn default() -> Self {
+        WebhookOptions { webhook_retry_window_secs: 3600, webhook_first_retry_ms: 500, webhook_lease_secs: 30 }
+    }
 }
 
 /// Which browser origins get `Access-Control-Allow-Origin` (see

@@ -25,3 +25,4 @@ mod realtime;
 mod store;
 mod support;
 mod transactions;
+mod webhooks;

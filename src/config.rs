@@ -60,11 +60,60 @@ pub struct WebhookOptions {
     #[arg(long, env = "TRIBUTARY_WEBHOOK_LEASE_SECS", default_value_t = 30,
           value_parser = clap::value_parser!(u64).range(1..=600))]
     pub webhook_lease_secs: u64,
+    /// Hosts webhooks may be sent to: `*` for any, or a comma-separated list of host names and IP addresses as written in the URLs (`[::1]` for IPv6); targets elsewhere get nothing (logged).
+    #[arg(long, env = "TRIBUTARY_WEBHOOK_HOSTS", default_value = "*", value_parser = WebhookHosts::parse)]
+    pub webhook_hosts: WebhookHosts,
 }
 
 impl Default for WebhookOptions {
     fn default() -> Self {
-        WebhookOptions { webhook_retry_window_secs: 3600, webhook_first_retry_ms: 500, webhook_lease_secs: 30 }
+        WebhookOptions {
+            webhook_retry_window_secs: 3600,
+            webhook_first_retry_ms: 500,
+            webhook_lease_secs: 30,
+            webhook_hosts: WebhookHosts::Any,
+        }
+    }
+}
+
+/// Where webhooks may go: a guard against app settings that point the
+/// server at internal services.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum WebhookHosts {
+    #[default]
+    Any,
+    /// Lowercased hosts, compared with a URL's host as written.
+    List(Vec<String>),
+}
+
+impl WebhookHosts {
+    /// `*`, or a comma-separated list of hosts (spaces around commas
+    /// ignored): `hooks.example.com`, `127.0.0.1`, `[::1]`.
+    pub fn parse(text: &str) -> Result<WebhookHosts, String> {
+        let entries: Vec<&str> = text.split(',').map(str::trim).filter(|e| !e.is_empty()).collect();
+        match entries.as_slice() {
+            [] => Err("list at least one host, or `*` for any".into()),
+            ["*"] => Ok(WebhookHosts::Any),
+            _ => entries
+                .iter()
+                .map(|entry| match url::Url::parse(&format!("http://{entry}/")) {
+                    _ if *entry == "*" => Err("`*` already allows every host; give it alone or list hosts".into()),
+                    Ok(url) if url.host_str().is_some_and(|h| h.eq_ignore_ascii_case(entry)) => {
+                        Ok(entry.to_ascii_lowercase())
+                    }
+                    _ => Err(format!("{entry:?} is not a host such as hooks.example.com, 127.0.0.1 or [::1]")),
+                })
+                .collect::<Result<_, _>>()
+                .map(WebhookHosts::List),
+        }
+    }
+
+    /// The allowed hosts; `None` allows any.
+    pub fn list(&self) -> Option<Vec<String>> {
+        match self {
+            WebhookHosts::Any => None,
+            WebhookHosts::List(hosts) => Some(hosts.clone()),
+        }
     }
 }
 
@@ -246,5 +295,17 @@ mod tests {
         assert!(list.allows("https://a.example") && list.allows("HTTPS://A.EXAMPLE"));
         assert!(!list.allows("https://b.example") && !list.allows("https://a.example:8443"));
         assert!(CorsOrigins::Any.allows("null"));
+    }
+
+    #[test]
+    fn webhook_hosts_are_star_or_a_list_of_hosts() {
+        assert_eq!(WebhookHosts::parse(" * "), Ok(WebhookHosts::Any));
+        assert_eq!(
+            WebhookHosts::parse("Hooks.Example.com, 127.0.0.1,[::1]"),
+            Ok(WebhookHosts::List(vec!["hooks.example.com".into(), "127.0.0.1".into(), "[::1]".into()]))
+        );
+        for bad in ["", "*, a.example", "http://a.example", "a.example:80", "a.example/x", "::1", "a b"] {
+            assert!(WebhookHosts::parse(bad).is_err(), "{bad:?}");
+        }
     }
 }

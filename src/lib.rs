@@ -60,6 +60,7 @@ pub async fn serve(
         retry_window: std::time::Duration::from_secs(config.webhooks.webhook_retry_window_secs),
         first_retry: std::time::Duration::from_millis(config.webhooks.webhook_first_retry_ms),
         lease: std::time::Duration::from_secs(config.webhooks.webhook_lease_secs),
+        allowed_hosts: config.webhooks.webhook_hosts.list(),
         ..realtime::webhooks::Config::new(&credentials.api_key, &credentials.api_secret)
     };
     let (hub, deliverer) = realtime::start(&ctx, &shutdown, webhooks);

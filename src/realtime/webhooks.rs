@@ -19,7 +19,7 @@
 //! - **Signed**: `X-Signature` is the lowercase hex HMAC-SHA256 of the JSON
 //!   body (before gzip) under the app's API secret; `X-Api-Key` names the app.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -67,6 +67,9 @@ pub struct Config {
     pub lease: Duration,
     /// How often the targets are read from the app settings.
     pub refresh: Duration,
+    /// The hosts (lowercase, as written in URLs) targets may name; `None`
+    /// allows any. A target elsewhere gets nothing.
+    pub allowed_hosts: Option<Vec<String>>,
 }
 
 impl Config {
@@ -81,7 +84,17 @@ impl Config {
             max_retry: Duration::from_secs(60),
             lease: Duration::from_secs(30),
             refresh: Duration::from_secs(2),
+            allowed_hosts: None,
         }
+    }
+}
+
+impl Config {
+    /// Whether `url` names a host webhooks may go to.
+    fn allows(&self, url: &str) -> bool {
+        let Some(hosts) = &self.allowed_hosts else { return true };
+        let host = url::Url::parse(url).ok().and_then(|u| u.host_str().map(str::to_ascii_lowercase));
+        host.is_some_and(|h| hosts.contains(&h))
     }
 }
 
@@ -119,9 +132,20 @@ pub async fn run(ctx: Ctx, config: Config, shutdown: Shutdown) {
     let holder = uuid::Uuid::new_v4().to_string();
     let shared = Arc::new(Shared { ctx, config, holder, http });
     let mut workers: HashMap<String, Running> = HashMap::new();
+    let mut refused: HashSet<(String, String)> = HashSet::new();
     loop {
         match app::settings(&shared.ctx).await {
-            Ok(settings) => reconcile(&shared, &shutdown, &mut workers, settings.webhook_targets()),
+            Ok(settings) => {
+                let mut targets = settings.webhook_targets();
+                targets.retain(|t| {
+                    let allowed = shared.config.allows(&t.url);
+                    if !allowed && refused.insert((t.id.clone(), t.url.clone())) {
+                        tracing::warn!(target = %t.id, url = %t.url, "webhook target not delivered: its host is not in --webhook-hosts");
+                    }
+                    allowed
+                });
+                reconcile(&shared, &shutdown, &mut workers, targets);
+            }
             Err(e) => tracing::warn!(error = %e, "webhooks: cannot read the app settings"),
         }
         tokio::select! {
@@ -496,6 +520,19 @@ mod tests {
         assert_ne!(id, webhook_id("other", cursor, Some(&fid)));
         assert_ne!(id, webhook_id("main", EventCursor { tx: 7, seq: 43 }, Some(&fid)));
         assert_ne!(id, webhook_id("main", cursor, None));
+    }
+
+    #[test]
+    fn only_listed_hosts_are_allowed() {
+        let mut config = Config::new("k", "s");
+        assert!(config.allows("https://anywhere.example/x"));
+        config.allowed_hosts = Some(vec!["127.0.0.1".into(), "hooks.example".into(), "[::1]".into()]);
+        for ok in ["http://127.0.0.1:9000/h", "https://HOOKS.example/x", "http://[::1]:80/"] {
+            assert!(config.allows(ok), "{ok}");
+        }
+        for refused in ["http://127.0.0.2/", "https://evil.example/", "http://hooks.example.evil/", "not a url"] {
+            assert!(!config.allows(refused), "{refused}");
+        }
     }
 
     #[test]

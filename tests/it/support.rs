@@ -9,7 +9,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use tempfile::TempDir;
 use tokio::net::TcpListener;
-use tributary::config::{ConnectionLimits, CorsOrigins, ServeConfig, WebhookOptions};
+use tributary::config::{ConnectionLimits, CorsOrigins, ServeConfig, WebhookHosts, WebhookOptions};
 use tributary::shutdown::Shutdown;
 
 pub const API_KEY: &str = "itkey";
@@ -88,6 +88,12 @@ impl TestServer {
         TestServer::spawn_full(limits, cors_origins, WebhookOptions::default()).await
     }
 
+    /// Webhooks go to loopback receivers only: tests configure hooks to
+    /// `*.example` hosts that must never be looked up.
+    pub fn loopback_webhooks() -> WebhookHosts {
+        WebhookHosts::List(vec!["127.0.0.1".into(), "localhost".into()])
+    }
+
     pub async fn spawn_with_webhooks(webhooks: WebhookOptions) -> TestServer {
         TestServer::spawn_full(ConnectionLimits::default(), CorsOrigins::Any, webhooks).await
     }
@@ -105,7 +111,7 @@ impl TestServer {
             api_secret: Some(API_SECRET.to_string()),
             cors_origins,
             limits,
-            webhooks,
+            webhooks: WebhookOptions { webhook_hosts: TestServer::loopback_webhooks(), ..webhooks },
         };
         let shutdown = Shutdown::default();
         let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();

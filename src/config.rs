@@ -35,6 +35,86 @@ pub struct ServeConfig {
     pub cors_origins: CorsOrigins,
     #[command(flatten)]
     pub limits: ConnectionLimits,
+    #[command(flatten)]
+    pub webhooks: WebhookOptions,
+}
+
+/// The longest retry window: below the outbox's 24 h retention
+/// (`realtime::dispatch::RETENTION`), so an event is still stored on its
+/// last retry.
+pub const MAX_WEBHOOK_RETRY_WINDOW_SECS: u64 = 23 * 3600;
+
+/// Webhook delivery (`realtime::webhooks`): how long a failing event is
+/// retried and how instances share the targets.
+#[derive(Debug, Clone, clap::Args)]
+pub struct WebhookOptions {
+    /// How long a webhook event is retried when its receiver fails, counted from when the event was written; then it is logged and skipped. At most 23 h (events are kept 24 h).
+    #[arg(long, env = "TRIBUTARY_WEBHOOK_RETRY_WINDOW_SECS", default_value_t = 3600,
+          value_parser = clap::value_parser!(u64).range(1..=MAX_WEBHOOK_RETRY_WINDOW_SECS))]
+    pub webhook_retry_window_secs: u64,
+    /// The first wait before retrying a failed webhook request; it doubles on each failure, up to 60 s.
+    #[arg(long, env = "TRIBUTARY_WEBHOOK_FIRST_RETRY_MS", default_value_t = 500,
+          value_parser = clap::value_parser!(u64).range(1..=60_000))]
+    pub webhook_first_retry_ms: u64,
+    /// How long an instance's claim on a webhook target lasts unless renewed (every third of it); when an instance dies, another takes its targets over after this.
+    #[arg(long, env = "TRIBUTARY_WEBHOOK_LEASE_SECS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub webhook_lease_secs: u64,
+    /// Hosts webhooks may be sent to: `*` for any, or a comma-separated list of host names and IP addresses as written in the URLs (`[::1]` for IPv6); targets elsewhere get nothing (logged).
+    #[arg(long, env = "TRIBUTARY_WEBHOOK_HOSTS", default_value = "*", value_parser = WebhookHosts::parse)]
+    pub webhook_hosts: WebhookHosts,
+}
+
+impl Default for WebhookOptions {
+    fn default() -> Self {
+        WebhookOptions {
+            webhook_retry_window_secs: 3600,
+            webhook_first_retry_ms: 500,
+            webhook_lease_secs: 30,
+            webhook_hosts: WebhookHosts::Any,
+        }
+    }
+}
+
+/// Where webhooks may go: a guard against app settings that point the
+/// server at internal services.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum WebhookHosts {
+    #[default]
+    Any,
+    /// Lowercased hosts, compared with a URL's host as written.
+    List(Vec<String>),
+}
+
+impl WebhookHosts {
+    /// `*`, or a comma-separated list of hosts (spaces around commas
+    /// ignored): `hooks.example.com`, `127.0.0.1`, `[::1]`.
+    pub fn parse(text: &str) -> Result<WebhookHosts, String> {
+        let entries: Vec<&str> = text.split(',').map(str::trim).filter(|e| !e.is_empty()).collect();
+        match entries.as_slice() {
+            [] => Err("list at least one host, or `*` for any".into()),
+            ["*"] => Ok(WebhookHosts::Any),
+            _ => entries
+                .iter()
+                .map(|entry| match url::Url::parse(&format!("http://{entry}/")) {
+                    _ if *entry == "*" => Err("`*` already allows every host; give it alone or list hosts".into()),
+                    Ok(url) if url.host_str().is_some_and(|h| h.eq_ignore_ascii_case(entry)) => {
+                        Ok(entry.to_ascii_lowercase())
+                    }
+                    _ => Err(format!("{entry:?} is not a host such as hooks.example.com, 127.0.0.1 or [::1]")),
+                })
+                .collect::<Result<_, _>>()
+                .map(WebhookHosts::List),
+        }
+    }
+
+    /// The allowed hosts; `None` allows any.
+    pub fn list(&self) -> Option<Vec<String>> {
+        match self {
+            WebhookHosts::Any => None,
+            WebhookHosts::List(hosts) => Some(hosts.clone()),
+        }
+    }
 }
 
 /// Which browser origins get `Access-Control-Allow-Origin` (see
@@ -215,5 +295,17 @@ mod tests {
         assert!(list.allows("https://a.example") && list.allows("HTTPS://A.EXAMPLE"));
         assert!(!list.allows("https://b.example") && !list.allows("https://a.example:8443"));
         assert!(CorsOrigins::Any.allows("null"));
+    }
+
+    #[test]
+    fn webhook_hosts_are_star_or_a_list_of_hosts() {
+        assert_eq!(WebhookHosts::parse(" * "), Ok(WebhookHosts::Any));
+        assert_eq!(
+            WebhookHosts::parse("Hooks.Example.com, 127.0.0.1,[::1]"),
+            Ok(WebhookHosts::List(vec!["hooks.example.com".into(), "127.0.0.1".into(), "[::1]".into()]))
+        );
+        for bad in ["", "*, a.example", "http://a.example", "a.example:80", "a.example/x", "::1", "a b"] {
+            assert!(WebhookHosts::parse(bad).is_err(), "{bad:?}");
+        }
     }
 }

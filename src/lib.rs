@@ -56,7 +56,14 @@ pub async fn serve(
     let ctx = core::Ctx::new(store).with_cursor_key(core::cursor::CursorKey::derive(&credentials.api_secret));
     core::feed_groups::install_built_in_groups(&ctx).await?;
     let worker = tokio::spawn(core::task_runner::run_worker(ctx.clone(), shutdown.clone()));
-    let hub = realtime::start(&ctx, &shutdown, config.limits.max_connections as usize);
+    let webhooks = realtime::webhooks::Config {
+        retry_window: std::time::Duration::from_secs(config.webhooks.webhook_retry_window_secs),
+        first_retry: std::time::Duration::from_millis(config.webhooks.webhook_first_retry_ms),
+        lease: std::time::Duration::from_secs(config.webhooks.webhook_lease_secs),
+        allowed_hosts: config.webhooks.webhook_hosts.list(),
+        ..realtime::webhooks::Config::new(&credentials.api_key, &credentials.api_secret)
+    };
+    let (hub, deliverer) = realtime::start(&ctx, &shutdown, config.limits.max_connections as usize, webhooks);
 
     let state = http::AppState {
         ctx,
@@ -70,6 +77,7 @@ pub async fn serve(
     http::listen::serve(listener, app, &config.limits, stop).await;
     shutdown.trigger();
     let _ = worker.await;
+    let _ = deliverer.await;
     Ok(())
 }
 

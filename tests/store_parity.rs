@@ -883,6 +883,14 @@ async fn outbox_reads_committed_events_in_order(store: &dyn Store) {
     assert_eq!(store.consumer_position("hook").await.expect("position"), None, "a lease sets no position");
     store.set_consumer_position("hook", rest[0].0).await.expect("set");
     assert_eq!(store.consumer_position("hook").await.expect("position"), Some(rest[0].0));
+    store.forget_consumer("hook", "p1", t(63)).await.expect("forget while p2 holds");
+    assert_eq!(store.consumer_position("hook").await.expect("kept"), Some(rest[0].0), "p2's lease is in force");
+    store.forget_consumer("hook", "p2", t(63)).await.expect("forget by the holder");
+    assert_eq!(store.consumer_position("hook").await.expect("forgotten"), None);
+    assert!(store.lease_consumer("hook", "p1", t(64), t(70)).await.expect("free again"));
+    store.set_consumer_position("hook", rest[0].0).await.expect("set");
+    store.forget_consumer("hook", "p2", t(71)).await.expect("forget after p1's lease lapsed");
+    assert_eq!(store.consumer_position("hook").await.expect("forgotten"), None);
 
     assert_eq!(store.prune_events(t(0)).await.expect("prune nothing older"), 0);
     let now = Timestamp::now().plus_seconds(1);

@@ -809,6 +809,10 @@ pub trait EventStore: Send + Sync {
         now: Timestamp,
         lease_until: Timestamp,
     ) -> Result<bool>;
+    /// Forgets `consumer`, its position and lease, unless another holder's
+    /// lease is in force: a webhook target removed and later added again
+    /// starts from the newest event, like a new one.
+    async fn forget_consumer(&self, consumer: &str, holder: &str, now: Timestamp) -> Result<()>;
     /// Changes whenever events are committed, by this process or (where the
     /// database carries notifications) any other: readers wait on it
     /// between polls.

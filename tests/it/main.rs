@@ -27,3 +27,4 @@ mod realtime_social;
 mod store;
 mod support;
 mod transactions;
+mod webhooks;

@@ -9,7 +9,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use tempfile::TempDir;
 use tokio::net::TcpListener;
-use tributary::config::{ConnectionLimits, CorsOrigins, ServeConfig};
+use tributary::config::{ConnectionLimits, CorsOrigins, ServeConfig, WebhookHosts, WebhookOptions};
 use tributary::shutdown::Shutdown;
 
 pub const API_KEY: &str = "itkey";
@@ -85,6 +85,20 @@ impl TestServer {
     }
 
     async fn spawn_configured(limits: ConnectionLimits, cors_origins: CorsOrigins) -> TestServer {
+        TestServer::spawn_full(limits, cors_origins, WebhookOptions::default()).await
+    }
+
+    /// Webhooks go to loopback receivers only: tests configure hooks to
+    /// `*.example` hosts that must never be looked up.
+    pub fn loopback_webhooks() -> WebhookHosts {
+        WebhookHosts::List(vec!["127.0.0.1".into(), "localhost".into()])
+    }
+
+    pub async fn spawn_with_webhooks(webhooks: WebhookOptions) -> TestServer {
+        TestServer::spawn_full(ConnectionLimits::default(), CorsOrigins::Any, webhooks).await
+    }
+
+    async fn spawn_full(limits: ConnectionLimits, cors_origins: CorsOrigins, webhooks: WebhookOptions) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let db = TestDatabase::new().await;
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
@@ -97,6 +111,7 @@ impl TestServer {
             api_secret: Some(API_SECRET.to_string()),
             cors_origins,
             limits,
+            webhooks: WebhookOptions { webhook_hosts: TestServer::loopback_webhooks(), ..webhooks },
         };
         let shutdown = Shutdown::default();
         let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();

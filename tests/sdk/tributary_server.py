@@ -81,6 +81,9 @@ def start_server(credentials: bool = True, database_url: bool = True):
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k not in _CONTROLLED_ENV}
     env.update(TRIBUTARY_ADDR=f"127.0.0.1:{port}", TRIBUTARY_DATA_DIR=data_dir)
+    # Webhooks to loopback receivers only: tests and the fuzz run configure
+    # hooks to hosts that must never be contacted.
+    env.update(TRIBUTARY_WEBHOOK_HOSTS="127.0.0.1,localhost")
     if credentials:
         env.update(TRIBUTARY_API_KEY=API_KEY, TRIBUTARY_API_SECRET=API_SECRET)
     schema = None

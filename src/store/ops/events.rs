@@ -106,4 +106,15 @@ impl<D: Db> EventStore for D {
         tx.commit().await?;
         Ok(n > 0)
     }
+
+    async fn forget_consumer(&self, consumer: &str, holder: &str, now: Timestamp) -> Result<()> {
+        let mut tx = self.write().await?;
+        tx.exec(
+            "DELETE FROM event_consumers
+             WHERE name = $1 AND (holder IS NULL OR holder = $2 OR lease_until < $3)",
+            args![consumer, holder, now],
+        )
+        .await?;
+        tx.commit().await
+    }
 }

@@ -348,6 +348,21 @@ impl Event {
                 }
                 s.poll_vote = Some(vote.clone());
             }
+            Item::Reaction { reaction, replaced } => {
+                if replaced {
+                    event.kind = match event.kind {
+                        EventType::ActivityReactionAdded => EventType::ActivityReactionUpdated,
+                        EventType::CommentReactionAdded => EventType::CommentReactionUpdated,
+                        kind => kind,
+                    };
+                }
+                s.reaction = Some(reaction.clone());
+            }
+            Item::Pin(pin) => {
+                event.fids = vec![pin.fid.clone()];
+                event.user_id.get_or_insert_with(|| pin.user_id.clone());
+                s.pin = Some(pin.clone());
+            }
         }
         event
     }
@@ -373,6 +388,17 @@ pub enum Item<'a> {
         vote: &'a PollVote,
         replaced: bool,
     },
+    /// A reaction stored (as stored: a re-added type keeps its first
+    /// `created_at`) or removed; one that `replaced` reactions of that user
+    /// on the object is an update (`…reaction.added` becomes
+    /// `…reaction.updated`, activity or comment alike).
+    Reaction {
+        reaction: &'a Reaction,
+        replaced: bool,
+    },
+    /// A pin created or removed: in the pinned feed, by whoever pinned
+    /// unless the event names an actor.
+    Pin(&'a Pin),
 }
 
 /// A position in the outbox: events are read in `(tx, seq)` order, where
@@ -439,5 +465,46 @@ mod tests {
         for kind in all {
             assert_eq!(serde_json::to_value(kind).unwrap(), serde_json::Value::from(kind.as_str()));
         }
+    }
+
+    #[test]
+    fn a_reaction_that_replaced_one_is_an_update() {
+        let reaction = Reaction {
+            activity_id: "a".into(),
+            comment_id: None,
+            user_id: "u".into(),
+            kind: "like".into(),
+            custom: None,
+            created_at: Timestamp(1),
+            updated_at: Timestamp(2),
+        };
+        let cases = [
+            (EventType::ActivityReactionAdded, false, EventType::ActivityReactionAdded),
+            (EventType::ActivityReactionAdded, true, EventType::ActivityReactionUpdated),
+            (EventType::CommentReactionAdded, true, EventType::CommentReactionUpdated),
+            (EventType::CommentReactionDeleted, false, EventType::CommentReactionDeleted),
+        ];
+        for (kind, replaced, expected) in cases {
+            let event = Event::new(kind, Some("u")).completed(Item::Reaction { reaction: &reaction, replaced });
+            assert_eq!(event.kind, expected);
+            assert_eq!(event.subject.reaction.as_ref().map(|r| r.created_at), Some(Timestamp(1)));
+        }
+    }
+
+    #[test]
+    fn a_pin_is_in_its_feed_by_whoever_pinned_unless_the_event_names_an_actor() {
+        let fid = Fid::new("user", "p").unwrap();
+        let pin = Pin {
+            fid: fid.clone(),
+            activity_id: "a".into(),
+            user_id: "p".into(),
+            created_at: Timestamp(1),
+            updated_at: Timestamp(1),
+        };
+        let event = Event::new(EventType::ActivityUnpinned, None).completed(Item::Pin(&pin));
+        assert_eq!((event.fids, event.user_id.as_deref()), (vec![fid.clone()], Some("p")));
+        let event = Event::new(EventType::ActivityUnpinned, Some("owner")).completed(Item::Pin(&pin));
+        assert_eq!(event.user_id.as_deref(), Some("owner"));
+        assert_eq!(event.subject.pin.map(|p| p.fid), Some(fid));
     }
 }

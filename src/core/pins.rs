@@ -13,7 +13,7 @@ use super::filter::{self, Filter};
 use super::model::{Activity, Fid, Pin};
 use super::time::Timestamp;
 use super::{Actor, Ctx, QueryRequest};
-use crate::core::storage::ListQuery;
+use crate::core::storage::{ExtraWrites, ListQuery};
 
 /// How many pins a feed read embeds in `pinned_activities`.
 pub const PINS_PER_READ: usize = 10;
@@ -43,28 +43,22 @@ pub async fn pin_activity(
     }
     let now = Timestamp::now();
     let pin = Pin { fid: fid.clone(), activity_id: activity.id.clone(), user_id, created_at: now, updated_at: now };
-    let announce = |pin: &Pin| vec![pin_event(EventType::ActivityPinned, &pin.user_id, pin, &activity)];
-    Ok((ctx.store.insert_pin_with(&pin, &announce).await?, activity))
-}
-
-fn pin_event(kind: EventType, actor: &str, pin: &Pin, activity: &Activity) -> Event {
-    Event::about_activity_in(kind, Some(actor), activity, [pin.fid.clone()]).with(|s| s.pin = Some(pin.clone()))
+    let each = Some(Event::about_activity_in(EventType::ActivityPinned, None, &activity, []));
+    Ok((ctx.store.insert_pin_with(&pin, &ExtraWrites { each, ..Default::default() }).await?, activity))
 }
 
 pub async fn unpin_activity(ctx: &Ctx, actor: &Actor, fid: &Fid, activity_id: &str) -> Result<(Pin, Activity)> {
     check_owner(ctx, actor, fid).await?;
     let activity = get_activity(ctx, activity_id).await?;
-    let announce = |pin: &Pin| {
-        // Server-side, the unpin is attributed to whoever pinned.
-        let by = match actor {
-            Actor::User(me) => me.as_str(),
-            Actor::Server => pin.user_id.as_str(),
-        };
-        vec![pin_event(EventType::ActivityUnpinned, by, pin, &activity)]
+    // Server-side, the unpin is attributed to whoever pinned (`Item::Pin`).
+    let by = match actor {
+        Actor::User(me) => Some(me.as_str()),
+        Actor::Server => None,
     };
+    let each = Some(Event::about_activity_in(EventType::ActivityUnpinned, by, &activity, []));
     let pin = ctx
         .store
-        .delete_pin_with(fid, activity_id, &announce)
+        .delete_pin_with(fid, activity_id, &ExtraWrites { each, ..Default::default() })
         .await?
         .ok_or_else(|| Error::not_found("pin", &format!("{activity_id} in {fid}")))?;
     Ok((pin, activity))

@@ -27,7 +27,7 @@ use super::notifications::{self, Notice};
 use super::time::Timestamp;
 use super::users;
 use super::{Actor, Ctx, QueryRequest};
-use crate::core::storage::{Announce, ExtraWrites, Reactable};
+use crate::core::storage::{ExtraWrites, Reactable};
 
 #[derive(Debug, Deserialize)]
 pub struct AddReaction {
@@ -77,12 +77,9 @@ pub async fn add_activity_reaction(
     };
     let notify = cmd.create_notification_activity.unwrap_or(false);
     let reaction = new_reaction(activity.id.clone(), None, user_id.clone(), &cmd);
-    let announce = |replaced: &[Reaction]| {
-        let (kind, reaction) = as_replacing(&reaction, replaced, EventType::ActivityReactionAdded);
-        vec![Event::about_activity(kind, Some(&reaction.user_id), &activity).with(|s| s.reaction = Some(reaction))]
-    };
+    let each = Event::about_activity(EventType::ActivityReactionAdded, Some(&user_id), &activity);
     let (reaction, created) =
-        react(ctx, Reactable::Activities, reaction.clone(), &cmd, notify.then_some(notice), implied, &announce).await?;
+        react(ctx, Reactable::Activities, reaction, &cmd, notify.then_some(notice), implied, Some(each)).await?;
     Ok(Reacted { object: activity, reaction, notification_created: created })
 }
 
@@ -112,14 +109,12 @@ pub async fn add_comment_reaction(
     let notify = cmd.create_notification_activity.unwrap_or(false);
     let reaction = new_reaction(comment.object_id.clone(), Some(comment.id.clone()), user_id.clone(), &cmd);
     let activity = comment_activity(ctx, &comment).await?;
-    let announce = |replaced: &[Reaction]| {
-        let Some(activity) = &activity else { return Vec::new() };
-        let (kind, reaction) = as_replacing(&reaction, replaced, EventType::CommentReactionAdded);
-        let event = Event::about_activity(kind, Some(&reaction.user_id), activity);
-        vec![event.with(|s| (s.comment, s.reaction) = (Some(comment.clone()), Some(reaction)))]
-    };
+    let each = activity.map(|activity| {
+        let event = Event::about_activity(EventType::CommentReactionAdded, Some(&user_id), &activity);
+        event.with(|s| s.comment = Some(comment.clone()))
+    });
     let (reaction, created) =
-        react(ctx, Reactable::Comments, reaction.clone(), &cmd, notify.then_some(notice), implied, &announce).await?;
+        react(ctx, Reactable::Comments, reaction, &cmd, notify.then_some(notice), implied, each).await?;
     let comment = get_comment(ctx, comment_id).await?;
     Ok(Reacted { object: comment, reaction, notification_created: created })
 }
@@ -131,22 +126,6 @@ async fn comment_activity(ctx: &Ctx, comment: &Comment) -> Result<Option<Activit
         return Ok(None);
     }
     Ok(ctx.store.get_activities(std::slice::from_ref(&comment.object_id)).await?.pop())
-}
-
-/// The event kind of putting `reaction` where it replaced `replaced` (the
-/// `added` kind given, or its `updated` twin), and the reaction as stored:
-/// a re-added type keeps its first `created_at`.
-fn as_replacing(reaction: &Reaction, replaced: &[Reaction], added: EventType) -> (EventType, Reaction) {
-    let mut stored = reaction.clone();
-    if let Some(old) = replaced.iter().find(|r| r.kind == reaction.kind) {
-        stored.created_at = old.created_at;
-    }
-    let kind = match (added, replaced.is_empty()) {
-        (_, true) => added,
-        (EventType::CommentReactionAdded, false) => EventType::CommentReactionUpdated,
-        (_, false) => EventType::ActivityReactionUpdated,
-    };
-    (kind, stored)
 }
 
 fn notification_custom(cmd: &AddReaction) -> Custom {
@@ -185,7 +164,8 @@ fn new_reaction(activity_id: String, comment_id: Option<String>, user_id: String
 }
 
 /// Stores the reaction with its notification (deduplicated by id), the
-/// implied user and the events `announce` makes, in one transaction.
+/// implied user and `each`, the event of the reaction stored (its
+/// `added` kind becomes `updated` when it replaced one), in one transaction.
 async fn react(
     ctx: &Ctx,
     on: Reactable,
@@ -193,16 +173,16 @@ async fn react(
     cmd: &AddReaction,
     notice: Option<Notice<'_>>,
     users: Vec<User>,
-    announce: Announce<'_, [Reaction]>,
+    each: Option<Event>,
 ) -> Result<(Reaction, bool)> {
-    let mut extra = ExtraWrites { users, ..Default::default() };
+    let mut extra = ExtraWrites { users, each, ..Default::default() };
     if let Some(notice) = notice {
         let window = notifications::dedup_window(ctx).await?;
         let notification = notifications::build(&notice, window, Timestamp::now());
         (extra.notifications, extra.feeds) = notifications::fresh(ctx, notification.into_iter().collect()).await?;
     }
     let exclusive = cmd.enforce_unique.unwrap_or(false);
-    let replaced = ctx.store.put_reaction_with(on, &reaction, exclusive, &extra, announce).await?;
+    let replaced = ctx.store.put_reaction_with(on, &reaction, exclusive, &extra).await?;
     // Re-adding a type updates it; it keeps its first created_at.
     if let Some(old) = replaced.iter().find(|r| r.kind == reaction.kind) {
         reaction.created_at = old.created_at;
@@ -221,11 +201,8 @@ pub async fn delete_activity_reaction(
     let user_id = actor.acting_user(user_id)?;
     let activity = get_activity(ctx, activity_id).await?;
     let withdraw = withdraw_notification.then_some(("reaction", activity.user_id.as_str()));
-    let announce = |gone: &Reaction| {
-        let event = Event::about_activity(EventType::ActivityReactionDeleted, Some(&gone.user_id), &activity);
-        vec![event.with(|s| s.reaction = Some(gone.clone()))]
-    };
-    let reaction = unreact(ctx, Reactable::Activities, activity_id, &user_id, kind, withdraw, &announce).await?;
+    let each = Event::about_activity(EventType::ActivityReactionDeleted, Some(&user_id), &activity);
+    let reaction = unreact(ctx, Reactable::Activities, activity_id, &user_id, kind, withdraw, Some(each)).await?;
     Ok((activity, reaction))
 }
 
@@ -241,18 +218,17 @@ pub async fn delete_comment_reaction(
     let comment = get_comment(ctx, comment_id).await?;
     let withdraw = withdraw_notification.then_some(("comment_reaction", comment.user_id.as_str()));
     let activity = comment_activity(ctx, &comment).await?;
-    let announce = |gone: &Reaction| {
-        let Some(activity) = &activity else { return Vec::new() };
-        let event = Event::about_activity(EventType::CommentReactionDeleted, Some(&gone.user_id), activity);
-        vec![event.with(|s| (s.comment, s.reaction) = (Some(comment.clone()), Some(gone.clone())))]
-    };
-    let reaction = unreact(ctx, Reactable::Comments, comment_id, &user_id, kind, withdraw, &announce).await?;
+    let each = activity.map(|activity| {
+        let event = Event::about_activity(EventType::CommentReactionDeleted, Some(&user_id), &activity);
+        event.with(|s| s.comment = Some(comment.clone()))
+    });
+    let reaction = unreact(ctx, Reactable::Comments, comment_id, &user_id, kind, withdraw, each).await?;
     Ok((get_comment(ctx, comment_id).await?, reaction))
 }
 
 /// Deletes the reaction and, with `withdraw` (notification kind,
-/// recipient), the notification it made, with the events `announce` makes
-/// — in one transaction.
+/// recipient), the notification it made, with `each`, the event of the
+/// reaction deleted — in one transaction.
 async fn unreact(
     ctx: &Ctx,
     on: Reactable,
@@ -260,10 +236,10 @@ async fn unreact(
     user_id: &str,
     kind: &str,
     withdraw: Option<(&str, &str)>,
-    announce: Announce<'_, Reaction>,
+    each: Option<Event>,
 ) -> Result<Reaction> {
     let missing = || Error::not_found("reaction", &format!("{kind} by {user_id} on {object_id}"));
-    let mut extra = ExtraWrites::default();
+    let mut extra = ExtraWrites { each, ..Default::default() };
     if let Some((notification, recipient)) = withdraw {
         // The notification's id names the window the reaction was made in.
         let query = crate::core::storage::ListQuery {
@@ -278,7 +254,7 @@ async fn unreact(
         extra.withdrawn =
             vec![notifications::made_id(ctx, notification, object_id, user_id, recipient, made.created_at).await?];
     }
-    ctx.store.delete_reaction_with(on, object_id, user_id, kind, &extra, announce).await?.ok_or_else(missing)
+    ctx.store.delete_reaction_with(on, object_id, user_id, kind, &extra).await?.ok_or_else(missing)
 }
 
 pub type ReactionPage = Page<Reaction>;

@@ -474,18 +474,18 @@ pub trait ReactionStore: Send + Sync {
     /// ones. On a comment, its vote counters change in the same transaction.
     /// Concurrent calls for one (object, user) are serialised.
     async fn put_reaction(&self, on: Reactable, reaction: &Reaction, exclusive: bool) -> Result<Vec<Reaction>> {
-        self.put_reaction_with(on, reaction, exclusive, &ExtraWrites::default(), &|_| Vec::new()).await
+        self.put_reaction_with(on, reaction, exclusive, &ExtraWrites::default()).await
     }
     /// `put_reaction` with the `extra` records (its notification, the
-    /// reacting user) and the events `announce` makes of the reactions it
-    /// replaced, in the same transaction.
+    /// reacting user) in the same transaction; `extra.each` is completed
+    /// with the reaction as stored, `replaced` when it replaced any
+    /// (`Item::Reaction`).
     async fn put_reaction_with(
         &self,
         on: Reactable,
         reaction: &Reaction,
         exclusive: bool,
         extra: &ExtraWrites,
-        announce: Announce<'_, [Reaction]>,
     ) -> Result<Vec<Reaction>>;
     async fn delete_reaction(
         &self,
@@ -494,12 +494,12 @@ pub trait ReactionStore: Send + Sync {
         user_id: &str,
         kind: &str,
     ) -> Result<Option<Reaction>> {
-        self.delete_reaction_with(on, object_id, user_id, kind, &ExtraWrites::default(), &|_| Vec::new()).await
+        self.delete_reaction_with(on, object_id, user_id, kind, &ExtraWrites::default()).await
     }
     /// `delete_reaction` with the `extra` writes (its withdrawn
-    /// notification) and the events `announce` makes of the deleted
-    /// reaction, in the same transaction: none is written when there was no
-    /// such reaction.
+    /// notification) in the same transaction, none of them written when
+    /// there was no such reaction; `extra.each` is completed with the
+    /// reaction deleted (`Item::Reaction`).
     async fn delete_reaction_with(
         &self,
         on: Reactable,
@@ -507,7 +507,6 @@ pub trait ReactionStore: Send + Sync {
         user_id: &str,
         kind: &str,
         extra: &ExtraWrites,
-        announce: Announce<'_, Reaction>,
     ) -> Result<Option<Reaction>>;
     /// Groups, latest and the viewer's own reactions of each object.
     async fn reaction_summaries(
@@ -766,17 +765,19 @@ pub trait PinStore: Send + Sync {
     /// Pins the activity to the feed; returns the pin as stored (an existing
     /// pin is kept unchanged).
     async fn insert_pin(&self, pin: &Pin) -> Result<Pin> {
-        self.insert_pin_with(pin, &|_| Vec::new()).await
+        self.insert_pin_with(pin, &ExtraWrites::default()).await
     }
-    /// `insert_pin` with the events `announce` makes of a new pin, in the
-    /// same transaction (none for a pin that existed).
-    async fn insert_pin_with(&self, pin: &Pin, announce: Announce<'_, Pin>) -> Result<Pin>;
+    /// `insert_pin` with the `extra` writes in the same transaction;
+    /// `extra.each` is completed with a new pin (`Item::Pin`), not with one
+    /// that existed.
+    async fn insert_pin_with(&self, pin: &Pin, extra: &ExtraWrites) -> Result<Pin>;
     async fn delete_pin(&self, fid: &Fid, activity_id: &str) -> Result<Option<Pin>> {
-        self.delete_pin_with(fid, activity_id, &|_| Vec::new()).await
+        self.delete_pin_with(fid, activity_id, &ExtraWrites::default()).await
     }
-    /// `delete_pin` with the events `announce` makes of the deleted pin, in
-    /// the same transaction (none when there was no pin).
-    async fn delete_pin_with(&self, fid: &Fid, activity_id: &str, announce: Announce<'_, Pin>) -> Result<Option<Pin>>;
+    /// `delete_pin` with the `extra` writes in the same transaction, none of
+    /// them written when there was no pin; `extra.each` is completed with
+    /// the pin deleted (`Item::Pin`).
+    async fn delete_pin_with(&self, fid: &Fid, activity_id: &str, extra: &ExtraWrites) -> Result<Option<Pin>>;
     /// Pins of live activities.
     async fn query_pins(&self, query: &ListQuery) -> Result<Vec<Pin>>;
 }
@@ -891,12 +892,6 @@ pub struct ExtraWrites {
     /// that document it take one, the others refuse it.
     pub each: Option<Event>,
 }
-
-/// The events a write emits, made from what the store found inside the
-/// write's transaction (the pin it created, the reactions it replaced…) and
-/// recorded in that transaction: for events whose kind or payload depends
-/// on the state the write met, which only the transaction sees exactly.
-pub type Announce<'a, T> = &'a (dyn Fn(&T) -> Vec<Event> + Send + Sync);
 
 /// A follow suggestion as ranked by the store: the feed, how many distinct
 /// people the user follows also follow it, and its accepted followers.

@@ -2,15 +2,17 @@ use async_trait::async_trait;
 
 use crate::args;
 use crate::core::error::{Error, Result};
+use crate::core::events::Item;
 use crate::core::model::{Fid, Pin};
-use crate::core::storage::{Announce, ListQuery, PinStore};
+use crate::core::storage::{ExtraWrites, ListQuery, PinStore};
 use crate::store::db::{Arg, Db};
 use crate::store::sql;
 
 #[async_trait]
 impl<D: Db> PinStore for D {
-    async fn insert_pin_with(&self, pin: &Pin, announce: Announce<'_, Pin>) -> Result<Pin> {
+    async fn insert_pin_with(&self, pin: &Pin, extra: &ExtraWrites) -> Result<Pin> {
         let mut tx = self.write().await?;
+        super::write_extra_but_each(&mut *tx, extra).await?;
         let fid = pin.fid.to_string();
         let inserted = tx
             .doc(
@@ -21,7 +23,7 @@ impl<D: Db> PinStore for D {
             .await?;
         let stored = match inserted {
             Some(p) => {
-                super::insert_events(&mut *tx, &announce(&p)).await?;
+                super::record_each(&mut *tx, extra, Item::Pin(&p)).await?;
                 p
             }
             // Pinned already: the existing pin is kept as it is.
@@ -34,7 +36,7 @@ impl<D: Db> PinStore for D {
         Ok(stored)
     }
 
-    async fn delete_pin_with(&self, fid: &Fid, activity_id: &str, announce: Announce<'_, Pin>) -> Result<Option<Pin>> {
+    async fn delete_pin_with(&self, fid: &Fid, activity_id: &str, extra: &ExtraWrites) -> Result<Option<Pin>> {
         let mut tx = self.write().await?;
         let deleted: Option<Pin> = tx
             .doc(
@@ -42,11 +44,11 @@ impl<D: Db> PinStore for D {
                 args![fid.to_string(), activity_id],
             )
             .await?;
-        if let Some(pin) = &deleted {
-            super::insert_events(&mut *tx, &announce(pin)).await?;
-        }
+        let Some(pin) = deleted else { return Ok(None) };
+        super::write_extra_but_each(&mut *tx, extra).await?;
+        super::record_each(&mut *tx, extra, Item::Pin(&pin)).await?;
         tx.commit().await?;
-        Ok(deleted)
+        Ok(Some(pin))
     }
 
     async fn query_pins(&self, q: &ListQuery) -> Result<Vec<Pin>> {

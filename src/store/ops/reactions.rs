@@ -4,8 +4,9 @@ use async_trait::async_trait;
 
 use crate::args;
 use crate::core::error::Result;
+use crate::core::events::Item;
 use crate::core::model::{Reaction, ReactionGroup, ReactionSummary, LATEST_REACTIONS};
-use crate::core::storage::{Announce, ExtraWrites, ListQuery, Reactable, ReactionStore};
+use crate::core::storage::{ExtraWrites, ListQuery, Reactable, ReactionStore};
 use crate::core::time::Timestamp;
 use crate::store::db::{Arg, Db};
 use crate::store::{dialect, sql};
@@ -20,12 +21,11 @@ impl<D: Db> ReactionStore for D {
         reaction: &Reaction,
         exclusive: bool,
         extra: &ExtraWrites,
-        announce: Announce<'_, [Reaction]>,
     ) -> Result<Vec<Reaction>> {
         let (table, key) = (sql::reaction_table(on), sql::reaction_key(on));
         let (object, user, kind) = (reaction.object_id(), &reaction.user_id, &reaction.kind);
         let mut tx = self.write().await?;
-        super::write_extra(&mut *tx, extra).await?;
+        super::write_extra_but_each(&mut *tx, extra).await?;
         dialect::lock_reactor(&mut *tx, object, user).await?;
         if on == Reactable::Comments {
             lock_comment(&mut *tx, object).await?;
@@ -47,7 +47,12 @@ impl<D: Db> ReactionStore for D {
         if on == Reactable::Comments {
             recount_comment_votes(&mut *tx, object).await?;
         }
-        super::insert_events(&mut *tx, &announce(&gone)).await?;
+        // Re-adding a type updates it: it keeps its first created_at.
+        let mut stored = reaction.clone();
+        if let Some(old) = gone.iter().find(|r| &r.kind == kind) {
+            stored.created_at = old.created_at;
+        }
+        super::record_each(&mut *tx, extra, Item::Reaction { reaction: &stored, replaced: !gone.is_empty() }).await?;
         tx.commit().await?;
         Ok(gone)
     }
@@ -59,7 +64,6 @@ impl<D: Db> ReactionStore for D {
         user_id: &str,
         kind: &str,
         extra: &ExtraWrites,
-        announce: Announce<'_, Reaction>,
     ) -> Result<Option<Reaction>> {
         let (table, key) = (sql::reaction_table(on), sql::reaction_key(on));
         let mut tx = self.write().await?;
@@ -74,8 +78,8 @@ impl<D: Db> ReactionStore for D {
         if on == Reactable::Comments {
             recount_comment_votes(&mut *tx, object_id).await?;
         }
-        super::write_extra(&mut *tx, extra).await?;
-        super::insert_events(&mut *tx, &announce(&gone)).await?;
+        super::write_extra_but_each(&mut *tx, extra).await?;
+        super::record_each(&mut *tx, extra, Item::Reaction { reaction: &gone, replaced: false }).await?;
         tx.commit().await?;
         Ok(Some(gone))
     }

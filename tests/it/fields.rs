@@ -44,12 +44,15 @@ async fn refused_fields_with_a_value_are_400_naming_them_and_defaults_pass() {
     let resp =
         server.post(read, &json!({ "user_id": "alice", "enrichment_options": { "include_score_vars": true } })).await;
     assert_refused(&resp, "enrichment_options.include_score_vars");
-    let resp = server.post(read, &json!({ "user_id": "alice", "watch": true })).await;
-    assert_refused(&resp, "watch");
-    let resp = server.post(read, &json!({ "user_id": "alice", "watch": false, "friend_reactions_options": {} })).await;
+    let resp = server.post(read, &json!({ "user_id": "alice", "view": "v1" })).await;
+    assert_refused(&resp, "view");
+    let resp = server.post(read, &json!({ "user_id": "alice", "view": "", "friend_reactions_options": {} })).await;
     assert_eq!(resp.0, StatusCode::CREATED, "{}", resp.1);
+    // `watch` is honoured: without a connection to subscribe it is a 400
+    // naming `connection_id`.
     let resp = server.post("/api/v2/feeds/feeds/query", &json!({ "watch": true })).await;
-    assert_refused(&resp, "watch");
+    assert_eq!(resp.0, StatusCode::BAD_REQUEST, "{}", resp.1);
+    assert!(resp.1["exception_fields"]["connection_id"].is_string(), "{}", resp.1);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -275,11 +278,11 @@ async fn a_refused_field_spelled_with_escapes_is_still_refused() {
     let srv = TestServer::spawn().await;
     let client = srv.server();
     client.create_users(&["u1"]).await;
-    let body = r#"{"user_id": "u1", "\u0077atch": true}"#;
+    let body = r#"{"user_id": "u1", "\u0076iew": "v1"}"#;
     let resp = client.post_raw("/api/v2/feeds/feed_groups/user/feeds/u1", body).await;
     assert_error(&resp, StatusCode::BAD_REQUEST, 4);
-    assert!(resp.1["exception_fields"]["watch"].is_string(), "{}", resp.1);
-    let resp = client.post_raw("/api/v2/feeds/feed_groups/user/feeds/u1", r#"{"user_id": "u1", "watch": true}"#).await;
+    assert!(resp.1["exception_fields"]["view"].is_string(), "{}", resp.1);
+    let resp = client.post_raw("/api/v2/feeds/feed_groups/user/feeds/u1", r#"{"user_id": "u1", "view": "v1"}"#).await;
     assert_error(&resp, StatusCode::BAD_REQUEST, 4);
     let (status, read) = client.post_raw("/api/v2/feeds/feed_groups/user/feeds/u1", r#"{"user_id": "u1"}"#).await;
     assert_eq!(status, StatusCode::CREATED, "{read}");

@@ -1,0 +1,298 @@
+//! Issue 14's bench: Tributary under HTTP load, next to the same-run
+//! ceilings. The server runs in-process on 127.0.0.1; `reader`'s timeline
+//! follows 100 `user:a{i}` feeds of 30 activities each (loaded through the
+//! API). C keep-alive clients (`TRIBUTARY_BENCH_CONNECTIONS`, default 64)
+//! each send requests back to back for a fixed time per scenario
+//! (`TRIBUTARY_BENCH_SECONDS`, default 10):
+//! 1. timeline read, 25 activities, server token with `user_id`;
+//! 2. the same with a user token for `reader`;
+//! 3. `query_activities` over the loaded activities, filtered on
+//!    `activity_type` and `custom.n`;
+//! 4. `add_activity` to a feed with no followers (one feed per client);
+//! - J: a minimal axum server answering the bytes Tributary returned for (1),
+//!   no storage, no rendering — the serialisation-and-HTTP ceiling for reads;
+//! - H: a hello-world axum server.
+//!
+//! `cargo bench --bench http` (SQLite; `TRIBUTARY_BENCH_PG=only` with
+//! `TRIBUTARY_TEST_DATABASE_URL` for PostgreSQL, in a schema of its own that
+//! is dropped afterwards).
+
+mod support;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::http::header;
+use clap::Parser;
+use jsonwebtoken::{encode, EncodingKey, Header};
+use serde_json::{json, Value};
+
+use tributary::config::ServeConfig;
+use tributary::shutdown::Shutdown;
+
+const AUTHORS: usize = 100;
+const PER_AUTHOR: usize = 30;
+const KEY: &str = "benchkey";
+const SECRET: &str = "bench-secret-that-is-long-enough-for-hs256-0123456789";
+const TIMELINE: &str = "/api/v2/feeds/feed_groups/timeline/feeds/reader";
+
+#[derive(Parser)]
+struct Args {
+    #[command(flatten)]
+    serve: ServeConfig,
+}
+
+fn token(claims: Value) -> String {
+    encode(&Header::default(), &claims, &EncodingKey::from_secret(SECRET.as_bytes())).expect("token")
+}
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).filter(|&n| n > 0).unwrap_or(default)
+}
+
+/// One request as the clients send it; `{w}` in the path or body is replaced
+/// by the client's index (a feed of its own).
+#[derive(Clone)]
+struct Req {
+    url: String,
+    token: Option<String>,
+    body: String,
+}
+
+impl Req {
+    fn send(&self, http: &reqwest::Client, worker: usize) -> reqwest::RequestBuilder {
+        let w = worker.to_string();
+        let mut rb = http
+            .post(self.url.replace("{w}", &w))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(self.body.replace("{w}", &w));
+        if let Some(token) = &self.token {
+            rb = rb.header("stream-auth-type", "jwt").header(header::AUTHORIZATION, token);
+        }
+        rb
+    }
+}
+
+struct Outcome {
+    rate: f64,
+    p50: Duration,
+    p99: Duration,
+}
+
+/// `conns` clients on one pool of `conns` keep-alive connections, each
+/// sending `req` back to back for `secs`; every answer must be a success.
+async fn drive(what: &str, http: &reqwest::Client, req: &Req, conns: usize, secs: u64) -> Outcome {
+    eprintln!("  {what}: {conns} connections for {secs} s …");
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(secs);
+    let failures = Arc::new(AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for worker in 0..conns {
+        let (http, req, failures) = (http.clone(), req.clone(), failures.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut times = Vec::new();
+            while Instant::now() < deadline {
+                let sent = Instant::now();
+                let resp = req.send(&http, worker).send().await.expect("request");
+                let ok = resp.status().is_success();
+                let body = resp.bytes().await.expect("body");
+                if !ok && failures.fetch_add(1, Ordering::Relaxed) == 0 {
+                    eprintln!("    failed: {}", String::from_utf8_lossy(&body));
+                }
+                times.push(sent.elapsed());
+            }
+            times
+        }));
+    }
+    let mut times = Vec::new();
+    for task in tasks {
+        times.extend(task.await.expect("client"));
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    assert_eq!(failures.load(Ordering::Relaxed), 0, "{what}: failed requests");
+    times.sort();
+    let out = Outcome {
+        rate: times.len() as f64 / elapsed,
+        p50: support::percentile(&times, 0.5),
+        p99: support::percentile(&times, 0.99),
+    };
+    eprintln!("    {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms", out.rate, ms(out.p50), ms(out.p99));
+    out
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+async fn start_tributary(dir: &std::path::Path, database_url: Option<String>) -> (String, Shutdown) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let mut argv = vec!["bench".to_string(), "--data-dir".into(), dir.display().to_string()];
+    argv.extend(["--api-key".into(), KEY.into(), "--api-secret".into(), SECRET.into()]);
+    if let Some(url) = database_url {
+        argv.extend(["--database-url".into(), url]);
+    }
+    let config = Args::parse_from(argv).serve;
+    let shutdown = Shutdown::default();
+    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+    let stop = shutdown.clone();
+    tokio::spawn(async move {
+        let _ = tributary::serve(config, listener, stop, move |_, _| {
+            let _ = ready_tx.send(());
+        })
+        .await;
+    });
+    ready_rx.await.expect("server ready");
+    (format!("http://{addr}"), shutdown)
+}
+
+/// A minimal axum server answering every request with `body` as JSON.
+async fn start_ceiling(body: Bytes, json: bool) -> String {
+    let app = axum::Router::new().fallback(move || {
+        let body = body.clone();
+        async move {
+            let kind = if json { "application/json" } else { "text/plain" };
+            ([(header::CONTENT_TYPE, kind)], body)
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, app).await.expect("ceiling server") });
+    format!("http://{addr}")
+}
+
+/// A fresh PostgreSQL schema for the server: (plain client, scoped url,
+/// schema name), when `TRIBUTARY_BENCH_PG=only` and a database URL is set.
+async fn pg_schema() -> Option<(tokio_postgres::Client, String, String)> {
+    std::env::var("TRIBUTARY_BENCH_PG").ok().filter(|m| m == "only")?;
+    let url = std::env::var("TRIBUTARY_TEST_DATABASE_URL").ok()?;
+    let schema = format!("bench_http_{}", std::process::id());
+    let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.expect("connect");
+    tokio::spawn(conn);
+    client.batch_execute(&format!("CREATE SCHEMA {schema}")).await.expect("schema");
+    let sep = if url.contains('?') { '&' } else { '?' };
+    Some((client, format!("{url}{sep}options=-c%20search_path%3D{schema}"), schema))
+}
+
+async fn load(http: &reqwest::Client, base: &str, server_token: &str) {
+    let post = async |path: &str, body: Value| {
+        let resp = http
+            .post(format!("{base}{path}?api_key={KEY}"))
+            .header("stream-auth-type", "jwt")
+            .header(header::AUTHORIZATION, server_token)
+            .json(&body)
+            .send()
+            .await
+            .expect("request");
+        let status = resp.status();
+        let text = resp.text().await.expect("body");
+        assert!(status.is_success(), "{path}: {status} {text}");
+    };
+    let started = Instant::now();
+    let follows: Vec<Value> =
+        (0..AUTHORS).map(|i| json!({"source": "timeline:reader", "target": format!("user:a{i}")})).collect();
+    post("/api/v2/feeds/follows/batch", json!({"follows": follows, "create_users": true})).await;
+    let all: Vec<Value> = (0..AUTHORS)
+        .flat_map(|i| {
+            (0..PER_AUTHOR).map(move |n| {
+                json!({"type": "post", "feeds": [format!("user:a{i}")], "user_id": format!("a{i}"),
+                       "text": format!("post {n} by a{i}"), "custom": {"n": n}})
+            })
+        })
+        .collect();
+    for (k, chunk) in all.chunks(100).enumerate() {
+        post("/api/v2/feeds/activities/batch", json!({"activities": chunk, "create_users": true})).await;
+        if (k + 1) % 10 == 0 {
+            eprintln!("    {} of {} activities", (k + 1) * 100, all.len());
+        }
+    }
+    eprintln!("  loaded in {:.1} s", started.elapsed().as_secs_f64());
+}
+
+fn main() {
+    if !support::asked_to_measure() {
+        return;
+    }
+    let conns = env_usize("TRIBUTARY_BENCH_CONNECTIONS", 64);
+    let secs = env_usize("TRIBUTARY_BENCH_SECONDS", 10) as u64;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    runtime.block_on(async {
+        let dir = tempfile::tempdir().expect("dir");
+        let pg = pg_schema().await;
+        let store = if pg.is_some() { "PostgreSQL" } else { "SQLite" };
+        let (base, shutdown) = start_tributary(dir.path(), pg.as_ref().map(|(_, url, _)| url.clone())).await;
+        let http = reqwest::Client::builder().pool_max_idle_per_host(conns).build().expect("client");
+        let server_token = token(json!({}));
+        eprintln!(
+            "http bench on {store}: {AUTHORS} authors × {PER_AUTHOR} activities, {conns} connections, {secs} s each"
+        );
+        load(&http, &base, &server_token).await;
+
+        let timeline = |token: &str, body: Value| Req {
+            url: format!("{base}{TIMELINE}?api_key={KEY}"),
+            token: Some(token.to_string()),
+            body: body.to_string(),
+        };
+        let server_read = timeline(&server_token, json!({"limit": 25, "user_id": "reader"}));
+        let user_read = timeline(&token(json!({"user_id": "reader"})), json!({"limit": 25}));
+        // The bytes of (1), captured once, for J.
+        let resp = server_read.send(&http, 0).send().await.expect("capture");
+        assert!(resp.status().is_success(), "timeline read: {}", resp.status());
+        let captured = resp.bytes().await.expect("body");
+        let page: Value = serde_json::from_slice(&captured).expect("json");
+        let got = page["activities"].as_array().map_or(0, Vec::len);
+        assert_eq!(got, 25, "the timeline page holds 25 activities");
+        eprintln!("  timeline page: {} bytes", captured.len());
+
+        let add = Req {
+            url: format!("{base}/api/v2/feeds/activities?api_key={KEY}"),
+            token: Some(server_token.clone()),
+            body: json!({"type": "post", "feeds": ["user:w{w}"], "user_id": "w{w}", "text": "hello",
+                         "create_users": true})
+            .to_string(),
+        };
+        let query = Req {
+            url: format!("{base}/api/v2/feeds/activities/query?api_key={KEY}"),
+            token: Some(server_token.clone()),
+            body: json!({"filter": {"activity_type": "post", "custom.n": {"$gte": 5}}, "limit": 25}).to_string(),
+        };
+
+        let mut rows: Vec<(String, Outcome, bool)> = Vec::new();
+        for (what, req, read) in [
+            ("timeline read, server token", &server_read, true),
+            ("timeline read, user token", &user_read, true),
+            // Before the writes, so it filters the 3,000 loaded activities.
+            ("query_activities, 2 clauses", &query, true),
+            ("add_activity, 0 followers", &add, false),
+        ] {
+            rows.push((what.to_string(), drive(what, &http, req, conns, secs).await, read));
+        }
+        shutdown.trigger();
+        if let Some((client, _, schema)) = pg {
+            client.batch_execute(&format!("DROP SCHEMA {schema} CASCADE")).await.expect("drop");
+        }
+
+        // The ceilings, on the same clients.
+        let plain = |url: String| Req { url, token: None, body: server_read.body.clone() };
+        let j = start_ceiling(captured.clone(), true).await;
+        let j =
+            drive("J: axum, the captured timeline bytes", &http, &plain(format!("{j}{TIMELINE}")), conns, secs).await;
+        let h = start_ceiling(Bytes::from_static(b"Hello, World!"), false).await;
+        let h = drive("H: axum hello world", &http, &plain(format!("{h}/")), conns, secs).await;
+
+        println!();
+        println!("{store}, {conns} connections, {secs} s per scenario, timeline body {} B", captured.len());
+        println!("| scenario | req/s | p50 ms | p99 ms | × J |");
+        println!("|---|---:|---:|---:|---:|");
+        let line = |what: &str, o: &Outcome, ratio: String| {
+            println!("| {what} | {:.0} | {:.2} | {:.2} | {ratio} |", o.rate, ms(o.p50), ms(o.p99));
+        };
+        for (what, o, read) in &rows {
+            line(what, o, if *read { format!("{:.3}", o.rate / j.rate) } else { "—".into() });
+        }
+        line("J: axum, same bytes, no storage", &j, "1".into());
+        line("H: axum hello world", &h, format!("{:.1}", h.rate / j.rate));
+    });
+}

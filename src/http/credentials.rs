@@ -45,7 +45,10 @@ impl Credentials {
                 ErrorKind::InvalidAlgorithm => (Code::AuthFailed, "token must be signed with HS256"),
                 _ => (Code::AuthFailed, "token is malformed"),
             };
-            Error::new(code, format!("{what}: check the token (the Authorization header, or the WebSocket's auth message)"))
+            Error::new(
+                code,
+                format!("{what}: check the token (the Authorization header, or the WebSocket's auth message)"),
+            )
         })?;
         if let Some(iat) = data.claims.iat.as_ref().and_then(serde_json::Value::as_f64) {
             let now = Timestamp::now().0 as f64 / 1e9;

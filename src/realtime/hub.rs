@@ -122,10 +122,6 @@ impl Hub {
         self.state().connections.is_empty()
     }
 
-    pub fn connection_count(&self) -> usize {
-        self.state().connections.len()
-    }
-
     /// Every feed some connection watches.
     pub fn watched(&self) -> Vec<Fid> {
         self.state().watchers.keys().cloned().collect()

@@ -42,7 +42,9 @@ impl TestDatabase {
         tokio::spawn(connection);
         client.batch_execute(&format!("CREATE SCHEMA {schema}")).await.expect("create schema");
         let sep = if base.contains('?') { '&' } else { '?' };
-        let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
+        // application_name marks this server's connections, so the cleanup
+        // can end them (see Drop).
+        let url = format!("{base}{sep}options=-c%20search_path%3D{schema}&application_name={schema}");
         TestDatabase { url: Some(url), schema: Some((base, schema)) }
     }
 }
@@ -56,6 +58,16 @@ impl Drop for TestDatabase {
             runtime.block_on(async {
                 let (client, connection) = tokio_postgres::connect(&base, tokio_postgres::NoTls).await.ok()?;
                 tokio::spawn(connection);
+                // The server ran inside the test's runtime, which is blocked
+                // while this runs: a transaction it had open (a task claim, a
+                // webhook lease) can never finish, would hold locks the DROP
+                // waits for, and would hold back every other server's event
+                // outbox (PostgreSQL readers wait for older transactions). End
+                // its connections first.
+                let terminate = format!(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '{schema}'"
+                );
+                client.batch_execute(&terminate).await.ok()?;
                 client.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).await.ok()
             })
         });

@@ -19,34 +19,19 @@
 
 mod support;
 
+use support::{token, KEY};
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use axum::http::header;
-use clap::Parser;
-use jsonwebtoken::{encode, EncodingKey, Header};
 use serde_json::{json, Value};
-
-use tributary::config::ServeConfig;
-use tributary::shutdown::Shutdown;
 
 const AUTHORS: usize = 100;
 const PER_AUTHOR: usize = 30;
-const KEY: &str = "benchkey";
-const SECRET: &str = "bench-secret-that-is-long-enough-for-hs256-0123456789";
 const TIMELINE: &str = "/api/v2/feeds/feed_groups/timeline/feeds/reader";
-
-#[derive(Parser)]
-struct Args {
-    #[command(flatten)]
-    serve: ServeConfig,
-}
-
-fn token(claims: Value) -> String {
-    encode(&Header::default(), &claims, &EncodingKey::from_secret(SECRET.as_bytes())).expect("token")
-}
 
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).filter(|&n| n > 0).unwrap_or(default)
@@ -126,28 +111,6 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
-async fn start_tributary(dir: &std::path::Path, database_url: Option<String>) -> (String, Shutdown) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let mut argv = vec!["bench".to_string(), "--data-dir".into(), dir.display().to_string()];
-    argv.extend(["--api-key".into(), KEY.into(), "--api-secret".into(), SECRET.into()]);
-    if let Some(url) = database_url {
-        argv.extend(["--database-url".into(), url]);
-    }
-    let config = Args::parse_from(argv).serve;
-    let shutdown = Shutdown::default();
-    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
-    let stop = shutdown.clone();
-    tokio::spawn(async move {
-        let _ = tributary::serve(config, listener, stop, move |_, _| {
-            let _ = ready_tx.send(());
-        })
-        .await;
-    });
-    ready_rx.await.expect("server ready");
-    (format!("http://{addr}"), shutdown)
-}
-
 /// A minimal axum server answering every request with `body` as JSON.
 async fn start_ceiling(body: Bytes, json: bool) -> String {
     let app = axum::Router::new().fallback(move || {
@@ -222,7 +185,7 @@ fn main() {
         let dir = tempfile::tempdir().expect("dir");
         let pg = pg_schema().await;
         let store = if pg.is_some() { "PostgreSQL" } else { "SQLite" };
-        let (base, shutdown) = start_tributary(dir.path(), pg.as_ref().map(|(_, url, _)| url.clone())).await;
+        let (base, shutdown) = support::serve_in_process(dir.path(), pg.as_ref().map(|(_, url, _)| url.clone())).await;
         let http = reqwest::Client::builder().pool_max_idle_per_host(conns).build().expect("client");
         let server_token = token(json!({}));
         eprintln!(

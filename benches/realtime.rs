@@ -17,38 +17,25 @@
 
 mod support;
 
+use support::{token, KEY};
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::ws::{Message as AxumMessage, WebSocketUpgrade};
 use axum::extract::State;
 use axum::routing::{get, post};
-use clap::Parser;
 use futures_util::{SinkExt, StreamExt};
-use jsonwebtoken::{encode, EncodingKey, Header};
 use serde_json::{json, Value};
 use tokio::sync::{broadcast, mpsc};
 use tokio_tungstenite::tungstenite::Message;
 
-use tributary::config::ServeConfig;
 use tributary::shutdown::Shutdown;
 
 const WATCHERS: usize = 1000;
 const LATENCY_POSTS: usize = 50;
 const THROUGHPUT_POSTS: usize = 200;
 const WRITERS: usize = 8;
-const KEY: &str = "benchkey";
-const SECRET: &str = "bench-secret-that-is-long-enough-for-hs256-0123456789";
-
-#[derive(Parser)]
-struct Args {
-    #[command(flatten)]
-    serve: ServeConfig,
-}
-
-fn token(claims: Value) -> String {
-    encode(&Header::default(), &claims, &EncodingKey::from_secret(SECRET.as_bytes())).expect("token")
-}
 
 /// A received event: which post (its text) and when.
 type Receipt = (usize, Instant);
@@ -79,27 +66,8 @@ impl Server {
 }
 
 async fn start_tributary(dir: &std::path::Path, database_url: Option<String>) -> (Server, Shutdown) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let mut argv = vec!["bench".to_string(), "--data-dir".into(), dir.display().to_string()];
-    argv.extend(["--api-key".into(), KEY.into(), "--api-secret".into(), SECRET.into()]);
-    if let Some(url) = database_url {
-        argv.extend(["--database-url".into(), url]);
-    }
-    let config = Args::parse_from(argv).serve;
-    let shutdown = Shutdown::default();
-    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
-    let stop = shutdown.clone();
-    tokio::spawn(async move {
-        let _ = tributary::serve(config, listener, stop, move |_, _| {
-            let _ = ready_tx.send(());
-        })
-        .await;
-    });
-    ready_rx.await.expect("server ready");
-    let server =
-        Server { base: format!("http://{addr}"), http: reqwest::Client::new(), server_token: token(json!({})) };
-    (server, shutdown)
+    let (base, shutdown) = support::serve_in_process(dir, database_url).await;
+    (Server { base, http: reqwest::Client::new(), server_token: token(json!({})) }, shutdown)
 }
 
 /// Opens one connection per watcher; each reports `(post index, when)` for

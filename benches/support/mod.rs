@@ -68,3 +68,48 @@ pub fn report(what: &str, mut times: Vec<Duration>) {
         percentile(&times, 0.99).as_secs_f64() * 1e3
     );
 }
+
+/// The app key and secret of the in-process servers the HTTP benches start.
+pub const KEY: &str = "benchkey";
+pub const SECRET: &str = "bench-secret-that-is-long-enough-for-hs256-0123456789";
+
+#[derive(clap::Parser)]
+struct ServeArgs {
+    #[command(flatten)]
+    serve: tributary::config::ServeConfig,
+}
+
+/// An HS256 token over `claims`, signed with `SECRET`.
+pub fn token(claims: serde_json::Value) -> String {
+    use jsonwebtoken::{encode, EncodingKey, Header};
+    encode(&Header::default(), &claims, &EncodingKey::from_secret(SECRET.as_bytes())).expect("token")
+}
+
+/// Starts Tributary in this process on a free loopback port (SQLite in
+/// `dir`, or the PostgreSQL `database_url`), configured as `tributary serve`
+/// would be; returns its base URL once it answers, and its stop signal.
+pub async fn serve_in_process(
+    dir: &std::path::Path,
+    database_url: Option<String>,
+) -> (String, tributary::shutdown::Shutdown) {
+    use clap::Parser;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let mut argv = vec!["bench".to_string(), "--data-dir".into(), dir.display().to_string()];
+    argv.extend(["--api-key".into(), KEY.into(), "--api-secret".into(), SECRET.into()]);
+    if let Some(url) = database_url {
+        argv.extend(["--database-url".into(), url]);
+    }
+    let config = ServeArgs::parse_from(argv).serve;
+    let shutdown = tributary::shutdown::Shutdown::default();
+    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+    let stop = shutdown.clone();
+    tokio::spawn(async move {
+        let _ = tributary::serve(config, listener, stop, move |_, _| {
+            let _ = ready_tx.send(());
+        })
+        .await;
+    });
+    ready_rx.await.expect("server ready");
+    (format!("http://{addr}"), shutdown)
+}

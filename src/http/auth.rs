@@ -16,12 +16,13 @@ pub use super::credentials::Credentials;
 pub struct Auth(pub Actor);
 
 fn api_key_of(parts: &Parts) -> Option<String> {
-    let query = parts.uri.query()?;
-    form_urlencoded_pairs(query).find(|(k, _)| k == "api_key").map(|(_, v)| v)
+    query_param(parts.uri.query(), "api_key")
 }
 
-fn form_urlencoded_pairs(query: &str) -> impl Iterator<Item = (String, String)> + '_ {
-    serde_urlencoded::from_str::<Vec<(String, String)>>(query).unwrap_or_default().into_iter()
+/// The first value of `name` in a URL query string.
+pub(crate) fn query_param(query: Option<&str>, name: &str) -> Option<String> {
+    let pairs = serde_urlencoded::from_str::<Vec<(String, String)>>(query?).ok()?;
+    pairs.into_iter().find(|(k, _)| k == name).map(|(_, v)| v)
 }
 
 impl FromRequestParts<AppState> for Auth {

@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::auth::Auth;
+use super::auth::{query_param, Auth};
 use super::error::{ApiError, ApiResult};
 use super::extract::WirePath;
 use super::reply::Reply;
@@ -36,14 +36,6 @@ const SILENCE_TIMEOUT: Duration = Duration::from_secs(75);
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 /// Client frames are an auth message or a ping.
 const MAX_CLIENT_FRAME: usize = 64 * 1024;
-
-fn query_param(query: Option<&str>, name: &str) -> Option<String> {
-    serde_urlencoded::from_str::<Vec<(String, String)>>(query?)
-        .ok()?
-        .into_iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v)
-}
 
 /// `GET /api/v2/connect`: upgrades to the event WebSocket.
 pub async fn connect(

@@ -1,6 +1,10 @@
 //! The SQLite driver under the shared operations: one writer connection
 //! (SQLite serialises writers anyway) and a few readers, WAL mode.
 //!
+//! Writes are group-committed (`group`): concurrent requests run one after
+//! another in savepoints of one transaction and share its COMMIT, so a
+//! burst of writes pays for one fsync instead of one each.
+//!
 //! rusqlite is synchronous. A `SqliteTx` runs each statement when it is
 //! awaited, on the task's own thread: statements are short and served from
 //! the page cache, so a hand-off to the blocking pool would cost more than
@@ -10,6 +14,8 @@
 
 use std::rc::Rc;
 use std::sync::Arc;
+
+use super::group::{GroupCommit, Outcome};
 
 use async_trait::async_trait;
 use rusqlite::types::{ToSqlOutput, Value as SqlValue, ValueRef};
@@ -25,7 +31,7 @@ pub(super) fn db_err(e: rusqlite::Error) -> Error {
 }
 
 /// Runs `f` where it may block on the disk without stalling the runtime.
-fn blocking<T>(f: impl FnOnce() -> T) -> T {
+pub(super) fn blocking<T>(f: impl FnOnce() -> T) -> T {
     use tokio::runtime::{Handle, RuntimeFlavor};
     match Handle::try_current().map(|h| h.runtime_flavor()) {
         Ok(RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
@@ -95,14 +101,22 @@ fn collect_rows(stmt: &mut Statement<'_>, args: &[Arg]) -> Result<Vec<Row>> {
     Ok(out)
 }
 
+/// A read, or one request's write. A write runs inside a savepoint of the
+/// group's transaction (`group`); it is acknowledged only once that
+/// transaction has committed.
 pub(super) struct SqliteTx {
-    conn: OwnedMutexGuard<Connection>,
-    /// A write transaction is open and must be committed or rolled back.
-    open: bool,
-    /// The store's event-write counter (write transactions only), bumped
-    /// at commit when the transaction wrote events.
-    event_writes: Option<Arc<watch::Sender<u64>>>,
+    conn: Option<OwnedMutexGuard<Connection>>,
+    /// The store's group commit, for a write whose savepoint is open.
+    write: Option<Arc<GroupCommit>>,
+    /// The store's event-write counter, bumped when the group commits if
+    /// this write wrote events.
     announced: bool,
+}
+
+impl SqliteTx {
+    fn conn(&self) -> Result<&Connection> {
+        self.conn.as_deref().ok_or_else(|| Error::internal("sqlite: the transaction has ended"))
+    }
 }
 
 #[async_trait]
@@ -113,29 +127,31 @@ impl Tx for SqliteTx {
 
     async fn exec(&mut self, sql: &str, args: &[Arg]) -> Result<u64> {
         let sql = sqlite_spelling(sql);
-        let mut stmt = self.conn.prepare_cached(&sql).map_err(db_err)?;
+        let mut stmt = self.conn()?.prepare_cached(&sql).map_err(db_err)?;
         let n = stmt.execute(params_from_iter(bind(args))).map_err(db_err)?;
         Ok(n as u64)
     }
 
     async fn rows(&mut self, sql: &str, args: &[Arg]) -> Result<Vec<Row>> {
-        run_rows(&self.conn, sql, args, true)
+        run_rows(self.conn()?, sql, args, true)
     }
 
     async fn rows_once(&mut self, sql: &str, args: &[Arg]) -> Result<Vec<Row>> {
-        run_rows(&self.conn, sql, args, false)
+        run_rows(self.conn()?, sql, args, false)
     }
 
     async fn commit(mut self: Box<Self>) -> Result<()> {
-        if self.open {
-            let conn = &self.conn;
-            blocking(|| conn.execute_batch("COMMIT")).map_err(db_err)?;
-            self.open = false;
-            if let (true, Some(writes)) = (self.announced, &self.event_writes) {
-                writes.send_modify(|n| *n += 1);
-            }
+        let (Some(group), Some(conn)) = (self.write.take(), self.conn.take()) else {
+            return Ok(());
+        };
+        match group.release(conn, self.announced) {
+            Outcome::Committed(result) => result,
+            Outcome::Joined(mut outcome) => match outcome.wait_for(Option::is_some).await.as_deref() {
+                Ok(Some(Ok(()))) => Ok(()),
+                Ok(Some(Err(message))) => Err(Error::internal(message.clone())),
+                Ok(None) | Err(_) => Err(Error::internal("sqlite: the group commit ended without an outcome")),
+            },
         }
-        Ok(())
     }
 
     async fn announce_events(&mut self) -> Result<()> {
@@ -146,9 +162,8 @@ impl Tx for SqliteTx {
 
 impl Drop for SqliteTx {
     fn drop(&mut self) {
-        if self.open {
-            // Nothing to report to: the operation already failed or gave up.
-            let _ = self.conn.execute_batch("ROLLBACK");
+        if let (Some(group), Some(conn)) = (self.write.take(), self.conn.take()) {
+            group.abandon(conn);
         }
     }
 }
@@ -161,16 +176,19 @@ impl Db for SqliteStore {
 
     async fn read(&self) -> Result<Box<dyn Tx + '_>> {
         let conn = self.reader().await;
-        Ok(Box::new(SqliteTx { conn, open: false, event_writes: None, announced: false }))
+        Ok(Box::new(SqliteTx { conn: Some(conn), write: None, announced: false }))
     }
 
     async fn write(&self) -> Result<Box<dyn Tx + '_>> {
-        let conn = self.writer.clone().lock_owned().await;
-        conn.execute_batch("BEGIN").map_err(db_err)?;
-        Ok(Box::new(SqliteTx { conn, open: true, event_writes: Some(self.event_writes.clone()), announced: false }))
+        let conn = self.group.join().await;
+        let tx = SqliteTx { conn: Some(conn), write: Some(self.group.clone()), announced: false };
+        // Dropped on an error, the transaction gives its place in the group up.
+        self.group.begin(tx.conn()?)?;
+        tx.conn()?.execute_batch("SAVEPOINT request").map_err(db_err)?;
+        Ok(Box::new(tx))
     }
 
     fn event_writes(&self) -> watch::Receiver<u64> {
-        self.event_writes.subscribe()
+        self.group.event_writes.subscribe()
     }
 }

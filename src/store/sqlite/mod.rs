@@ -1,5 +1,6 @@
 //! The SQLite database: one writer connection (SQLite serialises writers
-//! anyway) and a few reader connections, WAL mode, the schema migrations.
+//! anyway; `group` shares its commits between concurrent writes) and a few
+//! reader connections, WAL mode, the schema migrations.
 //! `driver` runs the shared operations (`store::ops`) on it.
 
 use std::path::Path;
@@ -17,18 +18,19 @@ use crate::core::error::{Error, Result};
 use crate::core::filter::distance_km;
 
 mod driver;
+mod group;
 
 use driver::db_err;
+use group::GroupCommit;
 mod migrations;
 
 const READERS: usize = 4;
 
 pub struct SqliteStore {
-    writer: Arc<Mutex<Connection>>,
+    /// The writer connection, shared by group commit.
+    group: Arc<GroupCommit>,
     readers: Vec<Arc<Mutex<Connection>>>,
     next_reader: AtomicUsize,
-    /// Counts commits that wrote events (`Db::event_writes`).
-    event_writes: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 fn open(path: &Path) -> Result<Connection> {
@@ -81,12 +83,7 @@ impl SqliteStore {
         let mut writer = open(&path)?;
         migrate(&mut writer)?;
         let readers = (0..READERS).map(|_| open(&path).map(|c| Arc::new(Mutex::new(c)))).collect::<Result<Vec<_>>>()?;
-        Ok(SqliteStore {
-            writer: Arc::new(Mutex::new(writer)),
-            readers,
-            next_reader: AtomicUsize::new(0),
-            event_writes: Arc::new(tokio::sync::watch::Sender::new(0)),
-        })
+        Ok(SqliteStore { group: Arc::new(GroupCommit::new(writer)), readers, next_reader: AtomicUsize::new(0) })
     }
 
     /// Calls `hook` with the text of every statement any connection runs —
@@ -96,11 +93,17 @@ impl SqliteStore {
         // Called between requests, so every connection is free.
         let busy = || Error::internal("sqlite connection busy");
         let events = TraceEventCodes::SQLITE_TRACE_STMT;
-        self.writer.try_lock().map_err(|_| busy())?.trace_v2(events, hook);
+        self.group.try_writer().ok_or_else(busy)?.trace_v2(events, hook);
         for reader in &self.readers {
             reader.try_lock().map_err(|_| busy())?.trace_v2(events, hook);
         }
         Ok(())
+    }
+
+    /// How many COMMITs the writer has run; next to the writes acknowledged,
+    /// it shows how many writes each group commit carried.
+    pub fn group_commits(&self) -> u64 {
+        self.group.commits()
     }
 
     /// A reader connection: a free one if there is one, else the next in turn.

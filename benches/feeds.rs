@@ -9,6 +9,10 @@
 
 use std::sync::Arc;
 
+// The server's allocator (src/main.rs), so in-process numbers match the binary.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use criterion::{criterion_group, criterion_main, Criterion};
 use tokio::runtime::Runtime;
 

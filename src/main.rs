@@ -4,6 +4,11 @@ use tracing_subscriber::EnvFilter;
 use tributary::config::{AppCredentials, ServeConfig};
 use tributary::shutdown::Shutdown;
 
+// A request allocates many small, short-lived buffers (rows, documents,
+// JSON); under glibc's malloc they cost ~14% of add_activity's CPU.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "tributary", version, about = "Self-hosted Stream Activity Feeds v3 server")]
 struct Cli {

@@ -6,6 +6,10 @@
 
 #![allow(dead_code)]
 
+// The server's allocator (src/main.rs), so in-process numbers match the binary.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -254,35 +254,38 @@ pub trait Db: Send + Sync + 'static {
 }
 
 /// Rewrites shared SQL for SQLite: `$n` → `?n` and `= ANY($n)` →
-/// ` IN rarray(?n)`, outside quoted strings.
+/// ` IN rarray(?n)`, outside quoted strings. Runs before every statement,
+/// so it copies the text between rewrites in slices; the patterns are
+/// ASCII, so every slice boundary is a character boundary.
 pub fn sqlite_spelling(sql: &str) -> String {
-    let mut out = String::with_capacity(sql.len() + 16);
     let bytes = sql.as_bytes();
-    let mut i = 0;
-    let mut quoted = false;
+    let mut out = String::with_capacity(sql.len() + 16);
+    let (mut i, mut copied, mut quoted) = (0, 0, false);
     while i < bytes.len() {
-        let c = bytes[i];
-        if c == b'\'' {
-            quoted = !quoted;
-        } else if !quoted && sql[i..].starts_with("= ANY($") {
-            let digits = sql[i + 7..].bytes().take_while(u8::is_ascii_digit).count();
-            if digits > 0 && sql.as_bytes().get(i + 7 + digits) == Some(&b')') {
-                out.push_str("IN rarray(?");
-                out.push_str(&sql[i + 7..i + 7 + digits]);
-                out.push(')');
-                i += 8 + digits;
-                continue;
+        match bytes[i] {
+            b'\'' => quoted = !quoted,
+            b'=' if !quoted && bytes[i..].starts_with(b"= ANY($") => {
+                let digits = bytes[i + 7..].iter().take_while(|b| b.is_ascii_digit()).count();
+                if digits > 0 && bytes.get(i + 7 + digits) == Some(&b')') {
+                    out.push_str(&sql[copied..i]);
+                    out.push_str("IN rarray(?");
+                    out.push_str(&sql[i + 7..i + 7 + digits]);
+                    out.push(')');
+                    i += 8 + digits;
+                    copied = i;
+                    continue;
+                }
             }
-        } else if !quoted && c == b'$' && bytes.get(i + 1).is_some_and(u8::is_ascii_digit) {
-            out.push('?');
-            i += 1;
-            continue;
+            b'$' if !quoted && bytes.get(i + 1).is_some_and(u8::is_ascii_digit) => {
+                out.push_str(&sql[copied..i]);
+                out.push('?');
+                copied = i + 1;
+            }
+            _ => {}
         }
-        // Multi-byte UTF-8 is copied byte by byte through the char boundary.
-        let ch = sql[i..].chars().next().unwrap_or('\u{0}');
-        out.push(ch);
-        i += ch.len_utf8();
+        i += 1;
     }
+    out.push_str(&sql[copied..]);
     out
 }
 

@@ -386,7 +386,7 @@ mod fanout {
                     "INSERT INTO follows (source, target, status, created_at, updated_at, doc)
                      SELECT s, '{target}', 'accepted', 1, 1, jsonb_build_object('source', s, 'target', '{target}',
                         'status', 'accepted', 'push_preference', 'none', 'follower_role', 'follower',
-                        'created_at', 1, 'updated_at', 1)::text
+                        'created_at', 1, 'updated_at', 1)
                      FROM (SELECT 'timeline:{prefix}' || lpad(i::text, 7, '0') AS s FROM generate_series(1, {last}) i) x;
                      UPDATE feeds SET follower_count = follower_count + {last} WHERE fid = '{target}';
                      ANALYZE follows;",

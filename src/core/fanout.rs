@@ -24,6 +24,8 @@ const LEASE_SECONDS: i64 = 5;
 /// by event writes (every activity write emits one); the poll covers jobs
 /// of other processes whose lease lapsed.
 const MAX_POLL: Duration = Duration::from_millis(500);
+/// How long a wake-up waits for the writes right behind it.
+const COALESCE: Duration = Duration::from_millis(5);
 
 /// Runs fan-out jobs until `shutdown` fires, `batch` follower feeds per
 /// transaction; a job in progress is given back on shutdown.
@@ -44,7 +46,9 @@ pub async fn run_worker(ctx: Ctx, batch: usize, shutdown: Shutdown) {
             Ok(Some(job)) => run_job(&ctx, &job, &holder, batch, &shutdown).await,
             Ok(None) => {
                 tokio::select! {
-                    _ = writes.changed() => {}
+                    // Writes come in bursts: one look per `COALESCE`, not a
+                    // read per write.
+                    _ = writes.changed() => tokio::time::sleep(COALESCE).await,
                     _ = tokio::time::sleep(MAX_POLL) => {}
                     _ = shutdown.wait() => return,
                 }

@@ -13,6 +13,14 @@
 //!   no storage, no rendering — the serialisation-and-HTTP ceiling for reads;
 //! - H: a hello-world axum server.
 //!
+//! Then the fan-out section (`fanout`): an author with 10,000 followers
+//! (loaded through the API) posts one activity at a time: the ack latency,
+//! and the time until the activity is in the timeline of the follower the
+//! fan-out reaches last. With `TRIBUTARY_BENCH_MILLION=1` also an author with
+//! 1,000,000 followers loaded directly with SQL: ack latency and the time
+//! until every timeline has the activity. `TRIBUTARY_BENCH_FANOUT=only` runs
+//! the fan-out section alone.
+//!
 //! `cargo bench --bench http` (SQLite; `TRIBUTARY_BENCH_PG=only` with
 //! `TRIBUTARY_TEST_DATABASE_URL` for PostgreSQL, in a schema of its own that
 //! is dropped afterwards).
@@ -181,6 +189,10 @@ fn main() {
     let conns = env_usize("TRIBUTARY_BENCH_CONNECTIONS", 64);
     let secs = env_usize("TRIBUTARY_BENCH_SECONDS", 10) as u64;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    if std::env::var("TRIBUTARY_BENCH_FANOUT").as_deref() == Ok("only") {
+        runtime.block_on(fanout::run());
+        return;
+    }
     runtime.block_on(async {
         let dir = tempfile::tempdir().expect("dir");
         let pg = pg_schema().await;
@@ -258,4 +270,242 @@ fn main() {
         line("J: axum, same bytes, no storage", &j, "1".into());
         line("H: axum hello world", &h, format!("{:.1}", h.rate / j.rate));
     });
+    runtime.block_on(fanout::run());
+}
+
+/// Celebrity fan-out over HTTP: ack latency, and time until visible in
+/// followers' timelines.
+mod fanout {
+    use std::time::{Duration, Instant};
+
+    use axum::http::header;
+    use serde_json::{json, Value};
+
+    use super::support::{self, token, KEY};
+    use super::{ms, pg_schema};
+
+    /// Followers loaded through the API (follow_batch, 1,000 per request).
+    const FOLLOWERS: usize = 10_000;
+    /// Followers loaded with SQL for the million scenario.
+    const MILLION: usize = 1_000_000;
+    /// Activities posted one after the other per scenario.
+    const POSTS: usize = 20;
+    const MILLION_POSTS: usize = 3;
+
+    struct Api {
+        http: reqwest::Client,
+        base: String,
+        token: String,
+    }
+
+    impl Api {
+        async fn post(&self, path: &str, body: &Value) -> Value {
+            let resp = self
+                .http
+                .post(format!("{}{path}?api_key={KEY}", self.base))
+                .header("stream-auth-type", "jwt")
+                .header(header::AUTHORIZATION, &self.token)
+                .json(body)
+                .send()
+                .await
+                .expect("request");
+            let status = resp.status();
+            let text = resp.text().await.expect("body");
+            assert!(status.is_success(), "{path}: {status} {text}");
+            serde_json::from_str(&text).expect("json")
+        }
+
+        /// The newest activity id in `timeline:{user}`.
+        async fn newest(&self, user: &str) -> Option<String> {
+            let page = self
+                .post(
+                    &format!("/api/v2/feeds/feed_groups/timeline/feeds/{user}"),
+                    &json!({"limit": 1, "user_id": user}),
+                )
+                .await;
+            page["activities"][0]["id"].as_str().map(str::to_string)
+        }
+    }
+
+    fn follower(prefix: &str, i: usize) -> String {
+        format!("{prefix}{i:07}")
+    }
+
+    /// `author` posts `posts` activities one at a time; for each, the ack
+    /// latency and the time until `last` (the follower the fan-out reaches
+    /// last: the highest feed id) shows it first in its timeline.
+    async fn post_and_watch(api: &Api, author: &str, last: &str, posts: usize) -> (Vec<Duration>, Vec<Duration>) {
+        let (mut acks, mut visible) = (Vec::new(), Vec::new());
+        for n in 0..posts {
+            let id = format!("{author}-post-{n}-{}", std::process::id());
+            let sent = Instant::now();
+            api.post(
+                "/api/v2/feeds/activities",
+                &json!({"id": id, "type": "post", "feeds": [format!("user:{author}")], "user_id": author,
+                        "text": "to every follower"}),
+            )
+            .await;
+            acks.push(sent.elapsed());
+            while api.newest(last).await.as_deref() != Some(id.as_str()) {
+                assert!(sent.elapsed() < Duration::from_secs(300), "{id} not in timeline:{last} within 300 s");
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            visible.push(sent.elapsed());
+        }
+        (acks, visible)
+    }
+
+    fn line(what: &str, acks: &mut [Duration], visible: &mut [Duration]) {
+        acks.sort();
+        visible.sort();
+        let p = |v: &[Duration], q| ms(support::percentile(v, q));
+        println!(
+            "| {what} | {:.1} | {:.1} | {:.1} | {:.1} |",
+            p(acks, 0.5),
+            p(acks, 0.99),
+            p(visible, 0.5),
+            p(visible, 0.99)
+        );
+    }
+
+    /// Loads `n - 1` more followers of `user:{author}` (`timeline:{prefix}…`,
+    /// the first exists already) straight into the follows table, and moves
+    /// the author's follower count to match.
+    async fn load_followers_sql(
+        dir: &std::path::Path,
+        pg: Option<&tokio_postgres::Client>,
+        author: &str,
+        prefix: &str,
+        n: usize,
+    ) {
+        let started = Instant::now();
+        let target = format!("user:{author}");
+        match pg {
+            Some(client) => {
+                let sql = format!(
+                    "INSERT INTO follows (source, target, status, created_at, updated_at, doc)
+                     SELECT s, '{target}', 'accepted', 1, 1, jsonb_build_object('source', s, 'target', '{target}',
+                        'status', 'accepted', 'push_preference', 'none', 'follower_role', 'follower',
+                        'created_at', 1, 'updated_at', 1)
+                     FROM (SELECT 'timeline:{prefix}' || lpad(i::text, 7, '0') AS s FROM generate_series(1, {last}) i) x;
+                     UPDATE feeds SET follower_count = follower_count + {last} WHERE fid = '{target}';
+                     ANALYZE follows;",
+                    last = n - 1
+                );
+                client.batch_execute(&sql).await.expect("load followers");
+            }
+            None => {
+                let path = dir.join("tributary.sqlite3");
+                let sql = format!(
+                    "BEGIN;
+                     WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < {last})
+                     INSERT INTO follows (source, target, status, created_at, updated_at, doc)
+                     SELECT s, '{target}', 'accepted', 1, 1, json_object('source', s, 'target', '{target}',
+                        'status', 'accepted', 'push_preference', 'none', 'follower_role', 'follower',
+                        'created_at', 1, 'updated_at', 1)
+                     FROM (SELECT 'timeline:{prefix}' || printf('%07d', i) AS s FROM k);
+                     UPDATE feeds SET follower_count = follower_count + {last} WHERE fid = '{target}';
+                     COMMIT;",
+                    last = n - 1
+                );
+                tokio::task::spawn_blocking(move || {
+                    let conn = rusqlite::Connection::open(path).expect("open");
+                    conn.busy_timeout(Duration::from_secs(60)).expect("busy timeout");
+                    conn.execute_batch(&sql).expect("load followers");
+                })
+                .await
+                .expect("loader");
+            }
+        }
+        eprintln!("  loaded {n} followers with SQL in {:.1} s", started.elapsed().as_secs_f64());
+    }
+
+    /// How many timelines hold `activity_id`.
+    async fn copies(dir: &std::path::Path, pg: Option<&tokio_postgres::Client>, activity_id: &str) -> i64 {
+        let sql = "SELECT COUNT(*) FROM feed_entries WHERE activity_id = $1 AND NOT direct";
+        match pg {
+            Some(client) => client.query_one(sql, &[&activity_id]).await.expect("count").get(0),
+            None => {
+                let (path, id) = (dir.join("tributary.sqlite3"), activity_id.to_string());
+                tokio::task::spawn_blocking(move || {
+                    let conn = rusqlite::Connection::open(path).expect("open");
+                    conn.busy_timeout(Duration::from_secs(60)).expect("busy timeout");
+                    conn.query_row(&sql.replace("$1", "?1"), [id], |r| r.get(0)).expect("count")
+                })
+                .await
+                .expect("count")
+            }
+        }
+    }
+
+    pub async fn run() {
+        let dir = tempfile::tempdir().expect("dir");
+        let pg = pg_schema().await;
+        if let Some((client, _, schema)) = &pg {
+            client.batch_execute(&format!("SET search_path TO {schema}")).await.expect("search path");
+        }
+        let store = if pg.is_some() { "PostgreSQL" } else { "SQLite" };
+        let (base, shutdown) = support::serve_in_process(dir.path(), pg.as_ref().map(|(_, url, _)| url.clone())).await;
+        let api = Api { http: reqwest::Client::new(), base, token: token(json!({})) };
+        eprintln!("fan-out bench on {store}");
+
+        let started = Instant::now();
+        for chunk in (0..FOLLOWERS).collect::<Vec<_>>().chunks(1000) {
+            let follows: Vec<Value> = chunk
+                .iter()
+                .map(|&i| json!({"source": format!("timeline:{}", follower("f", i)), "target": "user:celeb"}))
+                .collect();
+            api.post("/api/v2/feeds/follows/batch", &json!({"follows": follows, "create_users": true})).await;
+        }
+        eprintln!("  {FOLLOWERS} followers through the API in {:.1} s", started.elapsed().as_secs_f64());
+        let (mut acks, mut visible) = post_and_watch(&api, "celeb", &follower("f", FOLLOWERS - 1), POSTS).await;
+
+        println!();
+        println!("{store}: fan-out, activities posted one at a time (ms)");
+        println!("| scenario | ack p50 | ack p99 | visible p50 | visible p99 |");
+        println!("|---|---:|---:|---:|---:|");
+        line(&format!("{FOLLOWERS} followers, visible in the last one's timeline"), &mut acks, &mut visible);
+
+        if std::env::var("TRIBUTARY_BENCH_MILLION").as_deref() == Ok("1") {
+            let client = pg.as_ref().map(|(c, _, _)| c);
+            api.post(
+                "/api/v2/feeds/follows/batch",
+                &json!({"follows": [{"source": format!("timeline:{}", follower("m", 0)), "target": "user:star"}],
+                        "create_users": true}),
+            )
+            .await;
+            load_followers_sql(dir.path(), client, "star", "m", MILLION).await;
+            let (mut acks, mut everywhere) = (Vec::new(), Vec::new());
+            for n in 0..MILLION_POSTS {
+                let id = format!("star-post-{n}");
+                let sent = Instant::now();
+                api.post(
+                    "/api/v2/feeds/activities",
+                    &json!({"id": id, "type": "post", "feeds": ["user:star"], "user_id": "star", "text": "hi all"}),
+                )
+                .await;
+                acks.push(sent.elapsed());
+                loop {
+                    let n = copies(dir.path(), client, &id).await;
+                    if n >= MILLION as i64 {
+                        break;
+                    }
+                    assert!(sent.elapsed() < Duration::from_secs(600), "{id}: {n} copies after 600 s");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                everywhere.push(sent.elapsed());
+                eprintln!(
+                    "  {id}: ack {:.1} ms, in all {MILLION} timelines after {:.0} ms",
+                    ms(acks[n]),
+                    ms(everywhere[n])
+                );
+                assert_eq!(api.newest(&follower("m", MILLION - 1)).await.as_deref(), Some(id.as_str()));
+            }
+            line(&format!("{MILLION} followers (SQL-loaded), visible in every timeline"), &mut acks, &mut everywhere);
+        }
+        shutdown.trigger();
+        if let Some((client, _, schema)) = pg {
+            client.batch_execute(&format!("DROP SCHEMA {schema} CASCADE")).await.expect("drop");
+        }
+    }
 }

@@ -37,6 +37,24 @@ pub struct ServeConfig {
     pub limits: ConnectionLimits,
     #[command(flatten)]
     pub webhooks: WebhookOptions,
+    #[command(flatten)]
+    pub fanout: FanoutOptions,
+}
+
+/// The background fan-out (`core::fanout`) of activities posted to feeds
+/// with more than `store`'s inline limit (1,000) of followers.
+#[derive(Debug, Clone, clap::Args)]
+pub struct FanoutOptions {
+    /// How many follower feeds one background fan-out transaction copies an activity into; each batch holds the database writer for its duration.
+    #[arg(long, env = "TRIBUTARY_FANOUT_BATCH", default_value_t = crate::core::fanout::DEFAULT_BATCH,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=100_000))]
+    pub fanout_batch: usize,
+}
+
+impl Default for FanoutOptions {
+    fn default() -> Self {
+        FanoutOptions { fanout_batch: crate::core::fanout::DEFAULT_BATCH }
+    }
 }
 
 /// The longest retry window: below the outbox's 24 h retention

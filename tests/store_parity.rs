@@ -17,8 +17,8 @@ use tributary::core::model::{
     PollVote, Reaction, Task, TaskStatus, TaskWork, User, VoteOutcome,
 };
 use tributary::core::storage::{
-    ActivityOrder, ActivityQuery, ExtraWrites, FeedPosition, FeedSlice, ListQuery, Reactable, Reader, Store, UserQuery,
-    UserSortField,
+    ActivityOrder, ActivityQuery, ExtraWrites, FanoutJob, FanoutStep, FeedPosition, FeedSlice, ListQuery, Reactable,
+    Reader, Store, UserQuery, UserSortField,
 };
 use tributary::core::time::Timestamp;
 use tributary::store::postgres::PostgresStore;
@@ -133,6 +133,7 @@ parity!(
     lenient_writes_on_missing_targets,
     outbox_reads_committed_events_in_order,
     per_item_events_only_for_what_the_write_changed,
+    background_fan_out_in_leased_batches,
 );
 
 // ---------------------------------------------------------------- builders
@@ -964,4 +965,77 @@ async fn per_item_events_only_for_what_the_write_changed(store: &dyn Store) {
     let refused = store.save_activities_with(&[activity("x1", "a", &["user:a"], 1)], &[], &each).await;
     assert!(refused.is_err(), "a write that completes no per-item event refuses one");
     assert!(store.get_activities(&ids(&["x1"])).await.expect("get").is_empty());
+}
+
+/// A feed with more followers than the inline limit (1,000): the activity
+/// write records a job, and leased batches copy it in follower-feed order,
+/// following the follows and the activity as they are at each batch.
+async fn background_fan_out_in_leased_batches(store: &dyn Store) {
+    const N: usize = 1_005;
+    let follower = |i: usize| format!("timeline:f{i:05}");
+    let follows: Vec<(Follow, Option<Activity>)> =
+        (0..N).map(|i| (follow(&follower(i), "user:star", 10), None)).collect();
+    let mut feeds: Vec<Feed> = (0..N).map(|i| feed(&follower(i))).collect();
+    feeds.push(feed("user:star"));
+    store.insert_follows(&follows, &feeds).await.expect("follows");
+    let claim = |holder: &'static str, now: i64| async move {
+        store.claim_fanout(holder, t(now), t(now + 10)).await.expect("claim")
+    };
+    let step = |job: FanoutJob, holder: &'static str, lease_until: i64| async move {
+        store.fanout_step(&job, holder, 400, t(lease_until)).await.expect("step")
+    };
+
+    assert!(!store.fanout_waiting(t(1)).await.expect("waiting"), "no job yet");
+    store.save_activities(&[activity("s1", "star", &["user:star"], 1)], &[]).await.expect("post");
+    assert_eq!(newest(store, "user:star").await, ["s1"], "the origin feed has it at once");
+    assert_eq!(newest(store, &follower(0)).await, Vec::<String>::new(), "followers get it in the background");
+    assert!(store.fanout_waiting(t(1)).await.expect("waiting"));
+    let job = claim("w1", 10).await.expect("a job");
+    assert_eq!(job, FanoutJob { activity_id: "s1".into(), origin: "user:star".into(), after_source: String::new() });
+    assert!(claim("w2", 11).await.is_none(), "leased to w1");
+    assert!(!store.fanout_waiting(t(11)).await.expect("waiting"));
+    assert_eq!(step(job.clone(), "w2", 30).await, FanoutStep::Lost, "not w2's");
+    assert_eq!(step(job.clone(), "w1", 30).await, FanoutStep::Copied);
+    assert_eq!(newest(store, &follower(0)).await, ["s1"]);
+    assert_eq!(newest(store, &follower(399)).await, ["s1"]);
+    assert_eq!(newest(store, &follower(400)).await, Vec::<String>::new(), "one batch of 400");
+
+    // An unfollow during the job; w1's lease lapses and w2 takes over where
+    // the last batch ended.
+    let last = follower(N - 1);
+    store.delete_follows(&[(fid(&last), fid("user:star"), false)], true).await.expect("unfollow");
+    let taken = claim("w2", 31).await.expect("lapsed lease");
+    assert_eq!(taken.after_source, follower(399));
+    assert_eq!(step(job.clone(), "w1", 50).await, FanoutStep::Lost, "w1 lost it");
+    assert_eq!(step(taken.clone(), "w2", 50).await, FanoutStep::Copied);
+    assert_eq!(step(taken.clone(), "w2", 50).await, FanoutStep::Done, "the last 204");
+    assert_eq!(step(taken, "w2", 50).await, FanoutStep::Done, "gone");
+    for i in [400, 799, 800, N - 2] {
+        assert_eq!(newest(store, &follower(i)).await, ["s1"], "{}", follower(i));
+    }
+    assert_eq!(newest(store, &last).await, Vec::<String>::new(), "unfollowed before the job reached it");
+    assert!(!store.fanout_waiting(t(60)).await.expect("waiting"));
+
+    // A soft delete during the job: later batches copy the entry hidden,
+    // and a restore shows every copy.
+    store.save_activities(&[activity("s2", "star", &["user:star"], 2)], &[]).await.expect("post");
+    let job = claim("w1", 100).await.expect("a job");
+    assert_eq!(step(job.clone(), "w1", 120).await, FanoutStep::Copied);
+    store.set_activities_deleted(&ids(&["s2"]), Some(t(101))).await.expect("soft delete");
+    while step(job.clone(), "w1", 120).await == FanoutStep::Copied {}
+    assert_eq!(newest(store, &follower(N - 2)).await, ["s1"], "copied hidden");
+    store.set_activities_deleted(&ids(&["s2"]), None).await.expect("restore");
+    assert_eq!(newest(store, &follower(N - 2)).await, ["s2", "s1"]);
+
+    // A purge during the job ends it, and no copy survives; a job given
+    // back is claimed again at once.
+    store.save_activities(&[activity("s3", "star", &["user:star"], 3)], &[]).await.expect("post");
+    let job = claim("w1", 200).await.expect("a job");
+    store.release_fanout(&job, "w1").await.expect("release");
+    let job = claim("w2", 201).await.expect("given back");
+    assert_eq!(step(job.clone(), "w2", 220).await, FanoutStep::Copied);
+    assert_eq!(store.purge_activities(&ids(&["s3"])).await.expect("purge"), ["s3"]);
+    assert_eq!(step(job, "w2", 220).await, FanoutStep::Done);
+    assert_eq!(newest(store, &follower(0)).await, ["s2", "s1"]);
+    assert!(!store.fanout_waiting(t(300)).await.expect("waiting"));
 }

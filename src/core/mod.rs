@@ -9,7 +9,7 @@
 //! `membership_levels`), the storage interface (`storage`), the context
 //! (`ctx`, `actor`, `query`), the task queue (`tasks`), the areas (`users`,
 //! `feeds`, `follows`, `members`, `pins`, `activities`, …), then what composes
-//! them (`feed_read`, `task_runner`).
+//! them (`feed_read`, `task_runner`, `fanout`).
 
 pub mod access;
 pub mod activities;
@@ -23,6 +23,7 @@ pub mod cursor;
 pub mod enrichment;
 pub mod error;
 pub mod events;
+pub mod fanout;
 pub mod feed_groups;
 pub mod feed_management;
 pub mod feed_read;

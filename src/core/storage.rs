@@ -820,6 +820,55 @@ pub trait EventStore: Send + Sync {
     fn event_writes(&self) -> tokio::sync::watch::Receiver<u64>;
 }
 
+/// One background fan-out job, as a worker claimed it: copy `activity_id`
+/// into the feeds that follow `origin`, from the follower feed after
+/// `after_source` on (`""`: from the first).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FanoutJob {
+    pub activity_id: String,
+    pub origin: String,
+    pub after_source: String,
+}
+
+/// What one batch of a fan-out job did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FanoutStep {
+    /// A batch was copied; more follower feeds remain.
+    Copied,
+    /// The job is finished and gone: every follower feed has the entry, or
+    /// the activity was deleted or left the origin feed meanwhile.
+    Done,
+    /// Another worker holds the job now (this one's lease lapsed).
+    Lost,
+}
+
+/// Celebrity fan-out: an activity posted to a feed with many followers
+/// records a durable job in its own transaction (`store::ops::fanout`), and
+/// the process's fan-out worker (`core::fanout`) copies the entry into the
+/// follower feeds in bounded batches, each its own transaction.
+#[async_trait]
+pub trait FanoutStore: Send + Sync {
+    /// Whether a job waits for a worker (none holds it, or its lease
+    /// lapsed): a cheap read before `claim_fanout`, which writes.
+    async fn fanout_waiting(&self, now: Timestamp) -> Result<bool>;
+    /// Takes the oldest waiting job for `holder` until `lease_until`.
+    /// Workers of several processes never take one job at once.
+    async fn claim_fanout(&self, holder: &str, now: Timestamp, lease_until: Timestamp) -> Result<Option<FanoutJob>>;
+    /// Copies the next `batch` follower feeds of `job` (as the job row
+    /// records its progress, not `job.after_source`) and renews the lease,
+    /// in one transaction.
+    async fn fanout_step(
+        &self,
+        job: &FanoutJob,
+        holder: &str,
+        batch: usize,
+        lease_until: Timestamp,
+    ) -> Result<FanoutStep>;
+    /// Gives a held job back (shutdown), so another worker or the next
+    /// start takes it over at once.
+    async fn release_fanout(&self, job: &FanoutJob, holder: &str) -> Result<()>;
+}
+
 /// The whole storage interface: every area. Core holds an `Arc<dyn Store>`;
 /// a backend implements the area traits and gets `Store` for free.
 pub trait Store:
@@ -837,6 +886,7 @@ pub trait Store:
     + PollStore
     + PinStore
     + EventStore
+    + FanoutStore
     + 'static
 {
 }
@@ -856,6 +906,7 @@ impl<
             + PollStore
             + PinStore
             + EventStore
+            + FanoutStore
             + 'static,
     > Store for T
 {

@@ -22,12 +22,31 @@ pub fn for_update(dialect: Dialect, select: &str) -> String {
     }
 }
 
+/// `select` made to keep the rows it reads from changing until commit,
+/// without excluding other readers that lock them alike.
+pub fn for_share(dialect: Dialect, select: &str) -> String {
+    match dialect {
+        Dialect::Sqlite => select.to_string(),
+        Dialect::Postgres => format!("{select} FOR SHARE"),
+    }
+}
+
 /// Locks the feed rows of `fids` in fid order: transactions that change the
 /// counters of several feeds take their locks in one global order, so two
 /// of them (mutual follows, overlapping batches) never wait on each other.
 pub async fn lock_feeds(tx: &mut dyn Tx, fids: &[String]) -> Result<()> {
     if tx.dialect() == Dialect::Postgres && !fids.is_empty() {
         tx.exec("SELECT 1 FROM feeds WHERE fid = ANY($1) ORDER BY fid FOR UPDATE", args![fids]).await?;
+    }
+    Ok(())
+}
+
+/// Keeps the feed row of `fid` from changing until commit (its counters
+/// change with every accepted follow or unfollow of it), without excluding
+/// other transactions that share it.
+pub async fn share_feed(tx: &mut dyn Tx, fid: &str) -> Result<()> {
+    if tx.dialect() == Dialect::Postgres {
+        tx.exec("SELECT 1 FROM feeds WHERE fid = $1 FOR SHARE", args![fid]).await?;
     }
     Ok(())
 }

@@ -20,12 +20,19 @@ const WORKERS: usize = 32;
 const BURST: Duration = Duration::from_millis(300);
 const ENOUGH_ACKS: usize = 400;
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     StdListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port()
 }
 
 fn start(port: u16, data_dir: &Path, database_url: Option<&str>) -> Child {
+    start_with(port, data_dir, database_url, &[])
+}
+
+/// The built binary serving on `port`, with `env` set beside the test's
+/// settings.
+pub(crate) fn start_with(port: u16, data_dir: &Path, database_url: Option<&str>, env: &[(&str, &str)]) -> Child {
     let mut command = Command::new(env!("CARGO_BIN_EXE_tributary"));
+    command.envs(env.iter().copied());
     match database_url {
         Some(url) => command.env("TRIBUTARY_DATABASE_URL", url),
         None => command.env_remove("TRIBUTARY_DATABASE_URL"),
@@ -45,7 +52,7 @@ fn start(port: u16, data_dir: &Path, database_url: Option<&str>) -> Child {
 }
 
 /// Kills the child on drop so a failing test leaves no server behind.
-struct Server(Child);
+pub(crate) struct Server(pub(crate) Child);
 
 impl Drop for Server {
     fn drop(&mut self) {
@@ -54,7 +61,7 @@ impl Drop for Server {
     }
 }
 
-async fn wait_healthy(server: &mut Server, base: &str) {
+pub(crate) async fn wait_healthy(server: &mut Server, base: &str) {
     let http = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {

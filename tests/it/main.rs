@@ -14,6 +14,7 @@ mod cursors;
 mod durability;
 mod edge;
 mod errors;
+mod fanout;
 mod fields;
 mod fuzz_regressions;
 mod hostile;

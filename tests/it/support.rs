@@ -9,7 +9,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use tempfile::TempDir;
 use tokio::net::TcpListener;
-use tributary::config::{ConnectionLimits, CorsOrigins, ServeConfig, WebhookHosts, WebhookOptions};
+use tributary::config::{ConnectionLimits, CorsOrigins, FanoutOptions, ServeConfig, WebhookHosts, WebhookOptions};
 use tributary::shutdown::Shutdown;
 
 pub const API_KEY: &str = "itkey";
@@ -97,7 +97,7 @@ impl TestServer {
     }
 
     async fn spawn_configured(limits: ConnectionLimits, cors_origins: CorsOrigins) -> TestServer {
-        TestServer::spawn_full(limits, cors_origins, WebhookOptions::default()).await
+        TestServer::spawn_full(limits, cors_origins, WebhookOptions::default(), FanoutOptions::default()).await
     }
 
     /// Webhooks go to loopback receivers only: tests configure hooks to
@@ -107,10 +107,21 @@ impl TestServer {
     }
 
     pub async fn spawn_with_webhooks(webhooks: WebhookOptions) -> TestServer {
-        TestServer::spawn_full(ConnectionLimits::default(), CorsOrigins::Any, webhooks).await
+        TestServer::spawn_full(ConnectionLimits::default(), CorsOrigins::Any, webhooks, FanoutOptions::default()).await
     }
 
-    async fn spawn_full(limits: ConnectionLimits, cors_origins: CorsOrigins, webhooks: WebhookOptions) -> TestServer {
+    /// Background fan-out in batches of `fanout_batch` follower feeds.
+    pub async fn spawn_with_fanout_batch(fanout_batch: usize) -> TestServer {
+        let fanout = FanoutOptions { fanout_batch };
+        TestServer::spawn_full(ConnectionLimits::default(), CorsOrigins::Any, WebhookOptions::default(), fanout).await
+    }
+
+    async fn spawn_full(
+        limits: ConnectionLimits,
+        cors_origins: CorsOrigins,
+        webhooks: WebhookOptions,
+        fanout: FanoutOptions,
+    ) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let db = TestDatabase::new().await;
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
@@ -124,6 +135,7 @@ impl TestServer {
             cors_origins,
             limits,
             webhooks: WebhookOptions { webhook_hosts: TestServer::loopback_webhooks(), ..webhooks },
+            fanout,
         };
         let shutdown = Shutdown::default();
         let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();

@@ -11,15 +11,26 @@ use crate::core::time::Timestamp;
 use crate::store::db::{Arg, Db, Tx};
 use crate::store::{dialect, sql};
 
+use super::fanout;
+
 /// Writes one activity and keeps its feed entries in step with its feed
 /// list. Only the difference is applied on update, so entries that exist
 /// for other reasons (history kept on unfollow, the copy limit of a follow)
-/// are left as they are. Returns the stored `created_at`: an activity that
+/// are left as they are. Follower feeds get the entry through
+/// `fanout::fan_out`, in the background for feeds with many followers.
+/// Returns the stored `created_at`: an activity that
 /// exists keeps its own.
 pub(crate) async fn save_activity(tx: &mut dyn Tx, a: &Activity) -> Result<Timestamp> {
     dialect::lock_activity_id(tx, &a.id).await?;
     let old: Option<Activity> = tx.doc("SELECT doc FROM activities WHERE id = $1", args![&a.id]).await?;
     check_parent(tx, a, old.as_ref()).await?;
+    let old_feeds = old.as_ref().map(|o| o.feeds.clone()).unwrap_or_default();
+    let added: Vec<String> = a.feeds.iter().filter(|f| !old_feeds.contains(f)).map(Fid::to_string).collect();
+    let removed: Vec<String> = old_feeds.iter().filter(|f| !a.feeds.contains(f)).map(Fid::to_string).collect();
+    if !removed.is_empty() {
+        // Before the activity row is locked (`fanout` lock order).
+        fanout::cancel_jobs(tx, std::slice::from_ref(&a.id), Some(&removed)).await?;
+    }
     let created_at = old.as_ref().map_or(a.created_at, |o| o.created_at);
     let doc = if created_at == a.created_at { Arg::doc(a)? } else { Arg::doc(&Activity { created_at, ..a.clone() })? };
     tx.exec(
@@ -38,9 +49,6 @@ pub(crate) async fn save_activity(tx: &mut dyn Tx, a: &Activity) -> Result<Times
         )
         .await?;
     }
-    let old_feeds = old.map(|o| o.feeds).unwrap_or_default();
-    let added: Vec<String> = a.feeds.iter().filter(|f| !old_feeds.contains(f)).map(Fid::to_string).collect();
-    let removed: Vec<String> = old_feeds.iter().filter(|f| !a.feeds.contains(f)).map(Fid::to_string).collect();
     for fid in &added {
         tx.exec(
             "INSERT INTO feed_entries (fid, created_at, activity_id, direct, visible_until, private_to)
@@ -51,15 +59,7 @@ pub(crate) async fn save_activity(tx: &mut dyn Tx, a: &Activity) -> Result<Times
         .await?;
     }
     if !added.is_empty() {
-        // Fan-out on write: one statement copies the entry into every
-        // accepted follower feed of every origin feed.
-        tx.exec(
-            "INSERT INTO feed_entries (fid, created_at, activity_id, direct, visible_until, private_to)
-             SELECT source, $2, $3, FALSE, $4, $5 FROM follows WHERE target = ANY($1) AND status = 'accepted'
-             ON CONFLICT DO NOTHING",
-            args![added, created_at, &a.id, visible_until, private_to],
-        )
-        .await?;
+        fanout::fan_out(tx, a, created_at, &added).await?;
     }
     if !removed.is_empty() {
         // The activity leaves feeds: drop it there and in the follower
@@ -96,6 +96,9 @@ pub(crate) async fn purge_activities(tx: &mut dyn Tx, ids: &[String]) -> Result<
     if ids.is_empty() {
         return Ok(Vec::new());
     }
+    // First: a fan-out batch running for one of them finishes before its
+    // entries are deleted, and no later batch copies them again.
+    fanout::cancel_jobs(tx, ids, None).await?;
     for statement in [
         "DELETE FROM feed_entries WHERE activity_id = ANY($1)",
         "DELETE FROM reactions WHERE activity_id = ANY($1)",

@@ -9,6 +9,7 @@ mod collections;
 mod comments;
 mod config;
 mod events;
+mod fanout;
 mod feeds;
 mod follows;
 mod members;

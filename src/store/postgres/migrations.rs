@@ -328,4 +328,20 @@ CREATE TABLE event_consumers (
     lease_until BIGINT
 );
 "#,
+    // See the SQLite twin: background fan-out jobs. PostgreSQL's
+    // `follows_target` index holds no `source`, so the keyset walk over one
+    // target's accepted followers gets an index of its own.
+    r#"
+CREATE TABLE fanout_jobs (
+    activity_id TEXT NOT NULL,
+    origin TEXT NOT NULL,
+    after_source TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    holder TEXT,
+    lease_until BIGINT,
+    PRIMARY KEY (activity_id, origin)
+);
+CREATE INDEX fanout_jobs_created ON fanout_jobs (created_at);
+CREATE INDEX follows_target_source ON follows (target, status, source);
+"#,
 ];

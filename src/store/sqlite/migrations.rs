@@ -342,4 +342,25 @@ CREATE TABLE event_consumers (
     lease_until INTEGER
 );
 "#,
+    // Celebrity fan-out (`store::ops::fanout`): an activity posted to a feed
+    // with more accepted followers than `fanout::INLINE_FOLLOWERS` records
+    // one job per such origin feed in its own transaction; a background
+    // worker copies the entry into the follower feeds in bounded batches in
+    // follower-feed order, `after_source` being the last follower feed
+    // copied (empty before the first batch), and deletes the job when done.
+    // `holder` and `lease_until` say which worker runs it. The keyset walk
+    // over one target's accepted followers reads `follows_target`, whose
+    // entries end with the primary key (`source`) in a WITHOUT ROWID table.
+    r#"
+CREATE TABLE fanout_jobs (
+    activity_id TEXT NOT NULL,
+    origin TEXT NOT NULL,
+    after_source TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    holder TEXT,
+    lease_until INTEGER,
+    PRIMARY KEY (activity_id, origin)
+);
+CREATE INDEX fanout_jobs_created ON fanout_jobs (created_at);
+"#,
 ];

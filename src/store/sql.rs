@@ -1176,9 +1176,26 @@ pub fn feed_page(
         let (t, id) = (b.bind(Arg::Int(p.created_at.0)), b.text(&p.activity_id));
         clauses.push(format!("(e.created_at, e.activity_id) {cmp} ({t}, {id})"));
     }
-    if let Some(filter) = filter {
-        clauses.push(b.filter(filter)?);
-    }
+    let Some(filter) = filter else {
+        // Without an activity filter every clause is the entry's: the page
+        // is cut from the entries alone and only its activities are read.
+        // PostgreSQL, whatever it believes of the feed's size (a freshly
+        // filled timeline looked like 20 rows to it), then never joins
+        // every entry of a large feed to its activity before sorting.
+        // (Entries and their activity are removed together, so the join
+        // drops nothing.)
+        let limit = b.bind(Arg::Int(limit as i64));
+        let sql = format!(
+            "SELECT {} FROM (SELECT e.activity_id, e.created_at FROM feed_entries e WHERE {}
+                             ORDER BY e.created_at {order}, e.activity_id {order} LIMIT {limit}) e
+             JOIN activities a ON a.id = e.activity_id
+             ORDER BY e.created_at {order}, e.activity_id {order}",
+            doc_select(dialect, &ACTIVITIES),
+            clauses.join(" AND ")
+        );
+        return Ok((sql, b.params));
+    };
+    clauses.push(b.filter(filter)?);
     let limit = b.bind(Arg::Int(limit as i64));
     let sql = format!(
         "SELECT {} FROM feed_entries e JOIN activities a ON a.id = e.activity_id WHERE {}

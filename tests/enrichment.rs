@@ -113,6 +113,10 @@ async fn a_feed_page_costs_the_same_statements_for_1_and_25_activities() {
         call(&app, "POST", "/api/v2/feeds/activities/metrics/track", events).await;
     }
 
+    // One read first: the visibility grants are then in the process's
+    // configuration cache, as they are on a running server.
+    call(&app, "POST", "/api/v2/feeds/feed_groups/timeline/feeds/reader", json!({"limit": 1, "user_id": "reader"}))
+        .await;
     let mut costs = Vec::new();
     for limit in [1, 25] {
         store.trace_statements(Some(count)).expect("trace");
@@ -224,6 +228,8 @@ async fn feed_queries_and_suggestions_cost_the_same_statements_for_1_and_25_feed
         call(&app, "POST", "/api/v2/feeds/activities", post).await;
     }
 
+    // Grants cached, as on a running server (see the feed page test).
+    call(&app, "GET", "/api/v2/feeds/feed_groups/user/follow_suggestions?user_id=me&limit=1", json!({})).await;
     let mut costs = Vec::new();
     for limit in [1, 25] {
         store.trace_statements(Some(count_feed_queries)).expect("trace");

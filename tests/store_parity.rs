@@ -13,8 +13,8 @@ use tempfile::TempDir;
 use tributary::core::events::{Event, EventType};
 use tributary::core::filter::Filter;
 use tributary::core::model::{
-    Activity, Bookmark, BookmarkFolder, Collection, Comment, CommentCounts, Feed, Fid, Follow, Poll, PollOption,
-    PollVote, Reaction, Task, TaskStatus, TaskWork, User, VoteOutcome,
+    Activity, Bookmark, BookmarkFolder, Collection, Comment, CommentCounts, Feed, FeedMember, Feedback, Fid, Follow,
+    MetricEvent, Poll, PollOption, PollVote, Reaction, Task, TaskStatus, TaskWork, User, VoteOutcome, LATEST_REACTIONS,
 };
 use tributary::core::storage::{
     ActivityOrder, ActivityQuery, ExtraWrites, FanoutJob, FanoutStep, FeedPosition, FeedSlice, ListQuery, Reactable,
@@ -134,6 +134,7 @@ parity!(
     outbox_reads_committed_events_in_order,
     per_item_events_only_for_what_the_write_changed,
     background_fan_out_in_leased_batches,
+    enrichment_reads_agree_with_the_single_reads,
 );
 
 // ---------------------------------------------------------------- builders
@@ -1038,4 +1039,91 @@ async fn background_fan_out_in_leased_batches(store: &dyn Store) {
     assert_eq!(step(job, "w2", 220).await, FanoutStep::Done);
     assert_eq!(newest(store, &follower(0)).await, ["s2", "s1"]);
     assert!(!store.fanout_waiting(t(300)).await.expect("waiting"));
+}
+
+/// The one-statement enrichment reads (`EnrichmentStore`) answer exactly
+/// what the single reads they replace answer, with and without a viewer.
+async fn enrichment_reads_agree_with_the_single_reads(store: &dyn Store) {
+    post(store, "alice", "a", 3).await;
+    let mut share = activity("s1", "carol", &["user:carol"], 9);
+    share.parent_id = Some("a1".into());
+    store.save_activities(&[share], &[feed("user:carol")]).await.expect("share");
+    let follows = [(follow("timeline:bob", "user:alice", 10), None), (follow("user:bob", "user:alice", 0), None)];
+    store.insert_follows(&follows, &[feed("timeline:bob"), feed("user:bob")]).await.expect("follow");
+    let on = Reactable::Activities;
+    for (i, (a, u, k)) in [("a1", "bob", "like"), ("a1", "carol", "wow"), ("a2", "bob", "love"), ("a1", "dave", "like")]
+        .into_iter()
+        .enumerate()
+    {
+        store.put_reaction(on, &reaction(a, u, k, 10 + i as i64), false).await.expect("react");
+    }
+    let thread = [comment("c1", "a1", None, 1), comment("c2", "a1", Some("c1"), 2), comment("c3", "a2", None, 3)];
+    store.insert_comments(&thread, &[], &[]).await.expect("comments");
+    store.insert_bookmark(&bookmark("bob", "a1", None, 4), None).await.expect("bookmark");
+    store.insert_bookmark(&bookmark("carol", "a1", None, 5), None).await.expect("bookmark");
+    let views = MetricEvent { activity_id: "a2".into(), metric: "views".into(), delta: 3, user_id: "bob".into() };
+    store.add_metrics(&[views], t(6)).await.expect("metrics");
+    let hide = Feedback { hide: Some(true), show_more: None, show_less: None };
+    store.set_feedback("bob", "a3", &hide, t(7)).await.expect("hide");
+    let member = FeedMember {
+        fid: fid("user:alice"),
+        user_id: "bob".into(),
+        role: "feed_member".into(),
+        status: "member".into(),
+        custom: None,
+        membership_level: None,
+        created_at: t(8),
+        updated_at: t(8),
+        invite_accepted_at: None,
+        invite_rejected_at: None,
+    };
+    store.write_members(&fid("user:alice"), &[member], &[], false, None).await.expect("member");
+
+    let all = ids(&["a1", "a2", "a3", "missing"]);
+    for viewer in [Some("bob"), None] {
+        let extras = store.activity_extras(&all, viewer, LATEST_REACTIONS, 1).await.expect("extras");
+        let reactions: std::collections::BTreeMap<_, _> =
+            store.reaction_summaries(on, &all, viewer).await.expect("reactions").into_iter().collect();
+        let merged: std::collections::BTreeMap<_, _> = extras.reactions.into_iter().collect();
+        assert_eq!(format!("{merged:?}"), format!("{reactions:?}"), "reactions, viewer {viewer:?}");
+        let (counts, newest) = store.activity_comments(&all, 1).await.expect("comments");
+        assert_eq!(extras.comment_counts, counts);
+        assert_eq!(format!("{:?}", extras.newest_comments), format!("{newest:?}"));
+        let (counts, own) = store.bookmark_summaries("activity", &all, viewer).await.expect("bookmarks");
+        assert_eq!(extras.bookmark_counts, counts);
+        assert_eq!(format!("{:?}", extras.own_bookmarks), format!("{own:?}"));
+        assert_eq!(extras.metrics, store.activity_metrics(&all).await.expect("metrics"));
+        assert_eq!(extras.share_counts, store.share_counts(&all).await.expect("shares"));
+        let hidden = match viewer {
+            Some(v) => store.hidden_activities(v, &all).await.expect("hidden"),
+            None => Default::default(),
+        };
+        assert_eq!(extras.hidden, hidden);
+    }
+    let fewer = store.activity_extras(&all, None, 1, 1).await.expect("fewer");
+    assert_eq!(fewer.reactions["a1"].latest.iter().map(|r| r.user_id.as_str()).collect::<Vec<_>>(), ["dave"]);
+    assert_eq!(store.activity_extras(&[], Some("bob"), 2, 1).await.expect("none").reactions.len(), 0);
+
+    let fids = [fid("user:alice"), fid("timeline:bob"), fid("user:nobody")];
+    let mut merged = store.feeds_with_counts(&fids, t(100)).await.expect("feeds with counts");
+    merged.sort_by(|a, b| a.0.fid.cmp(&b.0.fid));
+    let mut feeds = store.get_feeds(&fids).await.expect("feeds");
+    feeds.sort_by(|a, b| a.fid.cmp(&b.fid));
+    let counts = store.feed_counts(&fids, t(100)).await.expect("counts");
+    assert_eq!(merged.len(), feeds.len());
+    for ((feed, c), single) in merged.iter().zip(&feeds) {
+        assert_eq!(format!("{feed:?}"), format!("{single:?}"));
+        assert_eq!(format!("{c:?}"), format!("{:?}", counts[&feed.fid]), "{}", feed.fid);
+    }
+
+    let (memberships, follows) = store.relations("bob", &fids).await.expect("relations");
+    assert_eq!(format!("{memberships:?}"), format!("{:?}", store.memberships("bob", &fids).await.expect("members")));
+    // Both newest first; the two follows here were made at one instant.
+    let key = |f: &Follow| (f.source.clone(), f.target.clone());
+    let mut single = store.follows_from_owner("bob", &fids).await.expect("follows");
+    let mut follows = follows;
+    single.sort_by_key(key);
+    follows.sort_by_key(key);
+    assert_eq!(format!("{follows:?}"), format!("{single:?}"));
+    assert_eq!((memberships.len(), follows.len()), (1, 2));
 }

@@ -71,7 +71,7 @@ pub fn capabilities(grants: &BTreeMap<String, Vec<String>>, standing: &Standing)
 /// which feeds a user-token caller may read.
 pub async fn with_grants(ctx: &Ctx, mut reader: crate::core::storage::Reader) -> Result<crate::core::storage::Reader> {
     if reader.restricted {
-        reader.grants = Some(std::sync::Arc::new(super::feed_visibility_ops::all_grants(ctx).await?));
+        reader.grants = Some(super::feed_visibility_ops::all_grants(ctx).await?);
     }
     Ok(reader)
 }
@@ -85,12 +85,10 @@ pub struct Relations {
 }
 
 impl Relations {
-    /// Two queries whatever the number of feeds.
+    /// One statement whatever the number of feeds.
     pub async fn load(ctx: &Ctx, user: &str, fids: &[Fid]) -> Result<Relations> {
-        Ok(Relations {
-            memberships: ctx.store.memberships(user, fids).await?,
-            follows: ctx.store.follows_from_owner(user, fids).await?,
-        })
+        let (memberships, follows) = ctx.store.relations(user, fids).await?;
+        Ok(Relations { memberships, follows })
     }
 
     pub fn standing<'a>(&'a self, user: &str, feed: &Feed) -> Standing<'a> {

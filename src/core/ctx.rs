@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use tokio::sync::Notify;
 
+use super::config_cache::ConfigCache;
 use super::cursor;
 use super::storage::Store;
 
@@ -15,13 +16,18 @@ pub struct Ctx {
     pub task_signal: Arc<Notify>,
     /// Signs pagination cursors.
     pub cursor_key: cursor::CursorKey,
+    /// Configuration read by every request, kept in process. One per store
+    /// in a process: configuration writes go through the `Ctx` (and its
+    /// clones) whose cache they invalidate.
+    pub config: Arc<ConfigCache>,
 }
 
 impl Ctx {
     /// A context whose cursors are signed with a key of this process only;
     /// the server uses `with_cursor_key` so cursors outlive it.
     pub fn new(store: Arc<dyn Store>) -> Self {
-        Ctx { store, task_signal: Arc::new(Notify::new()), cursor_key: cursor::CursorKey::random() }
+        let config = Arc::new(ConfigCache::new(store.config_writes()));
+        Ctx { store, task_signal: Arc::new(Notify::new()), cursor_key: cursor::CursorKey::random(), config }
     }
 
     pub fn with_cursor_key(self, cursor_key: cursor::CursorKey) -> Self {

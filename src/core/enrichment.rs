@@ -3,10 +3,13 @@
 //! costs a fixed number of queries.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+use serde_json::value::RawValue;
 
 use super::error::Result;
 use super::model::{self, Activity, Collection, Feed, FeedCounts, Fid, Follow, Poll, PollTally, ReactionSummary, User};
-use super::storage::{Reactable, Reader};
+use super::storage::{ActivityExtras, Reactable, Reader};
 use super::time::Timestamp;
 use super::{access, collections, membership_level_ops, membership_levels, Ctx};
 
@@ -52,6 +55,11 @@ pub struct Lookup {
     /// `tag`-visibility activities the restricted viewer's membership
     /// level unlocks (everyone else gets them as previews).
     pub unlocked: HashSet<String>,
+    /// Feeds as responses show them (with or without the viewer's `own_*`
+    /// fields), serialised once per lookup: a page's activities all show
+    /// the same `current_feed`, a `following` page the same source feed
+    /// (`wire` splices the bytes). Emptied whenever the lookup gains data.
+    pub rendered_feeds: Mutex<HashMap<(Fid, bool), Arc<RawValue>>>,
 }
 
 /// `own_follows`, `own_followings`, `own_membership` and
@@ -125,11 +133,22 @@ impl Lookup {
             .collect();
 
         let activity_ids: Vec<String> = activities.iter().chain(parents.values()).map(|a| a.id.clone()).collect();
-        let reactions = ctx.store.reaction_summaries(Reactable::Activities, &activity_ids, viewer).await?;
-        let (comment_counts, newest) = ctx.store.activity_comments(&activity_ids, LATEST_COMMENTS).await?;
+        // What the activities show beside themselves: one statement.
+        let extras = ctx.store.activity_extras(&activity_ids, viewer, model::LATEST_REACTIONS, LATEST_COMMENTS).await?;
+        let ActivityExtras {
+            reactions,
+            comment_counts,
+            newest_comments: newest,
+            bookmark_counts: activity_bookmarks,
+            own_bookmarks: own,
+            metrics,
+            share_counts,
+            hidden,
+        } = extras;
+        // The comments shown, and the viewer's bookmark folders, only when
+        // there are any.
         let comment_ids: Vec<String> = newest.iter().map(|c| c.id.clone()).collect();
         let comment_reactions = ctx.store.reaction_summaries(Reactable::Comments, &comment_ids, viewer).await?;
-        let (activity_bookmarks, own) = ctx.store.bookmark_summaries("activity", &activity_ids, viewer).await?;
         let (comment_bookmarks, _) = ctx.store.bookmark_summaries("comment", &comment_ids, None).await?;
         let folder_ids: Vec<String> =
             own.iter().filter_map(|b| b.folder_id.clone()).collect::<HashSet<_>>().into_iter().collect();
@@ -139,8 +158,6 @@ impl Lookup {
         for b in own {
             own_bookmarks.entry(b.object_id.clone()).or_default().push(b);
         }
-        let metrics = ctx.store.activity_metrics(&activity_ids).await?;
-        let share_counts = ctx.store.share_counts(&activity_ids).await?;
         let refs: Vec<(String, String)> = activities
             .iter()
             .chain(parents.values())
@@ -150,10 +167,6 @@ impl Lookup {
             .filter_map(|r| collections::parse_ref(r).ok())
             .collect();
         let collections = ctx.store.get_collections(&refs).await?.into_iter().map(|c| (c.reference(), c)).collect();
-        let hidden = match viewer {
-            Some(viewer) => ctx.store.hidden_activities(viewer, &activity_ids).await?,
-            None => HashSet::new(),
-        };
 
         let poll_ids: Vec<String> = activities
             .iter()
@@ -192,9 +205,8 @@ impl Lookup {
         }
         user_ids.extend(extra_users.iter().cloned());
         let feed_ids: Vec<Fid> = feed_ids.into_iter().collect();
-        let feeds = ctx.store.get_feeds(&feed_ids).await?;
-        let mut counts = ctx.store.feed_counts(&feed_ids, Timestamp::now()).await?;
-        user_ids.extend(feeds.iter().map(|f| f.created_by.clone()));
+        let feeds = ctx.store.feeds_with_counts(&feed_ids, Timestamp::now()).await?;
+        user_ids.extend(feeds.iter().map(|(f, _)| f.created_by.clone()));
         let user_ids: Vec<String> = user_ids.into_iter().collect();
         let users = ctx.store.get_users(&user_ids).await?;
         let restricted_to = reader.restricted.then(|| reader.viewer.clone()).flatten();
@@ -205,13 +217,7 @@ impl Lookup {
         Ok(Lookup {
             unlocked,
             users: users.into_iter().map(|u| (u.id.clone(), u)).collect(),
-            feeds: feeds
-                .into_iter()
-                .map(|f| {
-                    let c = counts.remove(&f.fid).unwrap_or_default();
-                    (f.fid.clone(), (f, c))
-                })
-                .collect(),
+            feeds: feeds.into_iter().map(|(f, c)| (f.fid.clone(), (f, c))).collect(),
             parents,
             reactions,
             hidden,
@@ -248,6 +254,7 @@ impl Lookup {
         wanted: OwnWanted,
         known: Option<access::Relations>,
     ) -> Result<()> {
+        self.forget_rendered();
         let feeds: Vec<Feed> = fids.iter().filter_map(|f| self.feeds.get(f).map(|(feed, _)| feed.clone())).collect();
         if feeds.is_empty() {
             return Ok(());
@@ -307,17 +314,21 @@ impl Lookup {
         self.add_users(ctx, &users).await
     }
 
+    /// Rendered feeds may show what the lookup is gaining: render them again.
+    fn forget_rendered(&mut self) {
+        self.rendered_feeds.get_mut().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
     /// Loads feeds (with counts and owners) not yet in this lookup.
     pub async fn add_feeds(&mut self, ctx: &Ctx, fids: &[Fid]) -> Result<()> {
+        self.forget_rendered();
         let fids: Vec<Fid> = fids.iter().filter(|f| !self.feeds.contains_key(*f)).cloned().collect();
         if fids.is_empty() {
             return Ok(());
         }
-        let feeds = ctx.store.get_feeds(&fids).await?;
-        let mut counts = ctx.store.feed_counts(&fids, Timestamp::now()).await?;
-        let owners: Vec<String> = feeds.iter().map(|f| f.created_by.clone()).collect();
-        for f in feeds {
-            let c = counts.remove(&f.fid).unwrap_or_default();
+        let feeds = ctx.store.feeds_with_counts(&fids, Timestamp::now()).await?;
+        let owners: Vec<String> = feeds.iter().map(|(f, _)| f.created_by.clone()).collect();
+        for (f, c) in feeds {
             self.feeds.insert(f.fid.clone(), (f, c));
         }
         self.add_users(ctx, &owners).await
@@ -325,6 +336,7 @@ impl Lookup {
 
     /// Loads users not yet in this lookup.
     pub async fn add_users(&mut self, ctx: &Ctx, ids: &[String]) -> Result<()> {
+        self.forget_rendered();
         let ids: Vec<String> =
             ids.iter().filter(|u| !self.users.contains_key(*u)).cloned().collect::<HashSet<_>>().into_iter().collect();
         if ids.is_empty() {
@@ -344,6 +356,7 @@ impl Lookup {
     }
 
     pub async fn add_members(&mut self, ctx: &Ctx, members: &[&model::FeedMember]) -> Result<()> {
+        self.forget_rendered();
         let users: Vec<String> = members.iter().map(|m| m.user_id.clone()).collect();
         let levels: Vec<String> = members
             .iter()

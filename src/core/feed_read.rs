@@ -239,13 +239,15 @@ pub async fn get_or_create_feed(ctx: &Ctx, actor: &Actor, fid: Fid, req: GetOrCr
     let follows: Vec<_> = followers.items.iter().chain(&following.items).cloned().collect();
     let reader = actor.reader(body_user.as_deref());
     let mut embedded = activities.clone();
-    let mut pin_users = Vec::new();
+    // Users shown outside activities and follows: pinners, and the viewer
+    // (whose `own_*` fields need them), loaded with the rest.
+    let mut extra_users: Vec<String> = own.iter().map(|(viewer, _)| viewer.clone()).collect();
     if let Some(pinned) = &pinned {
         embedded.extend(pinned.activities.values().cloned());
-        pin_users.extend(pinned.pins.items.iter().map(|p| p.user_id.clone()));
+        extra_users.extend(pinned.pins.items.iter().map(|p| p.user_id.clone()));
     }
     let fids = std::slice::from_ref(&fid);
-    let mut lookup = Lookup::load_with_users(ctx, &embedded, &follows, fids, &pin_users, &reader).await?;
+    let mut lookup = Lookup::load_with_users(ctx, &embedded, &follows, fids, &extra_users, &reader).await?;
     lookup.add_members(ctx, &members.items.iter().collect::<Vec<_>>()).await?;
     options.strip(&mut lookup);
     if let Some((viewer, wanted)) = own {

@@ -3,9 +3,11 @@
 //! server-side operations that read and change them.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use super::error::Result;
 use super::feed_visibilities::{default_grants, effective, unknown, validate, FeedVisibility, VISIBILITIES};
+use super::storage::Grants;
 use super::Ctx;
 
 /// Role → capability names granted on feeds of this visibility, as
@@ -14,20 +16,28 @@ pub async fn grants(ctx: &Ctx, visibility: &str) -> Result<BTreeMap<String, Vec<
     if default_grants(visibility).is_none() {
         return Err(unknown(visibility));
     }
-    let stored = ctx.store.feed_visibility_grants().await?;
-    effective(visibility, stored.get(visibility))
+    match all_grants(ctx).await?.get(visibility) {
+        Some(grants) => Ok(grants.clone()),
+        None => Err(unknown(visibility)),
+    }
 }
 
-/// The configured grants of every level in one read — for callers that
-/// decide about feeds of several visibilities at once.
-pub async fn all_grants(ctx: &Ctx) -> Result<BTreeMap<String, BTreeMap<String, Vec<String>>>> {
-    let stored = ctx.store.feed_visibility_grants().await?;
-    VISIBILITIES.iter().map(|v| Ok((v.to_string(), effective(v, stored.get(*v))?))).collect()
+/// The configured grants of every level — for callers that decide about
+/// feeds of several visibilities at once. Read through the process's
+/// configuration cache: no database read while nothing changed them.
+pub async fn all_grants(ctx: &Ctx) -> Result<Arc<Grants>> {
+    ctx.config
+        .grants(|| async {
+            let stored = ctx.store.feed_visibility_grants().await?;
+            VISIBILITIES.iter().map(|v| Ok((v.to_string(), effective(v, stored.get(*v))?))).collect()
+        })
+        .await
 }
 
 /// ListFeedVisibilities: all five levels.
 pub async fn list_visibilities(ctx: &Ctx) -> Result<Vec<FeedVisibility>> {
-    Ok(all_grants(ctx).await?.into_iter().map(|(name, grants)| FeedVisibility { name, grants }).collect())
+    let all = all_grants(ctx).await?;
+    Ok(all.iter().map(|(name, grants)| FeedVisibility { name: name.clone(), grants: grants.clone() }).collect())
 }
 
 /// GetFeedVisibility.
@@ -47,7 +57,11 @@ pub async fn update_visibility(
     }
     let changes = validate(grants.unwrap_or_default())?;
     if !changes.is_empty() {
-        ctx.store.merge_feed_visibility_grants(name, &changes).await?;
+        let merged = ctx.store.merge_feed_visibility_grants(name, &changes).await;
+        // Committed or not known to have failed before committing: either
+        // way the cached grants are no longer to be trusted.
+        ctx.config.invalidate();
+        merged?;
     }
     get_visibility(ctx, name).await
 }

@@ -18,6 +18,7 @@ pub mod app;
 pub mod bookmarks;
 pub mod collections;
 pub mod comments;
+pub mod config_cache;
 pub mod ctx;
 pub mod cursor;
 pub mod enrichment;

@@ -148,9 +148,28 @@ pub trait TaskStore: Send + Sync {
     ) -> Result<()>;
 }
 
+/// What a process knows of the configuration writes of other processes
+/// sharing its database (`ConfigStore::config_writes`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ConfigWrites {
+    /// Counts configuration writes heard of (and reconnects of the
+    /// listener, after which writes may have been missed).
+    pub count: u64,
+    /// Whether the process is listening now: while it is not, other
+    /// processes' writes go unheard and nothing cached may be trusted.
+    pub listening: bool,
+}
+
 /// App configuration: settings, feed groups, membership levels and visibility grants.
 #[async_trait]
 pub trait ConfigStore: Send + Sync {
+    /// Where other processes may write the same database (PostgreSQL):
+    /// changes whenever any process commits a configuration write. `None`
+    /// where this process is the only one (SQLite), whose own writes are
+    /// all the configuration cache needs to hear of (`core::config_cache`).
+    fn config_writes(&self) -> Option<tokio::sync::watch::Receiver<ConfigWrites>> {
+        None
+    }
     /// Returns the stored value for `key`, storing `value` first when there is
     /// none — atomically, so concurrent first starts agree on one value.
     async fn setting_or_insert(&self, key: &str, value: &serde_json::Value) -> Result<serde_json::Value>;
@@ -869,6 +888,46 @@ pub trait FanoutStore: Send + Sync {
     async fn release_fanout(&self, job: &FanoutJob, holder: &str) -> Result<()>;
 }
 
+/// What a page of activities shows beside the activities themselves, for
+/// one viewer (`EnrichmentStore::activity_extras`).
+#[derive(Debug, Default)]
+pub struct ActivityExtras {
+    pub reactions: HashMap<String, ReactionSummary>,
+    /// Live comments per activity.
+    pub comment_counts: HashMap<String, i64>,
+    /// The newest top-level comments of each activity, newest first.
+    pub newest_comments: Vec<Comment>,
+    pub bookmark_counts: HashMap<String, i64>,
+    /// The viewer's bookmarks of the activities, newest first.
+    pub own_bookmarks: Vec<Bookmark>,
+    pub metrics: HashMap<String, BTreeMap<String, i64>>,
+    pub share_counts: HashMap<String, i64>,
+    /// The activities the viewer has hidden.
+    pub hidden: HashSet<String>,
+}
+
+/// The reads that enrich a page, each one statement however many items it
+/// has: on PostgreSQL a statement is a round trip, so a page asks for what
+/// it needs at once.
+#[async_trait]
+pub trait EnrichmentStore: Send + Sync {
+    /// `ActivityExtras` of `activity_ids` for `viewer` (without one, the
+    /// viewer's parts are empty): the newest `latest_reactions` reactions
+    /// and `latest_comments` top-level comments of each.
+    async fn activity_extras(
+        &self,
+        activity_ids: &[String],
+        viewer: Option<&str>,
+        latest_reactions: usize,
+        latest_comments: usize,
+    ) -> Result<ActivityExtras>;
+    /// The feeds of `fids` (deleted ones included) with their counts.
+    async fn feeds_with_counts(&self, fids: &[Fid], now: Timestamp) -> Result<Vec<(Feed, FeedCounts)>>;
+    /// `user`'s memberships of `fids` and the follows from their feeds into
+    /// them (newest first), whatever their status.
+    async fn relations(&self, user: &str, fids: &[Fid]) -> Result<(Vec<FeedMember>, Vec<Follow>)>;
+}
+
 /// The whole storage interface: every area. Core holds an `Arc<dyn Store>`;
 /// a backend implements the area traits and gets `Store` for free.
 pub trait Store:
@@ -887,6 +946,7 @@ pub trait Store:
     + PinStore
     + EventStore
     + FanoutStore
+    + EnrichmentStore
     + 'static
 {
 }
@@ -907,6 +967,7 @@ impl<
             + PinStore
             + EventStore
             + FanoutStore
+            + EnrichmentStore
             + 'static,
     > Store for T
 {

@@ -251,6 +251,11 @@ pub trait Db: Send + Sync + 'static {
     /// Counts committed event writes (this process's, and on PostgreSQL
     /// every process's): a reader waits for it to change.
     fn event_writes(&self) -> tokio::sync::watch::Receiver<u64>;
+    /// Configuration writes of every process sharing the database, where
+    /// there can be others (`ConfigStore::config_writes`).
+    fn config_writes(&self) -> Option<tokio::sync::watch::Receiver<crate::core::storage::ConfigWrites>> {
+        None
+    }
 }
 
 /// Rewrites shared SQL for SQLite: `$n` → `?n` and `= ANY($n)` →

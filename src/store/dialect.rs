@@ -61,6 +61,19 @@ pub fn skip_locked(dialect: Dialect) -> &'static str {
     }
 }
 
+/// Tells every process sharing the database, once `tx` commits, that the
+/// configuration changed (`core::config_cache`); SQLite has one process,
+/// whose cache its own writes invalidate.
+pub async fn announce_config(tx: &mut dyn Tx) -> Result<()> {
+    if tx.dialect() == Dialect::Postgres {
+        tx.exec("SELECT pg_notify($1, '')", args![CONFIG_CHANNEL]).await?;
+    }
+    Ok(())
+}
+
+/// The channel `announce_config` notifies and the PostgreSQL store listens on.
+pub const CONFIG_CHANNEL: &str = "tributary_config";
+
 // Locks on keys that may have no row yet (a row lock cannot do it).
 
 /// Serialises transactions on one key until commit; `space` keeps the

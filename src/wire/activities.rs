@@ -12,9 +12,10 @@ use crate::core::model::{Activity, Bookmark, Custom, Fid, Location};
 use crate::core::time::Timestamp;
 
 use super::collections::enriched_collection;
+use super::feeds::FeedJson;
 use super::{
-    BookmarkFolderResponse, CommentResponse, EnrichedCollectionResponse, FeedResponse, FeedsReactionResponse,
-    PollResponseData, ReactionGroupResponse, UserResponse,
+    BookmarkFolderResponse, CommentResponse, EnrichedCollectionResponse, FeedsReactionResponse, PollResponseData,
+    ReactionGroupResponse, UserResponse,
 };
 
 #[derive(Debug, Serialize)]
@@ -44,7 +45,7 @@ pub struct ActivityResponse {
     pub collections: BTreeMap<String, EnrichedCollectionResponse>,
     pub restrict_replies: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub current_feed: Option<FeedResponse>,
+    pub current_feed: Option<FeedJson>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -142,7 +143,7 @@ impl ActivityResponse {
                 .map(|r| (r.clone(), enriched_collection(r, lookup.collections.get(r))))
                 .collect(),
             restrict_replies: a.restrict_replies.clone(),
-            current_feed: current.and_then(|f| lookup.feed(f)),
+            current_feed: current.filter(|f| lookup.feeds.contains_key(*f)).map(|f| lookup.feed_json(f, true)),
             created_at: a.created_at,
             updated_at: a.updated_at,
             edited_at: a.edited_at,

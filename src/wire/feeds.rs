@@ -2,7 +2,10 @@
 //! holds the viewer's follows, and a follow holds its two feeds: one
 //! family of types).
 
+use std::sync::Arc;
+
 use serde::Serialize;
+use serde_json::value::RawValue;
 
 use crate::core::enrichment::Lookup;
 use crate::core::model::{Custom, Feed, FeedCounts, FeedMember, Fid, Follow, Location};
@@ -89,10 +92,22 @@ impl FeedResponse {
     }
 }
 
+/// A feed as part of a larger response, serialised once per lookup and
+/// spliced wherever it appears (`Lookup::rendered_feeds`): the same bytes
+/// a `FeedResponse` serialises to.
+#[derive(Debug, Clone)]
+pub struct FeedJson(Arc<RawValue>);
+
+impl Serialize for FeedJson {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        (*self.0).serialize(serializer)
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct FollowResponse {
-    pub source_feed: FeedResponse,
-    pub target_feed: FeedResponse,
+    pub source_feed: FeedJson,
+    pub target_feed: FeedJson,
     pub status: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom: Option<Custom>,
@@ -139,6 +154,21 @@ impl Lookup {
         }
     }
 
+    /// `feed_or_stub`, serialised once per lookup.
+    pub(super) fn feed_json(&self, fid: &Fid, with_own: bool) -> FeedJson {
+        let key = (fid.clone(), with_own);
+        if let Some(done) = self.rendered_feeds.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+            return FeedJson(done.clone());
+        }
+        let rendered: Arc<RawValue> = match serde_json::value::to_raw_value(&self.feed_or_stub(fid, with_own)) {
+            Ok(raw) => raw.into(),
+            // Serialising plain data cannot fail; should it, the feed shows as null.
+            Err(_) => RawValue::NULL.to_owned().into(),
+        };
+        self.rendered_feeds.lock().unwrap_or_else(|e| e.into_inner()).insert(key, rendered.clone());
+        FeedJson(rendered)
+    }
+
     /// A feed that may have been purged still renders, with zero counts.
     fn feed_or_stub(&self, fid: &Fid, with_own: bool) -> FeedResponse {
         let found = if with_own { self.feed(fid) } else { self.plain_feed(fid) };
@@ -170,8 +200,8 @@ impl Lookup {
 
     fn follow_response(&self, f: &Follow, with_own: bool) -> FollowResponse {
         FollowResponse {
-            source_feed: self.feed_or_stub(&f.source, with_own),
-            target_feed: self.feed_or_stub(&f.target, with_own),
+            source_feed: self.feed_json(&f.source, with_own),
+            target_feed: self.feed_json(&f.target, with_own),
             status: f.status.clone(),
             custom: f.custom.clone(),
             follower_role: f.follower_role.clone(),

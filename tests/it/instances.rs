@@ -124,6 +124,28 @@ async fn two_instances_over_one_database_serve_one_app() {
     let read = ok(&cb.post("/api/v2/feeds/feed_groups/timeline/feeds/ben", &json!({"user_id": "ben"})).await).clone();
     assert_eq!(read["activities"][0]["id"], added["activity"]["id"]);
 
+    // Grants changed through one are in force through the other as soon as
+    // its configuration cache hears of the change (NOTIFY), though the read
+    // above left them cached there.
+    // (Ben only holds the `user` role on carl's feed.)
+    ok(&ca.post("/api/v2/feeds/feed_groups/user/feeds/carl", &json!({"user_id": "carl"})).await);
+    let ben = token_with(Header::default(), &json!({"user_id": "ben"}), &b.api_secret);
+    let ben = Client::new(&b.base).with_api_key(Some(&b.api_key)).with_token(ben);
+    let caps = |read: &Value| read["feed"]["own_capabilities"].clone();
+    let before = caps(ok(&ben.post("/api/v2/feeds/feed_groups/user/feeds/carl", &json!({})).await));
+    assert!(before.as_array().is_some_and(|c| c.contains(&json!("follow"))), "{before}");
+    let only_read = json!({"grants": {"user": ["read-feed", "read-activities"]}});
+    ok(&ca.put("/api/v2/feeds/feed_visibilities/visible", &only_read).await);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let now = caps(ok(&ben.post("/api/v2/feeds/feed_groups/user/feeds/carl", &json!({})).await));
+        if now == json!(["read-activities", "read-feed"]) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the other instance still shows {now}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
     // Background tasks: many queued through both, each executed once.
     let mut tasks = Vec::new();
     for i in 0..40 {

@@ -397,3 +397,34 @@ async fn page_size_defaults_and_cursors_are_stable_under_new_writes() {
     assert_eq!(ids_of(&p1), all[..10].to_vec());
     assert_eq!(ids_of(&p2), all[10..20].to_vec());
 }
+
+/// The visibility grants are cached in process (issue 14): a change is in
+/// force for the very next request on the instance that made it, for the
+/// access check and `own_capabilities` alike.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_grant_change_is_in_force_for_the_next_request() {
+    let srv = TestServer::spawn().await;
+    let (api, ann) = (srv.server(), srv.user("ann"));
+    api.create_users(&["ann", "bob"]).await;
+    let bob = "/api/v2/feeds/feed_groups/user/feeds/bob";
+    let (status, _) = api.post(bob, &json!({"user_id": "bob"})).await;
+    assert!(status.is_success());
+    let caps = |read: &Value| -> Vec<String> {
+        let caps = read["feed"]["own_capabilities"].as_array().unwrap_or_else(|| panic!("no capabilities: {read}"));
+        caps.iter().filter_map(|c| c.as_str().map(str::to_string)).collect()
+    };
+    let (status, before) = ann.post(bob, &json!({})).await;
+    assert_eq!(status, StatusCode::CREATED, "{before}");
+    assert!(caps(&before).contains(&"follow".to_string()), "{before}");
+
+    let only_read = json!({"grants": {"user": ["read-feed", "read-activities"]}});
+    let (status, body) = api.put("/api/v2/feeds/feed_visibilities/visible", &only_read).await;
+    assert!(status.is_success(), "{body}");
+    let (_, after) = ann.post(bob, &json!({})).await;
+    assert_eq!(caps(&after), ["read-activities", "read-feed"], "{after}");
+
+    let (status, body) = api.put("/api/v2/feeds/feed_visibilities/visible", &json!({"grants": {"user": []}})).await;
+    assert!(status.is_success(), "{body}");
+    let (status, refused) = ann.post(bob, &json!({})).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "read-feed revoked: {refused}");
+}

@@ -7,13 +7,17 @@ use crate::core::error::{Error, Result};
 use crate::core::feed_visibilities::StoredGrants;
 use crate::core::membership_levels::MembershipLevel;
 use crate::core::model::FeedGroup;
-use crate::core::storage::{ConfigStore, ExtraWrites, ListQuery};
+use crate::core::storage::{ConfigStore, ConfigWrites, ExtraWrites, ListQuery};
 use crate::core::time::Timestamp;
 use crate::store::db::{Arg, Db};
 use crate::store::{dialect, sql};
 
 #[async_trait]
 impl<D: Db> ConfigStore for D {
+    fn config_writes(&self) -> Option<tokio::sync::watch::Receiver<ConfigWrites>> {
+        Db::config_writes(self)
+    }
+
     async fn setting_or_insert(&self, key: &str, value: &serde_json::Value) -> Result<serde_json::Value> {
         let mut tx = self.write().await?;
         tx.exec(
@@ -57,6 +61,7 @@ impl<D: Db> ConfigStore for D {
             )
             .await?
         };
+        dialect::announce_config(&mut *tx).await?;
         tx.commit().await?;
         Ok(written > 0)
     }
@@ -81,6 +86,7 @@ impl<D: Db> ConfigStore for D {
             return Ok(false);
         }
         super::write_extra(&mut *tx, extra).await?;
+        dialect::announce_config(&mut *tx).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -93,6 +99,7 @@ impl<D: Db> ConfigStore for D {
             args![&group.id, Arg::doc(group)?],
         )
         .await?;
+        dialect::announce_config(&mut *tx).await?;
         tx.commit().await
     }
 
@@ -103,6 +110,7 @@ impl<D: Db> ConfigStore for D {
             return Ok(false);
         }
         super::write_extra(&mut *tx, extra).await?;
+        dialect::announce_config(&mut *tx).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -116,6 +124,7 @@ impl<D: Db> ConfigStore for D {
                 args![&l.id, &l.name, l.priority, l.created_at, l.updated_at, Arg::doc(l)?],
             )
             .await?;
+        dialect::announce_config(&mut *tx).await?;
         tx.commit().await?;
         Ok(n > 0)
     }
@@ -133,6 +142,7 @@ impl<D: Db> ConfigStore for D {
                 args![&l.id, &l.name, l.priority, l.updated_at, Arg::doc(l)?, if_updated_at],
             )
             .await?;
+        dialect::announce_config(&mut *tx).await?;
         tx.commit().await?;
         Ok(n > 0)
     }
@@ -140,6 +150,7 @@ impl<D: Db> ConfigStore for D {
     async fn delete_membership_level(&self, id: &str) -> Result<bool> {
         let mut tx = self.write().await?;
         let n = tx.exec("DELETE FROM membership_levels WHERE id = $1", args![id]).await?;
+        dialect::announce_config(&mut *tx).await?;
         tx.commit().await?;
         Ok(n > 0)
     }
@@ -169,6 +180,7 @@ impl<D: Db> ConfigStore for D {
             args![visibility, Arg::doc(grants)?],
         )
         .await?;
+        dialect::announce_config(&mut *tx).await?;
         tx.commit().await
     }
 }

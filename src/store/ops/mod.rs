@@ -8,6 +8,7 @@ mod bookmarks;
 mod collections;
 mod comments;
 mod config;
+mod enrichment;
 mod events;
 mod fanout;
 mod feeds;

@@ -221,4 +221,8 @@ impl Db for PostgresStore {
     fn event_writes(&self) -> watch::Receiver<u64> {
         self.event_writes.subscribe()
     }
+
+    fn config_writes(&self) -> Option<watch::Receiver<crate::core::storage::ConfigWrites>> {
+        Some(self.config_writes.subscribe())
+    }
 }

@@ -10,7 +10,9 @@ use tokio::sync::watch;
 use tokio_postgres::{AsyncMessage, NoTls};
 
 use crate::core::error::{Error, Result};
+use crate::core::storage::ConfigWrites;
 use crate::core::time::Timestamp;
+use crate::store::dialect::CONFIG_CHANNEL;
 
 mod driver;
 
@@ -30,6 +32,9 @@ pub struct PostgresStore {
     /// Counts event writes heard of, from this process or (through
     /// LISTEN) any other (`Db::event_writes`).
     event_writes: Arc<watch::Sender<u64>>,
+    /// Configuration writes heard of, from any process, and whether the
+    /// listener is connected (`ConfigStore::config_writes`).
+    config_writes: Arc<watch::Sender<ConfigWrites>>,
     listener: tokio::task::JoinHandle<()>,
 }
 
@@ -47,8 +52,10 @@ impl PostgresStore {
             Manager::from_config(config.clone(), NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool = Pool::builder(manager).max_size(POOL_SIZE).build().map_err(db_err)?;
         let event_writes = Arc::new(watch::Sender::new(0));
-        let listener = tokio::spawn(listen_for_events(config, Arc::downgrade(&event_writes)));
-        let store = PostgresStore { pool, event_writes, listener };
+        let config_writes = Arc::new(watch::Sender::new(ConfigWrites::default()));
+        let heard = Heard { events: Arc::downgrade(&event_writes), config: Arc::downgrade(&config_writes) };
+        let listener = tokio::spawn(listen_for_events(config, heard));
+        let store = PostgresStore { pool, event_writes, config_writes, listener };
         store.migrate().await?;
         Ok(store)
     }
@@ -80,25 +87,60 @@ impl PostgresStore {
     }
 }
 
-/// Keeps a connection LISTENing for event writes of any process and counts
-/// them into `event_writes`, reconnecting after a failure. Each (re)connect
+/// Where the listener counts what it hears; weak, so the listener ends
+/// with the store.
+struct Heard {
+    events: Weak<watch::Sender<u64>>,
+    config: Weak<watch::Sender<ConfigWrites>>,
+}
+
+impl Heard {
+    fn gone(&self) -> bool {
+        self.events.strong_count() == 0
+    }
+
+    fn event(&self) {
+        if let Some(writes) = self.events.upgrade() {
+            writes.send_modify(|n| *n += 1);
+        }
+    }
+
+    /// A configuration write, or (`listening` changing) a gap in which
+    /// writes may have gone unheard: either way cached configuration is
+    /// stale.
+    fn config(&self, listening: bool) {
+        if let Some(writes) = self.config.upgrade() {
+            writes.send_modify(|w| {
+                w.count += 1;
+                w.listening = listening;
+            });
+        }
+    }
+}
+
+/// Keeps a connection LISTENing for event and configuration writes of any
+/// process and counts them, reconnecting after a failure. Each (re)connect
 /// counts once too, so readers catch up on what was written while deaf; a
-/// lost notification only delays delivery until the readers' next poll.
-async fn listen_for_events(config: tokio_postgres::Config, event_writes: Weak<watch::Sender<u64>>) {
+/// lost event notification only delays delivery until the readers' next
+/// poll, and while deaf the configuration cache is bypassed.
+async fn listen_for_events(config: tokio_postgres::Config, heard: Heard) {
     loop {
         match config.connect(NoTls).await {
             Ok((client, mut connection)) => {
                 let listening = async {
-                    client.batch_execute(&format!("LISTEN {EVENTS_CHANNEL}")).await?;
+                    client.batch_execute(&format!("LISTEN {EVENTS_CHANNEL}; LISTEN {CONFIG_CHANNEL}")).await?;
+                    // From here on every configuration write is heard.
+                    heard.config(true);
                     futures_never_ready().await
                 };
                 let messages = async {
                     loop {
                         match std::future::poll_fn(|cx| connection.poll_message(cx)).await {
-                            Some(Ok(AsyncMessage::Notification(_))) => match event_writes.upgrade() {
-                                Some(writes) => writes.send_modify(|n| *n += 1),
-                                None => return,
-                            },
+                            Some(Ok(AsyncMessage::Notification(_))) if heard.gone() => return,
+                            Some(Ok(AsyncMessage::Notification(n))) if n.channel() == CONFIG_CHANNEL => {
+                                heard.config(true)
+                            }
+                            Some(Ok(AsyncMessage::Notification(_))) => heard.event(),
                             Some(Ok(_)) => {}
                             Some(Err(e)) => {
                                 tracing::warn!(error = %e, "event listener connection failed");
@@ -108,9 +150,7 @@ async fn listen_for_events(config: tokio_postgres::Config, event_writes: Weak<wa
                         }
                     }
                 };
-                if let Some(writes) = event_writes.upgrade() {
-                    writes.send_modify(|n| *n += 1);
-                }
+                heard.event();
                 tokio::select! {
                     result = listening => {
                         if let Err(e) = result {
@@ -119,10 +159,11 @@ async fn listen_for_events(config: tokio_postgres::Config, event_writes: Weak<wa
                     }
                     () = messages => {}
                 }
+                heard.config(false);
             }
             Err(e) => tracing::warn!(error = %e, "event listener cannot connect"),
         }
-        if event_writes.strong_count() == 0 {
+        if heard.gone() {
             return;
         }
         tokio::time::sleep(Duration::from_secs(1)).await;

@@ -1176,35 +1176,55 @@ pub fn feed_page(
         let (t, id) = (b.bind(Arg::Int(p.created_at.0)), b.text(&p.activity_id));
         clauses.push(format!("(e.created_at, e.activity_id) {cmp} ({t}, {id})"));
     }
-    let Some(filter) = filter else {
-        // Without an activity filter every clause is the entry's: the page
-        // is cut from the entries alone and only its activities are read.
-        // PostgreSQL, whatever it believes of the feed's size (a freshly
-        // filled timeline looked like 20 rows to it), then never joins
-        // every entry of a large feed to its activity before sorting.
-        // (Entries and their activity are removed together, so the join
-        // drops nothing.)
-        let limit = b.bind(Arg::Int(limit as i64));
-        let sql = format!(
-            "SELECT {} FROM (SELECT e.activity_id, e.created_at FROM feed_entries e WHERE {}
-                             ORDER BY e.created_at {order}, e.activity_id {order} LIMIT {limit}) e
-             JOIN activities a ON a.id = e.activity_id
-             ORDER BY e.created_at {order}, e.activity_id {order}",
-            doc_select(dialect, &ACTIVITIES),
-            clauses.join(" AND ")
-        );
-        return Ok((sql, b.params));
+    // Both sources of the page: the feed's entries, and the entries a
+    // background fan-out has yet to copy into it (`PENDING_ENTRIES`).
+    let filtered = match filter {
+        Some(filter) => {
+            clauses.push(b.filter(filter)?);
+            true
+        }
+        None => false,
     };
-    clauses.push(b.filter(filter)?);
     let limit = b.bind(Arg::Int(limit as i64));
+    let clauses = clauses.join(" AND ");
+    // Without an activity filter every clause is the entry's: the page is
+    // cut from the entries alone and only its activities are read.
+    // PostgreSQL, whatever it believes of the feed's size (a freshly filled
+    // timeline looked like 20 rows to it), then never joins every entry of
+    // a large feed to its activity before sorting. (Entries and their
+    // activity are removed together, so the join drops nothing.)
+    let join = if filtered { "JOIN activities a ON a.id = e.activity_id" } else { "" };
+    let branch = |source: &str| {
+        format!(
+            "SELECT * FROM (SELECT e.activity_id, e.created_at FROM {source} {join} WHERE {clauses}
+                            ORDER BY e.created_at {order}, e.activity_id {order} LIMIT {limit}) p"
+        )
+    };
+    // UNION: an entry copied meanwhile, or pending from two origins, once.
     let sql = format!(
-        "SELECT {} FROM feed_entries e JOIN activities a ON a.id = e.activity_id WHERE {}
+        "SELECT {} FROM ({} UNION {}) e
+         JOIN activities a ON a.id = e.activity_id
          ORDER BY e.created_at {order}, e.activity_id {order} LIMIT {limit}",
         doc_select(dialect, &ACTIVITIES),
-        clauses.join(" AND ")
+        branch("feed_entries e"),
+        branch(&format!("({PENDING_ENTRIES}) e")),
     );
     Ok((sql, b.params))
 }
+
+/// The entries background fan-out jobs (`store::ops::fanout`) have still to
+/// copy, as rows of `feed_entries`: the follower feed, and the origin
+/// feed's own entry of the activity (kept up to date with the activity's
+/// expiry, deletion and privacy like every entry). A feed's page reads
+/// them beside its entries, so an acknowledged activity is in every
+/// follower's timeline at once however far its fan-out has got; a
+/// batch copies entries and moves `after_source` past them in one
+/// transaction, so a read sees each entry in exactly one of the two.
+/// Without jobs this is an empty scan.
+const PENDING_ENTRIES: &str = "SELECT f.source AS fid, o.created_at, o.activity_id, o.visible_until, o.private_to
+     FROM fanout_jobs j
+     JOIN follows f ON f.target = j.origin AND f.status = 'accepted' AND f.source > j.after_source
+     JOIN feed_entries o ON o.fid = j.origin AND o.activity_id = j.activity_id";
 
 /// Statements reading a row's version — its `updated_at` — by its key
 /// columns (`$1`, `$2`…, bound as text), for conditional writes: a write

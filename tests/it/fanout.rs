@@ -2,7 +2,8 @@
 //! the inline limit (1,000) reaches the follower timelines through the
 //! background fan-out — every one of them, also across a SIGKILL — and
 //! unfollows, deletes, restores and follows during the job keep their
-//! meaning.
+//! meaning. Feed reads show the entries a job has still to copy, so the
+//! activity is in every timeline from its acknowledgement on.
 
 use std::time::{Duration, Instant};
 
@@ -11,7 +12,7 @@ use serde_json::json;
 
 use crate::durability::{free_port, start_with, wait_healthy, Server};
 use crate::realtime::{connect, next_event};
-use crate::support::{server_token, Client, TestDatabase, TestServer};
+use crate::support::{count_in_database, server_token, Client, TestDatabase, TestServer};
 
 /// The store's inline limit: feeds with more accepted followers fan out in
 /// the background.
@@ -167,17 +168,60 @@ async fn sigkill_during_a_background_fan_out_loses_no_follower() {
     follow_many(&api, "user:celeb", n).await;
     post(&api, "survivor").await;
     tokio::time::sleep(Duration::from_millis(30)).await;
-    let reached_last = timeline_has(&api, &follower(n - 1), "survivor").await;
-    let reached_first = timeline_has(&api, &follower(0), "survivor").await;
     server.0.kill().expect("SIGKILL the server");
     let _ = server.0.wait();
     drop(server);
-    println!("fan-out at SIGKILL: first follower reached {reached_first}, last {reached_last}");
-    assert!(!reached_last, "the fan-out was over before the kill: nothing tested");
+    // Reads show pending entries too, so the copies are counted in the
+    // database: the origin's entry and one per follower reached.
+    let copies = "SELECT COUNT(*) FROM feed_entries WHERE activity_id = 'survivor'";
+    let copied = count_in_database(dir.path(), db.url.as_deref(), copies).await - 1;
+    println!("fan-out at SIGKILL: {copied} of {n} follower entries copied");
+    assert!(copied < n as i64, "the fan-out was over before the kill: nothing tested");
 
     let mut server = Server(start_with(port, dir.path(), db.url.as_deref(), &[("TRIBUTARY_FANOUT_BATCH", "500")]));
     wait_healthy(&mut server, &base).await;
-    wait_visible(&api, &follower(n - 1), "survivor").await;
+    let started = Instant::now();
+    while count_in_database(dir.path(), db.url.as_deref(), "SELECT COUNT(*) FROM fanout_jobs").await > 0 {
+        assert!(started.elapsed() < Duration::from_secs(60), "the fan-out did not resume within 60 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(count_in_database(dir.path(), db.url.as_deref(), copies).await, n as i64 + 1);
     assert_eq!(lacking(&api, n, "survivor").await, Vec::<String>::new());
     drop(server);
+}
+
+/// Acceptance: an acknowledged activity is in every follower's timeline at
+/// once, while its background fan-out is still copying (batches of 3 feeds
+/// make it last), with its order, deletion and unfollows respected.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_background_fan_out_is_in_every_timeline_from_the_acknowledgement_on() {
+    let server = TestServer::spawn_with_fanout_batch(3).await;
+    let api = server.server();
+    let n = 2 * INLINE_FOLLOWERS;
+    follow_many(&api, "user:celeb", n).await;
+    api.add_activity("friend", &["user:friend"], json!({"id": "older", "create_users": true})).await;
+    api.follow(&format!("timeline:{}", follower(n - 1)), "user:friend", json!({})).await;
+    post(&api, "at-once").await;
+    let last = follower(n - 1);
+    let ids = api.feed_ids(&format!("timeline:{last}"), &last).await;
+    assert_eq!(ids, ["at-once", "older"], "newest first, pending entry included");
+    for user in [follower(0), follower(n / 2)] {
+        assert!(timeline_has(&api, &user, "at-once").await, "timeline:{user} lacks the activity at ack");
+    }
+    let copies = "SELECT COUNT(*) FROM feed_entries WHERE activity_id = 'at-once'";
+    let copied = server.count_in_database(copies).await - 1;
+    println!("follower entries copied when the timelines were read: {copied} of {n}");
+    assert!(copied < n as i64, "the fan-out was over before the reads: nothing tested");
+    // An unfollowed feed stops showing it; a soft-deleted activity leaves
+    // every timeline, copied or pending.
+    let unfollower = follower(n - 2);
+    let (status, body) =
+        api.delete(&format!("/api/v2/feeds/follows/timeline:{unfollower}/user:celeb?keep_history=false")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(!timeline_has(&api, &unfollower, "at-once").await, "an unfollowed feed shows the pending entry");
+    let (status, body) = api.delete("/api/v2/feeds/activities/at-once").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    for user in [follower(0), last.clone()] {
+        assert!(!timeline_has(&api, &user, "at-once").await, "timeline:{user} shows a deleted activity");
+    }
 }

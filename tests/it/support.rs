@@ -178,6 +178,30 @@ impl TestServer {
     }
 }
 
+/// The integer `sql` answers, read straight from a server's database (the
+/// SQLite file in `dir`, or PostgreSQL at `url`): for what the API does not
+/// show, such as how far a background job has got.
+pub async fn count_in_database(dir: &std::path::Path, url: Option<&str>, sql: &str) -> i64 {
+    match url {
+        Some(url) => {
+            let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.expect("connect");
+            tokio::spawn(connection);
+            client.query_one(sql, &[]).await.expect("count").get::<_, i64>(0)
+        }
+        None => {
+            let conn = rusqlite::Connection::open(dir.join("tributary.sqlite3")).expect("open sqlite");
+            conn.busy_timeout(Duration::from_secs(5)).expect("busy timeout");
+            conn.query_row(sql, [], |r| r.get(0)).expect("count")
+        }
+    }
+}
+
+impl TestServer {
+    pub async fn count_in_database(&self, sql: &str) -> i64 {
+        count_in_database(self._dir.path(), self._db.url.as_deref(), sql).await
+    }
+}
+
 impl Drop for TestServer {
     fn drop(&mut self) {
         self.shutdown.trigger();

@@ -251,12 +251,13 @@ impl Direct<'_> {
                     .execute(
                         &format!(
                             "INSERT INTO {schema}.activities (id, user_id, created_at, doc)
-                             SELECT $1 || i, 'a0', $4 + i,
-                                    $2::jsonb || jsonb_build_object('id', $1 || i,
-                                        'type', CASE WHEN $5 > 0 AND i % $5 = 0 THEN 'rare' ELSE $6 END,
+                             SELECT $1::text || i, 'a0', $4::bigint + i,
+                                    $2::text::jsonb || jsonb_build_object('id', $1::text || i,
+                                        'type', CASE WHEN $5::bigint > 0 AND i % $5::bigint = 0
+                                                     THEN 'rare' ELSE $6::text END,
                                         'custom', jsonb_build_object('n', i % 100),
-                                        'created_at', $4 + i, 'updated_at', $4 + i)
-                             FROM generate_series(0, $3 - 1) i"
+                                        'created_at', $4::bigint + i, 'updated_at', $4::bigint + i)
+                             FROM generate_series(0::bigint, $3::bigint - 1) i"
                         ),
                         &[&tag, &template, &count, &base, &every, &kind],
                     )

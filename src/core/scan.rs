@@ -11,9 +11,9 @@
 use super::storage::FeedPosition;
 
 /// Activities one QueryActivities request examines at most, when no index
-/// narrows its filter. Measured on SQLite at about 1.5 µs per activity
-/// for a two-clause JSON filter, so a page that finds nothing costs a few
-/// milliseconds (docs/architecture.md, "Query numbers").
+/// narrows its filter: a page that finds nothing among them costs about
+/// 2 ms over HTTP (p99 13 ms on a loaded machine; `cargo bench --bench
+/// http`, the rare-match row, docs/architecture.md).
 pub const SCAN_BUDGET: usize = 2_000;
 
 /// A page of a scan, in page order, with the positions its `next` and

@@ -9,6 +9,20 @@
 //! 3. `query_activities` over the loaded activities, filtered on
 //!    `activity_type` and `custom.n`;
 //! 4. `add_activity` to a feed with no followers (one feed per client);
+//! 5. a `notification:reader` feed read of 25 activities (100 activities of
+//!    25 types written into it through the API);
+//! 6. follow with a backfill: each request follows `user:celeb` (100
+//!    activities) from a new timeline feed, at 8 connections;
+//! 7. disk per timeline entry: the bytes of `feed_entries` and its indexes
+//!    (SQLite `dbstat`, PostgreSQL `pg_total_relation_size`) over its rows,
+//!    after (6);
+//! 8. `query_activities` with the 2-clause filter of (3) in front of 100,000
+//!    newer activities that mostly match, and
+//! 9. a rare-match filter (1 activity in 100,000) over 1,000,000 activities,
+//!    at 1 connection. The activities of (8) and (9) are inserted straight
+//!    into the `activities` table with SQL (copies of a loaded activity's
+//!    document with new ids, times, types and `custom.n`, no feed entries):
+//!    through the API a million would take most of the time budget;
 //! - J: a minimal axum server answering the bytes Tributary returned for (1),
 //!   no storage, no rendering — the serialisation-and-HTTP ceiling for reads;
 //! - H: a hello-world axum server.
@@ -46,7 +60,8 @@ fn env_usize(name: &str, default: usize) -> usize {
 }
 
 /// One request as the clients send it; `{w}` in the path or body is replaced
-/// by the client's index (a feed of its own).
+/// by the client's index (a feed of its own), `{n}` in the body by the
+/// request's number.
 #[derive(Clone)]
 struct Req {
     url: String,
@@ -54,18 +69,29 @@ struct Req {
     body: String,
 }
 
+/// Requests sent so far, for `{n}`: a body naming something new each time.
+static SENT: AtomicUsize = AtomicUsize::new(0);
+
 impl Req {
     fn send(&self, http: &reqwest::Client, worker: usize) -> reqwest::RequestBuilder {
         let w = worker.to_string();
+        let n = SENT.fetch_add(1, Ordering::Relaxed).to_string();
         let mut rb = http
             .post(self.url.replace("{w}", &w))
             .header(header::CONTENT_TYPE, "application/json")
-            .body(self.body.replace("{w}", &w));
+            .body(self.body.replace("{w}", &w).replace("{n}", &n));
         if let Some(token) = &self.token {
             rb = rb.header("stream-auth-type", "jwt").header(header::AUTHORIZATION, token);
         }
         rb
     }
+}
+
+/// The same-run ceiling a read's rate is divided by.
+enum Ceiling {
+    Timeline,
+    Notification,
+    None,
 }
 
 struct Outcome {
@@ -147,19 +173,25 @@ async fn pg_schema() -> Option<(tokio_postgres::Client, String, String)> {
     Some((client, format!("{url}{sep}options=-c%20search_path%3D{schema}"), schema))
 }
 
+/// POSTs `body` to `path` with the server token; panics unless it succeeds.
+async fn post(http: &reqwest::Client, base: &str, server_token: &str, path: &str, body: Value) -> Value {
+    let resp = http
+        .post(format!("{base}{path}?api_key={KEY}"))
+        .header("stream-auth-type", "jwt")
+        .header(header::AUTHORIZATION, server_token)
+        .json(&body)
+        .send()
+        .await
+        .expect("request");
+    let status = resp.status();
+    let text = resp.text().await.expect("body");
+    assert!(status.is_success(), "{path}: {status} {text}");
+    serde_json::from_str(&text).expect("json")
+}
+
 async fn load(http: &reqwest::Client, base: &str, server_token: &str) {
     let post = async |path: &str, body: Value| {
-        let resp = http
-            .post(format!("{base}{path}?api_key={KEY}"))
-            .header("stream-auth-type", "jwt")
-            .header(header::AUTHORIZATION, server_token)
-            .json(&body)
-            .send()
-            .await
-            .expect("request");
-        let status = resp.status();
-        let text = resp.text().await.expect("body");
-        assert!(status.is_success(), "{path}: {status} {text}");
+        post(http, base, server_token, path, body).await;
     };
     let started = Instant::now();
     let follows: Vec<Value> =
@@ -180,6 +212,100 @@ async fn load(http: &reqwest::Client, base: &str, server_token: &str) {
         }
     }
     eprintln!("  loaded in {:.1} s", started.elapsed().as_secs_f64());
+}
+
+/// Where the bench writes and measures with SQL of its own, beside the
+/// server: the SQLite file, or the PostgreSQL schema.
+enum Direct<'a> {
+    Sqlite(std::path::PathBuf),
+    Postgres(&'a tokio_postgres::Client, &'a str),
+}
+
+impl Direct<'_> {
+    /// Inserts `count` copies of one of `a0`'s activities as `{tag}{i}`,
+    /// newer than anything stored, `custom.n = i % 100`, of type `kind`
+    /// except every `rare_every`th, of type `rare`.
+    async fn bulk_activities(&self, tag: &str, count: usize, kind: &str, rare_every: usize) {
+        let started = Instant::now();
+        let base = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_nanos() as i64;
+        let (count, every) = (count as i64, rare_every as i64);
+        match self {
+            Direct::Sqlite(path) => {
+                let conn = rusqlite::Connection::open(path).expect("open");
+                conn.busy_timeout(Duration::from_secs(30)).expect("busy timeout");
+                let template: String = conn
+                    .query_row("SELECT doc FROM activities WHERE user_id = 'a0' LIMIT 1", [], |r| r.get(0))
+                    .expect("template");
+                conn.execute(
+                    "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < ?3)
+                     INSERT INTO activities (id, user_id, created_at, doc)
+                     SELECT ?1 || i, 'a0', ?4 + i,
+                            json_set(?2, '$.id', ?1 || i,
+                                     '$.type', CASE WHEN ?5 > 0 AND i % ?5 = 0 THEN 'rare' ELSE ?6 END,
+                                     '$.custom', json_object('n', i % 100),
+                                     '$.created_at', ?4 + i, '$.updated_at', ?4 + i)
+                     FROM n",
+                    rusqlite::params![tag, template, count, base, every, kind],
+                )
+                .expect("bulk insert");
+            }
+            Direct::Postgres(client, schema) => {
+                let template: String = client
+                    .query_one(&format!("SELECT doc::text FROM {schema}.activities WHERE user_id = 'a0' LIMIT 1"), &[])
+                    .await
+                    .expect("template")
+                    .get(0);
+                client
+                    .execute(
+                        &format!(
+                            "INSERT INTO {schema}.activities (id, user_id, created_at, doc)
+                             SELECT $1::text || i, 'a0', $4::bigint + i,
+                                    $2::text::jsonb || jsonb_build_object('id', $1::text || i,
+                                        'type', CASE WHEN $5::bigint > 0 AND i % $5::bigint = 0
+                                                     THEN 'rare' ELSE $6::text END,
+                                        'custom', jsonb_build_object('n', i % 100),
+                                        'created_at', $4::bigint + i, 'updated_at', $4::bigint + i)
+                             FROM generate_series(0::bigint, $3::bigint - 1) i"
+                        ),
+                        &[&tag, &template, &count, &base, &every, &kind],
+                    )
+                    .await
+                    .expect("bulk insert");
+                client.batch_execute(&format!("ANALYZE {schema}.activities")).await.expect("analyze");
+            }
+        }
+        eprintln!("  inserted {count} activities with SQL in {:.1} s", started.elapsed().as_secs_f64());
+    }
+
+    /// (bytes of the timeline table and its indexes, its rows).
+    async fn timeline_size(&self) -> (i64, i64) {
+        match self {
+            Direct::Sqlite(path) => {
+                let conn = rusqlite::Connection::open(path).expect("open");
+                let bytes = conn
+                    .query_row(
+                        "SELECT SUM(pgsize) FROM dbstat WHERE name IN
+                           (SELECT name FROM sqlite_schema WHERE tbl_name = 'feed_entries')",
+                        [],
+                        |r| r.get(0),
+                    )
+                    .expect("dbstat");
+                let rows = conn.query_row("SELECT COUNT(*) FROM feed_entries", [], |r| r.get(0)).expect("count");
+                (bytes, rows)
+            }
+            Direct::Postgres(client, schema) => {
+                let table = format!("{schema}.feed_entries");
+                let row = client
+                    .query_one(
+                        &format!("SELECT pg_total_relation_size('{table}'), (SELECT COUNT(*) FROM {table})"),
+                        &[],
+                    )
+                    .await
+                    .expect("size");
+                (row.get(0), row.get(1))
+            }
+        }
+    }
 }
 
 fn main() {
@@ -234,16 +360,76 @@ fn main() {
             body: json!({"filter": {"activity_type": "post", "custom.n": {"$gte": 5}}, "limit": 25}).to_string(),
         };
 
-        let mut rows: Vec<(String, Outcome, bool)> = Vec::new();
+        let mut rows: Vec<(String, Outcome, Ceiling)> = Vec::new();
         for (what, req, read) in [
-            ("timeline read, server token", &server_read, true),
-            ("timeline read, user token", &user_read, true),
+            ("timeline read, server token", &server_read, Ceiling::Timeline),
+            ("timeline read, user token", &user_read, Ceiling::Timeline),
             // Before the writes, so it filters the 3,000 loaded activities.
-            ("query_activities, 2 clauses", &query, true),
-            ("add_activity, 0 followers", &add, false),
+            ("query_activities, 2 clauses", &query, Ceiling::Timeline),
+            ("add_activity, 0 followers", &add, Ceiling::None),
         ] {
             rows.push((what.to_string(), drive(what, &http, req, conns, secs).await, read));
         }
+
+        // 5. A notification feed of 100 activities of 25 types, read 25 at a time.
+        let notices: Vec<Value> = (0..100)
+            .map(|i| {
+                json!({"type": format!("n{}", i % 25), "feeds": ["notification:reader"],
+                            "user_id": format!("a{}", i % AUTHORS), "text": format!("notice {i}")})
+            })
+            .collect();
+        post(&http, &base, &server_token, "/api/v2/feeds/activities/batch", json!({"activities": notices})).await;
+        let notification_read = Req {
+            url: format!("{base}/api/v2/feeds/feed_groups/notification/feeds/reader?api_key={KEY}"),
+            token: Some(server_token.clone()),
+            body: json!({"limit": 25, "user_id": "reader"}).to_string(),
+        };
+        let resp = notification_read.send(&http, 0).send().await.expect("capture");
+        assert!(resp.status().is_success(), "notification read: {}", resp.status());
+        let notification_body = resp.bytes().await.expect("body");
+        let page: Value = serde_json::from_slice(&notification_body).expect("json");
+        // Aggregation is not built yet (`aggregated_activities` is empty), so
+        // the page is 25 activities.
+        let items = page["activities"].as_array().map_or(0, Vec::len);
+        assert_eq!(items, 25, "the notification page holds 25 activities");
+        eprintln!("  notification page: {} bytes", notification_body.len());
+        let what = "notification feed read, 25 activities";
+        rows.push((what.into(), drive(what, &http, &notification_read, conns, secs).await, Ceiling::Notification));
+
+        // 6. Follows that each copy 100 activities into a new timeline.
+        let celeb: Vec<Value> = (0..100)
+            .map(|i| json!({"type": "post", "feeds": ["user:celeb"], "user_id": "celeb", "text": format!("celeb {i}")}))
+            .collect();
+        let body = json!({"activities": celeb, "create_users": true});
+        post(&http, &base, &server_token, "/api/v2/feeds/activities/batch", body).await;
+        let follow = Req {
+            url: format!("{base}/api/v2/feeds/follows?api_key={KEY}"),
+            token: Some(server_token.clone()),
+            body: json!({"source": "timeline:f{n}", "target": "user:celeb"}).to_string(),
+        };
+        let what = "follow with a backfill of 100 activities, 8 connections";
+        rows.push((what.into(), drive(what, &http, &follow, 8, secs).await, Ceiling::None));
+
+        // 7. Disk per timeline entry, with the follows' copies in it.
+        let direct = match &pg {
+            Some((client, _, schema)) => Direct::Postgres(client, schema),
+            None => Direct::Sqlite(dir.path().join("tributary.sqlite3")),
+        };
+        let (timeline_bytes, timeline_entries) = direct.timeline_size().await;
+
+        // 8. and 9.: the same 2-clause filter with 100,000 newer activities in
+        // front, then a rare match among 1,000,000.
+        direct.bulk_activities("bulk", 100_000, "post", 0).await;
+        let what = "query_activities, 2 clauses, 100,000 activities";
+        rows.push((what.into(), drive(what, &http, &query, conns, secs).await, Ceiling::Timeline));
+        direct.bulk_activities("rare", 900_000, "bulk", 100_000).await;
+        let rare = Req {
+            url: query.url.clone(),
+            token: Some(server_token.clone()),
+            body: json!({"filter": {"activity_type": "rare"}, "limit": 25}).to_string(),
+        };
+        let what = "query_activities, rare match in 1,000,000 activities, 1 connection";
+        rows.push((what.into(), drive(what, &http, &rare, 1, secs).await, Ceiling::Timeline));
         shutdown.trigger();
         if let Some((client, _, schema)) = pg {
             client.batch_execute(&format!("DROP SCHEMA {schema} CASCADE")).await.expect("drop");
@@ -256,6 +442,8 @@ fn main() {
             drive("J: axum, the captured timeline bytes", &http, &plain(format!("{j}{TIMELINE}")), conns, secs).await;
         let h = start_ceiling(Bytes::from_static(b"Hello, World!"), false).await;
         let h = drive("H: axum hello world", &http, &plain(format!("{h}/")), conns, secs).await;
+        let jn = start_ceiling(notification_body.clone(), true).await;
+        let jn = drive("Jn: axum, the captured notification bytes", &http, &plain(jn), conns, secs).await;
 
         println!();
         println!("{store}, {conns} connections, {secs} s per scenario, timeline body {} B", captured.len());
@@ -264,11 +452,21 @@ fn main() {
         let line = |what: &str, o: &Outcome, ratio: String| {
             println!("| {what} | {:.0} | {:.2} | {:.2} | {ratio} |", o.rate, ms(o.p50), ms(o.p99));
         };
-        for (what, o, read) in &rows {
-            line(what, o, if *read { format!("{:.3}", o.rate / j.rate) } else { "—".into() });
+        for (what, o, ceiling) in &rows {
+            let ratio = match ceiling {
+                Ceiling::Timeline => format!("{:.3}", o.rate / j.rate),
+                Ceiling::Notification => format!("{:.3} of Jn", o.rate / jn.rate),
+                Ceiling::None => "—".into(),
+            };
+            line(what, o, ratio);
         }
         line("J: axum, same bytes, no storage", &j, "1".into());
         line("H: axum hello world", &h, format!("{:.1}", h.rate / j.rate));
+        line(&format!("Jn: axum, the notification bytes ({} B)", notification_body.len()), &jn, "—".into());
+        println!(
+            "| disk per timeline entry: {:.1} B ({timeline_bytes} B over {timeline_entries} entries) | | | | |",
+            timeline_bytes as f64 / timeline_entries.max(1) as f64
+        );
     });
     runtime.block_on(fanout::run());
 }

@@ -829,9 +829,10 @@ async fn query_activities_filters_and_pages(store: &dyn Store) {
         include_deleted,
         include_private: false,
         reader: Reader::default(),
+        scan_budget: None,
     };
     let run = |q: ActivityQuery| async move {
-        store.query_activities(&q).await.expect("query").into_iter().map(|a| a.id).collect::<Vec<_>>()
+        store.query_activities(&q).await.expect("query").activities.into_iter().map(|a| a.id).collect::<Vec<_>>()
     };
     let created = |position: Option<FeedPosition>, backwards: bool| ActivityOrder::Created {
         newest_first: true,

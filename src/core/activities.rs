@@ -847,6 +847,7 @@ pub async fn query_activities(
         include_deleted: actor.is_server() && q.include_soft_deleted_activities.unwrap_or(false),
         include_private: actor.is_server() && q.include_private_activities.unwrap_or(false),
         reader: access::with_grants(ctx, actor.reader(q.user_id.as_deref())).await?,
+        scan_budget: Some(super::scan::SCAN_BUDGET),
     };
     let cursors = ctx
         .cursor_scope("QueryActivities")
@@ -859,7 +860,7 @@ pub async fn query_activities(
         let window = super::cursor::OffsetWindow::new(cursors, limit, next, prev)?;
         query.order = ActivityOrder::Sorted { sort, offset: window.offset };
         query.limit = window.fetch();
-        let page = window.page(ctx.store.query_activities(&query).await?);
+        let page = window.page(ctx.store.query_activities(&query).await?.activities);
         return Ok((page.items, page.next, page.prev));
     }
     let position = match (next, prev) {
@@ -873,17 +874,11 @@ pub async fn query_activities(
         position: position.map(|(created_at, activity_id)| FeedPosition { created_at, activity_id }),
         backwards,
     };
-    let mut items = ctx.store.query_activities(&query).await?;
-    let more = items.len() > limit;
-    items.truncate(limit);
-    let (more_after, more_before) = if backwards {
-        items.reverse();
-        (true, more)
-    } else {
-        (more, continuing)
-    };
-    let edge =
-        |a: Option<&Activity>, more: bool| a.filter(|_| more).map(|a| cursors.encode_position(a.created_at, &a.id));
-    let (next, prev) = (edge(items.last(), more_after), edge(items.first(), more_before));
-    Ok((items, next, prev))
+    let found = ctx.store.query_activities(&query).await?;
+    let page = super::scan::page(found.activities, limit, backwards, continuing, found.scanned_to, |a| FeedPosition {
+        created_at: a.created_at,
+        activity_id: a.id.clone(),
+    });
+    let encode = |p: Option<FeedPosition>| p.map(|p| cursors.encode_position(p.created_at, &p.activity_id));
+    Ok((page.items, encode(page.next), encode(page.prev)))
 }

@@ -331,8 +331,10 @@ async fn purge_owner_activities(ctx: &Ctx, feed: &Feed) -> Result<usize> {
             include_deleted: true,
             include_private: true,
             reader: Reader::default(),
+            scan_budget: None,
         };
-        let ids: Vec<String> = ctx.store.query_activities(&query).await?.into_iter().map(|a| a.id).collect();
+        let found = ctx.store.query_activities(&query).await?.activities;
+        let ids: Vec<String> = found.into_iter().map(|a| a.id).collect();
         if ids.is_empty() {
             return Ok(purged);
         }

@@ -45,6 +45,7 @@ pub mod pins;
 pub mod polls;
 pub mod query;
 pub mod reactions;
+pub mod scan;
 pub mod storage;
 pub mod suggestions;
 pub mod task_runner;

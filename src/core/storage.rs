@@ -49,6 +49,19 @@ pub struct ActivityQuery {
     /// Other users' private activities too (server-side reads only).
     pub include_private: bool,
     pub reader: Reader,
+    /// At most this many activities are examined in `Created` order, from
+    /// `position` on, when no index narrows the filter (`core::scan`);
+    /// `None` examines as many as it takes.
+    pub scan_budget: Option<usize>,
+}
+
+/// What a QueryActivities scan found: the matches, in the direction of
+/// travel, and — when the scan budget ran out before the end — the position
+/// of the last activity it examined, where the next scan resumes.
+#[derive(Debug, Clone, Default)]
+pub struct ActivityScan {
+    pub activities: Vec<Activity>,
+    pub scanned_to: Option<FeedPosition>,
 }
 
 #[derive(Debug, Clone)]
@@ -328,7 +341,7 @@ pub trait ActivityStore: Send + Sync {
         deleted_at: Option<Timestamp>,
         extra: &ExtraWrites,
     ) -> Result<Vec<String>>;
-    async fn query_activities(&self, query: &ActivityQuery) -> Result<Vec<Activity>>;
+    async fn query_activities(&self, query: &ActivityQuery) -> Result<ActivityScan>;
     /// Removes the activities, their reactions and every feed entry pointing
     /// at them; returns the ids that existed.
     async fn purge_activities(&self, ids: &[String]) -> Result<Vec<String>> {

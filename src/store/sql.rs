@@ -11,7 +11,9 @@ use serde_json::Value;
 use crate::core::error::{Error, Result};
 use crate::core::filter::{self, Condition, Field, Filter, Kind, Op, Operand};
 use crate::core::model::Fid;
-use crate::core::storage::{ActivityOrder, ActivityQuery, FeedSlice, Grants, ListQuery, Reactable, Reader};
+use crate::core::storage::{
+    ActivityOrder, ActivityQuery, FeedPosition, FeedSlice, Grants, ListQuery, Reactable, Reader,
+};
 use crate::core::time::Timestamp;
 
 pub use super::db::{Arg, Dialect};
@@ -1059,9 +1061,77 @@ pub fn grants_of(reader: &Reader) -> std::borrow::Cow<'_, Grants> {
     }
 }
 
+/// Whether an index finds the activities `filter` keeps without walking
+/// them in time order: a top-level `id` or `user_id` equality (the primary
+/// key, the `(user_id, created_at)` index). Other filters are tested row by
+/// row along `activities_created`, under the scan budget.
+pub fn narrowed_by_index(filter: &Filter) -> bool {
+    match filter {
+        Filter::And(parts) => parts.iter().any(narrowed_by_index),
+        Filter::Cond(Condition { field: Field::Named(name), op: Op::Eq | Op::In, .. }) => {
+            matches!(*name, "id" | "user_id")
+        }
+        _ => false,
+    }
+}
+
+/// The filter's top-level `created_at` conditions: the budgeted walk stays
+/// within their range, so it does not spend its budget outside it.
+fn time_range(filter: &Filter) -> Vec<&Filter> {
+    match filter {
+        Filter::And(parts) => parts.iter().flat_map(time_range).collect(),
+        Filter::Cond(Condition { field: Field::Named("created_at"), value: Operand::Time(_), .. }) => vec![filter],
+        _ => Vec::new(),
+    }
+}
+
+/// The walk of a budgeted QueryActivities scan: `(order, start)` of the
+/// `(created_at, id)` index from the query's position, `None` when the
+/// query has no budget (a computed sort, or an index narrows its filter).
+fn budgeted_walk(q: &ActivityQuery) -> Option<(bool, Option<&FeedPosition>, usize)> {
+    let budget = q.scan_budget?;
+    let ActivityOrder::Created { newest_first, position, backwards } = &q.order else { return None };
+    (!narrowed_by_index(&q.filter)).then_some((*newest_first != *backwards, position.as_ref(), budget.max(1)))
+}
+
+/// `(a.created_at, a.id)` beyond `p` in the direction of travel (`cmp` is
+/// `<` for descending walks) as SQL.
+fn past(b: &mut SqlBuilder, cmp: &str, p: &FeedPosition) -> String {
+    let (t, id) = (b.bind(Arg::Int(p.created_at.0)), b.text(&p.activity_id));
+    format!("(a.created_at, a.id) {cmp} ({t}, {id})")
+}
+
+/// The statement finding where a budgeted scan stops: the positions
+/// (`created_at`, `id`) of the budget's last activity on the walk and of
+/// the one after it, read from the index alone. `None` when the query is
+/// not budgeted.
+pub fn activity_scan_end(dialect: Dialect, q: &ActivityQuery) -> Result<Option<(String, Vec<Arg>)>> {
+    let Some((descending, position, budget)) = budgeted_walk(q) else { return Ok(None) };
+    let mut b = SqlBuilder::new(dialect, &ACTIVITIES);
+    let mut clauses = Vec::new();
+    if let Some(p) = position {
+        clauses.push(past(&mut b, if descending { "<" } else { ">" }, p));
+    }
+    for f in time_range(&q.filter) {
+        clauses.push(b.filter(f)?);
+    }
+    if clauses.is_empty() {
+        clauses.push(b.truth(true).into());
+    }
+    let order = if descending { "DESC" } else { "ASC" };
+    let skip = b.bind(Arg::Int(budget as i64 - 1));
+    let sql = format!(
+        "SELECT a.created_at, a.id FROM activities a WHERE {}
+         ORDER BY a.created_at {order}, a.id {order} LIMIT 2 OFFSET {skip}",
+        clauses.join(" AND ")
+    );
+    Ok(Some((sql, b.params)))
+}
+
 /// The whole QueryActivities statement: filter, lifecycle and visibility
-/// rules, position, order and limit.
-pub fn activity_query(dialect: Dialect, q: &ActivityQuery) -> Result<(String, Vec<Arg>)> {
+/// rules, position, order and limit; a budgeted scan (`activity_scan_end`)
+/// reads no further than `end`, inclusive.
+pub fn activity_query(dialect: Dialect, q: &ActivityQuery, end: Option<&FeedPosition>) -> Result<(String, Vec<Arg>)> {
     let mut b = SqlBuilder::new(dialect, &ACTIVITIES);
     b.viewer = q.reader.viewer.clone();
     let mut clauses = vec![b.filter(&q.filter)?];
@@ -1100,10 +1170,12 @@ pub fn activity_query(dialect: Dialect, q: &ActivityQuery) -> Result<(String, Ve
         ActivityOrder::Created { newest_first, position, backwards } => (*newest_first, position, *backwards),
     };
     let descending = newest_first != backwards;
-    let mut start = None;
+    let mut range = Vec::new();
     if let Some(p) = position {
-        let (t, id) = (b.bind(Arg::Int(p.created_at.0)), b.text(&p.activity_id));
-        start = Some(format!("{} ({t}, {id})", if descending { "<" } else { ">" }));
+        range.push(past(&mut b, if descending { "<" } else { ">" }, p));
+    }
+    if let Some(end) = end {
+        range.push(past(&mut b, if descending { ">=" } else { "<=" }, end));
     }
     let order = if descending { "DESC" } else { "ASC" };
     let limit = b.bind(Arg::Int(q.limit as i64));
@@ -1111,7 +1183,7 @@ pub fn activity_query(dialect: Dialect, q: &ActivityQuery) -> Result<(String, Ve
         // SQLite walks the (created_at, id) index in order and stops at the
         // limit on its own.
         Dialect::Sqlite => {
-            clauses.extend(start.map(|p| format!("(a.created_at, a.id) {p}")));
+            clauses.extend(range);
             format!(
                 "SELECT a.doc FROM activities a WHERE {} ORDER BY a.created_at {order}, a.id {order} LIMIT {limit}",
                 clauses.join(" AND ")
@@ -1121,10 +1193,10 @@ pub fn activity_query(dialect: Dialect, q: &ActivityQuery) -> Result<(String, Ve
         // whole table; `OFFSET 0` keeps the ordered index scan as a subquery
         // the filter reads from until the limit is reached.
         Dialect::Postgres => {
-            let start = start.map(|p| format!("WHERE (created_at, id) {p}")).unwrap_or_default();
+            let range = if range.is_empty() { String::new() } else { format!("WHERE {}", range.join(" AND ")) };
             format!(
-                "SELECT a.doc::text FROM (SELECT * FROM activities {start}
-                     ORDER BY created_at {order}, id {order} OFFSET 0) a
+                "SELECT a.doc::text FROM (SELECT * FROM activities a {range}
+                     ORDER BY a.created_at {order}, a.id {order} OFFSET 0) a
                  WHERE {} ORDER BY a.created_at {order}, a.id {order} LIMIT {limit}",
                 clauses.join(" AND ")
             )

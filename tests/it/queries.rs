@@ -157,3 +157,104 @@ async fn generated_filters_are_answered_never_500() {
         }
     }
 }
+
+/// Posts `count` activities by `author` to their user feed, in batches, with
+/// `extra` merged into each; ids are `{prefix}{i:05}`.
+async fn post_many(api: &crate::support::Client, author: &str, prefix: &str, count: usize, extra: serde_json::Value) {
+    let ids: Vec<usize> = (0..count).collect();
+    for chunk in ids.chunks(100) {
+        let activities: Vec<_> = chunk
+            .iter()
+            .map(|i| {
+                let mut a = json!({"id": format!("{prefix}{i:05}"), "type": "post",
+                                   "feeds": [format!("user:{author}")], "user_id": author});
+                a.as_object_mut().expect("object").extend(extra.as_object().expect("object").clone());
+                a
+            })
+            .collect();
+        let (status, body) = api.post("/api/v2/feeds/activities/batch", &json!({"activities": activities})).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+}
+
+/// Follows `key` cursors from `body` until none is left; returns the ids of
+/// every page, in page order, and the last page.
+async fn pages(
+    api: &crate::support::Client,
+    mut body: serde_json::Value,
+    key: &str,
+) -> (Vec<Vec<String>>, serde_json::Value) {
+    let mut out = Vec::new();
+    loop {
+        let (status, page) = api.post("/api/v2/feeds/activities/query", &body).await;
+        assert_eq!(status, StatusCode::CREATED, "{page}");
+        let ids = page["activities"].as_array().expect("activities").iter();
+        out.push(ids.map(|a| a["id"].as_str().expect("id").to_string()).collect());
+        assert!(out.len() < 100, "paging ends");
+        match page[key].as_str() {
+            Some(cursor) => body[key] = json!(cursor),
+            None => return (out, page),
+        }
+    }
+}
+
+/// A filter no index narrows examines at most `SCAN_BUDGET` activities per
+/// request: rare matches behind more non-matching activities than that come
+/// back over several pages, some short or empty, each exactly once and in
+/// order, forwards and backwards.
+#[tokio::test(flavor = "multi_thread")]
+async fn unindexed_filters_scan_a_bounded_window_and_page_through_every_match() {
+    use tributary::core::scan::SCAN_BUDGET;
+    let srv = TestServer::spawn().await;
+    let api = srv.server();
+    api.create_users(&["author"]).await;
+    let rare = json!({"filter_tags": ["rare"]});
+    // Oldest first: 2 matches, a budget and a half of others, 1 match, more
+    // than a budget of others, 2 matches, a few others.
+    post_many(&api, "author", "m0-", 2, rare.clone()).await;
+    post_many(&api, "author", "x1-", SCAN_BUDGET * 3 / 2, json!({})).await;
+    post_many(&api, "author", "m1-", 1, rare.clone()).await;
+    post_many(&api, "author", "x2-", SCAN_BUDGET + 100, json!({})).await;
+    post_many(&api, "author", "m2-", 2, rare.clone()).await;
+    post_many(&api, "author", "x3-", 50, json!({})).await;
+    let newest_first = ["m2-00001", "m2-00000", "m1-00000", "m0-00001", "m0-00000"];
+
+    let filter = json!({"filter_tags": {"$contains": "rare"}});
+    let (forward, last) = pages(&api, json!({"filter": filter, "limit": 2}), "next").await;
+    let seen: Vec<&str> = forward.iter().flatten().map(String::as_str).collect();
+    assert_eq!(seen, newest_first, "every match once, newest first: {forward:?}");
+    assert!(forward.iter().any(|p| p.len() < 2), "the budget cut some pages short: {forward:?}");
+    assert!(forward.len() >= 3, "more than two budgets of activities take several pages: {forward:?}");
+
+    // Back from the last page: every match before it, each once.
+    let prev = last["prev"].as_str().expect("the last page has a prev cursor");
+    let (backward, first) = pages(&api, json!({"filter": filter, "limit": 2, "prev": prev}), "prev").await;
+    let mut seen_back: Vec<String> = Vec::new();
+    for page in backward {
+        // Pages come newer and newer, each in page order (newest first).
+        seen_back.splice(0..0, page);
+    }
+    let last_ids: Vec<String> = forward.last().expect("pages").clone();
+    let before: Vec<String> = newest_first.iter().map(|s| s.to_string()).filter(|id| !last_ids.contains(id)).collect();
+    assert_eq!(seen_back, before, "prev pages return the matches before the last page, each once");
+    assert!(first.get("prev").is_none(), "nothing before the first match: {first}");
+}
+
+/// An indexed equality (`user_id`) is not budgeted: its matches fill the
+/// page however many other activities are newer.
+#[tokio::test(flavor = "multi_thread")]
+async fn indexed_filters_fill_their_pages_past_the_budget() {
+    use tributary::core::scan::SCAN_BUDGET;
+    let srv = TestServer::spawn().await;
+    let api = srv.server();
+    api.create_users(&["quiet", "loud"]).await;
+    post_many(&api, "quiet", "q-", 3, json!({})).await;
+    post_many(&api, "loud", "l-", SCAN_BUDGET + 100, json!({})).await;
+    let (status, page) =
+        api.post("/api/v2/feeds/activities/query", &json!({"filter": {"user_id": "quiet"}, "limit": 3})).await;
+    assert_eq!(status, StatusCode::CREATED, "{page}");
+    let ids: Vec<&str> =
+        page["activities"].as_array().expect("activities").iter().filter_map(|a| a["id"].as_str()).collect();
+    assert_eq!(ids, ["q-00002", "q-00001", "q-00000"]);
+    assert!(page.get("next").is_none(), "nothing more: {page}");
+}

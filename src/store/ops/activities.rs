@@ -6,9 +6,9 @@ use crate::args;
 use crate::core::error::{Error, Result};
 use crate::core::filter::Filter;
 use crate::core::model::{Activity, Feed, Feedback, Fid, MetricEvent, METRIC_EVENTS_PER_WINDOW, METRIC_WINDOW_SECONDS};
-use crate::core::storage::{ActivityQuery, ActivityStore, ExtraWrites, FeedSlice, Reader};
+use crate::core::storage::{ActivityQuery, ActivityScan, ActivityStore, ExtraWrites, FeedPosition, FeedSlice, Reader};
 use crate::core::time::Timestamp;
-use crate::store::db::{Arg, Db, Tx};
+use crate::store::db::{Arg, Db, Row, Tx};
 use crate::store::{dialect, sql};
 
 use super::fanout;
@@ -238,10 +238,23 @@ impl<D: Db> ActivityStore for D {
         Ok(changed)
     }
 
-    async fn query_activities(&self, query: &ActivityQuery) -> Result<Vec<Activity>> {
-        let (sql, args) = sql::activity_query(self.dialect(), query)?;
+    async fn query_activities(&self, query: &ActivityQuery) -> Result<ActivityScan> {
+        let mut read = self.read().await?;
+        // A budgeted scan first finds, from the index alone, the last
+        // activity it may examine and whether any lie beyond it.
+        let (mut end, mut scanned_to) = (None, None);
+        if let Some((sql, args)) = sql::activity_scan_end(self.dialect(), query)? {
+            let rows = read.rows(&sql, &args).await?;
+            let at = |r: &Row| -> Result<FeedPosition> {
+                Ok(FeedPosition { created_at: Timestamp(r.int(0)?), activity_id: r.text(1)? })
+            };
+            end = rows.first().map(at).transpose()?;
+            scanned_to = end.clone().filter(|_| rows.len() > 1);
+        }
+        let (sql, args) = sql::activity_query(self.dialect(), query, end.as_ref())?;
         // Filters vary without bound, so their statements are not cached.
-        self.read().await?.rows_once(&sql, &args).await?.iter().map(|r| r.doc(0)).collect()
+        let activities = read.rows_once(&sql, &args).await?.iter().map(|r| r.doc(0)).collect::<Result<_>>()?;
+        Ok(ActivityScan { activities, scanned_to })
     }
 
     async fn purge_activities_with(&self, ids: &[String], extra: &ExtraWrites) -> Result<Vec<String>> {

@@ -16,6 +16,10 @@ use serde::de::DeserializeOwned;
 use crate::core::error::{Error, Result};
 use crate::core::time::Timestamp;
 
+/// The channel configuration writes notify on PostgreSQL
+/// (`dialect::announce_config`) and every instance's store listens on.
+pub const CONFIG_CHANNEL: &str = "tributary_config";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {
     Sqlite,

@@ -9,7 +9,7 @@
 
 use crate::args;
 use crate::core::error::Result;
-use crate::store::db::{Dialect, Tx};
+use crate::store::db::{Dialect, Tx, CONFIG_CHANNEL};
 
 // Row locks.
 
@@ -70,9 +70,6 @@ pub async fn announce_config(tx: &mut dyn Tx) -> Result<()> {
     }
     Ok(())
 }
-
-/// The channel `announce_config` notifies and the PostgreSQL store listens on.
-pub const CONFIG_CHANNEL: &str = "tributary_config";
 
 // Locks on keys that may have no row yet (a row lock cannot do it).
 

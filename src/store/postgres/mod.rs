@@ -12,7 +12,7 @@ use tokio_postgres::{AsyncMessage, NoTls};
 use crate::core::error::{Error, Result};
 use crate::core::storage::ConfigWrites;
 use crate::core::time::Timestamp;
-use crate::store::dialect::CONFIG_CHANNEL;
+use crate::store::db::CONFIG_CHANNEL;
 
 mod driver;
 

@@ -15,6 +15,7 @@
 use std::rc::Rc;
 use std::sync::Arc;
 
+use super::db_err;
 use super::group::{GroupCommit, Outcome};
 
 use async_trait::async_trait;
@@ -25,19 +26,6 @@ use tokio::sync::{watch, OwnedMutexGuard};
 use super::SqliteStore;
 use crate::core::error::{Error, Result};
 use crate::store::db::{sqlite_spelling, Arg, Db, Dialect, Row, Tx};
-
-pub(super) fn db_err(e: rusqlite::Error) -> Error {
-    Error::internal(format!("sqlite: {e}"))
-}
-
-/// Runs `f` where it may block on the disk without stalling the runtime.
-pub(super) fn blocking<T>(f: impl FnOnce() -> T) -> T {
-    use tokio::runtime::{Handle, RuntimeFlavor};
-    match Handle::try_current().map(|h| h.runtime_flavor()) {
-        Ok(RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
-        _ => f(),
-    }
-}
 
 /// An argument as rusqlite binds it; lists become `rarray` tables.
 enum Bound {

@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use rusqlite::Connection;
 use tokio::sync::{watch, Mutex as AsyncMutex, OwnedMutexGuard};
 
-use super::driver::{blocking, db_err};
+use super::{blocking, db_err};
 use crate::core::error::{Error, Result};
 
 /// How many writes share one transaction at most: bounds how long the first

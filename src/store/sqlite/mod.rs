@@ -20,11 +20,23 @@ use crate::core::filter::distance_km;
 mod driver;
 mod group;
 
-use driver::db_err;
 use group::GroupCommit;
 mod migrations;
 
 const READERS: usize = 4;
+
+fn db_err(e: rusqlite::Error) -> Error {
+    Error::internal(format!("sqlite: {e}"))
+}
+
+/// Runs `f` where it may block on the disk without stalling the runtime.
+fn blocking<T>(f: impl FnOnce() -> T) -> T {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
+        _ => f(),
+    }
+}
 
 pub struct SqliteStore {
     /// The writer connection, shared by group commit.

@@ -990,7 +990,10 @@ async fn background_fan_out_in_leased_batches(store: &dyn Store) {
     assert!(!store.fanout_waiting(t(1)).await.expect("waiting"), "no job yet");
     store.save_activities(&[activity("s1", "star", &["user:star"], 1)], &[]).await.expect("post");
     assert_eq!(newest(store, "user:star").await, ["s1"], "the origin feed has it at once");
-    assert_eq!(newest(store, &follower(0)).await, Vec::<String>::new(), "followers get it in the background");
+    // Followers see it at once (the page reads the job's pending entries);
+    // the copies arrive in the background, as the entry counts show.
+    assert_eq!(newest(store, &follower(0)).await, ["s1"], "pending entries are read");
+    assert_eq!(copied(store, &follower(0)).await, 0, "followers get it in the background");
     assert!(store.fanout_waiting(t(1)).await.expect("waiting"));
     let job = claim("w1", 10).await.expect("a job");
     assert_eq!(job, FanoutJob { activity_id: "s1".into(), origin: "user:star".into(), after_source: String::new() });
@@ -998,9 +1001,12 @@ async fn background_fan_out_in_leased_batches(store: &dyn Store) {
     assert!(!store.fanout_waiting(t(11)).await.expect("waiting"));
     assert_eq!(step(job.clone(), "w2", 30).await, FanoutStep::Lost, "not w2's");
     assert_eq!(step(job.clone(), "w1", 30).await, FanoutStep::Copied);
-    assert_eq!(newest(store, &follower(0)).await, ["s1"]);
-    assert_eq!(newest(store, &follower(399)).await, ["s1"]);
-    assert_eq!(newest(store, &follower(400)).await, Vec::<String>::new(), "one batch of 400");
+    assert_eq!(copied(store, &follower(0)).await, 1);
+    assert_eq!(copied(store, &follower(399)).await, 1);
+    assert_eq!(copied(store, &follower(400)).await, 0, "one batch of 400");
+    for i in [0, 399, 400] {
+        assert_eq!(newest(store, &follower(i)).await, ["s1"], "copied or pending, once");
+    }
 
     // An unfollow during the job; w1's lease lapses and w2 takes over where
     // the last batch ended.
@@ -1013,6 +1019,7 @@ async fn background_fan_out_in_leased_batches(store: &dyn Store) {
     assert_eq!(step(taken.clone(), "w2", 50).await, FanoutStep::Done, "the last 204");
     assert_eq!(step(taken, "w2", 50).await, FanoutStep::Done, "gone");
     for i in [400, 799, 800, N - 2] {
+        assert_eq!(copied(store, &follower(i)).await, 1, "{}", follower(i));
         assert_eq!(newest(store, &follower(i)).await, ["s1"], "{}", follower(i));
     }
     assert_eq!(newest(store, &last).await, Vec::<String>::new(), "unfollowed before the job reached it");
@@ -1024,10 +1031,12 @@ async fn background_fan_out_in_leased_batches(store: &dyn Store) {
     let job = claim("w1", 100).await.expect("a job");
     assert_eq!(step(job.clone(), "w1", 120).await, FanoutStep::Copied);
     store.set_activities_deleted(&ids(&["s2"]), Some(t(101))).await.expect("soft delete");
+    assert_eq!(newest(store, &follower(N - 2)).await, ["s1"], "pending, hidden");
     while step(job.clone(), "w1", 120).await == FanoutStep::Copied {}
     assert_eq!(newest(store, &follower(N - 2)).await, ["s1"], "copied hidden");
     store.set_activities_deleted(&ids(&["s2"]), None).await.expect("restore");
     assert_eq!(newest(store, &follower(N - 2)).await, ["s2", "s1"]);
+    assert_eq!(copied(store, &follower(N - 2)).await, 2);
 
     // A purge during the job ends it, and no copy survives; a job given
     // back is claimed again at once.
@@ -1040,6 +1049,13 @@ async fn background_fan_out_in_leased_batches(store: &dyn Store) {
     assert_eq!(step(job, "w2", 220).await, FanoutStep::Done);
     assert_eq!(newest(store, &follower(0)).await, ["s2", "s1"]);
     assert!(!store.fanout_waiting(t(300)).await.expect("waiting"));
+}
+
+/// The live entries stored in `feed` (its `activity_count`): copies only,
+/// not the entries a fan-out job has still to copy.
+async fn copied(store: &dyn Store, feed: &str) -> i64 {
+    let counts = store.feed_counts(&[fid(feed)], t(1_000)).await.expect("counts");
+    counts.get(&fid(feed)).map_or(0, |c| c.activity_count)
 }
 
 /// The one-statement enrichment reads (`EnrichmentStore`) answer exactly

@@ -476,10 +476,9 @@ fn main() {
 mod fanout {
     use std::time::{Duration, Instant};
 
-    use axum::http::header;
     use serde_json::{json, Value};
 
-    use super::support::{self, token, KEY};
+    use super::support::{self, token};
     use super::{ms, pg_schema};
 
     /// Followers loaded through the API (follow_batch, 1,000 per request).
@@ -498,19 +497,7 @@ mod fanout {
 
     impl Api {
         async fn post(&self, path: &str, body: &Value) -> Value {
-            let resp = self
-                .http
-                .post(format!("{}{path}?api_key={KEY}", self.base))
-                .header("stream-auth-type", "jwt")
-                .header(header::AUTHORIZATION, &self.token)
-                .json(body)
-                .send()
-                .await
-                .expect("request");
-            let status = resp.status();
-            let text = resp.text().await.expect("body");
-            assert!(status.is_success(), "{path}: {status} {text}");
-            serde_json::from_str(&text).expect("json")
+            super::post(&self.http, &self.base, &self.token, path, body.clone()).await
         }
 
         /// The newest activity id in `timeline:{user}`.

@@ -17,6 +17,7 @@ use crate::core::storage::{
 use crate::core::time::Timestamp;
 
 pub use super::db::{Arg, Dialect};
+use super::dialect;
 
 /// How a filterable or sortable field is read from a row.
 #[derive(Debug, Clone, Copy)]
@@ -197,6 +198,34 @@ pub fn reaction_key(on: Reactable) -> &'static str {
         Reactable::Activities => "activity_id",
         Reactable::Comments => "comment_id",
     }
+}
+
+/// The newest `limit` reactions on each object of `on` (keys `= ANY($1)`,
+/// as `latest_per_key` reads them), rows `r` with `doc`, `created_at`,
+/// `user_id` and `type`, for the reaction summaries of single reads and of
+/// a page's enrichment alike.
+pub fn latest_reactions(d: Dialect, on: Reactable, limit: &str) -> String {
+    dialect::latest_per_key(
+        d,
+        "doc, created_at, user_id, type",
+        &format!("{} WHERE TRUE", reaction_table(on)),
+        reaction_key(on),
+        "created_at DESC, user_id, type",
+        limit,
+    )
+}
+
+/// The newest `limit` live top-level comments of each activity
+/// (`object_id = ANY($1)`), rows `r` with `doc`, `created_at` and `id`.
+pub fn newest_comments(d: Dialect, limit: &str) -> String {
+    dialect::latest_per_key(
+        d,
+        &format!("{} AS doc, t.created_at, t.id", doc_select(d, &COMMENTS)),
+        "comments t WHERE t.object_type = 'activity' AND t.parent_id IS NULL AND t.deleted_at IS NULL",
+        "t.object_id",
+        "t.created_at DESC, t.id DESC",
+        limit,
+    )
 }
 
 /// The list-query table of the reactions on `on`.

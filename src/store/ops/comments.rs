@@ -184,14 +184,7 @@ impl<D: Db> CommentStore for D {
             counts.insert(r.text(0)?, r.int(1)?);
         }
         let d = self.dialect();
-        let newest = dialect::latest_per_key(
-            d,
-            &format!("{} AS doc, t.created_at, t.id", sql::doc_select(d, &sql::COMMENTS)),
-            "comments t WHERE t.object_type = 'activity' AND t.parent_id IS NULL AND t.deleted_at IS NULL",
-            "t.object_id",
-            "t.created_at DESC, t.id DESC",
-            "$2",
-        );
+        let newest = sql::newest_comments(d, "$2");
         let newest = format!("SELECT r.doc FROM {newest} ORDER BY r.created_at DESC, r.id DESC");
         let newest = db.docs(&newest, args![activity_ids, latest]).await?;
         Ok((counts, newest))

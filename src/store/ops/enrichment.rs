@@ -11,7 +11,7 @@ use crate::core::model::{Bookmark, Comment, Feed, FeedCounts, FeedMember, Fid, F
 use crate::core::storage::{ActivityExtras, EnrichmentStore, Reactable};
 use crate::core::time::Timestamp;
 use crate::store::db::{Db, Dialect, Row};
-use crate::store::{dialect, sql};
+use crate::store::sql;
 
 /// The parts of `activity_extras`' statement, by the `kind` column.
 const REACTION_GROUPS: i64 = 0;
@@ -31,22 +31,8 @@ const HIDDEN: i64 = 9;
 /// many reactions and comments per activity.
 fn extras_statement(d: Dialect) -> String {
     let (reactions, key) = (sql::reaction_table(Reactable::Activities), sql::reaction_key(Reactable::Activities));
-    let latest_reactions = dialect::latest_per_key(
-        d,
-        "doc, created_at, user_id, type",
-        &format!("{reactions} WHERE TRUE"),
-        key,
-        "created_at DESC, user_id, type",
-        "$3",
-    );
-    let newest_comments = dialect::latest_per_key(
-        d,
-        &format!("{} AS doc, t.created_at, t.id", sql::doc_select(d, &sql::COMMENTS)),
-        "comments t WHERE t.object_type = 'activity' AND t.parent_id IS NULL AND t.deleted_at IS NULL",
-        "t.object_id",
-        "t.created_at DESC, t.id DESC",
-        "$4",
-    );
+    let latest_reactions = sql::latest_reactions(d, Reactable::Activities, "$3");
+    let newest_comments = sql::newest_comments(d, "$4");
     let none = "CAST(NULL AS TEXT)";
     let no = "CAST(NULL AS BIGINT)";
     format!(

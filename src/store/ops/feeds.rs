@@ -6,7 +6,7 @@ use crate::args;
 use crate::core::error::Result;
 use crate::core::events::Item;
 use crate::core::model::{Feed, FeedCounts, FeedMember, Fid};
-use crate::core::storage::{ExtraWrites, FeedStore, Grants, ListQuery, Reader, SuggestedFeed};
+use crate::core::storage::{EnrichmentStore, ExtraWrites, FeedStore, Grants, ListQuery, Reader, SuggestedFeed};
 use crate::core::time::Timestamp;
 use crate::store::db::{Arg, Db, Tx};
 use crate::store::sql;
@@ -49,42 +49,11 @@ impl<D: Db> FeedStore for D {
     }
 
     async fn feed_counts(&self, fids: &[Fid], now: Timestamp) -> Result<HashMap<Fid, FeedCounts>> {
+        // The counts feed responses show, read as the enrichment reads them;
+        // a feed without a row counts zero everywhere.
         let mut out: HashMap<Fid, FeedCounts> = fids.iter().map(|f| (f.clone(), FeedCounts::default())).collect();
-        if fids.is_empty() {
-            return Ok(out);
-        }
-        let by_name: HashMap<String, Fid> = fids.iter().map(|f| (f.to_string(), f.clone())).collect();
-        let names: Vec<String> = by_name.keys().cloned().collect();
-        // One statement: live entries and pins counted, the counters read
-        // from each feed's row.
-        let rows = self
-            .read()
-            .await?
-            .rows(
-                "SELECT 0, fid, COUNT(*) FROM feed_entries
-                 WHERE fid = ANY($1) AND (visible_until IS NULL OR visible_until > $2) GROUP BY fid
-                 UNION ALL
-                 SELECT 1, fid, follower_count FROM feeds WHERE fid = ANY($1)
-                 UNION ALL
-                 SELECT 2, fid, following_count FROM feeds WHERE fid = ANY($1)
-                 UNION ALL
-                 SELECT 4, fid, member_count FROM feeds WHERE fid = ANY($1)
-                 UNION ALL
-                 SELECT 3, fid, COUNT(*) FROM pins WHERE fid = ANY($1) GROUP BY fid",
-                args![names, now],
-            )
-            .await?;
-        for row in rows {
-            let (which, n) = (row.int(0)?, row.int(2)?);
-            if let Some(counts) = by_name.get(row.str(1)?).and_then(|f| out.get_mut(f)) {
-                match which {
-                    0 => counts.activity_count = n,
-                    1 => counts.follower_count = n,
-                    2 => counts.following_count = n,
-                    3 => counts.pin_count = n,
-                    _ => counts.member_count = n,
-                }
-            }
+        for (feed, counts) in EnrichmentStore::feeds_with_counts(self, fids, now).await? {
+            out.insert(feed.fid, counts);
         }
         Ok(out)
     }

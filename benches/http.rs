@@ -607,7 +607,7 @@ mod fanout {
 
     /// How many timelines hold `activity_id`.
     async fn copies(dir: &std::path::Path, pg: Option<&tokio_postgres::Client>, activity_id: &str) -> i64 {
-        let sql = "SELECT COUNT(*) FROM feed_entries WHERE activity_id = $1 AND NOT direct";
+        let sql = "SELECT COUNT(*) FROM feed_entries WHERE activity_seq = (SELECT seq FROM activities WHERE id = $1) AND NOT direct";
         match pg {
             Some(client) => client.query_one(sql, &[&activity_id]).await.expect("count").get(0),
             None => {

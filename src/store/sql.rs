@@ -849,8 +849,11 @@ impl SqlBuilder {
                     _ => Vec::new(),
                 };
                 let direct = self.truth(true);
-                let list = self.in_list("f.fid", &fids);
-                format!("EXISTS (SELECT 1 FROM feed_entries f WHERE f.activity_id = a.id AND f.direct = {direct} AND {list})")
+                let list = self.in_list("ff.fid", &fids);
+                format!(
+                    "EXISTS (SELECT 1 FROM feed_entries f JOIN feeds ff ON ff.seq = f.feed_seq
+                             WHERE f.activity_seq = a.seq AND f.direct = {direct} AND {list})"
+                )
             }
             (Field::Named("popularity"), op, Operand::Num(n)) => {
                 let n = self.real(*n);
@@ -1180,8 +1183,8 @@ pub fn activity_query(dialect: Dialect, q: &ActivityQuery, end: Option<&FeedPosi
             let direct = b.truth(true);
             let readable = readable_feed(&mut b, "rf", &me, &grants_of(&q.reader), "read-activities");
             clauses.push(format!(
-                "(a.user_id = {me} OR EXISTS (SELECT 1 FROM feed_entries re JOIN feeds rf ON rf.fid = re.fid
-                                          WHERE re.activity_id = a.id AND re.direct = {direct} AND {readable}))"
+                "(a.user_id = {me} OR EXISTS (SELECT 1 FROM feed_entries re JOIN feeds rf ON rf.seq = re.feed_seq
+                                          WHERE re.activity_seq = a.seq AND re.direct = {direct} AND {readable}))"
             ));
         }
     }
@@ -1249,7 +1252,7 @@ pub fn feed_page(
     let mut b = SqlBuilder::new(dialect, &ACTIVITIES);
     b.viewer = reader.viewer.clone();
     let mut clauses = vec![
-        format!("e.fid = {}", b.text(&fid.to_string())),
+        format!("e.feed_seq = (SELECT seq FROM feeds WHERE fid = {})", b.text(&fid.to_string())),
         format!("(e.visible_until IS NULL OR e.visible_until > {})", b.bind(Arg::Int(now.0))),
     ];
     if reader.restricted {
@@ -1264,8 +1267,8 @@ pub fn feed_page(
         // is NOT NULL, so NOT IN means exactly "not hidden".
         let (user, yes) = (b.text(viewer), b.truth(true));
         clauses.push(format!(
-            "e.activity_id NOT IN (SELECT h.activity_id FROM activity_feedback h
-                                   WHERE h.user_id = {user} AND h.hide = {yes})"
+            "e.activity_seq NOT IN (SELECT ha.seq FROM activity_feedback h JOIN activities ha ON ha.id = h.activity_id
+                                    WHERE h.user_id = {user} AND h.hide = {yes})"
         ));
     }
     let (order, position) = match slice {
@@ -1274,8 +1277,13 @@ pub fn feed_page(
         FeedSlice::Newer(p) => ("ASC", Some((p, ">"))),
     };
     if let Some((p, cmp)) = position {
+        // The cursor names its activity; were that one purged meanwhile,
+        // the page goes on past every entry of the same instant.
         let (t, id) = (b.bind(Arg::Int(p.created_at.0)), b.text(&p.activity_id));
-        clauses.push(format!("(e.created_at, e.activity_id) {cmp} ({t}, {id})"));
+        let gone = if cmp == "<" { 0 } else { i64::MAX };
+        clauses.push(format!(
+            "(e.created_at, e.activity_seq) {cmp} ({t}, COALESCE((SELECT seq FROM activities WHERE id = {id}), {gone}))"
+        ));
     }
     // Both sources of the page: the feed's entries, and the entries a
     // background fan-out has yet to copy into it (`PENDING_ENTRIES`).
@@ -1294,18 +1302,18 @@ pub fn feed_page(
     // timeline looked like 20 rows to it), then never joins every entry of
     // a large feed to its activity before sorting. (Entries and their
     // activity are removed together, so the join drops nothing.)
-    let join = if filtered { "JOIN activities a ON a.id = e.activity_id" } else { "" };
+    let join = if filtered { "JOIN activities a ON a.seq = e.activity_seq" } else { "" };
     let branch = |source: &str| {
         format!(
-            "SELECT * FROM (SELECT e.activity_id, e.created_at FROM {source} {join} WHERE {clauses}
-                            ORDER BY e.created_at {order}, e.activity_id {order} LIMIT {limit}) p"
+            "SELECT * FROM (SELECT e.activity_seq, e.created_at FROM {source} {join} WHERE {clauses}
+                            ORDER BY e.created_at {order}, e.activity_seq {order} LIMIT {limit}) p"
         )
     };
     // UNION: an entry copied meanwhile, or pending from two origins, once.
     let sql = format!(
         "SELECT {} FROM ({} UNION {}) e
-         JOIN activities a ON a.id = e.activity_id
-         ORDER BY e.created_at {order}, e.activity_id {order} LIMIT {limit}",
+         JOIN activities a ON a.seq = e.activity_seq
+         ORDER BY e.created_at {order}, e.activity_seq {order} LIMIT {limit}",
         doc_select(dialect, &ACTIVITIES),
         branch("feed_entries e"),
         branch(&format!("({PENDING_ENTRIES}) e")),
@@ -1322,10 +1330,13 @@ pub fn feed_page(
 /// batch copies entries and moves `after_source` past them in one
 /// transaction, so a read sees each entry in exactly one of the two.
 /// Without jobs this is an empty scan.
-const PENDING_ENTRIES: &str = "SELECT f.source AS fid, o.created_at, o.activity_id, o.visible_until, o.private_to
+const PENDING_ENTRIES: &str = "SELECT fs.seq AS feed_seq, o.created_at, o.activity_seq, o.visible_until, o.private_to
      FROM fanout_jobs j
      JOIN follows f ON f.target = j.origin AND f.status = 'accepted' AND f.source > j.after_source
-     JOIN feed_entries o ON o.fid = j.origin AND o.activity_id = j.activity_id";
+     JOIN feeds fs ON fs.fid = f.source
+     JOIN feeds og ON og.fid = j.origin
+     JOIN activities ja ON ja.id = j.activity_id
+     JOIN feed_entries o ON o.feed_seq = og.seq AND o.activity_seq = ja.seq";
 
 /// Statements reading a row's version — its `updated_at` — by its key
 /// columns (`$1`, `$2`…, bound as text), for conditional writes: a write

@@ -33,45 +33,49 @@ pub(crate) async fn save_activity(tx: &mut dyn Tx, a: &Activity) -> Result<Times
     }
     let created_at = old.as_ref().map_or(a.created_at, |o| o.created_at);
     let doc = if created_at == a.created_at { Arg::doc(a)? } else { Arg::doc(&Activity { created_at, ..a.clone() })? };
-    tx.exec(
-        "INSERT INTO activities (id, user_id, created_at, deleted_at, expires_at, doc, parent_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)
-         ON CONFLICT (id) DO UPDATE SET user_id = excluded.user_id, deleted_at = excluded.deleted_at,
-            expires_at = excluded.expires_at, doc = excluded.doc",
-        args![&a.id, &a.user_id, a.created_at, a.deleted_at, a.expires_at, doc, &a.parent_id],
-    )
-    .await?;
+    let seq = tx
+        .int(
+            "INSERT INTO activities (id, user_id, created_at, deleted_at, expires_at, doc, parent_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ON CONFLICT (id) DO UPDATE SET user_id = excluded.user_id, deleted_at = excluded.deleted_at,
+                expires_at = excluded.expires_at, doc = excluded.doc
+             RETURNING seq",
+            args![&a.id, &a.user_id, a.created_at, a.deleted_at, a.expires_at, doc, &a.parent_id],
+        )
+        .await?;
     let (visible_until, private_to) = (a.visible_until(), a.private_to());
     if old.as_ref().is_some_and(|o| o.visible_until() != visible_until || o.private_to() != private_to) {
         tx.exec(
-            "UPDATE feed_entries SET visible_until = $2, private_to = $3 WHERE activity_id = $1",
-            args![&a.id, visible_until, private_to],
-        )
-        .await?;
-    }
-    for fid in &added {
-        tx.exec(
-            "INSERT INTO feed_entries (fid, created_at, activity_id, direct, visible_until, private_to)
-             VALUES ($1, $2, $3, TRUE, $4, $5)
-             ON CONFLICT (fid, created_at, activity_id) DO UPDATE SET direct = TRUE",
-            args![fid, created_at, &a.id, visible_until, private_to],
+            "UPDATE feed_entries SET visible_until = $2, private_to = $3 WHERE activity_seq = $1",
+            args![seq, visible_until, private_to],
         )
         .await?;
     }
     if !added.is_empty() {
-        fanout::fan_out(tx, a, created_at, &added).await?;
+        tx.exec(
+            "INSERT INTO feed_entries (feed_seq, created_at, activity_seq, direct, visible_until, private_to)
+             SELECT seq, $2, $3, TRUE, $4, $5 FROM feeds WHERE fid = ANY($1)
+             ON CONFLICT (feed_seq, created_at, activity_seq) DO UPDATE SET direct = TRUE",
+            args![&added, created_at, seq, visible_until, private_to],
+        )
+        .await?;
+        fanout::fan_out(tx, a, seq, created_at, &added).await?;
     }
     if !removed.is_empty() {
         // The activity leaves feeds: drop it there and in the follower
         // feeds that received it only through them.
         let remaining: Vec<String> = a.feeds.iter().map(Fid::to_string).collect();
-        tx.exec("DELETE FROM feed_entries WHERE fid = ANY($1) AND activity_id = $2", args![&removed, &a.id]).await?;
         tx.exec(
-            "DELETE FROM feed_entries WHERE activity_id = $1 AND NOT direct
-               AND fid IN (SELECT source FROM follows WHERE target = ANY($2))
-               AND NOT EXISTS (SELECT 1 FROM follows f WHERE f.source = feed_entries.fid
-                               AND f.status = 'accepted' AND f.target = ANY($3))",
-            args![&a.id, removed, remaining],
+            "DELETE FROM feed_entries WHERE activity_seq = $2 AND feed_seq IN (SELECT seq FROM feeds WHERE fid = ANY($1))",
+            args![&removed, seq],
+        )
+        .await?;
+        tx.exec(
+            "DELETE FROM feed_entries WHERE activity_seq = $1 AND NOT direct
+               AND feed_seq IN (SELECT s.seq FROM follows f JOIN feeds s ON s.fid = f.source WHERE f.target = ANY($2))
+               AND NOT EXISTS (SELECT 1 FROM follows f JOIN feeds s ON s.fid = f.source
+                               WHERE s.seq = feed_entries.feed_seq AND f.status = 'accepted' AND f.target = ANY($3))",
+            args![seq, removed, remaining],
         )
         .await?;
     }
@@ -100,7 +104,7 @@ pub(crate) async fn purge_activities(tx: &mut dyn Tx, ids: &[String]) -> Result<
     // entries are deleted, and no later batch copies them again.
     fanout::cancel_jobs(tx, ids, None).await?;
     for statement in [
-        "DELETE FROM feed_entries WHERE activity_id = ANY($1)",
+        "DELETE FROM feed_entries WHERE activity_seq IN (SELECT seq FROM activities WHERE id = ANY($1))",
         "DELETE FROM reactions WHERE activity_id = ANY($1)",
         "DELETE FROM pins WHERE activity_id = ANY($1)",
         "DELETE FROM activity_feedback WHERE activity_id = ANY($1)",
@@ -145,7 +149,8 @@ async fn set_deleted(tx: &mut dyn Tx, ids: &[String], deleted_at: Option<Timesta
     // One statement per distinct visibility: a delete hides all at once.
     for (visible_until, changed) in &by_visibility {
         tx.exec(
-            "UPDATE feed_entries SET visible_until = $2 WHERE activity_id = ANY($1)",
+            "UPDATE feed_entries SET visible_until = $2
+             WHERE activity_seq IN (SELECT seq FROM activities WHERE id = ANY($1))",
             args![changed, *visible_until],
         )
         .await?;

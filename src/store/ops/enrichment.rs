@@ -146,7 +146,7 @@ impl<D: Db> EnrichmentStore for D {
             .rows(
                 "SELECT f.doc, f.follower_count, f.following_count, f.member_count,
                         (SELECT COUNT(*) FROM feed_entries e
-                         WHERE e.fid = f.fid AND (e.visible_until IS NULL OR e.visible_until > $2)),
+                         WHERE e.feed_seq = f.seq AND (e.visible_until IS NULL OR e.visible_until > $2)),
                         (SELECT COUNT(*) FROM pins p WHERE p.fid = f.fid)
                  FROM feeds f WHERE f.fid = ANY($1)",
                 args![names, now],

@@ -39,18 +39,27 @@ use crate::store::dialect;
 pub const INLINE_FOLLOWERS: i64 = 1_000;
 
 /// The follower feeds of one origin feed, in keyset order, after `$2`.
-const FOLLOWERS_AFTER: &str = "FROM follows WHERE target = $1 AND status = 'accepted' AND source > $2";
+const FOLLOWERS_AFTER: &str = "WHERE target = $1 AND status = 'accepted' AND source > $2";
 
-/// Copies the entry of activity `$3` (`created_at` `$2`, visibility `$4`,
-/// `$5`) into every accepted follower feed of the origins `$1`.
+/// Copies the entry of activity `$3` (its `seq`; `created_at` `$2`,
+/// visibility `$4`, `$5`) into every accepted follower feed of the origins
+/// `$1`.
 const COPY_TO_FOLLOWERS: &str =
-    "INSERT INTO feed_entries (fid, created_at, activity_id, direct, visible_until, private_to)
-     SELECT source, $2, $3, FALSE, $4, $5 FROM follows WHERE target = ANY($1) AND status = 'accepted'
+    "INSERT INTO feed_entries (feed_seq, created_at, activity_seq, direct, visible_until, private_to)
+     SELECT s.seq, $2, $3, FALSE, $4, $5 FROM follows f JOIN feeds s ON s.fid = f.source
+     WHERE f.target = ANY($1) AND f.status = 'accepted'
      ON CONFLICT DO NOTHING";
 
-/// Fans the entry of `a` (stored with `created_at`) out to the followers of
-/// the feeds in `added`: inline for the small ones, as a job for the big.
-pub(crate) async fn fan_out(tx: &mut dyn Tx, a: &Activity, created_at: Timestamp, added: &[String]) -> Result<()> {
+/// Fans the entry of `a` (stored as `seq` with `created_at`) out to the
+/// followers of the feeds in `added`: inline for the small ones, as a job
+/// for the big.
+pub(crate) async fn fan_out(
+    tx: &mut dyn Tx,
+    a: &Activity,
+    seq: i64,
+    created_at: Timestamp,
+    added: &[String],
+) -> Result<()> {
     let big = tx
         .texts(
             "SELECT fid FROM feeds WHERE fid = ANY($1) AND follower_count > $2 ORDER BY fid",
@@ -60,7 +69,7 @@ pub(crate) async fn fan_out(tx: &mut dyn Tx, a: &Activity, created_at: Timestamp
     let small: Vec<&String> = added.iter().filter(|f| !big.contains(f)).collect();
     if !small.is_empty() {
         let small: Vec<String> = small.into_iter().cloned().collect();
-        tx.exec(COPY_TO_FOLLOWERS, args![small, created_at, &a.id, a.visible_until(), a.private_to()]).await?;
+        tx.exec(COPY_TO_FOLLOWERS, args![small, created_at, seq, a.visible_until(), a.private_to()]).await?;
     }
     for origin in &big {
         tx.exec(
@@ -107,29 +116,35 @@ async fn step(
     }
     let after = row.text(0)?;
     dialect::share_feed(tx, &job.origin).await?;
-    let activity: Option<Activity> = tx
-        .doc(&dialect::for_share(tx.dialect(), "SELECT doc FROM activities WHERE id = $1"), args![&job.activity_id])
-        .await?;
-    let Some(a) = activity.filter(|a| a.feeds.iter().any(|f| f.to_string() == job.origin)) else {
+    let activity = tx
+        .row(
+            &dialect::for_share(tx.dialect(), "SELECT doc, seq FROM activities WHERE id = $1"),
+            args![&job.activity_id],
+        )
+        .await?
+        .map(|r| Ok::<_, crate::core::error::Error>((r.doc::<Activity>(0)?, r.int(1)?)))
+        .transpose()?;
+    let Some((a, seq)) = activity.filter(|(a, _)| a.feeds.iter().any(|f| f.to_string() == job.origin)) else {
         tx.exec("DELETE FROM fanout_jobs WHERE activity_id = $1 AND origin = $2", key).await?;
         return Ok(FanoutStep::Done);
     };
     // The batch's last follower feed; none when fewer than `batch` remain.
     let last = tx
         .row(
-            &format!("SELECT source {FOLLOWERS_AFTER} ORDER BY source LIMIT 1 OFFSET $3"),
+            &format!("SELECT source FROM follows {FOLLOWERS_AFTER} ORDER BY source LIMIT 1 OFFSET $3"),
             args![&job.origin, &after, batch.saturating_sub(1)],
         )
         .await?
         .map(|r| r.text(0))
         .transpose()?;
     let copy = format!(
-        "INSERT INTO feed_entries (fid, created_at, activity_id, direct, visible_until, private_to)
-         SELECT source, $3, $4, FALSE, $5, $6 {FOLLOWERS_AFTER} {}
+        "INSERT INTO feed_entries (feed_seq, created_at, activity_seq, direct, visible_until, private_to)
+         SELECT s.seq, $3, $4, FALSE, $5, $6 FROM follows JOIN feeds s ON s.fid = follows.source
+         {FOLLOWERS_AFTER} {}
          ON CONFLICT DO NOTHING",
         if last.is_some() { "AND source <= $7" } else { "" }
     );
-    let mut copy_args = args![&job.origin, &after, a.created_at, &a.id, a.visible_until(), a.private_to()].to_vec();
+    let mut copy_args = args![&job.origin, &after, a.created_at, seq, a.visible_until(), a.private_to()].to_vec();
     copy_args.extend(last.as_ref().map(Arg::from));
     tx.exec(&copy, &copy_args).await?;
     match last {

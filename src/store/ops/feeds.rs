@@ -61,7 +61,8 @@ impl<D: Db> FeedStore for D {
     async fn purge_feed(&self, fid: &Fid) -> Result<()> {
         let fid = fid.to_string();
         let mut tx = self.write().await?;
-        tx.exec("DELETE FROM feed_entries WHERE fid = $1", args![&fid]).await?;
+        tx.exec("DELETE FROM feed_entries WHERE feed_seq = (SELECT seq FROM feeds WHERE fid = $1)", args![&fid])
+            .await?;
         tx.exec("DELETE FROM pins WHERE fid = $1", args![&fid]).await?;
         // The feeds on the other side of its follows count one fewer.
         tx.exec(

@@ -35,9 +35,10 @@ pub(crate) async fn backfill(tx: &mut dyn Tx, follow: &Follow) -> Result<()> {
         return Ok(());
     }
     tx.exec(
-        "INSERT INTO feed_entries (fid, created_at, activity_id, direct, visible_until, private_to)
-         SELECT $1, created_at, activity_id, FALSE, visible_until, private_to FROM feed_entries
-         WHERE fid = $2 AND direct ORDER BY created_at DESC, activity_id DESC LIMIT $3
+        "INSERT INTO feed_entries (feed_seq, created_at, activity_seq, direct, visible_until, private_to)
+         SELECT (SELECT seq FROM feeds WHERE fid = $1), created_at, activity_seq, FALSE, visible_until, private_to
+         FROM feed_entries WHERE feed_seq = (SELECT seq FROM feeds WHERE fid = $2) AND direct
+         ORDER BY created_at DESC, activity_seq DESC LIMIT $3
          ON CONFLICT DO NOTHING",
         args![follow.source.to_string(), follow.target.to_string(), limit as i64],
     )
@@ -48,11 +49,13 @@ pub(crate) async fn backfill(tx: &mut dyn Tx, follow: &Follow) -> Result<()> {
 /// Removes from `source` the activities that reached it only through its
 /// follow of `target`: what still reaches it directly or through another
 /// accepted follow stays.
-const UNFOLLOW_HISTORY: &str = "DELETE FROM feed_entries WHERE fid = $1 AND NOT direct
-       AND activity_id IN (SELECT activity_id FROM feed_entries WHERE fid = $2 AND direct)
+const UNFOLLOW_HISTORY: &str = "DELETE FROM feed_entries WHERE feed_seq = (SELECT seq FROM feeds WHERE fid = $1)
+       AND NOT direct
+       AND activity_seq IN (SELECT activity_seq FROM feed_entries
+                            WHERE feed_seq = (SELECT seq FROM feeds WHERE fid = $2) AND direct)
        AND NOT EXISTS (
-           SELECT 1 FROM feed_entries e JOIN follows f ON f.target = e.fid
-           WHERE e.activity_id = feed_entries.activity_id AND e.direct
+           SELECT 1 FROM feed_entries e JOIN feeds t ON t.seq = e.feed_seq JOIN follows f ON f.target = t.fid
+           WHERE e.activity_seq = feed_entries.activity_seq AND e.direct
              AND f.source = $1 AND f.status = 'accepted')";
 
 #[async_trait]

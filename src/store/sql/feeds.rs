@@ -18,7 +18,7 @@ impl SqlBuilder {
         let now = self.bind(Arg::Int(self.now.0));
         format!(
             "(SELECT COUNT(*) FROM feed_entries e
-              WHERE e.fid = t.fid AND (e.visible_until IS NULL OR e.visible_until > {now}))"
+              WHERE e.feed_seq = t.seq AND (e.visible_until IS NULL OR e.visible_until > {now}))"
         )
     }
 
@@ -97,11 +97,13 @@ pub fn feed_query(dialect: Dialect, q: &ListQuery, reader: &Reader, now: Timesta
 pub fn feed_totals_query(dialect: Dialect, fid: &Fid, now: Timestamp) -> (String, Vec<Arg>) {
     let mut b = SqlBuilder::new(dialect, &FEEDS);
     let (fid, now) = (b.text(&fid.to_string()), b.bind(Arg::Int(now.0)));
-    let live = format!("e.fid = {fid} AND (e.visible_until IS NULL OR e.visible_until > {now})");
+    let live = format!(
+        "e.feed_seq = (SELECT seq FROM feeds WHERE fid = {fid}) AND (e.visible_until IS NULL OR e.visible_until > {now})"
+    );
     let sql = format!(
         "SELECT (SELECT COUNT(*) FROM feed_entries e WHERE {live}),
-                (SELECT COUNT(*) FROM feed_entries e JOIN comments c
-                   ON c.object_type = 'activity' AND c.object_id = e.activity_id
+                (SELECT COUNT(*) FROM feed_entries e JOIN activities a ON a.seq = e.activity_seq
+                   JOIN comments c ON c.object_type = 'activity' AND c.object_id = a.id
                  WHERE {live} AND c.deleted_at IS NULL)"
     );
     (sql, b.params)

@@ -363,4 +363,133 @@ CREATE TABLE fanout_jobs (
 );
 CREATE INDEX fanout_jobs_created ON fanout_jobs (created_at);
 "#,
+    // Compact timelines: feeds and activities get integer surrogate keys
+    // (`seq`, the rowid itself, AUTOINCREMENT so a key is never reused), and
+    // a timeline entry stores those instead of the feed id text and the
+    // activity id, once, in the WITHOUT ROWID primary key b-tree. The two
+    // rebuilt tables keep every column, generated column and index; entries
+    // whose feed or activity row is gone cannot be read and are dropped.
+    r#"
+CREATE TABLE feeds_v2 (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    fid TEXT NOT NULL UNIQUE,
+    group_id TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    doc TEXT NOT NULL,
+    feed_id TEXT GENERATED ALWAYS AS (substr(fid, instr(fid, ':') + 1)) VIRTUAL,
+    visibility TEXT GENERATED ALWAYS AS (json_extract(doc, '$.visibility')) VIRTUAL,
+    updated_at INTEGER GENERATED ALWAYS AS (json_extract(doc, '$.updated_at')) VIRTUAL,
+    deleted_at INTEGER GENERATED ALWAYS AS (json_extract(doc, '$.deleted_at')) VIRTUAL,
+    follower_count INTEGER NOT NULL DEFAULT 0,
+    following_count INTEGER NOT NULL DEFAULT 0,
+    member_count INTEGER NOT NULL DEFAULT 0
+);
+INSERT INTO feeds_v2 (seq, fid, group_id, created_by, created_at, doc, follower_count, following_count, member_count)
+    SELECT rowid, fid, group_id, created_by, created_at, doc, follower_count, following_count, member_count
+    FROM feeds ORDER BY rowid;
+
+CREATE TABLE activities_v2 (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    user_id TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    deleted_at INTEGER,
+    expires_at INTEGER,
+    doc TEXT NOT NULL,
+    parent_id TEXT
+);
+INSERT INTO activities_v2 (seq, id, user_id, created_at, deleted_at, expires_at, doc, parent_id)
+    SELECT rowid, id, user_id, created_at, deleted_at, expires_at, doc, parent_id
+    FROM activities ORDER BY rowid;
+
+CREATE TABLE feed_entries_v2 (
+    feed_seq INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    activity_seq INTEGER NOT NULL,
+    direct INTEGER NOT NULL,
+    visible_until INTEGER,
+    private_to TEXT,
+    PRIMARY KEY (feed_seq, created_at, activity_seq)
+) WITHOUT ROWID;
+INSERT INTO feed_entries_v2 (feed_seq, created_at, activity_seq, direct, visible_until, private_to)
+    SELECT f.seq, e.created_at, a.seq, e.direct, e.visible_until, e.private_to
+    FROM feed_entries e JOIN feeds_v2 f ON f.fid = e.fid JOIN activities_v2 a ON a.id = e.activity_id;
+
+DROP TABLE feed_entries;
+DROP TABLE activities;
+DROP TABLE feeds;
+ALTER TABLE feeds_v2 RENAME TO feeds;
+ALTER TABLE activities_v2 RENAME TO activities;
+ALTER TABLE feed_entries_v2 RENAME TO feed_entries;
+
+CREATE INDEX feeds_created ON feeds (created_at, fid);
+CREATE INDEX feeds_updated ON feeds (updated_at, fid);
+CREATE INDEX feeds_owner ON feeds (created_by, created_at, fid);
+CREATE INDEX feeds_group ON feeds (group_id, created_at, fid);
+CREATE INDEX feeds_feed_id ON feeds (feed_id);
+CREATE INDEX feeds_group_followers ON feeds (group_id, follower_count DESC, fid);
+CREATE INDEX activities_user ON activities (user_id, created_at);
+CREATE INDEX activities_parent ON activities (parent_id, created_at) WHERE parent_id IS NOT NULL;
+CREATE INDEX activities_created ON activities (created_at, id);
+CREATE INDEX feed_entries_activity ON feed_entries (activity_seq);
+"#,
 ];
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::Connection;
+
+    use super::STEPS;
+
+    /// Existing timelines survive the move to integer keys: each entry
+    /// points at its feed and activity by their old rowids, and new rows
+    /// are numbered after them.
+    #[test]
+    fn compact_timelines_migrate_existing_entries() {
+        let conn = Connection::open_in_memory().unwrap();
+        let (before, last) = STEPS.split_at(STEPS.len() - 1);
+        for step in before {
+            conn.execute_batch(step).unwrap();
+        }
+        conn.execute_batch(
+            "INSERT INTO feeds (fid, group_id, created_by, created_at, doc, follower_count)
+                 VALUES ('user:ann', 'user', 'ann', 1, '{\"visibility\":\"public\"}', 1),
+                        ('timeline:bob', 'timeline', 'bob', 2, '{}', 0);
+             INSERT INTO activities (id, user_id, created_at, doc) VALUES ('a1', 'ann', 10, '{}'), ('a2', 'ann', 20, '{}');
+             INSERT INTO feed_entries (fid, created_at, activity_id, direct, visible_until, private_to)
+                 VALUES ('user:ann', 10, 'a1', 1, NULL, NULL), ('user:ann', 20, 'a2', 1, 5, 'ann'),
+                        ('timeline:bob', 20, 'a2', 0, 5, 'ann');",
+        )
+        .unwrap();
+        conn.execute_batch(last[0]).unwrap();
+        let mut read = conn
+            .prepare(
+                "SELECT f.fid, e.created_at, a.id, e.direct, e.visible_until, e.private_to, f.visibility, f.follower_count
+                 FROM feed_entries e JOIN feeds f ON f.seq = e.feed_seq JOIN activities a ON a.seq = e.activity_seq
+                 ORDER BY f.fid, e.created_at",
+            )
+            .unwrap();
+        type Entry = (String, i64, String, bool, Option<i64>, Option<String>, Option<String>, i64);
+        let entries: Vec<Entry> = read
+            .query_map([], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?))
+            })
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let public = Some("public".to_string());
+        assert_eq!(
+            entries,
+            vec![
+                ("timeline:bob".into(), 20, "a2".into(), false, Some(5), Some("ann".into()), None, 0),
+                ("user:ann".into(), 10, "a1".into(), true, None, None, public.clone(), 1),
+                ("user:ann".into(), 20, "a2".into(), true, Some(5), Some("ann".into()), public, 1),
+            ]
+        );
+        conn.execute("INSERT INTO activities (id, user_id, created_at, doc) VALUES ('a3', 'ann', 30, '{}')", [])
+            .unwrap();
+        let seq: i64 = conn.query_row("SELECT seq FROM activities WHERE id = 'a3'", [], |r| r.get(0)).unwrap();
+        assert_eq!(seq, 3);
+    }
+}

@@ -200,6 +200,17 @@ pub fn reaction_key(on: Reactable) -> &'static str {
     }
 }
 
+/// A `LIMIT`, written into the statement as a literal. Bound as a
+/// parameter, SQLite reads its value while planning and marks the statement
+/// to be prepared again whenever that parameter is bound, that is on every
+/// run (`sqlite3ExprIsInteger` sets the statement's `expmask`): re-parsing
+/// took a fifth of a timeline read's CPU. Limits are integers the server
+/// bounds, so each distinct value is one more cached statement, and there
+/// are few. (An `OFFSET` does not expire the statement and stays bound.)
+pub fn limit(n: usize) -> String {
+    n.to_string()
+}
+
 /// The newest `limit` reactions on each object of `on` (keys `= ANY($1)`,
 /// as `latest_per_key` reads them), rows `r` with `doc`, `created_at`,
 /// `user_id` and `type`, for the reaction summaries of single reads and of
@@ -1001,7 +1012,7 @@ fn scoped_list_query(
     clauses.extend(scope(&mut b));
     clauses.push(b.filter(&q.filter)?);
     let order = b.order_by(&q.sort, false)?;
-    let (limit, offset) = (b.bind(Arg::Int(q.limit as i64)), b.bind(Arg::Int(q.offset as i64)));
+    let (limit, offset) = (limit(q.limit), b.bind(Arg::Int(q.offset as i64)));
     let (select, from, clauses) = (doc_select(dialect, table), table.from, clauses.join(" AND "));
     let sql = match table.key {
         Some(key) => {
@@ -1191,7 +1202,7 @@ pub fn activity_query(dialect: Dialect, q: &ActivityQuery, end: Option<&FeedPosi
     let (newest_first, position, backwards) = match &q.order {
         ActivityOrder::Sorted { sort, offset } => {
             let order = b.order_by(sort, false)?;
-            let (limit, offset) = (b.bind(Arg::Int(q.limit as i64)), b.bind(Arg::Int(*offset as i64)));
+            let (limit, offset) = (limit(q.limit), b.bind(Arg::Int(*offset as i64)));
             let sql = format!(
                 "SELECT {} FROM activities a WHERE {} ORDER BY {order} LIMIT {limit} OFFSET {offset}",
                 doc_select(dialect, &ACTIVITIES),
@@ -1210,7 +1221,7 @@ pub fn activity_query(dialect: Dialect, q: &ActivityQuery, end: Option<&FeedPosi
         range.push(past(&mut b, if descending { ">=" } else { "<=" }, end));
     }
     let order = if descending { "DESC" } else { "ASC" };
-    let limit = b.bind(Arg::Int(q.limit as i64));
+    let limit = limit(q.limit);
     let sql = match dialect {
         // SQLite walks the (created_at, id) index in order and stops at the
         // limit on its own.
@@ -1294,7 +1305,7 @@ pub fn feed_page(
         }
         None => false,
     };
-    let limit = b.bind(Arg::Int(limit as i64));
+    let limit = self::limit(limit);
     let clauses = clauses.join(" AND ");
     // Without an activity filter every clause is the entry's: the page is
     // cut from the entries alone and only its activities are read.

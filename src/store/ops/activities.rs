@@ -287,14 +287,12 @@ impl<D: Db> ActivityStore for D {
     }
 
     async fn activity_shares(&self, parent_id: &str, limit: usize, offset: usize) -> Result<Vec<Activity>> {
-        self.read()
-            .await?
-            .docs(
-                "SELECT doc FROM activities WHERE parent_id = $1 AND deleted_at IS NULL
-                 ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3",
-                args![parent_id, limit, offset],
-            )
-            .await
+        let shares = format!(
+            "SELECT doc FROM activities WHERE parent_id = $1 AND deleted_at IS NULL
+             ORDER BY created_at DESC, id DESC LIMIT {} OFFSET $2",
+            sql::limit(limit)
+        );
+        self.read().await?.docs(&shares, args![parent_id, offset]).await
     }
 
     async fn share_counts(&self, activity_ids: &[String]) -> Result<HashMap<String, i64>> {

@@ -6,7 +6,7 @@ use crate::core::events::{Event, EventCursor};
 use crate::core::storage::EventStore;
 use crate::core::time::Timestamp;
 use crate::store::db::{Arg, Db, Tx};
-use crate::store::dialect;
+use crate::store::{dialect, sql};
 
 /// How many expired events one prune statement removes at most, so pruning
 /// never holds the writer for long.
@@ -32,10 +32,11 @@ impl<D: Db> EventStore for D {
 
     async fn events_after(&self, after: EventCursor, limit: usize) -> Result<Vec<(EventCursor, Event)>> {
         let sql = format!(
-            "SELECT tx, seq, doc FROM events WHERE (tx, seq) > ($1, $2) AND {} ORDER BY tx, seq LIMIT $3",
-            dialect::events_settled(self.dialect())
+            "SELECT tx, seq, doc FROM events WHERE (tx, seq) > ($1, $2) AND {} ORDER BY tx, seq LIMIT {}",
+            dialect::events_settled(self.dialect()),
+            sql::limit(limit)
         );
-        let rows = self.read().await?.rows(&sql, args![after.tx, after.seq, limit]).await?;
+        let rows = self.read().await?.rows(&sql, args![after.tx, after.seq]).await?;
         rows.iter().map(|r| Ok((EventCursor { tx: r.int(0)?, seq: r.int(1)? }, r.doc(2)?))).collect()
     }
 
@@ -56,12 +57,11 @@ impl<D: Db> EventStore for D {
 
     async fn prune_events(&self, before: Timestamp) -> Result<u64> {
         let mut tx = self.write().await?;
-        let n = tx
-            .exec(
-                "DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE created_at < $1 LIMIT $2)",
-                args![before, PRUNE_BATCH],
-            )
-            .await?;
+        let prune = format!(
+            "DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE created_at < $1 LIMIT {})",
+            sql::limit(PRUNE_BATCH)
+        );
+        let n = tx.exec(&prune, args![before]).await?;
         tx.commit().await?;
         Ok(n)
     }

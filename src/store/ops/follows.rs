@@ -34,15 +34,15 @@ pub(crate) async fn backfill(tx: &mut dyn Tx, follow: &Follow) -> Result<()> {
     if limit == 0 {
         return Ok(());
     }
-    tx.exec(
+    let copy = format!(
         "INSERT INTO feed_entries (feed_seq, created_at, activity_seq, direct, visible_until, private_to)
          SELECT (SELECT seq FROM feeds WHERE fid = $1), created_at, activity_seq, FALSE, visible_until, private_to
          FROM feed_entries WHERE feed_seq = (SELECT seq FROM feeds WHERE fid = $2) AND direct
-         ORDER BY created_at DESC, activity_seq DESC LIMIT $3
+         ORDER BY created_at DESC, activity_seq DESC LIMIT {}
          ON CONFLICT DO NOTHING",
-        args![follow.source.to_string(), follow.target.to_string(), limit as i64],
-    )
-    .await?;
+        sql::limit(limit)
+    );
+    tx.exec(&copy, args![follow.source.to_string(), follow.target.to_string()]).await?;
     Ok(())
 }
 

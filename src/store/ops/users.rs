@@ -101,10 +101,9 @@ impl<D: Db> UserStore for D {
             })
             .collect();
         order.push("id ASC".into());
-        args.push(Arg::from(q.limit));
         args.push(Arg::from(q.offset));
         let n = args.len();
-        sql.push_str(&format!(" ORDER BY {} LIMIT ${} OFFSET ${n}", order.join(", "), n - 1));
+        sql.push_str(&format!(" ORDER BY {} LIMIT {} OFFSET ${n}", order.join(", "), sql::limit(q.limit)));
         self.read().await?.rows(&sql, &args).await?.iter().map(|r| r.doc(0)).collect()
     }
 

@@ -82,7 +82,7 @@ pub fn feed_query(dialect: Dialect, q: &ListQuery, reader: &Reader, now: Timesta
     }
     clauses.push(b.filter(&q.filter)?);
     let order = b.feed_order(&q.sort)?;
-    let (limit, offset) = (b.bind(Arg::Int(q.limit as i64)), b.bind(Arg::Int(q.offset as i64)));
+    let (limit, offset) = (super::limit(q.limit), b.bind(Arg::Int(q.offset as i64)));
     let sql = format!(
         "SELECT {} FROM {} WHERE {} ORDER BY {order} LIMIT {limit} OFFSET {offset}",
         doc_select(dialect, &FEEDS),
@@ -125,7 +125,7 @@ pub fn follow_suggestions_query(
     grants: &Grants,
 ) -> (String, Vec<Arg>) {
     let mut b = SqlBuilder::new(dialect, &FEEDS);
-    let (me, group, limit) = (b.text(user), b.text(group), b.bind(Arg::Int(limit as i64)));
+    let (me, group, limit) = (b.text(user), b.text(group), super::limit(limit));
     let doc = match dialect {
         Dialect::Sqlite => "c.doc",
         Dialect::Postgres => "c.doc::text",

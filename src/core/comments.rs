@@ -270,7 +270,8 @@ fn comment_event(kind: EventType, actor: &str, activity: &Activity, comment: &Co
 fn acting<'a>(actor: &'a Actor, comment: &'a Comment) -> &'a str {
     match actor {
         Actor::User(me) => me,
-        Actor::Server => &comment.user_id,
+        // An anonymous caller was refused before any write (`owned_comment`).
+        Actor::Server | Actor::Anonymous => &comment.user_id,
     }
 }
 
@@ -330,6 +331,9 @@ pub async fn get_comment(ctx: &Ctx, id: &str) -> Result<Comment> {
 /// The comment, if the caller may change it: its author or the server.
 async fn owned_comment(ctx: &Ctx, actor: &Actor, id: &str) -> Result<Comment> {
     let comment = get_comment(ctx, id).await?;
+    if actor.is_anonymous() {
+        return Err(Actor::anonymous_refused());
+    }
     if let Actor::User(me) = actor {
         if me != &comment.user_id {
             return Err(Error::not_allowed(format!("comment {id} belongs to another user")));

@@ -271,6 +271,7 @@ pub const FIELDS: &[OperationFields] = &[
     OperationFields { operation: "UpdateUsers", honoured: &["users"], refused: &[] },
     OperationFields { operation: "UpdateUsersPartial", honoured: &["users"], refused: &[] },
     OperationFields { operation: "QueryUsers", honoured: &["?payload"], refused: &[] },
+    OperationFields { operation: "CreateGuest", honoured: &["user"], refused: &[] },
     OperationFields {
         operation: "DeleteUsers",
         honoured: &["user", "user_ids"],

@@ -1,5 +1,6 @@
 //! Callers without a user token: anonymous connections (`stream-auth-type:
-//! anonymous`) read what the `anonymous` role is granted and nothing else;
+//! anonymous`) read what the `anonymous` role is granted (feeds, activities,
+//! their comments, users) and nothing else;
 //! CreateGuest makes `guest` users with a token signed by the server; both
 //! can be switched off.
 
@@ -76,6 +77,24 @@ async fn anonymous_callers_read_public_and_visible_feeds_only() {
     want.sort();
     assert_eq!(ids, want, "public and visible feeds' activities, private ones left out");
 
+    // Comments of what it may read, not of anything else.
+    let comment = json!({ "object_id": open, "object_type": "activity", "comment": "nice", "user_id": "vera" });
+    let (status, added) = server.post("/api/v2/feeds/comments", &comment).await;
+    assert_eq!(status, StatusCode::CREATED, "{added}");
+    let comment_id = added["comment"]["id"].as_str().expect("comment id");
+    let (status, thread) = visitor.get(&format!("/api/v2/feeds/comments?object_id={open}&object_type=activity")).await;
+    assert_eq!((status, thread["comments"][0]["text"].as_str()), (StatusCode::OK, Some("nice")), "{thread}");
+    let (status, one) = visitor.get(&format!("/api/v2/feeds/comments/{comment_id}")).await;
+    assert_eq!((status, one["comment"]["id"].as_str()), (StatusCode::OK, Some(comment_id)), "{one}");
+    let (status, replies) = visitor.get(&format!("/api/v2/feeds/comments/{comment_id}/replies")).await;
+    assert_eq!((status, replies["comments"].clone()), (StatusCode::OK, json!([])), "{replies}");
+    let closed_comments = format!("/api/v2/feeds/comments?object_id={closed}&object_type=activity");
+    assert_error(&visitor.get(&closed_comments).await, StatusCode::FORBIDDEN, 17);
+    // The same rule as for user tokens: a stranger to a followers-only feed reads none of its comments.
+    assert_error(&srv.user("una").get(&closed_comments).await, StatusCode::FORBIDDEN, 17);
+    let private_comments = format!("/api/v2/feeds/comments?object_id={private}&object_type=activity");
+    assert_error(&visitor.get(&private_comments).await, StatusCode::NOT_FOUND, 16);
+
     let (status, users) =
         visitor.get("/api/v2/users?payload=%7B%22filter_conditions%22%3A%7B%22id%22%3A%22olga%22%7D%7D").await;
     assert_eq!((status, users["users"][0]["id"].as_str()), (StatusCode::OK, Some("olga")), "{users}");
@@ -94,7 +113,6 @@ async fn anonymous_callers_write_nothing_name_no_one_and_watch_nothing() {
             .post("/api/v2/feeds/activities", &json!({ "type": "post", "feeds": ["user:olga"], "text": "spam" }))
             .await,
         visitor.post(&format!("/api/v2/feeds/activities/{open}/reactions"), &json!({ "type": "like" })).await,
-        visitor.get(&format!("/api/v2/feeds/comments?object_id={open}&object_type=activity")).await,
         visitor.post("/api/v2/feeds/feeds/query", &json!({})).await,
         visitor.get("/api/v2/app").await,
         visitor.get(&format!("/api/v2/feeds/activities/{open}?user_id=olga")).await,

@@ -106,6 +106,12 @@ describe('anonymous users', () => {
       const single = await client.getActivity({ id: activity.id });
       assert.equal(single.activity.text, activity.text);
     }
+    await sdk.feeds.addComment({ object_id: open.activity.id, object_type: 'activity', comment: 'welcome', user_id: visible.owner });
+    const thread = await client.getComments({ object_id: open.activity.id, object_type: 'activity' });
+    assert.deepEqual(
+      thread.comments.map((c) => c.text),
+      ['welcome'],
+    );
     const found = await client.queryActivities({ filter: { user_id: { $in: [open.owner, visible.owner] } } });
     assert.deepEqual(found.activities.map((a) => a.id).sort(), [open.activity.id, visible.activity.id].sort());
     const users = await client.queryUsers({ payload: { filter_conditions: { id: open.owner } } });
@@ -123,6 +129,10 @@ describe('anonymous users', () => {
     const refused = { code: 17, status: 403 };
     assert.deepEqual(await failure(() => client.feed('user', closed.owner).getOrCreate()), refused);
     assert.deepEqual(await failure(() => client.getActivity({ id: closed.activity.id })), refused);
+    assert.deepEqual(
+      await failure(() => client.getComments({ object_id: closed.activity.id, object_type: 'activity' })),
+      refused,
+    );
     const found = await client.queryActivities({ filter: { user_id: closed.owner } });
     assert.deepEqual(found.activities, []);
     // A feed that does not exist is not created for a visitor.

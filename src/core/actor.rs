@@ -6,10 +6,11 @@ use super::storage::Reader;
 
 /// Who is calling: a server-side token may act for anyone; a user token acts
 /// as that user; an anonymous connection (`stream-auth-type: anonymous`, no
-/// token) is a logged-out visitor. It reaches only the read routes that
-/// accept it (`http::auth::Visitor`), where the visibility grants of the
-/// `anonymous` role decide what it sees; every rule below refuses it
-/// whatever a user could do.
+/// token) is a logged-out visitor. An anonymous caller reaches only the
+/// read routes that accept it (`http::auth::Visitor`; every other route's
+/// `Auth` refuses it), where `access` gives it what the `anonymous` role is
+/// granted; the methods below refuse it whatever needs a user (acting for,
+/// naming or scoping to one).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Actor {
     Server,

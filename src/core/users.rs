@@ -446,11 +446,20 @@ pub async fn connect_user(ctx: &Ctx, details: UserInput) -> Result<User> {
 pub const GUEST_ROLE: &str = "guest";
 
 /// CreateGuest: a new user with the `guest` role, from the `UserRequest` a
-/// logged-out visitor sends (the client-side one: id, name, image,
-/// language, invisible, privacy settings, custom). Its id is the requested
-/// one with a random suffix (or a random one), so a guest can never take
-/// over an existing user's id, nor get a token for one.
+/// logged-out visitor sends (id, name, image, language, invisible, privacy
+/// settings, custom; another role and any teams are refused). Its id is the requested one with a random suffix (or a
+/// random one), so a guest can never take over an existing user's id, nor
+/// get a token for one.
 pub async fn create_guest(ctx: &Ctx, mut input: UserInput) -> Result<User> {
+    if input.role.as_deref().is_some_and(|r| !r.is_empty() && r != GUEST_ROLE) {
+        return Err(Error::field("user.role", "user.role of a guest can only be guest"));
+    }
+    if input.teams.as_ref().is_some_and(|t| !t.is_empty()) {
+        return Err(Error::field("user.teams", "user.teams must be empty: guests belong to no team"));
+    }
+    if input.teams_role.as_ref().is_some_and(|t| !t.is_empty()) {
+        return Err(Error::field("user.teams_role", "user.teams_role must be empty: guests belong to no team"));
+    }
     let suffix = &uuid::Uuid::new_v4().simple().to_string()[..12];
     input.id = match input.id.as_str() {
         "" => format!("guest-{suffix}"),
@@ -460,9 +469,6 @@ pub async fn create_guest(ctx: &Ctx, mut input: UserInput) -> Result<User> {
         }
     };
     validate_id("user.id", &input.id).map_err(|_| Error::field("user.id", "user.id is too long for a guest id"))?;
-    // Not fields of the client-side UserRequest: a guest cannot choose them.
     input.role = Some(GUEST_ROLE.into());
-    input.teams = None;
-    input.teams_role = None;
     upsert_users(ctx, vec![input]).await?.pop().ok_or_else(|| Error::internal("upsert returned no user"))
 }

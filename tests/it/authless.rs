@@ -146,12 +146,21 @@ async fn the_anonymous_role_reads_what_its_grants_say() {
 async fn guests_get_a_fresh_guest_user_and_a_working_token() {
     let srv = TestServer::spawn().await;
     let visitor = crate::support::Client::new(&srv.base).anonymous();
+    for chosen in [json!({ "role": "admin" }), json!({ "teams": ["red"] }), json!({ "teams_role": { "red": "admin" } })]
+    {
+        let mut user = json!({ "id": "gus" });
+        user.as_object_mut().expect("object").extend(chosen.as_object().expect("object").clone());
+        let refused = visitor.post("/api/v2/guest", &json!({ "user": user })).await;
+        assert_error(&refused, StatusCode::BAD_REQUEST, 4);
+        let field = chosen.as_object().expect("object").keys().next().expect("key").clone();
+        assert!(refused.1["message"].as_str().is_some_and(|m| m.contains(&field)), "{}", refused.1);
+    }
     let (status, made) =
-        visitor.post("/api/v2/guest", &json!({ "user": { "id": "gus", "name": "Gus", "role": "admin" } })).await;
+        visitor.post("/api/v2/guest", &json!({ "user": { "id": "gus", "name": "Gus", "role": "guest" } })).await;
     assert_eq!(status, StatusCode::CREATED, "{made}");
     let id = made["user"]["id"].as_str().expect("id").to_string();
     assert!(id.starts_with("gus-") && id.len() > 4, "{id}");
-    assert_eq!(made["user"]["role"], "guest", "a guest cannot choose its role");
+    assert_eq!(made["user"]["role"], "guest");
     assert_eq!(made["user"]["name"], "Gus");
     let guest = crate::support::Client::new(&srv.base).with_token(made["access_token"].as_str().expect("token"));
     let (status, read) = guest.post(&format!("{FEED}/{id}"), &json!({})).await;

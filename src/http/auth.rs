@@ -71,8 +71,8 @@ impl FromRequestParts<AppState> for Auth {
     }
 }
 
-/// The caller of a read a logged-out visitor may make too (a feed, an
-/// activity, its comments, users): an anonymous caller is let in as
+/// The caller of a read a logged-out visitor may make too (feeds,
+/// activities, their comments, users): an anonymous caller is let in as
 /// `Actor::Anonymous` unless `--allow-anonymous false`; the core's access
 /// rules then give it what the `anonymous` role is granted.
 pub struct Visitor(pub Actor);

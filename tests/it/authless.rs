@@ -77,6 +77,14 @@ async fn anonymous_callers_read_public_and_visible_feeds_only() {
     want.sort();
     assert_eq!(ids, want, "public and visible feeds' activities, private ones left out");
 
+    // Feeds it may read, among all of them.
+    let (status, feeds) = visitor.post("/api/v2/feeds/feeds/query", &json!({ "filter": { "group_id": "user" } })).await;
+    assert_eq!(status, StatusCode::CREATED, "{feeds}");
+    let mut fids: Vec<&str> =
+        feeds["feeds"].as_array().expect("feeds").iter().filter_map(|f| f["feed"].as_str()).collect();
+    fids.sort();
+    assert_eq!(fids, ["user:olga", "user:vera"]);
+
     // Comments of what it may read, not of anything else.
     let comment = json!({ "object_id": open, "object_type": "activity", "comment": "nice", "user_id": "vera" });
     let (status, added) = server.post("/api/v2/feeds/comments", &comment).await;
@@ -113,7 +121,6 @@ async fn anonymous_callers_write_nothing_name_no_one_and_watch_nothing() {
             .post("/api/v2/feeds/activities", &json!({ "type": "post", "feeds": ["user:olga"], "text": "spam" }))
             .await,
         visitor.post(&format!("/api/v2/feeds/activities/{open}/reactions"), &json!({ "type": "like" })).await,
-        visitor.post("/api/v2/feeds/feeds/query", &json!({})).await,
         visitor.get("/api/v2/app").await,
         visitor.get(&format!("/api/v2/feeds/activities/{open}?user_id=olga")).await,
     ];

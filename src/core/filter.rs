@@ -945,6 +945,38 @@ mod tests {
     }
 
     #[test]
+    fn user_filters_take_their_own_operators_only() {
+        let u = |v: Value| parse(v.as_object().expect("object"), USER_FIELDS);
+        assert_eq!(
+            u(json!({"id": {"$nin": ["a"]}})).unwrap(),
+            cond(Field::Named("id"), Kind::Str, Op::Nin, Operand::Strs(vec!["a".into()]))
+        );
+        assert_eq!(
+            u(json!({"teams": "red"})).unwrap(),
+            cond(Field::Named("teams"), Kind::Tags, Op::Eq, Operand::Strs(vec!["red".into()]))
+        );
+        assert_eq!(
+            u(json!({"created_at": {"$in": ["2025-07-30T12:00:00Z", 5]}})).unwrap(),
+            cond(
+                Field::Named("created_at"),
+                Kind::Date,
+                Op::In,
+                Operand::Times(vec![Timestamp(1_753_876_800_000_000_000), Timestamp(5)])
+            )
+        );
+        assert!(u(json!({"name": {"$autocomplete": "jo"}})).is_ok());
+        for bad in [
+            json!({"role": {"$ne": "admin"}}),
+            json!({"name": {"$nin": ["x"]}}),
+            json!({"email": "a@b.c"}),
+            json!({"created_at": {"$in": ["never"]}}),
+        ] {
+            assert!(u(bad.clone()).is_err(), "{bad}");
+        }
+        assert!(p(json!({"user_id": {"$ne": "a"}})).is_err(), "other lists have no $ne");
+    }
+
+    #[test]
     fn search_words_are_lowercase_alphanumeric_runs() {
         assert_eq!(words("Hello, World! it's 2025"), vec!["hello", "world", "it", "s", "2025"]);
     }

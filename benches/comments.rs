@@ -98,7 +98,7 @@ async fn measure(ctx: &Ctx, post: &str, sort: &str) {
             "user_id": "u1"}))
         .expect("request");
         let started = Instant::now();
-        let thread = comments::get_comments(ctx, req).await.expect("read");
+        let thread = comments::get_comments(ctx, &Actor::Server, req).await.expect("read");
         let mut all = Vec::new();
         for node in &thread.comments {
             all.push(&node.comment);

@@ -39,6 +39,28 @@ pub struct ServeConfig {
     pub webhooks: WebhookOptions,
     #[command(flatten)]
     pub fanout: FanoutOptions,
+    #[command(flatten)]
+    pub authless: AuthlessOptions,
+}
+
+/// Callers without a user token, as Stream's clients make them: guests
+/// (`connectGuest` → `POST /api/v2/guest`) and anonymous connections
+/// (`connectAnonymous`). Both are on by default, as on Stream, where an app
+/// switches guests off in its dashboard.
+#[derive(Debug, Clone, clap::Args)]
+pub struct AuthlessOptions {
+    /// Let anyone holding the API key create guest users (role `guest`) and get a token for them (`POST /api/v2/guest`): `true` or `false`.
+    #[arg(long, env = "TRIBUTARY_ALLOW_GUESTS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub allow_guests: bool,
+    /// Let anonymous connections (`stream-auth-type: anonymous`, no token) read what the `anonymous` role is granted (public and visible feeds, their activities and comments) and query users: `true` or `false`.
+    #[arg(long, env = "TRIBUTARY_ALLOW_ANONYMOUS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub allow_anonymous: bool,
+}
+
+impl Default for AuthlessOptions {
+    fn default() -> Self {
+        AuthlessOptions { allow_guests: true, allow_anonymous: true }
+    }
 }
 
 /// The background fan-out (`core::fanout`) of activities posted to feeds

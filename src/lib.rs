@@ -71,6 +71,7 @@ pub async fn serve(
         credentials: Arc::new(http::auth::Credentials::new(credentials.api_key.clone(), &credentials.api_secret)),
         hub,
         shutdown: shutdown.clone(),
+        authless: config.authless.clone(),
     };
     let app = http::build_app(state, config.cors_origins.clone());
     on_ready(&credentials, generated);

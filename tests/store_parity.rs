@@ -18,7 +18,7 @@ use tributary::core::model::{
 };
 use tributary::core::storage::{
     ActivityOrder, ActivityQuery, ExtraWrites, FanoutJob, FanoutStep, FeedPosition, FeedSlice, ListQuery, Reactable,
-    Reader, Store, UserQuery, UserSortField,
+    Reader, Store,
 };
 use tributary::core::time::Timestamp;
 use tributary::store::postgres::PostgresStore;
@@ -365,10 +365,10 @@ async fn users_upsert_get_query(store: &dyn Store) {
     assert_eq!(got[0].name.as_deref(), Some("erin"));
     assert_eq!(got[0].updated_at, t(9));
 
-    let query = |offset, include_deleted| UserQuery {
-        ids: None,
-        sort: vec![(UserSortField::Name, false)],
-        include_deleted,
+    let live = || Filter::exists("deleted_at", false);
+    let query = |offset, include_deleted: bool| ListQuery {
+        filter: if include_deleted { Filter::And(Vec::new()) } else { live() },
+        sort: vec![("name", false)],
         limit: 2,
         offset,
     };
@@ -377,10 +377,9 @@ async fn users_upsert_get_query(store: &dyn Store) {
     assert_eq!(names(store.query_users(&query(2, false)).await.expect("page 2")), ["erin"]);
     assert_eq!(names(store.query_users(&query(2, true)).await.expect("with deleted")), ["dave", "erin"]);
 
-    let newest_first = UserQuery {
-        ids: Some(ids(&["u2", "u3", "u4"])),
-        sort: vec![(UserSortField::CreatedAt, true)],
-        include_deleted: false,
+    let newest_first = ListQuery {
+        filter: Filter::is_in("id", ids(&["u2", "u3", "u4"])).and(live()),
+        sort: vec![("created_at", true)],
         limit: 10,
         offset: 0,
     };

@@ -29,7 +29,9 @@ pub const QUERY_FEED_MEMBERS: &str = "query-feed-members";
 /// `follower_role`); a member holds their member role; the owner
 /// `feed_owner`. What each role may do is the visibility level's grants
 /// (`core::feed_visibilities`).
-pub use super::feed_visibilities::{FEED_OWNER as OWNER_ROLE, FOLLOWER as FOLLOWER_ROLE, USER as USER_ROLE};
+pub use super::feed_visibilities::{
+    ANONYMOUS as ANONYMOUS_ROLE, FEED_OWNER as OWNER_ROLE, FOLLOWER as FOLLOWER_ROLE, USER as USER_ROLE,
+};
 
 /// What a user is to a feed.
 #[derive(Debug, Default, Clone)]
@@ -125,9 +127,30 @@ pub async fn capabilities_on(ctx: &Ctx, user: &str, feeds: &[&Feed]) -> Result<H
     capabilities_with(ctx, user, feeds, &relations).await
 }
 
-/// Refuses a user-token caller `capability` on `feed`.
+/// The capabilities an anonymous caller has on `feed`: what the feed's
+/// visibility level grants the `anonymous` role (read, on `public` and
+/// `visible` feeds, by default).
+fn anonymous_capabilities<'g>(grants: &'g super::storage::Grants, feed: &Feed) -> &'g [String] {
+    grants.get(&feed.visibility).and_then(|g| g.get(ANONYMOUS_ROLE)).map_or(&[], Vec::as_slice)
+}
+
+/// Refuses an anonymous caller `capability` unless one of `feeds` grants
+/// it to the `anonymous` role.
+async fn require_anonymous(ctx: &Ctx, feeds: &[&Feed], capability: &str) -> Result<()> {
+    let grants = super::feed_visibility_ops::all_grants(ctx).await?;
+    if feeds.iter().any(|f| anonymous_capabilities(&grants, f).iter().any(|c| c == capability)) {
+        return Ok(());
+    }
+    Err(Error::not_allowed(format!("anonymous users are not allowed to {capability} here: connect a user first")))
+}
+
+/// Refuses a user-token or anonymous caller `capability` on `feed`.
 pub async fn require(ctx: &Ctx, actor: &Actor, feed: &Feed, capability: &str) -> Result<()> {
-    let Actor::User(me) = actor else { return Ok(()) };
+    let me = match actor {
+        Actor::Server => return Ok(()),
+        Actor::Anonymous => return require_anonymous(ctx, &[feed], capability).await,
+        Actor::User(me) => me,
+    };
     if &feed.created_by == me {
         return Ok(());
     }
@@ -148,10 +171,15 @@ pub async fn require_related(ctx: &Ctx, me: &str, feed: &Feed, capability: &str,
     )))
 }
 
-/// Refuses a user-token caller `capability` unless one of `feeds` grants it
-/// (an activity is reachable through any feed it was posted to).
+/// Refuses a user-token or anonymous caller `capability` unless one of
+/// `feeds` grants it (an activity is reachable through any feed it was
+/// posted to).
 pub async fn require_any(ctx: &Ctx, actor: &Actor, feeds: &[Feed], capability: &str) -> Result<()> {
-    let Actor::User(me) = actor else { return Ok(()) };
+    let me = match actor {
+        Actor::Server => return Ok(()),
+        Actor::Anonymous => return require_anonymous(ctx, &feeds.iter().collect::<Vec<_>>(), capability).await,
+        Actor::User(me) => me,
+    };
     if feeds.is_empty() || feeds.iter().any(|f| &f.created_by == me) {
         return Ok(());
     }
@@ -163,12 +191,13 @@ pub async fn require_any(ctx: &Ctx, actor: &Actor, feeds: &[Feed], capability: &
     Err(Error::not_allowed(format!("user {me} is not allowed to {capability} here")))
 }
 
-/// Refuses a user-token caller `capability` on `activity` unless they wrote
-/// it or one of its feeds grants it to them.
+/// Refuses a user-token or anonymous caller `capability` on `activity`
+/// unless they wrote it or one of its feeds grants it to them.
 pub async fn require_on_activity(ctx: &Ctx, actor: &Actor, activity: &Activity, capability: &str) -> Result<()> {
-    let Actor::User(me) = actor else { return Ok(()) };
-    if &activity.user_id == me {
-        return Ok(());
+    match actor {
+        Actor::Server => return Ok(()),
+        Actor::User(me) if &activity.user_id == me => return Ok(()),
+        Actor::User(_) | Actor::Anonymous => {}
     }
     let feeds: Vec<Feed> =
         ctx.store.get_feeds(&activity.feeds).await?.into_iter().filter(|f| f.deleted_at.is_none()).collect();

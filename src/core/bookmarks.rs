@@ -254,8 +254,8 @@ pub async fn query_bookmarks(
 pub async fn query_bookmark_folders(ctx: &Ctx, actor: &Actor, q: QueryRequest) -> Result<Page<BookmarkFolder>> {
     let cursors = ctx.cursor_scope("QueryBookmarkFolders");
     let (mut query, window) = q.list(cursors, filter::FOLDER_FIELDS, filter::FOLDER_SORT, ("created_at", true))?;
-    if let Actor::User(me) = actor {
-        query.filter = query.filter.and(Filter::eq("user_id", me.clone()));
+    if let Some(me) = actor.scoped_user(None)? {
+        query.filter = query.filter.and(Filter::eq("user_id", me));
     }
     Ok(window.page(ctx.store.query_bookmark_folders(&query).await?))
 }
@@ -279,6 +279,7 @@ async fn folder_for(ctx: &Ctx, actor: &Actor, id: &str) -> Result<BookmarkFolder
         .pop()
         .ok_or_else(|| Error::not_found("bookmark folder", id))?;
     match actor {
+        Actor::Anonymous => Err(Actor::anonymous_refused()),
         Actor::User(me) if me != &folder.user_id => Err(Error::not_found("bookmark folder", id)),
         _ => Ok(folder),
     }

@@ -64,6 +64,7 @@ pub(crate) fn build(actor: &Actor, inputs: Vec<CollectionInput>) -> Result<Vec<C
             let user_id = match actor {
                 Actor::User(me) => Some(me.clone()),
                 Actor::Server => c.user_id.filter(|u| !u.is_empty()),
+                Actor::Anonymous => return Err(Actor::anonymous_refused()),
             };
             Ok(Collection { name: c.name, id, custom: c.custom, user_id, created_at: now, updated_at: now })
         })
@@ -113,6 +114,7 @@ pub async fn upsert_collections(ctx: &Ctx, inputs: Vec<CollectionInput>) -> Resu
 /// A user token may only touch its own collections.
 fn check_owner(actor: &Actor, c: &Collection) -> Result<()> {
     match actor {
+        Actor::Anonymous => Err(Actor::anonymous_refused()),
         Actor::User(me) if c.user_id.as_deref() != Some(me) => {
             Err(Error::not_allowed(format!("collection {} belongs to another user", c.reference())))
         }

@@ -24,7 +24,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::access;
-use super::activities::get_activity;
+use super::activities::{get_activity, read_activity};
 use super::cursor::{self, OffsetWindow, Page};
 use super::error::{Error, Result};
 use super::events::{Event, EventType};
@@ -270,7 +270,8 @@ fn comment_event(kind: EventType, actor: &str, activity: &Activity, comment: &Co
 fn acting<'a>(actor: &'a Actor, comment: &'a Comment) -> &'a str {
     match actor {
         Actor::User(me) => me,
-        Actor::Server => &comment.user_id,
+        // An anonymous caller was refused before any write (`owned_comment`).
+        Actor::Server | Actor::Anonymous => &comment.user_id,
     }
 }
 
@@ -330,6 +331,9 @@ pub async fn get_comment(ctx: &Ctx, id: &str) -> Result<Comment> {
 /// The comment, if the caller may change it: its author or the server.
 async fn owned_comment(ctx: &Ctx, actor: &Actor, id: &str) -> Result<Comment> {
     let comment = get_comment(ctx, id).await?;
+    if actor.is_anonymous() {
+        return Err(Actor::anonymous_refused());
+    }
     if let Actor::User(me) = actor {
         if me != &comment.user_id {
             return Err(Error::not_allowed(format!("comment {id} belongs to another user")));
@@ -643,13 +647,15 @@ pub struct ThreadRequest {
 }
 
 /// GetComments: the comments on an object, threaded.
-pub async fn get_comments(ctx: &Ctx, req: ThreadRequest) -> Result<Thread> {
+/// GetComments: the thread of an activity the caller may read
+/// (`read_activity`'s rule), or of another object.
+pub async fn get_comments(ctx: &Ctx, actor: &Actor, req: ThreadRequest) -> Result<Thread> {
     let object_id = req.object_id.clone().filter(|o| !o.is_empty());
     let object_id = object_id.ok_or_else(|| Error::field("object_id", "object_id is a required field"))?;
     let object_type = req.object_type.clone().filter(|o| !o.is_empty());
     let object_type = object_type.ok_or_else(|| Error::field("object_type", "object_type is a required field"))?;
     if object_type == "activity" {
-        get_activity(ctx, &object_id).await?;
+        read_activity(ctx, actor, &object_id).await?;
     }
     let cursors = ctx.cursor_scope("GetComments").bind(&object_type).bind(&object_id);
     let scope = Filter::eq("object_type", object_type).and(Filter::eq("object_id", object_id)).and(top_level());
@@ -657,11 +663,21 @@ pub async fn get_comments(ctx: &Ctx, req: ThreadRequest) -> Result<Thread> {
 }
 
 /// GetCommentReplies: the replies below one comment, threaded.
-pub async fn get_comment_replies(ctx: &Ctx, id: &str, req: ThreadRequest) -> Result<Thread> {
-    get_comment(ctx, id).await?;
+pub async fn get_comment_replies(ctx: &Ctx, actor: &Actor, id: &str, req: ThreadRequest) -> Result<Thread> {
+    read_comment(ctx, actor, id).await?;
     // Here the spec makes `depth` 0 (or absent) mean "unlimited": the
     // deepest this server reads.
     thread(ctx, Filter::eq("parent_id", id), replies_cursors(ctx, id), req, 100, MAX_DEPTH).await
+}
+
+/// A comment, for a caller who may read the activity it is on
+/// (`read_activity`'s rule).
+pub async fn read_comment(ctx: &Ctx, actor: &Actor, id: &str) -> Result<Comment> {
+    let comment = get_comment(ctx, id).await?;
+    if comment.object_type == "activity" && !actor.is_server() {
+        read_activity(ctx, actor, &comment.object_id).await?;
+    }
+    Ok(comment)
 }
 
 /// Where the cursors of GetCommentReplies for comment `id` are valid (its

@@ -209,7 +209,9 @@ impl Lookup {
         user_ids.extend(feeds.iter().map(|(f, _)| f.created_by.clone()));
         let user_ids: Vec<String> = user_ids.into_iter().collect();
         let users = ctx.store.get_users(&user_ids).await?;
-        let restricted_to = reader.restricted.then(|| reader.viewer.clone()).flatten();
+        // An anonymous reader is restricted to "" (no author has that id),
+        // so tag-restricted activities reach it as previews.
+        let restricted_to = reader.restricted.then(|| reader.viewer.clone().unwrap_or_default());
         let unlocked = match &restricted_to {
             Some(viewer) => Self::unlocked_for(ctx, viewer, activities.iter().chain(parents.values())).await?,
             None => HashSet::new(),

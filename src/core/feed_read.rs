@@ -145,16 +145,23 @@ pub async fn get_or_create_feed(ctx: &Ctx, actor: &Actor, fid: Fid, req: GetOrCr
     };
     let body_user = req.user_id.clone().or_else(|| req.user.as_ref().map(|u| u.id.clone()));
 
+    if actor.is_anonymous() {
+        actor.may_name(body_user.as_deref())?;
+    }
     let existing = ctx.store.get_feeds(std::slice::from_ref(&fid)).await?.pop().filter(|f| f.deleted_at.is_none());
     // A user-token reader's relations to the feed decide access and are
     // kept for its `own_*` fields.
     let mut relations = None;
     let (feed, created) = match existing {
         Some(feed) => {
-            if let Actor::User(me) = actor {
-                let loaded = access::Relations::load(ctx, me, std::slice::from_ref(&fid)).await?;
-                access::require_related(ctx, me, &feed, access::READ_FEED, &loaded).await?;
-                relations = Some(loaded);
+            match actor {
+                Actor::User(me) => {
+                    let loaded = access::Relations::load(ctx, me, std::slice::from_ref(&fid)).await?;
+                    access::require_related(ctx, me, &feed, access::READ_FEED, &loaded).await?;
+                    relations = Some(loaded);
+                }
+                Actor::Anonymous => access::require(ctx, actor, &feed, access::READ_FEED).await?,
+                Actor::Server => {}
             }
             if !replaced.is_empty() {
                 let extra = ExtraWrites { events: users::updated_events(&replaced), ..Default::default() };

@@ -47,6 +47,16 @@ impl Filter {
         })
     }
 
+    /// `field` is present (`true`) or absent, for a field the caller scopes by.
+    pub fn exists(field: &'static str, present: bool) -> Filter {
+        Filter::Cond(Condition {
+            field: Field::Named(field),
+            kind: Kind::Date,
+            op: Op::Exists,
+            value: Operand::Bool(present),
+        })
+    }
+
     /// `field == value` for a string field the caller scopes by.
     pub fn eq(field: &'static str, value: impl Into<String>) -> Filter {
         Filter::Cond(Condition {
@@ -77,7 +87,11 @@ pub enum Field {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Op {
     Eq,
+    /// Not equal; a row without the field matches (users only).
+    Ne,
     In,
+    /// Equal to none of the values; a row without the field matches.
+    Nin,
     Gt,
     Gte,
     Lt,
@@ -93,7 +107,9 @@ impl Op {
     fn parse(name: &str) -> Result<Op> {
         Ok(match name {
             "$eq" => Op::Eq,
+            "$ne" => Op::Ne,
             "$in" => Op::In,
+            "$nin" => Op::Nin,
             "$gt" => Op::Gt,
             "$gte" => Op::Gte,
             "$lt" => Op::Lt,
@@ -110,7 +126,9 @@ impl Op {
     fn name(self) -> &'static str {
         match self {
             Op::Eq => "$eq",
+            Op::Ne => "$ne",
             Op::In => "$in",
+            Op::Nin => "$nin",
             Op::Gt => "$gt",
             Op::Gte => "$gte",
             Op::Lt => "$lt",
@@ -130,6 +148,7 @@ pub enum Operand {
     Num(f64),
     Bool(bool),
     Time(Timestamp),
+    Times(Vec<Timestamp>),
     Strs(Vec<String>),
     /// Any JSON value: a scalar for `custom` paths whose type the data
     /// decides, or the document a `$contains` looks for.
@@ -378,6 +397,28 @@ pub const FEED_FIELDS: &[FieldSpec] = &[
 pub const FEED_SORT: &[&str] =
     &["created_at", "updated_at", "follower_count", "following_count", "member_count", "activity_count"];
 
+const USER_DATE: &[Op] = &[Op::Eq, Op::In, Op::Gt, Op::Gte, Op::Lt, Op::Lte, Op::Exists];
+const USER_OBJECT: &[Op] = &[Op::Eq, Op::In, Op::Gt, Op::Gte, Op::Lt, Op::Lte, Op::Exists, Op::Contains];
+
+/// QueryUsers: the spec's fields this server stores. `email`, `username`,
+/// `banned`, `shadow_banned`, `bypass_moderation` and `last_active` are
+/// not kept, so filtering by them is refused (400 naming the field).
+pub const USER_FIELDS: &[FieldSpec] = &[
+    spec(
+        "id",
+        Kind::Str,
+        &[Op::Eq, Op::Ne, Op::In, Op::Nin, Op::Gt, Op::Gte, Op::Lt, Op::Lte, Op::Exists, Op::Autocomplete],
+    ),
+    spec("name", Kind::Str, &[Op::Eq, Op::In, Op::Gt, Op::Gte, Op::Lt, Op::Lte, Op::Exists, Op::Autocomplete]),
+    spec("role", Kind::Str, &[Op::Eq, Op::In, Op::Gt, Op::Gte, Op::Lt, Op::Lte, Op::Exists]),
+    spec("teams", Kind::Tags, TAGS),
+    spec("language", Kind::Str, EQ),
+    spec("created_at", Kind::Date, USER_DATE),
+    spec("updated_at", Kind::Date, USER_DATE),
+    spec("custom", Kind::Object, USER_OBJECT),
+];
+pub const USER_SORT: &[&str] = &["id", "name", "role", "created_at", "updated_at"];
+
 /// Bounds on what one filter may ask for (see `limits`).
 use super::limits::{
     MAX_CONTAINS_DEPTH, MAX_CONTAINS_VALUES, MAX_FILTER_CONDITIONS as MAX_CONDITIONS, MAX_FILTER_DEPTH as MAX_DEPTH,
@@ -526,6 +567,15 @@ fn list<'v>(key: &str, v: &'v Value) -> Result<&'v Vec<Value>> {
     Ok(items)
 }
 
+fn date(key: &str, v: &Value) -> Result<Timestamp> {
+    let t = match v {
+        Value::String(s) => Timestamp::parse(s),
+        Value::Number(n) => n.as_i64().map(Timestamp),
+        _ => None,
+    };
+    t.ok_or_else(|| Error::field(key, format!("{key} takes a date (RFC 3339)")))
+}
+
 fn number(key: &str, v: &Value, name: &str) -> Result<f64> {
     v.get(name)
         .and_then(Value::as_f64)
@@ -575,7 +625,8 @@ fn condition(key: &str, field: &Field, kind: Kind, op: Op, v: &Value) -> Result<
     let at_root = matches!(field, Field::Json { path, .. } if path.is_empty());
     let value = match (kind, op) {
         (_, Op::Exists) => Operand::Bool(v.as_bool().ok_or_else(|| Error::field(key, "$exists takes true or false"))?),
-        (Kind::Str, Op::In) => Operand::Strs(strings(key, v)?),
+        (Kind::Str, Op::In | Op::Nin) => Operand::Strs(strings(key, v)?),
+        (Kind::Str, Op::Autocomplete) => search_text(key, Op::Autocomplete, v)?,
         (Kind::Str, _) => {
             let s = string(key, v)?;
             if key == "feed" || key == "fid" {
@@ -583,14 +634,8 @@ fn condition(key: &str, field: &Field, kind: Kind, op: Op, v: &Value) -> Result<
             }
             Operand::Str(s)
         }
-        (Kind::Date, _) => {
-            let t = match v {
-                Value::String(s) => Timestamp::parse(s),
-                Value::Number(n) => n.as_i64().map(Timestamp),
-                _ => None,
-            };
-            Operand::Time(t.ok_or_else(|| Error::field(key, format!("{key} takes a date (RFC 3339)")))?)
-        }
+        (Kind::Date, Op::In) => Operand::Times(list(key, v)?.iter().map(|d| date(key, d)).collect::<Result<_>>()?),
+        (Kind::Date, _) => Operand::Time(date(key, v)?),
         (Kind::Bool, _) => {
             Operand::Bool(v.as_bool().ok_or_else(|| Error::field(key, format!("{key} takes a boolean")))?)
         }
@@ -598,6 +643,8 @@ fn condition(key: &str, field: &Field, kind: Kind, op: Op, v: &Value) -> Result<
             v.as_f64().filter(|n| n.is_finite()).ok_or_else(|| Error::field(key, format!("{key} takes a number")))?,
         ),
         (Kind::Tags, Op::Contains) => Operand::Str(string(key, v)?),
+        // One tag is a list of one (`teams: "red"`).
+        (Kind::Tags, _) if v.is_string() => Operand::Strs(vec![string(key, v)?]),
         (Kind::Tags, _) => Operand::Strs(strings(key, v)?),
         (Kind::Object, Op::PathExists) => {
             if !at_root {
@@ -895,6 +942,38 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn user_filters_take_their_own_operators_only() {
+        let u = |v: Value| parse(v.as_object().expect("object"), USER_FIELDS);
+        assert_eq!(
+            u(json!({"id": {"$nin": ["a"]}})).unwrap(),
+            cond(Field::Named("id"), Kind::Str, Op::Nin, Operand::Strs(vec!["a".into()]))
+        );
+        assert_eq!(
+            u(json!({"teams": "red"})).unwrap(),
+            cond(Field::Named("teams"), Kind::Tags, Op::Eq, Operand::Strs(vec!["red".into()]))
+        );
+        assert_eq!(
+            u(json!({"created_at": {"$in": ["2025-07-30T12:00:00Z", 5]}})).unwrap(),
+            cond(
+                Field::Named("created_at"),
+                Kind::Date,
+                Op::In,
+                Operand::Times(vec![Timestamp(1_753_876_800_000_000_000), Timestamp(5)])
+            )
+        );
+        assert!(u(json!({"name": {"$autocomplete": "jo"}})).is_ok());
+        for bad in [
+            json!({"role": {"$ne": "admin"}}),
+            json!({"name": {"$nin": ["x"]}}),
+            json!({"email": "a@b.c"}),
+            json!({"created_at": {"$in": ["never"]}}),
+        ] {
+            assert!(u(bad.clone()).is_err(), "{bad}");
+        }
+        assert!(p(json!({"user_id": {"$ne": "a"}})).is_err(), "other lists have no $ne");
     }
 
     #[test]

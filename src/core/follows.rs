@@ -204,10 +204,12 @@ async fn follow_many(ctx: &Ctx, actor: &Actor, cmds: Vec<FollowCmd>, create_user
     let members = approved_members(ctx, &pairs, &feeds).await?;
     let mut planned = Vec::with_capacity(cmds.len());
     for ((cmd, (source, target)), (copy_limit, push_preference)) in cmds.into_iter().zip(pairs).zip(settings) {
-        let (owner, follower) = (&feeds[&target].created_by, &feeds[&source].created_by);
-        let needs_approval = feeds[&target].visibility == "followers"
-            && owner != follower
-            && !members.contains(&(target.clone(), follower.clone()));
+        // A `followers` feed approves every follow, its owner's own included
+        // (Stream's client tests expect the owner's follow to be `pending`);
+        // its active members alone follow without asking.
+        let follower = &feeds[&source].created_by;
+        let needs_approval =
+            feeds[&target].visibility == "followers" && !members.contains(&(target.clone(), follower.clone()));
         let status = match cmd.status.filter(|s| !s.is_empty()) {
             Some(s) => s,
             None if needs_approval => FOLLOW_PENDING.to_string(),

@@ -21,6 +21,7 @@ pub const PINS_PER_READ: usize = 10;
 async fn check_owner(ctx: &Ctx, actor: &Actor, fid: &Fid) -> Result<()> {
     let feed = get_live_feed(ctx, fid).await?;
     match actor {
+        Actor::Anonymous => Err(Actor::anonymous_refused()),
         Actor::User(me) if &feed.created_by != me => {
             Err(Error::not_allowed(format!("only the owner of feed {fid} can pin or unpin activities")))
         }
@@ -53,7 +54,8 @@ pub async fn unpin_activity(ctx: &Ctx, actor: &Actor, fid: &Fid, activity_id: &s
     // Server-side, the unpin is attributed to whoever pinned (`Item::Pin`).
     let by = match actor {
         Actor::User(me) => Some(me.as_str()),
-        Actor::Server => None,
+        // `check_owner` refused an anonymous caller.
+        Actor::Server | Actor::Anonymous => None,
     };
     let each = Some(Event::about_activity_in(EventType::ActivityUnpinned, by, &activity, []));
     let pin = ctx

@@ -132,6 +132,7 @@ pub async fn get_poll(ctx: &Ctx, id: &str) -> Result<Poll> {
 async fn owned_poll(ctx: &Ctx, actor: &Actor, id: &str) -> Result<Poll> {
     let poll = get_poll(ctx, id).await?;
     match actor {
+        Actor::Anonymous => Err(Actor::anonymous_refused()),
         Actor::User(me) if me != &poll.created_by_id => {
             Err(Error::not_allowed(format!("poll {id} belongs to another user")))
         }
@@ -175,6 +176,34 @@ const SETTABLE: &[&str] = &[
     "custom",
 ];
 const UNSETTABLE: &[&str] = &["description", "max_votes_allowed", "custom"];
+/// The poll's own fields a partial update may not touch; any other name is
+/// custom data, as on Stream (its docs' own example sets
+/// `{"name": …, "unset": ["custom"]}`, which lands in `custom.unset`).
+const RESERVED: &[&str] = &[
+    "id",
+    "options",
+    "created_by",
+    "created_by_id",
+    "created_at",
+    "updated_at",
+    "vote_count",
+    "vote_counts_by_option",
+    "latest_votes_by_option",
+    "latest_answers",
+    "answers_count",
+    "own_votes",
+];
+
+/// `path` as the stored poll names it: a field of the poll (kept as it is,
+/// so `patch::apply` judges it) or else a custom field.
+fn poll_path(path: &str) -> String {
+    let top = path.split('.').next().unwrap_or(path);
+    if top.is_empty() || SETTABLE.contains(&top) || RESERVED.contains(&top) {
+        path.to_string()
+    } else {
+        format!("custom.{path}")
+    }
+}
 
 pub async fn update_poll_partial(
     ctx: &Ctx,
@@ -191,6 +220,8 @@ pub async fn update_poll_partial(
             let Value::Object(mut doc) = serde_json::to_value(&*poll).map_err(Error::internal)? else {
                 return Err(Error::internal("poll did not serialize to an object"));
             };
+            let set: Map<String, Value> = set.iter().map(|(k, v)| (poll_path(k), v.clone())).collect();
+            let unset: Vec<String> = unset.iter().map(|k| poll_path(k)).collect();
             patch::apply(&mut doc, &set, &unset, SETTABLE, UNSETTABLE)?;
             *poll = serde_json::from_value(Value::Object(doc))
                 .map_err(|e| Error::input(format!("invalid value in set: {e}")))?;

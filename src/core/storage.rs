@@ -96,27 +96,20 @@ pub struct Reader {
     pub grants: Option<std::sync::Arc<Grants>>,
 }
 
+impl Reader {
+    /// The role every caller of this perspective holds on any feed: `user`
+    /// for a signed-in user, `anonymous` for a restricted reader without a
+    /// viewer (a logged-out visitor).
+    pub fn everyone_role(&self) -> &'static str {
+        if self.restricted && self.viewer.is_none() {
+            super::feed_visibilities::ANONYMOUS
+        } else {
+            super::feed_visibilities::USER
+        }
+    }
+}
+
 pub type Grants = BTreeMap<String, BTreeMap<String, Vec<String>>>;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum UserSortField {
-    Id,
-    Name,
-    Role,
-    CreatedAt,
-    UpdatedAt,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct UserQuery {
-    /// `None` = every user.
-    pub ids: Option<Vec<String>>,
-    /// `(field, descending)`, applied in order.
-    pub sort: Vec<(UserSortField, bool)>,
-    pub include_deleted: bool,
-    pub limit: usize,
-    pub offset: usize,
-}
 
 /// Users: the profiles every other record points at.
 #[async_trait]
@@ -137,7 +130,9 @@ pub trait UserStore: Send + Sync {
     async fn update_users_with(&self, users: &[User], if_updated_at: &[Timestamp], extra: &ExtraWrites)
         -> Result<bool>;
     async fn get_users(&self, ids: &[String]) -> Result<Vec<User>>;
-    async fn query_users(&self, query: &UserQuery) -> Result<Vec<User>>;
+    /// A page of users matching `query` (`sql::USERS` fields; core adds
+    /// the scope: live, and not deactivated unless asked).
+    async fn query_users(&self, query: &ListQuery) -> Result<Vec<User>>;
     /// Hard-deletes the user rows (soft deletion is an `upsert_users`).
     async fn purge_users(&self, ids: &[String]) -> Result<()>;
 }

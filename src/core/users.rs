@@ -7,10 +7,11 @@ use serde_json::{Map, Value};
 
 use super::error::{Code, Error, Result};
 use super::events::{Event, EventType};
+use super::filter::{self, Filter};
 use super::model::{validate_id, Custom, TaskWork, User};
 use super::time::Timestamp;
 use super::{tasks, Actor, Ctx, SortParam};
-use crate::core::storage::{ExtraWrites, UserQuery, UserSortField};
+use crate::core::storage::{ExtraWrites, ListQuery};
 
 /// `UserRequest`: a full replacement of the user's data.
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -117,6 +118,7 @@ fn server_only(field: &str) -> Error {
 /// back).
 fn authorize_write(actor: &Actor, id: &str) -> Result<()> {
     match actor {
+        Actor::Anonymous => Err(Actor::anonymous_refused()),
         Actor::User(me) if me != id => Err(Error::not_allowed(format!("user {me} cannot update user {id}"))),
         _ => Ok(()),
     }
@@ -298,55 +300,22 @@ pub struct QueryUsers {
     pub include_deactivated_users: Option<bool>,
 }
 
+/// QueryUsers: the filter language over `filter::USER_FIELDS`, at most 100
+/// users from an offset of at most 1000, soft-deleted users never and
+/// deactivated ones only when asked.
 pub async fn query_users(ctx: &Ctx, q: QueryUsers) -> Result<Vec<User>> {
-    let mut query = UserQuery { limit: super::page_limit(q.limit)?, ..Default::default() };
+    let limit = super::page_limit(q.limit)?;
     let offset = q.offset.unwrap_or(0);
     if !(0..=1000).contains(&offset) {
         return Err(Error::field("offset", "offset must be between 0 and 1000"));
     }
-    query.offset = offset as usize;
-    for (key, cond) in q.filter_conditions.unwrap_or_default() {
-        match key.as_str() {
-            "id" => query.ids = Some(id_condition(&cond)?),
-            other => return Err(Error::field(other, format!("filtering users by {other:?} is not supported; use id"))),
-        }
+    let mut filter = filter::parse_optional(q.filter_conditions.as_ref(), filter::USER_FIELDS)?
+        .and(Filter::exists("deleted_at", false));
+    if !q.include_deactivated_users.unwrap_or(false) {
+        filter = filter.and(Filter::exists("deactivated_at", false));
     }
-    for (i, s) in q.sort.unwrap_or_default().iter().enumerate() {
-        let field = match s.field.as_deref().unwrap_or("") {
-            "id" => UserSortField::Id,
-            "name" => UserSortField::Name,
-            "role" => UserSortField::Role,
-            "created_at" => UserSortField::CreatedAt,
-            "updated_at" => UserSortField::UpdatedAt,
-            other => return Err(Error::field("sort", format!("cannot sort users by {other:?}"))),
-        };
-        query.sort.push((field, s.descending(i)?));
-    }
-    ctx.store.query_users(&query).await
-}
-
-/// `"x"`, `{"$eq": "x"}` or `{"$in": ["x", "y"]}`.
-fn id_condition(cond: &Value) -> Result<Vec<String>> {
-    let strings = |v: &Value| -> Result<Vec<String>> {
-        match v {
-            Value::String(s) => Ok(vec![s.clone()]),
-            Value::Array(items) => items
-                .iter()
-                .map(|i| i.as_str().map(str::to_string).ok_or_else(|| Error::field("id", "$in takes a list of ids")))
-                .collect(),
-            _ => Err(Error::field("id", "id filter values must be strings")),
-        }
-    };
-    match cond {
-        Value::String(_) => strings(cond),
-        Value::Object(ops) if ops.len() == 1 => match ops.iter().next() {
-            Some((op, v)) if op == "$eq" && v.is_string() => strings(v),
-            Some((op, v)) if op == "$in" && v.is_array() => strings(v),
-            Some((op, _)) => Err(Error::field("id", format!("unsupported operator {op:?} for id; use $eq or $in"))),
-            None => Err(Error::field("id", "empty id filter")),
-        },
-        _ => Err(Error::field("id", "invalid id filter")),
-    }
+    let sort = filter::parse_sort(q.sort.as_deref(), filter::USER_SORT, ("id", false))?;
+    ctx.store.query_users(&ListQuery { filter, sort, limit, offset: offset as usize }).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -471,4 +440,35 @@ pub async fn connect_user(ctx: &Ctx, details: UserInput) -> Result<User> {
     }
     let patch = UserPatch { id: user.id.clone(), set: Some(set), unset: None };
     update_users_partial(ctx, &Actor::Server, vec![patch]).await?.pop().ok_or_else(|| Error::internal("no user"))
+}
+
+/// The role of users made by CreateGuest.
+pub const GUEST_ROLE: &str = "guest";
+
+/// CreateGuest: a new user with the `guest` role, from the `UserRequest` a
+/// logged-out visitor sends (id, name, image, language, invisible, privacy
+/// settings, custom; another role and any teams are refused). Its id is the requested one with a random suffix (or a
+/// random one), so a guest can never take over an existing user's id, nor
+/// get a token for one.
+pub async fn create_guest(ctx: &Ctx, mut input: UserInput) -> Result<User> {
+    if input.role.as_deref().is_some_and(|r| !r.is_empty() && r != GUEST_ROLE) {
+        return Err(Error::field("user.role", "user.role of a guest can only be guest"));
+    }
+    if input.teams.as_ref().is_some_and(|t| !t.is_empty()) {
+        return Err(Error::field("user.teams", "user.teams must be empty: guests belong to no team"));
+    }
+    if input.teams_role.as_ref().is_some_and(|t| !t.is_empty()) {
+        return Err(Error::field("user.teams_role", "user.teams_role must be empty: guests belong to no team"));
+    }
+    let suffix = &uuid::Uuid::new_v4().simple().to_string()[..12];
+    input.id = match input.id.as_str() {
+        "" => format!("guest-{suffix}"),
+        requested => {
+            validate_id("user.id", requested)?;
+            format!("{requested}-{suffix}")
+        }
+    };
+    validate_id("user.id", &input.id).map_err(|_| Error::field("user.id", "user.id is too long for a guest id"))?;
+    input.role = Some(GUEST_ROLE.into());
+    upsert_users(ctx, vec![input]).await?.pop().ok_or_else(|| Error::internal("upsert returned no user"))
 }

@@ -25,36 +25,80 @@ pub(crate) fn query_param(query: Option<&str>, name: &str) -> Option<String> {
     pairs.into_iter().find(|(k, _)| k == name).map(|(_, v)| v)
 }
 
+/// Who calls: the token's server or user, or `Actor::Anonymous` for
+/// `stream-auth-type: anonymous` (whatever `Authorization` holds: the
+/// feeds-client sends an empty one). Each extractor below decides whether
+/// an anonymous caller may go on.
+fn caller(parts: &Parts, state: &AppState) -> Result<Actor, Error> {
+    match api_key_of(parts) {
+        Some(key) if key == state.credentials.api_key => {}
+        Some(_) => return Err(Error::new(Code::InvalidApiKey, "api_key not valid")),
+        None => return Err(Error::new(Code::InvalidApiKey, "api_key is missing from the query string")),
+    }
+    // Every official SDK sends the header; without it the token's kind is
+    // unknown, so it is an authentication error as on Stream.
+    let auth_type = parts
+        .headers
+        .get("stream-auth-type")
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| Error::new(Code::AuthFailed, "stream-auth-type header is missing; send jwt"))?;
+    if auth_type.eq_ignore_ascii_case("anonymous") {
+        return Ok(Actor::Anonymous);
+    }
+    if !auth_type.eq_ignore_ascii_case("jwt") {
+        return Err(Error::new(Code::AuthFailed, format!("unknown stream-auth-type {auth_type:?}")));
+    }
+    let token = parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.strip_prefix("Bearer ").unwrap_or(v).trim())
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| Error::new(Code::AuthFailed, "Authorization header with a JWT is missing"))?;
+    state.credentials.verify(token)
+}
+
+/// A caller with a token: anonymous callers are refused (403, code 17), as
+/// on every route but the few reads `Visitor` opens to them.
 impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        match api_key_of(parts) {
-            Some(key) if key == state.credentials.api_key => {}
-            Some(_) => return Err(Error::new(Code::InvalidApiKey, "api_key not valid").into()),
-            None => return Err(Error::new(Code::InvalidApiKey, "api_key is missing from the query string").into()),
+        match caller(parts, state)? {
+            Actor::Anonymous => Err(Actor::anonymous_refused().into()),
+            actor => Ok(Auth(actor)),
         }
-        // Every official SDK sends the header; without it the token's kind is
-        // unknown, so it is an authentication error as on Stream.
-        let auth_type = parts
-            .headers
-            .get("stream-auth-type")
-            .and_then(|v| v.to_str().ok())
-            .ok_or_else(|| Error::new(Code::AuthFailed, "stream-auth-type header is missing; send jwt"))?;
-        if auth_type.eq_ignore_ascii_case("anonymous") {
-            return Err(Error::not_allowed("anonymous users cannot use this endpoint").into());
+    }
+}
+
+/// The caller of a read a logged-out visitor may make too (feeds,
+/// activities, their comments, users): an anonymous caller is let in as
+/// `Actor::Anonymous` unless `--allow-anonymous false`; the core's access
+/// rules then give it what the `anonymous` role is granted.
+pub struct Visitor(pub Actor);
+
+impl FromRequestParts<AppState> for Visitor {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        match caller(parts, state)? {
+            Actor::Anonymous if !state.authless.allow_anonymous => {
+                Err(Error::not_allowed("anonymous access is switched off on this server").into())
+            }
+            actor => Ok(Visitor(actor)),
         }
-        if !auth_type.eq_ignore_ascii_case("jwt") {
-            return Err(Error::new(Code::AuthFailed, format!("unknown stream-auth-type {auth_type:?}")).into());
-        }
-        let token = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .map(|v| v.strip_prefix("Bearer ").unwrap_or(v).trim())
-            .filter(|v| !v.is_empty())
-            .ok_or_else(|| Error::new(Code::AuthFailed, "Authorization header with a JWT is missing"))?;
-        Ok(Auth(state.credentials.verify(token)?))
+    }
+}
+
+/// Any caller with the app's API key, token or not: CreateGuest, which
+/// the feeds-client calls anonymously (`x-stream-requires-token: false`).
+pub struct AnyCaller(pub Actor);
+
+impl FromRequestParts<AppState> for AnyCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        Ok(AnyCaller(caller(parts, state)?))
     }
 }
 

@@ -271,6 +271,8 @@ pub const FIELDS: &[OperationFields] = &[
     OperationFields { operation: "UpdateUsers", honoured: &["users"], refused: &[] },
     OperationFields { operation: "UpdateUsersPartial", honoured: &["users"], refused: &[] },
     OperationFields { operation: "QueryUsers", honoured: &["?payload"], refused: &[] },
+    // `create_guest` refuses a `user.role` other than `guest` and any `user.teams`/`teams_role`.
+    OperationFields { operation: "CreateGuest", honoured: &["user"], refused: &[] },
     OperationFields {
         operation: "DeleteUsers",
         honoured: &["user", "user_ids"],

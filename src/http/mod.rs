@@ -66,6 +66,7 @@ operations! {
     UpdateUsersPartial: patch "/api/v2/users" => 200 users::update_users_partial;
     QueryUsers: get "/api/v2/users" => 200 users::query_users;
     DeleteUsers: post "/api/v2/users/delete" => 201 users::delete_users;
+    CreateGuest: post "/api/v2/guest" => 201 users::create_guest;
     GetTask: get "/api/v2/tasks/{id}" => 200 tasks::get_task;
 
     CreatePoll: post "/api/v2/polls" => 201 polls::create_poll;

@@ -206,6 +206,10 @@ pub fn connection_id(query: Option<&str>) -> Option<String> {
 /// held by another process (several instances behind a load balancer) is
 /// reached through the outbox, which every process reads.
 pub async fn watch(state: &AppState, actor: &Actor, connection: Option<&str>, fids: &[Fid]) -> Result<(), Error> {
+    if actor.is_anonymous() {
+        // An anonymous client opens no WebSocket (`connectAnonymous`).
+        return Err(Actor::anonymous_refused());
+    }
     let Some(connection) = connection else {
         return Err(Error::field("connection_id", "watch needs the connection_id of a connected WebSocket"));
     };

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use super::credentials::Credentials;
+use crate::config::AuthlessOptions;
 use crate::core::Ctx;
 use crate::realtime::Hub;
 use crate::shutdown::Shutdown;
@@ -16,4 +17,6 @@ pub struct AppState {
     pub hub: Arc<Hub>,
     /// Fires when the server stops: WebSockets close with 1012.
     pub shutdown: Shutdown,
+    /// Whether guests and anonymous connections are let in.
+    pub authless: AuthlessOptions,
 }

@@ -392,6 +392,30 @@ pub const MEMBERSHIP_LEVELS: Table = Table {
     tiebreak: &["t.id"],
 };
 
+/// QueryUsers. `deleted_at` and `deactivated_at` are not client filters:
+/// core scopes every query by them. A missing name sorts and compares as
+/// `""` on both stores (their NULL orders differ).
+pub const USERS: Table = Table {
+    from: "users t",
+    doc: "t.doc",
+    select: None,
+    key: None,
+    scope: None,
+    fields: &[
+        ("id", Col::Column("t.id")),
+        ("name", Col::Column("COALESCE(t.name, '')")),
+        ("role", Col::Column("t.role")),
+        ("teams", Col::Doc("teams")),
+        ("language", Col::DocText("language")),
+        ("custom", Col::Doc("custom")),
+        ("created_at", Col::Column("t.created_at")),
+        ("updated_at", Col::Column("t.updated_at")),
+        ("deleted_at", Col::NullableColumn("t.deleted_at")),
+        ("deactivated_at", Col::DocInt("deactivated_at")),
+    ],
+    tiebreak: &["t.id"],
+};
+
 /// Live feeds; the computed fields are defined in `sql::feeds`.
 pub const FEEDS: Table = Table {
     from: "feeds t",
@@ -692,6 +716,16 @@ impl SqlBuilder {
         format!("({})", parts.join(" AND "))
     }
 
+    /// `$autocomplete` on a plain string field (a user's id or name): the
+    /// value starts with the query, or one of its words does (`search`),
+    /// case-insensitively. `substr` compares without LIKE wildcards.
+    fn prefix_search(&mut self, expr: &str, query: &str) -> String {
+        let words = self.search(expr, Op::Autocomplete, query);
+        let length = self.bind(Arg::Int(query.chars().count() as i64));
+        let prefix = self.text(&query.to_lowercase());
+        format!("(substr(lower({expr}), 1, {length}) = {prefix} OR {words})")
+    }
+
     fn compare(op: Op) -> &'static str {
         match op {
             Op::Gt => ">",
@@ -741,6 +775,22 @@ impl SqlBuilder {
             (_, Op::Exists, Operand::Bool(b)) => format!("{expr} IS {}NULL", if *b { "NOT " } else { "" }),
             (Kind::Str | Kind::Text, Op::Eq, Operand::Str(v)) => format!("{expr} = {}", self.text(v)),
             (Kind::Str, Op::In, Operand::Strs(v)) => self.in_list(&expr, v),
+            // A row without the field is "not equal", as in MongoDB.
+            (Kind::Str, Op::Ne, Operand::Str(v)) => format!("({expr} IS NULL OR {expr} <> {})", self.text(v)),
+            (Kind::Str, Op::Nin, Operand::Strs(v)) => {
+                format!("({expr} IS NULL OR NOT {})", self.in_list(&expr, v))
+            }
+            (Kind::Str, op @ (Op::Gt | Op::Gte | Op::Lt | Op::Lte), Operand::Str(v)) => {
+                format!("{expr} {} {}", Self::compare(op), self.text(v))
+            }
+            (Kind::Str, Op::Autocomplete, Operand::Str(q)) => self.prefix_search(&expr, q),
+            (Kind::Date, Op::In, Operand::Times(times)) => {
+                if times.is_empty() {
+                    return Ok(self.truth(false).into());
+                }
+                let marks: Vec<String> = times.iter().map(|t| self.bind(Arg::Int(t.0))).collect();
+                format!("{expr} IN ({})", marks.join(", "))
+            }
             (Kind::Str, Op::Contains, Operand::Str(v)) => {
                 // Case-insensitive substring, without LIKE wildcards to escape.
                 let v = self.text(v);
@@ -990,8 +1040,9 @@ pub fn follow_query(dialect: Dialect, q: &ListQuery, reader: &Reader) -> Result<
         reader.restricted.then(|| {
             let me = b.text(reader.viewer.as_deref().unwrap_or_default());
             let grants = grants_of(reader);
-            let source = readable_feed(b, "sf", &me, &grants, "query-follows");
-            let target = readable_feed(b, "tf", &me, &grants, "query-follows");
+            let everyone = reader.everyone_role();
+            let source = readable_feed(b, "sf", &me, (&grants, everyone), "query-follows");
+            let target = readable_feed(b, "tf", &me, (&grants, everyone), "query-follows");
             format!(
                 "(EXISTS (SELECT 1 FROM feeds sf WHERE sf.fid = t.source AND {source})
                   OR EXISTS (SELECT 1 FROM feeds tf WHERE tf.fid = t.target AND {target}))"
@@ -1033,17 +1084,24 @@ fn scoped_list_query(
 
 /// Whether the feed row `f` (columns `fid`, `visibility`, `created_by`)
 /// grants `capability` to the user bound at `me`, by the grants in force:
-/// their own feeds; levels granting it to every user; levels granting it to
+/// their own feeds; levels granting it to `everyone` (the `user` role, or
+/// `anonymous` for a logged-out reader, `Reader::everyone_role`); levels granting it to
 /// the role of their active membership; levels granting it to followers,
 /// or to their follow's `follower_role`, when one of their feeds follows it
 /// (accepted) — the roles of `core::access`. Level and role names are
 /// bound, never spliced.
-pub fn readable_feed(b: &mut SqlBuilder, f: &str, me: &str, grants: &Grants, capability: &str) -> String {
+pub fn readable_feed(
+    b: &mut SqlBuilder,
+    f: &str,
+    me: &str,
+    (grants, everyone): (&Grants, &str),
+    capability: &str,
+) -> String {
     use crate::core::feed_visibilities::{FEED_OWNER, FOLLOWER, USER};
     let granted = |level: &BTreeMap<String, Vec<String>>, role: &str| {
         level.get(role).is_some_and(|caps| caps.iter().any(|c| c == capability))
     };
-    let open: Vec<String> = grants.iter().filter(|(_, g)| granted(g, USER)).map(|(v, _)| v.clone()).collect();
+    let open: Vec<String> = grants.iter().filter(|(_, g)| granted(g, everyone)).map(|(v, _)| v.clone()).collect();
     let followed: Vec<String> = grants.iter().filter(|(_, g)| granted(g, FOLLOWER)).map(|(v, _)| v.clone()).collect();
     let mut clauses = vec![format!("{f}.created_by = {me}"), b.in_list(&format!("{f}.visibility"), &open)];
     // Other role names (member roles, follows' `follower_role`) per level.
@@ -1192,7 +1250,8 @@ pub fn activity_query(dialect: Dialect, q: &ActivityQuery, end: Option<&FeedPosi
         clauses.push(format!("({visibility} <> 'private' OR a.user_id = {me})"));
         if q.reader.restricted {
             let direct = b.truth(true);
-            let readable = readable_feed(&mut b, "rf", &me, &grants_of(&q.reader), "read-activities");
+            let grants = (&*grants_of(&q.reader), q.reader.everyone_role());
+            let readable = readable_feed(&mut b, "rf", &me, grants, "read-activities");
             clauses.push(format!(
                 "(a.user_id = {me} OR EXISTS (SELECT 1 FROM feed_entries re JOIN feeds rf ON rf.seq = re.feed_seq
                                           WHERE re.activity_seq = a.seq AND re.direct = {direct} AND {readable}))"

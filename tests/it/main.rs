@@ -8,6 +8,7 @@ mod acting_user;
 mod app;
 mod atomic_requests;
 mod auth;
+mod authless;
 mod concurrency;
 mod cors;
 mod cursors;

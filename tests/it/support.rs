@@ -9,7 +9,9 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use tempfile::TempDir;
 use tokio::net::TcpListener;
-use tributary::config::{ConnectionLimits, CorsOrigins, FanoutOptions, ServeConfig, WebhookHosts, WebhookOptions};
+use tributary::config::{
+    AuthlessOptions, ConnectionLimits, CorsOrigins, FanoutOptions, ServeConfig, WebhookHosts, WebhookOptions,
+};
 use tributary::shutdown::Shutdown;
 
 pub const API_KEY: &str = "itkey";
@@ -116,11 +118,28 @@ impl TestServer {
         TestServer::spawn_full(ConnectionLimits::default(), CorsOrigins::Any, WebhookOptions::default(), fanout).await
     }
 
+    /// Guests and anonymous callers let in or not (`--allow-guests`, `--allow-anonymous`).
+    pub async fn spawn_with_authless(authless: AuthlessOptions) -> TestServer {
+        let (limits, webhooks, fanout) =
+            (ConnectionLimits::default(), WebhookOptions::default(), FanoutOptions::default());
+        TestServer::spawn_options(limits, CorsOrigins::Any, webhooks, fanout, authless).await
+    }
+
     async fn spawn_full(
         limits: ConnectionLimits,
         cors_origins: CorsOrigins,
         webhooks: WebhookOptions,
         fanout: FanoutOptions,
+    ) -> TestServer {
+        TestServer::spawn_options(limits, cors_origins, webhooks, fanout, AuthlessOptions::default()).await
+    }
+
+    async fn spawn_options(
+        limits: ConnectionLimits,
+        cors_origins: CorsOrigins,
+        webhooks: WebhookOptions,
+        fanout: FanoutOptions,
+        authless: AuthlessOptions,
     ) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let db = TestDatabase::new().await;
@@ -136,6 +155,7 @@ impl TestServer {
             limits,
             webhooks: WebhookOptions { webhook_hosts: TestServer::loopback_webhooks(), ..webhooks },
             fanout,
+            authless,
         };
         let shutdown = Shutdown::default();
         let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
@@ -240,12 +260,14 @@ pub struct Client {
     http: reqwest::Client,
     api_key: Option<String>,
     token: Option<String>,
+    auth_type: &'static str,
 }
 
 impl Client {
     pub fn new(base: &str) -> Client {
         let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("http client");
-        Client { base: base.trim_end_matches('/').to_string(), http, api_key: Some(API_KEY.to_string()), token: None }
+        let base = base.trim_end_matches('/').to_string();
+        Client { base, http, api_key: Some(API_KEY.to_string()), token: None, auth_type: "jwt" }
     }
 
     pub fn with_token(mut self, token: impl Into<String>) -> Client {
@@ -255,6 +277,14 @@ impl Client {
 
     pub fn without_token(mut self) -> Client {
         self.token = None;
+        self
+    }
+
+    /// An anonymous caller, as the feeds-client's `connectAnonymous`:
+    /// `stream-auth-type: anonymous` and an empty `Authorization`.
+    pub fn anonymous(mut self) -> Client {
+        self.auth_type = "anonymous";
+        self.token = Some(String::new());
         self
     }
 
@@ -280,7 +310,7 @@ impl Client {
         path: &str,
         body: Option<Vec<u8>>,
     ) -> Result<(StatusCode, Value), reqwest::Error> {
-        let mut req = self.http.request(method.clone(), self.url(path)).header("stream-auth-type", "jwt");
+        let mut req = self.http.request(method.clone(), self.url(path)).header("stream-auth-type", self.auth_type);
         if let Some(token) = &self.token {
             req = req.header("Authorization", token);
         }

@@ -102,3 +102,23 @@ def test_poll_bad_input(client, make_users):
                                     vote=VoteData(option_id=poll.options[0].id))
     with api_error(404, 16):
         client.get_poll(poll_id=uid("missing"))
+
+
+def test_update_poll_partial_unsets_fields_and_keeps_unknown_keys_as_custom(client, make_users):
+    alice = make_users("alice")
+    poll = client.create_poll(name="Where?", user_id=alice, description="the offsite", max_votes_allowed=2,
+                              custom={"category": "events"}, options=[PollOptionInput(text="a")]).data.poll
+    # Stream's own docs example puts `unset` inside `set`: an unknown key is custom data there.
+    body = raw(client.update_poll_partial(poll_id=poll.id, set={"name": "Where now?", "unset": ["custom"]}))
+    assert body["poll"]["name"] == "Where now?"
+    assert body["poll"]["custom"] == {"category": "events", "unset": ["custom"]}
+    cleared = client.update_poll_partial(poll_id=poll.id, unset=["description", "max_votes_allowed", "custom"])
+    body = raw(cleared)["poll"]
+    assert body.get("description", "") == "" and body.get("max_votes_allowed") is None and body["custom"] == {}
+    client.update_poll_partial(poll_id=poll.id, set={"color": "red"}, unset=[])
+    assert raw(client.get_poll(poll_id=poll.id))["poll"]["custom"] == {"color": "red"}
+    client.update_poll_partial(poll_id=poll.id, unset=["color"])
+    assert raw(client.get_poll(poll_id=poll.id))["poll"]["custom"] == {}
+    for reserved in ({"set": {"vote_count": 3}}, {"set": {"id": "other"}}, {"unset": ["name"]}):
+        with api_error(400, 4):
+            client.update_poll_partial(poll_id=poll.id, **reserved)

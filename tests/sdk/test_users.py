@@ -2,7 +2,7 @@
 
 from getstream.models import QueryUsersPayload, SortParamRequest, UpdateUserPartialRequest, UserRequest
 
-from sdkhelpers import api_error, assert_recent_ns, raw, uid, wait_task
+from sdkhelpers import api_error, assert_recent_ns, make_client, raw, uid, wait_task
 
 
 def _query(client, **kw):
@@ -150,3 +150,72 @@ def test_delete_users_returns_task_that_completes(client):
 def test_delete_users_requires_ids(client):
     with api_error(400, 4):
         client.delete_users(user_ids=[])
+
+
+def _ids(resp):
+    return [u.id for u in resp.data.users]
+
+
+def test_query_users_by_role_name_teams_and_dates(client):
+    tag = uid("qf")
+    admin, mod, plain, anon_name = (f"{tag}-{n}" for n in ("admin", "mod", "plain", "noname"))
+    client.update_users(users={
+        admin: UserRequest(id=admin, name="Zoe Admin", role="admin", teams=["red", "blue"], custom={"tier": 3}),
+        mod: UserRequest(id=mod, name="Mark Moderator", role="moderator", teams=["blue"], custom={"tier": 1}),
+        plain: UserRequest(id=plain, name="Ann Plain", language="nl"),
+        anon_name: UserRequest(id=anon_name),
+    })
+    mine = {"id": {"$autocomplete": tag}}
+    sort = [SortParamRequest(field="id", direction=1)]
+
+    def q(**conds):
+        return _ids(_query(client, filter_conditions={"$and": [mine, conds]}, sort=sort))
+
+    assert q(role="admin") == [admin]
+    assert q(role={"$in": ["admin", "moderator"]}) == [admin, mod]
+    assert q(role={"$eq": "user"}) == [anon_name, plain]
+    assert q(name={"$autocomplete": "mar"}) == [mod], "a word of the name starts with it"
+    assert q(name={"$autocomplete": "zoe ad"}) == [admin], "the name starts with it"
+    assert q(name="Ann Plain") == [plain]
+    assert q(name={"$exists": False}) == [anon_name]
+    assert q(teams={"$contains": "blue"}) == [admin, mod]
+    assert q(teams={"$in": ["red"]}) == [admin]
+    assert q(id={"$ne": admin}) == [mod, anon_name, plain]
+    assert q(id={"$nin": [admin, mod]}) == [anon_name, plain]
+    assert q(language="nl") == [plain]
+    assert q(**{"custom.tier": {"$gte": 2}}) == [admin]
+    created = raw(_query(client, filter_conditions={"id": mod}))["users"][0]["created_at"]
+    assert admin not in q(created_at={"$gt": created}) and mod in q(created_at={"$in": [created]})
+    assert q(created_at={"$lt": "2000-01-01T00:00:00Z"}) == []
+    by_name = _query(client, filter_conditions=mine, sort=[SortParamRequest(field="name", direction=-1)])
+    assert _ids(by_name) == [admin, mod, plain, anon_name], "missing names sort as empty ones"
+
+
+def test_query_users_refuses_fields_it_does_not_store(client):
+    for field in ("email", "last_active", "banned"):
+        with api_error(400, 4) as err:
+            _query(client, filter_conditions={field: "x"})
+        assert field in str(err.value.message)
+    with api_error(400, 4):
+        _query(client, filter_conditions={"role": {"$q": "admin"}})
+
+
+def test_create_guest_makes_a_guest_with_a_token(client, server, user_client):
+    wanted = uid("visitor")
+    resp = client.create_guest(user=UserRequest(id=wanted, name="Visitor", custom={"from": "landing"}))
+    assert resp.status_code() == 201
+    guest, token = resp.data.user, resp.data.access_token
+    assert guest.id.startswith(wanted + "-") and guest.role == "guest"
+    assert guest.name == "Visitor" and guest.custom == {"from": "landing"}
+    me = make_client(server, token=token)
+    try:
+        found = me.query_users(payload=QueryUsersPayload(filter_conditions={"id": guest.id})).data.users
+        assert [(u.id, u.role) for u in found] == [(guest.id, "guest")]
+        # The token acts as the guest: it may post to the guest's own feed.
+        me.feeds.feed("user", guest.id).get_or_create()
+        me.feeds.add_activity(type="post", feeds=[f"user:{guest.id}"], text="hello as a guest")
+    finally:
+        me.close()
+    # A guest never takes an existing user's id.
+    again = client.create_guest(user=UserRequest(id=wanted)).data.user
+    assert again.id != guest.id and again.id.startswith(wanted + "-")

@@ -27,7 +27,7 @@ EXPECTED = {
     "followers": {
         "read": ["ok", "ok", "403", "ok", "403", "ok"],
         "post": ["ok", "403", "403", "ok", "403", "ok"],
-        "follow": ["accepted", "accepted", "pending", "accepted", "pending", "pending"],
+        "follow": ["pending", "accepted", "pending", "accepted", "pending", "pending"],
     },
     "members": {
         "read": ["ok", "403", "403", "ok", "403", "ok"],

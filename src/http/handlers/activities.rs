@@ -8,7 +8,7 @@ use crate::core::feedback::{self, ActivityFeedback, MetricResult, TrackMetrics};
 use crate::core::model::Activity;
 use crate::core::storage::Reader;
 use crate::core::Ctx;
-use crate::http::auth::{Auth, ServerAuth};
+use crate::http::auth::{Auth, ServerAuth, Visitor};
 use crate::http::error::ApiResult;
 use crate::http::extract::{WireJson, WirePath, WireQuery};
 use crate::http::handlers::ActingUser;
@@ -88,7 +88,7 @@ pub async fn upsert_activities(
 /// GetActivity — `GET /api/v2/feeds/activities/{id}`.
 pub async fn get_activity(
     State(state): State<AppState>,
-    Auth(actor): Auth,
+    Visitor(actor): Visitor,
     WirePath(id): WirePath<String>,
     WireQuery(q): WireQuery<GetActivityParams>,
 ) -> ApiResult<Reply<ActivityBody>> {
@@ -305,7 +305,7 @@ pub struct QueryActivitiesResponse {
 /// QueryActivities — `POST /api/v2/feeds/activities/query`.
 pub async fn query_activities(
     State(state): State<AppState>,
-    Auth(actor): Auth,
+    Visitor(actor): Visitor,
     WireJson(req): WireJson<QueryActivities>,
 ) -> ApiResult<Reply<QueryActivitiesResponse>> {
     actor.may_name(req.user_id.as_deref())?;

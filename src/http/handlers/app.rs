@@ -28,7 +28,7 @@ pub async fn get_app(State(state): State<AppState>, Auth(actor): Auth) -> ApiRes
             let settings = app::settings(&state.ctx).await?;
             GetApplicationResponse::Server { app: Box::new((&settings).into()) }
         }
-        Actor::User(_) => GetApplicationResponse::Client { app: Box::default() },
+        Actor::User(_) | Actor::Anonymous => GetApplicationResponse::Client { app: Box::default() },
     }))
 }
 

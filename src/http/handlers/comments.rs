@@ -5,7 +5,7 @@ use crate::core::comments::{self, NewComment, PartialComment, QueryComments, Thr
 use crate::core::enrichment::Lookup;
 use crate::core::model::{Activity, Comment};
 use crate::core::Actor;
-use crate::http::auth::Auth;
+use crate::http::auth::{Auth, Visitor};
 use crate::http::error::ApiResult;
 use crate::http::extract::{WireJson, WirePath, WireQuery};
 use crate::http::handlers::ActingUser;
@@ -76,11 +76,11 @@ pub struct CommentResponseBody {
 /// GetComment — `GET /api/v2/feeds/comments/{id}`.
 pub async fn get_comment(
     State(state): State<AppState>,
-    Auth(actor): Auth,
+    Visitor(actor): Visitor,
     WirePath(id): WirePath<String>,
     WireQuery(q): WireQuery<ViewerParams>,
 ) -> ApiResult<Reply<CommentResponseBody>> {
-    let comment = comments::get_comment(&state.ctx, &id).await?;
+    let comment = comments::read_comment(&state.ctx, &actor, &id).await?;
     actor.may_name(q.user_id.as_deref())?;
     let viewer = actor.viewer(q.user_id.as_deref());
     Ok(Reply(CommentResponseBody { comment: render(&state, &[comment], viewer).await?.remove(0) }))
@@ -192,25 +192,25 @@ async fn render_thread(state: &AppState, thread: Thread, viewer: Option<&str>) -
 /// GetComments — `GET /api/v2/feeds/comments`.
 pub async fn get_comments(
     State(state): State<AppState>,
-    Auth(actor): Auth,
+    Visitor(actor): Visitor,
     WireQuery(q): WireQuery<ThreadRequest>,
 ) -> ApiResult<Reply<ThreadResponse>> {
     actor.may_name(q.user_id.as_deref())?;
     let viewer = actor.viewer(q.user_id.as_deref()).map(str::to_string);
-    let thread = comments::get_comments(&state.ctx, q).await?;
+    let thread = comments::get_comments(&state.ctx, &actor, q).await?;
     render_thread(&state, thread, viewer.as_deref()).await
 }
 
 /// GetCommentReplies — `GET /api/v2/feeds/comments/{id}/replies`.
 pub async fn get_comment_replies(
     State(state): State<AppState>,
-    Auth(actor): Auth,
+    Visitor(actor): Visitor,
     WirePath(id): WirePath<String>,
     WireQuery(q): WireQuery<ThreadRequest>,
 ) -> ApiResult<Reply<ThreadResponse>> {
     actor.may_name(q.user_id.as_deref())?;
     let viewer = actor.viewer(q.user_id.as_deref()).map(str::to_string);
-    let thread = comments::get_comment_replies(&state.ctx, &id, q).await?;
+    let thread = comments::get_comment_replies(&state.ctx, &actor, &id, q).await?;
     render_thread(&state, thread, viewer.as_deref()).await
 }
 

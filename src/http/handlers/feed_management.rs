@@ -8,7 +8,7 @@ use crate::core::feed_management::{self, CreateFeedsBatch, DeleteFeedsBatch};
 use crate::core::model::{Feed, Fid};
 use crate::core::storage::Reader;
 use crate::core::{suggestions, QueryRequest};
-use crate::http::auth::{Auth, ServerAuth};
+use crate::http::auth::{Auth, ServerAuth, Visitor};
 use crate::http::error::ApiResult;
 use crate::http::extract::{WireJson, WirePath, WireQuery};
 use crate::http::handlers::users::TaskStarted;
@@ -54,7 +54,7 @@ pub struct QueryFeedsRequest {
 /// QueryFeeds — `POST /api/v2/feeds/feeds/query`.
 pub async fn query_feeds(
     State(state): State<AppState>,
-    Auth(actor): Auth,
+    Visitor(actor): Visitor,
     RawQuery(query): RawQuery,
     WireJson(req): WireJson<QueryFeedsRequest>,
 ) -> ApiResult<Reply<FeedsResponse>> {

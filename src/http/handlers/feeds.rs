@@ -6,7 +6,7 @@ use crate::core::feed_read::{self, GetOrCreateFeed};
 use crate::core::feeds::{self, UpdateFeed};
 use crate::core::model::Fid;
 use crate::core::storage::Reader;
-use crate::http::auth::Auth;
+use crate::http::auth::{Auth, Visitor};
 use crate::http::error::ApiResult;
 use crate::http::extract::{WireJson, WirePath, WireQuery};
 use crate::http::handlers::users::TaskStarted;
@@ -44,7 +44,7 @@ pub struct GetOrCreateFeedResponse {
 /// GetOrCreateFeed — `POST /api/v2/feeds/feed_groups/{group}/feeds/{id}`.
 pub async fn get_or_create_feed(
     State(state): State<AppState>,
-    Auth(actor): Auth,
+    Visitor(actor): Visitor,
     WirePath((group, id)): WirePath<(String, String)>,
     RawQuery(query): RawQuery,
     WireJson(req): WireJson<GetOrCreateFeed>,

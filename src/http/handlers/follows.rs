@@ -29,6 +29,7 @@ async fn follow_lookup(
             Actor::Server => {
                 follows.first().and_then(|f| lookup.feeds.get(&f.source)).map(|(f, _)| f.created_by.clone())
             }
+            Actor::Anonymous => None,
         };
         if let Some(viewer) = viewer {
             let fids: Vec<Fid> = follows.iter().flat_map(|f| [f.source.clone(), f.target.clone()]).collect();

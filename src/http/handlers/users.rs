@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::core::error::Error;
 use crate::core::users::{self, DeleteUsers, QueryUsers, UserInput, UserPatch};
-use crate::http::auth::{Auth, ServerAuth};
+use crate::http::auth::{AnyCaller, Auth, ServerAuth, Visitor};
 use crate::http::error::ApiResult;
 use crate::http::extract::{parse_json, WireJson, WireQuery};
 use crate::http::reply::Reply;
@@ -75,10 +75,11 @@ pub struct QueryUsersResponse {
     users: Vec<FullUserResponse>,
 }
 
-/// QueryUsers — `GET /api/v2/users?payload={json}`.
+/// QueryUsers — `GET /api/v2/users?payload={json}`. Anonymous callers may
+/// list users too, as on Stream (its client tests query users anonymously).
 pub async fn query_users(
     State(state): State<AppState>,
-    Auth(_): Auth,
+    Visitor(_): Visitor,
     WireQuery(params): WireQuery<QueryUsersParams>,
 ) -> ApiResult<Reply<QueryUsersResponse>> {
     let query: QueryUsers = match params.payload.as_deref() {
@@ -102,4 +103,31 @@ pub async fn delete_users(
 ) -> ApiResult<Reply<TaskStarted>> {
     let task_id = users::delete_users(&state.ctx, req).await?;
     Ok(Reply(TaskStarted { task_id }))
+}
+
+#[derive(Deserialize)]
+pub struct CreateGuestRequest {
+    user: UserInput,
+}
+
+#[derive(Serialize)]
+pub struct CreateGuestResponse {
+    user: FullUserResponse,
+    access_token: String,
+}
+
+/// CreateGuest — `POST /api/v2/guest`: a `guest` user and a token for it,
+/// for anyone holding the API key (the feeds-client's `connectGuest` calls
+/// it anonymously), unless `--allow-guests false`.
+pub async fn create_guest(
+    State(state): State<AppState>,
+    AnyCaller(_): AnyCaller,
+    WireJson(req): WireJson<CreateGuestRequest>,
+) -> ApiResult<Reply<CreateGuestResponse>> {
+    if !state.authless.allow_guests {
+        return Err(Error::not_allowed("guest users are switched off on this server").into());
+    }
+    let user = users::create_guest(&state.ctx, req.user).await?;
+    let access_token = state.credentials.sign_user_token(&user.id)?;
+    Ok(Reply(CreateGuestResponse { user: (&user).into(), access_token }))
 }

@@ -3,7 +3,7 @@ use async_trait::async_trait;
 use crate::args;
 use crate::core::error::Result;
 use crate::core::model::User;
-use crate::core::storage::{ExtraWrites, UserQuery, UserSortField, UserStore};
+use crate::core::storage::{ExtraWrites, ListQuery, UserStore};
 use crate::core::time::Timestamp;
 use crate::store::db::{Arg, Db, Tx};
 use crate::store::sql;
@@ -73,38 +73,8 @@ impl<D: Db> UserStore for D {
         self.read().await?.docs("SELECT doc FROM users WHERE id = ANY($1)", args![ids]).await
     }
 
-    async fn query_users(&self, q: &UserQuery) -> Result<Vec<User>> {
-        let mut sql = String::from("SELECT doc FROM users WHERE TRUE");
-        let mut args = Vec::new();
-        if let Some(ids) = &q.ids {
-            if ids.is_empty() {
-                return Ok(Vec::new());
-            }
-            args.push(Arg::from(ids));
-            sql.push_str(" AND id = ANY($1)");
-        }
-        if !q.include_deleted {
-            sql.push_str(" AND deleted_at IS NULL");
-        }
-        let mut order: Vec<String> = q
-            .sort
-            .iter()
-            .map(|(field, desc)| {
-                let column = match field {
-                    UserSortField::Id => "id",
-                    UserSortField::Name => "name",
-                    UserSortField::Role => "role",
-                    UserSortField::CreatedAt => "created_at",
-                    UserSortField::UpdatedAt => "updated_at",
-                };
-                format!("{column} {}", if *desc { "DESC NULLS LAST" } else { "ASC NULLS FIRST" })
-            })
-            .collect();
-        order.push("id ASC".into());
-        args.push(Arg::from(q.offset));
-        let n = args.len();
-        sql.push_str(&format!(" ORDER BY {} LIMIT {} OFFSET ${n}", order.join(", "), sql::limit(q.limit)));
-        self.read().await?.rows(&sql, &args).await?.iter().map(|r| r.doc(0)).collect()
+    async fn query_users(&self, q: &ListQuery) -> Result<Vec<User>> {
+        super::list(self, &sql::USERS, q).await
     }
 
     async fn purge_users(&self, ids: &[String]) -> Result<()> {

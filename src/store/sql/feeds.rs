@@ -78,7 +78,8 @@ pub fn feed_query(dialect: Dialect, q: &ListQuery, reader: &Reader, now: Timesta
     let mut clauses: Vec<String> = FEEDS.scope.iter().map(|s| s.to_string()).collect();
     if reader.restricted {
         let me = b.text(reader.viewer.as_deref().unwrap_or_default());
-        clauses.push(readable_feed(&mut b, "t", &me, &grants_of(reader), "read-feed"));
+        let grants = (&*grants_of(reader), reader.everyone_role());
+        clauses.push(readable_feed(&mut b, "t", &me, grants, "read-feed"));
     }
     clauses.push(b.filter(&q.filter)?);
     let order = b.feed_order(&q.sort)?;
@@ -131,7 +132,7 @@ pub fn follow_suggestions_query(
         Dialect::Postgres => "c.doc::text",
     };
     // Only feeds the user may follow (a request counts) are suggested.
-    let followable = readable_feed(&mut b, "c", &me, grants, "follow");
+    let followable = readable_feed(&mut b, "c", &me, (grants, crate::core::feed_visibilities::USER), "follow");
     let eligible = format!(
         "c.group_id = {group} AND c.deleted_at IS NULL AND c.visibility <> 'private' AND c.created_by <> {me}
          AND {followable}

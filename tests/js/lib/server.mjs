@@ -22,6 +22,8 @@ const CONTROLLED_ENV = [
   'TRIBUTARY_API_KEY',
   'TRIBUTARY_API_SECRET',
   'TRIBUTARY_DATABASE_URL',
+  'TRIBUTARY_ALLOW_GUESTS',
+  'TRIBUTARY_ALLOW_ANONYMOUS',
 ];
 
 export function freePort() {
@@ -43,10 +45,11 @@ function psql(url, sql) {
 
 /**
  * Returns { baseUrl, apiKey, apiSecret, logPath, logTail(), stop(), restart() }.
+ * `env` adds server settings (e.g. `TRIBUTARY_ALLOW_GUESTS: 'false'`).
  * The port is never 3030: the feeds-client rewrites `:3030` in base_url to
  * `:8800` for its WebSocket (a free port from the kernel is above 32767).
  */
-export async function startServer() {
+export async function startServer({ env: settings = {} } = {}) {
   const binary = process.env.TRIBUTARY_BIN || DEFAULT_BIN;
   const dataDir = mkdtempSync(join(tmpdir(), 'tributary-js-'));
   const port = await freePort();
@@ -58,6 +61,7 @@ export async function startServer() {
     TRIBUTARY_DATA_DIR: dataDir,
     TRIBUTARY_API_KEY: API_KEY,
     TRIBUTARY_API_SECRET: apiSecret,
+    ...settings,
   });
   let schema = null;
   const pgBase = process.env.TRIBUTARY_SDK_DATABASE_URL;

@@ -201,8 +201,9 @@ pub trait Tx: Send {
     /// are prepared once per connection.
     async fn exec(&mut self, sql: &str, args: &[Arg]) -> Result<u64>;
     async fn rows(&mut self, sql: &str, args: &[Arg]) -> Result<Vec<Row>>;
-    /// `rows` for statements built per request (filters), which would only
-    /// crowd the statement caches.
+    /// `rows` for statements built per request (filters): PostgreSQL's
+    /// per-connection statement cache has no bound, so they are not kept
+    /// there; SQLite's is a bounded LRU, and keeps them.
     async fn rows_once(&mut self, sql: &str, args: &[Arg]) -> Result<Vec<Row>>;
     async fn commit(self: Box<Self>) -> Result<()>;
     /// Events were written: when this transaction commits, the event

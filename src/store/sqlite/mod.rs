@@ -71,8 +71,9 @@ fn open(path: &Path) -> Result<Connection> {
     .map_err(db_err)?;
     // List parameters (`= ANY($n)` in shared SQL) bind as `rarray` tables.
     rusqlite::vtab::array::load_module(&conn).map_err(db_err)?;
-    // Room for every constant statement of the shared operations.
-    conn.set_prepared_statement_cache_capacity(256);
+    // Room for every constant statement of the shared operations, and for
+    // the common shapes of the statements built per request.
+    conn.set_prepared_statement_cache_capacity(512);
     Ok(conn)
 }
 

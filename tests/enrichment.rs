@@ -32,7 +32,14 @@ async fn server() -> (tempfile::TempDir, Arc<SqliteStore>, axum::Router) {
     let ctx = Ctx::new(store.clone());
     feed_groups::install_built_in_groups(&ctx).await.expect("groups");
     let credentials = Arc::new(Credentials::new("key".into(), SECRET));
-    let state = AppState { ctx, credentials, hub: Default::default(), shutdown: Default::default() };
+    let state = AppState {
+        ctx,
+        credentials,
+        hub: Default::default(),
+        shutdown: Default::default(),
+        rate_limits: Default::default(),
+        metrics_token: None,
+    };
     let app = build_app(state, Default::default());
     (dir, store, app)
 }

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use super::credentials::Credentials;
+use crate::core::rate_limits::RateLimiter;
 use crate::core::Ctx;
 use crate::realtime::Hub;
 use crate::shutdown::Shutdown;
@@ -16,4 +17,8 @@ pub struct AppState {
     pub hub: Arc<Hub>,
     /// Fires when the server stops: WebSockets close with 1012.
     pub shutdown: Shutdown,
+    /// The app's and users' token buckets (`http::rate_limit`).
+    pub rate_limits: Arc<RateLimiter>,
+    /// The bearer token `GET /metrics` requires, if any.
+    pub metrics_token: Option<Arc<str>>,
 }

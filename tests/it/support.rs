@@ -9,7 +9,10 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use tempfile::TempDir;
 use tokio::net::TcpListener;
-use tributary::config::{ConnectionLimits, CorsOrigins, FanoutOptions, ServeConfig, WebhookHosts, WebhookOptions};
+use tributary::config::{
+    ConnectionLimits, CorsOrigins, FanoutOptions, MetricsOptions, RateLimitOptions, ServeConfig, WebhookHosts,
+    WebhookOptions,
+};
 use tributary::shutdown::Shutdown;
 
 pub const API_KEY: &str = "itkey";
@@ -75,6 +78,13 @@ impl Drop for TestDatabase {
     }
 }
 
+/// Rate limits and metrics, as `tributary serve` takes them.
+#[derive(Default)]
+struct Operated {
+    rate_limits: RateLimitOptions,
+    metrics: MetricsOptions,
+}
+
 /// A server running inside the test's runtime, stopped when dropped.
 pub struct TestServer {
     pub base: String,
@@ -100,6 +110,14 @@ impl TestServer {
         TestServer::spawn_full(limits, cors_origins, WebhookOptions::default(), FanoutOptions::default()).await
     }
 
+    /// A server with these rate limits and metrics options.
+    pub async fn spawn_operated(rate_limits: RateLimitOptions, metrics: MetricsOptions) -> TestServer {
+        let operated = Operated { rate_limits, metrics };
+        let (limits, cors, webhooks, fanout) =
+            (ConnectionLimits::default(), CorsOrigins::Any, WebhookOptions::default(), FanoutOptions::default());
+        TestServer::spawn_all(limits, cors, webhooks, fanout, operated).await
+    }
+
     /// Webhooks go to loopback receivers only: tests configure hooks to
     /// `*.example` hosts that must never be looked up.
     pub fn loopback_webhooks() -> WebhookHosts {
@@ -122,6 +140,16 @@ impl TestServer {
         webhooks: WebhookOptions,
         fanout: FanoutOptions,
     ) -> TestServer {
+        TestServer::spawn_all(limits, cors_origins, webhooks, fanout, Operated::default()).await
+    }
+
+    async fn spawn_all(
+        limits: ConnectionLimits,
+        cors_origins: CorsOrigins,
+        webhooks: WebhookOptions,
+        fanout: FanoutOptions,
+        operated: Operated,
+    ) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let db = TestDatabase::new().await;
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
@@ -136,6 +164,8 @@ impl TestServer {
             limits,
             webhooks: WebhookOptions { webhook_hosts: TestServer::loopback_webhooks(), ..webhooks },
             fanout,
+            rate_limits: operated.rate_limits,
+            metrics: operated.metrics,
         };
         let shutdown = Shutdown::default();
         let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();

@@ -34,14 +34,17 @@ pub(crate) async fn backfill(tx: &mut dyn Tx, follow: &Follow) -> Result<()> {
     if limit == 0 {
         return Ok(());
     }
-    tx.exec(
-        "INSERT INTO feed_entries (fid, created_at, activity_id, direct, visible_until, private_to)
-         SELECT $1, created_at, activity_id, FALSE, visible_until, private_to FROM feed_entries
-         WHERE fid = $2 AND direct ORDER BY created_at DESC, activity_id DESC LIMIT $3
-         ON CONFLICT DO NOTHING",
-        args![follow.source.to_string(), follow.target.to_string(), limit as i64],
-    )
-    .await?;
+    let started = std::time::Instant::now();
+    let copied = tx
+        .exec(
+            "INSERT INTO feed_entries (fid, created_at, activity_id, direct, visible_until, private_to)
+             SELECT $1, created_at, activity_id, FALSE, visible_until, private_to FROM feed_entries
+             WHERE fid = $2 AND direct ORDER BY created_at DESC, activity_id DESC LIMIT $3
+             ON CONFLICT DO NOTHING",
+            args![follow.source.to_string(), follow.target.to_string(), limit as i64],
+        )
+        .await?;
+    crate::metrics::fanout("backfill", copied, started);
     Ok(())
 }
 

@@ -227,3 +227,28 @@ async fn off_lifts_every_limit_and_the_headers() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["server_side"], json!({}), "{body}");
 }
+
+#[derive(clap::Parser)]
+struct ServeArgs {
+    #[command(flatten)]
+    serve: tributary::config::ServeConfig,
+}
+
+#[tokio::test]
+async fn a_bad_rule_stops_the_start_naming_it() {
+    use clap::Parser;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let args = |rules: &str| {
+        let data_dir = dir.path().display().to_string();
+        ServeArgs::try_parse_from(["tributary", "--data-dir", &data_dir, "--rate-limits", rules]).map(|a| a.serve)
+    };
+    let syntax = args("app:*=0/m").expect_err("a count of 0 is refused").to_string();
+    assert!(syntax.contains("--rate-limits") && syntax.contains("count"), "{syntax}");
+
+    let config = args("app:NoSuchOperation=1/m").expect("parses");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let stop = tributary::shutdown::Shutdown::default();
+    let started = tributary::serve(config, listener, stop, |_, _| panic!("must not start")).await;
+    let error = started.expect_err("the start fails").to_string();
+    assert!(error.contains("--rate-limits") && error.contains("NoSuchOperation"), "{error}");
+}

@@ -228,6 +228,8 @@ impl Gcra {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Verdict {
     pub limit: u64,
+    /// The period `limit` refills over.
+    pub period: Duration,
     pub remaining: u64,
     pub reset: i64,
     /// `Some(seconds, at least 1)` when the request is refused.
@@ -357,6 +359,7 @@ impl RateLimiter {
     fn verdict(&self, gcra: &Gcra, tat: u64, now: u64, refused: Option<u64>, scope: Scope) -> Verdict {
         Verdict {
             limit: gcra.limit,
+            period: Duration::from_nanos(gcra.period),
             remaining: if refused.is_some() { 0 } else { gcra.remaining(tat, now) },
             reset: self.unix_secs_ceil(tat.max(now)),
             retry_after: refused.map(|wait| wait.div_ceil(1_000_000_000).max(1)),

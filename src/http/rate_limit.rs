@@ -64,8 +64,9 @@ pub fn refused(operation: &'static str, verdict: &Verdict) -> Response {
     };
     metrics::count(&metrics::RATE_LIMITED, vec![("operation", operation.into()), ("scope", scope.into())], 1);
     let message = format!(
-        "too many requests: the {scope} limit of {operation} is {} per window; retry in {} s",
+        "too many requests: the {scope} limit of {operation} is {} per {} s; retry in {} s",
         verdict.limit,
+        verdict.period.as_secs(),
         verdict.retry_after.unwrap_or(1)
     );
     let mut response = ApiError(Error::new(Code::TooManyRequests, message)).into_response();

@@ -77,7 +77,8 @@ async fn a_limit_is_hit_with_a_429_and_recovers_as_the_bucket_refills() {
     let (status, headers, body) = get_app(&server, &token).await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
     assert_api_error(&body, status, 9);
-    assert!(body["message"].as_str().is_some_and(|m| m.starts_with("GetApp failed with error:")), "{body}");
+    let message = body["message"].as_str().unwrap_or_default();
+    assert!(message.starts_with("GetApp failed with error:") && message.contains("3 per 3 s"), "{body}");
     assert_eq!(body["unrecoverable"], json!(false), "SDKs may retry a 429: {body}");
     assert_eq!(limit_headers(&headers).0, 3);
     assert_eq!(limit_headers(&headers).1, 0);

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::core::error::Error;
+use crate::core::rate_limits::RateLimitRules;
 use crate::core::storage::Store;
 
 use rand::distr::{Alphanumeric, SampleString};
@@ -41,6 +42,10 @@ pub struct ServeConfig {
     pub fanout: FanoutOptions,
     #[command(flatten)]
     pub authless: AuthlessOptions,
+    #[command(flatten)]
+    pub rate_limits: RateLimitOptions,
+    #[command(flatten)]
+    pub metrics: MetricsOptions,
 }
 
 /// Callers without a user token, as Stream's clients make them: guests
@@ -61,6 +66,41 @@ impl Default for AuthlessOptions {
     fn default() -> Self {
         AuthlessOptions { allow_guests: true, allow_anonymous: true }
     }
+}
+
+/// Rate limits (`core::rate_limits`): token buckets per operation for the
+/// app on each platform and for each user; syntax in docs/limits.md.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RateLimitOptions {
+    /// Rate limits layered over the defaults (app:*=600000/m,user:*=60000/m): `off`, or comma-separated rules such as `app:AddActivity=1000/m`, `user:*=60/m`, `app:AddComment+AddActivityReaction=500/m` (one shared bucket), `user:*=off`.
+    #[arg(long, env = "TRIBUTARY_RATE_LIMITS", default_value = "", value_parser = RateLimitRules::parse)]
+    pub rate_limits: RateLimitRules,
+    /// How many instances share the limits (PostgreSQL clusters): each instance enforces limit / instances.
+    #[arg(long, env = "TRIBUTARY_RATE_LIMIT_INSTANCES", default_value_t = 1,
+          value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub rate_limit_instances: u64,
+    /// The most per-user buckets held in memory; idle ones are dropped first.
+    #[arg(long, env = "TRIBUTARY_RATE_LIMIT_USER_BUCKETS", default_value_t = 100_000,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(16..=10_000_000))]
+    pub rate_limit_user_buckets: usize,
+}
+
+impl Default for RateLimitOptions {
+    fn default() -> Self {
+        RateLimitOptions {
+            rate_limits: RateLimitRules::default(),
+            rate_limit_instances: 1,
+            rate_limit_user_buckets: 100_000,
+        }
+    }
+}
+
+/// `GET /metrics` (Prometheus text format).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct MetricsOptions {
+    /// When set, `GET /metrics` requires `Authorization: Bearer <token>`.
+    #[arg(long, env = "TRIBUTARY_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
 }
 
 /// The background fan-out (`core::fanout`) of activities posted to feeds

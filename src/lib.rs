@@ -14,6 +14,7 @@ use tokio::net::TcpListener;
 pub mod config;
 pub mod core;
 pub mod http;
+pub mod metrics;
 pub mod realtime;
 pub mod shutdown;
 pub mod store;
@@ -32,6 +33,14 @@ pub async fn serve(
     shutdown: Shutdown,
     on_ready: impl FnOnce(&AppCredentials, bool),
 ) -> Result<(), BoxError> {
+    // Checked first: a rule naming an unknown operation stops the start.
+    let rate_limits = core::rate_limits::RateLimiter::new(
+        &config.rate_limits.rate_limits,
+        &http::operation_names(),
+        config.rate_limits.rate_limit_instances,
+        config.rate_limits.rate_limit_user_buckets,
+    )
+    .map_err(|e| format!("--rate-limits: {e}"))?;
     let database_url = config.database_url.as_deref().filter(|u| !u.is_empty());
     let store: Arc<dyn core::storage::Store> = match database_url {
         Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
@@ -72,6 +81,8 @@ pub async fn serve(
         hub,
         shutdown: shutdown.clone(),
         authless: config.authless.clone(),
+        rate_limits: Arc::new(rate_limits),
+        metrics_token: config.metrics.metrics_token.as_deref().filter(|t| !t.is_empty()).map(Arc::from),
     };
     let app = http::build_app(state, config.cors_origins.clone());
     on_ready(&credentials, generated);

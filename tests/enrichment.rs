@@ -38,6 +38,8 @@ async fn server() -> (tempfile::TempDir, Arc<SqliteStore>, axum::Router) {
         hub: Default::default(),
         shutdown: Default::default(),
         authless: Default::default(),
+        rate_limits: Default::default(),
+        metrics_token: None,
     };
     let app = build_app(state, Default::default());
     (dir, store, app)

@@ -17,8 +17,8 @@ use tributary::core::model::{
     MetricEvent, Poll, PollOption, PollVote, Reaction, Task, TaskStatus, TaskWork, User, VoteOutcome, LATEST_REACTIONS,
 };
 use tributary::core::storage::{
-    ActivityOrder, ActivityQuery, ExtraWrites, FanoutJob, FanoutStep, FeedPosition, FeedSlice, ListQuery, Reactable,
-    Reader, Store,
+    ActivityOrder, ActivityQuery, Backlog, ExtraWrites, FanoutJob, FanoutStep, FeedPosition, FeedSlice, ListQuery,
+    Reactable, Reader, Store,
 };
 use tributary::core::time::Timestamp;
 use tributary::store::postgres::PostgresStore;
@@ -704,8 +704,11 @@ async fn polls_and_votes(store: &dyn Store) {
 }
 
 async fn tasks_claim_finish_and_lease_expiry(store: &dyn Store) {
+    let backlog = || async { store.task_backlog().await.expect("backlog") };
+    assert_eq!(backlog().await, Backlog { waiting: 0, oldest: None });
     store.insert_task(&task("t1", 1)).await.expect("t1");
     store.insert_task(&task("t2", 2)).await.expect("t2");
+    assert_eq!(backlog().await, Backlog { waiting: 2, oldest: Some(t(1)) });
 
     let claim = |now: i64| async move {
         store.claim_task(t(now), t(now + 60)).await.expect("claim").map(|task| (task.id, task.status))
@@ -714,7 +717,9 @@ async fn tasks_claim_finish_and_lease_expiry(store: &dyn Store) {
     assert_eq!(claim(11).await, Some(("t2".into(), TaskStatus::Running)));
     assert_eq!(claim(12).await, None, "both leased");
 
+    assert_eq!(backlog().await, Backlog { waiting: 2, oldest: Some(t(1)) }, "running tasks still wait");
     store.finish_task("t2", TaskStatus::Completed, Some(json!({"ok": true})), None).await.expect("finish");
+    assert_eq!(backlog().await, Backlog { waiting: 1, oldest: Some(t(1)) });
     let done = store.get_task("t2").await.expect("get").expect("t2");
     assert_eq!((done.status, done.result), (TaskStatus::Completed, Some(json!({"ok": true}))));
 
@@ -724,6 +729,7 @@ async fn tasks_claim_finish_and_lease_expiry(store: &dyn Store) {
     assert_eq!(t1.attempts, 3, "every claim counts an attempt");
     store.finish_task("t1", TaskStatus::Failed, None, None).await.expect("fail");
     assert_eq!(claim(1_000).await, None, "finished tasks are never claimed");
+    assert_eq!(backlog().await, Backlog { waiting: 0, oldest: None });
     assert!(store.get_task("missing").await.expect("get").is_none());
 }
 
@@ -987,7 +993,11 @@ async fn background_fan_out_in_leased_batches(store: &dyn Store) {
     };
 
     assert!(!store.fanout_waiting(t(1)).await.expect("waiting"), "no job yet");
+    assert_eq!(store.fanout_backlog().await.expect("backlog"), Backlog { waiting: 0, oldest: None });
     store.save_activities(&[activity("s1", "star", &["user:star"], 1)], &[]).await.expect("post");
+    let backlog = store.fanout_backlog().await.expect("backlog");
+    assert_eq!(backlog.waiting, 1, "one job: {backlog:?}");
+    assert!(backlog.oldest.is_some_and(|at| at <= Timestamp::now()), "{backlog:?}");
     assert_eq!(newest(store, "user:star").await, ["s1"], "the origin feed has it at once");
     // Followers see it at once (the page reads the job's pending entries);
     // the copies arrive in the background, as the entry counts show.
@@ -1023,6 +1033,7 @@ async fn background_fan_out_in_leased_batches(store: &dyn Store) {
     }
     assert_eq!(newest(store, &last).await, Vec::<String>::new(), "unfollowed before the job reached it");
     assert!(!store.fanout_waiting(t(60)).await.expect("waiting"));
+    assert_eq!(store.fanout_backlog().await.expect("backlog").waiting, 0, "a finished job is gone");
 
     // A soft delete during the job: later batches copy the entry hidden,
     // and a restore shows every copy.

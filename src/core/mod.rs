@@ -44,6 +44,7 @@ pub mod patch;
 pub mod pins;
 pub mod polls;
 pub mod query;
+pub mod rate_limits;
 pub mod reactions;
 pub mod scan;
 pub mod storage;

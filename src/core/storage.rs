@@ -896,6 +896,34 @@ pub trait FanoutStore: Send + Sync {
     async fn release_fanout(&self, job: &FanoutJob, holder: &str) -> Result<()>;
 }
 
+/// Work waiting in a durable queue: how many items, and when the oldest was
+/// queued.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Backlog {
+    pub waiting: i64,
+    pub oldest: Option<Timestamp>,
+}
+
+/// Database connections of this process: open, and of those idle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolUse {
+    pub open: usize,
+    pub idle: usize,
+    pub max: usize,
+}
+
+/// What `GET /metrics` reads of the store at scrape time: cheap, indexed
+/// counts, never on a request's path.
+#[async_trait]
+pub trait MonitorStore: Send + Sync {
+    /// Background fan-out jobs not finished (`fanout_jobs`).
+    async fn fanout_backlog(&self) -> Result<Backlog>;
+    /// Tasks pending or running.
+    async fn task_backlog(&self) -> Result<Backlog>;
+    /// The connection pool, where the store has one (PostgreSQL).
+    fn pool_use(&self) -> Option<PoolUse>;
+}
+
 /// What a page of activities shows beside the activities themselves, for
 /// one viewer (`EnrichmentStore::activity_extras`).
 #[derive(Debug, Default)]
@@ -955,6 +983,7 @@ pub trait Store:
     + EventStore
     + FanoutStore
     + EnrichmentStore
+    + MonitorStore
     + 'static
 {
 }
@@ -976,6 +1005,7 @@ impl<
             + EventStore
             + FanoutStore
             + EnrichmentStore
+            + MonitorStore
             + 'static,
     > Store for T
 {

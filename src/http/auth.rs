@@ -15,6 +15,12 @@ pub use super::credentials::Credentials;
 /// The authenticated caller of a request.
 pub struct Auth(pub Actor);
 
+/// The caller as the rate-limit layer (`http::rate_limit`) authenticated it,
+/// kept in the request's extensions so the handler's extractor does not
+/// verify the token twice.
+#[derive(Clone)]
+pub struct Authenticated(pub Actor);
+
 fn api_key_of(parts: &Parts) -> Option<String> {
     query_param(parts.uri.query(), "api_key")
 }
@@ -29,7 +35,7 @@ pub(crate) fn query_param(query: Option<&str>, name: &str) -> Option<String> {
 /// `stream-auth-type: anonymous` (whatever `Authorization` holds: the
 /// feeds-client sends an empty one). Each extractor below decides whether
 /// an anonymous caller may go on.
-fn caller(parts: &Parts, state: &AppState) -> Result<Actor, Error> {
+pub fn authenticate(parts: &Parts, state: &AppState) -> Result<Actor, Error> {
     match api_key_of(parts) {
         Some(key) if key == state.credentials.api_key => {}
         Some(_) => return Err(Error::new(Code::InvalidApiKey, "api_key not valid")),
@@ -56,6 +62,15 @@ fn caller(parts: &Parts, state: &AppState) -> Result<Actor, Error> {
         .filter(|v| !v.is_empty())
         .ok_or_else(|| Error::new(Code::AuthFailed, "Authorization header with a JWT is missing"))?;
     state.credentials.verify(token)
+}
+
+/// The request's caller: the rate-limit layer's result when it ran,
+/// otherwise checked here.
+fn caller(parts: &Parts, state: &AppState) -> Result<Actor, Error> {
+    match parts.extensions.get::<Authenticated>() {
+        Some(Authenticated(actor)) => Ok(actor.clone()),
+        None => authenticate(parts, state),
+    }
 }
 
 /// A caller with a token: anonymous callers are refused (403, code 17), as

@@ -32,7 +32,7 @@ const ALLOW_HEADERS: HeaderValue = HeaderValue::from_static(
 const MAX_AGE: HeaderValue = HeaderValue::from_static("86400");
 /// The SDK reads these into `metadata.rate_limit`.
 const EXPOSE_HEADERS: HeaderValue =
-    HeaderValue::from_static("X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset");
+    HeaderValue::from_static("X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, Retry-After");
 
 /// Middleware (`from_fn_with_state`): answers preflights, labels every
 /// other response.

@@ -905,4 +905,14 @@ pub const FIELDS: &[OperationFields] = &[
     },
     OperationFields { operation: "GetFeedCounts", honoured: &[], refused: &[] },
     OperationFields { operation: "GetFollowSuggestions", honoured: &["?limit", "?user_id"], refused: &[] },
+    OperationFields {
+        operation: "GetFeedsRateLimits",
+        honoured: &["?android", "?endpoints", "?ios", "?server_side", "?unity", "?web"],
+        refused: &[],
+    },
+    OperationFields {
+        operation: "GetRateLimits",
+        honoured: &["?android", "?endpoints", "?ios", "?server_side", "?unity", "?web"],
+        refused: &[],
+    },
 ];

@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use axum::extract::{DefaultBodyLimit, Request};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -26,6 +26,8 @@ pub mod extract;
 pub mod fields;
 pub mod handlers;
 pub mod listen;
+pub mod metrics;
+pub mod rate_limit;
 pub mod realtime;
 pub mod reply;
 pub mod state;
@@ -43,18 +45,21 @@ macro_rules! operations {
             $( (stringify!($name), stringify!($method), $path, $status), )*
         ];
 
-        fn routes(router: Router<AppState>) -> Router<AppState> {
+        fn routes(router: Router<AppState>, state: &AppState) -> Router<AppState> {
             router
-            $( .route($path, axum::routing::$method($handler).layer(middleware::from_fn(
-                |req: Request, next: Next| in_operation(stringify!($name), $status, req, next),
+            $( .route($path, axum::routing::$method($handler).layer(middleware::from_fn_with_state(
+                state.clone(),
+                |State(state): State<AppState>, req: Request, next: Next| {
+                    in_operation(state, stringify!($name), $status, req, next)
+                },
             ))) )*
         }
     };
 }
 
 use handlers::{
-    activities, app, bookmarks, collections, comments, feed_groups, feeds, follows, members, pins, polls, reactions,
-    tasks, users,
+    activities, app, bookmarks, collections, comments, feed_groups, feeds, follows, members, pins, polls, rate_limits,
+    reactions, tasks, users,
 };
 use handlers::{feed_visibilities, membership_levels};
 
@@ -183,17 +188,33 @@ operations! {
     DeleteFeedsBatch: post "/api/v2/feeds/feeds/delete" => 201 handlers::feed_management::delete_feeds_batch;
     GetFeedCounts: get "/api/v2/feeds/feed_groups/{group}/feeds/{feed}/counts" => 200 handlers::feed_management::get_feed_counts;
     GetFollowSuggestions: get "/api/v2/feeds/feed_groups/{group}/follow_suggestions" => 200 handlers::feed_management::get_follow_suggestions;
+
+    GetFeedsRateLimits: get "/api/v2/feeds/feeds/rate_limits" => 200 rate_limits::get_rate_limits;
+    GetRateLimits: get "/api/v2/rate_limits" => 200 rate_limits::get_rate_limits;
 }
 
-async fn in_operation(name: &'static str, status: u16, req: Request, next: Next) -> Response {
-    OPERATION
-        .scope(Operation { name, status, started: Instant::now() }, async move {
+/// The operation ids the route table serves.
+pub fn operation_names() -> Vec<&'static str> {
+    OPERATIONS.iter().map(|(name, ..)| *name).chain(["StopWatchingFeed"]).collect()
+}
+
+/// Runs one operation: names it for replies and errors, refuses control
+/// characters, reads the body, applies the rate limits, and records the
+/// request's metrics.
+async fn in_operation(state: AppState, name: &'static str, status: u16, req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let response = OPERATION
+        .scope(Operation { name, status, started }, async move {
             match refuse_control_characters(req.uri()) {
-                Ok(()) => buffer_body(req, next).await,
+                Ok(()) => buffer_body(&state, name, req, next).await,
                 Err(e) => ApiError(e).into_response(),
             }
         })
-        .await
+        .await;
+    let labels = || vec![("operation", name.to_string()), ("status", response.status().as_u16().to_string())];
+    crate::metrics::count(&crate::metrics::REQUESTS, labels(), 1);
+    crate::metrics::observe(&crate::metrics::REQUEST_SECONDS, labels(), started.elapsed().as_secs_f64());
+    response
 }
 
 /// No id or parameter of the API holds a control character (U+0000–U+001F,
@@ -225,8 +246,8 @@ fn refuse_control_characters(uri: &axum::http::Uri) -> Result<(), Error> {
 /// connection unusable, and SDKs send `{}` even where nothing is expected.
 /// A body that trickles or stalls is cut off after the connection's
 /// `BodyReadTimeout` (408, code 23).
-async fn buffer_body(req: Request, next: Next) -> Response {
-    let (parts, body) = req.into_parts();
+async fn buffer_body(state: &AppState, name: &'static str, req: Request, next: Next) -> Response {
+    let (mut parts, body) = req.into_parts();
     let read = axum::body::to_bytes(body, MAX_BODY_BYTES);
     let read = match parts.extensions.get::<listen::BodyReadTimeout>() {
         Some(&listen::BodyReadTimeout(limit)) => match tokio::time::timeout(limit, read).await {
@@ -239,10 +260,22 @@ async fn buffer_body(req: Request, next: Next) -> Response {
         None => read.await,
     };
     match read {
-        Ok(bytes) => match checked_fields(parts.uri.query(), bytes) {
-            Ok(bytes) => next.run(Request::from_parts(parts, axum::body::Body::from(bytes))).await,
-            Err(error) => ApiError(error).into_response(),
-        },
+        Ok(bytes) => {
+            // After the body is read (a reply before it would leave the
+            // connection unusable), before anything else is done.
+            let verdict = rate_limit::admit(state, name, &mut parts);
+            if let Some(refused) = verdict.filter(|v| !v.admitted()) {
+                return rate_limit::refused(name, &refused);
+            }
+            let mut response = match checked_fields(parts.uri.query(), bytes) {
+                Ok(bytes) => next.run(Request::from_parts(parts, axum::body::Body::from(bytes))).await,
+                Err(error) => ApiError(error).into_response(),
+            };
+            if let Some(verdict) = &verdict {
+                rate_limit::add_headers(response.headers_mut(), verdict);
+            }
+            response
+        }
         Err(e) => {
             let too_big =
                 std::error::Error::source(&e).is_some_and(|cause| cause.is::<http_body_util::LengthLimitError>());
@@ -286,16 +319,20 @@ async fn wrong_method(req: Request) -> ApiError {
 /// The app. `cors` is the outermost layer, so preflights are answered before
 /// routing and every response, panics included, carries the CORS headers.
 pub fn build_app(state: AppState, cors: CorsOrigins) -> Router {
-    routes(Router::new())
+    routes(Router::new(), &state)
         .route("/health", get(health))
+        .route("/metrics", get(metrics::metrics))
         // The event WebSocket and the client-side StopWatchingFeed are not in
         // the server-side spec the operation table is checked against.
         .route("/api/v2/connect", get(realtime::connect))
         .route(
             "/api/v2/feeds/feed_groups/{group}/feeds/{id}/watch",
-            axum::routing::delete(realtime::stop_watching).layer(middleware::from_fn(|req: Request, next: Next| {
-                in_operation("StopWatchingFeed", 200, req, next)
-            })),
+            axum::routing::delete(realtime::stop_watching).layer(middleware::from_fn_with_state(
+                state.clone(),
+                |State(state): State<AppState>, req: Request, next: Next| {
+                    in_operation(state, "StopWatchingFeed", 200, req, next)
+                },
+            )),
         )
         .fallback(unknown_route)
         .method_not_allowed_fallback(wrong_method)

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use super::credentials::Credentials;
 use crate::config::AuthlessOptions;
+use crate::core::rate_limits::RateLimiter;
 use crate::core::Ctx;
 use crate::realtime::Hub;
 use crate::shutdown::Shutdown;
@@ -19,4 +20,8 @@ pub struct AppState {
     pub shutdown: Shutdown,
     /// Whether guests and anonymous connections are let in.
     pub authless: AuthlessOptions,
+    /// The app's and users' token buckets (`http::rate_limit`).
+    pub rate_limits: Arc<RateLimiter>,
+    /// The bearer token `GET /metrics` requires, if any.
+    pub metrics_token: Option<Arc<str>>,
 }

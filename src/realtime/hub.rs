@@ -57,6 +57,11 @@ impl Hub {
         Hub { instance, capacity, state: Mutex::new(State::default()) }
     }
 
+    /// Open WebSocket connections of this process.
+    pub fn connection_count(&self) -> usize {
+        self.state().connections.len()
+    }
+
     pub fn is_full(&self) -> bool {
         self.state().connections.len() >= self.capacity
     }

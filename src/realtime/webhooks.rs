@@ -35,6 +35,7 @@ use crate::core::events::{Event, EventCursor};
 use crate::core::model::Fid;
 use crate::core::time::Timestamp;
 use crate::core::Ctx;
+use crate::metrics;
 use crate::shutdown::Shutdown;
 
 use super::render::{render, Rendered};
@@ -203,6 +204,26 @@ fn reconcile(
     }
 }
 
+/// The outbox consumer of target `id`.
+fn consumer_name(id: &str) -> String {
+    format!("webhook:{id}")
+}
+
+/// For each webhook target, how many events the outbox holds after its
+/// stored position (`GET /metrics`): an upper bound, as events the target
+/// does not want count until it passes them (at least every second) and
+/// PostgreSQL sequences have gaps.
+pub async fn backlog(ctx: &Ctx) -> Result<Vec<(String, i64)>> {
+    let head = ctx.store.events_head().await?;
+    let mut backlog = Vec::new();
+    for target in app::settings(ctx).await?.webhook_targets() {
+        if let Some(position) = ctx.store.consumer_position(&consumer_name(&target.id)).await? {
+            backlog.push((target.id, (head.seq - position.seq).max(0)));
+        }
+    }
+    Ok(backlog)
+}
+
 /// Delivers one target's events.
 struct Worker {
     shared: Arc<Shared>,
@@ -216,7 +237,7 @@ struct Worker {
 
 impl Worker {
     fn new(shared: Arc<Shared>, id: String, target: watch::Receiver<WebhookTarget>) -> Worker {
-        let consumer = format!("webhook:{id}");
+        let consumer = consumer_name(&id);
         Worker { shared, id, consumer, target, held: AtomicBool::new(false) }
     }
 
@@ -379,11 +400,16 @@ impl Worker {
         loop {
             let target = self.target.borrow().clone();
             let failure = match self.send(&target, &mut delivery, attempt).await {
-                Ok(()) => return,
+                Ok(()) => {
+                    metrics::count(&metrics::WEBHOOK_DELIVERIES, vec![("outcome", "delivered".into())], 1);
+                    return;
+                }
                 Err(failure) => failure,
             };
+            metrics::count(&metrics::WEBHOOK_DELIVERIES, vec![("outcome", "failed".into())], 1);
             let now = Timestamp::now();
             if now >= deadline {
+                metrics::count(&metrics::WEBHOOK_DELIVERIES, vec![("outcome", "skipped".into())], 1);
                 tracing::warn!(
                     target = %self.id, webhook_id = %delivery.id, event = event.kind.as_str(), attempts = attempt,
                     error = %failure, "webhook event skipped: not delivered within the retry window"

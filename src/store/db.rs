@@ -261,6 +261,10 @@ pub trait Db: Send + Sync + 'static {
     fn config_writes(&self) -> Option<tokio::sync::watch::Receiver<crate::core::storage::ConfigWrites>> {
         None
     }
+    /// The connection pool's use, where there is a pool (`MonitorStore`).
+    fn pool_use(&self) -> Option<crate::core::storage::PoolUse> {
+        None
+    }
 }
 
 /// Rewrites shared SQL for SQLite: `$n` → `?n` and `= ANY($n)` →

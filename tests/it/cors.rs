@@ -46,7 +46,7 @@ fn assert_cors(status: StatusCode, headers: &HeaderMap, origin: &str) {
     assert_eq!(header(headers, "access-control-allow-origin"), Some(origin), "{status}: {headers:?}");
     assert_eq!(
         header(headers, "access-control-expose-headers"),
-        Some("X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset"),
+        Some("X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, Retry-After"),
         "{status}: {headers:?}"
     );
 }

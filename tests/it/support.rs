@@ -10,7 +10,8 @@ use serde_json::{json, Value};
 use tempfile::TempDir;
 use tokio::net::TcpListener;
 use tributary::config::{
-    AuthlessOptions, ConnectionLimits, CorsOrigins, FanoutOptions, ServeConfig, WebhookHosts, WebhookOptions,
+    AuthlessOptions, ConnectionLimits, CorsOrigins, FanoutOptions, MetricsOptions, RateLimitOptions, ServeConfig,
+    WebhookHosts, WebhookOptions,
 };
 use tributary::shutdown::Shutdown;
 
@@ -77,6 +78,15 @@ impl Drop for TestDatabase {
     }
 }
 
+/// Rate limits, metrics and callers without a token, as `tributary serve`
+/// takes them.
+#[derive(Default)]
+struct Operated {
+    rate_limits: RateLimitOptions,
+    metrics: MetricsOptions,
+    authless: AuthlessOptions,
+}
+
 /// A server running inside the test's runtime, stopped when dropped.
 pub struct TestServer {
     pub base: String,
@@ -102,6 +112,14 @@ impl TestServer {
         TestServer::spawn_full(limits, cors_origins, WebhookOptions::default(), FanoutOptions::default()).await
     }
 
+    /// A server with these rate limits and metrics options.
+    pub async fn spawn_operated(rate_limits: RateLimitOptions, metrics: MetricsOptions) -> TestServer {
+        let operated = Operated { rate_limits, metrics, ..Default::default() };
+        let (limits, cors, webhooks, fanout) =
+            (ConnectionLimits::default(), CorsOrigins::Any, WebhookOptions::default(), FanoutOptions::default());
+        TestServer::spawn_all(limits, cors, webhooks, fanout, operated).await
+    }
+
     /// Webhooks go to loopback receivers only: tests configure hooks to
     /// `*.example` hosts that must never be looked up.
     pub fn loopback_webhooks() -> WebhookHosts {
@@ -122,7 +140,8 @@ impl TestServer {
     pub async fn spawn_with_authless(authless: AuthlessOptions) -> TestServer {
         let (limits, webhooks, fanout) =
             (ConnectionLimits::default(), WebhookOptions::default(), FanoutOptions::default());
-        TestServer::spawn_options(limits, CorsOrigins::Any, webhooks, fanout, authless).await
+        TestServer::spawn_all(limits, CorsOrigins::Any, webhooks, fanout, Operated { authless, ..Default::default() })
+            .await
     }
 
     async fn spawn_full(
@@ -131,15 +150,15 @@ impl TestServer {
         webhooks: WebhookOptions,
         fanout: FanoutOptions,
     ) -> TestServer {
-        TestServer::spawn_options(limits, cors_origins, webhooks, fanout, AuthlessOptions::default()).await
+        TestServer::spawn_all(limits, cors_origins, webhooks, fanout, Operated::default()).await
     }
 
-    async fn spawn_options(
+    async fn spawn_all(
         limits: ConnectionLimits,
         cors_origins: CorsOrigins,
         webhooks: WebhookOptions,
         fanout: FanoutOptions,
-        authless: AuthlessOptions,
+        operated: Operated,
     ) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let db = TestDatabase::new().await;
@@ -155,7 +174,9 @@ impl TestServer {
             limits,
             webhooks: WebhookOptions { webhook_hosts: TestServer::loopback_webhooks(), ..webhooks },
             fanout,
-            authless,
+            authless: operated.authless,
+            rate_limits: operated.rate_limits,
+            metrics: operated.metrics,
         };
         let shutdown = Shutdown::default();
         let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();

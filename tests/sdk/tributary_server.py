@@ -64,11 +64,12 @@ def _psql(url: str, sql: str) -> None:
                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
-def start_server(credentials: bool = True, database_url: bool = True):
+def start_server(credentials: bool = True, database_url: bool = True, extra_env: dict | None = None):
     """Start `tributary serve` on a free port with a fresh data dir.
 
     With credentials=False no API key/secret is passed, so the server
     generates them into <data_dir>/credentials.json (README quick start).
+    extra_env adds settings (e.g. TRIBUTARY_RATE_LIMITS).
     Returns (Server, stop_callable).
     """
     binary = Path(os.environ.get("TRIBUTARY_BIN", str(DEFAULT_BIN)))
@@ -86,6 +87,7 @@ def start_server(credentials: bool = True, database_url: bool = True):
     env.update(TRIBUTARY_WEBHOOK_HOSTS="127.0.0.1,localhost")
     if credentials:
         env.update(TRIBUTARY_API_KEY=API_KEY, TRIBUTARY_API_SECRET=API_SECRET)
+    env.update(extra_env or {})
     schema = None
     if database_url and os.environ.get("TRIBUTARY_SDK_DATABASE_URL"):
         base = os.environ["TRIBUTARY_SDK_DATABASE_URL"]

@@ -30,6 +30,7 @@ use crate::core::error::Result;
 use crate::core::model::Activity;
 use crate::core::storage::{FanoutJob, FanoutStep, FanoutStore};
 use crate::core::time::Timestamp;
+use crate::metrics;
 use crate::store::db::{Arg, Db, Tx};
 use crate::store::dialect;
 
@@ -69,7 +70,10 @@ pub(crate) async fn fan_out(
     let small: Vec<&String> = added.iter().filter(|f| !big.contains(f)).collect();
     if !small.is_empty() {
         let small: Vec<String> = small.into_iter().cloned().collect();
-        tx.exec(COPY_TO_FOLLOWERS, args![small, created_at, seq, a.visible_until(), a.private_to()]).await?;
+        let started = std::time::Instant::now();
+        let copied =
+            tx.exec(COPY_TO_FOLLOWERS, args![small, created_at, seq, a.visible_until(), a.private_to()]).await?;
+        metrics::fanout("inline", copied, started);
     }
     for origin in &big {
         tx.exec(
@@ -146,7 +150,9 @@ async fn step(
     );
     let mut copy_args = args![&job.origin, &after, a.created_at, seq, a.visible_until(), a.private_to()].to_vec();
     copy_args.extend(last.as_ref().map(Arg::from));
-    tx.exec(&copy, &copy_args).await?;
+    let started = std::time::Instant::now();
+    let copied = tx.exec(&copy, &copy_args).await?;
+    metrics::fanout("background", copied, started);
     match last {
         Some(last) => {
             tx.exec(

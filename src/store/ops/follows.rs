@@ -42,7 +42,9 @@ pub(crate) async fn backfill(tx: &mut dyn Tx, follow: &Follow) -> Result<()> {
          ON CONFLICT DO NOTHING",
         sql::limit(limit)
     );
-    tx.exec(&copy, args![follow.source.to_string(), follow.target.to_string()]).await?;
+    let started = std::time::Instant::now();
+    let copied = tx.exec(&copy, args![follow.source.to_string(), follow.target.to_string()]).await?;
+    crate::metrics::fanout("backfill", copied, started);
     Ok(())
 }
 

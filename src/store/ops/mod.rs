@@ -14,6 +14,7 @@ mod fanout;
 mod feeds;
 mod follows;
 mod members;
+mod monitor;
 mod pins;
 mod polls;
 mod reactions;

@@ -225,4 +225,9 @@ impl Db for PostgresStore {
     fn config_writes(&self) -> Option<watch::Receiver<crate::core::storage::ConfigWrites>> {
         Some(self.config_writes.subscribe())
     }
+
+    fn pool_use(&self) -> Option<crate::core::storage::PoolUse> {
+        let status = self.pool.status();
+        Some(crate::core::storage::PoolUse { open: status.size, idle: status.available, max: status.max_size })
+    }
 }

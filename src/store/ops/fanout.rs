@@ -26,12 +26,15 @@
 use async_trait::async_trait;
 
 use crate::args;
+use crate::core::aggregation::Grouping;
 use crate::core::error::Result;
 use crate::core::model::Activity;
 use crate::core::storage::{FanoutJob, FanoutStep, FanoutStore};
 use crate::core::time::Timestamp;
 use crate::store::db::{Arg, Db, Tx};
 use crate::store::dialect;
+
+use super::aggregation;
 
 /// An origin feed with more accepted followers than this is fanned out in
 /// the background. At 1,000 the inline copy costs a few milliseconds of the
@@ -50,7 +53,14 @@ const COPY_TO_FOLLOWERS: &str =
 
 /// Fans the entry of `a` (stored with `created_at`) out to the followers of
 /// the feeds in `added`: inline for the small ones, as a job for the big.
-pub(crate) async fn fan_out(tx: &mut dyn Tx, a: &Activity, created_at: Timestamp, added: &[String]) -> Result<()> {
+/// Follower feeds of a group with a grouping also get `a` in its group.
+pub(crate) async fn fan_out(
+    tx: &mut dyn Tx,
+    a: &Activity,
+    created_at: Timestamp,
+    added: &[String],
+    groupings: &[(String, Grouping)],
+) -> Result<()> {
     let big = tx
         .texts(
             "SELECT fid FROM feeds WHERE fid = ANY($1) AND follower_count > $2 ORDER BY fid",
@@ -60,6 +70,7 @@ pub(crate) async fn fan_out(tx: &mut dyn Tx, a: &Activity, created_at: Timestamp
     let small: Vec<&String> = added.iter().filter(|f| !big.contains(f)).collect();
     if !small.is_empty() {
         let small: Vec<String> = small.into_iter().cloned().collect();
+        aggregation::join_followers(tx, groupings, a, created_at, &small, None).await?;
         tx.exec(COPY_TO_FOLLOWERS, args![small, created_at, &a.id, a.visible_until(), a.private_to()]).await?;
     }
     for origin in &big {
@@ -132,6 +143,9 @@ async fn step(
     let mut copy_args = args![&job.origin, &after, a.created_at, &a.id, a.visible_until(), a.private_to()].to_vec();
     copy_args.extend(last.as_ref().map(Arg::from));
     tx.exec(&copy, &copy_args).await?;
+    let groupings = aggregation::groupings(tx).await?;
+    let range = Some((after.as_str(), last.as_deref()));
+    aggregation::join_followers(tx, &groupings, &a, a.created_at, std::slice::from_ref(&job.origin), range).await?;
     match last {
         Some(last) => {
             tx.exec(

@@ -63,6 +63,7 @@ impl<D: Db> FeedStore for D {
         let mut tx = self.write().await?;
         tx.exec("DELETE FROM feed_entries WHERE fid = $1", args![&fid]).await?;
         tx.exec("DELETE FROM pins WHERE fid = $1", args![&fid]).await?;
+        super::aggregation::purge_feed(&mut *tx, &fid).await?;
         // The feeds on the other side of its follows count one fewer.
         tx.exec(
             "UPDATE feeds SET follower_count = follower_count - 1

@@ -363,4 +363,46 @@ CREATE TABLE fanout_jobs (
 );
 CREATE INDEX fanout_jobs_created ON fanout_jobs (created_at);
 "#,
+    // Aggregated and notification feeds (`store::ops::aggregation`): one
+    // row per (feed, group key) kept up to date by each write into a feed of
+    // a group with an aggregation or notification config, its member
+    // activities (an activity is in at most one group per feed), the feed's
+    // `mark_all_*` times and the keys marked read/seen (a mark is dropped
+    // when the group grows again) or activities marked watched.
+    r#"
+CREATE TABLE aggregation_groups (
+    fid TEXT NOT NULL,
+    group_key TEXT NOT NULL,
+    activity_count INTEGER NOT NULL,
+    user_count INTEGER NOT NULL,
+    user_count_truncated INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (fid, group_key)
+) WITHOUT ROWID;
+CREATE INDEX aggregation_groups_page ON aggregation_groups (fid, updated_at, group_key);
+CREATE TABLE aggregation_members (
+    fid TEXT NOT NULL,
+    group_key TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    activity_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    PRIMARY KEY (fid, group_key, created_at, activity_id)
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX aggregation_members_activity ON aggregation_members (activity_id, fid);
+CREATE INDEX aggregation_members_user ON aggregation_members (fid, group_key, user_id);
+CREATE TABLE notification_state (
+    fid TEXT PRIMARY KEY,
+    last_read_at INTEGER,
+    last_seen_at INTEGER
+);
+CREATE TABLE notification_marks (
+    fid TEXT NOT NULL,
+    item TEXT NOT NULL,
+    read_at INTEGER,
+    seen_at INTEGER,
+    watched_at INTEGER,
+    PRIMARY KEY (fid, item)
+) WITHOUT ROWID;
+"#,
 ];

@@ -21,6 +21,7 @@ mod hostile;
 mod instances;
 mod limits;
 mod lost_writes;
+mod notifications;
 mod queries;
 mod realtime;
 mod realtime_activities;

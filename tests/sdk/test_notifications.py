@@ -109,6 +109,16 @@ def test_followed_feeds_fan_out_into_an_aggregated_feed(client, make_users):
     groups = raw(client.feeds.feed(gid, reader).get_or_create(user_id=reader))["aggregated_activities"]
     assert [(g["group"], g["activity_count"]) for g in groups] == [(carol, 1), (bob, 2)]
 
+    # A follow's backfill joins what it copies; an unfollow takes it out again.
+    dave = make_users("dave")
+    client.feeds.add_activity(type="post", feeds=[f"user:{dave}"], user_id=dave)
+    client.feeds.follow(source=f"{gid}:{reader}", target=f"user:{dave}")
+    groups = raw(client.feeds.feed(gid, reader).get_or_create(user_id=reader))["aggregated_activities"]
+    assert sorted((g["group"], g["activity_count"]) for g in groups) == sorted([(carol, 1), (bob, 2), (dave, 1)])
+    client.feeds.unfollow(source=f"{gid}:{reader}", target=f"user:{bob}")
+    groups = raw(client.feeds.feed(gid, reader).get_or_create(user_id=reader))["aggregated_activities"]
+    assert sorted(g["group"] for g in groups) == sorted([carol, dave])
+
 
 def test_bad_templates_are_refused_at_config_time(client):
     for fmt in ["{{ type ", "{{ verb }}", "{{ time.strftime('%Q') }}"]:

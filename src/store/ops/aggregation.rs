@@ -156,6 +156,44 @@ async fn join(
     Ok(())
 }
 
+/// Joins the activities a follow's backfill copied into `source` (the
+/// newest `limit` of `target`'s own) to their groups, when `source`'s feed
+/// group has a grouping: one join per activity, bounded by the copy limit.
+pub(crate) async fn join_backfill(tx: &mut dyn Tx, source: &str, target: &str, limit: i64) -> Result<()> {
+    let Ok(fid) = Fid::parse(source) else { return Ok(()) };
+    let groupings = groupings(tx).await?;
+    let Some((_, grouping)) = groupings.iter().find(|(group, _)| *group == fid.group) else { return Ok(()) };
+    let copied: Vec<Activity> = tx
+        .docs(
+            "SELECT a.doc FROM activities a WHERE a.id IN
+                (SELECT activity_id FROM feed_entries WHERE fid = $1 AND direct
+                 ORDER BY created_at DESC, activity_id DESC LIMIT $2)
+             ORDER BY a.created_at, a.id",
+            args![target, limit],
+        )
+        .await?;
+    for a in &copied {
+        let key = grouping.key(a, a.created_at);
+        join(tx, "SELECT fid FROM feeds WHERE fid = $1", vec![Arg::from(source)], &key, a, a.created_at).await?;
+    }
+    Ok(())
+}
+
+/// After an unfollow dropped `source`'s entries that came only through it,
+/// the members without an entry leave their groups.
+pub(crate) async fn leave_unfollowed(tx: &mut dyn Tx, source: &str) -> Result<()> {
+    let rows = tx
+        .rows(
+            "DELETE FROM aggregation_members WHERE fid = $1
+               AND NOT EXISTS (SELECT 1 FROM feed_entries e
+                               WHERE e.fid = $1 AND e.activity_id = aggregation_members.activity_id)
+             RETURNING fid, group_key",
+            args![source],
+        )
+        .await?;
+    recount(tx, &rows.iter().map(|r| Ok((r.text(0)?, r.text(1)?))).collect::<Result<Vec<_>>>()?).await
+}
+
 /// `ids` leave their groups in `fids` (all their feeds when `None`); the
 /// groups they leave are recounted, and dropped when left empty.
 pub(crate) async fn leave(tx: &mut dyn Tx, ids: &[String], fids: Option<&[String]>) -> Result<()> {

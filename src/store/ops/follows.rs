@@ -42,7 +42,7 @@ pub(crate) async fn backfill(tx: &mut dyn Tx, follow: &Follow) -> Result<()> {
         args![follow.source.to_string(), follow.target.to_string(), limit as i64],
     )
     .await?;
-    Ok(())
+    super::aggregation::join_backfill(tx, &follow.source.to_string(), &follow.target.to_string(), limit as i64).await
 }
 
 /// Removes from `source` the activities that reached it only through its
@@ -189,6 +189,7 @@ impl<D: Db> FollowStore for D {
             }
             if !keep_history {
                 tx.exec(UNFOLLOW_HISTORY, args![&source, &target]).await?;
+                super::aggregation::leave_unfollowed(&mut *tx, &source).await?;
             }
             super::record_each(&mut *tx, extra, Item::Follow(&follow)).await?;
             deleted.push(follow);

@@ -133,7 +133,9 @@ async fn join(
     if joined.is_empty() {
         return Ok(());
     }
-    // The author is new to the group when no other member is theirs.
+    // The author is new to the group when no other member is theirs. The
+    // group rows are taken in feed order, as every join takes them, so two
+    // joins reaching the same feeds cannot deadlock on PostgreSQL.
     let new_author = "NOT EXISTS (SELECT 1 FROM aggregation_members m WHERE m.fid = g.fid
                       AND m.group_key = g.group_key AND m.user_id = $4 AND m.activity_id <> $5)";
     tx.exec(
@@ -141,6 +143,7 @@ async fn join(
             "INSERT INTO aggregation_groups AS g
                 (fid, group_key, activity_count, user_count, user_count_truncated, created_at, updated_at)
              SELECT fid, $2, 1, 1, FALSE, $3, $3 FROM aggregation_members WHERE activity_id = $5 AND fid = ANY($1)
+             ORDER BY fid
              ON CONFLICT (fid, group_key) DO UPDATE SET
                 activity_count = g.activity_count + 1,
                 user_count = CASE WHEN g.user_count < $6 AND {new_author} THEN g.user_count + 1

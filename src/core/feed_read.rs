@@ -143,7 +143,8 @@ pub async fn get_or_create_feed(ctx: &Ctx, actor: &Actor, fid: Fid, req: GetOrCr
         return Err(Error::field("view", "feed views are not supported by this server yet"));
     }
     let limit = page_limit(req.limit)?;
-    let shape = ctx.store.get_feed_group(&fid.group).await?.map(|g| FeedShape::of(&g));
+    let shape =
+        ctx.store.get_feed_group(&fid.group).await?.filter(|g| g.deleted_at.is_none()).map(|g| FeedShape::of(&g));
     let aggregated = shape.as_ref().is_some_and(FeedShape::aggregated);
     if aggregated && filter.is_some() {
         return Err(Error::field("filter", "filter is not supported on aggregated feeds"));
@@ -224,7 +225,9 @@ pub async fn get_or_create_feed(ctx: &Ctx, actor: &Actor, fid: Fid, req: GetOrCr
         (Vec::new(), None, None)
     } else if let Some(shape) = shape.as_ref().filter(|_| aggregated) {
         let cursors = ctx.cursor_scope("GetOrCreateFeed.groups").bind(&fid.to_string());
-        let page = group_page(ctx, &fid, shape, limit, (next, prev), &cursors, notification_status.as_ref()).await?;
+        let reader = actor.reader(body_user.as_deref());
+        let status = notification_status.as_ref();
+        let page = group_page(ctx, &fid, shape, limit, (next, prev), &cursors, status, &reader).await?;
         let flat = if options.include_flat_activities == Some(false) { Vec::new() } else { page.flat_activities() };
         groups = page.groups;
         (flat, page.next, page.prev)

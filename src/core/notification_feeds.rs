@@ -20,7 +20,7 @@ use super::events::{Event, EventType};
 use super::feed_groups::live_group;
 use super::feeds::get_live_feed;
 use super::model::{Activity, FeedGroup, Fid, NotificationState};
-use super::storage::{ExtraWrites, GroupPosition, GroupSlice, Marks, StoredGroup};
+use super::storage::{ExtraWrites, GroupPosition, GroupSlice, Marks, Reader, StoredGroup};
 use super::time::Timestamp;
 use super::users::UserInput;
 use super::{Actor, Ctx};
@@ -109,6 +109,7 @@ pub async fn group_page(
     (next, prev): (Option<&str>, Option<&str>),
     cursors: &Scope,
     state: Option<&NotificationState>,
+    reader: &Reader,
 ) -> Result<GroupPage> {
     let position = |c: &str, field: &str| -> Result<GroupPosition> {
         let (updated_at, key) = cursors.decode_position(c, field)?;
@@ -134,9 +135,13 @@ pub async fn group_page(
     };
     let next = stored.last().filter(|_| more_older).map(|g| cursors.encode_position(g.updated_at, &g.key));
     let prev = stored.first().filter(|_| more_newer).map(|g| cursors.encode_position(g.updated_at, &g.key));
+    // A user token reads others' private activities nowhere, groups included.
+    let hidden =
+        |a: &Activity| reader.restricted && a.private_to().is_some_and(|u| Some(u) != reader.viewer.as_deref());
     let groups = stored
         .into_iter()
-        .map(|group| {
+        .map(|mut group| {
+            group.activities.retain(|a| !hidden(a));
             let is_read = state
                 .filter(|_| shape.track_read)
                 .map(|s| marked_or_before(s.last_read_at, group.updated_at, group.marked_read));

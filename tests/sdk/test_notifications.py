@@ -273,3 +273,16 @@ def test_deleting_notifications_leaves_their_groups(client, make_users):
     client.feeds.delete_activity(id=first.id, hard_delete=True)
     body = _bell(client, alice)
     assert body["aggregated_activities"] == [] and body["notification_status"]["unread"] == 0
+
+
+def test_private_activities_stay_out_of_others_groups(client, user_client, make_users):
+    gid = uid("agg")
+    client.feeds.create_feed_group(id=gid, aggregation=AggregationConfig(format="{{ user_id }}"))
+    reader, bob = make_users("reader", "bob")
+    client.feeds.feed(gid, reader).get_or_create(user_id=reader)
+    client.feeds.feed("user", bob).get_or_create(user_id=bob)
+    client.feeds.follow(source=f"{gid}:{reader}", target=f"user:{bob}")
+    public = client.feeds.add_activity(type="post", feeds=[f"user:{bob}"], user_id=bob).data.activity
+    client.feeds.add_activity(type="post", feeds=[f"user:{bob}"], user_id=bob, visibility="private")
+    group, = raw(user_client(reader).feeds.feed(gid, reader).get_or_create())["aggregated_activities"]
+    assert [a["id"] for a in group["activities"]] == [public.id]

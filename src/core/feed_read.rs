@@ -15,7 +15,7 @@ use super::feeds::{get_live_feed, new_feed, read_page, validate_input, FeedInput
 use super::follows::{self, FollowPage};
 use super::members::{self, MemberPage};
 use super::model::{Activity, Feed, FeedMember, Fid, NotificationState};
-use super::notification_feeds::{group_page, AggregatedGroup, FeedShape};
+use super::notification_feeds::{group_page, AggregatedGroup, FeedShape, GroupReader};
 use super::pins::{feed_pins, PinnedPage};
 use super::storage::ExtraWrites;
 use super::time::Timestamp;
@@ -226,8 +226,8 @@ pub async fn get_or_create_feed(ctx: &Ctx, actor: &Actor, fid: Fid, req: GetOrCr
     } else if let Some(shape) = shape.as_ref().filter(|_| aggregated) {
         let cursors = ctx.cursor_scope("GetOrCreateFeed.groups").bind(&fid.to_string());
         let reader = actor.reader(body_user.as_deref());
-        let status = notification_status.as_ref();
-        let page = group_page(ctx, &fid, shape, limit, (next, prev), &cursors, status, &reader).await?;
+        let who = GroupReader { shape, state: notification_status.as_ref(), reader: &reader };
+        let page = group_page(ctx, &fid, who, limit, (next, prev), &cursors).await?;
         let flat = if options.include_flat_activities == Some(false) { Vec::new() } else { page.flat_activities() };
         groups = page.groups;
         (flat, page.next, page.prev)

@@ -100,17 +100,24 @@ fn marked_or_before(at: Option<Timestamp>, updated_at: Timestamp, marked: bool) 
     marked || at.is_some_and(|t| updated_at < t)
 }
 
+/// Who reads an aggregated feed, and what its `is_read`/`is_seen` derive
+/// from.
+pub struct GroupReader<'a> {
+    pub shape: &'a FeedShape,
+    pub state: Option<&'a NotificationState>,
+    pub reader: &'a Reader,
+}
+
 /// One page of `fid`'s groups; `cursors` is the read's cursor scope.
 pub async fn group_page(
     ctx: &Ctx,
     fid: &Fid,
-    shape: &FeedShape,
+    who: GroupReader<'_>,
     limit: usize,
     (next, prev): (Option<&str>, Option<&str>),
     cursors: &Scope,
-    state: Option<&NotificationState>,
-    reader: &Reader,
 ) -> Result<GroupPage> {
+    let GroupReader { shape, state, reader } = who;
     let position = |c: &str, field: &str| -> Result<GroupPosition> {
         let (updated_at, key) = cursors.decode_position(c, field)?;
         Ok(GroupPosition { updated_at, key })

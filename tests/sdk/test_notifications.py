@@ -266,13 +266,21 @@ def test_deleting_notifications_leaves_their_groups(client, make_users):
     _bell(client, alice)
     first = _notify(client, alice, bob, "like")
     second = _notify(client, alice, carol, "like")
+    client.feeds.delete_activity(id=second.id)
+    group, = _bell(client, alice)["aggregated_activities"]
+    assert (group["activity_count"], group["user_count"]) == (1, 1), "a soft delete leaves the counts"
+    client.feeds.restore_activity(id=second.id)
+    group, = _bell(client, alice)["aggregated_activities"]
+    assert (group["activity_count"], group["user_count"]) == (2, 2), "a restore comes back"
     client.feeds.delete_activity(id=second.id, hard_delete=True)
     group, = _bell(client, alice)["aggregated_activities"]
     assert (group["activity_count"], group["user_count"]) == (1, 1)
     assert [a["id"] for a in group["activities"]] == [first.id]
-    client.feeds.delete_activity(id=first.id, hard_delete=True)
+    client.feeds.delete_activity(id=first.id)
     body = _bell(client, alice)
     assert body["aggregated_activities"] == [] and body["notification_status"]["unread"] == 0
+    client.feeds.delete_activity(id=first.id, hard_delete=True)
+    assert _bell(client, alice)["aggregated_activities"] == []
 
 
 def test_private_activities_stay_out_of_others_groups(client, user_client, make_users):

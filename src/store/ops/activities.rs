@@ -155,6 +155,8 @@ async fn set_deleted(tx: &mut dyn Tx, ids: &[String], deleted_at: Option<Timesta
         )
         .await?;
     }
+    let recounted: Vec<String> = by_visibility.values().flatten().cloned().collect();
+    aggregation::recount_activities(tx, &recounted).await?;
     let changed: HashSet<&str> = by_visibility.values().flatten().map(String::as_str).collect();
     let mut seen = HashSet::new();
     Ok(ids.iter().filter(|id| changed.contains(id.as_str()) && seen.insert(id.as_str())).cloned().collect())

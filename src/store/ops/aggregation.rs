@@ -14,8 +14,10 @@
 //!
 //! An activity leaving feeds (removed from `feeds`, purged) leaves their
 //! groups too: those groups are recounted from their members, and a group
-//! left empty goes. Soft-deleted and expired members stay counted and are
-//! left out of the activities a read shows.
+//! left empty goes. Soft-deleting or restoring an activity recounts its
+//! groups from their live members (a group of soft-deleted members only is
+//! not shown). Expired members stay counted and are left out of the
+//! activities a read shows.
 
 use std::collections::BTreeSet;
 
@@ -133,11 +135,12 @@ async fn join(
     if joined.is_empty() {
         return Ok(());
     }
-    // The author is new to the group when no other member is theirs. The
+    // The author is new to the group when no other live member is theirs. The
     // group rows are taken in feed order, as every join takes them, so two
     // joins reaching the same feeds cannot deadlock on PostgreSQL.
-    let new_author = "NOT EXISTS (SELECT 1 FROM aggregation_members m WHERE m.fid = g.fid
-                      AND m.group_key = g.group_key AND m.user_id = $4 AND m.activity_id <> $5)";
+    let new_author = "NOT EXISTS (SELECT 1 FROM aggregation_members m JOIN activities a ON a.id = m.activity_id
+                      WHERE m.fid = g.fid AND m.group_key = g.group_key AND m.user_id = $4
+                        AND m.activity_id <> $5 AND a.deleted_at IS NULL)";
     tx.exec(
         &format!(
             "INSERT INTO aggregation_groups AS g
@@ -239,6 +242,20 @@ pub(crate) async fn leave_followers(tx: &mut dyn Tx, id: &str, removed: &[String
     recount(tx, &rows.iter().map(|r| Ok((r.text(0)?, r.text(1)?))).collect::<Result<Vec<_>>>()?).await
 }
 
+/// The groups of the activities `ids` are recounted: they were soft-deleted
+/// or restored.
+pub(crate) async fn recount_activities(tx: &mut dyn Tx, ids: &[String]) -> Result<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let rows =
+        tx.rows("SELECT fid, group_key FROM aggregation_members WHERE activity_id = ANY($1)", args![ids]).await?;
+    recount(tx, &rows.iter().map(|r| Ok((r.text(0)?, r.text(1)?))).collect::<Result<Vec<_>>>()?).await
+}
+
+/// Recounts the groups `left` names from their live (not soft-deleted)
+/// members, and drops those left without any member. A group whose members
+/// are all soft-deleted stays, counted 0 and not shown, for a restore.
 async fn recount(tx: &mut dyn Tx, left: &[(String, String)]) -> Result<()> {
     if left.is_empty() {
         return Ok(());
@@ -247,6 +264,9 @@ async fn recount(tx: &mut dyn Tx, left: &[(String, String)]) -> Result<()> {
     let keys: Vec<String> = left.iter().map(|(_, k)| k.clone()).collect::<BTreeSet<_>>().into_iter().collect();
     let members = "FROM aggregation_members m WHERE m.fid = aggregation_groups.fid
                    AND m.group_key = aggregation_groups.group_key";
+    let live = "FROM aggregation_members m JOIN activities a ON a.id = m.activity_id
+                WHERE m.fid = aggregation_groups.fid AND m.group_key = aggregation_groups.group_key
+                  AND a.deleted_at IS NULL";
     tx.exec(
         &format!(
             "DELETE FROM aggregation_groups WHERE fid = ANY($1) AND group_key = ANY($2)
@@ -258,10 +278,10 @@ async fn recount(tx: &mut dyn Tx, left: &[(String, String)]) -> Result<()> {
     tx.exec(
         &format!(
             "UPDATE aggregation_groups SET
-                activity_count = (SELECT COUNT(*) {members}),
-                user_count = (SELECT COUNT(*) FROM (SELECT DISTINCT m.user_id {members} LIMIT $3) AS authors),
-                created_at = (SELECT MIN(m.created_at) {members}),
-                updated_at = (SELECT MAX(m.created_at) {members})
+                activity_count = (SELECT COUNT(*) {live}),
+                user_count = (SELECT COUNT(*) FROM (SELECT DISTINCT m.user_id {live} LIMIT $3) AS authors),
+                created_at = COALESCE((SELECT MIN(m.created_at) {live}), created_at),
+                updated_at = COALESCE((SELECT MAX(m.created_at) {live}), updated_at)
              WHERE fid = ANY($1) AND group_key = ANY($2)"
         ),
         args![&fids, &keys, USER_COUNT_CAP],
@@ -282,7 +302,7 @@ pub(crate) async fn purge_feed(tx: &mut dyn Tx, fid: &str) -> Result<()> {
 /// (the last `mark_all_*`), nor marked by key.
 fn not_marked_count(column: &str) -> String {
     format!(
-        "SELECT COUNT(*) FROM aggregation_groups g WHERE g.fid = $1 AND g.updated_at >= $2
+        "SELECT COUNT(*) FROM aggregation_groups g WHERE g.fid = $1 AND g.updated_at >= $2 AND g.activity_count > 0
            AND NOT EXISTS (SELECT 1 FROM notification_marks m
                            WHERE m.fid = g.fid AND m.item = g.group_key AND m.{column} IS NOT NULL)"
     )
@@ -379,7 +399,7 @@ impl<D: Db> NotificationStore for D {
                             g.updated_at, m.read_at, m.seen_at
                      FROM aggregation_groups g
                      LEFT JOIN notification_marks m ON m.fid = g.fid AND m.item = g.group_key
-                     WHERE g.fid = $1 {range}
+                     WHERE g.fid = $1 AND g.activity_count > 0 {range}
                      ORDER BY g.updated_at {order}, g.group_key {order} LIMIT $2"
                 ),
                 &args,

@@ -13,12 +13,13 @@ use tempfile::TempDir;
 use tributary::core::events::{Event, EventType};
 use tributary::core::filter::Filter;
 use tributary::core::model::{
-    Activity, Bookmark, BookmarkFolder, Collection, Comment, CommentCounts, Feed, FeedMember, Feedback, Fid, Follow,
-    MetricEvent, Poll, PollOption, PollVote, Reaction, Task, TaskStatus, TaskWork, User, VoteOutcome, LATEST_REACTIONS,
+    Activity, Bookmark, BookmarkFolder, Collection, Comment, CommentCounts, Feed, FeedGroup, FeedGroupConfig,
+    FeedMember, Feedback, Fid, Follow, MetricEvent, Poll, PollOption, PollVote, Reaction, Task, TaskStatus, TaskWork,
+    User, VoteOutcome, LATEST_REACTIONS,
 };
 use tributary::core::storage::{
-    ActivityOrder, ActivityQuery, Backlog, ExtraWrites, FanoutJob, FanoutStep, FeedPosition, FeedSlice, ListQuery,
-    Reactable, Reader, Store,
+    ActivityOrder, ActivityQuery, Backlog, ExtraWrites, FanoutJob, FanoutStep, FeedPosition, FeedSlice, GroupPosition,
+    GroupSlice, ListQuery, Marks, Reactable, Reader, Store,
 };
 use tributary::core::time::Timestamp;
 use tributary::store::postgres::PostgresStore;
@@ -135,6 +136,7 @@ parity!(
     per_item_events_only_for_what_the_write_changed,
     background_fan_out_in_leased_batches,
     enrichment_reads_agree_with_the_single_reads,
+    aggregation_groups_join_mark_and_leave,
 );
 
 // ---------------------------------------------------------------- builders
@@ -1153,4 +1155,57 @@ async fn enrichment_reads_agree_with_the_single_reads(store: &dyn Store) {
     follows.sort_by_key(key);
     assert_eq!(format!("{follows:?}"), format!("{single:?}"));
     assert_eq!((memberships.len(), follows.len()), (1, 2));
+}
+
+/// The keys and `(activity_count, user_count, member ids)` of a page of
+/// `bell:amy`'s groups.
+async fn groups(store: &dyn Store, slice: GroupSlice, limit: usize) -> Vec<(String, i64, i64, Vec<String>)> {
+    let page = store.group_page(&fid("bell:amy"), &slice, limit, 10, false, t(1_000)).await.expect("groups");
+    page.into_iter()
+        .map(|g| (g.key, g.activity_count, g.user_count, g.activities.into_iter().map(|a| a.id).collect()))
+        .collect()
+}
+
+async fn aggregation_groups_join_mark_and_leave(store: &dyn Store) {
+    let config = FeedGroupConfig {
+        aggregation: Some(json!({"format": "{{ type }}"})),
+        notification: Some(json!({"track_read": true, "track_seen": true})),
+        ..Default::default()
+    };
+    let group = FeedGroup { id: "bell".into(), config, created_at: t(0), updated_at: t(0), deleted_at: None };
+    store.insert_feed_group(&group).await.expect("group");
+    let note = |id: &str, kind: &str, user: &str, at: i64| Activity {
+        kind: kind.into(),
+        ..activity(id, user, &["bell:amy"], at)
+    };
+    let first = [note("n1", "like", "bob", 1), note("n2", "like", "carol", 2), note("n3", "comment", "bob", 3)];
+    store.save_activities(&first, &[feed("bell:amy")]).await.expect("save");
+    let expected = vec![("comment".to_string(), 1, 1, ids(&["n3"])), ("like".to_string(), 2, 2, ids(&["n2", "n1"]))];
+    assert_eq!(groups(store, GroupSlice::Start, 10).await, expected);
+    let after_comment = GroupSlice::Older(GroupPosition { updated_at: t(3), key: "comment".into() });
+    assert_eq!(groups(store, after_comment, 10).await, expected[1..]);
+    let before_like = GroupSlice::Newer(GroupPosition { updated_at: t(2), key: "like".into() });
+    assert_eq!(groups(store, before_like, 10).await, expected[..1]);
+
+    let state = store.notification_state(&fid("bell:amy")).await.expect("state");
+    assert_eq!((state.unread, state.unseen, state.last_read_at), (2, 2, None));
+    let marks = Marks { read: ids(&["like", "none"]), seen: ids(&["like"]), at: t(10), ..Default::default() };
+    let state =
+        store.mark_with(&fid("bell:amy"), &marks, &ExtraWrites::default(), &|_| Vec::new()).await.expect("mark");
+    assert_eq!((state.unread, state.unseen, state.read_keys.clone()), (1, 1, ids(&["like"])));
+    let all = Marks { all_read: true, at: t(11), ..Default::default() };
+    let state = store.mark_with(&fid("bell:amy"), &all, &ExtraWrites::default(), &|_| Vec::new()).await.expect("all");
+    assert_eq!((state.unread, state.last_read_at, state.read_keys.len()), (0, Some(t(11)), 0));
+
+    // Bob likes again: the group grows (one more activity, no new author) and is unseen again.
+    store.save_activities(&[note("n4", "like", "bob", 12)], &[]).await.expect("join");
+    let page = store.group_page(&fid("bell:amy"), &GroupSlice::Start, 10, 10, false, t(1_000)).await.expect("page");
+    assert_eq!((page[0].key.as_str(), page[0].activity_count, page[0].user_count), ("like", 3, 2));
+    assert!(!page[0].marked_seen && !page[0].marked_read);
+    let state = store.notification_state(&fid("bell:amy")).await.expect("state");
+    assert_eq!((state.unread, state.unseen), (1, 2));
+
+    // Purged members leave; an emptied group goes.
+    store.purge_activities(&ids(&["n2", "n3"])).await.expect("purge");
+    assert_eq!(groups(store, GroupSlice::Start, 10).await, vec![("like".to_string(), 2, 1, ids(&["n4", "n1"]))]);
 }

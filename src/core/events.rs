@@ -10,8 +10,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::model::{
-    Activity, Bookmark, BookmarkFolder, Comment, Feed, FeedGroup, FeedMember, Fid, Follow, Pin, Poll, PollVote,
-    Reaction, User,
+    Activity, Bookmark, BookmarkFolder, Comment, Feed, FeedGroup, FeedMember, Fid, Follow, NotificationState, Pin,
+    Poll, PollVote, Reaction, User,
 };
 use super::time::Timestamp;
 
@@ -100,6 +100,10 @@ pub enum EventType {
     PollVoteChanged,
     #[serde(rename = "feeds.poll.vote_removed")]
     PollVoteRemoved,
+    #[serde(rename = "feeds.activity.marked")]
+    ActivityMarked,
+    #[serde(rename = "feeds.notification_feed.updated")]
+    NotificationFeedUpdated,
     #[serde(rename = "user.updated")]
     UserUpdated,
     /// Internal: a watch made through another process than the one holding
@@ -157,6 +161,8 @@ impl EventType {
             EventType::PollVoteCasted => "feeds.poll.vote_casted",
             EventType::PollVoteChanged => "feeds.poll.vote_changed",
             EventType::PollVoteRemoved => "feeds.poll.vote_removed",
+            EventType::ActivityMarked => "feeds.activity.marked",
+            EventType::NotificationFeedUpdated => "feeds.notification_feed.updated",
             EventType::UserUpdated => "user.updated",
             EventType::Watch => "tributary.watch",
             EventType::Unwatch => "tributary.unwatch",
@@ -240,6 +246,9 @@ pub struct Subject {
     pub user: Option<User>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub feed_group: Option<FeedGroup>,
+    /// A notification feed's read/seen state after the write.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notification_status: Option<NotificationState>,
     /// Plain payload fields (`member_id`, `group_id`, `mark_read`…).
     #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
     pub fields: serde_json::Map<String, serde_json::Value>,
@@ -458,6 +467,8 @@ mod tests {
             EventType::PollVoteCasted,
             EventType::PollVoteChanged,
             EventType::PollVoteRemoved,
+            EventType::ActivityMarked,
+            EventType::NotificationFeedUpdated,
             EventType::UserUpdated,
             EventType::Watch,
             EventType::Unwatch,

@@ -125,6 +125,9 @@ fn validate(config: &FeedGroupConfig) -> Result<()> {
         field_str(&config.aggregation, "score_strategy").as_deref(),
         &["sum", "max", "avg"],
     )?;
+    if let Some(aggregation) = &config.aggregation {
+        super::aggregation::validate(aggregation)?;
+    }
     if config.ranking.is_some() {
         match field_str(&config.ranking, "type") {
             Some(t) => one_of("ranking.type", Some(&t), &["expression", "interest", "recency"])?,

@@ -14,7 +14,8 @@ use super::events::{Event, EventType};
 use super::feeds::{get_live_feed, new_feed, read_page, validate_input, FeedInput};
 use super::follows::{self, FollowPage};
 use super::members::{self, MemberPage};
-use super::model::{Activity, Feed, FeedMember, Fid};
+use super::model::{Activity, Feed, FeedMember, Fid, NotificationState};
+use super::notification_feeds::{group_page, AggregatedGroup, FeedShape, GroupReader};
 use super::pins::{feed_pins, PinnedPage};
 use super::storage::ExtraWrites;
 use super::time::Timestamp;
@@ -47,6 +48,10 @@ pub struct EnrichmentOptions {
     pub skip_activity_poll: Option<bool>,
     #[serde(default)]
     pub skip_activity_own_bookmarks: Option<bool>,
+    /// Aggregated feeds: the groups' activities also as the top-level
+    /// `activities` (the default here, as for apps made before the option).
+    #[serde(default)]
+    pub include_flat_activities: Option<bool>,
 }
 
 impl EnrichmentOptions {
@@ -114,6 +119,10 @@ pub struct FeedRead {
     pub followers: FollowPage,
     pub following: FollowPage,
     pub members: MemberPage,
+    /// Aggregated feeds: the page of groups (`next`/`prev` walk these).
+    pub groups: Vec<AggregatedGroup>,
+    /// Feeds that track read or seen state.
+    pub notification_status: Option<NotificationState>,
     /// Everything the response embeds: users, feeds, the `own_*` fields of
     /// the viewer (the token's user or the user the body names), with the
     /// enrichments the options skip left out.
@@ -134,6 +143,12 @@ pub async fn get_or_create_feed(ctx: &Ctx, actor: &Actor, fid: Fid, req: GetOrCr
         return Err(Error::field("view", "feed views are not supported by this server yet"));
     }
     let limit = page_limit(req.limit)?;
+    let shape =
+        ctx.store.get_feed_group(&fid.group).await?.filter(|g| g.deleted_at.is_none()).map(|g| FeedShape::of(&g));
+    let aggregated = shape.as_ref().is_some_and(FeedShape::aggregated);
+    if aggregated && filter.is_some() {
+        return Err(Error::field("filter", "filter is not supported on aggregated feeds"));
+    }
     let (next, prev) = one_direction(&req.next, &req.prev)?;
     if let Some(data) = &req.data {
         validate_input(data)?;
@@ -208,8 +223,21 @@ pub async fn get_or_create_feed(ctx: &Ctx, actor: &Actor, fid: Fid, req: GetOrCr
 
     let options = req.enrichment_options.unwrap_or_default();
     let skip_all = options.skip_all.unwrap_or(false);
+    let notification_status = match &shape {
+        Some(shape) if shape.notifications() && !skip_all => Some(ctx.store.notification_state(&fid).await?),
+        _ => None,
+    };
+    let mut groups = Vec::new();
     let (activities, next, prev) = if skip_all || options.skip_activity.unwrap_or(false) {
         (Vec::new(), None, None)
+    } else if let Some(shape) = shape.as_ref().filter(|_| aggregated) {
+        let cursors = ctx.cursor_scope("GetOrCreateFeed.groups").bind(&fid.to_string());
+        let reader = actor.reader(body_user.as_deref());
+        let who = GroupReader { shape, state: notification_status.as_ref(), reader: &reader };
+        let page = group_page(ctx, &fid, who, limit, (next, prev), &cursors).await?;
+        let flat = if options.include_flat_activities == Some(false) { Vec::new() } else { page.flat_activities() };
+        groups = page.groups;
+        (flat, page.next, page.prev)
     } else {
         // The page's cursors hold for this feed and filter only.
         let applied_filter = filter.as_ref().and(req.filter.as_ref());
@@ -246,6 +274,9 @@ pub async fn get_or_create_feed(ctx: &Ctx, actor: &Actor, fid: Fid, req: GetOrCr
     let follows: Vec<_> = followers.items.iter().chain(&following.items).cloned().collect();
     let reader = actor.reader(body_user.as_deref());
     let mut embedded = activities.clone();
+    if options.include_flat_activities == Some(false) {
+        embedded.extend(groups.iter().flat_map(|g| g.group.activities.iter().cloned()));
+    }
     // Users shown outside activities and follows: pinners, and the viewer
     // (whose `own_*` fields need them), loaded with the rest.
     let mut extra_users: Vec<String> = own.iter().map(|(viewer, _)| viewer.clone()).collect();
@@ -262,5 +293,18 @@ pub async fn get_or_create_feed(ctx: &Ctx, actor: &Actor, fid: Fid, req: GetOrCr
         let known = relations.filter(|_| actor.viewer(None) == Some(viewer.as_str()));
         lookup.add_own_with(ctx, &viewer, fids, wanted, known).await?;
     }
-    Ok(FeedRead { feed, created, activities, pinned, next, prev, followers, following, members, lookup })
+    Ok(FeedRead {
+        feed,
+        created,
+        activities,
+        pinned,
+        next,
+        prev,
+        followers,
+        following,
+        members,
+        groups,
+        notification_status,
+        lookup,
+    })
 }

@@ -14,6 +14,7 @@
 pub mod access;
 pub mod activities;
 pub mod actor;
+pub mod aggregation;
 pub mod app;
 pub mod bookmarks;
 pub mod collections;
@@ -39,6 +40,7 @@ pub mod members;
 pub mod membership_level_ops;
 pub mod membership_levels;
 pub mod model;
+pub mod notification_feeds;
 pub mod notifications;
 pub mod patch;
 pub mod pins;

@@ -676,3 +676,16 @@ impl Bookmark {
         self.folder_id.as_deref().unwrap_or("")
     }
 }
+
+/// A feed's read and seen state (reference: domain.md §10): the times of
+/// the last `mark_all_read`/`mark_all_seen`, how many groups are not read
+/// (seen) by the derivation, and the most recently marked keys.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotificationState {
+    pub last_read_at: Option<Timestamp>,
+    pub last_seen_at: Option<Timestamp>,
+    pub unread: i64,
+    pub unseen: i64,
+    pub read_keys: Vec<String>,
+    pub seen_keys: Vec<String>,
+}

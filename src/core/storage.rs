@@ -15,8 +15,8 @@ use super::feed_visibilities::StoredGrants;
 use super::membership_levels::MembershipLevel;
 use super::model::{
     Activity, Bookmark, BookmarkFolder, Collection, Comment, Feed, FeedCounts, FeedGroup, FeedMember, Feedback, Fid,
-    Follow, MetricEvent, Pin, Poll, PollTally, PollVote, Reaction, ReactionSummary, Task, TaskError, TaskStatus, User,
-    VoteOutcome,
+    Follow, MetricEvent, NotificationState, Pin, Poll, PollTally, PollVote, Reaction, ReactionSummary, Task, TaskError,
+    TaskStatus, User, VoteOutcome,
 };
 use super::time::Timestamp;
 
@@ -964,6 +964,82 @@ pub trait EnrichmentStore: Send + Sync {
     async fn relations(&self, user: &str, fids: &[Fid]) -> Result<(Vec<FeedMember>, Vec<Follow>)>;
 }
 
+/// A keyset position in an aggregated feed's group order: the
+/// `(updated_at, group key)` of an edge group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupPosition {
+    pub updated_at: Timestamp,
+    pub key: String,
+}
+
+/// Which slice of an aggregated feed's groups to read, newest-updated
+/// first. Rows come back in the direction of travel, as `FeedSlice`.
+#[derive(Debug, Clone)]
+pub enum GroupSlice {
+    Start,
+    Older(GroupPosition),
+    Newer(GroupPosition),
+}
+
+/// One group of an aggregated feed (`core::aggregation`), as stored, with
+/// its newest (or oldest) live member activities and whether its key was
+/// marked read or seen (`mark_read`/`mark_seen`) since it last grew.
+#[derive(Debug, Clone)]
+pub struct StoredGroup {
+    pub key: String,
+    pub activity_count: i64,
+    pub user_count: i64,
+    pub user_count_truncated: bool,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub activities: Vec<Activity>,
+    pub marked_read: bool,
+    pub marked_seen: bool,
+}
+
+/// What one MarkActivity request marks, at `at`. Keys are group keys
+/// (activity ids in flat feeds, whose groups are single activities);
+/// unknown keys are not recorded. `watched` are activity ids.
+#[derive(Debug, Clone, Default)]
+pub struct Marks {
+    pub read: Vec<String>,
+    pub seen: Vec<String>,
+    pub watched: Vec<String>,
+    pub all_read: bool,
+    pub all_seen: bool,
+    pub at: Timestamp,
+}
+
+/// The events a marking records, built from the feed's state after it.
+pub type MarkEvents = dyn Fn(&NotificationState) -> Vec<Event> + Send + Sync;
+
+/// Aggregated and notification feeds: the groups the writes keep
+/// (`store::ops::aggregation`), their read/seen state, and marking.
+#[async_trait]
+pub trait NotificationStore: Send + Sync {
+    /// One page of `fid`'s groups with up to `per_group` live member
+    /// activities each (oldest first when `oldest_first`).
+    async fn group_page(
+        &self,
+        fid: &Fid,
+        slice: &GroupSlice,
+        limit: usize,
+        per_group: usize,
+        oldest_first: bool,
+        now: Timestamp,
+    ) -> Result<Vec<StoredGroup>>;
+    async fn notification_state(&self, fid: &Fid) -> Result<NotificationState>;
+    /// Applies `marks` to `fid` and records the events `events` builds
+    /// from the state that results, in one transaction; returns that state.
+    async fn mark_with(
+        &self,
+        fid: &Fid,
+        marks: &Marks,
+        extra: &ExtraWrites,
+        events: &MarkEvents,
+    ) -> Result<NotificationState>;
+}
+
 /// The whole storage interface: every area. Core holds an `Arc<dyn Store>`;
 /// a backend implements the area traits and gets `Store` for free.
 pub trait Store:
@@ -984,6 +1060,7 @@ pub trait Store:
     + FanoutStore
     + EnrichmentStore
     + MonitorStore
+    + NotificationStore
     + 'static
 {
 }
@@ -1006,6 +1083,7 @@ impl<
             + FanoutStore
             + EnrichmentStore
             + MonitorStore
+            + NotificationStore
             + 'static,
     > Store for T
 {

@@ -386,6 +386,7 @@ pub const FIELDS: &[OperationFields] = &[
             "enrichment_options.skip_activity_poll",
             "enrichment_options.skip_activity_own_bookmarks",
             "enrichment_options.skip_activity_refresh_image_urls",
+            "enrichment_options.include_flat_activities",
         ],
         refused: &[
             "?language",
@@ -396,7 +397,6 @@ pub const FIELDS: &[OperationFields] = &[
             "interest_weights",
             "overwrite_interest_weights",
             "view",
-            "enrichment_options.include_flat_activities",
             "enrichment_options.include_score_vars",
             "enrichment_options.skip_activity_collections",
             "enrichment_options.skip_activity_current_feed",
@@ -411,6 +411,11 @@ pub const FIELDS: &[OperationFields] = &[
         refused: &["enrich_own_fields"],
     },
     OperationFields { operation: "DeleteFeed", honoured: &["?hard_delete", "?purge_user_activities"], refused: &[] },
+    OperationFields {
+        operation: "MarkActivity",
+        honoured: &["mark_all_read", "mark_all_seen", "mark_read", "mark_seen", "mark_watched", "user.id", "user_id"],
+        refused: &[],
+    },
     OperationFields { operation: "PinActivity", honoured: &["user.id", "user_id", "enrich_own_fields"], refused: &[] },
     OperationFields { operation: "UnpinActivity", honoured: &["?user_id", "?enrich_own_fields"], refused: &[] },
     OperationFields {

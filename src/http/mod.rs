@@ -100,6 +100,7 @@ operations! {
     PinActivity: post "/api/v2/feeds/feed_groups/{group}/feeds/{feed}/activities/{activity}/pin" => 201 pins::pin_activity;
     UnpinActivity: delete "/api/v2/feeds/feed_groups/{group}/feeds/{feed}/activities/{activity}/pin" => 200 pins::unpin_activity;
     QueryPinnedActivities: post "/api/v2/feeds/feed_groups/{group}/feeds/{feed}/pinned_activities/query" => 201 pins::query_pinned_activities;
+    MarkActivity: post "/api/v2/feeds/feed_groups/{group}/feeds/{feed}/activities/mark/batch" => 201 feeds::mark_activity;
 
     AddActivity: post "/api/v2/feeds/activities" => 201 activities::add_activity;
     UpsertActivities: post "/api/v2/feeds/activities/batch" => 201 activities::upsert_activities;

@@ -221,6 +221,9 @@ impl Payload<'_> {
                 out.insert("poll_vote".into(), json(lookup.vote(vote, anonymous)));
             }
         }
+        if let Some(status) = &s.notification_status {
+            out.insert("notification_status".into(), json(crate::wire::NotificationStatusResponse::from(status)));
+        }
         for (k, v) in &s.fields {
             out.insert(k.clone(), v.clone());
         }

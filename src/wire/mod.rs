@@ -11,6 +11,7 @@ mod comments;
 mod feed_config;
 mod feed_groups;
 mod feeds;
+mod notifications;
 mod pins;
 mod polls;
 mod rate_limits;
@@ -26,6 +27,7 @@ pub use comments::{CommentResponse, RepliesMetaResponse, ThreadedCommentResponse
 pub use feed_config::{FeedVisibilityResponse, MembershipLevelResponse, Permission};
 pub use feed_groups::FeedGroupResponse;
 pub use feeds::{FeedMemberResponse, FeedResponse, FollowResponse};
+pub use notifications::{AggregatedActivityResponse, NotificationStatusResponse};
 pub use pins::ActivityPinResponse;
 pub use polls::{PollOptionResponseData, PollResponseData, PollVoteResponseData};
 pub use rate_limits::{GetRateLimitsResponse, LimitInfoResponse, PlatformLimits};

@@ -23,6 +23,7 @@ mod instances;
 mod limits;
 mod lost_writes;
 mod metrics;
+mod notifications;
 mod queries;
 mod rate_limits;
 mod realtime;

@@ -5,14 +5,18 @@ use crate::core::enrichment::Lookup;
 use crate::core::feed_read::{self, GetOrCreateFeed};
 use crate::core::feeds::{self, UpdateFeed};
 use crate::core::model::Fid;
+use crate::core::notification_feeds::{self, MarkActivity};
 use crate::core::storage::Reader;
 use crate::http::auth::{Auth, Visitor};
 use crate::http::error::ApiResult;
 use crate::http::extract::{WireJson, WirePath, WireQuery};
 use crate::http::handlers::users::TaskStarted;
-use crate::http::reply::Reply;
+use crate::http::reply::{Empty, Reply};
 use crate::http::{realtime, AppState};
-use crate::wire::{ActivityPinResponse, ActivityResponse, FeedMemberResponse, FeedResponse, FollowResponse};
+use crate::wire::{
+    ActivityPinResponse, ActivityResponse, AggregatedActivityResponse, FeedMemberResponse, FeedResponse,
+    FollowResponse, NotificationStatusResponse,
+};
 
 #[derive(Serialize)]
 pub struct PagerResponse {
@@ -27,7 +31,7 @@ pub struct GetOrCreateFeedResponse {
     feed: FeedResponse,
     created: bool,
     activities: Vec<ActivityResponse>,
-    aggregated_activities: Vec<serde_json::Value>,
+    aggregated_activities: Vec<AggregatedActivityResponse>,
     pinned_activities: Vec<ActivityPinResponse>,
     followers: Vec<FollowResponse>,
     following: Vec<FollowResponse>,
@@ -35,6 +39,8 @@ pub struct GetOrCreateFeedResponse {
     followers_pagination: PagerResponse,
     following_pagination: PagerResponse,
     member_pagination: PagerResponse,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    notification_status: Option<NotificationStatusResponse>,
     #[serde(skip_serializing_if = "Option::is_none")]
     next: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -68,7 +74,15 @@ pub async fn get_or_create_feed(
             .unwrap_or_else(|| FeedResponse::new(&read.feed, &Default::default(), lookup.user(&read.feed.created_by))),
         created: read.created,
         activities: read.activities.iter().map(|a| lookup.activity(a, Some(&fid))).collect(),
-        aggregated_activities: Vec::new(),
+        aggregated_activities: read
+            .groups
+            .iter()
+            .map(|g| {
+                let activities = g.group.activities.iter().map(|a| lookup.activity(a, Some(&fid))).collect();
+                AggregatedActivityResponse::new(g, activities)
+            })
+            .collect(),
+        notification_status: read.notification_status.as_ref().map(NotificationStatusResponse::from),
         pinned_activities: read.pinned.as_ref().map(|p| lookup.pins(p)).unwrap_or_default(),
         followers: read.followers.items.iter().map(|f| lookup.follow(f)).collect(),
         following: read.following.items.iter().map(|f| lookup.follow(f)).collect(),
@@ -206,4 +220,16 @@ pub async fn own_batch(
         })
         .collect();
     Ok(Reply(OwnBatchResponse { data }))
+}
+
+/// MarkActivity — `POST /api/v2/feeds/feed_groups/{group}/feeds/{id}/activities/mark/batch`.
+pub async fn mark_activity(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    WirePath((group, id)): WirePath<(String, String)>,
+    WireJson(req): WireJson<MarkActivity>,
+) -> ApiResult<Reply<Empty>> {
+    let fid = Fid::new(&group, &id)?;
+    notification_feeds::mark_activity(&state.ctx, &actor, &fid, req).await?;
+    Ok(Reply(Empty {}))
 }

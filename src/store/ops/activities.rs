@@ -11,7 +11,7 @@ use crate::core::time::Timestamp;
 use crate::store::db::{Arg, Db, Row, Tx};
 use crate::store::{dialect, sql};
 
-use super::fanout;
+use super::{aggregation, fanout};
 
 /// Writes one activity and keeps its feed entries in step with its feed
 /// list. Only the difference is applied on update, so entries that exist
@@ -59,12 +59,16 @@ pub(crate) async fn save_activity(tx: &mut dyn Tx, a: &Activity) -> Result<Times
             args![&added, created_at, seq, visible_until, private_to],
         )
         .await?;
-        fanout::fan_out(tx, a, seq, created_at, &added).await?;
+        let groupings = aggregation::groupings(tx).await?;
+        aggregation::join_feeds(tx, &groupings, a, created_at, &added).await?;
+        fanout::fan_out(tx, a, seq, created_at, &added, &groupings).await?;
     }
     if !removed.is_empty() {
         // The activity leaves feeds: drop it there and in the follower
         // feeds that received it only through them.
         let remaining: Vec<String> = a.feeds.iter().map(Fid::to_string).collect();
+        aggregation::leave(tx, std::slice::from_ref(&a.id), Some(&removed)).await?;
+        aggregation::leave_followers(tx, &a.id, &removed, &remaining).await?;
         tx.exec(
             "DELETE FROM feed_entries WHERE activity_seq = $2 AND feed_seq IN (SELECT seq FROM feeds WHERE fid = ANY($1))",
             args![&removed, seq],
@@ -103,6 +107,7 @@ pub(crate) async fn purge_activities(tx: &mut dyn Tx, ids: &[String]) -> Result<
     // First: a fan-out batch running for one of them finishes before its
     // entries are deleted, and no later batch copies them again.
     fanout::cancel_jobs(tx, ids, None).await?;
+    aggregation::leave(tx, ids, None).await?;
     for statement in [
         "DELETE FROM feed_entries WHERE activity_seq IN (SELECT seq FROM activities WHERE id = ANY($1))",
         "DELETE FROM reactions WHERE activity_id = ANY($1)",
@@ -155,6 +160,8 @@ async fn set_deleted(tx: &mut dyn Tx, ids: &[String], deleted_at: Option<Timesta
         )
         .await?;
     }
+    let recounted: Vec<String> = by_visibility.values().flatten().cloned().collect();
+    aggregation::recount_activities(tx, &recounted).await?;
     let changed: HashSet<&str> = by_visibility.values().flatten().map(String::as_str).collect();
     let mut seen = HashSet::new();
     Ok(ids.iter().filter(|id| changed.contains(id.as_str()) && seen.insert(id.as_str())).cloned().collect())

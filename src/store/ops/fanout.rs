@@ -26,6 +26,7 @@
 use async_trait::async_trait;
 
 use crate::args;
+use crate::core::aggregation::Grouping;
 use crate::core::error::Result;
 use crate::core::model::Activity;
 use crate::core::storage::{FanoutJob, FanoutStep, FanoutStore};
@@ -33,6 +34,8 @@ use crate::core::time::Timestamp;
 use crate::metrics;
 use crate::store::db::{Arg, Db, Tx};
 use crate::store::dialect;
+
+use super::aggregation;
 
 /// An origin feed with more accepted followers than this is fanned out in
 /// the background. At 1,000 the inline copy costs a few milliseconds of the
@@ -53,13 +56,15 @@ const COPY_TO_FOLLOWERS: &str =
 
 /// Fans the entry of `a` (stored as `seq` with `created_at`) out to the
 /// followers of the feeds in `added`: inline for the small ones, as a job
-/// for the big.
+/// for the big. Follower feeds of a group with a grouping also get `a` in
+/// its group.
 pub(crate) async fn fan_out(
     tx: &mut dyn Tx,
     a: &Activity,
     seq: i64,
     created_at: Timestamp,
     added: &[String],
+    groupings: &[(String, Grouping)],
 ) -> Result<()> {
     let big = tx
         .texts(
@@ -70,6 +75,7 @@ pub(crate) async fn fan_out(
     let small: Vec<&String> = added.iter().filter(|f| !big.contains(f)).collect();
     if !small.is_empty() {
         let small: Vec<String> = small.into_iter().cloned().collect();
+        aggregation::join_followers(tx, groupings, a, created_at, &small, None).await?;
         let started = std::time::Instant::now();
         let copied =
             tx.exec(COPY_TO_FOLLOWERS, args![small, created_at, seq, a.visible_until(), a.private_to()]).await?;
@@ -153,6 +159,9 @@ async fn step(
     let started = std::time::Instant::now();
     let copied = tx.exec(&copy, &copy_args).await?;
     metrics::fanout("background", copied, started);
+    let groupings = aggregation::groupings(tx).await?;
+    let range = Some((after.as_str(), last.as_deref()));
+    aggregation::join_followers(tx, &groupings, &a, a.created_at, std::slice::from_ref(&job.origin), range).await?;
     match last {
         Some(last) => {
             tx.exec(

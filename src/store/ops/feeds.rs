@@ -64,6 +64,7 @@ impl<D: Db> FeedStore for D {
         tx.exec("DELETE FROM feed_entries WHERE feed_seq = (SELECT seq FROM feeds WHERE fid = $1)", args![&fid])
             .await?;
         tx.exec("DELETE FROM pins WHERE fid = $1", args![&fid]).await?;
+        super::aggregation::purge_feed(&mut *tx, &fid).await?;
         // The feeds on the other side of its follows count one fewer.
         tx.exec(
             "UPDATE feeds SET follower_count = follower_count - 1

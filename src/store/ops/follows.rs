@@ -45,7 +45,7 @@ pub(crate) async fn backfill(tx: &mut dyn Tx, follow: &Follow) -> Result<()> {
     let started = std::time::Instant::now();
     let copied = tx.exec(&copy, args![follow.source.to_string(), follow.target.to_string()]).await?;
     crate::metrics::fanout("backfill", copied, started);
-    Ok(())
+    super::aggregation::join_backfill(tx, &follow.source.to_string(), &follow.target.to_string(), limit).await
 }
 
 /// Removes from `source` the activities that reached it only through its
@@ -194,6 +194,7 @@ impl<D: Db> FollowStore for D {
             }
             if !keep_history {
                 tx.exec(UNFOLLOW_HISTORY, args![&source, &target]).await?;
+                super::aggregation::leave_unfollowed(&mut *tx, &source).await?;
             }
             super::record_each(&mut *tx, extra, Item::Follow(&follow)).await?;
             deleted.push(follow);

@@ -4,6 +4,7 @@
 //! differ, the operation calls a named hook from `store::dialect`.
 
 mod activities;
+mod aggregation;
 mod bookmarks;
 mod collections;
 mod comments;

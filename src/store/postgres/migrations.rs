@@ -368,4 +368,46 @@ ALTER TABLE feed_entries_v2 RENAME TO feed_entries;
 ALTER TABLE feed_entries RENAME CONSTRAINT feed_entries_v2_pkey TO feed_entries_pkey;
 CREATE INDEX feed_entries_activity ON feed_entries (activity_seq);
 "#,
+    // Aggregated and notification feeds (`store::ops::aggregation`): one
+    // row per (feed, group key) kept up to date by each write into a feed of
+    // a group with an aggregation or notification config, its member
+    // activities (an activity is in at most one group per feed), the feed's
+    // `mark_all_*` times and the keys marked read/seen (a mark is dropped
+    // when the group grows again) or activities marked watched. See the SQLite twin.
+    r#"
+CREATE TABLE aggregation_groups (
+    fid TEXT NOT NULL,
+    group_key TEXT NOT NULL,
+    activity_count BIGINT NOT NULL,
+    user_count BIGINT NOT NULL,
+    user_count_truncated BOOLEAN NOT NULL,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    PRIMARY KEY (fid, group_key)
+);
+CREATE INDEX aggregation_groups_page ON aggregation_groups (fid, updated_at, group_key);
+CREATE TABLE aggregation_members (
+    fid TEXT NOT NULL,
+    group_key TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    activity_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    PRIMARY KEY (fid, group_key, created_at, activity_id)
+);
+CREATE UNIQUE INDEX aggregation_members_activity ON aggregation_members (activity_id, fid);
+CREATE INDEX aggregation_members_user ON aggregation_members (fid, group_key, user_id);
+CREATE TABLE notification_state (
+    fid TEXT PRIMARY KEY,
+    last_read_at BIGINT,
+    last_seen_at BIGINT
+);
+CREATE TABLE notification_marks (
+    fid TEXT NOT NULL,
+    item TEXT NOT NULL,
+    read_at BIGINT,
+    seen_at BIGINT,
+    watched_at BIGINT,
+    PRIMARY KEY (fid, item)
+);
+"#,
 ];

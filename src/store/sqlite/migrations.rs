@@ -434,6 +434,48 @@ CREATE INDEX activities_parent ON activities (parent_id, created_at) WHERE paren
 CREATE INDEX activities_created ON activities (created_at, id);
 CREATE INDEX feed_entries_activity ON feed_entries (activity_seq);
 "#,
+    // Aggregated and notification feeds (`store::ops::aggregation`): one
+    // row per (feed, group key) kept up to date by each write into a feed of
+    // a group with an aggregation or notification config, its member
+    // activities (an activity is in at most one group per feed), the feed's
+    // `mark_all_*` times and the keys marked read/seen (a mark is dropped
+    // when the group grows again) or activities marked watched.
+    r#"
+CREATE TABLE aggregation_groups (
+    fid TEXT NOT NULL,
+    group_key TEXT NOT NULL,
+    activity_count INTEGER NOT NULL,
+    user_count INTEGER NOT NULL,
+    user_count_truncated INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (fid, group_key)
+) WITHOUT ROWID;
+CREATE INDEX aggregation_groups_page ON aggregation_groups (fid, updated_at, group_key);
+CREATE TABLE aggregation_members (
+    fid TEXT NOT NULL,
+    group_key TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    activity_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    PRIMARY KEY (fid, group_key, created_at, activity_id)
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX aggregation_members_activity ON aggregation_members (activity_id, fid);
+CREATE INDEX aggregation_members_user ON aggregation_members (fid, group_key, user_id);
+CREATE TABLE notification_state (
+    fid TEXT PRIMARY KEY,
+    last_read_at INTEGER,
+    last_seen_at INTEGER
+);
+CREATE TABLE notification_marks (
+    fid TEXT NOT NULL,
+    item TEXT NOT NULL,
+    read_at INTEGER,
+    seen_at INTEGER,
+    watched_at INTEGER,
+    PRIMARY KEY (fid, item)
+) WITHOUT ROWID;
+"#,
 ];
 
 #[cfg(test)]
@@ -448,8 +490,8 @@ mod tests {
     #[test]
     fn compact_timelines_migrate_existing_entries() {
         let conn = Connection::open_in_memory().unwrap();
-        let (before, last) = STEPS.split_at(STEPS.len() - 1);
-        for step in before {
+        let compaction = STEPS.iter().position(|s| s.contains("CREATE TABLE feeds_v2")).unwrap();
+        for step in &STEPS[..compaction] {
             conn.execute_batch(step).unwrap();
         }
         conn.execute_batch(
@@ -462,7 +504,7 @@ mod tests {
                         ('timeline:bob', 20, 'a2', 0, 5, 'ann');",
         )
         .unwrap();
-        conn.execute_batch(last[0]).unwrap();
+        conn.execute_batch(STEPS[compaction]).unwrap();
         let mut read = conn
             .prepare(
                 "SELECT f.fid, e.created_at, a.id, e.direct, e.visible_until, e.private_to, f.visibility, f.follower_count

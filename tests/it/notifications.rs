@@ -1,0 +1,93 @@
+//! Notification feeds over HTTP and the WebSocket: marking records
+//! `feeds.activity.marked` and `feeds.notification_feed.updated` (with the
+//! state after the marking) for the feed's watchers; a background fan-out
+//! batch joins the activity to the groups of aggregated follower feeds.
+
+use serde_json::{json, Value};
+
+use crate::realtime::{connect, next_json};
+use crate::support::TestServer;
+
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn next_of(socket: &mut Socket, prefix: &str) -> Value {
+    loop {
+        let frame = next_json(socket).await;
+        if frame["type"].as_str().is_some_and(|t| t.starts_with(prefix)) {
+            return frame;
+        }
+    }
+}
+
+#[tokio::test]
+async fn marking_announces_the_marks_and_the_new_status_to_the_feeds_watchers() {
+    let server = TestServer::spawn().await;
+    let admin = server.server();
+    admin.create_users(&["erin", "frank"]).await;
+    let (mut erin, conn) = connect(&server, "erin").await;
+    let path = format!("/api/v2/feeds/feed_groups/notification/feeds/erin?connection_id={conn}");
+    let (status, body) = server.user("erin").post(&path, &json!({"watch": true})).await;
+    assert_eq!(status, 201, "{body}");
+    admin.add_activity("frank", &["notification:erin"], json!({"type": "like"})).await;
+    admin.add_activity("frank", &["notification:erin"], json!({"type": "comment"})).await;
+    let read = admin.read_feed("notification:erin", "erin", json!({})).await;
+    let like = read["aggregated_activities"][1]["group"].as_str().expect("like group").to_string();
+    assert!(like.starts_with("like-"), "{read}");
+
+    let mark = "/api/v2/feeds/feed_groups/notification/feeds/erin/activities/mark/batch";
+    let (status, body) = server.user("erin").post(mark, &json!({"mark_read": [like]})).await;
+    assert_eq!(status, 201, "{body}");
+    let marked = next_of(&mut erin, "feeds.activity.marked").await;
+    assert_eq!(marked["fid"], "notification:erin", "{marked}");
+    assert_eq!(marked["mark_read"], json!([like]), "{marked}");
+    assert_eq!(marked["user"]["id"], "erin", "{marked}");
+    assert!(marked.get("mark_all_read").is_none(), "{marked}");
+    let updated = next_of(&mut erin, "feeds.notification_feed.updated").await;
+    assert_eq!(updated["fid"], "notification:erin", "{updated}");
+    assert_eq!(updated["notification_status"]["unread"], 1, "{updated}");
+    assert_eq!(updated["notification_status"]["unseen"], 2, "{updated}");
+    assert_eq!(updated["notification_status"]["read_activities"], json!([like]), "{updated}");
+
+    let (status, body) = server.user("erin").post(mark, &json!({"mark_all_seen": true})).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(next_of(&mut erin, "feeds.activity.marked").await["mark_all_seen"], true);
+    let updated = next_of(&mut erin, "feeds.notification_feed.updated").await;
+    assert_eq!(updated["notification_status"]["unseen"], 0, "{updated}");
+    assert!(updated["notification_status"]["last_seen_at"].is_i64(), "{updated}");
+}
+
+#[tokio::test]
+async fn a_background_fan_out_joins_the_groups_of_aggregated_follower_feeds() {
+    // Above the inline limit the copy is a job, here in batches of 200.
+    let server = TestServer::spawn_with_fanout_batch(200).await;
+    let admin = server.server();
+    let (status, body) = admin
+        .post("/api/v2/feeds/feed_groups", &json!({"id": "digest", "aggregation": {"format": "{{ user_id }}"}}))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    admin.create_users(&["star"]).await;
+    let readers: Vec<String> = (0..1_005).map(|i| format!("r{i:04}")).collect();
+    let follows: Vec<Value> =
+        readers.iter().map(|r| json!({"source": format!("digest:{r}"), "target": "user:star"})).collect();
+    for chunk in follows.chunks(1000) {
+        let (status, body) =
+            admin.post("/api/v2/feeds/follows/batch", &json!({"follows": chunk, "create_users": true})).await;
+        assert_eq!(status, 201, "{body}");
+    }
+    admin.add_activity("star", &["user:star"], json!({"type": "post"})).await;
+    admin.add_activity("star", &["user:star"], json!({"type": "post"})).await;
+    // The last follower is reached by the last batch of each job.
+    let last = readers.last().expect("readers");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let read = admin.read_feed(&format!("digest:{last}"), last, json!({})).await;
+        let groups = read["aggregated_activities"].as_array().cloned().unwrap_or_default();
+        if groups.len() == 1 && groups[0]["activity_count"] == 2 {
+            assert_eq!(groups[0]["group"], "star", "{read}");
+            assert_eq!(groups[0]["user_count"], 1, "{read}");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "not joined: {read}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}

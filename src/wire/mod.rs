@@ -15,6 +15,7 @@ mod pins;
 mod polls;
 mod reactions;
 mod tasks;
+mod usage;
 mod users;
 
 pub use activities::{ActivityResponse, BookmarkResponse, ShareResponse};
@@ -29,4 +30,5 @@ pub use pins::ActivityPinResponse;
 pub use polls::{PollOptionResponseData, PollResponseData, PollVoteResponseData};
 pub use reactions::{FeedsReactionResponse, ReactionGroupResponse};
 pub use tasks::GetTaskResponse;
+pub use usage::QueryFeedsUsageStatsResponse;
 pub use users::{FullUserResponse, UserResponse};

@@ -136,6 +136,7 @@ impl TestServer {
             limits,
             webhooks: WebhookOptions { webhook_hosts: TestServer::loopback_webhooks(), ..webhooks },
             fanout,
+            user_data: Default::default(),
         };
         let shutdown = Shutdown::default();
         let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();

@@ -17,6 +17,7 @@ pub mod pins;
 pub mod polls;
 pub mod reactions;
 pub mod tasks;
+pub mod user_data;
 pub mod users;
 
 use serde::Deserialize;

@@ -434,6 +434,38 @@ CREATE INDEX activities_parent ON activities (parent_id, created_at) WHERE paren
 CREATE INDEX activities_created ON activities (created_at, id);
 CREATE INDEX feed_entries_activity ON feed_entries (activity_seq);
 "#,
+    // Usage counters and GDPR exports (issue 17). `usage_daily` is
+    // append-only: every counted write inserts its own row (no hot row to
+    // lock, so concurrent writers on PostgreSQL never wait on each other or
+    // deadlock), and the usage flusher folds a day's rows into one
+    // (`store::ops::usage`). An export is written in chunks by its task, one
+    // transaction per page, and streamed back chunk by chunk. The indexes
+    // let a user's reactions and votes be read (exported, deleted) in
+    // bounded keyset pages.
+    r#"
+CREATE TABLE usage_daily (
+    day TEXT NOT NULL,
+    metric TEXT NOT NULL,
+    value INTEGER NOT NULL
+);
+CREATE INDEX usage_daily_day ON usage_daily (day, metric);
+CREATE TABLE user_exports (
+    id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER
+);
+CREATE INDEX user_exports_expiry ON user_exports (expires_at);
+CREATE TABLE user_export_chunks (
+    export_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (export_id, seq)
+) WITHOUT ROWID;
+CREATE INDEX reactions_user ON reactions (user_id, created_at);
+CREATE INDEX comment_reactions_user ON comment_reactions (user_id, created_at);
+CREATE INDEX poll_votes_by_user ON poll_votes (user_id, created_at);
+"#,
 ];
 
 #[cfg(test)]
@@ -448,7 +480,8 @@ mod tests {
     #[test]
     fn compact_timelines_migrate_existing_entries() {
         let conn = Connection::open_in_memory().unwrap();
-        let (before, last) = STEPS.split_at(STEPS.len() - 1);
+        let compact = STEPS.iter().position(|s| s.contains("CREATE TABLE feeds_v2")).expect("the compaction step");
+        let (before, last) = STEPS.split_at(compact);
         for step in before {
             conn.execute_batch(step).unwrap();
         }

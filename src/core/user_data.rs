@@ -159,8 +159,10 @@ pub const CHUNKS_PER_READ: usize = 16;
 
 /// Task body of DeleteFeedUserData (and of DeleteUsers' data): removes
 /// everything `user_id` made, kind by kind, in pages. `hard` purges
-/// activities, comments and feeds; otherwise they are soft-deleted (hidden
-/// from every read, restorable like any soft delete). Reactions, votes,
+/// activities, comments and feeds; otherwise they are soft-deleted:
+/// activities and feeds are hidden from every read (and restorable like any
+/// soft delete), comments keep their place in threads as `deleted`, their
+/// text, attachments, custom data and mentions cleared. Reactions, votes,
 /// bookmarks, folders, memberships, follows (from and to the user's feeds)
 /// and collections have no soft form and go either way. Each record is
 /// removed through the store operation that removes it anywhere else, so
@@ -222,6 +224,9 @@ pub async fn run_delete(ctx: &Ctx, lease: &TaskLease, user_id: &str, hard: bool)
                 let version = c.updated_at;
                 let now = super::versions::next_version(version);
                 (c.status, c.deleted_at, c.updated_at) = ("deleted".into(), Some(now), now);
+                // A soft-deleted comment stays in its thread, so what she
+                // wrote goes: only its place remains.
+                (c.text, c.attachments, c.custom, c.mentioned_user_ids) = (None, vec![], Default::default(), vec![]);
                 // Changed meanwhile: the next run of the task finds it again.
                 store.put_comment(&c, Some(version)).await?;
             }

@@ -90,7 +90,38 @@ pub async fn download_export(State(state): State<AppState>, WirePath(token): Wir
         (header::CONTENT_DISPOSITION, "attachment; filename=\"user-data.json\""),
         (header::CACHE_CONTROL, "no-store"),
     ];
-    Ok((headers, Body::new(body)).into_response())
+    Ok((headers, Body::new(Fused { inner: body, done: false })).into_response())
+}
+
+/// A body that answers "ended" once it has ended: the channel's end is a
+/// one-shot that must not be polled again, while layers such as compression
+/// may poll a finished body once more.
+struct Fused<B> {
+    inner: B,
+    done: bool,
+}
+
+impl<B: hyper::body::Body + Unpin> hyper::body::Body for Fused<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        if self.done {
+            return std::task::Poll::Ready(None);
+        }
+        let frame = std::pin::Pin::new(&mut self.inner).poll_frame(cx);
+        if matches!(frame, std::task::Poll::Ready(None | Some(Err(_)))) {
+            self.done = true;
+        }
+        frame
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.done
+    }
 }
 
 #[derive(Deserialize)]

@@ -27,13 +27,13 @@ fn source(kind: UserDataKind) -> Source {
     let plain =
         |from, key, subkey| Source { from, owner: "user_id", created_at: "created_at", key, subkey, doc: "doc" };
     match kind {
-        UserDataKind::Feeds => Source { owner: "created_by", ..plain("feeds", "fid", "''") },
-        UserDataKind::Activities => plain("activities", "id", "''"),
+        UserDataKind::Feeds => Source { owner: "created_by", ..plain("feeds", "fid", "CAST('' AS TEXT)") },
+        UserDataKind::Activities => plain("activities", "id", "CAST('' AS TEXT)"),
         UserDataKind::ActivityReactions => plain("reactions", "activity_id", "type"),
         UserDataKind::CommentReactions => plain("comment_reactions", "comment_id", "type"),
-        UserDataKind::Comments => plain("comments", "id", "''"),
+        UserDataKind::Comments => plain("comments", "id", "CAST('' AS TEXT)"),
         UserDataKind::Bookmarks => plain("bookmarks", "object_type || ':' || object_id", "folder_id"),
-        UserDataKind::BookmarkFolders => plain("bookmark_folders", "id", "''"),
+        UserDataKind::BookmarkFolders => plain("bookmark_folders", "id", "CAST('' AS TEXT)"),
         UserDataKind::Follows => Source {
             from: "follows f JOIN feeds s ON s.fid = f.source",
             owner: "s.created_by",
@@ -50,9 +50,9 @@ fn source(kind: UserDataKind) -> Source {
             subkey: "f.source",
             doc: "f.doc",
         },
-        UserDataKind::Memberships => plain("feed_members", "fid", "''"),
+        UserDataKind::Memberships => plain("feed_members", "fid", "CAST('' AS TEXT)"),
         UserDataKind::Collections => plain("collections", "name", "id"),
-        UserDataKind::PollVotes => plain("poll_votes", "id", "''"),
+        UserDataKind::PollVotes => plain("poll_votes", "id", "CAST('' AS TEXT)"),
     }
 }
 

@@ -1,0 +1,130 @@
+//! GDPR tasks below the SDK: a user-data deletion SIGKILLed mid-way resumes
+//! after a restart and finishes, leaving other users' data and the counters
+//! right; usage counter rows fold without changing totals.
+
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::durability::{free_port, start_with, wait_healthy, Server};
+use crate::support::{count_in_database, server_token, Client, TestDatabase, TestServer};
+
+const ALICE_POSTS: usize = 1000;
+
+async fn feed(api: &Client, group: &str, id: &str) -> Value {
+    let (status, body) =
+        api.post(&format!("/api/v2/feeds/feed_groups/{group}/feeds/{id}"), &json!({ "user_id": id })).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    body
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn user_data_deletion_resumes_after_sigkill() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = TestDatabase::new().await;
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let api = Client::new(&base).with_token(server_token());
+    // Pages of 5 records: the deletion takes a few hundred transactions.
+    let env = [("TRIBUTARY_USER_DATA_BATCH", "5")];
+    let mut server = Server(start_with(port, dir.path(), db.url.as_deref(), &env));
+    wait_healthy(&mut server, &base).await;
+
+    api.create_users(&["alice", "bob"]).await;
+    for (group, id) in [("user", "alice"), ("user", "bob"), ("timeline", "alice"), ("timeline", "bob")] {
+        feed(&api, group, id).await;
+    }
+    for chunk in 0..ALICE_POSTS / 100 {
+        let activities: Vec<Value> = (0..100)
+            .map(|i| json!({ "type": "post", "feeds": ["user:alice"], "user_id": "alice", "text": format!("{chunk}-{i}") }))
+            .collect();
+        let (status, body) = api.post("/api/v2/feeds/activities/batch", &json!({ "activities": activities })).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let bobs = api.add_activity("bob", &["user:bob"], json!({ "text": "bob's" })).await;
+    let bobs_id = bobs["id"].as_str().expect("id").to_string();
+    api.follow("timeline:alice", "user:bob", json!({})).await;
+    api.follow("timeline:bob", "user:alice", json!({})).await;
+    let (status, body) = api
+        .post(&format!("/api/v2/feeds/activities/{bobs_id}/reactions"), &json!({ "type": "like", "user_id": "alice" }))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+
+    let (status, body) = api.post("/api/v2/feeds/users/alice/delete", &json!({ "hard_delete": true })).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let task_id = body["task_id"].as_str().expect("task_id").to_string();
+
+    // Kill the server once the deletion is under way through her activities.
+    let url = db.url.as_deref();
+    let alices = "SELECT COUNT(*) FROM activities WHERE user_id = 'alice'";
+    let started = Instant::now();
+    loop {
+        let left = count_in_database(dir.path(), url, alices).await;
+        if left < ALICE_POSTS as i64 {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "the deletion did not start");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    server.0.kill().expect("SIGKILL the server");
+    let _ = server.0.wait();
+    drop(server);
+    let left_at_kill = count_in_database(dir.path(), url, alices).await;
+    assert!(left_at_kill > 0, "the deletion finished before the kill; nothing was interrupted");
+
+    let mut server = Server(start_with(port, dir.path(), db.url.as_deref(), &env));
+    wait_healthy(&mut server, &base).await;
+    // The dead worker's lease lapses (`tasks::RENEWED_LEASE_SECONDS`) and the
+    // task runs again from what is left.
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let task = loop {
+        let (status, task) = api.get(&format!("/api/v2/tasks/{task_id}")).await;
+        assert_eq!(status, StatusCode::OK, "{task}");
+        if task["status"] == "completed" {
+            break task;
+        }
+        assert_ne!(task["status"], "failed", "{task}");
+        assert!(Instant::now() < deadline, "the task did not resume: {task}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(task["result"]["hard_delete"], true, "{task}");
+    println!("user data deletion: {left_at_kill} of {ALICE_POSTS} activities left at the kill");
+
+    assert_eq!(count_in_database(dir.path(), url, alices).await, 0);
+    assert_eq!(count_in_database(dir.path(), url, "SELECT COUNT(*) FROM activities WHERE user_id = 'bob'").await, 1);
+    assert_eq!(count_in_database(dir.path(), url, "SELECT COUNT(*) FROM feeds WHERE created_by = 'alice'").await, 0);
+    assert_eq!(count_in_database(dir.path(), url, "SELECT COUNT(*) FROM reactions WHERE user_id = 'alice'").await, 0);
+    let bob = feed(&api, "user", "bob").await;
+    assert_eq!(bob["feed"]["follower_count"], 0, "{bob}");
+    let timeline = feed(&api, "timeline", "bob").await;
+    assert_eq!(timeline["feed"]["following_count"], 0, "{timeline}");
+    assert_eq!(timeline["activities"], json!([]), "{timeline}");
+    let (status, got) = api.get(&format!("/api/v2/feeds/activities/{bobs_id}")).await;
+    assert_eq!(status, StatusCode::OK, "{got}");
+    assert_eq!(got["activity"]["reaction_count"], 0, "{got}");
+    let (status, user) =
+        api.get("/api/v2/users?payload=%7B%22filter_conditions%22%3A%7B%22id%22%3A%22alice%22%7D%7D").await;
+    assert_eq!(status, StatusCode::OK, "{user}");
+    assert_eq!(user["users"][0]["id"], "alice", "the profile stays: {user}");
+}
+
+#[tokio::test]
+async fn usage_rows_fold_without_changing_totals() {
+    use tributary::core::storage::UsageMetric;
+    let server = TestServer::spawn().await;
+    let store = server.open_store().await;
+    for n in [3, 4, 5] {
+        store.add_usage("2020-01-02", UsageMetric::Follows, n).await.expect("add");
+    }
+    store.add_usage("2020-01-03", UsageMetric::Follows, 7).await.expect("add");
+    store.add_usage("2020-01-02", UsageMetric::ApiRequests, 1).await.expect("add");
+    let before = store.usage_between("2020-01-01", "2020-01-31").await.expect("read");
+    assert!(store.compact_usage().await.expect("compact") >= 1);
+    let after = store.usage_between("2020-01-01", "2020-01-31").await.expect("read");
+    assert_eq!(before, after);
+    let follows = |d: &str| after.iter().find(|(day, m, _)| day == d && m == "follows").map(|r| r.2);
+    assert_eq!((follows("2020-01-02"), follows("2020-01-03")), (Some(12), Some(7)));
+    let rows = server.count_in_database("SELECT COUNT(*) FROM usage_daily WHERE day = '2020-01-02'").await;
+    assert_eq!(rows, 2, "one row per (day, metric) once folded");
+}

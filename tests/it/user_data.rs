@@ -128,3 +128,45 @@ async fn usage_rows_fold_without_changing_totals() {
     let rows = server.count_in_database("SELECT COUNT(*) FROM usage_daily WHERE day = '2020-01-02'").await;
     assert_eq!(rows, 2, "one row per (day, metric) once folded");
 }
+
+/// Every record exactly once, however the pages fall: follows across
+/// several of the user's feeds, activities sharing a `created_at`.
+#[tokio::test]
+async fn user_data_pages_visit_every_record_once() {
+    use tributary::core::storage::{UserDataKey, UserDataKind};
+    let server = TestServer::spawn().await;
+    let api = server.server();
+    let fans: Vec<String> = (0..7).map(|i| format!("fan{i}")).collect();
+    let mut ids: Vec<&str> = fans.iter().map(String::as_str).collect();
+    ids.push("star");
+    api.create_users(&ids).await;
+    for feed_id in ["star", "star2"] {
+        let (status, body) =
+            api.post(&format!("/api/v2/feeds/feed_groups/user/feeds/{feed_id}"), &json!({ "user_id": "star" })).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        for fan in &fans {
+            feed(&api, "timeline", fan).await;
+            api.follow(&format!("timeline:{fan}"), &format!("user:{feed_id}"), json!({})).await;
+        }
+    }
+    let at = "2026-01-01T00:00:00Z";
+    let activities: Vec<Value> =
+        (0..9).map(|i| json!({ "id": format!("same-{i}"), "type": "post", "feeds": ["user:star"], "user_id": "star", "created_at": at })).collect();
+    let (status, body) = api.post("/api/v2/feeds/activities/batch", &json!({ "activities": activities })).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+
+    let store = server.open_store().await;
+    for (kind, expected) in [(UserDataKind::Followers, 14), (UserDataKind::Activities, 9)] {
+        let mut after: Option<UserDataKey> = None;
+        let mut seen = std::collections::HashSet::new();
+        loop {
+            let page = store.user_data_page("star", kind, after.as_ref(), 3).await.expect("page");
+            let Some((last, _)) = page.last() else { break };
+            after = Some(last.clone());
+            for (key, doc) in &page {
+                assert!(seen.insert((key.key.clone(), key.subkey.clone())), "{kind:?} twice: {doc}");
+            }
+        }
+        assert_eq!(seen.len(), expected, "{kind:?}");
+    }
+}

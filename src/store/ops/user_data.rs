@@ -23,6 +23,7 @@ struct Source {
     doc: &'static str,
 }
 
+/// The plain kinds; follows are walked feed by feed (`follows_page`).
 fn source(kind: UserDataKind) -> Source {
     let plain =
         |from, key, subkey| Source { from, owner: "user_id", created_at: "created_at", key, subkey, doc: "doc" };
@@ -34,26 +35,51 @@ fn source(kind: UserDataKind) -> Source {
         UserDataKind::Comments => plain("comments", "id", "CAST('' AS TEXT)"),
         UserDataKind::Bookmarks => plain("bookmarks", "object_type || ':' || object_id", "folder_id"),
         UserDataKind::BookmarkFolders => plain("bookmark_folders", "id", "CAST('' AS TEXT)"),
-        UserDataKind::Follows => Source {
-            from: "follows f JOIN feeds s ON s.fid = f.source",
-            owner: "s.created_by",
-            created_at: "f.created_at",
-            key: "f.source",
-            subkey: "f.target",
-            doc: "f.doc",
-        },
-        UserDataKind::Followers => Source {
-            from: "follows f JOIN feeds t ON t.fid = f.target",
-            owner: "t.created_by",
-            created_at: "f.created_at",
-            key: "f.target",
-            subkey: "f.source",
-            doc: "f.doc",
-        },
         UserDataKind::Memberships => plain("feed_members", "fid", "CAST('' AS TEXT)"),
         UserDataKind::Collections => plain("collections", "name", "id"),
         UserDataKind::PollVotes => plain("poll_votes", "id", "CAST('' AS TEXT)"),
+        UserDataKind::Follows | UserDataKind::Followers => unreachable!("follows are walked by `follows_page`"),
     }
+}
+
+/// Follows from (`side` = `source`) or into (`target`) the user's feeds, a
+/// feed at a time in fid order, each feed's in `(created_at, other end)`
+/// order from its index: a page reads only its own rows, even for a feed
+/// with a million followers. The key is the user's feed, the subkey the
+/// other end.
+async fn follows_page(
+    db: &(impl Db + ?Sized),
+    user_id: &str,
+    side: &'static str,
+    after: Option<&UserDataKey>,
+    limit: usize,
+) -> Result<Vec<(UserDataKey, Value)>> {
+    let other = if side == "source" { "target" } else { "source" };
+    let mut tx = db.read().await?;
+    let from_feed = after.map_or("", |a| a.key.as_str());
+    let feeds = tx
+        .texts("SELECT fid FROM feeds WHERE created_by = $1 AND fid >= $2 ORDER BY fid", args![user_id, from_feed])
+        .await?;
+    let sql = format!(
+        "SELECT created_at, {other}, doc FROM follows WHERE {side} = $1 AND (created_at, {other}) > ($2, $3)
+         ORDER BY created_at, {other} LIMIT $4"
+    );
+    let mut page = Vec::new();
+    for fid in feeds {
+        let (created_at, subkey) = match after.filter(|a| a.key == fid) {
+            Some(a) => (a.created_at, a.subkey.clone()),
+            None => (i64::MIN, String::new()),
+        };
+        let rows = tx.rows(&sql, args![&fid, created_at, subkey, limit - page.len()]).await?;
+        for r in &rows {
+            let key = UserDataKey { created_at: r.int(0)?, key: fid.clone(), subkey: r.text(1)? };
+            page.push((key, r.doc(2)?));
+        }
+        if page.len() >= limit {
+            break;
+        }
+    }
+    Ok(page)
 }
 
 #[async_trait]
@@ -65,6 +91,11 @@ impl<D: Db> UserDataStore for D {
         after: Option<&UserDataKey>,
         limit: usize,
     ) -> Result<Vec<(UserDataKey, Value)>> {
+        match kind {
+            UserDataKind::Follows => return follows_page(self, user_id, "source", after, limit).await,
+            UserDataKind::Followers => return follows_page(self, user_id, "target", after, limit).await,
+            _ => {}
+        }
         let Source { from, owner, created_at, key, subkey, doc } = source(kind);
         let after =
             after.cloned().unwrap_or(UserDataKey { created_at: i64::MIN, key: String::new(), subkey: String::new() });

@@ -1,6 +1,8 @@
 //! GDPR tasks below the SDK: a user-data deletion SIGKILLed mid-way resumes
 //! after a restart and finishes, leaving other users' data and the counters
-//! right; usage counter rows fold without changing totals.
+//! right; an export SIGKILLed mid-way starts afresh and holds every record
+//! once; pages visit every record once; usage counter rows fold without
+//! changing totals.
 
 use std::time::{Duration, Instant};
 
@@ -107,6 +109,65 @@ async fn user_data_deletion_resumes_after_sigkill() {
         api.get("/api/v2/users?payload=%7B%22filter_conditions%22%3A%7B%22id%22%3A%22alice%22%7D%7D").await;
     assert_eq!(status, StatusCode::OK, "{user}");
     assert_eq!(user["users"][0]["id"], "alice", "the profile stays: {user}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn user_data_export_restarts_after_sigkill_without_duplicates() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = TestDatabase::new().await;
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let api = Client::new(&base).with_token(server_token());
+    let env = [("TRIBUTARY_USER_DATA_BATCH", "5")];
+    let mut server = Server(start_with(port, dir.path(), db.url.as_deref(), &env));
+    wait_healthy(&mut server, &base).await;
+    api.create_users(&["alice"]).await;
+    feed(&api, "user", "alice").await;
+    for chunk in 0..ALICE_POSTS / 100 {
+        let activities: Vec<Value> = (0..100)
+            .map(|i| json!({ "id": format!("a-{chunk}-{i}"), "type": "post", "feeds": ["user:alice"], "user_id": "alice" }))
+            .collect();
+        let (status, body) = api.post("/api/v2/feeds/activities/batch", &json!({ "activities": activities })).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let (status, body) = api.post("/api/v2/feeds/users/alice/export", &json!({})).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let task_id = body["task_id"].as_str().expect("task_id").to_string();
+
+    let url = db.url.as_deref();
+    let chunks = "SELECT COUNT(*) FROM user_export_chunks";
+    let started = Instant::now();
+    while count_in_database(dir.path(), url, chunks).await < 20 {
+        assert!(started.elapsed() < Duration::from_secs(30), "the export did not start");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    server.0.kill().expect("SIGKILL the server");
+    let _ = server.0.wait();
+    drop(server);
+    let done = "SELECT COUNT(*) FROM user_exports WHERE expires_at IS NOT NULL";
+    assert_eq!(count_in_database(dir.path(), url, done).await, 0, "the export finished before the kill");
+
+    let mut server = Server(start_with(port, dir.path(), db.url.as_deref(), &env));
+    wait_healthy(&mut server, &base).await;
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let task = loop {
+        let (status, task) = api.get(&format!("/api/v2/tasks/{task_id}")).await;
+        assert_eq!(status, StatusCode::OK, "{task}");
+        if task["status"] == "completed" {
+            break task;
+        }
+        assert_ne!(task["status"], "failed", "{task}");
+        assert!(Instant::now() < deadline, "the task did not resume: {task}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let link = task["result"]["url"].as_str().expect("url");
+    assert!(link.starts_with(&base), "{link}");
+    let export: Value = reqwest::get(link).await.expect("download").json().await.expect("json");
+    let ids: Vec<&str> =
+        export["activities"].as_array().expect("activities").iter().map(|a| a["id"].as_str().expect("id")).collect();
+    let unique: std::collections::HashSet<&str> = ids.iter().copied().collect();
+    assert_eq!((ids.len(), unique.len()), (ALICE_POSTS, ALICE_POSTS), "every activity exactly once");
+    assert_eq!(export["feeds"][0]["fid"], "user:alice", "{}", export["feeds"]);
 }
 
 #[tokio::test]

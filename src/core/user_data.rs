@@ -24,7 +24,7 @@ use super::storage::{Reactable, UserDataKey, UserDataKind};
 use super::tasks::{self, TaskLease};
 use super::time::Timestamp;
 pub use super::user_data_options::{UserDataOptions, DEFAULT_BATCH, DEFAULT_EXPORT_LINK_TTL_SECS};
-use super::Ctx;
+use super::{activities, Actor, Ctx};
 
 /// The sections of an export, in order, with the kind of record each holds.
 const SECTIONS: &[(&str, UserDataKind)] = &[
@@ -252,15 +252,14 @@ pub async fn run_delete(ctx: &Ctx, lease: &TaskLease, user_id: &str, hard: bool)
         count(name, n);
     }
     let n = each_page(ctx, lease, user_id, UserDataKind::Activities, |docs| async move {
+        // Through the activities' own deletion, in its batches: watchers
+        // and webhooks hear `feeds.activity.deleted`, and the mention
+        // notifications they made are withdrawn.
         let activities = records::<Activity>(docs)?;
-        if hard {
-            let ids: Vec<String> = activities.into_iter().map(|a| a.id).collect();
-            store.purge_activities(&ids).await?;
-        } else {
-            let ids: Vec<String> = activities.into_iter().filter(|a| a.deleted_at.is_none()).map(|a| a.id).collect();
-            if !ids.is_empty() {
-                store.set_activities_deleted(&ids, Some(Timestamp::now())).await?;
-            }
+        let ids: Vec<String> =
+            activities.into_iter().filter(|a| hard || a.deleted_at.is_none()).map(|a| a.id).collect();
+        for batch in ids.chunks(activities::MAX_BATCH) {
+            activities::delete_activities(ctx, &Actor::Server, batch.to_vec(), hard, true).await?;
         }
         Ok(())
     })

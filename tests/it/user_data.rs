@@ -170,6 +170,36 @@ async fn user_data_export_restarts_after_sigkill_without_duplicates() {
     assert_eq!(export["feeds"][0]["fid"], "user:alice", "{}", export["feeds"]);
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn an_expired_export_link_is_refused() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = TestDatabase::new().await;
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let api = Client::new(&base).with_token(server_token());
+    let mut server =
+        Server(start_with(port, dir.path(), db.url.as_deref(), &[("TRIBUTARY_EXPORT_LINK_TTL_SECS", "1")]));
+    wait_healthy(&mut server, &base).await;
+    api.create_users(&["alice"]).await;
+    let (status, body) = api.post("/api/v2/feeds/users/alice/export", &json!({})).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let task_id = body["task_id"].as_str().expect("task_id").to_string();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let link = loop {
+        let (_, task) = api.get(&format!("/api/v2/tasks/{task_id}")).await;
+        if task["status"] == "completed" {
+            break task["result"]["url"].as_str().expect("url").to_string();
+        }
+        assert!(Instant::now() < deadline, "{task}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let resp = reqwest::get(&link).await.expect("download");
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    let body: Value = resp.json().await.expect("APIError");
+    assert_eq!(body["code"], 17, "{body}");
+}
+
 #[tokio::test]
 async fn usage_rows_fold_without_changing_totals() {
     use tributary::core::storage::UsageMetric;

@@ -46,6 +46,8 @@ pub struct ServeConfig {
     pub rate_limits: RateLimitOptions,
     #[command(flatten)]
     pub metrics: MetricsOptions,
+    #[command(flatten)]
+    pub user_data: UserDataFlags,
 }
 
 /// Callers without a user token, as Stream's clients make them: guests
@@ -101,6 +103,35 @@ pub struct MetricsOptions {
     /// When set, `GET /metrics` requires `Authorization: Bearer <token>`.
     #[arg(long, env = "TRIBUTARY_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,
+}
+
+/// GDPR tasks (`core::user_data`): exports and deletions of a user's data.
+#[derive(Debug, Clone, clap::Args)]
+pub struct UserDataFlags {
+    /// How many of a user's records one step of an export or deletion reads (and deletes); each step is short transactions.
+    #[arg(long, env = "TRIBUTARY_USER_DATA_BATCH", default_value_t = crate::core::user_data::DEFAULT_BATCH,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=10_000))]
+    pub user_data_batch: usize,
+    /// How long the download link of a user-data export works, in seconds.
+    #[arg(long, env = "TRIBUTARY_EXPORT_LINK_TTL_SECS", default_value_t = crate::core::user_data::DEFAULT_EXPORT_LINK_TTL_SECS,
+          value_parser = clap::builder::RangedI64ValueParser::<i64>::new().range(1..=30 * 24 * 3600))]
+    pub export_link_ttl_secs: i64,
+}
+
+impl Default for UserDataFlags {
+    fn default() -> Self {
+        let options = crate::core::user_data::UserDataOptions::default();
+        UserDataFlags { user_data_batch: options.batch, export_link_ttl_secs: options.export_link_ttl_secs }
+    }
+}
+
+impl UserDataFlags {
+    pub fn options(&self) -> crate::core::user_data::UserDataOptions {
+        crate::core::user_data::UserDataOptions {
+            batch: self.user_data_batch,
+            export_link_ttl_secs: self.export_link_ttl_secs,
+        }
+    }
 }
 
 /// The background fan-out (`core::fanout`) of activities posted to feeds

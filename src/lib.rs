@@ -62,10 +62,13 @@ pub async fn serve(
         config::export_credentials(&config.data_dir, &credentials)?;
     }
 
-    let ctx = core::Ctx::new(store).with_cursor_key(core::cursor::CursorKey::derive(&credentials.api_secret));
+    let ctx = core::Ctx::new(store)
+        .with_cursor_key(core::cursor::CursorKey::derive(&credentials.api_secret))
+        .with_user_data(config.user_data.options());
     core::feed_groups::install_built_in_groups(&ctx).await?;
     let worker = tokio::spawn(core::task_runner::run_worker(ctx.clone(), shutdown.clone()));
     let fanout = tokio::spawn(core::fanout::run_worker(ctx.clone(), config.fanout.fanout_batch, shutdown.clone()));
+    let usage = tokio::spawn(core::usage::run_flusher(ctx.clone(), shutdown.clone()));
     let webhooks = realtime::webhooks::Config {
         retry_window: std::time::Duration::from_secs(config.webhooks.webhook_retry_window_secs),
         first_retry: std::time::Duration::from_millis(config.webhooks.webhook_first_retry_ms),
@@ -91,6 +94,7 @@ pub async fn serve(
     shutdown.trigger();
     let _ = worker.await;
     let _ = fanout.await;
+    let _ = usage.await;
     let _ = deliverer.await;
     Ok(())
 }

@@ -286,7 +286,7 @@ fn collection(name: &str, id: &str, value: Value) -> Collection {
 fn task(id: &str, at: i64) -> Task {
     Task {
         id: id.into(),
-        work: TaskWork::DeleteUsers { user_ids: vec![format!("user-of-{id}")], hard: false },
+        work: TaskWork::DeleteUsers { user_ids: vec![format!("user-of-{id}")], hard: false, prune: false },
         status: TaskStatus::Pending,
         result: None,
         error: None,

@@ -7,6 +7,8 @@ use tokio::sync::Notify;
 use super::config_cache::ConfigCache;
 use super::cursor;
 use super::storage::Store;
+use super::usage_counter::RequestCounter;
+use super::user_data_options::UserDataOptions;
 
 /// Everything a core operation needs; built once in `main` and shared.
 #[derive(Clone)]
@@ -20,6 +22,10 @@ pub struct Ctx {
     /// in a process: configuration writes go through the `Ctx` (and its
     /// clones) whose cache they invalidate.
     pub config: Arc<ConfigCache>,
+    /// API requests served and not yet written to the usage counters.
+    pub api_requests: Arc<RequestCounter>,
+    /// How GDPR exports and deletions run.
+    pub user_data: UserDataOptions,
 }
 
 impl Ctx {
@@ -27,7 +33,18 @@ impl Ctx {
     /// the server uses `with_cursor_key` so cursors outlive it.
     pub fn new(store: Arc<dyn Store>) -> Self {
         let config = Arc::new(ConfigCache::new(store.config_writes()));
-        Ctx { store, task_signal: Arc::new(Notify::new()), cursor_key: cursor::CursorKey::random(), config }
+        Ctx {
+            store,
+            task_signal: Arc::new(Notify::new()),
+            cursor_key: cursor::CursorKey::random(),
+            config,
+            api_requests: Arc::default(),
+            user_data: UserDataOptions::default(),
+        }
+    }
+
+    pub fn with_user_data(self, user_data: UserDataOptions) -> Self {
+        Ctx { user_data, ..self }
     }
 
     pub fn with_cursor_key(self, cursor_key: cursor::CursorKey) -> Self {

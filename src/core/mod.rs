@@ -54,6 +54,10 @@ pub mod suggestions;
 pub mod task_runner;
 pub mod tasks;
 pub mod time;
+pub mod usage;
+pub mod usage_counter;
+pub mod user_data;
+pub mod user_data_options;
 pub mod users;
 pub mod versions;
 

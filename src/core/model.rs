@@ -392,7 +392,14 @@ pub enum TaskWork {
     DeleteUsers {
         user_ids: Vec<String>,
         hard: bool,
+        /// `pruning`: profiles cleared and feed data soft-deleted.
+        #[serde(default)]
+        prune: bool,
     },
+    /// ExportFeedUserData; the download link is made under `base_url`.
+    ExportUserData { user_id: String, base_url: String },
+    /// DeleteFeedUserData.
+    DeleteUserData { user_id: String, hard: bool },
     DeleteFeeds {
         fids: Vec<Fid>,
         hard: bool,
@@ -402,10 +409,7 @@ pub enum TaskWork {
     /// Brings a feed's follows in line with its current visibility after
     /// ChangeFeedVisibility: `approve` settles pending requests as accepted
     /// (else rejected).
-    ReconcileVisibility {
-        fid: Fid,
-        approve: bool,
-    },
+    ReconcileVisibility { fid: Fid, approve: bool },
 }
 
 #[derive(Debug, Clone)]

@@ -147,6 +147,10 @@ pub trait TaskStore: Send + Sync {
     /// `lease_until` and returns it. Several processes never claim the same
     /// task while its lease holds.
     async fn claim_task(&self, now: Timestamp, lease_until: Timestamp) -> Result<Option<Task>>;
+    /// Moves a running task's lease to `lease_until`: a long task (a user's
+    /// data, in batches) keeps its claim while it makes progress, and is
+    /// taken over soon after its worker dies.
+    async fn renew_task(&self, id: &str, lease_until: Timestamp) -> Result<()>;
     async fn finish_task(
         &self,
         id: &str,
@@ -1040,6 +1044,98 @@ pub trait NotificationStore: Send + Sync {
     ) -> Result<NotificationState>;
 }
 
+/// A metric counted per day (`core::usage`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UsageMetric {
+    /// Activities created (not edits, not notifications).
+    Activities,
+    /// Follows created, whatever their status.
+    Follows,
+    /// API requests served (counted in memory, flushed in batches).
+    ApiRequests,
+}
+
+impl UsageMetric {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UsageMetric::Activities => "activities",
+            UsageMetric::Follows => "follows",
+            UsageMetric::ApiRequests => "api_requests",
+        }
+    }
+}
+
+/// Usage counters per day (`YYYY-MM-DD`, UTC). Writes count themselves in
+/// their own transaction (`store::ops::usage::count`); these are the rest.
+#[async_trait]
+pub trait UsageStore: Send + Sync {
+    /// Adds `value` to `metric` on `day`, in a transaction of its own.
+    async fn add_usage(&self, day: &str, metric: UsageMetric, value: i64) -> Result<()>;
+    /// `(day, metric, total)` of every counted day from `from` to `to`
+    /// (inclusive), in day order.
+    async fn usage_between(&self, from: &str, to: &str) -> Result<Vec<(String, String, i64)>>;
+    /// Folds the rows of each (day, metric) counted more than once into
+    /// one, keeping totals exact; returns how many it folded.
+    async fn compact_usage(&self) -> Result<usize>;
+}
+
+/// One kind of a user's records (`core::user_data`: export and deletion).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserDataKind {
+    /// Feeds the user created.
+    Feeds,
+    Activities,
+    ActivityReactions,
+    CommentReactions,
+    Comments,
+    Bookmarks,
+    BookmarkFolders,
+    /// Follows from the user's feeds.
+    Follows,
+    /// Follows into the user's feeds.
+    Followers,
+    /// The user's memberships of feeds.
+    Memberships,
+    /// Collections the user owns.
+    Collections,
+    PollVotes,
+}
+
+/// A keyset position within one kind of a user's records: the record's
+/// `created_at` and its key within the user.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserDataKey {
+    pub created_at: i64,
+    pub key: String,
+    pub subkey: String,
+}
+
+/// A user's records read in bounded pages, and the exports made of them.
+#[async_trait]
+pub trait UserDataStore: Send + Sync {
+    /// Up to `limit` records of `kind` belonging to `user_id`, after `after`
+    /// (from the first without it), in key order, as their stored documents.
+    async fn user_data_page(
+        &self,
+        user_id: &str,
+        kind: UserDataKind,
+        after: Option<&UserDataKey>,
+        limit: usize,
+    ) -> Result<Vec<(UserDataKey, serde_json::Value)>>;
+    /// Starts export `id` of `user_id` afresh: the chunks a previous run of
+    /// its task wrote are dropped.
+    async fn begin_export(&self, id: &str, user_id: &str, now: Timestamp) -> Result<()>;
+    /// Appends chunk `seq` of export `id`'s JSON text.
+    async fn put_export_chunk(&self, id: &str, seq: i64, body: &str) -> Result<()>;
+    /// Marks export `id` complete, downloadable until `expires_at`, and
+    /// removes the exports that expired before `now`.
+    async fn finish_export(&self, id: &str, expires_at: Timestamp, now: Timestamp) -> Result<()>;
+    /// The user and expiry of export `id`, once complete.
+    async fn get_export(&self, id: &str) -> Result<Option<(String, Timestamp)>>;
+    /// Up to `limit` chunks of export `id` after `after_seq`, in order.
+    async fn export_chunks(&self, id: &str, after_seq: i64, limit: usize) -> Result<Vec<(i64, String)>>;
+}
+
 /// The whole storage interface: every area. Core holds an `Arc<dyn Store>`;
 /// a backend implements the area traits and gets `Store` for free.
 pub trait Store:
@@ -1061,6 +1157,8 @@ pub trait Store:
     + EnrichmentStore
     + MonitorStore
     + NotificationStore
+    + UsageStore
+    + UserDataStore
     + 'static
 {
 }
@@ -1084,6 +1182,8 @@ impl<
             + EnrichmentStore
             + MonitorStore
             + NotificationStore
+            + UsageStore
+            + UserDataStore
             + 'static,
     > Store for T
 {

@@ -9,8 +9,9 @@ use crate::shutdown::Shutdown;
 
 use super::error::{Error, Result};
 use super::model::{Task, TaskError, TaskStatus, TaskWork};
+use super::tasks::TaskLease;
 use super::time::Timestamp;
-use super::{feeds, follows, users, Ctx};
+use super::{feeds, follows, user_data, Ctx};
 
 /// After this many attempts a task that keeps dying is marked failed.
 const MAX_ATTEMPTS: i64 = 3;
@@ -18,12 +19,17 @@ const MAX_ATTEMPTS: i64 = 3;
 /// within it; a task whose worker died is taken over once it lapses.
 const LEASE_SECONDS: i64 = 60;
 
-async fn execute(ctx: &Ctx, work: &TaskWork) -> Result<serde_json::Value> {
-    match work {
+async fn execute(ctx: &Ctx, task: &Task) -> Result<serde_json::Value> {
+    let lease = TaskLease { id: task.id.clone() };
+    match &task.work {
         TaskWork::DeleteFeed { fid, hard, purge_user_activities } => {
             feeds::run_delete_feeds(ctx, std::slice::from_ref(fid), *hard, *purge_user_activities).await
         }
-        TaskWork::DeleteUsers { user_ids, hard } => users::run_delete_users(ctx, user_ids, *hard).await,
+        TaskWork::DeleteUsers { user_ids, hard, prune } => {
+            user_data::run_delete_users(ctx, &lease, user_ids, *hard, *prune).await
+        }
+        TaskWork::ExportUserData { user_id, base_url } => user_data::run_export(ctx, &lease, user_id, base_url).await,
+        TaskWork::DeleteUserData { user_id, hard } => user_data::run_delete(ctx, &lease, user_id, *hard).await,
         TaskWork::DeleteFeeds { fids, hard, purge_user_activities } => {
             feeds::run_delete_feeds(ctx, fids, *hard, *purge_user_activities).await
         }
@@ -60,7 +66,7 @@ async fn run_one(ctx: &Ctx, task: Task) {
     let outcome = if task.attempts > MAX_ATTEMPTS {
         Err(Error::internal("task was interrupted too many times"))
     } else {
-        execute(ctx, &task.work).await
+        execute(ctx, &task).await
     };
     let finished = match outcome {
         Ok(result) => ctx.store.finish_task(&task.id, TaskStatus::Completed, Some(result), None).await,

@@ -35,6 +35,24 @@ pub fn wake(ctx: &Ctx) {
     ctx.task_signal.notify_one();
 }
 
+/// The lease a long task renews as it makes progress (`TaskLease::renew`):
+/// short, so a task whose worker died is taken over soon after.
+pub const RENEWED_LEASE_SECONDS: i64 = 20;
+
+/// The claim a worker holds on the task it runs.
+#[derive(Debug, Clone)]
+pub struct TaskLease {
+    pub id: String,
+}
+
+impl TaskLease {
+    /// Keeps the task this worker's for `RENEWED_LEASE_SECONDS` more: called
+    /// after each bounded step of a long task.
+    pub async fn renew(&self, ctx: &Ctx) -> Result<()> {
+        ctx.store.renew_task(&self.id, Timestamp::now().plus_seconds(RENEWED_LEASE_SECONDS)).await
+    }
+}
+
 pub async fn get_task(ctx: &Ctx, id: &str) -> Result<Task> {
     ctx.store.get_task(id).await?.ok_or_else(|| Error::not_found("task", id))
 }

@@ -330,34 +330,15 @@ pub async fn delete_users(ctx: &Ctx, req: DeleteUsers) -> Result<String> {
     if req.user_ids.is_empty() || req.user_ids.len() > 100 {
         return Err(Error::field("user_ids", "user_ids must contain between 1 and 100 ids"));
     }
-    let hard = match req.user.as_deref().unwrap_or("soft") {
-        "soft" => false,
-        "hard" | "pruning" => true,
+    // `soft` keeps the users' data, `pruning` clears their profiles and
+    // soft-deletes their feed data, `hard` deletes it all (`user_data`).
+    let (hard, prune) = match req.user.as_deref().unwrap_or("soft") {
+        "soft" => (false, false),
+        "pruning" => (false, true),
+        "hard" => (true, false),
         other => return Err(Error::field("user", format!("user must be soft, pruning or hard, got {other:?}"))),
     };
-    tasks::enqueue(ctx, TaskWork::DeleteUsers { user_ids: req.user_ids, hard }).await
-}
-
-/// Task body for `DeleteUsers`. Idempotent, so a resumed task is harmless.
-pub async fn run_delete_users(ctx: &Ctx, user_ids: &[String], hard: bool) -> Result<Value> {
-    if hard {
-        ctx.store.purge_users(user_ids).await?;
-    } else {
-        let now = Timestamp::now();
-        let users: Vec<User> = ctx
-            .store
-            .get_users(user_ids)
-            .await?
-            .into_iter()
-            .map(|mut u| {
-                u.deleted_at.get_or_insert(now);
-                u.updated_at = now;
-                u
-            })
-            .collect();
-        ctx.store.upsert_users(&users).await?;
-    }
-    Ok(serde_json::json!({ "deleted_user_ids": user_ids }))
+    tasks::enqueue(ctx, TaskWork::DeleteUsers { user_ids: req.user_ids, hard, prune }).await
 }
 
 /// Checks that every id names a live user; with `create` the missing ones

@@ -279,6 +279,9 @@ pub const FIELDS: &[OperationFields] = &[
         refused: &["calls", "conversations", "files", "messages", "new_call_owner_id", "new_channel_owner_id"],
     },
     OperationFields { operation: "GetTask", honoured: &[], refused: &[] },
+    OperationFields { operation: "QueryFeedsUsageStats", honoured: &["from", "to"], refused: &[] },
+    OperationFields { operation: "DeleteFeedUserData", honoured: &["hard_delete"], refused: &[] },
+    OperationFields { operation: "ExportFeedUserData", honoured: &[], refused: &[] },
     OperationFields { operation: "CreatePoll", honoured: POLL_FIELDS, refused: &[] },
     OperationFields { operation: "UpdatePoll", honoured: POLL_FIELDS, refused: &[] },
     OperationFields {

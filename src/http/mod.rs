@@ -192,6 +192,9 @@ operations! {
 
     GetFeedsRateLimits: get "/api/v2/feeds/feeds/rate_limits" => 200 rate_limits::get_rate_limits;
     GetRateLimits: get "/api/v2/rate_limits" => 200 rate_limits::get_rate_limits;
+    QueryFeedsUsageStats: post "/api/v2/feeds/stats/usage" => 201 handlers::user_data::query_feeds_usage_stats;
+    DeleteFeedUserData: post "/api/v2/feeds/users/{user_id}/delete" => 201 handlers::user_data::delete_feed_user_data;
+    ExportFeedUserData: post "/api/v2/feeds/users/{user_id}/export" => 201 handlers::user_data::export_feed_user_data;
 }
 
 /// The operation ids the route table serves.
@@ -313,6 +316,15 @@ async fn unknown_route(req: Request) -> ApiError {
     Error::new(Code::RouteNotFound, format!("{} {} is not a known endpoint", req.method(), req.uri().path())).into()
 }
 
+async fn count_request(
+    axum::extract::State(requests): axum::extract::State<std::sync::Arc<crate::core::usage_counter::RequestCounter>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    requests.hit();
+    next.run(req).await
+}
+
 async fn wrong_method(req: Request) -> ApiError {
     Error::new(Code::MethodNotAllowed, format!("method {} is not allowed on {}", req.method(), req.uri().path())).into()
 }
@@ -321,11 +333,20 @@ async fn wrong_method(req: Request) -> ApiError {
 /// routing and every response, panics included, carries the CORS headers.
 pub fn build_app(state: AppState, cors: CorsOrigins) -> Router {
     routes(Router::new(), &state)
+        // Usage statistics count every API operation served: one atomic
+        // increment (`core::usage`).
+        .route_layer(middleware::from_fn_with_state(state.ctx.api_requests.clone(), count_request))
         .route("/health", get(health))
         .route("/metrics", get(metrics::metrics))
         // The event WebSocket and the client-side StopWatchingFeed are not in
         // the server-side spec the operation table is checked against.
         .route("/api/v2/connect", get(realtime::connect))
+        // An export's download link (`core::user_data`): not an API
+        // operation, and its token is its only credential.
+        .route(
+            &format!("{}{{token}}", crate::core::user_data::DOWNLOAD_PATH),
+            get(handlers::user_data::download_export),
+        )
         .route(
             "/api/v2/feeds/feed_groups/{group}/feeds/{id}/watch",
             axum::routing::delete(realtime::stop_watching).layer(middleware::from_fn_with_state(

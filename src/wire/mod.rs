@@ -17,6 +17,7 @@ mod polls;
 mod rate_limits;
 mod reactions;
 mod tasks;
+mod usage;
 mod users;
 
 pub use activities::{ActivityResponse, BookmarkResponse, ShareResponse};
@@ -33,4 +34,5 @@ pub use polls::{PollOptionResponseData, PollResponseData, PollVoteResponseData};
 pub use rate_limits::{GetRateLimitsResponse, LimitInfoResponse, PlatformLimits};
 pub use reactions::{FeedsReactionResponse, ReactionGroupResponse};
 pub use tasks::GetTaskResponse;
+pub use usage::QueryFeedsUsageStatsResponse;
 pub use users::{FullUserResponse, UserResponse};

@@ -32,4 +32,5 @@ mod realtime_social;
 mod store;
 mod support;
 mod transactions;
+mod user_data;
 mod webhooks;

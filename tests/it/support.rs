@@ -177,6 +177,7 @@ impl TestServer {
             authless: operated.authless,
             rate_limits: operated.rate_limits,
             metrics: operated.metrics,
+            user_data: Default::default(),
         };
         let shutdown = Shutdown::default();
         let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();

@@ -6,7 +6,9 @@ use crate::args;
 use crate::core::error::{Error, Result};
 use crate::core::filter::Filter;
 use crate::core::model::{Activity, Feed, Feedback, Fid, MetricEvent, METRIC_EVENTS_PER_WINDOW, METRIC_WINDOW_SECONDS};
-use crate::core::storage::{ActivityQuery, ActivityScan, ActivityStore, ExtraWrites, FeedPosition, FeedSlice, Reader};
+use crate::core::storage::{
+    ActivityQuery, ActivityScan, ActivityStore, ExtraWrites, FeedPosition, FeedSlice, Reader, UsageMetric,
+};
 use crate::core::time::Timestamp;
 use crate::store::db::{Arg, Db, Row, Tx};
 use crate::store::{dialect, sql};
@@ -21,6 +23,11 @@ use super::{aggregation, fanout};
 /// Returns the stored `created_at`: an activity that
 /// exists keeps its own.
 pub(crate) async fn save_activity(tx: &mut dyn Tx, a: &Activity) -> Result<Timestamp> {
+    Ok(write_activity(tx, a).await?.0)
+}
+
+/// `save_activity`, also saying whether the activity is new.
+async fn write_activity(tx: &mut dyn Tx, a: &Activity) -> Result<(Timestamp, bool)> {
     dialect::lock_activity_id(tx, &a.id).await?;
     let old: Option<Activity> = tx.doc("SELECT doc FROM activities WHERE id = $1", args![&a.id]).await?;
     check_parent(tx, a, old.as_ref()).await?;
@@ -63,6 +70,7 @@ pub(crate) async fn save_activity(tx: &mut dyn Tx, a: &Activity) -> Result<Times
         aggregation::join_feeds(tx, &groupings, a, created_at, &added).await?;
         fanout::fan_out(tx, a, seq, created_at, &added, &groupings).await?;
     }
+    let is_new = old.is_none();
     if !removed.is_empty() {
         // The activity leaves feeds: drop it there and in the follower
         // feeds that received it only through them.
@@ -83,7 +91,7 @@ pub(crate) async fn save_activity(tx: &mut dyn Tx, a: &Activity) -> Result<Times
         )
         .await?;
     }
-    Ok(created_at)
+    Ok((created_at, is_new))
 }
 
 /// A new reply or share needs a live parent, checked where it is written so
@@ -203,9 +211,13 @@ impl<D: Db> ActivityStore for D {
             super::insert_feed(&mut *tx, feed).await?;
         }
         let mut created = Vec::with_capacity(activities.len());
+        let mut new = 0;
         for a in activities {
-            created.push(save_activity(&mut *tx, a).await?);
+            let (created_at, is_new) = write_activity(&mut *tx, a).await?;
+            created.push(created_at);
+            new += i64::from(is_new);
         }
+        super::usage::count(&mut *tx, UsageMetric::Activities, new).await?;
         tx.commit().await?;
         Ok(created)
     }
@@ -226,9 +238,11 @@ impl<D: Db> ActivityStore for D {
         for feed in new_feeds {
             super::insert_feed(&mut *tx, feed).await?;
         }
+        let mut new = 0;
         for a in activities {
-            save_activity(&mut *tx, a).await?;
+            new += i64::from(write_activity(&mut *tx, a).await?.1);
         }
+        super::usage::count(&mut *tx, UsageMetric::Activities, new).await?;
         tx.commit().await?;
         Ok(true)
     }

@@ -5,7 +5,7 @@ use crate::core::error::{Error, Result};
 use crate::core::events::Item;
 use crate::core::follows::DEFAULT_COPY_LIMIT;
 use crate::core::model::{Activity, Feed, Fid, Follow, FOLLOW_ACCEPTED};
-use crate::core::storage::{ExtraWrites, FollowStore, ListQuery, Reader};
+use crate::core::storage::{ExtraWrites, FollowStore, ListQuery, Reader, UsageMetric};
 use crate::core::time::Timestamp;
 use crate::store::db::{Arg, Db, Tx};
 use crate::store::{dialect, sql};
@@ -122,6 +122,8 @@ impl<D: Db> FollowStore for D {
             }
             inserted.push(n > 0);
         }
+        let new = inserted.iter().filter(|i| **i).count() as i64;
+        super::usage::count(&mut *tx, UsageMetric::Follows, new).await?;
         tx.commit().await?;
         Ok(inserted)
     }

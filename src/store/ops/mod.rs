@@ -20,6 +20,8 @@ mod pins;
 mod polls;
 mod reactions;
 mod tasks;
+mod usage;
+mod user_data;
 mod users;
 
 use serde::de::DeserializeOwned;

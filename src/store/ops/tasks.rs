@@ -63,6 +63,13 @@ impl<D: Db> TaskStore for D {
         Ok(claimed)
     }
 
+    async fn renew_task(&self, id: &str, lease_until: Timestamp) -> Result<()> {
+        let mut tx = self.write().await?;
+        tx.exec("UPDATE tasks SET lease_until = $2 WHERE id = $1 AND status = 'running'", args![id, lease_until])
+            .await?;
+        tx.commit().await
+    }
+
     async fn finish_task(
         &self,
         id: &str,

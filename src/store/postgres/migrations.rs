@@ -410,4 +410,29 @@ CREATE TABLE notification_marks (
     PRIMARY KEY (fid, item)
 );
 "#,
+    // Usage counters and GDPR exports (issue 17): see the SQLite twin.
+    r#"
+CREATE TABLE usage_daily (
+    day TEXT NOT NULL,
+    metric TEXT NOT NULL,
+    value BIGINT NOT NULL
+);
+CREATE INDEX usage_daily_day ON usage_daily (day, metric);
+CREATE TABLE user_exports (
+    id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT
+);
+CREATE INDEX user_exports_expiry ON user_exports (expires_at);
+CREATE TABLE user_export_chunks (
+    export_id TEXT NOT NULL,
+    seq BIGINT NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (export_id, seq)
+);
+CREATE INDEX reactions_user ON reactions (user_id, created_at);
+CREATE INDEX comment_reactions_user ON comment_reactions (user_id, created_at);
+CREATE INDEX poll_votes_by_user ON poll_votes (user_id, created_at);
+"#,
 ];

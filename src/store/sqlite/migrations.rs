@@ -476,6 +476,38 @@ CREATE TABLE notification_marks (
     PRIMARY KEY (fid, item)
 ) WITHOUT ROWID;
 "#,
+    // Usage counters and GDPR exports (issue 17). `usage_daily` is
+    // append-only: every counted write inserts its own row (no hot row to
+    // lock, so concurrent writers on PostgreSQL never wait on each other or
+    // deadlock), and the usage flusher folds a day's rows into one
+    // (`store::ops::usage`). An export is written in chunks by its task, one
+    // transaction per page, and streamed back chunk by chunk. The indexes
+    // let a user's reactions and votes be read (exported, deleted) in
+    // bounded keyset pages.
+    r#"
+CREATE TABLE usage_daily (
+    day TEXT NOT NULL,
+    metric TEXT NOT NULL,
+    value INTEGER NOT NULL
+);
+CREATE INDEX usage_daily_day ON usage_daily (day, metric);
+CREATE TABLE user_exports (
+    id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER
+);
+CREATE INDEX user_exports_expiry ON user_exports (expires_at);
+CREATE TABLE user_export_chunks (
+    export_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (export_id, seq)
+) WITHOUT ROWID;
+CREATE INDEX reactions_user ON reactions (user_id, created_at);
+CREATE INDEX comment_reactions_user ON comment_reactions (user_id, created_at);
+CREATE INDEX poll_votes_by_user ON poll_votes (user_id, created_at);
+"#,
 ];
 
 #[cfg(test)]

@@ -160,6 +160,9 @@ pub fn describe(serve: &Command, matches: &ArgMatches, file: Option<&ConfigFile>
 /// a value that is not a URL is masked whole, since its parts are unknown.
 fn mask_url_password(value: &str) -> String {
     const MASK: &str = "********";
+    if value.is_empty() {
+        return String::new();
+    }
     let Ok(mut url) = url::Url::parse(value) else {
         return MASK.to_string();
     };
@@ -190,5 +193,6 @@ mod tests {
         let masked = mask_url_password("postgres://db/feeds?user=app&password=hunter2");
         assert!(!masked.contains("hunter2") && masked.contains("user=app"), "{masked}");
         assert_eq!(mask_url_password("host=db password=hunter2"), "********");
+        assert_eq!(mask_url_password(""), "", "an empty URL (SQLite) hides nothing");
     }
 }

@@ -1,7 +1,10 @@
-//! Configuration: every option is a `--flag` with a `TRIBUTARY_*` env var.
+//! Configuration: every option is a `--flag` with a `TRIBUTARY_*` env var,
+//! and a key of the configuration file (`file`).
 //! When no key/secret is given, a pair is generated on first start and kept
 //! in the database (and, for SQLite, exported to the data dir) so restarts
 //! and sibling instances keep working with the same SDK settings.
+
+pub mod file;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

@@ -1,6 +1,9 @@
-use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
+use tributary::config::file::{self, ConfigFile};
 use tributary::config::{AppCredentials, ServeConfig};
 use tributary::shutdown::Shutdown;
 
@@ -19,7 +22,46 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the API server.
-    Serve(ServeConfig),
+    Serve(ServeArgs),
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// A TOML file of these options, keys named like the flags (`rate_limits = "app:*=1000/m"`); flags and environment variables win over it.
+    #[arg(long, env = "TRIBUTARY_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(flatten)]
+    serve: ServeConfig,
+}
+
+/// The command line, environment and configuration file, merged; the
+/// effective configuration is printed to stderr (secrets masked). Exits
+/// with clap's usage error status on bad input.
+fn parse_cli() -> ServeConfig {
+    let first = Cli::command().get_matches();
+    let config_path = first.subcommand_matches("serve").and_then(|m| m.get_one::<PathBuf>(file::CONFIG_ARG)).cloned();
+    // `plain` keeps the flags in their `--help` order for the printout.
+    let plain = Cli::command();
+    let (command, config_file) = match config_path {
+        None => (plain.clone(), None),
+        Some(path) => {
+            let serve = plain.find_subcommand("serve").expect("the serve subcommand");
+            match ConfigFile::read(&path, serve) {
+                Ok(config_file) => (plain.clone().mut_subcommand("serve", |s| config_file.apply(s)), Some(config_file)),
+                Err(message) => {
+                    eprintln!("error: {message}");
+                    std::process::exit(2);
+                }
+            }
+        }
+    };
+    let matches = command.get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    if let (Some(serve), Some(serve_matches)) = (plain.find_subcommand("serve"), matches.subcommand_matches("serve")) {
+        eprint!("{}", file::describe(serve, serve_matches, config_file.as_ref()));
+    }
+    let Command::Serve(args) = cli.command;
+    args.serve
 }
 
 fn print_banner(addr: std::net::SocketAddr, creds: &AppCredentials, generated: bool) {
@@ -44,7 +86,7 @@ async fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,tower_http=info")))
         .init();
-    let Command::Serve(config) = Cli::parse().command;
+    let config = parse_cli();
 
     let listener = match tokio::net::TcpListener::bind(config.addr).await {
         Ok(l) => l,

@@ -1,6 +1,7 @@
 //! Integration tests that drive Tributary over HTTP: the server runs
 //! in-process on an ephemeral port (see `support`), except for the
-//! durability test, which kills the built binary with SIGKILL.
+//! durability test, which kills the built binary with SIGKILL, and
+//! `config_file`, which starts it with a configuration file.
 //!
 //! Run with `cargo test --test it`.
 
@@ -10,6 +11,7 @@ mod atomic_requests;
 mod auth;
 mod authless;
 mod concurrency;
+mod config_file;
 mod cors;
 mod cursors;
 mod durability;

@@ -282,12 +282,13 @@ async fn recount(tx: &mut dyn Tx, left: &[(String, String)]) -> Result<()> {
         &format!(
             "UPDATE aggregation_groups SET
                 activity_count = (SELECT COUNT(*) {live}),
-                user_count = (SELECT COUNT(*) FROM (SELECT DISTINCT m.user_id {live} LIMIT $3) AS authors),
+                user_count = (SELECT COUNT(*) FROM (SELECT DISTINCT m.user_id {live} LIMIT {cap}) AS authors),
                 created_at = COALESCE((SELECT MIN(m.created_at) {live}), created_at),
                 updated_at = COALESCE((SELECT MAX(m.created_at) {live}), updated_at)
-             WHERE fid = ANY($1) AND group_key = ANY($2)"
+             WHERE fid = ANY($1) AND group_key = ANY($2)",
+            cap = sql::limit(USER_COUNT_CAP as usize)
         ),
-        args![&fids, &keys, USER_COUNT_CAP],
+        args![&fids, &keys],
     )
     .await?;
     Ok(())
@@ -323,11 +324,12 @@ async fn state(tx: &mut dyn Tx, fid: &str) -> Result<NotificationState> {
     let listed = |column: &str| {
         format!(
             "SELECT item FROM notification_marks WHERE fid = $1 AND {column} IS NOT NULL
-             ORDER BY {column} DESC, item LIMIT $2"
+             ORDER BY {column} DESC, item LIMIT {}",
+            sql::limit(LISTED_MARKS as usize)
         )
     };
-    let read_keys = tx.texts(&listed("read_at"), args![fid, LISTED_MARKS]).await?;
-    let seen_keys = tx.texts(&listed("seen_at"), args![fid, LISTED_MARKS]).await?;
+    let read_keys = tx.texts(&listed("read_at"), args![fid]).await?;
+    let seen_keys = tx.texts(&listed("seen_at"), args![fid]).await?;
     Ok(NotificationState { last_read_at, last_seen_at, unread, unseen, read_keys, seen_keys })
 }
 
@@ -382,16 +384,16 @@ impl<D: Db> NotificationStore for D {
         now: Timestamp,
     ) -> Result<Vec<StoredGroup>> {
         let fid = fid.to_string();
-        let mut args = vec![Arg::from(&fid), Arg::from(limit)];
+        let mut args = vec![Arg::from(&fid)];
         let (range, order) = match slice {
             GroupSlice::Start => ("", "DESC"),
             GroupSlice::Older(p) => {
                 args.extend([Arg::from(p.updated_at), Arg::from(&p.key)]);
-                ("AND (g.updated_at < $3 OR (g.updated_at = $3 AND g.group_key < $4))", "DESC")
+                ("AND (g.updated_at < $2 OR (g.updated_at = $2 AND g.group_key < $3))", "DESC")
             }
             GroupSlice::Newer(p) => {
                 args.extend([Arg::from(p.updated_at), Arg::from(&p.key)]);
-                ("AND (g.updated_at > $3 OR (g.updated_at = $3 AND g.group_key > $4))", "ASC")
+                ("AND (g.updated_at > $2 OR (g.updated_at = $2 AND g.group_key > $3))", "ASC")
             }
         };
         let mut read = self.read().await?;
@@ -403,7 +405,8 @@ impl<D: Db> NotificationStore for D {
                      FROM aggregation_groups g
                      LEFT JOIN notification_marks m ON m.fid = g.fid AND m.item = g.group_key
                      WHERE g.fid = $1 AND g.activity_count > 0 {range}
-                     ORDER BY g.updated_at {order}, g.group_key {order} LIMIT $2"
+                     ORDER BY g.updated_at {order}, g.group_key {order} LIMIT {}",
+                    sql::limit(limit)
                 ),
                 &args,
             )
@@ -430,7 +433,7 @@ impl<D: Db> NotificationStore for D {
         // Each group's first members by the primary key, in one statement:
         // an index range per group, however large the group.
         let order = if oldest_first { "ASC" } else { "DESC" };
-        let mut member_args = vec![Arg::from(&fid), Arg::from(now), Arg::from(per_group)];
+        let mut member_args = vec![Arg::from(&fid), Arg::from(now)];
         let parts: Vec<String> = groups
             .iter()
             .enumerate()
@@ -441,8 +444,9 @@ impl<D: Db> NotificationStore for D {
                        JOIN activities a ON a.id = m.activity_id
                        WHERE m.fid = $1 AND m.group_key = ${} AND a.deleted_at IS NULL
                          AND (a.expires_at IS NULL OR a.expires_at > $2)
-                       ORDER BY m.created_at {order}, m.activity_id {order} LIMIT $3) AS g{i}",
-                    i + 4
+                       ORDER BY m.created_at {order}, m.activity_id {order} LIMIT {}) AS g{i}",
+                    i + 3,
+                    sql::limit(per_group)
                 )
             })
             .collect();

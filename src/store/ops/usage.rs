@@ -14,6 +14,7 @@ use crate::core::storage::{UsageMetric, UsageStore};
 use crate::core::time::Timestamp;
 use crate::core::usage_counter::day_of;
 use crate::store::db::{Db, Tx};
+use crate::store::sql;
 
 /// Counts `value` of `metric` today, in the transaction of the write it
 /// counts: committed with it or not at all.
@@ -57,8 +58,11 @@ impl<D: Db> UsageStore for D {
             .read()
             .await?
             .rows(
-                "SELECT day, metric FROM usage_daily GROUP BY day, metric HAVING COUNT(*) > 1 LIMIT $1",
-                args![COMPACT_GROUPS],
+                &format!(
+                    "SELECT day, metric FROM usage_daily GROUP BY day, metric HAVING COUNT(*) > 1 LIMIT {}",
+                    sql::limit(COMPACT_GROUPS)
+                ),
+                args![],
             )
             .await?;
         for group in &groups {

@@ -9,6 +9,7 @@ use crate::core::error::Result;
 use crate::core::storage::{UserDataKey, UserDataKind, UserDataStore};
 use crate::core::time::Timestamp;
 use crate::store::db::Db;
+use crate::store::sql;
 
 /// How one kind of record is found by its user: the tables, the column
 /// naming the user, and the key columns the pages walk — `created_at`, then
@@ -62,7 +63,8 @@ async fn follows_page(
         .await?;
     let sql = format!(
         "SELECT created_at, {other}, doc FROM follows WHERE {side} = $1 AND (created_at, {other}) > ($2, $3)
-         ORDER BY created_at, {other} LIMIT $4"
+         ORDER BY created_at, {other} LIMIT {}",
+        sql::limit(limit)
     );
     let mut page = Vec::new();
     for fid in feeds {
@@ -70,8 +72,9 @@ async fn follows_page(
             Some(a) => (a.created_at, a.subkey.clone()),
             None => (i64::MIN, String::new()),
         };
-        let rows = tx.rows(&sql, args![&fid, created_at, subkey, limit - page.len()]).await?;
-        for r in &rows {
+        let rows = tx.rows(&sql, args![&fid, created_at, subkey]).await?;
+        // The statement reads up to a whole page; the rest of one is kept.
+        for r in rows.iter().take(limit - page.len()) {
             let key = UserDataKey { created_at: r.int(0)?, key: fid.clone(), subkey: r.text(1)? };
             page.push((key, r.doc(2)?));
         }
@@ -102,9 +105,10 @@ impl<D: Db> UserDataStore for D {
         let sql = format!(
             "SELECT {created_at}, {key}, {subkey}, {doc} FROM {from}
              WHERE {owner} = $1 AND ({created_at}, {key}, {subkey}) > ($2, $3, $4)
-             ORDER BY {created_at}, {key}, {subkey} LIMIT $5"
+             ORDER BY {created_at}, {key}, {subkey} LIMIT {}",
+            sql::limit(limit)
         );
-        let args = args![user_id, after.created_at, &after.key, &after.subkey, limit];
+        let args = args![user_id, after.created_at, &after.key, &after.subkey];
         let rows = self.read().await?.rows(&sql, args).await?;
         rows.iter()
             .map(|r| Ok((UserDataKey { created_at: r.int(0)?, key: r.text(1)?, subkey: r.text(2)? }, r.doc(3)?)))
@@ -154,8 +158,11 @@ impl<D: Db> UserDataStore for D {
             .read()
             .await?
             .rows(
-                "SELECT seq, body FROM user_export_chunks WHERE export_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
-                args![id, after_seq, limit],
+                &format!(
+                    "SELECT seq, body FROM user_export_chunks WHERE export_id = $1 AND seq > $2 ORDER BY seq LIMIT {}",
+                    sql::limit(limit)
+                ),
+                args![id, after_seq],
             )
             .await?;
         rows.iter().map(|r| Ok((r.int(0)?, r.text(1)?))).collect()

@@ -65,7 +65,14 @@ fn value(v: ValueRef<'_>) -> Result<Arg> {
     })
 }
 
+/// A bound `LIMIT` would have SQLite prepare the statement again on every
+/// run (see `store::sql::limit`): caught in tests.
+fn check_limit(sql: &str) {
+    debug_assert!(!sql.contains("LIMIT $"), "a bound LIMIT re-prepares on every run; use store::sql::limit: {sql}");
+}
+
 fn run_rows(conn: &Connection, sql: &str, args: &[Arg]) -> Result<Vec<Row>> {
+    check_limit(sql);
     let mut stmt = conn.prepare_cached(&sqlite_spelling(sql)).map_err(db_err)?;
     collect_rows(&mut stmt, args)
 }
@@ -109,6 +116,7 @@ impl Tx for SqliteTx {
     }
 
     async fn exec(&mut self, sql: &str, args: &[Arg]) -> Result<u64> {
+        check_limit(sql);
         let sql = sqlite_spelling(sql);
         let mut stmt = self.conn()?.prepare_cached(&sql).map_err(db_err)?;
         let n = stmt.execute(params_from_iter(bind(args))).map_err(db_err)?;

@@ -64,20 +64,22 @@ fn parse_cli() -> ServeConfig {
     args.serve
 }
 
-fn print_banner(addr: std::net::SocketAddr, creds: &AppCredentials, generated: bool) {
+/// The address and credentials to start with. A secret the operator gave
+/// (flag, environment, configuration file) is not echoed to stdout, which
+/// often ends up in logs; a generated or stored one is, as that is how the
+/// operator learns it.
+fn print_banner(addr: std::net::SocketAddr, creds: &AppCredentials, generated: bool, secret_given: bool) {
     let origin = format!("http://{addr}");
     let note = if generated { " (generated now and stored in the data dir)" } else { "" };
+    let secret = if secret_given { "<as configured>" } else { creds.api_secret.as_str() };
     #[allow(clippy::print_stdout)]
     {
         println!("Tributary is listening on {origin}");
-        println!("API key: {}  API secret: {}{note}", creds.api_key, creds.api_secret);
+        println!("API key: {}  API secret: {secret}{note}", creds.api_key);
         println!();
         println!("Python SDK:");
         println!("    from getstream import Stream");
-        println!(
-            "    client = Stream(api_key=\"{}\", api_secret=\"{}\", base_url=\"{origin}\")",
-            creds.api_key, creds.api_secret
-        );
+        println!("    client = Stream(api_key=\"{}\", api_secret=\"{secret}\", base_url=\"{origin}\")", creds.api_key);
     }
 }
 
@@ -105,7 +107,12 @@ async fn main() -> std::process::ExitCode {
             shutdown.trigger();
         }
     });
-    match tributary::serve(config, listener, shutdown, |creds, generated| print_banner(addr, creds, generated)).await {
+    let secret_given = config.api_secret.as_deref().is_some_and(|s| !s.is_empty());
+    match tributary::serve(config, listener, shutdown, |creds, generated| {
+        print_banner(addr, creds, generated, secret_given)
+    })
+    .await
+    {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(error = %e, "server stopped with an error");

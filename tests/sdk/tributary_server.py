@@ -54,7 +54,7 @@ class Server:
 
 
 _CONTROLLED_ENV = ("TRIBUTARY_ADDR", "TRIBUTARY_DATA_DIR", "TRIBUTARY_API_KEY",
-                   "TRIBUTARY_API_SECRET", "TRIBUTARY_DATABASE_URL")
+                   "TRIBUTARY_API_SECRET", "TRIBUTARY_DATABASE_URL", "TRIBUTARY_CONFIG")
 
 
 def _psql(url: str, sql: str) -> None:

@@ -41,7 +41,7 @@
 
 mod support;
 
-use support::{token, KEY};
+use support::{pg_schema, post, token, KEY};
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -158,35 +158,6 @@ async fn start_ceiling(body: Bytes, json: bool) -> String {
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(async move { axum::serve(listener, app).await.expect("ceiling server") });
     format!("http://{addr}")
-}
-
-/// A fresh PostgreSQL schema for the server: (plain client, scoped url,
-/// schema name), when `TRIBUTARY_BENCH_PG=only` and a database URL is set.
-async fn pg_schema() -> Option<(tokio_postgres::Client, String, String)> {
-    std::env::var("TRIBUTARY_BENCH_PG").ok().filter(|m| m == "only")?;
-    let url = std::env::var("TRIBUTARY_TEST_DATABASE_URL").ok()?;
-    let schema = format!("bench_http_{}", std::process::id());
-    let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.expect("connect");
-    tokio::spawn(conn);
-    client.batch_execute(&format!("CREATE SCHEMA {schema}")).await.expect("schema");
-    let sep = if url.contains('?') { '&' } else { '?' };
-    Some((client, format!("{url}{sep}options=-c%20search_path%3D{schema}"), schema))
-}
-
-/// POSTs `body` to `path` with the server token; panics unless it succeeds.
-async fn post(http: &reqwest::Client, base: &str, server_token: &str, path: &str, body: Value) -> Value {
-    let resp = http
-        .post(format!("{base}{path}?api_key={KEY}"))
-        .header("stream-auth-type", "jwt")
-        .header(header::AUTHORIZATION, server_token)
-        .json(&body)
-        .send()
-        .await
-        .expect("request");
-    let status = resp.status();
-    let text = resp.text().await.expect("body");
-    assert!(status.is_success(), "{path}: {status} {text}");
-    serde_json::from_str(&text).expect("json")
 }
 
 async fn load(http: &reqwest::Client, base: &str, server_token: &str) {
@@ -497,7 +468,7 @@ mod fanout {
 
     impl Api {
         async fn post(&self, path: &str, body: &Value) -> Value {
-            super::post(&self.http, &self.base, &self.token, path, body.clone()).await
+            support::post(&self.http, &self.base, &self.token, path, body.clone()).await
         }
 
         /// The newest activity id in `timeline:{user}`.

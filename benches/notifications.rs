@@ -17,28 +17,13 @@ mod support;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use support::{report, serve_in_process, token, KEY};
+use support::{pg_schema, post, report, serve_in_process, token};
 
 const NOTIFICATIONS: usize = 10_000;
 const GROUPS: usize = 500;
 const ACTORS: usize = 200;
 const READS: usize = 400;
 const FEED: &str = "/api/v2/feeds/feed_groups/notification/feeds/reader";
-
-async fn post(http: &reqwest::Client, base: &str, auth: &str, path: &str, body: Value) -> Value {
-    let resp = http
-        .post(format!("{base}{path}?api_key={KEY}"))
-        .header("stream-auth-type", "jwt")
-        .header("authorization", auth)
-        .json(&body)
-        .send()
-        .await
-        .expect("request");
-    let status = resp.status();
-    let text = resp.text().await.expect("body");
-    assert!(status.is_success(), "{path}: {status} {text}");
-    serde_json::from_str(&text).expect("json")
-}
 
 /// `count` notifications, the `n`th of type `t{n % GROUPS}` from actor
 /// `a{n % ACTORS}`, numbered from `first`.
@@ -79,18 +64,7 @@ fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
     runtime.block_on(async {
         let dir = tempfile::tempdir().expect("dir");
-        let pg = match std::env::var("TRIBUTARY_BENCH_PG").as_deref() {
-            Ok("only") => {
-                let url = std::env::var("TRIBUTARY_TEST_DATABASE_URL").expect("TRIBUTARY_TEST_DATABASE_URL");
-                let schema = format!("bench_notifications_{}", std::process::id());
-                let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.expect("connect");
-                tokio::spawn(conn);
-                client.batch_execute(&format!("CREATE SCHEMA {schema}")).await.expect("schema");
-                let sep = if url.contains('?') { '&' } else { '?' };
-                Some((client, format!("{url}{sep}options=-c%20search_path%3D{schema}"), schema))
-            }
-            _ => None,
-        };
+        let pg = pg_schema().await;
         let store = if pg.is_some() { "PostgreSQL" } else { "SQLite" };
         let (base, shutdown) = serve_in_process(dir.path(), pg.as_ref().map(|(_, url, _)| url.clone())).await;
         let http = reqwest::Client::new();

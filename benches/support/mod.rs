@@ -117,3 +117,38 @@ pub async fn serve_in_process(
     ready_rx.await.expect("server ready");
     (format!("http://{addr}"), shutdown)
 }
+
+/// A fresh PostgreSQL schema for the server: (plain client, scoped url,
+/// schema name), when `TRIBUTARY_BENCH_PG=only` and a database URL is set.
+pub async fn pg_schema() -> Option<(tokio_postgres::Client, String, String)> {
+    std::env::var("TRIBUTARY_BENCH_PG").ok().filter(|m| m == "only")?;
+    let url = std::env::var("TRIBUTARY_TEST_DATABASE_URL").ok()?;
+    let schema = format!("bench_{}", std::process::id());
+    let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.expect("connect");
+    tokio::spawn(conn);
+    client.batch_execute(&format!("CREATE SCHEMA {schema}")).await.expect("schema");
+    let sep = if url.contains('?') { '&' } else { '?' };
+    Some((client, format!("{url}{sep}options=-c%20search_path%3D{schema}"), schema))
+}
+
+/// POSTs `body` to `path` with the server token; panics unless it succeeds.
+pub async fn post(
+    http: &reqwest::Client,
+    base: &str,
+    server_token: &str,
+    path: &str,
+    body: serde_json::Value,
+) -> serde_json::Value {
+    let resp = http
+        .post(format!("{base}{path}?api_key={KEY}"))
+        .header("stream-auth-type", "jwt")
+        .header("authorization", server_token)
+        .json(&body)
+        .send()
+        .await
+        .expect("request");
+    let status = resp.status();
+    let text = resp.text().await.expect("body");
+    assert!(status.is_success(), "{path}: {status} {text}");
+    serde_json::from_str(&text).expect("json")
+}

@@ -877,14 +877,10 @@ impl SqlBuilder {
     }
 
     /// The number the response's `popularity` shows: reactions, two per
-    /// live comment, three per bookmark and per live share, from indexed
-    /// counts.
+    /// live comment, three per bookmark and per live share, kept on the row
+    /// by triggers (the migrations) so sorts and filters can use its index.
     fn popularity(&self) -> &'static str {
-        "((SELECT COUNT(*) FROM reactions r WHERE r.activity_id = a.id)
-          + 2 * (SELECT COUNT(*) FROM comments c WHERE c.object_type = 'activity' AND c.object_id = a.id
-                 AND c.deleted_at IS NULL)
-          + 3 * (SELECT COUNT(*) FROM bookmarks k WHERE k.object_type = 'activity' AND k.object_id = a.id)
-          + 3 * (SELECT COUNT(*) FROM activities s WHERE s.parent_id = a.id AND s.deleted_at IS NULL))"
+        "a.popularity"
     }
 
     /// The `location` of the row's document (activities and feeds alike).
@@ -1176,6 +1172,61 @@ pub fn narrowed_by_index(filter: &Filter) -> bool {
     }
 }
 
+/// How many activities a text search may narrow a query to. A search
+/// matching more is common enough that the budgeted walk meets its matches
+/// soon, so the query walks instead of sorting every match.
+pub const TEXT_CANDIDATES: usize = 1000;
+
+/// The words of the filter's required `text $q` conditions that the
+/// trigram index can look up (three characters or more).
+pub fn indexed_search_words(filter: &Filter) -> Vec<String> {
+    match filter {
+        Filter::And(parts) => parts.iter().flat_map(indexed_search_words).collect(),
+        Filter::Cond(Condition { field: Field::Named("text"), op: Op::Q, value: Operand::Str(q), .. }) => {
+            filter::words(q).into_iter().filter(|w| w.chars().count() >= 3).collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// The statement listing the keys (`seq`) of the activities whose text
+/// holds every word, at most `TEXT_CANDIDATES + 1` of them, through the
+/// trigram index. On PostgreSQL, where the index is optional, a row `-1`
+/// says it is missing and nothing was searched.
+pub fn text_candidates(dialect: Dialect, words: &[String]) -> (String, Vec<Arg>) {
+    let limit = limit(TEXT_CANDIDATES + 1);
+    match dialect {
+        Dialect::Sqlite => {
+            // Words are alphanumeric runs, so quoting them as phrases is safe.
+            let query = words.iter().map(|w| format!("\"{w}\"")).collect::<Vec<_>>().join(" AND ");
+            (
+                format!("SELECT rowid FROM activity_text WHERE activity_text MATCH $1 LIMIT {limit}"),
+                vec![Arg::Text(query)],
+            )
+        }
+        Dialect::Postgres => {
+            let likes: Vec<String> = (1..=words.len()).map(|i| format!("lower(doc ->> 'text') LIKE ${i}")).collect();
+            let sql = format!(
+                "SELECT CAST(-1 AS BIGINT) WHERE to_regclass('activities_text_trgm') IS NULL
+                 UNION ALL
+                 (SELECT seq FROM activities WHERE to_regclass('activities_text_trgm') IS NOT NULL AND {}
+                  LIMIT {limit})",
+                likes.join(" AND ")
+            );
+            (sql, words.iter().map(|w| Arg::Text(format!("%{w}%"))).collect())
+        }
+    }
+}
+
+/// `a.seq` among `candidates`: keys read from the database, written out.
+fn among(candidates: &[i64]) -> String {
+    if candidates.is_empty() {
+        return "1 = 0".into();
+    }
+    let keys: Vec<String> = candidates.iter().map(i64::to_string).collect();
+    format!("a.seq IN ({})", keys.join(", "))
+}
+
 /// The filter's top-level `created_at` conditions: the budgeted walk stays
 /// within their range, so it does not spend its budget outside it.
 fn time_range(filter: &Filter) -> Vec<&Filter> {
@@ -1189,8 +1240,8 @@ fn time_range(filter: &Filter) -> Vec<&Filter> {
 /// The walk of a budgeted QueryActivities scan: `(order, start)` of the
 /// `(created_at, id)` index from the query's position, `None` when the
 /// query has no budget (a computed sort, or an index narrows its filter).
-fn budgeted_walk(q: &ActivityQuery) -> Option<(bool, Option<&FeedPosition>, usize)> {
-    let budget = q.scan_budget?;
+fn budgeted_walk(q: &ActivityQuery, narrowed: bool) -> Option<(bool, Option<&FeedPosition>, usize)> {
+    let budget = q.scan_budget.filter(|_| !narrowed)?;
     let ActivityOrder::Created { newest_first, position, backwards } = &q.order else { return None };
     (!narrowed_by_index(&q.filter)).then_some((*newest_first != *backwards, position.as_ref(), budget.max(1)))
 }
@@ -1206,8 +1257,12 @@ fn past(b: &mut SqlBuilder, cmp: &str, p: &FeedPosition) -> String {
 /// (`created_at`, `id`) of the budget's last activity on the walk and of
 /// the one after it, read from the index alone. `None` when the query is
 /// not budgeted.
-pub fn activity_scan_end(dialect: Dialect, q: &ActivityQuery) -> Result<Option<(String, Vec<Arg>)>> {
-    let Some((descending, position, budget)) = budgeted_walk(q) else { return Ok(None) };
+pub fn activity_scan_end(
+    dialect: Dialect,
+    q: &ActivityQuery,
+    candidates: Option<&[i64]>,
+) -> Result<Option<(String, Vec<Arg>)>> {
+    let Some((descending, position, budget)) = budgeted_walk(q, candidates.is_some()) else { return Ok(None) };
     let mut b = SqlBuilder::new(dialect, &ACTIVITIES);
     let mut clauses = Vec::new();
     if let Some(p) = position {
@@ -1231,8 +1286,14 @@ pub fn activity_scan_end(dialect: Dialect, q: &ActivityQuery) -> Result<Option<(
 
 /// The whole QueryActivities statement: filter, lifecycle and visibility
 /// rules, position, order and limit; a budgeted scan (`activity_scan_end`)
-/// reads no further than `end`, inclusive.
-pub fn activity_query(dialect: Dialect, q: &ActivityQuery, end: Option<&FeedPosition>) -> Result<(String, Vec<Arg>)> {
+/// reads no further than `end`, inclusive; `candidates` (`text_candidates`)
+/// are the only activities that can match.
+pub fn activity_query(
+    dialect: Dialect,
+    q: &ActivityQuery,
+    end: Option<&FeedPosition>,
+    candidates: Option<&[i64]>,
+) -> Result<(String, Vec<Arg>)> {
     let mut b = SqlBuilder::new(dialect, &ACTIVITIES);
     b.viewer = q.reader.viewer.clone();
     let mut clauses = vec![b.filter(&q.filter)?];
@@ -1260,6 +1321,7 @@ pub fn activity_query(dialect: Dialect, q: &ActivityQuery, end: Option<&FeedPosi
     }
     let (newest_first, position, backwards) = match &q.order {
         ActivityOrder::Sorted { sort, offset } => {
+            clauses.extend(candidates.map(among));
             let order = b.order_by(sort, false)?;
             let (limit, offset) = (limit(q.limit), b.bind(Arg::Int(*offset as i64)));
             let sql = format!(
@@ -1272,7 +1334,7 @@ pub fn activity_query(dialect: Dialect, q: &ActivityQuery, end: Option<&FeedPosi
         ActivityOrder::Created { newest_first, position, backwards } => (*newest_first, position, *backwards),
     };
     let descending = newest_first != backwards;
-    let mut range = Vec::new();
+    let mut range: Vec<String> = candidates.map(among).into_iter().collect();
     if let Some(p) = position {
         range.push(past(&mut b, if descending { "<" } else { ">" }, p));
     }

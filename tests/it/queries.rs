@@ -258,3 +258,157 @@ async fn indexed_filters_fill_their_pages_past_the_budget() {
     assert_eq!(ids, ["q-00002", "q-00001", "q-00000"]);
     assert!(page.get("next").is_none(), "nothing more: {page}");
 }
+
+/// `popularity` is kept on the activity row by the stores' triggers: after
+/// every kind of counted write (reactions, comments soft and hard deleted,
+/// bookmarks, shares soft and hard deleted) the popularity a query filters
+/// and sorts on is the one the response shows (both stores).
+#[tokio::test(flavor = "multi_thread")]
+async fn popularity_follows_every_counted_write() {
+    let srv = TestServer::spawn().await;
+    let api = srv.server();
+    api.create_users(&["ann", "bob", "cy"]).await;
+    let post = api.add_activity("ann", &["user:ann"], json!({"id": "pop"})).await;
+    assert_eq!(post["popularity"], 0, "{post}");
+    api.add_activity("ann", &["user:ann"], json!({"id": "quiet"})).await;
+
+    let check = |expected: i64| {
+        let api = api.clone();
+        async move {
+            let (status, got) = api.get("/api/v2/feeds/activities/pop").await;
+            assert_eq!(status, StatusCode::OK, "{got}");
+            assert_eq!(got["activity"]["popularity"], expected, "response popularity");
+            let filter = json!({"filter": {"id": {"$in": ["pop", "quiet"]},
+                                           "popularity": {"$gte": expected, "$lte": expected}}});
+            let (status, page) = api.post("/api/v2/feeds/activities/query", &filter).await;
+            assert_eq!(status, StatusCode::CREATED, "{page}");
+            let ids: Vec<_> =
+                page["activities"].as_array().expect("activities").iter().map(|a| a["id"].clone()).collect();
+            let want = if expected == 0 { json!(["pop", "quiet"]) } else { json!(["pop"]) };
+            let mut ids = ids;
+            ids.sort_by_key(|v| v.as_str().unwrap_or_default().to_string());
+            assert_eq!(json!(ids), want, "the indexed popularity matches the response ({expected})");
+            let sorted = json!({"filter": {"id": {"$in": ["pop", "quiet"]}},
+                                "sort": [{"field": "popularity", "direction": -1}]});
+            let (_, page) = api.post("/api/v2/feeds/activities/query", &sorted).await;
+            if expected > 0 {
+                assert_eq!(page["activities"][0]["id"], "pop", "sorted by popularity: {page}");
+            }
+        }
+    };
+
+    for user in ["bob", "cy"] {
+        let (s, b) =
+            api.post("/api/v2/feeds/activities/pop/reactions", &json!({"type": "like", "user_id": user})).await;
+        assert_eq!(s, StatusCode::CREATED, "{b}");
+    }
+    check(2).await;
+    let (s, b) = api.delete("/api/v2/feeds/activities/pop/reactions/like?user_id=bob").await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    check(1).await;
+
+    let mut comments = Vec::new();
+    for text in ["one", "two", "three"] {
+        let body = json!({"object_id": "pop", "object_type": "activity", "comment": text, "user_id": "bob"});
+        let (s, b) = api.post("/api/v2/feeds/comments", &body).await;
+        assert_eq!(s, StatusCode::CREATED, "{b}");
+        comments.push(b["comment"]["id"].as_str().expect("comment id").to_string());
+    }
+    check(7).await;
+    let (s, b) = api.delete(&format!("/api/v2/feeds/comments/{}", comments[0])).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    check(5).await;
+    let (s, b) = api.delete(&format!("/api/v2/feeds/comments/{}?hard_delete=true", comments[1])).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    check(3).await;
+
+    for user in ["bob", "cy"] {
+        let (s, b) = api.post("/api/v2/feeds/activities/pop/bookmarks", &json!({"user_id": user})).await;
+        assert_eq!(s, StatusCode::CREATED, "{b}");
+    }
+    check(9).await;
+    let (s, b) = api.delete("/api/v2/feeds/activities/pop/bookmarks?user_id=cy").await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    check(6).await;
+
+    for (user, id) in [("bob", "share1"), ("cy", "share2")] {
+        let feed = format!("user:{user}");
+        api.add_activity(user, &[&feed], json!({"id": id, "parent_id": "pop"})).await;
+    }
+    check(12).await;
+    let (s, b) = api.delete("/api/v2/feeds/activities/share1").await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    check(9).await;
+    let (s, b) = api.delete("/api/v2/feeds/activities/share2?hard_delete=true").await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    check(6).await;
+}
+
+/// `text $q` through the trigram index gives what the plain scan gave:
+/// rare words, words that changed with an edit, deleted activities, short
+/// words the index cannot look up, case, and a word too common to narrow
+/// (more than 1,000 matches) (both stores).
+#[tokio::test(flavor = "multi_thread")]
+async fn text_search_through_the_index_matches_substrings() {
+    let srv = TestServer::spawn().await;
+    let api = srv.server();
+    api.create_users(&["ann"]).await;
+    for batch in 0..11 {
+        let activities: Vec<_> = (0..100)
+            .map(|i| {
+                json!({"id": format!("c{batch:02}{i:03}"), "type": "post", "feeds": ["user:ann"], "user_id": "ann",
+                       "text": format!("common words number {i}")})
+            })
+            .collect();
+        let (status, body) = api.post("/api/v2/feeds/activities/batch", &json!({"activities": activities})).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    for (id, text) in [
+        ("zebra", "A Zebrafish swims by"),
+        ("ox", "an ox and a yak"),
+        ("edited", "before the edit: marmalade"),
+        ("gone", "a vanishing quokka"),
+    ] {
+        api.add_activity("ann", &["user:ann"], json!({"id": id, "text": text})).await;
+    }
+    let search = |q: &'static str| {
+        let api = api.clone();
+        async move {
+            let body = json!({"filter": {"text": {"$q": q}}, "limit": 25});
+            let (status, page) = api.post("/api/v2/feeds/activities/query", &body).await;
+            assert_eq!(status, StatusCode::CREATED, "{page}");
+            let mut ids: Vec<String> = page["activities"]
+                .as_array()
+                .expect("activities")
+                .iter()
+                .map(|a| a["id"].as_str().expect("id").to_string())
+                .collect();
+            ids.sort();
+            ids
+        }
+    };
+    assert_eq!(search("zebraFISH").await, ["zebra"], "case-insensitive, inside a word");
+    assert_eq!(search("bra swims").await, ["zebra"], "every word, as substrings");
+    assert_eq!(search("ox yak").await, ["ox"], "a word too short for the index still filters");
+    assert!(search("zebra yak").await.is_empty(), "every word must match");
+    assert_eq!(search("marmalade").await, ["edited"]);
+
+    let (status, body) = api
+        .put(
+            "/api/v2/feeds/activities/edited",
+            &json!({"type": "post", "feeds": ["user:ann"], "user_id": "ann", "text": "after the edit: chutney"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert!(search("marmalade").await.is_empty(), "the old text left the index");
+    assert_eq!(search("chutney").await, ["edited"], "the new text is found");
+
+    let (status, body) = api.delete("/api/v2/feeds/activities/gone?hard_delete=true").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(search("quokka").await.is_empty(), "a deleted activity is not found");
+
+    // 1,100 matches: too many to narrow, so the query walks by time.
+    let common = search("common words").await;
+    assert_eq!(common.len(), 25, "a page of the common word: {common:?}");
+    assert!(common.iter().all(|id| id.starts_with("c10")), "the newest batch first: {common:?}");
+}

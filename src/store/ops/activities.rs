@@ -10,7 +10,7 @@ use crate::core::storage::{
     ActivityQuery, ActivityScan, ActivityStore, ExtraWrites, FeedPosition, FeedSlice, Reader, UsageMetric,
 };
 use crate::core::time::Timestamp;
-use crate::store::db::{Arg, Db, Row, Tx};
+use crate::store::db::{Arg, Db, Dialect, Row, Tx};
 use crate::store::{dialect, sql};
 
 use super::{aggregation, fanout};
@@ -268,8 +268,10 @@ impl<D: Db> ActivityStore for D {
         let mut read = self.read().await?;
         // A budgeted scan first finds, from the index alone, the last
         // activity it may examine and whether any lie beyond it.
+        let candidates = text_candidates(&mut *read, self.dialect(), &query.filter).await?;
+        let candidates = candidates.as_deref();
         let (mut end, mut scanned_to) = (None, None);
-        if let Some((sql, args)) = sql::activity_scan_end(self.dialect(), query)? {
+        if let Some((sql, args)) = sql::activity_scan_end(self.dialect(), query, candidates)? {
             let rows = read.rows(&sql, &args).await?;
             let at = |r: &Row| -> Result<FeedPosition> {
                 Ok(FeedPosition { created_at: Timestamp(r.int(0)?), activity_id: r.text(1)? })
@@ -277,7 +279,7 @@ impl<D: Db> ActivityStore for D {
             end = rows.first().map(at).transpose()?;
             scanned_to = end.clone().filter(|_| rows.len() > 1);
         }
-        let (sql, args) = sql::activity_query(self.dialect(), query, end.as_ref())?;
+        let (sql, args) = sql::activity_query(self.dialect(), query, end.as_ref(), candidates)?;
         // Filters vary without bound, so their statements are not cached.
         let activities = read.rows_once(&sql, &args).await?.iter().map(|r| r.doc(0)).collect::<Result<_>>()?;
         Ok(ActivityScan { activities, scanned_to })
@@ -410,4 +412,23 @@ impl<D: Db> ActivityStore for D {
         }
         Ok(out)
     }
+}
+
+/// The keys of the only activities a filter's text search can match, when
+/// the trigram index narrows it to at most `sql::TEXT_CANDIDATES`; `None`
+/// when the filter has no indexable search, the search is too common to
+/// narrow, or (PostgreSQL) the index is missing.
+async fn text_candidates(read: &mut dyn Tx, dialect: Dialect, filter: &Filter) -> Result<Option<Vec<i64>>> {
+    let words = sql::indexed_search_words(filter);
+    if words.is_empty() {
+        return Ok(None);
+    }
+    let (statement, args) = sql::text_candidates(dialect, &words);
+    // PostgreSQL's statement has one parameter per word, so it is not cached.
+    let rows = match dialect {
+        Dialect::Sqlite => read.rows(&statement, &args).await?,
+        Dialect::Postgres => read.rows_once(&statement, &args).await?,
+    };
+    let keys = rows.iter().map(|r| r.int(0)).collect::<Result<Vec<_>>>()?;
+    Ok((keys.len() <= sql::TEXT_CANDIDATES && !keys.contains(&-1)).then_some(keys))
 }

@@ -435,4 +435,92 @@ CREATE INDEX reactions_user ON reactions (user_id, created_at);
 CREATE INDEX comment_reactions_user ON comment_reactions (user_id, created_at);
 CREATE INDEX poll_votes_by_user ON poll_votes (user_id, created_at);
 "#,
+    // Popularity kept on the activity row by triggers: see the SQLite twin.
+    // Row-level triggers take the activity's row lock for the increment, so
+    // concurrent reactions to one activity serialise there and lose nothing.
+    r#"
+ALTER TABLE activities ADD COLUMN popularity BIGINT NOT NULL DEFAULT 0;
+UPDATE activities SET popularity =
+    (SELECT COUNT(*) FROM reactions r WHERE r.activity_id = activities.id)
+    + 2 * (SELECT COUNT(*) FROM comments c WHERE c.object_type = 'activity' AND c.object_id = activities.id
+           AND c.deleted_at IS NULL)
+    + 3 * (SELECT COUNT(*) FROM bookmarks k WHERE k.object_type = 'activity' AND k.object_id = activities.id)
+    + 3 * (SELECT COUNT(*) FROM activities s WHERE s.parent_id = activities.id AND s.deleted_at IS NULL);
+CREATE INDEX activities_popularity ON activities (popularity, created_at);
+
+CREATE FUNCTION popularity_add(activity TEXT, delta BIGINT) RETURNS void LANGUAGE sql AS
+    'UPDATE activities SET popularity = popularity + delta WHERE id = activity';
+
+CREATE FUNCTION popularity_reactions() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN PERFORM popularity_add(NEW.activity_id, 1);
+    ELSE PERFORM popularity_add(OLD.activity_id, -1);
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER popularity_reactions AFTER INSERT OR DELETE ON reactions
+    FOR EACH ROW EXECUTE FUNCTION popularity_reactions();
+
+CREATE FUNCTION popularity_comments() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.object_type = 'activity' AND OLD.deleted_at IS NULL THEN
+        PERFORM popularity_add(OLD.object_id, -2);
+    END IF;
+    IF TG_OP IN ('UPDATE', 'INSERT') AND NEW.object_type = 'activity' AND NEW.deleted_at IS NULL THEN
+        PERFORM popularity_add(NEW.object_id, 2);
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER popularity_comments AFTER INSERT OR DELETE ON comments
+    FOR EACH ROW EXECUTE FUNCTION popularity_comments();
+CREATE TRIGGER popularity_comments_soft_deleted AFTER UPDATE OF deleted_at ON comments
+    FOR EACH ROW WHEN ((OLD.deleted_at IS NULL) <> (NEW.deleted_at IS NULL))
+    EXECUTE FUNCTION popularity_comments();
+
+CREATE FUNCTION popularity_bookmarks() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' AND NEW.object_type = 'activity' THEN PERFORM popularity_add(NEW.object_id, 3);
+    ELSIF TG_OP = 'DELETE' AND OLD.object_type = 'activity' THEN PERFORM popularity_add(OLD.object_id, -3);
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER popularity_bookmarks AFTER INSERT OR DELETE ON bookmarks
+    FOR EACH ROW EXECUTE FUNCTION popularity_bookmarks();
+
+CREATE FUNCTION popularity_shares() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.parent_id IS NOT NULL AND OLD.deleted_at IS NULL THEN
+        PERFORM popularity_add(OLD.parent_id, -3);
+    END IF;
+    IF TG_OP IN ('UPDATE', 'INSERT') AND NEW.parent_id IS NOT NULL AND NEW.deleted_at IS NULL THEN
+        PERFORM popularity_add(NEW.parent_id, 3);
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER popularity_shares AFTER INSERT OR DELETE ON activities
+    FOR EACH ROW EXECUTE FUNCTION popularity_shares();
+CREATE TRIGGER popularity_shares_soft_deleted AFTER UPDATE OF deleted_at ON activities
+    FOR EACH ROW WHEN ((OLD.deleted_at IS NULL) <> (NEW.deleted_at IS NULL))
+    EXECUTE FUNCTION popularity_shares();
+"#,
+    // Activity text in a trigram index (pg_trgm), so `text $q` finds rare
+    // words without walking every activity: see the SQLite twin. pg_trgm is
+    // a trusted extension shipped with PostgreSQL; where it cannot be
+    // installed the index is skipped (a notice says so) and `$q` keeps the
+    // budgeted scan (`store::sql::text_candidates` checks for the index).
+    r#"
+DO $$
+BEGIN
+    BEGIN
+        CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public;
+    EXCEPTION WHEN OTHERS THEN
+        RAISE NOTICE 'pg_trgm not installed (%): text searches use the budgeted scan', SQLERRM;
+    END;
+    BEGIN
+        CREATE INDEX activities_text_trgm ON activities USING gin (lower(doc ->> 'text') public.gin_trgm_ops);
+    EXCEPTION WHEN undefined_object OR insufficient_privilege THEN
+        RAISE NOTICE 'no trigram index (%): text searches use the budgeted scan', SQLERRM;
+    END;
+END $$;
+"#,
 ];

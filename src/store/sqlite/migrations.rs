@@ -508,6 +508,84 @@ CREATE INDEX reactions_user ON reactions (user_id, created_at);
 CREATE INDEX comment_reactions_user ON comment_reactions (user_id, created_at);
 CREATE INDEX poll_votes_by_user ON poll_votes (user_id, created_at);
 "#,
+    // Popularity is kept on the activity row by triggers (one reaction, two
+    // per live comment, three per bookmark and per live share), so a sort or
+    // filter by popularity reads an index instead of computing four counts
+    // per row, and no write path can forget to maintain it.
+    r#"
+ALTER TABLE activities ADD COLUMN popularity INTEGER NOT NULL DEFAULT 0;
+UPDATE activities SET popularity =
+    (SELECT COUNT(*) FROM reactions r WHERE r.activity_id = activities.id)
+    + 2 * (SELECT COUNT(*) FROM comments c WHERE c.object_type = 'activity' AND c.object_id = activities.id
+           AND c.deleted_at IS NULL)
+    + 3 * (SELECT COUNT(*) FROM bookmarks k WHERE k.object_type = 'activity' AND k.object_id = activities.id)
+    + 3 * (SELECT COUNT(*) FROM activities s WHERE s.parent_id = activities.id AND s.deleted_at IS NULL);
+CREATE INDEX activities_popularity ON activities (popularity, created_at);
+
+CREATE TRIGGER popularity_reaction_added AFTER INSERT ON reactions BEGIN
+    UPDATE activities SET popularity = popularity + 1 WHERE id = NEW.activity_id;
+END;
+CREATE TRIGGER popularity_reaction_removed AFTER DELETE ON reactions BEGIN
+    UPDATE activities SET popularity = popularity - 1 WHERE id = OLD.activity_id;
+END;
+CREATE TRIGGER popularity_comment_added AFTER INSERT ON comments
+WHEN NEW.object_type = 'activity' AND NEW.deleted_at IS NULL BEGIN
+    UPDATE activities SET popularity = popularity + 2 WHERE id = NEW.object_id;
+END;
+CREATE TRIGGER popularity_comment_removed AFTER DELETE ON comments
+WHEN OLD.object_type = 'activity' AND OLD.deleted_at IS NULL BEGIN
+    UPDATE activities SET popularity = popularity - 2 WHERE id = OLD.object_id;
+END;
+CREATE TRIGGER popularity_comment_soft_deleted AFTER UPDATE OF deleted_at ON comments
+WHEN NEW.object_type = 'activity' AND (OLD.deleted_at IS NULL) <> (NEW.deleted_at IS NULL) BEGIN
+    UPDATE activities SET popularity = popularity + CASE WHEN NEW.deleted_at IS NULL THEN 2 ELSE -2 END
+    WHERE id = NEW.object_id;
+END;
+CREATE TRIGGER popularity_bookmark_added AFTER INSERT ON bookmarks WHEN NEW.object_type = 'activity' BEGIN
+    UPDATE activities SET popularity = popularity + 3 WHERE id = NEW.object_id;
+END;
+CREATE TRIGGER popularity_bookmark_removed AFTER DELETE ON bookmarks WHEN OLD.object_type = 'activity' BEGIN
+    UPDATE activities SET popularity = popularity - 3 WHERE id = OLD.object_id;
+END;
+CREATE TRIGGER popularity_share_added AFTER INSERT ON activities
+WHEN NEW.parent_id IS NOT NULL AND NEW.deleted_at IS NULL BEGIN
+    UPDATE activities SET popularity = popularity + 3 WHERE id = NEW.parent_id;
+END;
+CREATE TRIGGER popularity_share_removed AFTER DELETE ON activities
+WHEN OLD.parent_id IS NOT NULL AND OLD.deleted_at IS NULL BEGIN
+    UPDATE activities SET popularity = popularity - 3 WHERE id = OLD.parent_id;
+END;
+CREATE TRIGGER popularity_share_soft_deleted AFTER UPDATE OF deleted_at ON activities
+WHEN NEW.parent_id IS NOT NULL AND (OLD.deleted_at IS NULL) <> (NEW.deleted_at IS NULL) BEGIN
+    UPDATE activities SET popularity = popularity + CASE WHEN NEW.deleted_at IS NULL THEN 3 ELSE -3 END
+    WHERE id = NEW.parent_id;
+END;
+"#,
+    // Activity text in a trigram full-text index, so `text $q` finds rare
+    // words without walking every activity (`store::sql::text_candidates`).
+    // Trigrams match any substring of three characters or more, which is
+    // what `$q` matches, so the index narrows without changing results.
+    // Contentless: the text stays in the document; triggers keep the index.
+    r#"
+CREATE VIRTUAL TABLE activity_text USING fts5(text, content='', tokenize='trigram');
+INSERT INTO activity_text (rowid, text)
+    SELECT seq, json_extract(doc, '$.text') FROM activities WHERE json_extract(doc, '$.text') IS NOT NULL;
+CREATE TRIGGER activity_text_added AFTER INSERT ON activities
+WHEN json_extract(NEW.doc, '$.text') IS NOT NULL BEGIN
+    INSERT INTO activity_text (rowid, text) VALUES (NEW.seq, json_extract(NEW.doc, '$.text'));
+END;
+CREATE TRIGGER activity_text_removed AFTER DELETE ON activities
+WHEN json_extract(OLD.doc, '$.text') IS NOT NULL BEGIN
+    INSERT INTO activity_text (activity_text, rowid, text) VALUES ('delete', OLD.seq, json_extract(OLD.doc, '$.text'));
+END;
+CREATE TRIGGER activity_text_changed AFTER UPDATE OF doc ON activities
+WHEN json_extract(OLD.doc, '$.text') IS NOT json_extract(NEW.doc, '$.text') BEGIN
+    INSERT INTO activity_text (activity_text, rowid, text)
+        SELECT 'delete', OLD.seq, json_extract(OLD.doc, '$.text') WHERE json_extract(OLD.doc, '$.text') IS NOT NULL;
+    INSERT INTO activity_text (rowid, text)
+        SELECT NEW.seq, json_extract(NEW.doc, '$.text') WHERE json_extract(NEW.doc, '$.text') IS NOT NULL;
+END;
+"#,
 ];
 
 #[cfg(test)]

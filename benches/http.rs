@@ -295,7 +295,13 @@ fn main() {
         let pg = pg_schema().await;
         let store = if pg.is_some() { "PostgreSQL" } else { "SQLite" };
         let (base, shutdown) = support::serve_in_process(dir.path(), pg.as_ref().map(|(_, url, _)| url.clone())).await;
-        let http = reqwest::Client::builder().pool_max_idle_per_host(conns).build().expect("client");
+        // Idle connections leave the pool before the server's 10 s
+        // keep-alive bound closes them, so none is reused as it closes.
+        let http = reqwest::Client::builder()
+            .pool_max_idle_per_host(conns)
+            .pool_idle_timeout(std::time::Duration::from_secs(5))
+            .build()
+            .expect("client");
         let server_token = token(json!({}));
         eprintln!(
             "http bench on {store}: {AUTHORS} authors × {PER_AUTHOR} activities, {conns} connections, {secs} s each"

@@ -287,7 +287,14 @@ pub struct Client {
 
 impl Client {
     pub fn new(base: &str) -> Client {
-        let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("http client");
+        // The server closes a keep-alive connection that waits longer than
+        // its header-read timeout (10 s) for the next request; a pool that
+        // keeps idle connections for less never reuses one as it closes.
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .pool_idle_timeout(Duration::from_secs(5))
+            .build()
+            .expect("http client");
         let base = base.trim_end_matches('/').to_string();
         Client { base, http, api_key: Some(API_KEY.to_string()), token: None, auth_type: "jwt" }
     }

@@ -29,6 +29,7 @@ type HmacSha256 = Hmac<Sha256>;
 
 const POSITION: u8 = 1;
 const OFFSET: u8 = 2;
+const BYTES: u8 = 3;
 const MAC_LEN: usize = 16;
 /// Longer strings are refused before any decoding: no valid cursor is.
 const MAX_CURSOR_LEN: usize = 1024;
@@ -143,6 +144,24 @@ impl Scope {
                 let n = u64::from_be_bytes(rest.try_into().map_err(|_| self.invalid(field))?);
                 usize::try_from(n).map_err(|_| self.invalid(field))
             }
+            _ => Err(self.invalid(field)),
+        }
+    }
+
+    /// Cursor holding a payload of the caller's own layout (a ranked feed's
+    /// sort key), sealed like the others.
+    pub fn encode_bytes(&self, bytes: Vec<u8>) -> String {
+        let mut payload = Vec::with_capacity(1 + bytes.len());
+        payload.push(BYTES);
+        payload.extend_from_slice(&bytes);
+        self.seal(payload)
+    }
+
+    /// Reads a payload cursor given as request field `field`.
+    pub fn decode_bytes(&self, cursor: &str, field: &str) -> Result<Vec<u8>> {
+        let payload = self.open(cursor, field)?;
+        match payload.split_first() {
+            Some((&BYTES, rest)) => Ok(rest.to_vec()),
             _ => Err(self.invalid(field)),
         }
     }

@@ -60,6 +60,17 @@ pub struct Lookup {
     /// the same `current_feed`, a `following` page the same source feed
     /// (`wire` splices the bytes). Emptied whenever the lookup gains data.
     pub rendered_feeds: Mutex<HashMap<(Fid, bool), Arc<RawValue>>>,
+    /// Scores and selectors of a selected feed's activities
+    /// (`selected_feeds`); others show a score of 0 and no source.
+    pub ranks: HashMap<String, Rank>,
+}
+
+/// What a selected feed's read says of one activity's place in it.
+#[derive(Debug, Clone, Copy)]
+pub struct Rank {
+    pub score: f64,
+    /// Named when several selectors fed the read.
+    pub source: Option<&'static str>,
 }
 
 /// `own_follows`, `own_followings`, `own_membership` and

@@ -109,6 +109,7 @@ fn validate(config: &FeedGroupConfig) -> Result<()> {
     for s in config.activity_selectors.iter().flatten() {
         one_of("activity_selectors.type", Some(&s.kind), SELECTOR_TYPES)?;
     }
+    super::selectors::validate(config.activity_selectors.as_deref().unwrap_or_default())?;
     if config.activity_processors.as_ref().is_some_and(|p| p.len() > 10) {
         return Err(Error::field("activity_processors", "at most 10 activity processors"));
     }

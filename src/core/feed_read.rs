@@ -8,7 +8,9 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::cursor::{one_direction, page_limit, Pager};
-use super::enrichment::{Lookup, OwnWanted};
+use std::collections::HashMap;
+
+use super::enrichment::{Lookup, OwnWanted, Rank};
 use super::error::{Error, Result};
 use super::events::{Event, EventType};
 use super::feeds::{get_live_feed, new_feed, read_page, validate_input, FeedInput};
@@ -17,6 +19,7 @@ use super::members::{self, MemberPage};
 use super::model::{Activity, Feed, FeedMember, Fid, NotificationState};
 use super::notification_feeds::{group_page, AggregatedGroup, FeedShape, GroupReader};
 use super::pins::{feed_pins, PinnedPage};
+use super::selected_feeds::{self, SelectedShape};
 use super::storage::ExtraWrites;
 use super::time::Timestamp;
 use super::users::{self, UserInput};
@@ -143,9 +146,10 @@ pub async fn get_or_create_feed(ctx: &Ctx, actor: &Actor, fid: Fid, req: GetOrCr
         return Err(Error::field("view", "feed views are not supported by this server yet"));
     }
     let limit = page_limit(req.limit)?;
-    let shape =
-        ctx.store.get_feed_group(&fid.group).await?.filter(|g| g.deleted_at.is_none()).map(|g| FeedShape::of(&g));
+    let group = ctx.store.get_feed_group(&fid.group).await?.filter(|g| g.deleted_at.is_none());
+    let shape = group.as_ref().map(FeedShape::of);
     let aggregated = shape.as_ref().is_some_and(FeedShape::aggregated);
+    let selected = group.as_ref().and_then(SelectedShape::of).filter(|_| !aggregated);
     if aggregated && filter.is_some() {
         return Err(Error::field("filter", "filter is not supported on aggregated feeds"));
     }
@@ -228,6 +232,7 @@ pub async fn get_or_create_feed(ctx: &Ctx, actor: &Actor, fid: Fid, req: GetOrCr
         _ => None,
     };
     let mut groups = Vec::new();
+    let mut ranks = HashMap::new();
     let (activities, next, prev) = if skip_all || options.skip_activity.unwrap_or(false) {
         (Vec::new(), None, None)
     } else if let Some(shape) = shape.as_ref().filter(|_| aggregated) {
@@ -238,6 +243,19 @@ pub async fn get_or_create_feed(ctx: &Ctx, actor: &Actor, fid: Fid, req: GetOrCr
         let flat = if options.include_flat_activities == Some(false) { Vec::new() } else { page.flat_activities() };
         groups = page.groups;
         (flat, page.next, page.prev)
+    } else if let Some(selected) = &selected {
+        let applied_filter = filter.as_ref().and(req.filter.as_ref());
+        let cursors = ctx.cursor_scope("GetOrCreateFeed.selected").bind(&fid.to_string()).bind(&applied_filter);
+        let reader = actor.reader(body_user.as_deref());
+        let reading = selected_feeds::Reading { fid: &fid, reader: &reader, filter: filter.as_ref(), limit };
+        let page = selected_feeds::read(ctx, selected, reading, (next, prev), &cursors).await?;
+        let named = selected.selectors.len() > 1;
+        let mut activities = Vec::with_capacity(page.items.len());
+        for r in page.items {
+            ranks.insert(r.activity.id.clone(), Rank { score: r.score, source: named.then_some(r.source) });
+            activities.push(r.activity);
+        }
+        (activities, page.next, page.prev)
     } else {
         // The page's cursors hold for this feed and filter only.
         let applied_filter = filter.as_ref().and(req.filter.as_ref());
@@ -288,6 +306,7 @@ pub async fn get_or_create_feed(ctx: &Ctx, actor: &Actor, fid: Fid, req: GetOrCr
     let mut lookup = Lookup::load_with_users(ctx, &embedded, &follows, fids, &extra_users, &reader).await?;
     lookup.add_members(ctx, &members.items.iter().collect::<Vec<_>>()).await?;
     options.strip(&mut lookup);
+    lookup.ranks = ranks;
     if let Some((viewer, wanted)) = own {
         // The relations loaded to check a user token's access are the viewer's.
         let known = relations.filter(|_| actor.viewer(None) == Some(viewer.as_str()));

@@ -49,6 +49,8 @@ pub mod query;
 pub mod rate_limits;
 pub mod reactions;
 pub mod scan;
+pub mod selected_feeds;
+pub mod selectors;
 pub mod storage;
 pub mod suggestions;
 pub mod task_runner;

@@ -65,6 +65,8 @@ pub struct ActivityResponse {
     pub share_count: i64,
     pub popularity: i64,
     pub score: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub selector_source: Option<String>,
     pub hidden: bool,
     pub preview: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -167,7 +169,8 @@ impl ActivityResponse {
             share_count,
             // The same sum the `popularity` filter and sort compute in SQL.
             popularity: reaction_count + 2 * comment_count + 3 * bookmark_count + 3 * share_count,
-            score: 0.0,
+            score: lookup.ranks.get(&a.id).map_or(0.0, |r| r.score),
+            selector_source: lookup.ranks.get(&a.id).and_then(|r| r.source.map(str::to_string)),
             hidden: lookup.hidden.contains(&a.id),
             preview: false,
             metrics: lookup.metrics.get(&a.id).cloned(),

@@ -31,6 +31,7 @@ mod rate_limits;
 mod realtime;
 mod realtime_activities;
 mod realtime_social;
+mod selected_feeds;
 mod store;
 mod support;
 mod transactions;

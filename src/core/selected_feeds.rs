@@ -1,0 +1,188 @@
+//! Feeds read through their activity selectors: a group whose selectors go
+//! beyond the feed's own entries (`popular`, `query`) is read by gathering
+//! every selector's candidates (`selectors::gather`), ordering them and
+//! paging in memory. Groups that only read their entries (`user`,
+//! `timeline`) keep the indexed keyset read (`feeds::read_page`).
+//!
+//! The order is `(score desc, created_at desc, id desc)`. Pages are keyset
+//! positions in that order, sealed in the cursor with the `now` of the first
+//! page, so a reader paging on sees the ranking of one instant: new
+//! activities never shift a later page, nothing repeats and nothing is
+//! skipped.
+
+use std::cmp::Ordering;
+
+use super::cursor;
+use super::error::{Error, Result};
+use super::filter::Filter;
+use super::model::{Activity, ActivitySelector, FeedGroup, Fid};
+use super::selectors::{self, Candidate};
+use super::storage::Reader;
+use super::time::Timestamp;
+use super::Ctx;
+
+/// How a selected feed is read.
+#[derive(Debug, Clone)]
+pub struct SelectedShape {
+    pub selectors: Vec<ActivitySelector>,
+}
+
+impl SelectedShape {
+    /// `None` when the group reads only its own entries, newest first.
+    pub fn of(group: &FeedGroup) -> Option<SelectedShape> {
+        let selectors = group.config.activity_selectors.clone().unwrap_or_default();
+        let own_entries = |s: &ActivitySelector| {
+            matches!(s.kind.as_str(), "current_feed" | "following")
+                && s.filter.is_none()
+                && s.cutoff_time.is_none()
+                && s.cutoff_window.is_none()
+        };
+        if selectors.iter().all(own_entries) {
+            return None;
+        }
+        Some(SelectedShape { selectors })
+    }
+}
+
+/// One activity of a selected page, with what the response shows of its
+/// selection.
+pub struct Ranked {
+    pub activity: Activity,
+    pub score: f64,
+    pub source: &'static str,
+}
+
+fn order(a: &Ranked, b: &Ranked) -> Ordering {
+    compare((a.score, a.activity.created_at, &a.activity.id), (b.score, b.activity.created_at, &b.activity.id))
+}
+
+/// The feed's order on `(score, created_at, id)`: highest score, then
+/// newest, then the greater id first.
+fn compare(a: (f64, Timestamp, &str), b: (f64, Timestamp, &str)) -> Ordering {
+    b.0.total_cmp(&a.0).then_with(|| b.1.cmp(&a.1)).then_with(|| b.2.cmp(a.2))
+}
+
+/// Where a cursor points: an item's sort key and the instant of the ranking.
+struct Key {
+    now: Timestamp,
+    score: f64,
+    created_at: Timestamp,
+    id: String,
+}
+
+impl Key {
+    fn of(r: &Ranked, now: Timestamp) -> Key {
+        Key { now, score: r.score, created_at: r.activity.created_at, id: r.activity.id.clone() }
+    }
+
+    /// Where `r` sorts relative to this key.
+    fn locate(&self, r: &Ranked) -> Ordering {
+        compare((r.score, r.activity.created_at, &r.activity.id), (self.score, self.created_at, &self.id))
+    }
+
+    fn encode(&self, scope: &cursor::Scope) -> String {
+        let mut payload = Vec::with_capacity(24 + self.id.len());
+        payload.extend_from_slice(&self.now.0.to_be_bytes());
+        payload.extend_from_slice(&self.score.to_bits().to_be_bytes());
+        payload.extend_from_slice(&self.created_at.0.to_be_bytes());
+        payload.extend_from_slice(self.id.as_bytes());
+        scope.encode_bytes(payload)
+    }
+
+    fn decode(scope: &cursor::Scope, cursor: &str, field: &str) -> Result<Key> {
+        let payload = scope.decode_bytes(cursor, field)?;
+        let invalid = || Error::field(field, "invalid cursor");
+        if payload.len() < 24 {
+            return Err(invalid());
+        }
+        let int = |at: usize| -> Result<[u8; 8]> { payload[at..at + 8].try_into().map_err(|_| invalid()) };
+        Ok(Key {
+            now: Timestamp(i64::from_be_bytes(int(0)?)),
+            score: f64::from_bits(u64::from_be_bytes(int(8)?)),
+            created_at: Timestamp(i64::from_be_bytes(int(16)?)),
+            id: String::from_utf8(payload[24..].to_vec()).map_err(|_| invalid())?,
+        })
+    }
+}
+
+/// A page of a selected feed and the cursors around it.
+pub struct SelectedPage {
+    pub items: Vec<Ranked>,
+    pub next: Option<String>,
+    pub prev: Option<String>,
+}
+
+/// Whose read of which feed, narrowed by the read's `filter`.
+pub struct Reading<'a> {
+    pub fid: &'a Fid,
+    pub reader: &'a Reader,
+    pub filter: Option<&'a Filter>,
+    pub limit: usize,
+}
+
+/// Reads one page: candidates from every selector, ordered, and the page at
+/// the cursor (`next` continues after an item, `prev` ends before one).
+pub async fn read(
+    ctx: &Ctx,
+    shape: &SelectedShape,
+    reading: Reading<'_>,
+    (next, prev): (Option<&str>, Option<&str>),
+    scope: &cursor::Scope,
+) -> Result<SelectedPage> {
+    let Reading { fid, reader, filter: read_filter, limit } = reading;
+    let at = match (next, prev) {
+        (Some(c), _) => Some((Key::decode(scope, c, "next")?, true)),
+        (_, Some(c)) => Some((Key::decode(scope, c, "prev")?, false)),
+        _ => None,
+    };
+    let now = at.as_ref().map_or_else(Timestamp::now, |(k, _)| k.now);
+    let candidates = selectors::gather(ctx, fid, &shape.selectors, reader, read_filter, now).await?;
+    let mut ranked: Vec<Ranked> =
+        candidates.into_iter().map(|Candidate { activity, source }| Ranked { activity, score: 0.0, source }).collect();
+    ranked.sort_by(order);
+    let (start, end) = match &at {
+        None => (0, limit.min(ranked.len())),
+        Some((key, true)) => {
+            let start = ranked.partition_point(|r| key.locate(r) != Ordering::Greater);
+            (start, (start + limit).min(ranked.len()))
+        }
+        Some((key, false)) => {
+            let end = ranked.partition_point(|r| key.locate(r) == Ordering::Less);
+            (end.saturating_sub(limit), end)
+        }
+    };
+    let next = (end < ranked.len() && end > start).then(|| Key::of(&ranked[end - 1], now).encode(scope));
+    let prev = (start > 0 && end > start).then(|| Key::of(&ranked[start], now).encode(scope));
+    let items = ranked.drain(start..end).collect();
+    Ok(SelectedPage { items, next, prev })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ranked(id: &str, score: f64, at: i64) -> Ranked {
+        Ranked {
+            activity: Activity { id: id.into(), created_at: Timestamp(at), ..Activity::blank() },
+            score,
+            source: "popular",
+        }
+    }
+
+    #[test]
+    fn order_is_score_then_newest_then_id() {
+        let mut v = [ranked("a", 1.0, 5), ranked("b", 2.0, 1), ranked("c", 1.0, 5), ranked("d", 1.0, 9)];
+        v.sort_by(order);
+        let ids: Vec<_> = v.iter().map(|r| r.activity.id.as_str()).collect();
+        assert_eq!(ids, ["b", "d", "c", "a"]);
+    }
+
+    #[test]
+    fn a_key_splits_the_order() {
+        let mut v = [ranked("a", 3.0, 1), ranked("b", 2.0, 1), ranked("c", 1.0, 1)];
+        v.sort_by(order);
+        let key = Key::of(&v[1], Timestamp(0));
+        let at: Vec<Ordering> = v.iter().map(|r| key.locate(r)).collect();
+        assert_eq!(at, [Ordering::Less, Ordering::Equal, Ordering::Greater]);
+    }
+}

@@ -1,0 +1,271 @@
+//! Activity selectors (ranking.md §3): where a selected feed's candidates
+//! come from. Each selector yields at most `PER_SELECTOR` activities the
+//! reader may see; the read (`selected_feeds`) merges, orders and pages
+//! them.
+//!
+//! - `current_feed`, `following`: the feed's own entries (what was posted to
+//!   it and what fan-out copied into it), newest first.
+//! - `popular`: activities with at least `min_popularity` (default 5) from
+//!   feeds the reader may read, most popular first, through the
+//!   `(popularity, created_at)` index.
+//! - `query`: activities matching the selector's `filter`, in its `sort`.
+//!
+//! Every selector honours `cutoff_time` or `cutoff_window` and its `filter`,
+//! and the read's own `filter` applies to all of them.
+
+use serde_json::{Map, Value};
+
+use super::error::{Error, Result};
+use super::filter::{self, Filter, ACTIVITY_FIELDS, ACTIVITY_SORT};
+use super::model::{Activity, ActivitySelector, Fid};
+use super::storage::{ActivityOrder, ActivityQuery, FeedSlice, Reader};
+use super::time::Timestamp;
+use super::{access, Ctx};
+
+/// The most activities one selector contributes to a read.
+pub const PER_SELECTOR: usize = 1000;
+
+/// `popular`'s threshold when the selector names none.
+const DEFAULT_MIN_POPULARITY: i64 = 5;
+
+/// The shortest `cutoff_window` Stream accepts.
+const MIN_CUTOFF_WINDOW_NS: i64 = 3_600_000_000_000;
+
+/// Selector types whose candidates this server gathers.
+pub const GATHERED: &[&str] = &["current_feed", "following", "popular", "query"];
+
+/// A candidate and the selector that produced it.
+pub struct Candidate {
+    pub activity: Activity,
+    pub source: &'static str,
+}
+
+/// Checks a group's (or view's) selectors when the configuration is written,
+/// so reads never meet a selector they cannot run.
+pub fn validate(selectors: &[ActivitySelector]) -> Result<()> {
+    for s in selectors {
+        if !GATHERED.contains(&s.kind.as_str()) {
+            return Err(Error::field(
+                "activity_selectors.type",
+                format!(
+                    "activity selector {:?} is not supported by this server yet; supported: {}",
+                    s.kind,
+                    GATHERED.join(", ")
+                ),
+            ));
+        }
+        if s.cutoff_time.is_some() && s.cutoff_window.is_some() {
+            return Err(Error::field("activity_selectors.cutoff_window", "set cutoff_window or cutoff_time, not both"));
+        }
+        if let Some(window) = &s.cutoff_window {
+            window_ns(window)?;
+        }
+        if s.min_popularity.is_some_and(|p| p < 1) {
+            return Err(Error::field("activity_selectors.min_popularity", "min_popularity must be at least 1"));
+        }
+        if s.kind == "query" && s.filter.as_ref().is_none_or(|f| f.as_object().is_none_or(Map::is_empty)) {
+            return Err(Error::field("activity_selectors.filter", "a query selector needs a filter"));
+        }
+        selector_filter(s)?;
+        if let Some(sort) = &s.sort {
+            let sort: Vec<filter::SortParam> = serde_json::from_value(sort.clone())
+                .map_err(|_| Error::field("activity_selectors.sort", "sort must be a list of {field, direction}"))?;
+            filter::parse_sort(Some(&sort), ACTIVITY_SORT, ("created_at", true))
+                .map_err(|e| under("activity_selectors.sort", e))?;
+        }
+        if s.params.as_ref().is_some_and(|p| p.as_object().is_none_or(|p| !p.is_empty())) {
+            return Err(Error::field("activity_selectors.params", "params are not supported by these selectors"));
+        }
+    }
+    Ok(())
+}
+
+/// A validation error inside a selector's section, reported on `field`.
+fn under(field: &str, e: Error) -> Error {
+    match e.code {
+        super::error::Code::InputError => Error::field(field, e.message),
+        _ => e,
+    }
+}
+
+/// `cutoff_window` (`12h`, `7d`, `2w`, `1y`) in nanoseconds, at least an hour.
+fn window_ns(window: &str) -> Result<i64> {
+    let bad = || Error::field("activity_selectors.cutoff_window", format!("invalid cutoff_window {window:?}"));
+    let (n, unit) = window.trim().split_at(window.trim().find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?);
+    let seconds: i64 = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        "w" => 604_800,
+        "y" => 31_536_000,
+        _ => return Err(bad()),
+    };
+    let ns = n.parse::<i64>().ok().and_then(|n| n.checked_mul(seconds)?.checked_mul(1_000_000_000)).ok_or_else(bad)?;
+    if ns < MIN_CUTOFF_WINDOW_NS {
+        return Err(Error::field("activity_selectors.cutoff_window", "cutoff_window must be at least 1h"));
+    }
+    Ok(ns)
+}
+
+fn selector_filter(s: &ActivitySelector) -> Result<Option<Filter>> {
+    match &s.filter {
+        Some(Value::Object(f)) if !f.is_empty() => {
+            Ok(Some(filter::parse(f, ACTIVITY_FIELDS).map_err(|e| under("activity_selectors.filter", e))?))
+        }
+        Some(Value::Object(_)) | Some(Value::Null) | None => Ok(None),
+        Some(_) => Err(Error::field("activity_selectors.filter", "filter must be an object")),
+    }
+}
+
+/// The selector's conditions with the read's `filter`: its own filter, its
+/// cutoff, and `extra` (a selector's built-in condition).
+fn conditions(
+    s: &ActivitySelector,
+    read_filter: Option<&Filter>,
+    now: Timestamp,
+    extra: Vec<Filter>,
+) -> Result<Filter> {
+    let mut parts = extra;
+    parts.extend(selector_filter(s)?);
+    parts.extend(read_filter.cloned());
+    let cutoff = match (&s.cutoff_time, &s.cutoff_window) {
+        (Some(t), _) => Some(*t),
+        (None, Some(w)) => Some(Timestamp(now.0.saturating_sub(window_ns(w)?))),
+        _ => None,
+    };
+    if let Some(cutoff) = cutoff {
+        parts.push(parse_one(serde_json::json!({"created_at": {"$gte": cutoff.0}}))?);
+    }
+    Ok(Filter::And(parts))
+}
+
+fn parse_one(v: Value) -> Result<Filter> {
+    match v {
+        Value::Object(f) => filter::parse(&f, ACTIVITY_FIELDS),
+        _ => Err(Error::internal("a selector condition is an object")),
+    }
+}
+
+/// Every selector's candidates, in selector order, each activity once (the
+/// first selector to yield it names its source).
+pub async fn gather(
+    ctx: &Ctx,
+    fid: &Fid,
+    selectors: &[ActivitySelector],
+    reader: &Reader,
+    read_filter: Option<&Filter>,
+    now: Timestamp,
+) -> Result<Vec<Candidate>> {
+    let mut out: Vec<Candidate> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for s in selectors {
+        let source = GATHERED.iter().copied().find(|k| *k == s.kind).ok_or_else(|| {
+            Error::field("activity_selectors.type", format!("activity selector {:?} is not supported", s.kind))
+        })?;
+        let found = match source {
+            "current_feed" | "following" => {
+                let filter = conditions(s, read_filter, now, Vec::new())?;
+                ctx.store.feed_activities(fid, &FeedSlice::Start, PER_SELECTOR, now, reader, Some(&filter)).await?
+            }
+            "popular" => {
+                let min = s.min_popularity.filter(|p| *p >= 1).unwrap_or(DEFAULT_MIN_POPULARITY);
+                let popular = parse_one(serde_json::json!({"popularity": {"$gte": min}}))?;
+                let filter = conditions(s, read_filter, now, vec![popular])?;
+                let sort = vec![("popularity", true), ("created_at", true)];
+                select(ctx, reader, filter, ActivityOrder::Sorted { sort, offset: 0 }, now, false).await?
+            }
+            _ => {
+                let filter = conditions(s, read_filter, now, Vec::new())?;
+                let sort: Option<Vec<filter::SortParam>> =
+                    s.sort.as_ref().map(|v| serde_json::from_value(v.clone())).transpose().map_err(Error::internal)?;
+                let sort = filter::parse_sort(sort.as_deref(), ACTIVITY_SORT, ("created_at", true))?;
+                let order = if sort[0].0 == "created_at" {
+                    ActivityOrder::Created { newest_first: sort[0].1, position: None, backwards: false }
+                } else {
+                    ActivityOrder::Sorted { sort, offset: 0 }
+                };
+                select(ctx, reader, filter, order, now, true).await?
+            }
+        };
+        for activity in found {
+            if seen.insert(activity.id.clone()) {
+                out.push(Candidate { activity, source });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// App-wide candidates through QueryActivities' store query, seen as the
+/// reader sees them: a server-side read of a user's feed takes that user's
+/// perspective (a logged-out visitor's without one), so selectors never
+/// surface what the feed's reader could not open.
+async fn select(
+    ctx: &Ctx,
+    reader: &Reader,
+    mut filter: Filter,
+    order: ActivityOrder,
+    now: Timestamp,
+    budgeted: bool,
+) -> Result<Vec<Activity>> {
+    if reader.viewer.is_some() {
+        if let Filter::And(parts) = &mut filter {
+            parts.push(parse_one(serde_json::json!({"hidden": false}))?);
+        }
+    }
+    let reader = Reader { viewer: reader.viewer.clone(), restricted: true, grants: None };
+    let query = ActivityQuery {
+        filter,
+        order,
+        limit: PER_SELECTOR,
+        now,
+        include_expired: false,
+        include_deleted: false,
+        include_private: false,
+        reader: access::with_grants(ctx, reader).await?,
+        // A query selector's filter may match rarely; its walk is bounded
+        // like QueryActivities'. `popular` reads its index.
+        scan_budget: budgeted.then_some(super::scan::SCAN_BUDGET),
+    };
+    Ok(ctx.store.query_activities(&query).await?.activities)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn selector(v: Value) -> ActivitySelector {
+        serde_json::from_value(v).expect("selector")
+    }
+
+    #[test]
+    fn windows_have_units_and_a_minimum() {
+        assert_eq!(window_ns("2h").ok(), Some(7_200_000_000_000));
+        assert_eq!(window_ns("1y").ok(), Some(31_536_000_000_000_000));
+        for bad in ["", "h", "30m", "5x", "99999999999999999999d"] {
+            assert!(window_ns(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn validation_names_the_field() {
+        let cases = [
+            (serde_json::json!({"type": "interest"}), "activity_selectors.type"),
+            (
+                serde_json::json!({"type": "popular", "cutoff_window": "1d", "cutoff_time": "2025-01-01T00:00:00Z"}),
+                "activity_selectors.cutoff_window",
+            ),
+            (serde_json::json!({"type": "popular", "min_popularity": 0}), "activity_selectors.min_popularity"),
+            (serde_json::json!({"type": "query"}), "activity_selectors.filter"),
+            (serde_json::json!({"type": "query", "filter": {"nope": 1}}), "activity_selectors.filter"),
+            (serde_json::json!({"type": "following", "params": {"x": 1}}), "activity_selectors.params"),
+        ];
+        for (v, field) in cases {
+            let err = validate(&[selector(v.clone())]).expect_err("refused");
+            assert!(err.fields.contains_key(field), "{v}: {err:?}");
+        }
+        let fine = selector(serde_json::json!({"type": "popular", "min_popularity": 2, "cutoff_window": "7d"}));
+        assert!(validate(&[fine]).is_ok());
+    }
+}

@@ -1160,7 +1160,7 @@ async fn enrichment_reads_agree_with_the_single_reads(store: &dyn Store) {
 /// The keys and `(activity_count, user_count, member ids)` of a page of
 /// `bell:amy`'s groups.
 async fn groups(store: &dyn Store, slice: GroupSlice, limit: usize) -> Vec<(String, i64, i64, Vec<String>)> {
-    let page = store.group_page(&fid("bell:amy"), &slice, limit, 10, false, t(1_000)).await.expect("groups");
+    let page = store.group_page(&fid("bell:amy"), &slice, limit, 10, false, t(1_000), None).await.expect("groups");
     page.into_iter()
         .map(|g| (g.key, g.activity_count, g.user_count, g.activities.into_iter().map(|a| a.id).collect()))
         .collect()
@@ -1199,7 +1199,8 @@ async fn aggregation_groups_join_mark_and_leave(store: &dyn Store) {
 
     // Bob likes again: the group grows (one more activity, no new author) and is unseen again.
     store.save_activities(&[note("n4", "like", "bob", 12)], &[]).await.expect("join");
-    let page = store.group_page(&fid("bell:amy"), &GroupSlice::Start, 10, 10, false, t(1_000)).await.expect("page");
+    let page =
+        store.group_page(&fid("bell:amy"), &GroupSlice::Start, 10, 10, false, t(1_000), None).await.expect("page");
     assert_eq!((page[0].key.as_str(), page[0].activity_count, page[0].user_count), ("like", 3, 2));
     assert!(!page[0].marked_seen && !page[0].marked_read);
     let state = store.notification_state(&fid("bell:amy")).await.expect("state");

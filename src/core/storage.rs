@@ -94,6 +94,9 @@ pub struct Reader {
     pub viewer: Option<String>,
     pub restricted: bool,
     pub grants: Option<std::sync::Arc<Grants>>,
+    /// A stories feed with `stories.skip_watched`: the activities this user
+    /// watched are left out of the page.
+    pub skip_watched_by: Option<String>,
 }
 
 impl Reader {
@@ -999,16 +1002,31 @@ pub struct StoredGroup {
     pub activities: Vec<Activity>,
     pub marked_read: bool,
     pub marked_seen: bool,
+    /// Read as a stories feed (`StoriesView`): whether the viewer has
+    /// watched every live member, and which of `activities` they watched.
+    pub all_watched: bool,
+    pub watched: Vec<String>,
+}
+
+/// An aggregated stories feed read for `viewer`: groups count and show only
+/// live (unexpired) members, and are left out when none is left; with
+/// `skip_watched`, the viewer's watched members are left out the same way.
+#[derive(Debug, Clone, Default)]
+pub struct StoriesView {
+    pub viewer: String,
+    pub skip_watched: bool,
 }
 
 /// What one MarkActivity request marks, at `at`. Keys are group keys
 /// (activity ids in flat feeds, whose groups are single activities);
-/// unknown keys are not recorded. `watched` are activity ids.
+/// unknown keys are not recorded. `watched` are activity ids, recorded for
+/// `watcher` (unknown activities are not).
 #[derive(Debug, Clone, Default)]
 pub struct Marks {
     pub read: Vec<String>,
     pub seen: Vec<String>,
     pub watched: Vec<String>,
+    pub watcher: String,
     pub all_read: bool,
     pub all_seen: bool,
     pub at: Timestamp,
@@ -1031,8 +1049,11 @@ pub trait NotificationStore: Send + Sync {
         per_group: usize,
         oldest_first: bool,
         now: Timestamp,
+        stories: Option<&StoriesView>,
     ) -> Result<Vec<StoredGroup>>;
     async fn notification_state(&self, fid: &Fid) -> Result<NotificationState>;
+    /// Which of `ids` `user` has watched (`mark_watched`).
+    async fn watched(&self, user: &str, ids: &[String]) -> Result<Vec<String>>;
     /// Applies `marks` to `fid` and records the events `events` builds
     /// from the state that results, in one transaction; returns that state.
     async fn mark_with(

@@ -47,7 +47,8 @@ impl Rendered {
 /// Renders a batch of outbox events.
 pub async fn render(ctx: &Ctx, events: Vec<(EventCursor, Event)>) -> Result<Vec<Rendered>> {
     let subjects = events.iter().map(|(_, e)| e);
-    let activities: Vec<Activity> = subjects.clone().filter_map(|e| e.subject.activity.clone()).collect();
+    let activities: Vec<Activity> =
+        subjects.clone().flat_map(|e| e.subject.activity.iter().chain(&e.subject.activities)).cloned().collect();
     let follows: Vec<Follow> = subjects.clone().filter_map(|e| e.subject.follow.clone()).collect();
     let mut fids: HashSet<Fid> = HashSet::new();
     let mut users: HashSet<String> = HashSet::new();
@@ -173,6 +174,15 @@ impl Payload<'_> {
                 out.insert("activity".into(), json(main.activity(activity, current_feed)));
             }
             _ => {}
+        }
+        if event.kind == EventType::StoriesFeedUpdated {
+            // The stories a `mark_watched` marked, watched by the event's user.
+            let watched: Vec<_> = s
+                .activities
+                .iter()
+                .map(|a| crate::wire::ActivityResponse { is_watched: Some(true), ..main.activity(a, current_feed) })
+                .collect();
+            out.insert("activities".into(), json(watched));
         }
         if let Some(reaction) = &s.reaction {
             out.insert("reaction".into(), json(main.reaction(reaction)));

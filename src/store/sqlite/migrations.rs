@@ -508,6 +508,18 @@ CREATE INDEX reactions_user ON reactions (user_id, created_at);
 CREATE INDEX comment_reactions_user ON comment_reactions (user_id, created_at);
 CREATE INDEX poll_votes_by_user ON poll_votes (user_id, created_at);
 "#,
+    // Stories (issue 15): which activities each user has watched, for the
+    // `is_watched` of their reads of stories feeds, whichever feed they saw
+    // them in. Keyed by user first: a read asks for one viewer's marks.
+    r#"
+CREATE TABLE story_watches (
+    user_id TEXT NOT NULL,
+    activity_id TEXT NOT NULL,
+    watched_at INTEGER NOT NULL,
+    PRIMARY KEY (user_id, activity_id)
+) WITHOUT ROWID;
+CREATE INDEX story_watches_activity ON story_watches (activity_id);
+"#,
 ];
 
 #[cfg(test)]

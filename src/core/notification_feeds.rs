@@ -20,7 +20,7 @@ use super::events::{Event, EventType};
 use super::feed_groups::live_group;
 use super::feeds::get_live_feed;
 use super::model::{Activity, FeedGroup, Fid, NotificationState};
-use super::storage::{ExtraWrites, GroupPosition, GroupSlice, Marks, Reader, StoredGroup, StoriesView};
+use super::storage::{ExtraWrites, GroupMembers, GroupPosition, GroupSlice, Marks, Reader, StoredGroup, StoriesView};
 use super::time::Timestamp;
 use super::users::UserInput;
 use super::{Actor, Ctx};
@@ -145,10 +145,8 @@ pub async fn group_page(
         }
         _ => None,
     };
-    let mut stored = ctx
-        .store
-        .group_page(fid, &slice, limit + 1, ACTIVITIES_PER_GROUP, shape.oldest_first(), now, stories.as_ref())
-        .await?;
+    let members = GroupMembers { per_group: ACTIVITIES_PER_GROUP, oldest_first: shape.oldest_first(), stories };
+    let mut stored = ctx.store.group_page(fid, &slice, limit + 1, &members, now).await?;
     let more = stored.len() > limit;
     stored.truncate(limit);
     let (more_older, more_newer) = match slice {
@@ -174,7 +172,7 @@ pub async fn group_page(
             let is_seen = state
                 .filter(|_| shape.track_seen)
                 .map(|s| marked_or_before(s.last_seen_at, group.updated_at, group.marked_seen));
-            let is_watched = stories.as_ref().filter(|_| shape.track_watched).map(|_| group.all_watched);
+            let is_watched = members.stories.as_ref().filter(|_| shape.track_watched).map(|_| group.all_watched);
             AggregatedGroup { group, is_read, is_seen, is_watched }
         })
         .collect();
@@ -251,7 +249,8 @@ pub async fn mark_activity(ctx: &Ctx, actor: &Actor, fid: &Fid, req: MarkActivit
             return Err(Error::field(field, format!("feed group {} does not track this state ({what})", fid.group)));
         }
     }
-    if !marks.watched.is_empty() && !(shape.stories && shape.track_watched) {
+    let tracks_watched = shape.stories && shape.track_watched;
+    if !marks.watched.is_empty() && !tracks_watched {
         return Err(Error::field(
             "mark_watched",
             format!("feed group {} does not track watched stories (stories.track_watched)", fid.group),

@@ -1008,6 +1008,16 @@ pub struct StoredGroup {
     pub watched: Vec<String>,
 }
 
+/// Which members a group page shows: up to `per_group` live ones per
+/// group, newest first or `oldest_first`, as a stories feed shows them for
+/// its viewer when `stories`.
+#[derive(Debug, Clone, Default)]
+pub struct GroupMembers {
+    pub per_group: usize,
+    pub oldest_first: bool,
+    pub stories: Option<StoriesView>,
+}
+
 /// An aggregated stories feed read for `viewer`: groups count and show only
 /// live (unexpired) members, and are left out when none is left; with
 /// `skip_watched`, the viewer's watched members are left out the same way.
@@ -1039,17 +1049,15 @@ pub type MarkEvents = dyn Fn(&NotificationState) -> Vec<Event> + Send + Sync;
 /// (`store::ops::aggregation`), their read/seen state, and marking.
 #[async_trait]
 pub trait NotificationStore: Send + Sync {
-    /// One page of `fid`'s groups with up to `per_group` live member
-    /// activities each (oldest first when `oldest_first`).
+    /// One page of `fid`'s groups with their live member activities as
+    /// `members` says (expired ones are left out as of `now`).
     async fn group_page(
         &self,
         fid: &Fid,
         slice: &GroupSlice,
         limit: usize,
-        per_group: usize,
-        oldest_first: bool,
+        members: &GroupMembers,
         now: Timestamp,
-        stories: Option<&StoriesView>,
     ) -> Result<Vec<StoredGroup>>;
     async fn notification_state(&self, fid: &Fid) -> Result<NotificationState>;
     /// Which of `ids` `user` has watched (`mark_watched`).

@@ -29,7 +29,7 @@ use crate::core::error::Result;
 use crate::core::events::{Event, EventType};
 use crate::core::model::{Activity, FeedGroup, Fid, NotificationState};
 use crate::core::notification_feeds::FeedShape;
-use crate::core::storage::{ExtraWrites, GroupSlice, MarkEvents, Marks, NotificationStore, StoredGroup, StoriesView};
+use crate::core::storage::{ExtraWrites, GroupMembers, GroupSlice, MarkEvents, Marks, NotificationStore, StoredGroup};
 use crate::core::time::Timestamp;
 use crate::store::db::{Arg, Db, Tx};
 use crate::store::sql;
@@ -427,11 +427,11 @@ impl<D: Db> NotificationStore for D {
         fid: &Fid,
         slice: &GroupSlice,
         limit: usize,
-        per_group: usize,
-        oldest_first: bool,
+        members: &GroupMembers,
         now: Timestamp,
-        stories: Option<&StoriesView>,
     ) -> Result<Vec<StoredGroup>> {
+        let GroupMembers { per_group, oldest_first, stories } = members;
+        let (per_group, stories) = (*per_group, stories.as_ref());
         let fid = fid.to_string();
         let mut args = vec![Arg::from(&fid)];
         let (range, order) = match slice {
@@ -509,7 +509,7 @@ impl<D: Db> NotificationStore for D {
         }
         // Each group's first members by the primary key, in one statement:
         // an index range per group, however large the group.
-        let order = if oldest_first { "ASC" } else { "DESC" };
+        let order = if *oldest_first { "ASC" } else { "DESC" };
         let mut member_args = vec![Arg::from(&fid), Arg::from(now)];
         let (watched, unwatched) = match stories {
             None => ("0".to_string(), String::new()),

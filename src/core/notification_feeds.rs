@@ -150,7 +150,7 @@ pub async fn group_page(
     let more = stored.len() > limit;
     stored.truncate(limit);
     let (more_older, more_newer) = match slice {
-        GroupSlice::Start => (more, false),
+        GroupSlice::Start | GroupSlice::Holding(_) => (more, false),
         GroupSlice::Older(_) => (more, true),
         GroupSlice::Newer(_) => {
             stored.reverse();
@@ -177,6 +177,37 @@ pub async fn group_page(
         })
         .collect();
     Ok(GroupPage { groups, next, prev })
+}
+
+/// The groups of the aggregated stories feed `fid` that hold any of `ids`
+/// (at most `MAX_MARK_IDS`), as `watcher` sees them now: what
+/// `feeds.stories_feed.updated` shows after a `mark_watched`. None for
+/// other feeds.
+pub async fn stories_groups_holding(
+    ctx: &Ctx,
+    fid: &Fid,
+    watcher: &str,
+    ids: &[String],
+) -> Result<Vec<AggregatedGroup>> {
+    let group = ctx.store.get_feed_group(&fid.group).await?.filter(|g| g.deleted_at.is_none());
+    let Some(shape) = group.as_ref().map(FeedShape::of).filter(|s| s.aggregated() && s.stories) else {
+        return Ok(Vec::new());
+    };
+    if ids.is_empty() || ids.len() > MAX_MARK_IDS {
+        return Ok(Vec::new());
+    }
+    let view = StoriesView { viewer: watcher.to_string(), skip_watched: shape.skip_watched && shape.track_watched };
+    let members =
+        GroupMembers { per_group: ACTIVITIES_PER_GROUP, oldest_first: shape.oldest_first(), stories: Some(view) };
+    let slice = GroupSlice::Holding(ids.to_vec());
+    let stored = ctx.store.group_page(fid, &slice, ids.len(), &members, Timestamp::now()).await?;
+    Ok(stored
+        .into_iter()
+        .map(|group| {
+            let is_watched = shape.track_watched.then_some(group.all_watched);
+            AggregatedGroup { group, is_read: None, is_seen: None, is_watched }
+        })
+        .collect())
 }
 
 /// MarkActivity's body.

@@ -986,6 +986,8 @@ pub enum GroupSlice {
     Start,
     Older(GroupPosition),
     Newer(GroupPosition),
+    /// The groups holding any of these activities, newest-updated first.
+    Holding(Vec<String>),
 }
 
 /// One group of an aggregated feed (`core::aggregation`), as stored, with

@@ -205,6 +205,13 @@ async fn marking_stories_watched_announces_them_watched() {
     assert_eq!(activities[0]["is_watched"], true, "{updated}");
     assert_eq!(activities[0]["user"]["id"], "frank", "{updated}");
     assert!(updated.get("notification_status").is_none(), "stories track no read state: {updated}");
+    // The author's group as the watcher now sees it: every live story watched.
+    let groups = updated["aggregated_activities"].as_array().expect("aggregated_activities");
+    assert_eq!(groups.len(), 1, "{updated}");
+    assert_eq!(groups[0]["group"], "frank", "{updated}");
+    assert_eq!(groups[0]["is_watched"], true, "{updated}");
+    assert_eq!(groups[0]["activities"][0]["id"], id.as_str(), "{updated}");
+    assert_eq!(groups[0]["activities"][0]["is_watched"], true, "{updated}");
 
     let read = admin.read_feed("stories:erin", "erin", json!({})).await;
     assert_eq!(read["aggregated_activities"][0]["is_watched"], true, "{read}");

@@ -77,5 +77,9 @@ describe('notification and stories feeds in the feeds-client', () => {
       what: 'the story watched',
       detail: eventsOf(client),
     });
+    const [watched] = stories.state.getLatestValue().aggregated_activities;
+    assert.equal(watched.group, frank);
+    assert.equal(watched.is_watched, true, "the author's ring is watched");
+    assert.equal(watched.activities[0].is_watched, true);
   });
 });

@@ -444,6 +444,14 @@ impl<D: Db> NotificationStore for D {
                 args.extend([Arg::from(p.updated_at), Arg::from(&p.key)]);
                 ("AND (g.updated_at > $2 OR (g.updated_at = $2 AND g.group_key > $3))", "ASC")
             }
+            GroupSlice::Holding(ids) => {
+                args.push(Arg::from(ids));
+                (
+                    "AND g.group_key IN (SELECT o.group_key FROM aggregation_members o
+                                         WHERE o.fid = $1 AND o.activity_id = ANY($2))",
+                    "DESC",
+                )
+            }
         };
         // Stories count and show what is live for this viewer: expired
         // stories (and watched ones, with `skip_watched`) leave the group,

@@ -1276,6 +1276,13 @@ async fn stories_show_live_and_watched_stories_for_their_viewer(store: &dyn Stor
     assert_eq!(story_groups(store, "zed", true).await, vec![row("cat", 1, false, &["s4"], &[])]);
     assert_eq!(story_groups(store, "other", true).await, unwatched, "watched state is the viewer's");
 
+    // The groups holding given stories (what `feeds.stories_feed.updated` shows).
+    let members =
+        GroupMembers { stories: Some(StoriesView { viewer: "zed".into(), skip_watched: false }), ..newest_members() };
+    let holding = GroupSlice::Holding(ids(&["s2", "s3", "missing"]));
+    let held = store.group_page(&fid("tales:zed"), &holding, 10, &members, t(60)).await.expect("holding");
+    assert_eq!(held.iter().map(|g| (g.key.as_str(), g.all_watched)).collect::<Vec<_>>(), [("ann", true)]);
+
     let reader = Reader { skip_watched_by: Some("zed".into()), ..Reader::default() };
     let flat = store.feed_activities(&fid("tales:zed"), &FeedSlice::Start, 10, t(60), &reader, None).await;
     assert_eq!(flat.expect("flat").into_iter().map(|a| a.id).collect::<Vec<_>>(), ids(&["s4"]));

@@ -18,8 +18,8 @@ use tributary::core::model::{
     User, VoteOutcome, LATEST_REACTIONS,
 };
 use tributary::core::storage::{
-    ActivityOrder, ActivityQuery, Backlog, ExtraWrites, FanoutJob, FanoutStep, FeedPosition, FeedSlice, GroupPosition,
-    GroupSlice, ListQuery, Marks, Reactable, Reader, Store,
+    ActivityOrder, ActivityQuery, Backlog, ExtraWrites, FanoutJob, FanoutStep, FeedPosition, FeedSlice, GroupMembers,
+    GroupPosition, GroupSlice, ListQuery, Marks, Reactable, Reader, Store, StoriesView,
 };
 use tributary::core::time::Timestamp;
 use tributary::store::postgres::PostgresStore;
@@ -137,6 +137,7 @@ parity!(
     background_fan_out_in_leased_batches,
     enrichment_reads_agree_with_the_single_reads,
     aggregation_groups_join_mark_and_leave,
+    stories_show_live_and_watched_stories_for_their_viewer,
 );
 
 // ---------------------------------------------------------------- builders
@@ -1157,10 +1158,15 @@ async fn enrichment_reads_agree_with_the_single_reads(store: &dyn Store) {
     assert_eq!((memberships.len(), follows.len()), (1, 2));
 }
 
+/// Up to 10 members per group, newest first.
+fn newest_members() -> GroupMembers {
+    GroupMembers { per_group: 10, oldest_first: false, stories: None }
+}
+
 /// The keys and `(activity_count, user_count, member ids)` of a page of
 /// `bell:amy`'s groups.
 async fn groups(store: &dyn Store, slice: GroupSlice, limit: usize) -> Vec<(String, i64, i64, Vec<String>)> {
-    let page = store.group_page(&fid("bell:amy"), &slice, limit, 10, false, t(1_000)).await.expect("groups");
+    let page = store.group_page(&fid("bell:amy"), &slice, limit, &newest_members(), t(1_000)).await.expect("groups");
     page.into_iter()
         .map(|g| (g.key, g.activity_count, g.user_count, g.activities.into_iter().map(|a| a.id).collect()))
         .collect()
@@ -1199,7 +1205,8 @@ async fn aggregation_groups_join_mark_and_leave(store: &dyn Store) {
 
     // Bob likes again: the group grows (one more activity, no new author) and is unseen again.
     store.save_activities(&[note("n4", "like", "bob", 12)], &[]).await.expect("join");
-    let page = store.group_page(&fid("bell:amy"), &GroupSlice::Start, 10, 10, false, t(1_000)).await.expect("page");
+    let page =
+        store.group_page(&fid("bell:amy"), &GroupSlice::Start, 10, &newest_members(), t(1_000)).await.expect("page");
     assert_eq!((page[0].key.as_str(), page[0].activity_count, page[0].user_count), ("like", 3, 2));
     assert!(!page[0].marked_seen && !page[0].marked_read);
     let state = store.notification_state(&fid("bell:amy")).await.expect("state");
@@ -1208,4 +1215,78 @@ async fn aggregation_groups_join_mark_and_leave(store: &dyn Store) {
     // Purged members leave; an emptied group goes.
     store.purge_activities(&ids(&["n2", "n3"])).await.expect("purge");
     assert_eq!(groups(store, GroupSlice::Start, 10).await, vec![("like".to_string(), 2, 1, ids(&["n4", "n1"]))]);
+}
+
+/// `(key, activity_count, all_watched, member ids, watched member ids)` of
+/// `tales:zed`'s groups read by `viewer` at `t(60)`.
+async fn story_groups(
+    store: &dyn Store,
+    viewer: &str,
+    skip_watched: bool,
+) -> Vec<(String, i64, bool, Vec<String>, Vec<String>)> {
+    let members = GroupMembers {
+        per_group: 10,
+        oldest_first: true,
+        stories: Some(StoriesView { viewer: viewer.into(), skip_watched }),
+    };
+    let page = store.group_page(&fid("tales:zed"), &GroupSlice::Start, 10, &members, t(60)).await.expect("stories");
+    page.into_iter()
+        .map(|g| (g.key, g.activity_count, g.all_watched, g.activities.into_iter().map(|a| a.id).collect(), g.watched))
+        .collect()
+}
+
+async fn stories_show_live_and_watched_stories_for_their_viewer(store: &dyn Store) {
+    let config = FeedGroupConfig {
+        aggregation: Some(json!({"format": "{{ user_id }}"})),
+        stories: Some(json!({"track_watched": true, "skip_watched": true})),
+        ..Default::default()
+    };
+    let group = FeedGroup { id: "tales".into(), config, created_at: t(0), updated_at: t(0), deleted_at: None };
+    store.insert_feed_group(&group).await.expect("group");
+    let story = |id: &str, user: &str, at: i64, expires: Option<i64>| Activity {
+        expires_at: expires.map(t),
+        ..activity(id, user, &["tales:zed"], at)
+    };
+    let stories = [
+        story("s1", "ann", 1, Some(100)),
+        story("s2", "ann", 2, Some(100)),
+        story("s3", "bob", 3, Some(50)),
+        story("s4", "cat", 4, None),
+    ];
+    store.save_activities(&stories, &[feed("tales:zed")]).await.expect("save");
+    let row = |key: &str, count, all, shown: &[&str], watched: &[&str]| {
+        (key.to_string(), count, all, ids(shown), ids(watched))
+    };
+    // Bob's only story expired at t(50): no group.
+    let unwatched = vec![row("cat", 1, false, &["s4"], &[]), row("ann", 2, false, &["s1", "s2"], &[])];
+    assert_eq!(story_groups(store, "zed", false).await, unwatched);
+
+    let watch =
+        |list: &[&str], at| Marks { watched: ids(list), watcher: "zed".into(), at: t(at), ..Default::default() };
+    let mark = |marks: Marks| async move {
+        store.mark_with(&fid("tales:zed"), &marks, &ExtraWrites::default(), &|_| Vec::new()).await.expect("mark")
+    };
+    mark(watch(&["s1", "missing"], 10)).await;
+    assert_eq!(store.watched("zed", &ids(&["s1", "s2", "missing"])).await.expect("watched"), ids(&["s1"]));
+    assert_eq!(story_groups(store, "zed", false).await[1], row("ann", 2, false, &["s1", "s2"], &["s1"]));
+    assert_eq!(story_groups(store, "zed", true).await[1], row("ann", 1, false, &["s2"], &[]));
+
+    mark(watch(&["s2", "s3"], 11)).await;
+    assert_eq!(story_groups(store, "zed", false).await[1], row("ann", 2, true, &["s1", "s2"], &["s1", "s2"]));
+    assert_eq!(story_groups(store, "zed", true).await, vec![row("cat", 1, false, &["s4"], &[])]);
+    assert_eq!(story_groups(store, "other", true).await, unwatched, "watched state is the viewer's");
+
+    // The groups holding given stories (what `feeds.stories_feed.updated` shows).
+    let members =
+        GroupMembers { stories: Some(StoriesView { viewer: "zed".into(), skip_watched: false }), ..newest_members() };
+    let holding = GroupSlice::Holding(ids(&["s2", "s3", "missing"]));
+    let held = store.group_page(&fid("tales:zed"), &holding, 10, &members, t(60)).await.expect("holding");
+    assert_eq!(held.iter().map(|g| (g.key.as_str(), g.all_watched)).collect::<Vec<_>>(), [("ann", true)]);
+
+    let reader = Reader { skip_watched_by: Some("zed".into()), ..Reader::default() };
+    let flat = store.feed_activities(&fid("tales:zed"), &FeedSlice::Start, 10, t(60), &reader, None).await;
+    assert_eq!(flat.expect("flat").into_iter().map(|a| a.id).collect::<Vec<_>>(), ids(&["s4"]));
+
+    store.purge_activities(&ids(&["s1"])).await.expect("purge");
+    assert_eq!(store.watched("zed", &ids(&["s1", "s2"])).await.expect("watched"), ids(&["s2"]));
 }

@@ -68,7 +68,12 @@ impl Actor {
     /// The perspective of a read: own state of the viewer, permission rules
     /// for user tokens and anonymous callers (restricted, without a viewer).
     pub fn reader(&self, named: Option<&str>) -> Reader {
-        Reader { viewer: self.viewer(named).map(str::to_string), restricted: !self.is_server(), grants: None }
+        Reader {
+            viewer: self.viewer(named).map(str::to_string),
+            restricted: !self.is_server(),
+            grants: None,
+            skip_watched_by: None,
+        }
     }
 
     /// The user a request is scoped to (whose records a list shows, who owns

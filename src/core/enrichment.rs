@@ -22,6 +22,9 @@ pub const LATEST_COMMENTS: usize = 5;
 #[derive(Default)]
 pub struct Lookup {
     pub users: HashMap<String, User>,
+    /// Reads of stories feeds that track watched state: the activities the
+    /// viewer watched (each activity's `is_watched`).
+    pub watched: Option<HashSet<String>>,
     pub feeds: HashMap<Fid, (Feed, FeedCounts)>,
     pub parents: HashMap<String, Activity>,
     pub reactions: HashMap<String, ReactionSummary>,

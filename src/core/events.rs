@@ -104,6 +104,8 @@ pub enum EventType {
     ActivityMarked,
     #[serde(rename = "feeds.notification_feed.updated")]
     NotificationFeedUpdated,
+    #[serde(rename = "feeds.stories_feed.updated")]
+    StoriesFeedUpdated,
     #[serde(rename = "user.updated")]
     UserUpdated,
     /// Internal: a watch made through another process than the one holding
@@ -163,6 +165,7 @@ impl EventType {
             EventType::PollVoteRemoved => "feeds.poll.vote_removed",
             EventType::ActivityMarked => "feeds.activity.marked",
             EventType::NotificationFeedUpdated => "feeds.notification_feed.updated",
+            EventType::StoriesFeedUpdated => "feeds.stories_feed.updated",
             EventType::UserUpdated => "user.updated",
             EventType::Watch => "tributary.watch",
             EventType::Unwatch => "tributary.unwatch",
@@ -246,6 +249,9 @@ pub struct Subject {
     pub user: Option<User>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub feed_group: Option<FeedGroup>,
+    /// Several activities (the stories a `mark_watched` marked).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub activities: Vec<Activity>,
     /// A notification feed's read/seen state after the write.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notification_status: Option<NotificationState>,
@@ -469,6 +475,7 @@ mod tests {
             EventType::PollVoteRemoved,
             EventType::ActivityMarked,
             EventType::NotificationFeedUpdated,
+            EventType::StoriesFeedUpdated,
             EventType::UserUpdated,
             EventType::Watch,
             EventType::Unwatch,

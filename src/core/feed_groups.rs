@@ -135,6 +135,28 @@ fn validate(config: &FeedGroupConfig) -> Result<()> {
             None => return Err(Error::field("ranking.type", "ranking.type is a required field")),
         }
     }
+    for (name, section, key) in [
+        ("notification", &config.notification, "track_seen"),
+        ("notification", &config.notification, "track_read"),
+        ("stories", &config.stories, "track_watched"),
+        ("stories", &config.stories, "skip_watched"),
+    ] {
+        if let Some(v) = section.as_ref().and_then(|s| s.get(key)).filter(|v| !v.is_null() && !v.is_boolean()) {
+            return Err(Error::field(&format!("{name}.{key}"), format!("{name}.{key} must be a boolean, got {v}")));
+        }
+    }
+    match config.notification.as_ref().and_then(|n| n.get("deduplication_window")) {
+        None | Some(serde_json::Value::Null) => {}
+        Some(serde_json::Value::String(w)) if parse_window(w).is_some() => {}
+        Some(other) => {
+            return Err(Error::field(
+                "notification.deduplication_window",
+                format!(
+                    "notification.deduplication_window must be \"\", \"0\" or a duration such as 30m, 1h, 7d, 1w; got {other}"
+                ),
+            ))
+        }
+    }
     let shaped = config.aggregation.is_some() || config.notification.is_some() || config.stories.is_some();
     if config.activity_filter.is_some() && shaped {
         return Err(Error::field(
@@ -143,6 +165,24 @@ fn validate(config: &FeedGroupConfig) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// `1h`, `24h`, `7d`, `1w`, `30m`, `45s` → nanoseconds.
+pub fn parse_window(window: &str) -> Option<i64> {
+    let window = window.trim();
+    if window.is_empty() || window == "0" {
+        return Some(0);
+    }
+    let (n, unit) = window.split_at(window.find(|c: char| !c.is_ascii_digit())?);
+    let seconds = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        "w" => 604_800,
+        _ => return None,
+    };
+    n.parse::<i64>().ok()?.checked_mul(seconds)?.checked_mul(1_000_000_000)
 }
 
 pub async fn create_feed_group(ctx: &Ctx, req: CreateFeedGroup) -> Result<FeedGroup> {

@@ -20,7 +20,7 @@ use super::model::{Activity, Feed, FeedMember, Fid, NotificationState};
 use super::notification_feeds::{group_page, AggregatedGroup, FeedShape, GroupReader};
 use super::pins::{feed_pins, PinnedPage};
 use super::selected_feeds::{self, SelectedShape};
-use super::storage::ExtraWrites;
+use super::storage::{ExtraWrites, Reader};
 use super::time::Timestamp;
 use super::users::{self, UserInput};
 use super::{access, feed_groups, filter, Actor, Ctx};
@@ -231,6 +231,12 @@ pub async fn get_or_create_feed(ctx: &Ctx, actor: &Actor, fid: Fid, req: GetOrCr
         Some(shape) if shape.notifications() && !skip_all => Some(ctx.store.notification_state(&fid).await?),
         _ => None,
     };
+    // Stories show (and skip) what the viewer watched; a server call that
+    // names nobody reads as the feed's owner.
+    let stories = shape.as_ref().filter(|s| s.stories);
+    let watcher =
+        stories.map(|_| actor.viewer(body_user.as_deref()).map_or_else(|| feed.created_by.clone(), str::to_string));
+    let skip_watched_by = watcher.clone().filter(|_| stories.is_some_and(|s| s.track_watched && s.skip_watched));
     let mut groups = Vec::new();
     let mut ranks = HashMap::new();
     let (activities, next, prev) = if skip_all || options.skip_activity.unwrap_or(false) {
@@ -238,7 +244,8 @@ pub async fn get_or_create_feed(ctx: &Ctx, actor: &Actor, fid: Fid, req: GetOrCr
     } else if let Some(shape) = shape.as_ref().filter(|_| aggregated) {
         let cursors = ctx.cursor_scope("GetOrCreateFeed.groups").bind(&fid.to_string());
         let reader = actor.reader(body_user.as_deref());
-        let who = GroupReader { shape, state: notification_status.as_ref(), reader: &reader };
+        let who =
+            GroupReader { shape, state: notification_status.as_ref(), reader: &reader, watcher: watcher.as_deref() };
         let page = group_page(ctx, &fid, who, limit, (next, prev), &cursors).await?;
         let flat = if options.include_flat_activities == Some(false) { Vec::new() } else { page.flat_activities() };
         groups = page.groups;
@@ -260,8 +267,8 @@ pub async fn get_or_create_feed(ctx: &Ctx, actor: &Actor, fid: Fid, req: GetOrCr
         // The page's cursors hold for this feed and filter only.
         let applied_filter = filter.as_ref().and(req.filter.as_ref());
         let cursors = ctx.cursor_scope("GetOrCreateFeed.activities").bind(&fid.to_string()).bind(&applied_filter);
-        read_page(ctx, &fid, limit, (next, prev), &cursors, &actor.reader(body_user.as_deref()), filter.as_ref())
-            .await?
+        let reader = Reader { skip_watched_by, ..actor.reader(body_user.as_deref()) };
+        read_page(ctx, &fid, limit, (next, prev), &cursors, &reader, filter.as_ref()).await?
     };
     let pinned = if skip_all || options.skip_pins.unwrap_or(false) { None } else { Some(feed_pins(ctx, &fid).await?) };
     let followers = match req.followers_pagination {
@@ -307,6 +314,15 @@ pub async fn get_or_create_feed(ctx: &Ctx, actor: &Actor, fid: Fid, req: GetOrCr
     lookup.add_members(ctx, &members.items.iter().collect::<Vec<_>>()).await?;
     options.strip(&mut lookup);
     lookup.ranks = ranks;
+    if let Some(watcher) = watcher.filter(|_| stories.is_some_and(|s| s.track_watched)) {
+        let watched = if aggregated {
+            groups.iter().flat_map(|g| g.group.watched.iter().cloned()).collect()
+        } else {
+            let ids: Vec<String> = activities.iter().map(|a| a.id.clone()).collect();
+            ctx.store.watched(&watcher, &ids).await?.into_iter().collect()
+        };
+        lookup.watched = Some(watched);
+    }
     if let Some((viewer, wanted)) = own {
         // The relations loaded to check a user token's access are the viewer's.
         let known = relations.filter(|_| actor.viewer(None) == Some(viewer.as_str()));

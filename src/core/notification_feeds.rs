@@ -20,7 +20,7 @@ use super::events::{Event, EventType};
 use super::feed_groups::live_group;
 use super::feeds::get_live_feed;
 use super::model::{Activity, FeedGroup, Fid, NotificationState};
-use super::storage::{ExtraWrites, GroupPosition, GroupSlice, Marks, Reader, StoredGroup};
+use super::storage::{ExtraWrites, GroupMembers, GroupPosition, GroupSlice, Marks, Reader, StoredGroup, StoriesView};
 use super::time::Timestamp;
 use super::users::UserInput;
 use super::{Actor, Ctx};
@@ -40,19 +40,26 @@ pub struct FeedShape {
     pub track_read: bool,
     pub track_seen: bool,
     pub stories: bool,
+    /// `stories.track_watched`: `mark_watched` is taken and reads show
+    /// `is_watched`.
+    pub track_watched: bool,
+    /// `stories.skip_watched`: reads leave out what the viewer watched.
+    pub skip_watched: bool,
 }
 
 impl FeedShape {
     pub fn of(group: &FeedGroup) -> FeedShape {
-        let flag = |key: &str| {
-            group.config.notification.as_ref().and_then(|n| n.get(key)).and_then(serde_json::Value::as_bool)
-                == Some(true)
+        let flag = |section: &Option<serde_json::Value>, key: &str| {
+            section.as_ref().and_then(|n| n.get(key)).and_then(serde_json::Value::as_bool) == Some(true)
         };
+        let (notification, stories) = (&group.config.notification, &group.config.stories);
         FeedShape {
             grouping: Grouping::of(&group.config),
-            track_read: flag("track_read"),
-            track_seen: flag("track_seen"),
-            stories: group.config.stories.is_some(),
+            track_read: flag(notification, "track_read"),
+            track_seen: flag(notification, "track_seen"),
+            stories: stories.is_some(),
+            track_watched: flag(stories, "track_watched"),
+            skip_watched: flag(stories, "skip_watched"),
         }
     }
 
@@ -77,6 +84,9 @@ pub struct AggregatedGroup {
     /// Set where the group's feed tracks read (seen) state.
     pub is_read: Option<bool>,
     pub is_seen: Option<bool>,
+    /// Stories feeds tracking watched state: the viewer watched every live
+    /// story of the group.
+    pub is_watched: Option<bool>,
 }
 
 /// A page of an aggregated feed's groups, with its cursors.
@@ -101,11 +111,12 @@ fn marked_or_before(at: Option<Timestamp>, updated_at: Timestamp, marked: bool) 
 }
 
 /// Who reads an aggregated feed, and what its `is_read`/`is_seen` derive
-/// from.
+/// from; `watcher` is whose watched state a stories feed shows.
 pub struct GroupReader<'a> {
     pub shape: &'a FeedShape,
     pub state: Option<&'a NotificationState>,
     pub reader: &'a Reader,
+    pub watcher: Option<&'a str>,
 }
 
 /// One page of `fid`'s groups; `cursors` is the read's cursor scope.
@@ -117,7 +128,7 @@ pub async fn group_page(
     (next, prev): (Option<&str>, Option<&str>),
     cursors: &Scope,
 ) -> Result<GroupPage> {
-    let GroupReader { shape, state, reader } = who;
+    let GroupReader { shape, state, reader, watcher } = who;
     let position = |c: &str, field: &str| -> Result<GroupPosition> {
         let (updated_at, key) = cursors.decode_position(c, field)?;
         Ok(GroupPosition { updated_at, key })
@@ -128,12 +139,18 @@ pub async fn group_page(
         _ => GroupSlice::Start,
     };
     let now = Timestamp::now();
-    let mut stored =
-        ctx.store.group_page(fid, &slice, limit + 1, ACTIVITIES_PER_GROUP, shape.oldest_first(), now).await?;
+    let stories = match watcher {
+        Some(viewer) if shape.stories => {
+            Some(StoriesView { viewer: viewer.to_string(), skip_watched: shape.skip_watched && shape.track_watched })
+        }
+        _ => None,
+    };
+    let members = GroupMembers { per_group: ACTIVITIES_PER_GROUP, oldest_first: shape.oldest_first(), stories };
+    let mut stored = ctx.store.group_page(fid, &slice, limit + 1, &members, now).await?;
     let more = stored.len() > limit;
     stored.truncate(limit);
     let (more_older, more_newer) = match slice {
-        GroupSlice::Start => (more, false),
+        GroupSlice::Start | GroupSlice::Holding(_) => (more, false),
         GroupSlice::Older(_) => (more, true),
         GroupSlice::Newer(_) => {
             stored.reverse();
@@ -155,10 +172,42 @@ pub async fn group_page(
             let is_seen = state
                 .filter(|_| shape.track_seen)
                 .map(|s| marked_or_before(s.last_seen_at, group.updated_at, group.marked_seen));
-            AggregatedGroup { group, is_read, is_seen }
+            let is_watched = members.stories.as_ref().filter(|_| shape.track_watched).map(|_| group.all_watched);
+            AggregatedGroup { group, is_read, is_seen, is_watched }
         })
         .collect();
     Ok(GroupPage { groups, next, prev })
+}
+
+/// The groups of the aggregated stories feed `fid` that hold any of `ids`
+/// (at most `MAX_MARK_IDS`), as `watcher` sees them now: what
+/// `feeds.stories_feed.updated` shows after a `mark_watched`. None for
+/// other feeds.
+pub async fn stories_groups_holding(
+    ctx: &Ctx,
+    fid: &Fid,
+    watcher: &str,
+    ids: &[String],
+) -> Result<Vec<AggregatedGroup>> {
+    let group = ctx.store.get_feed_group(&fid.group).await?.filter(|g| g.deleted_at.is_none());
+    let Some(shape) = group.as_ref().map(FeedShape::of).filter(|s| s.aggregated() && s.stories) else {
+        return Ok(Vec::new());
+    };
+    if ids.is_empty() || ids.len() > MAX_MARK_IDS {
+        return Ok(Vec::new());
+    }
+    let view = StoriesView { viewer: watcher.to_string(), skip_watched: shape.skip_watched && shape.track_watched };
+    let members =
+        GroupMembers { per_group: ACTIVITIES_PER_GROUP, oldest_first: shape.oldest_first(), stories: Some(view) };
+    let slice = GroupSlice::Holding(ids.to_vec());
+    let stored = ctx.store.group_page(fid, &slice, ids.len(), &members, Timestamp::now()).await?;
+    Ok(stored
+        .into_iter()
+        .map(|group| {
+            let is_watched = shape.track_watched.then_some(group.all_watched);
+            AggregatedGroup { group, is_read: None, is_seen: None, is_watched }
+        })
+        .collect())
 }
 
 /// MarkActivity's body.
@@ -194,15 +243,19 @@ fn ids(field: &str, list: Option<Vec<String>>) -> Result<Vec<String>> {
 }
 
 /// MarkActivity: marks groups (activity ids in flat feeds) of `fid` read
-/// or seen, or everything up to now; `mark_watched` records watched
-/// activities for stories. A user token may mark only feeds it owns.
-/// Records `feeds.activity.marked` and, where the feed tracks read or seen
-/// state, `feeds.notification_feed.updated` with the state after it.
+/// or seen, or everything up to now; `mark_watched` records stories as
+/// watched by the acting user (the feed's owner when a server call names
+/// none). Each list needs the feed group to track it. A user token may mark
+/// only feeds it owns. Records `feeds.activity.marked`; where the feed
+/// tracks read or seen state, `feeds.notification_feed.updated` with the
+/// state after it; and for watched stories `feeds.stories_feed.updated`
+/// with those activities.
 pub async fn mark_activity(ctx: &Ctx, actor: &Actor, fid: &Fid, req: MarkActivity) -> Result<NotificationState> {
-    let marks = Marks {
+    let mut marks = Marks {
         read: ids("mark_read", req.mark_read)?,
         seen: ids("mark_seen", req.mark_seen)?,
         watched: ids("mark_watched", req.mark_watched)?,
+        watcher: String::new(),
         all_read: req.mark_all_read.unwrap_or(false),
         all_seen: req.mark_all_seen.unwrap_or(false),
         at: Timestamp::now(),
@@ -217,26 +270,25 @@ pub async fn mark_activity(ctx: &Ctx, actor: &Actor, fid: &Fid, req: MarkActivit
     }
     let shape = FeedShape::of(&live_group(ctx, &fid.group).await?);
     let tracked = shape.grouping.is_some();
-    for (field, asks) in [
-        ("mark_read", !marks.read.is_empty()),
-        ("mark_all_read", marks.all_read),
-        ("mark_seen", !marks.seen.is_empty()),
-        ("mark_all_seen", marks.all_seen),
+    for (field, asks, tracks, what) in [
+        ("mark_read", !marks.read.is_empty(), shape.track_read, "notification.track_read"),
+        ("mark_all_read", marks.all_read, shape.track_read, "notification.track_read"),
+        ("mark_seen", !marks.seen.is_empty(), shape.track_seen, "notification.track_seen"),
+        ("mark_all_seen", marks.all_seen, shape.track_seen, "notification.track_seen"),
     ] {
-        if asks && !tracked {
-            return Err(Error::field(
-                field,
-                format!(
-                    "feed group {} has no aggregation or notification config to track read and seen state",
-                    fid.group
-                ),
-            ));
+        if asks && !(tracked && tracks) {
+            return Err(Error::field(field, format!("feed group {} does not track this state ({what})", fid.group)));
         }
     }
-    if !marks.watched.is_empty() && !shape.stories {
-        return Err(Error::field("mark_watched", format!("feed group {} has no stories config", fid.group)));
+    let tracks_watched = shape.stories && shape.track_watched;
+    if !marks.watched.is_empty() && !tracks_watched {
+        return Err(Error::field(
+            "mark_watched",
+            format!("feed group {} does not track watched stories (stories.track_watched)", fid.group),
+        ));
     }
     let user = actor.viewer(named.as_deref()).map(str::to_string);
+    marks.watcher = user.clone().unwrap_or_else(|| feed.created_by.clone());
     let mut marked = Event::new(EventType::ActivityMarked, user.as_deref()).in_feeds([fid.clone()]);
     let fields = &mut marked.subject.fields;
     for (field, list) in [("mark_read", &marks.read), ("mark_seen", &marks.seen), ("mark_watched", &marks.watched)] {
@@ -252,9 +304,22 @@ pub async fn mark_activity(ctx: &Ctx, actor: &Actor, fid: &Fid, req: MarkActivit
     let updated = shape
         .notifications()
         .then(|| Event::new(EventType::NotificationFeedUpdated, user.as_deref()).in_feeds([fid.clone()]));
+    // The stories marked, as they are now: the event shows them watched.
+    let stories = if marks.watched.is_empty() {
+        None
+    } else {
+        let watched: Vec<Activity> =
+            ctx.store.get_activities(&marks.watched).await?.into_iter().filter(|a| a.deleted_at.is_none()).collect();
+        Some(
+            Event::new(EventType::StoriesFeedUpdated, Some(&marks.watcher))
+                .in_feeds([fid.clone()])
+                .with(|s| s.activities = watched),
+        )
+    };
     let events = move |after: &NotificationState| {
         let mut events = vec![marked.clone()];
         events.extend(updated.clone().map(|e| e.with(|s| s.notification_status = Some(after.clone()))));
+        events.extend(stories.clone());
         events
     };
     ctx.store.mark_with(fid, &marks, &ExtraWrites::default(), &events).await

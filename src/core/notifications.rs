@@ -7,6 +7,7 @@
 use serde_json::{json, Value};
 
 use super::error::Result;
+use super::feed_groups::parse_window;
 use super::feeds::resolve_feeds;
 use super::model::{Activity, Comment, Custom, Feed, Fid};
 use super::time::Timestamp;
@@ -44,24 +45,6 @@ pub async fn dedup_window(ctx: &Ctx) -> Result<i64> {
         .and_then(|n| n.get("deduplication_window").and_then(Value::as_str).map(str::to_string))
         .unwrap_or_default();
     Ok(parse_window(&window).unwrap_or(0))
-}
-
-/// `1h`, `24h`, `7d`, `1w`, `30m`, `45s` → nanoseconds.
-pub fn parse_window(window: &str) -> Option<i64> {
-    let window = window.trim();
-    if window.is_empty() || window == "0" {
-        return Some(0);
-    }
-    let (n, unit) = window.split_at(window.find(|c: char| !c.is_ascii_digit())?);
-    let seconds = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        "w" => 604_800,
-        _ => return None,
-    };
-    n.parse::<i64>().ok().map(|n| n * seconds * 1_000_000_000)
 }
 
 /// Which window `now` falls in (0 for "forever").

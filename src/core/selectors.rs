@@ -214,7 +214,7 @@ async fn select(
             parts.push(parse_one(serde_json::json!({"hidden": false}))?);
         }
     }
-    let reader = Reader { viewer: reader.viewer.clone(), restricted: true, grants: None };
+    let reader = Reader { restricted: true, grants: None, ..reader.clone() };
     let query = ActivityQuery {
         filter,
         order,

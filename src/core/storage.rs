@@ -94,6 +94,9 @@ pub struct Reader {
     pub viewer: Option<String>,
     pub restricted: bool,
     pub grants: Option<std::sync::Arc<Grants>>,
+    /// A stories feed with `stories.skip_watched`: the activities this user
+    /// watched are left out of the page.
+    pub skip_watched_by: Option<String>,
 }
 
 impl Reader {
@@ -983,6 +986,8 @@ pub enum GroupSlice {
     Start,
     Older(GroupPosition),
     Newer(GroupPosition),
+    /// The groups holding any of these activities, newest-updated first.
+    Holding(Vec<String>),
 }
 
 /// One group of an aggregated feed (`core::aggregation`), as stored, with
@@ -999,16 +1004,41 @@ pub struct StoredGroup {
     pub activities: Vec<Activity>,
     pub marked_read: bool,
     pub marked_seen: bool,
+    /// Read as a stories feed (`StoriesView`): whether the viewer has
+    /// watched every live member, and which of `activities` they watched.
+    pub all_watched: bool,
+    pub watched: Vec<String>,
+}
+
+/// Which members a group page shows: up to `per_group` live ones per
+/// group, newest first or `oldest_first`, as a stories feed shows them for
+/// its viewer when `stories`.
+#[derive(Debug, Clone, Default)]
+pub struct GroupMembers {
+    pub per_group: usize,
+    pub oldest_first: bool,
+    pub stories: Option<StoriesView>,
+}
+
+/// An aggregated stories feed read for `viewer`: groups count and show only
+/// live (unexpired) members, and are left out when none is left; with
+/// `skip_watched`, the viewer's watched members are left out the same way.
+#[derive(Debug, Clone, Default)]
+pub struct StoriesView {
+    pub viewer: String,
+    pub skip_watched: bool,
 }
 
 /// What one MarkActivity request marks, at `at`. Keys are group keys
 /// (activity ids in flat feeds, whose groups are single activities);
-/// unknown keys are not recorded. `watched` are activity ids.
+/// unknown keys are not recorded. `watched` are activity ids, recorded for
+/// `watcher` (unknown activities are not).
 #[derive(Debug, Clone, Default)]
 pub struct Marks {
     pub read: Vec<String>,
     pub seen: Vec<String>,
     pub watched: Vec<String>,
+    pub watcher: String,
     pub all_read: bool,
     pub all_seen: bool,
     pub at: Timestamp,
@@ -1021,18 +1051,19 @@ pub type MarkEvents = dyn Fn(&NotificationState) -> Vec<Event> + Send + Sync;
 /// (`store::ops::aggregation`), their read/seen state, and marking.
 #[async_trait]
 pub trait NotificationStore: Send + Sync {
-    /// One page of `fid`'s groups with up to `per_group` live member
-    /// activities each (oldest first when `oldest_first`).
+    /// One page of `fid`'s groups with their live member activities as
+    /// `members` says (expired ones are left out as of `now`).
     async fn group_page(
         &self,
         fid: &Fid,
         slice: &GroupSlice,
         limit: usize,
-        per_group: usize,
-        oldest_first: bool,
+        members: &GroupMembers,
         now: Timestamp,
     ) -> Result<Vec<StoredGroup>>;
     async fn notification_state(&self, fid: &Fid) -> Result<NotificationState>;
+    /// Which of `ids` `user` has watched (`mark_watched`).
+    async fn watched(&self, user: &str, ids: &[String]) -> Result<Vec<String>>;
     /// Applies `marks` to `fid` and records the events `events` builds
     /// from the state that results, in one transaction; returns that state.
     async fn mark_with(

@@ -15,6 +15,7 @@ use crate::core::enrichment::Lookup;
 use crate::core::error::Result;
 use crate::core::events::{Event, EventCursor, EventType};
 use crate::core::model::{Activity, CommentCounts, Fid, Follow, Poll, PollTally};
+use crate::core::notification_feeds::{stories_groups_holding, AggregatedGroup};
 use crate::core::storage::Reader;
 use crate::core::Ctx;
 use crate::wire::ActivityPinResponse;
@@ -47,7 +48,24 @@ impl Rendered {
 /// Renders a batch of outbox events.
 pub async fn render(ctx: &Ctx, events: Vec<(EventCursor, Event)>) -> Result<Vec<Rendered>> {
     let subjects = events.iter().map(|(_, e)| e);
-    let activities: Vec<Activity> = subjects.clone().filter_map(|e| e.subject.activity.clone()).collect();
+    // A stories feed's groups after a `mark_watched`, as its watcher sees
+    // them now (like a comment's counters, read when rendered).
+    let mut story_groups: HashMap<usize, Vec<AggregatedGroup>> = HashMap::new();
+    for (i, (_, e)) in events.iter().enumerate() {
+        if let (EventType::StoriesFeedUpdated, Some(fid), Some(watcher)) = (e.kind, e.fids.first(), &e.user_id) {
+            let ids: Vec<String> = e.subject.activities.iter().map(|a| a.id.clone()).collect();
+            let groups = stories_groups_holding(ctx, fid, watcher, &ids).await?;
+            if !groups.is_empty() {
+                story_groups.insert(i, groups);
+            }
+        }
+    }
+    let activities: Vec<Activity> = subjects
+        .clone()
+        .flat_map(|e| e.subject.activity.iter().chain(&e.subject.activities))
+        .chain(story_groups.values().flatten().flat_map(|g| &g.group.activities))
+        .cloned()
+        .collect();
     let follows: Vec<Follow> = subjects.clone().filter_map(|e| e.subject.follow.clone()).collect();
     let mut fids: HashSet<Fid> = HashSet::new();
     let mut users: HashSet<String> = HashSet::new();
@@ -93,7 +111,7 @@ pub async fn render(ctx: &Ctx, events: Vec<(EventCursor, Event)>) -> Result<Vec<
         if polls.is_empty() { None } else { Some(poll_lookup(ctx, &main, &polls, subjects.clone()).await?) };
 
     let mut out = Vec::with_capacity(events.len());
-    for (cursor, event) in events {
+    for (i, (cursor, event)) in events.into_iter().enumerate() {
         let mut envelope = Map::new();
         envelope.insert("type".into(), Value::from(event.kind.as_str()));
         envelope.insert("created_at".into(), Value::from(event.created_at.0));
@@ -104,6 +122,7 @@ pub async fn render(ctx: &Ctx, events: Vec<(EventCursor, Event)>) -> Result<Vec<
             comment_counts: &comment_counts,
             bookmarks: bookmark_lookup.as_ref(),
             polls: poll_lookup.as_ref(),
+            story_groups: story_groups.get(&i).map(Vec::as_slice),
         };
         payload.fill(&event, &mut envelope);
         let envelope = Value::Object(envelope).to_string();
@@ -142,6 +161,7 @@ struct Payload<'a> {
     comment_counts: &'a HashMap<String, CommentCounts>,
     bookmarks: Option<&'a Lookup>,
     polls: Option<&'a Lookup>,
+    story_groups: Option<&'a [AggregatedGroup]>,
 }
 
 fn json(value: impl serde::Serialize) -> Value {
@@ -173,6 +193,33 @@ impl Payload<'_> {
                 out.insert("activity".into(), json(main.activity(activity, current_feed)));
             }
             _ => {}
+        }
+        if event.kind == EventType::StoriesFeedUpdated {
+            // The stories a `mark_watched` marked, watched by the event's user.
+            let watched: Vec<_> = s
+                .activities
+                .iter()
+                .map(|a| crate::wire::ActivityResponse { is_watched: Some(true), ..main.activity(a, current_feed) })
+                .collect();
+            out.insert("activities".into(), json(watched));
+            if let Some(groups) = self.story_groups {
+                let groups: Vec<_> = groups
+                    .iter()
+                    .map(|g| {
+                        let activities = g
+                            .group
+                            .activities
+                            .iter()
+                            .map(|a| crate::wire::ActivityResponse {
+                                is_watched: Some(g.group.watched.contains(&a.id)),
+                                ..main.activity(a, current_feed)
+                            })
+                            .collect();
+                        crate::wire::AggregatedActivityResponse::new(g, activities)
+                    })
+                    .collect();
+                out.insert("aggregated_activities".into(), json(groups));
+            }
         }
         if let Some(reaction) = &s.reaction {
             out.insert("reaction".into(), json(main.reaction(reaction)));

@@ -1403,6 +1403,13 @@ pub fn feed_page(
                                     WHERE h.user_id = {user} AND h.hide = {yes})"
         ));
     }
+    if let Some(watcher) = &reader.skip_watched_by {
+        let user = b.text(watcher);
+        clauses.push(format!(
+            "e.activity_seq NOT IN (SELECT wa.seq FROM story_watches w JOIN activities wa ON wa.id = w.activity_id
+                                    WHERE w.user_id = {user})"
+        ));
+    }
     let (order, position) = match slice {
         FeedSlice::Start => ("DESC", None),
         FeedSlice::Older(p) => ("DESC", Some((p, "<"))),

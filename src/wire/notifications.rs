@@ -23,6 +23,8 @@ pub struct AggregatedActivityResponse {
     pub is_read: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub is_seen: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_watched: Option<bool>,
 }
 
 impl AggregatedActivityResponse {
@@ -40,6 +42,7 @@ impl AggregatedActivityResponse {
             updated_at: g.updated_at,
             is_read: group.is_read,
             is_seen: group.is_seen,
+            is_watched: group.is_watched,
         }
     }
 }

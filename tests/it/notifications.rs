@@ -1,7 +1,10 @@
 //! Notification feeds over HTTP and the WebSocket: marking records
 //! `feeds.activity.marked` and `feeds.notification_feed.updated` (with the
-//! state after the marking) for the feed's watchers; a background fan-out
-//! batch joins the activity to the groups of aggregated follower feeds.
+//! state after the marking) for the feed's watchers, and so does a
+//! notification arriving; `mark_watched` records `feeds.stories_feed.updated`;
+//! a repeat inside the deduplication window adds no notification; a
+//! background fan-out batch joins the activity to the groups of aggregated
+//! follower feeds.
 
 use serde_json::{json, Value};
 
@@ -90,4 +93,126 @@ async fn a_background_fan_out_joins_the_groups_of_aggregated_follower_feeds() {
         assert!(std::time::Instant::now() < deadline, "not joined: {read}");
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
+}
+
+#[tokio::test]
+async fn a_notification_arriving_announces_the_bells_new_status() {
+    let server = TestServer::spawn().await;
+    let admin = server.server();
+    admin.create_users(&["erin", "frank", "gus"]).await;
+    let (mut erin, conn) = connect(&server, "erin").await;
+    let path = format!("/api/v2/feeds/feed_groups/notification/feeds/erin?connection_id={conn}");
+    let (status, body) = server.user("erin").post(&path, &json!({"watch": true})).await;
+    assert_eq!(status, 201, "{body}");
+
+    admin.add_activity("frank", &["notification:erin"], json!({"type": "like"})).await;
+    let updated = next_of(&mut erin, "feeds.notification_feed.updated").await;
+    assert_eq!(updated["fid"], "notification:erin", "{updated}");
+    assert_eq!(updated["user"]["id"], "frank", "{updated}");
+    assert_eq!(updated["notification_status"]["unread"], 1, "{updated}");
+    assert_eq!(updated["notification_status"]["unseen"], 1, "{updated}");
+    assert!(updated["created_at"].is_i64() && updated["custom"].is_object(), "{updated}");
+
+    let mark = "/api/v2/feeds/feed_groups/notification/feeds/erin/activities/mark/batch";
+    let (status, body) = server.user("erin").post(mark, &json!({"mark_all_read": true})).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(next_of(&mut erin, "feeds.notification_feed.updated").await["notification_status"]["unread"], 0);
+
+    // A reaction's notification joins the read like group: unread again, announced by the reactor.
+    let post = admin.add_activity("erin", &["user:erin"], json!({})).await;
+    let react = format!("/api/v2/feeds/activities/{}/reactions", post["id"].as_str().expect("id"));
+    let (status, body) =
+        admin.post(&react, &json!({"type": "like", "user_id": "gus", "create_notification_activity": true})).await;
+    assert_eq!(status, 201, "{body}");
+    let updated = next_of(&mut erin, "feeds.notification_feed.updated").await;
+    assert_eq!(updated["user"]["id"], "gus", "{updated}");
+    assert_eq!(updated["notification_status"]["unread"], 1, "{updated}");
+    assert!(updated["notification_status"]["last_read_at"].is_i64(), "{updated}");
+}
+
+#[tokio::test]
+async fn a_repeat_notification_inside_the_deduplication_window_adds_nothing() {
+    let server = TestServer::spawn().await;
+    let admin = server.server();
+    admin.create_users(&["erin", "frank"]).await;
+    let group = "/api/v2/feeds/feed_groups/notification";
+    let config = |window: Value| {
+        json!({
+            "activity_selectors": [{"type": "current_feed"}],
+            "aggregation": {"format": "{{ type }}-{{ time.strftime(\"%Y-%m-%d\") }}"},
+            "notification": {"track_seen": true, "track_read": true, "deduplication_window": window},
+        })
+    };
+    for bad in [json!("soon"), json!("5y"), json!(3), json!("99999999999999w")] {
+        let (status, body) = admin.put(group, &config(bad.clone())).await;
+        assert_eq!(status, 400, "{bad}: {body}");
+        assert!(body["exception_fields"]["notification.deduplication_window"].is_string(), "{body}");
+    }
+    let (status, body) = admin.put(group, &config(json!("1h"))).await;
+    assert_eq!(status, 201, "{body}");
+
+    let post = admin.add_activity("erin", &["user:erin"], json!({})).await;
+    let react = format!("/api/v2/feeds/activities/{}/reactions", post["id"].as_str().expect("id"));
+    for kind in ["like", "love", "like"] {
+        let body = json!({"type": kind, "user_id": "frank", "create_notification_activity": true});
+        let (status, resp) = admin.post(&react, &body).await;
+        assert_eq!(status, 201, "{resp}");
+    }
+    let bell = admin.read_feed("notification:erin", "erin", json!({})).await;
+    let groups = bell["aggregated_activities"].as_array().expect("groups");
+    assert_eq!(groups.len(), 1, "{bell}");
+    assert_eq!(groups[0]["activity_count"], 1, "frank's reactions on one post notify once: {bell}");
+    assert_eq!(bell["notification_status"]["unread"], 1, "{bell}");
+
+    // Another actor on the same post is a notification of its own.
+    admin.create_users(&["gus"]).await;
+    let body = json!({"type": "like", "user_id": "gus", "create_notification_activity": true});
+    assert_eq!(admin.post(&react, &body).await.0, 201);
+    let bell = admin.read_feed("notification:erin", "erin", json!({})).await;
+    assert_eq!(bell["aggregated_activities"][0]["activity_count"], 2, "{bell}");
+    assert_eq!(bell["aggregated_activities"][0]["user_count"], 2, "{bell}");
+}
+
+#[tokio::test]
+async fn marking_stories_watched_announces_them_watched() {
+    let server = TestServer::spawn().await;
+    let admin = server.server();
+    admin.create_users(&["erin", "frank"]).await;
+    admin.read_feed("story:frank", "frank", json!({})).await;
+    admin.read_feed("stories:erin", "erin", json!({})).await;
+    admin.follow("stories:erin", "story:frank", json!({})).await;
+    let story = admin
+        .add_activity("frank", &["story:frank"], json!({"type": "story", "expires_at": "2099-01-01T00:00:00Z"}))
+        .await;
+    let id = story["id"].as_str().expect("id").to_string();
+    let (mut erin, conn) = connect(&server, "erin").await;
+    let path = format!("/api/v2/feeds/feed_groups/stories/feeds/erin?connection_id={conn}");
+    let (status, body) = server.user("erin").post(&path, &json!({"watch": true})).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["aggregated_activities"][0]["is_watched"], false, "{body}");
+
+    let mark = "/api/v2/feeds/feed_groups/stories/feeds/erin/activities/mark/batch";
+    let (status, body) = server.user("erin").post(mark, &json!({"mark_watched": [id, "no-such-story"]})).await;
+    assert_eq!(status, 201, "{body}");
+    let marked = next_of(&mut erin, "feeds.activity.marked").await;
+    assert_eq!(marked["mark_watched"], json!([id, "no-such-story"]), "{marked}");
+    let updated = next_of(&mut erin, "feeds.stories_feed.updated").await;
+    assert_eq!(updated["fid"], "stories:erin", "{updated}");
+    assert_eq!(updated["user"]["id"], "erin", "{updated}");
+    let activities = updated["activities"].as_array().expect("activities");
+    assert_eq!(activities.len(), 1, "{updated}");
+    assert_eq!(activities[0]["id"], id.as_str(), "{updated}");
+    assert_eq!(activities[0]["is_watched"], true, "{updated}");
+    assert_eq!(activities[0]["user"]["id"], "frank", "{updated}");
+    assert!(updated.get("notification_status").is_none(), "stories track no read state: {updated}");
+    // The author's group as the watcher now sees it: every live story watched.
+    let groups = updated["aggregated_activities"].as_array().expect("aggregated_activities");
+    assert_eq!(groups.len(), 1, "{updated}");
+    assert_eq!(groups[0]["group"], "frank", "{updated}");
+    assert_eq!(groups[0]["is_watched"], true, "{updated}");
+    assert_eq!(groups[0]["activities"][0]["id"], id.as_str(), "{updated}");
+    assert_eq!(groups[0]["activities"][0]["is_watched"], true, "{updated}");
+
+    let read = admin.read_feed("stories:erin", "erin", json!({})).await;
+    assert_eq!(read["aggregated_activities"][0]["is_watched"], true, "{read}");
 }

@@ -121,6 +121,7 @@ pub(crate) async fn purge_activities(tx: &mut dyn Tx, ids: &[String]) -> Result<
         "DELETE FROM reactions WHERE activity_id = ANY($1)",
         "DELETE FROM pins WHERE activity_id = ANY($1)",
         "DELETE FROM activity_feedback WHERE activity_id = ANY($1)",
+        "DELETE FROM story_watches WHERE activity_id = ANY($1)",
         "DELETE FROM activity_metrics WHERE activity_id = ANY($1)",
         "DELETE FROM metric_quota WHERE activity_id = ANY($1)",
         "DELETE FROM comment_reactions WHERE comment_id IN

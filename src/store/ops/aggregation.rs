@@ -26,8 +26,10 @@ use async_trait::async_trait;
 use crate::args;
 use crate::core::aggregation::Grouping;
 use crate::core::error::Result;
+use crate::core::events::{Event, EventType};
 use crate::core::model::{Activity, FeedGroup, Fid, NotificationState};
-use crate::core::storage::{ExtraWrites, GroupSlice, MarkEvents, Marks, NotificationStore, StoredGroup};
+use crate::core::notification_feeds::FeedShape;
+use crate::core::storage::{ExtraWrites, GroupMembers, GroupSlice, MarkEvents, Marks, NotificationStore, StoredGroup};
 use crate::core::time::Timestamp;
 use crate::store::db::{Arg, Db, Tx};
 use crate::store::sql;
@@ -39,9 +41,26 @@ pub const USER_COUNT_CAP: i64 = 100;
 /// `read_activities`/`seen_activities`).
 pub const LISTED_MARKS: i64 = 100;
 
+/// How one feed group's feeds group what enters them, and whether an entry
+/// announces `feeds.notification_feed.updated` (the group tracks read or
+/// seen state).
+#[derive(Debug, Clone)]
+pub(crate) struct GroupRule {
+    pub group: String,
+    pub grouping: Grouping,
+    pub notifies: bool,
+}
+
+/// Feeds an entry announces its new `notification_status` to, at most, in
+/// one join: each costs the status's statements in the writer's
+/// transaction. A notification group's feeds are written to directly, one
+/// recipient at a time; only a notification feed following a large feed
+/// reaches more, and its entries beyond these are not announced.
+pub const ANNOUNCED_FEEDS: usize = 100;
+
 /// The groupings of the live feed groups that have one. The table is small
 /// and only groups whose document mentions a grouping section are parsed.
-pub(crate) async fn groupings(tx: &mut dyn Tx) -> Result<Vec<(String, Grouping)>> {
+pub(crate) async fn groupings(tx: &mut dyn Tx) -> Result<Vec<GroupRule>> {
     let groups: Vec<FeedGroup> = tx
         .docs(
             "SELECT doc FROM feed_groups
@@ -52,7 +71,10 @@ pub(crate) async fn groupings(tx: &mut dyn Tx) -> Result<Vec<(String, Grouping)>
     Ok(groups
         .into_iter()
         .filter(|g| g.deleted_at.is_none())
-        .filter_map(|g| Grouping::of(&g.config).map(|grouping| (g.id, grouping)))
+        .filter_map(|g| {
+            let notifies = FeedShape::of(&g).notifications();
+            Grouping::of(&g.config).map(|grouping| GroupRule { group: g.id, grouping, notifies })
+        })
         .collect())
 }
 
@@ -60,19 +82,20 @@ pub(crate) async fn groupings(tx: &mut dyn Tx) -> Result<Vec<(String, Grouping)>
 /// (feeds it was posted to) whose feed group has a grouping.
 pub(crate) async fn join_feeds(
     tx: &mut dyn Tx,
-    groupings: &[(String, Grouping)],
+    rules: &[GroupRule],
     a: &Activity,
     created_at: Timestamp,
     fids: &[String],
 ) -> Result<()> {
-    for (group, grouping) in groupings {
+    for rule in rules {
         let feeds: Vec<String> =
-            fids.iter().filter(|f| Fid::parse(f).is_ok_and(|f| &f.group == group)).cloned().collect();
+            fids.iter().filter(|f| Fid::parse(f).is_ok_and(|f| f.group == rule.group)).cloned().collect();
         if feeds.is_empty() {
             continue;
         }
-        let key = grouping.key(a, created_at);
-        join(tx, "SELECT fid FROM feeds WHERE fid = ANY($1)", vec![Arg::from(feeds)], &key, a, created_at).await?;
+        let key = rule.grouping.key(a, created_at);
+        let targets = "SELECT fid FROM feeds WHERE fid = ANY($1)";
+        join(tx, targets, vec![Arg::from(feeds)], &key, a, created_at, rule.notifies).await?;
     }
     Ok(())
 }
@@ -82,13 +105,14 @@ pub(crate) async fn join_feeds(
 /// `(after, upto]` (a background fan-out batch; `upto` none for the last).
 pub(crate) async fn join_followers(
     tx: &mut dyn Tx,
-    groupings: &[(String, Grouping)],
+    rules: &[GroupRule],
     a: &Activity,
     created_at: Timestamp,
     origins: &[String],
     range: Option<(&str, Option<&str>)>,
 ) -> Result<()> {
-    for (group, grouping) in groupings {
+    for rule in rules {
+        let group = &rule.group;
         // The follower feeds of this group, told by their id's prefix: a
         // check on the index entry, where a join to `feeds` would cost a
         // lookup per follower on every post.
@@ -105,14 +129,16 @@ pub(crate) async fn join_followers(
                 args.push(Arg::from(upto));
             }
         }
-        let key = grouping.key(a, created_at);
-        join(tx, &sql, args, &key, a, created_at).await?;
+        let key = rule.grouping.key(a, created_at);
+        join(tx, &sql, args, &key, a, created_at, rule.notifies).await?;
     }
     Ok(())
 }
 
 /// Joins `a` to group `key` in the feeds `targets` selects (one column
-/// named `fid`, binding `target_args` as `$1…`).
+/// named `fid`, binding `target_args` as `$1…`). Where `notifies`, each
+/// feed it joined records `feeds.notification_feed.updated` with its
+/// status after the join, in this transaction.
 async fn join(
     tx: &mut dyn Tx,
     targets: &str,
@@ -120,6 +146,7 @@ async fn join(
     key: &str,
     a: &Activity,
     created_at: Timestamp,
+    notifies: bool,
 ) -> Result<()> {
     let n = target_args.len();
     let insert = format!(
@@ -164,7 +191,26 @@ async fn join(
         args![&joined, key],
     )
     .await?;
+    if notifies {
+        announce(tx, &joined, a).await?;
+    }
     Ok(())
+}
+
+/// `feeds.notification_feed.updated` in each of `fids` (up to
+/// `ANNOUNCED_FEEDS`), which `a` just joined, with the feed's status as this
+/// transaction leaves it: the bell's count moves as the notification
+/// arrives, by whoever caused it.
+async fn announce(tx: &mut dyn Tx, fids: &[String], a: &Activity) -> Result<()> {
+    let mut events = Vec::new();
+    for fid in fids.iter().take(ANNOUNCED_FEEDS) {
+        let Ok(parsed) = Fid::parse(fid) else { continue };
+        let status = state(tx, fid).await?;
+        let mut event = Event::new(EventType::NotificationFeedUpdated, Some(&a.user_id)).in_feeds([parsed]);
+        event.subject.notification_status = Some(status);
+        events.push(event);
+    }
+    super::insert_events(tx, &events).await
 }
 
 /// Joins the activities a follow's backfill copied into `source` (the
@@ -172,8 +218,8 @@ async fn join(
 /// group has a grouping: one join per activity, bounded by the copy limit.
 pub(crate) async fn join_backfill(tx: &mut dyn Tx, source: &str, target: &str, limit: usize) -> Result<()> {
     let Ok(fid) = Fid::parse(source) else { return Ok(()) };
-    let groupings = groupings(tx).await?;
-    let Some((_, grouping)) = groupings.iter().find(|(group, _)| *group == fid.group) else { return Ok(()) };
+    let rules = groupings(tx).await?;
+    let Some(rule) = rules.iter().find(|r| r.group == fid.group) else { return Ok(()) };
     let copied_sql = format!(
         "SELECT a.doc FROM activities a WHERE a.seq IN
             (SELECT activity_seq FROM feed_entries WHERE feed_seq = (SELECT seq FROM feeds WHERE fid = $1) AND direct
@@ -182,9 +228,11 @@ pub(crate) async fn join_backfill(tx: &mut dyn Tx, source: &str, target: &str, l
         sql::limit(limit)
     );
     let copied: Vec<Activity> = tx.docs(&copied_sql, args![target]).await?;
+    // A backfill is history arriving, not notifications: not announced.
     for a in &copied {
-        let key = grouping.key(a, a.created_at);
-        join(tx, "SELECT fid FROM feeds WHERE fid = $1", vec![Arg::from(source)], &key, a, a.created_at).await?;
+        let key = rule.grouping.key(a, a.created_at);
+        let targets = "SELECT fid FROM feeds WHERE fid = $1";
+        join(tx, targets, vec![Arg::from(source)], &key, a, a.created_at, false).await?;
     }
     Ok(())
 }
@@ -379,10 +427,11 @@ impl<D: Db> NotificationStore for D {
         fid: &Fid,
         slice: &GroupSlice,
         limit: usize,
-        per_group: usize,
-        oldest_first: bool,
+        members: &GroupMembers,
         now: Timestamp,
     ) -> Result<Vec<StoredGroup>> {
+        let GroupMembers { per_group, oldest_first, stories } = members;
+        let (per_group, stories) = (*per_group, stories.as_ref());
         let fid = fid.to_string();
         let mut args = vec![Arg::from(&fid)];
         let (range, order) = match slice {
@@ -395,16 +444,50 @@ impl<D: Db> NotificationStore for D {
                 args.extend([Arg::from(p.updated_at), Arg::from(&p.key)]);
                 ("AND (g.updated_at > $2 OR (g.updated_at = $2 AND g.group_key > $3))", "ASC")
             }
+            GroupSlice::Holding(ids) => {
+                args.push(Arg::from(ids));
+                (
+                    "AND g.group_key IN (SELECT o.group_key FROM aggregation_members o
+                                         WHERE o.fid = $1 AND o.activity_id = ANY($2))",
+                    "DESC",
+                )
+            }
+        };
+        // Stories count and show what is live for this viewer: expired
+        // stories (and watched ones, with `skip_watched`) leave the group,
+        // and a group left without any leaves the page. Stories feeds are
+        // small (one group per followed author), so this is counted here
+        // rather than kept on write, where expiry would need a sweeper.
+        let (count, all_watched, shown) = match stories {
+            None => ("g.activity_count".to_string(), "0".to_string(), String::new()),
+            Some(view) => {
+                let (at, viewer) = (args.len() + 1, args.len() + 2);
+                args.extend([Arg::from(now), Arg::from(&view.viewer)]);
+                let live = format!(
+                    "FROM aggregation_members x JOIN activities xa ON xa.id = x.activity_id
+                     WHERE x.fid = g.fid AND x.group_key = g.group_key AND xa.deleted_at IS NULL
+                       AND (xa.expires_at IS NULL OR xa.expires_at > ${at})"
+                );
+                let watched = format!(
+                    "SELECT 1 FROM story_watches w WHERE w.user_id = ${viewer} AND w.activity_id = x.activity_id"
+                );
+                let shown = if view.skip_watched { format!("{live} AND NOT EXISTS ({watched})") } else { live.clone() };
+                (
+                    format!("(SELECT COUNT(*) {shown})"),
+                    format!("CASE WHEN EXISTS (SELECT 1 {live} AND NOT EXISTS ({watched})) THEN 0 ELSE 1 END"),
+                    format!("AND EXISTS (SELECT 1 {shown})"),
+                )
+            }
         };
         let mut read = self.read().await?;
         let rows = read
             .rows(
                 &format!(
-                    "SELECT g.group_key, g.activity_count, g.user_count, g.user_count_truncated, g.created_at,
-                            g.updated_at, m.read_at, m.seen_at
+                    "SELECT g.group_key, {count}, g.user_count, g.user_count_truncated, g.created_at,
+                            g.updated_at, m.read_at, m.seen_at, {all_watched}
                      FROM aggregation_groups g
                      LEFT JOIN notification_marks m ON m.fid = g.fid AND m.item = g.group_key
-                     WHERE g.fid = $1 AND g.activity_count > 0 {range}
+                     WHERE g.fid = $1 AND g.activity_count > 0 {range} {shown}
                      ORDER BY g.updated_at {order}, g.group_key {order} LIMIT {}",
                     sql::limit(limit)
                 ),
@@ -424,6 +507,8 @@ impl<D: Db> NotificationStore for D {
                     activities: Vec::new(),
                     marked_read: r.opt_int(6)?.is_some(),
                     marked_seen: r.opt_int(7)?.is_some(),
+                    all_watched: r.int(8)? == 1,
+                    watched: Vec::new(),
                 })
             })
             .collect::<Result<Vec<_>>>()?;
@@ -432,20 +517,30 @@ impl<D: Db> NotificationStore for D {
         }
         // Each group's first members by the primary key, in one statement:
         // an index range per group, however large the group.
-        let order = if oldest_first { "ASC" } else { "DESC" };
+        let order = if *oldest_first { "ASC" } else { "DESC" };
         let mut member_args = vec![Arg::from(&fid), Arg::from(now)];
+        let (watched, unwatched) = match stories {
+            None => ("0".to_string(), String::new()),
+            Some(view) => {
+                member_args.push(Arg::from(&view.viewer));
+                let watched = "SELECT 1 FROM story_watches w WHERE w.user_id = $3 AND w.activity_id = m.activity_id";
+                let unwatched = if view.skip_watched { format!("AND NOT EXISTS ({watched})") } else { String::new() };
+                (format!("CASE WHEN EXISTS ({watched}) THEN 1 ELSE 0 END"), unwatched)
+            }
+        };
+        let first_key = member_args.len() + 1;
         let parts: Vec<String> = groups
             .iter()
             .enumerate()
             .map(|(i, g)| {
                 member_args.push(Arg::from(&g.key));
                 format!(
-                    "SELECT * FROM (SELECT m.group_key, a.doc FROM aggregation_members m
+                    "SELECT * FROM (SELECT m.group_key, a.doc, {watched} AS watched FROM aggregation_members m
                        JOIN activities a ON a.id = m.activity_id
                        WHERE m.fid = $1 AND m.group_key = ${} AND a.deleted_at IS NULL
-                         AND (a.expires_at IS NULL OR a.expires_at > $2)
+                         AND (a.expires_at IS NULL OR a.expires_at > $2) {unwatched}
                        ORDER BY m.created_at {order}, m.activity_id {order} LIMIT {}) AS g{i}",
-                    i + 3,
+                    i + first_key,
                     sql::limit(per_group)
                 )
             })
@@ -454,7 +549,11 @@ impl<D: Db> NotificationStore for D {
         for r in &rows {
             let key = r.str(0)?;
             if let Some(g) = groups.iter_mut().find(|g| g.key == key) {
-                g.activities.push(r.doc(1)?);
+                let activity: Activity = r.doc(1)?;
+                if r.int(2)? == 1 {
+                    g.watched.push(activity.id.clone());
+                }
+                g.activities.push(activity);
             }
         }
         Ok(groups)
@@ -462,6 +561,19 @@ impl<D: Db> NotificationStore for D {
 
     async fn notification_state(&self, fid: &Fid) -> Result<NotificationState> {
         state(&mut *self.read().await?, &fid.to_string()).await
+    }
+
+    async fn watched(&self, user: &str, ids: &[String]) -> Result<Vec<String>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.read()
+            .await?
+            .texts(
+                "SELECT activity_id FROM story_watches WHERE user_id = $1 AND activity_id = ANY($2)",
+                args![user, ids],
+            )
+            .await
     }
 
     async fn mark_with(
@@ -484,10 +596,10 @@ impl<D: Db> NotificationStore for D {
         mark_keys(&mut *tx, &fid, &marks.seen, "seen_at", marks.at).await?;
         if !marks.watched.is_empty() {
             tx.exec(
-                "INSERT INTO notification_marks (fid, item, watched_at)
+                "INSERT INTO story_watches (user_id, activity_id, watched_at)
                  SELECT $1, id, $3 FROM activities WHERE id = ANY($2)
-                 ON CONFLICT (fid, item) DO UPDATE SET watched_at = $3",
-                args![&fid, &marks.watched, marks.at],
+                 ON CONFLICT (user_id, activity_id) DO UPDATE SET watched_at = $3",
+                args![&marks.watcher, &marks.watched, marks.at],
             )
             .await?;
         }

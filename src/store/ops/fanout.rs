@@ -26,7 +26,6 @@
 use async_trait::async_trait;
 
 use crate::args;
-use crate::core::aggregation::Grouping;
 use crate::core::error::Result;
 use crate::core::model::Activity;
 use crate::core::storage::{FanoutJob, FanoutStep, FanoutStore};
@@ -64,7 +63,7 @@ pub(crate) async fn fan_out(
     seq: i64,
     created_at: Timestamp,
     added: &[String],
-    groupings: &[(String, Grouping)],
+    groupings: &[aggregation::GroupRule],
 ) -> Result<()> {
     let big = tx
         .texts(

@@ -80,6 +80,7 @@ impl<D: Db> UserStore for D {
     async fn purge_users(&self, ids: &[String]) -> Result<()> {
         let mut tx = self.write().await?;
         tx.exec("DELETE FROM users WHERE id = ANY($1)", args![ids]).await?;
+        tx.exec("DELETE FROM story_watches WHERE user_id = ANY($1)", args![ids]).await?;
         tx.commit().await
     }
 }

@@ -586,6 +586,18 @@ WHEN json_extract(OLD.doc, '$.text') IS NOT json_extract(NEW.doc, '$.text') BEGI
         SELECT NEW.seq, json_extract(NEW.doc, '$.text') WHERE json_extract(NEW.doc, '$.text') IS NOT NULL;
 END;
 "#,
+    // Stories (issue 15): which activities each user has watched, for the
+    // `is_watched` of their reads of stories feeds, whichever feed they saw
+    // them in. Keyed by user first: a read asks for one viewer's marks.
+    r#"
+CREATE TABLE story_watches (
+    user_id TEXT NOT NULL,
+    activity_id TEXT NOT NULL,
+    watched_at INTEGER NOT NULL,
+    PRIMARY KEY (user_id, activity_id)
+) WITHOUT ROWID;
+CREATE INDEX story_watches_activity ON story_watches (activity_id);
+"#,
 ];
 
 #[cfg(test)]

@@ -46,6 +46,7 @@ pub mod patch;
 pub mod pins;
 pub mod polls;
 pub mod query;
+pub mod ranking;
 pub mod rate_limits;
 pub mod reactions;
 pub mod scan;

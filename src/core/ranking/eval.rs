@@ -189,8 +189,12 @@ impl<'a> Cx<'a> {
     }
 
     fn var(&self, var: &'a Var) -> Value<'a> {
-        if let Some(v) = self.inputs.get(var) {
-            return v;
+        // Inputs come from stored documents and the request: NaN or an
+        // infinity there must not leak into the score.
+        match self.inputs.get(var) {
+            Some(Value::Num(n)) => return Value::Num(finite(n)),
+            Some(text) => return text,
+            None => {}
         }
         if let Some((_, c)) = self.defaults.iter().find(|(v, _)| v == var) {
             return c.value();

@@ -13,6 +13,8 @@ pub mod decay;
 pub mod eval;
 pub mod lexer;
 pub mod parser;
+#[cfg(test)]
+mod proptests;
 pub mod syntax;
 
 pub use ast::{Expr, Func, Var};

@@ -14,6 +14,10 @@ pub const VISIBILITIES: &[&str] = &["public", "visible", "followers", "members",
 const SELECTOR_TYPES: &[&str] =
     &["popular", "proximity", "following", "current_feed", "query", "interest", "follow_suggestion"];
 
+/// Each selector reads up to 1,000 candidates, so a read's work grows with
+/// their number.
+pub const MAX_SELECTORS: usize = 10;
+
 #[derive(Debug, Deserialize)]
 pub struct CreateFeedGroup {
     pub id: String,
@@ -124,6 +128,12 @@ fn validate(config: &FeedGroupConfig) -> Result<()> {
 
 /// Checks `activity_selectors` (a feed group's or a feed view's).
 pub fn validate_selectors(selectors: Option<&[ActivitySelector]>) -> Result<()> {
+    if selectors.is_some_and(|s| s.len() > MAX_SELECTORS) {
+        return Err(Error::field(
+            "activity_selectors",
+            format!("activity_selectors: at most {MAX_SELECTORS} selectors"),
+        ));
+    }
     for s in selectors.into_iter().flatten() {
         one_of("activity_selectors.type", Some(&s.kind), SELECTOR_TYPES)?;
         if s.cutoff_window.is_some() && s.cutoff_time.is_some() {

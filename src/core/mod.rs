@@ -29,6 +29,7 @@ pub mod fanout;
 pub mod feed_groups;
 pub mod feed_management;
 pub mod feed_read;
+pub mod feed_views;
 pub mod feed_visibilities;
 pub mod feed_visibility_ops;
 pub mod feedback;

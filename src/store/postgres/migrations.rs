@@ -435,4 +435,13 @@ CREATE INDEX reactions_user ON reactions (user_id, created_at);
 CREATE INDEX comment_reactions_user ON comment_reactions (user_id, created_at);
 CREATE INDEX poll_votes_by_user ON poll_votes (user_id, created_at);
 "#,
+    // Feed views (issue 16): named selector, ranking and aggregation configs
+    // that a feed read may use instead of its group's. One JSON document
+    // per view, like feed groups.
+    r#"
+CREATE TABLE feed_views (
+    id TEXT PRIMARY KEY,
+    doc TEXT NOT NULL
+);
+"#,
 ];

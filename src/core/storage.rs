@@ -14,9 +14,9 @@ use super::events::{Event, EventCursor};
 use super::feed_visibilities::StoredGrants;
 use super::membership_levels::MembershipLevel;
 use super::model::{
-    Activity, Bookmark, BookmarkFolder, Collection, Comment, Feed, FeedCounts, FeedGroup, FeedMember, FeedView, Feedback, Fid,
-    Follow, MetricEvent, NotificationState, Pin, Poll, PollTally, PollVote, Reaction, ReactionSummary, Task, TaskError,
-    TaskStatus, User, VoteOutcome,
+    Activity, Bookmark, BookmarkFolder, Collection, Comment, Feed, FeedCounts, FeedGroup, FeedMember, FeedView,
+    Feedback, Fid, Follow, MetricEvent, NotificationState, Pin, Poll, PollTally, PollVote, Reaction, ReactionSummary,
+    Task, TaskError, TaskStatus, User, VoteOutcome,
 };
 use super::time::Timestamp;
 

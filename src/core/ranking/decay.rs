@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use super::eval::parse_time;
+use crate::core::time::Timestamp;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Shape {
@@ -153,6 +153,16 @@ impl Decay {
             r.clamp(0.0, 1.0)
         }
     }
+}
+
+/// An RFC 3339 time (naive means UTC) as UNIX seconds; numbers are not
+/// times here (a decay origin or `to_unix_timestamp` takes them as seconds).
+pub fn parse_time(text: &str) -> Option<f64> {
+    let text = text.trim();
+    if text.parse::<f64>().is_ok() {
+        return None;
+    }
+    Timestamp::parse(text).map(|t| t.0 as f64 / 1e9)
 }
 
 /// A duration in seconds: `30s`, `30m`, `12h`, `5d`, `2w`, `1y`, or a plain

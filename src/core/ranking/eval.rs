@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value as Json};
 
 use super::ast::{BinOp, Expr, Func, UnOp, Var};
-use super::decay::{Decay, Shape};
+use super::decay::{parse_time, Decay, Shape};
 
 /// A value during evaluation.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -146,15 +146,6 @@ pub fn finite(x: f64) -> f64 {
     } else {
         x.clamp(-f64::MAX, f64::MAX)
     }
-}
-
-/// An RFC 3339 (or naive, UTC) time, or integer nanoseconds, as UNIX seconds.
-pub fn parse_time(text: &str) -> Option<f64> {
-    let text = text.trim();
-    if text.parse::<f64>().is_ok() {
-        return None;
-    }
-    crate::core::time::Timestamp::parse(text).map(|t| t.0 as f64 / 1e9)
 }
 
 /// The state of one evaluation.

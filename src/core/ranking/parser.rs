@@ -135,8 +135,7 @@ impl Parser<'_> {
 
     fn expr_inner(&mut self, min_bp: u8) -> Result<Node, SyntaxError> {
         let mut lhs = self.prefix()?;
-        loop {
-            let Some((l_bp, r_bp)) = infix(self.peek()) else { break };
+        while let Some((l_bp, r_bp)) = infix(self.peek()) {
             if l_bp < min_bp {
                 break;
             }
@@ -247,7 +246,7 @@ impl Parser<'_> {
             match func {
                 Func::ToUnixTimestamp => {
                     if let Expr::Str(s) = &arg.expr {
-                        if super::eval::parse_time(s).is_none() {
+                        if super::decay::parse_time(s).is_none() {
                             return Err(SyntaxError::new(format!("{what}: {s:?} is not a date"), at));
                         }
                     }

@@ -103,6 +103,10 @@ proptest! {
     #[test]
     fn compiling_any_text_never_panics(text in ".{0,120}") {
         let _ = compile(&json!({"type": "expression", "score": text}));
+        // An error names a column inside the text (or just past its end).
+        if let Err(e) = parse(&text, &user_functions()) {
+            prop_assert!(e.at >= 1 && e.at <= text.chars().count() + 1, "{} for {:?}", e, text);
+        }
     }
 
     #[test]
@@ -112,7 +116,9 @@ proptest! {
         "reaction_counts.like", "type",
     ]), 0..60)) {
         let text = parts.concat();
-        let _ = parse(&text, &user_functions());
+        if let Err(e) = parse(&text, &user_functions()) {
+            prop_assert!(e.at >= 1 && e.at <= text.chars().count() + 1, "{} for {:?}", e, text);
+        }
     }
 
     #[test]

@@ -121,6 +121,31 @@ pub fn compile(config: &Value) -> Result<Option<Ranking>> {
 }
 
 impl Ranking {
+    /// The variables the score reads, each once, in order of appearance:
+    /// what a read must load, and what `include_score_vars` reports.
+    pub fn variables(&self) -> Vec<&Var> {
+        fn walk<'a>(e: &'a Expr, out: &mut Vec<&'a Var>) {
+            match e {
+                Expr::Var(v) if !out.contains(&v) => out.push(v),
+                Expr::Num(_) | Expr::Str(_) | Expr::Var(_) => {}
+                Expr::Unary(_, a) => walk(a, out),
+                Expr::Binary(_, a, b) => {
+                    walk(a, out);
+                    walk(b, out);
+                }
+                Expr::Ternary(c, a, b) => {
+                    walk(c, out);
+                    walk(a, out);
+                    walk(b, out);
+                }
+                Expr::Call(_, args) => args.iter().for_each(|a| walk(a, out)),
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.expr, &mut out);
+        out
+    }
+
     /// The activity's score: always a finite number.
     pub fn score(&self, inputs: &dyn Inputs, env: Env) -> f64 {
         Cx::new(inputs, &self.defaults, &self.functions, env).eval(&self.expr).num()
@@ -233,6 +258,24 @@ mod tests {
         let with_defaults = ranking(json!({"type": "expression", "score": "missing * interest_score",
             "defaults": {"missing": 3, "interest_score": 2}}));
         assert_eq!(with_defaults.score(&a, env()), 6.0);
+    }
+
+    #[test]
+    fn variables_are_listed_once_in_order() {
+        let r = ranking(json!({"type": "expression",
+            "score": "popularity * decay_exp(time) + (custom.x > 1 ? popularity : user_score)"}));
+        let names: Vec<String> = r.variables().iter().map(|v| v.name()).collect();
+        assert_eq!(names, ["popularity", "time", "custom.x", "user_score"]);
+    }
+
+    #[test]
+    fn inputs_of_an_activity() {
+        let mut activity = crate::core::model::Activity::blank();
+        activity.kind = "post".into();
+        activity.created_at = crate::core::time::Timestamp((NOW as i64 - 120) * 1_000_000_000);
+        activity.custom.insert("boost".into(), json!(3));
+        let r = ranking(json!({"type": "expression", "score": "type == 'post' ? custom.boost * age : 0"}));
+        assert_eq!(r.score(&ActivityInputs::of(&activity), env()), 360.0);
     }
 
     #[test]

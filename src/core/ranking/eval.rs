@@ -18,6 +18,7 @@ use serde_json::{Map, Value as Json};
 
 use super::ast::{BinOp, Expr, Func, UnOp, Var};
 use super::decay::{parse_time, Decay, Shape};
+use crate::core::model::Activity;
 
 /// A value during evaluation.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -92,6 +93,19 @@ pub struct ActivityInputs<'a> {
     pub custom: Option<&'a Map<String, Json>>,
     /// The read's `external_ranking` inputs.
     pub external: Option<&'a Map<String, Json>>,
+}
+
+impl<'a> ActivityInputs<'a> {
+    /// The activity's own fields (time, type, custom data); counters,
+    /// scores, the selector and the read's inputs are the caller's to add.
+    pub fn of(activity: &'a Activity) -> Self {
+        ActivityInputs {
+            time: Some(activity.created_at.0 as f64 / 1e9),
+            kind: Some(&activity.kind),
+            custom: Some(&activity.custom),
+            ..Default::default()
+        }
+    }
 }
 
 fn json_value(v: &Json) -> Option<Value<'_>> {

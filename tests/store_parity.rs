@@ -14,12 +14,12 @@ use tributary::core::events::{Event, EventType};
 use tributary::core::filter::Filter;
 use tributary::core::model::{
     Activity, Bookmark, BookmarkFolder, Collection, Comment, CommentCounts, Feed, FeedGroup, FeedGroupConfig,
-    FeedMember, Feedback, Fid, Follow, MetricEvent, Poll, PollOption, PollVote, Reaction, Task, TaskStatus, TaskWork,
-    User, VoteOutcome, LATEST_REACTIONS,
+    FeedMember, FeedView, Feedback, Fid, Follow, MetricEvent, Poll, PollOption, PollVote, Reaction, Task, TaskStatus,
+    TaskWork, User, VoteOutcome, LATEST_REACTIONS,
 };
 use tributary::core::storage::{
-    ActivityOrder, ActivityQuery, Backlog, ExtraWrites, FanoutJob, FanoutStep, FeedPosition, FeedSlice, GroupMembers,
-    GroupPosition, GroupSlice, ListQuery, Marks, Reactable, Reader, Store, StoriesView,
+    ActivityOrder, ActivityQuery, Backlog, ExtraWrites, FanoutJob, FanoutStep, FeedPosition, FeedSlice, FeedViewInsert,
+    GroupMembers, GroupPosition, GroupSlice, ListQuery, Marks, Reactable, Reader, Store, StoriesView,
 };
 use tributary::core::time::Timestamp;
 use tributary::store::postgres::PostgresStore;
@@ -138,6 +138,7 @@ parity!(
     enrichment_reads_agree_with_the_single_reads,
     aggregation_groups_join_mark_and_leave,
     stories_show_live_and_watched_stories_for_their_viewer,
+    feed_views_insert_replace_delete_and_cap,
 );
 
 // ---------------------------------------------------------------- builders
@@ -1289,4 +1290,39 @@ async fn stories_show_live_and_watched_stories_for_their_viewer(store: &dyn Stor
 
     store.purge_activities(&ids(&["s1"])).await.expect("purge");
     assert_eq!(store.watched("zed", &ids(&["s1", "s2"])).await.expect("watched"), ids(&["s2"]));
+}
+
+fn view(id: &str, at: i64) -> FeedView {
+    FeedView {
+        id: id.to_string(),
+        activity_selectors: None,
+        ranking: Some(json!({"type": "expression", "score": "popularity"})),
+        aggregation: None,
+        last_used_at: None,
+        created_at: t(at),
+        updated_at: t(at),
+    }
+}
+
+async fn feed_views_insert_replace_delete_and_cap(store: &dyn Store) {
+    assert_eq!(store.insert_feed_view(&view("b", 1), 2).await.unwrap(), FeedViewInsert::Inserted);
+    assert_eq!(store.insert_feed_view(&view("b", 2), 2).await.unwrap(), FeedViewInsert::Exists);
+    assert_eq!(store.insert_feed_view(&view("a", 3), 2).await.unwrap(), FeedViewInsert::Inserted);
+    assert_eq!(store.insert_feed_view(&view("c", 4), 2).await.unwrap(), FeedViewInsert::Full);
+    let listed: Vec<String> = store.list_feed_views().await.unwrap().into_iter().map(|v| v.id).collect();
+    assert_eq!(listed, ids(&["a", "b"]));
+    assert_eq!(store.get_feed_view("b").await.unwrap().unwrap().created_at, t(1));
+
+    let mut changed = view("b", 1);
+    changed.ranking = None;
+    changed.updated_at = t(5);
+    assert!(store.replace_feed_view(&changed).await.unwrap());
+    let got = store.get_feed_view("b").await.unwrap().unwrap();
+    assert_eq!((got.ranking, got.updated_at), (None, t(5)));
+    assert!(!store.replace_feed_view(&view("zz", 1)).await.unwrap());
+
+    assert!(store.delete_feed_view("b").await.unwrap());
+    assert!(!store.delete_feed_view("b").await.unwrap());
+    assert!(store.get_feed_view("b").await.unwrap().is_none());
+    assert_eq!(store.insert_feed_view(&view("c", 6), 2).await.unwrap(), FeedViewInsert::Inserted);
 }

@@ -14,6 +14,10 @@ pub const VISIBILITIES: &[&str] = &["public", "visible", "followers", "members",
 const SELECTOR_TYPES: &[&str] =
     &["popular", "proximity", "following", "current_feed", "query", "interest", "follow_suggestion"];
 
+/// Each selector reads up to 1,000 candidates, so a read's work grows with
+/// their number.
+pub const MAX_SELECTORS: usize = 10;
+
 #[derive(Debug, Deserialize)]
 pub struct CreateFeedGroup {
     pub id: String,
@@ -106,35 +110,12 @@ fn validate(config: &FeedGroupConfig) -> Result<()> {
         }
     }
     one_of("default_visibility", config.default_visibility.as_deref(), VISIBILITIES)?;
-    for s in config.activity_selectors.iter().flatten() {
-        one_of("activity_selectors.type", Some(&s.kind), SELECTOR_TYPES)?;
-    }
-    super::selectors::validate(config.activity_selectors.as_deref().unwrap_or_default())?;
+    validate_selectors(config.activity_selectors.as_deref())?;
     if config.activity_processors.as_ref().is_some_and(|p| p.len() > 10) {
         return Err(Error::field("activity_processors", "at most 10 activity processors"));
     }
-    let field_str = |v: &Option<serde_json::Value>, key: &str| -> Option<String> {
-        v.as_ref().and_then(|v| v.get(key)).and_then(|v| v.as_str()).map(str::to_string)
-    };
-    one_of(
-        "aggregation.activities_sort",
-        field_str(&config.aggregation, "activities_sort").as_deref(),
-        &["created_at_asc", "created_at_desc"],
-    )?;
-    one_of(
-        "aggregation.score_strategy",
-        field_str(&config.aggregation, "score_strategy").as_deref(),
-        &["sum", "max", "avg"],
-    )?;
-    if let Some(aggregation) = &config.aggregation {
-        super::aggregation::validate(aggregation)?;
-    }
-    if config.ranking.is_some() {
-        match field_str(&config.ranking, "type") {
-            Some(t) => one_of("ranking.type", Some(&t), &["expression", "interest", "recency"])?,
-            None => return Err(Error::field("ranking.type", "ranking.type is a required field")),
-        }
-    }
+    validate_aggregation(config.aggregation.as_ref())?;
+    validate_ranking(config.ranking.as_ref())?;
     for (name, section, key) in [
         ("notification", &config.notification, "track_seen"),
         ("notification", &config.notification, "track_read"),
@@ -183,6 +164,82 @@ pub fn parse_window(window: &str) -> Option<i64> {
         _ => return None,
     };
     n.parse::<i64>().ok()?.checked_mul(seconds)?.checked_mul(1_000_000_000)
+}
+
+/// Checks `activity_selectors` (a feed group's or a feed view's).
+pub fn validate_selectors(selectors: Option<&[ActivitySelector]>) -> Result<()> {
+    if selectors.is_some_and(|s| s.len() > MAX_SELECTORS) {
+        return Err(Error::field(
+            "activity_selectors",
+            format!("activity_selectors: at most {MAX_SELECTORS} selectors"),
+        ));
+    }
+    for s in selectors.into_iter().flatten() {
+        one_of("activity_selectors.type", Some(&s.kind), SELECTOR_TYPES)?;
+        if s.cutoff_window.is_some() && s.cutoff_time.is_some() {
+            return Err(Error::field(
+                "activity_selectors.cutoff_window",
+                "activity_selectors: cutoff_window and cutoff_time cannot both be set",
+            ));
+        }
+        if let Some(window) = &s.cutoff_window {
+            if cutoff_window_seconds(window).is_none_or(|secs| secs < 3_600) {
+                return Err(Error::field(
+                    "activity_selectors.cutoff_window",
+                    format!(
+                        "activity_selectors.cutoff_window must be a whole number with a unit s, m, h, d, w or y, \
+                         at least 1h, got {window:?}"
+                    ),
+                ));
+            }
+        }
+        if s.min_popularity.is_some_and(|p| p < 1) {
+            return Err(Error::field(
+                "activity_selectors.min_popularity",
+                "activity_selectors.min_popularity must be at least 1",
+            ));
+        }
+    }
+    // What this server can gather, and each selector's own filter and sort.
+    super::selectors::validate(selectors.unwrap_or_default())
+}
+
+/// A `cutoff_window` (`90m`, `3d`, `1y`) in seconds.
+pub fn cutoff_window_seconds(window: &str) -> Option<i64> {
+    let split = window.find(|c: char| !c.is_ascii_digit())?;
+    let (n, unit) = window.split_at(split);
+    let unit = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3_600,
+        "d" => 86_400,
+        "w" => 604_800,
+        "y" => 31_536_000,
+        _ => return None,
+    };
+    n.parse::<i64>().ok()?.checked_mul(unit)
+}
+
+/// Checks an `aggregation` section (a feed group's or a feed view's).
+pub fn validate_aggregation(aggregation: Option<&serde_json::Value>) -> Result<()> {
+    let Some(aggregation) = aggregation else { return Ok(()) };
+    let field_str = |key: &str| aggregation.get(key).and_then(|v| v.as_str()).map(str::to_string);
+    one_of(
+        "aggregation.activities_sort",
+        field_str("activities_sort").as_deref(),
+        &["created_at_asc", "created_at_desc"],
+    )?;
+    one_of("aggregation.score_strategy", field_str("score_strategy").as_deref(), &["sum", "max", "avg"])?;
+    super::aggregation::validate(aggregation)
+}
+
+/// Checks a `ranking` section by compiling it: a bad expression, function
+/// or default is a 400 naming the field (and the column in `score`).
+pub fn validate_ranking(ranking: Option<&serde_json::Value>) -> Result<()> {
+    if let Some(ranking) = ranking {
+        super::ranking::compile(ranking)?;
+    }
+    Ok(())
 }
 
 pub async fn create_feed_group(ctx: &Ctx, req: CreateFeedGroup) -> Result<FeedGroup> {

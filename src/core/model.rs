@@ -158,6 +158,25 @@ pub struct FeedGroupConfig {
     pub custom: Option<Custom>,
 }
 
+/// A feed view (domain.md §2.3): selectors, ranking and aggregation that a
+/// feed read may use instead of its group's. Sections are kept verbatim, as
+/// for feed groups, once they have been validated.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FeedView {
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activity_selectors: Option<Vec<ActivitySelector>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ranking: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aggregation: Option<Value>,
+    /// Set by the reads that use the view.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_used_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FeedGroup {
     pub id: String,

@@ -28,9 +28,6 @@ pub const PER_SELECTOR: usize = 1000;
 /// `popular`'s threshold when the selector names none.
 const DEFAULT_MIN_POPULARITY: i64 = 5;
 
-/// The shortest `cutoff_window` Stream accepts.
-const MIN_CUTOFF_WINDOW_NS: i64 = 3_600_000_000_000;
-
 /// Selector types whose candidates this server gathers.
 pub const GATHERED: &[&str] = &["current_feed", "following", "popular", "query"];
 
@@ -41,7 +38,9 @@ pub struct Candidate {
 }
 
 /// Checks a group's (or view's) selectors when the configuration is written,
-/// so reads never meet a selector they cannot run.
+/// beyond the shapes `feed_groups::validate_selectors` checks: that this
+/// server gathers them, and their filters and sorts, so reads never meet a
+/// selector they cannot run.
 pub fn validate(selectors: &[ActivitySelector]) -> Result<()> {
     for s in selectors {
         if !GATHERED.contains(&s.kind.as_str()) {
@@ -53,15 +52,6 @@ pub fn validate(selectors: &[ActivitySelector]) -> Result<()> {
                     GATHERED.join(", ")
                 ),
             ));
-        }
-        if s.cutoff_time.is_some() && s.cutoff_window.is_some() {
-            return Err(Error::field("activity_selectors.cutoff_window", "set cutoff_window or cutoff_time, not both"));
-        }
-        if let Some(window) = &s.cutoff_window {
-            window_ns(window)?;
-        }
-        if s.min_popularity.is_some_and(|p| p < 1) {
-            return Err(Error::field("activity_selectors.min_popularity", "min_popularity must be at least 1"));
         }
         if s.kind == "query" && s.filter.as_ref().is_none_or(|f| f.as_object().is_none_or(Map::is_empty)) {
             return Err(Error::field("activity_selectors.filter", "a query selector needs a filter"));
@@ -88,24 +78,12 @@ fn under(field: &str, e: Error) -> Error {
     }
 }
 
-/// `cutoff_window` (`12h`, `7d`, `2w`, `1y`) in nanoseconds, at least an hour.
+/// `cutoff_window` in nanoseconds (checked when the configuration was
+/// written).
 fn window_ns(window: &str) -> Result<i64> {
-    let bad = || Error::field("activity_selectors.cutoff_window", format!("invalid cutoff_window {window:?}"));
-    let (n, unit) = window.trim().split_at(window.trim().find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?);
-    let seconds: i64 = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        "w" => 604_800,
-        "y" => 31_536_000,
-        _ => return Err(bad()),
-    };
-    let ns = n.parse::<i64>().ok().and_then(|n| n.checked_mul(seconds)?.checked_mul(1_000_000_000)).ok_or_else(bad)?;
-    if ns < MIN_CUTOFF_WINDOW_NS {
-        return Err(Error::field("activity_selectors.cutoff_window", "cutoff_window must be at least 1h"));
-    }
-    Ok(ns)
+    super::feed_groups::cutoff_window_seconds(window)
+        .and_then(|secs| secs.checked_mul(1_000_000_000))
+        .ok_or_else(|| Error::field("activity_selectors.cutoff_window", format!("invalid cutoff_window {window:?}")))
 }
 
 fn selector_filter(s: &ActivitySelector) -> Result<Option<Filter>> {
@@ -240,23 +218,9 @@ mod tests {
     }
 
     #[test]
-    fn windows_have_units_and_a_minimum() {
-        assert_eq!(window_ns("2h").ok(), Some(7_200_000_000_000));
-        assert_eq!(window_ns("1y").ok(), Some(31_536_000_000_000_000));
-        for bad in ["", "h", "30m", "5x", "99999999999999999999d"] {
-            assert!(window_ns(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
     fn validation_names_the_field() {
         let cases = [
             (serde_json::json!({"type": "interest"}), "activity_selectors.type"),
-            (
-                serde_json::json!({"type": "popular", "cutoff_window": "1d", "cutoff_time": "2025-01-01T00:00:00Z"}),
-                "activity_selectors.cutoff_window",
-            ),
-            (serde_json::json!({"type": "popular", "min_popularity": 0}), "activity_selectors.min_popularity"),
             (serde_json::json!({"type": "query"}), "activity_selectors.filter"),
             (serde_json::json!({"type": "query", "filter": {"nope": 1}}), "activity_selectors.filter"),
             (serde_json::json!({"type": "following", "params": {"x": 1}}), "activity_selectors.params"),

@@ -14,11 +14,21 @@ use super::events::{Event, EventCursor};
 use super::feed_visibilities::StoredGrants;
 use super::membership_levels::MembershipLevel;
 use super::model::{
-    Activity, Bookmark, BookmarkFolder, Collection, Comment, Feed, FeedCounts, FeedGroup, FeedMember, Feedback, Fid,
-    Follow, MetricEvent, NotificationState, Pin, Poll, PollTally, PollVote, Reaction, ReactionSummary, Task, TaskError,
-    TaskStatus, User, VoteOutcome,
+    Activity, Bookmark, BookmarkFolder, Collection, Comment, Feed, FeedCounts, FeedGroup, FeedMember, FeedView,
+    Feedback, Fid, Follow, MetricEvent, NotificationState, Pin, Poll, PollTally, PollVote, Reaction, ReactionSummary,
+    Task, TaskError, TaskStatus, User, VoteOutcome,
 };
 use super::time::Timestamp;
+
+/// What `insert_feed_view` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeedViewInsert {
+    Inserted,
+    /// A view with that id exists.
+    Exists,
+    /// The app has `max_views` views already.
+    Full,
+}
 
 /// A keyset position in a feed: `(created_at, activity_id)` of an edge item.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -220,6 +230,17 @@ pub trait ConfigStore: Send + Sync {
     /// `purge_feed_group` with the `extra` records, written only when the
     /// group existed.
     async fn purge_feed_group_with(&self, id: &str, extra: &ExtraWrites) -> Result<bool>;
+
+    async fn get_feed_view(&self, id: &str) -> Result<Option<FeedView>>;
+    /// Every feed view, by id.
+    async fn list_feed_views(&self) -> Result<Vec<FeedView>>;
+    /// Inserts the view unless its id exists or `max_views` views exist
+    /// already; the count and the insert are one transaction.
+    async fn insert_feed_view(&self, view: &FeedView, max_views: usize) -> Result<FeedViewInsert>;
+    /// Replaces a stored view; false when there is none with its id.
+    async fn replace_feed_view(&self, view: &FeedView) -> Result<bool>;
+    /// Deletes a view; false when there was none.
+    async fn delete_feed_view(&self, id: &str) -> Result<bool>;
 
     /// Inserts unless the id exists; returns whether it was inserted.
     async fn insert_membership_level(&self, level: &MembershipLevel) -> Result<bool>;

@@ -362,6 +362,24 @@ pub const FIELDS: &[OperationFields] = &[
     },
     OperationFields { operation: "DeleteFeedGroup", honoured: &["?hard_delete"], refused: &[] },
     OperationFields { operation: "RestoreFeedGroup", honoured: &[], refused: &[] },
+    OperationFields { operation: "ListFeedViews", honoured: &[], refused: &[] },
+    OperationFields {
+        operation: "CreateFeedView",
+        honoured: &["activity_selectors", "aggregation", "id", "ranking"],
+        refused: &[],
+    },
+    OperationFields { operation: "GetFeedView", honoured: &[], refused: &[] },
+    OperationFields {
+        operation: "GetOrCreateFeedView",
+        honoured: &["activity_selectors", "aggregation", "ranking"],
+        refused: &[],
+    },
+    OperationFields {
+        operation: "UpdateFeedView",
+        honoured: &["activity_selectors", "aggregation", "ranking"],
+        refused: &[],
+    },
+    OperationFields { operation: "DeleteFeedView", honoured: &[], refused: &[] },
     OperationFields {
         operation: "GetOrCreateFeed",
         honoured: &[

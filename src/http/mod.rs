@@ -61,7 +61,7 @@ use handlers::{
     activities, app, bookmarks, collections, comments, feed_groups, feeds, follows, members, pins, polls, rate_limits,
     reactions, tasks, users,
 };
-use handlers::{feed_visibilities, membership_levels};
+use handlers::{feed_views, feed_visibilities, membership_levels};
 
 operations! {
     GetApp: get "/api/v2/app" => 200 app::get_app;
@@ -93,6 +93,13 @@ operations! {
     UpdateFeedGroup: put "/api/v2/feeds/feed_groups/{group}" => 201 feed_groups::update_feed_group;
     DeleteFeedGroup: delete "/api/v2/feeds/feed_groups/{group}" => 200 feed_groups::delete_feed_group;
     RestoreFeedGroup: post "/api/v2/feeds/feed_groups/{group}/restore" => 201 feed_groups::restore_feed_group;
+
+    ListFeedViews: get "/api/v2/feeds/feed_views" => 200 feed_views::list_feed_views;
+    CreateFeedView: post "/api/v2/feeds/feed_views" => 201 feed_views::create_feed_view;
+    GetFeedView: get "/api/v2/feeds/feed_views/{id}" => 200 feed_views::get_feed_view;
+    GetOrCreateFeedView: post "/api/v2/feeds/feed_views/{id}" => 201 feed_views::get_or_create_feed_view;
+    UpdateFeedView: put "/api/v2/feeds/feed_views/{id}" => 201 feed_views::update_feed_view;
+    DeleteFeedView: delete "/api/v2/feeds/feed_views/{id}" => 200 feed_views::delete_feed_view;
 
     GetOrCreateFeed: post "/api/v2/feeds/feed_groups/{group}/feeds/{feed}" => 201 feeds::get_or_create_feed;
     UpdateFeed: put "/api/v2/feeds/feed_groups/{group}/feeds/{feed}" => 201 feeds::update_feed;

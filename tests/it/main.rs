@@ -18,6 +18,7 @@ mod durability;
 mod edge;
 mod errors;
 mod fanout;
+mod feed_views;
 mod fields;
 mod fuzz_regressions;
 mod hostile;

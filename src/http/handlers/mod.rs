@@ -8,6 +8,7 @@ pub mod collections;
 pub mod comments;
 pub mod feed_groups;
 pub mod feed_management;
+pub mod feed_views;
 pub mod feed_visibilities;
 pub mod feeds;
 pub mod follows;

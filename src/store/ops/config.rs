@@ -6,8 +6,8 @@ use crate::args;
 use crate::core::error::{Error, Result};
 use crate::core::feed_visibilities::StoredGrants;
 use crate::core::membership_levels::MembershipLevel;
-use crate::core::model::FeedGroup;
-use crate::core::storage::{ConfigStore, ConfigWrites, ExtraWrites, ListQuery};
+use crate::core::model::{FeedGroup, FeedView};
+use crate::core::storage::{ConfigStore, ConfigWrites, ExtraWrites, FeedViewInsert, ListQuery};
 use crate::core::time::Timestamp;
 use crate::store::db::{Arg, Db};
 use crate::store::{dialect, sql};
@@ -110,6 +110,61 @@ impl<D: Db> ConfigStore for D {
             return Ok(false);
         }
         super::write_extra(&mut *tx, extra).await?;
+        dialect::announce_config(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn get_feed_view(&self, id: &str) -> Result<Option<FeedView>> {
+        self.read().await?.doc("SELECT doc FROM feed_views WHERE id = $1", args![id]).await
+    }
+
+    async fn list_feed_views(&self) -> Result<Vec<FeedView>> {
+        self.read().await?.docs("SELECT doc FROM feed_views ORDER BY id", args![]).await
+    }
+
+    async fn insert_feed_view(&self, view: &FeedView, max_views: usize) -> Result<FeedViewInsert> {
+        let mut tx = self.write().await?;
+        let exists = tx.row("SELECT 1 FROM feed_views WHERE id = $1", args![&view.id]).await?.is_some();
+        if exists {
+            return Ok(FeedViewInsert::Exists);
+        }
+        let count = tx.row("SELECT COUNT(*) FROM feed_views", args![]).await?.map(|r| r.int(0)).transpose()?;
+        if count.unwrap_or(0) >= max_views as i64 {
+            return Ok(FeedViewInsert::Full);
+        }
+        let n = tx
+            .exec(
+                "INSERT INTO feed_views (id, doc) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING",
+                args![&view.id, Arg::doc(view)?],
+            )
+            .await?;
+        if n == 0 {
+            // A concurrent create of the same id won.
+            return Ok(FeedViewInsert::Exists);
+        }
+        dialect::announce_config(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(FeedViewInsert::Inserted)
+    }
+
+    async fn replace_feed_view(&self, view: &FeedView) -> Result<bool> {
+        let mut tx = self.write().await?;
+        let n = tx.exec("UPDATE feed_views SET doc = $2 WHERE id = $1", args![&view.id, Arg::doc(view)?]).await?;
+        if n == 0 {
+            return Ok(false);
+        }
+        dialect::announce_config(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn delete_feed_view(&self, id: &str) -> Result<bool> {
+        let mut tx = self.write().await?;
+        let n = tx.exec("DELETE FROM feed_views WHERE id = $1", args![id]).await?;
+        if n == 0 {
+            return Ok(false);
+        }
         dialect::announce_config(&mut *tx).await?;
         tx.commit().await?;
         Ok(true)

@@ -535,4 +535,13 @@ CREATE TABLE story_watches (
 );
 CREATE INDEX story_watches_activity ON story_watches (activity_id);
 "#,
+    // Feed views (issue 16): named selector, ranking and aggregation configs
+    // that a feed read may use instead of its group's. One JSON document
+    // per view, like feed groups.
+    r#"
+CREATE TABLE feed_views (
+    id TEXT PRIMARY KEY,
+    doc TEXT NOT NULL
+);
+"#,
 ];

@@ -22,6 +22,7 @@ mod reactions;
 mod tasks;
 mod usage;
 mod user_data;
+mod uploads;
 mod users;
 
 use serde::de::DeserializeOwned;

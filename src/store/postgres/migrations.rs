@@ -435,4 +435,16 @@ CREATE INDEX reactions_user ON reactions (user_id, created_at);
 CREATE INDEX comment_reactions_user ON comment_reactions (user_id, created_at);
 CREATE INDEX poll_votes_by_user ON poll_votes (user_id, created_at);
 "#,
+    // Uploads (issue 18): see the SQLite twin.
+    r#"
+CREATE TABLE uploads (
+    key TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    size BIGINT NOT NULL,
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX uploads_user ON uploads (user_id, created_at);
+"#,
 ];

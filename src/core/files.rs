@@ -74,7 +74,6 @@ pub struct Uploads {
     pub max_bytes: usize,
 }
 
-
 /// Whether `key` has the shape `core::uploads` gives keys: 32 lowercase hex
 /// digits, `/`, then a name of letters, digits, `.`, `-`, `_` not starting
 /// with `.` (so no `..`, no hidden files, no further folders).

@@ -52,7 +52,10 @@ pub async fn upload(ctx: &Ctx, owner: String, kind: UploadKind, file: Incoming) 
     let content_type = match kind {
         UploadKind::Image => image_type(&file.bytes)
             .ok_or_else(|| {
-                Error::field("file", "file is not an image: accepted are JPEG, PNG, GIF, WebP, BMP, TIFF, AVIF and HEIC")
+                Error::field(
+                    "file",
+                    "file is not an image: accepted are JPEG, PNG, GIF, WebP, BMP, TIFF, AVIF and HEIC",
+                )
             })?
             .to_string(),
         UploadKind::File => file_type(&file),
@@ -142,7 +145,8 @@ fn new_key(name: &str, kind: UploadKind, content_type: &str) -> String {
 fn file_type(file: &Incoming) -> String {
     let declared = file.declared_type.as_deref().map(str::trim).filter(|t| {
         t.split_once('/').is_some_and(|(a, b)| {
-            let token = |s: &str| !s.is_empty() && s.bytes().all(|c| c.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&c));
+            let token =
+                |s: &str| !s.is_empty() && s.bytes().all(|c| c.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&c));
             token(a) && token(b.split(';').next().unwrap_or_default().trim())
         })
     });

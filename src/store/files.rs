@@ -163,7 +163,10 @@ impl FileStore for S3Files {
     async fn put(&self, key: &str, content_type: &str, bytes: Bytes) -> Result<()> {
         let attributes: Attributes = [(Attribute::ContentType, content_type.to_string())].into_iter().collect();
         let options = PutOptions { attributes, ..PutOptions::default() };
-        self.store.put_opts(&self.location(key)?, PutPayload::from_bytes(bytes), options).await.map_err(storage_error)?;
+        self.store
+            .put_opts(&self.location(key)?, PutPayload::from_bytes(bytes), options)
+            .await
+            .map_err(storage_error)?;
         Ok(())
     }
 

@@ -34,5 +34,6 @@ mod realtime_social;
 mod store;
 mod support;
 mod transactions;
+mod uploads;
 mod user_data;
 mod webhooks;

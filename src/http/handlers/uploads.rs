@@ -195,11 +195,8 @@ pub async fn serve_file(
     let Some((record, bytes)) = uploads::fetch(&state.ctx, &key).await? else {
         return Err(Error::not_found("file", &key).into());
     };
-    let disposition = if uploads::image_type(&bytes) == Some(record.content_type.as_str()) {
-        "inline"
-    } else {
-        "attachment"
-    };
+    let disposition =
+        if uploads::image_type(&bytes) == Some(record.content_type.as_str()) { "inline" } else { "attachment" };
     let content_type =
         HeaderValue::from_str(&record.content_type).unwrap_or(HeaderValue::from_static("application/octet-stream"));
     let headers = [

@@ -20,9 +20,9 @@ mod pins;
 mod polls;
 mod reactions;
 mod tasks;
+mod uploads;
 mod usage;
 mod user_data;
-mod uploads;
 mod users;
 
 use serde::de::DeserializeOwned;

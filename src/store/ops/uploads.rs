@@ -13,7 +13,14 @@ impl<D: Db> UploadStore for D {
         let mut tx = self.write().await?;
         tx.exec(
             "INSERT INTO uploads (key, user_id, kind, content_type, size, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
-            args![&upload.key, &upload.user_id, upload.kind.as_str(), &upload.content_type, upload.size, upload.created_at],
+            args![
+                &upload.key,
+                &upload.user_id,
+                upload.kind.as_str(),
+                &upload.content_type,
+                upload.size,
+                upload.created_at
+            ],
         )
         .await?;
         tx.commit().await

@@ -137,6 +137,7 @@ parity!(
     background_fan_out_in_leased_batches,
     enrichment_reads_agree_with_the_single_reads,
     aggregation_groups_join_mark_and_leave,
+    uploads_record_get_and_forget,
 );
 
 // ---------------------------------------------------------------- builders
@@ -1208,4 +1209,23 @@ async fn aggregation_groups_join_mark_and_leave(store: &dyn Store) {
     // Purged members leave; an emptied group goes.
     store.purge_activities(&ids(&["n2", "n3"])).await.expect("purge");
     assert_eq!(groups(store, GroupSlice::Start, 10).await, vec![("like".to_string(), 2, 1, ids(&["n4", "n1"]))]);
+}
+
+async fn uploads_record_get_and_forget(store: &dyn Store) {
+    use tributary::core::files::{Upload, UploadKind};
+    let upload = Upload {
+        key: "0123456789abcdef0123456789abcdef/cat.png".into(),
+        user_id: "amy".into(),
+        kind: UploadKind::Image,
+        content_type: "image/png".into(),
+        size: 67,
+        created_at: t(5),
+    };
+    store.insert_upload(&upload).await.expect("insert");
+    assert_eq!(store.get_upload(&upload.key).await.expect("get"), Some(upload.clone()));
+    assert!(store.insert_upload(&upload).await.is_err(), "a key is recorded once");
+    assert_eq!(store.get_upload("ffffffffffffffffffffffffffffffff/cat.png").await.expect("get"), None);
+    assert!(store.delete_upload(&upload.key).await.expect("delete"));
+    assert!(!store.delete_upload(&upload.key).await.expect("delete again"));
+    assert_eq!(store.get_upload(&upload.key).await.expect("get"), None);
 }

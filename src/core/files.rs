@@ -64,6 +64,9 @@ impl UploadKind {
     }
 }
 
+/// Where this server serves the files it keeps on local disk.
+pub const PUBLIC_PATH: &str = "/uploads/";
+
 /// The default size limit of one uploaded file (10 MiB).
 pub const DEFAULT_MAX_BYTES: usize = 10 * 1024 * 1024;
 

@@ -363,7 +363,7 @@ pub fn build_app(state: AppState, cors: CorsOrigins) -> Router {
             get(handlers::user_data::download_export),
         )
         // Uploaded files kept on local disk: public, like a CDN URL.
-        .route(&format!("{}{{token}}/{{name}}", crate::store::files::PUBLIC_PATH), get(handlers::uploads::serve_file))
+        .route(&format!("{}{{token}}/{{name}}", crate::core::files::PUBLIC_PATH), get(handlers::uploads::serve_file))
         .route(
             "/api/v2/feeds/feed_groups/{group}/feeds/{id}/watch",
             axum::routing::delete(realtime::stop_watching).layer(middleware::from_fn_with_state(

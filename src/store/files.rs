@@ -1,5 +1,5 @@
 //! The two `core::files::FileStore`s: a folder on local disk, whose files
-//! this server serves itself under `PUBLIC_PATH`, and S3-compatible object
+//! this server serves itself under `core::files::PUBLIC_PATH`, and S3-compatible object
 //! storage (`object_store`), whose files are read from the bucket (or the
 //! CDN in front of it).
 
@@ -13,10 +13,7 @@ use object_store::path::Path as ObjectPath;
 use object_store::{Attribute, Attributes, ObjectStore, ObjectStoreExt, PutOptions, PutPayload};
 
 use crate::core::error::{Error, Result};
-use crate::core::files::{key_from_url, valid_key, FileStore};
-
-/// Where this server serves files kept on local disk.
-pub const PUBLIC_PATH: &str = "/uploads/";
+use crate::core::files::{key_from_url, valid_key, FileStore, PUBLIC_PATH};
 
 /// The store `uploads_url` names: empty for `<data dir>/uploads`, `file:///path`
 /// for another folder, `s3://bucket/prefix` for object storage (credentials,

@@ -82,7 +82,7 @@ async fn receive(
     body: Body,
     kind: UploadKind,
 ) -> Result<(Upload, String)> {
-    let max_bytes = state.ctx.uploads.as_ref().map_or(0, |u| u.max_bytes);
+    let max_bytes = state.ctx.uploads.as_ref().map_or(usize::MAX, |u| u.max_bytes);
     let form = read_form(headers, body, max_bytes).await?;
     let owner = uploads::owner(actor, form.user_id.as_deref())?;
     let file = form.file.ok_or_else(|| Error::field("file", "file is a required field"))?;

@@ -11,6 +11,7 @@ use bytes::Bytes;
 use object_store::aws::{AmazonS3, AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::path::Path as ObjectPath;
 use object_store::{Attribute, Attributes, ObjectStore, ObjectStoreExt, PutOptions, PutPayload};
+use tokio::io::AsyncWriteExt;
 
 use crate::core::error::{Error, Result};
 use crate::core::files::{key_from_url, valid_key, FileStore, PUBLIC_PATH};
@@ -61,10 +62,19 @@ impl FileStore for DiskFiles {
         let path = self.path(key)?;
         let dir = path.parent().ok_or_else(|| Error::internal("upload key without a folder"))?;
         tokio::fs::create_dir_all(dir).await.map_err(|e| Error::internal(format!("{}: {e}", dir.display())))?;
-        // Written aside and renamed, so a reader never sees half a file.
+        // Written aside and renamed, so a reader never sees half a file;
+        // synced before the upload is acknowledged, like a database commit.
         let tmp = dir.join(".partial");
-        tokio::fs::write(&tmp, &bytes).await.map_err(|e| Error::internal(format!("{}: {e}", tmp.display())))?;
-        tokio::fs::rename(&tmp, &path).await.map_err(|e| Error::internal(format!("{}: {e}", path.display())))
+        let failed = |e: std::io::Error| Error::internal(format!("{}: {e}", path.display()));
+        let mut file = tokio::fs::File::create(&tmp).await.map_err(failed)?;
+        file.write_all(&bytes).await.map_err(failed)?;
+        file.sync_all().await.map_err(failed)?;
+        tokio::fs::rename(&tmp, &path).await.map_err(failed)?;
+        // The file's folder is new too: its entry in the root is synced as well.
+        for folder in [dir, self.root.as_path()] {
+            tokio::fs::File::open(folder).await.map_err(failed)?.sync_all().await.map_err(failed)?;
+        }
+        Ok(())
     }
 
     async fn get(&self, key: &str) -> Result<Option<Bytes>> {

@@ -260,11 +260,20 @@ async fn uploads_are_bounded_in_size_and_images_are_checked_by_their_bytes() {
     drop(server);
 
     // The default limit is 10 MiB: well above the 1 MiB of JSON bodies, and enforced.
-    let (_server, base) = running(dir.path(), &db, &[]).await;
+    // This server keeps its files in a folder of its own (`file://`), not in the data dir.
+    let elsewhere = tempfile::tempdir().expect("temp dir");
+    let folder = format!("file://{}", elsewhere.path().display());
+    let (_server, base) = running(dir.path(), &db, &[("TRIBUTARY_UPLOADS_URL", folder.as_str())]).await;
     let two_mib = vec![1u8; 2 * 1024 * 1024];
     let (status, body) =
         post_form(&base, &carol, "file", &[file("two.bin", "application/octet-stream", &two_mib)]).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
+    let url = body["file"].as_str().expect("file");
+    let (token, name) = url.rsplit_once('/').map(|(rest, name)| (rest.rsplit('/').next().unwrap(), name)).unwrap();
+    let on_disk = std::fs::read(elsewhere.path().join(token).join(name)).expect("the file is in the configured folder");
+    assert_eq!(on_disk, two_mib);
+    assert!(!dir.path().join("uploads").join(token).exists(), "nothing in the data dir");
+    assert_eq!(fetch(url).await.bytes, two_mib);
     let over = vec![1u8; 10 * 1024 * 1024 + 1];
     let (status, body) = post_form(&base, &carol, "file", &[file("over.bin", "application/octet-stream", &over)]).await;
     assert_eq!((status, body["code"].as_i64()), (StatusCode::PAYLOAD_TOO_LARGE, Some(22)), "{body}");

@@ -51,6 +51,33 @@ pub struct ServeConfig {
     pub metrics: MetricsOptions,
     #[command(flatten)]
     pub user_data: UserDataFlags,
+    #[command(flatten)]
+    pub uploads: UploadOptions,
+}
+
+/// Where uploaded files and images go (`core::uploads`, `store::files`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct UploadOptions {
+    /// Where uploads are stored: unset for `<data dir>/uploads` (served by this server under /uploads/), `file:///path` for another folder, or `s3://bucket/prefix` for S3-compatible object storage (credentials, region and endpoint from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_ENDPOINT, AWS_ALLOW_HTTP).
+    #[arg(long, env = "TRIBUTARY_UPLOADS_URL", default_value = "")]
+    pub uploads_url: String,
+    /// The public base URL of uploads kept in object storage (a CDN or the bucket's website); by default the bucket's own URL.
+    #[arg(long, env = "TRIBUTARY_UPLOADS_PUBLIC_URL")]
+    pub uploads_public_url: Option<String>,
+    /// The largest file UploadFile and UploadImage accept, in bytes (413 beyond it).
+    #[arg(long, env = "TRIBUTARY_UPLOAD_MAX_BYTES", default_value_t = crate::core::files::DEFAULT_MAX_BYTES,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1024 * 1024 * 1024))]
+    pub upload_max_bytes: usize,
+}
+
+impl Default for UploadOptions {
+    fn default() -> Self {
+        UploadOptions {
+            uploads_url: String::new(),
+            uploads_public_url: None,
+            upload_max_bytes: crate::core::files::DEFAULT_MAX_BYTES,
+        }
+    }
 }
 
 /// Callers without a user token, as Stream's clients make them: guests

@@ -62,7 +62,14 @@ pub async fn serve(
         config::export_credentials(&config.data_dir, &credentials)?;
     }
 
+    let files = store::files::open(
+        &config.uploads.uploads_url,
+        &config.data_dir,
+        config.uploads.uploads_public_url.as_deref(),
+    )?;
+    let uploads = core::files::Uploads { files, max_bytes: config.uploads.upload_max_bytes };
     let ctx = core::Ctx::new(store)
+        .with_uploads(uploads)
         .with_cursor_key(core::cursor::CursorKey::derive(&credentials.api_secret))
         .with_user_data(config.user_data.options());
     core::feed_groups::install_built_in_groups(&ctx).await?;

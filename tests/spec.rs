@@ -120,7 +120,12 @@ fn every_request_field_is_honoured_or_refused() {
         if table.honoured.contains(&"user.id") {
             listed.extend(USER_PROFILE);
         }
-        let body = op["requestBody"]["content"]["application/json"]["schema"].clone();
+        // Uploads are multipart forms; their parts are the body's fields.
+        let content = &op["requestBody"]["content"];
+        let body = match &content["application/json"]["schema"] {
+            Value::Null => content["multipart/form-data"]["schema"].clone(),
+            schema => schema.clone(),
+        };
         let query: Vec<String> = op["parameters"]
             .as_array()
             .into_iter()

@@ -139,6 +139,7 @@ parity!(
     aggregation_groups_join_mark_and_leave,
     stories_show_live_and_watched_stories_for_their_viewer,
     feed_views_insert_replace_delete_and_cap,
+    uploads_record_get_and_forget,
 );
 
 // ---------------------------------------------------------------- builders
@@ -1325,4 +1326,23 @@ async fn feed_views_insert_replace_delete_and_cap(store: &dyn Store) {
     assert!(!store.delete_feed_view("b").await.unwrap());
     assert!(store.get_feed_view("b").await.unwrap().is_none());
     assert_eq!(store.insert_feed_view(&view("c", 6), 2).await.unwrap(), FeedViewInsert::Inserted);
+}
+
+async fn uploads_record_get_and_forget(store: &dyn Store) {
+    use tributary::core::files::{Upload, UploadKind};
+    let upload = Upload {
+        key: "0123456789abcdef0123456789abcdef/cat.png".into(),
+        user_id: "amy".into(),
+        kind: UploadKind::Image,
+        content_type: "image/png".into(),
+        size: 67,
+        created_at: t(5),
+    };
+    store.insert_upload(&upload).await.expect("insert");
+    assert_eq!(store.get_upload(&upload.key).await.expect("get"), Some(upload.clone()));
+    assert!(store.insert_upload(&upload).await.is_err(), "a key is recorded once");
+    assert_eq!(store.get_upload("ffffffffffffffffffffffffffffffff/cat.png").await.expect("get"), None);
+    assert!(store.delete_upload(&upload.key).await.expect("delete"));
+    assert!(!store.delete_upload(&upload.key).await.expect("delete again"));
+    assert_eq!(store.get_upload(&upload.key).await.expect("get"), None);
 }

@@ -6,6 +6,7 @@ use tokio::sync::Notify;
 
 use super::config_cache::ConfigCache;
 use super::cursor;
+use super::files::Uploads;
 use super::storage::Store;
 use super::usage_counter::RequestCounter;
 use super::user_data_options::UserDataOptions;
@@ -26,6 +27,8 @@ pub struct Ctx {
     pub api_requests: Arc<RequestCounter>,
     /// How GDPR exports and deletions run.
     pub user_data: UserDataOptions,
+    /// Where uploaded files go; `None` refuses uploads (unit-test contexts).
+    pub uploads: Option<Uploads>,
 }
 
 impl Ctx {
@@ -40,11 +43,16 @@ impl Ctx {
             config,
             api_requests: Arc::default(),
             user_data: UserDataOptions::default(),
+            uploads: None,
         }
     }
 
     pub fn with_user_data(self, user_data: UserDataOptions) -> Self {
         Ctx { user_data, ..self }
+    }
+
+    pub fn with_uploads(self, uploads: Uploads) -> Self {
+        Ctx { uploads: Some(uploads), ..self }
     }
 
     pub fn with_cursor_key(self, cursor_key: cursor::CursorKey) -> Self {

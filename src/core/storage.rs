@@ -12,6 +12,7 @@ use async_trait::async_trait;
 use super::error::Result;
 use super::events::{Event, EventCursor};
 use super::feed_visibilities::StoredGrants;
+use super::files::Upload;
 use super::membership_levels::MembershipLevel;
 use super::model::{
     Activity, Bookmark, BookmarkFolder, Collection, Comment, Feed, FeedCounts, FeedGroup, FeedMember, FeedView,
@@ -1188,6 +1189,16 @@ pub trait UserDataStore: Send + Sync {
     async fn export_chunks(&self, id: &str, after_seq: i64, limit: usize) -> Result<Vec<(i64, String)>>;
 }
 
+/// Who uploaded which file (`core::uploads`); the bytes are elsewhere.
+#[async_trait]
+pub trait UploadStore: Send + Sync {
+    /// Records a new upload; its key is fresh, so it never meets another.
+    async fn insert_upload(&self, upload: &Upload) -> Result<()>;
+    async fn get_upload(&self, key: &str) -> Result<Option<Upload>>;
+    /// Forgets the upload; false when there was none.
+    async fn delete_upload(&self, key: &str) -> Result<bool>;
+}
+
 /// The whole storage interface: every area. Core holds an `Arc<dyn Store>`;
 /// a backend implements the area traits and gets `Store` for free.
 pub trait Store:
@@ -1211,6 +1222,7 @@ pub trait Store:
     + NotificationStore
     + UsageStore
     + UserDataStore
+    + UploadStore
     + 'static
 {
 }
@@ -1236,6 +1248,7 @@ impl<
             + NotificationStore
             + UsageStore
             + UserDataStore
+            + UploadStore
             + 'static,
     > Store for T
 {

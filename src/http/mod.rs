@@ -59,7 +59,7 @@ macro_rules! operations {
 
 use handlers::{
     activities, app, bookmarks, collections, comments, feed_groups, feeds, follows, members, pins, polls, rate_limits,
-    reactions, tasks, users,
+    reactions, tasks, uploads, users,
 };
 use handlers::{feed_views, feed_visibilities, membership_levels};
 
@@ -73,6 +73,11 @@ operations! {
     DeleteUsers: post "/api/v2/users/delete" => 201 users::delete_users;
     CreateGuest: post "/api/v2/guest" => 201 users::create_guest;
     GetTask: get "/api/v2/tasks/{id}" => 200 tasks::get_task;
+
+    UploadFile: post "/api/v2/uploads/file" => 201 uploads::upload_file;
+    DeleteFile: delete "/api/v2/uploads/file" => 200 uploads::delete_file;
+    UploadImage: post "/api/v2/uploads/image" => 201 uploads::upload_image;
+    DeleteImage: delete "/api/v2/uploads/image" => 200 uploads::delete_image;
 
     CreatePoll: post "/api/v2/polls" => 201 polls::create_poll;
     UpdatePoll: put "/api/v2/polls" => 201 polls::update_poll;
@@ -259,7 +264,8 @@ fn refuse_control_characters(uri: &axum::http::Uri) -> Result<(), Error> {
 /// `BodyReadTimeout` (408, code 23).
 async fn buffer_body(state: &AppState, name: &'static str, req: Request, next: Next) -> Response {
     let (mut parts, body) = req.into_parts();
-    let read = axum::body::to_bytes(body, MAX_BODY_BYTES);
+    let limit = body_limit(state, name);
+    let read = axum::body::to_bytes(body, limit);
     let read = match parts.extensions.get::<listen::BodyReadTimeout>() {
         Some(&listen::BodyReadTimeout(limit)) => match tokio::time::timeout(limit, read).await {
             Ok(read) => read,
@@ -291,12 +297,21 @@ async fn buffer_body(state: &AppState, name: &'static str, req: Request, next: N
             let too_big =
                 std::error::Error::source(&e).is_some_and(|cause| cause.is::<http_body_util::LengthLimitError>());
             let error = if too_big {
-                Error::new(Code::PayloadTooBig, format!("request body is larger than {MAX_BODY_BYTES} bytes"))
+                Error::new(Code::PayloadTooBig, format!("request body is larger than {limit} bytes"))
             } else {
                 Error::input(format!("could not read request body: {e}"))
             };
             ApiError(error).into_response()
         }
+    }
+}
+
+/// The most bytes `name`'s request body may hold: uploads take files up
+/// to the configured limit, everything else is JSON of at most `MAX_BODY_BYTES`.
+fn body_limit(state: &AppState, name: &str) -> usize {
+    match (name, &state.ctx.uploads) {
+        ("UploadFile" | "UploadImage", Some(uploads)) => uploads.max_bytes + handlers::uploads::FORM_OVERHEAD_BYTES,
+        _ => MAX_BODY_BYTES,
     }
 }
 
@@ -354,6 +369,8 @@ pub fn build_app(state: AppState, cors: CorsOrigins) -> Router {
             &format!("{}{{token}}", crate::core::user_data::DOWNLOAD_PATH),
             get(handlers::user_data::download_export),
         )
+        // Uploaded files kept on local disk: public, like a CDN URL.
+        .route(&format!("{}{{token}}/{{name}}", crate::core::files::PUBLIC_PATH), get(handlers::uploads::serve_file))
         .route(
             "/api/v2/feeds/feed_groups/{group}/feeds/{id}/watch",
             axum::routing::delete(realtime::stop_watching).layer(middleware::from_fn_with_state(

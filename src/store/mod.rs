@@ -4,6 +4,7 @@
 
 pub mod db;
 pub mod dialect;
+pub mod files;
 mod ops;
 pub mod postgres;
 pub mod sql;

@@ -36,5 +36,6 @@ mod selected_feeds;
 mod store;
 mod support;
 mod transactions;
+mod uploads;
 mod user_data;
 mod webhooks;

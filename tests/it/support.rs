@@ -178,6 +178,7 @@ impl TestServer {
             rate_limits: operated.rate_limits,
             metrics: operated.metrics,
             user_data: Default::default(),
+            uploads: Default::default(),
         };
         let shutdown = Shutdown::default();
         let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();

@@ -19,6 +19,7 @@ pub mod polls;
 pub mod rate_limits;
 pub mod reactions;
 pub mod tasks;
+pub mod uploads;
 pub mod user_data;
 pub mod users;
 

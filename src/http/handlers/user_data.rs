@@ -49,7 +49,7 @@ pub async fn export_feed_user_data(
 
 /// Where the caller reached this server, for links back to it: the
 /// proxy's `X-Forwarded-Proto`/`-Host` when present, else `Host`.
-fn base_url(headers: &HeaderMap) -> String {
+pub(super) fn base_url(headers: &HeaderMap) -> String {
     let first = |name: &str| {
         let value = headers.get(name).and_then(|v| v.to_str().ok())?;
         value.split(',').next().map(str::trim).filter(|v| !v.is_empty())

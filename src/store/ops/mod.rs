@@ -20,6 +20,7 @@ mod pins;
 mod polls;
 mod reactions;
 mod tasks;
+mod uploads;
 mod usage;
 mod user_data;
 mod users;

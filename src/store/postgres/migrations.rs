@@ -544,4 +544,16 @@ CREATE TABLE feed_views (
     doc TEXT NOT NULL
 );
 "#,
+    // Uploads (issue 18): see the SQLite twin.
+    r#"
+CREATE TABLE uploads (
+    key TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    size BIGINT NOT NULL,
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX uploads_user ON uploads (user_id, created_at);
+"#,
 ];

@@ -607,6 +607,20 @@ CREATE TABLE feed_views (
     doc TEXT NOT NULL
 );
 "#,
+    // Uploads (issue 18): who uploaded each file, so only its uploader (or a
+    // server-side call) deletes it, across restarts and instances. The bytes
+    // live in the configured file store, not here.
+    r#"
+CREATE TABLE uploads (
+    key TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX uploads_user ON uploads (user_id, created_at);
+"#,
 ];
 
 #[cfg(test)]

@@ -1,0 +1,60 @@
+"""Uploads through the SDK's upload_file / upload_image (multipart forms with
+the file and, server-side, the owning `user`), the returned URLs, and
+delete_file / delete_image: only the uploader or a server-side call deletes."""
+
+import base64
+
+import httpx
+from getstream.models import ImageSize, OnlyUserID
+
+from sdkhelpers import api_error
+
+PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGP4z8DwHwAFAAH/iZk9HQAAAABJRU5ErkJggg=="
+)
+
+
+def test_upload_image_and_file_for_a_user_then_delete(client, user_client, make_users, tmp_path, server):
+    alice, bob = make_users("alice", "bob")
+    image = tmp_path / "cat.png"
+    image.write_bytes(PNG)
+    up = client.upload_image(file=str(image), user=OnlyUserID(id=alice)).data
+    assert up.file.startswith(f"{server.base_url}/uploads/") and up.file.endswith("/cat.png")
+    assert up.thumb_url == up.file
+    got = httpx.get(up.file)
+    assert got.status_code == 200 and got.content == PNG and got.headers["content-type"] == "image/png"
+
+    notes = tmp_path / "notes.txt"
+    notes.write_text("some notes")
+    doc = user_client(alice).upload_file(file=str(notes)).data
+    assert httpx.get(doc.file).text == "some notes"
+
+    # The activity that links the image does not own it.
+    activity = client.feeds.add_activity(
+        type="post", feeds=[f"user:{alice}"], user_id=alice, attachments=[{"type": "image", "image_url": up.file, "custom": {}}]
+    ).data.activity
+    client.feeds.delete_activity(id=activity.id, hard_delete=True)
+    assert httpx.get(up.file).status_code == 200
+
+    with api_error(403, 17):
+        user_client(bob).delete_image(url=up.file)
+    user_client(alice).delete_image(url=up.file)
+    assert httpx.get(up.file).status_code == 404
+    with api_error(404, 16):
+        client.delete_image(url=up.file)
+    client.delete_file(url=doc.file)
+    assert httpx.get(doc.file).status_code == 404
+
+
+def test_upload_image_refuses_non_images_and_resizing(client, make_users, tmp_path):
+    alice = make_users("alice")
+    fake = tmp_path / "fake.png"
+    fake.write_bytes(b"this is text, not a PNG")
+    with api_error(400, 4):
+        client.upload_image(file=str(fake), user=OnlyUserID(id=alice))
+    real = tmp_path / "real.png"
+    real.write_bytes(PNG)
+    with api_error(400, 4):
+        client.upload_image(
+            file=str(real), user=OnlyUserID(id=alice), upload_sizes=[ImageSize(width=50, height=50, resize="scale")]
+        )

@@ -7,6 +7,7 @@ use tokio::sync::Notify;
 use super::config_cache::ConfigCache;
 use super::cursor;
 use super::storage::Store;
+use super::translator::Translator;
 use super::usage_counter::RequestCounter;
 use super::user_data_options::UserDataOptions;
 
@@ -26,6 +27,8 @@ pub struct Ctx {
     pub api_requests: Arc<RequestCounter>,
     /// How GDPR exports and deletions run.
     pub user_data: UserDataOptions,
+    /// The machine translation provider, if one is configured.
+    pub translator: Option<Arc<dyn Translator>>,
 }
 
 impl Ctx {
@@ -40,11 +43,16 @@ impl Ctx {
             config,
             api_requests: Arc::default(),
             user_data: UserDataOptions::default(),
+            translator: None,
         }
     }
 
     pub fn with_user_data(self, user_data: UserDataOptions) -> Self {
         Ctx { user_data, ..self }
+    }
+
+    pub fn with_translator(self, translator: Option<Arc<dyn Translator>>) -> Self {
+        Ctx { translator, ..self }
     }
 
     pub fn with_cursor_key(self, cursor_key: cursor::CursorKey) -> Self {

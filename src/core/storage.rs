@@ -18,6 +18,7 @@ use super::model::{
     Follow, MetricEvent, NotificationState, Pin, Poll, PollTally, PollVote, Reaction, ReactionSummary, Task, TaskError,
     TaskStatus, User, VoteOutcome,
 };
+use super::push::{Device, PushPreferences};
 use super::time::Timestamp;
 
 /// A keyset position in a feed: `(created_at, activity_id)` of an edge item.
@@ -1136,6 +1137,46 @@ pub trait UserDataStore: Send + Sync {
     async fn export_chunks(&self, id: &str, after_seq: i64, limit: usize) -> Result<Vec<(i64, String)>>;
 }
 
+/// Push devices and preferences (`core::push`).
+#[async_trait]
+pub trait PushStore: Send + Sync {
+    /// Stores `device` for its user, replacing the user's device of that id
+    /// and taking the id from any other user. Returns false, writing
+    /// nothing, when the user already has `max` other devices; the count and
+    /// the insert are one transaction.
+    async fn upsert_device(&self, device: &Device, max: usize) -> Result<bool>;
+    /// The devices of these users, oldest first.
+    async fn devices_of(&self, user_ids: &[String]) -> Result<Vec<Device>>;
+    /// Deletes the user's device `id`; false when the user has none of it.
+    async fn delete_device(&self, user_id: &str, id: &str) -> Result<bool>;
+    /// The stored preferences of these `(user_id, channel)` scopes (an
+    /// empty channel is the user's own); scopes never set are left out.
+    async fn push_preferences(&self, scopes: &[(String, String)]) -> Result<Vec<PushPreferences>>;
+    /// Replaces the preferences of each scope given, in one transaction.
+    /// Returns false, writing nothing, when a user would keep more than
+    /// `max_channels` channel scopes.
+    async fn save_push_preferences(&self, prefs: &[PushPreferences], max_channels: usize) -> Result<bool>;
+}
+
+/// What a translation is cached on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Translated {
+    Activity,
+    Comment,
+}
+
+/// Cached machine translations (`core::translation`).
+#[async_trait]
+pub trait TranslationStore: Send + Sync {
+    /// Adds `entries` to the translations of the activity or comment `id`,
+    /// replacing them first if they were made from another text than the
+    /// one fingerprinted `of`. Touches nothing else of the record (not its
+    /// `updated_at`); concurrent calls for two languages both land. False
+    /// when there is no such record.
+    async fn save_translations(&self, on: Translated, id: &str, of: &str, entries: &[(String, String)])
+        -> Result<bool>;
+}
+
 /// The whole storage interface: every area. Core holds an `Arc<dyn Store>`;
 /// a backend implements the area traits and gets `Store` for free.
 pub trait Store:
@@ -1159,6 +1200,8 @@ pub trait Store:
     + NotificationStore
     + UsageStore
     + UserDataStore
+    + PushStore
+    + TranslationStore
     + 'static
 {
 }
@@ -1184,6 +1227,8 @@ impl<
             + NotificationStore
             + UsageStore
             + UserDataStore
+            + PushStore
+            + TranslationStore
             + 'static,
     > Store for T
 {

@@ -435,4 +435,21 @@ CREATE INDEX reactions_user ON reactions (user_id, created_at);
 CREATE INDEX comment_reactions_user ON comment_reactions (user_id, created_at);
 CREATE INDEX poll_votes_by_user ON poll_votes (user_id, created_at);
 "#,
+    // Push devices and preferences (issue 18): see the SQLite twin.
+    r#"
+CREATE TABLE devices (
+    user_id TEXT NOT NULL,
+    id TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    doc JSONB NOT NULL,
+    PRIMARY KEY (user_id, id)
+);
+CREATE INDEX devices_id ON devices (id);
+CREATE TABLE push_preferences (
+    user_id TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    doc JSONB NOT NULL,
+    PRIMARY KEY (user_id, channel)
+);
+"#,
 ];

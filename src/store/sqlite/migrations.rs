@@ -508,6 +508,26 @@ CREATE INDEX reactions_user ON reactions (user_id, created_at);
 CREATE INDEX comment_reactions_user ON comment_reactions (user_id, created_at);
 CREATE INDEX poll_votes_by_user ON poll_votes (user_id, created_at);
 "#,
+    // Push devices and preferences (issue 18, `store::ops::push`). A device
+    // id (a push token) belongs to one user at a time; the index finds it
+    // when another user registers it. Preferences are one document per
+    // (user, channel scope), '' being the user's own.
+    r#"
+CREATE TABLE devices (
+    user_id TEXT NOT NULL,
+    id TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    doc TEXT NOT NULL,
+    PRIMARY KEY (user_id, id)
+) WITHOUT ROWID;
+CREATE INDEX devices_id ON devices (id);
+CREATE TABLE push_preferences (
+    user_id TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    PRIMARY KEY (user_id, channel)
+) WITHOUT ROWID;
+"#,
 ];
 
 #[cfg(test)]

@@ -244,6 +244,7 @@ fn comment(id: &str, activity_id: &str, parent: Option<&str>, at: i64) -> Commen
         updated_at: t(at),
         edited_at: None,
         deleted_at: None,
+        i18n: None,
         counts: CommentCounts::default(),
     }
 }

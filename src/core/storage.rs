@@ -134,7 +134,8 @@ pub trait UserStore: Send + Sync {
     /// A page of users matching `query` (`sql::USERS` fields; core adds
     /// the scope: live, and not deactivated unless asked).
     async fn query_users(&self, query: &ListQuery) -> Result<Vec<User>>;
-    /// Hard-deletes the user rows (soft deletion is an `upsert_users`).
+    /// Hard-deletes the user rows, with their devices and push preferences
+    /// (soft deletion is an `upsert_users`).
     async fn purge_users(&self, ids: &[String]) -> Result<()>;
 }
 

@@ -16,9 +16,12 @@ use super::Ctx;
 /// An ISO 639-1 code, with an optional region or script (`zh-TW`,
 /// `pt-BR`, `zh-Hant`): what LibreTranslate and Stream's `language` take.
 fn checked_language(language: &str) -> Result<String> {
-    let (base, rest) = language.split_once('-').unwrap_or((language, ""));
+    let (base, rest) = match language.split_once('-') {
+        Some((base, rest)) => (base, Some(rest)),
+        None => (language, None),
+    };
     let base_ok = (2..=3).contains(&base.len()) && base.bytes().all(|b| b.is_ascii_lowercase());
-    let rest_ok = rest.is_empty() || ((2..=4).contains(&rest.len()) && rest.bytes().all(|b| b.is_ascii_alphanumeric()));
+    let rest_ok = rest.is_none_or(|r| (2..=4).contains(&r.len()) && r.bytes().all(|b| b.is_ascii_alphanumeric()));
     if !base_ok || !rest_ok {
         return Err(Error::field("language", format!("language {language:?} is not an ISO 639-1 language code")));
     }

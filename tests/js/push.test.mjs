@@ -89,6 +89,14 @@ describe('push preferences and devices', () => {
         [[`${me}-token`, me, 'firebase', 'fcm']],
       );
       assert.ok(devices[0].created_at instanceof Date, 'created_at decodes as a date');
+      // A new connection's `me` (the client's connected_user) carries the devices.
+      const second = await connectClient(server, sdk, me);
+      try {
+        const connected = second.state.getLatestValue().connected_user;
+        assert.deepEqual(connected.devices.map((d) => d.id), [`${me}-token`]);
+      } finally {
+        await second.disconnectUser();
+      }
       const badProvider = await failure(() => client.createDevice({ id: 'x', push_provider: 'pigeon' }));
       assert.deepEqual(badProvider, { code: 4, status: 400 });
 

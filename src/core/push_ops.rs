@@ -21,9 +21,10 @@ use super::Ctx;
 /// as a push token belongs to one app install.
 pub async fn create_device(ctx: &Ctx, actor: &Actor, req: NewDevice) -> Result<Device> {
     let user_id = actor.acting_user(req.user_id.as_deref())?;
-    super::users::ensure_users(ctx, std::slice::from_ref(&user_id))
-        .await
-        .map_err(|_| Error::field("user_id", format!("user {user_id} does not exist")))?;
+    super::users::ensure_users(ctx, std::slice::from_ref(&user_id)).await.map_err(|e| match e.code {
+        super::error::Code::InputError => Error::field("user_id", format!("user {user_id} does not exist")),
+        _ => e,
+    })?;
     if req.id.is_empty() || req.id.len() > MAX_DEVICE_ID {
         return Err(Error::field("id", format!("id must be 1 to {MAX_DEVICE_ID} characters")));
     }
@@ -243,5 +244,8 @@ pub async fn recipients(ctx: &Ctx, event: &Event) -> Result<Vec<Recipient>> {
         _ => {}
     }
     out.retain(|r| Some(&r.user_id) != actor.as_ref());
+    // An event only its audience may see (a private activity's) pushes to
+    // no one else: a mention must not reveal what the mentioned cannot read.
+    out.retain(|r| event.audience.as_ref().is_none_or(|a| a == &r.user_id));
     Ok(out)
 }

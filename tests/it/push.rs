@@ -281,6 +281,11 @@ async fn pushes_reach_the_bridge_signed_with_devices_unless_skipped_or_unwanted(
     admin.follow("timeline:ben", "user:cat", json!({})).await;
     let (status, _) = ben.post(DEVICES, &json!({"id": "ben-tablet", "push_provider": "firebase"})).await;
     assert_eq!(status, StatusCode::CREATED);
+    // A private activity mentioning ben pushes nothing (he cannot read it);
+    // a public one does.
+    let private = json!({"text": "psst @ben", "mentioned_user_ids": ["ben"], "visibility": "private"});
+    admin.add_activity("cat", &["user:cat"], private).await;
+    admin.add_activity("cat", &["user:cat"], json!({"text": "hey @ben", "mentioned_user_ids": ["ben"]})).await;
     let (status, body) = admin
         .post(
             "/api/v2/feeds/comments",
@@ -301,11 +306,12 @@ async fn pushes_reach_the_bridge_signed_with_devices_unless_skipped_or_unwanted(
         .collect();
     assert_eq!(
         kinds,
-        [("ben", "reaction"), ("ben", "follow"), ("ben", "comment"), ("ben", "comment")]
+        [("ben", "reaction"), ("ben", "follow"), ("ben", "comment"), ("ben", "mention"), ("ben", "comment")]
             .map(|(u, k)| (u.to_string(), k.to_string())),
         "only the pushes that should go went: {all:#?}"
     );
     assert!(all.iter().all(signed));
-    // The last one carries both of ben's devices.
-    assert_eq!(all[3].json["devices"].as_array().map(Vec::len), Some(2), "{:#?}", all[3]);
+    // The last ones carry both of ben's devices; the mention is the public one.
+    assert_eq!(all[4].json["devices"].as_array().map(Vec::len), Some(2), "{:#?}", all[4]);
+    assert_eq!(all[3].json["event"]["activity"]["text"], "hey @ben");
 }

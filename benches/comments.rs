@@ -42,6 +42,7 @@ fn comment(id: String, activity: &str, parent: Option<String>, user: usize, at: 
         updated_at: Timestamp(at),
         edited_at: None,
         deleted_at: None,
+        i18n: None,
         counts: CommentCounts::default(),
     }
 }

@@ -50,6 +50,7 @@ fn activity(i: usize, base: i64) -> Activity {
         updated_at: Timestamp(base + i as i64 * 1_000),
         edited_at: None,
         deleted_at: None,
+        i18n: None,
     }
 }
 

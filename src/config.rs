@@ -53,6 +53,8 @@ pub struct ServeConfig {
     pub user_data: UserDataFlags,
     #[command(flatten)]
     pub uploads: UploadOptions,
+    #[command(flatten)]
+    pub translation: TranslationOptions,
 }
 
 /// Where uploaded files and images go (`core::uploads`, `store::files`).
@@ -77,6 +79,36 @@ impl Default for UploadOptions {
             uploads_public_url: None,
             upload_max_bytes: crate::core::files::DEFAULT_MAX_BYTES,
         }
+    }
+}
+
+/// Machine translation (TranslateActivity, TranslateComment) through a
+/// LibreTranslate-compatible service (`crate::translate`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct TranslationOptions {
+    /// Base URL of a LibreTranslate-compatible service (`POST <url>/translate`); unset, translation requests are refused with a 400 saying translation is not configured.
+    #[arg(long, env = "TRIBUTARY_TRANSLATION_URL", value_parser = http_url)]
+    pub translation_url: Option<String>,
+    /// API key sent to the translation service as `api_key`, when it asks for one.
+    #[arg(long, env = "TRIBUTARY_TRANSLATION_API_KEY", hide_env_values = true)]
+    pub translation_api_key: Option<String>,
+    /// How long one call to the translation service may take, in milliseconds; then the request fails with a 502.
+    #[arg(long, env = "TRIBUTARY_TRANSLATION_TIMEOUT_MS", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u64).range(100..=120_000))]
+    pub translation_timeout_ms: u64,
+}
+
+impl Default for TranslationOptions {
+    fn default() -> Self {
+        TranslationOptions { translation_url: None, translation_api_key: None, translation_timeout_ms: 10_000 }
+    }
+}
+
+/// An absolute http(s) URL (`--push-webhook-url`, `--translation-url`).
+fn http_url(text: &str) -> Result<String, String> {
+    match url::Url::parse(text) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Ok(text.to_string()),
+        _ => Err(format!("{text:?} is not an absolute http(s) URL")),
     }
 }
 
@@ -204,6 +236,9 @@ pub struct WebhookOptions {
     /// Hosts webhooks may be sent to: `*` for any, or a comma-separated list of host names and IP addresses as written in the URLs (`[::1]` for IPv6); targets elsewhere get nothing (logged).
     #[arg(long, env = "TRIBUTARY_WEBHOOK_HOSTS", default_value = "*", value_parser = WebhookHosts::parse)]
     pub webhook_hosts: WebhookHosts,
+    /// Where push notifications go, as signed `push` webhooks carrying the recipient's devices (Tributary does not call APNs or FCM); unset, nothing is pushed. See "Push notifications" in the README.
+    #[arg(long, env = "TRIBUTARY_PUSH_WEBHOOK_URL", value_parser = http_url)]
+    pub push_webhook_url: Option<String>,
 }
 
 impl Default for WebhookOptions {
@@ -213,6 +248,7 @@ impl Default for WebhookOptions {
             webhook_first_retry_ms: 500,
             webhook_lease_secs: 30,
             webhook_hosts: WebhookHosts::Any,
+            push_webhook_url: None,
         }
     }
 }

@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod realtime;
 pub mod shutdown;
 pub mod store;
+pub mod translate;
 pub mod wire;
 
 use config::{AppCredentials, ServeConfig};
@@ -68,10 +69,20 @@ pub async fn serve(
         config.uploads.uploads_public_url.as_deref(),
     )?;
     let uploads = core::files::Uploads { files, max_bytes: config.uploads.upload_max_bytes };
+    let translation = &config.translation;
+    let translator: Option<Arc<dyn core::translator::Translator>> = match translation.translation_url.as_deref() {
+        Some(url) if !url.is_empty() => Some(Arc::new(translate::LibreTranslate::new(
+            url,
+            translation.translation_api_key.clone(),
+            std::time::Duration::from_millis(translation.translation_timeout_ms),
+        )?)),
+        _ => None,
+    };
     let ctx = core::Ctx::new(store)
         .with_uploads(uploads)
         .with_cursor_key(core::cursor::CursorKey::derive(&credentials.api_secret))
-        .with_user_data(config.user_data.options());
+        .with_user_data(config.user_data.options())
+        .with_translator(translator);
     core::feed_groups::install_built_in_groups(&ctx).await?;
     let worker = tokio::spawn(core::task_runner::run_worker(ctx.clone(), shutdown.clone()));
     let fanout = tokio::spawn(core::fanout::run_worker(ctx.clone(), config.fanout.fanout_batch, shutdown.clone()));
@@ -81,6 +92,7 @@ pub async fn serve(
         first_retry: std::time::Duration::from_millis(config.webhooks.webhook_first_retry_ms),
         lease: std::time::Duration::from_secs(config.webhooks.webhook_lease_secs),
         allowed_hosts: config.webhooks.webhook_hosts.list(),
+        push_url: config.webhooks.push_webhook_url.clone().filter(|u| !u.is_empty()),
         ..realtime::webhooks::Config::new(&credentials.api_key, &credentials.api_secret)
     };
     let (hub, deliverer) = realtime::start(&ctx, &shutdown, config.limits.max_connections as usize, webhooks);

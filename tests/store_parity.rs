@@ -140,6 +140,7 @@ parity!(
     stories_show_live_and_watched_stories_for_their_viewer,
     feed_views_insert_replace_delete_and_cap,
     uploads_record_get_and_forget,
+    push_devices_preferences_and_translations,
 );
 
 // ---------------------------------------------------------------- builders
@@ -247,6 +248,7 @@ fn comment(id: &str, activity_id: &str, parent: Option<&str>, at: i64) -> Commen
         updated_at: t(at),
         edited_at: None,
         deleted_at: None,
+        i18n: None,
         counts: CommentCounts::default(),
     }
 }
@@ -351,6 +353,60 @@ fn sorted(mut v: Vec<String>) -> Vec<String> {
 }
 
 // ---------------------------------------------------------------- scenarios
+
+/// Devices (bounded per user, a token moving between users), preferences
+/// per scope (channel scopes bounded), and cached translations merged per
+/// fingerprint without touching the record otherwise.
+async fn push_devices_preferences_and_translations(store: &dyn Store) {
+    use tributary::core::push::{Device, PushPreferences};
+    use tributary::core::storage::Translated;
+    let device = |id: &str, user: &str, at: i64| Device {
+        id: id.into(),
+        user_id: user.into(),
+        push_provider: "apn".into(),
+        push_provider_name: None,
+        hardware_id: None,
+        voip: false,
+        created_at: t(at),
+    };
+    assert!(store.upsert_device(&device("a1", "ann", 1), 2).await.unwrap());
+    assert!(store.upsert_device(&device("a2", "ann", 2), 2).await.unwrap());
+    assert!(!store.upsert_device(&device("a3", "ann", 3), 2).await.unwrap(), "a third device is over the bound");
+    assert!(store.upsert_device(&device("a2", "ann", 4), 2).await.unwrap(), "replacing one is not");
+    assert!(store.upsert_device(&device("a1", "ben", 5), 2).await.unwrap(), "a token moves to its new user");
+    let owners = |ds: Vec<Device>| ds.into_iter().map(|d| (d.user_id, d.id)).collect::<Vec<_>>();
+    let all = store.devices_of(&ids(&["ann", "ben"])).await.unwrap();
+    assert_eq!(owners(all), [("ann".to_string(), "a2".to_string()), ("ben".into(), "a1".into())]);
+    assert!(store.delete_device("ben", "a1").await.unwrap());
+    assert!(!store.delete_device("ann", "a1").await.unwrap());
+
+    let prefs = |user: &str, channel: &str, level: &str| PushPreferences {
+        user_id: user.into(),
+        channel: channel.into(),
+        feeds_level: Some(level.into()),
+        ..Default::default()
+    };
+    assert!(store.save_push_preferences(&[prefs("ann", "", "none"), prefs("ann", "c:1", "all")], 1).await.unwrap());
+    assert!(!store.save_push_preferences(&[prefs("ann", "c:2", "all")], 1).await.unwrap(), "a second channel");
+    let scopes = [("ann".to_string(), String::new()), ("ann".to_string(), "c:2".to_string())];
+    let stored = store.push_preferences(&scopes).await.unwrap();
+    assert_eq!(stored, [prefs("ann", "", "none")], "the refused write left nothing");
+
+    let mut a = activity("tr1", "ann", &["user:ann"], 1);
+    a.text = Some("hello".into());
+    store.save_activities(&[a], &[feed("user:ann")]).await.unwrap();
+    let entry = |k: &str, v: &str| (k.to_string(), v.to_string());
+    assert!(store.save_translations(Translated::Activity, "tr1", "f1", &[entry("fr_text", "salut")]).await.unwrap());
+    assert!(store.save_translations(Translated::Activity, "tr1", "f1", &[entry("de_text", "hallo")]).await.unwrap());
+    let got = store.get_activities(&ids(&["tr1"])).await.unwrap().remove(0);
+    let texts = got.i18n.clone().unwrap().texts;
+    assert_eq!(texts.keys().collect::<Vec<_>>(), ["de_text", "fr_text"]);
+    assert_eq!((got.updated_at, got.text.as_deref()), (t(1), Some("hello")), "nothing else changed");
+    assert!(store.save_translations(Translated::Activity, "tr1", "f2", &[entry("es_text", "hola")]).await.unwrap());
+    let got = store.get_activities(&ids(&["tr1"])).await.unwrap().remove(0).i18n.unwrap();
+    assert_eq!((got.of.as_str(), got.texts.len()), ("f2", 1), "another text's cache starts over");
+    assert!(!store.save_translations(Translated::Comment, "nope", "f", &[]).await.unwrap());
+}
 
 async fn users_upsert_get_query(store: &dyn Store) {
     let mut gone = user("u4", "dave", 4);

@@ -59,6 +59,9 @@ pub struct NewActivity {
     /// Mention notifications carry the activity's `custom`.
     #[serde(default)]
     pub copy_custom_to_notification: Option<bool>,
+    /// No push notification for this write (`core::push`).
+    #[serde(default)]
+    pub skip_push: Option<bool>,
     /// Absent on update = keep the activity's feeds.
     #[serde(default)]
     pub feeds: Option<Vec<String>>,
@@ -256,6 +259,7 @@ fn build(req: NewActivity, user_id: String, existing: Option<&Activity>, now: Ti
         updated_at: now,
         edited_at: existing.map(|_| now),
         deleted_at: None,
+        i18n: existing.and_then(|e| e.i18n.clone()),
     };
     req.apply_content(&mut activity)?;
     validate(&activity)?;
@@ -346,6 +350,7 @@ pub async fn upsert_activities(
         let wants_notifications = req.create_notification_activity.unwrap_or(false);
         let copy_custom = req.copy_custom_to_notification.unwrap_or(false);
         let kind = if old.is_some() { EventType::ActivityUpdated } else { EventType::ActivityAdded };
+        let skip_push = req.skip_push;
         let mut activity = build(req, author, old, now)?;
         for c in &inline {
             let reference = c.reference();
@@ -361,7 +366,9 @@ pub async fn upsert_activities(
         }
         match old {
             Some(old) => events.extend(edit_events(&activity.user_id, old, &activity)),
-            None => events.push(Event::about_activity(kind, Some(&activity.user_id), &activity)),
+            None => {
+                events.push(Event::about_activity(kind, Some(&activity.user_id), &activity).skipping_push(skip_push))
+            }
         }
         activities.push(activity);
     }

@@ -94,6 +94,10 @@ pub struct WebhookTarget {
     pub timeout_ms: Option<u32>,
     /// Gzip the body (`enable_hook_payload_compression`).
     pub compress: bool,
+    /// The push bridge (`--push-webhook-url`): gets `push` events, one per
+    /// recipient, built from the events that push (`core::push`), instead
+    /// of the events themselves.
+    pub push: bool,
 }
 
 impl AppSettings {
@@ -111,6 +115,7 @@ impl AppSettings {
                 event_types: h.event_types.clone(),
                 timeout_ms: h.timeout_ms,
                 compress,
+                push: false,
             })
             .collect();
         if !self.webhook_url.is_empty() {
@@ -120,6 +125,7 @@ impl AppSettings {
                 event_types: self.webhook_events.clone(),
                 timeout_ms: None,
                 compress,
+                push: false,
             });
         }
         targets

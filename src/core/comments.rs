@@ -110,6 +110,9 @@ pub struct NewComment {
     pub copy_custom_to_notification: Option<bool>,
     #[serde(default)]
     pub user_id: Option<String>,
+    /// No push notification for this comment (`core::push`).
+    #[serde(default)]
+    pub skip_push: Option<bool>,
 }
 
 pub struct Added {
@@ -156,6 +159,7 @@ pub async fn add_comments(ctx: &Ctx, actor: &Actor, reqs: Vec<NewComment>) -> Re
         .map(|a| (a.id.clone(), a))
         .collect();
     for req in reqs {
+        let skip_push = req.skip_push;
         let author = actor.acting_user(req.user_id.as_deref())?;
         let notify = req.create_notification_activity.unwrap_or(false);
         let copy_custom = req.copy_custom_to_notification.unwrap_or(false);
@@ -206,6 +210,7 @@ pub async fn add_comments(ctx: &Ctx, actor: &Actor, reqs: Vec<NewComment>) -> Re
             updated_at: now,
             edited_at: None,
             deleted_at: None,
+            i18n: None,
             counts: CommentCounts::default(),
         };
         validate(&comment)?;
@@ -247,7 +252,7 @@ pub async fn add_comments(ctx: &Ctx, actor: &Actor, reqs: Vec<NewComment>) -> Re
                 }
             }
         }
-        events.push(comment_event(EventType::CommentAdded, &author, activity, &comment));
+        events.push(comment_event(EventType::CommentAdded, &author, activity, &comment).skipping_push(skip_push));
         authors.push(author);
         authors.extend(comment.mentioned_user_ids.iter().cloned());
         comments.push(comment);

@@ -8,6 +8,7 @@ use super::config_cache::ConfigCache;
 use super::cursor;
 use super::files::Uploads;
 use super::storage::Store;
+use super::translator::Translator;
 use super::usage_counter::RequestCounter;
 use super::user_data_options::UserDataOptions;
 
@@ -29,6 +30,8 @@ pub struct Ctx {
     pub user_data: UserDataOptions,
     /// Where uploaded files go; `None` refuses uploads (unit-test contexts).
     pub uploads: Option<Uploads>,
+    /// The machine translation provider, if one is configured.
+    pub translator: Option<Arc<dyn Translator>>,
 }
 
 impl Ctx {
@@ -44,6 +47,7 @@ impl Ctx {
             api_requests: Arc::default(),
             user_data: UserDataOptions::default(),
             uploads: None,
+            translator: None,
         }
     }
 
@@ -53,6 +57,10 @@ impl Ctx {
 
     pub fn with_uploads(self, uploads: Uploads) -> Self {
         Ctx { uploads: Some(uploads), ..self }
+    }
+
+    pub fn with_translator(self, translator: Option<Arc<dyn Translator>>) -> Self {
+        Ctx { translator, ..self }
     }
 
     pub fn with_cursor_key(self, cursor_key: cursor::CursorKey) -> Self {

@@ -27,6 +27,9 @@ pub enum Code {
     RequestTimeout,
     PayloadTooBig,
     TooManyRequests,
+    /// A service the server relies on (the translation provider) failed;
+    /// its message is shown, unlike `Internal`'s.
+    BadGateway,
     Internal,
 }
 
@@ -48,6 +51,7 @@ impl Code {
             Code::RequestTimeout => (23, 408),
             Code::PayloadTooBig => (22, 413),
             Code::TooManyRequests => (9, 429),
+            Code::BadGateway => (-1, 502),
             Code::Internal => (-1, 500),
         }
     }

@@ -217,6 +217,10 @@ pub struct Event {
     pub audience: Option<String>,
     #[serde(default)]
     pub subject: Subject,
+    /// The write asked for no push notification (`skip_push`): the push
+    /// bridge passes over this event (`core::push`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub skip_push: bool,
 }
 
 /// The records an event's payload is rendered from, as stored at the time
@@ -270,6 +274,7 @@ impl Event {
             user_id: user_id.map(str::to_string),
             audience: None,
             subject: Subject::default(),
+            skip_push: false,
         }
     }
 
@@ -310,6 +315,12 @@ impl Event {
 
     pub fn in_feeds(mut self, fids: impl IntoIterator<Item = Fid>) -> Self {
         self.fids.extend(fids);
+        self
+    }
+
+    /// Marks the event as one that pushes nothing (`skip_push` on the write).
+    pub fn skipping_push(mut self, skip: Option<bool>) -> Self {
+        self.skip_push = skip.unwrap_or(false);
         self
     }
 

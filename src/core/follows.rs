@@ -51,6 +51,9 @@ pub struct FollowCmd {
     pub copy_custom_to_notification: Option<bool>,
     #[serde(default)]
     pub follower_role: Option<String>,
+    /// No push notification for this follow (`core::push`).
+    #[serde(default)]
+    pub skip_push: Option<bool>,
 }
 
 pub type FollowPage = Page<Follow>;
@@ -202,6 +205,7 @@ async fn follow_many(ctx: &Ctx, actor: &Actor, cmds: Vec<FollowCmd>, create_user
         0
     };
     let members = approved_members(ctx, &pairs, &feeds).await?;
+    let cmds_skip_push = cmds.iter().all(|c| c.skip_push == Some(true));
     let mut planned = Vec::with_capacity(cmds.len());
     for ((cmd, (source, target)), (copy_limit, push_preference)) in cmds.into_iter().zip(pairs).zip(settings) {
         // A `followers` feed approves every follow, its owner's own included
@@ -247,7 +251,10 @@ async fn follow_many(ctx: &Ctx, actor: &Actor, cmds: Vec<FollowCmd>, create_user
     let mut new_feeds = missing.clone();
     new_feeds.extend(notification_feeds.into_iter().filter(|f| !missing.iter().any(|m| m.fid == f.fid)));
     // Each follow that is new announces itself; one that exists, nothing.
-    let each = Some(Event::new(EventType::FollowCreated, None));
+    // One event is completed per follow; a batch pushes nothing only when
+    // every follow in it asks so.
+    let skip_push = cmds_skip_push;
+    let each = Some(Event::new(EventType::FollowCreated, None).skipping_push(Some(skip_push)));
     let extra = crate::core::storage::ExtraWrites { users: implied, each, ..Default::default() };
     let inserted = ctx.store.insert_follows_with(&planned, &new_feeds, &extra).await?;
 

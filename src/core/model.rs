@@ -262,6 +262,33 @@ pub struct Activity {
     pub edited_at: Option<Timestamp>,
     #[serde(default)]
     pub deleted_at: Option<Timestamp>,
+    /// Machine translations of `text` (TranslateActivity's cache).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub i18n: Option<Translations>,
+}
+
+/// Cached translations of a text: `<language>_text` entries and the
+/// detected source `language`, as the wire's `i18n`. `of` fingerprints the
+/// text they were made from, so an edit of the text retires them whatever
+/// path the edit took (`Translations::of_text`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Translations {
+    pub of: String,
+    #[serde(default)]
+    pub texts: std::collections::BTreeMap<String, String>,
+}
+
+impl Translations {
+    /// The fingerprint of `text`.
+    pub fn fingerprint(text: &str) -> String {
+        use sha2::Digest;
+        sha2::Sha256::digest(text.as_bytes()).iter().take(12).map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// The translations if they were made from `text`.
+    pub fn of_text<'a>(this: &'a Option<Translations>, text: Option<&str>) -> Option<&'a Translations> {
+        this.as_ref().filter(|t| t.of == Self::fingerprint(text.unwrap_or("")))
+    }
 }
 
 impl Activity {
@@ -292,6 +319,7 @@ impl Activity {
             updated_at: Timestamp(0),
             edited_at: None,
             deleted_at: None,
+            i18n: None,
         }
     }
 
@@ -515,6 +543,9 @@ pub struct Comment {
     pub edited_at: Option<Timestamp>,
     #[serde(default)]
     pub deleted_at: Option<Timestamp>,
+    /// Machine translations of `text` (TranslateComment's cache).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub i18n: Option<Translations>,
     /// Kept by the store in columns beside the document, in the same
     /// transaction as the replies and votes they count; never stored in it.
     #[serde(default, skip_serializing)]

@@ -47,6 +47,9 @@ pub struct AddReaction {
     pub copy_custom_to_notification: Option<bool>,
     #[serde(default)]
     pub target_feeds: Option<Vec<String>>,
+    /// No push notification for this reaction (`core::push`).
+    #[serde(default)]
+    pub skip_push: Option<bool>,
 }
 
 /// What a reaction was added to, with whether a notification was created.
@@ -77,7 +80,8 @@ pub async fn add_activity_reaction(
     };
     let notify = cmd.create_notification_activity.unwrap_or(false);
     let reaction = new_reaction(activity.id.clone(), None, user_id.clone(), &cmd);
-    let each = Event::about_activity(EventType::ActivityReactionAdded, Some(&user_id), &activity);
+    let each =
+        Event::about_activity(EventType::ActivityReactionAdded, Some(&user_id), &activity).skipping_push(cmd.skip_push);
     let (reaction, created) =
         react(ctx, Reactable::Activities, reaction, &cmd, notify.then_some(notice), implied, Some(each)).await?;
     Ok(Reacted { object: activity, reaction, notification_created: created })
@@ -111,7 +115,7 @@ pub async fn add_comment_reaction(
     let activity = comment_activity(ctx, &comment).await?;
     let each = activity.map(|activity| {
         let event = Event::about_activity(EventType::CommentReactionAdded, Some(&user_id), &activity);
-        event.with(|s| s.comment = Some(comment.clone()))
+        event.with(|s| s.comment = Some(comment.clone())).skipping_push(cmd.skip_push)
     });
     let (reaction, created) =
         react(ctx, Reactable::Comments, reaction, &cmd, notify.then_some(notice), implied, each).await?;

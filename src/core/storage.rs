@@ -19,6 +19,7 @@ use super::model::{
     Feedback, Fid, Follow, MetricEvent, NotificationState, Pin, Poll, PollTally, PollVote, Reaction, ReactionSummary,
     Task, TaskError, TaskStatus, User, VoteOutcome,
 };
+use super::push::{Device, PushPreferences};
 use super::time::Timestamp;
 
 /// What `insert_feed_view` did.
@@ -147,7 +148,8 @@ pub trait UserStore: Send + Sync {
     /// A page of users matching `query` (`sql::USERS` fields; core adds
     /// the scope: live, and not deactivated unless asked).
     async fn query_users(&self, query: &ListQuery) -> Result<Vec<User>>;
-    /// Hard-deletes the user rows (soft deletion is an `upsert_users`).
+    /// Hard-deletes the user rows, with their devices and push preferences
+    /// (soft deletion is an `upsert_users`).
     async fn purge_users(&self, ids: &[String]) -> Result<()>;
 }
 
@@ -1199,6 +1201,46 @@ pub trait UploadStore: Send + Sync {
     async fn delete_upload(&self, key: &str) -> Result<bool>;
 }
 
+/// Push devices and preferences (`core::push`).
+#[async_trait]
+pub trait PushStore: Send + Sync {
+    /// Stores `device` for its user, replacing the user's device of that id
+    /// and taking the id from any other user. Returns false, writing
+    /// nothing, when the user already has `max` other devices; the count and
+    /// the insert are one transaction.
+    async fn upsert_device(&self, device: &Device, max: usize) -> Result<bool>;
+    /// The devices of these users, oldest first.
+    async fn devices_of(&self, user_ids: &[String]) -> Result<Vec<Device>>;
+    /// Deletes the user's device `id`; false when the user has none of it.
+    async fn delete_device(&self, user_id: &str, id: &str) -> Result<bool>;
+    /// The stored preferences of these `(user_id, channel)` scopes (an
+    /// empty channel is the user's own); scopes never set are left out.
+    async fn push_preferences(&self, scopes: &[(String, String)]) -> Result<Vec<PushPreferences>>;
+    /// Replaces the preferences of each scope given, in one transaction.
+    /// Returns false, writing nothing, when a user would keep more than
+    /// `max_channels` channel scopes.
+    async fn save_push_preferences(&self, prefs: &[PushPreferences], max_channels: usize) -> Result<bool>;
+}
+
+/// What a translation is cached on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Translated {
+    Activity,
+    Comment,
+}
+
+/// Cached machine translations (`core::translation`).
+#[async_trait]
+pub trait TranslationStore: Send + Sync {
+    /// Adds `entries` to the translations of the activity or comment `id`,
+    /// replacing them first if they were made from another text than the
+    /// one fingerprinted `of`. Touches nothing else of the record (not its
+    /// `updated_at`); concurrent calls for two languages both land. False
+    /// when there is no such record.
+    async fn save_translations(&self, on: Translated, id: &str, of: &str, entries: &[(String, String)])
+        -> Result<bool>;
+}
+
 /// The whole storage interface: every area. Core holds an `Arc<dyn Store>`;
 /// a backend implements the area traits and gets `Store` for free.
 pub trait Store:
@@ -1223,6 +1265,8 @@ pub trait Store:
     + UsageStore
     + UserDataStore
     + UploadStore
+    + PushStore
+    + TranslationStore
     + 'static
 {
 }
@@ -1249,6 +1293,8 @@ impl<
             + UsageStore
             + UserDataStore
             + UploadStore
+            + PushStore
+            + TranslationStore
             + 'static,
     > Store for T
 {

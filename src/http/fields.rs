@@ -279,6 +279,18 @@ pub const FIELDS: &[OperationFields] = &[
         refused: &["calls", "conversations", "files", "messages", "new_call_owner_id", "new_channel_owner_id"],
     },
     OperationFields { operation: "GetTask", honoured: &[], refused: &[] },
+    // Every preference field is stored and returned; the push bridge acts on
+    // the feeds ones (`core::push`).
+    OperationFields { operation: "UpdatePushNotificationPreferences", honoured: &["preferences"], refused: &[] },
+    OperationFields {
+        operation: "CreateDevice",
+        honoured: &["hardware_id", "id", "push_provider", "push_provider_name", "user.id", "user_id", "voip_token"],
+        refused: &[],
+    },
+    OperationFields { operation: "ListDevices", honoured: &["?user_id"], refused: &[] },
+    OperationFields { operation: "DeleteDevice", honoured: &["?id", "?user_id"], refused: &[] },
+    OperationFields { operation: "TranslateActivity", honoured: &["language"], refused: &[] },
+    OperationFields { operation: "TranslateComment", honoured: &["language"], refused: &[] },
     OperationFields { operation: "QueryFeedsUsageStats", honoured: &["from", "to"], refused: &[] },
     OperationFields { operation: "DeleteFeedUserData", honoured: &["hard_delete"], refused: &[] },
     OperationFields { operation: "ExportFeedUserData", honoured: &[], refused: &[] },

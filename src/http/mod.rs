@@ -58,8 +58,8 @@ macro_rules! operations {
 }
 
 use handlers::{
-    activities, app, bookmarks, collections, comments, feed_groups, feeds, follows, members, pins, polls, rate_limits,
-    reactions, tasks, uploads, users,
+    activities, app, bookmarks, collections, comments, feed_groups, feeds, follows, members, pins, polls, push,
+    rate_limits, reactions, tasks, uploads, users,
 };
 use handlers::{feed_views, feed_visibilities, membership_levels};
 
@@ -78,6 +78,10 @@ operations! {
     DeleteFile: delete "/api/v2/uploads/file" => 200 uploads::delete_file;
     UploadImage: post "/api/v2/uploads/image" => 201 uploads::upload_image;
     DeleteImage: delete "/api/v2/uploads/image" => 200 uploads::delete_image;
+    UpdatePushNotificationPreferences: post "/api/v2/push_preferences" => 201 push::update_push_preferences;
+    CreateDevice: post "/api/v2/devices" => 201 push::create_device;
+    ListDevices: get "/api/v2/devices" => 200 push::list_devices;
+    DeleteDevice: delete "/api/v2/devices" => 200 push::delete_device;
 
     CreatePoll: post "/api/v2/polls" => 201 polls::create_poll;
     UpdatePoll: put "/api/v2/polls" => 201 polls::update_poll;
@@ -129,6 +133,7 @@ operations! {
     UpdateActivityPartial: patch "/api/v2/feeds/activities/{id}" => 200 activities::update_activity_partial;
     DeleteActivity: delete "/api/v2/feeds/activities/{id}" => 200 activities::delete_activity;
     RestoreActivity: post "/api/v2/feeds/activities/{id}/restore" => 201 activities::restore_activity;
+    TranslateActivity: post "/api/v2/feeds/activities/{id}/translate" => 201 activities::translate_activity;
 
     BatchQueryActivityReactions: post "/api/v2/feeds/activities/reactions/query" => 201 reactions::batch_query_activity_reactions;
     AddActivityReaction: post "/api/v2/feeds/activities/{id}/reactions" => 201 reactions::add_activity_reaction;
@@ -156,6 +161,7 @@ operations! {
     UpdateCommentPartial: post "/api/v2/feeds/comments/{id}/partial" => 201 comments::update_comment_partial;
     RestoreComment: post "/api/v2/feeds/comments/{id}/restore" => 201 comments::restore_comment;
     GetCommentReplies: get "/api/v2/feeds/comments/{id}/replies" => 200 comments::get_comment_replies;
+    TranslateComment: post "/api/v2/feeds/comments/{id}/translate" => 201 comments::translate_comment;
     BatchQueryCommentReactions: post "/api/v2/feeds/comments/reactions/query" => 201 reactions::batch_query_comment_reactions;
     AddCommentReaction: post "/api/v2/feeds/comments/{id}/reactions" => 201 reactions::add_comment_reaction;
     QueryCommentReactions: post "/api/v2/feeds/comments/{id}/reactions/query" => 201 reactions::query_comment_reactions;

@@ -26,7 +26,7 @@ use crate::core::time::Timestamp;
 use crate::core::users::{self, UserInput};
 use crate::core::Actor;
 use crate::realtime::hub::WatchError;
-use crate::wire::FullUserResponse;
+use crate::wire::{DeviceResponse, FullUserResponse, PushPreferencesResponse};
 
 /// How long a new socket may take to send its auth frame.
 const AUTH_TIMEOUT: Duration = Duration::from_secs(15);
@@ -67,13 +67,17 @@ async fn session(mut socket: WebSocket, state: AppState, api_key: Option<String>
         Ok(user) => user,
         Err(e) => return refuse(socket, e).await,
     };
+    let me = match own_user(&state, &user).await {
+        Ok(me) => me,
+        Err(e) => return refuse(socket, e).await,
+    };
     let hub = state.hub.clone();
     let (id, mut frames) = hub.connect(&user.id);
     let ok = json!({
         "type": "connection.ok",
         "connection_id": id,
         "created_at": Timestamp::now().0,
-        "me": FullUserResponse::from(&user),
+        "me": me,
     });
     let close =
         if send(&mut socket, ok.to_string()).await { serve(&mut socket, &state, &id, &mut frames).await } else { None };
@@ -82,6 +86,22 @@ async fn session(mut socket: WebSocket, state: AppState, api_key: Option<String>
         let frame = CloseFrame { code, reason: reason.into() };
         let _ = tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Close(Some(frame)))).await;
     }
+}
+
+/// `OwnUserResponse`: the user with its devices and push preferences, which
+/// the client keeps as its connected user.
+async fn own_user(state: &AppState, user: &crate::core::model::User) -> crate::core::error::Result<serde_json::Value> {
+    let ids = std::slice::from_ref(&user.id);
+    let devices = state.ctx.store.devices_of(ids).await?;
+    let prefs = state.ctx.store.push_preferences(&[(user.id.clone(), String::new())]).await?;
+    let mut me = serde_json::to_value(FullUserResponse::from(user)).map_err(crate::core::error::Error::internal)?;
+    let devices: Vec<DeviceResponse> = devices.iter().map(Into::into).collect();
+    me["devices"] = serde_json::to_value(devices).map_err(crate::core::error::Error::internal)?;
+    if let Some(prefs) = prefs.first() {
+        me["push_preferences"] =
+            serde_json::to_value(PushPreferencesResponse::from(prefs)).map_err(crate::core::error::Error::internal)?;
+    }
+    Ok(me)
 }
 
 /// Relays events and answers pings until either side stops; returns the

@@ -18,6 +18,11 @@
 //!   on every retry, from every instance, so receivers can drop repeats.
 //! - **Signed**: `X-Signature` is the lowercase hex HMAC-SHA256 of the JSON
 //!   body (before gzip) under the app's API secret; `X-Api-Key` names the app.
+//! - **Push bridge**: `--push-webhook-url` is one more target (id `tributary-push`),
+//!   delivered by the same worker with the same lease, order, retries and
+//!   signature. Instead of the events it gets, for each event that pushes
+//!   (`core::push`), one `push` event per recipient whose preferences allow
+//!   it and who has devices, carrying those devices and the event itself.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -35,6 +40,7 @@ use crate::core::events::{Event, EventCursor};
 use crate::core::model::Fid;
 use crate::core::time::Timestamp;
 use crate::core::Ctx;
+use crate::core::{push, push_ops};
 use crate::metrics;
 use crate::shutdown::Shutdown;
 
@@ -49,6 +55,8 @@ const BATCH: usize = 64;
 const MAX_POLL: Duration = Duration::from_millis(250);
 /// How often progress over events no target wants is stored.
 const SKIP_SAVE_EVERY: Duration = Duration::from_secs(1);
+/// The push bridge's target id (and outbox consumer `webhook:push`).
+pub const PUSH_TARGET_ID: &str = "tributary-push";
 /// Namespace of the `X-Webhook-Id` UUIDs (v5, from target, event, feed).
 const WEBHOOK_ID_NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0x5e1f_2b7a_c4d9_4e3b_9a61_0f8d_7c2e_b4a1);
 
@@ -71,6 +79,8 @@ pub struct Config {
     /// The hosts (lowercase, as written in URLs) targets may name; `None`
     /// allows any. A target elsewhere gets nothing.
     pub allowed_hosts: Option<Vec<String>>,
+    /// The push bridge's URL (`--push-webhook-url`); `None` pushes nothing.
+    pub push_url: Option<String>,
 }
 
 impl Config {
@@ -86,6 +96,7 @@ impl Config {
             lease: Duration::from_secs(30),
             refresh: Duration::from_secs(2),
             allowed_hosts: None,
+            push_url: None,
         }
     }
 }
@@ -138,6 +149,16 @@ pub async fn run(ctx: Ctx, config: Config, shutdown: Shutdown) {
         match app::settings(&shared.ctx).await {
             Ok(settings) => {
                 let mut targets = settings.webhook_targets();
+                if let Some(url) = &shared.config.push_url {
+                    targets.push(WebhookTarget {
+                        id: PUSH_TARGET_ID.to_string(),
+                        url: url.clone(),
+                        event_types: Vec::new(),
+                        timeout_ms: None,
+                        compress: false,
+                        push: true,
+                    });
+                }
                 targets.retain(|t| {
                     let allowed = shared.config.allows(&t.url);
                     if !allowed && refused.insert((t.id.clone(), t.url.clone())) {
@@ -351,7 +372,11 @@ impl Worker {
             let wanted: Vec<(EventCursor, Event)> = batch.into_iter().filter(|(_, e)| wants(&target, e)).collect();
             if !wanted.is_empty() {
                 for rendered in render(&self.shared.ctx, wanted).await? {
-                    self.deliver_event(&rendered).await;
+                    if target.push {
+                        self.deliver_push(&rendered).await?;
+                    } else {
+                        self.deliver_event(&rendered).await;
+                    }
                     position = rendered.cursor;
                     store.set_consumer_position(&self.consumer, position).await?;
                     saved = (position, Instant::now());
@@ -391,6 +416,53 @@ impl Worker {
             };
             self.send_with_retries(event, delivery, deadline).await;
         }
+    }
+
+    /// Sends the `push` events of one event: one per recipient with
+    /// devices whose preferences let it through, each retried like any
+    /// webhook. Devices and preferences are read now, at delivery.
+    async fn deliver_push(&self, rendered: &Rendered) -> Result<()> {
+        let ctx = &self.shared.ctx;
+        let event = &rendered.event;
+        let recipients = push_ops::recipients(ctx, event).await?;
+        if recipients.is_empty() {
+            return Ok(());
+        }
+        let users: Vec<String> = recipients.iter().map(|r| r.user_id.clone()).collect();
+        let devices = ctx.store.devices_of(&users).await?;
+        let scopes: Vec<(String, String)> = users.iter().map(|u| (u.clone(), String::new())).collect();
+        let preferences = ctx.store.push_preferences(&scopes).await?;
+        let activity_type = event.subject.activity.as_ref().map(|a| a.kind.as_str());
+        let payload: serde_json::Value =
+            serde_json::from_str(&rendered.body(None)).map_err(crate::core::error::Error::internal)?;
+        let now = Timestamp::now();
+        let window = self.shared.config.retry_window.as_nanos().min(i64::MAX as u128) as i64;
+        let deadline = Timestamp(event.created_at.0.saturating_add(window));
+        for recipient in recipients {
+            let theirs: Vec<crate::wire::DeviceResponse> =
+                devices.iter().filter(|d| d.user_id == recipient.user_id).map(Into::into).collect();
+            let prefs = preferences.iter().find(|p| p.user_id == recipient.user_id);
+            if theirs.is_empty() || !push::allows(prefs, recipient.kind, activity_type, now) {
+                continue;
+            }
+            let body = serde_json::json!({
+                "type": "push",
+                "created_at": event.created_at,
+                "push_type": recipient.kind,
+                "receiver": {"id": recipient.user_id},
+                "devices": theirs,
+                "event": payload,
+            })
+            .to_string();
+            let delivery = Delivery {
+                id: push_id(rendered.cursor, &recipient.user_id),
+                signature: sign(&self.shared.config.api_secret, body.as_bytes()),
+                gzipped: None,
+                body,
+            };
+            self.send_with_retries(event, delivery, deadline).await;
+        }
+        Ok(())
     }
 
     async fn send_with_retries(&self, event: &Event, mut delivery: Delivery, deadline: Timestamp) {
@@ -482,8 +554,12 @@ struct Delivery {
     gzipped: Option<bytes::Bytes>,
 }
 
-/// Whether `target` gets `event`.
+/// Whether `target` gets `event`: the push bridge every event that may
+/// push; the others the event types they asked for.
 fn wants(target: &WebhookTarget, event: &Event) -> bool {
+    if target.push {
+        return push_ops::may_push(event);
+    }
     event.kind.for_webhooks()
         && (target.event_types.is_empty() || target.event_types.iter().any(|t| t == event.kind.as_str()))
 }
@@ -492,6 +568,12 @@ fn wants(target: &WebhookTarget, event: &Event) -> bool {
 /// target whenever and wherever it is sent.
 fn webhook_id(target: &str, cursor: EventCursor, fid: Option<&Fid>) -> String {
     let name = format!("{target}\n{}\n{}\n{}", cursor.tx, cursor.seq, fid.map(Fid::to_string).unwrap_or_default());
+    uuid::Uuid::new_v5(&WEBHOOK_ID_NAMESPACE, name.as_bytes()).to_string()
+}
+
+/// `X-Webhook-Id` of a push: the same for one event's push to one user.
+fn push_id(cursor: EventCursor, user: &str) -> String {
+    let name = format!("{PUSH_TARGET_ID}\n{}\n{}\n{user}", cursor.tx, cursor.seq);
     uuid::Uuid::new_v5(&WEBHOOK_ID_NAMESPACE, name.as_bytes()).to_string()
 }
 

@@ -100,6 +100,12 @@ pub async fn lock_poll_voter(tx: &mut dyn Tx, poll_id: &str, user_id: &str) -> R
     lock_key(tx, 2, &format!("{poll_id}\u{1f}{user_id}")).await
 }
 
+/// One user's devices and push preferences, so the bound on how many a
+/// user keeps holds under concurrent registrations.
+pub async fn lock_push_user(tx: &mut dyn Tx, user_id: &str) -> Result<()> {
+    lock_key(tx, 3, user_id).await
+}
+
 // The event outbox: readers must never pass over an event whose
 // transaction has not committed yet.
 

@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::core::enrichment::Lookup;
-use crate::core::model::{Activity, Bookmark, Custom, Fid, Location};
+use crate::core::model::{Activity, Bookmark, Custom, Fid, Location, Translations};
 use crate::core::time::Timestamp;
 
 use super::collections::enriched_collection;
@@ -52,6 +52,9 @@ pub struct ActivityResponse {
     pub edited_at: Option<Timestamp>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deleted_at: Option<Timestamp>,
+    /// Cached translations of the current text (TranslateActivity).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub i18n: Option<BTreeMap<String, String>>,
     pub reaction_count: i64,
     pub reaction_groups: BTreeMap<String, ReactionGroupResponse>,
     pub latest_reactions: Vec<FeedsReactionResponse>,
@@ -154,6 +157,7 @@ impl ActivityResponse {
             updated_at: a.updated_at,
             edited_at: a.edited_at,
             deleted_at: a.deleted_at,
+            i18n: Translations::of_text(&a.i18n, a.text.as_deref()).map(|t| t.texts.clone()),
             reaction_count,
             reaction_groups: reactions
                 .map(|r| r.groups.iter().map(|(kind, g)| (kind.clone(), g.into())).collect())

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::core::comments::ThreadNode;
 use crate::core::enrichment::Lookup;
-use crate::core::model::{Comment, Custom, Reaction, ReactionSummary};
+use crate::core::model::{Comment, Custom, Reaction, ReactionSummary, Translations};
 use crate::core::time::Timestamp;
 
 use super::{FeedsReactionResponse, ReactionGroupResponse, UserResponse};
@@ -43,6 +43,9 @@ pub struct CommentResponse {
     pub edited_at: Option<Timestamp>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deleted_at: Option<Timestamp>,
+    /// Cached translations of the current text (TranslateComment).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub i18n: Option<std::collections::BTreeMap<String, String>>,
 }
 
 /// A comment with the replies a threaded read loaded below it.
@@ -97,6 +100,7 @@ impl Lookup {
             updated_at: c.updated_at,
             edited_at: c.edited_at,
             deleted_at: c.deleted_at,
+            i18n: Translations::of_text(&c.i18n, c.text.as_deref()).map(|t| t.texts.clone()),
         }
     }
 

@@ -11,7 +11,7 @@ use tempfile::TempDir;
 use tokio::net::TcpListener;
 use tributary::config::{
     AuthlessOptions, ConnectionLimits, CorsOrigins, FanoutOptions, MetricsOptions, RateLimitOptions, ServeConfig,
-    WebhookHosts, WebhookOptions,
+    TranslationOptions, WebhookHosts, WebhookOptions,
 };
 use tributary::shutdown::Shutdown;
 
@@ -85,6 +85,7 @@ struct Operated {
     rate_limits: RateLimitOptions,
     metrics: MetricsOptions,
     authless: AuthlessOptions,
+    translation: TranslationOptions,
 }
 
 /// A server running inside the test's runtime, stopped when dropped.
@@ -136,6 +137,14 @@ impl TestServer {
         TestServer::spawn_full(ConnectionLimits::default(), CorsOrigins::Any, WebhookOptions::default(), fanout).await
     }
 
+    /// A server with this translation provider configuration.
+    pub async fn spawn_with_translation(translation: TranslationOptions) -> TestServer {
+        let (limits, webhooks, fanout) =
+            (ConnectionLimits::default(), WebhookOptions::default(), FanoutOptions::default());
+        let operated = Operated { translation, ..Default::default() };
+        TestServer::spawn_all(limits, CorsOrigins::Any, webhooks, fanout, operated).await
+    }
+
     /// Guests and anonymous callers let in or not (`--allow-guests`, `--allow-anonymous`).
     pub async fn spawn_with_authless(authless: AuthlessOptions) -> TestServer {
         let (limits, webhooks, fanout) =
@@ -179,6 +188,7 @@ impl TestServer {
             metrics: operated.metrics,
             user_data: Default::default(),
             uploads: Default::default(),
+            translation: operated.translation,
         };
         let shutdown = Shutdown::default();
         let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();

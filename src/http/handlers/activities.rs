@@ -318,3 +318,19 @@ pub async fn query_activities(
         prev,
     }))
 }
+
+#[derive(Deserialize)]
+pub struct TranslateRequest {
+    pub language: String,
+}
+
+/// TranslateActivity — `POST /api/v2/feeds/activities/{id}/translate`.
+pub async fn translate_activity(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    WirePath(id): WirePath<String>,
+    WireJson(req): WireJson<TranslateRequest>,
+) -> ApiResult<Reply<ActivityBody>> {
+    let activity = crate::core::translation::translate_activity(&state.ctx, &actor, &id, &req.language).await?;
+    activity_body(&state.ctx, activity, &actor.reader(None)).await
+}

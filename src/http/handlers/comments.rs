@@ -238,3 +238,15 @@ pub async fn query_comments(
         prev: page.prev,
     }))
 }
+
+/// TranslateComment — `POST /api/v2/feeds/comments/{id}/translate`.
+pub async fn translate_comment(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    WirePath(id): WirePath<String>,
+    WireJson(req): WireJson<super::activities::TranslateRequest>,
+) -> ApiResult<Reply<CommentResponseBody>> {
+    let comment = crate::core::translation::translate_comment(&state.ctx, &actor, &id, &req.language).await?;
+    let viewer = actor.viewer(None);
+    Ok(Reply(CommentResponseBody { comment: render(&state, &[comment], viewer).await?.remove(0) }))
+}

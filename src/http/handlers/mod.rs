@@ -16,6 +16,7 @@ pub mod members;
 pub mod membership_levels;
 pub mod pins;
 pub mod polls;
+pub mod push;
 pub mod rate_limits;
 pub mod reactions;
 pub mod tasks;

@@ -81,6 +81,9 @@ impl<D: Db> UserStore for D {
         let mut tx = self.write().await?;
         tx.exec("DELETE FROM users WHERE id = ANY($1)", args![ids]).await?;
         tx.exec("DELETE FROM story_watches WHERE user_id = ANY($1)", args![ids]).await?;
+        // A hard-deleted user's push tokens and preferences go with it.
+        tx.exec("DELETE FROM devices WHERE user_id = ANY($1)", args![ids]).await?;
+        tx.exec("DELETE FROM push_preferences WHERE user_id = ANY($1)", args![ids]).await?;
         tx.commit().await
     }
 }

@@ -556,4 +556,21 @@ CREATE TABLE uploads (
 );
 CREATE INDEX uploads_user ON uploads (user_id, created_at);
 "#,
+    // Push devices and preferences (issue 18): see the SQLite twin.
+    r#"
+CREATE TABLE devices (
+    user_id TEXT NOT NULL,
+    id TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    doc JSONB NOT NULL,
+    PRIMARY KEY (user_id, id)
+);
+CREATE INDEX devices_id ON devices (id);
+CREATE TABLE push_preferences (
+    user_id TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    doc JSONB NOT NULL,
+    PRIMARY KEY (user_id, channel)
+);
+"#,
 ];

@@ -621,6 +621,26 @@ CREATE TABLE uploads (
 );
 CREATE INDEX uploads_user ON uploads (user_id, created_at);
 "#,
+    // Push devices and preferences (issue 18, `store::ops::push`). A device
+    // id (a push token) belongs to one user at a time; the index finds it
+    // when another user registers it. Preferences are one document per
+    // (user, channel scope), '' being the user's own.
+    r#"
+CREATE TABLE devices (
+    user_id TEXT NOT NULL,
+    id TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    doc TEXT NOT NULL,
+    PRIMARY KEY (user_id, id)
+) WITHOUT ROWID;
+CREATE INDEX devices_id ON devices (id);
+CREATE TABLE push_preferences (
+    user_id TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    PRIMARY KEY (user_id, channel)
+) WITHOUT ROWID;
+"#,
 ];
 
 #[cfg(test)]

@@ -94,6 +94,9 @@ pub struct GetOrCreateFeed {
     pub id_around: Option<String>,
     #[serde(default)]
     pub view: Option<String>,
+    /// Read-time inputs of the group's ranking expression.
+    #[serde(default)]
+    pub external_ranking: Option<serde_json::Map<String, Value>>,
     #[serde(default)]
     pub followers_pagination: Option<Pager>,
     #[serde(default)]
@@ -149,7 +152,12 @@ pub async fn get_or_create_feed(ctx: &Ctx, actor: &Actor, fid: Fid, req: GetOrCr
     let group = ctx.store.get_feed_group(&fid.group).await?.filter(|g| g.deleted_at.is_none());
     let shape = group.as_ref().map(FeedShape::of);
     let aggregated = shape.as_ref().is_some_and(FeedShape::aggregated);
-    let selected = group.as_ref().and_then(SelectedShape::of).filter(|_| !aggregated);
+    let selected = group.as_ref().map(SelectedShape::of).transpose()?.flatten().filter(|_| !aggregated);
+    // Inputs to a ranking expression: refused where no ranking reads them.
+    let external = req.external_ranking.as_ref().filter(|e| !e.is_empty());
+    if external.is_some() && selected.as_ref().is_none_or(|s| s.ranking.is_none()) {
+        return Err(Error::field("external_ranking", "external_ranking needs a feed group with a ranking"));
+    }
     if aggregated && filter.is_some() {
         return Err(Error::field("filter", "filter is not supported on aggregated feeds"));
     }
@@ -254,7 +262,7 @@ pub async fn get_or_create_feed(ctx: &Ctx, actor: &Actor, fid: Fid, req: GetOrCr
         let applied_filter = filter.as_ref().and(req.filter.as_ref());
         let cursors = ctx.cursor_scope("GetOrCreateFeed.selected").bind(&fid.to_string()).bind(&applied_filter);
         let reader = actor.reader(body_user.as_deref());
-        let reading = selected_feeds::Reading { fid: &fid, reader: &reader, filter: filter.as_ref(), limit };
+        let reading = selected_feeds::Reading { fid: &fid, reader: &reader, filter: filter.as_ref(), limit, external };
         let page = selected_feeds::read(ctx, selected, reading, (next, prev), &cursors).await?;
         let named = selected.selectors.len() > 1;
         let mut activities = Vec::with_capacity(page.items.len());

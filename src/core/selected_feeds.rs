@@ -4,18 +4,25 @@
 //! paging in memory. Groups that only read their entries (`user`,
 //! `timeline`) keep the indexed keyset read (`feeds::read_page`).
 //!
-//! The order is `(score desc, created_at desc, id desc)`. Pages are keyset
+//! A group with a `ranking` scores each candidate with its expression
+//! (`core::ranking`), from the activity, its counts, its selector and the
+//! read's `external_ranking`; without one every score is 0, so the order is
+//! newest first. The order is `(score desc, created_at desc, id desc)`. Pages are keyset
 //! positions in that order, sealed in the cursor with the `now` of the first
 //! page, so a reader paging on sees the ranking of one instant: new
 //! activities never shift a later page, nothing repeats and nothing is
 //! skipped.
 
 use std::cmp::Ordering;
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
 
 use super::cursor;
 use super::error::{Error, Result};
 use super::filter::Filter;
 use super::model::{Activity, ActivitySelector, FeedGroup, Fid};
+use super::ranking::{self, ActivityInputs, Env, Ranking, Var};
 use super::selectors::{self, Candidate};
 use super::storage::Reader;
 use super::time::Timestamp;
@@ -25,22 +32,28 @@ use super::Ctx;
 #[derive(Debug, Clone)]
 pub struct SelectedShape {
     pub selectors: Vec<ActivitySelector>,
+    pub ranking: Option<Ranking>,
 }
 
 impl SelectedShape {
     /// `None` when the group reads only its own entries, newest first.
-    pub fn of(group: &FeedGroup) -> Option<SelectedShape> {
-        let selectors = group.config.activity_selectors.clone().unwrap_or_default();
+    pub fn of(group: &FeedGroup) -> Result<Option<SelectedShape>> {
+        let ranking = group.config.ranking.as_ref().map(ranking::compile).transpose()?.flatten();
+        let mut selectors = group.config.activity_selectors.clone().unwrap_or_default();
+        if selectors.is_empty() {
+            // A group without selectors reads its own entries.
+            selectors.push(ActivitySelector { kind: "following".into(), ..Default::default() });
+        }
         let own_entries = |s: &ActivitySelector| {
             matches!(s.kind.as_str(), "current_feed" | "following")
                 && s.filter.is_none()
                 && s.cutoff_time.is_none()
                 && s.cutoff_window.is_none()
         };
-        if selectors.iter().all(own_entries) {
-            return None;
+        if ranking.is_none() && selectors.iter().all(own_entries) {
+            return Ok(None);
         }
-        Some(SelectedShape { selectors })
+        Ok(Some(SelectedShape { selectors, ranking }))
     }
 }
 
@@ -112,12 +125,14 @@ pub struct SelectedPage {
     pub prev: Option<String>,
 }
 
-/// Whose read of which feed, narrowed by the read's `filter`.
+/// Whose read of which feed, narrowed by the read's `filter`, with the
+/// read's `external_ranking` inputs.
 pub struct Reading<'a> {
     pub fid: &'a Fid,
     pub reader: &'a Reader,
     pub filter: Option<&'a Filter>,
     pub limit: usize,
+    pub external: Option<&'a Map<String, Value>>,
 }
 
 /// Reads one page: candidates from every selector, ordered, and the page at
@@ -129,7 +144,7 @@ pub async fn read(
     (next, prev): (Option<&str>, Option<&str>),
     scope: &cursor::Scope,
 ) -> Result<SelectedPage> {
-    let Reading { fid, reader, filter: read_filter, limit } = reading;
+    let Reading { fid, reader, filter: read_filter, limit, external } = reading;
     let at = match (next, prev) {
         (Some(c), _) => Some((Key::decode(scope, c, "next")?, true)),
         (_, Some(c)) => Some((Key::decode(scope, c, "prev")?, false)),
@@ -137,8 +152,13 @@ pub async fn read(
     };
     let now = at.as_ref().map_or_else(Timestamp::now, |(k, _)| k.now);
     let candidates = selectors::gather(ctx, fid, &shape.selectors, reader, read_filter, now).await?;
-    let mut ranked: Vec<Ranked> =
-        candidates.into_iter().map(|Candidate { activity, source }| Ranked { activity, score: 0.0, source }).collect();
+    let mut ranked: Vec<Ranked> = match &shape.ranking {
+        Some(ranking) => score(ctx, ranking, candidates, external, now).await?,
+        None => candidates
+            .into_iter()
+            .map(|Candidate { activity, source }| Ranked { activity, score: 0.0, source })
+            .collect(),
+    };
     ranked.sort_by(order);
     let (start, end) = match &at {
         None => (0, limit.min(ranked.len())),
@@ -155,6 +175,61 @@ pub async fn read(
     let prev = (start > 0 && end > start).then(|| Key::of(&ranked[start], now).encode(scope));
     let items = ranked.drain(start..end).collect();
     Ok(SelectedPage { items, next, prev })
+}
+
+/// Scores every candidate with the group's expression. Counts are loaded
+/// (one statement for all candidates) only when the expression reads them;
+/// the random seed and the clock are the page's frozen instant, so every
+/// page of one read scores alike.
+async fn score(
+    ctx: &Ctx,
+    ranking: &Ranking,
+    candidates: Vec<Candidate>,
+    external: Option<&Map<String, Value>>,
+    now: Timestamp,
+) -> Result<Vec<Ranked>> {
+    let counted = ranking.variables().iter().any(|v| {
+        matches!(
+            v,
+            Var::Popularity
+                | Var::ReactionCount
+                | Var::ReactionCounts(_)
+                | Var::CommentCount
+                | Var::BookmarkCount
+                | Var::ShareCount
+        )
+    });
+    let extras = if counted {
+        let ids: Vec<String> = candidates.iter().map(|c| c.activity.id.clone()).collect();
+        ctx.store.activity_extras(&ids, None, 0, 0).await?
+    } else {
+        Default::default()
+    };
+    let env = Env { now: now.0 as f64 / 1e9, seed: now.0 as u64 };
+    let count = |map: &std::collections::HashMap<String, i64>, id: &str| map.get(id).copied().unwrap_or(0) as f64;
+    Ok(candidates
+        .into_iter()
+        .map(|Candidate { activity, source }| {
+            let id = activity.id.as_str();
+            let reaction_counts: BTreeMap<String, i64> = extras
+                .reactions
+                .get(id)
+                .map(|r| r.groups.iter().map(|(kind, g)| (kind.clone(), g.count)).collect())
+                .unwrap_or_default();
+            let inputs = ActivityInputs {
+                reaction_count: counted.then(|| reaction_counts.values().sum::<i64>() as f64),
+                reaction_counts: counted.then_some(&reaction_counts),
+                comment_count: counted.then(|| count(&extras.comment_counts, id)),
+                bookmark_count: counted.then(|| count(&extras.bookmark_counts, id)),
+                share_count: counted.then(|| count(&extras.share_counts, id)),
+                selector_source: Some(source),
+                external,
+                ..ActivityInputs::of(&activity)
+            };
+            let score = ranking.score(&inputs, env);
+            Ranked { activity, score, source }
+        })
+        .collect())
 }
 
 #[cfg(test)]

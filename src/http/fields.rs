@@ -426,11 +426,11 @@ pub const FIELDS: &[OperationFields] = &[
             "enrichment_options.skip_activity_own_bookmarks",
             "enrichment_options.skip_activity_refresh_image_urls",
             "enrichment_options.include_flat_activities",
+            "external_ranking",
         ],
         refused: &[
             "?language",
             "?translate_text",
-            "external_ranking",
             "friend_reactions_options",
             "id_around",
             "interest_weights",

@@ -183,7 +183,7 @@ pub fn validate_selectors(selectors: Option<&[ActivitySelector]>) -> Result<()> 
             ));
         }
         if let Some(window) = &s.cutoff_window {
-            if cutoff_window_seconds(window).is_none_or(|secs| secs < 3_600) {
+            if super::selectors::cutoff_window_seconds(window).is_none_or(|secs| secs < 3_600) {
                 return Err(Error::field(
                     "activity_selectors.cutoff_window",
                     format!(
@@ -202,22 +202,6 @@ pub fn validate_selectors(selectors: Option<&[ActivitySelector]>) -> Result<()> 
     }
     // What this server can gather, and each selector's own filter and sort.
     super::selectors::validate(selectors.unwrap_or_default())
-}
-
-/// A `cutoff_window` (`90m`, `3d`, `1y`) in seconds.
-pub fn cutoff_window_seconds(window: &str) -> Option<i64> {
-    let split = window.find(|c: char| !c.is_ascii_digit())?;
-    let (n, unit) = window.split_at(split);
-    let unit = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3_600,
-        "d" => 86_400,
-        "w" => 604_800,
-        "y" => 31_536_000,
-        _ => return None,
-    };
-    n.parse::<i64>().ok()?.checked_mul(unit)
 }
 
 /// Checks an `aggregation` section (a feed group's or a feed view's).

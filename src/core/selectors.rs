@@ -78,10 +78,26 @@ fn under(field: &str, e: Error) -> Error {
     }
 }
 
+/// A `cutoff_window` (`90m`, `3d`, `1y`) in seconds.
+pub fn cutoff_window_seconds(window: &str) -> Option<i64> {
+    let split = window.find(|c: char| !c.is_ascii_digit())?;
+    let (n, unit) = window.split_at(split);
+    let unit = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3_600,
+        "d" => 86_400,
+        "w" => 604_800,
+        "y" => 31_536_000,
+        _ => return None,
+    };
+    n.parse::<i64>().ok()?.checked_mul(unit)
+}
+
 /// `cutoff_window` in nanoseconds (checked when the configuration was
 /// written).
 fn window_ns(window: &str) -> Result<i64> {
-    super::feed_groups::cutoff_window_seconds(window)
+    cutoff_window_seconds(window)
         .and_then(|secs| secs.checked_mul(1_000_000_000))
         .ok_or_else(|| Error::field("activity_selectors.cutoff_window", format!("invalid cutoff_window {window:?}")))
 }

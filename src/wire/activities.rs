@@ -130,7 +130,7 @@ impl ActivityResponse {
             user: lookup.user(&a.user_id),
             feeds: a.feeds.iter().map(Fid::to_string).collect(),
             text: a.text.clone(),
-            attachments: a.attachments.clone(),
+            attachments: super::attachments(&a.attachments),
             custom: a.custom.clone(),
             visibility: a.visibility.clone(),
             visibility_tag: a.visibility_tag.clone(),

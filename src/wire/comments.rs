@@ -79,7 +79,7 @@ impl Lookup {
             parent_id: c.parent_id.clone(),
             user: self.user(&c.user_id),
             text: c.text.clone(),
-            attachments: c.attachments.clone(),
+            attachments: super::attachments(&c.attachments),
             custom: c.custom.clone(),
             mentioned_users: c.mentioned_user_ids.iter().map(|id| self.user(id)).collect(),
             status: c.status.clone(),

@@ -40,3 +40,19 @@ pub use reactions::{FeedsReactionResponse, ReactionGroupResponse};
 pub use tasks::GetTaskResponse;
 pub use usage::QueryFeedsUsageStatsResponse;
 pub use users::{FullUserResponse, UserResponse};
+
+/// Attachments as responses show them: the spec's `Attachment` requires
+/// `custom`, which clients may leave out when they write one.
+fn attachments(stored: &[serde_json::Value]) -> Vec<serde_json::Value> {
+    stored
+        .iter()
+        .map(|a| match a {
+            serde_json::Value::Object(fields) if !fields.contains_key("custom") => {
+                let mut fields = fields.clone();
+                fields.insert("custom".into(), serde_json::Value::Object(Default::default()));
+                serde_json::Value::Object(fields)
+            }
+            other => other.clone(),
+        })
+        .collect()
+}

@@ -16,7 +16,7 @@ use super::events::{Event, EventType};
 use super::feeds::{get_live_feed, new_feed, read_page, validate_input, FeedInput};
 use super::follows::{self, FollowPage};
 use super::members::{self, MemberPage};
-use super::model::{Activity, Feed, FeedMember, Fid, NotificationState};
+use super::model::{Activity, Feed, FeedGroup, FeedMember, FeedView, Fid, NotificationState};
 use super::notification_feeds::{group_page, AggregatedGroup, FeedShape, GroupReader};
 use super::pins::{feed_pins, PinnedPage};
 use super::selected_feeds::{self, SelectedShape};
@@ -145,11 +145,14 @@ pub async fn get_or_create_feed(ctx: &Ctx, actor: &Actor, fid: Fid, req: GetOrCr
     if req.id_around.as_deref().is_some_and(|s| !s.is_empty()) {
         return Err(Error::field("id_around", "id_around is not supported by this server yet"));
     }
-    if req.view.as_deref().is_some_and(|s| !s.is_empty()) {
-        return Err(Error::field("view", "feed views are not supported by this server yet"));
-    }
     let limit = page_limit(req.limit)?;
-    let group = ctx.store.get_feed_group(&fid.group).await?.filter(|g| g.deleted_at.is_none());
+    let mut group = ctx.store.get_feed_group(&fid.group).await?.filter(|g| g.deleted_at.is_none());
+    let view = req.view.as_deref().filter(|v| !v.is_empty());
+    if let Some(view) = view {
+        let view = super::feed_views::get_feed_view(ctx, view).await?;
+        let base = group.ok_or_else(|| Error::not_found("feed group", &fid.group))?;
+        group = Some(viewed(base, &view)?);
+    }
     let shape = group.as_ref().map(FeedShape::of);
     let aggregated = shape.as_ref().is_some_and(FeedShape::aggregated);
     let selected = group.as_ref().map(SelectedShape::of).transpose()?.flatten().filter(|_| !aggregated);
@@ -260,7 +263,8 @@ pub async fn get_or_create_feed(ctx: &Ctx, actor: &Actor, fid: Fid, req: GetOrCr
         (flat, page.next, page.prev)
     } else if let Some(selected) = &selected {
         let applied_filter = filter.as_ref().and(req.filter.as_ref());
-        let cursors = ctx.cursor_scope("GetOrCreateFeed.selected").bind(&fid.to_string()).bind(&applied_filter);
+        let cursors =
+            ctx.cursor_scope("GetOrCreateFeed.selected").bind(&fid.to_string()).bind(&applied_filter).bind(&view);
         let reader = actor.reader(body_user.as_deref());
         let reading = selected_feeds::Reading { fid: &fid, reader: &reader, filter: filter.as_ref(), limit, external };
         let page = selected_feeds::read(ctx, selected, reading, (next, prev), &cursors).await?;
@@ -350,4 +354,28 @@ pub async fn get_or_create_feed(ctx: &Ctx, actor: &Actor, fid: Fid, req: GetOrCr
         notification_status,
         lookup,
     })
+}
+
+/// The feed group as a read through `view` sees it: the view's selectors
+/// and ranking replace the group's. Aggregated groups are kept when
+/// activities are written, by the group's own format, so a view can read
+/// them only with that format; another aggregation is refused, not ignored.
+fn viewed(mut group: FeedGroup, view: &FeedView) -> Result<FeedGroup> {
+    if view.aggregation.is_some() && view.aggregation != group.config.aggregation {
+        return Err(Error::field(
+            "view",
+            format!(
+                "feed view {} aggregates differently from feed group {}: aggregated groups are kept as activities \
+                 are written, by the feed group's format, so such a view cannot be read yet",
+                view.id, group.id
+            ),
+        ));
+    }
+    if let Some(selectors) = &view.activity_selectors {
+        group.config.activity_selectors = Some(selectors.clone());
+    }
+    if let Some(ranking) = &view.ranking {
+        group.config.ranking = Some(ranking.clone());
+    }
+    Ok(group)
 }

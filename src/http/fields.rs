@@ -427,6 +427,7 @@ pub const FIELDS: &[OperationFields] = &[
             "enrichment_options.skip_activity_refresh_image_urls",
             "enrichment_options.include_flat_activities",
             "external_ranking",
+            "view",
         ],
         refused: &[
             "?language",
@@ -435,7 +436,6 @@ pub const FIELDS: &[OperationFields] = &[
             "id_around",
             "interest_weights",
             "overwrite_interest_weights",
-            "view",
             "enrichment_options.include_score_vars",
             "enrichment_options.skip_activity_collections",
             "enrichment_options.skip_activity_current_feed",

@@ -44,8 +44,8 @@ async fn refused_fields_with_a_value_are_400_naming_them_and_defaults_pass() {
     let resp =
         server.post(read, &json!({ "user_id": "alice", "enrichment_options": { "include_score_vars": true } })).await;
     assert_refused(&resp, "enrichment_options.include_score_vars");
-    let resp = server.post(read, &json!({ "user_id": "alice", "view": "v1" })).await;
-    assert_refused(&resp, "view");
+    let resp = server.post(read, &json!({ "user_id": "alice", "interest_weights": {"sports": 1} })).await;
+    assert_refused(&resp, "interest_weights");
     let resp = server.post(read, &json!({ "user_id": "alice", "view": "", "friend_reactions_options": {} })).await;
     assert_eq!(resp.0, StatusCode::CREATED, "{}", resp.1);
     // `watch` is honoured: without a connection to subscribe it is a 400
@@ -278,11 +278,13 @@ async fn a_refused_field_spelled_with_escapes_is_still_refused() {
     let srv = TestServer::spawn().await;
     let client = srv.server();
     client.create_users(&["u1"]).await;
-    let body = r#"{"user_id": "u1", "\u0076iew": "v1"}"#;
+    let body = r#"{"user_id": "u1", "\u0069nterest_weights": {"sports": 1}}"#;
     let resp = client.post_raw("/api/v2/feeds/feed_groups/user/feeds/u1", body).await;
     assert_error(&resp, StatusCode::BAD_REQUEST, 4);
-    assert!(resp.1["exception_fields"]["view"].is_string(), "{}", resp.1);
-    let resp = client.post_raw("/api/v2/feeds/feed_groups/user/feeds/u1", r#"{"user_id": "u1", "view": "v1"}"#).await;
+    assert!(resp.1["exception_fields"]["interest_weights"].is_string(), "{}", resp.1);
+    let resp = client
+        .post_raw("/api/v2/feeds/feed_groups/user/feeds/u1", r#"{"user_id": "u1", "interest_weights": {"sports": 1}}"#)
+        .await;
     assert_error(&resp, StatusCode::BAD_REQUEST, 4);
     let (status, read) = client.post_raw("/api/v2/feeds/feed_groups/user/feeds/u1", r#"{"user_id": "u1"}"#).await;
     assert_eq!(status, StatusCode::CREATED, "{read}");

@@ -222,3 +222,40 @@ async fn a_ranked_feed_of_500_pages_without_repeats_or_gaps() {
     assert!(seen.windows(2).all(|w| w[0].0 >= w[1].0), "in score order");
     assert_eq!(seen[0].0, 6.0);
 }
+
+/// `view=` reads a feed through a feed view: its ranking and selectors
+/// replace the group's for that read; an unknown view is a 404, and a view
+/// that aggregates differently from the group is refused (both stores).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_feed_view_replaces_the_groups_ranking_for_one_read() {
+    let srv = TestServer::spawn().await;
+    let api = srv.server();
+    api.create_users(&["ann", "eve"]).await;
+    api.follow("timeline:eve", "user:ann", json!({})).await;
+    for id in ["first", "second", "third"] {
+        api.add_activity("ann", &["user:ann"], json!({"id": id})).await;
+    }
+    let view = json!({"id": "oldest", "ranking": {"type": "expression", "score": "-time"}});
+    let (status, body) = api.post("/api/v2/feeds/feed_views", &view).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let view = json!({"id": "grouped", "aggregation": {"format": "{{ user_id }}"}});
+    let (status, body) = api.post("/api/v2/feeds/feed_views", &view).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+
+    assert_eq!(ids_of(&api.read_feed("timeline:eve", "eve", json!({})).await), ["third", "second", "first"]);
+    let viewed = api.read_feed("timeline:eve", "eve", json!({"view": "oldest"})).await;
+    assert_eq!(ids_of(&viewed), ["first", "second", "third"], "{viewed}");
+    let page = api.read_feed("timeline:eve", "eve", json!({"view": "oldest", "limit": 1})).await;
+    let (status, body) = api
+        .post("/api/v2/feeds/feed_groups/timeline/feeds/eve", &json!({"user_id": "eve", "next": page["next"]}))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "a view's cursor is not the plain read's: {body}");
+
+    let (status, body) =
+        api.post("/api/v2/feeds/feed_groups/timeline/feeds/eve", &json!({"user_id": "eve", "view": "nope"})).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    let (status, body) =
+        api.post("/api/v2/feeds/feed_groups/timeline/feeds/eve", &json!({"user_id": "eve", "view": "grouped"})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body["exception_fields"]["view"].is_string(), "{body}");
+}

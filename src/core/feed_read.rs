@@ -263,8 +263,12 @@ pub async fn get_or_create_feed(ctx: &Ctx, actor: &Actor, fid: Fid, req: GetOrCr
         (flat, page.next, page.prev)
     } else if let Some(selected) = &selected {
         let applied_filter = filter.as_ref().and(req.filter.as_ref());
-        let cursors =
-            ctx.cursor_scope("GetOrCreateFeed.selected").bind(&fid.to_string()).bind(&applied_filter).bind(&view);
+        let cursors = ctx
+            .cursor_scope("GetOrCreateFeed.selected")
+            .bind(&fid.to_string())
+            .bind(&applied_filter)
+            .bind(&view)
+            .bind(&external);
         let reader = actor.reader(body_user.as_deref());
         let reading = selected_feeds::Reading { fid: &fid, reader: &reader, filter: filter.as_ref(), limit, external };
         let page = selected_feeds::read(ctx, selected, reading, (next, prev), &cursors).await?;

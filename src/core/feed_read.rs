@@ -375,6 +375,17 @@ fn viewed(mut group: FeedGroup, view: &FeedView) -> Result<FeedGroup> {
             ),
         ));
     }
+    let reselects = view.activity_selectors.is_some() || view.ranking.is_some();
+    if reselects && group.config.aggregation.is_some() {
+        return Err(Error::field(
+            "view",
+            format!(
+                "feed view {} selects or ranks, and feed group {} is aggregated: its groups are kept as activities \
+                 are written, so such a view cannot be read yet",
+                view.id, group.id
+            ),
+        ));
+    }
     if let Some(selectors) = &view.activity_selectors {
         group.config.activity_selectors = Some(selectors.clone());
     }

@@ -258,4 +258,10 @@ async fn a_feed_view_replaces_the_groups_ranking_for_one_read() {
         api.post("/api/v2/feeds/feed_groups/timeline/feeds/eve", &json!({"user_id": "eve", "view": "grouped"})).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert!(body["exception_fields"]["view"].is_string(), "{body}");
+    // Nor can a view re-rank an aggregated (notification) feed.
+    let (status, body) = api
+        .post("/api/v2/feeds/feed_groups/notification/feeds/eve", &json!({"user_id": "eve", "view": "oldest"}))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body["exception_fields"]["view"].is_string(), "{body}");
 }

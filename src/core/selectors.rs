@@ -57,12 +57,7 @@ pub fn validate(selectors: &[ActivitySelector]) -> Result<()> {
             return Err(Error::field("activity_selectors.filter", "a query selector needs a filter"));
         }
         selector_filter(s)?;
-        if let Some(sort) = &s.sort {
-            let sort: Vec<filter::SortParam> = serde_json::from_value(sort.clone())
-                .map_err(|_| Error::field("activity_selectors.sort", "sort must be a list of {field, direction}"))?;
-            filter::parse_sort(Some(&sort), ACTIVITY_SORT, ("created_at", true))
-                .map_err(|e| under("activity_selectors.sort", e))?;
-        }
+        selector_sort(s)?;
         if s.params.as_ref().is_some_and(|p| p.as_object().is_none_or(|p| !p.is_empty())) {
             return Err(Error::field("activity_selectors.params", "params are not supported by these selectors"));
         }
@@ -100,6 +95,20 @@ fn window_ns(window: &str) -> Result<i64> {
     cutoff_window_seconds(window)
         .and_then(|secs| secs.checked_mul(1_000_000_000))
         .ok_or_else(|| Error::field("activity_selectors.cutoff_window", format!("invalid cutoff_window {window:?}")))
+}
+
+/// The selector's `sort` (newest first by default), checked against
+/// QueryActivities' sortable fields; one parser for the config check and
+/// the read.
+fn selector_sort(s: &ActivitySelector) -> Result<Vec<(&'static str, bool)>> {
+    let sort: Option<Vec<filter::SortParam>> =
+        s.sort
+            .as_ref()
+            .map(|v| serde_json::from_value(v.clone()))
+            .transpose()
+            .map_err(|_| Error::field("activity_selectors.sort", "sort must be a list of {field, direction}"))?;
+    filter::parse_sort(sort.as_deref(), ACTIVITY_SORT, ("created_at", true))
+        .map_err(|e| under("activity_selectors.sort", e))
 }
 
 fn selector_filter(s: &ActivitySelector) -> Result<Option<Filter>> {
@@ -171,9 +180,7 @@ pub async fn gather(
             }
             _ => {
                 let filter = conditions(s, read_filter, now, Vec::new())?;
-                let sort: Option<Vec<filter::SortParam>> =
-                    s.sort.as_ref().map(|v| serde_json::from_value(v.clone())).transpose().map_err(Error::internal)?;
-                let sort = filter::parse_sort(sort.as_deref(), ACTIVITY_SORT, ("created_at", true))?;
+                let sort = selector_sort(s)?;
                 let order = if sort[0].0 == "created_at" {
                     ActivityOrder::Created { newest_first: sort[0].1, position: None, backwards: false }
                 } else {

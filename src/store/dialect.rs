@@ -9,7 +9,7 @@
 
 use crate::args;
 use crate::core::error::Result;
-use crate::store::db::{Dialect, Tx, CONFIG_CHANNEL};
+use crate::store::db::{Arg, Dialect, Tx, CONFIG_CHANNEL};
 
 // Row locks.
 
@@ -178,5 +178,35 @@ pub fn latest_per_key(dialect: Dialect, columns: &str, from: &str, key: &str, or
             "unnest(CAST($1 AS TEXT[])) AS latest_key(k) CROSS JOIN LATERAL (
                  SELECT {columns} FROM {from} AND {key} = latest_key.k ORDER BY {order} LIMIT {limit}) r"
         ),
+    }
+}
+
+// Full-text search.
+
+/// The statement listing the keys (`seq`) of the activities whose text
+/// holds every word, at most `limit` of them (a literal, see `sql::limit`), through the
+/// trigram index. On PostgreSQL, where the index is optional, a row `-1`
+/// says it is missing and nothing was searched.
+pub fn text_candidates(dialect: Dialect, words: &[String], limit: usize) -> (String, Vec<Arg>) {
+    match dialect {
+        Dialect::Sqlite => {
+            // Words are alphanumeric runs, so quoting them as phrases is safe.
+            let query = words.iter().map(|w| format!("\"{w}\"")).collect::<Vec<_>>().join(" AND ");
+            (
+                format!("SELECT rowid FROM activity_text WHERE activity_text MATCH $1 LIMIT {limit}"),
+                vec![Arg::Text(query)],
+            )
+        }
+        Dialect::Postgres => {
+            let likes: Vec<String> = (1..=words.len()).map(|i| format!("lower(doc ->> 'text') LIKE ${i}")).collect();
+            let sql = format!(
+                "SELECT CAST(-1 AS BIGINT) WHERE to_regclass('activities_text_trgm') IS NULL
+                 UNION ALL
+                 (SELECT seq FROM activities WHERE to_regclass('activities_text_trgm') IS NOT NULL AND {}
+                  LIMIT {limit})",
+                likes.join(" AND ")
+            );
+            (sql, words.iter().map(|w| Arg::Text(format!("%{w}%"))).collect())
+        }
     }
 }

@@ -1189,35 +1189,6 @@ pub fn indexed_search_words(filter: &Filter) -> Vec<String> {
     }
 }
 
-/// The statement listing the keys (`seq`) of the activities whose text
-/// holds every word, at most `TEXT_CANDIDATES + 1` of them, through the
-/// trigram index. On PostgreSQL, where the index is optional, a row `-1`
-/// says it is missing and nothing was searched.
-pub fn text_candidates(dialect: Dialect, words: &[String]) -> (String, Vec<Arg>) {
-    let limit = limit(TEXT_CANDIDATES + 1);
-    match dialect {
-        Dialect::Sqlite => {
-            // Words are alphanumeric runs, so quoting them as phrases is safe.
-            let query = words.iter().map(|w| format!("\"{w}\"")).collect::<Vec<_>>().join(" AND ");
-            (
-                format!("SELECT rowid FROM activity_text WHERE activity_text MATCH $1 LIMIT {limit}"),
-                vec![Arg::Text(query)],
-            )
-        }
-        Dialect::Postgres => {
-            let likes: Vec<String> = (1..=words.len()).map(|i| format!("lower(doc ->> 'text') LIKE ${i}")).collect();
-            let sql = format!(
-                "SELECT CAST(-1 AS BIGINT) WHERE to_regclass('activities_text_trgm') IS NULL
-                 UNION ALL
-                 (SELECT seq FROM activities WHERE to_regclass('activities_text_trgm') IS NOT NULL AND {}
-                  LIMIT {limit})",
-                likes.join(" AND ")
-            );
-            (sql, words.iter().map(|w| Arg::Text(format!("%{w}%"))).collect())
-        }
-    }
-}
-
 /// `a.seq` among `candidates`: keys read from the database, written out.
 fn among(candidates: &[i64]) -> String {
     if candidates.is_empty() {

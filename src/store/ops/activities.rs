@@ -424,7 +424,7 @@ async fn text_candidates(read: &mut dyn Tx, dialect: Dialect, filter: &Filter) -
     if words.is_empty() {
         return Ok(None);
     }
-    let (statement, args) = sql::text_candidates(dialect, &words);
+    let (statement, args) = dialect::text_candidates(dialect, &words, sql::TEXT_CANDIDATES + 1);
     // PostgreSQL's statement has one parameter per word, so it is not cached.
     let rows = match dialect {
         Dialect::Sqlite => read.rows(&statement, &args).await?,

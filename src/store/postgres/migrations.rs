@@ -507,7 +507,7 @@ CREATE TRIGGER popularity_shares_soft_deleted AFTER UPDATE OF deleted_at ON acti
     // words without walking every activity: see the SQLite twin. pg_trgm is
     // a trusted extension shipped with PostgreSQL; where it cannot be
     // installed the index is skipped (a notice says so) and `$q` keeps the
-    // budgeted scan (`store::sql::text_candidates` checks for the index).
+    // budgeted scan (`store::dialect::text_candidates` checks for the index).
     r#"
 DO $$
 BEGIN

@@ -562,7 +562,7 @@ WHEN NEW.parent_id IS NOT NULL AND (OLD.deleted_at IS NULL) <> (NEW.deleted_at I
 END;
 "#,
     // Activity text in a trigram full-text index, so `text $q` finds rare
-    // words without walking every activity (`store::sql::text_candidates`).
+    // words without walking every activity (`store::dialect::text_candidates`).
     // Trigrams match any substring of three characters or more, which is
     // what `$q` matches, so the index narrows without changing results.
     // Contentless: the text stays in the document; triggers keep the index.

@@ -1159,6 +1159,9 @@ pub enum UserDataKind {
     /// Collections the user owns.
     Collections,
     PollVotes,
+    /// Stories the user marked watched (`{activity_id, watched_at}`),
+    /// walked by activity id.
+    StoryWatches,
 }
 
 /// A keyset position within one kind of a user's records: the record's
@@ -1182,6 +1185,8 @@ pub trait UserDataStore: Send + Sync {
         after: Option<&UserDataKey>,
         limit: usize,
     ) -> Result<Vec<(UserDataKey, serde_json::Value)>>;
+    /// Forgets that `user_id` watched the stories `activity_ids`.
+    async fn delete_story_watches(&self, user_id: &str, activity_ids: &[String]) -> Result<()>;
     /// Starts export `id` of `user_id` afresh: the chunks a previous run of
     /// its task wrote are dropped.
     async fn begin_export(&self, id: &str, user_id: &str, now: Timestamp) -> Result<()>;

@@ -210,8 +210,7 @@ pub async fn run_delete(ctx: &Ctx, lease: &TaskLease, user_id: &str, hard: bool)
     .await?;
     count("bookmarks", n);
     let n = each_page(ctx, lease, user_id, UserDataKind::StoryWatches, |docs| async move {
-        let ids: Vec<String> =
-            docs.iter().filter_map(|d| d["activity_id"].as_str().map(str::to_string)).collect();
+        let ids: Vec<String> = docs.iter().filter_map(|d| d["activity_id"].as_str().map(str::to_string)).collect();
         store.delete_story_watches(user, &ids).await
     })
     .await?;

@@ -77,7 +77,8 @@ def test_export_round_trips_every_kind_of_user_data(client, make_users):
     export = download(result["url"])
 
     assert export["user_id"] == alice and export["user"]["id"] == alice and export["user"]["name"] == "alice"
-    assert sorted(f["fid"] for f in export["feeds"]) == sorted([f"user:{alice}", f"timeline:{alice}"])
+    assert sorted(f["fid"] for f in export["feeds"]) == sorted(
+        [f"user:{alice}", f"timeline:{alice}", f"stories:{alice}"])
     assert [a["id"] for a in export["activities"]] == [d["mine"].id]
     assert export["activities"][0]["text"] == "alice's"
     assert [(r["activity_id"], r["type"]) for r in export["activity_reactions"]] == [(d["theirs"].id, "like")]

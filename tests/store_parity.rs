@@ -19,7 +19,8 @@ use tributary::core::model::{
 };
 use tributary::core::storage::{
     ActivityOrder, ActivityQuery, Backlog, ExtraWrites, FanoutJob, FanoutStep, FeedPosition, FeedSlice, FeedViewInsert,
-    GroupMembers, GroupPosition, GroupSlice, ListQuery, Marks, Reactable, Reader, Store, StoriesView,
+    GroupMembers, GroupPosition, GroupSlice, ListQuery, Marks, NotificationWindow, Reactable, Reader, Store,
+    StoriesView,
 };
 use tributary::core::time::Timestamp;
 use tributary::store::postgres::PostgresStore;
@@ -851,6 +852,7 @@ async fn extra_writes_roll_back_with_the_main_write(store: &dyn Store) {
         notifications: vec![notice],
         feeds: vec![feed("notification:bob")],
         withdrawn: Vec::new(),
+        windows: vec![NotificationWindow { activity_id: "n1".into(), key: "k1".into(), window: 3_600_000_000_000 }],
         tasks: vec![task("queued", 1)],
         events: vec![Event::new(EventType::ActivityAdded, Some("alice"))],
         each: None,
@@ -858,6 +860,8 @@ async fn extra_writes_roll_back_with_the_main_write(store: &dyn Store) {
     let head = store.events_head().await.expect("head");
     let failed = store.save_activities_with(&[reply], &[feed("user:alice")], &extra).await;
     assert!(failed.is_err(), "a missing parent fails the write");
+    let window = store.windowed_notification("k1", Timestamp(i64::MAX)).await.expect("window");
+    assert_eq!(window, None, "the notification's window rolled back with it");
     assert!(store.events_after(head, 10).await.expect("events").is_empty(), "no event of a failed write");
 
     assert!(store.get_activities(&ids(&["r1", "n1"])).await.expect("get").is_empty());

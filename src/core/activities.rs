@@ -452,7 +452,7 @@ fn mention_notifications(activity: &Activity, already: &[String], copy_custom: b
                 target: target.clone(),
                 custom: if copy_custom { activity.custom.clone() } else { Custom::new() },
             };
-            notifications::build(&notice, 0, now)
+            notifications::build(&notice, now)
         })
         .collect()
 }

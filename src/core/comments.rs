@@ -132,7 +132,8 @@ pub async fn add_comments(ctx: &Ctx, actor: &Actor, reqs: Vec<NewComment>) -> Re
         return Err(Error::field("comments", format!("comments must contain between 1 and {MAX_BATCH} items")));
     }
     let now = Timestamp::now();
-    let window = notifications::dedup_window(ctx).await?;
+    // A comment's notifications are about that comment (their object), so
+    // they derive from it and are made once: no window applies.
     let mut comments: Vec<Comment> = Vec::with_capacity(reqs.len());
     let mut notices = Vec::new();
     let mut mentions = 0;
@@ -232,7 +233,6 @@ pub async fn add_comments(ctx: &Ctx, actor: &Actor, reqs: Vec<NewComment>) -> Re
                     target: target.clone(),
                     custom: custom.clone(),
                 },
-                window,
                 now,
             ));
             for m in comment.mentioned_user_ids.iter().collect::<HashSet<_>>() {
@@ -246,7 +246,7 @@ pub async fn add_comments(ctx: &Ctx, actor: &Actor, reqs: Vec<NewComment>) -> Re
                     target: target.clone(),
                     custom: custom.clone(),
                 };
-                if let Some(n) = notifications::build(&notice, window, now) {
+                if let Some(n) = notifications::build(&notice, now) {
                     mentions += 1;
                     notices.push(n);
                 }
@@ -259,9 +259,9 @@ pub async fn add_comments(ctx: &Ctx, actor: &Actor, reqs: Vec<NewComment>) -> Re
     }
     users::ensure_users(ctx, &authors).await?;
     let created = notices.iter().any(|n| n.kind != "mention");
-    let (notices, new_feeds) = notifications::fresh(ctx, notices).await?;
+    let fresh = notifications::fresh(ctx, notices.into_iter().map(|n| (n, None)).collect()).await?;
     let extra = ExtraWrites { events, ..Default::default() };
-    ctx.store.insert_comments_with(&comments, &notices, &new_feeds, &extra).await?;
+    ctx.store.insert_comments_with(&comments, &fresh.notifications, &fresh.feeds, &extra).await?;
     Ok(Added { comments, notification_created: created, mention_notifications_created: mentions })
 }
 
@@ -407,17 +407,22 @@ async fn mention_writes(ctx: &Ctx, how: &MentionHandling, before: &[String], com
     if !how.handle_mention_notifications.unwrap_or(false) {
         return Ok(ExtraWrites::default());
     }
-    // Ids derive from the comment's creation window, as `made_notifications` expects.
-    let window = notifications::dedup_window(ctx).await?;
-    let bucket = notifications::bucket(window, comment.created_at);
-    let id_for = |m: &str| notifications::notification_id("mention", &comment.id, &comment.user_id, m, bucket);
-    let withdrawn: Vec<String> =
-        before.iter().filter(|m| !comment.mentioned_user_ids.contains(m)).map(|m| id_for(m)).collect();
+    // Ids derive from the comment, as `made_notifications` expects.
+    let id_for = |m: &str| notifications::notification_id("mention", &comment.id, &comment.user_id, m, 0);
+    let legacy = legacy_bucket(ctx, comment).await?;
+    let withdrawn: Vec<String> = before
+        .iter()
+        .filter(|m| !comment.mentioned_user_ids.contains(m))
+        .flat_map(|m| {
+            let old = legacy.map(|b| notifications::notification_id("mention", &comment.id, &comment.user_id, m, b));
+            std::iter::once(id_for(m)).chain(old)
+        })
+        .collect();
     let activity = get_activity(ctx, &comment.object_id).await?;
     let target = notifications::activity_target(&activity);
     let custom = if how.copy_custom_to_notification.unwrap_or(false) { comment.custom.clone() } else { Custom::new() };
     let now = Timestamp::now();
-    let added: Vec<Activity> = comment
+    let added: Vec<_> = comment
         .mentioned_user_ids
         .iter()
         .filter(|m| !before.contains(m))
@@ -434,11 +439,11 @@ async fn mention_writes(ctx: &Ctx, how: &MentionHandling, before: &[String], com
                 target: target.clone(),
                 custom: custom.clone(),
             };
-            notifications::build(&notice, window, now).map(|n| Activity { id: id_for(m), ..n })
+            notifications::build(&notice, now).map(|n| (Activity { id: id_for(m), ..n }, None))
         })
         .collect();
-    let (notifications, feeds) = notifications::fresh(ctx, added).await?;
-    Ok(ExtraWrites { notifications, feeds, withdrawn, ..Default::default() })
+    let fresh = notifications::fresh(ctx, added).await?;
+    Ok(ExtraWrites { notifications: fresh.notifications, feeds: fresh.feeds, withdrawn, ..Default::default() })
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -566,11 +571,18 @@ pub async fn delete_comment(
     Err(versions::contended("comment", id))
 }
 
+/// The epoch-aligned window a comment made with a `deduplication_window`
+/// named its notifications by before windows slid, for withdrawing those.
+async fn legacy_bucket(ctx: &Ctx, comment: &Comment) -> Result<Option<i64>> {
+    let window = notifications::dedup_window(ctx).await?;
+    Ok((window > 0).then(|| notifications::bucket(window, comment.created_at)))
+}
+
 /// The ids of the notifications `comment` created, for its deletion to
-/// withdraw: they derive from the comment, its author, each recipient and
-/// the window it was made in.
+/// withdraw: they derive from the comment, its author and each recipient
+/// (and, made before windows slid, the window it was made in).
 async fn made_notifications(ctx: &Ctx, comment: &Comment, activity: &Activity) -> Result<Vec<String>> {
-    let bucket = notifications::bucket(notifications::dedup_window(ctx).await?, comment.created_at);
+    let buckets: Vec<i64> = std::iter::once(0).chain(legacy_bucket(ctx, comment).await?).collect();
     let mut told: Vec<(&str, String)> = vec![("comment", activity.user_id.clone())];
     if let Some(parent) = &comment.parent_id {
         if let Some(p) = ctx.store.get_comments(std::slice::from_ref(parent)).await?.pop() {
@@ -580,7 +592,9 @@ async fn made_notifications(ctx: &Ctx, comment: &Comment, activity: &Activity) -
     told.extend(comment.mentioned_user_ids.iter().map(|m| ("mention", m.clone())));
     Ok(told
         .iter()
-        .map(|(kind, recipient)| notifications::notification_id(kind, &comment.id, &comment.user_id, recipient, bucket))
+        .flat_map(|(kind, recipient)| {
+            buckets.iter().map(|b| notifications::notification_id(kind, &comment.id, &comment.user_id, recipient, *b))
+        })
         .collect())
 }
 

@@ -20,7 +20,7 @@ use super::notifications::{self, Notice};
 use super::time::Timestamp;
 use super::users;
 use super::{Actor, Ctx, QueryRequest};
-use crate::core::storage::Reader;
+use crate::core::storage::{NotificationWindow, Reader};
 
 /// Activities copied on a new follow when the request names no limit.
 pub const DEFAULT_COPY_LIMIT: usize = 1000;
@@ -137,7 +137,13 @@ impl FollowCmd {
 }
 
 /// The `follow` notification a new follow sends the target's owner.
-fn follow_notice(follow: &Follow, source: &Feed, target: &Feed, copy_custom: bool, window: i64) -> Option<Activity> {
+fn follow_notice(
+    follow: &Follow,
+    source: &Feed,
+    target: &Feed,
+    copy_custom: bool,
+    window: i64,
+) -> Option<(Activity, Option<NotificationWindow>)> {
     let object_id = follow.target.to_string();
     let notice = Notice {
         kind: "follow",
@@ -149,7 +155,7 @@ fn follow_notice(follow: &Follow, source: &Feed, target: &Feed, copy_custom: boo
         target: json!({"id": object_id, "type": "feed", "name": target.name, "user_id": target.created_by}),
         custom: if copy_custom { follow.custom.clone().unwrap_or_default() } else { Custom::new() },
     };
-    notifications::build(&notice, window, follow.created_at)
+    notifications::build_windowed(&notice, window, follow.created_at)
 }
 
 async fn follow_many(ctx: &Ctx, actor: &Actor, cmds: Vec<FollowCmd>, create_users: bool) -> Result<Vec<Followed>> {
@@ -240,14 +246,17 @@ async fn follow_many(ctx: &Ctx, actor: &Actor, cmds: Vec<FollowCmd>, create_user
         };
         planned.push((follow, notification));
     }
-    let notifications: Vec<Activity> = planned.iter().filter_map(|(_, n)| n.clone()).collect();
-    let (fresh, notification_feeds) = notifications::fresh(ctx, notifications).await?;
-    let fresh: HashSet<String> = fresh.into_iter().map(|n| n.id).collect();
-    for (_, n) in planned.iter_mut() {
-        if n.as_ref().is_some_and(|n| !fresh.contains(&n.id)) {
-            *n = None;
-        }
-    }
+    let ids: Vec<Option<String>> = planned.iter().map(|(_, n)| n.as_ref().map(|(n, _)| n.id.clone())).collect();
+    let made: Vec<_> = planned.iter_mut().filter_map(|(_, n)| n.take()).collect();
+    let fresh = notifications::fresh(ctx, made).await?;
+    let mut fresh_notifications: HashMap<String, Activity> =
+        fresh.notifications.into_iter().map(|n| (n.id.clone(), n)).collect();
+    let planned: Vec<(Follow, Option<Activity>)> = planned
+        .into_iter()
+        .zip(ids)
+        .map(|((follow, _), id)| (follow, id.and_then(|id| fresh_notifications.remove(&id))))
+        .collect();
+    let notification_feeds = fresh.feeds;
     let mut new_feeds = missing.clone();
     new_feeds.extend(notification_feeds.into_iter().filter(|f| !missing.iter().any(|m| m.fid == f.fid)));
     // Each follow that is new announces itself; one that exists, nothing.
@@ -255,7 +264,8 @@ async fn follow_many(ctx: &Ctx, actor: &Actor, cmds: Vec<FollowCmd>, create_user
     // every follow in it asks so.
     let skip_push = cmds_skip_push;
     let each = Some(Event::new(EventType::FollowCreated, None).skipping_push(Some(skip_push)));
-    let extra = crate::core::storage::ExtraWrites { users: implied, each, ..Default::default() };
+    let extra =
+        crate::core::storage::ExtraWrites { users: implied, each, windows: fresh.windows, ..Default::default() };
     let inserted = ctx.store.insert_follows_with(&planned, &new_feeds, &extra).await?;
 
     // Follows that existed already come back as stored.
@@ -514,9 +524,9 @@ pub async fn unfollow(
         for f in &existing {
             if let (Some(source), Some(target)) = (feeds.get(&f.source), feeds.get(&f.target)) {
                 let (object_id, made) = (f.target.to_string(), f.created_at);
-                let id =
-                    notifications::made_id(ctx, "follow", &object_id, &source.created_by, &target.created_by, made);
-                extra.withdrawn.push(id.await?);
+                let ids =
+                    notifications::made_ids(ctx, "follow", &object_id, &source.created_by, &target.created_by, made);
+                extra.withdrawn.extend(ids.await?);
             }
         }
     }

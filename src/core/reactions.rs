@@ -182,8 +182,10 @@ async fn react(
     let mut extra = ExtraWrites { users, each, ..Default::default() };
     if let Some(notice) = notice {
         let window = notifications::dedup_window(ctx).await?;
-        let notification = notifications::build(&notice, window, Timestamp::now());
-        (extra.notifications, extra.feeds) = notifications::fresh(ctx, notification.into_iter().collect()).await?;
+        // Made when the reaction was: a withdrawal finds it by that time.
+        let notification = notifications::build_windowed(&notice, window, reaction.created_at);
+        let fresh = notifications::fresh(ctx, notification.into_iter().collect()).await?;
+        (extra.notifications, extra.windows, extra.feeds) = (fresh.notifications, fresh.windows, fresh.feeds);
     }
     let exclusive = cmd.enforce_unique.unwrap_or(false);
     let replaced = ctx.store.put_reaction_with(on, &reaction, exclusive, &extra).await?;
@@ -256,7 +258,7 @@ async fn unreact(
         };
         let made = ctx.store.query_reactions(on, &query).await?.pop().ok_or_else(missing)?;
         extra.withdrawn =
-            vec![notifications::made_id(ctx, notification, object_id, user_id, recipient, made.created_at).await?];
+            notifications::made_ids(ctx, notification, object_id, user_id, recipient, made.created_at).await?;
     }
     ctx.store.delete_reaction_with(on, object_id, user_id, kind, &extra).await?.ok_or_else(missing)
 }

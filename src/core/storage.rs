@@ -414,6 +414,11 @@ pub trait ActivityStore: Send + Sync {
     /// it was counted.
     async fn add_metrics(&self, events: &[MetricEvent], now: Timestamp) -> Result<Vec<bool>>;
     async fn activity_metrics(&self, activity_ids: &[String]) -> Result<HashMap<String, BTreeMap<String, i64>>>;
+    /// The windowed notification (see `NotificationWindow`) that a trigger
+    /// of deduplication key `key` made at `at` landed on: the key's newest
+    /// notification recorded at or before `at`, if it still exists.
+    /// Returns its id and when it was recorded.
+    async fn windowed_notification(&self, key: &str, at: Timestamp) -> Result<Option<(String, Timestamp)>>;
 }
 
 /// Follows between feeds, with their counters and backfill.
@@ -1154,6 +1159,9 @@ pub enum UserDataKind {
     /// Collections the user owns.
     Collections,
     PollVotes,
+    /// Stories the user marked watched (`{activity_id, watched_at}`),
+    /// walked by activity id.
+    StoryWatches,
 }
 
 /// A keyset position within one kind of a user's records: the record's
@@ -1177,6 +1185,8 @@ pub trait UserDataStore: Send + Sync {
         after: Option<&UserDataKey>,
         limit: usize,
     ) -> Result<Vec<(UserDataKey, serde_json::Value)>>;
+    /// Forgets that `user_id` watched the stories `activity_ids`.
+    async fn delete_story_watches(&self, user_id: &str, activity_ids: &[String]) -> Result<()>;
     /// Starts export `id` of `user_id` afresh: the chunks a previous run of
     /// its task wrote are dropped.
     async fn begin_export(&self, id: &str, user_id: &str, now: Timestamp) -> Result<()>;
@@ -1300,6 +1310,16 @@ impl<
 {
 }
 
+/// The sliding deduplication window of one notification activity.
+#[derive(Debug, Clone)]
+pub struct NotificationWindow {
+    pub activity_id: String,
+    /// What identifies a repeat: trigger, object, actor and recipient.
+    pub key: String,
+    /// The window in nanoseconds (> 0).
+    pub window: i64,
+}
+
 /// Records a request writes beside its main one, committed in the same
 /// transaction before it, so a request's writes stand or fall together.
 #[derive(Debug, Clone, Default)]
@@ -1316,6 +1336,12 @@ pub struct ExtraWrites {
     /// Notification activities, with the feeds they need created.
     pub notifications: Vec<Activity>,
     pub feeds: Vec<Feed>,
+    /// The sliding deduplication windows of `notifications` (by activity
+    /// id): a notification named here is saved only if its key has no
+    /// notification recorded within the window before it — decided in the
+    /// write transaction, under a lock of the key, so concurrent repeats
+    /// notify once. A notification not named here is saved as it is.
+    pub windows: Vec<NotificationWindow>,
     /// Notification activities withdrawn (purged) by the request.
     pub withdrawn: Vec<String>,
     /// Background tasks the request queues (`core::tasks`): a task exists

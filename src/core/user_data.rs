@@ -40,6 +40,7 @@ const SECTIONS: &[(&str, UserDataKind)] = &[
     ("memberships", UserDataKind::Memberships),
     ("collections", UserDataKind::Collections),
     ("poll_votes", UserDataKind::PollVotes),
+    ("story_watches", UserDataKind::StoryWatches),
 ];
 
 /// The path exports are downloaded from, the link's token appended.
@@ -208,6 +209,12 @@ pub async fn run_delete(ctx: &Ctx, lease: &TaskLease, user_id: &str, hard: bool)
     })
     .await?;
     count("bookmarks", n);
+    let n = each_page(ctx, lease, user_id, UserDataKind::StoryWatches, |docs| async move {
+        let ids: Vec<String> = docs.iter().filter_map(|d| d["activity_id"].as_str().map(str::to_string)).collect();
+        store.delete_story_watches(user, &ids).await
+    })
+    .await?;
+    count("story_watches", n);
     let n = each_page(ctx, lease, user_id, UserDataKind::BookmarkFolders, |docs| async move {
         for f in records::<BookmarkFolder>(docs)? {
             store.delete_bookmark_folder(&f.id).await?;

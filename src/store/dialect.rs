@@ -94,6 +94,12 @@ pub async fn lock_reactor(tx: &mut dyn Tx, object_id: &str, user_id: &str) -> Re
     lock_key(tx, 1, &format!("{object_id}\u{1f}{user_id}")).await
 }
 
+/// The notifications of one deduplication key: two concurrent repeats
+/// must not both find the window empty and both notify.
+pub async fn lock_notification_key(tx: &mut dyn Tx, key: &str) -> Result<()> {
+    lock_key(tx, 7, key).await
+}
+
 /// The votes of one user on one poll, so each sees the votes the previous
 /// one committed: `max_votes` and replacements hold.
 pub async fn lock_poll_voter(tx: &mut dyn Tx, poll_id: &str, user_id: &str) -> Result<()> {

@@ -173,6 +173,104 @@ async fn a_repeat_notification_inside_the_deduplication_window_adds_nothing() {
     assert_eq!(bell["aggregated_activities"][0]["user_count"], 2, "{bell}");
 }
 
+/// Sets the `notification` group's deduplication window.
+async fn dedup_window(admin: &crate::support::Client, window: &str) {
+    let config = json!({
+        "activity_selectors": [{"type": "current_feed"}],
+        "aggregation": {"format": "{{ type }}"},
+        "notification": {"track_seen": true, "track_read": true, "deduplication_window": window},
+    });
+    let (status, body) = admin.put("/api/v2/feeds/feed_groups/notification", &config).await;
+    assert_eq!(status, 201, "{body}");
+}
+
+/// How many notifications erin's bell counts.
+async fn bell_count(admin: &crate::support::Client) -> i64 {
+    let bell = admin.read_feed("notification:erin", "erin", json!({})).await;
+    bell["aggregated_activities"]
+        .as_array()
+        .expect("groups")
+        .iter()
+        .map(|g| g["activity_count"].as_i64().unwrap())
+        .sum()
+}
+
+fn epoch_nanos() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_nanos() as i64
+}
+
+#[tokio::test]
+async fn the_deduplication_window_slides_from_the_last_notification() {
+    let server = TestServer::spawn().await;
+    let admin = server.server();
+    admin.create_users(&["erin", "frank"]).await;
+    let window: i64 = 4_000_000_000;
+    dedup_window(&admin, "4s").await;
+    let post = admin.add_activity("erin", &["user:erin"], json!({})).await;
+    let react = format!("/api/v2/feeds/activities/{}/reactions", post["id"].as_str().expect("id"));
+    let reaction = |kind: &str| json!({"type": kind, "user_id": "frank", "create_notification_activity": true});
+
+    // The first notification is made just before an epoch-aligned 4 s
+    // boundary, the repeat just after it: fixed buckets would notify twice.
+    let into_window = epoch_nanos() % window;
+    let wait = (window - 700_000_000 - into_window).rem_euclid(window);
+    tokio::time::sleep(std::time::Duration::from_nanos(wait as u64)).await;
+    let before_first = epoch_nanos();
+    let (status, body) = admin.post(&react, &reaction("like")).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["notification_created"], true, "{body}");
+    tokio::time::sleep(std::time::Duration::from_millis(1_000)).await;
+    let (status, body) = admin.post(&react, &reaction("love")).await;
+    assert_eq!(status, 201, "{body}");
+    assert!(epoch_nanos() - before_first < window, "the repeat came inside the window: the machine is too slow");
+    assert_eq!(body["notification_created"], false, "a repeat across a bucket boundary is still a repeat: {body}");
+    assert_eq!(bell_count(&admin).await, 1);
+
+    // Once the window since the first notification has passed, a repeat
+    // notifies again.
+    let after_first = before_first + window + 300_000_000 - epoch_nanos();
+    tokio::time::sleep(std::time::Duration::from_nanos(after_first.max(0) as u64)).await;
+    let (status, body) = admin.post(&react, &reaction("wow")).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["notification_created"], true, "{body}");
+    assert_eq!(bell_count(&admin).await, 2);
+}
+
+#[tokio::test]
+async fn concurrent_repeats_inside_a_window_notify_once_and_a_withdrawn_one_frees_the_window() {
+    let server = TestServer::spawn().await;
+    let admin = server.server();
+    admin.create_users(&["erin", "frank"]).await;
+    dedup_window(&admin, "1h").await;
+    let post = admin.add_activity("erin", &["user:erin"], json!({})).await;
+    let id = post["id"].as_str().expect("id").to_string();
+    let react = format!("/api/v2/feeds/activities/{id}/reactions");
+    let kinds = ["like", "love", "wow", "haha", "sad", "angry"];
+    let bodies: Vec<Value> =
+        kinds.iter().map(|k| json!({"type": k, "user_id": "frank", "create_notification_activity": true})).collect();
+    let replies = futures_util::future::join_all(bodies.iter().map(|b| admin.post(&react, b))).await;
+    for (status, body) in &replies {
+        assert_eq!(*status, 201, "{body}");
+    }
+    assert_eq!(bell_count(&admin).await, 1, "six concurrent repeats notify once");
+
+    // Withdrawing the reactions withdraws the notification they made or
+    // joined; the next repeat notifies anew.
+    let notified = replies.iter().filter(|(_, body)| body["notification_created"] == true).count();
+    assert!(notified >= 1, "{replies:?}");
+    for kind in kinds {
+        let path =
+            format!("/api/v2/feeds/activities/{id}/reactions/{kind}?user_id=frank&delete_notification_activity=true");
+        let (status, body) = admin.delete(&path).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    assert_eq!(bell_count(&admin).await, 0, "withdrawn with the reactions");
+    let (status, body) = admin.post(&react, &bodies[0]).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["notification_created"], true, "{body}");
+    assert_eq!(bell_count(&admin).await, 1);
+}
+
 #[tokio::test]
 async fn marking_stories_watched_announces_them_watched() {
     let server = TestServer::spawn().await;

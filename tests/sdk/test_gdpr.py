@@ -46,7 +46,15 @@ def populate(client, alice, bob):
     poll_post = feeds.add_activity(type="poll", feeds=[f"user:{bob}"], poll_id=poll.id, user_id=bob).data.activity
     vote = raw(feeds.cast_poll_vote(activity_id=poll_post.id, poll_id=poll.id, user_id=alice,
                                     vote=VoteData(option_id=poll.options[0].id)))["vote"]
+    # Alice watched a story of bob's; bob watched his own.
+    feeds.feed("story", bob).get_or_create(user_id=bob)
+    feeds.feed("stories", alice).get_or_create(user_id=alice)
+    story = feeds.add_activity(type="story", feeds=[f"story:{bob}"], user_id=bob, text="bob's story",
+                               expires_at="2099-01-01T00:00:00Z").data.activity
+    feeds.feed("stories", alice).mark_activity(user_id=alice, mark_watched=[story.id])
+    feeds.feed("story", bob).mark_activity(user_id=bob, mark_watched=[story.id])
     return {
+        "story": story,
         "mine": mine, "theirs": theirs, "my_comment": my_comment, "bobs_comment": bobs_comment,
         "folder": bookmark["folder"]["id"], "collection": collection, "poll": poll, "poll_post": poll_post,
         "vote": vote,
@@ -69,7 +77,8 @@ def test_export_round_trips_every_kind_of_user_data(client, make_users):
     export = download(result["url"])
 
     assert export["user_id"] == alice and export["user"]["id"] == alice and export["user"]["name"] == "alice"
-    assert sorted(f["fid"] for f in export["feeds"]) == sorted([f"user:{alice}", f"timeline:{alice}"])
+    assert sorted(f["fid"] for f in export["feeds"]) == sorted(
+        [f"user:{alice}", f"timeline:{alice}", f"stories:{alice}"])
     assert [a["id"] for a in export["activities"]] == [d["mine"].id]
     assert export["activities"][0]["text"] == "alice's"
     assert [(r["activity_id"], r["type"]) for r in export["activity_reactions"]] == [(d["theirs"].id, "like")]
@@ -82,6 +91,8 @@ def test_export_round_trips_every_kind_of_user_data(client, make_users):
     assert [(m["fid"], m["user_id"]) for m in export["memberships"]] == [(f"user:{bob}", alice)]
     assert [(c["name"], c["id"], c["custom"]) for c in export["collections"]] == [(d["collection"], "c1", {"k": 1})]
     assert [(v["poll_id"], v["id"]) for v in export["poll_votes"]] == [(d["poll"].id, d["vote"]["id"])]
+    assert [w["activity_id"] for w in export["story_watches"]] == [d["story"].id]
+    assert isinstance(export["story_watches"][0]["watched_at"], int)
     assert result["counts"]["activities"] == 1 and result["counts"]["poll_votes"] == 1
 
     # The link is the credential: an altered one is a 404 APIError.
@@ -156,7 +167,12 @@ def test_hard_delete_removes_every_record_and_keeps_others_and_counters(client, 
     # An export made after the deletion holds nothing of hers.
     export_id = client.feeds.export_feed_user_data(user_id=alice).data.task_id
     export = download(raw(wait_task(client, export_id, timeout=30))["result"]["url"])
-    assert all(export[k] == [] for k in ("feeds", "activities", "comments", "bookmarks", "follows", "followers"))
+    assert all(export[k] == [] for k in ("feeds", "activities", "comments", "bookmarks", "follows", "followers",
+                                         "story_watches"))
+    assert result["deleted"]["story_watches"] == 1
+    # Bob's mark of his own story stays.
+    bobs = raw(client.feeds.feed("story", bob).get_or_create(user_id=bob))["activities"]
+    assert [(a["id"], a.get("is_watched")) for a in bobs] == [(d["story"].id, True)]
 
 
 def test_soft_delete_hides_content_and_removes_relations(client, make_users):

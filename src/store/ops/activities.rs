@@ -122,6 +122,7 @@ pub(crate) async fn purge_activities(tx: &mut dyn Tx, ids: &[String]) -> Result<
         "DELETE FROM pins WHERE activity_id = ANY($1)",
         "DELETE FROM activity_feedback WHERE activity_id = ANY($1)",
         "DELETE FROM story_watches WHERE activity_id = ANY($1)",
+        "DELETE FROM notification_windows WHERE activity_id = ANY($1)",
         "DELETE FROM activity_metrics WHERE activity_id = ANY($1)",
         "DELETE FROM metric_quota WHERE activity_id = ANY($1)",
         "DELETE FROM comment_reactions WHERE comment_id IN
@@ -412,6 +413,19 @@ impl<D: Db> ActivityStore for D {
             out.entry(r.text(0)?).or_default().insert(r.text(1)?, r.int(2)?);
         }
         Ok(out)
+    }
+
+    async fn windowed_notification(&self, key: &str, at: Timestamp) -> Result<Option<(String, Timestamp)>> {
+        let rows = self
+            .read()
+            .await?
+            .rows(
+                "SELECT activity_id, recorded_at FROM notification_windows
+                 WHERE dedup_key = $1 AND recorded_at <= $2 ORDER BY recorded_at DESC LIMIT 1",
+                args![key, at],
+            )
+            .await?;
+        rows.first().map(|r| Ok((r.text(0)?, Timestamp(r.int(1)?)))).transpose()
     }
 }
 

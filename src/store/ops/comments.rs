@@ -85,7 +85,7 @@ impl<D: Db> CommentStore for D {
             super::insert_feed(&mut *tx, feed).await?;
         }
         for n in notifications {
-            super::save_activity(&mut *tx, n).await?;
+            super::save_notification(&mut *tx, n, extra).await?;
         }
         tx.commit().await
     }

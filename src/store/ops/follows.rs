@@ -116,7 +116,7 @@ impl<D: Db> FollowStore for D {
                     backfill(&mut *tx, follow).await?;
                 }
                 if let Some(notification) = notification {
-                    super::save_activity(&mut *tx, notification).await?;
+                    super::save_notification(&mut *tx, notification, extra).await?;
                 }
                 super::record_each(&mut *tx, extra, Item::Follow(follow)).await?;
             }

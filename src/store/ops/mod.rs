@@ -111,6 +111,41 @@ pub(crate) async fn record_each(tx: &mut dyn Tx, extra: &ExtraWrites, item: Item
     }
 }
 
+/// Saves notification activity `n` unless `extra.windows` names it and its
+/// deduplication key has a notification recorded within the window before
+/// it (a sliding window: the key's newest notification, one index probe,
+/// under the key's lock so concurrent repeats see each other). Returns
+/// whether it was saved.
+pub(crate) async fn save_notification(
+    tx: &mut dyn Tx,
+    n: &crate::core::model::Activity,
+    extra: &ExtraWrites,
+) -> Result<bool> {
+    if let Some(w) = extra.windows.iter().find(|w| w.activity_id == n.id) {
+        dialect::lock_notification_key(tx, &w.key).await?;
+        let newest = tx
+            .row(
+                "SELECT recorded_at FROM notification_windows WHERE dedup_key = $1
+                 ORDER BY recorded_at DESC LIMIT 1",
+                args![&w.key],
+            )
+            .await?
+            .map(|r| r.int(0))
+            .transpose()?;
+        if newest.is_some_and(|at| n.created_at.0 - at < w.window) {
+            return Ok(false);
+        }
+        tx.exec(
+            "INSERT INTO notification_windows (dedup_key, recorded_at, activity_id) VALUES ($1, $2, $3)
+             ON CONFLICT (dedup_key, recorded_at) DO NOTHING",
+            args![&w.key, n.created_at, &n.id],
+        )
+        .await?;
+    }
+    save_activity(tx, n).await?;
+    Ok(true)
+}
+
 /// `write_extra` for the operations that complete `extra.each` themselves.
 pub(crate) async fn write_extra_but_each(tx: &mut dyn Tx, extra: &ExtraWrites) -> Result<()> {
     purge_activities(tx, &extra.withdrawn).await?;
@@ -123,7 +158,7 @@ pub(crate) async fn write_extra_but_each(tx: &mut dyn Tx, extra: &ExtraWrites) -
     insert_implied_users(tx, &extra.users).await?;
     upsert_collections(tx, &extra.collections).await?;
     for n in &extra.notifications {
-        save_activity(tx, n).await?;
+        save_notification(tx, n, extra).await?;
     }
     insert_tasks(tx, &extra.tasks).await?;
     insert_events(tx, &extra.events).await

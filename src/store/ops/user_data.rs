@@ -39,7 +39,9 @@ fn source(kind: UserDataKind) -> Source {
         UserDataKind::Memberships => plain("feed_members", "fid", "CAST('' AS TEXT)"),
         UserDataKind::Collections => plain("collections", "name", "id"),
         UserDataKind::PollVotes => plain("poll_votes", "id", "CAST('' AS TEXT)"),
-        UserDataKind::Follows | UserDataKind::Followers => unreachable!("follows are walked by `follows_page`"),
+        UserDataKind::Follows | UserDataKind::Followers | UserDataKind::StoryWatches => {
+            unreachable!("follows and story watches are walked by their own pages")
+        }
     }
 }
 
@@ -85,6 +87,30 @@ async fn follows_page(
     Ok(page)
 }
 
+/// The stories the user marked watched, in activity id order along the
+/// table's primary key (`created_at` is 0 throughout; the key is the id).
+async fn watches_page(
+    db: &(impl Db + ?Sized),
+    user_id: &str,
+    after: Option<&UserDataKey>,
+    limit: usize,
+) -> Result<Vec<(UserDataKey, Value)>> {
+    let sql = format!(
+        "SELECT activity_id, watched_at FROM story_watches WHERE user_id = $1 AND activity_id > $2
+         ORDER BY activity_id LIMIT {}",
+        sql::limit(limit)
+    );
+    let from = after.map_or("", |a| a.key.as_str());
+    let rows = db.read().await?.rows(&sql, args![user_id, from]).await?;
+    rows.iter()
+        .map(|r| {
+            let (id, at) = (r.text(0)?, r.int(1)?);
+            let doc = serde_json::json!({"activity_id": id, "watched_at": at});
+            Ok((UserDataKey { created_at: 0, key: id, subkey: String::new() }, doc))
+        })
+        .collect()
+}
+
 #[async_trait]
 impl<D: Db> UserDataStore for D {
     async fn user_data_page(
@@ -97,6 +123,7 @@ impl<D: Db> UserDataStore for D {
         match kind {
             UserDataKind::Follows => return follows_page(self, user_id, "source", after, limit).await,
             UserDataKind::Followers => return follows_page(self, user_id, "target", after, limit).await,
+            UserDataKind::StoryWatches => return watches_page(self, user_id, after, limit).await,
             _ => {}
         }
         let Source { from, owner, created_at, key, subkey, doc } = source(kind);
@@ -113,6 +140,13 @@ impl<D: Db> UserDataStore for D {
         rows.iter()
             .map(|r| Ok((UserDataKey { created_at: r.int(0)?, key: r.text(1)?, subkey: r.text(2)? }, r.doc(3)?)))
             .collect()
+    }
+
+    async fn delete_story_watches(&self, user_id: &str, activity_ids: &[String]) -> Result<()> {
+        let mut tx = self.write().await?;
+        tx.exec("DELETE FROM story_watches WHERE user_id = $1 AND activity_id = ANY($2)", args![user_id, activity_ids])
+            .await?;
+        tx.commit().await
     }
 
     async fn begin_export(&self, id: &str, user_id: &str, now: Timestamp) -> Result<()> {

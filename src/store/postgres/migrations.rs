@@ -573,4 +573,14 @@ CREATE TABLE push_preferences (
     PRIMARY KEY (user_id, channel)
 );
 "#,
+    // Sliding notification deduplication windows (issue 15): see the SQLite twin.
+    r#"
+CREATE TABLE notification_windows (
+    dedup_key TEXT NOT NULL,
+    recorded_at BIGINT NOT NULL,
+    activity_id TEXT NOT NULL,
+    PRIMARY KEY (dedup_key, recorded_at)
+);
+CREATE INDEX notification_windows_activity ON notification_windows (activity_id);
+"#,
 ];

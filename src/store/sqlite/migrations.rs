@@ -641,6 +641,22 @@ CREATE TABLE push_preferences (
     PRIMARY KEY (user_id, channel)
 ) WITHOUT ROWID;
 "#,
+    // Sliding notification deduplication windows (issue 15,
+    // `store::ops::save_notification`): one row per notification made with
+    // a `deduplication_window`, keyed by its dedup key (a hash of trigger,
+    // object, actor and recipient) and the time it was recorded. A repeat
+    // is a duplicate when the key's newest row is younger than the window;
+    // a withdrawal finds the notification a trigger landed on as the key's
+    // newest row at or before the trigger. Rows go with their activity.
+    r#"
+CREATE TABLE notification_windows (
+    dedup_key TEXT NOT NULL,
+    recorded_at INTEGER NOT NULL,
+    activity_id TEXT NOT NULL,
+    PRIMARY KEY (dedup_key, recorded_at)
+) WITHOUT ROWID;
+CREATE INDEX notification_windows_activity ON notification_windows (activity_id);
+"#,
 ];
 
 #[cfg(test)]

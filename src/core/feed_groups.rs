@@ -111,9 +111,7 @@ fn validate(config: &FeedGroupConfig) -> Result<()> {
     }
     one_of("default_visibility", config.default_visibility.as_deref(), VISIBILITIES)?;
     validate_selectors(config.activity_selectors.as_deref())?;
-    if config.activity_processors.as_ref().is_some_and(|p| p.len() > 10) {
-        return Err(Error::field("activity_processors", "at most 10 activity processors"));
-    }
+    super::interests::validate_processors(config.activity_processors.as_deref())?;
     validate_aggregation(config.aggregation.as_ref())?;
     validate_ranking(config.ranking.as_ref())?;
     for (name, section, key) in [

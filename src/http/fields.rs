@@ -597,8 +597,9 @@ pub const FIELDS: &[OperationFields] = &[
             "visibility_tag",
             "copy_custom_to_notification",
             "enrich_own_fields",
+            "run_activity_processors",
         ],
-        refused: &["force_moderation", "run_activity_processors"],
+        refused: &["force_moderation"],
     },
     OperationFields {
         operation: "UpdateActivityPartial",
@@ -610,8 +611,9 @@ pub const FIELDS: &[OperationFields] = &[
             "user_id",
             "copy_custom_to_notification",
             "enrich_own_fields",
+            "run_activity_processors",
         ],
-        refused: &["force_moderation", "run_activity_processors"],
+        refused: &["force_moderation"],
     },
     OperationFields {
         operation: "DeleteActivity",
@@ -949,6 +951,7 @@ pub const FIELDS: &[OperationFields] = &[
     },
     OperationFields { operation: "GetFeedCounts", honoured: &[], refused: &[] },
     OperationFields { operation: "GetFollowSuggestions", honoured: &["?limit", "?user_id"], refused: &[] },
+    OperationFields { operation: "GetUserInterests", honoured: &["?limit"], refused: &[] },
     OperationFields {
         operation: "GetFeedsRateLimits",
         honoured: &["?android", "?endpoints", "?ios", "?server_side", "?unity", "?web"],

@@ -29,6 +29,9 @@ fn selector(kind: &str) -> ActivitySelector {
     ActivitySelector { kind: kind.to_string(), ..Default::default() }
 }
 
+/// The built-in `foryou` group's ranking expression.
+pub const FORYOU_SCORE: &str = "(1 + interest_score) * (popularity > 0 ? popularity : 1) * decay_exp(time)";
+
 /// The groups every app starts with (reference: domain.md §2.2).
 pub fn built_in_groups(now: Timestamp) -> Vec<FeedGroup> {
     use serde_json::json;
@@ -52,8 +55,12 @@ pub fn built_in_groups(now: Timestamp) -> Vec<FeedGroup> {
         group(
             "foryou",
             FeedGroupConfig {
-                activity_selectors: Some(vec![selector("following"), selector("popular")]),
-                ranking: Some(json!({"type": "expression", "score": "decay_linear(time) * (1 + popularity)"})),
+                // ranking.md "Typical configs", with `1 + interest_score` so
+                // that a reader without interests yet still gets popular
+                // and fresh first (docs/ranking.md).
+                activity_selectors: Some(vec![selector("following"), selector("popular"), selector("interest")]),
+                ranking: Some(json!({"type": "interest", "score": FORYOU_SCORE})),
+                activity_processors: Some(vec![json!({"type": "text_interest_tags"})]),
                 ..Default::default()
             },
         ),

@@ -342,18 +342,21 @@ impl<D: Db> ActivityStore for D {
             .read()
             .await?
             .rows(
-                "SELECT e.activity_id, e.at, a.doc FROM (
-                    SELECT activity_id, at FROM (
-                        SELECT activity_id, created_at AS at FROM reactions WHERE user_id = $1
-                        ORDER BY created_at DESC LIMIT $2) r
-                    UNION ALL
-                    SELECT activity_id, at FROM (
-                        SELECT object_id AS activity_id, created_at AS at FROM comments
-                        WHERE user_id = $1 AND object_type = 'activity' AND deleted_at IS NULL
-                        ORDER BY created_at DESC LIMIT $2) c
-                 ) e JOIN activities a ON a.id = e.activity_id
-                 WHERE a.deleted_at IS NULL",
-                args![user_id, limit as i64],
+                &format!(
+                    "SELECT e.activity_id, e.at, a.doc FROM (
+                        SELECT activity_id, at FROM (
+                            SELECT activity_id, created_at AS at FROM reactions WHERE user_id = $1
+                            ORDER BY created_at DESC LIMIT {limit}) r
+                        UNION ALL
+                        SELECT activity_id, at FROM (
+                            SELECT object_id AS activity_id, created_at AS at FROM comments
+                            WHERE user_id = $1 AND object_type = 'activity' AND deleted_at IS NULL
+                            ORDER BY created_at DESC LIMIT {limit}) c
+                     ) e JOIN activities a ON a.id = e.activity_id
+                     WHERE a.deleted_at IS NULL",
+                    limit = sql::limit(limit)
+                ),
+                args![user_id],
             )
             .await?;
         #[derive(serde::Deserialize)]

@@ -350,7 +350,7 @@ mod tests {
             (json!({"type": "dummy", "model": "x"}), "activity_processors.model"),
             (json!("text_interest_tags"), "activity_processors"),
         ] {
-            let err = validate_processors(Some(&[bad.clone()])).expect_err("refused");
+            let err = validate_processors(Some(std::slice::from_ref(&bad))).expect_err("refused");
             assert!(err.fields.contains_key(field), "{bad}: {err:?}");
         }
         assert!(tags_text(Some(&ok)));

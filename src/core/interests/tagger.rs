@@ -3,10 +3,10 @@
 //! model: the same text always gives the same tags.
 //!
 //! Text is lowercased and split into words at every character that is not
-//! a letter or a digit (`push-up` is `push up`). A keyword of one or more
+//! a letter or a digit (`push-up` is `jumping jack`). A keyword of one or more
 //! words matches the same words in a row; the last word of the run may
-//! carry a plural `s` (`recipes` matches `recipe`, `push ups` matches
-//! `push up`). Each tag counts its matches; the tags come out most matched
+//! carry a plural `s` (`recipes` matches `recipe`, `jumping jacks` matches
+//! `jumping jack`). Each tag counts its matches; the tags come out most matched
 //! first, then in the order of their first match, at most `MAX_TAGS`.
 
 use std::collections::HashMap;
@@ -130,9 +130,9 @@ mod tests {
 
     #[test]
     fn words_plurals_phrases_and_case() {
-        let v = parse("food: recipe, pizza\nfitness: push up\ntech: ai, rust\n");
+        let v = parse("food: recipe, pizza\nfitness: jumping jack\ntech: ai, rust\n");
         assert_eq!(tags_with(&v, "My favourite RECIPES!"), ["food"]);
-        assert_eq!(tags_with(&v, "50 push-ups a day"), ["fitness"]);
+        assert_eq!(tags_with(&v, "50 jumping-jacks a day"), ["fitness"]);
         assert_eq!(tags_with(&v, "pizzeria and trusty tools"), Vec::<String>::new(), "whole words only");
         assert_eq!(tags_with(&v, "AI and Rust, pizza"), ["tech", "food"], "more matches first");
         assert_eq!(tags_with(&v, "the food is great"), ["food"], "a tag's name is a keyword");

@@ -97,6 +97,10 @@ pub struct NewActivity {
     pub collections: Option<Vec<super::collections::CollectionInput>>,
     #[serde(default)]
     pub restrict_replies: Option<String>,
+    /// Updates: re-run the feed groups' activity processors when the text
+    /// changed.
+    #[serde(default)]
+    pub run_activity_processors: Option<bool>,
 }
 
 /// `UpdateActivityRequest`; see `NewActivity`.
@@ -138,6 +142,9 @@ pub struct ActivityPatch {
     pub unset: Option<Vec<String>>,
     #[serde(default)]
     pub user_id: Option<String>,
+    /// Re-run the feed groups' activity processors when the text changed.
+    #[serde(default)]
+    pub run_activity_processors: Option<bool>,
 }
 
 const SETTABLE: &[&str] = &[
@@ -335,6 +342,13 @@ pub async fn upsert_activities(
     let mut events = Vec::with_capacity(reqs.len());
     let mut notify = Vec::new();
     let mut inline_collections = Vec::new();
+    // Groups whose `text_interest_tags` processor tags what is added to them.
+    let groups: Vec<String> = reqs
+        .iter()
+        .flat_map(|r| r.feeds.iter().flatten())
+        .filter_map(|f| Fid::parse(f).ok().map(|fid| fid.group))
+        .collect();
+    let tagging = super::interests::tagging_groups(ctx, &groups).await?;
     for mut req in reqs {
         let inline = match req.collections.take() {
             Some(c) if !c.is_empty() => super::collections::build(actor, c)?,
@@ -352,6 +366,9 @@ pub async fn upsert_activities(
         let kind = if old.is_some() { EventType::ActivityUpdated } else { EventType::ActivityAdded };
         let skip_push = req.skip_push;
         let mut activity = build(req, author, old, now)?;
+        if old.is_none() {
+            super::interests::tag_if(&mut activity, &tagging);
+        }
         for c in &inline {
             let reference = c.reference();
             if !activity.collection_refs.contains(&reference) {
@@ -583,6 +600,9 @@ pub async fn update_activity(ctx: &Ctx, actor: &Actor, id: &str, req: ActivityUp
         let mut activity = old.clone();
         let previous = req.handle_mention_notifications.unwrap_or(false).then_some(old.mentioned_user_ids.as_slice());
         req.clone().apply_content(&mut activity)?;
+        if req.run_activity_processors == Some(true) {
+            reprocess(ctx, &old, &mut activity).await?;
+        }
         if let Some(saved) = save_edit(ctx, actor, activity, previous, copy_custom, &old).await? {
             return Ok(saved);
         }
@@ -607,11 +627,27 @@ pub async fn update_activity_partial(ctx: &Ctx, actor: &Actor, id: &str, req: Ac
         let activity: Activity = serde_json::from_value(Value::Object(doc))
             .map_err(|e| Error::input(format!("invalid value in set: {e}")))?;
         let previous = req.handle_mention_notifications.unwrap_or(false).then_some(old.mentioned_user_ids.as_slice());
+        let mut activity = activity;
+        if req.run_activity_processors == Some(true) {
+            reprocess(ctx, &old, &mut activity).await?;
+        }
         if let Some(saved) = save_edit(ctx, actor, activity, previous, copy_custom, &old).await? {
             return Ok(saved);
         }
     }
     Err(versions::contended("activity", id))
+}
+
+/// `run_activity_processors` on an update: the tagger reads the new text
+/// when it changed (its tags join the activity's `interest_tags`).
+async fn reprocess(ctx: &Ctx, old: &Activity, activity: &mut Activity) -> Result<()> {
+    if old.text == activity.text {
+        return Ok(());
+    }
+    let groups: Vec<String> = activity.feeds.iter().map(|f| f.group.clone()).collect();
+    let tagging = super::interests::tagging_groups(ctx, &groups).await?;
+    super::interests::tag_if(activity, &tagging);
+    Ok(())
 }
 
 pub async fn delete_activity(ctx: &Ctx, actor: &Actor, id: &str, hard: bool, withdraw: bool) -> Result<()> {

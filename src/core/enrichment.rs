@@ -69,11 +69,13 @@ pub struct Lookup {
 }
 
 /// What a selected feed's read says of one activity's place in it.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Rank {
     pub score: f64,
     /// Named when several selectors fed the read.
     pub source: Option<&'static str>,
+    /// With `include_score_vars`: the variables the score read.
+    pub vars: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// `own_follows`, `own_followings`, `own_membership` and

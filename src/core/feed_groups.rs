@@ -29,6 +29,9 @@ fn selector(kind: &str) -> ActivitySelector {
     ActivitySelector { kind: kind.to_string(), ..Default::default() }
 }
 
+/// The built-in `foryou` group's ranking expression.
+pub const FORYOU_SCORE: &str = "(1 + interest_score) * (popularity > 0 ? popularity : 1) * decay_exp(time)";
+
 /// The groups every app starts with (reference: domain.md §2.2).
 pub fn built_in_groups(now: Timestamp) -> Vec<FeedGroup> {
     use serde_json::json;
@@ -52,8 +55,12 @@ pub fn built_in_groups(now: Timestamp) -> Vec<FeedGroup> {
         group(
             "foryou",
             FeedGroupConfig {
-                activity_selectors: Some(vec![selector("following"), selector("popular")]),
-                ranking: Some(json!({"type": "expression", "score": "decay_linear(time) * (1 + popularity)"})),
+                // ranking.md "Typical configs", with `1 + interest_score` so
+                // that a reader without interests yet still gets popular
+                // and fresh first (docs/ranking.md).
+                activity_selectors: Some(vec![selector("following"), selector("popular"), selector("interest")]),
+                ranking: Some(json!({"type": "interest", "score": FORYOU_SCORE})),
+                activity_processors: Some(vec![json!({"type": "text_interest_tags"})]),
                 ..Default::default()
             },
         ),
@@ -111,9 +118,7 @@ fn validate(config: &FeedGroupConfig) -> Result<()> {
     }
     one_of("default_visibility", config.default_visibility.as_deref(), VISIBILITIES)?;
     validate_selectors(config.activity_selectors.as_deref())?;
-    if config.activity_processors.as_ref().is_some_and(|p| p.len() > 10) {
-        return Err(Error::field("activity_processors", "at most 10 activity processors"));
-    }
+    super::interests::validate_processors(config.activity_processors.as_deref())?;
     validate_aggregation(config.aggregation.as_ref())?;
     validate_ranking(config.ranking.as_ref())?;
     for (name, section, key) in [

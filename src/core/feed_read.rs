@@ -23,7 +23,7 @@ use super::selected_feeds::{self, SelectedShape};
 use super::storage::{ExtraWrites, Reader};
 use super::time::Timestamp;
 use super::users::{self, UserInput};
-use super::{access, feed_groups, filter, Actor, Ctx};
+use super::{access, feed_groups, filter, interests, Actor, Ctx};
 
 #[derive(Debug, Clone, Deserialize, Default)]
 pub struct EnrichmentOptions {
@@ -55,6 +55,9 @@ pub struct EnrichmentOptions {
     /// `activities` (the default here, as for apps made before the option).
     #[serde(default)]
     pub include_flat_activities: Option<bool>,
+    /// Ranked reads: each activity's `score_vars`.
+    #[serde(default)]
+    pub include_score_vars: Option<bool>,
 }
 
 impl EnrichmentOptions {
@@ -97,6 +100,12 @@ pub struct GetOrCreateFeed {
     /// Read-time inputs of the group's ranking expression.
     #[serde(default)]
     pub external_ranking: Option<serde_json::Map<String, Value>>,
+    /// The reader's interests for this read (`core::interests`): merged over
+    /// the computed ones, or replacing them with `overwrite_interest_weights`.
+    #[serde(default)]
+    pub interest_weights: Option<serde_json::Map<String, Value>>,
+    #[serde(default)]
+    pub overwrite_interest_weights: Option<bool>,
     #[serde(default)]
     pub followers_pagination: Option<Pager>,
     #[serde(default)]
@@ -160,6 +169,15 @@ pub async fn get_or_create_feed(ctx: &Ctx, actor: &Actor, fid: Fid, req: GetOrCr
     let external = req.external_ranking.as_ref().filter(|e| !e.is_empty());
     if external.is_some() && selected.as_ref().is_none_or(|s| s.ranking.is_none()) {
         return Err(Error::field("external_ranking", "external_ranking needs a feed group with a ranking"));
+    }
+    let interest_weights =
+        interests::ReadWeights::parse(req.interest_weights.as_ref(), req.overwrite_interest_weights)?;
+    if !interest_weights.is_empty() && selected.as_ref().is_none_or(|s| !s.uses_interests()) {
+        let field = if interest_weights.weights.is_empty() { "overwrite_interest_weights" } else { "interest_weights" };
+        return Err(Error::field(
+            field,
+            format!("{field} needs a feed group (or view) with an interest selector or a ranking of type interest"),
+        ));
     }
     if aggregated && filter.is_some() {
         return Err(Error::field("filter", "filter is not supported on aggregated feeds"));
@@ -268,14 +286,26 @@ pub async fn get_or_create_feed(ctx: &Ctx, actor: &Actor, fid: Fid, req: GetOrCr
             .bind(&fid.to_string())
             .bind(&applied_filter)
             .bind(&view)
-            .bind(&external);
+            .bind(&external)
+            .bind(&(&req.interest_weights, req.overwrite_interest_weights));
         let reader = actor.reader(body_user.as_deref());
-        let reading = selected_feeds::Reading { fid: &fid, reader: &reader, filter: filter.as_ref(), limit, external };
+        let reading = selected_feeds::Reading {
+            fid: &fid,
+            reader: &reader,
+            filter: filter.as_ref(),
+            limit,
+            external,
+            interest_weights: &interest_weights,
+            score_vars: options.include_score_vars.unwrap_or(false) && selected.ranking.is_some(),
+        };
         let page = selected_feeds::read(ctx, selected, reading, (next, prev), &cursors).await?;
         let named = selected.selectors.len() > 1;
         let mut activities = Vec::with_capacity(page.items.len());
         for r in page.items {
-            ranks.insert(r.activity.id.clone(), Rank { score: r.score, source: named.then_some(r.source) });
+            ranks.insert(
+                r.activity.id.clone(),
+                Rank { score: r.score, source: named.then_some(r.source), vars: r.vars },
+            );
             activities.push(r.activity);
         }
         (activities, page.next, page.prev)

@@ -21,8 +21,9 @@ use serde_json::{Map, Value};
 use super::cursor;
 use super::error::{Error, Result};
 use super::filter::Filter;
+use super::interests::{self, Interests, ReadWeights};
 use super::model::{Activity, ActivitySelector, FeedGroup, Fid};
-use super::ranking::{self, ActivityInputs, Env, Ranking, Var};
+use super::ranking::{self, ActivityInputs, Env, Ranking, RankingKind, Var};
 use super::selectors::{self, Candidate};
 use super::storage::Reader;
 use super::time::Timestamp;
@@ -55,6 +56,13 @@ impl SelectedShape {
         }
         Ok(Some(SelectedShape { selectors, ranking }))
     }
+
+    /// Whether a read needs the reader's interests: an `interest` selector,
+    /// or a ranking of type `interest` (whose `interest_score` reads them).
+    pub fn uses_interests(&self) -> bool {
+        self.selectors.iter().any(|s| s.kind == "interest")
+            || self.ranking.as_ref().is_some_and(|r| r.kind == RankingKind::Interest)
+    }
 }
 
 /// One activity of a selected page, with what the response shows of its
@@ -63,6 +71,8 @@ pub struct Ranked {
     pub activity: Activity,
     pub score: f64,
     pub source: &'static str,
+    /// With `include_score_vars`: what the score read.
+    pub vars: Option<Map<String, Value>>,
 }
 
 fn order(a: &Ranked, b: &Ranked) -> Ordering {
@@ -133,6 +143,10 @@ pub struct Reading<'a> {
     pub filter: Option<&'a Filter>,
     pub limit: usize,
     pub external: Option<&'a Map<String, Value>>,
+    /// The read's `interest_weights` / `overwrite_interest_weights`.
+    pub interest_weights: &'a ReadWeights,
+    /// `enrichment_options.include_score_vars`.
+    pub score_vars: bool,
 }
 
 /// Reads one page: candidates from every selector, ordered, and the page at
@@ -144,19 +158,27 @@ pub async fn read(
     (next, prev): (Option<&str>, Option<&str>),
     scope: &cursor::Scope,
 ) -> Result<SelectedPage> {
-    let Reading { fid, reader, filter: read_filter, limit, external } = reading;
+    let Reading { fid, reader, filter: read_filter, limit, external, interest_weights, score_vars } = reading;
     let at = match (next, prev) {
         (Some(c), _) => Some((Key::decode(scope, c, "next")?, true)),
         (_, Some(c)) => Some((Key::decode(scope, c, "prev")?, false)),
         _ => None,
     };
     let now = at.as_ref().map_or_else(Timestamp::now, |(k, _)| k.now);
-    let candidates = selectors::gather(ctx, fid, &shape.selectors, reader, read_filter, now).await?;
+    let interests = match shape.uses_interests() {
+        true => Some(interests::load(ctx, reader.viewer.as_deref(), interest_weights, now).await?),
+        false => None,
+    };
+    let candidates =
+        selectors::gather(ctx, fid, &shape.selectors, reader, read_filter, now, interests.as_ref()).await?;
     let mut ranked: Vec<Ranked> = match &shape.ranking {
-        Some(ranking) => score(ctx, ranking, candidates, external, now).await?,
+        Some(ranking) => {
+            let inputs = ScoreInputs { external, interests: interests.as_ref(), vars: score_vars };
+            score(ctx, ranking, candidates, inputs, now).await?
+        }
         None => candidates
             .into_iter()
-            .map(|Candidate { activity, source }| Ranked { activity, score: 0.0, source })
+            .map(|Candidate { activity, source }| Ranked { activity, score: 0.0, source, vars: None })
             .collect(),
     };
     ranked.sort_by(order);
@@ -181,13 +203,25 @@ pub async fn read(
 /// (one statement for all candidates) only when the expression reads them;
 /// the random seed and the clock are the page's frozen instant, so every
 /// page of one read scores alike.
+/// What a read adds to each activity's own inputs.
+struct ScoreInputs<'a> {
+    external: Option<&'a Map<String, Value>>,
+    /// The reader's interests, for `interest_score` (rankings of type
+    /// `interest`; with `expression` it reads its default, else 0).
+    interests: Option<&'a Interests>,
+    /// Keep each activity's `score_vars`.
+    vars: bool,
+}
+
 async fn score(
     ctx: &Ctx,
     ranking: &Ranking,
     candidates: Vec<Candidate>,
-    external: Option<&Map<String, Value>>,
+    read: ScoreInputs<'_>,
     now: Timestamp,
 ) -> Result<Vec<Ranked>> {
+    let ScoreInputs { external, interests, vars } = read;
+    let interests = interests.filter(|_| ranking.kind == RankingKind::Interest);
     let counted = ranking.variables().iter().any(|v| {
         matches!(
             v,
@@ -224,10 +258,12 @@ async fn score(
                 share_count: counted.then(|| count(&extras.share_counts, id)),
                 selector_source: Some(source),
                 external,
+                interest_score: interests.map(|i| i.score(&activity.interest_tags)),
                 ..ActivityInputs::of(&activity)
             };
             let score = ranking.score(&inputs, env);
-            Ranked { activity, score, source }
+            let vars = vars.then(|| ranking.score_vars(&inputs, env));
+            Ranked { activity, score, source, vars }
         })
         .collect())
 }
@@ -241,6 +277,7 @@ mod tests {
             activity: Activity { id: id.into(), created_at: Timestamp(at), ..Activity::blank() },
             score,
             source: "popular",
+            vars: None,
         }
     }
 

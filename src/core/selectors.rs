@@ -9,6 +9,8 @@
 //!   feeds the reader may read, most popular first, through the
 //!   `(popularity, created_at)` index.
 //! - `query`: activities matching the selector's `filter`, in its `sort`.
+//! - `interest`: activities whose `interest_tags` hold one of the reader's
+//!   interests (`core::interests`), newest first.
 //!
 //! Every selector honours `cutoff_time` or `cutoff_window` and its `filter`,
 //! and the read's own `filter` applies to all of them.
@@ -17,6 +19,7 @@ use serde_json::{Map, Value};
 
 use super::error::{Error, Result};
 use super::filter::{self, Filter, ACTIVITY_FIELDS, ACTIVITY_SORT};
+use super::interests::Interests;
 use super::model::{Activity, ActivitySelector, Fid};
 use super::storage::{ActivityOrder, ActivityQuery, FeedSlice, Reader};
 use super::time::Timestamp;
@@ -29,7 +32,7 @@ pub const PER_SELECTOR: usize = 1000;
 const DEFAULT_MIN_POPULARITY: i64 = 5;
 
 /// Selector types whose candidates this server gathers.
-pub const GATHERED: &[&str] = &["current_feed", "following", "popular", "query"];
+pub const GATHERED: &[&str] = &["current_feed", "following", "popular", "query", "interest"];
 
 /// A candidate and the selector that produced it.
 pub struct Candidate {
@@ -159,6 +162,7 @@ pub async fn gather(
     reader: &Reader,
     read_filter: Option<&Filter>,
     now: Timestamp,
+    interests: Option<&Interests>,
 ) -> Result<Vec<Candidate>> {
     let mut out: Vec<Candidate> = Vec::new();
     let mut seen = std::collections::HashSet::new();
@@ -178,6 +182,7 @@ pub async fn gather(
                 let sort = vec![("popularity", true), ("created_at", true)];
                 select(ctx, reader, filter, ActivityOrder::Sorted { sort, offset: 0 }, now, false).await?
             }
+            "interest" => interest(ctx, s, reader, read_filter, now, interests).await?,
             _ => {
                 let filter = conditions(s, read_filter, now, Vec::new())?;
                 let sort = selector_sort(s)?;
@@ -196,6 +201,33 @@ pub async fn gather(
         }
     }
     Ok(out)
+}
+
+/// `interest`: activities carrying one of the reader's interests (its
+/// positive-weight tags: the top five computed ones and the read's
+/// `interest_weights`), newest first (or in the selector's `sort`), seen as
+/// the reader sees them. A reader without interests gets none.
+async fn interest(
+    ctx: &Ctx,
+    s: &ActivitySelector,
+    reader: &Reader,
+    read_filter: Option<&Filter>,
+    now: Timestamp,
+    interests: Option<&Interests>,
+) -> Result<Vec<Activity>> {
+    let wanted = interests.map(Interests::wanted).unwrap_or_default();
+    if wanted.is_empty() {
+        return Ok(Vec::new());
+    }
+    let tags = parse_one(serde_json::json!({"interest_tags": {"$in": wanted}}))?;
+    let filter = conditions(s, read_filter, now, vec![tags])?;
+    let sort = selector_sort(s)?;
+    let order = if sort[0].0 == "created_at" {
+        ActivityOrder::Created { newest_first: sort[0].1, position: None, backwards: false }
+    } else {
+        ActivityOrder::Sorted { sort, offset: 0 }
+    };
+    select(ctx, reader, filter, order, now, true).await
 }
 
 /// App-wide candidates through QueryActivities' store query, seen as the
@@ -243,7 +275,6 @@ mod tests {
     #[test]
     fn validation_names_the_field() {
         let cases = [
-            (serde_json::json!({"type": "interest"}), "activity_selectors.type"),
             (serde_json::json!({"type": "query"}), "activity_selectors.filter"),
             (serde_json::json!({"type": "query", "filter": {"nope": 1}}), "activity_selectors.filter"),
             (serde_json::json!({"type": "following", "params": {"x": 1}}), "activity_selectors.params"),

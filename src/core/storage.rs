@@ -314,6 +314,16 @@ pub trait FeedStore: Send + Sync {
     ) -> Result<Vec<SuggestedFeed>>;
 }
 
+/// One reaction or comment of a user on an activity, with that activity's
+/// interest tags: what the user's interests are computed from
+/// (`core::interests`).
+#[derive(Debug, Clone)]
+pub struct Engagement {
+    pub activity_id: String,
+    pub interest_tags: Vec<String>,
+    pub at: Timestamp,
+}
+
 /// Activities, their feed entries and fan-out, feedback and metrics.
 #[async_trait]
 pub trait ActivityStore: Send + Sync {
@@ -393,6 +403,10 @@ pub trait ActivityStore: Send + Sync {
     async fn activity_shares(&self, parent_id: &str, limit: usize, offset: usize) -> Result<Vec<Activity>>;
     /// Number of live activities pointing at each of `activity_ids`.
     async fn share_counts(&self, activity_ids: &[String]) -> Result<HashMap<String, i64>>;
+    /// A user's latest `limit` reactions on activities and latest `limit`
+    /// comments on live activities, each with its activity's
+    /// `interest_tags` (one statement over the users' indexes).
+    async fn engagements(&self, user_id: &str, limit: usize) -> Result<Vec<Engagement>>;
 
     async fn set_feedback(&self, user_id: &str, activity_id: &str, feedback: &Feedback, now: Timestamp) -> Result<()> {
         self.set_feedback_with(user_id, activity_id, feedback, now, &ExtraWrites::default()).await

@@ -213,6 +213,7 @@ operations! {
     QueryFeedsUsageStats: post "/api/v2/feeds/stats/usage" => 201 handlers::user_data::query_feeds_usage_stats;
     DeleteFeedUserData: post "/api/v2/feeds/users/{user_id}/delete" => 201 handlers::user_data::delete_feed_user_data;
     ExportFeedUserData: post "/api/v2/feeds/users/{user_id}/export" => 201 handlers::user_data::export_feed_user_data;
+    GetUserInterests: get "/api/v2/feeds/users/{user_id}/interests" => 200 users::get_user_interests;
 }
 
 /// The operation ids the route table serves.

@@ -70,6 +70,9 @@ pub struct ActivityResponse {
     pub score: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub selector_source: Option<String>,
+    /// Ranked reads with `include_score_vars`: the variables the score read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub score_vars: Option<serde_json::Map<String, Value>>,
     pub hidden: bool,
     pub preview: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -179,6 +182,7 @@ impl ActivityResponse {
             popularity: reaction_count + 2 * comment_count + 3 * bookmark_count + 3 * share_count,
             score: lookup.ranks.get(&a.id).map_or(0.0, |r| r.score),
             selector_source: lookup.ranks.get(&a.id).and_then(|r| r.source.map(str::to_string)),
+            score_vars: lookup.ranks.get(&a.id).and_then(|r| r.vars.clone()),
             hidden: lookup.hidden.contains(&a.id),
             preview: false,
             metrics: lookup.metrics.get(&a.id).cloned(),

@@ -39,7 +39,7 @@ pub use rate_limits::{GetRateLimitsResponse, LimitInfoResponse, PlatformLimits};
 pub use reactions::{FeedsReactionResponse, ReactionGroupResponse};
 pub use tasks::GetTaskResponse;
 pub use usage::QueryFeedsUsageStatsResponse;
-pub use users::{FullUserResponse, UserResponse};
+pub use users::{FullUserResponse, GetUserInterestsResponse, InterestTagResponse, UserResponse};
 
 /// Attachments as responses show them: the spec's `Attachment` requires
 /// `custom`, which clients may leave out when they write one.

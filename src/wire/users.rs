@@ -102,3 +102,16 @@ impl Lookup {
         }
     }
 }
+
+/// `InterestTagResponse`: a tag and the number of distinct activities the
+/// user reacted to (or commented on) that carry it.
+#[derive(Serialize)]
+pub struct InterestTagResponse {
+    pub tag: String,
+    pub count: i64,
+}
+
+#[derive(Serialize)]
+pub struct GetUserInterestsResponse {
+    pub interests: Vec<InterestTagResponse>,
+}

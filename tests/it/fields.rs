@@ -41,11 +41,12 @@ async fn refused_fields_with_a_value_are_400_naming_them_and_defaults_pass() {
     let resp = server.get(&format!("/api/v2/feeds/activities/{id}?translate_text=false")).await;
     assert_eq!(resp.0, StatusCode::OK, "{}", resp.1);
     let read = "/api/v2/feeds/feed_groups/user/feeds/alice";
-    let resp =
-        server.post(read, &json!({ "user_id": "alice", "enrichment_options": { "include_score_vars": true } })).await;
-    assert_refused(&resp, "enrichment_options.include_score_vars");
-    let resp = server.post(read, &json!({ "user_id": "alice", "interest_weights": {"sports": 1} })).await;
-    assert_refused(&resp, "interest_weights");
+    let resp = server
+        .post(read, &json!({ "user_id": "alice", "enrichment_options": { "skip_activity_collections": true } }))
+        .await;
+    assert_refused(&resp, "enrichment_options.skip_activity_collections");
+    let resp = server.post(read, &json!({ "user_id": "alice", "friend_reactions_options": {"enabled": true} })).await;
+    assert_refused(&resp, "friend_reactions_options");
     let resp = server.post(read, &json!({ "user_id": "alice", "view": "", "friend_reactions_options": {} })).await;
     assert_eq!(resp.0, StatusCode::CREATED, "{}", resp.1);
     // `watch` is honoured: without a connection to subscribe it is a 400
@@ -278,13 +279,12 @@ async fn a_refused_field_spelled_with_escapes_is_still_refused() {
     let srv = TestServer::spawn().await;
     let client = srv.server();
     client.create_users(&["u1"]).await;
-    let body = r#"{"user_id": "u1", "\u0069nterest_weights": {"sports": 1}}"#;
+    let body = r#"{"user_id": "u1", "\u0066riend_reactions_options": {"enabled": true}}"#;
     let resp = client.post_raw("/api/v2/feeds/feed_groups/user/feeds/u1", body).await;
     assert_error(&resp, StatusCode::BAD_REQUEST, 4);
-    assert!(resp.1["exception_fields"]["interest_weights"].is_string(), "{}", resp.1);
-    let resp = client
-        .post_raw("/api/v2/feeds/feed_groups/user/feeds/u1", r#"{"user_id": "u1", "interest_weights": {"sports": 1}}"#)
-        .await;
+    assert!(resp.1["exception_fields"]["friend_reactions_options"].is_string(), "{}", resp.1);
+    let body = r#"{"user_id": "u1", "friend_reactions_options": {"enabled": true}}"#;
+    let resp = client.post_raw("/api/v2/feeds/feed_groups/user/feeds/u1", body).await;
     assert_error(&resp, StatusCode::BAD_REQUEST, 4);
     let (status, read) = client.post_raw("/api/v2/feeds/feed_groups/user/feeds/u1", r#"{"user_id": "u1"}"#).await;
     assert_eq!(status, StatusCode::CREATED, "{read}");

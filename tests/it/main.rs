@@ -23,6 +23,7 @@ mod fields;
 mod fuzz_regressions;
 mod hostile;
 mod instances;
+mod interests;
 mod limits;
 mod lost_writes;
 mod metrics;

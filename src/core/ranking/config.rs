@@ -150,6 +150,22 @@ impl Ranking {
     pub fn score(&self, inputs: &dyn Inputs, env: Env) -> f64 {
         Cx::new(inputs, &self.defaults, &self.functions, env).eval(&self.expr).num()
     }
+
+    /// Each variable the score reads with the value it read (defaults
+    /// applied): what `include_score_vars` shows as `score_vars`.
+    pub fn score_vars(&self, inputs: &dyn Inputs, env: Env) -> serde_json::Map<String, Value> {
+        let cx = Cx::new(inputs, &self.defaults, &self.functions, env);
+        self.variables()
+            .into_iter()
+            .map(|v| {
+                let value = match cx.var(v) {
+                    super::eval::Value::Num(n) => serde_json::Number::from_f64(n).map_or(Value::Null, Value::Number),
+                    super::eval::Value::Text(t) => Value::String(t.to_string()),
+                };
+                (v.name(), value)
+            })
+            .collect()
+    }
 }
 
 #[cfg(test)]
@@ -258,6 +274,25 @@ mod tests {
         let with_defaults = ranking(json!({"type": "expression", "score": "missing * interest_score",
             "defaults": {"missing": 3, "interest_score": 2}}));
         assert_eq!(with_defaults.score(&a, env()), 6.0);
+    }
+
+    #[test]
+    fn score_vars_show_what_the_score_read() {
+        let r = ranking(json!({"type": "interest", "score": "interest_score * popularity + missing + age * 0",
+            "defaults": {"missing": 2}}));
+        let a = ActivityInputs {
+            time: Some(NOW - 60.0),
+            interest_score: Some(0.5),
+            popularity: Some(4.0),
+            ..Default::default()
+        };
+        let vars = r.score_vars(&a, env());
+        assert_eq!(vars.get("interest_score"), Some(&json!(0.5)));
+        assert_eq!(vars.get("popularity"), Some(&json!(4.0)));
+        assert_eq!(vars.get("missing"), Some(&json!(2.0)));
+        assert_eq!(vars.get("age"), Some(&json!(60.0)));
+        assert_eq!(vars.len(), 4);
+        assert_eq!(r.score(&a, env()), 4.0);
     }
 
     #[test]

@@ -193,7 +193,9 @@ impl<'a> Cx<'a> {
         (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
     }
 
-    fn var(&self, var: &'a Var) -> Value<'a> {
+    /// A variable's value as the score reads it: the activity's, else its
+    /// default, else 0 (or the empty text).
+    pub fn var(&self, var: &'a Var) -> Value<'a> {
         // Inputs come from stored documents and the request: NaN or an
         // infinity there must not leak into the score.
         match self.inputs.get(var) {

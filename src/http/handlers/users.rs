@@ -4,13 +4,14 @@ use axum::extract::State;
 use serde::{Deserialize, Serialize};
 
 use crate::core::error::Error;
+use crate::core::interests;
 use crate::core::users::{self, DeleteUsers, QueryUsers, UserInput, UserPatch};
 use crate::http::auth::{AnyCaller, Auth, ServerAuth, Visitor};
 use crate::http::error::ApiResult;
-use crate::http::extract::{parse_json, WireJson, WireQuery};
+use crate::http::extract::{parse_json, WireJson, WirePath, WireQuery};
 use crate::http::reply::Reply;
 use crate::http::AppState;
-use crate::wire::FullUserResponse;
+use crate::wire::{FullUserResponse, GetUserInterestsResponse, InterestTagResponse};
 
 #[derive(Deserialize)]
 pub struct UpdateUsersRequest {
@@ -130,4 +131,22 @@ pub async fn create_guest(
     let user = users::create_guest(&state.ctx, req.user).await?;
     let access_token = state.credentials.sign_user_token(&user.id)?;
     Ok(Reply(CreateGuestResponse { user: (&user).into(), access_token }))
+}
+
+#[derive(Deserialize, Default)]
+pub struct InterestsParams {
+    #[serde(default)]
+    limit: Option<i64>,
+}
+
+/// GetUserInterests — `GET /api/v2/feeds/users/{user_id}/interests`.
+pub async fn get_user_interests(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    WirePath(user_id): WirePath<String>,
+    WireQuery(q): WireQuery<InterestsParams>,
+) -> ApiResult<Reply<GetUserInterestsResponse>> {
+    let found = interests::user_interests(&state.ctx, &actor, &user_id, q.limit).await?;
+    let interests = found.into_iter().map(|(tag, count)| InterestTagResponse { tag, count }).collect();
+    Ok(Reply(GetUserInterestsResponse { interests }))
 }

@@ -7,7 +7,7 @@ use crate::core::error::{Error, Result};
 use crate::core::filter::Filter;
 use crate::core::model::{Activity, Feed, Feedback, Fid, MetricEvent, METRIC_EVENTS_PER_WINDOW, METRIC_WINDOW_SECONDS};
 use crate::core::storage::{
-    ActivityQuery, ActivityScan, ActivityStore, ExtraWrites, FeedPosition, FeedSlice, Reader, UsageMetric,
+    ActivityQuery, ActivityScan, ActivityStore, Engagement, ExtraWrites, FeedPosition, FeedSlice, Reader, UsageMetric,
 };
 use crate::core::time::Timestamp;
 use crate::store::db::{Arg, Db, Dialect, Row, Tx};
@@ -334,6 +334,43 @@ impl<D: Db> ActivityStore for D {
             )
             .await?;
         rows.iter().map(|r| Ok((r.text(0)?, r.int(1)?))).collect()
+    }
+
+    async fn engagements(&self, user_id: &str, limit: usize) -> Result<Vec<Engagement>> {
+        // The user's latest reactions and comments through their
+        // `(user_id, created_at)` indexes, each joined to its activity.
+        let rows = self
+            .read()
+            .await?
+            .rows(
+                &format!(
+                    "SELECT e.activity_id, e.at, a.doc FROM (
+                        SELECT activity_id, at FROM (
+                            SELECT activity_id, created_at AS at FROM reactions WHERE user_id = $1
+                            ORDER BY created_at DESC LIMIT {limit}) r
+                        UNION ALL
+                        SELECT activity_id, at FROM (
+                            SELECT object_id AS activity_id, created_at AS at FROM comments
+                            WHERE user_id = $1 AND object_type = 'activity' AND deleted_at IS NULL
+                            ORDER BY created_at DESC LIMIT {limit}) c
+                     ) e JOIN activities a ON a.id = e.activity_id
+                     WHERE a.deleted_at IS NULL",
+                    limit = sql::limit(limit)
+                ),
+                args![user_id],
+            )
+            .await?;
+        #[derive(serde::Deserialize)]
+        struct Tags {
+            #[serde(default)]
+            interest_tags: Vec<String>,
+        }
+        rows.iter()
+            .map(|r| {
+                let tags: Tags = r.doc(2)?;
+                Ok(Engagement { activity_id: r.text(0)?, at: Timestamp(r.int(1)?), interest_tags: tags.interest_tags })
+            })
+            .collect()
     }
 
     async fn set_feedback_with(

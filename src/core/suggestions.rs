@@ -26,6 +26,7 @@ use std::collections::BTreeMap;
 use super::error::Result;
 use super::feed_groups::get_feed_group;
 use super::model::Feed;
+use super::storage::SuggestedFeed;
 use super::{page_limit, Actor, Ctx};
 
 pub struct Suggestion {
@@ -52,8 +53,7 @@ pub async fn follow_suggestions(
     // A user token naming anyone else is refused here (403 naming user_id).
     let user = actor.acting_user(user_id)?;
     get_feed_group(ctx, group, false).await?;
-    let grants = super::feed_visibility_ops::all_grants(ctx).await?;
-    let ranked = ctx.store.follow_suggestions(&user, group, limit, &grants).await?;
+    let ranked = ranked(ctx, &user, group, limit).await?;
     let algorithm_used = if ranked.iter().any(|s| s.friends > 0) { "friends_of_friends" } else { "popular" };
     let items = ranked
         .into_iter()
@@ -76,4 +76,20 @@ pub async fn follow_suggestions(
         })
         .collect();
     Ok(Suggestions { items, algorithm_used })
+}
+
+/// The suggestions' feeds and signals, best first (no group check).
+async fn ranked(ctx: &Ctx, user: &str, group: &str, limit: usize) -> Result<Vec<SuggestedFeed>> {
+    let grants = super::feed_visibility_ops::all_grants(ctx).await?;
+    ctx.store.follow_suggestions(user, group, limit, &grants).await
+}
+
+/// The feeds of `group` suggested to `user`, best first, as
+/// GetFollowSuggestions ranks them: the `follow_suggestion` selector reads
+/// their activities. None when the group does not exist.
+pub async fn suggested_feeds(ctx: &Ctx, user: &str, group: &str, limit: usize) -> Result<Vec<Feed>> {
+    if ctx.store.get_feed_group(group).await?.is_none_or(|g| g.deleted_at.is_some()) {
+        return Ok(Vec::new());
+    }
+    Ok(ranked(ctx, user, group, limit).await?.into_iter().map(|s| s.feed).collect())
 }

@@ -573,4 +573,10 @@ CREATE TABLE push_preferences (
     PRIMARY KEY (user_id, channel)
 );
 "#,
+    // Activity locations (issue 16): see the SQLite twin.
+    r#"
+CREATE INDEX activities_location ON activities
+    (((doc #>> '{location,lat}')::float8), ((doc #>> '{location,lng}')::float8))
+    WHERE ((doc #>> '{location,lat}')::float8) IS NOT NULL;
+"#,
 ];

@@ -11,6 +11,15 @@
 //! - `query`: activities matching the selector's `filter`, in its `sort`.
 //! - `interest`: activities whose `interest_tags` hold one of the reader's
 //!   interests (`core::interests`), newest first.
+//! - `proximity`: activities located near the reader, newest first: inside
+//!   the read's (or the selector's) `near` / `within_bounds` filter, else
+//!   within `params.distance` km (default 50) of the reading user's stored
+//!   location (`custom.lat` / `custom.lng`); none without either. The
+//!   store lists the box's activities from its location index.
+//! - `follow_suggestion`: the newest activities of the `user` feeds
+//!   suggested to the reader (GetFollowSuggestions' ranking, the first
+//!   `SUGGESTED_FEEDS`), each read through its feed's index; none for a
+//!   read without a user.
 //!
 //! Every selector honours `cutoff_time` or `cutoff_window` and its `filter`,
 //! and the read's own `filter` applies to all of them.
@@ -18,7 +27,7 @@
 use serde_json::{Map, Value};
 
 use super::error::{Error, Result};
-use super::filter::{self, Filter, ACTIVITY_FIELDS, ACTIVITY_SORT};
+use super::filter::{self, Filter, Operand, ACTIVITY_FIELDS, ACTIVITY_SORT};
 use super::interests::Interests;
 use super::model::{Activity, ActivitySelector, Fid};
 use super::storage::{ActivityOrder, ActivityQuery, FeedSlice, Reader};
@@ -32,7 +41,21 @@ pub const PER_SELECTOR: usize = 1000;
 const DEFAULT_MIN_POPULARITY: i64 = 5;
 
 /// Selector types whose candidates this server gathers.
-pub const GATHERED: &[&str] = &["current_feed", "following", "popular", "query", "interest"];
+pub const GATHERED: &[&str] =
+    &["current_feed", "following", "popular", "query", "interest", "proximity", "follow_suggestion"];
+
+/// `proximity`'s radius in km around the reader's stored location when the
+/// selector's `params.distance` names none.
+const DEFAULT_PROXIMITY_KM: f64 = 50.0;
+
+/// Half the Earth's circumference: no two points are farther apart.
+const MAX_PROXIMITY_KM: f64 = 20_016.0;
+
+/// How many suggested feeds `follow_suggestion` reads.
+const SUGGESTED_FEEDS: usize = 10;
+
+/// The feed group whose feeds `follow_suggestion` suggests.
+const SUGGESTION_GROUP: &str = "user";
 
 /// A candidate and the selector that produced it.
 pub struct Candidate {
@@ -61,11 +84,35 @@ pub fn validate(selectors: &[ActivitySelector]) -> Result<()> {
         }
         selector_filter(s)?;
         selector_sort(s)?;
-        if s.params.as_ref().is_some_and(|p| p.as_object().is_none_or(|p| !p.is_empty())) {
+        if s.kind == "proximity" {
+            proximity_km(s)?;
+        } else if s.params.as_ref().is_some_and(|p| p.as_object().is_none_or(|p| !p.is_empty())) {
             return Err(Error::field("activity_selectors.params", "params are not supported by these selectors"));
         }
     }
     Ok(())
+}
+
+/// `proximity`'s radius around the reader's stored location: its
+/// `params.distance` (km, above 0, at most half the Earth's circumference)
+/// or the default. Other params are refused.
+fn proximity_km(s: &ActivitySelector) -> Result<f64> {
+    let invalid = |m: &str| Error::field("activity_selectors.params", m.to_string());
+    let params = match &s.params {
+        None | Some(Value::Null) => return Ok(DEFAULT_PROXIMITY_KM),
+        Some(Value::Object(p)) => p,
+        Some(_) => return Err(invalid("params must be an object")),
+    };
+    if let Some(key) = params.keys().find(|k| *k != "distance") {
+        return Err(invalid(&format!("unknown proximity param {key:?}; supported: distance (km)")));
+    }
+    match params.get("distance") {
+        None => Ok(DEFAULT_PROXIMITY_KM),
+        Some(d) => d
+            .as_f64()
+            .filter(|d| *d > 0.0 && *d <= MAX_PROXIMITY_KM)
+            .ok_or_else(|| invalid(&format!("distance must be a number of km in (0, {MAX_PROXIMITY_KM}]"))),
+    }
 }
 
 /// A validation error inside a selector's section, reported on `field`.
@@ -183,6 +230,8 @@ pub async fn gather(
                 select(ctx, reader, filter, ActivityOrder::Sorted { sort, offset: 0 }, now, false).await?
             }
             "interest" => interest(ctx, s, reader, read_filter, now, interests).await?,
+            "proximity" => proximity(ctx, s, reader, read_filter, now).await?,
+            "follow_suggestion" => suggested(ctx, s, reader, read_filter, now).await?,
             _ => {
                 let filter = conditions(s, read_filter, now, Vec::new())?;
                 let sort = selector_sort(s)?;
@@ -230,6 +279,87 @@ async fn interest(
     select(ctx, reader, filter, order, now, true).await
 }
 
+/// Whether a filter bounds its matches to a place: a top-level `near` or
+/// `within_bounds` condition, which the store narrows through its location
+/// index.
+fn locates(filter: &Filter) -> bool {
+    match filter {
+        Filter::And(parts) => parts.iter().any(locates),
+        Filter::Cond(c) => matches!(c.value, Operand::Near { .. } | Operand::Bounds { .. }),
+        _ => false,
+    }
+}
+
+/// The reading user's stored location (`custom.lat`, `custom.lng`), when
+/// it is a valid point.
+async fn reader_location(ctx: &Ctx, reader: &Reader) -> Result<Option<(f64, f64)>> {
+    let Some(viewer) = &reader.viewer else { return Ok(None) };
+    let users = ctx.store.get_users(std::slice::from_ref(viewer)).await?;
+    let Some(user) = users.first() else { return Ok(None) };
+    let coordinate = |k: &str| user.custom.get(k).and_then(Value::as_f64);
+    Ok(match (coordinate("lat"), coordinate("lng")) {
+        (Some(lat), Some(lng)) if (-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lng) => Some((lat, lng)),
+        _ => None,
+    })
+}
+
+/// `proximity`: located activities near the reader, newest first, from the
+/// read's or the selector's location filter, else around the reader's
+/// stored location; nothing without either.
+async fn proximity(
+    ctx: &Ctx,
+    s: &ActivitySelector,
+    reader: &Reader,
+    read_filter: Option<&Filter>,
+    now: Timestamp,
+) -> Result<Vec<Activity>> {
+    let located = read_filter.is_some_and(locates) || selector_filter(s)?.as_ref().is_some_and(locates);
+    let mut extra = Vec::new();
+    if !located {
+        let Some((lat, lng)) = reader_location(ctx, reader).await? else { return Ok(Vec::new()) };
+        let distance = proximity_km(s)?;
+        extra.push(parse_one(serde_json::json!({"near": {"$eq": {"lat": lat, "lng": lng, "distance": distance}}}))?);
+    }
+    let filter = conditions(s, read_filter, now, extra)?;
+    let order = ActivityOrder::Created { newest_first: true, position: None, backwards: false };
+    select(ctx, reader, filter, order, now, true).await
+}
+
+/// `follow_suggestion`: the newest activities of the feeds suggested to the
+/// reader that the reader may read, each feed read through its own index
+/// (an equal share of `PER_SELECTOR` each), merged newest first.
+async fn suggested(
+    ctx: &Ctx,
+    s: &ActivitySelector,
+    reader: &Reader,
+    read_filter: Option<&Filter>,
+    now: Timestamp,
+) -> Result<Vec<Activity>> {
+    let Some(viewer) = &reader.viewer else { return Ok(Vec::new()) };
+    let feeds = super::suggestions::suggested_feeds(ctx, viewer, SUGGESTION_GROUP, SUGGESTED_FEEDS).await?;
+    let all: Vec<&super::model::Feed> = feeds.iter().collect();
+    let capabilities = access::capabilities_on(ctx, viewer, &all).await?;
+    let readable: Vec<&Fid> = feeds
+        .iter()
+        .map(|f| &f.fid)
+        .filter(|fid| capabilities.get(*fid).is_some_and(|c| c.iter().any(|c| c == access::READ_ACTIVITIES)))
+        .collect();
+    if readable.is_empty() {
+        return Ok(Vec::new());
+    }
+    let filter = conditions(s, read_filter, now, Vec::new())?;
+    let reader = Reader { restricted: true, ..reader.clone() };
+    let share = PER_SELECTOR.div_ceil(readable.len());
+    let mut found = Vec::new();
+    for fid in readable {
+        found.extend(ctx.store.feed_activities(fid, &FeedSlice::Start, share, now, &reader, Some(&filter)).await?);
+    }
+    found.sort_by(|a: &Activity, b: &Activity| b.created_at.cmp(&a.created_at).then_with(|| b.id.cmp(&a.id)));
+    found.dedup_by(|a, b| a.id == b.id);
+    found.truncate(PER_SELECTOR);
+    Ok(found)
+}
+
 /// App-wide candidates through QueryActivities' store query, seen as the
 /// reader sees them: a server-side read of a user's feed takes that user's
 /// perspective (a logged-out visitor's without one), so selectors never
@@ -275,6 +405,10 @@ mod tests {
     #[test]
     fn validation_names_the_field() {
         let cases = [
+            (serde_json::json!({"type": "interest"}), "activity_selectors.type"),
+            (serde_json::json!({"type": "proximity", "params": {"radius": 5}}), "activity_selectors.params"),
+            (serde_json::json!({"type": "proximity", "params": {"distance": 0}}), "activity_selectors.params"),
+            (serde_json::json!({"type": "follow_suggestion", "params": {"x": 1}}), "activity_selectors.params"),
             (serde_json::json!({"type": "query"}), "activity_selectors.filter"),
             (serde_json::json!({"type": "query", "filter": {"nope": 1}}), "activity_selectors.filter"),
             (serde_json::json!({"type": "following", "params": {"x": 1}}), "activity_selectors.params"),
@@ -285,5 +419,9 @@ mod tests {
         }
         let fine = selector(serde_json::json!({"type": "popular", "min_popularity": 2, "cutoff_window": "7d"}));
         assert!(validate(&[fine]).is_ok());
+        let near = selector(serde_json::json!({"type": "proximity", "params": {"distance": 12.5}}));
+        assert_eq!(proximity_km(&near).expect("distance"), 12.5);
+        assert_eq!(proximity_km(&selector(serde_json::json!({"type": "proximity"}))).expect("default"), 50.0);
+        assert!(validate(&[selector(serde_json::json!({"type": "follow_suggestion", "cutoff_window": "2d"}))]).is_ok());
     }
 }

@@ -23,9 +23,9 @@
 
 use std::collections::BTreeMap;
 
-use super::error::Result;
-use super::feed_groups::get_feed_group;
+use super::error::{Error, Result};
 use super::model::Feed;
+use super::storage::SuggestedFeed;
 use super::{page_limit, Actor, Ctx};
 
 pub struct Suggestion {
@@ -51,9 +51,10 @@ pub async fn follow_suggestions(
     let limit = page_limit(limit)?;
     // A user token naming anyone else is refused here (403 naming user_id).
     let user = actor.acting_user(user_id)?;
-    get_feed_group(ctx, group, false).await?;
-    let grants = super::feed_visibility_ops::all_grants(ctx).await?;
-    let ranked = ctx.store.follow_suggestions(&user, group, limit, &grants).await?;
+    if !group_exists(ctx, group).await? {
+        return Err(Error::not_found("feed group", group));
+    }
+    let ranked = ranked(ctx, &user, group, limit).await?;
     let algorithm_used = if ranked.iter().any(|s| s.friends > 0) { "friends_of_friends" } else { "popular" };
     let items = ranked
         .into_iter()
@@ -76,4 +77,27 @@ pub async fn follow_suggestions(
         })
         .collect();
     Ok(Suggestions { items, algorithm_used })
+}
+
+/// The suggestions' feeds and signals, best first (no group check).
+async fn ranked(ctx: &Ctx, user: &str, group: &str, limit: usize) -> Result<Vec<SuggestedFeed>> {
+    let grants = super::feed_visibility_ops::all_grants(ctx).await?;
+    ctx.store.follow_suggestions(user, group, limit, &grants).await
+}
+
+/// The feeds of `group` suggested to `user`, best first, as
+/// GetFollowSuggestions ranks them: the `follow_suggestion` selector reads
+/// their activities. None when the group does not exist.
+pub async fn suggested_feeds(ctx: &Ctx, user: &str, group: &str, limit: usize) -> Result<Vec<Feed>> {
+    if !group_exists(ctx, group).await? {
+        return Ok(Vec::new());
+    }
+    Ok(ranked(ctx, user, group, limit).await?.into_iter().map(|s| s.feed).collect())
+}
+
+/// Whether `group` is a live feed group. (Read from the store: the
+/// `follow_suggestion` selector calls this module, and `feed_groups`
+/// checks selectors, so this module does not import `feed_groups`.)
+async fn group_exists(ctx: &Ctx, group: &str) -> Result<bool> {
+    Ok(ctx.store.get_feed_group(group).await?.is_some_and(|g| g.deleted_at.is_none()))
 }

@@ -216,3 +216,15 @@ pub fn text_candidates(dialect: Dialect, words: &[String], limit: usize) -> (Str
         }
     }
 }
+
+// Locations.
+
+/// An activity's location latitude and longitude as numbers: the
+/// expressions of the `activities_location` index, verbatim, so the planner
+/// matches them.
+pub fn location_columns(dialect: Dialect) -> (&'static str, &'static str) {
+    match dialect {
+        Dialect::Sqlite => ("json_extract(doc, '$.location.lat')", "json_extract(doc, '$.location.lng')"),
+        Dialect::Postgres => ("((doc #>> '{location,lat}')::float8)", "((doc #>> '{location,lng}')::float8)"),
+    }
+}

@@ -1189,6 +1189,92 @@ pub fn indexed_search_words(filter: &Filter) -> Vec<String> {
     }
 }
 
+/// How many located activities a `near` or `within_bounds` condition may
+/// narrow a query to through the location index. A box holding more is
+/// dense enough that the budgeted walk meets its matches soon, so the
+/// query walks instead.
+pub const LOCATION_CANDIDATES: usize = 1000;
+
+/// A box on the globe that holds every match of a location condition:
+/// latitudes `south..=north`, longitudes `west..=east` (`west > east` when
+/// it crosses the antimeridian), `None` for every longitude.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GeoBox {
+    pub south: f64,
+    pub north: f64,
+    pub lng: Option<(f64, f64)>,
+}
+
+impl GeoBox {
+    /// The box around a `near` circle: the latitude band of its radius and
+    /// the widest longitude span a point of the circle reaches at the
+    /// centre's latitude (every longitude when the circle holds a pole).
+    pub fn around(lat: f64, lng: f64, km: f64) -> GeoBox {
+        let r = km / filter::EARTH_RADIUS_KM;
+        let band = r.to_degrees();
+        let (south, north) = (lat - band, lat + band);
+        let spread = r.sin() / lat.to_radians().cos();
+        let lng = if north >= 90.0
+            || south <= -90.0
+            || r >= std::f64::consts::FRAC_PI_2
+            || spread.is_nan()
+            || spread >= 1.0
+        {
+            None
+        } else {
+            let d = spread.asin().to_degrees();
+            let (mut west, mut east) = (lng - d, lng + d);
+            if west < -180.0 {
+                west += 360.0;
+            }
+            if east > 180.0 {
+                east -= 360.0;
+            }
+            Some((west, east))
+        };
+        GeoBox { south: south.max(-90.0), north: north.min(90.0), lng }
+    }
+
+    /// The box of a top-level `near` or `within_bounds` condition of the
+    /// filter (the first one; any of them bounds every match).
+    pub fn of(filter: &Filter) -> Option<GeoBox> {
+        match filter {
+            Filter::And(parts) => parts.iter().find_map(GeoBox::of),
+            Filter::Cond(Condition { op: Op::Eq, value: Operand::Near { lat, lng, km }, .. }) => {
+                Some(GeoBox::around(*lat, *lng, *km))
+            }
+            Filter::Cond(Condition {
+                op: Op::Eq, value: Operand::Bounds { ne_lat, ne_lng, sw_lat, sw_lng }, ..
+            }) => Some(GeoBox { south: *sw_lat, north: *ne_lat, lng: Some((*sw_lng, *ne_lng)) }),
+            _ => None,
+        }
+    }
+}
+
+/// The statement listing the keys (`seq`) of the located activities inside
+/// `geo`, at most `LOCATION_CANDIDATES + 1` of them, from the
+/// `activities_location` index (whose expressions these are, verbatim).
+pub fn location_candidates(dialect: Dialect, geo: &GeoBox) -> (String, Vec<Arg>) {
+    let (lat, lng) = dialect::location_columns(dialect);
+    let mut args = vec![Arg::Real(geo.south), Arg::Real(geo.north)];
+    let lng_ok = match geo.lng {
+        None => String::new(),
+        Some((west, east)) => {
+            args.extend([Arg::Real(west), Arg::Real(east)]);
+            if west <= east {
+                format!(" AND {lng} >= $3 AND {lng} <= $4")
+            } else {
+                format!(" AND ({lng} >= $3 OR {lng} <= $4)")
+            }
+        }
+    };
+    let sql = format!(
+        "SELECT seq FROM activities WHERE {lat} IS NOT NULL AND {lat} >= $1 AND {lat} <= $2{lng_ok} LIMIT {}",
+        limit(LOCATION_CANDIDATES + 1)
+    );
+    (sql, args)
+}
+
 /// `a.seq` among `candidates`: keys read from the database, written out.
 fn among(candidates: &[i64]) -> String {
     if candidates.is_empty() {
@@ -1479,6 +1565,47 @@ mod tests {
     use super::*;
     use rusqlite::{params_from_iter, types::Value as SqlValue, Connection};
     use serde_json::json;
+
+    /// Whether `geo` holds the point.
+    fn holds(geo: &GeoBox, lat: f64, lng: f64) -> bool {
+        let lng_ok = match geo.lng {
+            None => true,
+            Some((w, e)) if w <= e => lng >= w && lng <= e,
+            Some((w, e)) => lng >= w || lng <= e,
+        };
+        lat >= geo.south && lat <= geo.north && lng_ok
+    }
+
+    /// The box around a `near` circle holds every point of the circle: on
+    /// a grid of centres (poles and the antimeridian included), points in
+    /// every direction just inside the radius are in the box.
+    #[test]
+    fn a_near_box_holds_its_circle() {
+        for lat in [-89.9, -60.0, -17.0, 0.0, 45.0, 80.0, 89.9] {
+            for lng in [-179.99, -90.0, 0.0, 120.0, 179.99] {
+                for km in [0.5, 20.0, 500.0, 3000.0] {
+                    let geo = GeoBox::around(lat, lng, km);
+                    for step in 0..72 {
+                        let bearing = (step as f64 * 5.0).to_radians();
+                        let d = km * 0.999 / filter::EARTH_RADIUS_KM;
+                        let (p1, l1) = (lat.to_radians(), lng.to_radians());
+                        let p2 = (p1.sin() * d.cos() + p1.cos() * d.sin() * bearing.cos()).asin();
+                        let l2 = l1 + (bearing.sin() * d.sin() * p1.cos()).atan2(d.cos() - p1.sin() * p2.sin());
+                        let (plat, mut plng) = (p2.to_degrees(), l2.to_degrees());
+                        plng = (plng + 540.0).rem_euclid(360.0) - 180.0;
+                        assert!(filter::distance_km(lat, lng, plat, plng) <= km);
+                        assert!(holds(&geo, plat, plng), "{lat},{lng} {km} km: {plat},{plng} outside {geo:?}");
+                    }
+                }
+            }
+        }
+        // A small circle's box is small; one across the antimeridian wraps.
+        let geo = GeoBox::around(0.0, 179.99, 20.0);
+        let (w, e) = geo.lng.expect("a longitude span");
+        assert!(w > e && w > 179.0 && e < -179.0, "{geo:?}");
+        assert!(!holds(&geo, 0.0, 0.0));
+        assert_eq!(GeoBox::around(89.9, 0.0, 50.0).lng, None, "a circle holding the pole spans every longitude");
+    }
 
     /// PostgreSQL's `jsonb @>`, the semantics `$contains` promises.
     fn pg_contains(target: &Value, v: &Value, top: bool) -> bool {

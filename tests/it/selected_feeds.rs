@@ -265,3 +265,146 @@ async fn a_feed_view_replaces_the_groups_ranking_for_one_read() {
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert!(body["exception_fields"]["view"].is_string(), "{body}");
 }
+
+async fn create_group(api: &Client, group: Value) {
+    let (status, body) = api.post("/api/v2/feeds/feed_groups", &group).await;
+    assert_eq!(status, StatusCode::CREATED, "{group}: {body}");
+}
+
+/// `proximity` selects located activities near the reader, newest first:
+/// around the reading user's stored `custom.lat`/`custom.lng` within the
+/// selector's `params.distance`, or inside the read's `near` /
+/// `within_bounds` filter; nothing for a reader with neither; private
+/// activities never; mixed with `following` each names its source (both
+/// stores).
+#[tokio::test(flavor = "multi_thread")]
+async fn proximity_selects_what_is_near_the_reader() {
+    let srv = TestServer::spawn().await;
+    let api = srv.server();
+    api.create_users(&["ann", "bob", "cy"]).await;
+    let (status, body) = api
+        .post("/api/v2/users", &json!({"users": {"eve": {"id": "eve", "custom": {"lat": 52.37, "lng": 4.89}}}}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    create_group(
+        &api,
+        json!({"id": "nearby", "activity_selectors": [{"type": "proximity", "params": {"distance": 10}}]}),
+    )
+    .await;
+    create_group(&api, json!({"id": "local", "activity_selectors": [{"type": "following"}, {"type": "proximity"}]}))
+        .await;
+    let at = |lat: f64, lng: f64| json!({"lat": lat, "lng": lng});
+    api.add_activity("ann", &["user:ann"], json!({"id": "utrecht", "location": at(52.09, 5.12)})).await; // ~35 km
+    api.add_activity("ann", &["user:ann"], json!({"id": "here", "location": at(52.36, 4.90)})).await; // ~1 km
+    api.add_activity("bob", &["user:bob"], json!({"id": "paris", "location": at(48.86, 2.35)})).await;
+    api.add_activity("bob", &["user:bob"], json!({"id": "nowhere"})).await;
+    api.add_activity(
+        "bob",
+        &["user:bob"],
+        json!({"id": "secret-here", "location": at(52.37, 4.89), "visibility": "private"}),
+    )
+    .await;
+    api.add_activity("cy", &["user:cy"], json!({"id": "cy-far", "location": at(-33.87, 151.21)})).await;
+
+    // Within 10 km of eve's stored location.
+    assert_eq!(ids_of(&api.read_feed("nearby:eve", "eve", json!({})).await), ["here"]);
+    // The read's own location wins over the stored one.
+    let near = json!({"filter": {"near": {"$eq": {"lat": 52.37, "lng": 4.89, "distance": 50}}}});
+    assert_eq!(ids_of(&api.read_feed("nearby:eve", "eve", near).await), ["here", "utrecht"]);
+    let paris =
+        json!({"filter": {"within_bounds": {"$eq": {"ne_lat": 49.0, "ne_lng": 2.5, "sw_lat": 48.7, "sw_lng": 2.2}}}});
+    assert_eq!(ids_of(&api.read_feed("nearby:eve", "eve", paris).await), ["paris"]);
+    // A reader with no stored location and no location filter: nothing near.
+    assert_eq!(ids_of(&api.read_feed("nearby:bob", "bob", json!({})).await), Vec::<String>::new());
+
+    // Mixed with following: cy's far post through the follow, the near one by proximity.
+    api.follow("local:eve", "user:cy", json!({})).await;
+    let mut got = sources(&api.read_feed("local:eve", "eve", json!({})).await);
+    got.sort();
+    let expected: Vec<(String, String)> = [("cy-far", "following"), ("here", "proximity"), ("utrecht", "proximity")]
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+    assert_eq!(got, expected, "the default radius is 50 km");
+
+    let (status, body) = api
+        .post(
+            "/api/v2/feeds/feed_groups",
+            &json!({"id": "bad", "activity_selectors": [{"type": "proximity", "params": {"distance": -1}}]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body["exception_fields"]["activity_selectors.params"].is_string(), "{body}");
+}
+
+/// QueryActivities' `near` across the antimeridian, through the location
+/// index: a point just east of 180° is near one just west of it (both stores).
+#[tokio::test(flavor = "multi_thread")]
+async fn near_reaches_across_the_antimeridian() {
+    let srv = TestServer::spawn().await;
+    let api = srv.server();
+    api.create_users(&["ann"]).await;
+    api.add_activity("ann", &["user:ann"], json!({"id": "west", "location": {"lat": -17.0, "lng": 179.95}})).await;
+    api.add_activity("ann", &["user:ann"], json!({"id": "east", "location": {"lat": -17.0, "lng": -179.95}})).await;
+    api.add_activity("ann", &["user:ann"], json!({"id": "far", "location": {"lat": -17.0, "lng": 178.0}})).await;
+    let (status, body) = api
+        .post(
+            "/api/v2/feeds/activities/query",
+            &json!({"filter": {"near": {"$eq": {"lat": -17.0, "lng": 179.99, "distance": 20}}}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let mut ids = ids_of(&body);
+    ids.sort();
+    assert_eq!(ids, ["east", "west"], "{body}");
+}
+
+/// `follow_suggestion` selects the activities of the feeds suggested to the
+/// reader (GetFollowSuggestions' ranking) that the reader may read: not
+/// the feeds already followed, not a `followers`-only feed; mixed with
+/// `following` each names its source (both stores).
+#[tokio::test(flavor = "multi_thread")]
+async fn follow_suggestion_selects_from_suggested_feeds() {
+    let srv = TestServer::spawn().await;
+    let api = srv.server();
+    api.create_users(&["ann", "bob", "cy", "eve"]).await;
+    create_group(&api, json!({"id": "discover", "activity_selectors": [{"type": "follow_suggestion"}]})).await;
+    create_group(
+        &api,
+        json!({"id": "mixed", "activity_selectors": [{"type": "following"}, {"type": "follow_suggestion"}]}),
+    )
+    .await;
+    let (status, body) = api
+        .post("/api/v2/feeds/feed_groups/user/feeds/cy", &json!({"user_id": "cy", "data": {"visibility": "followers"}}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    api.add_activity("ann", &["user:ann"], json!({"id": "ann-post"})).await;
+    api.add_activity("bob", &["user:bob"], json!({"id": "bob-1"})).await;
+    api.add_activity("bob", &["user:bob"], json!({"id": "bob-2"})).await;
+    api.add_activity("cy", &["user:cy"], json!({"id": "cy-followers-only"})).await;
+    api.follow("timeline:eve", "user:ann", json!({})).await;
+    api.follow("timeline:ann", "user:bob", json!({})).await;
+
+    // The suggestions themselves: bob (followed by ann, whom eve follows), then cy.
+    let (status, body) = api.get("/api/v2/feeds/feed_groups/user/follow_suggestions?user_id=eve").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let suggested: Vec<&str> =
+        body["suggestions"].as_array().expect("suggestions").iter().filter_map(|s| s["feed"].as_str()).collect();
+    assert!(suggested.contains(&"user:bob") && suggested.contains(&"user:cy"), "{body}");
+
+    assert_eq!(ids_of(&api.read_feed("discover:eve", "eve", json!({})).await), ["bob-2", "bob-1"]);
+
+    api.follow("mixed:eve", "user:ann", json!({})).await;
+    let mut got = sources(&api.read_feed("mixed:eve", "eve", json!({})).await);
+    got.sort();
+    let expected: Vec<(String, String)> =
+        [("ann-post", "following"), ("bob-1", "follow_suggestion"), ("bob-2", "follow_suggestion")]
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
+    assert_eq!(got, expected);
+
+    // Once eve follows bob he is no longer suggested, nor are his posts.
+    api.follow("timeline:eve", "user:bob", json!({})).await;
+    assert_eq!(ids_of(&api.read_feed("discover:eve", "eve", json!({})).await), Vec::<String>::new());
+}

@@ -271,6 +271,17 @@ impl<D: Db> ActivityStore for D {
         // A budgeted scan first finds, from the index alone, the last
         // activity it may examine and whether any lie beyond it.
         let candidates = text_candidates(&mut *read, self.dialect(), &query.filter).await?;
+        let candidates = match location_candidates(&mut *read, self.dialect(), &query.filter).await? {
+            // Both narrow: only keys both lists hold can match.
+            Some(located) => Some(match candidates {
+                Some(text) => {
+                    let located: HashSet<i64> = located.into_iter().collect();
+                    text.into_iter().filter(|k| located.contains(k)).collect()
+                }
+                None => located,
+            }),
+            None => candidates,
+        };
         let candidates = candidates.as_deref();
         let (mut end, mut scanned_to) = (None, None);
         if let Some((sql, args)) = sql::activity_scan_end(self.dialect(), query, candidates)? {
@@ -464,6 +475,17 @@ impl<D: Db> ActivityStore for D {
             .await?;
         rows.first().map(|r| Ok((r.text(0)?, Timestamp(r.int(1)?)))).transpose()
     }
+}
+
+/// The keys of the only activities a filter's top-level `near` or
+/// `within_bounds` condition can match, when the location index narrows it
+/// to at most `sql::LOCATION_CANDIDATES`; `None` when the filter has no
+/// such condition or the box holds more located activities.
+async fn location_candidates(read: &mut dyn Tx, dialect: Dialect, filter: &Filter) -> Result<Option<Vec<i64>>> {
+    let Some(geo) = sql::GeoBox::of(filter) else { return Ok(None) };
+    let (statement, args) = sql::location_candidates(dialect, &geo);
+    let keys = read.rows(&statement, &args).await?.iter().map(|r| r.int(0)).collect::<Result<Vec<_>>>()?;
+    Ok((keys.len() <= sql::LOCATION_CANDIDATES).then_some(keys))
 }
 
 /// The keys of the only activities a filter's text search can match, when

@@ -583,4 +583,10 @@ CREATE TABLE notification_windows (
 );
 CREATE INDEX notification_windows_activity ON notification_windows (activity_id);
 "#,
+    // Activity locations (issue 16): see the SQLite twin.
+    r#"
+CREATE INDEX activities_location ON activities
+    (((doc #>> '{location,lat}')::float8), ((doc #>> '{location,lng}')::float8))
+    WHERE ((doc #>> '{location,lat}')::float8) IS NOT NULL;
+"#,
 ];

@@ -657,6 +657,17 @@ CREATE TABLE notification_windows (
 ) WITHOUT ROWID;
 CREATE INDEX notification_windows_activity ON notification_windows (activity_id);
 "#,
+    // Activity locations (issue 16): the `proximity` selector and the
+    // `near` / `within_bounds` filters list the activities inside a box
+    // from this index (`store::sql::location_candidates`, `store::dialect::location_columns`) instead of
+    // walking every activity. Partial: only located activities are in it.
+    // The expressions are the ones the statements use, character for
+    // character, so the planner matches them.
+    r#"
+CREATE INDEX activities_location ON activities
+    (json_extract(doc, '$.location.lat'), json_extract(doc, '$.location.lng'))
+    WHERE json_extract(doc, '$.location.lat') IS NOT NULL;
+"#,
 ];
 
 #[cfg(test)]

@@ -397,16 +397,39 @@ async fn push_devices_preferences_and_translations(store: &dyn Store) {
     a.text = Some("hello".into());
     store.save_activities(&[a], &[feed("user:ann")]).await.unwrap();
     let entry = |k: &str, v: &str| (k.to_string(), v.to_string());
-    assert!(store.save_translations(Translated::Activity, "tr1", "f1", &[entry("fr_text", "salut")]).await.unwrap());
-    assert!(store.save_translations(Translated::Activity, "tr1", "f1", &[entry("de_text", "hallo")]).await.unwrap());
+    let before = store.get_activities(&ids(&["tr1"])).await.unwrap().remove(0);
+    let updated = Event::about_activity(EventType::ActivityUpdated, Some("ann"), &before);
+    let head = store.events_head().await.unwrap();
+    let save = |of: &'static str, e: Vec<(String, String)>| {
+        let updated = updated.clone();
+        async move { store.save_translations(Translated::Activity, "tr1", of, &e, &updated).await.unwrap() }
+    };
+    assert!(save("f1", vec![entry("fr_text", "salut")]).await);
+    assert!(save("f1", vec![entry("de_text", "hallo")]).await);
     let got = store.get_activities(&ids(&["tr1"])).await.unwrap().remove(0);
     let texts = got.i18n.clone().unwrap().texts;
     assert_eq!(texts.keys().collect::<Vec<_>>(), ["de_text", "fr_text"]);
     assert_eq!((got.updated_at, got.text.as_deref()), (t(1), Some("hello")), "nothing else changed");
-    assert!(store.save_translations(Translated::Activity, "tr1", "f2", &[entry("es_text", "hola")]).await.unwrap());
+    // Each save recorded its event, carrying all the translations stored.
+    // PostgreSQL shows an event once its transaction's place is settled.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut events = store.events_after(head, 10).await.unwrap();
+    while events.len() < 2 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        events = store.events_after(head, 10).await.unwrap();
+    }
+    let carried: Vec<Vec<&String>> = events
+        .iter()
+        .map(|(_, e)| e.subject.activity.as_ref().unwrap().i18n.as_ref().unwrap().texts.keys().collect())
+        .collect();
+    assert_eq!(carried, [vec!["fr_text"], vec!["de_text", "fr_text"]]);
+    assert!(events.iter().all(|(_, e)| e.kind == EventType::ActivityUpdated));
+    assert!(save("f2", vec![entry("es_text", "hola")]).await);
     let got = store.get_activities(&ids(&["tr1"])).await.unwrap().remove(0).i18n.unwrap();
     assert_eq!((got.of.as_str(), got.texts.len()), ("f2", 1), "another text's cache starts over");
-    assert!(!store.save_translations(Translated::Comment, "nope", "f", &[]).await.unwrap());
+    let head = store.events_head().await.unwrap();
+    assert!(!store.save_translations(Translated::Comment, "nope", "f", &[], &updated).await.unwrap());
+    assert!(store.events_after(head, 10).await.unwrap().is_empty(), "no event without a record");
 }
 
 async fn users_upsert_get_query(store: &dyn Store) {

@@ -266,13 +266,13 @@ pub async fn add_comments(ctx: &Ctx, actor: &Actor, reqs: Vec<NewComment>) -> Re
 }
 
 /// An event about `comment` on `activity`, routed to the activity's feeds.
-fn comment_event(kind: EventType, actor: &str, activity: &Activity, comment: &Comment) -> Event {
+pub(super) fn comment_event(kind: EventType, actor: &str, activity: &Activity, comment: &Comment) -> Event {
     Event::about_activity(kind, Some(actor), activity).with(|s| s.comment = Some(comment.clone()))
 }
 
 /// Who a comment write is attributed to: the token's user, or server-side
 /// the comment's author.
-fn acting<'a>(actor: &'a Actor, comment: &'a Comment) -> &'a str {
+pub(super) fn acting<'a>(actor: &'a Actor, comment: &'a Comment) -> &'a str {
     match actor {
         Actor::User(me) => me,
         // An anonymous caller was refused before any write (`owned_comment`).
@@ -281,7 +281,7 @@ fn acting<'a>(actor: &'a Actor, comment: &'a Comment) -> &'a str {
 }
 
 /// The activity a comment is on, soft-deleted or not.
-async fn commented_activity(ctx: &Ctx, comment: &Comment) -> Result<Activity> {
+pub(super) async fn commented_activity(ctx: &Ctx, comment: &Comment) -> Result<Activity> {
     ctx.store
         .get_activities(std::slice::from_ref(&comment.object_id))
         .await?

@@ -66,6 +66,9 @@ pub struct Lookup {
     /// Scores and selectors of a selected feed's activities
     /// (`selected_feeds`); others show a score of 0 and no source.
     pub ranks: HashMap<String, Rank>,
+    /// The read's `language` / `translate_text`: how every activity and
+    /// comment rendered from this lookup shows its stored translations.
+    pub language: Option<super::i18n::ReadLanguage>,
 }
 
 /// What a selected feed's read says of one activity's place in it.

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::model::{
     Activity, Bookmark, BookmarkFolder, Comment, Feed, FeedGroup, FeedMember, Fid, Follow, NotificationState, Pin,
-    Poll, PollVote, Reaction, User,
+    Poll, PollVote, Reaction, Translations, User,
 };
 use super::time::Timestamp;
 
@@ -384,6 +384,14 @@ impl Event {
                 }
                 s.reaction = Some(reaction.clone());
             }
+            Item::Translations(translations) => {
+                // The comment's when the event carries one, else the activity's.
+                match (s.comment.as_mut(), s.activity.as_mut()) {
+                    (Some(comment), _) => comment.i18n = Some(translations.clone()),
+                    (None, Some(activity)) => activity.i18n = Some(translations.clone()),
+                    (None, None) => {}
+                }
+            }
             Item::Pin(pin) => {
                 event.fids = vec![pin.fid.clone()];
                 event.user_id.get_or_insert_with(|| pin.user_id.clone());
@@ -425,6 +433,10 @@ pub enum Item<'a> {
     /// A pin created or removed: in the pinned feed, by whoever pinned
     /// unless the event names an actor.
     Pin(&'a Pin),
+    /// The translations a TranslateActivity or TranslateComment stored
+    /// (with those already there): on the comment the event carries, or
+    /// else its activity.
+    Translations(&'a Translations),
 }
 
 /// A position in the outbox: events are read in `(tx, seq)` order, where

@@ -37,6 +37,7 @@ pub mod feeds;
 pub mod files;
 pub mod filter;
 pub mod follows;
+pub mod i18n;
 pub mod interests;
 pub mod limits;
 pub mod members;

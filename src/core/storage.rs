@@ -1259,10 +1259,19 @@ pub trait TranslationStore: Send + Sync {
     /// Adds `entries` to the translations of the activity or comment `id`,
     /// replacing them first if they were made from another text than the
     /// one fingerprinted `of`. Touches nothing else of the record (not its
-    /// `updated_at`); concurrent calls for two languages both land. False
-    /// when there is no such record.
-    async fn save_translations(&self, on: Translated, id: &str, of: &str, entries: &[(String, String)])
-        -> Result<bool>;
+    /// `updated_at`); concurrent calls for two languages both land. Records
+    /// `event` (`feeds.activity.updated` or `feeds.comment.updated`)
+    /// completed with the translations stored (`Item::Translations`) in the
+    /// same transaction. False, recording nothing, when there is no such
+    /// record.
+    async fn save_translations(
+        &self,
+        on: Translated,
+        id: &str,
+        of: &str,
+        entries: &[(String, String)],
+        event: &Event,
+    ) -> Result<bool>;
 }
 
 /// The whole storage interface: every area. Core holds an `Arc<dyn Store>`;

@@ -7,31 +7,13 @@
 use super::activities;
 use super::comments;
 use super::error::{Error, Result};
+use super::events::{Event, EventType};
+use super::i18n::{checked_language, key};
 use super::model::{Activity, Comment, Translations};
 use super::storage::Translated;
 use super::translator::MAX_TEXT_CHARS;
 use super::Actor;
 use super::Ctx;
-
-/// An ISO 639-1 code, with an optional region or script (`zh-TW`,
-/// `pt-BR`, `zh-Hant`): what LibreTranslate and Stream's `language` take.
-fn checked_language(language: &str) -> Result<String> {
-    let (base, rest) = match language.split_once('-') {
-        Some((base, rest)) => (base, Some(rest)),
-        None => (language, None),
-    };
-    let base_ok = (2..=3).contains(&base.len()) && base.bytes().all(|b| b.is_ascii_lowercase());
-    let rest_ok = rest.is_none_or(|r| (2..=4).contains(&r.len()) && r.bytes().all(|b| b.is_ascii_alphanumeric()));
-    if !base_ok || !rest_ok {
-        return Err(Error::field("language", format!("language {language:?} is not an ISO 639-1 language code")));
-    }
-    Ok(language.to_string())
-}
-
-/// The key of a translation in `i18n`.
-fn key(language: &str) -> String {
-    format!("{language}_text")
-}
 
 /// Translates `text` into `language` unless `cached` holds it; returns the
 /// entries to add to the cache (none when it was cached).
@@ -63,7 +45,16 @@ async fn translated(
     Ok(entries)
 }
 
-/// TranslateActivity: anyone who may read the activity may translate it.
+/// Whom a translation's event names: the token's user, or server-side the
+/// record's author.
+fn acting<'a>(actor: &'a Actor, author: &'a str) -> &'a str {
+    match actor {
+        Actor::User(me) => me,
+        Actor::Server | Actor::Anonymous => author,
+    }
+}
+
+/// TranslateActivity (`feeds.activity.updated`, as on Stream): anyone who may read the activity may translate it.
 pub async fn translate_activity(ctx: &Ctx, actor: &Actor, id: &str, language: &str) -> Result<Activity> {
     let activity = activities::read_activity(ctx, actor, id).await?;
     let cached = Translations::of_text(&activity.i18n, activity.text.as_deref());
@@ -72,11 +63,12 @@ pub async fn translate_activity(ctx: &Ctx, actor: &Actor, id: &str, language: &s
         return Ok(activity);
     }
     let of = Translations::fingerprint(activity.text.as_deref().unwrap_or(""));
-    ctx.store.save_translations(Translated::Activity, id, &of, &entries).await?;
+    let event = Event::about_activity(EventType::ActivityUpdated, Some(acting(actor, &activity.user_id)), &activity);
+    ctx.store.save_translations(Translated::Activity, id, &of, &entries, &event).await?;
     activities::read_activity(ctx, actor, id).await
 }
 
-/// TranslateComment: anyone who may read the comment may translate it.
+/// TranslateComment (`feeds.comment.updated`): anyone who may read the comment may translate it.
 pub async fn translate_comment(ctx: &Ctx, actor: &Actor, id: &str, language: &str) -> Result<Comment> {
     let comment = comments::read_comment(ctx, actor, id).await?;
     let cached = Translations::of_text(&comment.i18n, comment.text.as_deref());
@@ -85,21 +77,9 @@ pub async fn translate_comment(ctx: &Ctx, actor: &Actor, id: &str, language: &st
         return Ok(comment);
     }
     let of = Translations::fingerprint(comment.text.as_deref().unwrap_or(""));
-    ctx.store.save_translations(Translated::Comment, id, &of, &entries).await?;
+    let activity = comments::commented_activity(ctx, &comment).await?;
+    let by = comments::acting(actor, &comment);
+    let event = comments::comment_event(EventType::CommentUpdated, by, &activity, &comment);
+    ctx.store.save_translations(Translated::Comment, id, &of, &entries, &event).await?;
     comments::read_comment(ctx, actor, id).await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn language_codes_are_iso_639_1_with_an_optional_region() {
-        for ok in ["fr", "en", "pt-BR", "zh-Hant", "ast"] {
-            assert!(checked_language(ok).is_ok(), "{ok}");
-        }
-        for bad in ["", "f", "FR", "french", "fr_FR", "fr-", "fr-toolong", "../x"] {
-            assert!(checked_language(bad).unwrap_err().fields.contains_key("language"), "{bad}");
-        }
-    }
 }

@@ -8,6 +8,7 @@ use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
 use crate::core::error::{Code, Error};
+use crate::core::i18n::ReadLanguage;
 
 /// The largest request body accepted (413 beyond it).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -108,4 +109,36 @@ pub fn comma_list(value: Option<&str>) -> Vec<String> {
             }
         })
         .collect()
+}
+
+/// A read's `language` and `translate_text` query parameters (every feed,
+/// activity and comment read has them): how the response projects stored
+/// translations, checked here so each read refuses bad ones alike.
+pub struct WireLanguage(pub Option<ReadLanguage>);
+
+#[derive(serde::Deserialize)]
+struct LanguageParams {
+    #[serde(default)]
+    language: Option<String>,
+    #[serde(default)]
+    translate_text: Option<String>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for WireLanguage {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let params: LanguageParams = serde_urlencoded::from_str(parts.uri.query().unwrap_or(""))
+            .map_err(|e| ApiError(Error::input(format!("invalid query parameters: {e}"))))?;
+        let translate_text = match params.translate_text.as_deref() {
+            None | Some("") => None,
+            Some("true") => Some(true),
+            Some("false") => Some(false),
+            Some(other) => {
+                let message = format!("translate_text must be true or false, not {other:?}");
+                return Err(ApiError(Error::field("translate_text", message)));
+            }
+        };
+        Ok(WireLanguage(ReadLanguage::of(params.language.as_deref(), translate_text)?))
+    }
 }

@@ -431,10 +431,10 @@ pub const FIELDS: &[OperationFields] = &[
             "interest_weights",
             "overwrite_interest_weights",
             "enrichment_options.include_score_vars",
-        ],
-        refused: &[
             "?language",
             "?translate_text",
+        ],
+        refused: &[
             "friend_reactions_options",
             "id_around",
             "enrichment_options.skip_activity_collections",
@@ -459,8 +459,8 @@ pub const FIELDS: &[OperationFields] = &[
     OperationFields { operation: "UnpinActivity", honoured: &["?user_id", "?enrich_own_fields"], refused: &[] },
     OperationFields {
         operation: "QueryPinnedActivities",
-        honoured: &["filter", "limit", "next", "prev", "sort"],
-        refused: &["?language", "?translate_text", "enrich_own_fields"],
+        honoured: &["filter", "limit", "next", "prev", "sort", "?language", "?translate_text"],
+        refused: &["enrich_own_fields"],
     },
     OperationFields {
         operation: "AddActivity",
@@ -556,8 +556,10 @@ pub const FIELDS: &[OperationFields] = &[
             "sort",
             "user.id",
             "user_id",
+            "?language",
+            "?translate_text",
         ],
-        refused: &["?language", "?translate_text", "enrich_own_fields"],
+        refused: &["enrich_own_fields"],
     },
     OperationFields { operation: "TrackActivityMetrics", honoured: &["events", "user.id", "user_id"], refused: &[] },
     OperationFields {
@@ -570,8 +572,8 @@ pub const FIELDS: &[OperationFields] = &[
     OperationFields { operation: "DeletePollVote", honoured: &["?user_id"], refused: &[] },
     OperationFields {
         operation: "GetActivity",
-        honoured: &["?comment_sort", "?comment_limit", "?user_id"],
-        refused: &["?language", "?translate_text"],
+        honoured: &["?comment_sort", "?comment_limit", "?user_id", "?language", "?translate_text"],
+        refused: &[],
     },
     OperationFields {
         operation: "UpdateActivity",
@@ -679,8 +681,8 @@ pub const FIELDS: &[OperationFields] = &[
     OperationFields { operation: "DeleteCommentBookmark", honoured: &["?folder_id", "?user_id"], refused: &[] },
     OperationFields {
         operation: "QueryBookmarks",
-        honoured: &["filter", "limit", "next", "prev", "sort", "user.id", "user_id"],
-        refused: &["?language", "?translate_text", "enrich_own_fields"],
+        honoured: &["filter", "limit", "next", "prev", "sort", "user.id", "user_id", "?language", "?translate_text"],
+        refused: &["enrich_own_fields"],
     },
     OperationFields {
         operation: "QueryBookmarkFolders",
@@ -706,8 +708,10 @@ pub const FIELDS: &[OperationFields] = &[
             "?limit",
             "?prev",
             "?next",
+            "?language",
+            "?translate_text",
         ],
-        refused: &["?language", "?translate_text"],
+        refused: &[],
     },
     OperationFields {
         operation: "AddComment",
@@ -732,10 +736,21 @@ pub const FIELDS: &[OperationFields] = &[
     OperationFields { operation: "AddCommentsBatch", honoured: &["comments"], refused: &[] },
     OperationFields {
         operation: "QueryComments",
-        honoured: &["filter", "id_around", "limit", "next", "prev", "sort", "user.id", "user_id"],
-        refused: &["?language", "?translate_text"],
+        honoured: &[
+            "filter",
+            "id_around",
+            "limit",
+            "next",
+            "prev",
+            "sort",
+            "user.id",
+            "user_id",
+            "?language",
+            "?translate_text",
+        ],
+        refused: &[],
     },
-    OperationFields { operation: "GetComment", honoured: &["?user_id"], refused: &["?language", "?translate_text"] },
+    OperationFields { operation: "GetComment", honoured: &["?user_id", "?language", "?translate_text"], refused: &[] },
     OperationFields {
         operation: "UpdateComment",
         honoured: &[
@@ -774,8 +789,19 @@ pub const FIELDS: &[OperationFields] = &[
     OperationFields { operation: "RestoreComment", honoured: &["user.id", "user_id"], refused: &[] },
     OperationFields {
         operation: "GetCommentReplies",
-        honoured: &["?depth", "?sort", "?replies_limit", "?id_around", "?user_id", "?limit", "?prev", "?next"],
-        refused: &["?language", "?translate_text"],
+        honoured: &[
+            "?depth",
+            "?sort",
+            "?replies_limit",
+            "?id_around",
+            "?user_id",
+            "?limit",
+            "?prev",
+            "?next",
+            "?language",
+            "?translate_text",
+        ],
+        refused: &[],
     },
     OperationFields {
         operation: "BatchQueryCommentReactions",

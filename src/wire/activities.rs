@@ -127,12 +127,13 @@ impl ActivityResponse {
                 .collect(),
             _ => Vec::new(),
         };
+        let (text, i18n) = lookup.translated(a.text.as_deref(), &a.i18n);
         ActivityResponse {
             id: a.id.clone(),
             kind: a.kind.clone(),
             user: lookup.user(&a.user_id),
             feeds: a.feeds.iter().map(Fid::to_string).collect(),
-            text: a.text.clone(),
+            text,
             attachments: super::attachments(&a.attachments),
             custom: a.custom.clone(),
             visibility: a.visibility.clone(),
@@ -160,7 +161,7 @@ impl ActivityResponse {
             updated_at: a.updated_at,
             edited_at: a.edited_at,
             deleted_at: a.deleted_at,
-            i18n: Translations::of_text(&a.i18n, a.text.as_deref()).map(|t| t.texts.clone()),
+            i18n,
             reaction_count,
             reaction_groups: reactions
                 .map(|r| r.groups.iter().map(|(kind, g)| (kind.clone(), g.into())).collect())
@@ -220,6 +221,20 @@ pub struct BookmarkResponse {
 impl Lookup {
     pub fn activity(&self, a: &Activity, current_feed: Option<&Fid>) -> ActivityResponse {
         ActivityResponse::new(a, self, current_feed)
+    }
+
+    /// A record's `text` and wire `i18n` (translations of its current text
+    /// only), projected for the read's `language` (`ReadLanguage::project`).
+    pub fn translated(
+        &self,
+        text: Option<&str>,
+        i18n: &Option<Translations>,
+    ) -> (Option<String>, Option<BTreeMap<String, String>>) {
+        let stored = Translations::of_text(i18n, text).map(|t| &t.texts);
+        match &self.language {
+            Some(read) => read.project(text, stored),
+            None => (text.map(str::to_string), stored.cloned()),
+        }
     }
 
     /// A bookmark with its activity (and comment) from `for_bookmarks`.

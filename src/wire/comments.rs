@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::core::comments::ThreadNode;
 use crate::core::enrichment::Lookup;
-use crate::core::model::{Comment, Custom, Reaction, ReactionSummary, Translations};
+use crate::core::model::{Comment, Custom, Reaction, ReactionSummary};
 use crate::core::time::Timestamp;
 
 use super::{FeedsReactionResponse, ReactionGroupResponse, UserResponse};
@@ -72,13 +72,14 @@ impl Lookup {
         let list = |pick: fn(&ReactionSummary) -> &Vec<Reaction>| {
             reactions.map(|r| pick(r).iter().map(|x| self.reaction(x)).collect()).unwrap_or_default()
         };
+        let (text, i18n) = self.translated(c.text.as_deref(), &c.i18n);
         CommentResponse {
             id: c.id.clone(),
             object_id: c.object_id.clone(),
             object_type: c.object_type.clone(),
             parent_id: c.parent_id.clone(),
             user: self.user(&c.user_id),
-            text: c.text.clone(),
+            text,
             attachments: super::attachments(&c.attachments),
             custom: c.custom.clone(),
             mentioned_users: c.mentioned_user_ids.iter().map(|id| self.user(id)).collect(),
@@ -100,7 +101,7 @@ impl Lookup {
             updated_at: c.updated_at,
             edited_at: c.edited_at,
             deleted_at: c.deleted_at,
-            i18n: Translations::of_text(&c.i18n, c.text.as_deref()).map(|t| t.texts.clone()),
+            i18n,
         }
     }
 

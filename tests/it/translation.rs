@@ -151,3 +151,212 @@ async fn without_a_provider_translation_is_a_clear_400() {
     assert_error(&resp, StatusCode::BAD_REQUEST, 4);
     assert!(resp.1["message"].as_str().unwrap().contains("translation is not configured"), "{}", resp.1);
 }
+
+fn ok(resp: (StatusCode, Value)) -> Value {
+    assert!(resp.0.is_success(), "{} {}", resp.0, resp.1);
+    resp.1
+}
+
+const FR: &str = "language=fr&translate_text=true";
+
+/// `language` and `translate_text` on every read: each activity and comment
+/// whose stored translations hold the language shows only those (and the
+/// source language), its text translated when asked; nested records
+/// (parents, comment previews, pins, bookmarks, replies) alike; others as
+/// stored. No provider call.
+#[tokio::test]
+async fn reads_project_stored_translations_for_the_language_asked() {
+    let (provider, url, _task) = start_provider().await;
+    let server =
+        TestServer::spawn_with_translation(TranslationOptions { translation_url: Some(url), ..Default::default() })
+            .await;
+    let admin = server.server();
+    admin.create_users(&["ann", "ben"]).await;
+    let ben = server.user("ben");
+    let post = admin.add_activity("ann", &["user:ann"], json!({"text": "good morning"})).await;
+    let id = post["id"].as_str().unwrap().to_string();
+    let untranslated = admin.add_activity("ann", &["user:ann"], json!({"text": "plain"})).await;
+    let plain = untranslated["id"].as_str().unwrap().to_string();
+    for language in ["fr", "de"] {
+        ok(ben.post(&format!("/api/v2/feeds/activities/{id}/translate"), &json!({"language": language})).await);
+    }
+    let comment = ok(admin
+        .post(
+            "/api/v2/feeds/comments",
+            &json!({"object_id": id, "object_type": "activity", "comment": "thanks", "user_id": "ben"}),
+        )
+        .await)["comment"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let reply = ok(admin
+        .post(
+            "/api/v2/feeds/comments",
+            &json!({"object_id": id, "object_type": "activity", "comment": "welcome", "parent_id": comment, "user_id": "ann"}),
+        )
+        .await)["comment"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for c in [&comment, &reply] {
+        ok(ben.post(&format!("/api/v2/feeds/comments/{c}/translate"), &json!({"language": "fr"})).await);
+    }
+    let share = admin.add_activity("ben", &["user:ben"], json!({"text": "look", "parent_id": id})).await;
+    let share = share["id"].as_str().unwrap().to_string();
+    let calls = provider.0.lock().unwrap().len();
+    assert_eq!(calls, 4);
+
+    let projected = |v: &Value, text: &str| {
+        assert_eq!(v["text"], text, "{v}");
+        assert_eq!(v["i18n"], json!({"fr_text": text, "language": "en"}), "{v}");
+    };
+    let fr_post = "[fr] GOOD MORNING";
+
+    // GetActivity: all of it, text kept without translate_text.
+    let (_, read) = ben.get(&format!("/api/v2/feeds/activities/{id}")).await;
+    assert_eq!(read["activity"]["i18n"].as_object().unwrap().len(), 3, "{read}");
+    let (_, read) = ben.get(&format!("/api/v2/feeds/activities/{id}?language=fr")).await;
+    assert_eq!(read["activity"]["text"], "good morning", "{read}");
+    assert_eq!(read["activity"]["i18n"], json!({"fr_text": fr_post, "language": "en"}), "{read}");
+    let read = ok(ben.get(&format!("/api/v2/feeds/activities/{id}?{FR}&comment_limit=5")).await);
+    projected(&read["activity"], fr_post);
+    let comments = read["activity"]["comments"].as_array().unwrap();
+    let top = comments.iter().find(|c| c["id"] == comment.as_str()).expect("comment embedded");
+    projected(top, "[fr] THANKS");
+    // A language not stored leaves text and i18n as stored.
+    let read = ok(ben.get(&format!("/api/v2/feeds/activities/{id}?language=es&translate_text=true")).await);
+    assert_eq!(read["activity"]["text"], "good morning");
+    assert_eq!(read["activity"]["i18n"].as_object().unwrap().len(), 3, "{read}");
+    let read = ok(ben.get(&format!("/api/v2/feeds/activities/{plain}?{FR}")).await);
+    assert_eq!(read["activity"]["text"], "plain");
+    assert!(read["activity"].get("i18n").is_none(), "{read}");
+    // A parent is projected with its child.
+    let read = ok(ben.get(&format!("/api/v2/feeds/activities/{share}?{FR}")).await);
+    assert_eq!(read["activity"]["text"], "look");
+    projected(&read["activity"]["parent"], fr_post);
+
+    // QueryActivities.
+    let read = ok(ben
+        .post(&format!("/api/v2/feeds/activities/query?{FR}"), &json!({"filter": {"id": id}, "user_id": "ben"}))
+        .await);
+    projected(&read["activities"][0], fr_post);
+
+    // GetOrCreateFeed, with its comment previews and pinned activities.
+    ok(admin
+        .post(&format!("/api/v2/feeds/feed_groups/user/feeds/ann/activities/{id}/pin"), &json!({"user_id": "ann"}))
+        .await);
+    let read = ok(ben.post(&format!("/api/v2/feeds/feed_groups/user/feeds/ann?{FR}"), &json!({})).await);
+    let in_feed = read["activities"].as_array().unwrap().iter().find(|a| a["id"] == id.as_str()).unwrap();
+    projected(in_feed, fr_post);
+    let preview = in_feed["comments"].as_array().unwrap().iter().find(|c| c["id"] == comment.as_str()).unwrap();
+    projected(preview, "[fr] THANKS");
+    projected(&read["pinned_activities"][0]["activity"], fr_post);
+    let plain_in_feed = read["activities"].as_array().unwrap().iter().find(|a| a["id"] == plain.as_str()).unwrap();
+    assert_eq!(plain_in_feed["text"], "plain");
+
+    // QueryPinnedActivities.
+    let read = ok(ben
+        .post(&format!("/api/v2/feeds/feed_groups/user/feeds/ann/pinned_activities/query?{FR}"), &json!({}))
+        .await);
+    projected(&read["pinned_activities"][0]["activity"], fr_post);
+
+    // QueryBookmarks: the bookmarked activity.
+    ok(ben.post(&format!("/api/v2/feeds/activities/{id}/bookmarks"), &json!({})).await);
+    let read = ok(ben.post(&format!("/api/v2/feeds/bookmarks/query?{FR}"), &json!({})).await);
+    projected(&read["bookmarks"][0]["activity"], fr_post);
+
+    // Comments: GetComment, GetComments (with replies), GetCommentReplies, QueryComments.
+    let read = ok(ben.get(&format!("/api/v2/feeds/comments/{comment}?{FR}")).await);
+    projected(&read["comment"], "[fr] THANKS");
+    let read = ok(ben.get(&format!("/api/v2/feeds/comments/{comment}?language=fr")).await);
+    assert_eq!(read["comment"]["text"], "thanks");
+    let read = ok(ben.get(&format!("/api/v2/feeds/comments?object_id={id}&object_type=activity&depth=2&{FR}")).await);
+    let thread = read["comments"].as_array().unwrap().iter().find(|c| c["id"] == comment.as_str()).unwrap();
+    projected(thread, "[fr] THANKS");
+    projected(&thread["replies"][0], "[fr] WELCOME");
+    let read = ok(ben.get(&format!("/api/v2/feeds/comments/{comment}/replies?{FR}")).await);
+    projected(&read["comments"][0], "[fr] WELCOME");
+    let read = ok(ben
+        .post(&format!("/api/v2/feeds/comments/query?{FR}"), &json!({"filter": {"object_id": id}, "limit": 10}))
+        .await);
+    assert_eq!(read["comments"].as_array().unwrap().len(), 2, "{read}");
+    for c in read["comments"].as_array().unwrap() {
+        assert!(c["text"].as_str().unwrap().starts_with("[fr] "), "{c}");
+    }
+
+    // Reads never call the provider.
+    assert_eq!(provider.0.lock().unwrap().len(), calls);
+
+    // Bad parameters are 400s naming them.
+    for (query, field) in [
+        ("language=French", "language"),
+        ("language=fr_FR&translate_text=true", "language"),
+        ("translate_text=true", "translate_text"),
+        ("language=&translate_text=true", "translate_text"),
+        ("language=fr&translate_text=maybe", "translate_text"),
+    ] {
+        let resp = ben.get(&format!("/api/v2/feeds/activities/{id}?{query}")).await;
+        assert_error(&resp, StatusCode::BAD_REQUEST, 4);
+        assert!(resp.1["exception_fields"][field].is_string(), "{query}: {}", resp.1);
+        let resp = ben.post(&format!("/api/v2/feeds/feed_groups/user/feeds/ann?{query}"), &json!({})).await;
+        assert_error(&resp, StatusCode::BAD_REQUEST, 4);
+        let resp = ben.get(&format!("/api/v2/feeds/comments/{comment}?{query}")).await;
+        assert_error(&resp, StatusCode::BAD_REQUEST, 4);
+    }
+    // Defaults ask for nothing.
+    let read = ok(ben.get(&format!("/api/v2/feeds/activities/{id}?language=&translate_text=false")).await);
+    assert_eq!(read["activity"]["i18n"].as_object().unwrap().len(), 3, "{read}");
+}
+
+/// A translation that stores something emits `feeds.activity.updated` or
+/// `feeds.comment.updated` carrying the new `i18n`, as a watcher sees it;
+/// one served from the cache changes nothing and emits nothing.
+#[tokio::test]
+async fn translations_emit_updated_events() {
+    use crate::realtime::{connect, next_json};
+    let (_provider, url, _task) = start_provider().await;
+    let server =
+        TestServer::spawn_with_translation(TranslationOptions { translation_url: Some(url), ..Default::default() })
+            .await;
+    let admin = server.server();
+    admin.create_users(&["ann", "ben"]).await;
+    let (mut socket, connection) = connect(&server, "ann").await;
+    let watch = format!("/api/v2/feeds/feed_groups/user/feeds/ann?connection_id={connection}");
+    ok(server.user("ann").post(&watch, &json!({"watch": true})).await);
+    let id = admin.add_activity("ann", &["user:ann"], json!({"text": "good morning"})).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let comment = ok(admin
+        .post(
+            "/api/v2/feeds/comments",
+            &json!({"object_id": id, "object_type": "activity", "comment": "thanks", "user_id": "ann"}),
+        )
+        .await)["comment"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let ben = server.user("ben");
+    let translate = format!("/api/v2/feeds/activities/{id}/translate");
+    ok(ben.post(&translate, &json!({"language": "fr"})).await);
+    // Served from the cache: no second event.
+    ok(ben.post(&translate, &json!({"language": "fr"})).await);
+    ok(ben.post(&format!("/api/v2/feeds/comments/{comment}/translate"), &json!({"language": "de"})).await);
+
+    let mut seen = Vec::new();
+    while seen.len() < 2 {
+        let frame = next_json(&mut socket).await;
+        let kind = frame["type"].as_str().unwrap_or_default().to_string();
+        if kind == "feeds.activity.updated" || kind == "feeds.comment.updated" {
+            seen.push(frame);
+        }
+    }
+    assert_eq!(seen[0]["type"], "feeds.activity.updated", "{}", seen[0]);
+    assert_eq!(seen[0]["fid"], "user:ann");
+    assert_eq!(seen[0]["user"]["id"], "ben", "{}", seen[0]);
+    assert_eq!(seen[0]["activity"]["id"], id.as_str());
+    assert_eq!(seen[0]["activity"]["i18n"], json!({"fr_text": "[fr] GOOD MORNING", "language": "en"}), "{}", seen[0]);
+    assert_eq!(seen[1]["type"], "feeds.comment.updated", "the cached call emitted nothing: {}", seen[1]);
+    assert_eq!(seen[1]["comment"]["id"], comment.as_str());
+    assert_eq!(seen[1]["comment"]["i18n"], json!({"de_text": "[de] THANKS", "language": "en"}), "{}", seen[1]);
+}

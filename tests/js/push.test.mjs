@@ -2,7 +2,7 @@
 // (updatePushNotificationPreferences, createDevice, listDevices,
 // deleteDevice), and a push reaching the bridge (TRIBUTARY_PUSH_WEBHOOK_URL)
 // for the device the client registered. The feeds-client has no translate
-// method; translation is tested in tests/it/translation.rs and the Python
+// method; translation is tested in translation.test.mjs (node-sdk), tests/it and the Python
 // SDK tests.
 
 import { test, before, after, describe } from 'node:test';

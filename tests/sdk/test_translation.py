@@ -68,6 +68,42 @@ def test_translate_activity_and_comment(translating):
         client.close()
 
 
+def test_reads_project_stored_translations(translating):
+    client = make_client(translating)
+    try:
+        ann = uid("ann")
+        client.update_users(users={ann: {"id": ann}})
+        post = client.feeds.add_activity(type="post", feeds=[f"user:{ann}"], text="bonjour", user_id=ann).data.activity
+        for language in ("fr", "de"):
+            client.feeds.translate_activity(id=post.id, language=language)
+        calls = len(_LibreTranslate.calls)
+
+        plain = client.feeds.get_activity(id=post.id).data.activity
+        assert plain.text == "bonjour" and set(plain.i18n) == {"fr_text", "de_text", "language"}
+        read = client.feeds.get_activity(id=post.id, language="de", translate_text=True).data.activity
+        assert read.text == "<de> ruojnob"
+        assert read.i18n == {"de_text": "<de> ruojnob", "language": "en"}
+        kept = client.feeds.get_activity(id=post.id, language="fr").data.activity
+        assert kept.text == "bonjour" and kept.i18n == {"fr_text": "<fr> ruojnob", "language": "en"}
+
+        feed = client.feeds.get_or_create_feed(
+            feed_group_id="user", feed_id=ann, user_id=ann, language="fr", translate_text=True
+        ).data
+        assert [(a.id, a.text) for a in feed.activities] == [(post.id, "<fr> ruojnob")]
+        found = client.feeds.query_activities(
+            filter={"id": post.id}, language="de", translate_text=True, user_id=ann
+        ).data.activities
+        assert [a.text for a in found] == ["<de> ruojnob"]
+        assert len(_LibreTranslate.calls) == calls, "reads call no provider"
+
+        with api_error(400, 4):
+            client.feeds.get_activity(id=post.id, language="German")
+        with api_error(400, 4):
+            client.feeds.get_activity(id=post.id, translate_text=True)
+    finally:
+        client.close()
+
+
 def test_without_a_provider_translation_is_refused(client, make_users):
     ann = make_users("ann")
     post = client.feeds.add_activity(type="post", feeds=[f"user:{ann}"], text="hello", user_id=ann).data.activity

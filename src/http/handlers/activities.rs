@@ -10,7 +10,7 @@ use crate::core::storage::Reader;
 use crate::core::Ctx;
 use crate::http::auth::{Auth, ServerAuth, Visitor};
 use crate::http::error::ApiResult;
-use crate::http::extract::{WireJson, WirePath, WireQuery};
+use crate::http::extract::{WireJson, WireLanguage, WirePath, WireQuery};
 use crate::http::handlers::ActingUser;
 use crate::http::reply::{Empty, Reply};
 use crate::http::AppState;
@@ -91,20 +91,21 @@ pub async fn get_activity(
     Visitor(actor): Visitor,
     WirePath(id): WirePath<String>,
     WireQuery(q): WireQuery<GetActivityParams>,
+    WireLanguage(language): WireLanguage,
 ) -> ApiResult<Reply<ActivityBody>> {
     let activity = activities::read_activity(&state.ctx, &actor, &id).await?;
     actor.may_name(q.user_id.as_deref())?;
     let reader = actor.reader(q.user_id.as_deref());
-    if q.comment_sort.is_none() && q.comment_limit.is_none() {
-        return activity_body(&state.ctx, activity, &reader).await;
-    }
-    let embedded = comments::embedded_comments(&state.ctx, &id, q.comment_sort.as_deref(), q.comment_limit).await?;
     let mut lookup = Lookup::load(&state.ctx, std::slice::from_ref(&activity), &[], &[], &reader).await?;
-    let extra = Lookup::for_comments(&state.ctx, &embedded, reader.viewer.as_deref()).await?;
-    lookup.users.extend(extra.users);
-    lookup.comment_reactions.extend(extra.comment_reactions);
-    lookup.comment_bookmarks.extend(extra.comment_bookmarks);
-    lookup.latest_comments.insert(id, embedded);
+    lookup.language = language;
+    if q.comment_sort.is_some() || q.comment_limit.is_some() {
+        let embedded = comments::embedded_comments(&state.ctx, &id, q.comment_sort.as_deref(), q.comment_limit).await?;
+        let extra = Lookup::for_comments(&state.ctx, &embedded, reader.viewer.as_deref()).await?;
+        lookup.users.extend(extra.users);
+        lookup.comment_reactions.extend(extra.comment_reactions);
+        lookup.comment_bookmarks.extend(extra.comment_bookmarks);
+        lookup.latest_comments.insert(id, embedded);
+    }
     Ok(Reply(ActivityBody { activity: lookup.activity(&activity, None) }))
 }
 
@@ -306,12 +307,14 @@ pub struct QueryActivitiesResponse {
 pub async fn query_activities(
     State(state): State<AppState>,
     Visitor(actor): Visitor,
+    WireLanguage(language): WireLanguage,
     WireJson(req): WireJson<QueryActivities>,
 ) -> ApiResult<Reply<QueryActivitiesResponse>> {
     actor.may_name(req.user_id.as_deref())?;
     let reader = actor.reader(req.user_id.as_deref());
     let (found, next, prev) = activities::query_activities(&state.ctx, &actor, req).await?;
-    let lookup = Lookup::load(&state.ctx, &found, &[], &[], &reader).await?;
+    let mut lookup = Lookup::load(&state.ctx, &found, &[], &[], &reader).await?;
+    lookup.language = language;
     Ok(Reply(QueryActivitiesResponse {
         activities: found.iter().map(|a| lookup.activity(a, None)).collect(),
         next,

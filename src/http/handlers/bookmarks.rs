@@ -7,7 +7,7 @@ use crate::core::model::{Bookmark, BookmarkFolder};
 use crate::core::{Actor, QueryRequest, UserListQuery};
 use crate::http::auth::Auth;
 use crate::http::error::ApiResult;
-use crate::http::extract::{WireJson, WirePath, WireQuery};
+use crate::http::extract::{WireJson, WireLanguage, WirePath, WireQuery};
 use crate::http::reply::Reply;
 use crate::http::AppState;
 use crate::wire::{BookmarkFolderResponse, BookmarkResponse};
@@ -117,12 +117,14 @@ pub struct QueryBookmarksResponse {
 pub async fn query_bookmarks(
     State(state): State<AppState>,
     Auth(actor): Auth,
+    WireLanguage(language): WireLanguage,
     WireJson(req): WireJson<UserListQuery>,
 ) -> ApiResult<Reply<QueryBookmarksResponse>> {
     let page = bookmarks::query_bookmarks(&state.ctx, &actor, req.query, req.user_id.as_deref()).await?;
     // Each bookmark shows its activity as its owner sees it; a page is one
     // owner's for user tokens, and read server-side otherwise.
-    let lookup = Lookup::for_bookmarks(&state.ctx, &page.items, &[], &actor.reader(None)).await?;
+    let mut lookup = Lookup::for_bookmarks(&state.ctx, &page.items, &[], &actor.reader(None)).await?;
+    lookup.language = language;
     Ok(Reply(QueryBookmarksResponse {
         bookmarks: page.items.iter().map(|b| lookup.bookmark(b)).collect(),
         next: page.next,

@@ -3,19 +3,27 @@ use serde::{Deserialize, Serialize};
 
 use crate::core::comments::{self, NewComment, PartialComment, QueryComments, Thread, ThreadRequest, UpdateComment};
 use crate::core::enrichment::Lookup;
+use crate::core::i18n::ReadLanguage;
 use crate::core::model::{Activity, Comment};
 use crate::core::Actor;
 use crate::http::auth::{Auth, Visitor};
 use crate::http::error::ApiResult;
-use crate::http::extract::{WireJson, WirePath, WireQuery};
+use crate::http::extract::{WireJson, WireLanguage, WirePath, WireQuery};
 use crate::http::handlers::ActingUser;
 use crate::http::reply::Reply;
 use crate::http::AppState;
 use crate::wire::{ActivityResponse, CommentResponse, ThreadedCommentResponse};
 
-/// Comment responses for `viewer`, enriched in one batch.
-async fn render(state: &AppState, comments: &[Comment], viewer: Option<&str>) -> ApiResult<Vec<CommentResponse>> {
-    let lookup = Lookup::for_comments(&state.ctx, comments, viewer).await?;
+/// Comment responses for `viewer`, enriched in one batch, translations
+/// shown as the read asks (`language`).
+async fn render(
+    state: &AppState,
+    comments: &[Comment],
+    viewer: Option<&str>,
+    language: Option<ReadLanguage>,
+) -> ApiResult<Vec<CommentResponse>> {
+    let mut lookup = Lookup::for_comments(&state.ctx, comments, viewer).await?;
+    lookup.language = language;
     Ok(comments.iter().map(|c| lookup.comment(c)).collect())
 }
 
@@ -34,7 +42,7 @@ pub async fn add_comment(
 ) -> ApiResult<Reply<AddCommentResponse>> {
     let added = comments::add_comment(&state.ctx, &actor, req).await?;
     let viewer = added.comments.first().map(|c| c.user_id.clone());
-    let comment = render(&state, &added.comments, viewer.as_deref()).await?.remove(0);
+    let comment = render(&state, &added.comments, viewer.as_deref(), None).await?.remove(0);
     Ok(Reply(AddCommentResponse {
         comment,
         notification_created: added.notification_created,
@@ -59,7 +67,7 @@ pub async fn add_comments_batch(
     WireJson(req): WireJson<AddCommentsBatch>,
 ) -> ApiResult<Reply<CommentsResponse>> {
     let added = comments::add_comments(&state.ctx, &actor, req.comments).await?;
-    Ok(Reply(CommentsResponse { comments: render(&state, &added.comments, actor.viewer(None)).await? }))
+    Ok(Reply(CommentsResponse { comments: render(&state, &added.comments, actor.viewer(None), None).await? }))
 }
 
 #[derive(Deserialize, Default)]
@@ -79,11 +87,12 @@ pub async fn get_comment(
     Visitor(actor): Visitor,
     WirePath(id): WirePath<String>,
     WireQuery(q): WireQuery<ViewerParams>,
+    WireLanguage(language): WireLanguage,
 ) -> ApiResult<Reply<CommentResponseBody>> {
     let comment = comments::read_comment(&state.ctx, &actor, &id).await?;
     actor.may_name(q.user_id.as_deref())?;
     let viewer = actor.viewer(q.user_id.as_deref());
-    Ok(Reply(CommentResponseBody { comment: render(&state, &[comment], viewer).await?.remove(0) }))
+    Ok(Reply(CommentResponseBody { comment: render(&state, &[comment], viewer, language).await?.remove(0) }))
 }
 
 /// UpdateComment — `PATCH /api/v2/feeds/comments/{id}`.
@@ -95,7 +104,7 @@ pub async fn update_comment(
 ) -> ApiResult<Reply<CommentResponseBody>> {
     let viewer = actor.editor(&state.ctx, req.user_id.as_deref()).await?;
     let comment = comments::update_comment(&state.ctx, &actor, &id, req).await?;
-    Ok(Reply(CommentResponseBody { comment: render(&state, &[comment], viewer.as_deref()).await?.remove(0) }))
+    Ok(Reply(CommentResponseBody { comment: render(&state, &[comment], viewer.as_deref(), None).await?.remove(0) }))
 }
 
 /// UpdateCommentPartial — `POST /api/v2/feeds/comments/{id}/partial`.
@@ -107,7 +116,7 @@ pub async fn update_comment_partial(
 ) -> ApiResult<Reply<CommentResponseBody>> {
     let viewer = actor.editor(&state.ctx, req.user_id.as_deref()).await?;
     let comment = comments::update_comment_partial(&state.ctx, &actor, &id, req).await?;
-    Ok(Reply(CommentResponseBody { comment: render(&state, &[comment], viewer.as_deref()).await?.remove(0) }))
+    Ok(Reply(CommentResponseBody { comment: render(&state, &[comment], viewer.as_deref(), None).await?.remove(0) }))
 }
 
 #[derive(Deserialize, Default)]
@@ -133,7 +142,7 @@ async fn with_activity(
 ) -> ApiResult<Reply<CommentWithActivity>> {
     let reader = actor.reader(editor);
     let lookup = Lookup::load(&state.ctx, std::slice::from_ref(&activity), &[], &[], &reader).await?;
-    let comment = render(state, &[comment], reader.viewer.as_deref()).await?.remove(0);
+    let comment = render(state, &[comment], reader.viewer.as_deref(), None).await?.remove(0);
     Ok(Reply(CommentWithActivity { comment, activity: lookup.activity(&activity, None) }))
 }
 
@@ -171,7 +180,12 @@ pub struct ThreadResponse {
     prev: Option<String>,
 }
 
-async fn render_thread(state: &AppState, thread: Thread, viewer: Option<&str>) -> ApiResult<Reply<ThreadResponse>> {
+async fn render_thread(
+    state: &AppState,
+    thread: Thread,
+    viewer: Option<&str>,
+    language: Option<ReadLanguage>,
+) -> ApiResult<Reply<ThreadResponse>> {
     fn collect<'a>(nodes: &'a [comments::ThreadNode], out: &mut Vec<&'a Comment>) {
         for n in nodes {
             out.push(&n.comment);
@@ -180,7 +194,8 @@ async fn render_thread(state: &AppState, thread: Thread, viewer: Option<&str>) -
     }
     let mut all = Vec::new();
     collect(&thread.comments, &mut all);
-    let lookup = Lookup::for_comments(&state.ctx, all, viewer).await?;
+    let mut lookup = Lookup::for_comments(&state.ctx, all, viewer).await?;
+    lookup.language = language;
     Ok(Reply(ThreadResponse {
         comments: thread.comments.iter().map(|n| lookup.thread(n)).collect(),
         sort: thread.sort,
@@ -194,11 +209,12 @@ pub async fn get_comments(
     State(state): State<AppState>,
     Visitor(actor): Visitor,
     WireQuery(q): WireQuery<ThreadRequest>,
+    WireLanguage(language): WireLanguage,
 ) -> ApiResult<Reply<ThreadResponse>> {
     actor.may_name(q.user_id.as_deref())?;
     let viewer = actor.viewer(q.user_id.as_deref()).map(str::to_string);
     let thread = comments::get_comments(&state.ctx, &actor, q).await?;
-    render_thread(&state, thread, viewer.as_deref()).await
+    render_thread(&state, thread, viewer.as_deref(), language).await
 }
 
 /// GetCommentReplies — `GET /api/v2/feeds/comments/{id}/replies`.
@@ -207,11 +223,12 @@ pub async fn get_comment_replies(
     Visitor(actor): Visitor,
     WirePath(id): WirePath<String>,
     WireQuery(q): WireQuery<ThreadRequest>,
+    WireLanguage(language): WireLanguage,
 ) -> ApiResult<Reply<ThreadResponse>> {
     actor.may_name(q.user_id.as_deref())?;
     let viewer = actor.viewer(q.user_id.as_deref()).map(str::to_string);
     let thread = comments::get_comment_replies(&state.ctx, &actor, &id, q).await?;
-    render_thread(&state, thread, viewer.as_deref()).await
+    render_thread(&state, thread, viewer.as_deref(), language).await
 }
 
 #[derive(Serialize)]
@@ -227,13 +244,14 @@ pub struct QueryCommentsResponse {
 pub async fn query_comments(
     State(state): State<AppState>,
     Auth(actor): Auth,
+    WireLanguage(language): WireLanguage,
     WireJson(req): WireJson<QueryComments>,
 ) -> ApiResult<Reply<QueryCommentsResponse>> {
     actor.may_name(req.user_id.as_deref())?;
     let viewer = actor.viewer(req.user_id.as_deref()).map(str::to_string);
     let page = comments::query_comments(&state.ctx, req).await?;
     Ok(Reply(QueryCommentsResponse {
-        comments: render(&state, &page.items, viewer.as_deref()).await?,
+        comments: render(&state, &page.items, viewer.as_deref(), language).await?,
         next: page.next,
         prev: page.prev,
     }))
@@ -248,5 +266,5 @@ pub async fn translate_comment(
 ) -> ApiResult<Reply<CommentResponseBody>> {
     let comment = crate::core::translation::translate_comment(&state.ctx, &actor, &id, &req.language).await?;
     let viewer = actor.viewer(None);
-    Ok(Reply(CommentResponseBody { comment: render(&state, &[comment], viewer).await?.remove(0) }))
+    Ok(Reply(CommentResponseBody { comment: render(&state, &[comment], viewer, None).await?.remove(0) }))
 }

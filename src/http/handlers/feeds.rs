@@ -9,7 +9,7 @@ use crate::core::notification_feeds::{self, MarkActivity};
 use crate::core::storage::Reader;
 use crate::http::auth::{Auth, Visitor};
 use crate::http::error::ApiResult;
-use crate::http::extract::{WireJson, WirePath, WireQuery};
+use crate::http::extract::{WireJson, WireLanguage, WirePath, WireQuery};
 use crate::http::handlers::users::TaskStarted;
 use crate::http::reply::{Empty, Reply};
 use crate::http::{realtime, AppState};
@@ -53,11 +53,13 @@ pub async fn get_or_create_feed(
     Visitor(actor): Visitor,
     WirePath((group, id)): WirePath<(String, String)>,
     RawQuery(query): RawQuery,
+    WireLanguage(language): WireLanguage,
     WireJson(req): WireJson<GetOrCreateFeed>,
 ) -> ApiResult<Reply<GetOrCreateFeedResponse>> {
     let fid = Fid::new(&group, &id)?;
     let watch = req.watch == Some(true);
-    let read = feed_read::get_or_create_feed(&state.ctx, &actor, fid.clone(), req).await?;
+    let mut read = feed_read::get_or_create_feed(&state.ctx, &actor, fid.clone(), req).await?;
+    read.lookup.language = language;
     if watch {
         realtime::watch(
             &state,

@@ -8,7 +8,7 @@ use crate::core::time::Timestamp;
 use crate::core::QueryRequest;
 use crate::http::auth::Auth;
 use crate::http::error::ApiResult;
-use crate::http::extract::{WireJson, WirePath};
+use crate::http::extract::{WireJson, WireLanguage, WirePath};
 use crate::http::reply::Reply;
 use crate::http::AppState;
 use crate::wire::{ActivityPinResponse, ActivityResponse};
@@ -84,13 +84,16 @@ pub async fn query_pinned_activities(
     State(state): State<AppState>,
     Auth(actor): Auth,
     WirePath((group, id)): WirePath<(String, String)>,
+    WireLanguage(language): WireLanguage,
     WireJson(req): WireJson<QueryRequest>,
 ) -> ApiResult<Reply<QueryPinnedActivitiesResponse>> {
     let fid = Fid::new(&group, &id)?;
     let page = pins::query_pinned_activities(&state.ctx, &fid, req).await?;
     let activities: Vec<_> = page.activities.values().cloned().collect();
     let pin_users: Vec<String> = page.pins.items.iter().map(|p| p.user_id.clone()).collect();
-    let lookup = Lookup::load_with_users(&state.ctx, &activities, &[], &[], &pin_users, &actor.reader(None)).await?;
+    let mut lookup =
+        Lookup::load_with_users(&state.ctx, &activities, &[], &[], &pin_users, &actor.reader(None)).await?;
+    lookup.language = language;
     Ok(Reply(QueryPinnedActivitiesResponse {
         pinned_activities: lookup.pins(&page),
         next: page.pins.next.clone(),

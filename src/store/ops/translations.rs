@@ -1,8 +1,10 @@
 use async_trait::async_trait;
 use serde_json::Value;
 
+use super::insert_events;
 use crate::args;
 use crate::core::error::{Error, Result};
+use crate::core::events::{Event, Item};
 use crate::core::model::Translations;
 use crate::core::storage::{Translated, TranslationStore};
 use crate::store::db::{Arg, Db};
@@ -16,6 +18,7 @@ impl<D: Db> TranslationStore for D {
         id: &str,
         of: &str,
         entries: &[(String, String)],
+        event: &Event,
     ) -> Result<bool> {
         let table = match on {
             Translated::Activity => "activities",
@@ -34,6 +37,7 @@ impl<D: Db> TranslationStore for D {
             doc.as_object_mut().ok_or_else(|| Error::internal(format!("{table} {id}: doc is not an object")))?;
         object.insert("i18n".into(), serde_json::to_value(&translations).map_err(Error::internal)?);
         tx.exec(&format!("UPDATE {table} SET doc = $2 WHERE id = $1"), args![id, Arg::doc(&doc)?]).await?;
+        insert_events(&mut *tx, &[event.completed(Item::Translations(&translations))]).await?;
         tx.commit().await?;
         Ok(true)
     }

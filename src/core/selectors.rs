@@ -405,7 +405,6 @@ mod tests {
     #[test]
     fn validation_names_the_field() {
         let cases = [
-            (serde_json::json!({"type": "interest"}), "activity_selectors.type"),
             (serde_json::json!({"type": "proximity", "params": {"radius": 5}}), "activity_selectors.params"),
             (serde_json::json!({"type": "proximity", "params": {"distance": 0}}), "activity_selectors.params"),
             (serde_json::json!({"type": "follow_suggestion", "params": {"x": 1}}), "activity_selectors.params"),

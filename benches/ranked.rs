@@ -72,7 +72,7 @@ async fn ranked_of_a_thousand(http: &reqwest::Client, base: &str, auth: &str, st
         base,
         auth,
         "/api/v2/feeds/activities/query",
-        json!({"filter": {"feeds": "ranked:r"}, "limit": 100, "user_id": "a0"}),
+        json!({"filter": {"feed": "ranked:r"}, "limit": 100, "user_id": "a0"}),
     )
     .await;
     let ids: Vec<String> =

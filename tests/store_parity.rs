@@ -427,6 +427,11 @@ async fn push_devices_preferences_and_translations(store: &dyn Store) {
     assert!(save("f2", vec![entry("es_text", "hola")]).await);
     let got = store.get_activities(&ids(&["tr1"])).await.unwrap().remove(0).i18n.unwrap();
     assert_eq!((got.of.as_str(), got.texts.len()), ("f2", 1), "another text's cache starts over");
+    // The third save's event settles first, so the head below is past it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while store.events_after(head, 10).await.unwrap().len() < 3 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     let head = store.events_head().await.unwrap();
     assert!(!store.save_translations(Translated::Comment, "nope", "f", &[], &updated).await.unwrap());
     assert!(store.events_after(head, 10).await.unwrap().is_empty(), "no event without a record");

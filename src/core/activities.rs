@@ -103,6 +103,9 @@ pub struct NewActivity {
     pub run_activity_processors: Option<bool>,
 }
 
+/// How many interest tags a request may give an activity.
+const MAX_INTEREST_TAGS: usize = 50;
+
 /// `UpdateActivityRequest`; see `NewActivity`.
 pub type ActivityUpdate = NewActivity;
 
@@ -124,6 +127,9 @@ impl NewActivity {
         a.search_data = self.search_data.unwrap_or_default();
         a.filter_tags = self.filter_tags.unwrap_or_default();
         a.interest_tags = self.interest_tags.unwrap_or_default();
+        if a.interest_tags.len() > MAX_INTEREST_TAGS {
+            return Err(Error::field("interest_tags", format!("at most {MAX_INTEREST_TAGS} interest tags")));
+        }
         a.collection_refs = self.collection_refs.unwrap_or_default();
         a.restrict_replies = self.restrict_replies.unwrap_or_else(|| "everyone".into());
         Ok(())
@@ -233,6 +239,10 @@ fn validate(a: &Activity) -> Result<()> {
     }
     if a.filter_tags.len() > 50 {
         return Err(Error::field("filter_tags", "at most 50 filter tags"));
+    }
+    // Room for the tagger's own tags beyond what a request may give.
+    if a.interest_tags.len() > MAX_INTEREST_TAGS + super::interests::tagger::MAX_TAGS {
+        return Err(Error::field("interest_tags", format!("at most {MAX_INTEREST_TAGS} interest tags")));
     }
     if let Some(l) = &a.location {
         l.validate()?;

@@ -186,6 +186,11 @@ async fn deep_or_large_documents_are_refused_where_they_enter() {
     let oversize = json!({ "s": "x".repeat(MAX_BYTES) });
     let resp = api.post("/api/v2/feeds/activities", &add(json!({ "search_data": oversize }))).await;
     assert_field_error(&resp, "search_data");
+    let tags: Vec<String> = (0..51).map(|i| format!("t{i}")).collect();
+    let resp = api.post("/api/v2/feeds/activities", &add(json!({ "interest_tags": tags }))).await;
+    assert_field_error(&resp, "interest_tags");
+    let resp = api.post("/api/v2/feeds/activities", &add(json!({ "interest_tags": tags[..50] }))).await;
+    assert_eq!(resp.0, StatusCode::CREATED, "50 interest tags are accepted: {}", resp.1);
     // In a batch the field is named with its place.
     let batch = json!({ "activities": [add(json!({})), add(json!({ "custom": nested(40) }))] });
     let resp = api.post("/api/v2/feeds/activities/batch", &batch).await;

@@ -153,22 +153,14 @@ fn validate(config: &FeedGroupConfig) -> Result<()> {
     Ok(())
 }
 
-/// `1h`, `24h`, `7d`, `1w`, `30m`, `45s` → nanoseconds.
+/// A `deduplication_window` (`1h`, `7d`; empty or `0` for none) in
+/// nanoseconds.
 pub fn parse_window(window: &str) -> Option<i64> {
     let window = window.trim();
     if window.is_empty() || window == "0" {
         return Some(0);
     }
-    let (n, unit) = window.split_at(window.find(|c: char| !c.is_ascii_digit())?);
-    let seconds = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        "w" => 604_800,
-        _ => return None,
-    };
-    n.parse::<i64>().ok()?.checked_mul(seconds)?.checked_mul(1_000_000_000)
+    super::time::duration_seconds(window)?.checked_mul(1_000_000_000)
 }
 
 /// Checks `activity_selectors` (a feed group's or a feed view's).
@@ -188,7 +180,7 @@ pub fn validate_selectors(selectors: Option<&[ActivitySelector]>) -> Result<()> 
             ));
         }
         if let Some(window) = &s.cutoff_window {
-            if super::selectors::cutoff_window_seconds(window).is_none_or(|secs| secs < 3_600) {
+            if super::time::duration_seconds(window).is_none_or(|secs| secs < 3_600) {
                 return Err(Error::field(
                     "activity_selectors.cutoff_window",
                     format!(

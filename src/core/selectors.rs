@@ -123,26 +123,10 @@ fn under(field: &str, e: Error) -> Error {
     }
 }
 
-/// A `cutoff_window` (`90m`, `3d`, `1y`) in seconds.
-pub fn cutoff_window_seconds(window: &str) -> Option<i64> {
-    let split = window.find(|c: char| !c.is_ascii_digit())?;
-    let (n, unit) = window.split_at(split);
-    let unit = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3_600,
-        "d" => 86_400,
-        "w" => 604_800,
-        "y" => 31_536_000,
-        _ => return None,
-    };
-    n.parse::<i64>().ok()?.checked_mul(unit)
-}
-
 /// `cutoff_window` in nanoseconds (checked when the configuration was
 /// written).
 fn window_ns(window: &str) -> Result<i64> {
-    cutoff_window_seconds(window)
+    super::time::duration_seconds(window)
         .and_then(|secs| secs.checked_mul(1_000_000_000))
         .ok_or_else(|| Error::field("activity_selectors.cutoff_window", format!("invalid cutoff_window {window:?}")))
 }
@@ -159,6 +143,17 @@ fn selector_sort(s: &ActivitySelector) -> Result<Vec<(&'static str, bool)>> {
             .map_err(|_| Error::field("activity_selectors.sort", "sort must be a list of {field, direction}"))?;
     filter::parse_sort(sort.as_deref(), ACTIVITY_SORT, ("created_at", true))
         .map_err(|e| under("activity_selectors.sort", e))
+}
+
+/// The order the selector's `sort` reads in: by creation time through the
+/// time index when that is the first key, else sorted.
+fn selector_order(s: &ActivitySelector) -> Result<ActivityOrder> {
+    let sort = selector_sort(s)?;
+    Ok(if sort[0].0 == "created_at" {
+        ActivityOrder::Created { newest_first: sort[0].1, position: None, backwards: false }
+    } else {
+        ActivityOrder::Sorted { sort, offset: 0 }
+    })
 }
 
 fn selector_filter(s: &ActivitySelector) -> Result<Option<Filter>> {
@@ -234,13 +229,7 @@ pub async fn gather(
             "follow_suggestion" => suggested(ctx, s, reader, read_filter, now).await?,
             _ => {
                 let filter = conditions(s, read_filter, now, Vec::new())?;
-                let sort = selector_sort(s)?;
-                let order = if sort[0].0 == "created_at" {
-                    ActivityOrder::Created { newest_first: sort[0].1, position: None, backwards: false }
-                } else {
-                    ActivityOrder::Sorted { sort, offset: 0 }
-                };
-                select(ctx, reader, filter, order, now, true).await?
+                select(ctx, reader, filter, selector_order(s)?, now, true).await?
             }
         };
         for activity in found {
@@ -270,13 +259,7 @@ async fn interest(
     }
     let tags = parse_one(serde_json::json!({"interest_tags": {"$in": wanted}}))?;
     let filter = conditions(s, read_filter, now, vec![tags])?;
-    let sort = selector_sort(s)?;
-    let order = if sort[0].0 == "created_at" {
-        ActivityOrder::Created { newest_first: sort[0].1, position: None, backwards: false }
-    } else {
-        ActivityOrder::Sorted { sort, offset: 0 }
-    };
-    select(ctx, reader, filter, order, now, true).await
+    select(ctx, reader, filter, selector_order(s)?, now, true).await
 }
 
 /// Whether a filter bounds its matches to a place: a top-level `near` or

@@ -9,6 +9,22 @@ use serde::{Deserialize, Deserializer, Serialize};
 #[serde(transparent)]
 pub struct Timestamp(pub i64);
 
+/// A config duration — a count and one unit of `s`, `m`, `h`, `d`, `w` or
+/// `y` (365 days), as `90m`, `7d`, `1y` — in seconds.
+pub fn duration_seconds(text: &str) -> Option<i64> {
+    let (n, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit())?);
+    let unit = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3_600,
+        "d" => 86_400,
+        "w" => 604_800,
+        "y" => 31_536_000,
+        _ => return None,
+    };
+    n.parse::<i64>().ok()?.checked_mul(unit)
+}
+
 impl Timestamp {
     pub fn now() -> Self {
         Timestamp(Utc::now().timestamp_nanos_opt().unwrap_or(i64::MAX))
@@ -59,6 +75,17 @@ impl<'de> Deserialize<'de> for Timestamp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_are_a_count_and_one_unit() {
+        assert_eq!(duration_seconds("90m"), Some(5_400));
+        assert_eq!(duration_seconds("7d"), Some(604_800));
+        assert_eq!(duration_seconds("1y"), Some(31_536_000));
+        for bad in ["", "d", "7", "7 d", "7days", "-1h", "1.5h", "99999999999999999999s"] {
+            assert_eq!(duration_seconds(bad), None, "{bad:?}");
+        }
+        assert_eq!(duration_seconds("9223372036854775807w"), None, "overflow is refused");
+    }
 
     #[test]
     fn parses_every_form_the_sdks_send() {

@@ -160,6 +160,11 @@ pub fn parse_window(window: &str) -> Option<i64> {
     if window.is_empty() || window == "0" {
         return Some(0);
     }
+    // Windows are documented in seconds to weeks; a year of deduplication
+    // keys is refused rather than kept.
+    if window.ends_with('y') {
+        return None;
+    }
     super::time::duration_seconds(window)?.checked_mul(1_000_000_000)
 }
 

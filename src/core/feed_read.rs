@@ -52,7 +52,8 @@ pub struct EnrichmentOptions {
     #[serde(default)]
     pub skip_activity_own_bookmarks: Option<bool>,
     /// Aggregated feeds: the groups' activities also as the top-level
-    /// `activities` (the default here, as for apps made before the option).
+    /// `activities`. Off unless asked for, as the spec has it for new apps:
+    /// listing them twice doubles the page.
     #[serde(default)]
     pub include_flat_activities: Option<bool>,
     /// Ranked reads: each activity's `score_vars`.
@@ -276,7 +277,7 @@ pub async fn get_or_create_feed(ctx: &Ctx, actor: &Actor, fid: Fid, req: GetOrCr
         let who =
             GroupReader { shape, state: notification_status.as_ref(), reader: &reader, watcher: watcher.as_deref() };
         let page = group_page(ctx, &fid, who, limit, (next, prev), &cursors).await?;
-        let flat = if options.include_flat_activities == Some(false) { Vec::new() } else { page.flat_activities() };
+        let flat = if options.include_flat_activities == Some(true) { page.flat_activities() } else { Vec::new() };
         groups = page.groups;
         (flat, page.next, page.prev)
     } else if let Some(selected) = &selected {
@@ -345,7 +346,7 @@ pub async fn get_or_create_feed(ctx: &Ctx, actor: &Actor, fid: Fid, req: GetOrCr
     let follows: Vec<_> = followers.items.iter().chain(&following.items).cloned().collect();
     let reader = actor.reader(body_user.as_deref());
     let mut embedded = activities.clone();
-    if options.include_flat_activities == Some(false) {
+    if options.include_flat_activities != Some(true) {
         embedded.extend(groups.iter().flat_map(|g| g.group.activities.iter().cloned()));
     }
     // Users shown outside activities and follows: pinners, and the viewer

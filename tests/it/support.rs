@@ -445,11 +445,14 @@ impl Client {
 
     /// The ids of the first page (up to 100) of a feed, in order.
     pub async fn feed_ids(&self, fid: &str, user_id: &str) -> Vec<String> {
-        ids_of(&self.read_feed(fid, user_id, json!({ "limit": 100 })).await)
+        // An aggregated feed's activities are listed flat only when asked.
+        let flat = json!({ "limit": 100, "enrichment_options": { "include_flat_activities": true } });
+        ids_of(&self.read_feed(fid, user_id, flat).await)
     }
 }
 
-/// The activity ids of a feed-read response, in order.
+/// The activity ids of a feed-read response, in order (for an aggregated
+/// feed, read with `include_flat_activities`).
 pub fn ids_of(read: &Value) -> Vec<String> {
     read["activities"]
         .as_array()

@@ -25,6 +25,16 @@ def raw(resp) -> dict:
     return json.loads(resp._StreamResponse__response.content)
 
 
+def notification_activities(client, user) -> list:
+    """The raw activities of `user`'s notification feed, listed flat
+    (`include_flat_activities`: an aggregated read lists only groups otherwise)."""
+    from getstream.models import EnrichmentOptions
+
+    read = client.feeds.feed("notification", user).get_or_create(
+        user_id=user, enrichment_options=EnrichmentOptions(include_flat_activities=True))
+    return raw(read)["activities"]
+
+
 def status(resp) -> int:
     return resp.status_code()
 

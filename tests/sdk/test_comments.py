@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from sdkhelpers import api_error, raw, uid
+from sdkhelpers import api_error, notification_activities, raw, uid
 
 
 def _post(client, author, **kw):
@@ -195,7 +195,7 @@ def test_restrict_replies(client, make_users, user_client):
 
 
 def _notifications(client, user):
-    return raw(client.feeds.feed("notification", user).get_or_create(user_id=user))["activities"]
+    return notification_activities(client, user)
 
 
 def test_notifications_for_comments_replies_and_reactions(client, make_users):

@@ -1,7 +1,7 @@
 """Mentions: mentioned_users enrichment and, with create_notification_activity,
 a `mention` notification in each mentioned user's notification feed."""
 
-from sdkhelpers import raw
+from sdkhelpers import notification_activities, raw
 
 
 def test_mentions_create_notifications(client, make_users):
@@ -22,7 +22,7 @@ def test_mentions_create_notifications(client, make_users):
     assert note["type"] == "mention" and note["user"]["id"] == alice
     assert note["notification_context"]["trigger"]["type"] == "mention"
     assert note["notification_context"]["target"]["id"] == activity["id"]
-    assert raw(client.feeds.feed("notification", alice).get_or_create(user_id=alice))["activities"] == []
+    assert notification_activities(client, alice) == []
 
 
 def test_mentions_without_the_flag_notify_nobody(client, make_users):
@@ -30,7 +30,7 @@ def test_mentions_without_the_flag_notify_nobody(client, make_users):
     resp = raw(client.feeds.add_activity(
         type="post", feeds=[f"user:{alice}"], text="hi", user_id=alice, mentioned_user_ids=[bob]))
     assert resp.get("mention_notifications_created", 0) == 0
-    assert raw(client.feeds.feed("notification", bob).get_or_create(user_id=bob))["activities"] == []
+    assert notification_activities(client, bob) == []
 
 
 def test_re_adding_with_more_mentions_notifies_only_the_new_ones(client, make_users):
@@ -40,12 +40,12 @@ def test_re_adding_with_more_mentions_notifies_only_the_new_ones(client, make_us
     again = raw(client.feeds.add_activity(id=first.id, type="post", feeds=[f"user:{alice}"], user_id=alice,
                                           mentioned_user_ids=[bob, carol], create_notification_activity=True))
     assert again["mention_notifications_created"] == 1
-    assert len(raw(client.feeds.feed("notification", bob).get_or_create(user_id=bob))["activities"]) == 1
+    assert len(notification_activities(client, bob)) == 1
 
 
 def _notes(client, user):
     return [a["notification_context"]["target"]["id"]
-            for a in raw(client.feeds.feed("notification", user).get_or_create(user_id=user))["activities"]]
+            for a in notification_activities(client, user)]
 
 
 def test_updates_handle_mention_notifications(client, make_users):
@@ -84,7 +84,7 @@ def test_deletes_withdraw_mention_notifications_when_asked(client, make_users):
 
 
 def _note_customs(client, user):
-    return [a["custom"] for a in raw(client.feeds.feed("notification", user).get_or_create(user_id=user))["activities"]]
+    return [a["custom"] for a in notification_activities(client, user)]
 
 
 def test_copy_custom_to_notification_on_activity_writes(client, make_users):

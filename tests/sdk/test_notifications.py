@@ -50,10 +50,11 @@ def test_the_notification_group_aggregates_by_type_per_day(client, make_users):
     assert (status["unread"], status["unseen"]) == (2, 2)
     for absent in ("read_activities", "seen_activities", "last_read_at", "last_seen_at"):
         assert absent not in status
-    # Without include_flat_activities: false the groups' activities are also listed flat, newest first.
-    assert [a["id"] for a in body["activities"]] == [comment.id] + [a.id for a in reversed(likes)]
-    flat_off = _bell(client, alice, enrichment_options=EnrichmentOptions(include_flat_activities=False))
-    assert flat_off["activities"] == [] and len(flat_off["aggregated_activities"]) == 2
+    # As for a new Stream app, the groups' activities are listed flat only with include_flat_activities.
+    assert body["activities"] == []
+    flat_on = _bell(client, alice, enrichment_options=EnrichmentOptions(include_flat_activities=True))
+    assert [a["id"] for a in flat_on["activities"]] == [comment.id] + [a.id for a in reversed(likes)]
+    assert len(flat_on["aggregated_activities"]) == 2
 
 
 def raw_created(client, activity_id):

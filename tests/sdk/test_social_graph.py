@@ -8,7 +8,7 @@ import time
 
 from getstream.models import FeedMemberRequest, FollowRequest, SortParamRequest, UnfollowPair
 
-from sdkhelpers import api_error, fid, raw
+from sdkhelpers import api_error, fid, notification_activities, raw
 
 
 def _feed(client, group, owner, **data):
@@ -169,13 +169,13 @@ def test_follow_notification_and_its_withdrawal(client, make_users):
     resp = client.feeds.follow(source=fid("timeline", bob), target=fid("user", alice),
                                create_notification_activity=True)
     assert raw(resp)["notification_created"] is True
-    notes = client.feeds.feed("notification", alice).get_or_create(user_id=alice).data.activities
-    assert [(n.type, n.user.id) for n in notes] == [("follow", bob)]
-    ctx = raw(client.feeds.feed("notification", alice).get_or_create(user_id=alice))["activities"][0]
+    notes = notification_activities(client, alice)
+    assert [(n["type"], n["user"]["id"]) for n in notes] == [("follow", bob)]
+    ctx = notification_activities(client, alice)[0]
     assert ctx["notification_context"]["trigger"]["type"] == "follow"
     assert ctx["notification_context"]["target"]["id"] == fid("user", alice)
     client.feeds.unfollow(source=fid("timeline", bob), target=fid("user", alice), delete_notification_activity=True)
-    assert client.feeds.feed("notification", alice).get_or_create(user_id=alice).data.activities == []
+    assert notification_activities(client, alice) == []
 
 
 def test_query_follows_filters(client, make_users):

@@ -24,6 +24,10 @@ static IMAGE_WORK: Semaphore = Semaphore::const_new(2);
 
 async fn image_work<T: Send + 'static>(work: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
     let _permit = IMAGE_WORK.acquire().await.map_err(Error::internal)?;
+    blocking(work).await
+}
+
+async fn blocking<T: Send + 'static>(work: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
     tokio::task::spawn_blocking(work).await.map_err(Error::internal)?
 }
 
@@ -179,12 +183,15 @@ pub async fn fetch_resized(ctx: &Ctx, key: &str, size: &ImageSize) -> Result<Opt
         let ty = image_type(&bytes).unwrap_or("application/octet-stream");
         return Ok(Some((bytes, ty)));
     }
+    // The turn is taken before the original is read: requests waiting for
+    // one hold no image in memory.
+    let _permit = IMAGE_WORK.acquire().await.map_err(Error::internal)?;
     let Some(bytes) = uploads.files.get(key).await? else { return Ok(None) };
     if !image_type(&bytes).is_some_and(images::resizable) {
         return Err(Error::input("only PNG, JPEG, GIF and WebP images are resized; this file is served as sent"));
     }
     let size = *size;
-    let (bytes, ty) = image_work(move || images::decode(&bytes, "url")?.variant(&size)).await?;
+    let (bytes, ty) = blocking(move || images::decode(&bytes, "url")?.variant(&size)).await?;
     Ok(Some((bytes.into(), ty)))
 }
 

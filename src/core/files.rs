@@ -17,7 +17,9 @@ pub trait FileStore: Send + Sync {
     async fn put(&self, key: &str, content_type: &str, bytes: Bytes) -> Result<()>;
     /// `None` when nothing is stored under `key`.
     async fn get(&self, key: &str) -> Result<Option<Bytes>>;
-    /// Deleting a missing key succeeds: a retried delete must not fail.
+    /// Deletes `key` and every resized variant stored beside it (under the
+    /// same random token). Deleting a missing key succeeds: a retried delete
+    /// must not fail.
     async fn delete(&self, key: &str) -> Result<()>;
     /// The public URL of `key`. `base_url` is how the caller reached this
     /// server, for stores whose files this server serves itself.
@@ -25,6 +27,12 @@ pub trait FileStore: Send + Sync {
     /// Recovers the key from a URL made by `url` (a deletion names the file
     /// by its URL); `None` when the URL is not one of this store's.
     fn key_of(&self, url: &str) -> Option<String>;
+    /// Whether this server serves the store's images itself, and so resizes
+    /// them on request (`?w=…&h=…&resize=…&crop=…`); else a variant is read
+    /// as an object of its own.
+    fn resizes_on_request(&self) -> bool {
+        false
+    }
 }
 
 /// What is known of an upload besides its bytes.
@@ -79,13 +87,15 @@ pub struct Uploads {
 
 /// Whether `key` has the shape `core::uploads` gives keys: 32 lowercase hex
 /// digits, `/`, then a name of letters, digits, `.`, `-`, `_` not starting
-/// with `.` (so no `..`, no hidden files, no further folders).
+/// with `.` (so no `..`, no hidden files, no further folders). Names of
+/// originals are at most 100 characters; a resized variant's name prefixes
+/// its size (`core::images::ImageSize::variant_key`), hence 128.
 pub fn valid_key(key: &str) -> bool {
     let Some((token, name)) = key.split_once('/') else { return false };
     token.len() == 32
         && token.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
         && !name.is_empty()
-        && name.len() <= 100
+        && name.len() <= 128
         && !name.starts_with('.')
         && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
 }

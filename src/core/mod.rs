@@ -38,6 +38,7 @@ pub mod files;
 pub mod filter;
 pub mod follows;
 pub mod i18n;
+pub mod images;
 pub mod interests;
 pub mod limits;
 pub mod members;

@@ -1176,6 +1176,9 @@ pub enum UserDataKind {
     /// Stories the user marked watched (`{activity_id, watched_at}`),
     /// walked by activity id.
     StoryWatches,
+    /// Files and images the user uploaded (`{key, kind, content_type,
+    /// size, created_at}`).
+    Uploads,
 }
 
 /// A keyset position within one kind of a user's records: the record's
@@ -1223,6 +1226,15 @@ pub trait UploadStore: Send + Sync {
     async fn get_upload(&self, key: &str) -> Result<Option<Upload>>;
     /// Forgets the upload; false when there was none.
     async fn delete_upload(&self, key: &str) -> Result<bool>;
+    /// Forgets those of `keys` that `user_id` uploaded, in one transaction
+    /// that records them as orphaned (their bytes still to be removed), and
+    /// returns them.
+    async fn take_uploads(&self, user_id: &str, keys: &[String]) -> Result<Vec<String>>;
+    /// Up to `limit` orphaned uploads of `user_id` with keys after `after`,
+    /// in key order.
+    async fn upload_orphans(&self, user_id: &str, after: &str, limit: usize) -> Result<Vec<String>>;
+    /// Forgets orphaned uploads whose bytes are gone.
+    async fn forget_upload_orphans(&self, keys: &[String]) -> Result<()>;
 }
 
 /// Push devices and preferences (`core::push`).

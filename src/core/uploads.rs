@@ -8,12 +8,28 @@
 //! is what keeps a public URL unguessable, the name keeps downloads readable.
 
 use bytes::Bytes;
+use serde_json::{json, Value};
+use tokio::sync::Semaphore;
 
 use super::actor::Actor;
 use super::ctx::Ctx;
 use super::error::{Code, Error, Result};
 pub use super::files::{Upload, UploadKind, Uploads, DEFAULT_MAX_BYTES};
+use super::images::{self, ImageSize};
 use super::time::Timestamp;
+
+/// Decoding and resizing run on blocking threads, this many at once: each
+/// holds up to `images::MAX_DECODE_BYTES` and a core.
+static IMAGE_WORK: Semaphore = Semaphore::const_new(2);
+
+async fn image_work<T: Send + 'static>(work: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    let _permit = IMAGE_WORK.acquire().await.map_err(Error::internal)?;
+    blocking(work).await
+}
+
+async fn blocking<T: Send + 'static>(work: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(work).await.map_err(Error::internal)?
+}
 
 /// A file as received: the client's name and declared type, and its bytes.
 pub struct Incoming {
@@ -40,8 +56,11 @@ pub fn owner(actor: &Actor, named: Option<&str>) -> Result<String> {
 
 /// Stores `file` for `owner` and returns its record. An image must be one by
 /// its bytes (JPEG, PNG, GIF, WebP, BMP, TIFF, AVIF or HEIC), whatever type
-/// it was declared with, and is served with the type its bytes show.
-pub async fn upload(ctx: &Ctx, owner: String, kind: UploadKind, file: Incoming) -> Result<Upload> {
+/// it was declared with, and is served with the type its bytes show. Each
+/// of `sizes` (checked by `images::check_upload_sizes`) is made now and
+/// stored beside it (`ImageSize::variant_key`); only PNG, JPEG, GIF and
+/// WebP images are resized.
+pub async fn upload(ctx: &Ctx, owner: String, kind: UploadKind, file: Incoming, sizes: &[ImageSize]) -> Result<Upload> {
     let uploads = configured(ctx)?;
     if file.bytes.len() > uploads.max_bytes {
         return Err(too_big(uploads.max_bytes));
@@ -68,8 +87,30 @@ pub async fn upload(ctx: &Ctx, owner: String, kind: UploadKind, file: Incoming) 
         size: file.bytes.len() as i64,
         created_at: Timestamp::now(),
     };
-    uploads.files.put(&record.key, &record.content_type, file.bytes).await?;
-    if let Err(e) = ctx.store.insert_upload(&record).await {
+    let variants = if sizes.is_empty() {
+        vec![]
+    } else {
+        if kind != UploadKind::Image || !images::resizable(&record.content_type) {
+            return Err(Error::field(
+                "upload_sizes",
+                format!("only PNG, JPEG, GIF and WebP images are resized, and this is {}", record.content_type),
+            ));
+        }
+        let (bytes, sizes) = (file.bytes.clone(), sizes.to_vec());
+        image_work(move || {
+            let decoded = images::decode(&bytes, "file")?;
+            sizes.iter().map(|size| decoded.variant(size).map(|(bytes, ty)| (*size, bytes, ty))).collect()
+        })
+        .await?
+    };
+    let stored = async {
+        uploads.files.put(&record.key, &record.content_type, file.bytes).await?;
+        for (size, bytes, content_type) in variants {
+            uploads.files.put(&size.variant_key(&record.key), content_type, bytes.into()).await?;
+        }
+        ctx.store.insert_upload(&record).await
+    };
+    if let Err(e) = stored.await {
         // Bytes nobody owns could never be deleted through the API.
         if let Err(cleanup) = uploads.files.delete(&record.key).await {
             tracing::warn!(key = %record.key, error = %cleanup, "an upload whose record failed was not removed");
@@ -77,6 +118,17 @@ pub async fn upload(ctx: &Ctx, owner: String, kind: UploadKind, file: Incoming) 
         return Err(e);
     }
     Ok(record)
+}
+
+/// The URL of `key`'s variant of `size`: the image's own URL asking for
+/// the size, where this server serves it (and finds the stored variant),
+/// else the variant's object.
+pub fn variant_url(ctx: &Ctx, key: &str, size: &ImageSize, base_url: &str) -> Result<String> {
+    let files = &configured(ctx)?.files;
+    Ok(match files.resizes_on_request() {
+        true => format!("{}?{}", files.url(key, base_url), size.query()),
+        false => files.url(&size.variant_key(key), base_url),
+    })
 }
 
 pub fn too_big(max_bytes: usize) -> Error {
@@ -116,6 +168,66 @@ pub async fn fetch(ctx: &Ctx, key: &str) -> Result<Option<(Upload, Bytes)>> {
     let uploads = configured(ctx)?;
     let Some(record) = ctx.store.get_upload(key).await? else { return Ok(None) };
     Ok(uploads.files.get(key).await?.map(|bytes| (record, bytes)))
+}
+
+/// The bytes and type of `key` resized to `size`, for serving its public
+/// URL with `w`, `h`, `resize` or `crop`: the variant stored at upload when
+/// one was asked for, else made now (and not kept: a URL anyone may vary
+/// must not fill the disk; `Cache-Control` lets caches in front keep it).
+pub async fn fetch_resized(ctx: &Ctx, key: &str, size: &ImageSize) -> Result<Option<(Bytes, &'static str)>> {
+    let uploads = configured(ctx)?;
+    if ctx.store.get_upload(key).await?.is_none() {
+        return Ok(None);
+    }
+    if let Some(bytes) = uploads.files.get(&size.variant_key(key)).await? {
+        let ty = image_type(&bytes).unwrap_or("application/octet-stream");
+        return Ok(Some((bytes, ty)));
+    }
+    // The turn is taken before the original is read: requests waiting for
+    // one hold no image in memory.
+    let _permit = IMAGE_WORK.acquire().await.map_err(Error::internal)?;
+    let Some(bytes) = uploads.files.get(key).await? else { return Ok(None) };
+    if !image_type(&bytes).is_some_and(images::resizable) {
+        return Err(Error::input("only PNG, JPEG, GIF and WebP images are resized; this file is served as sent"));
+    }
+    let size = *size;
+    let (bytes, ty) = blocking(move || images::decode(&bytes, "url")?.variant(&size)).await?;
+    Ok(Some((bytes.into(), ty)))
+}
+
+/// An upload as a GDPR export lists it.
+pub fn export_doc(ctx: &Ctx, doc: &Value, base_url: &str) -> Value {
+    let key = doc["key"].as_str().unwrap_or_default();
+    let url = url(ctx, key, base_url).unwrap_or_else(|_| key.to_string());
+    json!({
+        "url": url,
+        "name": key.split_once('/').map_or(key, |(_, name)| name),
+        "type": doc["kind"],
+        "mime_type": doc["content_type"],
+        "size": doc["size"],
+        "created_at": doc["created_at"],
+    })
+}
+
+/// Removes the stored bytes (and variants) of `keys`, whose records are
+/// gone, and forgets those removed; one that fails is logged and stays
+/// among the store's orphaned uploads, to be retried. Returns how many went.
+pub async fn remove_orphans(ctx: &Ctx, keys: &[String]) -> Result<usize> {
+    let Some(uploads) = ctx.uploads.as_ref() else {
+        if !keys.is_empty() {
+            tracing::warn!(count = keys.len(), "uploads are not configured: orphaned upload files were left");
+        }
+        return Ok(0);
+    };
+    let mut removed = Vec::with_capacity(keys.len());
+    for key in keys {
+        match uploads.files.delete(key).await {
+            Ok(()) => removed.push(key.clone()),
+            Err(e) => tracing::warn!(key = %key, error = %e, "an orphaned upload was not removed; it will be retried"),
+        }
+    }
+    ctx.store.forget_upload_orphans(&removed).await?;
+    Ok(removed.len())
 }
 
 /// A fresh key for `name`: 128 random bits, then the name reduced to

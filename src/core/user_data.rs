@@ -24,7 +24,7 @@ use super::storage::{Reactable, UserDataKey, UserDataKind};
 use super::tasks::{self, TaskLease};
 use super::time::Timestamp;
 pub use super::user_data_options::{UserDataOptions, DEFAULT_BATCH, DEFAULT_EXPORT_LINK_TTL_SECS};
-use super::{activities, Actor, Ctx};
+use super::{activities, uploads, Actor, Ctx};
 
 /// The sections of an export, in order, with the kind of record each holds.
 const SECTIONS: &[(&str, UserDataKind)] = &[
@@ -41,6 +41,7 @@ const SECTIONS: &[(&str, UserDataKind)] = &[
     ("collections", UserDataKind::Collections),
     ("poll_votes", UserDataKind::PollVotes),
     ("story_watches", UserDataKind::StoryWatches),
+    ("uploads", UserDataKind::Uploads),
 ];
 
 /// The path exports are downloaded from, the link's token appended.
@@ -105,7 +106,13 @@ pub async fn run_export(ctx: &Ctx, lease: &TaskLease, user_id: &str, base_url: &
         chunks.put(&format!(",{}:[", Value::from(*name))).await?;
         let mut first = true;
         let n = each_page(ctx, lease, user_id, *kind, |docs| {
-            let text: Vec<String> = docs.iter().map(Value::to_string).collect();
+            let text: Vec<String> = match kind {
+                // Listed by URL, as the user knows them.
+                UserDataKind::Uploads => {
+                    docs.iter().map(|d| uploads::export_doc(ctx, d, base_url).to_string()).collect()
+                }
+                _ => docs.iter().map(Value::to_string).collect(),
+            };
             let body = format!("{}{}", if first { "" } else { "," }, text.join(","));
             first = false;
             chunks.put_owned(body)
@@ -164,8 +171,9 @@ pub const CHUNKS_PER_READ: usize = 16;
 /// activities and feeds are hidden from every read (and restorable like any
 /// soft delete), comments keep their place in threads as `deleted`, their
 /// text, attachments, custom data and mentions cleared. Reactions, votes,
-/// bookmarks, folders, memberships, follows (from and to the user's feeds)
-/// and collections have no soft form and go either way. Each record is
+/// bookmarks, folders, memberships, follows (from and to the user's feeds),
+/// collections and uploads (records and stored files) have no soft form and
+/// go either way. Each record is
 /// removed through the store operation that removes it anywhere else, so
 /// every counter (followers, members, replies, votes) stays right.
 pub async fn run_delete(ctx: &Ctx, lease: &TaskLease, user_id: &str, hard: bool) -> Result<Value> {
@@ -293,6 +301,25 @@ pub async fn run_delete(ctx: &Ctx, lease: &TaskLease, user_id: &str, hard: bool)
     })
     .await?;
     count("feeds", n);
+    // Uploads have no soft form either. Their records go a page at a time,
+    // each page's in one transaction that keeps them as orphans; their
+    // bytes are removed after it commits. Orphans an earlier run failed to
+    // remove are retried first.
+    let mut after = String::new();
+    loop {
+        let keys = store.upload_orphans(user, &after, ctx.user_data.batch).await?;
+        let Some(last) = keys.last() else { break };
+        after = last.clone();
+        uploads::remove_orphans(ctx, &keys).await?;
+        lease.renew(ctx).await?;
+    }
+    let n = each_page(ctx, lease, user_id, UserDataKind::Uploads, |docs| async move {
+        let keys: Vec<String> = docs.iter().filter_map(|d| d["key"].as_str().map(str::to_string)).collect();
+        let taken = store.take_uploads(user, &keys).await?;
+        uploads::remove_orphans(ctx, &taken).await.map(|_| ())
+    })
+    .await?;
+    count("uploads", n);
     Ok(json!({ "user_id": user_id, "hard_delete": hard, "deleted": counts }))
 }
 

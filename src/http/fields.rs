@@ -294,10 +294,10 @@ pub const FIELDS: &[OperationFields] = &[
     OperationFields { operation: "QueryFeedsUsageStats", honoured: &["from", "to"], refused: &[] },
     OperationFields { operation: "DeleteFeedUserData", honoured: &["hard_delete"], refused: &[] },
     OperationFields { operation: "ExportFeedUserData", honoured: &[], refused: &[] },
-    // Multipart forms, read by `handlers::uploads`, which refuses a
-    // non-empty `upload_sizes` itself (this table's check reads JSON only).
+    // Multipart forms, read by `handlers::uploads` (this table's check
+    // reads JSON only).
     OperationFields { operation: "UploadFile", honoured: &["file", "user"], refused: &[] },
-    OperationFields { operation: "UploadImage", honoured: &["file", "user"], refused: &["upload_sizes"] },
+    OperationFields { operation: "UploadImage", honoured: &["file", "user", "upload_sizes"], refused: &[] },
     OperationFields { operation: "DeleteFile", honoured: &["?url"], refused: &[] },
     OperationFields { operation: "DeleteImage", honoured: &["?url"], refused: &[] },
     OperationFields { operation: "CreatePoll", honoured: POLL_FIELDS, refused: &[] },

@@ -88,16 +88,18 @@ impl FileStore for DiskFiles {
 
     async fn delete(&self, key: &str) -> Result<()> {
         let path = self.path(key)?;
-        match tokio::fs::remove_file(&path).await {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(Error::internal(format!("{}: {e}", path.display()))),
+        // Each key has a folder of its own, which holds only it and its
+        // resized variants: the folder goes whole.
+        let dir = path.parent().ok_or_else(|| Error::internal("upload key without a folder"))?;
+        match tokio::fs::remove_dir_all(dir).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(Error::internal(format!("{}: {e}", dir.display()))),
         }
-        if let Some(dir) = path.parent() {
-            // Each key has a folder of its own; an empty one is left behind harmlessly.
-            let _ = tokio::fs::remove_dir(dir).await;
-        }
-        Ok(())
+    }
+
+    fn resizes_on_request(&self) -> bool {
+        true
     }
 
     fn url(&self, key: &str, base_url: &str) -> String {
@@ -187,10 +189,29 @@ impl FileStore for S3Files {
     }
 
     async fn delete(&self, key: &str) -> Result<()> {
-        match self.store.delete(&self.location(key)?).await {
-            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-            Err(e) => Err(storage_error(e)),
+        let location = self.location(key)?;
+        // The variants are the other objects under the key's token.
+        let token = key.split_once('/').map_or(key, |(token, _)| token);
+        let folder = match self.prefix.as_str() {
+            "" => ObjectPath::from(token),
+            prefix => ObjectPath::from(format!("{prefix}/{token}")),
+        };
+        // A token's folder holds the original and at most
+        // `images::MAX_UPLOAD_SIZES` variants: one listing has them all.
+        let listed = self.store.list_with_delimiter(Some(&folder)).await.map_err(storage_error)?;
+        let mut objects = vec![location];
+        for meta in listed.objects {
+            if !objects.contains(&meta.location) {
+                objects.push(meta.location);
+            }
         }
+        for object in objects {
+            match self.store.delete(&object).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => return Err(storage_error(e)),
+            }
+        }
+        Ok(())
     }
 
     fn url(&self, key: &str, _base_url: &str) -> String {

@@ -102,12 +102,21 @@ test('files are deleted only by their uploader; images are checked by their byte
     ann.uploadImage({ file: new File(['plain text'], 'fake.png', { type: 'image/png' }) }),
   );
   assert.equal(notImage.status, 400, notImage.message);
+  // upload_sizes makes resized variants; the thumbnail is the smallest.
+  const sized = await ann.uploadImage({
+    file: new File([PNG], 'p.png', { type: 'image/png' }),
+    upload_sizes: [{ width: 10, height: 6, resize: 'scale' }],
+  });
+  assert.deepEqual(sized.upload_sizes, [{ width: 10, height: 6, resize: 'scale', crop: 'center' }]);
+  const thumb = Buffer.from(await (await fetch(sized.thumb_url)).arrayBuffer());
+  // The PNG's IHDR: width and height, big-endian, at bytes 16 and 20.
+  assert.deepEqual([thumb.readUInt32BE(16), thumb.readUInt32BE(20)], [10, 6]);
   const resize = await failure(() =>
     ann.uploadImage({
       file: new File([PNG], 'p.png', { type: 'image/png' }),
-      upload_sizes: [{ width: 10, height: 10, resize: 'scale' }],
+      upload_sizes: [{ width: 10, height: 10, resize: 'stretch' }],
     }),
   );
   assert.equal(resize.status, 400, resize.message);
-  assert.match(resize.message, /upload_sizes/);
+  assert.match(resize.message, /upload_sizes\[0\]\.resize/);
 });

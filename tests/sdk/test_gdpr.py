@@ -2,7 +2,10 @@
 result links to a complete JSON export of every kind of the user's data,
 served from an unguessable link; delete_feed_user_data (hard and soft) after
 which no read returns the user's data while other users' data and every
-counter stay right; delete_users honouring the same rules."""
+counter stay right; delete_users honouring the same rules; the user's uploads
+listed in the export and deleted with the data, other users' left."""
+
+import base64
 
 import httpx
 import pytest
@@ -10,6 +13,8 @@ from getstream.models import (
     AddFolderRequest,
     CollectionRequest,
     FeedMemberRequest,
+    ImageSize,
+    OnlyUserID,
     PollOptionInput,
     VoteData,
 )
@@ -230,3 +235,39 @@ def test_delete_of_a_user_without_data_completes(client, make_users, hard):
     nobody = make_users("nobody")
     task_id = client.feeds.delete_feed_user_data(user_id=nobody, hard_delete=hard).data.task_id
     assert raw(wait_task(client, task_id, timeout=30))["result"]["deleted"]["activities"] == 0
+
+
+PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGP4z8DwHwAFAAH/iZk9HQAAAABJRU5ErkJggg=="
+)
+
+
+def test_uploads_are_exported_and_deleted_with_the_users_data(client, make_users, tmp_path):
+    alice, bob = make_users("alice", "bob")
+    picture, notes = tmp_path / "me.png", tmp_path / "notes.txt"
+    picture.write_bytes(PNG)
+    notes.write_text("alice's notes")
+    image = client.upload_image(file=str(picture), user=OnlyUserID(id=alice),
+                                upload_sizes=[ImageSize(width=4, height=4)]).data
+    doc = client.upload_file(file=str(notes), user=OnlyUserID(id=alice)).data
+    bobs = client.upload_file(file=str(notes), user=OnlyUserID(id=bob)).data
+
+    task_id = client.feeds.export_feed_user_data(user_id=alice).data.task_id
+    result = raw(wait_task(client, task_id, timeout=30))["result"]
+    assert result["counts"]["uploads"] == 2
+    uploads = download(result["url"])["uploads"]
+    assert [(u["url"], u["name"], u["mime_type"], u["size"]) for u in uploads] == [
+        (image.file, "me.png", "image/png", len(PNG)), (doc.file, "notes.txt", "text/plain", 13)]
+    assert all(isinstance(u["created_at"], int) for u in uploads)
+
+    task_id = client.feeds.delete_feed_user_data(user_id=alice, hard_delete=True).data.task_id
+    assert raw(wait_task(client, task_id, timeout=30))["result"]["deleted"]["uploads"] == 2
+    for url in (image.file, image.thumb_url, doc.file):
+        assert httpx.get(url).status_code == 404, url
+    assert httpx.get(bobs.file).text == "alice's notes"
+    export_id = client.feeds.export_feed_user_data(user_id=alice).data.task_id
+    assert download(raw(wait_task(client, export_id, timeout=30))["result"]["url"])["uploads"] == []
+
+    task_id = client.delete_users(user_ids=[bob], user="hard").data.task_id
+    wait_task(client, task_id, timeout=30)
+    assert httpx.get(bobs.file).status_code == 404

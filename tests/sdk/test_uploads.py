@@ -48,15 +48,43 @@ def test_upload_image_and_file_for_a_user_then_delete(client, user_client, make_
     assert httpx.get(doc.file).status_code == 404
 
 
-def test_upload_image_refuses_non_images_and_resizing(client, make_users, tmp_path):
+def png_size(data):
+    """A PNG's width and height, from its IHDR chunk."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+def test_upload_image_refuses_non_images(client, make_users, tmp_path):
     alice = make_users("alice")
     fake = tmp_path / "fake.png"
     fake.write_bytes(b"this is text, not a PNG")
     with api_error(400, 4):
         client.upload_image(file=str(fake), user=OnlyUserID(id=alice))
+
+
+def test_upload_image_makes_the_upload_sizes(client, make_users, tmp_path):
+    alice = make_users("alice")
     real = tmp_path / "real.png"
     real.write_bytes(PNG)
-    with api_error(400, 4):
+    up = client.upload_image(
+        file=str(real),
+        user=OnlyUserID(id=alice),
+        upload_sizes=[ImageSize(width=50, height=40, resize="scale"), ImageSize(width=8, height=8, resize="fill",
+                                                                              crop="top")],
+    ).data
+    assert [(s.width, s.height, s.resize, s.crop) for s in up.upload_sizes] == [
+        (50, 40, "scale", "center"), (8, 8, "fill", "top")]
+    # The thumbnail is the smallest size; any size is served from the image's URL.
+    thumb = httpx.get(up.thumb_url)
+    assert thumb.status_code == 200 and thumb.headers["content-type"] == "image/png"
+    assert png_size(thumb.content) == (8, 8)
+    assert png_size(httpx.get(up.file, params={"w": 50, "h": 40, "resize": "scale"}).content) == (50, 40)
+    assert png_size(httpx.get(up.file, params={"w": 7, "h": 3, "resize": "crop"}).content) == (7, 3)
+    assert httpx.get(up.file).content == PNG
+    with api_error(400, 4) as e:
         client.upload_image(
-            file=str(real), user=OnlyUserID(id=alice), upload_sizes=[ImageSize(width=50, height=50, resize="scale")]
+            file=str(real), user=OnlyUserID(id=alice), upload_sizes=[ImageSize(width=50, height=50, resize="stretch")]
         )
+    assert "upload_sizes[0].resize" in e.value.message
+    with api_error(400, 4):
+        client.upload_image(file=str(real), user=OnlyUserID(id=alice), upload_sizes=[ImageSize(width=5000, height=1)])

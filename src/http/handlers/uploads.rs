@@ -1,7 +1,8 @@
 //! UploadFile, UploadImage, DeleteFile, DeleteImage, and the public URL of
 //! files kept on local disk. The clients send uploads as multipart forms:
 //! a `file` part, and as text parts `user` (`{"id": …}`, server-side) and
-//! `upload_sizes` (a JSON array).
+//! `upload_sizes` (a JSON array of `ImageSize`s; UploadImage only, and
+//! ignored by UploadFile, whose request has no such field).
 
 use axum::body::Body;
 use axum::extract::State;
@@ -12,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::user_data::base_url;
 use crate::core::error::{Error, Result};
+use crate::core::images::{self, ImageSize, ImageSizeInput, SizeFields};
 use crate::core::uploads::{self, Incoming, Upload, UploadKind};
 use crate::http::auth::Auth;
 use crate::http::error::ApiResult;
@@ -37,6 +39,9 @@ pub struct FileUploadResponse {
 pub struct ImageUploadResponse {
     file: String,
     thumb_url: String,
+    /// The sizes made, as accepted (defaults filled in).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    upload_sizes: Option<Vec<ImageSize>>,
 }
 
 #[derive(Deserialize)]
@@ -48,6 +53,7 @@ struct OnlyUserId {
 struct Form {
     file: Option<Incoming>,
     user_id: Option<String>,
+    sizes: Vec<ImageSize>,
 }
 
 /// UploadFile — `POST /api/v2/uploads/file`.
@@ -57,22 +63,28 @@ pub async fn upload_file(
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<Reply<FileUploadResponse>> {
-    let (record, url) = receive(&state, &actor, &headers, body, UploadKind::File).await?;
+    let (record, url, _) = receive(&state, &actor, &headers, body, UploadKind::File).await?;
     // A file that is an image is its own thumbnail, as for UploadImage.
     let thumb_url = record.content_type.starts_with("image/").then(|| url.clone());
     Ok(Reply(FileUploadResponse { file: url, thumb_url }))
 }
 
-/// UploadImage — `POST /api/v2/uploads/image`. Images are stored as sent:
-/// `thumb_url` is the image itself, and `upload_sizes` (resizing) is refused.
+/// UploadImage — `POST /api/v2/uploads/image`. The image is stored as sent,
+/// with a resized variant for each of `upload_sizes`; `thumb_url` is the
+/// smallest variant's URL, or the image itself when none was asked for.
 pub async fn upload_image(
     State(state): State<AppState>,
     Auth(actor): Auth,
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<Reply<ImageUploadResponse>> {
-    let (_, url) = receive(&state, &actor, &headers, body, UploadKind::Image).await?;
-    Ok(Reply(ImageUploadResponse { file: url.clone(), thumb_url: url }))
+    let (record, url, sizes) = receive(&state, &actor, &headers, body, UploadKind::Image).await?;
+    let thumb_url = match sizes.iter().min_by_key(|s| s.area()) {
+        Some(smallest) => uploads::variant_url(&state.ctx, &record.key, smallest, &base_url(&headers))?,
+        None => url.clone(),
+    };
+    let upload_sizes = (!sizes.is_empty()).then_some(sizes);
+    Ok(Reply(ImageUploadResponse { file: url, thumb_url, upload_sizes }))
 }
 
 async fn receive(
@@ -81,24 +93,24 @@ async fn receive(
     headers: &HeaderMap,
     body: Body,
     kind: UploadKind,
-) -> Result<(Upload, String)> {
+) -> Result<(Upload, String, Vec<ImageSize>)> {
     let max_bytes = state.ctx.uploads.as_ref().map_or(usize::MAX, |u| u.max_bytes);
-    let form = read_form(headers, body, max_bytes).await?;
+    let form = read_form(headers, body, max_bytes, kind).await?;
     let owner = uploads::owner(actor, form.user_id.as_deref())?;
     let file = form.file.ok_or_else(|| Error::field("file", "file is a required field"))?;
-    let record = uploads::upload(&state.ctx, owner, kind, file).await?;
+    let record = uploads::upload(&state.ctx, owner, kind, file, &form.sizes).await?;
     let url = uploads::url(&state.ctx, &record.key, &base_url(headers))?;
-    Ok((record, url))
+    Ok((record, url, form.sizes))
 }
 
-async fn read_form(headers: &HeaderMap, body: Body, max_bytes: usize) -> Result<Form> {
+async fn read_form(headers: &HeaderMap, body: Body, max_bytes: usize, kind: UploadKind) -> Result<Form> {
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let boundary = multer::parse_boundary(content_type).map_err(|_| {
         Error::field("file", "the request must be a multipart/form-data form with the file in a `file` part")
     })?;
     let malformed = |e: multer::Error| Error::input(format!("invalid multipart/form-data body: {e}"));
     let mut multipart = multer::Multipart::new(body.into_data_stream(), boundary);
-    let mut form = Form { file: None, user_id: None };
+    let mut form = Form { file: None, user_id: None, sizes: vec![] };
     while let Some(mut part) = multipart.next_field().await.map_err(malformed)? {
         let name = part.name().unwrap_or_default().to_string();
         match name.as_str() {
@@ -125,19 +137,15 @@ async fn read_form(headers: &HeaderMap, body: Body, max_bytes: usize) -> Result<
                     form.user_id = Some(user.id).filter(|id| !id.is_empty());
                 }
             }
-            "upload_sizes" => {
+            "upload_sizes" if kind == UploadKind::Image => {
                 let text = text_part(part, "upload_sizes").await?;
-                let sizes: Option<Vec<serde_json::Value>> = match text.trim() {
+                let sizes: Option<Vec<ImageSizeInput>> = match text.trim() {
                     "" | "undefined" => None,
-                    text => serde_json::from_str(text)
-                        .map_err(|e| Error::field("upload_sizes", format!("upload_sizes must be a JSON array: {e}")))?,
+                    text => serde_json::from_str(text).map_err(|e| {
+                        Error::field("upload_sizes", format!("upload_sizes must be a JSON array of image sizes: {e}"))
+                    })?,
                 };
-                if sizes.is_some_and(|s| !s.is_empty()) {
-                    return Err(Error::field(
-                        "upload_sizes",
-                        "upload_sizes is not supported by this server yet: images are stored as sent",
-                    ));
-                }
+                form.sizes = images::check_upload_sizes(&sizes.unwrap_or_default())?;
             }
             // Parts the spec does not define are ignored, as unknown JSON fields are.
             _ => while part.chunk().await.map_err(malformed)?.is_some() {},
@@ -183,29 +191,82 @@ pub async fn delete_image(
     Ok(Reply(Empty {}))
 }
 
-/// `GET /uploads/{token}/{name}`: a stored file, public like a CDN URL (the
-/// random token is what keeps it private). Only images open in the
-/// browser; anything else downloads, and nothing is sniffed or run, so an
-/// uploaded HTML page cannot act on this server's origin.
-pub async fn serve_file(
-    State(state): State<AppState>,
-    WirePath((token, name)): WirePath<(String, String)>,
-) -> ApiResult<Response> {
-    let key = format!("{token}/{name}");
-    let Some((record, bytes)) = uploads::fetch(&state.ctx, &key).await? else {
-        return Err(Error::not_found("file", &key).into());
-    };
-    let disposition =
-        if uploads::image_type(&bytes) == Some(record.content_type.as_str()) { "inline" } else { "attachment" };
+/// The resizing parameters of a served image's URL, as Stream's CDN reads
+/// them: `w` and `h` (pixels, at most `images::MAX_DIMENSION`), `resize`
+/// (clip, crop, scale, fill) and `crop` (top, bottom, left, right, center).
+#[derive(Deserialize, Default)]
+pub struct ResizeQuery {
+    #[serde(default)]
+    w: Option<String>,
+    #[serde(default)]
+    h: Option<String>,
+    #[serde(default)]
+    resize: Option<String>,
+    #[serde(default)]
+    crop: Option<String>,
+}
+
+impl ResizeQuery {
+    /// The size asked for, if any.
+    fn size(&self) -> Result<Option<ImageSize>> {
+        if self.w.is_none() && self.h.is_none() && self.resize.is_none() && self.crop.is_none() {
+            return Ok(None);
+        }
+        let number = |value: &Option<String>, field: &str| -> Result<Option<i64>> {
+            value
+                .as_deref()
+                .filter(|v| !v.is_empty())
+                .map(|v| {
+                    v.parse().map_err(|_| Error::field(field, format!("{field} must be a whole number of pixels")))
+                })
+                .transpose()
+        };
+        let input = ImageSizeInput {
+            width: number(&self.w, "w")?,
+            height: number(&self.h, "h")?,
+            resize: self.resize.clone(),
+            crop: self.crop.clone(),
+        };
+        input.check(&SizeFields::query()).map(Some)
+    }
+}
+
+/// The headers every served file has; `disposition` is `inline` for images.
+fn file_headers(content_type: &str, disposition: &'static str) -> [(header::HeaderName, HeaderValue); 5] {
     let content_type =
-        HeaderValue::from_str(&record.content_type).unwrap_or(HeaderValue::from_static("application/octet-stream"));
-    let headers = [
+        HeaderValue::from_str(content_type).unwrap_or(HeaderValue::from_static("application/octet-stream"));
+    [
         (header::CONTENT_TYPE, content_type),
         (header::CONTENT_DISPOSITION, HeaderValue::from_static(disposition)),
         (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
         (header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'none'; sandbox")),
         // Keys are never reused: what a URL names never changes.
         (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=31536000, immutable")),
-    ];
-    Ok((StatusCode::OK, headers, bytes).into_response())
+    ]
+}
+
+/// `GET /uploads/{token}/{name}`: a stored file, public like a CDN URL (the
+/// random token is what keeps it private). Only images open in the
+/// browser; anything else downloads, and nothing is sniffed or run, so an
+/// uploaded HTML page cannot act on this server's origin. With `w`, `h`,
+/// `resize` or `crop` (`ResizeQuery`) a PNG, JPEG, GIF or WebP image is
+/// served resized (`uploads::fetch_resized`).
+pub async fn serve_file(
+    State(state): State<AppState>,
+    WirePath((token, name)): WirePath<(String, String)>,
+    WireQuery(query): WireQuery<ResizeQuery>,
+) -> ApiResult<Response> {
+    let key = format!("{token}/{name}");
+    if let Some(size) = query.size()? {
+        let Some((bytes, content_type)) = uploads::fetch_resized(&state.ctx, &key, &size).await? else {
+            return Err(Error::not_found("file", &key).into());
+        };
+        return Ok((StatusCode::OK, file_headers(content_type, "inline"), bytes).into_response());
+    }
+    let Some((record, bytes)) = uploads::fetch(&state.ctx, &key).await? else {
+        return Err(Error::not_found("file", &key).into());
+    };
+    let disposition =
+        if uploads::image_type(&bytes) == Some(record.content_type.as_str()) { "inline" } else { "attachment" };
+    Ok((StatusCode::OK, file_headers(&record.content_type, disposition), bytes).into_response())
 }

@@ -6,6 +6,7 @@ use crate::core::files::{Upload, UploadKind};
 use crate::core::storage::UploadStore;
 use crate::core::time::Timestamp;
 use crate::store::db::Db;
+use crate::store::sql;
 
 #[async_trait]
 impl<D: Db> UploadStore for D {
@@ -51,5 +52,39 @@ impl<D: Db> UploadStore for D {
         let deleted = tx.exec("DELETE FROM uploads WHERE key = $1", args![key]).await?;
         tx.commit().await?;
         Ok(deleted > 0)
+    }
+
+    async fn take_uploads(&self, user_id: &str, keys: &[String]) -> Result<Vec<String>> {
+        let mut tx = self.write().await?;
+        let taken = tx
+            .texts("DELETE FROM uploads WHERE key = ANY($1) AND user_id = $2 RETURNING key", args![keys, user_id])
+            .await?;
+        let now = Timestamp::now();
+        for key in &taken {
+            tx.exec(
+                "INSERT INTO upload_orphans (key, user_id, orphaned_at) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING",
+                args![key, user_id, now],
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(taken)
+    }
+
+    async fn upload_orphans(&self, user_id: &str, after: &str, limit: usize) -> Result<Vec<String>> {
+        let sql = format!(
+            "SELECT key FROM upload_orphans WHERE user_id = $1 AND key > $2 ORDER BY key LIMIT {}",
+            sql::limit(limit)
+        );
+        self.read().await?.texts(&sql, args![user_id, after]).await
+    }
+
+    async fn forget_upload_orphans(&self, keys: &[String]) -> Result<()> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.write().await?;
+        tx.exec("DELETE FROM upload_orphans WHERE key = ANY($1)", args![keys]).await?;
+        tx.commit().await
     }
 }

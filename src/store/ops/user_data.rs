@@ -39,8 +39,8 @@ fn source(kind: UserDataKind) -> Source {
         UserDataKind::Memberships => plain("feed_members", "fid", "CAST('' AS TEXT)"),
         UserDataKind::Collections => plain("collections", "name", "id"),
         UserDataKind::PollVotes => plain("poll_votes", "id", "CAST('' AS TEXT)"),
-        UserDataKind::Follows | UserDataKind::Followers | UserDataKind::StoryWatches => {
-            unreachable!("follows and story watches are walked by their own pages")
+        UserDataKind::Follows | UserDataKind::Followers | UserDataKind::StoryWatches | UserDataKind::Uploads => {
+            unreachable!("follows, story watches and uploads are walked by their own pages")
         }
     }
 }
@@ -111,6 +111,32 @@ async fn watches_page(
         .collect()
 }
 
+/// The user's uploads along their index (`user_id`, `created_at`), the key
+/// making the position unique.
+async fn uploads_page(
+    db: &(impl Db + ?Sized),
+    user_id: &str,
+    after: Option<&UserDataKey>,
+    limit: usize,
+) -> Result<Vec<(UserDataKey, Value)>> {
+    let sql = format!(
+        "SELECT created_at, key, kind, content_type, size FROM uploads
+         WHERE user_id = $1 AND (created_at, key) > ($2, $3) ORDER BY created_at, key LIMIT {}",
+        sql::limit(limit)
+    );
+    let (created_at, key) = after.map_or((i64::MIN, ""), |a| (a.created_at, a.key.as_str()));
+    let rows = db.read().await?.rows(&sql, args![user_id, created_at, key]).await?;
+    rows.iter()
+        .map(|r| {
+            let (created_at, key) = (r.int(0)?, r.text(1)?);
+            let doc = serde_json::json!({
+                "key": key, "kind": r.text(2)?, "content_type": r.text(3)?, "size": r.int(4)?, "created_at": created_at,
+            });
+            Ok((UserDataKey { created_at, key, subkey: String::new() }, doc))
+        })
+        .collect()
+}
+
 #[async_trait]
 impl<D: Db> UserDataStore for D {
     async fn user_data_page(
@@ -124,6 +150,7 @@ impl<D: Db> UserDataStore for D {
             UserDataKind::Follows => return follows_page(self, user_id, "source", after, limit).await,
             UserDataKind::Followers => return follows_page(self, user_id, "target", after, limit).await,
             UserDataKind::StoryWatches => return watches_page(self, user_id, after, limit).await,
+            UserDataKind::Uploads => return uploads_page(self, user_id, after, limit).await,
             _ => {}
         }
         let Source { from, owner, created_at, key, subkey, doc } = source(kind);

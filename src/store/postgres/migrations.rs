@@ -589,4 +589,13 @@ CREATE INDEX activities_location ON activities
     (((doc #>> '{location,lat}')::float8), ((doc #>> '{location,lng}')::float8))
     WHERE ((doc #>> '{location,lat}')::float8) IS NOT NULL;
 "#,
+    // Orphaned uploads (issue 18): see the SQLite twin.
+    r#"
+CREATE TABLE upload_orphans (
+    key TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    orphaned_at BIGINT NOT NULL
+);
+CREATE INDEX upload_orphans_user ON upload_orphans (user_id, key);
+"#,
 ];

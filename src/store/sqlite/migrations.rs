@@ -668,6 +668,18 @@ CREATE INDEX activities_location ON activities
     (json_extract(doc, '$.location.lat'), json_extract(doc, '$.location.lng'))
     WHERE json_extract(doc, '$.location.lat') IS NOT NULL;
 "#,
+    // Orphaned uploads (issue 18): uploads whose records a GDPR deletion
+    // removed, kept until their bytes are removed from the file store after
+    // the commit; one whose removal failed stays here and is retried when the
+    // user's data is deleted again.
+    r#"
+CREATE TABLE upload_orphans (
+    key TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    orphaned_at INTEGER NOT NULL
+);
+CREATE INDEX upload_orphans_user ON upload_orphans (user_id, key);
+"#,
 ];
 
 #[cfg(test)]

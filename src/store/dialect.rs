@@ -165,6 +165,16 @@ pub fn doc_merge(dialect: Dialect, doc: &str, patch: &str) -> String {
     }
 }
 
+/// The condition that a follow row (`table`'s `doc`) asks for every new
+/// activity of its target (`push_preference: all`): the predicate of the
+/// partial index `follows_push_all`, spelled as there so the planner uses it.
+pub fn follow_pushes_all(dialect: Dialect, table: &str) -> String {
+    match dialect {
+        Dialect::Sqlite => format!("json_extract({table}.doc, '$.push_preference') = 'all'"),
+        Dialect::Postgres => format!("({table}.doc ->> 'push_preference') = 'all'"),
+    }
+}
+
 // Query shapes.
 
 /// The newest `limit` rows of every key in the list `$1`: a relation `r`

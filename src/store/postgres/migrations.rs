@@ -589,4 +589,9 @@ CREATE INDEX activities_location ON activities
     (((doc #>> '{location,lat}')::float8), ((doc #>> '{location,lng}')::float8))
     WHERE ((doc #>> '{location,lat}')::float8) IS NOT NULL;
 "#,
+    // Follows with `push_preference: all` (issue 18): see the SQLite twin.
+    r#"
+CREATE INDEX follows_push_all ON follows (target, source)
+    WHERE status = 'accepted' AND (doc ->> 'push_preference') = 'all';
+"#,
 ];

@@ -379,5 +379,7 @@ pub async fn post_targets(ctx: &Ctx, event: &Event) -> Result<Vec<Fid>> {
             targets.push(fid.clone());
         }
     }
+    targets.sort();
+    targets.dedup();
     Ok(targets)
 }

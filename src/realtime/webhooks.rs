@@ -440,23 +440,26 @@ impl Worker {
         if targets.is_empty() {
             return Ok(());
         }
-        let mut after: Option<Fid> = None;
-        loop {
-            let page = ctx.store.push_followers(&targets, after.as_ref(), push_ops::FOLLOWER_PAGE).await?;
-            let full = page.len() == push_ops::FOLLOWER_PAGE;
-            after = page.last().map(|(fid, _)| fid.clone());
-            let followers: Vec<push_ops::Recipient> = page
-                .into_iter()
-                .filter(|(_, owner)| {
-                    Some(owner) != event.user_id.as_ref() && !recipients.iter().any(|r| &r.user_id == owner)
-                })
-                .map(|(_, owner)| push_ops::Recipient { user_id: owner, kind: "post".into() })
-                .collect();
-            self.push_to(rendered, &payload, &followers).await?;
-            if !full {
-                return Ok(());
+        for target in &targets {
+            let mut after: Option<Fid> = None;
+            loop {
+                let page = ctx.store.push_followers(target, &targets, after.as_ref(), push_ops::FOLLOWER_PAGE).await?;
+                let full = page.len() == push_ops::FOLLOWER_PAGE;
+                after = page.last().map(|(fid, _)| fid.clone());
+                let followers: Vec<push_ops::Recipient> = page
+                    .into_iter()
+                    .filter(|(_, owner)| {
+                        Some(owner) != event.user_id.as_ref() && !recipients.iter().any(|r| &r.user_id == owner)
+                    })
+                    .map(|(_, owner)| push_ops::Recipient { user_id: owner, kind: "post".into() })
+                    .collect();
+                self.push_to(rendered, &payload, &followers).await?;
+                if !full {
+                    break;
+                }
             }
         }
+        Ok(())
     }
 
     /// Sends `rendered`'s push (its wire `payload`) to each of `recipients`

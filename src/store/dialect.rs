@@ -175,6 +175,16 @@ pub fn follow_pushes_all(dialect: Dialect, table: &str) -> String {
     }
 }
 
+/// `follows` as `alias`, read through the partial index `follows_push_all`:
+/// SQLite, without statistics, would rather take `follows_target` and read
+/// the follows that ask nothing; PostgreSQL picks it by itself.
+pub fn follows_pushing_all(dialect: Dialect, alias: &str) -> String {
+    match dialect {
+        Dialect::Sqlite => format!("follows {alias} INDEXED BY follows_push_all"),
+        Dialect::Postgres => format!("follows {alias}"),
+    }
+}
+
 // Query shapes.
 
 /// The newest `limit` rows of every key in the list `$1`: a relation `r`

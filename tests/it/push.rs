@@ -551,12 +551,30 @@ async fn new_activities_push_to_followers_asking_all() {
 
     // The store pages them in source order, each owner once.
     let store = server.open_store().await;
-    let target = [tributary::core::model::Fid::parse("user:ann").unwrap()];
-    let page = store.push_followers(&target, None, 2).await.unwrap();
+    let target = tributary::core::model::Fid::parse("user:ann").unwrap();
+    let page = store.push_followers(&target, &[], None, 2).await.unwrap();
     let seen: Vec<String> = page.iter().map(|(f, o)| format!("{f}/{o}")).collect();
     assert_eq!(seen, ["foryou:ben/ben", "timeline:ann/ann"]);
-    let rest = store.push_followers(&target, Some(&page[1].0), 2).await.unwrap();
+    let rest = store.push_followers(&target, &[], Some(&page[1].0), 2).await.unwrap();
     let seen: Vec<String> = rest.iter().map(|(f, o)| format!("{f}/{o}")).collect();
     assert_eq!(seen, ["timeline:dan/dan", "timeline:eve/eve"]);
-    assert!(store.push_followers(&target, Some(&rest[1].0), 2).await.unwrap().is_empty());
+    assert!(store.push_followers(&target, &[], Some(&rest[1].0), 2).await.unwrap().is_empty());
+
+    // An activity in two feeds pushes each follower once: ben follows both.
+    let push = json!({"enable_push": true, "push_types": ["post"]});
+    let club = json!({"id": "club", "activity_selectors": [{"type": "current_feed"}], "push_notification": push});
+    assert_eq!(admin.post(GROUPS, &club).await.0, StatusCode::CREATED);
+    admin.follow("timeline:ben", "club:ann", all.clone()).await;
+    admin.follow("timeline:cat", "club:ann", all.clone()).await;
+    let club_ann = tributary::core::model::Fid::parse("club:ann").unwrap();
+    let both = [target.clone(), club_ann.clone()];
+    let owners: Vec<String> =
+        store.push_followers(&club_ann, &both, None, 10).await.unwrap().into_iter().map(|(_, o)| o).collect();
+    assert_eq!(owners, ["cat"], "ben comes with user:ann");
+    admin.add_activity("ann", &["user:ann", "club:ann"], json!({"text": "three"})).await;
+    wait_count(&pushes, 7).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut got = kinds(&pushes)[4..].to_vec();
+    got.sort();
+    assert_eq!(got, pairs(&[("ben", "post"), ("cat", "post"), ("eve", "post")]));
 }

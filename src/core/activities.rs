@@ -18,7 +18,7 @@ use serde_json::{Map, Value};
 use super::access;
 use super::cursor::{OffsetWindow, Page};
 use super::error::{Error, Result};
-use super::events::{Event, EventType};
+use super::events::{Event, EventType, Notified};
 use super::feeds::resolve_feeds;
 use super::model::{Activity, Custom, Feed, Fid, Location};
 use super::notifications::{self, Notice};
@@ -387,16 +387,22 @@ pub async fn upsert_activities(
         }
         validate(&activity)?;
         inline_collections.extend(inline);
-        if wants_notifications {
+        let made = if wants_notifications {
             let already: &[String] = old.map_or(&[], |o| &o.mentioned_user_ids);
-            notify.extend(mention_notifications(&activity, already, copy_custom, now));
-        }
+            mention_notifications(&activity, already, copy_custom, now)
+        } else {
+            Vec::new()
+        };
         match old {
             Some(old) => events.extend(edit_events(&activity.user_id, old, &activity)),
             None => {
-                events.push(Event::about_activity(kind, Some(&activity.user_id), &activity).skipping_push(skip_push))
+                let mut event =
+                    Event::about_activity(kind, Some(&activity.user_id), &activity).skipping_push(skip_push);
+                event.notified = made.iter().filter_map(Notified::of).collect();
+                events.push(event)
             }
         }
+        notify.extend(made);
         activities.push(activity);
     }
     let authors: Vec<String> = activities.iter().map(|a| a.user_id.clone()).collect();

@@ -27,7 +27,7 @@ use super::access;
 use super::activities::{get_activity, read_activity};
 use super::cursor::{self, OffsetWindow, Page};
 use super::error::{Error, Result};
-use super::events::{Event, EventType};
+use super::events::{Event, EventType, Notified};
 use super::filter::{self, Filter};
 use super::model::{Activity, Comment, CommentCounts, Custom, Fid};
 use super::notifications::{self, Notice};
@@ -139,6 +139,8 @@ pub async fn add_comments(ctx: &Ctx, actor: &Actor, reqs: Vec<NewComment>) -> Re
     let mut mentions = 0;
     let mut authors = Vec::new();
     let mut events = Vec::new();
+    // Which event (index) each notification made is about.
+    let mut origins: Vec<(String, usize)> = Vec::new();
     // What the batch refers to, read once: parents from earlier requests,
     // and the activities commented on.
     let parent_ids: Vec<String> = reqs.iter().filter_map(|r| r.parent_id.clone()).filter(|p| !p.is_empty()).collect();
@@ -215,6 +217,7 @@ pub async fn add_comments(ctx: &Ctx, actor: &Actor, reqs: Vec<NewComment>) -> Re
             counts: CommentCounts::default(),
         };
         validate(&comment)?;
+        let made_before = notices.len();
         if notify {
             let custom = if copy_custom { comment.custom.clone() } else { Custom::new() };
             let (kind, recipient) = match &parent {
@@ -252,6 +255,7 @@ pub async fn add_comments(ctx: &Ctx, actor: &Actor, reqs: Vec<NewComment>) -> Re
                 }
             }
         }
+        origins.extend(notices[made_before..].iter().map(|n| (n.id.clone(), events.len())));
         events.push(comment_event(EventType::CommentAdded, &author, activity, &comment).skipping_push(skip_push));
         authors.push(author);
         authors.extend(comment.mentioned_user_ids.iter().cloned());
@@ -260,6 +264,12 @@ pub async fn add_comments(ctx: &Ctx, actor: &Actor, reqs: Vec<NewComment>) -> Re
     users::ensure_users(ctx, &authors).await?;
     let created = notices.iter().any(|n| n.kind != "mention");
     let fresh = notifications::fresh(ctx, notices.into_iter().map(|n| (n, None)).collect()).await?;
+    for n in &fresh.notifications {
+        let event = origins.iter().find(|(id, _)| id == &n.id).and_then(|(_, at)| events.get_mut(*at));
+        if let (Some(event), Some(notified)) = (event, Notified::of(n)) {
+            event.notified.push(notified);
+        }
+    }
     let extra = ExtraWrites { events, ..Default::default() };
     ctx.store.insert_comments_with(&comments, &fresh.notifications, &fresh.feeds, &extra).await?;
     Ok(Added { comments, notification_created: created, mention_notifications_created: mentions })

@@ -221,6 +221,33 @@ pub struct Event {
     /// bridge passes over this event (`core::push`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub skip_push: bool,
+    /// The notification activities the write added for this event
+    /// (`create_notification_activity`): with `skip_push` the push goes
+    /// through them (`core::push_ops`). Never rendered.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notified: Vec<Notified>,
+}
+
+/// A notification activity a write added to a notification feed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Notified {
+    /// The notification feed, and its owner: who is told.
+    pub fid: Fid,
+    pub user_id: String,
+    /// The trigger type (`reaction`, `comment`, `follow`…).
+    pub kind: String,
+    /// For a follow's notification, the follow (`source`, `target`): a
+    /// batch's event is completed per follow with its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub follow: Option<(Fid, Fid)>,
+}
+
+impl Notified {
+    /// What `notification` (built by `core::notifications`) tells whom.
+    pub fn of(notification: &Activity) -> Option<Notified> {
+        let fid = notification.feeds.first()?.clone();
+        Some(Notified { user_id: fid.id.clone(), fid, kind: notification.kind.clone(), follow: None })
+    }
 }
 
 /// The records an event's payload is rendered from, as stored at the time
@@ -275,6 +302,7 @@ impl Event {
             audience: None,
             subject: Subject::default(),
             skip_push: false,
+            notified: Vec::new(),
         }
     }
 
@@ -354,6 +382,8 @@ impl Event {
         match item {
             Item::Follow(follow) => {
                 event.fids = vec![follow.source.clone(), follow.target.clone()];
+                let pair = (follow.source.clone(), follow.target.clone());
+                event.notified.retain(|n| n.follow.as_ref().is_none_or(|f| f == &pair));
                 s.follow = Some(follow.clone());
             }
             Item::Feed(feed, members) => {

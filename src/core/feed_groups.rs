@@ -121,6 +121,7 @@ fn validate(config: &FeedGroupConfig) -> Result<()> {
     super::interests::validate_processors(config.activity_processors.as_deref())?;
     validate_aggregation(config.aggregation.as_ref())?;
     validate_ranking(config.ranking.as_ref())?;
+    super::push::validate_group_config(config.push_notification.as_ref())?;
     for (name, section, key) in [
         ("notification", &config.notification, "track_seen"),
         ("notification", &config.notification, "track_read"),

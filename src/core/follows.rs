@@ -12,7 +12,7 @@ use super::access;
 use super::cursor::Page;
 use super::cursor::Pager;
 use super::error::{Error, Result};
-use super::events::{Event, EventType};
+use super::events::{Event, EventType, Notified};
 use super::feeds::{get_live_feed, resolve_feeds};
 use super::filter::{self, Filter};
 use super::model::{Activity, Custom, Feed, Fid, Follow, FOLLOW_ACCEPTED, FOLLOW_PENDING, FOLLOW_REJECTED};
@@ -109,8 +109,11 @@ fn copy_limit(n: Option<i64>) -> Result<usize> {
     }
 }
 
+/// A follow's `push_preference`: `all` pushes every new activity of the
+/// target to the follower (`core::push_ops::post_targets`); `none`, the
+/// default, nothing.
 fn push_preference(p: Option<String>) -> Result<String> {
-    let p = p.filter(|p| !p.is_empty()).unwrap_or_else(|| "all".into());
+    let p = p.filter(|p| !p.is_empty()).unwrap_or_else(|| "none".into());
     if !["all", "none"].contains(&p.as_str()) {
         return Err(Error::field("push_preference", "push_preference must be all or none"));
     }
@@ -263,7 +266,15 @@ async fn follow_many(ctx: &Ctx, actor: &Actor, cmds: Vec<FollowCmd>, create_user
     // One event is completed per follow; a batch pushes nothing only when
     // every follow in it asks so.
     let skip_push = cmds_skip_push;
-    let each = Some(Event::new(EventType::FollowCreated, None).skipping_push(Some(skip_push)));
+    let mut each = Event::new(EventType::FollowCreated, None).skipping_push(Some(skip_push));
+    // Each follow's event keeps its own notification (`Event::completed`).
+    for (follow, notification) in &planned {
+        if let Some(mut notified) = notification.as_ref().and_then(Notified::of) {
+            notified.follow = Some((follow.source.clone(), follow.target.clone()));
+            each.notified.push(notified);
+        }
+    }
+    let each = Some(each);
     let extra =
         crate::core::storage::ExtraWrites { users: implied, each, windows: fresh.windows, ..Default::default() };
     let inserted = ctx.store.insert_follows_with(&planned, &new_feeds, &extra).await?;

@@ -5,8 +5,9 @@
 //! push as a signed `push` webhook carrying the recipient's devices, for a
 //! team's own service to hand on to its provider.
 //!
-//! What pushes (the `FeedsPreferences` kinds), never to the acting user and
-//! never for a write sent with `skip_push`:
+//! What pushes (the `FeedsPreferences` kinds), never to the acting user, and
+//! for a write sent with `skip_push` only through the notification
+//! activities it added (one push per action either way):
 //! - `mention`: an activity added mentioning the user;
 //! - `reaction`: a reaction added to the user's activity;
 //! - `comment`: a comment on the user's activity;
@@ -15,15 +16,24 @@
 //! - `comment_reaction`: a reaction added to the user's comment;
 //! - `follow`: a follow (or follow request) of a feed the user owns.
 //!
-//! A recipient gets a push only with at least one device, when its
-//! `feeds_level` is not `none`, it is not snoozed (`disabled_until`), and the
-//! kind's preference is not `none` (absent and `default` mean `all`).
+//! - `post`: a new activity of a feed the user follows with
+//!   `push_preference: all`;
+//! - a notification activity's type: one added to the user's notification
+//!   feed (by a write with `create_notification_activity` and `skip_push`,
+//!   or by hand).
+//!
+//! The feed group of the feed concerned decides first (`group_allows`): its
+//! `push_notification`, or the built-in defaults. A recipient gets a push
+//! only with at least one device, when its `feeds_level` is not `none`, it
+//! is not snoozed (`disabled_until`), and the kind's preference is not
+//! `none` (absent and `default` mean `all`).
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
 use super::error::{Error, Result};
+use super::model::FeedGroup;
 use super::time::Timestamp;
 
 /// Devices one user may register; registering another beyond it is a 400.
@@ -289,6 +299,78 @@ impl PreferenceInput {
     }
 }
 
+/// Push types a `push_notification.push_types` list may hold.
+pub const MAX_PUSH_TYPES: usize = 50;
+
+/// The push types of the built-in groups that have no `push_notification`
+/// of their own (Stream's defaults): `notification` and `user` push, the
+/// others (and custom groups without a configuration) do not.
+const NOTIFICATION_DEFAULT: &[&str] = &["follow", "comment", "reaction", "comment_reaction", "mention"];
+const USER_DEFAULT: &[&str] = &["follow", "comment", "reaction", "comment_reaction", "mention", "post"];
+
+/// The group push type a push kind falls under: a reply to one's comment is
+/// a `comment`, a mention in a comment a `mention`.
+fn group_type(kind: &str) -> &str {
+    match kind {
+        "comment_reply" => "comment",
+        "comment_mention" => "mention",
+        other => other,
+    }
+}
+
+/// Whether a feed group lets pushes of `kind` through: its
+/// `push_notification` (`enable_push` true and `kind` in `push_types`;
+/// an absent `enable_push` or `push_types` allows nothing), or, without one,
+/// the built-in defaults of `user` and `notification`. `None` (a group that
+/// does not exist or is deleted) allows nothing.
+pub fn group_allows(group: Option<&FeedGroup>, kind: &str) -> bool {
+    let Some(group) = group.filter(|g| g.deleted_at.is_none()) else { return false };
+    let kind = group_type(kind);
+    match &group.config.push_notification {
+        Some(config) => {
+            let enabled = config.get("enable_push").and_then(serde_json::Value::as_bool) == Some(true);
+            let types = config.get("push_types").and_then(serde_json::Value::as_array);
+            enabled && types.is_some_and(|t| t.iter().any(|t| t.as_str().map(group_type) == Some(kind)))
+        }
+        None => match group.id.as_str() {
+            "notification" => NOTIFICATION_DEFAULT.contains(&kind),
+            "user" => USER_DEFAULT.contains(&kind),
+            _ => false,
+        },
+    }
+}
+
+/// Checks a group's `push_notification` (`PushNotificationConfig`).
+pub fn validate_group_config(config: Option<&serde_json::Value>) -> Result<()> {
+    let Some(config) = config.filter(|c| !c.is_null()) else { return Ok(()) };
+    let Some(map) = config.as_object() else {
+        return Err(Error::field("push_notification", "push_notification must be an object"));
+    };
+    for key in map.keys() {
+        if key != "enable_push" && key != "push_types" {
+            let field = format!("push_notification.{key}");
+            return Err(Error::field(&field, format!("{field} is not a push_notification field")));
+        }
+    }
+    if map.get("enable_push").is_some_and(|v| !v.is_null() && !v.is_boolean()) {
+        return Err(Error::field("push_notification.enable_push", "push_notification.enable_push must be a boolean"));
+    }
+    match map.get("push_types") {
+        None | Some(serde_json::Value::Null) => Ok(()),
+        Some(serde_json::Value::Array(types)) => {
+            let field = "push_notification.push_types";
+            if types.len() > MAX_PUSH_TYPES {
+                return Err(Error::field(field, format!("{field} may hold at most {MAX_PUSH_TYPES} types")));
+            }
+            if types.iter().any(|t| t.as_str().is_none_or(|t| t.is_empty() || t.len() > MAX_NAME)) {
+                return Err(Error::field(field, format!("{field} must be strings of 1 to {MAX_NAME} characters")));
+            }
+            Ok(())
+        }
+        Some(_) => Err(Error::field("push_notification.push_types", "push_notification.push_types must be a list")),
+    }
+}
+
 /// Whether `prefs` (the user's own scope; None = never set) let a push of
 /// `kind` about an activity of `activity_type` through at `now`.
 pub fn allows(prefs: Option<&PushPreferences>, kind: &str, activity_type: Option<&str>, now: Timestamp) -> bool {
@@ -339,6 +421,38 @@ mod tests {
         });
         assert!(!allows(Some(&no_posts), "mention", Some("post"), now));
         assert!(allows(Some(&no_posts), "mention", Some("photo"), now));
+    }
+
+    #[test]
+    fn groups_push_their_types_or_the_built_in_defaults() {
+        let group = |id: &str, push: Option<serde_json::Value>| FeedGroup {
+            id: id.into(),
+            config: crate::core::model::FeedGroupConfig { push_notification: push, ..Default::default() },
+            created_at: Timestamp(0),
+            updated_at: Timestamp(0),
+            deleted_at: None,
+        };
+        let user = group("user", None);
+        assert!(["follow", "comment", "comment_reply", "reaction", "comment_reaction", "mention", "post"]
+            .iter()
+            .all(|k| group_allows(Some(&user), k)));
+        assert!(!group_allows(Some(&group("notification", None)), "post"));
+        assert!(group_allows(Some(&group("notification", None)), "comment_mention"));
+        for silent in ["timeline", "foryou", "story", "club"] {
+            assert!(!group_allows(Some(&group(silent, None)), "reaction"), "{silent}");
+        }
+        let follows = group("club", Some(serde_json::json!({"enable_push": true, "push_types": ["follow", "digest"]})));
+        assert!(group_allows(Some(&follows), "follow") && group_allows(Some(&follows), "digest"));
+        assert!(!group_allows(Some(&follows), "reaction"));
+        let off = group("user", Some(serde_json::json!({"enable_push": false, "push_types": ["follow"]})));
+        assert!(!group_allows(Some(&off), "follow"));
+        assert!(!group_allows(Some(&group("user", Some(serde_json::json!({"enable_push": true})))), "follow"));
+        let mut deleted = user.clone();
+        deleted.deleted_at = Some(Timestamp(1));
+        assert!(!group_allows(Some(&deleted), "follow") && !group_allows(None, "follow"));
+        assert!(validate_group_config(Some(&serde_json::json!({"enable_push": true, "push_types": ["a"]}))).is_ok());
+        let err = validate_group_config(Some(&serde_json::json!({"push_types": "follow"}))).unwrap_err();
+        assert!(err.fields.contains_key("push_notification.push_types"), "{err:?}");
     }
 
     #[test]

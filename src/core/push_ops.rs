@@ -2,13 +2,13 @@
 //! event pushes to (`recipients`); the records and the rules, and what
 //! pushes, are in `push`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use super::error::{Error, Result};
 use super::events::{Event, EventType};
-use super::model::validate_id;
+use super::model::{validate_id, Activity, FeedGroup, Fid};
 use super::push::{
-    Device, NewDevice, PreferenceInput, PushPreferences, MAX_DEVICES_PER_USER, MAX_DEVICE_ID, MAX_NAME,
+    self, Device, NewDevice, PreferenceInput, PushPreferences, MAX_DEVICES_PER_USER, MAX_DEVICE_ID, MAX_NAME,
     MAX_PREFERENCES_PER_REQUEST, MAX_SCOPES_PER_USER, PUSH_PROVIDERS,
 };
 use super::time::Timestamp;
@@ -159,30 +159,86 @@ pub async fn update_preferences(ctx: &Ctx, actor: &Actor, inputs: Vec<Preference
     Ok(out)
 }
 
-/// Why a user is pushed: a `FeedsPreferences` kind.
+/// Why a user is pushed: a `FeedsPreferences` kind (`post` for a new
+/// activity of a followed feed), or a notification activity's type.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Recipient {
     pub user_id: String,
-    pub kind: &'static str,
+    pub kind: String,
 }
 
+/// Followers read per page when a new activity pushes to those following
+/// its feeds with `push_preference: all`.
+pub const FOLLOWER_PAGE: usize = 500;
+
 /// Whether an event may push at all (before any lookup): the kinds that
-/// push, unless the write asked for `skip_push`.
+/// push directly, unless the write asked for `skip_push`; with `skip_push`,
+/// an event whose write added notification activities, which push instead.
 pub fn may_push(event: &Event) -> bool {
-    !event.skip_push
-        && matches!(
-            event.kind,
-            EventType::ActivityAdded
-                | EventType::ActivityReactionAdded
-                | EventType::CommentAdded
-                | EventType::CommentReactionAdded
-                | EventType::FollowCreated
-        )
+    if event.skip_push {
+        return !event.notified.is_empty();
+    }
+    matches!(
+        event.kind,
+        EventType::ActivityAdded
+            | EventType::ActivityReactionAdded
+            | EventType::CommentAdded
+            | EventType::CommentReactionAdded
+            | EventType::FollowCreated
+    )
+}
+
+/// The feed groups an event's pushes are decided by, each read once.
+struct Groups<'a> {
+    ctx: &'a Ctx,
+    read: HashMap<String, Option<FeedGroup>>,
+}
+
+impl<'a> Groups<'a> {
+    fn new(ctx: &'a Ctx) -> Self {
+        Groups { ctx, read: HashMap::new() }
+    }
+
+    async fn get(&mut self, id: &str) -> Result<Option<&FeedGroup>> {
+        if !self.read.contains_key(id) {
+            let group = self.ctx.store.get_feed_group(id).await?.filter(|g| g.deleted_at.is_none());
+            self.read.insert(id.to_string(), group);
+        }
+        Ok(self.read.get(id).and_then(Option::as_ref))
+    }
+
+    /// Whether the group of `fid` lets a push of `kind` through.
+    async fn allows(&mut self, fid: &Fid, kind: &str) -> Result<bool> {
+        Ok(push::group_allows(self.get(&fid.group).await?, kind))
+    }
+
+    /// Whether the group of one of `fids` (an activity's feeds) does.
+    async fn any_allows(&mut self, fids: &[Fid], kind: &str) -> Result<bool> {
+        for fid in fids {
+            if self.allows(fid, kind).await? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
 }
 
 /// Who `event` pushes to and why, the acting user excepted, each user once
 /// (the first reason wins). Looks up what the event does not carry: a
-/// replied-to comment's author, a followed feed's owner.
+/// replied-to comment's author, a followed feed's owner, the feed groups.
+///
+/// - Without `skip_push`, the event pushes directly, to whom it concerns,
+///   when the group of the feed concerned lets the kind through (the
+///   activity's feeds for mentions, reactions and comments; the followed
+///   feed for a follow). An activity added by hand to a notification feed
+///   (a group with a `notification` section) pushes to the feed's owner
+///   when the group lets its type through.
+/// - With `skip_push`, only the notification activities the write added
+///   push, each to its feed's owner when the feed's group lets its trigger
+///   type through. Either way, one action pushes once.
+///
+/// The followers a new activity pushes to (`push_preference: all`) are paged
+/// apart: `post_targets`.
 pub async fn recipients(ctx: &Ctx, event: &Event) -> Result<Vec<Recipient>> {
     if !may_push(event) {
         return Ok(Vec::new());
@@ -190,62 +246,140 @@ pub async fn recipients(ctx: &Ctx, event: &Event) -> Result<Vec<Recipient>> {
     let s = &event.subject;
     let mut out: Vec<Recipient> = Vec::new();
     let mut actor = event.user_id.clone();
-    let add = |user: &str, kind: &'static str, out: &mut Vec<Recipient>| {
+    let mut groups = Groups::new(ctx);
+    let add = |user: &str, kind: &str, out: &mut Vec<Recipient>| {
         if !user.is_empty() && !out.iter().any(|r| r.user_id == user) {
-            out.push(Recipient { user_id: user.to_string(), kind });
+            out.push(Recipient { user_id: user.to_string(), kind: kind.to_string() });
         }
     };
-    match event.kind {
-        EventType::ActivityAdded => {
-            if let Some(activity) = &s.activity {
-                for user in &activity.mentioned_user_ids {
-                    add(user, "mention", &mut out);
-                }
+    let feeds = s.activity.as_ref().map(|a| a.feeds.clone()).unwrap_or_default();
+    if event.skip_push {
+        for n in &event.notified {
+            if groups.allows(&n.fid, &n.kind).await? {
+                add(&n.user_id, &n.kind, &mut out);
             }
         }
-        EventType::ActivityReactionAdded => {
-            if let Some(activity) = &s.activity {
-                add(&activity.user_id, "reaction", &mut out);
-            }
-        }
-        EventType::CommentReactionAdded => {
-            if let Some(comment) = &s.comment {
-                add(&comment.user_id, "comment_reaction", &mut out);
-            }
-        }
-        EventType::CommentAdded => {
-            if let Some(comment) = &s.comment {
-                if let Some(parent) = comment.parent_id.as_deref() {
-                    let parents = ctx.store.get_comments(&[parent.to_string()]).await?;
-                    if let Some(parent) = parents.first() {
-                        add(&parent.user_id, "comment_reply", &mut out);
+    } else {
+        match event.kind {
+            EventType::ActivityAdded => {
+                if let Some(activity) = &s.activity {
+                    if groups.any_allows(&feeds, "mention").await? {
+                        for user in &activity.mentioned_user_ids {
+                            add(user, "mention", &mut out);
+                        }
+                    }
+                    for (owner, kind) in notification_feed_owners(ctx, &mut groups, activity).await? {
+                        add(&owner, &kind, &mut out);
                     }
                 }
-                for user in &comment.mentioned_user_ids {
-                    add(user, "comment_mention", &mut out);
-                }
+            }
+            EventType::ActivityReactionAdded => {
                 if let Some(activity) = &s.activity {
-                    add(&activity.user_id, "comment", &mut out);
+                    if groups.any_allows(&feeds, "reaction").await? {
+                        add(&activity.user_id, "reaction", &mut out);
+                    }
                 }
             }
-        }
-        EventType::FollowCreated => {
-            if let Some(follow) = &s.follow {
-                let fids = [follow.source.clone(), follow.target.clone()];
-                let feeds = ctx.store.get_feeds(&fids).await?;
-                let owner =
-                    |fid: &super::model::Fid| feeds.iter().find(|f| &f.fid == fid).map(|f| f.created_by.clone());
-                actor = actor.or_else(|| owner(&follow.source));
-                if let Some(target_owner) = owner(&follow.target) {
-                    add(&target_owner, "follow", &mut out);
+            EventType::CommentReactionAdded => {
+                if let Some(comment) = &s.comment {
+                    if groups.any_allows(&feeds, "comment_reaction").await? {
+                        add(&comment.user_id, "comment_reaction", &mut out);
+                    }
                 }
             }
+            EventType::CommentAdded => {
+                if let Some(comment) = &s.comment {
+                    if let Some(parent) = comment.parent_id.as_deref() {
+                        if groups.any_allows(&feeds, "comment_reply").await? {
+                            let parents = ctx.store.get_comments(&[parent.to_string()]).await?;
+                            if let Some(parent) = parents.first() {
+                                add(&parent.user_id, "comment_reply", &mut out);
+                            }
+                        }
+                    }
+                    if groups.any_allows(&feeds, "comment_mention").await? {
+                        for user in &comment.mentioned_user_ids {
+                            add(user, "comment_mention", &mut out);
+                        }
+                    }
+                    if let Some(activity) = &s.activity {
+                        if groups.any_allows(&feeds, "comment").await? {
+                            add(&activity.user_id, "comment", &mut out);
+                        }
+                    }
+                }
+            }
+            EventType::FollowCreated => {
+                if let Some(follow) = &s.follow {
+                    let fids = [follow.source.clone(), follow.target.clone()];
+                    let feeds = ctx.store.get_feeds(&fids).await?;
+                    let owner =
+                        |fid: &super::model::Fid| feeds.iter().find(|f| &f.fid == fid).map(|f| f.created_by.clone());
+                    actor = actor.or_else(|| owner(&follow.source));
+                    if let Some(target_owner) = owner(&follow.target) {
+                        if groups.allows(&follow.target, "follow").await? {
+                            add(&target_owner, "follow", &mut out);
+                        }
+                    }
+                }
+            }
+            _ => {}
         }
-        _ => {}
     }
     out.retain(|r| Some(&r.user_id) != actor.as_ref());
     // An event only its audience may see (a private activity's) pushes to
     // no one else: a mention must not reveal what the mentioned cannot read.
     out.retain(|r| event.audience.as_ref().is_none_or(|a| a == &r.user_id));
     Ok(out)
+}
+
+/// The owners of the notification feeds (feeds of a group with a
+/// `notification` section) `activity` was added to by hand, with the type
+/// that pushes: its trigger's, else its own; only where the group lets
+/// that type through.
+async fn notification_feed_owners(
+    ctx: &Ctx,
+    groups: &mut Groups<'_>,
+    activity: &Activity,
+) -> Result<Vec<(String, String)>> {
+    let kind = activity
+        .notification_context
+        .as_ref()
+        .and_then(|c| c.pointer("/trigger/type"))
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or(&activity.kind)
+        .to_string();
+    let mut fids = Vec::new();
+    for fid in &activity.feeds {
+        let group = groups.get(&fid.group).await?;
+        if group.is_some_and(|g| g.config.notification.is_some()) && push::group_allows(group, &kind) {
+            fids.push(fid.clone());
+        }
+    }
+    if fids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let feeds = ctx.store.get_feeds(&fids).await?;
+    Ok(feeds.into_iter().map(|f| (f.created_by, kind.clone())).collect())
+}
+
+/// The feeds whose followers with `push_preference: all` a new activity
+/// pushes to (`FollowStore::push_followers`, kind `post`): those it was
+/// added to whose group lets `post` (or the activity's own type) through.
+/// None for a write with `skip_push` or an activity only its author sees.
+pub async fn post_targets(ctx: &Ctx, event: &Event) -> Result<Vec<Fid>> {
+    let Some(activity) = &event.subject.activity else { return Ok(Vec::new()) };
+    if event.kind != EventType::ActivityAdded || event.skip_push || event.audience.is_some() {
+        return Ok(Vec::new());
+    }
+    let mut groups = Groups::new(ctx);
+    let mut targets = Vec::new();
+    for fid in &activity.feeds {
+        if groups.allows(fid, "post").await? || groups.allows(fid, &activity.kind).await? {
+            targets.push(fid.clone());
+        }
+    }
+    targets.sort();
+    targets.dedup();
+    Ok(targets)
 }

@@ -20,7 +20,7 @@ use super::activities::get_activity;
 use super::comments::get_comment;
 use super::cursor::Page;
 use super::error::{Error, Result};
-use super::events::{Event, EventType};
+use super::events::{Event, EventType, Notified};
 use super::filter::{self, Filter};
 use super::model::{Activity, Comment, Custom, Reaction, User};
 use super::notifications::{self, Notice};
@@ -185,6 +185,9 @@ async fn react(
         // Made when the reaction was: a withdrawal finds it by that time.
         let notification = notifications::build_windowed(&notice, window, reaction.created_at);
         let fresh = notifications::fresh(ctx, notification.into_iter().collect()).await?;
+        if let Some(each) = extra.each.as_mut() {
+            each.notified = fresh.notifications.iter().filter_map(Notified::of).collect();
+        }
         (extra.notifications, extra.windows, extra.feeds) = (fresh.notifications, fresh.windows, fresh.feeds);
     }
     let exclusive = cmd.enforce_unique.unwrap_or(false);

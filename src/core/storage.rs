@@ -492,6 +492,19 @@ pub trait FollowStore: Send + Sync {
         extra: &ExtraWrites,
     ) -> Result<Vec<Follow>>;
     async fn get_follow(&self, source: &Fid, target: &Fid) -> Result<Option<Follow>>;
+    /// The owners of the feeds following `target` with an accepted follow
+    /// asking `push_preference: all`, as `(source feed, owner)`, in source
+    /// order after `after`, at most `limit`: a page of whom a new activity
+    /// pushes to. `among` are all the feeds the activity went to (`target`
+    /// one of them), visited one after another in fid order: an owner comes
+    /// once over all of them, at its least (source, target) follow.
+    async fn push_followers(
+        &self,
+        target: &Fid,
+        among: &[Fid],
+        after: Option<&Fid>,
+        limit: usize,
+    ) -> Result<Vec<(Fid, String)>>;
     /// Follows matching `query`; a restricted `reader` sees those whose
     /// source or target feed they may query the follows of.
     async fn query_follows(&self, query: &ListQuery, reader: &Reader) -> Result<Vec<Follow>>;

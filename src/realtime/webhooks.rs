@@ -22,7 +22,10 @@
 //!   delivered by the same worker with the same lease, order, retries and
 //!   signature. Instead of the events it gets, for each event that pushes
 //!   (`core::push`), one `push` event per recipient whose preferences allow
-//!   it and who has devices, carrying those devices and the event itself.
+//!   it and who has devices, carrying those devices and the event itself;
+//!   a new activity's followers asking `push_preference: all` are read a
+//!   page at a time. Feed groups, devices and preferences are read at
+//!   delivery.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -420,21 +423,63 @@ impl Worker {
 
     /// Sends the `push` events of one event: one per recipient with
     /// devices whose preferences let it through, each retried like any
-    /// webhook. Devices and preferences are read now, at delivery.
+    /// webhook; then, for a new activity, to the owners of the feeds
+    /// following its feeds with `push_preference: all`, a page at a time.
+    /// Devices and preferences are read now, at delivery.
     async fn deliver_push(&self, rendered: &Rendered) -> Result<()> {
         let ctx = &self.shared.ctx;
         let event = &rendered.event;
         let recipients = push_ops::recipients(ctx, event).await?;
+        let targets = push_ops::post_targets(ctx, event).await?;
+        if recipients.is_empty() && targets.is_empty() {
+            return Ok(());
+        }
+        let payload: serde_json::Value =
+            serde_json::from_str(&rendered.body(None)).map_err(crate::core::error::Error::internal)?;
+        self.push_to(rendered, &payload, &recipients).await?;
+        if targets.is_empty() {
+            return Ok(());
+        }
+        for target in &targets {
+            let mut after: Option<Fid> = None;
+            loop {
+                let page = ctx.store.push_followers(target, &targets, after.as_ref(), push_ops::FOLLOWER_PAGE).await?;
+                let full = page.len() == push_ops::FOLLOWER_PAGE;
+                after = page.last().map(|(fid, _)| fid.clone());
+                let followers: Vec<push_ops::Recipient> = page
+                    .into_iter()
+                    .filter(|(_, owner)| {
+                        Some(owner) != event.user_id.as_ref() && !recipients.iter().any(|r| &r.user_id == owner)
+                    })
+                    .map(|(_, owner)| push_ops::Recipient { user_id: owner, kind: "post".into() })
+                    .collect();
+                self.push_to(rendered, &payload, &followers).await?;
+                if !full {
+                    break;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends `rendered`'s push (its wire `payload`) to each of `recipients`
+    /// with devices whose preferences let it through.
+    async fn push_to(
+        &self,
+        rendered: &Rendered,
+        payload: &serde_json::Value,
+        recipients: &[push_ops::Recipient],
+    ) -> Result<()> {
         if recipients.is_empty() {
             return Ok(());
         }
+        let ctx = &self.shared.ctx;
+        let event = &rendered.event;
         let users: Vec<String> = recipients.iter().map(|r| r.user_id.clone()).collect();
         let devices = ctx.store.devices_of(&users).await?;
         let scopes: Vec<(String, String)> = users.iter().map(|u| (u.clone(), String::new())).collect();
         let preferences = ctx.store.push_preferences(&scopes).await?;
         let activity_type = event.subject.activity.as_ref().map(|a| a.kind.as_str());
-        let payload: serde_json::Value =
-            serde_json::from_str(&rendered.body(None)).map_err(crate::core::error::Error::internal)?;
         let now = Timestamp::now();
         let window = self.shared.config.retry_window.as_nanos().min(i64::MAX as u128) as i64;
         let deadline = Timestamp(event.created_at.0.saturating_add(window));
@@ -442,7 +487,7 @@ impl Worker {
             let theirs: Vec<crate::wire::DeviceResponse> =
                 devices.iter().filter(|d| d.user_id == recipient.user_id).map(Into::into).collect();
             let prefs = preferences.iter().find(|p| p.user_id == recipient.user_id);
-            if theirs.is_empty() || !push::allows(prefs, recipient.kind, activity_type, now) {
+            if theirs.is_empty() || !push::allows(prefs, &recipient.kind, activity_type, now) {
                 continue;
             }
             let body = serde_json::json!({

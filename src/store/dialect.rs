@@ -165,6 +165,26 @@ pub fn doc_merge(dialect: Dialect, doc: &str, patch: &str) -> String {
     }
 }
 
+/// The condition that a follow row (`table`'s `doc`) asks for every new
+/// activity of its target (`push_preference: all`): the predicate of the
+/// partial index `follows_push_all`, spelled as there so the planner uses it.
+pub fn follow_pushes_all(dialect: Dialect, table: &str) -> String {
+    match dialect {
+        Dialect::Sqlite => format!("json_extract({table}.doc, '$.push_preference') = 'all'"),
+        Dialect::Postgres => format!("({table}.doc ->> 'push_preference') = 'all'"),
+    }
+}
+
+/// `follows` as `alias`, read through the partial index `follows_push_all`:
+/// SQLite, without statistics, would rather take `follows_target` and read
+/// the follows that ask nothing; PostgreSQL picks it by itself.
+pub fn follows_pushing_all(dialect: Dialect, alias: &str) -> String {
+    match dialect {
+        Dialect::Sqlite => format!("follows {alias} INDEXED BY follows_push_all"),
+        Dialect::Postgres => format!("follows {alias}"),
+    }
+}
+
 // Query shapes.
 
 /// The newest `limit` rows of every key in the list `$1`: a relation `r`

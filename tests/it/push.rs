@@ -315,3 +315,266 @@ async fn pushes_reach_the_bridge_signed_with_devices_unless_skipped_or_unwanted(
     assert_eq!(all[4].json["devices"].as_array().map(Vec::len), Some(2), "{:#?}", all[4]);
     assert_eq!(all[3].json["event"]["activity"]["text"], "hey @ben");
 }
+
+const GROUPS: &str = "/api/v2/feeds/feed_groups";
+
+/// A server with a push bridge, `users` created and ben's phone registered.
+async fn bridged(users: &[&str]) -> (TestServer, Pushes, tokio::task::JoinHandle<()>) {
+    let (pushes, url, receiver) = Pushes::start().await;
+    let webhooks = WebhookOptions { webhook_first_retry_ms: 50, push_webhook_url: Some(url), ..Default::default() };
+    let server = TestServer::spawn_with_webhooks(webhooks).await;
+    server.server().create_users(users).await;
+    let (status, body) = server.user("ben").post(DEVICES, &json!({"id": "ben-phone", "push_provider": "apn"})).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    // The bridge starts from the outbox head: let it, before the writes.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    (server, pushes, receiver)
+}
+
+/// Replaces `group`'s configuration (a full replacement).
+async fn configure(admin: &crate::support::Client, group: &str, config: Value) {
+    let (status, body) = admin.put(&format!("{GROUPS}/{group}"), &config).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+}
+
+/// (receiver, push_type) of every push so far.
+fn kinds(pushes: &Pushes) -> Vec<(String, String)> {
+    pushes
+        .all()
+        .iter()
+        .map(|p| (p.json["receiver"]["id"].as_str().unwrap().into(), p.json["push_type"].as_str().unwrap().into()))
+        .collect()
+}
+
+fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+    list.iter().map(|(u, k)| (u.to_string(), k.to_string())).collect()
+}
+
+/// Waits until `n` pushes arrived.
+async fn wait_count(pushes: &Pushes, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while pushes.all().len() < n {
+        assert!(Instant::now() < deadline, "fewer than {n} pushes: {:#?}", kinds(pushes));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn feed_group_push_configuration_gates_direct_pushes() {
+    let (server, pushes, _receiver) = bridged(&["ann", "ben", "cat"]).await;
+    let admin = server.server();
+    // A custom group without `push_notification` pushes nothing.
+    let (status, body) =
+        admin.post(GROUPS, &json!({"id": "club", "activity_selectors": [{"type": "current_feed"}]})).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let club_post = admin.add_activity("ben", &["club:ben"], json!({"text": "club"})).await;
+    let club_reactions = format!("/api/v2/feeds/activities/{}/reactions", club_post["id"].as_str().unwrap());
+    assert_eq!(admin.post(&club_reactions, &json!({"type": "like", "user_id": "ann"})).await.0, StatusCode::CREATED);
+    admin.follow("timeline:ann", "club:ben", json!({})).await;
+
+    // `user` (built-in defaults) pushes reactions: the marker.
+    let post = admin.add_activity("ben", &["user:ben"], json!({"text": "mine"})).await;
+    let post_id = post["id"].as_str().unwrap().to_string();
+    let reactions = format!("/api/v2/feeds/activities/{post_id}/reactions");
+    assert_eq!(admin.post(&reactions, &json!({"type": "like", "user_id": "ann"})).await.0, StatusCode::CREATED);
+    pushes.wait_for("ben", "reaction").await;
+    assert_eq!(kinds(&pushes), pairs(&[("ben", "reaction")]));
+
+    // `user` allowing comments only: a reaction and a follow push nothing,
+    // a comment does.
+    let selectors = json!([{"type": "current_feed"}]);
+    configure(
+        &admin,
+        "user",
+        json!({"activity_selectors": selectors, "push_notification": {"enable_push": true, "push_types": ["comment"]}}),
+    )
+    .await;
+    let (status, body) = admin.get(&format!("{GROUPS}/user")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["feed_group"]["push_notification"]["push_types"], json!(["comment"]), "{body}");
+    assert_eq!(admin.post(&reactions, &json!({"type": "love", "user_id": "cat"})).await.0, StatusCode::CREATED);
+    admin.follow("timeline:cat", "user:ben", json!({})).await;
+    let comment = json!({"object_id": post_id, "object_type": "activity", "comment": "nice", "user_id": "cat"});
+    assert_eq!(admin.post("/api/v2/feeds/comments", &comment).await.0, StatusCode::CREATED);
+    pushes.wait_for("ben", "comment").await;
+
+    // The custom group configured: its follows and reactions push.
+    configure(
+        &admin,
+        "club",
+        json!({"activity_selectors": selectors, "push_notification": {"enable_push": true, "push_types": ["follow", "reaction"]}}),
+    )
+    .await;
+    admin.follow("timeline:cat", "club:ben", json!({})).await;
+    pushes.wait_for("ben", "follow").await;
+
+    // `enable_push: false` turns the group's pushes off whatever its types.
+    configure(
+        &admin,
+        "user",
+        json!({"activity_selectors": selectors, "push_notification": {"enable_push": false, "push_types": ["comment"]}}),
+    )
+    .await;
+    assert_eq!(admin.post("/api/v2/feeds/comments", &comment).await.0, StatusCode::CREATED);
+    assert_eq!(admin.post(&club_reactions, &json!({"type": "wow", "user_id": "cat"})).await.0, StatusCode::CREATED);
+    wait_count(&pushes, 4).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        kinds(&pushes),
+        pairs(&[("ben", "reaction"), ("ben", "comment"), ("ben", "follow"), ("ben", "reaction")]),
+        "{:?}",
+        kinds(&pushes)
+    );
+    assert_eq!(pushes.all()[3].json["event"]["activity"]["id"], club_post["id"]);
+
+    // A bad configuration is a 400 naming the field.
+    let bad = json!({"activity_selectors": selectors, "push_notification": {"enable_push": "yes"}});
+    let resp = admin.put(&format!("{GROUPS}/user"), &bad).await;
+    assert_error(&resp, StatusCode::BAD_REQUEST, 4);
+    assert!(resp.1["exception_fields"].get("push_notification.enable_push").is_some(), "{}", resp.1);
+    let bad = json!({"activity_selectors": selectors, "push_notification": {"enable_push": true, "push_types": [1]}});
+    let resp = admin.put(&format!("{GROUPS}/user"), &bad).await;
+    assert_error(&resp, StatusCode::BAD_REQUEST, 4);
+    assert!(resp.1["exception_fields"].get("push_notification.push_types").is_some(), "{}", resp.1);
+}
+
+#[tokio::test]
+async fn notification_activities_push_with_skip_push_and_each_action_pushes_once() {
+    let (server, pushes, _receiver) = bridged(&["ann", "ben", "cat", "dan"]).await;
+    let admin = server.server();
+    let post = admin.add_activity("ben", &["user:ben"], json!({"text": "mine"})).await;
+    let post_id = post["id"].as_str().unwrap().to_string();
+    let reactions = format!("/api/v2/feeds/activities/{post_id}/reactions");
+    let react = |user: &str, skip_push: bool| json!({"type": "like", "user_id": user, "create_notification_activity": true, "skip_push": skip_push});
+
+    // skip_push false: the reaction pushes directly, once, although it also
+    // added a notification.
+    let (status, body) = admin.post(&reactions, &react("ann", false)).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert!(body["notification_created"].as_bool().unwrap_or(true), "{body}");
+    // skip_push true: the notification it adds pushes instead.
+    assert_eq!(admin.post(&reactions, &react("cat", true)).await.0, StatusCode::CREATED);
+    // skip_push true without a notification: nothing.
+    let plain = json!({"type": "wow", "user_id": "dan", "skip_push": true});
+    assert_eq!(admin.post(&reactions, &plain).await.0, StatusCode::CREATED);
+    // A comment through the notification feed; the marker.
+    let comment = json!({"object_id": post_id, "object_type": "activity", "comment": "hi", "user_id": "dan",
+                         "create_notification_activity": true, "skip_push": true});
+    assert_eq!(admin.post("/api/v2/feeds/comments", &comment).await.0, StatusCode::CREATED);
+    pushes.wait_for("ben", "comment").await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(kinds(&pushes), pairs(&[("ben", "reaction"), ("ben", "reaction"), ("ben", "comment")]));
+    let all = pushes.all();
+    assert_eq!(all[0].json["event"]["reaction"]["user"]["id"], "ann");
+    assert_eq!(all[1].json["event"]["reaction"]["user"]["id"], "cat");
+    assert_eq!(all[2].json["event"]["type"], "feeds.comment.added");
+
+    // The notification group allowing follows and a custom type only.
+    configure(
+        &admin,
+        "notification",
+        json!({
+            "activity_selectors": [{"type": "current_feed"}],
+            "aggregation": {"format": "{{ type }}-{{ time.strftime(\"%Y-%m-%d\") }}"},
+            "notification": {"track_seen": true, "track_read": true},
+            "push_notification": {"enable_push": true, "push_types": ["follow", "announcement"]}
+        }),
+    )
+    .await;
+    // A reaction through the notification feed now pushes nothing…
+    assert_eq!(admin.post(&reactions, &react("dan", true)).await.0, StatusCode::CREATED);
+    // …nor does an activity of a type the group does not list, added to
+    // ben's notification feed by hand; one of a listed type does.
+    admin.add_activity("ann", &["notification:ben"], json!({"type": "digest", "text": "weekly"})).await;
+    admin.add_activity("ann", &["notification:ben"], json!({"type": "announcement", "text": "news"})).await;
+    pushes.wait_for("ben", "announcement").await;
+    // A follow through the notification feed pushes, once.
+    admin.follow("timeline:cat", "user:ben", json!({"create_notification_activity": true, "skip_push": true})).await;
+    pushes.wait_for("ben", "follow").await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(kinds(&pushes)[3..], pairs(&[("ben", "announcement"), ("ben", "follow")]), "{:?}", kinds(&pushes));
+    assert_eq!(pushes.all()[4].json["event"]["type"], "feeds.follow.created");
+}
+
+#[tokio::test]
+async fn new_activities_push_to_followers_asking_all() {
+    let (server, pushes, _receiver) = bridged(&["ann", "ben", "cat", "dan", "eve"]).await;
+    let admin = server.server();
+    for user in ["cat", "dan", "eve"] {
+        let (status, body) =
+            server.user(user).post(DEVICES, &json!({"id": format!("{user}-phone"), "push_provider": "firebase"})).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let all = json!({"push_preference": "all"});
+    // Ben follows ann from two feeds asking all: pushed once. Cat asks
+    // nothing (the default); dan asks all but has turned feeds off; ann's
+    // own follow asking all never pushes her own posts.
+    admin.follow("timeline:ben", "user:ann", all.clone()).await;
+    admin.follow("foryou:ben", "user:ann", all.clone()).await;
+    admin.follow("timeline:cat", "user:ann", json!({})).await;
+    admin.follow("timeline:dan", "user:ann", all.clone()).await;
+    admin.follow("timeline:ann", "user:ann", all.clone()).await;
+    let (status, _) = server.user("dan").post(PREFS, &json!({"preferences": [{"feeds_level": "none"}]})).await;
+    assert_eq!(status, StatusCode::CREATED);
+    // Eve's follow asks none first, then all (UpdateFollow).
+    admin.follow("timeline:eve", "user:ann", json!({})).await;
+    let (status, body) = admin
+        .patch(
+            "/api/v2/feeds/follows",
+            &json!({"source": "timeline:eve", "target": "user:ann", "push_preference": "all"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["follow"]["push_preference"], "all", "{body}");
+
+    let first = admin.add_activity("ann", &["user:ann"], json!({"text": "one"})).await;
+    wait_count(&pushes, 2).await;
+    // Neither a skip_push activity nor a private one pushes; the next
+    // public one does (the marker).
+    admin.add_activity("ann", &["user:ann"], json!({"text": "quiet", "skip_push": true})).await;
+    admin.add_activity("ann", &["user:ann"], json!({"text": "secret", "visibility": "private"})).await;
+    admin.add_activity("ann", &["user:ann"], json!({"text": "two"})).await;
+    wait_count(&pushes, 4).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut got = kinds(&pushes);
+    got.sort();
+    assert_eq!(
+        got,
+        pairs(&[("ben", "post"), ("ben", "post"), ("eve", "post"), ("eve", "post")]),
+        "{:?}",
+        kinds(&pushes)
+    );
+    let to_ben = pushes.all().into_iter().find(|p| p.json["receiver"]["id"] == "ben").unwrap();
+    assert!(signed(&to_ben));
+    assert_eq!(to_ben.json["event"]["type"], "feeds.activity.added");
+    assert_eq!(to_ben.json["event"]["activity"]["id"], first["id"]);
+
+    // The store pages them in source order, each owner once.
+    let store = server.open_store().await;
+    let target = tributary::core::model::Fid::parse("user:ann").unwrap();
+    let page = store.push_followers(&target, &[], None, 2).await.unwrap();
+    let seen: Vec<String> = page.iter().map(|(f, o)| format!("{f}/{o}")).collect();
+    assert_eq!(seen, ["foryou:ben/ben", "timeline:ann/ann"]);
+    let rest = store.push_followers(&target, &[], Some(&page[1].0), 2).await.unwrap();
+    let seen: Vec<String> = rest.iter().map(|(f, o)| format!("{f}/{o}")).collect();
+    assert_eq!(seen, ["timeline:dan/dan", "timeline:eve/eve"]);
+    assert!(store.push_followers(&target, &[], Some(&rest[1].0), 2).await.unwrap().is_empty());
+
+    // An activity in two feeds pushes each follower once: ben follows both.
+    let push = json!({"enable_push": true, "push_types": ["post"]});
+    let club = json!({"id": "club", "activity_selectors": [{"type": "current_feed"}], "push_notification": push});
+    assert_eq!(admin.post(GROUPS, &club).await.0, StatusCode::CREATED);
+    admin.follow("timeline:ben", "club:ann", all.clone()).await;
+    admin.follow("timeline:cat", "club:ann", all.clone()).await;
+    let club_ann = tributary::core::model::Fid::parse("club:ann").unwrap();
+    let both = [target.clone(), club_ann.clone()];
+    let owners: Vec<String> =
+        store.push_followers(&club_ann, &both, None, 10).await.unwrap().into_iter().map(|(_, o)| o).collect();
+    assert_eq!(owners, ["cat"], "ben comes with user:ann");
+    admin.add_activity("ann", &["user:ann", "club:ann"], json!({"text": "three"})).await;
+    wait_count(&pushes, 7).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut got = kinds(&pushes)[4..].to_vec();
+    got.sort();
+    assert_eq!(got, pairs(&[("ben", "post"), ("cat", "post"), ("eve", "post")]));
+}

@@ -1,7 +1,9 @@
 """Push preferences and devices through the SDK (update_push_notification_preferences,
 create_device, list_devices, delete_device), responses checked against the spec, and
 a push delivered to a bridge (TRIBUTARY_PUSH_WEBHOOK_URL) verified with the SDK's
-signature check; skip_push suppresses it."""
+signature check; skip_push suppresses it. A feed group's push_notification
+(update_feed_group) decides what its feeds push, and a follow's push_preference="all"
+asks for a push of every new activity."""
 
 import json
 import threading
@@ -9,7 +11,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from getstream.models import FeedsPreferences, PushPreferenceInput
+from getstream.models import ActivitySelectorConfig, FeedsPreferences, PushNotificationConfig, PushPreferenceInput
 
 from sdkhelpers import api_error, make_client, raw, uid
 from tributary_server import start_server
@@ -124,5 +126,57 @@ def test_a_reaction_pushes_to_the_authors_devices_unless_skip_push(bridged):
         assert push["event"]["reaction"]["type"] == "love"
         time.sleep(0.3)
         assert len(pushes_to_ann()) == 1
+    finally:
+        client.close()
+
+
+def test_group_push_configuration_and_follow_push_preference(bridged):
+    client = make_client(bridged)
+    try:
+        ann, bob, cat = uid("ann"), uid("bob"), uid("cat")
+        client.update_users(users={u: {"id": u} for u in (ann, bob, cat)})
+        for u in (ann, bob, cat):
+            client.create_device(id=f"{u}-phone", push_provider="firebase", user_id=u)
+        gid = uid("club")
+        selectors = [ActivitySelectorConfig(type="current_feed")]
+        client.feeds.create_feed_group(id=gid, activity_selectors=selectors)
+        # Bob asks for every new activity of ann's club feed; cat asks nothing.
+        f = client.feeds.follow(source=f"timeline:{bob}", target=f"{gid}:{ann}", push_preference="all").data.follow
+        assert f.push_preference == "all"
+        f = client.feeds.follow(source=f"timeline:{cat}", target=f"{gid}:{ann}").data.follow
+        assert f.push_preference == "none"
+        # A custom group without push_notification pushes nothing: no post, no follow.
+        client.feeds.add_activity(type="post", feeds=[f"{gid}:{ann}"], text="quiet", user_id=ann)
+
+        def pushes(receiver, kind):
+            found = []
+            for body, signature in _Bridge.received:
+                push = json.loads(body)
+                if push["receiver"]["id"] == receiver and push["push_type"] == kind:
+                    found.append((push, body, signature))
+            return found
+
+        # The marker: a reaction on bob's user post (built-in defaults push it).
+        post = client.feeds.add_activity(type="post", feeds=[f"user:{bob}"], text="mine", user_id=bob).data.activity
+        client.feeds.add_activity_reaction(activity_id=post.id, type="like", user_id=cat)
+        _wait_for(lambda: pushes(bob, "reaction"), "reaction push to bob")
+
+        resp = client.feeds.update_feed_group(
+            id=gid,
+            activity_selectors=selectors,
+            push_notification=PushNotificationConfig(enable_push=True, push_types=["post", "follow"]),
+        )
+        assert resp.data.feed_group.push_notification.push_types == ["post", "follow"]
+        client.feeds.add_activity(type="post", feeds=[f"{gid}:{ann}"], text="loud", user_id=ann)
+        push, body, signature = _wait_for(lambda: pushes(bob, "post"), "post push to bob")[0]
+        assert client.verify_signature(body, signature)
+        assert push["event"]["activity"]["text"] == "loud"
+        assert [d["id"] for d in push["devices"]] == [f"{bob}-phone"]
+        client.feeds.follow(source=f"timeline:{bob}", target=f"user:{ann}")
+        client.feeds.follow(source=f"foryou:{cat}", target=f"{gid}:{ann}")
+        # Both follows push to ann: the user group's by its built-in defaults, the club's as configured.
+        _wait_for(lambda: len(pushes(ann, "follow")) == 2, "two follow pushes to ann")
+        time.sleep(0.3)
+        assert len(pushes(bob, "post")) == 1 and pushes(cat, "post") == []
     finally:
         client.close()

@@ -79,6 +79,40 @@ impl<D: Db> FollowStore for D {
         rows.iter().map(|r| Ok((Fid::parse(r.str(0)?)?, Fid::parse(r.str(1)?)?))).collect()
     }
 
+    async fn push_followers(
+        &self,
+        target: &Fid,
+        among: &[Fid],
+        after: Option<&Fid>,
+        limit: usize,
+    ) -> Result<Vec<(Fid, String)>> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let among: Vec<String> = among.iter().chain([target]).map(Fid::to_string).collect();
+        let after = after.map(Fid::to_string).unwrap_or_default();
+        let mut read = self.read().await?;
+        let dialect = read.dialect();
+        let (all_f, all_g) = (dialect::follow_pushes_all(dialect, "f"), dialect::follow_pushes_all(dialect, "g"));
+        let follows = dialect::follows_pushing_all(dialect, "f");
+        // One target, so the partial index hands the rows over in source
+        // order. An owner of several such follows is pushed at the least
+        // (source, target) of them only, found from the owner's own feeds,
+        // so no page remembers earlier ones.
+        let sql = format!(
+            "SELECT f.source, o.created_by FROM {follows} JOIN feeds o ON o.fid = f.source
+             WHERE f.target = $1 AND f.status = 'accepted' AND {all_f} AND f.source > $2
+               AND NOT EXISTS (SELECT 1 FROM feeds e WHERE e.created_by = o.created_by AND e.fid <= f.source
+                   AND EXISTS (SELECT 1 FROM follows g WHERE g.source = e.fid AND g.target = ANY($3)
+                                 AND (e.fid < f.source OR g.target < f.target)
+                                 AND g.status = 'accepted' AND {all_g}))
+             ORDER BY f.source LIMIT {}",
+            sql::limit(limit)
+        );
+        let rows = read.rows(&sql, args![target.to_string(), after, &among]).await?;
+        rows.iter().map(|r| Ok((Fid::parse(r.str(0)?)?, r.text(1)?))).collect()
+    }
+
     async fn insert_follows_with(
         &self,
         follows: &[(Follow, Option<Activity>)],

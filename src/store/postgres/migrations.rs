@@ -598,4 +598,9 @@ CREATE TABLE upload_orphans (
 );
 CREATE INDEX upload_orphans_user ON upload_orphans (user_id, key);
 "#,
+    // Follows with `push_preference: all` (issue 18): see the SQLite twin.
+    r#"
+CREATE INDEX follows_push_all ON follows (target, source)
+    WHERE status = 'accepted' AND (doc ->> 'push_preference') = 'all';
+"#,
 ];

@@ -680,6 +680,14 @@ CREATE TABLE upload_orphans (
 );
 CREATE INDEX upload_orphans_user ON upload_orphans (user_id, key);
 "#,
+    // Follows with `push_preference: all` (issue 18): the push bridge pages
+    // the followers a new activity pushes to in source order from this
+    // index (`store::dialect::follow_pushes_all`), without reading the
+    // follows that want nothing. Partial: only accepted follows asking all.
+    r#"
+CREATE INDEX follows_push_all ON follows (target, source)
+    WHERE status = 'accepted' AND json_extract(doc, '$.push_preference') = 'all';
+"#,
 ];
 
 #[cfg(test)]

@@ -121,8 +121,9 @@ impl Lookup {
     /// stories among `activities` — those with `expires_at` posted to a feed
     /// whose group tracks watched stories (`stories.track_watched`) — and
     /// whether `viewer` watched each. Batched: nothing is read for a page
-    /// without an expiring activity; otherwise one read of the feed groups
-    /// and one of the viewer's watches of the page's stories. No viewer (a
+    /// without an expiring activity; otherwise the feed groups come from the
+    /// config cache and one statement reads the viewer's watches of the
+    /// page's stories. No viewer (a
     /// server-side read naming nobody): nothing, `is_watched` is absent.
     pub async fn add_story_watches(&mut self, ctx: &Ctx, viewer: Option<&str>, activities: &[Activity]) -> Result<()> {
         let Some(viewer) = viewer else { return Ok(()) };
@@ -130,21 +131,19 @@ impl Lookup {
         if expiring.is_empty() {
             return Ok(());
         }
-        let tracking: HashSet<String> = ctx
-            .store
-            .list_feed_groups()
-            .await?
-            .into_iter()
+        let groups = ctx.config.feed_groups(|| ctx.store.list_feed_groups()).await?;
+        let tracking: HashSet<&str> = groups
+            .iter()
             .filter(|g| g.deleted_at.is_none())
             .filter(|g| {
                 let stories = g.config.stories.as_ref();
                 stories.and_then(|s| s.get("track_watched")).and_then(serde_json::Value::as_bool) == Some(true)
             })
-            .map(|g| g.id)
+            .map(|g| g.id.as_str())
             .collect();
         let mut stories: Vec<String> = expiring
             .into_iter()
-            .filter(|a| a.feeds.iter().any(|f| tracking.contains(&f.group)))
+            .filter(|a| a.feeds.iter().any(|f| tracking.contains(f.group.as_str())))
             .map(|a| a.id.clone())
             .collect();
         stories.sort();

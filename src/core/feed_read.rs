@@ -438,8 +438,8 @@ pub async fn get_or_create_feed(ctx: &Ctx, actor: &Actor, fid: Fid, req: GetOrCr
 /// activities are written, by the group's own format, so an aggregated
 /// group is read through a view only with that format; a view that
 /// aggregates otherwise reads plain flat feeds only (no notification or
-/// stories state to keep) and does not rank (groups are newest-updated
-/// first): anything else is refused, not ignored.
+/// stories state to keep) without a ranking, the view's or the group's
+/// (groups are newest-updated first): anything else is refused, not ignored.
 fn viewed(mut group: FeedGroup, view: &FeedView) -> Result<(FeedGroup, Option<Grouping>)> {
     let mut grouping = None;
     if view.aggregation.is_some() && view.aggregation != group.config.aggregation {
@@ -458,10 +458,15 @@ fn viewed(mut group: FeedGroup, view: &FeedView) -> Result<(FeedGroup, Option<Gr
                 ),
             ));
         }
-        if view.ranking.is_some() {
+        if view.ranking.is_some() || group.config.ranking.is_some() {
+            let ranks = if view.ranking.is_some() {
+                format!("feed view {}", view.id)
+            } else {
+                format!("feed group {}", group.id)
+            };
             return Err(Error::field(
                 "view",
-                format!("feed view {} both ranks and aggregates: aggregated reads are not ranked", view.id),
+                format!("feed view {} aggregates and {ranks} ranks: aggregated reads are not ranked", view.id),
             ));
         }
         let aggregation = FeedGroupConfig { aggregation: view.aggregation.clone(), ..Default::default() };

@@ -305,8 +305,8 @@ async fn a_view_aggregates_a_flat_feed_at_read_time() {
     }
 }
 
-/// A view's own aggregation reads flat feeds only, and does not rank:
-/// both are refused naming `view`.
+/// A view's own aggregation reads flat feeds only, and unranked ones
+/// (neither the view nor the group ranks): the rest is refused naming `view`.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_view_aggregating_a_kept_state_feed_or_ranking_is_refused() {
     let srv = TestServer::spawn().await;
@@ -316,9 +316,12 @@ async fn a_view_aggregating_a_kept_state_feed_or_ranking_is_refused() {
     ok(api.post(VIEWS, &grouped).await, StatusCode::CREATED).await;
     let ranked = json!({"id": "ranked_groups", "aggregation": {"format": "{{ user_id }}"}, "ranking": ranking()});
     ok(api.post(VIEWS, &ranked).await, StatusCode::CREATED).await;
-    for (fid, view) in
-        [("notification/feeds/eve", "by_user"), ("story/feeds/eve", "by_user"), ("user/feeds/eve", "ranked_groups")]
-    {
+    for (fid, view) in [
+        ("notification/feeds/eve", "by_user"),
+        ("story/feeds/eve", "by_user"),
+        ("user/feeds/eve", "ranked_groups"),
+        ("foryou/feeds/eve", "by_user"),
+    ] {
         let resp =
             api.post(&format!("/api/v2/feeds/feed_groups/{fid}"), &json!({"user_id": "eve", "view": view})).await;
         assert_bad(&resp, "view");

@@ -375,4 +375,17 @@ async fn activity_reads_show_whether_the_reader_watched_a_story() {
     let activities = body["activities"].as_array().expect("activities");
     assert_eq!(activities.len(), 4, "{body}");
     assert!(activities.iter().all(|a| a.get("is_watched").is_none()), "{body}");
+
+    // The feed groups come from the config cache: a group that stops
+    // tracking watched stories shows none from the next read on.
+    let group = "/api/v2/feeds/feed_groups/story";
+    let mut config = json!({"activity_selectors": [{"type": "current_feed"}], "stories": {"track_watched": false}});
+    let (status, body) = admin.put(group, &config).await;
+    assert_eq!(status, 201, "{body}");
+    let (_, body) = erin.get("/api/v2/feeds/activities/s1").await;
+    assert!(body["activity"].get("is_watched").is_none(), "{body}");
+    config["stories"] = json!({"track_watched": true});
+    assert_eq!(admin.put(group, &config).await.0, 201);
+    let (_, body) = erin.get("/api/v2/feeds/activities/s1").await;
+    assert_eq!(body["activity"]["is_watched"], true, "{body}");
 }

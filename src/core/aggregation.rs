@@ -29,6 +29,7 @@ use serde_json::Value;
 
 use super::error::{Error, Result};
 use super::model::{Activity, FeedGroupConfig};
+use super::storage::StoredGroup;
 use super::time::Timestamp;
 
 /// The notification group's format: one group per type and day.
@@ -40,6 +41,10 @@ pub const VARIABLES: &[&str] = &["type", "time", "user_id", "custom", "target_id
 /// A group key is at most this many bytes (cut at a character boundary):
 /// keys come back in every read and are sent back to mark groups.
 pub const MAX_GROUP_KEY: usize = 255;
+
+/// Distinct authors a group counts before `user_count_truncated` ("100+
+/// people"), on write and at read time alike.
+pub const USER_COUNT_CAP: i64 = 100;
 
 /// Template instructions one render may execute.
 const FUEL: u64 = 20_000;
@@ -78,6 +83,76 @@ impl Grouping {
             Grouping::Format { format, .. } => group_key(format, activity, created_at),
         }
     }
+}
+
+/// Groups `activities` at read time (a feed view's own aggregation over a
+/// flat feed), by the rules the groups kept on write follow: the key is
+/// the format rendered with the activity's `created_at`; `activity_count`
+/// counts the group's activities here, `user_count` their distinct authors
+/// up to `USER_COUNT_CAP`; `created_at`/`updated_at` are its oldest and
+/// newest activity's; each shows its `per_group` newest (or, with
+/// `oldest_first`, oldest) activities. Groups come newest-updated first,
+/// ties by key descending: the order of stored group pages.
+pub fn group_activities(grouping: &Grouping, activities: Vec<Activity>, per_group: usize) -> Vec<StoredGroup> {
+    use std::collections::{BTreeSet, HashMap};
+    struct Building {
+        group: StoredGroup,
+        authors: BTreeSet<String>,
+    }
+    let oldest_first = matches!(grouping, Grouping::Format { oldest_first: true, .. });
+    let mut order: Vec<String> = Vec::new();
+    let mut groups: HashMap<String, Building> = HashMap::new();
+    for activity in activities {
+        let key = grouping.key(&activity, activity.created_at);
+        let building = groups.entry(key.clone()).or_insert_with(|| {
+            order.push(key.clone());
+            Building {
+                group: StoredGroup {
+                    key,
+                    activity_count: 0,
+                    user_count: 0,
+                    user_count_truncated: false,
+                    created_at: activity.created_at,
+                    updated_at: activity.created_at,
+                    activities: Vec::new(),
+                    marked_read: false,
+                    marked_seen: false,
+                    all_watched: false,
+                    watched: Vec::new(),
+                },
+                authors: BTreeSet::new(),
+            }
+        });
+        let group = &mut building.group;
+        group.activity_count += 1;
+        group.created_at = group.created_at.min(activity.created_at);
+        group.updated_at = group.updated_at.max(activity.created_at);
+        if !building.authors.contains(&activity.user_id) {
+            if (building.authors.len() as i64) < USER_COUNT_CAP {
+                building.authors.insert(activity.user_id.clone());
+            } else {
+                group.user_count_truncated = true;
+            }
+        }
+        group.activities.push(activity);
+    }
+    let mut out: Vec<StoredGroup> = order
+        .into_iter()
+        .filter_map(|key| groups.remove(&key))
+        .map(|Building { mut group, authors }| {
+            group.user_count = authors.len() as i64;
+            let newest = |a: &Activity, b: &Activity| (b.created_at, &b.id).cmp(&(a.created_at, &a.id));
+            if oldest_first {
+                group.activities.sort_by(|a, b| newest(b, a));
+            } else {
+                group.activities.sort_by(newest);
+            }
+            group.activities.truncate(per_group);
+            group
+        })
+        .collect();
+    out.sort_by(|a, b| (b.updated_at, &b.key).cmp(&(a.updated_at, &a.key)));
+    out
 }
 
 /// Checks an `aggregation` section at config time: a 400 naming the field
@@ -344,6 +419,38 @@ mod tests {
         let a = activity("é".repeat(300).as_str(), "ann", json!({}));
         let k = key("{{ type }}", &a);
         assert!(k.len() <= MAX_GROUP_KEY && k.chars().all(|c| c == 'é'));
+    }
+
+    #[test]
+    fn read_time_groups_follow_the_stored_rules() {
+        let grouping = Grouping::Format { format: "{{ type }}".into(), oldest_first: false };
+        // Newest first, as a feed page comes; 120 likes by 120 authors.
+        let mut window: Vec<Activity> = (0..120)
+            .map(|i| Activity {
+                id: format!("l{i:03}"),
+                created_at: Timestamp(AT.0 + i),
+                ..activity("like", &format!("u{i}"), json!({}))
+            })
+            .collect();
+        window.push(Activity {
+            id: "p".into(),
+            created_at: Timestamp(AT.0 + 50),
+            ..activity("post", "ann", json!({}))
+        });
+        window.sort_by_key(|a| std::cmp::Reverse(a.created_at));
+        let groups = group_activities(&grouping, window, 10);
+        assert_eq!(groups.iter().map(|g| g.key.as_str()).collect::<Vec<_>>(), ["like", "post"]);
+        let likes = &groups[0];
+        assert_eq!((likes.activity_count, likes.user_count, likes.user_count_truncated), (120, 100, true));
+        assert_eq!((likes.created_at, likes.updated_at), (AT, Timestamp(AT.0 + 119)));
+        assert_eq!(likes.activities.len(), 10);
+        assert_eq!(likes.activities[0].id, "l119");
+        let post = &groups[1];
+        assert_eq!((post.activity_count, post.user_count, post.user_count_truncated), (1, 1, false));
+
+        let oldest = Grouping::Format { format: "{{ type }}".into(), oldest_first: true };
+        let groups = group_activities(&oldest, groups[0].activities.clone(), 3);
+        assert_eq!(groups[0].activities.iter().map(|a| a.id.as_str()).collect::<Vec<_>>(), ["l110", "l111", "l112"]);
     }
 
     #[test]

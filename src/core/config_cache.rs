@@ -1,5 +1,5 @@
 //! Configuration every request reads and almost none writes — the feed
-//! visibility grants — kept in process, so a read does not go to the
+//! visibility grants, the feed groups — kept in process, so a read does not go to the
 //! database for it.
 //!
 //! Invalidation. Every cached value carries the `Stamp` it was loaded
@@ -30,6 +30,7 @@ use std::sync::{Arc, RwLock};
 use tokio::sync::watch;
 
 use super::error::Result;
+use super::model::FeedGroup;
 use super::storage::{ConfigWrites, Grants};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,11 +46,15 @@ pub struct ConfigCache {
     remote: Option<watch::Receiver<ConfigWrites>>,
     /// Every visibility level's effective grants (`feed_visibility_ops::all_grants`).
     grants: RwLock<Option<(Stamp, Arc<Grants>)>>,
+    /// Every feed group, soft-deleted ones included (`list_feed_groups`).
+    feed_groups: RwLock<Option<(Stamp, Arc<Vec<FeedGroup>>)>>,
 }
+
+type Slot<T> = RwLock<Option<(Stamp, Arc<T>)>>;
 
 impl ConfigCache {
     pub fn new(remote: Option<watch::Receiver<ConfigWrites>>) -> Self {
-        ConfigCache { local: AtomicU64::new(0), remote, grants: RwLock::new(None) }
+        ConfigCache { local: AtomicU64::new(0), remote, grants: RwLock::new(None), feed_groups: RwLock::new(None) }
     }
 
     /// The stamp values are valid under now; `None` when other processes'
@@ -81,16 +86,35 @@ impl ConfigCache {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<Grants>>,
     {
+        self.cached(&self.grants, load).await
+    }
+
+    /// The cached feed groups, or those `load` reads (kept if no write
+    /// intervened). Feed group writes invalidate like every configuration
+    /// write: `invalidate` here, and the store's announcement to others.
+    pub async fn feed_groups<F, Fut>(&self, load: F) -> Result<Arc<Vec<FeedGroup>>>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Vec<FeedGroup>>>,
+    {
+        self.cached(&self.feed_groups, load).await
+    }
+
+    async fn cached<T, F, Fut>(&self, slot: &Slot<T>, load: F) -> Result<Arc<T>>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T>>,
+    {
         let stamp = self.stamp();
         if let Some(stamp) = stamp {
-            let cached = self.grants.read().unwrap_or_else(|e| e.into_inner());
-            if let Some((_, grants)) = cached.as_ref().filter(|(at, _)| *at == stamp) {
-                return Ok(grants.clone());
+            let cached = slot.read().unwrap_or_else(|e| e.into_inner());
+            if let Some((_, value)) = cached.as_ref().filter(|(at, _)| *at == stamp) {
+                return Ok(value.clone());
             }
         }
         let loaded = Arc::new(load().await?);
         if let Some(stamp) = stamp.filter(|s| self.stamp() == Some(*s)) {
-            *self.grants.write().unwrap_or_else(|e| e.into_inner()) = Some((stamp, loaded.clone()));
+            *slot.write().unwrap_or_else(|e| e.into_inner()) = Some((stamp, loaded.clone()));
         }
         Ok(loaded)
     }
@@ -117,6 +141,27 @@ mod tests {
         assert_eq!(read(&cache, "b").await, "a", "served from the cache");
         cache.invalidate();
         assert_eq!(read(&cache, "c").await, "c");
+    }
+
+    #[tokio::test]
+    async fn feed_groups_are_cached_beside_the_grants_and_invalidated_with_them() {
+        let cache = ConfigCache::new(None);
+        let group = |id: &str| FeedGroup {
+            id: id.into(),
+            config: Default::default(),
+            created_at: Default::default(),
+            updated_at: Default::default(),
+            deleted_at: None,
+        };
+        async fn ids(cache: &ConfigCache, loaded: FeedGroup) -> String {
+            cache.feed_groups(|| async { Ok(vec![loaded]) }).await.unwrap()[0].id.clone()
+        }
+        assert_eq!(ids(&cache, group("a")).await, "a");
+        assert_eq!(read(&cache, "g").await, "g");
+        assert_eq!(ids(&cache, group("b")).await, "a", "served from the cache");
+        cache.invalidate();
+        assert_eq!(ids(&cache, group("c")).await, "c");
+        assert_eq!(read(&cache, "h").await, "h");
     }
 
     #[tokio::test]

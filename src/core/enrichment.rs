@@ -25,6 +25,9 @@ pub struct Lookup {
     /// Reads of stories feeds that track watched state: the activities the
     /// viewer watched (each activity's `is_watched`).
     pub watched: Option<HashSet<String>>,
+    /// Activity reads (GetActivity, QueryActivities): the stories among the
+    /// activities and whether the viewer watched each (`add_story_watches`).
+    pub story_watched: HashMap<String, bool>,
     pub feeds: HashMap<Fid, (Feed, FeedCounts)>,
     pub parents: HashMap<String, Activity>,
     pub reactions: HashMap<String, ReactionSummary>,
@@ -114,6 +117,48 @@ impl Lookup {
     /// Everything the given activities and follows refer to, plus `fids`;
     /// `own_*` fields are those of the reader's viewer, and a restricted
     /// reader gets `tag`-visibility content as previews.
+    /// `is_watched` for activity reads (GetActivity, QueryActivities): the
+    /// stories among `activities` — those with `expires_at` posted to a feed
+    /// whose group tracks watched stories (`stories.track_watched`) — and
+    /// whether `viewer` watched each. Batched: nothing is read for a page
+    /// without an expiring activity; otherwise the feed groups come from the
+    /// config cache and one statement reads the viewer's watches of the
+    /// page's stories. No viewer (a
+    /// server-side read naming nobody): nothing, `is_watched` is absent.
+    pub async fn add_story_watches(&mut self, ctx: &Ctx, viewer: Option<&str>, activities: &[Activity]) -> Result<()> {
+        let Some(viewer) = viewer else { return Ok(()) };
+        let expiring: Vec<&Activity> = activities.iter().filter(|a| a.expires_at.is_some()).collect();
+        if expiring.is_empty() {
+            return Ok(());
+        }
+        let groups = ctx.config.feed_groups(|| ctx.store.list_feed_groups()).await?;
+        let tracking: HashSet<&str> = groups
+            .iter()
+            .filter(|g| g.deleted_at.is_none())
+            .filter(|g| {
+                let stories = g.config.stories.as_ref();
+                stories.and_then(|s| s.get("track_watched")).and_then(serde_json::Value::as_bool) == Some(true)
+            })
+            .map(|g| g.id.as_str())
+            .collect();
+        let mut stories: Vec<String> = expiring
+            .into_iter()
+            .filter(|a| a.feeds.iter().any(|f| tracking.contains(f.group.as_str())))
+            .map(|a| a.id.clone())
+            .collect();
+        stories.sort();
+        stories.dedup();
+        if stories.is_empty() {
+            return Ok(());
+        }
+        let watched: HashSet<String> = ctx.store.watched(viewer, &stories).await?.into_iter().collect();
+        for id in stories {
+            let seen = watched.contains(&id);
+            self.story_watched.insert(id, seen);
+        }
+        Ok(())
+    }
+
     pub async fn load(
         ctx: &Ctx,
         activities: &[Activity],

@@ -95,7 +95,9 @@ pub fn built_in_groups(now: Timestamp) -> Vec<FeedGroup> {
 
 pub async fn install_built_in_groups(ctx: &Ctx) -> Result<()> {
     for group in built_in_groups(Timestamp::now()) {
-        ctx.store.insert_feed_group(&group).await?;
+        let inserted = ctx.store.insert_feed_group(&group).await;
+        ctx.config.invalidate();
+        inserted?;
     }
     Ok(())
 }
@@ -235,7 +237,11 @@ pub async fn create_feed_group(ctx: &Ctx, req: CreateFeedGroup) -> Result<FeedGr
     let now = Timestamp::now();
     let group =
         FeedGroup { id: req.id, config: with_defaults(req.config), created_at: now, updated_at: now, deleted_at: None };
-    if !ctx.store.insert_feed_group_with(&group, &group_event(EventType::FeedGroupChanged, &group)).await? {
+    let inserted = ctx.store.insert_feed_group_with(&group, &group_event(EventType::FeedGroupChanged, &group)).await;
+    // Committed or not known to have failed before committing: either way
+    // the cached feed groups are no longer to be trusted.
+    ctx.config.invalidate();
+    if !inserted? {
         return Err(Error::field("id", format!("feed group {} already exists", group.id)));
     }
     Ok(group)
@@ -284,27 +290,32 @@ pub async fn update_feed_group(ctx: &Ctx, id: &str, config: FeedGroupConfig) -> 
     let mut group = get_feed_group(ctx, id, false).await?;
     group.config = with_defaults(config);
     group.updated_at = Timestamp::now();
-    ctx.store.put_feed_group_with(&group, &group_event(EventType::FeedGroupChanged, &group)).await?;
+    let put = ctx.store.put_feed_group_with(&group, &group_event(EventType::FeedGroupChanged, &group)).await;
+    ctx.config.invalidate();
+    put?;
     Ok(group)
 }
 
 pub async fn delete_feed_group(ctx: &Ctx, id: &str, hard: bool) -> Result<()> {
     let mut group = get_feed_group(ctx, id, hard).await?;
     let deleted = group_event(EventType::FeedGroupDeleted, &group);
-    if hard {
-        ctx.store.purge_feed_group_with(id, &deleted).await?;
+    let written = if hard {
+        ctx.store.purge_feed_group_with(id, &deleted).await.map(|_| ())
     } else {
         group.deleted_at = Some(Timestamp::now());
-        ctx.store.put_feed_group_with(&group, &deleted).await?;
-    }
-    Ok(())
+        ctx.store.put_feed_group_with(&group, &deleted).await
+    };
+    ctx.config.invalidate();
+    written
 }
 
 pub async fn restore_feed_group(ctx: &Ctx, id: &str) -> Result<FeedGroup> {
     let mut group = get_feed_group(ctx, id, true).await?;
     if group.deleted_at.take().is_some() {
         group.updated_at = Timestamp::now();
-        ctx.store.put_feed_group_with(&group, &group_event(EventType::FeedGroupRestored, &group)).await?;
+        let put = ctx.store.put_feed_group_with(&group, &group_event(EventType::FeedGroupRestored, &group)).await;
+        ctx.config.invalidate();
+        put?;
     }
     Ok(group)
 }

@@ -10,17 +10,20 @@ use serde_json::Value;
 use super::cursor::{one_direction, page_limit, Pager};
 use std::collections::HashMap;
 
+use super::aggregation::Grouping;
 use super::enrichment::{Lookup, OwnWanted, Rank};
 use super::error::{Error, Result};
 use super::events::{Event, EventType};
 use super::feeds::{get_live_feed, new_feed, read_page, validate_input, FeedInput};
 use super::follows::{self, FollowPage};
 use super::members::{self, MemberPage};
-use super::model::{Activity, Feed, FeedGroup, FeedMember, FeedView, Fid, NotificationState};
-use super::notification_feeds::{group_page, AggregatedGroup, FeedShape, GroupReader};
+use super::model::{Activity, Feed, FeedGroup, FeedGroupConfig, FeedMember, FeedView, Fid, NotificationState};
+use super::notification_feeds::{
+    group_page, window_page, AggregatedGroup, FeedShape, GroupReader, VIEW_AGGREGATION_WINDOW,
+};
 use super::pins::{feed_pins, PinnedPage};
 use super::selected_feeds::{self, SelectedShape};
-use super::storage::{ExtraWrites, Reader};
+use super::storage::{ExtraWrites, FeedSlice, Reader};
 use super::time::Timestamp;
 use super::users::{self, UserInput};
 use super::{access, feed_groups, filter, interests, Actor, Ctx};
@@ -158,10 +161,14 @@ pub async fn get_or_create_feed(ctx: &Ctx, actor: &Actor, fid: Fid, req: GetOrCr
     let limit = page_limit(req.limit)?;
     let mut group = ctx.store.get_feed_group(&fid.group).await?.filter(|g| g.deleted_at.is_none());
     let view = req.view.as_deref().filter(|v| !v.is_empty());
+    // A view's own aggregation over a flat feed: grouped at read time.
+    let mut view_grouping = None;
     if let Some(view) = view {
         let view = super::feed_views::get_feed_view(ctx, view).await?;
         let base = group.ok_or_else(|| Error::not_found("feed group", &fid.group))?;
-        group = Some(viewed(base, &view)?);
+        let (seen, grouping) = viewed(base, &view)?;
+        group = Some(seen);
+        view_grouping = grouping;
     }
     let shape = group.as_ref().map(FeedShape::of);
     let aggregated = shape.as_ref().is_some_and(FeedShape::aggregated);
@@ -280,6 +287,41 @@ pub async fn get_or_create_feed(ctx: &Ctx, actor: &Actor, fid: Fid, req: GetOrCr
         let flat = if options.include_flat_activities == Some(true) { page.flat_activities() } else { Vec::new() };
         groups = page.groups;
         (flat, page.next, page.prev)
+    } else if let Some(grouping) = &view_grouping {
+        let applied_filter = filter.as_ref().and(req.filter.as_ref());
+        let cursors = ctx
+            .cursor_scope("GetOrCreateFeed.view_groups")
+            .bind(&fid.to_string())
+            .bind(&applied_filter)
+            .bind(&view)
+            .bind(&(&req.interest_weights, req.overwrite_interest_weights));
+        let reader = actor.reader(body_user.as_deref());
+        let window = match &selected {
+            // The view's selectors gather; unranked, so newest first.
+            Some(selected) => {
+                let reading = selected_feeds::Reading {
+                    fid: &fid,
+                    reader: &reader,
+                    filter: filter.as_ref(),
+                    limit: VIEW_AGGREGATION_WINDOW,
+                    external: None,
+                    interest_weights: &interest_weights,
+                    score_vars: false,
+                };
+                let scope = ctx.cursor_scope("GetOrCreateFeed.view_groups.window");
+                let page = selected_feeds::read(ctx, selected, reading, (None, None), &scope).await?;
+                page.items.into_iter().map(|r| r.activity).collect()
+            }
+            None => {
+                let start = FeedSlice::Start;
+                let now = Timestamp::now();
+                ctx.store.feed_activities(&fid, &start, VIEW_AGGREGATION_WINDOW, now, &reader, filter.as_ref()).await?
+            }
+        };
+        let page = window_page(grouping, window, limit, (next, prev), &cursors)?;
+        let flat = if options.include_flat_activities == Some(true) { page.flat_activities() } else { Vec::new() };
+        groups = page.groups;
+        (flat, page.next, page.prev)
     } else if let Some(selected) = &selected {
         let applied_filter = filter.as_ref().and(req.filter.as_ref());
         let cursors = ctx
@@ -392,19 +434,44 @@ pub async fn get_or_create_feed(ctx: &Ctx, actor: &Actor, fid: Fid, req: GetOrCr
 }
 
 /// The feed group as a read through `view` sees it: the view's selectors
-/// and ranking replace the group's. Aggregated groups are kept when
-/// activities are written, by the group's own format, so a view can read
-/// them only with that format; another aggregation is refused, not ignored.
-fn viewed(mut group: FeedGroup, view: &FeedView) -> Result<FeedGroup> {
+/// and ranking replace the group's, and the grouping the read applies when
+/// the view aggregates a flat feed. Aggregated groups are kept when
+/// activities are written, by the group's own format, so an aggregated
+/// group is read through a view only with that format; a view that
+/// aggregates otherwise reads plain flat feeds only (no notification or
+/// stories state to keep) without a ranking, the view's or the group's
+/// (groups are newest-updated first): anything else is refused, not ignored.
+fn viewed(mut group: FeedGroup, view: &FeedView) -> Result<(FeedGroup, Option<Grouping>)> {
+    let mut grouping = None;
     if view.aggregation.is_some() && view.aggregation != group.config.aggregation {
-        return Err(Error::field(
-            "view",
-            format!(
-                "feed view {} aggregates differently from feed group {}: aggregated groups are kept as activities \
-                 are written, by the feed group's format, so such a view cannot be read yet",
-                view.id, group.id
-            ),
-        ));
+        let config = &group.config;
+        let kept = [("aggregation", config.aggregation.is_some()), ("notification", config.notification.is_some())]
+            .into_iter()
+            .chain([("stories", config.stories.is_some())])
+            .find(|(_, set)| *set);
+        if let Some((section, _)) = kept {
+            return Err(Error::field(
+                "view",
+                format!(
+                    "feed view {} aggregates differently from feed group {}, whose {section} state is kept as \
+                     activities are written: a view's own aggregation reads flat feeds only",
+                    view.id, group.id
+                ),
+            ));
+        }
+        if view.ranking.is_some() || group.config.ranking.is_some() {
+            let ranks = if view.ranking.is_some() {
+                format!("feed view {}", view.id)
+            } else {
+                format!("feed group {}", group.id)
+            };
+            return Err(Error::field(
+                "view",
+                format!("feed view {} aggregates and {ranks} ranks: aggregated reads are not ranked", view.id),
+            ));
+        }
+        let aggregation = FeedGroupConfig { aggregation: view.aggregation.clone(), ..Default::default() };
+        grouping = Grouping::of(&aggregation);
     }
     let reselects = view.activity_selectors.is_some() || view.ranking.is_some();
     if reselects && group.config.aggregation.is_some() {
@@ -423,5 +490,5 @@ fn viewed(mut group: FeedGroup, view: &FeedView) -> Result<FeedGroup> {
     if let Some(ranking) = &view.ranking {
         group.config.ranking = Some(ranking.clone());
     }
-    Ok(group)
+    Ok((group, grouping))
 }

@@ -179,6 +179,56 @@ pub async fn group_page(
     Ok(GroupPage { groups, next, prev })
 }
 
+/// Most activities a read-time aggregation groups: a flat feed read
+/// through a feed view with its own `aggregation` groups its newest this
+/// many activities (after filters and visibility); older ones are in no
+/// group of that read.
+pub const VIEW_AGGREGATION_WINDOW: usize = 1_000;
+
+/// One page of the groups `grouping` makes of `window` (the newest
+/// activities of a feed, at most `VIEW_AGGREGATION_WINDOW`): the read of a
+/// flat feed through a view that aggregates. Groups are ordered and paged
+/// as stored groups are, newest-updated first with keyset cursors over
+/// `(updated_at, key)`, so a cursor holds while activities arrive: a group
+/// that grows moves to the front and the others neither repeat nor skip.
+pub fn window_page(
+    grouping: &Grouping,
+    window: Vec<Activity>,
+    limit: usize,
+    (next, prev): (Option<&str>, Option<&str>),
+    cursors: &Scope,
+) -> Result<GroupPage> {
+    let all = super::aggregation::group_activities(grouping, window, ACTIVITIES_PER_GROUP);
+    let position = |c: &str, field: &str| cursors.decode_position(c, field);
+    let key = |g: &StoredGroup| (g.updated_at, g.key.clone());
+    let (page, more_older, more_newer) = match (next, prev) {
+        (Some(c), _) => {
+            let at = position(c, "next")?;
+            let start = all.partition_point(|g| key(g) >= at);
+            let end = (start + limit).min(all.len());
+            (&all[start..end], end < all.len(), start > 0)
+        }
+        (_, Some(c)) => {
+            let at = position(c, "prev")?;
+            let end = all.partition_point(|g| key(g) > at);
+            let start = end.saturating_sub(limit);
+            (&all[start..end], end < all.len(), start > 0)
+        }
+        _ => {
+            let end = limit.min(all.len());
+            (&all[..end], end < all.len(), false)
+        }
+    };
+    let next = page.last().filter(|_| more_older).map(|g| cursors.encode_position(g.updated_at, &g.key));
+    let prev = page.first().filter(|_| more_newer).map(|g| cursors.encode_position(g.updated_at, &g.key));
+    let groups = page
+        .iter()
+        .cloned()
+        .map(|group| AggregatedGroup { group, is_read: None, is_seen: None, is_watched: None })
+        .collect();
+    Ok(GroupPage { groups, next, prev })
+}
+
 /// The groups of the aggregated stories feed `fid` that hold any of `ids`
 /// (at most `MAX_MARK_IDS`), as `watcher` sees them now: what
 /// `feeds.stories_feed.updated` shows after a `mark_watched`. None for

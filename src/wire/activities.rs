@@ -81,7 +81,8 @@ pub struct ActivityResponse {
     pub notification_context: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub poll: Option<PollResponseData>,
-    /// Reads of stories feeds that track watched state: whether the viewer
+    /// Reads of stories feeds that track watched state, and stories read by
+    /// GetActivity and QueryActivities for a user: whether the viewer
     /// watched it (`mark_watched`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub is_watched: Option<bool>,
@@ -189,7 +190,11 @@ impl ActivityResponse {
             metrics: lookup.metrics.get(&a.id).cloned(),
             notification_context: a.notification_context.clone(),
             poll: a.poll_id.as_ref().and_then(|id| lookup.poll(id)),
-            is_watched: lookup.watched.as_ref().map(|w| w.contains(&a.id)),
+            is_watched: lookup
+                .watched
+                .as_ref()
+                .map(|w| w.contains(&a.id))
+                .or_else(|| lookup.story_watched.get(&a.id).copied()),
         }
     }
 }

@@ -180,3 +180,150 @@ async fn bad_views_and_groups_are_refused_naming_the_field() {
     .await;
     assert_eq!(group["feed_group"]["ranking"], ranking());
 }
+
+/// The group ids of an aggregated read, in order.
+fn group_keys(read: &Value) -> Vec<String> {
+    read["aggregated_activities"]
+        .as_array()
+        .expect("aggregated_activities")
+        .iter()
+        .map(|g| g["group"].as_str().expect("group").to_string())
+        .collect()
+}
+
+fn ids(list: &Value) -> Vec<&str> {
+    list.as_array().expect("activities").iter().map(|a| a["id"].as_str().expect("id")).collect()
+}
+
+/// A flat feed read through a view with its own `aggregation` answers
+/// groups made at read time, by the rules of the groups kept on write:
+/// keys from the template (`{{ type }}`, `time.strftime`), counts, times,
+/// members newest first (or oldest with `activities_sort`), the flat
+/// `activities` as on aggregated reads, and stable group cursors.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_view_aggregates_a_flat_feed_at_read_time() {
+    let srv = TestServer::spawn().await;
+    let api = srv.server();
+    api.create_users(&["ann", "bob", "cat", "eve"]).await;
+    for author in ["ann", "bob", "cat"] {
+        api.follow("timeline:eve", &format!("user:{author}"), json!({})).await;
+    }
+    let mut posted = Vec::new();
+    for (id, author, kind) in [
+        ("p1", "ann", "post"),
+        ("p2", "bob", "post"),
+        ("f1", "ann", "photo"),
+        ("p3", "cat", "post"),
+        ("f2", "bob", "photo"),
+        ("v1", "ann", "video"),
+    ] {
+        let a = api.add_activity(author, &[&format!("user:{author}")], json!({"id": id, "type": kind})).await;
+        posted.push(a);
+    }
+    let at = |id: &str| posted.iter().find(|a| a["id"] == id).expect("posted")["created_at"].as_i64().unwrap();
+    for (id, format) in [
+        ("by_type", json!({"format": "{{ type }}"})),
+        ("by_type_oldest", json!({"format": "{{ type }}", "activities_sort": "created_at_asc"})),
+        ("daily", json!({"format": "{{ type }}-{{ time.strftime(\"%Y-%m-%d\") }}"})),
+    ] {
+        ok(api.post(VIEWS, &json!({"id": id, "aggregation": format})).await, StatusCode::CREATED).await;
+    }
+
+    let read = api.read_feed("timeline:eve", "eve", json!({"view": "by_type"})).await;
+    assert_eq!(group_keys(&read), ["video", "photo", "post"], "{read}");
+    let posts = &read["aggregated_activities"][2];
+    assert_eq!(ids(&posts["activities"]), ["p3", "p2", "p1"], "{posts}");
+    assert_eq!(posts["activity_count"], 3);
+    assert_eq!(posts["user_count"], 3);
+    assert_eq!(posts["user_count_truncated"], false);
+    assert_eq!(posts["created_at"], at("p1"));
+    assert_eq!(posts["updated_at"], at("p3"));
+    assert_eq!(read["aggregated_activities"][1]["user_count"], 2);
+    assert!(posts.get("is_read").is_none() && posts.get("is_seen").is_none(), "{posts}");
+    // As on aggregated reads: the groups' activities also flat, newest first.
+    assert_eq!(ids(&read["activities"]), ["v1", "f2", "p3", "f1", "p2", "p1"], "{read}");
+    assert!(read.get("next").is_none(), "{read}");
+    let bare = api
+        .read_feed(
+            "timeline:eve",
+            "eve",
+            json!({"view": "by_type", "enrichment_options": {"include_flat_activities": false}}),
+        )
+        .await;
+    assert_eq!(bare["activities"], json!([]), "{bare}");
+    assert_eq!(bare["aggregated_activities"][0]["activities"][0]["user"]["id"], "ann", "{bare}");
+
+    let oldest = api.read_feed("timeline:eve", "eve", json!({"view": "by_type_oldest"})).await;
+    assert_eq!(ids(&oldest["aggregated_activities"][2]["activities"]), ["p1", "p2", "p3"], "{oldest}");
+
+    // strftime: the activity's own creation day (UTC).
+    let daily = api.read_feed("timeline:eve", "eve", json!({"view": "daily"})).await;
+    let day = |id: &str| chrono::DateTime::from_timestamp_nanos(at(id)).format("%Y-%m-%d").to_string();
+    for g in daily["aggregated_activities"].as_array().unwrap() {
+        for a in g["activities"].as_array().unwrap() {
+            let id = a["id"].as_str().unwrap();
+            assert_eq!(g["group"], format!("{}-{}", a["type"].as_str().unwrap(), day(id)), "{daily}");
+        }
+    }
+    assert_eq!(
+        daily["aggregated_activities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g["activity_count"].as_i64().unwrap())
+            .sum::<i64>(),
+        6
+    );
+
+    // A filter narrows what is grouped.
+    let filtered = api.read_feed("timeline:eve", "eve", json!({"view": "by_type", "filter": {"user_id": "ann"}})).await;
+    assert_eq!(group_keys(&filtered), ["video", "photo", "post"], "{filtered}");
+    assert_eq!(filtered["aggregated_activities"][2]["activity_count"], 1);
+
+    // Pages of groups; a group that grows moves to the front, the pages
+    // behind a cursor neither repeat nor skip the others.
+    let first = api.read_feed("timeline:eve", "eve", json!({"view": "by_type", "limit": 1})).await;
+    assert_eq!(group_keys(&first), ["video"]);
+    assert!(first.get("prev").is_none(), "{first}");
+    api.add_activity("cat", &["user:cat"], json!({"id": "p4", "type": "post"})).await;
+    let second =
+        api.read_feed("timeline:eve", "eve", json!({"view": "by_type", "limit": 1, "next": first["next"]})).await;
+    assert_eq!(group_keys(&second), ["photo"], "{second}");
+    assert!(second.get("next").is_none(), "post moved to the front: {second}");
+    let back =
+        api.read_feed("timeline:eve", "eve", json!({"view": "by_type", "limit": 5, "prev": second["prev"]})).await;
+    assert_eq!(group_keys(&back), ["post", "video"], "{back}");
+    assert!(back.get("prev").is_none() && back["next"].is_string(), "{back}");
+    assert_eq!(back["aggregated_activities"][0]["activity_count"], 4);
+    // The cursor is the view's: neither the plain read's nor another view's.
+    for other in [json!({}), json!({"view": "daily"})] {
+        let mut body = other.clone();
+        body["user_id"] = json!("eve");
+        body["next"] = first["next"].clone();
+        let resp = api.post("/api/v2/feeds/feed_groups/timeline/feeds/eve", &body).await;
+        assert_error(&resp, StatusCode::BAD_REQUEST, 4);
+    }
+}
+
+/// A view's own aggregation reads flat feeds only, and unranked ones
+/// (neither the view nor the group ranks): the rest is refused naming `view`.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_view_aggregating_a_kept_state_feed_or_ranking_is_refused() {
+    let srv = TestServer::spawn().await;
+    let api = srv.server();
+    api.create_users(&["eve"]).await;
+    let grouped = json!({"id": "by_user", "aggregation": {"format": "{{ user_id }}"}});
+    ok(api.post(VIEWS, &grouped).await, StatusCode::CREATED).await;
+    let ranked = json!({"id": "ranked_groups", "aggregation": {"format": "{{ user_id }}"}, "ranking": ranking()});
+    ok(api.post(VIEWS, &ranked).await, StatusCode::CREATED).await;
+    for (fid, view) in [
+        ("notification/feeds/eve", "by_user"),
+        ("story/feeds/eve", "by_user"),
+        ("user/feeds/eve", "ranked_groups"),
+        ("foryou/feeds/eve", "by_user"),
+    ] {
+        let resp =
+            api.post(&format!("/api/v2/feeds/feed_groups/{fid}"), &json!({"user_id": "eve", "view": view})).await;
+        assert_bad(&resp, "view");
+    }
+}

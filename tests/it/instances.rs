@@ -146,6 +146,23 @@ async fn two_instances_over_one_database_serve_one_app() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 
+    // So are feed groups (the cache behind `is_watched` on activity reads):
+    // the group starts tracking watched stories through one instance, and
+    // the other shows `is_watched` on its story once it hears of it.
+    ok(&ca.post("/api/v2/feeds/feed_groups/team/feeds/ann", &json!({"user_id": "ann"})).await);
+    let story = json!({"type": "story", "feeds": ["team:ann"], "user_id": "ann", "id": "tale",
+                       "expires_at": "2099-01-01T00:00:00Z"});
+    ok(&ca.post("/api/v2/feeds/activities", &story).await);
+    let watched = |read: &Value| read["activity"].get("is_watched").cloned();
+    assert_eq!(watched(ok(&cb.get("/api/v2/feeds/activities/tale?user_id=ben").await)), None);
+    let tracking = json!({"default_visibility": "visible", "custom": {"v": 2}, "stories": {"track_watched": true}});
+    ok(&ca.put("/api/v2/feeds/feed_groups/team", &tracking).await);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while watched(ok(&cb.get("/api/v2/feeds/activities/tale?user_id=ben").await)) != Some(json!(false)) {
+        assert!(Instant::now() < deadline, "the other instance still reads the group untracked");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
     // Background tasks: many queued through both, each executed once.
     let mut tasks = Vec::new();
     for i in 0..40 {

@@ -314,3 +314,78 @@ async fn marking_stories_watched_announces_them_watched() {
     let read = admin.read_feed("stories:erin", "erin", json!({})).await;
     assert_eq!(read["aggregated_activities"][0]["is_watched"], true, "{read}");
 }
+
+/// GetActivity and QueryActivities show `is_watched` on stories (activities
+/// with `expires_at` in a feed whose group tracks watched stories) for the
+/// reading user, and leave it absent on other activities and on
+/// server-side reads that name no user.
+#[tokio::test]
+async fn activity_reads_show_whether_the_reader_watched_a_story() {
+    let server = TestServer::spawn().await;
+    let admin = server.server();
+    admin.create_users(&["erin", "frank"]).await;
+    admin.read_feed("story:frank", "frank", json!({})).await;
+    admin.read_feed("user:frank", "frank", json!({})).await;
+    let later = json!("2099-01-01T00:00:00Z");
+    for (id, feed, expires) in [
+        ("s1", "story:frank", Some(&later)),
+        ("s2", "story:frank", Some(&later)),
+        ("kept", "story:frank", None),
+        ("fleeting", "user:frank", Some(&later)),
+    ] {
+        let mut extra = json!({"id": id});
+        if let Some(at) = expires {
+            extra["expires_at"] = at.clone();
+        }
+        admin.add_activity("frank", &[feed], extra).await;
+    }
+    let mark = "/api/v2/feeds/feed_groups/story/feeds/frank/activities/mark/batch";
+    let (status, body) = admin.post(mark, &json!({"mark_watched": ["s1"], "user_id": "erin"})).await;
+    assert_eq!(status, 201, "{body}");
+
+    let erin = server.user("erin");
+    let expected = [("s1", Some(true)), ("s2", Some(false)), ("kept", None), ("fleeting", None)];
+    for (id, watched) in expected {
+        let path = format!("/api/v2/feeds/activities/{id}");
+        let (status, body) = erin.get(&path).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["activity"].get("is_watched").and_then(Value::as_bool), watched, "{id}: {body}");
+        let (_, body) = admin.get(&format!("{path}?user_id=erin")).await;
+        assert_eq!(body["activity"].get("is_watched").and_then(Value::as_bool), watched, "{id}: {body}");
+        let (_, body) = admin.get(&path).await;
+        assert!(body["activity"].get("is_watched").is_none(), "no reader, no is_watched: {body}");
+    }
+    // Frank watched none of his own.
+    let (_, body) = admin.get("/api/v2/feeds/activities/s1?user_id=frank").await;
+    assert_eq!(body["activity"]["is_watched"], false, "{body}");
+
+    let query = json!({"filter": {"user_id": "frank"}, "limit": 10});
+    let (status, body) = erin.post("/api/v2/feeds/activities/query", &query).await;
+    assert_eq!(status, 201, "{body}");
+    let shown: Vec<(String, Option<bool>)> = body["activities"]
+        .as_array()
+        .expect("activities")
+        .iter()
+        .map(|a| (a["id"].as_str().unwrap().to_string(), a.get("is_watched").and_then(Value::as_bool)))
+        .collect();
+    for (id, watched) in expected {
+        assert!(shown.contains(&(id.to_string(), watched)), "{id}: {shown:?}");
+    }
+    let (_, body) = admin.post("/api/v2/feeds/activities/query", &query).await;
+    let activities = body["activities"].as_array().expect("activities");
+    assert_eq!(activities.len(), 4, "{body}");
+    assert!(activities.iter().all(|a| a.get("is_watched").is_none()), "{body}");
+
+    // The feed groups come from the config cache: a group that stops
+    // tracking watched stories shows none from the next read on.
+    let group = "/api/v2/feeds/feed_groups/story";
+    let mut config = json!({"activity_selectors": [{"type": "current_feed"}], "stories": {"track_watched": false}});
+    let (status, body) = admin.put(group, &config).await;
+    assert_eq!(status, 201, "{body}");
+    let (_, body) = erin.get("/api/v2/feeds/activities/s1").await;
+    assert!(body["activity"].get("is_watched").is_none(), "{body}");
+    config["stories"] = json!({"track_watched": true});
+    assert_eq!(admin.put(group, &config).await.0, 201);
+    let (_, body) = erin.get("/api/v2/feeds/activities/s1").await;
+    assert_eq!(body["activity"]["is_watched"], true, "{body}");
+}

@@ -225,7 +225,7 @@ async fn a_ranked_feed_of_500_pages_without_repeats_or_gaps() {
 
 /// `view=` reads a feed through a feed view: its ranking and selectors
 /// replace the group's for that read; an unknown view is a 404, and a view
-/// that aggregates differently from the group is refused (both stores).
+/// that aggregates an aggregated group differently is refused (both stores).
 #[tokio::test(flavor = "multi_thread")]
 async fn a_feed_view_replaces_the_groups_ranking_for_one_read() {
     let srv = TestServer::spawn().await;
@@ -254,8 +254,14 @@ async fn a_feed_view_replaces_the_groups_ranking_for_one_read() {
     let (status, body) =
         api.post("/api/v2/feeds/feed_groups/timeline/feeds/eve", &json!({"user_id": "eve", "view": "nope"})).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
-    let (status, body) =
-        api.post("/api/v2/feeds/feed_groups/timeline/feeds/eve", &json!({"user_id": "eve", "view": "grouped"})).await;
+    // A view's own aggregation groups the flat feed at read time (tests/it/feed_views.rs).
+    let grouped = api.read_feed("timeline:eve", "eve", json!({"view": "grouped"})).await;
+    assert_eq!(grouped["aggregated_activities"][0]["group"], "ann", "{grouped}");
+    assert_eq!(grouped["aggregated_activities"][0]["activity_count"], 3, "{grouped}");
+    // A view that aggregates an aggregated feed by another format is refused.
+    let (status, body) = api
+        .post("/api/v2/feeds/feed_groups/notification/feeds/eve", &json!({"user_id": "eve", "view": "grouped"}))
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert!(body["exception_fields"]["view"].is_string(), "{body}");
     // Nor can a view re-rank an aggregated (notification) feed.

@@ -1,6 +1,8 @@
 """Feed views through the Python SDK: the maintainers' flow (create, get,
 update, list, delete), get-or-create, and ranking checks at config time."""
 
+from datetime import datetime, timezone
+
 from getstream.models import (
     ActivitySelectorConfig,
     AggregationConfig,
@@ -121,3 +123,63 @@ def test_feed_group_ranking_is_checked_too(client):
     gid = uid("fg")
     created = client.feeds.create_feed_group(id=gid, ranking=_ranking())
     assert created.data.feed_group.ranking.score == _ranking().score
+
+
+def test_a_view_with_its_own_aggregation_groups_a_flat_feed(client, make_users):
+    """A flat feed read through a view whose `aggregation` differs answers
+    `aggregated_activities` grouped at read time, with the group's counts,
+    its activities newest first, and cursors over the groups."""
+    ann, bob, eve = make_users("ann", "bob", "eve")
+    for author in (ann, bob):
+        client.feeds.get_or_create_follow(source=f"timeline:{eve}", target=f"user:{author}")
+    posted = {}
+    for name, author, kind in [
+        ("p1", ann, "post"), ("f1", bob, "photo"), ("p2", bob, "post"), ("p3", ann, "post"),
+    ]:
+        a = client.feeds.add_activity(type=kind, feeds=[f"user:{author}"], user_id=author, id=uid(name))
+        posted[name] = a.data.activity
+    by_type, daily = uid("view"), uid("view")
+    client.feeds.create_feed_view(id=by_type, aggregation=AggregationConfig(format="{{ type }}"))
+    client.feeds.create_feed_view(
+        id=daily, aggregation=AggregationConfig(format='{{ type }}-{{ time.strftime("%Y-%m-%d") }}')
+    )
+
+    resp = client.feeds.get_or_create_feed(
+        feed_group_id="timeline", feed_id=eve, user_id=eve, view=by_type
+    )
+    groups = resp.data.aggregated_activities
+    assert [g.group for g in groups] == ["post", "photo"]
+    posts = groups[0]
+    assert [a.id for a in posts.activities] == [posted[n].id for n in ("p3", "p2", "p1")]
+    assert (posts.activity_count, posts.user_count, posts.user_count_truncated) == (3, 2, False)
+    body = raw(resp)
+    assert body["aggregated_activities"][0]["created_at"] == body["aggregated_activities"][0]["activities"][2]["created_at"]
+    assert [a["id"] for a in body["activities"]] == [posted[n].id for n in ("p3", "p2", "f1", "p1")]
+
+    page = client.feeds.get_or_create_feed(
+        feed_group_id="timeline", feed_id=eve, user_id=eve, view=by_type, limit=1
+    )
+    assert [g.group for g in page.data.aggregated_activities] == ["post"]
+    rest = client.feeds.get_or_create_feed(
+        feed_group_id="timeline", feed_id=eve, user_id=eve, view=by_type, limit=1, next=page.data.next
+    )
+    assert [g.group for g in rest.data.aggregated_activities] == ["photo"]
+    assert rest.data.next is None
+
+    resp = client.feeds.get_or_create_feed(feed_group_id="timeline", feed_id=eve, user_id=eve, view=daily)
+    for g in raw(resp)["aggregated_activities"]:
+        for a in g["activities"]:
+            day = datetime.fromtimestamp(a["created_at"] / 1e9, tz=timezone.utc).strftime("%Y-%m-%d")
+            assert g["group"] == f"{a['type']}-{day}"
+    for view_id in (by_type, daily):
+        client.feeds.delete_feed_view(id=view_id)
+
+
+def test_a_view_aggregation_on_a_notification_feed_is_refused(client, make_users):
+    eve = make_users("eve")
+    view_id = uid("view")
+    client.feeds.create_feed_view(id=view_id, aggregation=AggregationConfig(format="{{ user_id }}"))
+    with api_error(400, 4) as ei:
+        client.feeds.get_or_create_feed(feed_group_id="notification", feed_id=eve, user_id=eve, view=view_id)
+    assert "view" in ei.value.message
+    client.feeds.delete_feed_view(id=view_id)

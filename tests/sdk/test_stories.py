@@ -87,6 +87,15 @@ def test_a_stories_flow_with_three_authors(client, user_client, make_users):
     archive = raw(client.feeds.query_activities(filter=feed_filter, include_expired_activities=True))["activities"]
     assert sorted(a["id"] for a in archive) == sorted([bob1, bob_gone])
 
+    # GetActivity and QueryActivities show the reading user's watched state;
+    # a server-side read naming nobody does not.
+    assert raw(client.feeds.get_activity(id=ann1, user_id=reader))["activity"]["is_watched"] is True
+    assert raw(user_client(reader).feeds.get_activity(id=bob1))["activity"]["is_watched"] is False
+    assert "is_watched" not in raw(client.feeds.get_activity(id=ann1))["activity"]
+    mine = raw(user_client(reader).feeds.query_activities(filter={"feed": f"story:{ann}"}))["activities"]
+    assert sorted(_watched(mine)) == sorted([(ann1, True), (ann2, True)])
+    assert all("is_watched" not in a for a in raw(client.feeds.query_activities(filter=feed_filter))["activities"])
+
 
 def test_a_story_leaves_the_reads_when_it_expires(client, make_users):
     reader, ann = make_users("reader", "ann")

@@ -97,6 +97,7 @@ pub async fn get_activity(
     actor.may_name(q.user_id.as_deref())?;
     let reader = actor.reader(q.user_id.as_deref());
     let mut lookup = Lookup::load(&state.ctx, std::slice::from_ref(&activity), &[], &[], &reader).await?;
+    lookup.add_story_watches(&state.ctx, reader.viewer.as_deref(), std::slice::from_ref(&activity)).await?;
     lookup.language = language;
     if q.comment_sort.is_some() || q.comment_limit.is_some() {
         let embedded = comments::embedded_comments(&state.ctx, &id, q.comment_sort.as_deref(), q.comment_limit).await?;
@@ -314,6 +315,7 @@ pub async fn query_activities(
     let reader = actor.reader(req.user_id.as_deref());
     let (found, next, prev) = activities::query_activities(&state.ctx, &actor, req).await?;
     let mut lookup = Lookup::load(&state.ctx, &found, &[], &[], &reader).await?;
+    lookup.add_story_watches(&state.ctx, reader.viewer.as_deref(), &found).await?;
     lookup.language = language;
     Ok(Reply(QueryActivitiesResponse {
         activities: found.iter().map(|a| lookup.activity(a, None)).collect(),

@@ -24,7 +24,7 @@ use std::collections::BTreeSet;
 use async_trait::async_trait;
 
 use crate::args;
-use crate::core::aggregation::Grouping;
+use crate::core::aggregation::{Grouping, USER_COUNT_CAP};
 use crate::core::error::Result;
 use crate::core::events::{Event, EventType};
 use crate::core::model::{Activity, FeedGroup, Fid, NotificationState};
@@ -33,9 +33,6 @@ use crate::core::storage::{ExtraWrites, GroupMembers, GroupSlice, MarkEvents, Ma
 use crate::core::time::Timestamp;
 use crate::store::db::{Arg, Db, Tx};
 use crate::store::sql;
-
-/// Distinct authors a group counts before `user_count_truncated`.
-pub const USER_COUNT_CAP: i64 = 100;
 
 /// Marked keys `notification_state` lists (the deprecated
 /// `read_activities`/`seen_activities`).

@@ -240,18 +240,18 @@ async fn a_view_aggregates_a_flat_feed_at_read_time() {
     assert_eq!(posts["updated_at"], at("p3"));
     assert_eq!(read["aggregated_activities"][1]["user_count"], 2);
     assert!(posts.get("is_read").is_none() && posts.get("is_seen").is_none(), "{posts}");
-    // As on aggregated reads: the groups' activities also flat, newest first.
-    assert_eq!(ids(&read["activities"]), ["v1", "f2", "p3", "f1", "p2", "p1"], "{read}");
+    // As on aggregated reads: the groups' activities are listed flat only when asked.
+    assert_eq!(read["activities"], json!([]), "{read}");
+    assert_eq!(read["aggregated_activities"][0]["activities"][0]["user"]["id"], "ann", "{read}");
     assert!(read.get("next").is_none(), "{read}");
-    let bare = api
+    let flat = api
         .read_feed(
             "timeline:eve",
             "eve",
-            json!({"view": "by_type", "enrichment_options": {"include_flat_activities": false}}),
+            json!({"view": "by_type", "enrichment_options": {"include_flat_activities": true}}),
         )
         .await;
-    assert_eq!(bare["activities"], json!([]), "{bare}");
-    assert_eq!(bare["aggregated_activities"][0]["activities"][0]["user"]["id"], "ann", "{bare}");
+    assert_eq!(ids(&flat["activities"]), ["v1", "f2", "p3", "f1", "p2", "p1"], "{flat}");
 
     let oldest = api.read_feed("timeline:eve", "eve", json!({"view": "by_type_oldest"})).await;
     assert_eq!(ids(&oldest["aggregated_activities"][2]["activities"]), ["p1", "p2", "p3"], "{oldest}");

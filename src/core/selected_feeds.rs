@@ -222,23 +222,19 @@ async fn score(
 ) -> Result<Vec<Ranked>> {
     let ScoreInputs { external, interests, vars } = read;
     let interests = interests.filter(|_| ranking.kind == RankingKind::Interest);
-    let counted = ranking.variables().iter().any(|v| {
+    // The counts are loaded only when the expression reads one; popularity
+    // alone is kept on the activity, so it costs no counting.
+    let variables = ranking.variables();
+    let counted = variables.iter().any(|v| {
         matches!(
             v,
-            Var::Popularity
-                | Var::ReactionCount
-                | Var::ReactionCounts(_)
-                | Var::CommentCount
-                | Var::BookmarkCount
-                | Var::ShareCount
+            Var::ReactionCount | Var::ReactionCounts(_) | Var::CommentCount | Var::BookmarkCount | Var::ShareCount
         )
     });
-    let extras = if counted {
-        let ids: Vec<String> = candidates.iter().map(|c| c.activity.id.clone()).collect();
-        ctx.store.activity_extras(&ids, None, 0, 0).await?
-    } else {
-        Default::default()
-    };
+    let popular = !counted && variables.iter().any(|v| matches!(v, Var::Popularity));
+    let ids = || candidates.iter().map(|c| c.activity.id.clone()).collect::<Vec<String>>();
+    let extras = if counted { ctx.store.activity_extras(&ids(), None, 0, 0).await? } else { Default::default() };
+    let popularity = if popular { ctx.store.popularity(&ids()).await? } else { Default::default() };
     let env = Env { now: now.0 as f64 / 1e9, seed: now.0 as u64 };
     let count = |map: &std::collections::HashMap<String, i64>, id: &str| map.get(id).copied().unwrap_or(0) as f64;
     Ok(candidates
@@ -258,6 +254,7 @@ async fn score(
                 share_count: counted.then(|| count(&extras.share_counts, id)),
                 selector_source: Some(source),
                 external,
+                popularity: popular.then(|| count(&popularity, id)),
                 interest_score: interests.map(|i| i.score(&activity.interest_tags)),
                 ..ActivityInputs::of(&activity)
             };

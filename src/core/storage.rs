@@ -403,6 +403,10 @@ pub trait ActivityStore: Send + Sync {
     async fn activity_shares(&self, parent_id: &str, limit: usize, offset: usize) -> Result<Vec<Activity>>;
     /// Number of live activities pointing at each of `activity_ids`.
     async fn share_counts(&self, activity_ids: &[String]) -> Result<HashMap<String, i64>>;
+    /// The kept `popularity` of each of `activity_ids` that exists (one
+    /// per reaction, two per live comment, three per bookmark and per live
+    /// share).
+    async fn popularity(&self, activity_ids: &[String]) -> Result<HashMap<String, i64>>;
     /// A user's latest `limit` reactions on activities and latest `limit`
     /// comments on live activities, each with its activity's
     /// `interest_tags` (one statement over the users' indexes).

@@ -1506,10 +1506,15 @@ pub fn feed_page(
         )
     };
     // UNION: an entry copied meanwhile, or pending from two origins, once.
+    // The page is cut from the keys, and only its activities are joined:
+    // ordering rows that carry their documents had SQLite copy every
+    // document of a long page into a temporary b-tree. The rows come in no
+    // order; the caller sorts them by `(created_at, activity_seq)`.
     let sql = format!(
-        "SELECT {} FROM ({} UNION {}) e
-         JOIN activities a ON a.seq = e.activity_seq
-         ORDER BY e.created_at {order}, e.activity_seq {order} LIMIT {limit}",
+        "SELECT e.created_at, e.activity_seq, {} FROM (
+            SELECT activity_seq, created_at FROM ({} UNION {}) u
+            ORDER BY created_at {order}, activity_seq {order} LIMIT {limit}) e
+         JOIN activities a ON a.seq = e.activity_seq",
         doc_select(dialect, &ACTIVITIES),
         branch("feed_entries e"),
         branch(&format!("({PENDING_ENTRIES}) e")),

@@ -319,7 +319,13 @@ impl<D: Db> ActivityStore for D {
         let mut read = self.read().await?;
         // The unfiltered read is the hot path: its few shapes are cached.
         let rows = if filter.is_none() { read.rows(&sql, &args).await? } else { read.rows_once(&sql, &args).await? };
-        rows.iter().map(|r| r.doc(0)).collect()
+        // Rows are `created_at, activity_seq, doc`, in no order (`sql::feed_page`).
+        let mut page = rows.iter().map(|r| Ok(((r.int(0)?, r.int(1)?), r.doc(2)?))).collect::<Result<Vec<_>>>()?;
+        match slice {
+            FeedSlice::Newer(_) => page.sort_unstable_by_key(|(key, _)| *key),
+            FeedSlice::Start | FeedSlice::Older(_) => page.sort_unstable_by_key(|(key, _)| std::cmp::Reverse(*key)),
+        }
+        Ok(page.into_iter().map(|(_, activity)| activity).collect())
     }
 
     async fn activity_shares(&self, parent_id: &str, limit: usize, offset: usize) -> Result<Vec<Activity>> {
@@ -343,6 +349,18 @@ impl<D: Db> ActivityStore for D {
                  GROUP BY parent_id",
                 args![activity_ids],
             )
+            .await?;
+        rows.iter().map(|r| Ok((r.text(0)?, r.int(1)?))).collect()
+    }
+
+    async fn popularity(&self, activity_ids: &[String]) -> Result<HashMap<String, i64>> {
+        if activity_ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let rows = self
+            .read()
+            .await?
+            .rows("SELECT id, popularity FROM activities WHERE id = ANY($1)", args![activity_ids])
             .await?;
         rows.iter().map(|r| Ok((r.text(0)?, r.int(1)?))).collect()
     }

@@ -275,6 +275,9 @@ pub async fn get_or_create_feed(ctx: &Ctx, actor: &Actor, fid: Fid, req: GetOrCr
         stories.map(|_| actor.viewer(body_user.as_deref()).map_or_else(|| feed.created_by.clone(), str::to_string));
     let skip_watched_by = watcher.clone().filter(|_| stories.is_some_and(|s| s.track_watched && s.skip_watched));
     let mut groups = Vec::new();
+    // Aggregated reads list the groups' activities flat only when asked,
+    // the spec's default for new apps.
+    let flat = options.include_flat_activities == Some(true);
     let mut ranks = HashMap::new();
     let (activities, next, prev) = if skip_all || options.skip_activity.unwrap_or(false) {
         (Vec::new(), None, None)
@@ -283,10 +286,9 @@ pub async fn get_or_create_feed(ctx: &Ctx, actor: &Actor, fid: Fid, req: GetOrCr
         let reader = actor.reader(body_user.as_deref());
         let who =
             GroupReader { shape, state: notification_status.as_ref(), reader: &reader, watcher: watcher.as_deref() };
-        let page = group_page(ctx, &fid, who, limit, (next, prev), &cursors).await?;
-        let flat = if options.include_flat_activities == Some(true) { page.flat_activities() } else { Vec::new() };
-        groups = page.groups;
-        (flat, page.next, page.prev)
+        let page;
+        (groups, page) = group_page(ctx, &fid, who, limit, (next, prev), &cursors).await?.split(flat);
+        page
     } else if let Some(grouping) = &view_grouping {
         let applied_filter = filter.as_ref().and(req.filter.as_ref());
         let cursors = ctx
@@ -318,10 +320,9 @@ pub async fn get_or_create_feed(ctx: &Ctx, actor: &Actor, fid: Fid, req: GetOrCr
                 ctx.store.feed_activities(&fid, &start, VIEW_AGGREGATION_WINDOW, now, &reader, filter.as_ref()).await?
             }
         };
-        let page = window_page(grouping, window, limit, (next, prev), &cursors)?;
-        let flat = if options.include_flat_activities == Some(true) { page.flat_activities() } else { Vec::new() };
-        groups = page.groups;
-        (flat, page.next, page.prev)
+        let page;
+        (groups, page) = window_page(grouping, window, limit, (next, prev), &cursors)?.split(flat);
+        page
     } else if let Some(selected) = &selected {
         let applied_filter = filter.as_ref().and(req.filter.as_ref());
         let cursors = ctx
@@ -388,7 +389,7 @@ pub async fn get_or_create_feed(ctx: &Ctx, actor: &Actor, fid: Fid, req: GetOrCr
     let follows: Vec<_> = followers.items.iter().chain(&following.items).cloned().collect();
     let reader = actor.reader(body_user.as_deref());
     let mut embedded = activities.clone();
-    if options.include_flat_activities != Some(true) {
+    if !flat {
         embedded.extend(groups.iter().flat_map(|g| g.group.activities.iter().cloned()));
     }
     // Users shown outside activities and follows: pinners, and the viewer

@@ -104,6 +104,13 @@ impl GroupPage {
         all.sort_by(|a, b| (b.created_at, &b.id).cmp(&(a.created_at, &a.id)));
         all
     }
+
+    /// The read's groups, and its top-level `activities` (the groups'
+    /// activities when `flat`, else none) with the cursors.
+    pub fn split(self, flat: bool) -> (Vec<AggregatedGroup>, (Vec<Activity>, Option<String>, Option<String>)) {
+        let activities = if flat { self.flat_activities() } else { Vec::new() };
+        (self.groups, (activities, self.next, self.prev))
+    }
 }
 
 fn marked_or_before(at: Option<Timestamp>, updated_at: Timestamp, marked: bool) -> bool {

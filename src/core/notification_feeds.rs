@@ -89,6 +89,9 @@ pub struct AggregatedGroup {
     pub is_watched: Option<bool>,
 }
 
+/// A read's top-level `activities` with its `next` and `prev` cursors.
+pub type FlatPage = (Vec<Activity>, Option<String>, Option<String>);
+
 /// A page of an aggregated feed's groups, with its cursors.
 pub struct GroupPage {
     pub groups: Vec<AggregatedGroup>,
@@ -107,7 +110,7 @@ impl GroupPage {
 
     /// The read's groups, and its top-level `activities` (the groups'
     /// activities when `flat`, else none) with the cursors.
-    pub fn split(self, flat: bool) -> (Vec<AggregatedGroup>, (Vec<Activity>, Option<String>, Option<String>)) {
+    pub fn split(self, flat: bool) -> (Vec<AggregatedGroup>, FlatPage) {
         let activities = if flat { self.flat_activities() } else { Vec::new() };
         (self.groups, (activities, self.next, self.prev))
     }

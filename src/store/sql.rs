@@ -913,7 +913,16 @@ impl SqlBuilder {
                 )
             }
             (Field::Named("popularity"), op, Operand::Num(n)) => {
-                let n = self.real(*n);
+                // The column is an integer: compared with an integer bound it
+                // reads its index (PostgreSQL casts the column, and so scans
+                // the table, when the bound is a float8).
+                let bound = match op {
+                    Op::Gt | Op::Lte => n.floor(),
+                    Op::Gte | Op::Lt => n.ceil(),
+                    _ if n.fract() != 0.0 => return Ok(self.truth(false).into()),
+                    _ => *n,
+                };
+                let n = self.bind(Arg::Int(bound as i64));
                 format!("{} {} {n}", self.popularity(), Self::compare(op))
             }
             (Field::Named("hidden"), Op::Eq, Operand::Bool(hidden)) => {

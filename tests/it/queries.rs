@@ -288,6 +288,22 @@ async fn popularity_follows_every_counted_write() {
             let mut ids = ids;
             ids.sort_by_key(|v| v.as_str().unwrap_or_default().to_string());
             assert_eq!(json!(ids), want, "the indexed popularity matches the response ({expected})");
+            // Fractional bounds against the integer column: each operator as on the number line.
+            let x = expected as f64;
+            for (op, bound, holds) in [
+                ("$gt", x - 0.5, true),
+                ("$gte", x + 0.5, false),
+                ("$lt", x + 0.5, true),
+                ("$lte", x - 0.5, false),
+                ("$eq", x + 0.5, false),
+                ("$eq", x, true),
+            ] {
+                let filter = json!({"filter": {"id": "pop", "popularity": {op: bound}}});
+                let (status, page) = api.post("/api/v2/feeds/activities/query", &filter).await;
+                assert_eq!(status, StatusCode::CREATED, "{page}");
+                let found = page["activities"].as_array().is_some_and(|a| a.len() == 1);
+                assert_eq!(found, holds, "popularity {expected} {op} {bound}: {page}");
+            }
             let sorted = json!({"filter": {"id": {"$in": ["pop", "quiet"]}},
                                 "sort": [{"field": "popularity", "direction": -1}]});
             let (_, page) = api.post("/api/v2/feeds/activities/query", &sorted).await;

@@ -2,7 +2,7 @@
 //! event pushes to (`recipients`); the records and the rules, and what
 //! pushes, are in `push`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use super::error::{Error, Result};
 use super::events::{Event, EventType};
@@ -188,38 +188,27 @@ pub fn may_push(event: &Event) -> bool {
     )
 }
 
-/// The feed groups an event's pushes are decided by, each read once.
-struct Groups<'a> {
-    ctx: &'a Ctx,
-    read: HashMap<String, Option<FeedGroup>>,
-}
+/// The feed groups an event's pushes are decided by, from the config cache.
+struct Groups(std::sync::Arc<Vec<FeedGroup>>);
 
-impl<'a> Groups<'a> {
-    fn new(ctx: &'a Ctx) -> Self {
-        Groups { ctx, read: HashMap::new() }
+impl Groups {
+    async fn load(ctx: &Ctx) -> Result<Groups> {
+        Ok(Groups(ctx.config.feed_groups(|| ctx.store.list_feed_groups()).await?))
     }
 
-    async fn get(&mut self, id: &str) -> Result<Option<&FeedGroup>> {
-        if !self.read.contains_key(id) {
-            let group = self.ctx.store.get_feed_group(id).await?.filter(|g| g.deleted_at.is_none());
-            self.read.insert(id.to_string(), group);
-        }
-        Ok(self.read.get(id).and_then(Option::as_ref))
+    /// A live group by id.
+    fn get(&self, id: &str) -> Option<&FeedGroup> {
+        self.0.iter().find(|g| g.id == id && g.deleted_at.is_none())
     }
 
     /// Whether the group of `fid` lets a push of `kind` through.
-    async fn allows(&mut self, fid: &Fid, kind: &str) -> Result<bool> {
-        Ok(push::group_allows(self.get(&fid.group).await?, kind))
+    fn allows(&self, fid: &Fid, kind: &str) -> bool {
+        push::group_allows(self.get(&fid.group), kind)
     }
 
     /// Whether the group of one of `fids` (an activity's feeds) does.
-    async fn any_allows(&mut self, fids: &[Fid], kind: &str) -> Result<bool> {
-        for fid in fids {
-            if self.allows(fid, kind).await? {
-                return Ok(true);
-            }
-        }
-        Ok(false)
+    fn any_allows(&self, fids: &[Fid], kind: &str) -> bool {
+        fids.iter().any(|fid| self.allows(fid, kind))
     }
 }
 
@@ -246,7 +235,7 @@ pub async fn recipients(ctx: &Ctx, event: &Event) -> Result<Vec<Recipient>> {
     let s = &event.subject;
     let mut out: Vec<Recipient> = Vec::new();
     let mut actor = event.user_id.clone();
-    let mut groups = Groups::new(ctx);
+    let groups = Groups::load(ctx).await?;
     let add = |user: &str, kind: &str, out: &mut Vec<Recipient>| {
         if !user.is_empty() && !out.iter().any(|r| r.user_id == user) {
             out.push(Recipient { user_id: user.to_string(), kind: kind.to_string() });
@@ -255,7 +244,7 @@ pub async fn recipients(ctx: &Ctx, event: &Event) -> Result<Vec<Recipient>> {
     let feeds = s.activity.as_ref().map(|a| a.feeds.clone()).unwrap_or_default();
     if event.skip_push {
         for n in &event.notified {
-            if groups.allows(&n.fid, &n.kind).await? {
+            if groups.allows(&n.fid, &n.kind) {
                 add(&n.user_id, &n.kind, &mut out);
             }
         }
@@ -263,26 +252,26 @@ pub async fn recipients(ctx: &Ctx, event: &Event) -> Result<Vec<Recipient>> {
         match event.kind {
             EventType::ActivityAdded => {
                 if let Some(activity) = &s.activity {
-                    if groups.any_allows(&feeds, "mention").await? {
+                    if groups.any_allows(&feeds, "mention") {
                         for user in &activity.mentioned_user_ids {
                             add(user, "mention", &mut out);
                         }
                     }
-                    for (owner, kind) in notification_feed_owners(ctx, &mut groups, activity).await? {
+                    for (owner, kind) in notification_feed_owners(ctx, &groups, activity).await? {
                         add(&owner, &kind, &mut out);
                     }
                 }
             }
             EventType::ActivityReactionAdded => {
                 if let Some(activity) = &s.activity {
-                    if groups.any_allows(&feeds, "reaction").await? {
+                    if groups.any_allows(&feeds, "reaction") {
                         add(&activity.user_id, "reaction", &mut out);
                     }
                 }
             }
             EventType::CommentReactionAdded => {
                 if let Some(comment) = &s.comment {
-                    if groups.any_allows(&feeds, "comment_reaction").await? {
+                    if groups.any_allows(&feeds, "comment_reaction") {
                         add(&comment.user_id, "comment_reaction", &mut out);
                     }
                 }
@@ -290,20 +279,20 @@ pub async fn recipients(ctx: &Ctx, event: &Event) -> Result<Vec<Recipient>> {
             EventType::CommentAdded => {
                 if let Some(comment) = &s.comment {
                     if let Some(parent) = comment.parent_id.as_deref() {
-                        if groups.any_allows(&feeds, "comment_reply").await? {
+                        if groups.any_allows(&feeds, "comment_reply") {
                             let parents = ctx.store.get_comments(&[parent.to_string()]).await?;
                             if let Some(parent) = parents.first() {
                                 add(&parent.user_id, "comment_reply", &mut out);
                             }
                         }
                     }
-                    if groups.any_allows(&feeds, "comment_mention").await? {
+                    if groups.any_allows(&feeds, "comment_mention") {
                         for user in &comment.mentioned_user_ids {
                             add(user, "comment_mention", &mut out);
                         }
                     }
                     if let Some(activity) = &s.activity {
-                        if groups.any_allows(&feeds, "comment").await? {
+                        if groups.any_allows(&feeds, "comment") {
                             add(&activity.user_id, "comment", &mut out);
                         }
                     }
@@ -317,7 +306,7 @@ pub async fn recipients(ctx: &Ctx, event: &Event) -> Result<Vec<Recipient>> {
                         |fid: &super::model::Fid| feeds.iter().find(|f| &f.fid == fid).map(|f| f.created_by.clone());
                     actor = actor.or_else(|| owner(&follow.source));
                     if let Some(target_owner) = owner(&follow.target) {
-                        if groups.allows(&follow.target, "follow").await? {
+                        if groups.allows(&follow.target, "follow") {
                             add(&target_owner, "follow", &mut out);
                         }
                     }
@@ -337,11 +326,7 @@ pub async fn recipients(ctx: &Ctx, event: &Event) -> Result<Vec<Recipient>> {
 /// `notification` section) `activity` was added to by hand, with the type
 /// that pushes: its trigger's, else its own; only where the group lets
 /// that type through.
-async fn notification_feed_owners(
-    ctx: &Ctx,
-    groups: &mut Groups<'_>,
-    activity: &Activity,
-) -> Result<Vec<(String, String)>> {
+async fn notification_feed_owners(ctx: &Ctx, groups: &Groups, activity: &Activity) -> Result<Vec<(String, String)>> {
     let kind = activity
         .notification_context
         .as_ref()
@@ -351,7 +336,7 @@ async fn notification_feed_owners(
         .to_string();
     let mut fids = Vec::new();
     for fid in &activity.feeds {
-        let group = groups.get(&fid.group).await?;
+        let group = groups.get(&fid.group);
         if group.is_some_and(|g| g.config.notification.is_some()) && push::group_allows(group, &kind) {
             fids.push(fid.clone());
         }
@@ -372,10 +357,10 @@ pub async fn post_targets(ctx: &Ctx, event: &Event) -> Result<Vec<Fid>> {
     if event.kind != EventType::ActivityAdded || event.skip_push || event.audience.is_some() {
         return Ok(Vec::new());
     }
-    let mut groups = Groups::new(ctx);
+    let groups = Groups::load(ctx).await?;
     let mut targets = Vec::new();
     for fid in &activity.feeds {
-        if groups.allows(fid, "post").await? || groups.allows(fid, &activity.kind).await? {
+        if groups.allows(fid, "post") || groups.allows(fid, &activity.kind) {
             targets.push(fid.clone());
         }
     }

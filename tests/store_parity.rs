@@ -23,7 +23,8 @@ use tributary::core::storage::{
     StoriesView,
 };
 use tributary::core::time::Timestamp;
-use tributary::store::postgres::PostgresStore;
+use tributary::store::db::{Arg, Db, Dialect};
+use tributary::store::postgres::{PostgresStore, STATEMENT_CACHE_CAP};
 use tributary::store::sqlite::SqliteStore;
 
 // ---------------------------------------------------------------- harness
@@ -65,13 +66,25 @@ impl Drop for PgSchema {
 }
 
 async fn sqlite() -> Backend {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().to_path_buf();
-    let store = tokio::task::spawn_blocking(move || SqliteStore::open(&path)).await.expect("join").expect("sqlite");
+    let (store, dir) = sqlite_store().await;
     Backend { name: "sqlite", store: Arc::new(store), _place: Place::Dir(dir) }
 }
 
+/// A SQLite store in a fresh directory, removed with the `TempDir`.
+async fn sqlite_store() -> (SqliteStore, TempDir) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().to_path_buf();
+    let store = tokio::task::spawn_blocking(move || SqliteStore::open(&path)).await.expect("join").expect("sqlite");
+    (store, dir)
+}
+
 async fn postgres(base: String) -> Backend {
+    let (store, place) = postgres_store(base).await;
+    Backend { name: "postgres", store: Arc::new(store), _place: Place::Schema(place) }
+}
+
+/// A PostgreSQL store in a fresh schema, dropped with the `PgSchema`.
+async fn postgres_store(base: String) -> (PostgresStore, PgSchema) {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
     let schema = format!("parity_{}_{}_{nanos}", std::process::id(), NEXT.fetch_add(1, Ordering::SeqCst));
@@ -81,18 +94,21 @@ async fn postgres(base: String) -> Backend {
     let place = PgSchema { base: base.clone(), schema: schema.clone() };
     let sep = if base.contains('?') { '&' } else { '?' };
     let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
-    let store = PostgresStore::connect(&url).await.expect("postgres store");
-    Backend { name: "postgres", store: Arc::new(store), _place: Place::Schema(place) }
+    (PostgresStore::connect(&url).await.expect("postgres store"), place)
+}
+
+/// The PostgreSQL database to test on, if `TRIBUTARY_TEST_DATABASE_URL`
+/// names one.
+fn database_url() -> Option<String> {
+    std::env::var("TRIBUTARY_TEST_DATABASE_URL").ok().filter(|url| !url.is_empty())
 }
 
 /// Every backend available: SQLite, plus PostgreSQL when
 /// `TRIBUTARY_TEST_DATABASE_URL` names a database.
 async fn backends() -> Vec<Backend> {
     let mut all = vec![sqlite().await];
-    if let Ok(url) = std::env::var("TRIBUTARY_TEST_DATABASE_URL") {
-        if !url.is_empty() {
-            all.push(postgres(url).await);
-        }
+    if let Some(url) = database_url() {
+        all.push(postgres(url).await);
     }
     all
 }
@@ -1433,4 +1449,61 @@ async fn uploads_record_get_and_forget(store: &dyn Store) {
     assert!(store.delete_upload(&upload.key).await.expect("delete"));
     assert!(!store.delete_upload(&upload.key).await.expect("delete again"));
     assert_eq!(store.get_upload(&upload.key).await.expect("get"), None);
+}
+
+// ---------------------------------------------------------------- statement caches
+
+/// Statements whose text varies with the request — here an IN-list spelled
+/// with a placeholder per item — each get prepared on the connection that
+/// runs them. Run through `rows` and `exec` on one connection, more distinct
+/// texts than `STATEMENT_CACHE_CAP` all answer right on both stores, a
+/// constant statement keeps running between them, and PostgreSQL's session
+/// never holds more than the cap of prepared statements (deadpool's cache,
+/// unbounded, kept every one of them, client and server side).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn statements_varying_per_request_stay_within_the_statement_cache() {
+    let (sqlite, _dir) = sqlite_store().await;
+    eprintln!("statement cache on sqlite");
+    varying_statements(&sqlite, &sqlite).await;
+    if let Some(base) = database_url() {
+        let (postgres, _schema) = postgres_store(base).await;
+        eprintln!("statement cache on postgres");
+        varying_statements(&postgres, &postgres).await;
+    }
+}
+
+async fn varying_statements(store: &dyn Store, db: &dyn Db) {
+    let users: Vec<User> = (0..10).map(|i| user(&format!("u{i}"), "N", i)).collect();
+    store.upsert_users_with(&users, &ExtraWrites::default()).await.expect("users");
+    let ids: Vec<String> = (0..STATEMENT_CACHE_CAP + 100).map(|i| format!("u{i}")).collect();
+    // One transaction, so every statement runs on one connection; dropped
+    // at the end, it rolls back.
+    let mut conn = db.write().await.expect("write");
+    for n in 1..=ids.len() {
+        let list = (1..=n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+        let args: Vec<Arg> = ids[..n].iter().map(Arg::from).collect();
+        let matched = if n % 2 == 0 {
+            let sql = format!("SELECT COUNT(*) FROM users WHERE id IN ({list})");
+            conn.int(&sql, &args).await.expect("select") as usize
+        } else {
+            let sql = format!("UPDATE users SET name = name WHERE id IN ({list})");
+            conn.exec(&sql, &args).await.expect("update") as usize
+        };
+        assert_eq!(matched, n.min(users.len()), "{n} placeholders");
+        if n % 100 == 0 {
+            assert_eq!(conn.int("SELECT COUNT(*) FROM users", &[]).await.expect("count"), users.len() as i64);
+        }
+    }
+    if db.dialect() == Dialect::Postgres {
+        // The session's prepared statements, but for the one counting them.
+        let held = conn
+            .rows_once(
+                "SELECT COUNT(*) FROM pg_prepared_statements WHERE statement NOT LIKE '%pg_prepared_statements%'",
+                &[],
+            )
+            .await
+            .expect("prepared statements");
+        let held = held[0].int(0).expect("count") as usize;
+        assert!(held <= STATEMENT_CACHE_CAP, "{held} statements prepared, over {STATEMENT_CACHE_CAP}");
+    }
 }

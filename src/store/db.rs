@@ -197,13 +197,14 @@ impl Row {
 #[async_trait]
 pub trait Tx: Send {
     fn dialect(&self) -> Dialect;
-    /// Runs a statement; returns the rows it changed. Constant statements
-    /// are prepared once per connection.
+    /// Runs a statement; returns the rows it changed. Statements are kept
+    /// prepared per connection, in a cache of bounded size on both drivers.
     async fn exec(&mut self, sql: &str, args: &[Arg]) -> Result<u64>;
     async fn rows(&mut self, sql: &str, args: &[Arg]) -> Result<Vec<Row>>;
     /// `rows` for statements built per request (filters): PostgreSQL's
-    /// per-connection statement cache has no bound, so they are not kept
-    /// there; SQLite's is a bounded LRU, and keeps them.
+    /// per-connection statement cache starts afresh when full, so texts that
+    /// seldom recur would keep flushing the constant statements out of it;
+    /// they are not kept there. SQLite's is an LRU, and keeps them.
     async fn rows_once(&mut self, sql: &str, args: &[Arg]) -> Result<Vec<Row>>;
     async fn commit(self: Box<Self>) -> Result<()>;
     /// Events were written: when this transaction commits, the event

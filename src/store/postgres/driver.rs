@@ -5,14 +5,15 @@
 
 use async_trait::async_trait;
 use bytes::{BufMut, BytesMut};
-use deadpool_postgres::Object;
+use deadpool_postgres::{Object, StatementCache};
 use tokio_postgres::types::{to_sql_checked, FromSql, IsNull, ToSql, Type};
+use tokio_postgres::Statement;
 
 use std::sync::Arc;
 
 use tokio::sync::watch;
 
-use super::{PostgresStore, EVENTS_CHANNEL};
+use super::{PostgresStore, EVENTS_CHANNEL, STATEMENT_CACHE_CAP};
 use crate::core::error::{Error, Result};
 use crate::store::db::{Arg, Db, Dialect, Row, Tx};
 
@@ -96,6 +97,44 @@ fn rows_of(rows: Vec<tokio_postgres::Row>) -> Result<Vec<Row>> {
         .collect()
 }
 
+/// `sql` prepared on `client`, through the connection's statement cache,
+/// which holds at most `STATEMENT_CACHE_CAP` statements.
+///
+/// deadpool's cache never forgets a statement, and each one it keeps is
+/// also a statement prepared in the server's session. Texts that vary with
+/// a request (a literal `LIMIT`, a `UNION ALL` branch per group, an
+/// optional clause) would grow both for as long as the connection lives,
+/// so a full cache is emptied before the next statement is prepared: the
+/// statements in use again are prepared again, once each, and the dropped
+/// ones are closed on the server. Emptying the whole cache (rather than
+/// evicting the least used entry, which deadpool does not track) costs at
+/// most one extra prepare per statement per `STATEMENT_CACHE_CAP` new texts.
+/// Counting the cache walks its entries, which at this size is far cheaper
+/// than the round trip the statement makes anyway.
+async fn prepared(client: &Object, sql: &str) -> Result<Statement> {
+    let cache = &client.statement_cache;
+    if cache.size() >= STATEMENT_CACHE_CAP {
+        cache.clear();
+    }
+    // A preparation that fails, or is cancelled, leaves an empty entry
+    // keyed by its text that the cache's size does not count: it goes too.
+    let mut unfinished = Unfinished(Some((cache, sql)));
+    let statement = client.prepare_cached(sql).await.map_err(db_err)?;
+    unfinished.0 = None;
+    Ok(statement)
+}
+
+/// A statement cache entry being prepared, removed when dropped unfinished.
+struct Unfinished<'a>(Option<(&'a StatementCache, &'a str)>);
+
+impl Drop for Unfinished<'_> {
+    fn drop(&mut self) {
+        if let Some((cache, sql)) = self.0.take() {
+            cache.remove(sql, &[]);
+        }
+    }
+}
+
 pub(super) struct PgTx {
     client: Option<Object>,
     /// A write transaction is open and must be committed or rolled back.
@@ -121,7 +160,7 @@ impl Tx for PgTx {
 
     async fn exec(&mut self, sql: &str, args: &[Arg]) -> Result<u64> {
         let client = self.client()?;
-        let stmt = client.prepare_cached(sql).await.map_err(db_err)?;
+        let stmt = prepared(client, sql).await?;
         let bound: Vec<Bound<'_>> = args.iter().map(Bound).collect();
         let refs: Vec<&(dyn ToSql + Sync)> = bound.iter().map(|b| b as &(dyn ToSql + Sync)).collect();
         client.execute(&stmt, &refs).await.map_err(db_err)
@@ -129,7 +168,7 @@ impl Tx for PgTx {
 
     async fn rows(&mut self, sql: &str, args: &[Arg]) -> Result<Vec<Row>> {
         let client = self.client()?;
-        let stmt = client.prepare_cached(sql).await.map_err(db_err)?;
+        let stmt = prepared(client, sql).await?;
         let bound: Vec<Bound<'_>> = args.iter().map(Bound).collect();
         let refs: Vec<&(dyn ToSql + Sync)> = bound.iter().map(|b| b as &(dyn ToSql + Sync)).collect();
         rows_of(client.query(&stmt, &refs).await.map_err(db_err)?)

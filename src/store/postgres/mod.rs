@@ -20,6 +20,10 @@ use driver::db_err;
 mod migrations;
 
 const POOL_SIZE: usize = 16;
+/// The statements each connection keeps prepared (as many as SQLite's
+/// statement cache holds): beyond it the cache starts afresh
+/// (`driver::prepared`).
+pub const STATEMENT_CACHE_CAP: usize = 512;
 /// Serialises schema migrations when several instances start at once.
 const MIGRATION_LOCK: i64 = 0x7472_6962_7574_6172;
 

@@ -14,7 +14,7 @@
 //! skipped.
 
 use std::cmp::Ordering;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde_json::{Map, Value};
 
@@ -25,7 +25,7 @@ use super::interests::{self, Interests, ReadWeights};
 use super::model::{Activity, ActivitySelector, FeedGroup, Fid};
 use super::ranking::{self, ActivityInputs, Env, Ranking, RankingKind, Var};
 use super::selectors::{self, Candidate};
-use super::storage::Reader;
+use super::storage::{RankFields, Reader};
 use super::time::Timestamp;
 use super::Ctx;
 
@@ -75,8 +75,16 @@ pub struct Ranked {
     pub vars: Option<Map<String, Value>>,
 }
 
-fn order(a: &Ranked, b: &Ranked) -> Ordering {
-    compare((a.score, a.activity.created_at, &a.activity.id), (b.score, b.activity.created_at, &b.activity.id))
+/// A candidate with its score, before its document is read.
+struct Scored {
+    fields: RankFields,
+    score: f64,
+    source: &'static str,
+    vars: Option<Map<String, Value>>,
+}
+
+fn order(a: &Scored, b: &Scored) -> Ordering {
+    compare((a.score, a.fields.created_at, &a.fields.id), (b.score, b.fields.created_at, &b.fields.id))
 }
 
 /// The feed's order on `(score, created_at, id)`: highest score, then
@@ -94,13 +102,13 @@ struct Key {
 }
 
 impl Key {
-    fn of(r: &Ranked, now: Timestamp) -> Key {
-        Key { now, score: r.score, created_at: r.activity.created_at, id: r.activity.id.clone() }
+    fn of(r: &Scored, now: Timestamp) -> Key {
+        Key { now, score: r.score, created_at: r.fields.created_at, id: r.fields.id.clone() }
     }
 
     /// Where `r` sorts relative to this key.
-    fn locate(&self, r: &Ranked) -> Ordering {
-        compare((r.score, r.activity.created_at, &r.activity.id), (self.score, self.created_at, &self.id))
+    fn locate(&self, r: &Scored) -> Ordering {
+        compare((r.score, r.fields.created_at, &r.fields.id), (self.score, self.created_at, &self.id))
     }
 
     fn encode(&self, scope: &cursor::Scope) -> String {
@@ -171,14 +179,23 @@ pub async fn read(
     };
     let candidates =
         selectors::gather(ctx, fid, &shape.selectors, reader, read_filter, now, interests.as_ref()).await?;
-    let mut ranked: Vec<Ranked> = match &shape.ranking {
+    // Documents are read for the page alone, unless the ranking reads
+    // custom data: then for every candidate, in one statement.
+    let reads_custom =
+        shape.ranking.as_ref().is_some_and(|r| r.variables().iter().any(|v| matches!(v, Var::Custom(_))));
+    let mut documents: HashMap<String, Activity> = HashMap::new();
+    if reads_custom {
+        let ids: Vec<String> = candidates.iter().map(|c| c.fields.id.clone()).collect();
+        documents = live_documents(ctx, &ids).await?;
+    }
+    let mut ranked: Vec<Scored> = match &shape.ranking {
         Some(ranking) => {
             let inputs = ScoreInputs { external, interests: interests.as_ref(), vars: score_vars };
-            score(ctx, ranking, candidates, inputs, now).await?
+            score(ctx, ranking, candidates, &documents, inputs, now).await?
         }
         None => candidates
             .into_iter()
-            .map(|Candidate { activity, source }| Ranked { activity, score: 0.0, source, vars: None })
+            .map(|Candidate { fields, source }| Scored { fields, score: 0.0, source, vars: None })
             .collect(),
     };
     ranked.sort_by(order);
@@ -195,14 +212,29 @@ pub async fn read(
     };
     let next = (end < ranked.len() && end > start).then(|| Key::of(&ranked[end - 1], now).encode(scope));
     let prev = (start > 0 && end > start).then(|| Key::of(&ranked[start], now).encode(scope));
-    let items = ranked.drain(start..end).collect();
+    let page: Vec<Scored> = ranked.drain(start..end).collect();
+    let missing: Vec<String> =
+        page.iter().map(|r| &r.fields.id).filter(|id| !documents.contains_key(*id)).cloned().collect();
+    documents.extend(live_documents(ctx, &missing).await?);
+    // An activity deleted since its selector read it leaves the page.
+    let items = page
+        .into_iter()
+        .filter_map(|Scored { fields, score, source, vars }| {
+            documents.remove(&fields.id).map(|activity| Ranked { activity, score, source, vars })
+        })
+        .collect();
     Ok(SelectedPage { items, next, prev })
 }
 
-/// Scores every candidate with the group's expression. Counts are loaded
-/// (one statement for all candidates) only when the expression reads them;
-/// the random seed and the clock are the page's frozen instant, so every
-/// page of one read scores alike.
+/// The live documents of `ids`, by id.
+async fn live_documents(ctx: &Ctx, ids: &[String]) -> Result<HashMap<String, Activity>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let activities = ctx.store.get_activities(ids).await?;
+    Ok(activities.into_iter().filter(|a| a.deleted_at.is_none()).map(|a| (a.id.clone(), a)).collect())
+}
+
 /// What a read adds to each activity's own inputs.
 struct ScoreInputs<'a> {
     external: Option<&'a Map<String, Value>>,
@@ -213,17 +245,23 @@ struct ScoreInputs<'a> {
     vars: bool,
 }
 
+/// Scores every candidate with the group's expression, from its
+/// `RankFields` (and its document, given when the expression reads custom
+/// data). Counts are loaded (one statement for all candidates) only when the
+/// expression reads them; the random seed and the clock are the page's
+/// frozen instant, so every page of one read scores alike.
 async fn score(
     ctx: &Ctx,
     ranking: &Ranking,
     candidates: Vec<Candidate>,
+    documents: &HashMap<String, Activity>,
     read: ScoreInputs<'_>,
     now: Timestamp,
-) -> Result<Vec<Ranked>> {
+) -> Result<Vec<Scored>> {
     let ScoreInputs { external, interests, vars } = read;
     let interests = interests.filter(|_| ranking.kind == RankingKind::Interest);
     // The counts are loaded only when the expression reads one; popularity
-    // alone is kept on the activity, so it costs no counting.
+    // alone is kept on the activity, and read with the candidates.
     let variables = ranking.variables();
     let counted = variables.iter().any(|v| {
         matches!(
@@ -231,22 +269,27 @@ async fn score(
             Var::ReactionCount | Var::ReactionCounts(_) | Var::CommentCount | Var::BookmarkCount | Var::ShareCount
         )
     });
-    let popular = !counted && variables.iter().any(|v| matches!(v, Var::Popularity));
-    let ids = || candidates.iter().map(|c| c.activity.id.clone()).collect::<Vec<String>>();
-    let extras = if counted { ctx.store.activity_extras(&ids(), None, 0, 0).await? } else { Default::default() };
-    let popularity = if popular { ctx.store.popularity(&ids()).await? } else { Default::default() };
+    let extras = if counted {
+        let ids: Vec<String> = candidates.iter().map(|c| c.fields.id.clone()).collect();
+        ctx.store.activity_extras(&ids, None, 0, 0).await?
+    } else {
+        Default::default()
+    };
     let env = Env { now: now.0 as f64 / 1e9, seed: now.0 as u64 };
-    let count = |map: &std::collections::HashMap<String, i64>, id: &str| map.get(id).copied().unwrap_or(0) as f64;
+    let count = |map: &HashMap<String, i64>, id: &str| map.get(id).copied().unwrap_or(0) as f64;
     Ok(candidates
         .into_iter()
-        .map(|Candidate { activity, source }| {
-            let id = activity.id.as_str();
+        .map(|Candidate { fields, source }| {
+            let id = fields.id.as_str();
             let reaction_counts: BTreeMap<String, i64> = extras
                 .reactions
                 .get(id)
                 .map(|r| r.groups.iter().map(|(kind, g)| (kind.clone(), g.count)).collect())
                 .unwrap_or_default();
             let inputs = ActivityInputs {
+                time: Some(fields.created_at.0 as f64 / 1e9),
+                kind: Some(&fields.kind),
+                custom: documents.get(id).map(|a| &a.custom),
                 reaction_count: counted.then(|| reaction_counts.values().sum::<i64>() as f64),
                 reaction_counts: counted.then_some(&reaction_counts),
                 comment_count: counted.then(|| count(&extras.comment_counts, id)),
@@ -254,13 +297,14 @@ async fn score(
                 share_count: counted.then(|| count(&extras.share_counts, id)),
                 selector_source: Some(source),
                 external,
-                popularity: popular.then(|| count(&popularity, id)),
-                interest_score: interests.map(|i| i.score(&activity.interest_tags)),
-                ..ActivityInputs::of(&activity)
+                // With counts, popularity is computed from them (the same sum).
+                popularity: (!counted).then_some(fields.popularity as f64),
+                interest_score: interests.map(|i| i.score(&fields.interest_tags)),
+                ..Default::default()
             };
             let score = ranking.score(&inputs, env);
             let vars = vars.then(|| ranking.score_vars(&inputs, env));
-            Ranked { activity, score, source, vars }
+            Scored { fields, score, source, vars }
         })
         .collect())
 }
@@ -269,20 +313,22 @@ async fn score(
 mod tests {
     use super::*;
 
-    fn ranked(id: &str, score: f64, at: i64) -> Ranked {
-        Ranked {
-            activity: Activity { id: id.into(), created_at: Timestamp(at), ..Activity::blank() },
-            score,
-            source: "popular",
-            vars: None,
-        }
+    fn ranked(id: &str, score: f64, at: i64) -> Scored {
+        let fields = RankFields {
+            id: id.into(),
+            created_at: Timestamp(at),
+            kind: "post".into(),
+            popularity: 0,
+            interest_tags: Vec::new(),
+        };
+        Scored { fields, score, source: "popular", vars: None }
     }
 
     #[test]
     fn order_is_score_then_newest_then_id() {
         let mut v = [ranked("a", 1.0, 5), ranked("b", 2.0, 1), ranked("c", 1.0, 5), ranked("d", 1.0, 9)];
         v.sort_by(order);
-        let ids: Vec<_> = v.iter().map(|r| r.activity.id.as_str()).collect();
+        let ids: Vec<_> = v.iter().map(|r| r.fields.id.as_str()).collect();
         assert_eq!(ids, ["b", "d", "c", "a"]);
     }
 

@@ -29,8 +29,8 @@ use serde_json::{Map, Value};
 use super::error::{Error, Result};
 use super::filter::{self, Filter, Operand, ACTIVITY_FIELDS, ACTIVITY_SORT};
 use super::interests::Interests;
-use super::model::{Activity, ActivitySelector, Fid};
-use super::storage::{ActivityOrder, ActivityQuery, FeedSlice, Reader};
+use super::model::{ActivitySelector, Fid};
+use super::storage::{ActivityOrder, ActivityQuery, FeedSlice, RankFields, Reader};
 use super::time::Timestamp;
 use super::{access, Ctx};
 
@@ -57,9 +57,10 @@ const SUGGESTED_FEEDS: usize = 10;
 /// The feed group whose feeds `follow_suggestion` suggests.
 const SUGGESTION_GROUP: &str = "user";
 
-/// A candidate and the selector that produced it.
+/// A candidate, as ranking reads it, and the selector that produced it.
+/// Selectors read no documents: a read loads those of its page alone.
 pub struct Candidate {
-    pub activity: Activity,
+    pub fields: RankFields,
     pub source: &'static str,
 }
 
@@ -215,7 +216,7 @@ pub async fn gather(
         let found = match source {
             "current_feed" | "following" => {
                 let filter = conditions(s, read_filter, now, Vec::new())?;
-                ctx.store.feed_activities(fid, &FeedSlice::Start, PER_SELECTOR, now, reader, Some(&filter)).await?
+                ctx.store.feed_rank_fields(fid, &FeedSlice::Start, PER_SELECTOR, now, reader, Some(&filter)).await?
             }
             "popular" => {
                 let min = s.min_popularity.filter(|p| *p >= 1).unwrap_or(DEFAULT_MIN_POPULARITY);
@@ -232,9 +233,9 @@ pub async fn gather(
                 select(ctx, reader, filter, selector_order(s)?, now, true).await?
             }
         };
-        for activity in found {
-            if seen.insert(activity.id.clone()) {
-                out.push(Candidate { activity, source });
+        for fields in found {
+            if seen.insert(fields.id.clone()) {
+                out.push(Candidate { fields, source });
             }
         }
     }
@@ -252,7 +253,7 @@ async fn interest(
     read_filter: Option<&Filter>,
     now: Timestamp,
     interests: Option<&Interests>,
-) -> Result<Vec<Activity>> {
+) -> Result<Vec<RankFields>> {
     let wanted = interests.map(Interests::wanted).unwrap_or_default();
     if wanted.is_empty() {
         return Ok(Vec::new());
@@ -295,7 +296,7 @@ async fn proximity(
     reader: &Reader,
     read_filter: Option<&Filter>,
     now: Timestamp,
-) -> Result<Vec<Activity>> {
+) -> Result<Vec<RankFields>> {
     let located = read_filter.is_some_and(locates) || selector_filter(s)?.as_ref().is_some_and(locates);
     let mut extra = Vec::new();
     if !located {
@@ -317,7 +318,7 @@ async fn suggested(
     reader: &Reader,
     read_filter: Option<&Filter>,
     now: Timestamp,
-) -> Result<Vec<Activity>> {
+) -> Result<Vec<RankFields>> {
     let Some(viewer) = &reader.viewer else { return Ok(Vec::new()) };
     let feeds = super::suggestions::suggested_feeds(ctx, viewer, SUGGESTION_GROUP, SUGGESTED_FEEDS).await?;
     let all: Vec<&super::model::Feed> = feeds.iter().collect();
@@ -335,9 +336,9 @@ async fn suggested(
     let share = PER_SELECTOR.div_ceil(readable.len());
     let mut found = Vec::new();
     for fid in readable {
-        found.extend(ctx.store.feed_activities(fid, &FeedSlice::Start, share, now, &reader, Some(&filter)).await?);
+        found.extend(ctx.store.feed_rank_fields(fid, &FeedSlice::Start, share, now, &reader, Some(&filter)).await?);
     }
-    found.sort_by(|a: &Activity, b: &Activity| b.created_at.cmp(&a.created_at).then_with(|| b.id.cmp(&a.id)));
+    found.sort_by(|a: &RankFields, b: &RankFields| b.created_at.cmp(&a.created_at).then_with(|| b.id.cmp(&a.id)));
     found.dedup_by(|a, b| a.id == b.id);
     found.truncate(PER_SELECTOR);
     Ok(found)
@@ -354,7 +355,7 @@ async fn select(
     order: ActivityOrder,
     now: Timestamp,
     budgeted: bool,
-) -> Result<Vec<Activity>> {
+) -> Result<Vec<RankFields>> {
     if reader.viewer.is_some() {
         if let Filter::And(parts) = &mut filter {
             parts.push(parse_one(serde_json::json!({"hidden": false}))?);
@@ -374,7 +375,7 @@ async fn select(
         // like QueryActivities'. `popular` reads its index.
         scan_budget: budgeted.then_some(super::scan::SCAN_BUDGET),
     };
-    Ok(ctx.store.query_activities(&query).await?.activities)
+    ctx.store.query_rank_fields(&query).await
 }
 
 #[cfg(test)]

@@ -76,6 +76,29 @@ pub struct ActivityScan {
     pub scanned_to: Option<FeedPosition>,
 }
 
+/// What an activity read returns of each activity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Projection {
+    /// The whole document.
+    Documents,
+    /// Only what ranking reads (`RankFields`): a selected feed scores up to
+    /// a thousand candidates per selector and needs the documents of one
+    /// page alone, so it reads the rest without them.
+    RankFields,
+}
+
+/// An activity as a ranked read orders it, read without its document.
+#[derive(Debug, Clone)]
+pub struct RankFields {
+    pub id: String,
+    pub created_at: Timestamp,
+    pub kind: String,
+    /// The kept popularity (one per reaction, two per live comment, three
+    /// per bookmark and per live share).
+    pub popularity: i64,
+    pub interest_tags: Vec<String>,
+}
+
 #[derive(Debug, Clone)]
 pub enum ActivityOrder {
     /// Keyset pages over `(created_at, id)`, continuing after `position`
@@ -398,6 +421,18 @@ pub trait ActivityStore: Send + Sync {
         reader: &Reader,
         filter: Option<&super::filter::Filter>,
     ) -> Result<Vec<Activity>>;
+    /// `feed_activities` without documents (`Projection::RankFields`).
+    async fn feed_rank_fields(
+        &self,
+        fid: &Fid,
+        slice: &FeedSlice,
+        limit: usize,
+        now: Timestamp,
+        reader: &Reader,
+        filter: Option<&super::filter::Filter>,
+    ) -> Result<Vec<RankFields>>;
+    /// `query_activities` without documents (`Projection::RankFields`).
+    async fn query_rank_fields(&self, query: &ActivityQuery) -> Result<Vec<RankFields>>;
 
     /// Live activities whose parent is `parent_id`, newest first.
     async fn activity_shares(&self, parent_id: &str, limit: usize, offset: usize) -> Result<Vec<Activity>>;

@@ -187,23 +187,52 @@ pub fn follows_pushing_all(dialect: Dialect, alias: &str) -> String {
 
 // Query shapes.
 
-/// The newest `limit` rows of every key in the list `$1`: a relation `r`
-/// with the `columns` (each named) of the rows of `from` (a table and a
-/// `WHERE` clause) whose `key` is that key, taken in `order`.
-pub fn latest_per_key(dialect: Dialect, columns: &str, from: &str, key: &str, order: &str, limit: &str) -> String {
+/// The keys `latest_per_key` reads the rows of.
+#[derive(Debug, Clone, Copy)]
+pub enum Keys<'a> {
+    /// The list parameter `$1`.
+    List,
+    /// The ids of a one-column relation (a `WITH` table) of that name.
+    Ids(&'a str),
+}
+
+/// The newest `limit` rows of every key of `keys`: a relation `r` with the
+/// `columns` (each named) of the rows of `from` (a table and a `WHERE`
+/// clause) whose `key` is that key, taken in `order`.
+pub fn latest_per_key(
+    dialect: Dialect,
+    keys: Keys<'_>,
+    columns: &str,
+    from: &str,
+    key: &str,
+    order: &str,
+    limit: &str,
+) -> String {
     match dialect {
         // No LATERAL: SQLite numbers each key's rows, walking its
         // (key, created_at) index.
-        Dialect::Sqlite => format!(
-            "(SELECT * FROM (SELECT {columns}, ROW_NUMBER() OVER (PARTITION BY {key} ORDER BY {order}) AS n
-                             FROM {from} AND {key} = ANY($1)) WHERE n <= {limit}) r"
-        ),
+        Dialect::Sqlite => {
+            let among = match keys {
+                Keys::List => format!("{key} = ANY($1)"),
+                Keys::Ids(table) => format!("{key} IN (SELECT id FROM {table})"),
+            };
+            format!(
+                "(SELECT * FROM (SELECT {columns}, ROW_NUMBER() OVER (PARTITION BY {key} ORDER BY {order}) AS n
+                                 FROM {from} AND {among}) WHERE n <= {limit}) r"
+            )
+        }
         // LATERAL: an index range per key, however many rows a key has
         // (ROW_NUMBER would read and sort them all).
-        Dialect::Postgres => format!(
-            "unnest(CAST($1 AS TEXT[])) AS latest_key(k) CROSS JOIN LATERAL (
-                 SELECT {columns} FROM {from} AND {key} = latest_key.k ORDER BY {order} LIMIT {limit}) r"
-        ),
+        Dialect::Postgres => {
+            let source = match keys {
+                Keys::List => "unnest(CAST($1 AS TEXT[])) AS latest_key(k)".to_string(),
+                Keys::Ids(table) => format!("(SELECT id AS k FROM {table}) AS latest_key"),
+            };
+            format!(
+                "{source} CROSS JOIN LATERAL (
+                     SELECT {columns} FROM {from} AND {key} = latest_key.k ORDER BY {order} LIMIT {limit}) r"
+            )
+        }
     }
 }
 

@@ -12,11 +12,11 @@ use crate::core::error::{Error, Result};
 use crate::core::filter::{self, Condition, Field, Filter, Kind, Op, Operand};
 use crate::core::model::Fid;
 use crate::core::storage::{
-    ActivityOrder, ActivityQuery, FeedPosition, FeedSlice, Grants, ListQuery, Reactable, Reader,
+    ActivityOrder, ActivityQuery, FeedPosition, FeedSlice, Grants, ListQuery, Projection, RankFields, Reactable, Reader,
 };
 use crate::core::time::Timestamp;
 
-pub use super::db::{Arg, Dialect};
+pub use super::db::{Arg, Dialect, Row};
 use super::dialect;
 
 /// How a filterable or sortable field is read from a row.
@@ -211,13 +211,13 @@ pub fn limit(n: usize) -> String {
     n.to_string()
 }
 
-/// The newest `limit` reactions on each object of `on` (keys `= ANY($1)`,
-/// as `latest_per_key` reads them), rows `r` with `doc`, `created_at`,
-/// `user_id` and `type`, for the reaction summaries of single reads and of
-/// a page's enrichment alike.
-pub fn latest_reactions(d: Dialect, on: Reactable, limit: &str) -> String {
+/// The newest `limit` reactions on each object of `on` among `keys`, rows
+/// `r` with `doc`, `created_at`, `user_id` and `type`, for the reaction
+/// summaries of single reads and of a page's enrichment alike.
+pub fn latest_reactions(d: Dialect, keys: dialect::Keys<'_>, on: Reactable, limit: &str) -> String {
     dialect::latest_per_key(
         d,
+        keys,
         "doc, created_at, user_id, type",
         &format!("{} WHERE TRUE", reaction_table(on)),
         reaction_key(on),
@@ -226,11 +226,12 @@ pub fn latest_reactions(d: Dialect, on: Reactable, limit: &str) -> String {
     )
 }
 
-/// The newest `limit` live top-level comments of each activity
-/// (`object_id = ANY($1)`), rows `r` with `doc`, `created_at` and `id`.
-pub fn newest_comments(d: Dialect, limit: &str) -> String {
+/// The newest `limit` live top-level comments of each activity among
+/// `keys`, rows `r` with `doc`, `created_at` and `id`.
+pub fn newest_comments(d: Dialect, keys: dialect::Keys<'_>, limit: &str) -> String {
     dialect::latest_per_key(
         d,
+        keys,
         &format!("{} AS doc, t.created_at, t.id", doc_select(d, &COMMENTS)),
         "comments t WHERE t.object_type = 'activity' AND t.parent_id IS NULL AND t.deleted_at IS NULL",
         "t.object_id",
@@ -1006,6 +1007,37 @@ pub fn doc_select(dialect: Dialect, table: &Table) -> String {
     }
 }
 
+/// The columns of `activities a` a read of `projection` selects: the
+/// document, or the `RankFields` (`id, created_at, popularity, type,
+/// interest_tags`, the last as JSON text or NULL), read by `rank_fields`.
+pub fn activity_columns(dialect: Dialect, projection: Projection) -> String {
+    match projection {
+        Projection::Documents => match dialect {
+            Dialect::Sqlite => "a.doc".to_string(),
+            Dialect::Postgres => "a.doc::text".to_string(),
+        },
+        Projection::RankFields => {
+            "a.id, a.created_at, a.popularity, a.doc->>'type', a.doc->'interest_tags'".to_string()
+        }
+    }
+}
+
+/// A row's `RankFields`, from the columns `activity_columns` names for
+/// them, starting at column `at`.
+pub fn rank_fields(r: &Row, at: usize) -> Result<RankFields> {
+    let tags = r.opt_str(at + 4)?;
+    Ok(RankFields {
+        id: r.text(at)?,
+        created_at: Timestamp(r.int(at + 1)?),
+        popularity: r.int(at + 2)?,
+        kind: r.opt_str(at + 3)?.unwrap_or_default().to_string(),
+        interest_tags: match tags {
+            Some(json) => serde_json::from_str(json).unwrap_or_default(),
+            None => Vec::new(),
+        },
+    })
+}
+
 /// Whether a live (not soft-deleted) activity has the id `$1`.
 pub const LIVE_ACTIVITY: &str = "SELECT 1 FROM activities WHERE id = $1 AND deleted_at IS NULL";
 
@@ -1359,7 +1391,9 @@ pub fn activity_query(
     q: &ActivityQuery,
     end: Option<&FeedPosition>,
     candidates: Option<&[i64]>,
+    projection: Projection,
 ) -> Result<(String, Vec<Arg>)> {
+    let columns = activity_columns(dialect, projection);
     let mut b = SqlBuilder::new(dialect, &ACTIVITIES);
     b.viewer = q.reader.viewer.clone();
     let mut clauses = vec![b.filter(&q.filter)?];
@@ -1391,8 +1425,7 @@ pub fn activity_query(
             let order = b.order_by(sort, false)?;
             let (limit, offset) = (limit(q.limit), b.bind(Arg::Int(*offset as i64)));
             let sql = format!(
-                "SELECT {} FROM activities a WHERE {} ORDER BY {order} LIMIT {limit} OFFSET {offset}",
-                doc_select(dialect, &ACTIVITIES),
+                "SELECT {columns} FROM activities a WHERE {} ORDER BY {order} LIMIT {limit} OFFSET {offset}",
                 clauses.join(" AND ")
             );
             return Ok((sql, b.params));
@@ -1415,7 +1448,7 @@ pub fn activity_query(
         Dialect::Sqlite => {
             clauses.extend(range);
             format!(
-                "SELECT a.doc FROM activities a WHERE {} ORDER BY a.created_at {order}, a.id {order} LIMIT {limit}",
+                "SELECT {columns} FROM activities a WHERE {} ORDER BY a.created_at {order}, a.id {order} LIMIT {limit}",
                 clauses.join(" AND ")
             )
         }
@@ -1425,7 +1458,7 @@ pub fn activity_query(
         Dialect::Postgres => {
             let range = if range.is_empty() { String::new() } else { format!("WHERE {}", range.join(" AND ")) };
             format!(
-                "SELECT a.doc::text FROM (SELECT * FROM activities a {range}
+                "SELECT {columns} FROM (SELECT * FROM activities a {range}
                      ORDER BY a.created_at {order}, a.id {order} OFFSET 0) a
                  WHERE {} ORDER BY a.created_at {order}, a.id {order} LIMIT {limit}",
                 clauses.join(" AND ")
@@ -1438,6 +1471,7 @@ pub fn activity_query(
 /// One keyset page of a feed: entries in page order, joined to their live
 /// activities, without what the reader may not or will not see, narrowed by
 /// an optional activity filter.
+#[allow(clippy::too_many_arguments)]
 pub fn feed_page(
     dialect: Dialect,
     fid: &Fid,
@@ -1446,6 +1480,7 @@ pub fn feed_page(
     now: Timestamp,
     reader: &Reader,
     filter: Option<&Filter>,
+    projection: Projection,
 ) -> Result<(String, Vec<Arg>)> {
     let mut b = SqlBuilder::new(dialect, &ACTIVITIES);
     b.viewer = reader.viewer.clone();
@@ -1524,7 +1559,7 @@ pub fn feed_page(
             SELECT activity_seq, created_at FROM ({} UNION {}) u
             ORDER BY created_at {order}, activity_seq {order} LIMIT {limit}) e
          JOIN activities a ON a.seq = e.activity_seq",
-        doc_select(dialect, &ACTIVITIES),
+        activity_columns(dialect, projection),
         branch("feed_entries e"),
         branch(&format!("({PENDING_ENTRIES}) e")),
     );

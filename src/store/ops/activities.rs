@@ -7,7 +7,8 @@ use crate::core::error::{Error, Result};
 use crate::core::filter::Filter;
 use crate::core::model::{Activity, Feed, Feedback, Fid, MetricEvent, METRIC_EVENTS_PER_WINDOW, METRIC_WINDOW_SECONDS};
 use crate::core::storage::{
-    ActivityQuery, ActivityScan, ActivityStore, Engagement, ExtraWrites, FeedPosition, FeedSlice, Reader, UsageMetric,
+    ActivityQuery, ActivityScan, ActivityStore, Engagement, ExtraWrites, FeedPosition, FeedSlice, Projection,
+    RankFields, Reader, UsageMetric,
 };
 use crate::core::time::Timestamp;
 use crate::store::db::{Arg, Db, Dialect, Row, Tx};
@@ -267,35 +268,14 @@ impl<D: Db> ActivityStore for D {
     }
 
     async fn query_activities(&self, query: &ActivityQuery) -> Result<ActivityScan> {
-        let mut read = self.read().await?;
-        // A budgeted scan first finds, from the index alone, the last
-        // activity it may examine and whether any lie beyond it.
-        let candidates = text_candidates(&mut *read, self.dialect(), &query.filter).await?;
-        let candidates = match location_candidates(&mut *read, self.dialect(), &query.filter).await? {
-            // Both narrow: only keys both lists hold can match.
-            Some(located) => Some(match candidates {
-                Some(text) => {
-                    let located: HashSet<i64> = located.into_iter().collect();
-                    text.into_iter().filter(|k| located.contains(k)).collect()
-                }
-                None => located,
-            }),
-            None => candidates,
-        };
-        let candidates = candidates.as_deref();
-        let (mut end, mut scanned_to) = (None, None);
-        if let Some((sql, args)) = sql::activity_scan_end(self.dialect(), query, candidates)? {
-            let rows = read.rows(&sql, &args).await?;
-            let at = |r: &Row| -> Result<FeedPosition> {
-                Ok(FeedPosition { created_at: Timestamp(r.int(0)?), activity_id: r.text(1)? })
-            };
-            end = rows.first().map(at).transpose()?;
-            scanned_to = end.clone().filter(|_| rows.len() > 1);
-        }
-        let (sql, args) = sql::activity_query(self.dialect(), query, end.as_ref(), candidates)?;
-        // Filters vary without bound, so their statements are not cached.
-        let activities = read.rows_once(&sql, &args).await?.iter().map(|r| r.doc(0)).collect::<Result<_>>()?;
+        let (rows, scanned_to) = query_rows(self, query, Projection::Documents).await?;
+        let activities = rows.iter().map(|r| r.doc(0)).collect::<Result<_>>()?;
         Ok(ActivityScan { activities, scanned_to })
+    }
+
+    async fn query_rank_fields(&self, query: &ActivityQuery) -> Result<Vec<RankFields>> {
+        let (rows, _) = query_rows(self, query, Projection::RankFields).await?;
+        rows.iter().map(|r| sql::rank_fields(r, 0)).collect()
     }
 
     async fn purge_activities_with(&self, ids: &[String], extra: &ExtraWrites) -> Result<Vec<String>> {
@@ -315,17 +295,21 @@ impl<D: Db> ActivityStore for D {
         reader: &Reader,
         filter: Option<&Filter>,
     ) -> Result<Vec<Activity>> {
-        let (sql, args) = sql::feed_page(self.dialect(), fid, slice, limit, now, reader, filter)?;
-        let mut read = self.read().await?;
-        // The unfiltered read is the hot path: its few shapes are cached.
-        let rows = if filter.is_none() { read.rows(&sql, &args).await? } else { read.rows_once(&sql, &args).await? };
-        // Rows are `created_at, activity_seq, doc`, in no order (`sql::feed_page`).
-        let mut page = rows.iter().map(|r| Ok(((r.int(0)?, r.int(1)?), r.doc(2)?))).collect::<Result<Vec<_>>>()?;
-        match slice {
-            FeedSlice::Newer(_) => page.sort_unstable_by_key(|(key, _)| *key),
-            FeedSlice::Start | FeedSlice::Older(_) => page.sort_unstable_by_key(|(key, _)| std::cmp::Reverse(*key)),
-        }
-        Ok(page.into_iter().map(|(_, activity)| activity).collect())
+        let page = feed_rows(self, (fid, slice, limit, now), reader, filter, Projection::Documents).await?;
+        page.iter().map(|r| r.doc(2)).collect()
+    }
+
+    async fn feed_rank_fields(
+        &self,
+        fid: &Fid,
+        slice: &FeedSlice,
+        limit: usize,
+        now: Timestamp,
+        reader: &Reader,
+        filter: Option<&Filter>,
+    ) -> Result<Vec<RankFields>> {
+        let page = feed_rows(self, (fid, slice, limit, now), reader, filter, Projection::RankFields).await?;
+        page.iter().map(|r| sql::rank_fields(r, 2)).collect()
     }
 
     async fn activity_shares(&self, parent_id: &str, limit: usize, offset: usize) -> Result<Vec<Activity>> {
@@ -523,4 +507,63 @@ async fn text_candidates(read: &mut dyn Tx, dialect: Dialect, filter: &Filter) -
     };
     let keys = rows.iter().map(|r| r.int(0)).collect::<Result<Vec<_>>>()?;
     Ok((keys.len() <= sql::TEXT_CANDIDATES && !keys.contains(&-1)).then_some(keys))
+}
+
+/// The rows of an activity query in `projection`, and where a budgeted scan
+/// stopped.
+async fn query_rows<D: Db>(
+    db: &D,
+    query: &ActivityQuery,
+    projection: Projection,
+) -> Result<(Vec<Row>, Option<FeedPosition>)> {
+    let mut read = db.read().await?;
+    // A budgeted scan first finds, from the index alone, the last
+    // activity it may examine and whether any lie beyond it.
+    let candidates = text_candidates(&mut *read, db.dialect(), &query.filter).await?;
+    let candidates = match location_candidates(&mut *read, db.dialect(), &query.filter).await? {
+        // Both narrow: only keys both lists hold can match.
+        Some(located) => Some(match candidates {
+            Some(text) => {
+                let located: HashSet<i64> = located.into_iter().collect();
+                text.into_iter().filter(|k| located.contains(k)).collect()
+            }
+            None => located,
+        }),
+        None => candidates,
+    };
+    let candidates = candidates.as_deref();
+    let (mut end, mut scanned_to) = (None, None);
+    if let Some((sql, args)) = sql::activity_scan_end(db.dialect(), query, candidates)? {
+        let rows = read.rows(&sql, &args).await?;
+        let at = |r: &Row| -> Result<FeedPosition> {
+            Ok(FeedPosition { created_at: Timestamp(r.int(0)?), activity_id: r.text(1)? })
+        };
+        end = rows.first().map(at).transpose()?;
+        scanned_to = end.clone().filter(|_| rows.len() > 1);
+    }
+    let (sql, args) = sql::activity_query(db.dialect(), query, end.as_ref(), candidates, projection)?;
+    // Filters vary without bound, so their statements are not cached.
+    Ok((read.rows_once(&sql, &args).await?, scanned_to))
+}
+
+/// The rows of one feed page in `projection` (`sql::feed_page`), in page
+/// order: `created_at, activity_seq`, then the projection's columns.
+async fn feed_rows<D: Db>(
+    db: &D,
+    (fid, slice, limit, now): (&Fid, &FeedSlice, usize, Timestamp),
+    reader: &Reader,
+    filter: Option<&Filter>,
+    projection: Projection,
+) -> Result<Vec<Row>> {
+    let (sql, args) = sql::feed_page(db.dialect(), fid, slice, limit, now, reader, filter, projection)?;
+    let mut read = db.read().await?;
+    // The unfiltered read is the hot path: its few shapes are cached.
+    let mut rows = if filter.is_none() { read.rows(&sql, &args).await? } else { read.rows_once(&sql, &args).await? };
+    // The statement returns its rows in no order.
+    let mut keyed = rows.drain(..).map(|r| Ok(((r.int(0)?, r.int(1)?), r))).collect::<Result<Vec<_>>>()?;
+    match slice {
+        FeedSlice::Newer(_) => keyed.sort_unstable_by_key(|(key, _)| *key),
+        FeedSlice::Start | FeedSlice::Older(_) => keyed.sort_unstable_by_key(|(key, _)| std::cmp::Reverse(*key)),
+    }
+    Ok(keyed.into_iter().map(|(_, row)| row).collect())
 }

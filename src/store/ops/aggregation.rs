@@ -347,16 +347,10 @@ pub(crate) async fn purge_feed(tx: &mut dyn Tx, fid: &str) -> Result<()> {
     Ok(())
 }
 
-/// The groups not read (`column` = `read_at`) or not seen since `since`
-/// (the last `mark_all_*`), nor marked by key.
-fn not_marked_count(column: &str) -> String {
-    format!(
-        "SELECT COUNT(*) FROM aggregation_groups g WHERE g.fid = $1 AND g.updated_at >= $2 AND g.activity_count > 0
-           AND NOT EXISTS (SELECT 1 FROM notification_marks m
-                           WHERE m.fid = g.fid AND m.item = g.group_key AND m.{column} IS NOT NULL)"
-    )
-}
-
+/// A feed's notification state in three statements: its `mark_all_*`
+/// times; the groups not read since the last `mark_all_read` nor marked
+/// read by key, and likewise not seen, counted in one pass over the feed's
+/// groups; and the keys marked read and seen, newest first.
 async fn state(tx: &mut dyn Tx, fid: &str) -> Result<NotificationState> {
     let (last_read_at, last_seen_at) =
         match tx.row("SELECT last_read_at, last_seen_at FROM notification_state WHERE fid = $1", args![fid]).await? {
@@ -364,17 +358,47 @@ async fn state(tx: &mut dyn Tx, fid: &str) -> Result<NotificationState> {
             None => (None, None),
         };
     let since = |at: Option<Timestamp>| at.map_or(i64::MIN, |t| t.0);
-    let unread = tx.int(&not_marked_count("read_at"), args![fid, since(last_read_at)]).await?;
-    let unseen = tx.int(&not_marked_count("seen_at"), args![fid, since(last_seen_at)]).await?;
+    let (read_since, seen_since) = (since(last_read_at), since(last_seen_at));
+    let counts = tx
+        .row(
+            "SELECT COALESCE(SUM(CASE WHEN g.updated_at >= $2 AND m.read_at IS NULL THEN 1 ELSE 0 END), 0),
+                    COALESCE(SUM(CASE WHEN g.updated_at >= $3 AND m.seen_at IS NULL THEN 1 ELSE 0 END), 0)
+             FROM aggregation_groups g
+             LEFT JOIN notification_marks m ON m.fid = g.fid AND m.item = g.group_key
+             WHERE g.fid = $1 AND g.activity_count > 0 AND g.updated_at >= $4",
+            args![fid, read_since, seen_since, read_since.min(seen_since)],
+        )
+        .await?;
+    let (unread, unseen) = match counts {
+        Some(r) => (r.int(0)?, r.int(1)?),
+        None => (0, 0),
+    };
     let listed = |column: &str| {
         format!(
-            "SELECT item FROM notification_marks WHERE fid = $1 AND {column} IS NOT NULL
+            "SELECT item, {column} AS at FROM notification_marks WHERE fid = $1 AND {column} IS NOT NULL
              ORDER BY {column} DESC, item LIMIT {}",
             sql::limit(LISTED_MARKS as usize)
         )
     };
-    let read_keys = tx.texts(&listed("read_at"), args![fid]).await?;
-    let seen_keys = tx.texts(&listed("seen_at"), args![fid]).await?;
+    let marks = tx
+        .rows(
+            &format!(
+                "SELECT 0 AS kind, item, at FROM ({}) r UNION ALL SELECT 1, item, at FROM ({}) s
+                 ORDER BY kind, at DESC, item",
+                listed("read_at"),
+                listed("seen_at")
+            ),
+            args![fid],
+        )
+        .await?;
+    let (mut read_keys, mut seen_keys) = (Vec::new(), Vec::new());
+    for r in &marks {
+        if r.int(0)? == 0 {
+            read_keys.push(r.text(1)?)
+        } else {
+            seen_keys.push(r.text(1)?)
+        }
+    }
     Ok(NotificationState { last_read_at, last_seen_at, unread, unseen, read_keys, seen_keys })
 }
 

@@ -184,7 +184,7 @@ impl<D: Db> CommentStore for D {
             counts.insert(r.text(0)?, r.int(1)?);
         }
         let d = self.dialect();
-        let newest = sql::newest_comments(d, "$2");
+        let newest = sql::newest_comments(d, dialect::Keys::List, "$2");
         let newest = format!("SELECT r.doc FROM {newest} ORDER BY r.created_at DESC, r.id DESC");
         let newest = db.docs(&newest, args![activity_ids, latest]).await?;
         Ok((counts, newest))

@@ -11,6 +11,7 @@ use crate::core::model::{Bookmark, Comment, Feed, FeedCounts, FeedMember, Fid, F
 use crate::core::storage::{ActivityExtras, EnrichmentStore, Reactable};
 use crate::core::time::Timestamp;
 use crate::store::db::{Db, Dialect, Row};
+use crate::store::dialect::Keys;
 use crate::store::sql;
 
 /// The parts of `activity_extras`' statement, by the `kind` column.
@@ -29,17 +30,27 @@ const HIDDEN: i64 = 9;
 /// the order its own query had (`o`): `$1` the activity ids, `$2` the
 /// viewer (NULL: none, and the `own` parts are empty), `$3` and `$4` how
 /// many reactions and comments per activity.
+///
+/// Reactions, comments, bookmarks and shares are looked up only for the
+/// `engaged` activities, those whose `popularity` (kept by triggers: one
+/// per reaction, two per live comment, three per bookmark and per live
+/// share) is above zero: an activity nobody engaged with has none of them,
+/// and most of a page, notification feeds above all, is such activities.
+/// One primary-key probe per activity then replaces a probe of each of
+/// those tables.
 fn extras_statement(d: Dialect) -> String {
     let (reactions, key) = (sql::reaction_table(Reactable::Activities), sql::reaction_key(Reactable::Activities));
-    let latest_reactions = sql::latest_reactions(d, Reactable::Activities, "$3");
-    let newest_comments = sql::newest_comments(d, "$4");
+    let engaged = Keys::Ids("engaged");
+    let latest_reactions = sql::latest_reactions(d, engaged, Reactable::Activities, "$3");
+    let newest_comments = sql::newest_comments(d, engaged, "$4");
     let none = "CAST(NULL AS TEXT)";
     let no = "CAST(NULL AS BIGINT)";
     format!(
-        "SELECT kind, k, s, n, b, c, doc FROM (
+        "WITH engaged AS MATERIALIZED (SELECT id FROM activities WHERE id = ANY($1) AND popularity > 0)
+         SELECT kind, k, s, n, b, c, doc FROM (
              SELECT {REACTION_GROUPS} AS kind, {key} AS k, type AS s, COUNT(*) AS n, MIN(created_at) AS b,
                     MAX(created_at) AS c, {none} AS doc, CAST(0 AS BIGINT) AS o
-             FROM {reactions} WHERE {key} = ANY($1) GROUP BY {key}, type
+             FROM {reactions} WHERE {key} IN (SELECT id FROM engaged) GROUP BY {key}, type
              UNION ALL
              SELECT {LATEST_REACTIONS}, {none}, {none}, {no}, {no}, {no}, CAST(r.doc AS TEXT),
                     ROW_NUMBER() OVER (ORDER BY r.created_at DESC, r.user_id, r.type)
@@ -47,10 +58,11 @@ fn extras_statement(d: Dialect) -> String {
              UNION ALL
              SELECT {OWN_REACTIONS}, {none}, {none}, {no}, {no}, {no}, CAST(doc AS TEXT),
                     ROW_NUMBER() OVER (ORDER BY created_at DESC)
-             FROM {reactions} WHERE {key} = ANY($1) AND user_id = $2
+             FROM {reactions} WHERE {key} IN (SELECT id FROM engaged) AND user_id = $2
              UNION ALL
              SELECT {COMMENT_COUNTS}, object_id, {none}, COUNT(*), {no}, {no}, {none}, 0
-             FROM comments WHERE object_type = 'activity' AND object_id = ANY($1) AND deleted_at IS NULL
+             FROM comments WHERE object_type = 'activity' AND object_id IN (SELECT id FROM engaged)
+                 AND deleted_at IS NULL
              GROUP BY object_id
              UNION ALL
              SELECT {NEWEST_COMMENTS}, {none}, {none}, {no}, {no}, {no}, CAST(r.doc AS TEXT),
@@ -58,17 +70,19 @@ fn extras_statement(d: Dialect) -> String {
              FROM {newest_comments}
              UNION ALL
              SELECT {BOOKMARK_COUNTS}, object_id, {none}, COUNT(*), {no}, {no}, {none}, 0
-             FROM bookmarks WHERE object_type = 'activity' AND object_id = ANY($1) GROUP BY object_id
+             FROM bookmarks WHERE object_type = 'activity' AND object_id IN (SELECT id FROM engaged)
+             GROUP BY object_id
              UNION ALL
              SELECT {OWN_BOOKMARKS}, {none}, {none}, {no}, {no}, {no}, CAST(doc AS TEXT),
                     ROW_NUMBER() OVER (ORDER BY created_at DESC)
-             FROM bookmarks WHERE object_type = 'activity' AND object_id = ANY($1) AND user_id = $2
+             FROM bookmarks WHERE object_type = 'activity' AND object_id IN (SELECT id FROM engaged)
+                 AND user_id = $2
              UNION ALL
              SELECT {METRICS}, activity_id, metric, value, {no}, {no}, {none}, 0
              FROM activity_metrics WHERE activity_id = ANY($1)
              UNION ALL
              SELECT {SHARE_COUNTS}, parent_id, {none}, COUNT(*), {no}, {no}, {none}, 0
-             FROM activities WHERE parent_id = ANY($1) AND deleted_at IS NULL GROUP BY parent_id
+             FROM activities WHERE parent_id IN (SELECT id FROM engaged) AND deleted_at IS NULL GROUP BY parent_id
              UNION ALL
              SELECT {HIDDEN}, activity_id, {none}, {no}, {no}, {no}, {none}, 0
              FROM activity_feedback WHERE user_id = $2 AND hide = TRUE AND activity_id = ANY($1)

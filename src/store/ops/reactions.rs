@@ -108,7 +108,7 @@ impl<D: Db> ReactionStore for D {
             };
             out.entry(r.text(0)?).or_default().groups.insert(r.text(1)?, group);
         }
-        let latest = sql::latest_reactions(self.dialect(), on, "$2");
+        let latest = sql::latest_reactions(self.dialect(), dialect::Keys::List, on, "$2");
         let latest = format!("SELECT r.doc FROM {latest} ORDER BY r.created_at DESC, r.user_id, r.type");
         for r in db.docs::<Reaction>(&latest, args![object_ids, LATEST_REACTIONS]).await? {
             out.entry(r.object_id().to_string()).or_default().latest.push(r);

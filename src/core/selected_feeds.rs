@@ -25,7 +25,7 @@ use super::interests::{self, Interests, ReadWeights};
 use super::model::{Activity, ActivitySelector, FeedGroup, Fid};
 use super::ranking::{self, ActivityInputs, Env, Ranking, RankingKind, Var};
 use super::selectors::{self, Candidate};
-use super::storage::{RankFields, Reader};
+use super::storage::{RankColumns, RankFields, Reader};
 use super::time::Timestamp;
 use super::Ctx;
 
@@ -55,6 +55,20 @@ impl SelectedShape {
             return Ok(None);
         }
         Ok(Some(SelectedShape { selectors, ranking }))
+    }
+
+    /// What the ranking reads of each candidate's document: its `type`, and
+    /// its `interest_tags` when an `interest` ranking scores them against
+    /// interests the reader has.
+    fn rank_columns(&self, interests: Option<&Interests>) -> RankColumns {
+        let Some(ranking) = &self.ranking else { return RankColumns::default() };
+        let variables = ranking.variables();
+        RankColumns {
+            kind: variables.iter().any(|v| matches!(v, Var::Type)),
+            interest_tags: ranking.kind == RankingKind::Interest
+                && variables.iter().any(|v| matches!(v, Var::InterestScore))
+                && interests.is_some_and(|i| !i.weights.is_empty()),
+        }
     }
 
     /// Whether a read needs the reader's interests: an `interest` selector,
@@ -177,8 +191,9 @@ pub async fn read(
         true => Some(interests::load(ctx, reader.viewer.as_deref(), interest_weights, now).await?),
         false => None,
     };
+    let columns = shape.rank_columns(interests.as_ref());
     let candidates =
-        selectors::gather(ctx, fid, &shape.selectors, reader, read_filter, now, interests.as_ref()).await?;
+        selectors::gather(ctx, fid, &shape.selectors, reader, read_filter, now, interests.as_ref(), columns).await?;
     // Documents are read for the page alone, unless the ranking reads
     // custom data: then for every candidate, in one statement.
     let reads_custom =

@@ -30,7 +30,7 @@ use super::error::{Error, Result};
 use super::filter::{self, Filter, Operand, ACTIVITY_FIELDS, ACTIVITY_SORT};
 use super::interests::Interests;
 use super::model::{ActivitySelector, Fid};
-use super::storage::{ActivityOrder, ActivityQuery, FeedSlice, RankFields, Reader};
+use super::storage::{ActivityOrder, ActivityQuery, RankColumns, RankFields, Reader};
 use super::time::Timestamp;
 use super::{access, Ctx};
 
@@ -197,7 +197,9 @@ fn parse_one(v: Value) -> Result<Filter> {
 }
 
 /// Every selector's candidates, in selector order, each activity once (the
-/// first selector to yield it names its source).
+/// first selector to yield it names its source), with the `columns` of their
+/// documents the ranking reads.
+#[allow(clippy::too_many_arguments)]
 pub async fn gather(
     ctx: &Ctx,
     fid: &Fid,
@@ -206,6 +208,7 @@ pub async fn gather(
     read_filter: Option<&Filter>,
     now: Timestamp,
     interests: Option<&Interests>,
+    columns: RankColumns,
 ) -> Result<Vec<Candidate>> {
     let mut out: Vec<Candidate> = Vec::new();
     let mut seen = std::collections::HashSet::new();
@@ -216,21 +219,21 @@ pub async fn gather(
         let found = match source {
             "current_feed" | "following" => {
                 let filter = conditions(s, read_filter, now, Vec::new())?;
-                ctx.store.feed_rank_fields(fid, &FeedSlice::Start, PER_SELECTOR, now, reader, Some(&filter)).await?
+                ctx.store.feed_rank_fields(fid, PER_SELECTOR, now, reader, Some(&filter), columns).await?
             }
             "popular" => {
                 let min = s.min_popularity.filter(|p| *p >= 1).unwrap_or(DEFAULT_MIN_POPULARITY);
                 let popular = parse_one(serde_json::json!({"popularity": {"$gte": min}}))?;
                 let filter = conditions(s, read_filter, now, vec![popular])?;
                 let sort = vec![("popularity", true), ("created_at", true)];
-                select(ctx, reader, filter, ActivityOrder::Sorted { sort, offset: 0 }, now, false).await?
+                select(ctx, reader, filter, ActivityOrder::Sorted { sort, offset: 0 }, now, false, columns).await?
             }
-            "interest" => interest(ctx, s, reader, read_filter, now, interests).await?,
-            "proximity" => proximity(ctx, s, reader, read_filter, now).await?,
-            "follow_suggestion" => suggested(ctx, s, reader, read_filter, now).await?,
+            "interest" => interest(ctx, s, reader, read_filter, now, interests, columns).await?,
+            "proximity" => proximity(ctx, s, reader, read_filter, now, columns).await?,
+            "follow_suggestion" => suggested(ctx, s, reader, read_filter, now, columns).await?,
             _ => {
                 let filter = conditions(s, read_filter, now, Vec::new())?;
-                select(ctx, reader, filter, selector_order(s)?, now, true).await?
+                select(ctx, reader, filter, selector_order(s)?, now, true, columns).await?
             }
         };
         for fields in found {
@@ -253,6 +256,7 @@ async fn interest(
     read_filter: Option<&Filter>,
     now: Timestamp,
     interests: Option<&Interests>,
+    columns: RankColumns,
 ) -> Result<Vec<RankFields>> {
     let wanted = interests.map(Interests::wanted).unwrap_or_default();
     if wanted.is_empty() {
@@ -260,7 +264,7 @@ async fn interest(
     }
     let tags = parse_one(serde_json::json!({"interest_tags": {"$in": wanted}}))?;
     let filter = conditions(s, read_filter, now, vec![tags])?;
-    select(ctx, reader, filter, selector_order(s)?, now, true).await
+    select(ctx, reader, filter, selector_order(s)?, now, true, columns).await
 }
 
 /// Whether a filter bounds its matches to a place: a top-level `near` or
@@ -296,6 +300,7 @@ async fn proximity(
     reader: &Reader,
     read_filter: Option<&Filter>,
     now: Timestamp,
+    columns: RankColumns,
 ) -> Result<Vec<RankFields>> {
     let located = read_filter.is_some_and(locates) || selector_filter(s)?.as_ref().is_some_and(locates);
     let mut extra = Vec::new();
@@ -306,7 +311,7 @@ async fn proximity(
     }
     let filter = conditions(s, read_filter, now, extra)?;
     let order = ActivityOrder::Created { newest_first: true, position: None, backwards: false };
-    select(ctx, reader, filter, order, now, true).await
+    select(ctx, reader, filter, order, now, true, columns).await
 }
 
 /// `follow_suggestion`: the newest activities of the feeds suggested to the
@@ -318,6 +323,7 @@ async fn suggested(
     reader: &Reader,
     read_filter: Option<&Filter>,
     now: Timestamp,
+    columns: RankColumns,
 ) -> Result<Vec<RankFields>> {
     let Some(viewer) = &reader.viewer else { return Ok(Vec::new()) };
     let feeds = super::suggestions::suggested_feeds(ctx, viewer, SUGGESTION_GROUP, SUGGESTED_FEEDS).await?;
@@ -336,7 +342,7 @@ async fn suggested(
     let share = PER_SELECTOR.div_ceil(readable.len());
     let mut found = Vec::new();
     for fid in readable {
-        found.extend(ctx.store.feed_rank_fields(fid, &FeedSlice::Start, share, now, &reader, Some(&filter)).await?);
+        found.extend(ctx.store.feed_rank_fields(fid, share, now, &reader, Some(&filter), columns).await?);
     }
     found.sort_by(|a: &RankFields, b: &RankFields| b.created_at.cmp(&a.created_at).then_with(|| b.id.cmp(&a.id)));
     found.dedup_by(|a, b| a.id == b.id);
@@ -355,6 +361,7 @@ async fn select(
     order: ActivityOrder,
     now: Timestamp,
     budgeted: bool,
+    columns: RankColumns,
 ) -> Result<Vec<RankFields>> {
     if reader.viewer.is_some() {
         if let Filter::And(parts) = &mut filter {
@@ -375,7 +382,7 @@ async fn select(
         // like QueryActivities'. `popular` reads its index.
         scan_budget: budgeted.then_some(super::scan::SCAN_BUDGET),
     };
-    ctx.store.query_rank_fields(&query).await
+    ctx.store.query_rank_fields(&query, columns).await
 }
 
 #[cfg(test)]

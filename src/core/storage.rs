@@ -84,7 +84,16 @@ pub enum Projection {
     /// Only what ranking reads (`RankFields`): a selected feed scores up to
     /// a thousand candidates per selector and needs the documents of one
     /// page alone, so it reads the rest without them.
-    RankFields,
+    RankFields(RankColumns),
+}
+
+/// The `RankFields` read from the document, each only when the ranking
+/// reads it (the others are always read, from columns): reading a field of
+/// the document parses it, which is most of what a candidate costs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RankColumns {
+    pub kind: bool,
+    pub interest_tags: bool,
 }
 
 /// An activity as a ranked read orders it, read without its document.
@@ -421,18 +430,19 @@ pub trait ActivityStore: Send + Sync {
         reader: &Reader,
         filter: Option<&super::filter::Filter>,
     ) -> Result<Vec<Activity>>;
-    /// `feed_activities` without documents (`Projection::RankFields`).
+    /// The newest `limit` of `feed_activities` without their documents
+    /// (`Projection::RankFields`).
     async fn feed_rank_fields(
         &self,
         fid: &Fid,
-        slice: &FeedSlice,
         limit: usize,
         now: Timestamp,
         reader: &Reader,
         filter: Option<&super::filter::Filter>,
+        columns: RankColumns,
     ) -> Result<Vec<RankFields>>;
     /// `query_activities` without documents (`Projection::RankFields`).
-    async fn query_rank_fields(&self, query: &ActivityQuery) -> Result<Vec<RankFields>>;
+    async fn query_rank_fields(&self, query: &ActivityQuery, columns: RankColumns) -> Result<Vec<RankFields>>;
 
     /// Live activities whose parent is `parent_id`, newest first.
     async fn activity_shares(&self, parent_id: &str, limit: usize, offset: usize) -> Result<Vec<Activity>>;

@@ -1009,15 +1009,18 @@ pub fn doc_select(dialect: Dialect, table: &Table) -> String {
 
 /// The columns of `activities a` a read of `projection` selects: the
 /// document, or the `RankFields` (`id, created_at, popularity, type,
-/// interest_tags`, the last as JSON text or NULL), read by `rank_fields`.
+/// interest_tags`, the last as JSON text; NULL where not asked for), read
+/// by `rank_fields`.
 pub fn activity_columns(dialect: Dialect, projection: Projection) -> String {
     match projection {
         Projection::Documents => match dialect {
             Dialect::Sqlite => "a.doc".to_string(),
             Dialect::Postgres => "a.doc::text".to_string(),
         },
-        Projection::RankFields => {
-            "a.id, a.created_at, a.popularity, a.doc->>'type', a.doc->'interest_tags'".to_string()
+        Projection::RankFields(read) => {
+            let kind = if read.kind { "a.doc->>'type'" } else { "NULL" };
+            let tags = if read.interest_tags { "a.doc->'interest_tags'" } else { "NULL" };
+            format!("a.id, a.created_at, a.popularity, {kind}, {tags}")
         }
     }
 }

@@ -8,7 +8,7 @@ use crate::core::filter::Filter;
 use crate::core::model::{Activity, Feed, Feedback, Fid, MetricEvent, METRIC_EVENTS_PER_WINDOW, METRIC_WINDOW_SECONDS};
 use crate::core::storage::{
     ActivityQuery, ActivityScan, ActivityStore, Engagement, ExtraWrites, FeedPosition, FeedSlice, Projection,
-    RankFields, Reader, UsageMetric,
+    RankColumns, RankFields, Reader, UsageMetric,
 };
 use crate::core::time::Timestamp;
 use crate::store::db::{Arg, Db, Dialect, Row, Tx};
@@ -273,8 +273,8 @@ impl<D: Db> ActivityStore for D {
         Ok(ActivityScan { activities, scanned_to })
     }
 
-    async fn query_rank_fields(&self, query: &ActivityQuery) -> Result<Vec<RankFields>> {
-        let (rows, _) = query_rows(self, query, Projection::RankFields).await?;
+    async fn query_rank_fields(&self, query: &ActivityQuery, columns: RankColumns) -> Result<Vec<RankFields>> {
+        let (rows, _) = query_rows(self, query, Projection::RankFields(columns)).await?;
         rows.iter().map(|r| sql::rank_fields(r, 0)).collect()
     }
 
@@ -302,13 +302,14 @@ impl<D: Db> ActivityStore for D {
     async fn feed_rank_fields(
         &self,
         fid: &Fid,
-        slice: &FeedSlice,
         limit: usize,
         now: Timestamp,
         reader: &Reader,
         filter: Option<&Filter>,
+        columns: RankColumns,
     ) -> Result<Vec<RankFields>> {
-        let page = feed_rows(self, (fid, slice, limit, now), reader, filter, Projection::RankFields).await?;
+        let start = (fid, &FeedSlice::Start, limit, now);
+        let page = feed_rows(self, start, reader, filter, Projection::RankFields(columns)).await?;
         page.iter().map(|r| sql::rank_fields(r, 2)).collect()
     }
 

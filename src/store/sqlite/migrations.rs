@@ -688,6 +688,15 @@ CREATE INDEX upload_orphans_user ON upload_orphans (user_id, key);
 CREATE INDEX follows_push_all ON follows (target, source)
     WHERE status = 'accepted' AND json_extract(doc, '$.push_preference') = 'all';
 "#,
+    // `follows_push_all` without `status` in its condition. SQLite checks
+    // whether a statement's bound values satisfy a partial index's
+    // condition, so every statement binding `status = ?` (each followers or
+    // following page, on every feed read) was marked to be prepared again
+    // on each run. The push bridge's query states the status itself.
+    r#"
+DROP INDEX follows_push_all;
+CREATE INDEX follows_push_all ON follows (target, source) WHERE json_extract(doc, '$.push_preference') = 'all';
+"#,
 ];
 
 #[cfg(test)]

@@ -701,9 +701,35 @@ CREATE INDEX follows_push_all ON follows (target, source) WHERE json_extract(doc
 
 #[cfg(test)]
 mod tests {
-    use rusqlite::Connection;
+    use rusqlite::{Connection, StatementStatus};
 
     use super::STEPS;
+
+    /// A partial index whose condition names a column that statements bind
+    /// (`status = ?`) has SQLite prepare those statements again on every
+    /// run, to see whether the bound value satisfies the condition: no
+    /// index may do that to the statements of the hot paths.
+    #[test]
+    fn no_partial_index_makes_bound_statements_prepare_again() {
+        let conn = Connection::open_in_memory().unwrap();
+        for step in STEPS {
+            conn.execute_batch(step).unwrap();
+        }
+        let statements = [
+            "SELECT doc FROM follows t WHERE t.target = ?1 AND t.status = ?2 ORDER BY t.created_at DESC LIMIT 25",
+            "SELECT doc FROM follows t WHERE t.source = ?1 AND t.status = ?2 ORDER BY t.created_at DESC LIMIT 25",
+            "SELECT doc FROM bookmarks WHERE user_id = ?1 AND folder_id = ?2 LIMIT 25",
+            "SELECT doc FROM activities WHERE parent_id = ?1 AND deleted_at IS NULL LIMIT 25",
+        ];
+        for sql in statements {
+            let mut stmt = conn.prepare_cached(sql).unwrap();
+            for _ in 0..3 {
+                let values = ["x", "accepted"].into_iter().take(stmt.parameter_count());
+                stmt.query(rusqlite::params_from_iter(values)).unwrap().next().unwrap();
+            }
+            assert_eq!(stmt.get_status(StatementStatus::RePrepare), 0, "{sql} is prepared again on each run");
+        }
+    }
 
     /// Existing timelines survive the move to integer keys: each entry
     /// points at its feed and activity by their old rowids, and new rows

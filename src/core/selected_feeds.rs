@@ -4,6 +4,11 @@
 //! paging in memory. Groups that only read their entries (`user`,
 //! `timeline`) keep the indexed keyset read (`feeds::read_page`).
 //!
+//! Candidates are read without their documents (`RankFields`: up to a
+//! thousand per selector, where parsing documents was most of a read's
+//! cost); the documents of the page are read once it is cut, and those of
+//! every candidate only when the ranking reads their custom data.
+//!
 //! A group with a `ranking` scores each candidate with its expression
 //! (`core::ranking`), from the activity, its counts, its selector and the
 //! read's `external_ranking`; without one every score is 0, so the order is

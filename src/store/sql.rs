@@ -1013,10 +1013,7 @@ pub fn doc_select(dialect: Dialect, table: &Table) -> String {
 /// by `rank_fields`.
 pub fn activity_columns(dialect: Dialect, projection: Projection) -> String {
     match projection {
-        Projection::Documents => match dialect {
-            Dialect::Sqlite => "a.doc".to_string(),
-            Dialect::Postgres => "a.doc::text".to_string(),
-        },
+        Projection::Documents => doc_select(dialect, &ACTIVITIES),
         Projection::RankFields(read) => {
             let kind = if read.kind { "a.doc->>'type'" } else { "NULL" };
             let tags = if read.interest_tags { "a.doc->'interest_tags'" } else { "NULL" };
